@@ -1,0 +1,64 @@
+/* lamina — common definitions: export macro, status codes, errors.
+ *
+ * Every lamina function that can fail returns a lam_status.  On failure a
+ * thread-local message (lam_last_error()) says what failed and where, e.g.
+ *   "Sequential[4] Linear(in_features=10): input has 2 features".
+ * The library never calls abort() or exit() on bad input, bad files, bad
+ * plugins or allocation failure. */
+#ifndef LAMINA_COMMON_H
+#define LAMINA_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#if defined(LAMINA_BUILDING) && defined(__GNUC__)
+#define LAM_API __attribute__((visibility("default")))
+#else
+#define LAM_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lam_status {
+    LAM_OK = 0,
+    LAM_ERR_INVALID_ARGUMENT, /* an argument has a bad value (NULL, negative size, ...) */
+    LAM_ERR_SHAPE,            /* tensor shapes do not fit the operation */
+    LAM_ERR_INDEX,            /* an index is out of range */
+    LAM_ERR_TYPE,             /* an object of the wrong kind (PyTorch's TypeError) */
+    LAM_ERR_KEY,              /* a bad or missing name (PyTorch's KeyError) */
+    LAM_ERR_NOT_IMPLEMENTED,  /* e.g. forward on a bare ModuleList */
+    LAM_ERR_STATE_DICT,       /* load_state_dict found missing/unexpected/mismatched keys */
+    LAM_ERR_NO_MEMORY,        /* an allocation failed */
+    LAM_ERR_IO,               /* a file could not be opened, read or written */
+    LAM_ERR_FORMAT,           /* a malformed file (model, weights, array) */
+    LAM_ERR_PLUGIN,           /* a plugin could not be loaded or registered */
+    LAM_ERR_RUNTIME,          /* a forward failed for another reason */
+} lam_status;
+
+/* A short constant name for a status ("shape error"); never NULL. */
+LAM_API const char *lam_status_str(lam_status status);
+
+/* The message of the last failure on this thread ("" when none).  Valid
+ * until the next lamina call on this thread. */
+LAM_API const char *lam_last_error(void);
+
+/* Forget the last message on this thread. */
+LAM_API void lam_clear_error(void);
+
+/* Library version as "MAJOR.MINOR.PATCH". */
+LAM_API const char *lam_version(void);
+
+/* Seed the default generator used for parameter initialisation and dropout
+ * masks (torch.manual_seed).  Two runs with one seed give identical weights. */
+LAM_API void lam_manual_seed(uint64_t seed);
+
+/* Free memory that lamina returned to the caller as a string (reprs). */
+LAM_API void lam_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

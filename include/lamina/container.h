@@ -1,0 +1,102 @@
+/* lamina — Sequential, ModuleList and custom modules.
+ *
+ * Sequential DEFINES forward: each child's output is the next child's input
+ * (the call machinery — lam_module_forward — is the same for every module;
+ * Sequential only supplies the forward behind it).
+ *
+ * ModuleList has no forward of its own; it holds modules for a custom
+ * module's forward to walk.  Its children ARE registered with whatever module
+ * holds it: a custom module with a ModuleList child "layers" lists their
+ * parameters as "layers.0.weight", exactly as PyTorch does.  (Only a plain
+ * Python list fails to register modules; there is no such thing here.)
+ *
+ * The list operations below work on both, with each one's PyTorch rules:
+ * slicing a Sequential keeps its keys, slicing a ModuleList renumbers; delete,
+ * pop and + renumber; set by index keeps the key.  Errors carry PyTorch's
+ * messages ("index 5 is out of range", "Index out of range: -5", ...). */
+#ifndef LAMINA_CONTAINER_H
+#define LAMINA_CONTAINER_H
+
+#include "module.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sequential(*mods): keys "0", "1", ...  Takes a reference to each module. */
+LAM_API lam_status lam_sequential_create(lam_module **out, size_t n, lam_module *const *mods);
+/* Sequential(OrderedDict(names, mods)). */
+LAM_API lam_status lam_sequential_create_named(lam_module **out, size_t n, const char *const *names,
+                                               lam_module *const *mods);
+/* ModuleList(mods). */
+LAM_API lam_status lam_modulelist_create(lam_module **out, size_t n, lam_module *const *mods);
+
+LAM_API bool lam_module_is_sequential(const lam_module *m);
+LAM_API bool lam_module_is_modulelist(const lam_module *m);
+
+/* Marks an absent slice bound (Python's None). */
+#define LAM_NONE INT64_MIN
+
+/* len(c) */
+LAM_API size_t lam_container_len(const lam_module *c);
+/* c[i] (negative i counts from the end); *out is borrowed. */
+LAM_API lam_status lam_container_get(lam_module *c, int64_t i, lam_module **out);
+/* c[i] = m (keeps the i-th key). */
+LAM_API lam_status lam_container_set(lam_module *c, int64_t i, lam_module *m);
+/* del c[i] */
+LAM_API lam_status lam_container_delete(lam_module *c, int64_t i);
+/* c[start:stop:step] as a new container of the same kind (new reference);
+ * LAM_NONE for an absent bound; step 0 is an error. */
+LAM_API lam_status lam_container_slice(lam_module *c, int64_t start, int64_t stop, int64_t step,
+                                       lam_module **out);
+/* del c[start:stop:step] */
+LAM_API lam_status lam_container_delete_slice(lam_module *c, int64_t start, int64_t stop,
+                                              int64_t step);
+/* c.append(m) */
+LAM_API lam_status lam_container_append(lam_module *c, lam_module *m);
+/* c.extend(other): other must be a Sequential or ModuleList (an iterable). */
+LAM_API lam_status lam_container_extend(lam_module *c, lam_module *other);
+/* c.insert(i, m): Sequential validates -len <= i <= len; ModuleList clamps
+ * like list.insert (documented difference: PyTorch's would fail or leave a hole). */
+LAM_API lam_status lam_container_insert(lam_module *c, int64_t i, lam_module *m);
+/* c.pop(i): *out receives a NEW reference to the removed module (may be NULL
+ * to drop it). */
+LAM_API lam_status lam_container_pop(lam_module *c, int64_t i, lam_module **out);
+/* a + b as a new container (keys renumbered). Sequential + non-Sequential is
+ * PyTorch's ValueError; ModuleList accepts any container. */
+LAM_API lam_status lam_container_concat(lam_module *a, lam_module *b, lam_module **out);
+/* a += b */
+LAM_API lam_status lam_container_iadd(lam_module *a, lam_module *b);
+/* a * k (Sequential only): the same modules repeated, shared not copied. */
+LAM_API lam_status lam_container_repeat(lam_module *a, int64_t k, lam_module **out);
+/* a *= k */
+LAM_API lam_status lam_container_irepeat(lam_module *a, int64_t k);
+
+/* ---- custom modules: the C form of subclassing nn.Module ---- */
+
+/* A custom forward.  Call children through lam_module_forward /
+ * lam_module_forward_args like any user; return a new tensor in *output. */
+typedef lam_status (*lam_forward_fn)(lam_module *self, const lam_tensor *input, void *args,
+                                     lam_tensor **output);
+/* Optional shape inference for a custom module (used by plans and summaries). */
+typedef lam_status (*lam_shape_fn)(lam_module *self, int ndim, const int64_t *shape, int *out_ndim,
+                                   int64_t *out_shape);
+
+typedef struct lam_custom_spec {
+    const char *type_name;      /* printed in repr and error paths: "ConditionalModel" */
+    lam_forward_fn forward;     /* required */
+    lam_shape_fn output_shape;  /* optional */
+    void *user;                 /* your state, reachable with lam_module_user() */
+    void (*user_free)(void *user); /* called once when the module is freed; optional */
+} lam_custom_spec;
+
+/* A new custom module with no children yet: add them with lam_module_add_child
+ * (typically a ModuleList under "layers"). */
+LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *spec);
+/* The user pointer of a custom module (NULL for other modules). */
+LAM_API void *lam_module_user(const lam_module *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

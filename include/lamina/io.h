@@ -1,0 +1,108 @@
+/* lamina — weight and array files: safetensors and NumPy .npy.
+ *
+ * All functions return LAM_OK or an error status with a message in
+ * lam_last_error() that names the file ("<memory>" for the parse functions),
+ * the tensor when there is one, and the rule that failed:
+ *
+ *   LAM_ERR_FORMAT     the contents are malformed, or valid but not something
+ *                      lamina can hold (an I64 tensor, 5 dimensions, ...)
+ *   LAM_ERR_IO         the file cannot be opened, mapped, written or renamed
+ *                      (the message carries the system's error text)
+ *   LAM_ERR_NO_MEMORY  an allocation failed
+ *   LAM_ERR_INVALID_ARGUMENT  a NULL pointer, a bad key in a dict to save
+ *
+ * On failure *out is set to NULL and nothing else is changed; a failed save
+ * leaves no file behind and an existing file at `path` untouched. */
+#ifndef LAMINA_IO_H
+#define LAMINA_IO_H
+
+#include "common.h"
+#include "tensor.h"
+#include "module.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- safetensors (https://github.com/huggingface/safetensors) ----------
+ *
+ * Loading validates the file exactly as the reference implementation does:
+ *  - at least 8 bytes; a little-endian u64 header length N <= 100,000,000
+ *    with 8 + N <= file size;
+ *  - the header is UTF-8 and one JSON object (strict JSON; trailing spaces
+ *    allowed); no key appears twice in any object;
+ *  - "__metadata__", if present, maps strings to strings (it is checked but
+ *    not returned);
+ *  - every other key is a tensor: an object with exactly "dtype" (a known
+ *    safetensors dtype), "shape" (non-negative integers) and "data_offsets"
+ *    ([begin, end], begin <= end); element count and byte size are computed
+ *    with overflow checks and must equal end - begin;
+ *  - sorted by offsets, tensors cover the byte buffer from 0 to its last
+ *    byte with no gap, no overlap and no trailing bytes.
+ * Then lamina's own limits: dtypes F32, F16, BF16 and F64 load (as float32:
+ * F16 and BF16 exactly, including subnormals, infinities and NaN; F64 rounded
+ * to nearest); any other dtype (BOOL, U8, I8, I16, I32, I64, F8_*, ...) fails
+ * with LAM_ERR_FORMAT naming the tensor and the dtype.  Tensors with more than
+ * 4 dimensions fail likewise.  A 0-dimensional tensor (shape [], a PyTorch
+ * scalar) loads with shape [1]; a tensor with a 0 in its shape loads empty.
+ *
+ * The dict's keys are the tensor names in byte order (the order of Python's
+ * safe_open().keys()).  The dict holds one reference to each tensor.
+ *
+ * Tied weights: safetensors files never share storage between names.
+ * safetensors.torch.save_model() drops all but one name of each tied group
+ * (the first in sorted order) and records "removed name" -> "kept name" in
+ * __metadata__; load_model() re-ties through the model itself.  So a file
+ * from save_model() has ONE entry per tied group, and a strict
+ * lam_module_load_state_dict() reports the dropped names as missing unless
+ * the module shares that tensor (see the module loader). */
+
+/* Load `path` (memory-mapped).  F32 tensors whose data is 4-byte aligned in
+ * the file (always, for files written by the safetensors library or by
+ * lamina) point straight into the mapping, which stays mapped until the last
+ * such tensor is released; the mapping is private, so writing to a tensor
+ * never changes the file.  Other tensors are converted into owned memory.
+ * As with any mmap, truncating the file while tensors still use it makes
+ * later reads fault (SIGBUS): replace weight files by rename, as
+ * lam_safetensors_save does.  On success *out is a new dict (free it with
+ * lam_state_dict_free). */
+LAM_API lam_status lam_safetensors_load(const char *path, lam_state_dict **out);
+
+/* The same rules on a buffer in memory (e.g. for fuzzing); every tensor is
+ * copied, so `buf` may be freed as soon as this returns.  Messages name the
+ * file "<memory>". */
+LAM_API lam_status lam_safetensors_parse(const void *buf, size_t len, lam_state_dict **out);
+
+/* Write every tensor of `sd` as F32 under its key, as
+ * safetensors.torch.save_file(sd, path, metadata={"format": "pt"}) would:
+ * tensors sorted by name, laid out back to back from offset 0, the header
+ * padded with spaces to a multiple of 8 bytes so every tensor is 8-byte
+ * aligned.  Keys must be valid UTF-8 and not "__metadata__".  One tensor
+ * held under two keys (tied weights) is written twice, once per key (the
+ * format forbids shared offsets); it loads back as two tensors.  The file is
+ * written to a temporary name in the same directory and renamed into place. */
+LAM_API lam_status lam_safetensors_save(const char *path, const lam_state_dict *sd);
+
+/* ---- NumPy .npy (format versions 1.0, 2.0 and 3.0) ---------------------
+ *
+ * Loading accepts dtype '<f4' and '<f8' (float64 is rounded to float32), and
+ * the big-endian '>f4' and '>f8', which are byte-swapped on load.  Any other
+ * dtype (ints, '<f2', structured dtypes, ...) fails with LAM_ERR_FORMAT naming
+ * it.  fortran_order True (column-major) is rejected when the array has two or
+ * more dimensions (for 0 and 1 dimensions both orders are the same bytes);
+ * re-save such arrays with np.ascontiguousarray.  Shapes: () loads as [1];
+ * more than 4 dimensions fail.  The data must be exactly
+ * prod(shape) * itemsize bytes: a truncated file or trailing bytes fail.
+ * The returned tensor owns its data (a copy). */
+LAM_API lam_status lam_npy_load(const char *path, lam_tensor **out);
+LAM_API lam_status lam_npy_parse(const void *buf, size_t len, lam_tensor **out);
+
+/* Write `t` as a version 1.0 '<f4' C-order .npy file, as numpy.save does:
+ * the header dict padded with spaces and ended by '\n' so the data starts at
+ * a multiple of 64 bytes.  Written to a temporary file and renamed. */
+LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

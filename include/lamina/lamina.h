@@ -1,0 +1,11 @@
+/* lamina — a C runtime for neural-network inference on CPUs.  Umbrella header. */
+#ifndef LAMINA_H
+#define LAMINA_H
+
+#include "common.h"
+#include "tensor.h"
+#include "module.h"
+#include "container.h"
+#include "layers.h"
+
+#endif

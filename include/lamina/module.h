@@ -1,0 +1,124 @@
+/* lamina — modules: the C form of torch.nn.Module.
+ *
+ * A module is a reference-counted object with a type name ("Linear"),
+ * parameters, named children and a forward.  A module may be held in several
+ * places at once (PyTorch allows it): parameters() deduplicates shared tensors,
+ * state_dict() lists every path.
+ *
+ * Ownership rules:
+ *  - every lam_*_create function returns a NEW reference (release it with
+ *    lam_module_release when you no longer need it);
+ *  - adding a module to a container or as a child TAKES ITS OWN reference: the
+ *    caller keeps (and still releases) its own;
+ *  - getters (lam_module_child, lam_container_get, ...) return BORROWED
+ *    references, valid while the parent holds the child. */
+#ifndef LAMINA_MODULE_H
+#define LAMINA_MODULE_H
+
+#include "common.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lam_module lam_module;
+typedef struct lam_state_dict lam_state_dict;
+
+LAM_API lam_module *lam_module_retain(lam_module *m);
+LAM_API void lam_module_release(lam_module *m);
+
+/* "Linear", "Sequential", or a custom module's type name. */
+LAM_API const char *lam_module_type_name(const lam_module *m);
+
+/* Run the module: *output receives a new tensor (release it).  On failure
+ * *output is NULL, the input is untouched and lam_last_error() names the
+ * module path, its type and the shapes involved. */
+LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, lam_tensor **output);
+/* The same with a per-call argument for custom modules (the C form of
+ * forward(x, condition)); built-in layers and containers ignore it. */
+LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *input, void *args,
+                                           lam_tensor **output);
+
+/* The output shape for an input shape, without running the module.
+ * out_shape must hold LAM_MAX_DIMS entries.  Custom modules without a shape
+ * callback give LAM_ERR_NOT_IMPLEMENTED. */
+LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_t *shape,
+                                           int *out_ndim, int64_t *out_shape);
+
+/* PyTorch's repr(model), byte for byte.  Free with lam_free; NULL on OOM. */
+LAM_API char *lam_module_repr(const lam_module *m);
+
+/* ---- children (Module.add_module / named_children / get_submodule) ---- */
+
+/* Register `child` under `name` (takes a reference).  Names follow PyTorch's
+ * rules: non-empty, no '.'; an existing child of that name is replaced. */
+LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, lam_module *child);
+LAM_API size_t lam_module_num_children(const lam_module *m);
+/* The i-th child (borrowed) and its name (borrowed), in registration order. */
+LAM_API lam_module *lam_module_child_at(const lam_module *m, size_t i, const char **name);
+/* The child called `name` (borrowed), or NULL. */
+LAM_API lam_module *lam_module_child(const lam_module *m, const char *name);
+/* A descendant by dotted path ("layers.0"); LAM_ERR_KEY with PyTorch's
+ * "Sequential has no attribute `x`" when missing. Borrowed. */
+LAM_API lam_status lam_module_get_submodule(lam_module *m, const char *path, lam_module **out);
+
+/* ---- parameters and state_dict ---- */
+
+/* named_parameters(recurse=True, remove_duplicate=True) into a new dict:
+ * keys as PyTorch builds them ("0.weight", "layers.2.bias"); shared tensors once. */
+LAM_API lam_status lam_module_named_parameters(const lam_module *m, bool recurse,
+                                               bool remove_duplicate, lam_state_dict **out);
+/* sum(p.numel() for p in model.parameters()) */
+LAM_API int64_t lam_module_num_parameters(const lam_module *m);
+/* state_dict(): every path, shared tensors under each of their names.  The
+ * dict holds references to the module's own tensors (not copies). */
+LAM_API lam_status lam_module_state_dict(const lam_module *m, lam_state_dict **out);
+
+/* What a non-strict load left out: keys in the module missing from the dict,
+ * and keys in the dict the module does not have. */
+typedef struct lam_incompatible_keys {
+    char **missing_keys;
+    size_t n_missing;
+    char **unexpected_keys;
+    size_t n_unexpected;
+} lam_incompatible_keys;
+LAM_API void lam_incompatible_keys_clear(lam_incompatible_keys *keys);
+
+/* load_state_dict(sd, strict): copies values into the module's parameters.
+ * Every missing key, unexpected key and size mismatch is reported together
+ * in PyTorch's wording ("Error(s) in loading state_dict for Sequential:\n\t
+ * Missing key(s) in state_dict: ..."); size mismatches fail even when not
+ * strict.  On failure no parameter is changed.  `keys` may be NULL. */
+LAM_API lam_status lam_module_load_state_dict(lam_module *m, const lam_state_dict *sd, bool strict,
+                                              lam_incompatible_keys *keys);
+
+/* ---- modes and traversal ---- */
+
+/* train(mode) / eval(): sets the flag on m and every descendant.  Modules
+ * start in training mode, as in PyTorch (Dropout is active until eval()). */
+LAM_API void lam_module_train(lam_module *m, bool mode);
+LAM_API void lam_module_eval(lam_module *m);
+LAM_API bool lam_module_is_training(const lam_module *m);
+
+/* apply(fn): fn on every descendant, children first, then m itself (each
+ * module once).  Stops at the first non-OK status and returns it. */
+typedef lam_status (*lam_module_visit_fn)(lam_module *m, void *user);
+LAM_API lam_status lam_module_apply(lam_module *m, lam_module_visit_fn fn, void *user);
+
+/* ---- state dicts: ordered name -> tensor maps ---- */
+
+LAM_API lam_status lam_state_dict_create(lam_state_dict **out);
+LAM_API void lam_state_dict_free(lam_state_dict *sd);
+/* Insert or replace `key` (the dict takes a reference to t). */
+LAM_API lam_status lam_state_dict_set(lam_state_dict *sd, const char *key, lam_tensor *t);
+LAM_API size_t lam_state_dict_len(const lam_state_dict *sd);
+LAM_API const char *lam_state_dict_key(const lam_state_dict *sd, size_t i);
+LAM_API lam_tensor *lam_state_dict_tensor(const lam_state_dict *sd, size_t i);
+/* Borrowed tensor for key, or NULL. */
+LAM_API lam_tensor *lam_state_dict_get(const lam_state_dict *sd, const char *key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,150 @@
+/* Status strings and the thread-local error message. */
+#include "runtime/internal.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LAM_STATIC_MSG 256
+
+typedef struct err_tls {
+    char *msg;
+    size_t cap;
+} err_tls;
+
+static pthread_key_t err_key;
+static pthread_once_t err_once = PTHREAD_ONCE_INIT;
+static __thread err_tls *err_state;
+/* Used when even the message buffer cannot be allocated. */
+static __thread char err_fallback[LAM_STATIC_MSG];
+
+static void err_free(void *p)
+{
+    err_tls *e = p;
+    if (e) {
+        free(e->msg);
+        free(e);
+    }
+}
+
+static void err_init(void) { (void)pthread_key_create(&err_key, err_free); }
+
+static err_tls *err_get(void)
+{
+    if (err_state)
+        return err_state;
+    pthread_once(&err_once, err_init);
+    err_tls *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    pthread_setspecific(err_key, e);
+    err_state = e;
+    return e;
+}
+
+static void err_set(const char *text)
+{
+    err_tls *e = err_get();
+    size_t n = strlen(text) + 1;
+    if (e && n > e->cap) {
+        char *p = realloc(e->msg, n);
+        if (p) {
+            e->msg = p;
+            e->cap = n;
+        }
+    }
+    if (e && e->cap >= n) {
+        memcpy(e->msg, text, n);
+        err_fallback[0] = '\0';
+    } else {
+        snprintf(err_fallback, sizeof err_fallback, "%s", text);
+        if (e && e->msg)
+            e->msg[0] = '\0';
+    }
+}
+
+LAM_API const char *lam_last_error(void)
+{
+    if (err_fallback[0])
+        return err_fallback;
+    err_tls *e = err_state;
+    return e && e->msg ? e->msg : "";
+}
+
+LAM_API void lam_clear_error(void)
+{
+    err_fallback[0] = '\0';
+    if (err_state && err_state->msg)
+        err_state->msg[0] = '\0';
+}
+
+lam_status lam__verror(lam_status st, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    char small[LAM_STATIC_MSG];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= 0 && (size_t)n >= sizeof small) {
+        char *big = malloc((size_t)n + 1);
+        if (big) {
+            vsnprintf(big, (size_t)n + 1, fmt, ap2);
+            err_set(big);
+            free(big);
+            va_end(ap2);
+            return st;
+        }
+    }
+    va_end(ap2);
+    err_set(n >= 0 ? small : "(error message could not be formatted)");
+    return st;
+}
+
+lam_status lam__error(lam_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lam__verror(st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+lam_status lam__oom(const char *what)
+{
+    return lam__error(LAM_ERR_NO_MEMORY, "out of memory: %s", what);
+}
+
+void lam__error_prefix(const char *prefix)
+{
+    const char *cur = lam_last_error();
+    size_t n = strlen(prefix) + strlen(cur) + 2;
+    char *buf = malloc(n);
+    if (!buf)
+        return; /* keep the unprefixed message */
+    snprintf(buf, n, "%s %s", prefix, cur);
+    err_set(buf);
+    free(buf);
+}
+
+LAM_API const char *lam_status_str(lam_status status)
+{
+    switch (status) {
+    case LAM_OK: return "ok";
+    case LAM_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case LAM_ERR_SHAPE: return "shape error";
+    case LAM_ERR_INDEX: return "index error";
+    case LAM_ERR_TYPE: return "type error";
+    case LAM_ERR_KEY: return "key error";
+    case LAM_ERR_NOT_IMPLEMENTED: return "not implemented";
+    case LAM_ERR_STATE_DICT: return "state_dict error";
+    case LAM_ERR_NO_MEMORY: return "out of memory";
+    case LAM_ERR_IO: return "I/O error";
+    case LAM_ERR_FORMAT: return "format error";
+    case LAM_ERR_PLUGIN: return "plugin error";
+    case LAM_ERR_RUNTIME: return "runtime error";
+    }
+    return "unknown status";
+}
+
+LAM_API const char *lam_version(void) { return PACKAGE_VERSION; }
+
+LAM_API void lam_free(void *ptr) { free(ptr); }

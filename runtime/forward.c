@@ -1,0 +1,138 @@
+/* The call machinery behind every forward (PyTorch's Module.__call__), and
+ * error paths: when a module fails, the message is prefixed once with its
+ * path from the outermost module being run on this thread, e.g.
+ *   "ConditionalModel.layers[4] Linear(in_features=10): input has 2 features".
+ * The path is found by searching each caller's children (through ModuleLists
+ * and other containers the caller walks itself) for the callee. */
+#include "runtime/internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define CALL_STACK_MAX 256
+
+static __thread lam_module *call_stack[CALL_STACK_MAX];
+static __thread int call_depth;
+static __thread bool error_located;
+
+static bool is_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* Append the key path from `from` down to `target` (exclusive of `from`). */
+static bool find_path(const lam_module *from, const lam_module *target, lam__sb *sb, int depth)
+{
+    if (depth > 64)
+        return false;
+    for (size_t i = 0; i < from->n_children; i++) {
+        size_t mark = sb->len;
+        const char *name = from->children[i].name;
+        if (is_digits(name))
+            lam__sb_printf(sb, "[%s]", name);
+        else
+            lam__sb_printf(sb, ".%s", name);
+        if (from->children[i].module == target)
+            return true;
+        if (find_path(from->children[i].module, target, sb, depth + 1))
+            return true;
+        sb->len = mark;
+        if (sb->buf)
+            sb->buf[mark] = '\0';
+    }
+    return false;
+}
+
+static void locate_error(void)
+{
+    /* call_stack[0 .. call_depth-1] with the failing module on top */
+    int depth = call_depth < CALL_STACK_MAX ? call_depth : CALL_STACK_MAX;
+    if (depth < 2)
+        return; /* the outermost module failed: its own message says enough */
+    lam__sb sb = {0};
+    lam__sb_puts(&sb, lam_module_type_name(call_stack[0]));
+    for (int i = 1; i < depth; i++) {
+        if (!find_path(call_stack[i - 1], call_stack[i], &sb, 0))
+            lam__sb_printf(&sb, "->%s", lam_module_type_name(call_stack[i]));
+    }
+    if (!sb.failed)
+        lam__error_prefix(sb.buf);
+    free(sb.buf);
+}
+
+static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
+{
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    lam_status st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
+    if (st)
+        return st;
+    lam_tensor *y;
+    st = lam_tensor_create(&y, ndim, shape);
+    if (st)
+        return st;
+    st = m->ops->forward_into(m, in, y);
+    if (st) {
+        lam_tensor_release(y);
+        return st;
+    }
+    *out = y;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *input, void *args,
+                                           lam_tensor **output)
+{
+    if (!output)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "forward: output pointer is NULL");
+    *output = NULL;
+    if (!m)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "forward: module is NULL");
+    if (!input)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: forward: input is NULL",
+                          lam_module_type_name(m));
+    if (call_depth == 0)
+        error_located = false;
+    if (call_depth < CALL_STACK_MAX)
+        call_stack[call_depth] = m;
+    call_depth++;
+    lam_status st;
+    if (m->ops->forward)
+        st = m->ops->forward(m, input, args, output);
+    else
+        st = run_leaf(m, input, output);
+    if (st != LAM_OK && !error_located) {
+        locate_error();
+        error_located = true;
+    }
+    call_depth--;
+    if (st != LAM_OK && *output) {
+        lam_tensor_release(*output);
+        *output = NULL;
+    }
+    return st;
+}
+
+LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, lam_tensor **output)
+{
+    return lam_module_forward_args(m, input, NULL, output);
+}
+
+LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_t *shape,
+                                           int *out_ndim, int64_t *out_shape)
+{
+    if (!m || !shape || !out_ndim || !out_shape)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "output_shape: NULL argument");
+    int64_t numel;
+    lam_status st = lam__check_shape(ndim, shape, &numel);
+    if (st)
+        return st;
+    if (!m->ops->output_shape)
+        return lam__error(LAM_ERR_NOT_IMPLEMENTED, "%s does not declare its output shape",
+                          lam_module_type_name(m));
+    return m->ops->output_shape(m, ndim, shape, out_ndim, out_shape);
+}

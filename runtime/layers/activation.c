@@ -1,0 +1,192 @@
+/* Elementwise activations (torch/nn/modules/activation.py) and Identity. */
+#include "runtime/layers/layers.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum act_kind {
+    A_IDENTITY, A_RELU, A_LEAKY, A_RELU6, A_ELU, A_SIGMOID, A_TANH, A_GELU, A_GELU_TANH, A_SILU,
+    A_SOFTPLUS,
+} act_kind;
+
+typedef struct act_state {
+    act_kind kind;
+    float a, b;  /* slope / alpha / beta, threshold */
+    double a_repr, b_repr;
+} act_state;
+
+static lam_status same_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
+                             int64_t *out)
+{
+    (void)m;
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    return LAM_OK;
+}
+
+static lam_status act_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+{
+    const act_state *s = m->state;
+    const lam_kernels *k = lam__kernels();
+    size_t n = (size_t)in->numel;
+    const float *x = in->data;
+    float *y = out->data;
+    switch (s->kind) {
+    case A_IDENTITY: if (y != x) memcpy(y, x, n * sizeof(float)); break;
+    case A_RELU: k->relu(n, x, y); break;
+    case A_LEAKY: k->leaky_relu(n, x, y, s->a); break;
+    case A_RELU6: k->relu6(n, x, y); break;
+    case A_ELU: k->elu(n, x, y, s->a); break;
+    case A_SIGMOID: k->sigmoid(n, x, y); break;
+    case A_TANH: k->tanh(n, x, y); break;
+    case A_GELU: k->gelu(n, x, y); break;
+    case A_GELU_TANH: k->gelu_tanh(n, x, y); break;
+    case A_SILU: k->silu(n, x, y); break;
+    case A_SOFTPLUS: k->softplus(n, x, y, s->a, s->b); break;
+    }
+    return LAM_OK;
+}
+
+static int act_repr(const lam_module *m, char *buf, size_t size)
+{
+    const act_state *s = m->state;
+    char a[40], b[40];
+    switch (s->kind) {
+    case A_LEAKY:
+        return snprintf(buf, size, "negative_slope=%s", lam__py_float(s->a_repr, a, sizeof a));
+    case A_ELU:
+        return snprintf(buf, size, "alpha=%s", lam__py_float(s->a_repr, a, sizeof a));
+    case A_GELU:
+        return snprintf(buf, size, "approximate='none'");
+    case A_GELU_TANH:
+        return snprintf(buf, size, "approximate='tanh'");
+    case A_SOFTPLUS:
+        return snprintf(buf, size, "beta=%s, threshold=%s",
+                        lam__py_number(s->a_repr, true, a, sizeof a),
+                        lam__py_number(s->b_repr, true, b, sizeof b));
+    default:
+        if (size)
+            buf[0] = '\0';
+        return 0;
+    }
+}
+
+static void act_destroy(lam_module *m) { free(m->state); }
+
+#define ACT_OPS(var, name, pymod)                                                                  \
+    static const lam_module_ops var = {                                                            \
+        .type_name = name,                                                                         \
+        .py_module = pymod,                                                                        \
+        .output_shape = same_shape,                                                                \
+        .forward_into = act_forward,                                                               \
+        .extra_repr = act_repr,                                                                    \
+        .destroy = act_destroy,                                                                    \
+    }
+
+ACT_OPS(identity_ops, "Identity", "torch.nn.modules.linear");
+ACT_OPS(relu_ops, "ReLU", "torch.nn.modules.activation");
+ACT_OPS(leaky_ops, "LeakyReLU", "torch.nn.modules.activation");
+ACT_OPS(relu6_ops, "ReLU6", "torch.nn.modules.activation");
+ACT_OPS(elu_ops, "ELU", "torch.nn.modules.activation");
+ACT_OPS(sigmoid_ops, "Sigmoid", "torch.nn.modules.activation");
+ACT_OPS(tanh_ops, "Tanh", "torch.nn.modules.activation");
+ACT_OPS(gelu_ops, "GELU", "torch.nn.modules.activation");
+ACT_OPS(silu_ops, "SiLU", "torch.nn.modules.activation");
+ACT_OPS(softplus_ops, "Softplus", "torch.nn.modules.activation");
+
+static bool is_act(const lam_module *m)
+{
+    const lam_module_ops *o = m->ops;
+    return o == &identity_ops || o == &relu_ops || o == &leaky_ops || o == &relu6_ops ||
+           o == &elu_ops || o == &sigmoid_ops || o == &tanh_ops || o == &gelu_ops ||
+           o == &silu_ops || o == &softplus_ops;
+}
+
+lam_act lam__fusable_act(const lam_module *m, float *alpha)
+{
+    *alpha = 0.0f;
+    if (!m || !is_act(m))
+        return LAM_ACT_NONE;
+    const act_state *s = m->state;
+    switch (s->kind) {
+    case A_RELU: return LAM_ACT_RELU;
+    case A_LEAKY: *alpha = s->a; return LAM_ACT_LEAKY_RELU;
+    case A_RELU6: return LAM_ACT_RELU6;
+    case A_SIGMOID: return LAM_ACT_SIGMOID;
+    case A_TANH: return LAM_ACT_TANH;
+    case A_GELU: return LAM_ACT_GELU;
+    case A_GELU_TANH: return LAM_ACT_GELU_TANH;
+    case A_SILU: return LAM_ACT_SILU;
+    default: return LAM_ACT_NONE;
+    }
+}
+
+bool lam__rowwise_act(const lam_module *m) { return m && is_act(m); }
+
+static lam_status make(lam_module **out, const lam_module_ops *ops, act_kind kind, double a,
+                       double b)
+{
+    if (!out)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: output pointer is NULL", ops->type_name);
+    *out = NULL;
+    act_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return lam__oom(ops->type_name);
+    s->kind = kind;
+    s->a = (float)a;
+    s->b = (float)b;
+    s->a_repr = a;
+    s->b_repr = b;
+    lam_status st = lam__module_new(out, ops, s);
+    if (st)
+        free(s);
+    return st;
+}
+
+LAM_API lam_status lam_identity_create(lam_module **out)
+{
+    return make(out, &identity_ops, A_IDENTITY, 0, 0);
+}
+LAM_API lam_status lam_relu_create(lam_module **out) { return make(out, &relu_ops, A_RELU, 0, 0); }
+LAM_API lam_status lam_relu6_create(lam_module **out)
+{
+    return make(out, &relu6_ops, A_RELU6, 0, 0);
+}
+LAM_API lam_status lam_sigmoid_create(lam_module **out)
+{
+    return make(out, &sigmoid_ops, A_SIGMOID, 0, 0);
+}
+LAM_API lam_status lam_tanh_create(lam_module **out) { return make(out, &tanh_ops, A_TANH, 0, 0); }
+LAM_API lam_status lam_silu_create(lam_module **out) { return make(out, &silu_ops, A_SILU, 0, 0); }
+
+LAM_API lam_status lam_leaky_relu_create(lam_module **out, double negative_slope)
+{
+    if (!isfinite(negative_slope))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "LeakyReLU: negative_slope must be finite");
+    return make(out, &leaky_ops, A_LEAKY, negative_slope, 0);
+}
+
+LAM_API lam_status lam_elu_create(lam_module **out, double alpha)
+{
+    if (!isfinite(alpha))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "ELU: alpha must be finite");
+    return make(out, &elu_ops, A_ELU, alpha, 0);
+}
+
+LAM_API lam_status lam_gelu_create(lam_module **out, const char *approximate)
+{
+    if (!approximate || strcmp(approximate, "none") == 0)
+        return make(out, &gelu_ops, A_GELU, 0, 0);
+    if (strcmp(approximate, "tanh") == 0)
+        return make(out, &gelu_ops, A_GELU_TANH, 0, 0);
+    return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                      "GELU: approximate must be 'none' or 'tanh', got '%s'", approximate);
+}
+
+LAM_API lam_status lam_softplus_create(lam_module **out, double beta, double threshold)
+{
+    if (!isfinite(beta) || beta == 0 || !isfinite(threshold))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Softplus: beta must be finite and non-zero and threshold finite");
+    return make(out, &softplus_ops, A_SOFTPLUS, beta, threshold);
+}

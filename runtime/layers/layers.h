@@ -1,0 +1,23 @@
+/* Internal interface of the built-in layers (runtime/layers/). */
+#ifndef LAMINA_RUNTIME_LAYERS_H
+#define LAMINA_RUNTIME_LAYERS_H
+
+#include "runtime/internal.h"
+
+extern const lam_module_ops lam__linear_ops;
+bool lam__is_linear(const lam_module *m);
+/* in/out features and bias data of a Linear */
+void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const float **bias);
+/* The packed weight for the current weight values. */
+const float *lam__linear_packed(lam_module *m);
+/* rows x in -> rows x out, output columns [n_begin, n_end), fused epilogue */
+lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y, lam_epilogue ep,
+                           size_t n_begin, size_t n_end);
+
+/* The activation a module computes, if it is an elementwise activation that a
+ * GEMM epilogue can fuse (LAM_ACT_NONE otherwise). */
+lam_act lam__fusable_act(const lam_module *m, float *alpha);
+/* True for layers whose forward treats rows of dim 0 independently. */
+bool lam__rowwise(const lam_module *m, int ndim);
+
+#endif

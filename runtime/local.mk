@@ -1,0 +1,23 @@
+# runtime/ — tensors, modules, containers, built-in layers.  Included by Makefile.am.
+noinst_HEADERS += runtime/internal.h runtime/layers/layers.h
+
+liblamina_la_SOURCES += \
+	runtime/error.c \
+	runtime/util.c \
+	runtime/rng.c \
+	runtime/tensor.c \
+	runtime/tensor_print.c \
+	runtime/module.c \
+	runtime/forward.c \
+	runtime/repr.c \
+	runtime/params.c \
+	runtime/state_dict.c \
+	runtime/container.c \
+	runtime/custom.c \
+	runtime/layers/linear.c \
+	runtime/layers/activation.c \
+	runtime/layers/softmax.c \
+	runtime/layers/layer_norm.c \
+	runtime/layers/dropout.c \
+	runtime/layers/flatten.c \
+	runtime/layers/rowwise.c

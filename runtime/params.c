@@ -1,0 +1,351 @@
+/* named_parameters, state_dict and load_state_dict with PyTorch's naming,
+ * deduplication and error wording (torch/nn/modules/module.py, 1.13). */
+#include "runtime/internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ptrset {
+    const void **items;
+    size_t n, cap;
+} ptrset;
+
+/* 1 if present, 0 if added, -1 on OOM */
+static int ptrset_add(ptrset *s, const void *p)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->items[i] == p)
+            return 1;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        const void **q = realloc(s->items, cap * sizeof *q);
+        if (!q)
+            return -1;
+        s->items = q;
+        s->cap = cap;
+    }
+    s->items[s->n++] = p;
+    return 0;
+}
+
+static char *join_name(const char *prefix, const char *name)
+{
+    size_t a = strlen(prefix), b = strlen(name);
+    char *s = malloc(a + b + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, prefix, a);
+    if (a)
+        s[a++] = '.';
+    memcpy(s + a, name, b + 1);
+    return s;
+}
+
+typedef struct walk {
+    lam_state_dict *out;
+    bool dedup, recurse;
+    ptrset modules, tensors;
+} walk;
+
+/* named_modules() order (pre-order), then each module's own parameters */
+static lam_status walk_params(walk *w, const lam_module *m, const char *prefix, int depth)
+{
+    if (w->dedup) {
+        int r = ptrset_add(&w->modules, m);
+        if (r < 0)
+            return lam__oom("named_parameters");
+        if (r > 0)
+            return LAM_OK;
+    }
+    for (size_t i = 0; i < m->n_params; i++) {
+        lam_tensor *t = m->params[i].tensor;
+        if (!t)
+            continue;
+        if (w->dedup) {
+            int r = ptrset_add(&w->tensors, t);
+            if (r < 0)
+                return lam__oom("named_parameters");
+            if (r > 0)
+                continue;
+        }
+        char *name = join_name(prefix, m->params[i].name);
+        if (!name)
+            return lam__oom("parameter name");
+        lam_status st = lam_state_dict_set(w->out, name, t);
+        free(name);
+        if (st)
+            return st;
+    }
+    if (!w->recurse && depth == 0)
+        return LAM_OK;
+    for (size_t i = 0; i < m->n_children; i++) {
+        if (!w->recurse)
+            break;
+        char *p = join_name(prefix, m->children[i].name);
+        if (!p)
+            return lam__oom("module name");
+        lam_status st = walk_params(w, m->children[i].module, p, depth + 1);
+        free(p);
+        if (st)
+            return st;
+    }
+    return LAM_OK;
+}
+
+static lam_status collect(const lam_module *m, bool recurse, bool dedup, lam_state_dict **out)
+{
+    if (!m || !out)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "parameters: NULL argument");
+    *out = NULL;
+    walk w = {.dedup = dedup, .recurse = recurse};
+    lam_status st = lam_state_dict_create(&w.out);
+    if (st)
+        return st;
+    st = walk_params(&w, m, "", 0);
+    free(w.modules.items);
+    free(w.tensors.items);
+    if (st) {
+        lam_state_dict_free(w.out);
+        return st;
+    }
+    *out = w.out;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_module_named_parameters(const lam_module *m, bool recurse,
+                                               bool remove_duplicate, lam_state_dict **out)
+{
+    return collect(m, recurse, remove_duplicate, out);
+}
+
+LAM_API lam_status lam_module_state_dict(const lam_module *m, lam_state_dict **out)
+{
+    return collect(m, true, false, out);
+}
+
+LAM_API int64_t lam_module_num_parameters(const lam_module *m)
+{
+    lam_state_dict *sd;
+    if (collect(m, true, true, &sd) != LAM_OK)
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < lam_state_dict_len(sd); i++)
+        n += lam_tensor_numel(lam_state_dict_tensor(sd, i));
+    lam_state_dict_free(sd);
+    return n;
+}
+
+LAM_API void lam_incompatible_keys_clear(lam_incompatible_keys *keys)
+{
+    if (!keys)
+        return;
+    for (size_t i = 0; i < keys->n_missing; i++)
+        free(keys->missing_keys[i]);
+    for (size_t i = 0; i < keys->n_unexpected; i++)
+        free(keys->unexpected_keys[i]);
+    free(keys->missing_keys);
+    free(keys->unexpected_keys);
+    memset(keys, 0, sizeof *keys);
+}
+
+typedef struct strlist {
+    char **items;
+    size_t n, cap;
+    bool failed;
+} strlist;
+
+static void strlist_add(strlist *l, const char *s)
+{
+    if (l->failed)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **p = realloc(l->items, cap * sizeof *p);
+        if (!p) {
+            l->failed = true;
+            return;
+        }
+        l->items = p;
+        l->cap = cap;
+    }
+    char *d = lam__strdup(s);
+    if (!d) {
+        l->failed = true;
+        return;
+    }
+    l->items[l->n++] = d;
+}
+
+static void strlist_free(strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+}
+
+typedef struct load_ctx {
+    const lam_state_dict *sd;
+    strlist missing, unexpected;
+    lam__sb mismatch;        /* "size mismatch for ..." lines, "\n\t"-joined */
+    size_t n_mismatch;
+    lam_tensor **dst, **src; /* copies to do once everything checks out */
+    size_t n_copy, cap_copy;
+    bool oom;
+} load_ctx;
+
+static void torch_size(const lam_tensor *t, lam__sb *sb)
+{
+    lam__sb_puts(sb, "torch.Size([");
+    for (int i = 0; i < t->ndim; i++)
+        lam__sb_printf(sb, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+    lam__sb_puts(sb, "])");
+}
+
+static bool has_prefix(const char *s, const char *prefix, size_t n)
+{
+    return strncmp(s, prefix, n) == 0;
+}
+
+/* Module._load_from_state_dict + the recursion of load_state_dict */
+static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < m->n_params; i++) {
+        lam_tensor *p = m->params[i].tensor;
+        if (!p)
+            continue;
+        char *key = malloc(plen + strlen(m->params[i].name) + 1);
+        if (!key) {
+            c->oom = true;
+            return;
+        }
+        strcpy(key, prefix);
+        strcat(key, m->params[i].name);
+        lam_tensor *in = lam_state_dict_get(c->sd, key);
+        if (!in) {
+            strlist_add(&c->missing, key);
+        } else if (!lam_tensor_same_shape(in, p)) {
+            if (c->n_mismatch++)
+                lam__sb_puts(&c->mismatch, "\n\t");
+            lam__sb_printf(&c->mismatch, "size mismatch for %s: copying a param with shape ", key);
+            torch_size(in, &c->mismatch);
+            lam__sb_puts(&c->mismatch, " from checkpoint, the shape in current model is ");
+            torch_size(p, &c->mismatch);
+            lam__sb_puts(&c->mismatch, ".");
+        } else {
+            if (c->n_copy == c->cap_copy) {
+                size_t cap = c->cap_copy ? c->cap_copy * 2 : 16;
+                lam_tensor **d = realloc(c->dst, cap * sizeof *d);
+                if (d)
+                    c->dst = d;
+                lam_tensor **s = d ? realloc(c->src, cap * sizeof *s) : NULL;
+                if (!d || !s) {
+                    c->oom = true;
+                    free(key);
+                    return;
+                }
+                c->src = s;
+                c->cap_copy = cap;
+            }
+            c->dst[c->n_copy] = p;
+            c->src[c->n_copy] = in;
+            c->n_copy++;
+        }
+        free(key);
+    }
+    /* keys under this prefix naming neither a parameter nor a child */
+    for (size_t k = 0; k < lam_state_dict_len(c->sd); k++) {
+        const char *key = lam_state_dict_key(c->sd, k);
+        if (!has_prefix(key, prefix, plen))
+            continue;
+        const char *rest = key + plen;
+        size_t n = strcspn(rest, ".");
+        bool known = false;
+        for (size_t i = 0; i < m->n_params && !known; i++)
+            known = m->params[i].tensor && strlen(m->params[i].name) == n &&
+                    memcmp(m->params[i].name, rest, n) == 0;
+        for (size_t i = 0; i < m->n_children && !known; i++)
+            known = strlen(m->children[i].name) == n && memcmp(m->children[i].name, rest, n) == 0;
+        if (!known)
+            strlist_add(&c->unexpected, key);
+    }
+    for (size_t i = 0; i < m->n_children && !c->oom; i++) {
+        const char *name = m->children[i].name;
+        char *child_prefix = malloc(plen + strlen(name) + 2);
+        if (!child_prefix) {
+            c->oom = true;
+            return;
+        }
+        sprintf(child_prefix, "%s%s.", prefix, name);
+        load_rec(c, m->children[i].module, child_prefix);
+        free(child_prefix);
+    }
+}
+
+static void quoted_list(lam__sb *sb, const strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        lam__sb_printf(sb, i ? ", \"%s\"" : "\"%s\"", l->items[i]);
+}
+
+static lam_status move_keys(strlist *l, char ***items, size_t *n)
+{
+    *items = l->items;
+    *n = l->n;
+    l->items = NULL;
+    l->n = l->cap = 0;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_module_load_state_dict(lam_module *m, const lam_state_dict *sd, bool strict,
+                                              lam_incompatible_keys *keys)
+{
+    if (keys)
+        memset(keys, 0, sizeof *keys);
+    if (!m || !sd)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "load_state_dict: NULL argument");
+    load_ctx c = {.sd = sd};
+    load_rec(&c, m, "");
+    lam_status st = LAM_OK;
+    if (c.oom || c.missing.failed || c.unexpected.failed || c.mismatch.failed) {
+        st = lam__oom("load_state_dict");
+        goto done;
+    }
+    bool report_keys = strict && (c.missing.n || c.unexpected.n);
+    if (report_keys || c.n_mismatch) {
+        lam__sb msg = {0};
+        lam__sb_printf(&msg, "Error(s) in loading state_dict for %s:", lam_module_type_name(m));
+        if (strict && c.missing.n) {
+            lam__sb_puts(&msg, "\n\tMissing key(s) in state_dict: ");
+            quoted_list(&msg, &c.missing);
+            lam__sb_puts(&msg, ". ");
+        }
+        if (strict && c.unexpected.n) {
+            lam__sb_puts(&msg, "\n\tUnexpected key(s) in state_dict: ");
+            quoted_list(&msg, &c.unexpected);
+            lam__sb_puts(&msg, ". ");
+        }
+        if (c.n_mismatch) {
+            lam__sb_puts(&msg, "\n\t");
+            lam__sb_puts(&msg, c.mismatch.buf);
+        }
+        if (msg.failed)
+            st = lam__oom("load_state_dict message");
+        else
+            st = lam__error(LAM_ERR_STATE_DICT, "%s", msg.buf);
+        free(msg.buf);
+    } else {
+        for (size_t i = 0; i < c.n_copy; i++)
+            lam_tensor_copy(c.dst[i], c.src[i]);
+    }
+    if (keys) {
+        move_keys(&c.missing, &keys->missing_keys, &keys->n_missing);
+        move_keys(&c.unexpected, &keys->unexpected_keys, &keys->n_unexpected);
+    }
+done:
+    strlist_free(&c.missing);
+    strlist_free(&c.unexpected);
+    free(c.mismatch.buf);
+    free(c.dst);
+    free(c.src);
+    return st;
+}

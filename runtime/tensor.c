@@ -1,0 +1,282 @@
+/* Tensors: float32, contiguous, 1-4 dims, 64-byte aligned when owning. */
+#include "runtime/internal.h"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void *lam__aligned_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0)
+        bytes = LAM_ALIGNMENT;
+    if (posix_memalign(&p, LAM_ALIGNMENT, bytes) != 0)
+        return NULL;
+    return p;
+}
+
+void lam__aligned_free(void *p) { free(p); }
+
+lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel)
+{
+    if (ndim < 1 || ndim > LAM_MAX_DIMS)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "tensor: %d dimensions requested, lamina supports 1 to %d", ndim,
+                          LAM_MAX_DIMS);
+    if (!shape)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: shape is NULL");
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                              "tensor: dimension %d has negative size %" PRId64, i, shape[i]);
+        if (shape[i] != 0 && n > (INT64_MAX / 4) / shape[i])
+            return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: shape is too large");
+        n *= shape[i];
+    }
+    if ((uint64_t)n > SIZE_MAX / sizeof(float))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: shape is too large");
+    *numel = n;
+    return LAM_OK;
+}
+
+static lam_status tensor_alloc_struct(lam_tensor **out, int ndim, const int64_t *shape)
+{
+    if (!out)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: output pointer is NULL");
+    *out = NULL;
+    int64_t numel;
+    lam_status st = lam__check_shape(ndim, shape, &numel);
+    if (st)
+        return st;
+    lam_tensor *t = calloc(1, sizeof *t);
+    if (!t)
+        return lam__oom("tensor");
+    t->ndim = ndim;
+    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    t->numel = numel;
+    t->refcount = 1;
+    *out = t;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_create(lam_tensor **out, int ndim, const int64_t *shape)
+{
+    lam_tensor *t;
+    lam_status st = tensor_alloc_struct(&t, ndim, shape);
+    if (st)
+        return st;
+    size_t bytes = (size_t)t->numel * sizeof(float);
+    t->data = lam__aligned_alloc(bytes);
+    if (!t->data) {
+        char buf[64];
+        free(t);
+        return lam__error(LAM_ERR_NO_MEMORY, "out of memory: tensor of shape %s (%zu bytes)",
+                          lam_shape_str(ndim, shape, buf, sizeof buf), bytes);
+    }
+    memset(t->data, 0, bytes);
+    *out = t;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_from_data(lam_tensor **out, int ndim, const int64_t *shape,
+                                        const float *data)
+{
+    if (!data)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: data is NULL");
+    lam_status st = lam_tensor_create(out, ndim, shape);
+    if (st)
+        return st;
+    memcpy((*out)->data, data, (size_t)(*out)->numel * sizeof(float));
+    return LAM_OK;
+}
+
+lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const int64_t *shape,
+                                 void (*release)(void *ctx), void *ctx)
+{
+    lam_tensor *t;
+    lam_status st = tensor_alloc_struct(&t, ndim, shape);
+    if (st)
+        return st;
+    if (!data && t->numel > 0) {
+        free(t);
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: data is NULL");
+    }
+    t->data = data;
+    t->borrowed = true;
+    t->release = release;
+    t->release_ctx = ctx;
+    *out = t;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_wrap(lam_tensor **out, float *data, int ndim, const int64_t *shape)
+{
+    return lam__tensor_wrap_keep(out, data, ndim, shape, NULL, NULL);
+}
+
+LAM_API lam_status lam_tensor_clone(lam_tensor **out, const lam_tensor *src)
+{
+    if (!src)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: source is NULL");
+    return lam_tensor_from_data(out, src->ndim, src->shape, src->data);
+}
+
+LAM_API lam_tensor *lam_tensor_retain(lam_tensor *t)
+{
+    if (t)
+        __atomic_add_fetch(&t->refcount, 1, __ATOMIC_RELAXED);
+    return t;
+}
+
+LAM_API void lam_tensor_release(lam_tensor *t)
+{
+    if (!t || __atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (t->base)
+        lam_tensor_release(t->base);
+    else if (!t->borrowed)
+        lam__aligned_free(t->data);
+    else if (t->release)
+        t->release(t->release_ctx);
+    free(t);
+}
+
+LAM_API int lam_tensor_ndim(const lam_tensor *t) { return t ? t->ndim : 0; }
+
+LAM_API int64_t lam_tensor_dim(const lam_tensor *t, int dim)
+{
+    if (!t)
+        return -1;
+    if (dim < 0)
+        dim += t->ndim;
+    if (dim < 0 || dim >= t->ndim)
+        return -1;
+    return t->shape[dim];
+}
+
+LAM_API const int64_t *lam_tensor_shape(const lam_tensor *t) { return t ? t->shape : NULL; }
+LAM_API int64_t lam_tensor_numel(const lam_tensor *t) { return t ? t->numel : 0; }
+LAM_API bool lam_tensor_is_borrowed(const lam_tensor *t) { return t && (t->borrowed || t->base); }
+
+LAM_API float *lam_tensor_data(lam_tensor *t)
+{
+    if (!t)
+        return NULL;
+    __atomic_add_fetch(&t->version, 1, __ATOMIC_RELEASE);
+    return t->data;
+}
+
+LAM_API const float *lam_tensor_cdata(const lam_tensor *t) { return t ? t->data : NULL; }
+
+unsigned lam__tensor_version(const lam_tensor *t)
+{
+    return __atomic_load_n(&t->version, __ATOMIC_ACQUIRE);
+}
+
+static lam_status flat_index(const lam_tensor *t, const int64_t *index, int64_t *flat)
+{
+    if (!t || !index)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: NULL argument");
+    int64_t f = 0;
+    for (int i = 0; i < t->ndim; i++) {
+        if (index[i] < 0 || index[i] >= t->shape[i])
+            return lam__error(LAM_ERR_INDEX,
+                              "index %" PRId64 " is out of bounds for dimension %d with size %" PRId64,
+                              index[i], i, t->shape[i]);
+        f = f * t->shape[i] + index[i];
+    }
+    *flat = f;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_get(const lam_tensor *t, const int64_t *index, float *value)
+{
+    int64_t f;
+    lam_status st = flat_index(t, index, &f);
+    if (st)
+        return st;
+    if (!value)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: value pointer is NULL");
+    *value = t->data[f];
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_set(lam_tensor *t, const int64_t *index, float value)
+{
+    int64_t f;
+    lam_status st = flat_index(t, index, &f);
+    if (st)
+        return st;
+    lam_tensor_data(t)[f] = value;
+    return LAM_OK;
+}
+
+LAM_API bool lam_tensor_same_shape(const lam_tensor *a, const lam_tensor *b)
+{
+    if (!a || !b || a->ndim != b->ndim)
+        return false;
+    return memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) == 0;
+}
+
+LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
+{
+    if (!dst || !src)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor copy: NULL argument");
+    if (!lam_tensor_same_shape(dst, src)) {
+        char a[64], b[64];
+        return lam__error(LAM_ERR_SHAPE, "tensor copy: source shape %s does not match destination %s",
+                          lam_shape_str(src->ndim, src->shape, a, sizeof a),
+                          lam_shape_str(dst->ndim, dst->shape, b, sizeof b));
+    }
+    if (dst->data != src->data)
+        memmove(lam_tensor_data(dst), src->data, (size_t)src->numel * sizeof(float));
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_reshape(lam_tensor **out, lam_tensor *t, int ndim, const int64_t *shape)
+{
+    if (!t)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor reshape: tensor is NULL");
+    lam_tensor *v;
+    lam_status st = tensor_alloc_struct(&v, ndim, shape);
+    if (st)
+        return st;
+    if (v->numel != t->numel) {
+        char a[64], b[64];
+        free(v);
+        *out = NULL;
+        return lam__error(LAM_ERR_SHAPE, "shape '%s' is invalid for input of size %" PRId64 " (shape %s)",
+                          lam_shape_str(ndim, shape, a, sizeof a), t->numel,
+                          lam_shape_str(t->ndim, t->shape, b, sizeof b));
+    }
+    v->data = t->data;
+    v->base = lam_tensor_retain(t->base ? t->base : t);
+    *out = v;
+    return LAM_OK;
+}
+
+void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, int64_t r1)
+{
+    int64_t inner = t->shape[0] ? t->numel / t->shape[0] : 0;
+    *view = *t;
+    view->shape[0] = r1 - r0;
+    view->numel = (r1 - r0) * inner;
+    view->data = t->data + r0 * inner;
+    view->refcount = 1;
+    view->borrowed = true;
+    view->release = NULL;
+    view->base = NULL;
+}
+
+LAM_API char *lam_shape_str(int ndim, const int64_t *shape, char *buf, size_t size)
+{
+    size_t o = 0;
+    if (size == 0)
+        return buf;
+    o += (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < ndim && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, i ? ", %" PRId64 : "%" PRId64, shape[i]);
+    if (o < size)
+        snprintf(buf + o, size - o, "]");
+    return buf;
+}
