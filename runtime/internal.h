@@ -81,6 +81,9 @@ typedef struct lam_module_ops {
     /* PyTorch's extra_repr(): snprintf-like, returns the length */
     int (*extra_repr)(const lam_module *m, char *buf, size_t size);
     void (*destroy)(lam_module *m);
+    /* true when forward treats the rows of dim 0 independently for an input
+     * of this rank (so a batch may be split across threads); NULL = never */
+    bool (*rowwise)(const lam_module *m, int ndim);
 } lam_module_ops;
 
 typedef struct lam__named_module {

@@ -13,6 +13,7 @@ typedef struct act_state {
     act_kind kind;
     float a, b;  /* slope / alpha / beta, threshold */
     double a_repr, b_repr;
+    bool a_int, b_int; /* print as Python ints: the user wrote 1, not 1.0 */
 } act_state;
 
 static lam_status same_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
@@ -53,17 +54,17 @@ static int act_repr(const lam_module *m, char *buf, size_t size)
     char a[40], b[40];
     switch (s->kind) {
     case A_LEAKY:
-        return snprintf(buf, size, "negative_slope=%s", lam__py_float(s->a_repr, a, sizeof a));
+        return snprintf(buf, size, "negative_slope=%s", lam__py_number(s->a_repr, s->a_int, a, sizeof a));
     case A_ELU:
-        return snprintf(buf, size, "alpha=%s", lam__py_float(s->a_repr, a, sizeof a));
+        return snprintf(buf, size, "alpha=%s", lam__py_number(s->a_repr, s->a_int, a, sizeof a));
     case A_GELU:
         return snprintf(buf, size, "approximate='none'");
     case A_GELU_TANH:
         return snprintf(buf, size, "approximate='tanh'");
     case A_SOFTPLUS:
         return snprintf(buf, size, "beta=%s, threshold=%s",
-                        lam__py_number(s->a_repr, true, a, sizeof a),
-                        lam__py_number(s->b_repr, true, b, sizeof b));
+                        lam__py_number(s->a_repr, s->a_int, a, sizeof a),
+                        lam__py_number(s->b_repr, s->b_int, b, sizeof b));
     default:
         if (size)
             buf[0] = '\0';
@@ -73,6 +74,12 @@ static int act_repr(const lam_module *m, char *buf, size_t size)
 
 static void act_destroy(lam_module *m) { free(m->state); }
 
+static bool act_rowwise(const lam_module *m, int ndim)
+{
+    (void)m, (void)ndim;
+    return true;
+}
+
 #define ACT_OPS(var, name, pymod)                                                                  \
     static const lam_module_ops var = {                                                            \
         .type_name = name,                                                                         \
@@ -81,6 +88,7 @@ static void act_destroy(lam_module *m) { free(m->state); }
         .forward_into = act_forward,                                                               \
         .extra_repr = act_repr,                                                                    \
         .destroy = act_destroy,                                                                    \
+        .rowwise = act_rowwise,                                                                    \
     }
 
 ACT_OPS(identity_ops, "Identity", "torch.nn.modules.linear");
@@ -121,7 +129,6 @@ lam_act lam__fusable_act(const lam_module *m, float *alpha)
     }
 }
 
-bool lam__rowwise_act(const lam_module *m) { return m && is_act(m); }
 
 static lam_status make(lam_module **out, const lam_module_ops *ops, act_kind kind, double a,
                        double b)
@@ -137,6 +144,7 @@ static lam_status make(lam_module **out, const lam_module_ops *ops, act_kind kin
     s->b = (float)b;
     s->a_repr = a;
     s->b_repr = b;
+    s->a_int = s->b_int = kind == A_SOFTPLUS; /* PyTorch's defaults: beta=1, threshold=20 */
     lam_status st = lam__module_new(out, ops, s);
     if (st)
         free(s);
@@ -189,4 +197,13 @@ LAM_API lam_status lam_softplus_create(lam_module **out, double beta, double thr
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "Softplus: beta must be finite and non-zero and threshold finite");
     return make(out, &softplus_ops, A_SOFTPLUS, beta, threshold);
+}
+
+void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int)
+{
+    if (m && is_act(m)) {
+        act_state *s = m->state;
+        s->a_int = a_int;
+        s->b_int = b_int;
+    }
 }

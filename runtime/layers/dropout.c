@@ -51,6 +51,14 @@ static int dropout_repr(const lam_module *m, char *buf, size_t size)
 
 static void dropout_destroy(lam_module *m) { free(m->state); }
 
+/* In eval mode a Dropout is an identity over rows; in training mode it draws
+ * from the shared generator, so it must run on one thread in order. */
+static bool dropout_rowwise(const lam_module *m, int ndim)
+{
+    (void)ndim;
+    return !m->training;
+}
+
 static const lam_module_ops dropout_ops = {
     .type_name = "Dropout",
     .py_module = "torch.nn.modules.dropout",
@@ -58,14 +66,9 @@ static const lam_module_ops dropout_ops = {
     .forward_into = dropout_forward,
     .extra_repr = dropout_repr,
     .destroy = dropout_destroy,
+    .rowwise = dropout_rowwise,
 };
 
-/* In eval mode a Dropout is an identity over rows; in training mode it draws
- * from the shared generator, so it must run on one thread in order. */
-bool lam__rowwise_dropout(const lam_module *m)
-{
-    return m && m->ops == &dropout_ops && !m->training;
-}
 
 LAM_API lam_status lam_dropout_create(lam_module **out, double p)
 {

@@ -61,6 +61,14 @@ static int flatten_repr(const lam_module *m, char *buf, size_t size)
 
 static void flatten_destroy(lam_module *m) { free(m->state); }
 
+/* Rows stay rows when dim 0 is not merged. */
+static bool flatten_rowwise(const lam_module *m, int ndim)
+{
+    const flatten_state *s = m->state;
+    int a = s->start < 0 ? s->start + ndim : s->start;
+    return a >= 1;
+}
+
 static const lam_module_ops flatten_ops = {
     .type_name = "Flatten",
     .py_module = "torch.nn.modules.flatten",
@@ -68,17 +76,9 @@ static const lam_module_ops flatten_ops = {
     .forward_into = flatten_forward,
     .extra_repr = flatten_repr,
     .destroy = flatten_destroy,
+    .rowwise = flatten_rowwise,
 };
 
-/* Rows stay rows when dim 0 is not merged. */
-bool lam__rowwise_flatten(const lam_module *m, int ndim)
-{
-    if (!m || m->ops != &flatten_ops)
-        return false;
-    const flatten_state *s = m->state;
-    int a = s->start < 0 ? s->start + ndim : s->start;
-    return a >= 1;
-}
 
 LAM_API lam_status lam_flatten_create(lam_module **out, int start_dim, int end_dim)
 {

@@ -70,6 +70,12 @@ static int ln_repr(const lam_module *m, char *buf, size_t size)
 
 static void ln_destroy(lam_module *m) { free(m->state); }
 
+/* Normalises trailing dims only: rows of dim 0 are independent when ndim > s->ndim. */
+static bool ln_rowwise(const lam_module *m, int ndim)
+{
+    return ndim > ((const ln_state *)m->state)->ndim;
+}
+
 static const lam_module_ops ln_ops = {
     .type_name = "LayerNorm",
     .py_module = "torch.nn.modules.normalization",
@@ -77,13 +83,9 @@ static const lam_module_ops ln_ops = {
     .forward_into = ln_forward,
     .extra_repr = ln_repr,
     .destroy = ln_destroy,
+    .rowwise = ln_rowwise,
 };
 
-/* Normalises trailing dims only: rows of dim 0 are independent when ndim > s->ndim. */
-bool lam__rowwise_layer_norm(const lam_module *m, int ndim)
-{
-    return m && m->ops == &ln_ops && ndim > ((const ln_state *)m->state)->ndim;
-}
 
 LAM_API lam_status lam_layer_norm_create(lam_module **out, int ndim, const int64_t *normalized_shape,
                                          double eps, bool elementwise_affine)

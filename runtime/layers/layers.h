@@ -17,6 +17,10 @@ lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y
 /* The activation a module computes, if it is an elementwise activation that a
  * GEMM epilogue can fuse (LAM_ACT_NONE otherwise). */
 lam_act lam__fusable_act(const lam_module *m, float *alpha);
+/* How an activation prints its numeric arguments (int or float literal),
+ * for modules created from model files: LeakyReLU(negative_slope=1) prints 1. */
+void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int);
+
 /* True for layers whose forward treats rows of dim 0 independently. */
 bool lam__rowwise(const lam_module *m, int ndim);
 

@@ -97,6 +97,12 @@ static void linear_destroy(lam_module *m)
     free(s);
 }
 
+static bool linear_rowwise(const lam_module *m, int ndim)
+{
+    (void)m;
+    return ndim >= 2;
+}
+
 const lam_module_ops lam__linear_ops = {
     .type_name = "Linear",
     .py_module = "torch.nn.modules.linear",
@@ -104,6 +110,7 @@ const lam_module_ops lam__linear_ops = {
     .forward_into = linear_forward,
     .extra_repr = linear_repr,
     .destroy = linear_destroy,
+    .rowwise = linear_rowwise,
 };
 
 bool lam__is_linear(const lam_module *m) { return m && m->ops == &lam__linear_ops; }

@@ -78,6 +78,12 @@ static int softmax_repr(const lam_module *m, char *buf, size_t size)
 
 static void softmax_destroy(lam_module *m) { free(m->state); }
 
+/* Rows of dim 0 are independent unless the softmax runs along dim 0. */
+static bool softmax_rowwise(const lam_module *m, int ndim)
+{
+    return resolve_dim(m->state, ndim) != 0;
+}
+
 static const lam_module_ops softmax_ops = {
     .type_name = "Softmax",
     .py_module = "torch.nn.modules.activation",
@@ -85,6 +91,7 @@ static const lam_module_ops softmax_ops = {
     .forward_into = softmax_forward,
     .extra_repr = softmax_repr,
     .destroy = softmax_destroy,
+    .rowwise = softmax_rowwise,
 };
 
 static const lam_module_ops log_softmax_ops = {
@@ -94,15 +101,9 @@ static const lam_module_ops log_softmax_ops = {
     .forward_into = softmax_forward,
     .extra_repr = softmax_repr,
     .destroy = softmax_destroy,
+    .rowwise = softmax_rowwise,
 };
 
-/* Rows of dim 0 are independent unless the softmax runs along dim 0. */
-bool lam__rowwise_softmax(const lam_module *m, int ndim)
-{
-    if (!m || (m->ops != &softmax_ops && m->ops != &log_softmax_ops))
-        return false;
-    return resolve_dim(m->state, ndim) != 0;
-}
 
 static lam_status make(lam_module **out, const lam_module_ops *ops, int dim, bool log)
 {
