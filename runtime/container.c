@@ -1,5 +1,6 @@
 /* Sequential and ModuleList (torch/nn/modules/container.py, 1.13). */
 #include "runtime/internal.h"
+#include "runtime/plan.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +26,24 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
     return LAM_OK;
 }
 
-/* Sequential.forward: for module in self: input = module(input) */
+/* Sequential.forward: for module in self: input = module(input).  Runs
+ * through a cached plan (fused, threaded, allocation-free inside); a
+ * Sequential that cannot be planned, or a planned run that fails, goes child
+ * by child so that errors name the failing module's path. */
 static lam_status seq_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     (void)args;
     if (m->n_children == 0)
         return lam_tensor_clone(out, in);
+    lam_status st = lam__forward_planned(m, in, out);
+    if (st == LAM_OK || st == LAM_ERR_NO_MEMORY)
+        return st;
+    lam_clear_error();
     const lam_tensor *x = in;
     lam_tensor *owned = NULL;
     for (size_t i = 0; i < m->n_children; i++) {
         lam_tensor *y;
-        lam_status st = lam_module_forward(m->children[i].module, x, &y);
+        st = lam_module_forward(m->children[i].module, x, &y);
         lam_tensor_release(owned);
         if (st)
             return st;

@@ -5,6 +5,7 @@
  * The path is found by searching each caller's children (through ModuleLists
  * and other containers the caller walks itself) for the callee. */
 #include "runtime/internal.h"
+#include "runtime/plan.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,7 @@ static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out
     st = lam_tensor_create(&y, ndim, shape);
     if (st)
         return st;
-    st = m->ops->forward_into(m, in, y);
+    st = lam__leaf_run(m, in, y);
     if (st) {
         lam_tensor_release(y);
         return st;

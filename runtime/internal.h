@@ -106,6 +106,7 @@ struct lam_module {
     lam__param *params;
     size_t n_params;
     void *state;
+    struct lam__plan_cache *plans; /* plans for lam_module_forward, made lazily */
 };
 
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state);

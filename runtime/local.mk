@@ -1,5 +1,5 @@
 # runtime/ — tensors, modules, containers, built-in layers.  Included by Makefile.am.
-noinst_HEADERS += runtime/internal.h runtime/layers/layers.h
+noinst_HEADERS += runtime/internal.h runtime/layers/layers.h runtime/parallel.h runtime/plan.h
 
 liblamina_la_SOURCES += \
 	runtime/error.c \
@@ -20,4 +20,7 @@ liblamina_la_SOURCES += \
 	runtime/layers/layer_norm.c \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
-	runtime/layers/rowwise.c
+	runtime/layers/rowwise.c \
+	runtime/parallel.c \
+	runtime/plan.c \
+	runtime/plan_cache.c

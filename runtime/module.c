@@ -1,5 +1,6 @@
 /* Modules: lifetime, children, the forward call machinery and error paths. */
 #include "runtime/internal.h"
+#include "runtime/plan.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ LAM_API void lam_module_release(lam_module *m)
 {
     if (!m || __atomic_sub_fetch(&m->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    lam__plan_cache_free(m->plans);
     if (m->ops->destroy)
         m->ops->destroy(m);
     for (size_t i = 0; i < m->n_children; i++) {
@@ -102,6 +104,7 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
     char *nm = lam__strdup(name);
     if (!nm)
         return lam__oom("child name");
+    lam__plan_invalidate_all();
     memmove(m->children + pos + 1, m->children + pos, (m->n_children - pos) * sizeof *m->children);
     m->children[pos].name = nm;
     m->children[pos].module = lam_module_retain(child);
@@ -111,6 +114,7 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
 
 void lam__children_remove(lam_module *m, size_t pos)
 {
+    lam__plan_invalidate_all();
     lam_module_release(m->children[pos].module);
     free(m->children[pos].name);
     memmove(m->children + pos, m->children + pos + 1,
@@ -170,6 +174,7 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
                 return lam__error(LAM_ERR_INVALID_ARGUMENT,
                                   "cannot add %s as a child of itself or of one of its descendants",
                                   lam_module_type_name(child));
+            lam__plan_invalidate_all();
             lam_module *old = parent->children[i].module;
             parent->children[i].module = lam_module_retain(child);
             lam_module_release(old);
@@ -235,6 +240,7 @@ LAM_API void lam_module_train(lam_module *m, bool mode)
 {
     if (!m)
         return;
+    lam__plan_invalidate_all();
     m->training = mode;
     for (size_t i = 0; i < m->n_children; i++)
         lam_module_train(m->children[i].module, mode);

@@ -55,6 +55,16 @@ LAM_API const char *lam_version(void);
  * masks (torch.manual_seed).  Two runs with one seed give identical weights. */
 LAM_API void lam_manual_seed(uint64_t seed);
 
+/* Threads used by forwards.  Precedence: the value set here (n >= 1) >
+ * LAMINA_NUM_THREADS > OMP_NUM_THREADS > the number of cores.  n <= 0 goes
+ * back to the environment/cores default.  Called from inside someone else's
+ * OpenMP parallel region, lamina runs serially instead of nesting. */
+LAM_API void lam_set_num_threads(int n);
+LAM_API int lam_get_num_threads(void);
+
+/* The kernel ISA in use: "avx2", "neon" or "scalar" (LAMINA_MAX_ISA caps it). */
+LAM_API const char *lam_kernel_isa(void);
+
 /* Free memory that lamina returned to the caller as a string (reprs). */
 LAM_API void lam_free(void *ptr);
 

@@ -7,5 +7,7 @@
 #include "module.h"
 #include "container.h"
 #include "layers.h"
+#include "plan.h"
+#include "registry.h"
 
 #endif

@@ -1,0 +1,49 @@
+/* lamina — plans: zero-allocation inference for one input shape.
+ *
+ * A plan is made once for a module and an input shape: it infers every
+ * intermediate shape, fuses Linear with a following activation into one pass,
+ * sizes ping-pong activation buffers (per thread, padded to cache lines) and
+ * chooses how to use the threads:
+ *   - tiny work (the seed model at batch 1) runs on the calling thread;
+ *   - a large batch is split into per-thread slices, each running the whole
+ *     pipeline on its rows in cache-sized blocks, with one barrier at the end;
+ *   - a small batch of large layers splits each Linear over output columns.
+ * lam_plan_run then allocates nothing.  Results are bit-identical for any
+ * thread count.  A plan may be run by one thread at a time; make one plan per
+ * user thread (they are cheap) to run a model concurrently.
+ *
+ * Sequentials of built-in and plugin layers (nested Sequentials included) are
+ * planned layer by layer.  Any other module (a custom forward) is run through
+ * lam_module_forward inside the plan, which then allocates its intermediates.
+ *
+ * lam_module_forward on a Sequential uses cached plans the same way. */
+#ifndef LAMINA_PLAN_H
+#define LAMINA_PLAN_H
+
+#include "module.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lam_plan lam_plan;
+
+/* Plan `m` for inputs of `shape` (takes a reference to m). Shape errors are
+ * reported as lam_module_forward would report them. */
+LAM_API lam_status lam_plan_create(lam_plan **out, lam_module *m, int ndim, const int64_t *shape);
+LAM_API void lam_plan_free(lam_plan *p);
+/* The output shape (out_shape holds LAM_MAX_DIMS entries). */
+LAM_API lam_status lam_plan_output_shape(const lam_plan *p, int *out_ndim, int64_t *out_shape);
+/* Run: input must have the planned shape and output the output shape
+ * (wrap your own buffers with lam_tensor_wrap once, outside the loop). */
+LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor *output);
+/* The same with a per-call argument for custom modules. */
+LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void *args,
+                                     lam_tensor *output);
+/* How the plan uses threads: "serial", "batch" or "columns", and the count. */
+LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

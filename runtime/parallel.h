@@ -1,0 +1,20 @@
+/* The thread owner's interface (runtime/parallel.c). */
+#ifndef LAMINA_RUNTIME_PARALLEL_H
+#define LAMINA_RUNTIME_PARALLEL_H
+
+#include "runtime/internal.h"
+
+/* True inside any OpenMP parallel region (ours or the caller's). */
+bool lam__in_parallel(void);
+/* Threads a call made now may use: 1 inside a parallel region. */
+int lam__threads_for_call(void);
+
+/* Run fn(ctx, i, nth) for every i in [0, nth): on nth threads, or serially on
+ * the caller when nth <= 1 or inside a parallel region. */
+typedef void (*lam__task_fn)(void *ctx, int ith, int nth);
+void lam__parallel(int nth, lam__task_fn fn, void *ctx);
+
+/* The ith of nth contiguous chunks of [0, n), aligned to `align`. */
+void lam__split_range(int64_t n, int ith, int nth, int64_t align, int64_t *begin, int64_t *end);
+
+#endif

@@ -1,0 +1,566 @@
+/* Plans: shape inference, Linear+activation fusion, activation buffers and
+ * the thread split for one input shape, made once and run without
+ * allocating (see include/lamina/plan.h for the strategies). */
+#include "runtime/plan.h"
+#include "runtime/layers/layers.h"
+#include "runtime/parallel.h"
+#include <stdlib.h>
+#include <string.h>
+
+enum { STRAT_SERIAL, STRAT_BATCH, STRAT_COLUMNS };
+static const char *const strategy_names[] = {"serial", "batch", "columns"};
+
+/* Work below this many flops runs on the calling thread: waking a thread and
+ * the barrier cost a few microseconds on a busy machine. */
+#define PARALLEL_MIN_FLOPS 1.5e6
+/* Floats of activations per thread and block (two buffers): 256 KiB. */
+#define BLOCK_FLOATS 32768
+#define CACHE_LINE_FLOATS 16
+
+typedef struct plan_step {
+    lam_module *m;
+    bool linear;
+    lam_epilogue ep;
+    int in_ndim, out_ndim;
+    int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
+    int64_t in_row, out_row; /* floats per row of dim 0 */
+    bool rowwise;
+} plan_step;
+
+struct lam_plan {
+    lam_module *root;
+    bool owns_root;
+    bool generic; /* run through lam_module_forward */
+    unsigned generation;
+    int in_ndim, out_ndim;
+    int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
+    plan_step *steps;
+    size_t n_steps;
+    int strategy, nthreads;
+    int threads_requested; /* the thread count the plan was made for */
+    bool blocked;          /* rows run through the whole pipeline in blocks */
+    int64_t rows, block_rows;
+    float *buf;
+    size_t slot; /* floats per buffer */
+    bool in_use;
+};
+
+static unsigned structure_generation;
+
+void lam__plan_invalidate_all(void)
+{
+    __atomic_add_fetch(&structure_generation, 1, __ATOMIC_RELEASE);
+}
+
+static unsigned current_generation(void)
+{
+    return __atomic_load_n(&structure_generation, __ATOMIC_ACQUIRE);
+}
+
+/* ---- building ---- */
+
+typedef struct builder {
+    plan_step *steps;
+    size_t n, cap;
+} builder;
+
+static bool plannable_leaf(const lam_module *m) { return m->ops->forward_into != NULL; }
+
+/* Flatten nested Sequentials into leaves; false if something isn't a leaf. */
+static bool collect_leaves(builder *b, lam_module *m, int depth, bool *oom)
+{
+    if (depth > 64)
+        return false;
+    if (lam_module_is_sequential(m)) {
+        for (size_t i = 0; i < m->n_children; i++)
+            if (!collect_leaves(b, m->children[i].module, depth + 1, oom))
+                return false;
+        return true;
+    }
+    if (!plannable_leaf(m))
+        return false;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 8;
+        plan_step *s = realloc(b->steps, cap * sizeof *s);
+        if (!s) {
+            *oom = true;
+            return false;
+        }
+        b->steps = s;
+        b->cap = cap;
+    }
+    memset(&b->steps[b->n], 0, sizeof b->steps[b->n]);
+    b->steps[b->n++].m = m;
+    return true;
+}
+
+static int64_t row_size(int ndim, const int64_t *shape)
+{
+    int64_t r = 1;
+    for (int i = 1; i < ndim; i++)
+        r *= shape[i];
+    return r;
+}
+
+static lam_status infer_shapes(lam_plan *p)
+{
+    int nd = p->in_ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    memcpy(shape, p->in_shape, sizeof shape);
+    size_t w = 0;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        plan_step s = p->steps[i];
+        s.in_ndim = nd;
+        memcpy(s.in_shape, shape, sizeof shape);
+        lam_status st = s.m->ops->output_shape(s.m, nd, shape, &s.out_ndim, s.out_shape);
+        if (st)
+            return st;
+        /* a following activation joins a Linear's epilogue */
+        s.linear = lam__is_linear(s.m);
+        if (s.linear && i + 1 < p->n_steps) {
+            float alpha;
+            lam_act act = lam__fusable_act(p->steps[i + 1].m, &alpha);
+            if (act != LAM_ACT_NONE) {
+                s.ep.act = act;
+                s.ep.alpha = alpha;
+                i++;
+            }
+        }
+        s.in_row = row_size(s.in_ndim, s.in_shape);
+        s.out_row = row_size(s.out_ndim, s.out_shape);
+        s.rowwise = lam__rowwise(s.m, s.in_ndim) && s.in_shape[0] == s.out_shape[0] &&
+                    s.out_ndim >= 1;
+        p->steps[w++] = s;
+        nd = s.out_ndim;
+        memcpy(shape, s.out_shape, sizeof shape);
+    }
+    p->n_steps = w;
+    p->out_ndim = nd;
+    memcpy(p->out_shape, shape, sizeof shape);
+    return LAM_OK;
+}
+
+static double estimate_flops(const lam_plan *p)
+{
+    double f = 0;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        double out_n = (double)s->out_row * (double)s->out_shape[0];
+        if (s->linear)
+            f += 2.0 * out_n * (double)s->in_shape[s->in_ndim - 1];
+        else
+            f += 10.0 * out_n;
+    }
+    return f;
+}
+
+static lam_status choose_and_allocate(lam_plan *p, int threads)
+{
+    bool rowwise = p->in_ndim >= 1;
+    int64_t max_row = p->in_shape[0] ? row_size(p->in_ndim, p->in_shape) : 1;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        rowwise = rowwise && p->steps[i].rowwise;
+        if (p->steps[i].out_row > max_row)
+            max_row = p->steps[i].out_row;
+        if (p->steps[i].in_row > max_row)
+            max_row = p->steps[i].in_row;
+    }
+    p->rows = p->in_shape[0];
+    double flops = estimate_flops(p);
+    if (threads <= 1 || flops < PARALLEL_MIN_FLOPS)
+        p->strategy = STRAT_SERIAL;
+    else if (rowwise && p->rows >= 4 * (int64_t)threads)
+        p->strategy = STRAT_BATCH;
+    else
+        p->strategy = STRAT_COLUMNS;
+    p->nthreads = p->strategy == STRAT_SERIAL ? 1 : threads;
+    if (p->strategy == STRAT_BATCH && p->rows < (int64_t)p->nthreads * 8)
+        p->nthreads = (int)((p->rows + 7) / 8);
+
+    int slots;
+    p->threads_requested = threads;
+    p->blocked = rowwise && p->strategy != STRAT_COLUMNS;
+    if (p->blocked) {
+        /* blocks of rows that keep both activation buffers in L2 */
+        int64_t b = BLOCK_FLOATS / (max_row ? max_row : 1);
+        b = b < 8 ? 8 : b > 512 ? 512 : b - b % 8;
+        p->block_rows = b;
+        p->slot = (size_t)(b * max_row);
+        slots = 2 * p->nthreads;
+    } else {
+        /* whole-tensor ping-pong buffers */
+        p->block_rows = p->rows;
+        p->slot = (size_t)(p->rows * max_row);
+        slots = 2;
+    }
+    p->slot = (p->slot + CACHE_LINE_FLOATS - 1) / CACHE_LINE_FLOATS * CACHE_LINE_FLOATS;
+    if (p->n_steps > 1) {
+        p->buf = lam__aligned_alloc((size_t)slots * p->slot * sizeof(float));
+        if (!p->buf)
+            return lam__oom("plan activation buffers");
+    }
+    return LAM_OK;
+}
+
+lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_t *shape,
+                           bool retain)
+{
+    *out = NULL;
+    int64_t numel;
+    lam_status st = lam__check_shape(ndim, shape, &numel);
+    if (st)
+        return st;
+    lam_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return lam__oom("plan");
+    p->root = m;
+    p->generation = current_generation();
+    p->in_ndim = ndim;
+    memcpy(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim);
+    builder b = {0};
+    bool oom = false;
+    if (collect_leaves(&b, m, 0, &oom) && b.n > 0) {
+        p->steps = b.steps;
+        p->n_steps = b.n;
+        st = infer_shapes(p);
+        if (!st)
+            st = choose_and_allocate(p, lam__threads_for_call());
+    } else {
+        free(b.steps);
+        if (oom)
+            st = lam__oom("plan");
+        p->generic = true;
+        p->strategy = STRAT_SERIAL;
+        p->nthreads = 1;
+        /* the output shape, where the module can tell */
+        if (!st && m->ops->output_shape &&
+            m->ops->output_shape(m, ndim, shape, &p->out_ndim, p->out_shape) != LAM_OK)
+            p->out_ndim = 0;
+        lam_clear_error();
+    }
+    if (st) {
+        lam__plan_destroy(p);
+        return st;
+    }
+    if (retain) {
+        lam_module_retain(m);
+        p->owns_root = true;
+    }
+    *out = p;
+    return LAM_OK;
+}
+
+void lam__plan_destroy(lam_plan *p)
+{
+    if (!p)
+        return;
+    if (p->owns_root)
+        lam_module_release(p->root);
+    free(p->steps);
+    lam__aligned_free(p->buf);
+    free(p);
+}
+
+bool lam__plan_matches(const lam_plan *p, int ndim, const int64_t *shape, int threads)
+{
+    return p->generation == current_generation() && p->in_ndim == ndim &&
+           memcmp(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim) == 0 &&
+           p->threads_requested == threads;
+}
+
+bool lam__plan_is_generic(const lam_plan *p) { return p->generic; }
+void lam__plan_set_in_use(lam_plan *p, bool v) { p->in_use = v; }
+bool lam__plan_in_use(const lam_plan *p) { return p->in_use; }
+
+void lam__plan_shape(const lam_plan *p, int *ndim, int64_t *shape)
+{
+    *ndim = p->out_ndim;
+    memcpy(shape, p->out_shape, sizeof p->out_shape);
+}
+
+/* ---- running ---- */
+
+static void view(lam_tensor *v, float *data, int ndim, const int64_t *shape, int64_t rows)
+{
+    memset(v, 0, sizeof *v);
+    v->data = data;
+    v->ndim = ndim;
+    memcpy(v->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    v->shape[0] = rows;
+    v->numel = rows * row_size(ndim, shape);
+    v->refcount = 1;
+    v->borrowed = true;
+}
+
+static lam_status run_step_rows(const plan_step *s, const float *x, float *y, int64_t rows,
+                                int64_t n_begin, int64_t n_end)
+{
+    if (s->linear) {
+        int64_t in_f = s->in_shape[s->in_ndim - 1];
+        int64_t gemm_rows = rows * s->in_row / in_f;
+        return lam__linear_run(s->m, x, gemm_rows, y, s->ep, (size_t)n_begin, (size_t)n_end);
+    }
+    lam_tensor vin, vout;
+    view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
+    view(&vout, y, s->out_ndim, s->out_shape, rows);
+    return s->m->ops->forward_into(s->m, &vin, &vout);
+}
+
+typedef struct run_ctx {
+    lam_plan *p;
+    const float *x;
+    float *y;
+    size_t step; /* for column splits */
+    const float *sx;
+    float *sy;
+    lam_status status[64];
+    char message[256];
+} run_ctx;
+
+static void record_failure(run_ctx *c, int ith, lam_status st)
+{
+    c->status[ith < 64 ? ith : 63] = st;
+    if (ith == 0 || !c->message[0])
+        snprintf(c->message, sizeof c->message, "%s", lam_last_error());
+}
+
+/* Rows [r0, r1) through the whole pipeline in blocks, on one thread. */
+static void batch_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    lam_plan *p = c->p;
+    int64_t r0, r1;
+    lam__split_range(p->rows, ith, nth, 8, &r0, &r1);
+    float *a = p->buf ? p->buf + (size_t)(2 * ith) * p->slot : NULL;
+    float *b = p->buf ? a + p->slot : NULL;
+    int64_t in_row = row_size(p->in_ndim, p->in_shape);
+    int64_t out_row = row_size(p->out_ndim, p->out_shape);
+    for (int64_t r = r0; r < r1; r += p->block_rows) {
+        int64_t n = r1 - r < p->block_rows ? r1 - r : p->block_rows;
+        const float *x = c->x + r * in_row;
+        for (size_t i = 0; i < p->n_steps; i++) {
+            const plan_step *s = &p->steps[i];
+            float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
+            lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1]);
+            if (st) {
+                record_failure(c, ith, st);
+                return;
+            }
+            x = y;
+        }
+    }
+}
+
+/* One Linear step's output columns split across threads. */
+static void column_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    const plan_step *s = &c->p->steps[c->step];
+    int64_t n = s->out_shape[s->out_ndim - 1], n0, n1;
+    lam__split_range(n, ith, nth, 16, &n0, &n1);
+    if (n0 >= n1)
+        return;
+    lam_status st = run_step_rows(s, c->sx, c->sy, s->in_shape[0], n0, n1);
+    if (st)
+        record_failure(c, ith, st);
+}
+
+/* A rowwise non-Linear step's rows split across threads. */
+static void rows_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    const plan_step *s = &c->p->steps[c->step];
+    int64_t r0, r1;
+    lam__split_range(s->in_shape[0], ith, nth, 1, &r0, &r1);
+    if (r0 >= r1)
+        return;
+    lam_status st = run_step_rows(s, c->sx + r0 * s->in_row, c->sy + r0 * s->out_row, r1 - r0, 0,
+                                  s->out_shape[s->out_ndim - 1]);
+    if (st)
+        record_failure(c, ith, st);
+}
+
+static lam_status finish(run_ctx *c, int nth)
+{
+    for (int i = 0; i < (nth < 64 ? nth : 64); i++)
+        if (c->status[i])
+            return lam__error(c->status[i], "%s", c->message);
+    return LAM_OK;
+}
+
+static lam_status run_columns(lam_plan *p, run_ctx *c)
+{
+    float *a = p->buf, *b = p->buf ? p->buf + p->slot : NULL;
+    const float *x = c->x;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        float *y = i + 1 == p->n_steps ? c->y : (x == a ? b : a);
+        c->step = i;
+        c->sx = x;
+        c->sy = y;
+        int nth = p->nthreads;
+        if (s->linear && nth > 1) {
+            lam__parallel(nth, column_task, c);
+        } else if (s->rowwise && nth > 1 && s->in_shape[0] >= nth) {
+            lam__parallel(nth, rows_task, c);
+        } else {
+            nth = 1;
+            lam_status st = run_step_rows(s, x, y, s->in_shape[0], 0, s->out_shape[s->out_ndim - 1]);
+            if (st)
+                record_failure(c, 0, st);
+        }
+        lam_status st = finish(c, nth);
+        if (st)
+            return st;
+        x = y;
+    }
+    return LAM_OK;
+}
+
+lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_tensor *out)
+{
+    if (p->generic) {
+        lam_tensor *y;
+        lam_status st = lam_module_forward_args(p->root, in, args, &y);
+        if (st)
+            return st;
+        if (!lam_tensor_same_shape(y, out)) {
+            char a[64], b[64];
+            st = lam__error(LAM_ERR_SHAPE, "plan: %s produced shape %s, the output tensor has %s",
+                            lam_module_type_name(p->root), lam_shape_str(y->ndim, y->shape, a, sizeof a),
+                            lam_shape_str(out->ndim, out->shape, b, sizeof b));
+        } else {
+            memcpy(out->data, y->data, (size_t)y->numel * sizeof(float));
+        }
+        lam_tensor_release(y);
+        return st;
+    }
+    run_ctx c;
+    c.p = p;
+    c.x = in->data;
+    c.y = out->data;
+    memset(c.status, 0, sizeof c.status);
+    c.message[0] = '\0';
+    if (p->rows == 0)
+        return LAM_OK;
+    if (!p->blocked)
+        return run_columns(p, &c);
+    lam__parallel(p->nthreads, batch_task, &c);
+    return finish(&c, p->nthreads);
+}
+
+/* ---- public API ---- */
+
+LAM_API lam_status lam_plan_create(lam_plan **out, lam_module *m, int ndim, const int64_t *shape)
+{
+    if (!out || !m || !shape)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "plan: NULL argument");
+    lam_status st = lam__plan_build(out, m, ndim, shape, true);
+    if (st == LAM_ERR_SHAPE) {
+        /* report it as a forward would, with the module path */
+        lam_tensor *probe, *y = NULL;
+        if (lam_tensor_create(&probe, ndim, shape) == LAM_OK) {
+            lam_status st2 = lam_module_forward(m, probe, &y);
+            lam_tensor_release(y);
+            lam_tensor_release(probe);
+            if (st2)
+                return st2;
+        }
+    }
+    return st;
+}
+
+LAM_API void lam_plan_free(lam_plan *p) { lam__plan_destroy(p); }
+
+LAM_API lam_status lam_plan_output_shape(const lam_plan *p, int *out_ndim, int64_t *out_shape)
+{
+    if (!p || !out_ndim || !out_shape)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "plan: NULL argument");
+    if (p->out_ndim == 0)
+        return lam__error(LAM_ERR_NOT_IMPLEMENTED, "plan: %s does not declare its output shape",
+                          lam_module_type_name(p->root));
+    lam__plan_shape(p, out_ndim, out_shape);
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void *args,
+                                     lam_tensor *output)
+{
+    if (!p || !input || !output)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "plan run: NULL argument");
+    if (input->ndim != p->in_ndim ||
+        memcmp(input->shape, p->in_shape, sizeof(int64_t) * (size_t)p->in_ndim) != 0) {
+        char a[64], b[64];
+        return lam__error(LAM_ERR_SHAPE, "plan run: input shape %s, but the plan was made for %s",
+                          lam_shape_str(input->ndim, input->shape, a, sizeof a),
+                          lam_shape_str(p->in_ndim, p->in_shape, b, sizeof b));
+    }
+    if (p->out_ndim &&
+        (output->ndim != p->out_ndim ||
+         memcmp(output->shape, p->out_shape, sizeof(int64_t) * (size_t)p->out_ndim) != 0)) {
+        char a[64], b[64];
+        return lam__error(LAM_ERR_SHAPE, "plan run: output shape %s, but the plan produces %s",
+                          lam_shape_str(output->ndim, output->shape, a, sizeof a),
+                          lam_shape_str(p->out_ndim, p->out_shape, b, sizeof b));
+    }
+    if (p->generation != current_generation())
+        return lam__error(LAM_ERR_RUNTIME,
+                          "plan run: the model's structure or mode changed after the plan was "
+                          "made; make a new plan");
+    return lam__plan_exec(p, input, args, output);
+}
+
+LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor *output)
+{
+    return lam_plan_run_args(p, input, NULL, output);
+}
+
+LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads)
+{
+    if (!p)
+        return NULL;
+    if (nthreads)
+        *nthreads = p->nthreads;
+    return strategy_names[p->strategy];
+}
+
+/* ---- one layer run on its own (custom forwards call layers one by one) ----
+ * Big enough work is still split across threads: rows for a rowwise layer
+ * with enough of them, output columns for a Linear with few rows.  No
+ * allocation: the plan and its single step live on the stack. */
+lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
+{
+    int threads = lam__threads_for_call();
+    plan_step s;
+    memset(&s, 0, sizeof s);
+    s.m = m;
+    s.linear = lam__is_linear(m);
+    s.in_ndim = in->ndim;
+    s.out_ndim = out->ndim;
+    memcpy(s.in_shape, in->shape, sizeof s.in_shape);
+    memcpy(s.out_shape, out->shape, sizeof s.out_shape);
+    s.in_row = row_size(in->ndim, in->shape);
+    s.out_row = row_size(out->ndim, out->shape);
+    s.rowwise = lam__rowwise(m, in->ndim) && in->shape[0] == out->shape[0];
+    double flops = s.linear ? 2.0 * (double)out->numel * (double)in->shape[in->ndim - 1]
+                            : 10.0 * (double)out->numel;
+    int64_t rows = in->ndim ? in->shape[0] : 0;
+    int64_t n_out = out->shape[out->ndim - 1];
+    bool split_rows = s.rowwise && rows >= 4 * (int64_t)threads;
+    bool split_cols = s.linear && !split_rows && n_out >= 32 * (int64_t)threads;
+    if (threads <= 1 || flops < PARALLEL_MIN_FLOPS || !(split_rows || split_cols))
+        return run_step_rows(&s, in->data, out->data, rows, 0, n_out);
+    lam_plan p;
+    memset(&p, 0, sizeof p);
+    p.steps = &s;
+    p.n_steps = 1;
+    p.nthreads = threads;
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = &p;
+    c.step = 0;
+    c.sx = in->data;
+    c.sy = out->data;
+    lam__parallel(threads, split_rows ? rows_task : column_task, &c);
+    return finish(&c, threads);
+}

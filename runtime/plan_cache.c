@@ -1,0 +1,128 @@
+/* Plans cached inside a module, so that lam_module_forward plans each input
+ * shape once and later forwards of that shape only allocate their output.
+ * Several user threads may forward one model at once: a plan in use by one
+ * call is never handed to another (a second plan is made instead). */
+#include "runtime/plan.h"
+#include "runtime/parallel.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+#define CACHE_SLOTS 8
+
+struct lam__plan_cache {
+    pthread_mutex_t lock;
+    lam_plan *plans[CACHE_SLOTS];
+};
+
+void lam__plan_cache_free(lam__plan_cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        lam__plan_destroy(c->plans[i]);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static lam__plan_cache *cache_of(lam_module *m)
+{
+    lam__plan_cache *c = __atomic_load_n(&m->plans, __ATOMIC_ACQUIRE);
+    if (c)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    lam__plan_cache *expected = NULL;
+    if (!__atomic_compare_exchange_n(&m->plans, &expected, c, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        lam__plan_cache_free(c);
+        return expected;
+    }
+    return c;
+}
+
+static lam_plan *take(lam__plan_cache *c, int ndim, const int64_t *shape, int threads)
+{
+    lam_plan *found = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < CACHE_SLOTS && !found; i++) {
+        lam_plan *p = c->plans[i];
+        if (p && !lam__plan_in_use(p) && lam__plan_matches(p, ndim, shape, threads)) {
+            lam__plan_set_in_use(p, true);
+            found = p;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
+/* Keep p in the cache if there is room (or a free slot to reuse). */
+static bool keep(lam__plan_cache *c, lam_plan *p)
+{
+    bool kept = false;
+    lam_plan *evicted = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < CACHE_SLOTS && !kept; i++) {
+        if (!c->plans[i]) {
+            c->plans[i] = p;
+            kept = true;
+        }
+    }
+    for (int i = 0; i < CACHE_SLOTS && !kept; i++) {
+        if (!lam__plan_in_use(c->plans[i])) {
+            evicted = c->plans[i];
+            c->plans[i] = p;
+            kept = true;
+        }
+    }
+    if (kept)
+        lam__plan_set_in_use(p, true);
+    pthread_mutex_unlock(&c->lock);
+    lam__plan_destroy(evicted);
+    return kept;
+}
+
+static void give_back(lam__plan_cache *c, lam_plan *p)
+{
+    pthread_mutex_lock(&c->lock);
+    lam__plan_set_in_use(p, false);
+    pthread_mutex_unlock(&c->lock);
+}
+
+lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out)
+{
+    lam__plan_cache *c = cache_of(m);
+    if (!c)
+        return lam__oom("plan cache");
+    int threads = lam__threads_for_call();
+    lam_plan *p = take(c, in->ndim, in->shape, threads);
+    bool cached = p != NULL;
+    if (!p) {
+        lam_status st = lam__plan_build(&p, m, in->ndim, in->shape, false);
+        if (st)
+            return st;
+        if (lam__plan_is_generic(p)) {
+            lam__plan_destroy(p);
+            return lam__error(LAM_ERR_NOT_IMPLEMENTED, "not a plannable pipeline");
+        }
+        cached = keep(c, p);
+    }
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    lam__plan_shape(p, &ndim, shape);
+    lam_tensor *y;
+    lam_status st = lam_tensor_create(&y, ndim, shape);
+    if (!st) {
+        st = lam__plan_exec(p, in, NULL, y);
+        if (st)
+            lam_tensor_release(y);
+        else
+            *out = y;
+    }
+    if (cached)
+        give_back(c, p);
+    else
+        lam__plan_destroy(p);
+    return st;
+}

@@ -1,0 +1,114 @@
+/* Zero allocations in steady state: malloc and friends are interposed (the
+ * executable's definitions win over libc's for liblamina too) and counted
+ * across 100 forwards after the first, for plans and for the simple forward
+ * (which allocates exactly its output tensor: the struct and the data). */
+#include <errno.h>
+#include <lamina/lamina.h>
+#include <stdio.h>
+#include <string.h>
+#include "tests/threads/models.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static long allocations;
+static int counting;
+
+static void count(void)
+{
+    if (__atomic_load_n(&counting, __ATOMIC_RELAXED))
+        __atomic_add_fetch(&allocations, 1, __ATOMIC_RELAXED);
+}
+
+void *malloc(size_t n) { count(); return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { count(); return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { count(); return __libc_realloc(p, n); }
+void free(void *p) { __libc_free(p); }
+int posix_memalign(void **out, size_t align, size_t n)
+{
+    count();
+    void *p = __libc_memalign(align, n);
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+void *aligned_alloc(size_t align, size_t n) { count(); return __libc_memalign(align, n); }
+void *memalign(size_t align, size_t n) { count(); return __libc_memalign(align, n); }
+
+static int failures;
+
+static void check(const char *what, long got, long expected)
+{
+    printf("%-58s %4ld allocations in 100 forwards (expected %ld)\n", what, got, expected);
+    if (got != expected)
+        failures++;
+}
+
+static long plan_allocations(lam_module *m, int64_t rows, int64_t cols, int threads)
+{
+    lam_set_num_threads(threads);
+    lam_tensor *x = make_input(rows, cols, 1), *y;
+    lam_plan *p;
+    int nd;
+    int64_t os[LAM_MAX_DIMS];
+    if (!x || lam_plan_create(&p, m, 2, lam_tensor_shape(x)) || lam_plan_output_shape(p, &nd, os) ||
+        lam_tensor_create(&y, nd, os)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return -1;
+    }
+    if (lam_plan_run(p, x, y)) /* first run: anything lazy happens here */
+        return -1;
+    allocations = 0;
+    counting = 1;
+    for (int i = 0; i < 100; i++)
+        if (lam_plan_run(p, x, y))
+            return -1;
+    counting = 0;
+    lam_plan_free(p);
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    return allocations;
+}
+
+static long forward_allocations(lam_module *m, int64_t rows, int64_t cols, int threads)
+{
+    lam_set_num_threads(threads);
+    lam_tensor *x = make_input(rows, cols, 2), *y;
+    if (!x || lam_module_forward(m, x, &y))
+        return -1;
+    lam_tensor_release(y);
+    allocations = 0;
+    counting = 1;
+    for (int i = 0; i < 100; i++) {
+        if (lam_module_forward(m, x, &y))
+            return -1;
+        lam_tensor_release(y);
+    }
+    counting = 0;
+    lam_tensor_release(x);
+    return allocations;
+}
+
+int main(void)
+{
+    lam_manual_seed(0);
+    lam_module *seed = make_seed_model(), *mlp = make_mlp(784, 1024, 10);
+    if (!seed || !mlp)
+        return 1;
+    check("plan: seed model, batch 1, 1 thread", plan_allocations(seed, 1, 10, 1), 0);
+    check("plan: seed model, batch 65536, 2 threads", plan_allocations(seed, 65536, 10, 2), 0);
+    check("plan: MLP 784-1024-1024-10, batch 1, 2 threads", plan_allocations(mlp, 1, 784, 2), 0);
+    check("plan: MLP 784-1024-1024-10, batch 64, 2 threads", plan_allocations(mlp, 64, 784, 2), 0);
+    check("plan: MLP 784-1024-1024-10, batch 7, 3 threads", plan_allocations(mlp, 7, 784, 3), 0);
+    /* the simple forward allocates only the tensor it returns */
+    check("forward: seed model, batch 1", forward_allocations(seed, 1, 10, 1), 200);
+    check("forward: MLP, batch 256, 2 threads", forward_allocations(mlp, 256, 784, 2), 200);
+    lam_module_release(seed);
+    lam_module_release(mlp);
+    printf("%d passed, %d failed\n", 7 - failures, failures);
+    return failures ? 1 : 0;
+}

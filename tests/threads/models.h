@@ -1,0 +1,98 @@
+/* Models shared by the threading tests: the canonical examples and an MLP. */
+#ifndef LAMINA_TESTS_THREADS_MODELS_H
+#define LAMINA_TESTS_THREADS_MODELS_H
+
+#include <lamina/lamina.h>
+#include <stdlib.h>
+
+/* Sequential(Linear(10,50), ReLU(), Linear(50,2), Sigmoid()) */
+static inline lam_module *make_seed_model(void)
+{
+    lam_module *l[4], *m = NULL;
+    if (lam_linear_create(&l[0], 10, 50, true) || lam_relu_create(&l[1]) ||
+        lam_linear_create(&l[2], 50, 2, true) || lam_sigmoid_create(&l[3]))
+        return NULL;
+    lam_sequential_create(&m, 4, l);
+    for (int i = 0; i < 4; i++)
+        lam_module_release(l[i]);
+    if (m)
+        lam_module_eval(m);
+    return m;
+}
+
+/* MLP 784-1024-1024-10 with ReLU, or smaller widths for quick tests */
+static inline lam_module *make_mlp(int64_t in, int64_t hidden, int64_t out)
+{
+    lam_module *l[5], *m = NULL;
+    if (lam_linear_create(&l[0], in, hidden, true) || lam_relu_create(&l[1]) ||
+        lam_linear_create(&l[2], hidden, hidden, true) || lam_relu_create(&l[3]) ||
+        lam_linear_create(&l[4], hidden, out, true))
+        return NULL;
+    lam_sequential_create(&m, 5, l);
+    for (int i = 0; i < 5; i++)
+        lam_module_release(l[i]);
+    if (m)
+        lam_module_eval(m);
+    return m;
+}
+
+/* MyModel: a custom forward that loops over a ModuleList child "layers" */
+static inline lam_status loop_forward(lam_module *self, const lam_tensor *x, void *args,
+                                      lam_tensor **out)
+{
+    (void)args;
+    lam_module *layers = lam_module_child(self, "layers");
+    const lam_tensor *cur = x;
+    lam_tensor *owned = NULL;
+    for (size_t i = 0; i < lam_container_len(layers); i++) {
+        lam_module *layer;
+        lam_tensor *next = NULL;
+        lam_status st = lam_container_get(layers, (int64_t)i, &layer);
+        if (!st)
+            st = lam_module_forward(layer, cur, &next);
+        lam_tensor_release(owned);
+        if (st)
+            return st;
+        cur = owned = next;
+    }
+    *out = owned;
+    return LAM_OK;
+}
+
+static inline lam_module *make_loop_model(int64_t in, int64_t hidden, int64_t out)
+{
+    lam_module *l[4], *list = NULL, *m = NULL;
+    if (lam_linear_create(&l[0], in, hidden, true) || lam_relu_create(&l[1]) ||
+        lam_linear_create(&l[2], hidden, out, true) || lam_sigmoid_create(&l[3]))
+        return NULL;
+    lam_modulelist_create(&list, 4, l);
+    for (int i = 0; i < 4; i++)
+        lam_module_release(l[i]);
+    lam_custom_spec spec = {.type_name = "MyModel", .forward = loop_forward};
+    if (!list || lam_custom_create(&m, &spec) || lam_module_add_child(m, "layers", list)) {
+        lam_module_release(list);
+        lam_module_release(m);
+        return NULL;
+    }
+    lam_module_release(list);
+    lam_module_eval(m);
+    return m;
+}
+
+/* A deterministic input in [-2, 2) */
+static inline lam_tensor *make_input(int64_t rows, int64_t cols, unsigned seed)
+{
+    int64_t shape[2] = {rows, cols};
+    lam_tensor *t;
+    if (lam_tensor_create(&t, 2, shape))
+        return NULL;
+    float *d = lam_tensor_data(t);
+    unsigned s = seed * 2654435761u + 1;
+    for (int64_t i = 0; i < rows * cols; i++) {
+        s = s * 1664525u + 1013904223u;
+        d[i] = (float)((s >> 8) & 0xffff) / 16384.0f - 2.0f;
+    }
+    return t;
+}
+
+#endif
