@@ -1,0 +1,42 @@
+# Core correctness tests: built-in layers, containers and the canonical models
+# against PyTorch 1.13 fixtures (tests/fixtures, written by tools/gen-fixtures.py
+# and committed, so `make check` needs no PyTorch).
+
+# The fixtures are read from $LAMINA_FIXTURES; the compiled-in default covers
+# running a test binary by hand.  Both point into the source tree, which is
+# read-only under `make distcheck`: the tests only read them.
+AM_TESTS_ENVIRONMENT += LAMINA_FIXTURES='$(abs_top_srcdir)/tests/fixtures'; export LAMINA_FIXTURES;
+
+EXTRA_DIST += tools/gen-fixtures.py tests/fixtures
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models
+TESTS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models
+
+LAM_CORE_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DLAMINA_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
+LAM_CORE_TEST_SOURCES = tests/fixture.c tests/fixture.h
+
+tests_test_layers_SOURCES = tests/test_layers.c $(LAM_CORE_TEST_SOURCES)
+tests_test_layers_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_layers_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_layers_LDFLAGS = -no-install
+tests_test_layers_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+tests_test_containers_SOURCES = tests/test_containers.c $(LAM_CORE_TEST_SOURCES)
+tests_test_containers_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_containers_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_containers_LDFLAGS = -no-install
+tests_test_containers_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+tests_test_module_tree_SOURCES = tests/test_module_tree.c $(LAM_CORE_TEST_SOURCES)
+tests_test_module_tree_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_module_tree_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_module_tree_LDFLAGS = -no-install
+tests_test_module_tree_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+tests_test_models_SOURCES = tests/test_models.c $(LAM_CORE_TEST_SOURCES)
+tests_test_models_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_models_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_models_LDFLAGS = -no-install
+tests_test_models_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+endif
