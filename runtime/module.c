@@ -167,6 +167,9 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
         return st;
     if (!child)
         return lam__error(LAM_ERR_TYPE, "None is not a Module subclass");
+    for (size_t i = 0; i < parent->n_params; i++)
+        if (strcmp(parent->params[i].name, name) == 0)
+            return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
     for (size_t i = 0; i < parent->n_children; i++) {
         if (strcmp(parent->children[i].name, name) == 0) {
             /* PyTorch replaces an existing child of the same name, in place */

@@ -349,3 +349,69 @@ done:
     free(c.src);
     return st;
 }
+
+LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t)
+{
+    if (!m || !t)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "register_parameter: NULL argument");
+    if (!name)
+        return lam__error(LAM_ERR_TYPE, "parameter name should be a string. Got NoneType");
+    if (!*name)
+        return lam__error(LAM_ERR_KEY, "parameter name can't be empty string \"\"");
+    if (strchr(name, '.'))
+        return lam__error(LAM_ERR_KEY, "parameter name can't contain \".\"");
+    for (size_t i = 0; i < m->n_children; i++)
+        if (strcmp(m->children[i].name, name) == 0)
+            return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
+    for (size_t i = 0; i < m->n_params; i++) {
+        if (strcmp(m->params[i].name, name) == 0) {
+            lam_tensor_retain(t);
+            lam_tensor_release(m->params[i].tensor);
+            m->params[i].tensor = t;
+            return LAM_OK;
+        }
+    }
+    lam_tensor_retain(t);
+    lam_status st = lam__module_add_param(m, name, t);
+    if (st)
+        lam_tensor_release(t);
+    return st;
+}
+
+typedef struct nm_walk {
+    bool dedup;
+    ptrset seen;
+    lam_named_module_fn fn;
+    void *user;
+} nm_walk;
+
+static lam_status named_modules_rec(nm_walk *w, lam_module *m, const char *prefix)
+{
+    if (w->dedup) {
+        int r = ptrset_add(&w->seen, m);
+        if (r < 0)
+            return lam__oom("named_modules");
+        if (r > 0)
+            return LAM_OK;
+    }
+    lam_status st = w->fn(prefix, m, w->user);
+    for (size_t i = 0; i < m->n_children && !st; i++) {
+        char *p = join_name(prefix, m->children[i].name);
+        if (!p)
+            return lam__oom("module name");
+        st = named_modules_rec(w, m->children[i].module, p);
+        free(p);
+    }
+    return st;
+}
+
+LAM_API lam_status lam_module_named_modules(lam_module *m, bool remove_duplicate,
+                                            lam_named_module_fn fn, void *user)
+{
+    if (!m || !fn)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "named_modules: NULL argument");
+    nm_walk w = {.dedup = remove_duplicate, .fn = fn, .user = user};
+    lam_status st = named_modules_rec(&w, m, "");
+    free(w.seen.items);
+    return st;
+}

@@ -1,2 +1,14 @@
 # tests/ — shared test settings.  Test programs live in the fragments below.
 AM_TESTS_ENVIRONMENT = LAMINA_FIXTURES='$(abs_top_srcdir)/tests/fixtures'; export LAMINA_FIXTURES;
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_module_api
+TESTS += tests/test_module_api
+tests_test_module_api_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_module_api_LDADD = liblamina.la $(CRITERION_LIBS)
+tests_test_module_api_LDFLAGS = -no-install
+endif
+
+# The layer and model tests again on the scalar kernels (the test oracle).
+TESTS += tests/scalar-isa.sh
+EXTRA_DIST += tests/scalar-isa.sh

@@ -63,7 +63,20 @@ LAM_API lam_module *lam_module_child(const lam_module *m, const char *name);
  * "Sequential has no attribute `x`" when missing. Borrowed. */
 LAM_API lam_status lam_module_get_submodule(lam_module *m, const char *path, lam_module **out);
 
+/* named_modules(remove_duplicate): fn(path, module) for m ("" as its path)
+ * and every descendant in pre-order ("0", "0.block", ...); with
+ * remove_duplicate a module held in several places is visited once.
+ * named_children() is the depth-1 part of it.  Stops at a non-OK status. */
+typedef lam_status (*lam_named_module_fn)(const char *path, lam_module *m, void *user);
+LAM_API lam_status lam_module_named_modules(lam_module *m, bool remove_duplicate,
+                                            lam_named_module_fn fn, void *user);
+
 /* ---- parameters and state_dict ---- */
+
+/* register_parameter(name, t): a parameter of m itself (custom modules own
+ * weights this way).  Takes a reference; replaces a parameter of that name;
+ * PyTorch's name rules ("parameter name can't contain \".\""). */
+LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t);
 
 /* named_parameters(recurse=True, remove_duplicate=True) into a new dict:
  * keys as PyTorch builds them ("0.weight", "layers.2.bias"); shared tensors once. */

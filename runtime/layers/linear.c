@@ -121,11 +121,13 @@ LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int6
     if (!out)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "Linear: output pointer is NULL");
     *out = NULL;
-    if (in_features <= 0 || out_features <= 0 || in_features > (INT64_C(1) << 31) ||
+    /* PyTorch accepts zero sizes (an empty weight); lamina caps the weights at
+     * 2^32 so that an absurd size fails here instead of in the allocator */
+    if (in_features < 0 || out_features < 0 || in_features > (INT64_C(1) << 31) ||
         out_features > (INT64_C(1) << 31) || in_features * out_features > (INT64_C(1) << 32))
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
-                          "Linear: in_features and out_features must be positive and at most 2^31 "
-                          "(with at most 2^32 weights), got in_features=%" PRId64
+                          "Linear: in_features and out_features must be non-negative and at most "
+                          "2^31 (with at most 2^32 weights), got in_features=%" PRId64
                           ", out_features=%" PRId64, in_features, out_features);
     linear_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -145,8 +147,9 @@ LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int6
         free(s);
         return st;
     }
-    /* kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); bias the same */
-    float bound = (float)(1.0 / sqrt((double)in_features));
+    /* kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); bias the same
+     * (0 when fan_in is 0, as in Linear.reset_parameters) */
+    float bound = in_features ? (float)(1.0 / sqrt((double)in_features)) : 0.0f;
     lam_tensor *w = NULL, *b = NULL;
     int64_t wshape[2] = {out_features, in_features};
     st = lam_tensor_create(&w, 2, wshape);

@@ -30,3 +30,8 @@ tsan-check:
 	  CFLAGS='-O1 -g -fsanitize=thread' LDFLAGS='-fsanitize=thread' >/dev/null
 	$(MAKE) -C tsan-build tests/threads/stress
 	tsan-build/tests/threads/stress
+
+clean-local: clean-tsan
+.PHONY: clean-tsan
+clean-tsan:
+	rm -rf tsan-build
