@@ -1,0 +1,277 @@
+/* Kernel benchmarks (not a test: figures, no pass/fail).  `make bench`.
+ *
+ *   FMA peak   12 independent ymm FMA chains (x86-64) / vfmaq chains (AArch64)
+ *   vunary     Gelem/s of every elementwise kernel on 1M floats, preallocated
+ *              output; ReLU and memcpy bandwidth in GB/s
+ *   gemm       GFLOP/s and % of the measured peak, single thread, for the
+ *              shapes of measured-anchors.md, side by side with OpenBLAS
+ *              cblas_sgemm (RowMajor, NoTrans, Trans) and oneDNN dnnl_sgemm
+ *              ('N', 'T') when built with them, as ratios.
+ * Every figure is the median of several timed repetitions after a warm-up.
+ * Usage: bench_kernels [--isa scalar|avx2|neon] [--json] [--quick] [--gemm|--vunary] [--wall] */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "simd/simd.h"
+
+#ifdef HAVE_OPENBLAS_BENCH
+#include <cblas.h>
+#endif
+#ifdef HAVE_DNNL_BENCH
+#include <oneapi/dnnl/dnnl.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bench/kernels/peak.h"
+
+/* Process CPU time by default: the development machine is shared, and CPU
+ * time does not count the time spent waiting for a core; it does count
+ * any helper thread a library starts, so "single thread" stays honest
+ * (--wall: wall clock). */
+static clockid_t lam_bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(lam_bench_clock, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median seconds per call of fn(ctx), and the best (minimum) sample in
+ * *best (JSON only: CPU-time accounting on a busy VM sometimes reads low,
+ * so the best sample can overstate): calls batched so a sample is >= 2 ms. */
+static double time_median(void (*fn)(void *), void *ctx, int reps, double *best)
+{
+    fn(ctx); /* warm-up */
+    int inner = 1;
+    for (;;) {
+        double t0 = now();
+        for (int i = 0; i < inner; i++)
+            fn(ctx);
+        if (now() - t0 > 2e-3 || inner >= (1 << 24))
+            break;
+        inner *= 2;
+    }
+    double s[32];
+    if (reps > 32)
+        reps = 32;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        for (int i = 0; i < inner; i++)
+            fn(ctx);
+        s[r] = (now() - t0) / inner;
+    }
+    qsort(s, (size_t)reps, sizeof s[0], cmp_d);
+    if (best)
+        *best = s[0];
+    return s[reps / 2];
+}
+
+static float *falloc(size_t n)
+{
+    float *p = NULL;
+    if (posix_memalign((void **)&p, 64, (n ? n : 1) * sizeof(float)))
+        abort();
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)((i * 2654435761u) % 2001) * 0.001f - 1.0f;
+    return p;
+}
+
+/* ---- elementwise ---- */
+typedef struct {
+    const lam_kernels *k;
+    const char *name;
+    size_t n;
+    float *x, *y;
+} vctx;
+
+static void run_unary(void *p)
+{
+    vctx *c = p;
+    const lam_kernels *k = c->k;
+#define LAM__B(f)                                                        \
+    if (strcmp(c->name, #f) == 0) {                                      \
+        k->f(c->n, c->x, c->y);                                          \
+        return;                                                          \
+    }
+    LAM_UNARY_KERNELS(LAM__B)
+#undef LAM__B
+    if (strcmp(c->name, "leaky_relu") == 0)
+        k->leaky_relu(c->n, c->x, c->y, 0.01f);
+    else if (strcmp(c->name, "elu") == 0)
+        k->elu(c->n, c->x, c->y, 1.0f);
+    else if (strcmp(c->name, "softplus") == 0)
+        k->softplus(c->n, c->x, c->y, 1.0f, 20.0f);
+    else if (strcmp(c->name, "softmax") == 0)
+        for (size_t r = 0; r < c->n; r += 1000)
+            k->softmax(1000, c->x + r, c->y + r);
+    else if (strcmp(c->name, "log_softmax") == 0)
+        for (size_t r = 0; r < c->n; r += 1000)
+            k->log_softmax(1000, c->x + r, c->y + r);
+    else if (strcmp(c->name, "layer_norm") == 0)
+        for (size_t r = 0; r < c->n; r += 1000)
+            k->layer_norm(1000, c->x + r, c->y + r, NULL, NULL, 1e-5f);
+    else if (strcmp(c->name, "memcpy") == 0)
+        memcpy(c->y, c->x, c->n * sizeof(float));
+}
+
+/* ---- GEMM ---- */
+typedef struct {
+    const lam_kernels *k;
+    size_t M, N, K;
+    float *x, *W, *packed, *bias, *y;
+    int lib; /* 0 lamina, 1 OpenBLAS, 2 oneDNN */
+} gctx;
+
+static void run_gemm(void *p)
+{
+    gctx *g = p;
+    switch (g->lib) {
+    case 0:
+        g->k->gemm(g->M, g->N, g->K, g->x, g->K, g->packed, NULL, g->y, g->N,
+                   (lam_epilogue){LAM_ACT_NONE, 0}, 0, g->N);
+        break;
+#ifdef HAVE_OPENBLAS_BENCH
+    case 1:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->M, (int)g->N, (int)g->K, 1.0f,
+                    g->x, (int)g->K, g->W, (int)g->K, 0.0f, g->y, (int)g->N);
+        break;
+#endif
+#ifdef HAVE_DNNL_BENCH
+    case 2:
+        dnnl_sgemm('N', 'T', (dnnl_dim_t)g->M, (dnnl_dim_t)g->N, (dnnl_dim_t)g->K, 1.0f, g->x,
+                   (dnnl_dim_t)g->K, g->W, (dnnl_dim_t)g->K, 0.0f, g->y, (dnnl_dim_t)g->N);
+        break;
+#endif
+    default: break;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *isa = NULL;
+    int json = 0, quick = 0, do_v = 1, do_g = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
+            isa = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--wall") == 0)
+            lam_bench_clock = CLOCK_MONOTONIC;
+        else if (strcmp(argv[i], "--gemm") == 0)
+            do_v = 0;
+        else if (strcmp(argv[i], "--vunary") == 0)
+            do_g = 0;
+        else {
+            fprintf(stderr, "usage: %s [--isa scalar|avx2|neon] [--json] [--quick] [--gemm|--vunary] [--wall]\n", argv[0]);
+            return 2;
+        }
+    }
+    const lam_kernels *k = isa ? lam__kernels_for(isa) : lam__kernels();
+    if (!k) {
+        fprintf(stderr, "ISA %s not available here\n", isa);
+        return 1;
+    }
+#ifdef HAVE_OPENBLAS_BENCH
+    openblas_set_num_threads(1);
+#endif
+#ifdef _OPENMP
+    omp_set_num_threads(1); /* oneDNN's OpenMP runtime: one thread */
+#endif
+    const int reps = quick ? 3 : 11;
+    double peak = lam_bench_fma_peak();
+    if (json)
+        printf("{\"isa\":\"%s\",\"fma_peak_gflops\":%.2f,\n \"vunary\":[", k->isa, peak / 1e9);
+    else
+        printf("# lamina kernels (%s), single thread\n\nFMA peak: %.1f GFLOP/s\n\n", k->isa,
+               peak / 1e9);
+
+    const char *vnames[] = {"relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "gelu",
+                            "gelu_tanh", "silu", "exp", "softplus", "softmax", "log_softmax",
+                            "layer_norm", "memcpy"};
+    const size_t nv = 1 << 20;
+    vctx vc = {k, NULL, nv, falloc(nv), falloc(nv)};
+    if (!json)
+        printf("| kernel (1M floats) | Gelem/s | GB/s (read+write) |\n|---|---|---|\n");
+    for (size_t i = 0; do_v && i < sizeof vnames / sizeof vnames[0]; i++) {
+        vc.name = vnames[i];
+        double t = time_median(run_unary, &vc, reps, NULL);
+        double ge = (double)nv / t / 1e9;
+        if (json)
+            printf("%s{\"kernel\":\"%s\",\"gelem_s\":%.3f,\"gb_s\":%.2f}", i ? "," : "", vnames[i], ge,
+                   ge * 8);
+        else
+            printf("| %s | %.2f | %.1f |\n", vnames[i], ge, ge * 8);
+    }
+    free(vc.x);
+    free(vc.y);
+
+    static const size_t shapes[][3] = {{1024, 1024, 1024}, {256, 1024, 784}, {64, 1024, 784},
+                                       {16, 1024, 784},    {1, 1024, 1024},  {1, 1024, 784},
+                                       {64, 10, 1024},     {1, 50, 10},      {1, 2, 50},
+                                       {1024, 50, 10}};
+    if (json)
+        printf("],\n \"gemm\":[");
+    else
+        printf("\nGEMM y = x W^T (nn.Linear), single thread, median of the repetitions\n\n"
+               "| M x N x K | lamina GFLOP/s | %% of peak | µs/call | OpenBLAS GFLOP/s | lamina/OpenBLAS | oneDNN GFLOP/s | lamina/oneDNN |\n"
+               "|---|---|---|---|---|---|---|---|\n");
+    for (size_t s = 0; do_g && s < sizeof shapes / sizeof shapes[0]; s++) {
+        gctx g = {k, shapes[s][0], shapes[s][1], shapes[s][2], NULL, NULL, NULL, NULL, NULL, 0};
+        g.x = falloc(g.M * g.K);
+        g.W = falloc(g.N * g.K);
+        g.y = falloc(g.M * g.N);
+        g.packed = falloc(k->gemm_packed_size(g.N, g.K));
+        k->gemm_pack(g.N, g.K, g.W, g.packed);
+        double flop = 2.0 * (double)g.M * (double)g.N * (double)g.K, gf[3] = {0, 0, 0}, bf[3] = {0, 0, 0};
+        for (int lib = 0; lib < 3; lib++) {
+#ifndef HAVE_OPENBLAS_BENCH
+            if (lib == 1)
+                continue;
+#endif
+#ifndef HAVE_DNNL_BENCH
+            if (lib == 2)
+                continue;
+#endif
+            g.lib = lib;
+            double best;
+            gf[lib] = flop / time_median(run_gemm, &g, reps, &best) / 1e9;
+            bf[lib] = flop / best / 1e9;
+        }
+        char shape[64];
+        snprintf(shape, sizeof shape, "%zux%zux%zu", g.M, g.N, g.K);
+        if (json)
+            printf("%s{\"shape\":\"%s\",\"gflops\":%.2f,\"best_gflops\":%.2f,\"pct_peak\":%.1f,"
+                   "\"us\":%.4f,\"openblas_gflops\":%.2f,\"openblas_best_gflops\":%.2f,"
+                   "\"dnnl_gflops\":%.2f,\"dnnl_best_gflops\":%.2f}",
+                   s ? "," : "", shape, gf[0], bf[0], 100 * gf[0] * 1e9 / peak, flop / gf[0] / 1e3,
+                   gf[1], bf[1], gf[2], bf[2]);
+        else {
+            printf("| %s | %.1f | %.0f%% | %.3f |", shape, gf[0], 100 * gf[0] * 1e9 / peak,
+                   flop / gf[0] / 1e3);
+            for (int lib = 1; lib < 3; lib++)
+                if (gf[lib] > 0)
+                    printf(" %.1f | %.2f× |", gf[lib], gf[0] / gf[lib]);
+                else
+                    printf(" — | — |");
+            printf("\n");
+        }
+        free(g.x), free(g.W), free(g.y), free(g.packed);
+    }
+    printf(json ? "]}\n" : "\n");
+    return 0;
+}

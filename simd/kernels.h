@@ -1,0 +1,94 @@
+/* lamina kernel layer — the kernel table.
+ *
+ * simd/ holds pure kernels: float arrays in, float arrays out; no malloc, no
+ * threads, no status codes, no knowledge of modules.  runtime/ calls kernels
+ * only through this table.  The scalar kernels fill the table first and stay
+ * the test oracle; the best ISA the CPU and OS support overwrites entries
+ * once, at first use.  A missing kernel is slow, never NULL.
+ *
+ * Ranges: every kernel is single-threaded and re-entrant; callers split work
+ * by passing sub-ranges (rows, or output columns [n_begin, n_end) for GEMM).
+ * Elementwise kernels allow y == x (in place). */
+#ifndef LAMINA_SIMD_KERNELS_H
+#define LAMINA_SIMD_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Activations a GEMM epilogue can fuse (and the elementwise kernels' ids). */
+typedef enum lam_act {
+    LAM_ACT_NONE = 0,
+    LAM_ACT_RELU,
+    LAM_ACT_LEAKY_RELU, /* alpha = negative_slope */
+    LAM_ACT_RELU6,
+    LAM_ACT_SIGMOID,
+    LAM_ACT_TANH,
+    LAM_ACT_GELU,       /* erf form */
+    LAM_ACT_GELU_TANH,  /* tanh approximation */
+    LAM_ACT_SILU,
+    LAM_ACT_COUNT
+} lam_act;
+
+typedef struct lam_epilogue {
+    lam_act act;
+    float alpha;
+} lam_epilogue;
+
+typedef void (*lam_unary_fn)(size_t n, const float *x, float *y);
+typedef void (*lam_unary1_fn)(size_t n, const float *x, float *y, float a);
+
+typedef struct lam_kernels {
+    const char *isa; /* "scalar", "avx2", "neon" */
+
+    /* elementwise, y[i] = f(x[i]) for i in [0, n) */
+    lam_unary_fn relu;
+    lam_unary1_fn leaky_relu; /* a = negative_slope */
+    lam_unary_fn relu6;
+    lam_unary1_fn elu;        /* a = alpha */
+    lam_unary_fn sigmoid;
+    lam_unary_fn tanh;
+    lam_unary_fn gelu;        /* 0.5 x (1 + erf(x / sqrt 2)) */
+    lam_unary_fn gelu_tanh;   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    lam_unary_fn silu;
+    lam_unary_fn exp;
+    /* softplus: log1p(exp(beta x)) / beta, or x where beta x > threshold */
+    void (*softplus)(size_t n, const float *x, float *y, float beta, float threshold);
+
+    /* row kernels over one row of n floats */
+    lam_unary_fn softmax;
+    lam_unary_fn log_softmax;
+    /* y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma/beta may be NULL */
+    void (*layer_norm)(size_t n, const float *x, float *y, const float *gamma, const float *beta,
+                       float eps);
+
+    /* GEMM as nn.Linear does it: y[M, N] = act(x[M, K] · W[N, K]ᵀ + bias[N]).
+     * W is packed once by gemm_pack into gemm_packed_size(N, K) floats (the
+     * layout belongs to this table's ISA).  gemm computes output columns
+     * [n_begin, n_end) of every row; ldx / ldy are row strides in floats.
+     * bias may be NULL. */
+    size_t (*gemm_packed_size)(size_t N, size_t K);
+    void (*gemm_pack)(size_t N, size_t K, const float *W, float *packed);
+    void (*gemm)(size_t M, size_t N, size_t K, const float *x, size_t ldx, const float *packed,
+                 const float *bias, float *y, size_t ldy, lam_epilogue ep, size_t n_begin,
+                 size_t n_end);
+} lam_kernels;
+
+/* The table for this process: scalar, overwritten once (pthread_once) by the
+ * best ISA available, capped by LAMINA_MAX_ISA=scalar|avx2|neon.
+ * LAMINA_VERBOSE=1 prints the choice once to stderr. */
+const lam_kernels *lam__kernels(void);
+
+/* A specific ISA's table ("scalar", "avx2", "neon"), or NULL when this build
+ * or CPU lacks it.  For tests and benchmarks. */
+const lam_kernels *lam__kernels_for(const char *isa);
+
+/* Fill a table with the scalar kernels (always compiled). */
+void lam__kernels_init_scalar(lam_kernels *k);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

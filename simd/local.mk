@@ -1,0 +1,93 @@
+# simd/ — the kernel layer (contract: simd/kernels.h).  Included by Makefile.am.
+#
+# The kernels live in convenience libraries that liblamina and the kernel
+# tests/benchmarks both link: libk_core (scalar kernels, table, dispatch, CPU
+# probe; no ISA flags) and one library per ISA with its flags (libk_avx2:
+# -mavx2 -mfma; libk_neon: AArch64 baseline).  Everything is built with
+# -fvisibility=hidden: the kernels are internal (lam__ names) and only
+# reached through lam__kernels().
+
+LAM_SIMD_CFLAGS = $(AM_CFLAGS) $(SLEEF_CFLAGS) -fvisibility=hidden
+
+noinst_HEADERS += simd/kernels.h simd/simd.h simd/scalar/act-scalar.h \
+	simd/x86/avx2/vmath-avx2.h simd/x86/avx2/rowmax-avx2.h simd/x86/avx2/gemm-avx2.h \
+	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h
+
+noinst_LTLIBRARIES += simd/libk_core.la
+simd_libk_core_la_CFLAGS = $(LAM_SIMD_CFLAGS)
+simd_libk_core_la_SOURCES = \
+	simd/dispatch.c \
+	simd/cpu.c \
+	simd/scalar/kernels-scalar.c \
+	simd/scalar/f32-vrelu-scalar.c \
+	simd/scalar/f32-vleaky-relu-scalar.c \
+	simd/scalar/f32-vrelu6-scalar.c \
+	simd/scalar/f32-velu-scalar.c \
+	simd/scalar/f32-vsigmoid-scalar.c \
+	simd/scalar/f32-vtanh-scalar.c \
+	simd/scalar/f32-vgelu-scalar.c \
+	simd/scalar/f32-vgelu-tanh-scalar.c \
+	simd/scalar/f32-vsilu-scalar.c \
+	simd/scalar/f32-vexp-scalar.c \
+	simd/scalar/f32-vsoftplus-scalar.c \
+	simd/scalar/f32-softmax-scalar.c \
+	simd/scalar/f32-log-softmax-scalar.c \
+	simd/scalar/f32-layer-norm-scalar.c \
+	simd/scalar/f32-gemm-scalar.c
+
+# What a program needs to use the kernel layer (in this order).
+LAM_SIMD_LIBS = simd/libk_core.la
+
+if ARCH_X86_64
+noinst_LTLIBRARIES += simd/libk_avx2.la
+simd_libk_avx2_la_CFLAGS = $(LAM_SIMD_CFLAGS) -mavx2 -mfma
+simd_libk_avx2_la_SOURCES = \
+	simd/x86/avx2/kernels-avx2.c \
+	simd/x86/avx2/f32-vrelu-avx2.c \
+	simd/x86/avx2/f32-vleaky-relu-avx2.c \
+	simd/x86/avx2/f32-vrelu6-avx2.c \
+	simd/x86/avx2/f32-velu-avx2.c \
+	simd/x86/avx2/f32-vsigmoid-avx2.c \
+	simd/x86/avx2/f32-vtanh-avx2.c \
+	simd/x86/avx2/f32-vgelu-avx2.c \
+	simd/x86/avx2/f32-vgelu-tanh-avx2.c \
+	simd/x86/avx2/f32-vsilu-avx2.c \
+	simd/x86/avx2/f32-vexp-avx2.c \
+	simd/x86/avx2/f32-vsoftplus-avx2.c \
+	simd/x86/avx2/f32-softmax-avx2.c \
+	simd/x86/avx2/f32-log-softmax-avx2.c \
+	simd/x86/avx2/f32-layer-norm-avx2.c \
+	simd/x86/avx2/f32-gemm-pack-16-avx2.c \
+	simd/x86/avx2/f32-gemm-6x16-avx2.c \
+	simd/x86/avx2/f32-gemv-4p-avx2.c \
+	simd/x86/avx2/gemm-epilogue-avx2.c
+LAM_SIMD_LIBS += simd/libk_avx2.la
+endif
+
+if ARCH_AARCH64
+noinst_LTLIBRARIES += simd/libk_neon.la
+simd_libk_neon_la_CFLAGS = $(LAM_SIMD_CFLAGS)
+simd_libk_neon_la_SOURCES = \
+	simd/arm/neon/kernels-neon.c \
+	simd/arm/neon/f32-vrelu-neon.c \
+	simd/arm/neon/f32-vleaky-relu-neon.c \
+	simd/arm/neon/f32-vrelu6-neon.c \
+	simd/arm/neon/f32-velu-neon.c \
+	simd/arm/neon/f32-vsigmoid-neon.c \
+	simd/arm/neon/f32-vtanh-neon.c \
+	simd/arm/neon/f32-vgelu-neon.c \
+	simd/arm/neon/f32-vgelu-tanh-neon.c \
+	simd/arm/neon/f32-vsilu-neon.c \
+	simd/arm/neon/f32-vexp-neon.c \
+	simd/arm/neon/f32-vsoftplus-neon.c \
+	simd/arm/neon/f32-softmax-neon.c \
+	simd/arm/neon/f32-log-softmax-neon.c \
+	simd/arm/neon/f32-layer-norm-neon.c \
+	simd/arm/neon/f32-gemm-pack-16-neon.c \
+	simd/arm/neon/f32-gemm-6x16-neon.c \
+	simd/arm/neon/f32-gemv-4p-neon.c \
+	simd/arm/neon/gemm-epilogue-neon.c
+LAM_SIMD_LIBS += simd/libk_neon.la
+endif
+
+liblamina_la_LIBADD += $(LAM_SIMD_LIBS)

@@ -1,0 +1,16 @@
+/* f32 silu, scalar reference: x / (1 + exp(-x)) (nn.SiLU).
+ *
+ * Contract: y[i] = silu(x[i]) for i in [0, n); n in floats, any n (0 is a
+ * no-op), no alignment needed, y may equal x (in place).  Accuracy: float64
+ * evaluation rounded once, <= 1 ULP (ReLU family exact).  This is the
+ * fallback kernel and the oracle the SIMD kernels are tested against. */
+#include "config.h"
+
+#include "simd/scalar/act-scalar.h"
+#include "simd/simd.h"
+
+void lam__f32_vsilu_scalar(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = lam__silu_f32(x[i]);
+}

@@ -1,0 +1,21 @@
+/* The scalar kernel table: every entry, always compiled.  It is the fallback
+ * the ISA tables start from and the oracle of the kernel tests. */
+#include "config.h"
+
+#include "simd/simd.h"
+
+void lam__kernels_init_scalar(lam_kernels *k)
+{
+    k->isa = "scalar";
+#define LAM__SET(name) k->name = lam__f32_v##name##_scalar;
+    LAM_UNARY_KERNELS(LAM__SET)
+    LAM_UNARY1_KERNELS(LAM__SET)
+#undef LAM__SET
+    k->softplus = lam__f32_vsoftplus_scalar;
+    k->softmax = lam__f32_softmax_scalar;
+    k->log_softmax = lam__f32_log_softmax_scalar;
+    k->layer_norm = lam__f32_layer_norm_scalar;
+    k->gemm_packed_size = lam__f32_gemm_packed_size_scalar;
+    k->gemm_pack = lam__f32_gemm_pack_scalar;
+    k->gemm = lam__f32_gemm_scalar;
+}

@@ -1,0 +1,118 @@
+/* Helpers for the kernel tests: the tables under test, float64 references
+ * written from the PyTorch definitions (never from the kernels), ULP error
+ * against an exact value, and deterministic random numbers. */
+#ifndef LAMINA_TESTS_SIMD_KT_H
+#define LAMINA_TESTS_SIMD_KT_H
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "simd/simd.h"
+
+/* The SIMD table of this build and CPU ("avx2" or "neon"), or NULL. */
+static inline const lam_kernels *kt_simd(void)
+{
+    const lam_kernels *k = lam__kernels_for("avx2");
+    return k ? k : lam__kernels_for("neon");
+}
+
+static inline const lam_kernels *kt_scalar(void) { return lam__kernels_for("scalar"); }
+
+/* ---- random numbers (xorshift64*, fixed seeds: reproducible failures) ---- */
+typedef struct { uint64_t s; } kt_rng;
+static inline uint64_t kt_next(kt_rng *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+static inline float kt_uniform(kt_rng *r, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)((kt_next(r) >> 40) * 0x1p-24);
+}
+
+/* ---- ULP error of a float result against an exact (float64) value ---- */
+/* The spacing of floats at |v| (2^-149 in the subnormal range). */
+static inline double kt_ulp_at(double v)
+{
+    v = fabs(v);
+    if (v < FLT_MIN)
+        return 0x1p-149;
+    int e;
+    frexp(v, &e); /* v = m 2^e, m in [0.5, 1) */
+    if (e > 128)
+        e = 128;
+    return ldexp(1.0, e - 24);
+}
+static inline double kt_ulp_err(float y, double ref)
+{
+    return fabs((double)y - ref) / kt_ulp_at(ref);
+}
+
+/* Does y match the exact value ref within `ulp` ULP (normal results) and
+ * `abs_tol`?  NaN must give NaN, an infinite rounded result must match
+ * exactly, a result below FLT_MIN may be off by up to FLT_MIN (flush). */
+static inline int kt_close(float y, double ref, double ulp, double abs_tol)
+{
+    float rf = (float)ref;
+    if (isnan(ref))
+        return isnan(y);
+    if (isnan(y))
+        return 0;
+    if (isinf(rf))
+        return y == rf;
+    double d = fabs((double)y - ref);
+    if (d <= abs_tol)
+        return 1;
+    if (fabs(ref) < FLT_MIN)
+        return d <= FLT_MIN;
+    return d <= ulp * kt_ulp_at(ref);
+}
+
+static inline int kt_same_bits(float a, float b)
+{
+    uint32_t ua, ub;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    return ua == ub || (isnan(a) && isnan(b));
+}
+
+/* ---- float64 references (PyTorch formulas) ---- */
+static inline double kt_ref_relu(double x) { return isnan(x) ? x : (x < 0 ? 0.0 : x); }
+static inline double kt_ref_relu6(double x) { return isnan(x) ? x : fmin(fmax(x, 0.0), 6.0); }
+static inline double kt_ref_leaky(double x, double a) { return x < 0 ? a * x : x; }
+static inline double kt_ref_elu(double x, double a) { return x <= 0 ? a * expm1(x) : x; }
+static inline double kt_ref_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+static inline double kt_ref_tanh(double x) { return tanh(x); }
+static inline double kt_ref_gelu(double x) { return x * 0.5 * (1.0 + erf(x / sqrt(2.0))); }
+static inline double kt_ref_gelu_tanh(double x)
+{
+    const double k = sqrt(2.0 / M_PI);
+    return 0.5 * x * (1.0 + tanh(k * (x + 0.044715 * x * x * x)));
+}
+static inline double kt_ref_silu(double x) { return x / (1.0 + exp(-x)); }
+static inline double kt_ref_exp(double x) { return exp(x); }
+static inline double kt_ref_softplus(double x, double beta, double thr)
+{
+    return x * beta > thr ? x : log1p(exp(beta * x)) / beta;
+}
+
+static inline double kt_ref_act(lam_act act, double alpha, double v)
+{
+    switch (act) {
+    case LAM_ACT_RELU: return kt_ref_relu(v);
+    case LAM_ACT_LEAKY_RELU: return kt_ref_leaky(v, alpha);
+    case LAM_ACT_RELU6: return kt_ref_relu6(v);
+    case LAM_ACT_SIGMOID: return kt_ref_sigmoid(v);
+    case LAM_ACT_TANH: return kt_ref_tanh(v);
+    case LAM_ACT_GELU: return kt_ref_gelu(v);
+    case LAM_ACT_GELU_TANH: return kt_ref_gelu_tanh(v);
+    case LAM_ACT_SILU: return kt_ref_silu(v);
+    default: return v;
+    }
+}
+
+#endif

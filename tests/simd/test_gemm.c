@@ -1,0 +1,253 @@
+/* GEMM (y = act(x W^T + bias)): exact small-integer cases, an elementwise
+ * error bound against a float64 reference for many shapes (tails in M, N
+ * and K, K blocks, every epilogue), column ranges and row splits that must
+ * give the same bits, strides with poisoned padding, NaN propagation. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "tests/simd/kt.h"
+
+static const lam_kernels *tables[2];
+static void init_tables(void)
+{
+    tables[0] = kt_scalar();
+    tables[1] = kt_simd();
+}
+
+typedef struct gemm_case {
+    size_t M, N, K, ldx, ldy;
+    float *x, *W, *bias, *packed, *y;
+} gemm_case;
+
+static void gc_alloc(gemm_case *g, const lam_kernels *k, size_t M, size_t N, size_t K, size_t padx,
+                     size_t pady)
+{
+    g->M = M, g->N = N, g->K = K, g->ldx = K + padx, g->ldy = N + pady;
+    g->x = malloc((M * g->ldx + 1) * sizeof(float));
+    g->W = malloc((N * K + 1) * sizeof(float));
+    g->bias = malloc((N + 1) * sizeof(float));
+    g->packed = malloc((k->gemm_packed_size(N, K) + 1) * sizeof(float));
+    g->y = malloc((M * g->ldy + 1) * sizeof(float));
+    /* padding of x is poison: a kernel that reads it produces NaN */
+    for (size_t i = 0; i < M * g->ldx; i++)
+        g->x[i] = NAN;
+}
+
+static void gc_free(gemm_case *g)
+{
+    free(g->x), free(g->W), free(g->bias), free(g->packed), free(g->y);
+}
+
+static void gc_fill(gemm_case *g, kt_rng *r, int ints)
+{
+    for (size_t m = 0; m < g->M; m++)
+        for (size_t k = 0; k < g->K; k++)
+            g->x[m * g->ldx + k] = ints ? (float)((int)(kt_next(r) % 9) - 4) : kt_uniform(r, -1, 1);
+    for (size_t i = 0; i < g->N * g->K; i++)
+        g->W[i] = ints ? (float)((int)(kt_next(r) % 9) - 4) : kt_uniform(r, -1, 1);
+    for (size_t i = 0; i < g->N; i++)
+        g->bias[i] = ints ? (float)((int)(kt_next(r) % 9) - 4) : kt_uniform(r, -1, 1);
+}
+
+static void gc_run(const lam_kernels *k, gemm_case *g, const float *bias, lam_epilogue ep,
+                   size_t nb, size_t ne)
+{
+    k->gemm(g->M, g->N, g->K, g->x, g->ldx, g->packed, bias, g->y, g->ldy, ep, nb, ne);
+}
+
+static const lam_act all_acts[] = {LAM_ACT_NONE, LAM_ACT_RELU, LAM_ACT_LEAKY_RELU,
+                                   LAM_ACT_RELU6, LAM_ACT_SIGMOID, LAM_ACT_TANH,
+                                   LAM_ACT_GELU, LAM_ACT_GELU_TANH, LAM_ACT_SILU};
+
+/* |y - act(exact)| <= L (K + 2) eps (sum |x w| + |b|) + the activation's own
+ * error (4 ULP or 5e-7), L = 1.2 bounds every activation's slope. */
+static void gc_check(const lam_kernels *k, gemm_case *g, const float *bias, lam_epilogue ep,
+                     size_t nb, size_t ne)
+{
+    for (size_t m = 0; m < g->M; m++)
+        for (size_t n = nb; n < ne; n++) {
+            double acc = bias ? bias[n] : 0.0, mag = bias ? fabs(bias[n]) : 0.0;
+            for (size_t kk = 0; kk < g->K; kk++) {
+                double p = (double)g->x[m * g->ldx + kk] * g->W[n * g->K + kk];
+                acc += p;
+                mag += fabs(p);
+            }
+            double r = kt_ref_act(ep.act, ep.alpha, acc);
+            double tol = 1.2 * (double)(g->K + 2) * FLT_EPSILON * mag + 4 * kt_ulp_at(r) + 5e-7;
+            float y = g->y[m * g->ldy + n];
+            cr_assert(fabs(y - r) <= tol, "%s gemm M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, exact %.9g",
+                      k->isa, g->M, g->N, g->K, (int)ep.act, m, n, y, r);
+        }
+}
+
+Test(gemm, exact_small_case, .init = init_tables)
+{
+    /* y = relu(x W^T + b) worked by hand */
+    const float x[2 * 3] = {1, 2, 3, 4, 5, 6};
+    const float W[2 * 3] = {1, 0, -1, 2, 1, 0};
+    const float b[2] = {0.5f, -1};
+    const float expect_none[4] = {-1.5f, 3, -1.5f, 12}, expect_relu[4] = {0, 3, 0, 12};
+    float packed[64 * 3], y[4];
+    for (int t = 0; t < 2; t++) {
+        const lam_kernels *k = tables[t];
+        if (!k)
+            continue;
+        cr_assert(k->gemm_packed_size(2, 3) <= 64 * 3);
+        k->gemm_pack(2, 3, W, packed);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACT_NONE, 0}, 0, 2);
+        for (int i = 0; i < 4; i++)
+            cr_assert(y[i] == expect_none[i], "%s y[%d] = %g", k->isa, i, y[i]);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACT_RELU, 0}, 0, 2);
+        for (int i = 0; i < 4; i++)
+            cr_assert(y[i] == expect_relu[i], "%s relu y[%d] = %g", k->isa, i, y[i]);
+        /* K = 0: y = act(bias) */
+        k->gemm(2, 2, 0, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACT_RELU, 0}, 0, 2);
+        cr_assert(y[0] == 0.5f && y[1] == 0 && y[2] == 0.5f && y[3] == 0, "%s K=0", k->isa);
+    }
+}
+
+/* Small integers: every partial sum is exact in float, so y must equal the
+ * integer result exactly, for every shape, path and tail. */
+Test(gemm, exact_integers, .init = init_tables)
+{
+    const size_t Ms[] = {1, 2, 3, 6, 7, 13}, Ns[] = {1, 5, 16, 17, 40}, Ks[] = {1, 3, 255, 256, 257, 700};
+    kt_rng r = {5};
+    for (int t = 0; t < 2; t++) {
+        const lam_kernels *k = tables[t];
+        if (!k)
+            continue;
+        for (size_t a = 0; a < 6; a++)
+            for (size_t b = 0; b < 5; b++)
+                for (size_t c = 0; c < 6; c++) {
+                    gemm_case g;
+                    gc_alloc(&g, k, Ms[a], Ns[b], Ks[c], 3, 2);
+                    gc_fill(&g, &r, 1);
+                    k->gemm_pack(g.N, g.K, g.W, g.packed);
+                    gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACT_NONE, 0}, 0, g.N);
+                    for (size_t m = 0; m < g.M; m++)
+                        for (size_t n = 0; n < g.N; n++) {
+                            long s = (long)g.bias[n];
+                            for (size_t kk = 0; kk < g.K; kk++)
+                                s += (long)g.x[m * g.ldx + kk] * (long)g.W[n * g.K + kk];
+                            cr_assert(g.y[m * g.ldy + n] == (float)s, "%s M=%zu N=%zu K=%zu [%zu,%zu]: %g != %ld",
+                                      k->isa, g.M, g.N, g.K, m, n, g.y[m * g.ldy + n], s);
+                        }
+                    gc_free(&g);
+                }
+    }
+}
+
+Test(gemm, shapes_and_epilogues, .init = init_tables)
+{
+    const size_t shapes[][3] = {
+        {1, 1, 1},    {1, 10, 50},   {1, 50, 10},   {1, 64, 64},  {1, 100, 300}, {2, 33, 17},
+        {2, 64, 257}, {3, 7, 5},     {4, 16, 16},   {5, 31, 100}, {6, 16, 256},  {7, 17, 257},
+        {12, 48, 64}, {13, 50, 513}, {17, 3, 2},    {64, 70, 33}, {100, 33, 300}, {97, 129, 600},
+        {200, 20, 40},
+    };
+    kt_rng r = {11};
+    for (int t = 0; t < 2; t++) {
+        const lam_kernels *k = tables[t];
+        if (!k)
+            continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            gemm_case g;
+            gc_alloc(&g, k, shapes[s][0], shapes[s][1], shapes[s][2], s % 3, s % 2 * 5);
+            gc_fill(&g, &r, 0);
+            k->gemm_pack(g.N, g.K, g.W, g.packed);
+            for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
+                lam_epilogue ep = {all_acts[a], 0.1f};
+                const float *bias = a % 2 ? NULL : g.bias;
+                gc_run(k, &g, bias, ep, 0, g.N);
+                gc_check(k, &g, bias, ep, 0, g.N);
+            }
+            gc_free(&g);
+        }
+    }
+}
+
+/* Column ranges and row splits give the same bits as one call, and never
+ * write outside [n_begin, n_end) or into the ldy padding. */
+Test(gemm, ranges_and_splits_are_bit_identical, .init = init_tables)
+{
+    const size_t shapes[][3] = {{1, 100, 70}, {2, 50, 300}, {9, 77, 260}, {40, 45, 31}, {3, 16, 8}};
+    kt_rng r = {3};
+    for (int t = 0; t < 2; t++) {
+        const lam_kernels *k = tables[t];
+        if (!k)
+            continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            gemm_case g;
+            gc_alloc(&g, k, shapes[s][0], shapes[s][1], shapes[s][2], 1, 3);
+            gc_fill(&g, &r, 0);
+            k->gemm_pack(g.N, g.K, g.W, g.packed);
+            lam_epilogue ep = {LAM_ACT_GELU, 0};
+            gc_run(k, &g, g.bias, ep, 0, g.N);
+            size_t ny = g.M * g.ldy;
+            float *full = malloc(ny * sizeof *full);
+            memcpy(full, g.y, ny * sizeof *full);
+            /* three uneven column ranges, sentinel elsewhere */
+            size_t cut1 = g.N / 3 + 1, cut2 = g.N - g.N / 4;
+            for (int part = 0; part < 3; part++) {
+                size_t nb = part == 0 ? 0 : part == 1 ? cut1 : cut2;
+                size_t ne = part == 0 ? cut1 : part == 1 ? cut2 : g.N;
+                for (size_t i = 0; i < ny; i++)
+                    g.y[i] = -7.0f;
+                gc_run(k, &g, g.bias, ep, nb, ne);
+                for (size_t m = 0; m < g.M; m++)
+                    for (size_t n = 0; n < g.ldy; n++) {
+                        float v = g.y[m * g.ldy + n];
+                        if (n >= nb && n < ne)
+                            cr_assert(kt_same_bits(v, full[m * g.ldy + n]), "%s range [%zu,%zu) differs at [%zu,%zu]",
+                                      k->isa, nb, ne, m, n);
+                        else
+                            cr_assert(v == -7.0f, "%s range [%zu,%zu) wrote [%zu,%zu]", k->isa, nb, ne, m, n);
+                    }
+            }
+            /* rows one at a time, then in pairs: same bits (GEMV vs blocked paths) */
+            for (size_t step = 1; step <= 2; step++) {
+                for (size_t i = 0; i < ny; i++)
+                    g.y[i] = -7.0f;
+                for (size_t m = 0; m < g.M; m += step) {
+                    size_t mm = g.M - m < step ? g.M - m : step;
+                    k->gemm(mm, g.N, g.K, g.x + m * g.ldx, g.ldx, g.packed, g.bias, g.y + m * g.ldy,
+                            g.ldy, ep, 0, g.N);
+                }
+                for (size_t m = 0; m < g.M; m++)
+                    for (size_t n = 0; n < g.N; n++)
+                        cr_assert(kt_same_bits(g.y[m * g.ldy + n], full[m * g.ldy + n]),
+                                  "%s rows by %zu differ at [%zu,%zu]", k->isa, step, m, n);
+            }
+            free(full);
+            gc_free(&g);
+        }
+    }
+}
+
+Test(gemm, nan_propagates, .init = init_tables)
+{
+    kt_rng r = {8};
+    for (int t = 0; t < 2; t++) {
+        const lam_kernels *k = tables[t];
+        if (!k)
+            continue;
+        for (size_t M = 1; M <= 8; M += 7) {
+            gemm_case g;
+            gc_alloc(&g, k, M, 20, 30, 0, 0);
+            gc_fill(&g, &r, 0);
+            g.x[(M - 1) * g.ldx + 7] = NAN; /* last row */
+            g.W[3 * g.K + 2] = NAN;        /* column 3 */
+            k->gemm_pack(g.N, g.K, g.W, g.packed);
+            gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACT_RELU, 0}, 0, g.N);
+            for (size_t m = 0; m < M; m++)
+                for (size_t n = 0; n < g.N; n++) {
+                    int want = m == M - 1 || n == 3;
+                    cr_assert((isnan(g.y[m * g.ldy + n]) != 0) == want, "%s M=%zu [%zu,%zu] = %g", k->isa, M,
+                              m, n, g.y[m * g.ldy + n]);
+                }
+            gc_free(&g);
+        }
+    }
+}
