@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""PyTorch side of the lamina benchmark suite (the anchor figures).
+
+A small server driven by bench/run, with the same protocol as
+bench/bench_models: one command per line on stdin, one JSON object per line
+on stdout.
+
+    info
+    run CASE FORM BATCH THREADS BUDGET_S MIN_SAMPLES MAX_SAMPLES
+    elementwise N BUDGET_S
+    quit
+
+CASE is seed_seq, seed_list, mlp or mix (the models of bench_models.c);
+FORM is "sequential" (the nn.Module as written), "functional" (the same
+arithmetic hand-chained with torch.nn.functional) or "modulelist" (seed_list:
+a ModuleList walked by a Python loop in forward).  Everything runs under
+torch.inference_mode().  THREADS sets torch.set_num_threads and, through
+ctypes, openblas_set_num_threads: Debian's PyTorch runs Linear on the system
+OpenBLAS, whose own thread pool torch.set_num_threads does not control.
+
+Each call is timed on its own (perf_counter_ns); every PyTorch call costs
+more than the clock.  "samples_us" are per-call microseconds.
+"""
+import ctypes
+import ctypes.util
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+_openblas = None
+for _name in ("libopenblas.so.0", ctypes.util.find_library("openblas") or ""):
+    if not _name:
+        continue
+    try:
+        _lib = ctypes.CDLL(_name)
+        _lib.openblas_get_config.restype = ctypes.c_char_p
+        _openblas = _lib
+        break
+    except (OSError, AttributeError):
+        pass
+
+
+def set_threads(n):
+    torch.set_num_threads(n)
+    if _openblas is not None:
+        _openblas.openblas_set_num_threads(n)
+
+
+def openblas_threads():
+    return _openblas.openblas_get_num_threads() if _openblas is not None else None
+
+
+class Swish(nn.Module):
+    """The plugin's Swish(beta): x * sigmoid(beta * x)."""
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.beta * x)
+
+
+class RMSNorm(nn.Module):
+    """The plugin's RMSNorm(n, eps=1e-6): x / sqrt(mean(x^2) + eps) * weight
+    (PyTorch 1.13 has no nn.RMSNorm)."""
+
+    def __init__(self, n, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(n))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class MyModel(nn.Module):
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def seed_layers():
+    return [nn.Linear(10, 50), nn.ReLU(), nn.Linear(50, 2), nn.Sigmoid()]
+
+
+def build(case, form):
+    """(callable, in_features) for a case and form, or None."""
+    torch.manual_seed(0)
+    if case in ("seed_seq", "seed_list"):
+        layers = seed_layers()
+        if case == "seed_list" or form == "modulelist":
+            return MyModel(layers).eval(), 10
+        m = nn.Sequential(*layers).eval()
+        if form == "functional":
+            w1, b1, w2, b2 = m[0].weight, m[0].bias, m[2].weight, m[2].bias
+            return (lambda x: torch.sigmoid(F.linear(torch.relu(F.linear(x, w1, b1)), w2, b2))), 10
+        return m, 10
+    if case == "mlp":
+        m = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
+                          nn.Linear(1024, 10)).eval()
+        if form == "functional":
+            l1, l2, l3 = m[0], m[2], m[4]
+            return (lambda x: F.linear(torch.relu(F.linear(torch.relu(F.linear(
+                x, l1.weight, l1.bias)), l2.weight, l2.bias)), l3.weight, l3.bias)), 784
+        return m, 784
+    if case == "mix":
+        m = nn.Sequential(nn.Linear(64, 256), Swish(1.5), RMSNorm(256), nn.Linear(256, 10)).eval()
+        if form == "functional":
+            l1, nw, l2 = m[0], m[2].weight, m[3]
+
+            def f(x):
+                h = F.linear(x, l1.weight, l1.bias)
+                h = h * torch.sigmoid(1.5 * h)
+                h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-6) * nw
+                return F.linear(h, l2.weight, l2.bias)
+            return f, 64
+        return m, 64
+    return None
+
+
+_models = {}
+
+
+def measure(fn, budget, min_samples, max_samples):
+    """Warm up, then per-call times in µs until the budget is spent."""
+    t0 = time.perf_counter()
+    warm_calls = 0
+    warm = min(budget / 5, 0.05)
+    while warm_calls < 3 or time.perf_counter() - t0 < warm:
+        fn()
+        warm_calls += 1
+    samples = []
+    clock = time.perf_counter_ns
+    start = time.perf_counter()
+    while len(samples) < max_samples and (len(samples) < min_samples or
+                                          time.perf_counter() - start < budget):
+        a = clock()
+        fn()
+        samples.append((clock() - a) / 1e3)
+    return samples
+
+
+def cmd_run(case, form, batch, threads, budget, min_samples, max_samples):
+    key = (case, form)
+    if key not in _models:
+        _models[key] = build(case, form)
+    built = _models[key]
+    if built is None:
+        return {"kind": "error", "error": "unknown case", "detail": f"{case} {form}"}
+    model, in_features = built
+    set_threads(threads)
+    torch.manual_seed(1)
+    x = torch.rand(batch, in_features) * 2 - 1
+    with torch.inference_mode():
+        samples = measure(lambda: model(x), budget, min_samples, max_samples)
+    return {"kind": "result", "impl": "pytorch", "case": case, "api": form, "batch": batch,
+            "threads": threads, "torch_threads": torch.get_num_threads(),
+            "openblas_threads": openblas_threads(), "inner": 1,
+            "samples_us": [round(s, 3) for s in samples]}
+
+
+def cmd_elementwise(n, budget):
+    """Gelem/s of each activation on n floats, preallocated out=, 1 thread."""
+    set_threads(1)
+    torch.manual_seed(2)
+    x = torch.rand(n) * 20 - 10
+    y = torch.empty_like(x)
+    ops = {
+        "sigmoid": lambda: torch.sigmoid(x, out=y),
+        "tanh": lambda: torch.tanh(x, out=y),
+        "gelu": lambda: torch._C._nn.gelu(x, approximate="none", out=y),
+        "gelu_tanh": lambda: torch._C._nn.gelu(x, approximate="tanh", out=y),
+        "silu": lambda: torch._C._nn.silu(x, out=y),
+        # torch.relu has no out=; clamp_min(x, 0) is the same arithmetic.
+        "relu": lambda: torch.clamp_min(x, 0.0, out=y),
+        "exp": lambda: torch.exp(x, out=y),
+    }
+    out = []
+    with torch.inference_mode():
+        for name, fn in ops.items():
+            try:
+                s = sorted(measure(fn, budget, 7, 10000))
+            except (RuntimeError, TypeError, AttributeError) as e:
+                out.append({"kernel": name, "error": str(e)})
+                continue
+            med = s[len(s) // 2]
+            out.append({"kernel": name, "gelem_s": n / med / 1e3, "min": n / s[-1] / 1e3,
+                        "max": n / s[0] / 1e3, "gb_s": 8 * n / med / 1e3, "samples": len(s)})
+    return {"kind": "elementwise", "n": n, "threads": 1, "kernels": out}
+
+
+def _config_line(marker):
+    """The rest of the line of torch.__config__.show() after `marker`, or None."""
+    for line in torch.__config__.show().splitlines():
+        if marker in line:
+            return line.split(marker, 1)[1].strip(" :-")
+    return None
+
+
+def cmd_info():
+    cfg = _openblas.openblas_get_config().decode() if _openblas is not None else None
+    dnn = _config_line("MKL-DNN")
+    return {"kind": "info", "torch_version": torch.__version__,
+            "python": sys.version.split()[0],
+            "default_torch_threads": torch.get_num_threads(),
+            "default_openblas_threads": openblas_threads(),
+            "openblas": cfg,
+            "onednn": dnn.split("(")[0].strip() if dnn else None,
+            "capability": _config_line("CPU capability usage")}
+
+
+def main():
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            if parts[0] == "quit":
+                break
+            if parts[0] == "info":
+                reply = cmd_info()
+            elif parts[0] == "run" and len(parts) == 8:
+                reply = cmd_run(parts[1], parts[2], int(parts[3]), int(parts[4]),
+                                float(parts[5]), int(parts[6]), int(parts[7]))
+            elif parts[0] == "elementwise" and len(parts) == 3:
+                reply = cmd_elementwise(int(parts[1]), float(parts[2]))
+            else:
+                reply = {"kind": "error", "error": "bad command", "detail": line.strip()}
+        except Exception as e:  # report, keep serving
+            reply = {"kind": "error", "error": type(e).__name__, "detail": str(e)}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
