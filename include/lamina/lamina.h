@@ -9,5 +9,6 @@
 #include "layers.h"
 #include "plan.h"
 #include "registry.h"
+#include "io.h"
 
 #endif

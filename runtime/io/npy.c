@@ -1,0 +1,338 @@
+/* lamina io — NumPy .npy reader and writer.
+ *
+ * Format (numpy/lib/format.py): "\x93NUMPY", major, minor, a little-endian
+ * header length (u16 for 1.0, u32 for 2.0 and 3.0), then a Python dict
+ * literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+ * padded with spaces and ended by '\n', then the raw data.  numpy reads the
+ * dict with ast.literal_eval; we accept the subset its writer produces (and
+ * any spacing, key order, quote style and trailing comma), which is all a
+ * float array header can be. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lamina/io.h"
+#include "runtime/internal.h"
+#include "runtime/io/io_internal.h"
+
+#define NPY_MAX_HEADER 10000 /* numpy's default max_header_size */
+#define NPY_MAX_RANK 64
+
+typedef struct npy_hdr {
+    const char *what;
+    const char *s; /* header text */
+    size_t len, pos;
+    char descr[16];
+    int fortran; /* -1 unset */
+    int rank;    /* -1 unset */
+    uint64_t shape[NPY_MAX_RANK];
+} npy_hdr;
+
+static lam_status npy_fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static lam_status npy_fail(const char *what, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return lam__error(LAM_ERR_FORMAT, "%s: %s", what, msg);
+}
+
+static void ws(npy_hdr *h)
+{
+    while (h->pos < h->len && strchr(" \t\r\n", h->s[h->pos]) && h->s[h->pos])
+        h->pos++;
+}
+
+static bool at(npy_hdr *h, char c)
+{
+    ws(h);
+    if (h->pos < h->len && h->s[h->pos] == c) {
+        h->pos++;
+        return true;
+    }
+    return false;
+}
+
+/* A quoted string without escapes into dst (cut to size - 1). */
+static lam_status pystr(npy_hdr *h, char *dst, size_t size, const char *role)
+{
+    ws(h);
+    char q = h->pos < h->len ? h->s[h->pos] : 0;
+    if (q != '\'' && q != '"')
+        return npy_fail(h->what, "header: expected a quoted %s at byte %zu", role, h->pos);
+    size_t start = ++h->pos, n;
+    while (h->pos < h->len && h->s[h->pos] != q) {
+        if (h->s[h->pos] == '\\' || h->s[h->pos] == '\n')
+            return npy_fail(h->what, "header: unsupported character in %s at byte %zu", role, h->pos);
+        h->pos++;
+    }
+    if (h->pos >= h->len)
+        return npy_fail(h->what, "header: unterminated %s", role);
+    n = h->pos - start < size - 1 ? h->pos - start : size - 1;
+    memcpy(dst, h->s + start, n);
+    dst[n] = '\0';
+    h->pos++;
+    return LAM_OK;
+}
+
+static lam_status parse_shape(npy_hdr *h)
+{
+    if (!at(h, '('))
+        return npy_fail(h->what, "header: 'shape' is not a tuple (expected '(' at byte %zu)", h->pos);
+    h->rank = 0;
+    if (at(h, ')'))
+        return LAM_OK;
+    for (;;) {
+        uint64_t v = 0;
+        size_t start;
+        ws(h);
+        start = h->pos;
+        if (h->pos < h->len && h->s[h->pos] == '-')
+            return npy_fail(h->what, "header: negative dimension in 'shape'");
+        while (h->pos < h->len && h->s[h->pos] >= '0' && h->s[h->pos] <= '9') {
+            unsigned d = (unsigned)(h->s[h->pos++] - '0');
+            if (v > ((uint64_t)INT64_MAX - d) / 10)
+                return npy_fail(h->what, "header: dimension in 'shape' does not fit in 63 bits");
+            v = v * 10 + d;
+        }
+        if (h->pos == start || (h->s[start] == '0' && h->pos - start > 1))
+            return npy_fail(h->what, "header: 'shape' must hold non-negative integers (byte %zu)", start);
+        if (h->rank == NPY_MAX_RANK)
+            return npy_fail(h->what, "header: 'shape' has more than %d dimensions", NPY_MAX_RANK);
+        h->shape[h->rank++] = v;
+        bool comma = at(h, ',');
+        if (at(h, ')')) {
+            if (h->rank == 1 && !comma)
+                return npy_fail(h->what, "header: 'shape' (%" PRIu64 ") is not a tuple (a 1-tuple is written (%"
+                                PRIu64 ",))", v, v);
+            return LAM_OK;
+        }
+        if (!comma)
+            return npy_fail(h->what, "header: expected ',' or ')' in 'shape' at byte %zu", h->pos);
+    }
+}
+
+static lam_status parse_header(npy_hdr *h)
+{
+    lam_status st;
+    char key[32];
+    h->fortran = h->rank = -1;
+    h->descr[0] = '\0';
+    if (!at(h, '{'))
+        return npy_fail(h->what, "header is not a Python dict literal (no '{')");
+    while (!at(h, '}')) {
+        if ((st = pystr(h, key, sizeof key, "key")) != LAM_OK)
+            return st;
+        if (!at(h, ':'))
+            return npy_fail(h->what, "header: expected ':' after '%s' at byte %zu", key, h->pos);
+        ws(h);
+        if (!strcmp(key, "descr")) {
+            if (h->descr[0])
+                return npy_fail(h->what, "header: key 'descr' appears twice");
+            if (h->pos < h->len && h->s[h->pos] == '[')
+                return npy_fail(h->what, "structured dtypes (a 'descr' list) are not supported");
+            if ((st = pystr(h, h->descr, sizeof h->descr, "'descr'")) != LAM_OK)
+                return st;
+            if (!h->descr[0])
+                return npy_fail(h->what, "header: 'descr' is empty");
+        } else if (!strcmp(key, "fortran_order")) {
+            if (h->fortran >= 0)
+                return npy_fail(h->what, "header: key 'fortran_order' appears twice");
+            if (h->len - h->pos >= 4 && !memcmp(h->s + h->pos, "True", 4))
+                h->fortran = 1, h->pos += 4;
+            else if (h->len - h->pos >= 5 && !memcmp(h->s + h->pos, "False", 5))
+                h->fortran = 0, h->pos += 5;
+            else
+                return npy_fail(h->what, "header: 'fortran_order' must be True or False");
+        } else if (!strcmp(key, "shape")) {
+            if (h->rank >= 0)
+                return npy_fail(h->what, "header: key 'shape' appears twice");
+            if ((st = parse_shape(h)) != LAM_OK)
+                return st;
+        } else {
+            return npy_fail(h->what, "header: unexpected key '%s' (a .npy header has exactly 'descr', "
+                            "'fortran_order' and 'shape')", key);
+        }
+        if (!at(h, ',')) {
+            if (at(h, '}'))
+                break;
+            return npy_fail(h->what, "header: expected ',' or '}' at byte %zu", h->pos);
+        }
+    }
+    ws(h);
+    if (h->pos != h->len)
+        return npy_fail(h->what, "header: unexpected characters after the dict at byte %zu", h->pos);
+    if (!h->descr[0] || h->fortran < 0 || h->rank < 0)
+        return npy_fail(h->what, "header has no '%s' key", !h->descr[0] ? "descr" : h->fortran < 0 ? "fortran_order" : "shape");
+    return LAM_OK;
+}
+
+static const char *shape_str(const npy_hdr *h, char *buf, size_t size)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < h->rank && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%" PRIu64 "%s", i ? ", " : "", h->shape[i],
+                              h->rank == 1 ? "," : "");
+    if (o < size)
+        snprintf(buf + o, size - o, ")");
+    return buf;
+}
+
+static lam_status npy_read(const char *what, const unsigned char *buf, size_t len, lam_tensor **out)
+{
+    npy_hdr h = {.what = what};
+    size_t hstart, hlen, item;
+    uint64_t numel = 1, nbytes;
+    char sh[160];
+    bool swap;
+
+    *out = NULL;
+    if (len == 0)
+        return npy_fail(what, "file is empty (not a .npy file)");
+    if (len < 8 || memcmp(buf, "\x93NUMPY", 6) != 0)
+        return npy_fail(what, "not a .npy file (bad magic: expected \\x93NUMPY)");
+    if (buf[6] < 1 || buf[6] > 3 || buf[7] != 0)
+        return npy_fail(what, "unsupported .npy format version %u.%u (lamina reads 1.0, 2.0 and 3.0)", buf[6],
+                        buf[7]);
+    hstart = buf[6] == 1 ? 10 : 12;
+    if (len < hstart)
+        return npy_fail(what, "file is %zu bytes, truncated inside the header length", len);
+    hlen = buf[6] == 1 ? lam__io_le16(buf + 8) : lam__io_le32(buf + 8);
+    if (hlen > len - hstart)
+        return npy_fail(what, "header length %zu runs past the end of the file (%zu bytes)", hlen, len);
+    if (hlen > NPY_MAX_HEADER)
+        return npy_fail(what, "header length %zu exceeds numpy's limit of %d bytes", hlen, NPY_MAX_HEADER);
+    h.s = (const char *)buf + hstart;
+    h.len = hlen;
+    lam_status st = parse_header(&h);
+    if (st != LAM_OK)
+        return st;
+
+    if (!strcmp(h.descr, "<f4") || !strcmp(h.descr, ">f4"))
+        item = 4;
+    else if (!strcmp(h.descr, "<f8") || !strcmp(h.descr, ">f8"))
+        item = 8;
+    else
+        return npy_fail(what, "dtype '%s' is not supported (lamina reads '<f4' and '<f8', and big-endian "
+                        "'>f4' and '>f8')", h.descr);
+    swap = h.descr[0] == '>';
+    if (h.fortran && h.rank >= 2)
+        return npy_fail(what, "fortran_order=True (column-major) arrays are not supported; save the array "
+                        "with np.ascontiguousarray");
+    if (h.rank > LAM_MAX_DIMS)
+        return npy_fail(what, "shape %s has %d dimensions; lamina tensors have 1 to %d",
+                        shape_str(&h, sh, sizeof sh), h.rank, LAM_MAX_DIMS);
+    for (int i = 0; i < h.rank; i++)
+        if (__builtin_mul_overflow(numel, h.shape[i], &numel))
+            return npy_fail(what, "shape %s overflows (element count does not fit in 64 bits)",
+                            shape_str(&h, sh, sizeof sh));
+    if (__builtin_mul_overflow(numel, (uint64_t)item, &nbytes) || nbytes > (uint64_t)INT64_MAX)
+        return npy_fail(what, "shape %s overflows (byte size does not fit in 63 bits)", shape_str(&h, sh, sizeof sh));
+
+    const unsigned char *data = buf + hstart + hlen;
+    size_t data_len = len - hstart - hlen;
+    if (data_len < nbytes)
+        return npy_fail(what, "data is %zu bytes but %s %s needs %" PRIu64 " (file truncated)", data_len, h.descr,
+                        shape_str(&h, sh, sizeof sh), nbytes);
+    if (data_len > nbytes)
+        return npy_fail(what, "%" PRIu64 " trailing bytes after the data of %s %s (%" PRIu64 " bytes)",
+                        (uint64_t)data_len - nbytes, h.descr, shape_str(&h, sh, sizeof sh), nbytes);
+
+    int64_t shape[LAM_MAX_DIMS] = {1}, n;
+    for (int i = 0; i < h.rank; i++)
+        shape[i] = (int64_t)h.shape[i];
+    if (lam__check_shape(h.rank ? h.rank : 1, shape, &n) != LAM_OK)
+        return npy_fail(what, "shape %s is too large for a lamina tensor", shape_str(&h, sh, sizeof sh));
+    st = lam_tensor_create(out, h.rank ? h.rank : 1, shape); /* () loads as [1] */
+    if (st != LAM_OK) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "%.256s:", what);
+        lam__error_prefix(prefix);
+        return st;
+    }
+    float *dst = lam_tensor_data(*out);
+    for (size_t i = 0; i < (size_t)numel; i++) {
+        const unsigned char *p = data + item * i;
+        unsigned char b[8];
+        if (swap) {
+            for (size_t k = 0; k < item; k++)
+                b[k] = p[item - 1 - k];
+            p = b;
+        }
+        dst[i] = item == 4 ? lam__io_f32_from_bits(lam__io_le32(p)) : (float)lam__io_f64_from_bits(lam__io_le64(p));
+    }
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_npy_parse(const void *buf, size_t len, lam_tensor **out)
+{
+    if (!out || (!buf && len > 0))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_parse: %s is NULL", out ? "buf" : "out");
+    return npy_read("<memory>", buf, len, out);
+}
+
+LAM_API lam_status lam_npy_load(const char *path, lam_tensor **out)
+{
+    lam__io_map *map;
+    lam_status st;
+    if (!path || !out)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_load: %s is NULL", path ? "out" : "path");
+    *out = NULL;
+    st = lam__io_map_file(path, &map);
+    if (st != LAM_OK)
+        return st;
+    st = npy_read(path, map->addr, map->len, out);
+    lam__io_map_release(map);
+    return st;
+}
+
+typedef struct npy_save_ctx {
+    const lam_tensor *t;
+    char header[256];
+    size_t hlen;
+} npy_save_ctx;
+
+static lam_status npy_fill(lam__io_out *o, void *vctx)
+{
+    npy_save_ctx *c = vctx;
+    lam__io_put(o, c->header, c->hlen);
+    lam__io_put_f32(o, lam_tensor_cdata(c->t), (size_t)lam_tensor_numel(c->t));
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t)
+{
+    npy_save_ctx c = {.t = t};
+    char dict[200], dim0[24];
+    const int64_t *shape;
+    int ndim, n;
+
+    if (!path || !t)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_save: %s is NULL", path ? "t" : "path");
+    ndim = lam_tensor_ndim(t);
+    shape = lam_tensor_shape(t);
+    n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (int i = 0; i < ndim; i++)
+        n += snprintf(dict + n, sizeof dict - (size_t)n, "%s%" PRId64, i ? ", " : "", shape[i]);
+    n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", ndim == 1 ? "," : "");
+    /* numpy >= 1.24 leaves room to grow axis 0 in place: 21 - len(repr(shape[0])) spaces */
+    int spare = 21 - snprintf(dim0, sizeof dim0, "%" PRId64, shape[0]);
+    /* total = 10 + dict + spare + pad + '\n', a multiple of 64; pad in 1..64 as numpy computes it */
+    int pad = 64 - (10 + n + spare + 1) % 64;
+    memcpy(c.header, "\x93NUMPY\x01\x00", 8);
+    int hl = n + spare + pad + 1;
+    c.header[8] = (char)(hl & 0xff);
+    c.header[9] = (char)(hl >> 8);
+    memcpy(c.header + 10, dict, (size_t)n);
+    memset(c.header + 10 + n, ' ', (size_t)(spare + pad));
+    c.header[10 + hl - 1] = '\n';
+    c.hlen = (size_t)(10 + hl);
+    return lam__io_write_atomic(path, npy_fill, &c);
+}
