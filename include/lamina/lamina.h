@@ -10,5 +10,6 @@
 #include "plan.h"
 #include "registry.h"
 #include "io.h"
+#include "plugin.h"
 
 #endif

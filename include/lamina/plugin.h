@@ -1,0 +1,378 @@
+/* lamina — layer-type plugins: the ABI between the host and a plugin .so,
+ * and the host-side API that loads plugins.
+ *
+ * A plugin is a shared object that exports ONE data symbol,
+ *
+ *     const lam_plugin_descriptor lamina_plugin = {...};   // LAM_PLUGIN_DEFINE(...)
+ *
+ * holding a magic number, the plugin ABI version it was built against, its
+ * own size, its name/version/description/license and a register function.
+ * The host checks magic, ABI and size before it reads anything else, then
+ * calls register_types(host, reg); the plugin calls host->register_type(reg,
+ * &type) once per layer type.  Everything a plugin needs from lamina
+ * (tensors, errors, logging, parameters, children, the SIMD kernels) comes
+ * through the host table `host`, so a plugin builds with only
+ *
+ *     cc -shared -fPIC $(pkg-config --cflags lamina) my_plugin.c -o my_plugin.so
+ *
+ * and never links against liblamina.  It must not call lam_* functions
+ * directly; lamina's handles (lam_module, lam_tensor) are opaque to it.
+ *
+ * Versioning: LAM_PLUGIN_ABI_MAJOR changes when something becomes
+ * incompatible (a field moves or changes meaning); LAM_PLUGIN_ABI_MINOR when
+ * fields are APPENDED to a struct.  The host loads a plugin when the majors
+ * are equal and the plugin's minor is not newer than the host's.  Every
+ * struct starts with (or carries) its size, so the host reads only the
+ * fields a plugin knows about; the host table is append-only.
+ * See docs/plugins.md for the guide. */
+#ifndef LAMINA_PLUGIN_H
+#define LAMINA_PLUGIN_H
+
+#include "common.h"
+#include "tensor.h"
+#include "module.h"
+#include "registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
+#define LAM_PLUGIN_ABI_MAJOR 1u
+#define LAM_PLUGIN_ABI_MINOR 0u
+/* The name of the exported descriptor symbol. */
+#define LAM_PLUGIN_SYMBOL "lamina_plugin"
+
+#if defined(__GNUC__)
+#define LAM_PLUGIN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define LAM_PLUGIN_VISIBLE __attribute__((visibility("default")))
+#else
+#define LAM_PLUGIN_PRINTF(f, a)
+#define LAM_PLUGIN_VISIBLE
+#endif
+#ifdef __cplusplus
+#define LAM_PLUGIN_EXPORT extern "C" LAM_PLUGIN_VISIBLE
+#else
+#define LAM_PLUGIN_EXPORT LAM_PLUGIN_VISIBLE
+#endif
+
+typedef struct lam_host_api lam_host_api;
+typedef struct lam_layer_type lam_layer_type;
+/* The registration context handed to register_types (opaque). */
+typedef struct lam_registry lam_registry;
+
+/* ------------------------------------------------------------------------
+ * Constructor arguments: each layer type declares its signature, and the
+ * host checks calls against it (positional and keyword, Python types,
+ * defaults, required arguments) before the type's create runs.
+ * ---------------------------------------------------------------------- */
+
+typedef enum lam_arg_type {
+    LAM_ARG_BOOL = 1,   /* True/False */
+    LAM_ARG_INT = 2,    /* an int (not a bool) */
+    LAM_ARG_FLOAT = 3,  /* a float or an int; create sees .f, and .kind says
+                           which the caller wrote (for a repr like beta=1) */
+    LAM_ARG_STRING = 4, /* a str; `choices` may restrict it */
+    LAM_ARG_SHAPE = 5,  /* an int or a tuple of ints; create always sees a
+                           LAM_VALUE_TUPLE (8 -> (8,)), as normalized_shape */
+} lam_arg_type;
+
+/* lam_arg_spec.flags */
+#define LAM_ARG_REQUIRED 0x1u     /* no default: the caller must give it */
+#define LAM_ARG_NONE_OK 0x2u      /* None is accepted (dim=None) */
+#define LAM_ARG_POSITIVE 0x4u     /* > 0 (ints, floats, shape entries) */
+#define LAM_ARG_NONNEGATIVE 0x8u  /* >= 0 */
+#define LAM_ARG_FINITE 0x10u      /* floats: not NaN or infinite */
+#define LAM_ARG_KEYWORD_ONLY 0x20u /* cannot be given positionally */
+
+typedef struct lam_arg_spec {
+    const char *name;          /* a Python identifier: "beta" */
+    uint32_t type;             /* lam_arg_type */
+    uint32_t flags;            /* LAM_ARG_* */
+    lam_value default_value;   /* used when the caller leaves it out */
+    const char *const *choices; /* strings: NULL-terminated list of allowed values, or NULL */
+    const char *doc;           /* one line, for `lamina inspect`; may be NULL */
+    void *reserved[2];
+} lam_arg_spec;
+
+/* Defaults without compound literals (usable in static initialisers in C and C++). */
+#define LAM_DEFAULT_NONE {LAM_VALUE_NONE, false, 0, 0.0, NULL, 0, NULL}
+#define LAM_DEFAULT_BOOL(v) {LAM_VALUE_BOOL, (v), 0, 0.0, NULL, 0, NULL}
+#define LAM_DEFAULT_INT(v) {LAM_VALUE_INT, false, (v), 0.0, NULL, 0, NULL}
+#define LAM_DEFAULT_FLOAT(v) {LAM_VALUE_FLOAT, false, 0, (v), NULL, 0, NULL}
+#define LAM_DEFAULT_STRING(v) {LAM_VALUE_STRING, false, 0, 0.0, (v), 0, NULL}
+
+/* ------------------------------------------------------------------------
+ * A layer type.
+ *
+ * create() is the only callback the registry calls: it receives the checked
+ * arguments (one lam_value per declared argument, in declaration order,
+ * defaults filled in) and returns a new module.  A plugin makes its module
+ * with host->module_new(out, type, state), declares parameters with
+ * host->module_add_param, and the host then drives the module through the
+ * callbacks below.  (The built-in layers are registered with this same
+ * struct; their create builds the module directly.)
+ *
+ * Every callback gets the host table and `self`; host->module_state(self)
+ * is the state pointer given to module_new.  Callbacks return LAM_OK or an
+ * error status after setting a message with host->error(); the host adds the
+ * module path ("Sequential[1] FailingLayer: ...").  Forward callbacks may be
+ * called from several threads at once (on different inputs): keep per-call
+ * data on the stack or in the output, never in the state.
+ * ---------------------------------------------------------------------- */
+
+/* lam_layer_type.flags */
+#define LAM_LAYER_ROWWISE 0x1u /* forward treats rows of dim 0 independently,
+                                  so the host may split a batch across threads
+                                  and call forward_into on row slices */
+
+struct lam_layer_type {
+    uint32_t struct_size;       /* sizeof(lam_layer_type) */
+    uint32_t flags;             /* LAM_LAYER_* */
+    const char *name;           /* type name, a Python identifier: "Swish" */
+    const char *py_module;      /* Python module for "<class '...'>" texts; NULL = "__main__" */
+    const char *doc;            /* one line; may be NULL */
+    const lam_arg_spec *args;   /* constructor signature (n_args entries) */
+    uint32_t n_args;
+    uint32_t reserved0;
+
+    /* Required.  New reference in *out. */
+    lam_status (*create)(const lam_host_api *host, const lam_layer_type *type,
+                         const lam_value *args, lam_module **out);
+
+    /* Output shape for an input shape (out_shape holds LAM_MAX_DIMS).  NULL:
+     * the output has the input's shape (for a container type: undeclared). */
+    lam_status (*output_shape)(const lam_host_api *host, lam_module *self, int ndim,
+                               const int64_t *shape, int *out_ndim, int64_t *out_shape);
+    /* A layer: compute into `out`, preallocated with the inferred shape.  With
+     * LAM_LAYER_ROWWISE, in/out may be slices of rows [r0, r1) of the batch. */
+    lam_status (*forward_into)(const lam_host_api *host, lam_module *self, const lam_tensor *in,
+                               lam_tensor *out);
+    /* A container: produce the output (a new tensor) from the input, calling
+     * children with host->module_forward.  `args` is the per-call argument of
+     * lam_module_forward_args (NULL for lam_module_forward).  Set exactly one of
+     * forward_into and forward. */
+    lam_status (*forward)(const lam_host_api *host, lam_module *self, const lam_tensor *in,
+                          void *args, lam_tensor **out);
+    /* PyTorch's extra_repr(): snprintf-like (returns the full length). NULL: none. */
+    int (*extra_repr)(const lam_host_api *host, const lam_module *self, char *buf, size_t size);
+    /* Free the state given to module_new (once, when the module is freed). */
+    void (*destroy)(const lam_host_api *host, void *state);
+    /* Row independence that depends on the module or the input rank
+     * (overrides LAM_LAYER_ROWWISE when set). */
+    bool (*rowwise)(const lam_host_api *host, const lam_module *self, int ndim);
+
+    void *reserved[8];
+};
+
+/* ------------------------------------------------------------------------
+ * The host table.  Append-only: new functions go at the end (a minor ABI
+ * bump); LAM_HOST_HAS(host, field) tells whether this host has one.
+ * ---------------------------------------------------------------------- */
+
+typedef enum lam_log_level {
+    LAM_LOG_DEBUG = 0,
+    LAM_LOG_INFO = 1,
+    LAM_LOG_WARNING = 2,
+    LAM_LOG_ERROR = 3,
+} lam_log_level;
+
+/* Elementwise functions of the kernel table (stable numbers). */
+typedef enum lam_activation {
+    LAM_ACTIVATION_IDENTITY = 0,
+    LAM_ACTIVATION_RELU = 1,
+    LAM_ACTIVATION_LEAKY_RELU = 2, /* alpha = negative_slope */
+    LAM_ACTIVATION_RELU6 = 3,
+    LAM_ACTIVATION_SIGMOID = 4,
+    LAM_ACTIVATION_TANH = 5,
+    LAM_ACTIVATION_GELU = 6,       /* erf form */
+    LAM_ACTIVATION_GELU_TANH = 7,
+    LAM_ACTIVATION_SILU = 8,
+    /* the ones above can be fused into a GEMM epilogue; these cannot: */
+    LAM_ACTIVATION_ELU = 9,        /* alpha */
+    LAM_ACTIVATION_SOFTPLUS = 10,  /* alpha = beta, beta = threshold */
+    LAM_ACTIVATION_EXP = 11,
+} lam_activation;
+
+struct lam_host_api {
+    uint32_t struct_size; /* sizeof(lam_host_api) of the host */
+    uint32_t abi_major;   /* LAM_PLUGIN_ABI_MAJOR of the host */
+    uint32_t abi_minor;
+    uint32_t reserved0;
+    const char *lamina_version; /* "0.1.0" */
+
+    /* ---- registration (only inside register_types) ---- */
+    /* Register a layer type.  The struct (and everything it points to) must
+     * stay valid while the plugin is loaded: use static const data. */
+    lam_status (*register_type)(lam_registry *reg, const lam_layer_type *type);
+
+    /* ---- errors and logging ---- */
+    /* Set this thread's error message; returns `status` (return host->error(...)). */
+    lam_status (*error)(lam_status status, const char *fmt, ...) LAM_PLUGIN_PRINTF(2, 3);
+    /* Log a line (to stderr by default: warnings and errors, everything when
+     * LAMINA_VERBOSE=1). */
+    void (*log)(lam_log_level level, const char *fmt, ...) LAM_PLUGIN_PRINTF(2, 3);
+
+    /* ---- memory: 64-byte aligned, NULL on failure ---- */
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *ptr);
+
+    /* ---- tensors (float32, contiguous, row-major) ---- */
+    lam_status (*tensor_create)(lam_tensor **out, int ndim, const int64_t *shape);
+    lam_status (*tensor_clone)(lam_tensor **out, const lam_tensor *src);
+    lam_tensor *(*tensor_retain)(lam_tensor *t);
+    void (*tensor_release)(lam_tensor *t);
+    int (*tensor_ndim)(const lam_tensor *t);
+    const int64_t *(*tensor_shape)(const lam_tensor *t);
+    int64_t (*tensor_numel)(const lam_tensor *t);
+    float *(*tensor_data)(lam_tensor *t);
+    const float *(*tensor_cdata)(const lam_tensor *t);
+    /* "[2, 10]", as PyTorch prints shapes in messages; returns buf */
+    char *(*shape_str)(int ndim, const int64_t *shape, char *buf, size_t size);
+
+    /* ---- modules ---- */
+    /* A new module of a registered `type` whose behaviour is the type's
+     * callbacks; `state` becomes host->module_state(m) and is freed by
+     * type->destroy when the module goes (not on failure here). */
+    lam_status (*module_new)(lam_module **out, const lam_layer_type *type, void *state);
+    void *(*module_state)(const lam_module *m);
+    /* Declare a parameter (zero-filled); *param (may be NULL) is borrowed,
+     * valid while the module lives; load_state_dict copies into it. */
+    lam_status (*module_add_param)(lam_module *m, const char *name, int ndim,
+                                   const int64_t *shape, lam_tensor **param);
+    /* A parameter by name (borrowed), or NULL. */
+    lam_tensor *(*module_param)(const lam_module *m, const char *name);
+    lam_module *(*module_retain)(lam_module *m);
+    void (*module_release)(lam_module *m);
+    const char *(*module_type_name)(const lam_module *m);
+    bool (*module_is_training)(const lam_module *m);
+    size_t (*module_num_children)(const lam_module *m);
+    lam_module *(*module_child_at)(const lam_module *m, size_t i, const char **name);
+    lam_module *(*module_child)(const lam_module *m, const char *name);
+    lam_status (*module_add_child)(lam_module *parent, const char *name, lam_module *child);
+    /* Run a module (a child) through the normal call machinery. */
+    lam_status (*module_forward)(lam_module *m, const lam_tensor *in, void *args,
+                                 lam_tensor **out);
+    lam_status (*module_output_shape)(lam_module *m, int ndim, const int64_t *shape,
+                                      int *out_ndim, int64_t *out_shape);
+    /* Any registered type by name, as lam_module_create. */
+    lam_status (*module_create)(lam_module **out, const char *type_name, size_t nargs,
+                                const lam_kwarg *args);
+
+    /* ---- formatting ---- */
+    /* Python's repr of a float ("1.0", "1e-06"); integral values as ints
+     * ("1") when int_style.  Returns buf. */
+    char *(*format_float)(double v, bool int_style, char *buf, size_t size);
+
+    /* ---- kernels (the host's SIMD table; no ISA flags needed) ---- */
+    const char *(*kernel_isa)(void); /* "avx2", "neon", "scalar" */
+    /* y[i] = f(x[i]), i < n; y may equal x. */
+    lam_status (*activation)(lam_activation f, size_t n, const float *x, float *y, float alpha,
+                             float beta);
+    /* softmax (log_softmax when `log`) over each of `rows` rows of n floats */
+    lam_status (*softmax_rows)(bool log, size_t rows, size_t n, const float *x, float *y);
+    /* GEMM as nn.Linear does it: y[M,N] = act(x[M,K] · W[N,K]ᵀ + bias[N]).
+     * Pack W once (gemm_packed_size floats, allocate with host->alloc);
+     * compute output columns [n_begin, n_end); ldx/ldy are row strides in
+     * floats; bias may be NULL; act one of IDENTITY..SILU (fused). */
+    size_t (*gemm_packed_size)(size_t N, size_t K);
+    lam_status (*gemm_pack)(size_t N, size_t K, const float *W, float *packed);
+    lam_status (*gemm)(size_t M, size_t N, size_t K, const float *x, size_t ldx,
+                       const float *packed, const float *bias, float *y, size_t ldy,
+                       lam_activation act, float alpha, size_t n_begin, size_t n_end);
+
+    void (*reserved[32])(void);
+};
+
+/* Does this host's table have `field`?  (For plugins that use fields added
+ * in a later minor version.) */
+#define LAM_HOST_HAS(host, field)                                                                  \
+    ((host)->struct_size >= offsetof(lam_host_api, field) + sizeof((host)->field) &&             \
+     (host)->field != NULL)
+
+/* ------------------------------------------------------------------------
+ * The descriptor.
+ * ---------------------------------------------------------------------- */
+
+typedef struct lam_plugin_descriptor {
+    uint32_t magic;       /* LAM_PLUGIN_MAGIC */
+    uint32_t abi_major;   /* LAM_PLUGIN_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;   /* LAM_PLUGIN_ABI_MINOR */
+    uint32_t struct_size; /* sizeof(lam_plugin_descriptor) */
+    const char *name;        /* "swish": identifies the plugin (unique) */
+    const char *version;     /* the plugin's own version, "1.0.0" */
+    const char *description; /* one line; may be NULL */
+    const char *license;     /* "MIT", "LGPL-2.1-or-later", ...; may be NULL */
+    /* Register the plugin's types with host->register_type(reg, &type).
+     * It may be called more than once (probing) and must do nothing else
+     * that lasts.  A failure (or any rejected type) loads nothing. */
+    lam_status (*register_types)(const lam_host_api *host, lam_registry *reg);
+    void *reserved[8];
+} lam_plugin_descriptor;
+
+/* Define the exported descriptor (once per plugin, at file scope). */
+#define LAM_PLUGIN_DEFINE(name_, version_, description_, license_, register_fn_)                   \
+    LAM_PLUGIN_EXPORT const lam_plugin_descriptor lamina_plugin;                                   \
+    const lam_plugin_descriptor lamina_plugin = {                                                  \
+        LAM_PLUGIN_MAGIC, LAM_PLUGIN_ABI_MAJOR, LAM_PLUGIN_ABI_MINOR,                              \
+        (uint32_t)sizeof(lam_plugin_descriptor), (name_), (version_), (description_), (license_), \
+        (register_fn_), {0}}
+
+/* ------------------------------------------------------------------------
+ * Host side: loading plugins (in liblamina; plugins do not call these).
+ * ---------------------------------------------------------------------- */
+
+typedef struct lam_plugin lam_plugin;
+
+/* Load a plugin and register its layer types.  `path_or_name` is a path
+ * (anything with a '/') or a name ("swish" or "swish.so") looked up in the
+ * search path: the directories added with lam_plugin_add_search_dir (in
+ * order), then LAMINA_PLUGIN_PATH (colon-separated), then the installed
+ * plugin directory.  Loading a file that is already loaded returns the
+ * loaded plugin.  Every failure is LAM_ERR_PLUGIN with a message naming the
+ * file and the reason; nothing is left registered.  *out (may be NULL) is
+ * borrowed: plugins stay loaded until lam_plugin_unload. */
+LAM_API lam_status lam_plugin_load(const char *path_or_name, lam_plugin **out);
+/* Load every *.so in `dir` (in name order).  Those that fail are skipped and
+ * reported together (LAM_ERR_PLUGIN); the others stay loaded.  *n_loaded
+ * (may be NULL) counts the plugins loaded or already loaded. */
+LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_loaded);
+/* Make sure `type_name` is registered: if it is not, search the plugin path
+ * for a plugin that provides it (files named like the type first, then every
+ * plugin, each probed without registering anything else) and load it.
+ * LAM_ERR_KEY with a message listing the searched directories when none does. */
+LAM_API lam_status lam_plugin_find_type(const char *type_name);
+
+/* Add a directory to the front part of the search path (after earlier ones). */
+LAM_API lam_status lam_plugin_add_search_dir(const char *dir);
+/* The search path as it stands ("a:b:c"); free with lam_free.  NULL on OOM. */
+LAM_API char *lam_plugin_search_path(void);
+
+/* Unregister the plugin's types now; the library itself is closed when the
+ * last module made from it is released. */
+LAM_API lam_status lam_plugin_unload(lam_plugin *plugin);
+
+/* Loaded plugins, in load order: i from 0 until NULL (borrowed). */
+LAM_API lam_plugin *lam_plugin_at(size_t i);
+/* A loaded plugin by descriptor name, or NULL. */
+LAM_API lam_plugin *lam_plugin_find(const char *name);
+LAM_API const char *lam_plugin_name(const lam_plugin *plugin);
+LAM_API const char *lam_plugin_version(const lam_plugin *plugin);
+LAM_API const char *lam_plugin_description(const lam_plugin *plugin);
+LAM_API const char *lam_plugin_license(const lam_plugin *plugin);
+/* The resolved file path. */
+LAM_API const char *lam_plugin_path(const lam_plugin *plugin);
+LAM_API size_t lam_plugin_num_types(const lam_plugin *plugin);
+LAM_API const char *lam_plugin_type_name(const lam_plugin *plugin, size_t i);
+
+/* Which plugin provides a registered type: NULL for a built-in type or an
+ * unknown one (check lam_layer_type_exists). */
+LAM_API lam_plugin *lam_layer_type_plugin(const char *type_name);
+/* The constructor signature, "Linear(in_features, out_features, bias=True)";
+ * free with lam_free.  NULL (with a message) for an unknown type. */
+LAM_API char *lam_layer_type_signature(const char *type_name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

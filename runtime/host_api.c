@@ -1,0 +1,195 @@
+/* The host table handed to plugins (lam_host_api in <lamina/plugin.h>):
+ * thin, checked wrappers over the public API and the kernel table, so that a
+ * plugin needs neither liblamina at link time nor ISA flags. */
+#include "runtime/plugin_internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lam_status h_register_type(lam_registry *reg, const lam_layer_type *type)
+{
+    return lam__registry_add(reg, type);
+}
+
+static lam_status h_error(lam_status st, const char *fmt, ...)
+{
+    st = lam__plugin_status(st);
+    if (!fmt)
+        return lam__error(st, "(no message)");
+    va_list ap;
+    va_start(ap, fmt);
+    lam__verror(st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static int verbose = -1;
+
+static void h_log(lam_log_level level, const char *fmt, ...)
+{
+    if (!fmt)
+        return;
+    int v = __atomic_load_n(&verbose, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *e = getenv("LAMINA_VERBOSE");
+        v = e && *e && strcmp(e, "0") != 0;
+        __atomic_store_n(&verbose, v, __ATOMIC_RELAXED);
+    }
+    if (level < LAM_LOG_WARNING && !v)
+        return;
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "lamina: %s: %s\n", (unsigned)level <= LAM_LOG_ERROR ? names[level] : "log",
+            line);
+}
+
+static void *h_alloc(size_t bytes) { return lam__aligned_alloc(bytes); }
+static void h_free(void *p) { lam__aligned_free(p); }
+
+static char *h_format_float(double v, bool int_style, char *buf, size_t size)
+{
+    if (!buf || !size)
+        return buf;
+    return lam__py_number(v, int_style, buf, size);
+}
+
+/* ---- kernels ---- */
+
+static const char *h_kernel_isa(void) { return lam__kernels()->isa; }
+
+static bool fusable(lam_activation f, lam_act *act)
+{
+    switch (f) {
+    case LAM_ACTIVATION_IDENTITY: *act = LAM_ACT_NONE; return true;
+    case LAM_ACTIVATION_RELU: *act = LAM_ACT_RELU; return true;
+    case LAM_ACTIVATION_LEAKY_RELU: *act = LAM_ACT_LEAKY_RELU; return true;
+    case LAM_ACTIVATION_RELU6: *act = LAM_ACT_RELU6; return true;
+    case LAM_ACTIVATION_SIGMOID: *act = LAM_ACT_SIGMOID; return true;
+    case LAM_ACTIVATION_TANH: *act = LAM_ACT_TANH; return true;
+    case LAM_ACTIVATION_GELU: *act = LAM_ACT_GELU; return true;
+    case LAM_ACTIVATION_GELU_TANH: *act = LAM_ACT_GELU_TANH; return true;
+    case LAM_ACTIVATION_SILU: *act = LAM_ACT_SILU; return true;
+    default: return false;
+    }
+}
+
+static lam_status h_activation(lam_activation f, size_t n, const float *x, float *y, float alpha,
+                               float beta)
+{
+    if (n && (!x || !y))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "activation: NULL array");
+    const lam_kernels *k = lam__kernels();
+    switch (f) {
+    case LAM_ACTIVATION_IDENTITY:
+        if (n && x != y)
+            memmove(y, x, n * sizeof(float));
+        return LAM_OK;
+    case LAM_ACTIVATION_RELU: k->relu(n, x, y); return LAM_OK;
+    case LAM_ACTIVATION_LEAKY_RELU: k->leaky_relu(n, x, y, alpha); return LAM_OK;
+    case LAM_ACTIVATION_RELU6: k->relu6(n, x, y); return LAM_OK;
+    case LAM_ACTIVATION_SIGMOID: k->sigmoid(n, x, y); return LAM_OK;
+    case LAM_ACTIVATION_TANH: k->tanh(n, x, y); return LAM_OK;
+    case LAM_ACTIVATION_GELU: k->gelu(n, x, y); return LAM_OK;
+    case LAM_ACTIVATION_GELU_TANH: k->gelu_tanh(n, x, y); return LAM_OK;
+    case LAM_ACTIVATION_SILU: k->silu(n, x, y); return LAM_OK;
+    case LAM_ACTIVATION_ELU: k->elu(n, x, y, alpha); return LAM_OK;
+    case LAM_ACTIVATION_SOFTPLUS: k->softplus(n, x, y, alpha, beta); return LAM_OK;
+    case LAM_ACTIVATION_EXP: k->exp(n, x, y); return LAM_OK;
+    }
+    return lam__error(LAM_ERR_INVALID_ARGUMENT, "activation: unknown function %d", (int)f);
+}
+
+static lam_status h_softmax_rows(bool log, size_t rows, size_t n, const float *x, float *y)
+{
+    if (rows && n && (!x || !y))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "softmax_rows: NULL array");
+    const lam_kernels *k = lam__kernels();
+    lam_unary_fn row = log ? k->log_softmax : k->softmax;
+    for (size_t r = 0; n && r < rows; r++)
+        row(n, x + r * n, y + r * n);
+    return LAM_OK;
+}
+
+static size_t h_gemm_packed_size(size_t N, size_t K) { return lam__kernels()->gemm_packed_size(N, K); }
+
+static lam_status h_gemm_pack(size_t N, size_t K, const float *W, float *packed)
+{
+    if (N && K && (!W || !packed))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "gemm_pack: NULL array");
+    lam__kernels()->gemm_pack(N, K, W, packed);
+    return LAM_OK;
+}
+
+static lam_status h_gemm(size_t M, size_t N, size_t K, const float *x, size_t ldx,
+                         const float *packed, const float *bias, float *y, size_t ldy,
+                         lam_activation f, float alpha, size_t n_begin, size_t n_end)
+{
+    lam_act act;
+    if (!fusable(f, &act))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "gemm: activation %d cannot be fused into the epilogue", (int)f);
+    if (n_begin > n_end || n_end > N || ldx < K || ldy < N)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "gemm: bad ranges (N=%zu, K=%zu, ldx=%zu, ldy=%zu, columns [%zu, %zu))",
+                          N, K, ldx, ldy, n_begin, n_end);
+    if (M && n_end > n_begin && (!y || !packed || (K && !x)))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "gemm: NULL array");
+    lam_epilogue ep = {act, alpha};
+    lam__kernels()->gemm(M, N, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
+    return LAM_OK;
+}
+
+static const lam_host_api host = {
+    .struct_size = sizeof(lam_host_api),
+    .abi_major = LAM_PLUGIN_ABI_MAJOR,
+    .abi_minor = LAM_PLUGIN_ABI_MINOR,
+    .lamina_version = PACKAGE_VERSION,
+
+    .register_type = h_register_type,
+    .error = h_error,
+    .log = h_log,
+    .alloc = h_alloc,
+    .free = h_free,
+
+    .tensor_create = lam_tensor_create,
+    .tensor_clone = lam_tensor_clone,
+    .tensor_retain = lam_tensor_retain,
+    .tensor_release = lam_tensor_release,
+    .tensor_ndim = lam_tensor_ndim,
+    .tensor_shape = lam_tensor_shape,
+    .tensor_numel = lam_tensor_numel,
+    .tensor_data = lam_tensor_data,
+    .tensor_cdata = lam_tensor_cdata,
+    .shape_str = lam_shape_str,
+
+    .module_new = lam__plugin_module_new,
+    .module_state = lam__plugin_module_state,
+    .module_add_param = lam__plugin_module_add_param,
+    .module_param = lam__module_param,
+    .module_retain = lam_module_retain,
+    .module_release = lam_module_release,
+    .module_type_name = lam_module_type_name,
+    .module_is_training = lam_module_is_training,
+    .module_num_children = lam_module_num_children,
+    .module_child_at = lam_module_child_at,
+    .module_child = lam_module_child,
+    .module_add_child = lam_module_add_child,
+    .module_forward = lam_module_forward_args,
+    .module_output_shape = lam_module_output_shape,
+    .module_create = lam_module_create,
+
+    .format_float = h_format_float,
+
+    .kernel_isa = h_kernel_isa,
+    .activation = h_activation,
+    .softmax_rows = h_softmax_rows,
+    .gemm_packed_size = h_gemm_packed_size,
+    .gemm_pack = h_gemm_pack,
+    .gemm = h_gemm,
+};
+
+const lam_host_api *lam__host_api(void) { return &host; }

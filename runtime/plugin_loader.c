@@ -1,0 +1,644 @@
+/* The plugin loader: find a .so, dlopen it (RTLD_NOW | RTLD_LOCAL), check its
+ * descriptor field by field before using it, let it register its types into
+ * a pending list and commit them all or none.  A loaded plugin stays mapped
+ * while any module made from it exists (each such module holds a reference);
+ * lam_plugin_unload only unregisters its types.  Every failure is
+ * LAM_ERR_PLUGIN with a message naming the file and the reason. */
+#include "runtime/plugin_internal.h"
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#ifndef LAM_PLUGINDIR
+#define LAM_PLUGINDIR "/usr/local/lib/lamina/plugins"
+#endif
+
+#define NAME_MAX_LEN 64
+#define TEXT_MAX_LEN 4096
+
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static lam_plugin **loaded;
+static size_t n_loaded, cap_loaded;
+static char **search_dirs;
+static size_t n_search_dirs;
+
+/* ---- plugin records ---- */
+
+const char *lam__plugin_label(const struct lam_plugin *p) { return p->label; }
+
+void lam__plugin_retain(struct lam_plugin *p) { __atomic_add_fetch(&p->refcount, 1, __ATOMIC_RELAXED); }
+
+static void plugin_free(lam_plugin *p)
+{
+    for (size_t i = 0; i < p->n_types; i++)
+        lam__type_entry_free(p->types[i]);
+    free(p->types);
+    free(p->path);
+    free(p->name);
+    free(p->version);
+    free(p->description);
+    free(p->license);
+    free(p->label);
+    free(p);
+}
+
+void lam__plugin_release(struct lam_plugin *p)
+{
+    if (__atomic_sub_fetch(&p->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    /* Unloaded and no module left: nothing can run its code any more. */
+    if (p->handle)
+        dlclose(p->handle);
+    plugin_free(p);
+}
+
+/* ---- small helpers ---- */
+
+typedef struct strlist {
+    char **items;
+    size_t n, cap;
+    bool failed;
+} strlist;
+
+static void strlist_push(strlist *l, const char *s)
+{
+    if (l->failed)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **p = realloc(l->items, cap * sizeof *p);
+        if (!p) {
+            l->failed = true;
+            return;
+        }
+        l->items = p;
+        l->cap = cap;
+    }
+    char *c = lam__strdup(s);
+    if (!c) {
+        l->failed = true;
+        return;
+    }
+    l->items[l->n++] = c;
+}
+
+static void strlist_free(strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join_path(const char *dir, const char *file)
+{
+    size_t n = strlen(dir) + strlen(file) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", dir, (*dir && dir[strlen(dir) - 1] == '/') ? "" : "/", file);
+    return p;
+}
+
+static bool is_regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The search path: explicit dirs, LAMINA_PLUGIN_PATH, the installed dir. */
+static void search_path_locked(strlist *out)
+{
+    for (size_t i = 0; i < n_search_dirs; i++)
+        strlist_push(out, search_dirs[i]);
+    const char *env = getenv("LAMINA_PLUGIN_PATH");
+    if (env) {
+        char *copy = lam__strdup(env);
+        if (!copy) {
+            out->failed = true;
+            return;
+        }
+        char *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+            if (*d)
+                strlist_push(out, d);
+        free(copy);
+    }
+    strlist_push(out, LAM_PLUGINDIR);
+}
+
+static char *joined(const strlist *l)
+{
+    lam__sb sb = {0};
+    for (size_t i = 0; i < l->n; i++)
+        lam__sb_printf(&sb, "%s%s", i ? ":" : "", l->items[i]);
+    if (sb.failed || !sb.buf) {
+        free(sb.buf);
+        return lam__strdup("");
+    }
+    return sb.buf;
+}
+
+/* The *.so files of a directory, sorted by name. */
+static bool list_plugins(const char *dir, strlist *out)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.' && ends_with(de->d_name, ".so"))
+            strlist_push(out, de->d_name);
+    closedir(d);
+    if (out->n)
+        qsort(out->items, out->n, sizeof *out->items, cmp_str);
+    return true;
+}
+
+/* ---- descriptor checks ---- */
+
+static bool valid_plugin_name(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= NAME_MAX_LEN || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                   (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+                                   c == '+'))
+            return false;
+    }
+    return n > 0;
+}
+
+static lam_status check_descriptor(const char *path, const lam_plugin_descriptor *d)
+{
+    if (d->magic != LAM_PLUGIN_MAGIC)
+        return lam__error(LAM_ERR_PLUGIN,
+                          "plugin '%s': bad magic 0x%08" PRIx32 " in '%s' (expected 0x%08" PRIx32
+                          "): not a lamina plugin descriptor, or a corrupt one",
+                          path, d->magic, LAM_PLUGIN_SYMBOL, (uint32_t)LAM_PLUGIN_MAGIC);
+    if (d->abi_major != LAM_PLUGIN_ABI_MAJOR)
+        return lam__error(LAM_ERR_PLUGIN,
+                          "plugin '%s': built for plugin ABI %" PRIu32 ".%" PRIu32
+                          ", but this lamina (%s) has ABI %u.%u: major versions differ, rebuild "
+                          "the plugin against this lamina",
+                          path, d->abi_major, d->abi_minor, PACKAGE_VERSION, LAM_PLUGIN_ABI_MAJOR,
+                          LAM_PLUGIN_ABI_MINOR);
+    if (d->abi_minor > LAM_PLUGIN_ABI_MINOR)
+        return lam__error(LAM_ERR_PLUGIN,
+                          "plugin '%s': built for plugin ABI %" PRIu32 ".%" PRIu32
+                          ", newer than this lamina's (%s) ABI %u.%u: upgrade lamina or rebuild "
+                          "the plugin against it",
+                          path, d->abi_major, d->abi_minor, PACKAGE_VERSION, LAM_PLUGIN_ABI_MAJOR,
+                          LAM_PLUGIN_ABI_MINOR);
+    if (d->struct_size < LAM__DESC_MIN_SIZE)
+        return lam__error(LAM_ERR_PLUGIN,
+                          "plugin '%s': descriptor struct too small (%" PRIu32
+                          " bytes, at least %" PRIu32 " expected for ABI %u.%u)",
+                          path, d->struct_size, LAM__DESC_MIN_SIZE, LAM_PLUGIN_ABI_MAJOR,
+                          LAM_PLUGIN_ABI_MINOR);
+    if (!d->name)
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%s': descriptor field 'name' is NULL", path);
+    if (!valid_plugin_name(d->name))
+        return lam__error(LAM_ERR_PLUGIN,
+                          "plugin '%s': descriptor field 'name' is not a valid plugin name "
+                          "(1 to %d letters, digits, '_', '-', '.', '+')",
+                          path, NAME_MAX_LEN);
+    if (!d->version || !*d->version || strnlen(d->version, TEXT_MAX_LEN) == TEXT_MAX_LEN)
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%s': descriptor field 'version' is %s", path,
+                          d->version ? "invalid" : "NULL");
+    if (d->description && strnlen(d->description, TEXT_MAX_LEN) == TEXT_MAX_LEN)
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%s': descriptor field 'description' is too long",
+                          path);
+    if (d->license && strnlen(d->license, TEXT_MAX_LEN) == TEXT_MAX_LEN)
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%s': descriptor field 'license' is too long",
+                          path);
+    if (!d->register_types)
+        return lam__error(LAM_ERR_PLUGIN,
+                          "plugin '%s': descriptor field 'register_types' is NULL", path);
+    return LAM_OK;
+}
+
+static lam_plugin *new_record(const char *path, void *handle, const lam_plugin_descriptor *d)
+{
+    lam_plugin *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->path = lam__strdup(path);
+    p->name = lam__strdup(d->name);
+    p->version = lam__strdup(d->version);
+    p->description = lam__strdup(d->description ? d->description : "");
+    p->license = lam__strdup(d->license ? d->license : "");
+    size_t n = strlen(path) + strlen(d->name) + 32;
+    p->label = malloc(n);
+    if (p->label)
+        snprintf(p->label, n, "plugin '%s' (%s)", d->name, path);
+    p->handle = handle;
+    p->refcount = 1;
+    if (!p->path || !p->name || !p->version || !p->description || !p->license || !p->label) {
+        p->handle = NULL;
+        plugin_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static lam_plugin *find_loaded_locked(const char *path, void *handle, const char *name)
+{
+    for (size_t i = 0; i < n_loaded; i++) {
+        lam_plugin *p = loaded[i];
+        if ((path && strcmp(p->path, path) == 0) || (handle && p->handle == handle) ||
+            (name && strcmp(p->name, name) == 0))
+            return p;
+    }
+    return NULL;
+}
+
+static bool pending_has(const lam_registry *reg, const char *type_name)
+{
+    for (size_t i = 0; i < reg->n_pending; i++)
+        if (strcmp(reg->pending[i]->name, type_name) == 0)
+            return true;
+    return false;
+}
+
+/* Load one file.  With want_type, keep the plugin only if it provides that
+ * type (LAM_ERR_KEY, without a message, when it does not). */
+static lam_status load_file_locked(const char *file, const char *want_type, lam_plugin **out)
+{
+    *out = NULL;
+    char real[PATH_MAX];
+    if (!realpath(file, real))
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%s': cannot open: %s", file, strerror(errno));
+    if (!is_regular_file(real))
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%s': not a regular file", file);
+    lam_plugin *have = find_loaded_locked(real, NULL, NULL);
+    if (have) {
+        if (want_type)
+            return LAM_ERR_KEY;
+        *out = have;
+        return LAM_OK;
+    }
+    dlerror();
+    void *handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char *why = dlerror();
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%s': not a loadable shared object: %s", real,
+                          why ? why : "unknown dlopen error");
+    }
+    have = find_loaded_locked(NULL, handle, NULL); /* the same file by another path */
+    if (have) {
+        dlclose(handle);
+        if (want_type)
+            return LAM_ERR_KEY;
+        *out = have;
+        return LAM_OK;
+    }
+    dlerror();
+    const lam_plugin_descriptor *d = dlsym(handle, LAM_PLUGIN_SYMBOL);
+    if (!d) {
+        dlclose(handle);
+        return lam__error(LAM_ERR_PLUGIN,
+                          "plugin '%s': no '%s' symbol: not a lamina plugin (a plugin defines "
+                          "it with LAM_PLUGIN_DEFINE)",
+                          real, LAM_PLUGIN_SYMBOL);
+    }
+    lam_status st = check_descriptor(real, d);
+    if (st) {
+        dlclose(handle);
+        return st;
+    }
+    if ((have = find_loaded_locked(NULL, NULL, d->name))) {
+        st = lam__error(LAM_ERR_PLUGIN, "plugin '%s': a plugin named '%s' is already loaded from %s",
+                        real, d->name, have->path);
+        dlclose(handle);
+        return st;
+    }
+    lam_plugin *p = new_record(real, handle, d);
+    if (!p) {
+        dlclose(handle);
+        return lam__oom("plugin record");
+    }
+    lam_registry reg = {.owner = p};
+    lam__plugin_error_begin();
+    st = lam__plugin_status(d->register_types(lam__host_api(), &reg));
+    if (st != LAM_OK) {
+        char *why = lam__strdup(*lam_last_error() ? lam_last_error() : lam_status_str(st));
+        lam__error(LAM_ERR_PLUGIN, "plugin '%s': register_types failed: %s", real,
+                   why ? why : lam_status_str(st));
+        free(why);
+        st = LAM_ERR_PLUGIN;
+    } else if (reg.failed) {
+        st = lam__error(LAM_ERR_PLUGIN, "plugin '%s': %s", real,
+                        reg.fail_msg ? reg.fail_msg : "a layer type was rejected");
+    } else if (want_type && !pending_has(&reg, want_type)) {
+        st = LAM_ERR_KEY;
+    }
+    if (st == LAM_OK && n_loaded == cap_loaded) {
+        size_t cap = cap_loaded ? cap_loaded * 2 : 8;
+        lam_plugin **l = realloc(loaded, cap * sizeof *l);
+        if (l) {
+            loaded = l;
+            cap_loaded = cap;
+        } else {
+            st = lam__oom("plugin list");
+        }
+    }
+    if (st != LAM_OK) {
+        lam__registry_discard(&reg);
+        p->handle = NULL;
+        plugin_free(p);
+        dlclose(handle);
+        return st;
+    }
+    p->types = malloc((reg.n_pending + 1) * sizeof *p->types);
+    if (!p->types) {
+        lam__registry_discard(&reg);
+        p->handle = NULL;
+        plugin_free(p);
+        dlclose(handle);
+        return lam__oom("plugin types");
+    }
+    p->n_types = reg.n_pending;
+    memcpy(p->types, reg.pending, reg.n_pending * sizeof *p->types);
+    lam__registry_commit(&reg);
+    if (reg.n_pending) { /* the registry could not grow: undo */
+        lam__registry_remove_owner(p);
+        reg.n_pending = 0;
+        lam__registry_discard(&reg);
+        p->handle = NULL;
+        plugin_free(p);
+        dlclose(handle);
+        return lam__oom("layer type registry");
+    }
+    lam__registry_discard(&reg);
+    loaded[n_loaded++] = p;
+    *out = p;
+    return LAM_OK;
+}
+
+/* A file for `name` in the search path ("swish" -> dir/swish.so). */
+static lam_status resolve_name_locked(const char *name, char **out)
+{
+    *out = NULL;
+    strlist dirs = {0};
+    search_path_locked(&dirs);
+    if (dirs.failed) {
+        strlist_free(&dirs);
+        return lam__oom("plugin search path");
+    }
+    for (size_t i = 0; i < dirs.n && !*out; i++) {
+        char file[NAME_MAX + 8];
+        snprintf(file, sizeof file, "%s%s", name, ends_with(name, ".so") ? "" : ".so");
+        char *p = join_path(dirs.items[i], file);
+        if (p && is_regular_file(p)) {
+            *out = p;
+            break;
+        }
+        free(p);
+    }
+    lam_status st = LAM_OK;
+    if (!*out) {
+        char *path = joined(&dirs);
+        st = lam__error(LAM_ERR_PLUGIN, "plugin '%s': not found in the plugin search path (%s)",
+                        name, path ? path : "");
+        free(path);
+    }
+    strlist_free(&dirs);
+    return st;
+}
+
+LAM_API lam_status lam_plugin_load(const char *path_or_name, lam_plugin **out)
+{
+    if (out)
+        *out = NULL;
+    if (!path_or_name || !*path_or_name)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_load: no path or name given");
+    if (!strchr(path_or_name, '/') && strlen(path_or_name) > NAME_MAX)
+        return lam__error(LAM_ERR_PLUGIN, "plugin '%.64s...': name too long", path_or_name);
+    lam__registry_ensure();
+    pthread_mutex_lock(&load_lock);
+    char *file = NULL;
+    lam_status st = LAM_OK;
+    if (strchr(path_or_name, '/'))
+        file = lam__strdup(path_or_name), st = file ? LAM_OK : lam__oom("plugin path");
+    else
+        st = resolve_name_locked(path_or_name, &file);
+    lam_plugin *p = NULL;
+    if (!st)
+        st = load_file_locked(file, NULL, &p);
+    pthread_mutex_unlock(&load_lock);
+    free(file);
+    if (!st && out)
+        *out = p;
+    return st;
+}
+
+LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
+{
+    if (n_ok)
+        *n_ok = 0;
+    if (!dir || !*dir)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_load_dir: no directory given");
+    lam__registry_ensure();
+    strlist files = {0};
+    if (!list_plugins(dir, &files)) {
+        int e = errno;
+        strlist_free(&files);
+        return lam__error(LAM_ERR_PLUGIN, "plugin directory '%s': cannot open: %s", dir,
+                          strerror(e));
+    }
+    if (files.failed) {
+        strlist_free(&files);
+        return lam__oom("plugin directory listing");
+    }
+    lam__sb errs = {0};
+    size_t n_failed = 0, n_good = 0;
+    pthread_mutex_lock(&load_lock);
+    for (size_t i = 0; i < files.n; i++) {
+        char *path = join_path(dir, files.items[i]);
+        lam_plugin *p;
+        lam_status st = path ? load_file_locked(path, NULL, &p) : lam__oom("plugin path");
+        if (st) {
+            lam__sb_printf(&errs, "%s%s", n_failed ? "; " : "", lam_last_error());
+            n_failed++;
+        } else {
+            n_good++;
+        }
+        free(path);
+    }
+    pthread_mutex_unlock(&load_lock);
+    lam_status st = LAM_OK;
+    if (n_failed)
+        st = lam__error(LAM_ERR_PLUGIN, "%zu of %zu plugins in '%s' could not be loaded: %s",
+                        n_failed, files.n, dir, errs.buf && !errs.failed ? errs.buf : "");
+    free(errs.buf);
+    strlist_free(&files);
+    if (n_ok)
+        *n_ok = n_good;
+    return st;
+}
+
+static bool stem_matches(const char *file, const char *type_name)
+{
+    size_t n = strlen(file) - 3; /* without ".so" */
+    return strlen(type_name) == n && strncasecmp(file, type_name, n) == 0;
+}
+
+LAM_API lam_status lam_plugin_find_type(const char *type_name)
+{
+    if (!type_name || !*type_name)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_find_type: no type name given");
+    if (lam_layer_type_exists(type_name))
+        return LAM_OK;
+    pthread_mutex_lock(&load_lock);
+    /* another thread may have loaded it while we waited */
+    lam_status st = lam_layer_type_exists(type_name) ? LAM_OK : LAM_ERR_KEY;
+    size_t n_broken = 0;
+    strlist dirs = {0};
+    search_path_locked(&dirs);
+    /* pass 0: files named like the type; pass 1: every plugin */
+    for (int pass = 0; pass < 2 && st != LAM_OK && !dirs.failed; pass++) {
+        for (size_t i = 0; i < dirs.n && st != LAM_OK; i++) {
+            strlist files = {0};
+            if (!list_plugins(dirs.items[i], &files)) {
+                strlist_free(&files);
+                continue;
+            }
+            for (size_t j = 0; j < files.n && st != LAM_OK; j++) {
+                if (stem_matches(files.items[j], type_name) != (pass == 0))
+                    continue;
+                char *path = join_path(dirs.items[i], files.items[j]);
+                lam_plugin *p;
+                lam_status r = path ? load_file_locked(path, type_name, &p) : LAM_ERR_NO_MEMORY;
+                if (r == LAM_OK)
+                    st = LAM_OK;
+                else if (r != LAM_ERR_KEY && pass == 1)
+                    n_broken++;
+                free(path);
+            }
+            strlist_free(&files);
+        }
+    }
+    if (st != LAM_OK) {
+        char *path = joined(&dirs);
+        char broken[96] = "";
+        if (n_broken)
+            snprintf(broken, sizeof broken, "; %zu file%s there could not be loaded", n_broken,
+                     n_broken == 1 ? "" : "s");
+        st = lam__error(LAM_ERR_KEY,
+                        "unknown layer type '%.128s': no plugin in the plugin search path (%s) "
+                        "provides it%s",
+                        type_name, path ? path : "", broken);
+        free(path);
+    }
+    strlist_free(&dirs);
+    pthread_mutex_unlock(&load_lock);
+    return st;
+}
+
+LAM_API lam_status lam_plugin_add_search_dir(const char *dir)
+{
+    if (!dir || !*dir)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_add_search_dir: no directory given");
+    pthread_mutex_lock(&load_lock);
+    lam_status st = LAM_OK;
+    bool have = false;
+    for (size_t i = 0; i < n_search_dirs; i++)
+        have |= strcmp(search_dirs[i], dir) == 0;
+    if (!have) {
+        char **d = realloc(search_dirs, (n_search_dirs + 1) * sizeof *d);
+        char *c = lam__strdup(dir);
+        if (d)
+            search_dirs = d;
+        if (!d || !c) {
+            free(c);
+            st = lam__oom("plugin search path");
+        } else {
+            search_dirs[n_search_dirs++] = c;
+        }
+    }
+    pthread_mutex_unlock(&load_lock);
+    return st;
+}
+
+LAM_API char *lam_plugin_search_path(void)
+{
+    pthread_mutex_lock(&load_lock);
+    strlist dirs = {0};
+    search_path_locked(&dirs);
+    char *s = dirs.failed ? NULL : joined(&dirs);
+    strlist_free(&dirs);
+    pthread_mutex_unlock(&load_lock);
+    if (!s)
+        lam__oom("plugin search path");
+    return s;
+}
+
+LAM_API lam_status lam_plugin_unload(lam_plugin *plugin)
+{
+    if (!plugin)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_unload: plugin is NULL");
+    pthread_mutex_lock(&load_lock);
+    size_t i = 0;
+    while (i < n_loaded && loaded[i] != plugin)
+        i++;
+    if (i == n_loaded) {
+        pthread_mutex_unlock(&load_lock);
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_unload: plugin is not loaded");
+    }
+    memmove(loaded + i, loaded + i + 1, (n_loaded - i - 1) * sizeof *loaded);
+    n_loaded--;
+    lam__registry_remove_owner(plugin);
+    pthread_mutex_unlock(&load_lock);
+    lam__plugin_release(plugin);
+    return LAM_OK;
+}
+
+/* ---- queries ---- */
+
+LAM_API lam_plugin *lam_plugin_at(size_t i)
+{
+    pthread_mutex_lock(&load_lock);
+    lam_plugin *p = i < n_loaded ? loaded[i] : NULL;
+    pthread_mutex_unlock(&load_lock);
+    return p;
+}
+
+LAM_API lam_plugin *lam_plugin_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    pthread_mutex_lock(&load_lock);
+    lam_plugin *p = find_loaded_locked(NULL, NULL, name);
+    pthread_mutex_unlock(&load_lock);
+    return p;
+}
+
+LAM_API const char *lam_plugin_name(const lam_plugin *p) { return p ? p->name : NULL; }
+LAM_API const char *lam_plugin_version(const lam_plugin *p) { return p ? p->version : NULL; }
+LAM_API const char *lam_plugin_description(const lam_plugin *p) { return p ? p->description : NULL; }
+LAM_API const char *lam_plugin_license(const lam_plugin *p) { return p ? p->license : NULL; }
+LAM_API const char *lam_plugin_path(const lam_plugin *p) { return p ? p->path : NULL; }
+LAM_API size_t lam_plugin_num_types(const lam_plugin *p) { return p ? p->n_types : 0; }
+
+LAM_API const char *lam_plugin_type_name(const lam_plugin *p, size_t i)
+{
+    return p && i < p->n_types ? p->types[i]->name : NULL;
+}

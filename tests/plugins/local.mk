@@ -1,0 +1,97 @@
+# tests/plugins/ — the plugin tests: test-only plugins (one broken plugin per
+# loader failure, built from one source with -DBROKEN_*, and a good plugin
+# whose types fail on purpose), never installed; tests/test_plugins; and the
+# out-of-tree check (`make check-plugin-outoftree`, also run by CI).
+# Included by Makefile.am after plugins/local.mk.
+
+AM_TESTS_ENVIRONMENT += LAMINA_PLUGIN_PATH='$(abs_top_builddir)/plugins/.libs:$(abs_top_builddir)/tests/plugins/.libs'; export LAMINA_PLUGIN_PATH;
+
+LAM_TEST_PLUGIN_LDFLAGS = $(LAM_PLUGIN_LDFLAGS) -rpath /nowhere
+
+LAM_BROKEN_PLUGINS = \
+	tests/plugins/no_symbol.la tests/plugins/bad_magic.la tests/plugins/abi_major.la \
+	tests/plugins/abi_minor.la tests/plugins/small_struct.la tests/plugins/null_name.la \
+	tests/plugins/null_register.la tests/plugins/null_create.la tests/plugins/dup_builtin.la \
+	tests/plugins/dup_plugin.la tests/plugins/register_fails.la
+
+EXTRA_DIST += tests/plugin-outoftree.sh
+
+if HAVE_CRITERION
+check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la
+
+tests_plugins_testtypes_la_SOURCES = tests/plugins/testtypes.c
+tests_plugins_testtypes_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
+tests_plugins_testtypes_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_testtypes_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_no_symbol_la_SOURCES = tests/plugins/broken.c
+tests_plugins_no_symbol_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NO_SYMBOL
+tests_plugins_no_symbol_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_no_symbol_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_bad_magic_la_SOURCES = tests/plugins/broken.c
+tests_plugins_bad_magic_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_BAD_MAGIC -DBROKEN_NAME='"bad_magic"'
+tests_plugins_bad_magic_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_bad_magic_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_abi_major_la_SOURCES = tests/plugins/broken.c
+tests_plugins_abi_major_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_ABI_MAJOR -DBROKEN_NAME='"abi_major"'
+tests_plugins_abi_major_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_abi_major_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_abi_minor_la_SOURCES = tests/plugins/broken.c
+tests_plugins_abi_minor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_ABI_MINOR -DBROKEN_NAME='"abi_minor"'
+tests_plugins_abi_minor_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_abi_minor_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_small_struct_la_SOURCES = tests/plugins/broken.c
+tests_plugins_small_struct_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_SMALL_STRUCT -DBROKEN_NAME='"small_struct"'
+tests_plugins_small_struct_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_small_struct_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_null_name_la_SOURCES = tests/plugins/broken.c
+tests_plugins_null_name_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NULL_NAME
+tests_plugins_null_name_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_null_name_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_null_register_la_SOURCES = tests/plugins/broken.c
+tests_plugins_null_register_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NULL_REGISTER -DBROKEN_NAME='"null_register"'
+tests_plugins_null_register_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_null_register_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_null_create_la_SOURCES = tests/plugins/broken.c
+tests_plugins_null_create_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NULL_CREATE -DBROKEN_NAME='"null_create"'
+tests_plugins_null_create_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_null_create_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_dup_builtin_la_SOURCES = tests/plugins/broken.c
+tests_plugins_dup_builtin_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_DUP_BUILTIN -DBROKEN_NAME='"dup_builtin"'
+tests_plugins_dup_builtin_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_dup_builtin_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_dup_plugin_la_SOURCES = tests/plugins/broken.c
+tests_plugins_dup_plugin_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_DUP_PLUGIN -DBROKEN_NAME='"dup_plugin"'
+tests_plugins_dup_plugin_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_dup_plugin_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_register_fails_la_SOURCES = tests/plugins/broken.c
+tests_plugins_register_fails_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_REGISTER_FAILS -DBROKEN_NAME='"register_fails"'
+tests_plugins_register_fails_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_register_fails_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+check_PROGRAMS += tests/test_plugins
+TESTS += tests/test_plugins
+tests_test_plugins_SOURCES = tests/test_plugins.c
+tests_test_plugins_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
+	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
+tests_test_plugins_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_plugins_LDFLAGS = -no-install
+tests_test_plugins_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM) -lpthread
+endif
+
+# Build a plugin against the INSTALLED headers with only pkg-config's flags,
+# then load and run it (tests/plugin-outoftree.sh says what it does).
+.PHONY: check-plugin-outoftree
+check-plugin-outoftree: all
+	$(SHELL) $(top_srcdir)/tests/plugin-outoftree.sh "$(abs_top_builddir)"

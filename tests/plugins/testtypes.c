@@ -1,0 +1,182 @@
+/* A good test-only plugin whose types misbehave on purpose (and one that
+ * exercises the host's GEMM):
+ *   Picky(k)         — create rejects odd k ("Picky: k must be even, got 3")
+ *   FailingLayer()   — forward fails ("FailingLayer: simulated failure")
+ *   BadShape()       — output_shape returns 9 dimensions
+ *   Sloppy()         — create returns LAM_OK without a module
+ *   PackedLinear(in_features, out_features) — x·Wᵀ + b, then ReLU, through
+ *                      host->gemm_pack / host->gemm with a fused epilogue;
+ *                      parameters weight/bias like nn.Linear. */
+#include <lamina/plugin.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lam_status plain_create(const lam_host_api *h, const lam_layer_type *type,
+                               const lam_value *args, lam_module **out)
+{
+    (void)args;
+    return h->module_new(out, type, NULL);
+}
+
+static lam_status copy_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                               lam_tensor *out)
+{
+    (void)self;
+    memcpy(h->tensor_data(out), h->tensor_cdata(in), sizeof(float) * (size_t)h->tensor_numel(in));
+    return LAM_OK;
+}
+
+/* ---- Picky ---- */
+static const lam_arg_spec picky_args[] = {
+    {.name = "k", .type = LAM_ARG_INT, .flags = LAM_ARG_REQUIRED},
+};
+static lam_status picky_create(const lam_host_api *h, const lam_layer_type *type,
+                               const lam_value *args, lam_module **out)
+{
+    if (args[0].i % 2)
+        return h->error(LAM_ERR_INVALID_ARGUMENT, "Picky: k must be even, got %lld",
+                        (long long)args[0].i);
+    return h->module_new(out, type, NULL);
+}
+static const lam_layer_type picky_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "Picky", .args = picky_args, .n_args = 1,
+    .create = picky_create, .forward_into = copy_forward,
+};
+
+/* ---- FailingLayer ---- */
+static lam_status failing_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                  lam_tensor *out)
+{
+    (void)self, (void)in, (void)out;
+    return h->error(LAM_ERR_RUNTIME, "FailingLayer: simulated failure");
+}
+static const lam_layer_type failing_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "FailingLayer", .create = plain_create,
+    .forward_into = failing_forward,
+};
+
+/* ---- BadShape ---- */
+static lam_status bad_shape(const lam_host_api *h, lam_module *self, int ndim, const int64_t *in,
+                            int *out_ndim, int64_t *out)
+{
+    (void)h, (void)self, (void)ndim, (void)in, (void)out;
+    *out_ndim = 9;
+    return LAM_OK;
+}
+static const lam_layer_type bad_shape_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "BadShape", .create = plain_create,
+    .output_shape = bad_shape, .forward_into = copy_forward,
+};
+
+/* ---- Sloppy ---- */
+static lam_status sloppy_create(const lam_host_api *h, const lam_layer_type *type,
+                                const lam_value *args, lam_module **out)
+{
+    (void)h, (void)type, (void)args, (void)out;
+    return LAM_OK;
+}
+static const lam_layer_type sloppy_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "Sloppy", .create = sloppy_create,
+    .forward_into = copy_forward,
+};
+
+/* ---- PackedLinear ---- */
+typedef struct packed_linear {
+    int64_t in, out;
+    const lam_tensor *weight, *bias;
+} packed_linear;
+
+static const lam_arg_spec packed_args[] = {
+    {.name = "in_features", .type = LAM_ARG_INT, .flags = LAM_ARG_REQUIRED | LAM_ARG_POSITIVE},
+    {.name = "out_features", .type = LAM_ARG_INT, .flags = LAM_ARG_REQUIRED | LAM_ARG_POSITIVE},
+};
+
+static void packed_destroy(const lam_host_api *h, void *state)
+{
+    (void)h;
+    free(state);
+}
+
+static lam_status packed_create(const lam_host_api *h, const lam_layer_type *type,
+                                const lam_value *args, lam_module **out)
+{
+    packed_linear *s = calloc(1, sizeof *s);
+    if (!s)
+        return h->error(LAM_ERR_NO_MEMORY, "PackedLinear: out of memory");
+    s->in = args[0].i;
+    s->out = args[1].i;
+    lam_status st = h->module_new(out, type, s);
+    if (st) {
+        free(s);
+        return st;
+    }
+    int64_t wshape[2] = {s->out, s->in};
+    lam_tensor *w, *b;
+    if ((st = h->module_add_param(*out, "weight", 2, wshape, &w)) ||
+        (st = h->module_add_param(*out, "bias", 1, &s->out, &b))) {
+        h->module_release(*out);
+        *out = NULL;
+        return st;
+    }
+    s->weight = w;
+    s->bias = b;
+    return LAM_OK;
+}
+
+static lam_status packed_shape(const lam_host_api *h, lam_module *self, int ndim,
+                               const int64_t *in, int *out_ndim, int64_t *out)
+{
+    const packed_linear *s = h->module_state(self);
+    if (in[ndim - 1] != s->in)
+        return h->error(LAM_ERR_SHAPE, "PackedLinear: input has %lld features, expected %lld",
+                        (long long)in[ndim - 1], (long long)s->in);
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    out[ndim - 1] = s->out;
+    return LAM_OK;
+}
+
+static lam_status packed_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                 lam_tensor *out)
+{
+    const packed_linear *s = h->module_state(self);
+    size_t N = (size_t)s->out, K = (size_t)s->in, M = (size_t)(h->tensor_numel(in) / s->in);
+    /* packed per call: the weight may have been reloaded since the last one */
+    float *packed = h->alloc(h->gemm_packed_size(N, K) * sizeof(float));
+    if (!packed)
+        return h->error(LAM_ERR_NO_MEMORY, "PackedLinear: out of memory");
+    lam_status st = h->gemm_pack(N, K, h->tensor_cdata(s->weight), packed);
+    if (!st)
+        st = h->gemm(M, N, K, h->tensor_cdata(in), K, packed, h->tensor_cdata(s->bias),
+                     h->tensor_data(out), N, LAM_ACTIVATION_RELU, 0.0f, 0, N);
+    h->free(packed);
+    return st;
+}
+
+static int packed_repr(const lam_host_api *h, const lam_module *self, char *buf, size_t size)
+{
+    const packed_linear *s = h->module_state(self);
+    return snprintf(buf, size, "in_features=%lld, out_features=%lld", (long long)s->in,
+                    (long long)s->out);
+}
+
+static const lam_layer_type packed_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "PackedLinear",
+    .args = packed_args, .n_args = 2, .create = packed_create, .output_shape = packed_shape,
+    .forward_into = packed_forward, .extra_repr = packed_repr, .destroy = packed_destroy,
+};
+
+static lam_status register_types(const lam_host_api *h, lam_registry *reg)
+{
+    const lam_layer_type *types[] = {&picky_type, &failing_type, &bad_shape_type, &sloppy_type,
+                                     &packed_type};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        lam_status st = h->register_type(reg, types[i]);
+        if (st)
+            return st;
+    }
+    return LAM_OK;
+}
+
+LAM_PLUGIN_DEFINE("testtypes", "0.1.0", "test-only layer types that fail on purpose", "MIT",
+                  register_types);
