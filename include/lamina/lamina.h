@@ -11,5 +11,6 @@
 #include "registry.h"
 #include "io.h"
 #include "plugin.h"
+#include "model.h"
 
 #endif

@@ -1,0 +1,71 @@
+/* Weights for a model: load_state_dict that understands tied parameters
+ * dropped by safetensors.torch.save_model(). */
+#include "runtime/model/model_internal.h"
+#include "lamina/io.h"
+#include <stdlib.h>
+#include <string.h>
+
+LAM_API lam_status lam_model_load_state_dict(lam_module *m, const lam_state_dict *sd, bool strict,
+                                             lam_incompatible_keys *keys)
+{
+    if (keys)
+        memset(keys, 0, sizeof *keys);
+    if (!m || !sd)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_load_state_dict: NULL argument");
+    lam_state_dict *own = NULL, *fill = NULL;
+    lam_status st = lam_module_state_dict(m, &own);
+    if (!st)
+        st = lam_state_dict_create(&fill);
+    for (size_t i = 0; !st && i < lam_state_dict_len(sd); i++)
+        st = lam_state_dict_set(fill, lam_state_dict_key(sd, i), lam_state_dict_tensor(sd, i));
+    /* a key the dict lacks, whose tensor the module also holds under a key
+     * the dict has: the file kept one name of a tied group */
+    size_t n = lam_state_dict_len(own);
+    for (size_t i = 0; !st && i < n; i++) {
+        const char *key = lam_state_dict_key(own, i);
+        if (lam_state_dict_get(sd, key))
+            continue;
+        const lam_tensor *t = lam_state_dict_tensor(own, i);
+        for (size_t j = 0; j < n; j++) {
+            lam_tensor *src;
+            if (j == i || lam_state_dict_tensor(own, j) != t ||
+                !(src = lam_state_dict_get(sd, lam_state_dict_key(own, j))))
+                continue;
+            st = lam_state_dict_set(fill, key, src);
+            break;
+        }
+    }
+    if (!st)
+        st = lam_module_load_state_dict(m, fill, strict, keys);
+    if (st)
+        lam_incompatible_keys_clear(keys); /* the message lists them */
+    lam_state_dict_free(fill);
+    lam_state_dict_free(own);
+    return st;
+}
+
+LAM_API lam_status lam_model_load_weights(lam_module *m, const char *safetensors_path, bool strict,
+                                          lam_incompatible_keys *keys)
+{
+    if (keys)
+        memset(keys, 0, sizeof *keys);
+    if (!m || !safetensors_path)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_load_weights: NULL argument");
+    lam_state_dict *sd;
+    lam_status st = lam_safetensors_load(safetensors_path, &sd);
+    if (st)
+        return st;
+    st = lam_model_load_state_dict(m, sd, strict, keys);
+    lam_state_dict_free(sd);
+    if (st == LAM_ERR_STATE_DICT) {
+        size_t n = strlen(safetensors_path) + 2;
+        char *prefix = malloc(n);
+        if (prefix) {
+            memcpy(prefix, safetensors_path, n - 2);
+            memcpy(prefix + n - 2, ":", 2);
+            lam__error_prefix(prefix);
+            free(prefix);
+        }
+    }
+    return st;
+}

@@ -1,0 +1,81 @@
+#!/bin/sh
+# `lamina` exit codes: 1 with "lamina: error: ..." for bad models, weights,
+# inputs and plugins (every file of tests/model/malformed, a few broken
+# safetensors/npy files); 2 for bad usage.  Never a crash (exit > 2).
+set -u
+: "${LAMINA_BIN:?}" "${MODEL_TESTS_DIR:?}"
+F=$MODEL_TESTS_DIR/fixtures
+M=$MODEL_TESTS_DIR/malformed
+IO=$MODEL_TESTS_DIR/../io/corpus
+T=$(mktemp -d "${TMPDIR:-/tmp}/lamina-cli.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# expect CODE TEXT -- lamina args...   (TEXT must appear on stderr)
+expect() {
+    want=$1 text=$2
+    shift 3
+    "$LAMINA_BIN" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ $rc -ne "$want" ]; then
+        bad "lamina $*: exit $rc, expected $want; stderr: $(cat "$T/err")"
+    elif ! grep -qF -- "$text" "$T/err"; then
+        bad "lamina $*: stderr lacks '$text': $(cat "$T/err")"
+    fi
+}
+
+n=0
+while IFS="$(printf '\t')" read -r file text; do
+    case $file in ''|'#'*) continue ;; esac
+    n=$((n + 1))
+    expect 1 "lamina: error: $M/$file:" -- run "$M/$file" --input "$F/mlp.input.npy"
+    grep -qF -- "$text" "$T/err" || bad "$file: stderr lacks '$text': $(cat "$T/err")"
+done < "$M/EXPECTED"
+[ "$n" -ge 20 ] || bad "only $n malformed files"
+
+# bad weights, inputs, outputs, plugins -> 1
+run_mlp="run $F/mlp.lam --input $F/mlp.input.npy"
+expect 1 "lamina: error: " -- $run_mlp --weights "$T/missing.safetensors"
+for f in bad_json bad_hlen bad_truncated bad_trailing unsupported_i64; do
+    [ -f "$IO/safetensors/$f.safetensors" ] &&
+        expect 1 "lamina: error: " -- $run_mlp --weights "$IO/safetensors/$f.safetensors"
+done
+expect 1 "Error(s) in loading state_dict for Sequential:" -- $run_mlp --weights "$F/layernorm.safetensors"
+expect 1 "size mismatch for 0.weight" -- $run_mlp --weights "$F/layernorm.safetensors" --no-strict
+expect 1 "lamina: error: " -- run "$F/mlp.lam" --input "$T/missing.npy"
+for f in int64 fortran_2x3; do
+    [ -f "$IO/npy/$f.npy" ] && expect 1 "lamina: error: " -- run "$F/mlp.lam" --input "$IO/npy/$f.npy"
+done
+expect 1 "lamina: error: forward:" -- run "$F/mlp.lam" --input "$F/layernorm_plain.input.npy"
+expect 1 "lamina: error: " -- $run_mlp --output "$T/no/such/dir/y.npy"
+expect 1 "lamina: error: " -- $run_mlp --plugin "$T/no-such-plugin.so"
+expect 1 "lamina: error: " -- $run_mlp --plugin "$F/mlp.lam"
+expect 1 "lamina: error: " -- run "$T/missing.lam" --input "$F/mlp.input.npy"
+expect 1 "lamina: error: " -- summary "$F/mlp.lam" --input-shape 1,7
+expect 1 "lamina: error: " -- bench "$M/empty.lam" --batch 1
+printf 'Sequential(ReLU())\n' > "$T/relu.lam"
+expect 1 "give --input-shape" -- bench "$T/relu.lam" --batch 2 --seconds 0.1
+
+# usage -> 2
+expect 2 "missing COMMAND" --
+expect 2 "unknown command 'frobnicate'" -- frobnicate
+expect 2 "unknown option '--bogus'" -- --bogus
+expect 2 "missing MODEL" -- run --input "$F/mlp.input.npy"
+expect 2 "missing --input" -- run "$F/mlp.lam"
+expect 2 "unknown option '--bogus'" -- $run_mlp --bogus
+expect 2 "needs a value" -- $run_mlp --weights
+expect 2 "--threads needs an integer" -- $run_mlp --threads abc
+expect 2 "--threads needs an integer" -- $run_mlp --threads 0
+expect 2 "--seed needs" -- $run_mlp --seed -1
+expect 2 "unexpected argument" -- $run_mlp extra.lam
+expect 2 "missing --input-shape" -- summary "$F/mlp.lam"
+expect 2 "--input-shape needs" -- summary "$F/mlp.lam" --input-shape 1,x
+expect 2 "--input-shape needs" -- summary "$F/mlp.lam" --input-shape 1,2,3,4,5
+expect 2 "missing --batch" -- bench "$F/mlp.lam"
+expect 2 "--batch needs" -- bench "$F/mlp.lam" --batch 0
+expect 2 "--seconds needs" -- bench "$F/mlp.lam" --batch 1 --seconds -3
+expect 2 "unexpected argument" -- info extra
+
+[ $fail -eq 0 ] && echo "cli-errors: $n malformed models and the usage cases OK"
+exit $fail

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Every fixture model through `lamina run` (with --output and printing), and
+# summary/bench/info on a few: outputs match PyTorch's within 1e-5 + 1e-5|y|.
+# Needs LAMINA_BIN, NPY_COMPARE and MODEL_TESTS_DIR (set by `make check`).
+set -u
+: "${LAMINA_BIN:?}" "${NPY_COMPARE:?}" "${MODEL_TESTS_DIR:?}"
+F=$MODEL_TESTS_DIR/fixtures
+T=$(mktemp -d "${TMPDIR:-/tmp}/lamina-cli.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+fail=0
+n=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+while read -r name flags; do
+    case $name in ''|'#'*) continue ;; esac
+    n=$((n + 1))
+    cond=
+    case " $flags " in *" condition "*) cond=--condition ;; esac
+    # a plugin named explicitly, or found through LAMINA_PLUGIN_PATH by type name
+    plugin=
+    case " $flags " in *" plugin="*)
+        [ $((n % 2)) -eq 0 ] && plugin="--plugin $(echo "$flags" | sed 's/.*plugin=\([^ ]*\).*/\1/')" ;;
+    esac
+    if ! "$LAMINA_BIN" run "$F/$name.lam" --weights "$F/$name.safetensors" \
+            --input "$F/$name.input.npy" --output "$T/$name.npy" $cond $plugin 2>"$T/err"; then
+        bad "$name: lamina run: $(cat "$T/err")"
+        continue
+    fi
+    "$NPY_COMPARE" "$T/$name.npy" "$F/$name.output.npy" || bad "$name: output differs"
+done < "$F/MANIFEST"
+[ "$n" -ge 20 ] || bad "only $n cases in MANIFEST"
+
+# printing (no --output): PyTorch's tensor format
+out=$("$LAMINA_BIN" run "$F/mlp.lam" -w "$F/mlp.safetensors" -i "$F/mlp.input.npy") || bad "run (print)"
+case $out in "tensor([["*"]])") ;; *) bad "printed output: $out" ;; esac
+
+# without --weights: seeded initialisation, reproducible
+a=$("$LAMINA_BIN" run "$F/mlp.lam" -i "$F/mlp.input.npy" --seed 7) || bad "seeded run"
+b=$("$LAMINA_BIN" run "$F/mlp.lam" -i "$F/mlp.input.npy" --seed 7 --threads 1) || bad "seeded run"
+c=$("$LAMINA_BIN" run "$F/mlp.lam" -i "$F/mlp.input.npy" --seed 8) || bad "seeded run"
+[ "$a" = "$b" ] || bad "same seed, different outputs"
+[ "$a" != "$c" ] || bad "different seeds, same outputs"
+
+# summary: every module, shapes, totals
+"$LAMINA_BIN" summary "$F/named_nested.lam" --input-shape 5,8 > "$T/sum" 2>&1 || bad "summary: $(cat "$T/sum")"
+grep -q "encoder.fc .*Linear .*\[5, 16\] .* 144$" "$T/sum" || bad "summary row: $(cat "$T/sum")"
+grep -q "decoder.2 .*Linear .*\[5, 2\] .* 18$" "$T/sum" || bad "summary row: $(cat "$T/sum")"
+grep -q "^Total params: 330$" "$T/sum" || bad "summary total: $(cat "$T/sum")"
+grep -q "^Output shape: \[5, 2\]$" "$T/sum" || bad "summary output shape"
+
+# summary of a custom module: shapes by running it, children in order
+"$LAMINA_BIN" summary "$F/conditional_true.lam" --input-shape 3,10 --condition > "$T/sum" 2>&1 ||
+    bad "summary (custom): $(cat "$T/sum")"
+grep -q "^(model) .*ConditionalModel .*\[3, 100\] .* 952$" "$T/sum" &&
+    grep -q "^  layers .*ModuleList .*-- .* 952$" "$T/sum" &&
+    grep -q "layers.4 .*Linear .*\[3, 100\] .* 300$" "$T/sum" || bad "summary (custom): $(cat "$T/sum")"
+
+# bench: a short run, text and JSON
+"$LAMINA_BIN" bench "$F/mlp.lam" --batch 4 --seconds 0.2 > "$T/bench" 2>&1 || bad "bench: $(cat "$T/bench")"
+grep -q "samples/s" "$T/bench" || bad "bench output: $(cat "$T/bench")"
+"$LAMINA_BIN" bench "$F/three_d.lam" --batch 2 --input-shape 5,8 --seconds 0.1 --json > "$T/json" 2>&1 ||
+    bad "bench --json: $(cat "$T/json")"
+grep -q '"samples_per_second": ' "$T/json" || bad "bench json: $(cat "$T/json")"
+grep -q '"input_shape": \[2, 5, 8\]' "$T/json" || bad "bench json shape: $(cat "$T/json")"
+
+# info
+"$LAMINA_BIN" info > "$T/info" 2>&1 || bad "info: $(cat "$T/info")"
+grep -q "^lamina [0-9]" "$T/info" && grep -q "^kernel isa: " "$T/info" &&
+    grep -q "Linear" "$T/info" || bad "info output: $(cat "$T/info")"
+
+# help for each command
+for cmd in run summary bench info; do
+    "$LAMINA_BIN" $cmd --help | grep -q "^Usage: lamina $cmd" || bad "$cmd --help"
+done
+"$LAMINA_BIN" --help | grep -q "^Usage: lamina COMMAND" || bad "--help"
+
+[ $fail -eq 0 ] && echo "cli-roundtrip: $n models OK"
+exit $fail

@@ -1,0 +1,48 @@
+# tests/model/ — .lam model files, weights loading and the `lamina` command.
+# Fixtures (tests/model/fixtures, tests/model/malformed) come from
+# tools/gen-model-fixtures.py (PyTorch) and are committed; the tests need no
+# PyTorch.  tests/model/corpus seeds the fuzz target fuzz/fuzz_model.c.
+AM_TESTS_ENVIRONMENT += MODEL_TESTS_DIR='$(abs_top_srcdir)/tests/model'; export MODEL_TESTS_DIR; \
+	LAMINA_BIN='$(abs_top_builddir)/tools/lamina'; export LAMINA_BIN; \
+	NPY_COMPARE='$(abs_top_builddir)/tests/model/npy-compare'; export NPY_COMPARE;
+
+EXTRA_DIST += tests/model/fixtures tests/model/malformed tests/model/corpus \
+	tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh
+
+model_test_cppflags = $(AM_CPPFLAGS) -DMODEL_TESTS_DIR='"$(abs_top_srcdir)/tests/model"'
+model_test_helpers = tests/model/modeltest.c tests/model/modeltest.h
+
+check_PROGRAMS += tests/model/npy-compare
+tests_model_npy_compare_SOURCES = tests/model/npy-compare.c $(model_test_helpers)
+tests_model_npy_compare_CPPFLAGS = $(model_test_cppflags)
+tests_model_npy_compare_LDFLAGS = -no-install
+tests_model_npy_compare_LDADD = liblamina.la $(LIBM)
+TESTS += tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/model/test_model_syntax tests/model/test_model_fixtures \
+	tests/model/test_model_malformed
+TESTS += tests/model/test_model_syntax tests/model/test_model_fixtures \
+	tests/model/test_model_malformed
+
+model_test_cflags = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+model_test_ldadd = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+tests_model_test_model_syntax_SOURCES = tests/model/test_model_syntax.c $(model_test_helpers)
+tests_model_test_model_syntax_CPPFLAGS = $(model_test_cppflags)
+tests_model_test_model_syntax_CFLAGS = $(model_test_cflags)
+tests_model_test_model_syntax_LDFLAGS = -no-install
+tests_model_test_model_syntax_LDADD = $(model_test_ldadd)
+
+tests_model_test_model_fixtures_SOURCES = tests/model/test_model_fixtures.c $(model_test_helpers)
+tests_model_test_model_fixtures_CPPFLAGS = $(model_test_cppflags)
+tests_model_test_model_fixtures_CFLAGS = $(model_test_cflags)
+tests_model_test_model_fixtures_LDFLAGS = -no-install
+tests_model_test_model_fixtures_LDADD = $(model_test_ldadd)
+
+tests_model_test_model_malformed_SOURCES = tests/model/test_model_malformed.c $(model_test_helpers)
+tests_model_test_model_malformed_CPPFLAGS = $(model_test_cppflags)
+tests_model_test_model_malformed_CFLAGS = $(model_test_cflags)
+tests_model_test_model_malformed_LDFLAGS = -no-install
+tests_model_test_model_malformed_LDADD = $(model_test_ldadd)
+endif

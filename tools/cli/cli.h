@@ -1,0 +1,78 @@
+/* lamina command — shared declarations for the subcommands. */
+#ifndef LAMINA_CLI_H
+#define LAMINA_CLI_H
+
+#include <lamina/lamina.h>
+#include <lamina/model.h>
+#include <lamina/io.h>
+#include <getopt.h>
+#include <stdio.h>
+
+/* Exit codes: 0 success, 1 a bad model/weights/input/plugin, 2 bad usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* "lamina: error: <fmt>" on stderr; returns CLI_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "lamina: error: <what>: <lam_last_error()>"; returns CLI_FAIL. */
+int cli_fail_status(lam_status st, const char *what);
+/* "lamina CMD: error: <fmt>" + a pointer to --help; returns CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Options several subcommands share. */
+typedef struct cli_common {
+    const char *model;
+    const char *weights;
+    const char **plugins;
+    int n_plugins;
+    int threads;        /* 0 = default */
+    unsigned long long seed;
+    int strict;         /* 1 unless --no-strict */
+    int condition;      /* --condition: the per-call flag for custom forwards */
+} cli_common;
+
+/* Long-option ids shared by the subcommands' getopt_long tables. */
+enum {
+    OPT_WEIGHTS = 256, OPT_PLUGIN, OPT_THREADS, OPT_SEED, OPT_NO_STRICT, OPT_CONDITION,
+    OPT_INPUT, OPT_OUTPUT, OPT_INPUT_SHAPE, OPT_BATCH, OPT_SECONDS, OPT_JSON, OPT_HELP,
+    OPT_WARMUP,
+};
+/* getopt_long table entries for the options every model command takes */
+#define CLI_MODEL_OPTIONS                                                                          \
+    {"weights", required_argument, NULL, OPT_WEIGHTS},                                            \
+        {"plugin", required_argument, NULL, OPT_PLUGIN},                                          \
+        {"threads", required_argument, NULL, OPT_THREADS},                                        \
+        {"seed", required_argument, NULL, OPT_SEED},                                              \
+        {"no-strict", no_argument, NULL, OPT_NO_STRICT},                                          \
+        {"condition", no_argument, NULL, OPT_CONDITION}, {"help", no_argument, NULL, OPT_HELP}
+
+/* Handles a shared option: 0 done, -1 not a shared option, else an exit code. */
+int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg);
+/* Frees what cli_common_option allocated. */
+void cli_common_free(cli_common *c);
+
+/* Parses a decimal integer in [lo, hi]; 0 on success. */
+int cli_parse_int(const char *s, long long lo, long long hi, long long *out);
+/* "1,10" or "1x10" into dims (1..LAM_MAX_DIMS, each >= 1); ndim or -1. */
+int cli_parse_shape(const char *s, int64_t *dims);
+
+/* Applies --threads and --seed, loads plugins, the model and the weights.
+ * Returns CLI_OK with *out set, or an exit code after printing the error. */
+int cli_load_model(const cli_common *c, lam_module **out);
+/* Loads every --plugin (exit code). */
+int cli_load_plugins(const cli_common *c);
+/* The plugin search path, the plugins found there and their types (exit code). */
+int cli_print_plugins(FILE *fp);
+
+/* s as a JSON string literal. */
+void cli_json_string(FILE *fp, const char *s);
+
+/* Each module of the tree, pre-order, with its dotted path ("" for the root). */
+typedef int (*cli_visit_fn)(lam_module *m, const char *path, int depth, void *user);
+int cli_walk(lam_module *m, cli_visit_fn fn, void *user);
+
+int cmd_run(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

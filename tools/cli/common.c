@@ -1,0 +1,203 @@
+/* lamina command — messages, option helpers, loading models and plugins. */
+#include "tools/cli/cli.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lamina: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+int cli_fail_status(lam_status st, const char *what)
+{
+    const char *msg = lam_last_error();
+    if (!*msg)
+        msg = lam_status_str(st);
+    if (what && *what)
+        return cli_fail("%s: %s", what, msg);
+    return cli_fail("%s", msg);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "lamina%s%s: error: ", cmd ? " " : "", cmd ? cmd : "");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'lamina %s%s--help' for more information.\n", cmd ? cmd : "",
+            cmd ? " " : "");
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int cli_parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_shape(const char *s, int64_t *dims)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        if (n == LAM_MAX_DIMS)
+            return -1;
+        errno = 0;
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < 1 || v > ((long long)1 << 40))
+            return -1;
+        dims[n++] = v;
+        p = end;
+        if (*p == ',' || *p == 'x') {
+            p++;
+            if (!*p)
+                return -1;
+        } else if (*p) {
+            return -1;
+        }
+    }
+    return n ? n : -1;
+}
+
+int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg)
+{
+    long long v;
+    switch (opt) {
+    case OPT_WEIGHTS:
+        c->weights = arg;
+        return 0;
+    case OPT_PLUGIN: {
+        const char **p = realloc(c->plugins, (size_t)(c->n_plugins + 1) * sizeof *p);
+        if (!p)
+            return cli_fail("out of memory");
+        c->plugins = p;
+        c->plugins[c->n_plugins++] = arg;
+        return 0;
+    }
+    case OPT_THREADS:
+        if (cli_parse_int(arg, 1, 4096, &v))
+            return cli_usage(cmd, "--threads needs an integer from 1 to 4096, got '%s'", arg);
+        c->threads = (int)v;
+        return 0;
+    case OPT_SEED:
+        if (cli_parse_int(arg, 0, INT64_MAX, &v))
+            return cli_usage(cmd, "--seed needs a non-negative integer, got '%s'", arg);
+        c->seed = (unsigned long long)v;
+        return 0;
+    case OPT_NO_STRICT:
+        c->strict = 0;
+        return 0;
+    case OPT_CONDITION:
+        c->condition = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+void cli_common_free(cli_common *c)
+{
+    free(c->plugins);
+    c->plugins = NULL;
+}
+
+static void print_keys(const char *what, char **keys, size_t n)
+{
+    if (!n)
+        return;
+    fprintf(stderr, "lamina: warning: %s key(s) in the weights: ", what);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, i ? ", \"%s\"" : "\"%s\"", keys[i]);
+    fputc('\n', stderr);
+}
+
+int cli_load_model(const cli_common *c, lam_module **out)
+{
+    *out = NULL;
+    if (c->threads > 0)
+        lam_set_num_threads(c->threads);
+    lam_manual_seed(c->seed);
+    int rc = cli_load_plugins(c);
+    if (rc)
+        return rc;
+    lam_module *m;
+    lam_status st = lam_model_load(c->model, &m);
+    if (st)
+        return cli_fail_status(st, NULL);
+    if (c->weights) {
+        lam_incompatible_keys keys;
+        st = lam_model_load_weights(m, c->weights, c->strict, &keys);
+        if (st) {
+            lam_module_release(m);
+            return cli_fail_status(st, NULL);
+        }
+        print_keys("missing", keys.missing_keys, keys.n_missing);
+        print_keys("unexpected", keys.unexpected_keys, keys.n_unexpected);
+        lam_incompatible_keys_clear(&keys);
+    }
+    *out = m;
+    return CLI_OK;
+}
+
+typedef struct walk_frame {
+    cli_visit_fn fn;
+    void *user;
+} walk_frame;
+
+static int walk(walk_frame *w, lam_module *m, const char *path, int depth)
+{
+    int rc = w->fn(m, path, depth, w->user);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < lam_module_num_children(m); i++) {
+        const char *name;
+        lam_module *child = lam_module_child_at(m, i, &name);
+        size_t n = strlen(path) + strlen(name) + 2;
+        char *p = malloc(n);
+        if (!p)
+            return cli_fail("out of memory");
+        snprintf(p, n, "%s%s%s", path, *path ? "." : "", name);
+        rc = walk(w, child, p, depth + 1);
+        free(p);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int cli_walk(lam_module *m, cli_visit_fn fn, void *user)
+{
+    walk_frame w = {fn, user};
+    return walk(&w, m, "", 0);
+}
+
+void cli_json_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(fp, "\\u%04x", *p);
+        else
+            fputc(*p, fp);
+    }
+    fputc('"', fp);
+}

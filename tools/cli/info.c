@@ -1,0 +1,117 @@
+/* lamina info — version, CPU, kernels, threads, plugins and layer types. */
+#include "tools/cli/cli.h"
+#include <lamina/plugin.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char info_help[] =
+    "Usage: lamina info [--plugin P.so]...\n"
+    "Print the lamina version, the CPU and its SIMD features, the kernel ISA in\n"
+    "use, the thread count, the plugin search path with the plugins found there,\n"
+    "and every registered layer type.\n"
+    "\n"
+    "  -p, --plugin P.so        load a plugin first (its types are listed)\n"
+    "  -t, --threads N          the thread count to report\n"
+    "  -h, --help               show this help\n";
+
+/* "model name" (x86) / "CPU part"-less ARM: first matching key's value */
+static void cpuinfo(char *model, size_t msize, char *flags, size_t fsize)
+{
+    snprintf(model, msize, "unknown");
+    flags[0] = '\0';
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp)
+        return;
+    char line[8192];
+    bool have_model = false, have_flags = false;
+    while (fgets(line, sizeof line, fp) && !(have_model && have_flags)) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        v[strcspn(v, "\n")] = '\0';
+        size_t klen = (size_t)(colon - line);
+        while (klen && (line[klen - 1] == ' ' || line[klen - 1] == '\t'))
+            klen--;
+        line[klen] = '\0';
+        if (!have_model && (!strcmp(line, "model name") || !strcmp(line, "Model") ||
+                            !strcmp(line, "Hardware"))) {
+            snprintf(model, msize, "%s", v);
+            have_model = true;
+        } else if (!have_flags && (!strcmp(line, "flags") || !strcmp(line, "Features"))) {
+            snprintf(flags, fsize, " %s ", v);
+            have_flags = true;
+        }
+    }
+    fclose(fp);
+}
+
+static bool has_flag(const char *flags, const char *f)
+{
+    char key[32];
+    snprintf(key, sizeof key, " %s ", f);
+    return strstr(flags, key) != NULL;
+}
+
+int cmd_info(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"plugin", required_argument, NULL, OPT_PLUGIN},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    cli_common c = {.strict = 1};
+    int rc = CLI_OK, opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":p:t:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'p': opt = OPT_PLUGIN; break;
+        case 't': opt = OPT_THREADS; break;
+        case 'h': case OPT_HELP: fputs(info_help, stdout); cli_common_free(&c); return CLI_OK;
+        case ':': rc = cli_usage("info", "option '%s' needs a value", argv[optind - 1]); goto out;
+        case '?': rc = cli_usage("info", "unknown option '%s'", argv[optind - 1]); goto out;
+        }
+        if ((rc = cli_common_option(&c, "info", opt, optarg)) != 0)
+            goto out;
+    }
+    if (optind < argc) {
+        rc = cli_usage("info", "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (c.threads > 0)
+        lam_set_num_threads(c.threads);
+    if ((rc = cli_load_plugins(&c)) != 0)
+        goto out;
+
+    char model[256], flags[4096];
+    cpuinfo(model, sizeof model, flags, sizeof flags);
+    printf("lamina %s\n", lam_version());
+    printf("cpu:          %s\n", model);
+    printf("cpu features:");
+    static const char *const feats[] = {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f",
+                                        "asimd", "fphp", "sve"};
+    bool any = false;
+    for (size_t i = 0; i < sizeof feats / sizeof *feats; i++)
+        if (has_flag(flags, feats[i])) {
+            printf(" %s", !strcmp(feats[i], "asimd") ? "neon(asimd)" : feats[i]);
+            any = true;
+        }
+    printf("%s\n", any ? "" : " (none of interest found)");
+    printf("kernel isa:   %s%s\n", lam_kernel_isa(),
+           getenv("LAMINA_MAX_ISA") ? " (capped by LAMINA_MAX_ISA)" : "");
+    printf("threads:      %d\n", lam_get_num_threads());
+    rc = cli_print_plugins(stdout);
+    printf("layer types:");
+    for (size_t i = 0; lam_layer_type_name(i); i++) {
+        const char *t = lam_layer_type_name(i);
+        lam_plugin *p = lam_layer_type_plugin(t);
+        printf("\n  %-18s %s", t, p ? lam_plugin_name(p) : "built-in");
+    }
+    printf("\n");
+out:
+    cli_common_free(&c);
+    return rc;
+}
