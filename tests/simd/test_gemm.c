@@ -251,3 +251,53 @@ Test(gemm, nan_propagates, .init = init_tables)
         }
     }
 }
+
+/* Small layers (one K block, few columns; the AVX2 no-pack path): each y
+ * is one FMA chain over k in order, then + bias, then ReLU, so y must equal
+ * that chain computed here with fmaf bit for bit (the scalar reference
+ * rounds once in float64 instead, so it is the reference only for the
+ * error bound); other activations must match the GEMV path (rows one at a
+ * time) bit for bit. */
+Test(gemm, small_layers_match_fma_chain, .init = init_tables)
+{
+    const size_t shapes[][3] = {{512, 50, 10}, {512, 2, 50}, {13, 8, 256}, {7, 9, 1},
+                                {20, 64, 33},  {11, 16, 0},  {6, 31, 100}, {5, 3, 7}};
+    kt_rng r = {21};
+    const lam_kernels *k = tables[1];
+    if (!k)
+        return;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        gemm_case g;
+        gc_alloc(&g, k, shapes[s][0], shapes[s][1], shapes[s][2], s % 3, s % 2 * 3);
+        gc_fill(&g, &r, 0);
+        k->gemm_pack(g.N, g.K, g.W, g.packed);
+        float *row = malloc(g.ldy * sizeof *row);
+        for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
+            lam_epilogue ep = {all_acts[a], 0.1f};
+            const float *bias = a % 2 ? NULL : g.bias;
+            size_t nb = s % 4 == 3 ? 1 : 0;
+            gc_run(k, &g, bias, ep, nb, g.N);
+            for (size_t m = 0; m < g.M; m++) {
+                k->gemm(1, g.N, g.K, g.x + m * g.ldx, g.ldx, g.packed, bias, row, g.ldy, ep, nb, g.N);
+                for (size_t n = nb; n < g.N; n++) {
+                    float v = g.y[m * g.ldy + n];
+                    cr_assert(kt_same_bits(v, row[n]), "M=%zu N=%zu K=%zu act=%d [%zu,%zu] vs GEMV",
+                              g.M, g.N, g.K, (int)ep.act, m, n);
+                    if (ep.act != LAM_ACT_NONE && ep.act != LAM_ACT_RELU)
+                        continue;
+                    float c = 0;
+                    for (size_t kk = 0; kk < g.K; kk++)
+                        c = fmaf(g.x[m * g.ldx + kk], g.W[n * g.K + kk], c);
+                    if (bias)
+                        c += bias[n];
+                    if (ep.act == LAM_ACT_RELU)
+                        c = c > 0 ? c : 0;
+                    cr_assert(kt_same_bits(v, c), "M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, chain %.9g",
+                              g.M, g.N, g.K, (int)ep.act, m, n, v, c);
+                }
+            }
+        }
+        free(row);
+        gc_free(&g);
+    }
+}

@@ -36,6 +36,17 @@ void lam__gemm_store_tile_avx2(int mr, __m256 *c, float *y, size_t ldy, size_t l
 {
     const int full = lo == 0 && hi == 16;
     const __m256i m0 = lam__colmask_avx2(0, lo, hi), m1 = lam__colmask_avx2(1, lo, hi);
+    if (last && hi <= 8) {
+        /* the upper halves store nothing: bias + activation on c[2 i] only,
+         * compacted into c[i] (same elementwise arithmetic) */
+        const __m256 b0 = bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();
+        for (int i = 0; i < mr; i++)
+            c[i] = bias ? _mm256_add_ps(c[2 * i], b0) : c[2 * i];
+        lam__gemm_act_avx2(mr, c, ep);
+        for (int i = 0; i < mr; i++)
+            _mm256_maskstore_ps(y + i * ldy, m0, c[i]);
+        return;
+    }
     if (last) {
         if (bias) {
             __m256 b0 = full ? _mm256_loadu_ps(bias) : _mm256_maskload_ps(bias, m0);
