@@ -73,7 +73,7 @@ static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out
     if (st)
         return st;
     lam_tensor *y;
-    st = lam_tensor_create(&y, ndim, shape);
+    st = lam__tensor_create_uninit(&y, ndim, shape);
     if (st)
         return st;
     st = lam__leaf_run(m, in, y);

@@ -40,6 +40,7 @@ struct lam_tensor {
     int64_t numel;
     int refcount;
     bool borrowed;
+    size_t capacity;                  /* bytes of owned data (for the buffer cache) */
     unsigned version;                 /* bumped on every mutable access */
     void (*release)(void *ctx);       /* keeper of borrowed data, if any */
     void *release_ctx;
@@ -47,6 +48,9 @@ struct lam_tensor {
 };
 lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const int64_t *shape,
                                  void (*release)(void *ctx), void *ctx);
+/* A tensor whose data is not zeroed: for outputs that are about to be
+ * overwritten.  Large buffers come from a small cache of freed ones. */
+lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape);
 lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel);
 unsigned lam__tensor_version(const lam_tensor *t);
 void *lam__aligned_alloc(size_t bytes);

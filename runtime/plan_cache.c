@@ -112,7 +112,7 @@ lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor 
     int64_t shape[LAM_MAX_DIMS];
     lam__plan_shape(p, &ndim, shape);
     lam_tensor *y;
-    lam_status st = lam_tensor_create(&y, ndim, shape);
+    lam_status st = lam__tensor_create_uninit(&y, ndim, shape);
     if (!st) {
         st = lam__plan_exec(p, in, NULL, y);
         if (st)

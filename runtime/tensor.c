@@ -1,8 +1,66 @@
 /* Tensors: float32, contiguous, 1-4 dims, 64-byte aligned when owning. */
 #include "runtime/internal.h"
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Large activation buffers are kept for reuse when freed: allocating tens of
+ * megabytes per layer per forward (custom forwards return a new tensor from
+ * every layer) would otherwise go back to the kernel each time and fault
+ * every page in again, which costs more than the arithmetic.  A few buffers
+ * of at least 1 MiB, at most 256 MiB in all; a buffer is reused for a request
+ * of between half its size and its size. */
+#define CACHE_MIN_BYTES (1u << 20)
+#define CACHE_MAX_TOTAL ((size_t)256 << 20)
+#define CACHE_SLOTS 8
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *cache_ptr[CACHE_SLOTS];
+static size_t cache_bytes[CACHE_SLOTS];
+static size_t cache_total;
+
+static void *buffer_get(size_t bytes, size_t *capacity)
+{
+    if (bytes >= CACHE_MIN_BYTES) {
+        int best = -1;
+        pthread_mutex_lock(&cache_lock);
+        for (int i = 0; i < CACHE_SLOTS; i++)
+            if (cache_ptr[i] && cache_bytes[i] >= bytes && cache_bytes[i] / 2 <= bytes &&
+                (best < 0 || cache_bytes[i] < cache_bytes[best]))
+                best = i;
+        void *p = NULL;
+        if (best >= 0) {
+            p = cache_ptr[best];
+            *capacity = cache_bytes[best];
+            cache_total -= cache_bytes[best];
+            cache_ptr[best] = NULL;
+        }
+        pthread_mutex_unlock(&cache_lock);
+        if (p)
+            return p;
+    }
+    *capacity = bytes;
+    return lam__aligned_alloc(bytes);
+}
+
+static void buffer_put(void *p, size_t capacity)
+{
+    if (p && capacity >= CACHE_MIN_BYTES) {
+        pthread_mutex_lock(&cache_lock);
+        for (int i = 0; i < CACHE_SLOTS; i++) {
+            if (!cache_ptr[i] && cache_total + capacity <= CACHE_MAX_TOTAL) {
+                cache_ptr[i] = p;
+                cache_bytes[i] = capacity;
+                cache_total += capacity;
+                p = NULL;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    lam__aligned_free(p);
+}
 
 void *lam__aligned_alloc(size_t bytes)
 {
@@ -59,23 +117,31 @@ static lam_status tensor_alloc_struct(lam_tensor **out, int ndim, const int64_t 
     return LAM_OK;
 }
 
-LAM_API lam_status lam_tensor_create(lam_tensor **out, int ndim, const int64_t *shape)
+lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape)
 {
     lam_tensor *t;
     lam_status st = tensor_alloc_struct(&t, ndim, shape);
     if (st)
         return st;
     size_t bytes = (size_t)t->numel * sizeof(float);
-    t->data = lam__aligned_alloc(bytes);
+    t->data = buffer_get(bytes, &t->capacity);
     if (!t->data) {
         char buf[64];
         free(t);
+        *out = NULL;
         return lam__error(LAM_ERR_NO_MEMORY, "out of memory: tensor of shape %s (%zu bytes)",
                           lam_shape_str(ndim, shape, buf, sizeof buf), bytes);
     }
-    memset(t->data, 0, bytes);
     *out = t;
     return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_create(lam_tensor **out, int ndim, const int64_t *shape)
+{
+    lam_status st = lam__tensor_create_uninit(out, ndim, shape);
+    if (!st)
+        memset((*out)->data, 0, (size_t)(*out)->numel * sizeof(float));
+    return st;
 }
 
 LAM_API lam_status lam_tensor_from_data(lam_tensor **out, int ndim, const int64_t *shape,
@@ -83,7 +149,7 @@ LAM_API lam_status lam_tensor_from_data(lam_tensor **out, int ndim, const int64_
 {
     if (!data)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: data is NULL");
-    lam_status st = lam_tensor_create(out, ndim, shape);
+    lam_status st = lam__tensor_create_uninit(out, ndim, shape);
     if (st)
         return st;
     memcpy((*out)->data, data, (size_t)(*out)->numel * sizeof(float));
@@ -135,7 +201,7 @@ LAM_API void lam_tensor_release(lam_tensor *t)
     if (t->base)
         lam_tensor_release(t->base);
     else if (!t->borrowed)
-        lam__aligned_free(t->data);
+        buffer_put(t->data, t->capacity);
     else if (t->release)
         t->release(t->release_ctx);
     free(t);
