@@ -26,6 +26,15 @@ typedef struct lam__sb {
 } lam__sb;
 void lam__sb_puts(lam__sb *sb, const char *s);
 void lam__sb_printf(lam__sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A growable list of owned strings; on allocation failure `failed` is set
+ * and later pushes do nothing. */
+typedef struct lam__strlist {
+    char **items;
+    size_t n, cap;
+    bool failed;
+} lam__strlist;
+void lam__strlist_push(lam__strlist *l, const char *s);
+void lam__strlist_free(lam__strlist *l);
 /* Python's repr() of a float: "1.0", "0.01", "1e-05". */
 char *lam__py_float(double v, char *buf, size_t size);
 /* A float argument printed as Python prints what the user passed: integral

@@ -147,44 +147,9 @@ LAM_API void lam_incompatible_keys_clear(lam_incompatible_keys *keys)
     memset(keys, 0, sizeof *keys);
 }
 
-typedef struct strlist {
-    char **items;
-    size_t n, cap;
-    bool failed;
-} strlist;
-
-static void strlist_add(strlist *l, const char *s)
-{
-    if (l->failed)
-        return;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        char **p = realloc(l->items, cap * sizeof *p);
-        if (!p) {
-            l->failed = true;
-            return;
-        }
-        l->items = p;
-        l->cap = cap;
-    }
-    char *d = lam__strdup(s);
-    if (!d) {
-        l->failed = true;
-        return;
-    }
-    l->items[l->n++] = d;
-}
-
-static void strlist_free(strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-}
-
 typedef struct load_ctx {
     const lam_state_dict *sd;
-    strlist missing, unexpected;
+    lam__strlist missing, unexpected;
     lam__sb mismatch;        /* "size mismatch for ..." lines, "\n\t"-joined */
     size_t n_mismatch;
     lam_tensor **dst, **src; /* copies to do once everything checks out */
@@ -222,7 +187,7 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
         strcat(key, m->params[i].name);
         lam_tensor *in = lam_state_dict_get(c->sd, key);
         if (!in) {
-            strlist_add(&c->missing, key);
+            lam__strlist_push(&c->missing, key);
         } else if (!lam_tensor_same_shape(in, p)) {
             if (c->n_mismatch++)
                 lam__sb_puts(&c->mismatch, "\n\t");
@@ -266,7 +231,7 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
         for (size_t i = 0; i < m->n_children && !known; i++)
             known = strlen(m->children[i].name) == n && memcmp(m->children[i].name, rest, n) == 0;
         if (!known)
-            strlist_add(&c->unexpected, key);
+            lam__strlist_push(&c->unexpected, key);
     }
     for (size_t i = 0; i < m->n_children && !c->oom; i++) {
         const char *name = m->children[i].name;
@@ -281,13 +246,13 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
     }
 }
 
-static void quoted_list(lam__sb *sb, const strlist *l)
+static void quoted_list(lam__sb *sb, const lam__strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)
         lam__sb_printf(sb, i ? ", \"%s\"" : "\"%s\"", l->items[i]);
 }
 
-static lam_status move_keys(strlist *l, char ***items, size_t *n)
+static lam_status move_keys(lam__strlist *l, char ***items, size_t *n)
 {
     *items = l->items;
     *n = l->n;
@@ -342,8 +307,8 @@ LAM_API lam_status lam_module_load_state_dict(lam_module *m, const lam_state_dic
         move_keys(&c.unexpected, &keys->unexpected_keys, &keys->n_unexpected);
     }
 done:
-    strlist_free(&c.missing);
-    strlist_free(&c.unexpected);
+    lam__strlist_free(&c.missing);
+    lam__strlist_free(&c.unexpected);
     free(c.mismatch.buf);
     free(c.dst);
     free(c.src);

@@ -60,42 +60,6 @@ void lam__plugin_release(struct lam_plugin *p)
 
 /* ---- small helpers ---- */
 
-typedef struct strlist {
-    char **items;
-    size_t n, cap;
-    bool failed;
-} strlist;
-
-static void strlist_push(strlist *l, const char *s)
-{
-    if (l->failed)
-        return;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        char **p = realloc(l->items, cap * sizeof *p);
-        if (!p) {
-            l->failed = true;
-            return;
-        }
-        l->items = p;
-        l->cap = cap;
-    }
-    char *c = lam__strdup(s);
-    if (!c) {
-        l->failed = true;
-        return;
-    }
-    l->items[l->n++] = c;
-}
-
-static void strlist_free(strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-    memset(l, 0, sizeof *l);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -123,10 +87,10 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* The search path: explicit dirs, LAMINA_PLUGIN_PATH, the installed dir. */
-static void search_path_locked(strlist *out)
+static void search_path_locked(lam__strlist *out)
 {
     for (size_t i = 0; i < n_search_dirs; i++)
-        strlist_push(out, search_dirs[i]);
+        lam__strlist_push(out, search_dirs[i]);
     const char *env = getenv("LAMINA_PLUGIN_PATH");
     if (env) {
         char *copy = lam__strdup(env);
@@ -137,13 +101,13 @@ static void search_path_locked(strlist *out)
         char *save = NULL;
         for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
             if (*d)
-                strlist_push(out, d);
+                lam__strlist_push(out, d);
         free(copy);
     }
-    strlist_push(out, LAM_PLUGINDIR);
+    lam__strlist_push(out, LAM_PLUGINDIR);
 }
 
-static char *joined(const strlist *l)
+static char *joined(const lam__strlist *l)
 {
     lam__sb sb = {0};
     for (size_t i = 0; i < l->n; i++)
@@ -156,7 +120,7 @@ static char *joined(const strlist *l)
 }
 
 /* The *.so files of a directory, sorted by name. */
-static bool list_plugins(const char *dir, strlist *out)
+static bool list_plugins(const char *dir, lam__strlist *out)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -164,7 +128,7 @@ static bool list_plugins(const char *dir, strlist *out)
     struct dirent *de;
     while ((de = readdir(d)))
         if (de->d_name[0] != '.' && ends_with(de->d_name, ".so"))
-            strlist_push(out, de->d_name);
+            lam__strlist_push(out, de->d_name);
     closedir(d);
     if (out->n)
         qsort(out->items, out->n, sizeof *out->items, cmp_str);
@@ -397,10 +361,10 @@ static lam_status load_file_locked(const char *file, const char *want_type, lam_
 static lam_status resolve_name_locked(const char *name, char **out)
 {
     *out = NULL;
-    strlist dirs = {0};
+    lam__strlist dirs = {0};
     search_path_locked(&dirs);
     if (dirs.failed) {
-        strlist_free(&dirs);
+        lam__strlist_free(&dirs);
         return lam__oom("plugin search path");
     }
     for (size_t i = 0; i < dirs.n && !*out; i++) {
@@ -420,7 +384,7 @@ static lam_status resolve_name_locked(const char *name, char **out)
                         name, path ? path : "");
         free(path);
     }
-    strlist_free(&dirs);
+    lam__strlist_free(&dirs);
     return st;
 }
 
@@ -457,15 +421,15 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
     if (!dir || !*dir)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_load_dir: no directory given");
     lam__registry_ensure();
-    strlist files = {0};
+    lam__strlist files = {0};
     if (!list_plugins(dir, &files)) {
         int e = errno;
-        strlist_free(&files);
+        lam__strlist_free(&files);
         return lam__error(LAM_ERR_PLUGIN, "plugin directory '%s': cannot open: %s", dir,
                           strerror(e));
     }
     if (files.failed) {
-        strlist_free(&files);
+        lam__strlist_free(&files);
         return lam__oom("plugin directory listing");
     }
     lam__sb errs = {0};
@@ -489,7 +453,7 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
         st = lam__error(LAM_ERR_PLUGIN, "%zu of %zu plugins in '%s' could not be loaded: %s",
                         n_failed, files.n, dir, errs.buf && !errs.failed ? errs.buf : "");
     free(errs.buf);
-    strlist_free(&files);
+    lam__strlist_free(&files);
     if (n_ok)
         *n_ok = n_good;
     return st;
@@ -511,14 +475,14 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
     /* another thread may have loaded it while we waited */
     lam_status st = lam_layer_type_exists(type_name) ? LAM_OK : LAM_ERR_KEY;
     size_t n_broken = 0;
-    strlist dirs = {0};
+    lam__strlist dirs = {0};
     search_path_locked(&dirs);
     /* pass 0: files named like the type; pass 1: every plugin */
     for (int pass = 0; pass < 2 && st != LAM_OK && !dirs.failed; pass++) {
         for (size_t i = 0; i < dirs.n && st != LAM_OK; i++) {
-            strlist files = {0};
+            lam__strlist files = {0};
             if (!list_plugins(dirs.items[i], &files)) {
-                strlist_free(&files);
+                lam__strlist_free(&files);
                 continue;
             }
             for (size_t j = 0; j < files.n && st != LAM_OK; j++) {
@@ -533,7 +497,7 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
                     n_broken++;
                 free(path);
             }
-            strlist_free(&files);
+            lam__strlist_free(&files);
         }
     }
     if (st != LAM_OK) {
@@ -548,7 +512,7 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
                         type_name, path ? path : "", broken);
         free(path);
     }
-    strlist_free(&dirs);
+    lam__strlist_free(&dirs);
     pthread_mutex_unlock(&load_lock);
     return st;
 }
@@ -581,10 +545,10 @@ LAM_API lam_status lam_plugin_add_search_dir(const char *dir)
 LAM_API char *lam_plugin_search_path(void)
 {
     pthread_mutex_lock(&load_lock);
-    strlist dirs = {0};
+    lam__strlist dirs = {0};
     search_path_locked(&dirs);
     char *s = dirs.failed ? NULL : joined(&dirs);
-    strlist_free(&dirs);
+    lam__strlist_free(&dirs);
     pthread_mutex_unlock(&load_lock);
     if (!s)
         lam__oom("plugin search path");

@@ -67,6 +67,36 @@ void lam__sb_printf(lam__sb *sb, const char *fmt, ...)
     sb->len += (size_t)n;
 }
 
+void lam__strlist_push(lam__strlist *l, const char *s)
+{
+    if (l->failed)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **p = realloc(l->items, cap * sizeof *p);
+        if (!p) {
+            l->failed = true;
+            return;
+        }
+        l->items = p;
+        l->cap = cap;
+    }
+    char *c = lam__strdup(s);
+    if (!c) {
+        l->failed = true;
+        return;
+    }
+    l->items[l->n++] = c;
+}
+
+void lam__strlist_free(lam__strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
 /* Python's float.__repr__: the shortest digits that round-trip, printed in
  * fixed notation when -4 <= exponent < 16, else as 1e-05 / 1.5e+16. */
 char *lam__py_float(double v, char *buf, size_t size)
