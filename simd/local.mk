@@ -59,6 +59,7 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-layer-norm-avx2.c \
 	simd/x86/avx2/f32-gemm-pack-16-avx2.c \
 	simd/x86/avx2/f32-gemm-6x16-avx2.c \
+	simd/x86/avx2/f32-gemm-lanes-avx2.c \
 	simd/x86/avx2/f32-gemv-4p-avx2.c \
 	simd/x86/avx2/gemm-epilogue-avx2.c
 LAM_SIMD_LIBS += simd/libk_avx2.la

@@ -301,3 +301,73 @@ Test(gemm, small_layers_match_fma_chain, .init = init_tables)
         gc_free(&g);
     }
 }
+
+/* Narrow layers (output columns within 0..7, M >= 8: the AVX2 rows-in-lanes
+ * path): every row and column equals the GEMV path (rows one at a time) bit
+ * for bit, and the FMA chain computed here with fmaf for none / ReLU; row
+ * tails (M not a multiple of 8 or 16), K tails (K mod 4), column ranges
+ * inside a wider layer, and strides whose padding is poisoned.  Nothing
+ * outside the wanted rows and columns is written. */
+Test(gemm, narrow_layers_match_gemv_and_fma_chain, .init = init_tables)
+{
+    const size_t Ms[] = {8, 9, 15, 16, 17, 24, 31, 100};
+    const size_t Ks[] = {0, 1, 2, 3, 4, 5, 7, 9, 50, 300};
+    kt_rng r = {33};
+    for (int t = 0; t < 2; t++) {
+        const lam_kernels *k = tables[t];
+        if (!k)
+            continue;
+        for (size_t N = 1; N <= 11; N++)
+            for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
+                for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+                    const size_t M = Ms[mi], K = Ks[ki];
+                    gemm_case g;
+                    gc_alloc(&g, k, M, N, K, (mi + ki) % 3, N % 2 * 3);
+                    gc_fill(&g, &r, 0);
+                    k->gemm_pack(g.N, g.K, g.W, g.packed);
+                    /* N > 8: a column range within 0..7 */
+                    const size_t nb = N > 8 ? 2 : (N > 3 && ki % 2 ? 1 : 0), ne = N > 8 ? 7 : N;
+                    const size_t ny = M * g.ldy;
+                    float *row = malloc(g.ldy * sizeof *row);
+                    for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
+                        lam_epilogue ep = {all_acts[a], 0.1f};
+                        const float *bias = (a + N) % 2 ? NULL : g.bias;
+                        for (size_t i = 0; i < ny; i++)
+                            g.y[i] = -7.0f;
+                        gc_run(k, &g, bias, ep, nb, ne);
+                        for (size_t m = 0; m < M; m++) {
+                            for (size_t n = 0; n < g.ldy; n++)
+                                row[n] = -7.0f;
+                            k->gemm(1, g.N, g.K, g.x + m * g.ldx, g.ldx, g.packed, bias, row, g.ldy,
+                                    ep, nb, ne);
+                            for (size_t n = 0; n < g.ldy; n++) {
+                                const float v = g.y[m * g.ldy + n];
+                                if (n < nb || n >= ne) {
+                                    cr_assert(v == -7.0f, "%s M=%zu N=%zu K=%zu wrote [%zu,%zu]",
+                                              k->isa, M, N, K, m, n);
+                                    continue;
+                                }
+                                cr_assert(kt_same_bits(v, row[n]),
+                                          "%s M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, GEMV %.9g",
+                                          k->isa, M, N, K, (int)ep.act, m, n, v, row[n]);
+                                if (t == 0 || (ep.act != LAM_ACT_NONE && ep.act != LAM_ACT_RELU))
+                                    continue;
+                                float c = 0;
+                                for (size_t kk = 0; kk < K; kk++)
+                                    c = fmaf(g.x[m * g.ldx + kk], g.W[n * K + kk], c);
+                                if (bias)
+                                    c += bias[n];
+                                if (ep.act == LAM_ACT_RELU)
+                                    c = c > 0 ? c : 0;
+                                cr_assert(kt_same_bits(v, c),
+                                          "%s M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, chain %.9g",
+                                          k->isa, M, N, K, (int)ep.act, m, n, v, c);
+                            }
+                        }
+                        gc_check(k, &g, bias, ep, nb, ne);
+                    }
+                    free(row);
+                    gc_free(&g);
+                }
+    }
+}

@@ -23,7 +23,11 @@
  * 6-row tile goes through every panel while its rows are in L1.  A panel
  * whose wanted columns lie in 0..7 runs the lower half only (N <= 8), and
  * bias + ReLU / none is stored inline.  Same FMA chain per output, so the
- * same bits as the packed path. */
+ * same bits as the packed path.
+ *
+ * Narrow layers (wanted columns within 0..7, M >= 8, e.g. Linear(50, 2))
+ * go to f32-gemm-lanes-avx2.c, which puts 8 rows in the lanes instead of
+ * columns: same FMA chains, same bits. */
 #include "config.h"
 
 #include "simd/x86/avx2/gemm-avx2.h"
@@ -33,6 +37,9 @@
 #define LAM__MR 6
 #ifndef LAM__DIRECT_KMAX
 #define LAM__DIRECT_KMAX LAM__KC
+#endif
+#ifndef LAM__LANES_MMIN
+#define LAM__LANES_MMIN 8
 #endif
 #ifndef LAM__DIRECT_NMAX
 #define LAM__DIRECT_NMAX 64
@@ -211,6 +218,10 @@ void lam__f32_gemm_avx2(size_t M, size_t N, size_t K, const float *x, size_t ldx
         return;
     if (M <= 2) {
         lam__f32_gemv_avx2(M, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
+        return;
+    }
+    if (n_end <= 8 && M >= LAM__LANES_MMIN) {
+        lam__f32_gemm_lanes_avx2(M, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
         return;
     }
     if (K <= LAM__DIRECT_KMAX && n_end - n_begin <= LAM__DIRECT_NMAX) {

@@ -13,7 +13,7 @@
         c[r_] = (expr);                    \
     }
 
-static void lam__gemm_act_avx2(int nreg, __m256 *c, lam_epilogue ep)
+void lam__gemm_act_avx2(int nreg, __m256 *c, lam_epilogue ep)
 {
     const __m256 a = _mm256_set1_ps(ep.alpha);
     (void)a;
