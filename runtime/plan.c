@@ -184,6 +184,15 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
         /* blocks of rows that keep both activation buffers in L2 */
         int64_t b = BLOCK_FLOATS / (max_row ? max_row : 1);
         b = b < 8 ? 8 : b > 512 ? 512 : b - b % 8;
+        /* a multiple of the thread count of equal blocks (threads claim
+         * them one at a time, see batch_task), at most b rows each */
+        if (p->rows > 0) {
+            int64_t nth = p->nthreads, nb = (p->rows + b - 1) / b;
+            nb = (nb + nth - 1) / nth * nth;
+            int64_t br = (p->rows + nb - 1) / nb;
+            br = (br + 7) / 8 * 8;
+            b = br < b ? br : b;
+        }
         p->block_rows = b;
         p->slot = (size_t)(b * max_row);
         slots = 2 * p->nthreads;
@@ -313,6 +322,8 @@ typedef struct run_ctx {
     size_t step; /* for column splits */
     const float *sx;
     float *sy;
+    int64_t next_block; /* batch: the next row block to claim */
+    int failed;         /* batch: a block failed, stop claiming */
     lam_status status[64];
     char message[256];
 } run_ctx;
@@ -324,19 +335,28 @@ static void record_failure(run_ctx *c, int ith, lam_status st)
         snprintf(c->message, sizeof c->message, "%s", lam_last_error());
 }
 
-/* Rows [r0, r1) through the whole pipeline in blocks, on one thread. */
+/* Row blocks through the whole pipeline.  The blocks are claimed one at a
+ * time from a shared counter rather than split in fixed halves: a thread
+ * that the OS keeps off its core (a machine busy with other work) then
+ * delays only the block it holds, and the others take the rest.  Rows are
+ * independent and every row's arithmetic is the same in any block, so the
+ * result does not depend on which thread ran which block. */
 static void batch_task(void *ctx, int ith, int nth)
 {
+    (void)nth;
     run_ctx *c = ctx;
     lam_plan *p = c->p;
-    int64_t r0, r1;
-    lam__split_range(p->rows, ith, nth, 8, &r0, &r1);
     float *a = p->buf ? p->buf + (size_t)(2 * ith) * p->slot : NULL;
     float *b = p->buf ? a + p->slot : NULL;
     int64_t in_row = row_size(p->in_ndim, p->in_shape);
     int64_t out_row = row_size(p->out_ndim, p->out_shape);
-    for (int64_t r = r0; r < r1; r += p->block_rows) {
-        int64_t n = r1 - r < p->block_rows ? r1 - r : p->block_rows;
+    const int64_t nblocks = (p->rows + p->block_rows - 1) / p->block_rows;
+    for (;;) {
+        int64_t blk = __atomic_fetch_add(&c->next_block, 1, __ATOMIC_RELAXED);
+        if (blk >= nblocks || __atomic_load_n(&c->failed, __ATOMIC_RELAXED))
+            return;
+        int64_t r = blk * p->block_rows;
+        int64_t n = p->rows - r < p->block_rows ? p->rows - r : p->block_rows;
         const float *x = c->x + r * in_row;
         for (size_t i = 0; i < p->n_steps; i++) {
             const plan_step *s = &p->steps[i];
@@ -344,6 +364,7 @@ static void batch_task(void *ctx, int ith, int nth)
             lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1]);
             if (st) {
                 record_failure(c, ith, st);
+                __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
                 return;
             }
             x = y;
@@ -439,6 +460,8 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
     c.p = p;
     c.x = in->data;
     c.y = out->data;
+    c.next_block = 0;
+    c.failed = 0;
     memset(c.status, 0, sizeof c.status);
     c.message[0] = '\0';
     if (p->rows == 0)
