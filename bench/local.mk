@@ -31,7 +31,8 @@ bench_bench_models_CFLAGS = $(AM_CFLAGS) -O2
 bench_bench_models_LDFLAGS = -no-install
 bench_bench_models_LDADD = liblamina.la $(LIBM) $(LIBS)
 
-EXTRA_DIST += bench/run bench/torch_models.py bench/plot.gp docs/benchmarks.md
+EXTRA_DIST += bench/run bench/torch_models.py bench/plot.gp docs/benchmarks.md \
+	bench/build-static.sh bench/device-scaling.sh
 
 # Python 3 runs the orchestrator; the PyTorch side runs with the first of
 # $(BENCH_TORCH_PY), python3, /usr/bin/python3 that can import torch.

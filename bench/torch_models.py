@@ -16,7 +16,10 @@ arithmetic hand-chained with torch.nn.functional) or "modulelist" (seed_list:
 a ModuleList walked by a Python loop in forward).  Everything runs under
 torch.inference_mode().  THREADS sets torch.set_num_threads and, through
 ctypes, openblas_set_num_threads: Debian's PyTorch runs Linear on the system
-OpenBLAS, whose own thread pool torch.set_num_threads does not control.
+OpenBLAS, whose own thread pool torch.set_num_threads does not control.  A
+PyTorch that brings no OpenBLAS (the PyPI wheels: MKL/oneDNN) is left alone:
+OpenBLAS is only driven when PyTorch itself has loaded it.  Works with
+PyTorch 1.13 and 2.x.
 
 Each call is timed on its own (perf_counter_ns); every PyTorch call costs
 more than the clock.  "samples_us" are per-call microseconds.
@@ -31,8 +34,27 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+
+def _loaded_openblas():
+    """Paths of the OpenBLAS libraries that this process (PyTorch) has mapped; None when
+    /proc/self/maps cannot tell."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split(None, 5)[-1].strip() for line in f if "/" in line}
+    except OSError:
+        return None
+    # NumPy's and SciPy's wheels bring their own OpenBLAS, which PyTorch does not use.
+    return sorted(p for p in paths if "openblas" in p.rsplit("/", 1)[-1].lower()
+                  and "numpy" not in p and "scipy" not in p)
+
+
 _openblas = None
-for _name in ("libopenblas.so.0", ctypes.util.find_library("openblas") or ""):
+_mapped = _loaded_openblas()
+if _mapped is None:  # cannot tell: the system OpenBLAS, as before
+    _candidates = ["libopenblas.so.0", ctypes.util.find_library("openblas") or ""]
+else:  # only the OpenBLAS that PyTorch uses (Debian's), none for a wheel with MKL
+    _candidates = _mapped
+for _name in _candidates:
     if not _name:
         continue
     try:
