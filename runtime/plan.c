@@ -1,4 +1,5 @@
-/* Plans: shape inference, Linear+activation fusion, activation buffers and
+/* Plans: shape inference, Linear+activation fusion (and Linear into a narrow
+ * Linear as one kernel, lam_kernels.mlp2), activation buffers and
  * the thread split for one input shape, made once and run without
  * allocating (see include/lamina/plan.h for the strategies). */
 #include "runtime/plan.h"
@@ -12,7 +13,7 @@ static const char *const strategy_names[] = {"serial", "batch", "columns"};
 
 /* Work below this many flops runs on the calling thread: waking a thread and
  * the barrier cost a few microseconds on a busy machine. */
-#define PARALLEL_MIN_FLOPS 1.5e6
+#define PARALLEL_MIN_FLOPS 0.2e6
 /* Floats of activations per thread and block (two buffers): 256 KiB. */
 #define BLOCK_FLOATS 32768
 #define CACHE_LINE_FLOATS 16
@@ -25,6 +26,7 @@ typedef struct plan_step {
     int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
     int64_t in_row, out_row; /* floats per row of dim 0 */
     bool rowwise;
+    bool pair; /* Linear(+act) then the next step's Linear(+act) as one mlp2 call */
 } plan_step;
 
 struct lam_plan {
@@ -135,6 +137,17 @@ static lam_status infer_shapes(lam_plan *p)
         memcpy(shape, s.out_shape, sizeof shape);
     }
     p->n_steps = w;
+    /* a Linear into a narrow Linear (e.g. Linear(10, 50)-ReLU-Linear(50, 2))
+     * runs as one fused kernel where the kernel table has it (row blocks of
+     * at least 8 rows; see batch_task) */
+    for (size_t i = 0; i + 1 < w; i++) {
+        plan_step *s = &p->steps[i], *t = &p->steps[i + 1];
+        if (s->linear && t->linear && s->rowwise && t->rowwise &&
+            lam__linear_pair_fusable(s->m, t->m)) {
+            s->pair = true;
+            i++;
+        }
+    }
     p->out_ndim = nd;
     memcpy(p->out_shape, shape, sizeof shape);
     return LAM_OK;
@@ -360,6 +373,15 @@ static void batch_task(void *ctx, int ith, int nth)
         const float *x = c->x + r * in_row;
         for (size_t i = 0; i < p->n_steps; i++) {
             const plan_step *s = &p->steps[i];
+            if (s->pair && n >= 8) {
+                /* this step and the next as one kernel; same bits as two */
+                const plan_step *t = &p->steps[++i];
+                float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
+                int64_t gemm_rows = n * s->in_row / s->in_shape[s->in_ndim - 1];
+                lam__linear_run2(s->m, s->ep, t->m, t->ep, x, gemm_rows, y);
+                x = y;
+                continue;
+            }
             float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
             lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1]);
             if (st) {

@@ -2,7 +2,8 @@
  *
  * The scalar kernels fill the table first; the best ISA this build has and
  * the CPU and OS support then overwrites entries (a missing kernel is slow,
- * never NULL).  LAMINA_MAX_ISA=scalar|avx2|neon caps the choice, so every
+ * never NULL; the one optional entry, the fused mlp2, is NULL where the ISA
+ * has none).  LAMINA_MAX_ISA=scalar|avx2|neon caps the choice, so every
  * path can be tested on one machine: "scalar" forces the scalar table, a
  * SIMD name allows this machine's SIMD table (x86-64: avx2, aarch64: neon).
  * LAMINA_VERBOSE=1 prints the choice once to stderr. */

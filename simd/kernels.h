@@ -74,7 +74,22 @@ typedef struct lam_kernels {
     void (*gemm)(size_t M, size_t N, size_t K, const float *x, size_t ldx, const float *packed,
                  const float *bias, float *y, size_t ldy, lam_epilogue ep, size_t n_begin,
                  size_t n_end);
+
+    /* Optional: NULL where the ISA has none (the caller then runs gemm
+     * twice).  Two Linear layers fused, y = act2(act1(x · W1ᵀ + b1) · W2ᵀ +
+     * b2): x [M, K] (row stride ldx), W1 [H, K] and W2 [N, H] each packed by
+     * gemm_pack, y [M, N] (row stride ldy), N <= 8, K <= LAM_MLP2_KMAX; bias1
+     * / bias2 may be NULL.  Gives the same bits as gemm(x, W1) into a hidden
+     * buffer, then gemm(hidden, W2) (the hidden layer stays in registers). */
+    void (*mlp2)(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
+                 const float *packed1, const float *bias1, lam_epilogue ep1,
+                 const float *packed2, const float *bias2, lam_epilogue ep2, float *y,
+                 size_t ldy);
 } lam_kernels;
+
+/* The largest K and N of lam_kernels.mlp2. */
+#define LAM_MLP2_KMAX 64
+#define LAM_MLP2_NMAX 8
 
 /* The table for this process: scalar, overwritten once (pthread_once) by the
  * best ISA available, capped by LAMINA_MAX_ISA=scalar|avx2|neon.

@@ -49,6 +49,10 @@ LAM_UNARY1_KERNELS(LAM__DECL_AVX2_UNARY1)
 #undef LAM__DECL_AVX2_UNARY
 #undef LAM__DECL_AVX2_UNARY1
 LAM__DECL_ISA(avx2)
+void lam__f32_mlp2_avx2(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
+                        const float *packed1, const float *bias1, lam_epilogue ep1,
+                        const float *packed2, const float *bias2, lam_epilogue ep2, float *y,
+                        size_t ldy);
 #endif
 
 #if defined(__aarch64__)

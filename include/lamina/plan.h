@@ -1,12 +1,16 @@
 /* lamina — plans: zero-allocation inference for one input shape.
  *
  * A plan is made once for a module and an input shape: it infers every
- * intermediate shape, fuses Linear with a following activation into one pass,
+ * intermediate shape, fuses Linear with a following activation into one pass
+ * (and, where the CPU's kernels have it, a Linear into a narrow Linear of at
+ * most 8 outputs, e.g. Linear(10, 50)-ReLU-Linear(50, 2)-Sigmoid, into one
+ * kernel whose hidden layer stays in registers; same bits as unfused),
  * sizes ping-pong activation buffers (per thread, padded to cache lines) and
  * chooses how to use the threads:
  *   - tiny work (the seed model at batch 1) runs on the calling thread;
- *   - a large batch is split into per-thread slices, each running the whole
- *     pipeline on its rows in cache-sized blocks, with one barrier at the end;
+ *   - a large batch is cut into cache-sized row blocks, each running the
+ *     whole pipeline; the threads claim blocks one at a time (a thread the
+ *     OS delays holds up only its block), with one barrier at the end;
  *   - a small batch of large layers splits each Linear over output columns.
  * lam_plan_run then allocates nothing.  Results are bit-identical for any
  * thread count.  A plan may be run by one thread at a time; make one plan per

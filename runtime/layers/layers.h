@@ -13,6 +13,14 @@ const float *lam__linear_packed(lam_module *m);
 /* rows x in -> rows x out, output columns [n_begin, n_end), fused epilogue */
 lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y, lam_epilogue ep,
                            size_t n_begin, size_t n_end);
+/* Whether Linear m1 then Linear m2 (each with its fused activation) can
+ * run as one lam_kernels.mlp2 call: the table has it, m1's input has at
+ * most LAM_MLP2_KMAX features and m2 at most LAM_MLP2_NMAX outputs. */
+bool lam__linear_pair_fusable(const lam_module *m1, const lam_module *m2);
+/* rows x in(m1) -> rows x out(m2) through both, the hidden layer kept in
+ * registers; the same bits as two lam__linear_run calls. */
+lam_status lam__linear_run2(lam_module *m1, lam_epilogue ep1, lam_module *m2, lam_epilogue ep2,
+                            const float *x, int64_t rows, float *y);
 
 /* The activation a module computes, if it is an elementwise activation that a
  * GEMM epilogue can fuse (LAM_ACT_NONE otherwise). */

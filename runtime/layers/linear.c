@@ -74,6 +74,25 @@ lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y
     return LAM_OK;
 }
 
+bool lam__linear_pair_fusable(const lam_module *m1, const lam_module *m2)
+{
+    const linear_state *a = m1->state, *b = m2->state;
+    return lam__kernels()->mlp2 && a->out == b->in && a->in <= LAM_MLP2_KMAX &&
+           b->out <= LAM_MLP2_NMAX;
+}
+
+lam_status lam__linear_run2(lam_module *m1, lam_epilogue ep1, lam_module *m2, lam_epilogue ep2,
+                            const float *x, int64_t rows, float *y)
+{
+    linear_state *a = m1->state, *b = m2->state;
+    const float *p1 = lam__linear_packed(m1), *p2 = lam__linear_packed(m2);
+    const float *b1 = a->bias ? m1->params[1].tensor->data : NULL;
+    const float *b2 = b->bias ? m2->params[1].tensor->data : NULL;
+    lam__kernels()->mlp2((size_t)rows, (size_t)a->in, (size_t)a->out, (size_t)b->out, x,
+                         (size_t)a->in, p1, b1, ep1, p2, b2, ep2, y, (size_t)b->out);
+    return LAM_OK;
+}
+
 static lam_status linear_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     linear_state *s = m->state;

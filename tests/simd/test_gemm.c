@@ -371,3 +371,78 @@ Test(gemm, narrow_layers_match_gemv_and_fma_chain, .init = init_tables)
                 }
     }
 }
+
+/* mlp2 (where the table has it): two Linear layers fused must equal gemm
+ * into a hidden buffer, then gemm on it, bit for bit; row tails (M mod 8,
+ * mod 16), K tails, hidden sizes not a multiple of the unit groups, every
+ * N up to 8, several activation pairs with and without biases, strided x
+ * and y with poisoned / sentinel padding. */
+Test(gemm, mlp2_matches_two_gemms, .init = init_tables)
+{
+    const size_t Ms[] = {1, 8, 17, 100}, Ks[] = {0, 1, 4, 10, 33, LAM_MLP2_KMAX};
+    const size_t Hs[] = {1, 5, 16, 50, 67}, Ns[] = {1, 2, 3, 5, 8};
+    const lam_act pairs[][2] = {{LAM_ACT_RELU, LAM_ACT_SIGMOID},
+                                {LAM_ACT_NONE, LAM_ACT_NONE},
+                                {LAM_ACT_GELU, LAM_ACT_TANH},
+                                {LAM_ACT_LEAKY_RELU, LAM_ACT_SILU}};
+    kt_rng r = {44};
+    int tested = 0;
+    for (int t = 0; t < 2; t++) {
+        const lam_kernels *k = tables[t];
+        if (!k || !k->mlp2)
+            continue;
+        for (size_t a = 0; a < sizeof Ms / sizeof Ms[0]; a++)
+            for (size_t b = 0; b < sizeof Ks / sizeof Ks[0]; b++)
+                for (size_t c = 0; c < sizeof Hs / sizeof Hs[0]; c++)
+                    for (size_t d = 0; d < sizeof Ns / sizeof Ns[0]; d++) {
+                        const size_t M = Ms[a], K = Ks[b], H = Hs[c], N = Ns[d];
+                        const size_t ldx = K + (a + c) % 3, ldy = N + d % 2 * 3;
+                        float *x = malloc((M * ldx + 1) * sizeof *x);
+                        float *W1 = malloc((H * K + 1) * sizeof *W1);
+                        float *W2 = malloc((N * H + 1) * sizeof *W2);
+                        float *b1 = malloc(H * sizeof *b1), *b2 = malloc(N * sizeof *b2);
+                        float *p1 = malloc((k->gemm_packed_size(H, K) + 1) * sizeof *p1);
+                        float *p2 = malloc((k->gemm_packed_size(N, H) + 1) * sizeof *p2);
+                        float *h = malloc((M * H + 1) * sizeof *h);
+                        float *want = malloc(M * ldy * sizeof *want);
+                        float *y = malloc(M * ldy * sizeof *y);
+                        for (size_t i = 0; i < M * ldx; i++)
+                            x[i] = i % ldx < K ? kt_uniform(&r, -2, 2) : NAN;
+                        for (size_t i = 0; i < H * K; i++)
+                            W1[i] = kt_uniform(&r, -1, 1);
+                        for (size_t i = 0; i < N * H; i++)
+                            W2[i] = kt_uniform(&r, -1, 1);
+                        for (size_t i = 0; i < H; i++)
+                            b1[i] = kt_uniform(&r, -1, 1);
+                        for (size_t i = 0; i < N; i++)
+                            b2[i] = kt_uniform(&r, -1, 1);
+                        k->gemm_pack(H, K, W1, p1);
+                        k->gemm_pack(N, H, W2, p2);
+                        for (size_t e = 0; e < sizeof pairs / sizeof pairs[0]; e++) {
+                            const lam_epilogue e1 = {pairs[e][0], 0.05f}, e2 = {pairs[e][1], 0.3f};
+                            const float *bb1 = (e + d) % 3 == 2 ? NULL : b1;
+                            const float *bb2 = (e + a) % 3 == 1 ? NULL : b2;
+                            for (size_t i = 0; i < M * ldy; i++)
+                                want[i] = y[i] = -7.0f;
+                            k->gemm(M, H, K, x, ldx, p1, bb1, h, H, e1, 0, H);
+                            k->gemm(M, N, H, h, H, p2, bb2, want, ldy, e2, 0, N);
+                            k->mlp2(M, K, H, N, x, ldx, p1, bb1, e1, p2, bb2, e2, y, ldy);
+                            for (size_t m = 0; m < M; m++)
+                                for (size_t n = 0; n < ldy; n++)
+                                    cr_assert(kt_same_bits(y[m * ldy + n], want[m * ldy + n]),
+                                              "%s mlp2 M=%zu K=%zu H=%zu N=%zu acts %d,%d [%zu,%zu]: "
+                                              "%.9g, two gemms %.9g",
+                                              k->isa, M, K, H, N, (int)e1.act, (int)e2.act, m, n,
+                                              y[m * ldy + n], want[m * ldy + n]);
+                            tested++;
+                        }
+                        free(x), free(W1), free(W2), free(b1), free(b2), free(p1), free(p2);
+                        free(h), free(want), free(y);
+                    }
+    }
+#if defined(__x86_64__)
+    /* the AVX2 table has mlp2: the test must not pass by testing nothing */
+    if (tables[1] && strcmp(tables[1]->isa, "avx2") == 0)
+        cr_assert(tested > 0, "the avx2 table has no mlp2");
+#endif
+}

@@ -216,3 +216,101 @@ Test(threads, thread_count_precedence)
     cr_assert_eq(lam_get_num_threads(), 1);
 #endif
 }
+
+/* Plans run a Linear into a narrow Linear (at most 8 outputs, at most 64
+ * inputs to the first) as one fused kernel where the ISA has it, and each
+ * Linear with its following activation as one GEMM: the Sequential's output
+ * must equal its children run one at a time (lam_module_forward on each),
+ * bit for bit, at every batch size (row blocks below and above 8 and 16
+ * rows), on 1 and 2 threads, and for a 3-D input. */
+static lam_module *seq_of(size_t n, lam_module **l)
+{
+    lam_module *m = NULL;
+    cr_assert_eq(lam_sequential_create(&m, n, l), LAM_OK, "%s", lam_last_error());
+    for (size_t i = 0; i < n; i++)
+        lam_module_release(l[i]);
+    lam_module_eval(m);
+    return m;
+}
+
+static lam_module *lin(int64_t in, int64_t out, bool bias)
+{
+    lam_module *m = NULL;
+    cr_assert_eq(lam_linear_create(&m, in, out, bias), LAM_OK);
+    return m;
+}
+
+static lam_module *act(int which)
+{
+    lam_module *m = NULL;
+    lam_status st = which == 0   ? lam_relu_create(&m)
+                    : which == 1 ? lam_sigmoid_create(&m)
+                    : which == 2 ? lam_gelu_create(&m, "none")
+                    : which == 3 ? lam_tanh_create(&m)
+                                 : lam_silu_create(&m);
+    cr_assert_eq(st, LAM_OK);
+    return m;
+}
+
+static void check_layer_by_layer(lam_module *seq, int ndim, const int64_t *shape, const char *name)
+{
+    lam_tensor *x;
+    cr_assert_eq(lam_tensor_create(&x, ndim, shape), LAM_OK);
+    float *d = lam_tensor_data(x);
+    unsigned s = (unsigned)shape[0] * 7919u + 3;
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++) {
+        s = s * 1664525u + 1013904223u;
+        d[i] = (float)((s >> 8) & 0xffff) / 8192.0f - 4.0f;
+    }
+    /* reference: the children one at a time */
+    lam_set_num_threads(1);
+    lam_tensor *ref = NULL;
+    const lam_tensor *cur = x;
+    for (size_t i = 0; i < lam_container_len(seq); i++) {
+        lam_module *child;
+        cr_assert_eq(lam_container_get(seq, (int64_t)i, &child), LAM_OK);
+        lam_tensor *next = NULL;
+        cr_assert_eq(lam_module_forward(child, cur, &next), LAM_OK, "%s", lam_last_error());
+        lam_tensor_release(ref);
+        cur = ref = next;
+    }
+    for (int t = 1; t <= 2; t++) {
+        lam_tensor *y = forward_with(seq, x, t);
+        cr_assert(lam_tensor_same_shape(ref, y), "%s: shapes differ", name);
+        const float *a = lam_tensor_cdata(ref), *b = lam_tensor_cdata(y);
+        for (int64_t i = 0; i < lam_tensor_numel(y); i++)
+            cr_assert(memcmp(&a[i], &b[i], sizeof(float)) == 0,
+                      "%s, batch %lld, %d thread(s): element %lld is %.9g, layer by layer %.9g",
+                      name, (long long)shape[0], t, (long long)i, b[i], a[i]);
+        lam_tensor_release(y);
+    }
+    lam_tensor_release(ref);
+    lam_tensor_release(x);
+    lam_set_num_threads(0);
+}
+
+Test(threads, fused_layers_match_layer_by_layer)
+{
+    lam_manual_seed(5);
+    struct {
+        const char *name;
+        lam_module *m;
+        int64_t in;
+    } models[] = {
+        {"seed", make_seed_model(), 10},
+        {"Linear(7,33)-GELU-Linear(33,5)", seq_of(3, (lam_module *[]){lin(7, 33, true), act(2), lin(33, 5, true)}), 7},
+        {"Linear(64,16)-Tanh-Linear(16,8)-SiLU", seq_of(4, (lam_module *[]){lin(64, 16, true), act(3), lin(16, 8, false), act(4)}), 64},
+        {"Linear(3,1)-Linear(1,1)", seq_of(2, (lam_module *[]){lin(3, 1, false), lin(1, 1, true)}), 3},
+        {"Linear(65,10)-ReLU-Linear(10,2) (K > 64: not fused)", seq_of(3, (lam_module *[]){lin(65, 10, true), act(0), lin(10, 2, true)}), 65},
+        {"Linear(10,20)-ReLU-Linear(20,3)-Linear(3,2)-Sigmoid", seq_of(5, (lam_module *[]){lin(10, 20, true), act(0), lin(20, 3, true), lin(3, 2, true), act(1)}), 10},
+        {"Linear(12,40)-Sigmoid-Linear(40,9) (N > 8: not fused)", seq_of(3, (lam_module *[]){lin(12, 40, true), act(1), lin(40, 9, true)}), 12},
+    };
+    static const int64_t batches[] = {1, 7, 8, 9, 15, 16, 17, 40, 100, 1000, 4099};
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        cr_assert_not_null(models[i].m);
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++)
+            check_layer_by_layer(models[i].m, 2, (int64_t[]){batches[b], models[i].in}, models[i].name);
+        check_layer_by_layer(models[i].m, 3, (int64_t[]){5, 13, models[i].in}, models[i].name);
+        lam_module_release(models[i].m);
+    }
+}

@@ -19,4 +19,5 @@ void lam__kernels_init_avx2(lam_kernels *k)
     k->gemm_packed_size = lam__f32_gemm_packed_size_avx2;
     k->gemm_pack = lam__f32_gemm_pack_avx2;
     k->gemm = lam__f32_gemm_avx2;
+    k->mlp2 = lam__f32_mlp2_avx2;
 }
