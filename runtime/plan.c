@@ -12,8 +12,11 @@ enum { STRAT_SERIAL, STRAT_BATCH, STRAT_COLUMNS };
 static const char *const strategy_names[] = {"serial", "batch", "columns"};
 
 /* Work below this many flops runs on the calling thread: waking a thread and
- * the barrier cost a few microseconds on a busy machine. */
-#define PARALLEL_MIN_FLOPS 0.2e6
+ * the barrier cost 2-4 microseconds on this 2-vCPU VM.  Measured on the seed
+ * model (1,200 flops a row, ~18 ns a row on one thread): batch 256 (0.31
+ * MFLOP) is slower on 2 threads (5.5 vs 4.3 us), batch 512 (0.61 MFLOP)
+ * 1.2-1.6x faster, batch 1,024 1.6-1.9x. */
+#define PARALLEL_MIN_FLOPS 0.5e6
 /* Floats of activations per thread and block (two buffers): 256 KiB. */
 #define BLOCK_FLOATS 32768
 #define CACHE_LINE_FLOATS 16

@@ -120,6 +120,15 @@ Test(threads, strategies_follow_the_work)
     cr_assert_eq(lam_plan_create(&p, seed, 2, s1), LAM_OK);
     cr_assert_str_eq(lam_plan_strategy(p, &nth), "serial", "seed model at batch 1 must not wake threads");
     lam_plan_free(p);
+    /* ~4 us of work: shorter than waking a thread and the barrier */
+    int64_t s256[2] = {256, 10};
+    cr_assert_eq(lam_plan_create(&p, seed, 2, s256), LAM_OK);
+    cr_assert_str_eq(lam_plan_strategy(p, &nth), "serial", "seed model at batch 256 must not wake threads");
+    lam_plan_free(p);
+    int64_t s1k[2] = {1024, 10};
+    cr_assert_eq(lam_plan_create(&p, seed, 2, s1k), LAM_OK);
+    cr_assert_str_eq(lam_plan_strategy(p, &nth), "batch", "seed model at batch 1024 uses both threads");
+    lam_plan_free(p);
     int64_t s2[2] = {65536, 10};
     cr_assert_eq(lam_plan_create(&p, seed, 2, s2), LAM_OK);
     cr_assert_str_eq(lam_plan_strategy(p, &nth), "batch");
