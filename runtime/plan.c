@@ -20,6 +20,7 @@ static const char *const strategy_names[] = {"serial", "batch", "columns"};
 /* Floats of activations per thread and block (two buffers): 256 KiB. */
 #define BLOCK_FLOATS 32768
 #define CACHE_LINE_FLOATS 16
+#define CLAIM_STRIDE 8 /* int64 counters a cache line apart */
 
 typedef struct plan_step {
     lam_module *m;
@@ -47,6 +48,7 @@ struct lam_plan {
     int64_t rows, block_rows;
     float *buf;
     size_t slot; /* floats per buffer */
+    int64_t *claims; /* batch: blocks taken from each thread's range, one per cache line */
     bool in_use;
 };
 
@@ -224,6 +226,11 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
         if (!p->buf)
             return lam__oom("plan activation buffers");
     }
+    if (p->blocked) {
+        p->claims = lam__aligned_alloc((size_t)p->nthreads * CLAIM_STRIDE * sizeof(int64_t));
+        if (!p->claims)
+            return lam__oom("plan block counters");
+    }
     return LAM_OK;
 }
 
@@ -283,6 +290,7 @@ void lam__plan_destroy(lam_plan *p)
         lam_module_release(p->root);
     free(p->steps);
     lam__aligned_free(p->buf);
+    lam__aligned_free(p->claims);
     free(p);
 }
 
@@ -338,7 +346,6 @@ typedef struct run_ctx {
     size_t step; /* for column splits */
     const float *sx;
     float *sy;
-    int64_t next_block; /* batch: the next row block to claim */
     int failed;         /* batch: a block failed, stop claiming */
     lam_status status[64];
     char message[256];
@@ -351,15 +358,15 @@ static void record_failure(run_ctx *c, int ith, lam_status st)
         snprintf(c->message, sizeof c->message, "%s", lam_last_error());
 }
 
-/* Row blocks through the whole pipeline.  The blocks are claimed one at a
- * time from a shared counter rather than split in fixed halves: a thread
- * that the OS keeps off its core (a machine busy with other work) then
- * delays only the block it holds, and the others take the rest.  Rows are
- * independent and every row's arithmetic is the same in any block, so the
- * result does not depend on which thread ran which block. */
+/* Row blocks through the whole pipeline.  Each thread has a contiguous range
+ * of blocks (what a fixed split would give it) and claims them one at a
+ * time from its range's counter; when its range is done it takes the
+ * blocks left in the others'.  So a thread that the OS keeps off its core
+ * (a machine busy with other work) delays only the block it holds.  Rows
+ * are independent and every row's arithmetic is the same in any block, so
+ * the result does not depend on which thread ran which block. */
 static void batch_task(void *ctx, int ith, int nth)
 {
-    (void)nth;
     run_ctx *c = ctx;
     lam_plan *p = c->p;
     float *a = p->buf ? p->buf + (size_t)(2 * ith) * p->slot : NULL;
@@ -367,9 +374,22 @@ static void batch_task(void *ctx, int ith, int nth)
     int64_t in_row = row_size(p->in_ndim, p->in_shape);
     int64_t out_row = row_size(p->out_ndim, p->out_shape);
     const int64_t nblocks = (p->rows + p->block_rows - 1) / p->block_rows;
+    /* each thread starts on its own contiguous range of blocks (the rows it
+     * would get from a fixed split, and that stay in its cache from run to
+     * run), then takes what is left of the others' */
+    int victim = ith;
     for (;;) {
-        int64_t blk = __atomic_fetch_add(&c->next_block, 1, __ATOMIC_RELAXED);
-        if (blk >= nblocks || __atomic_load_n(&c->failed, __ATOMIC_RELAXED))
+        const int64_t end = nblocks * (victim + 1) / nth;
+        const int64_t blk = nblocks * victim / nth +
+                            __atomic_fetch_add(&p->claims[(size_t)victim * CLAIM_STRIDE], 1,
+                                               __ATOMIC_RELAXED);
+        if (blk >= end) {
+            victim = victim + 1 < nth ? victim + 1 : 0;
+            if (victim == ith)
+                return;
+            continue;
+        }
+        if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED))
             return;
         int64_t r = blk * p->block_rows;
         int64_t n = p->rows - r < p->block_rows ? p->rows - r : p->block_rows;
@@ -485,7 +505,6 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
     c.p = p;
     c.x = in->data;
     c.y = out->data;
-    c.next_block = 0;
     c.failed = 0;
     memset(c.status, 0, sizeof c.status);
     c.message[0] = '\0';
@@ -493,6 +512,8 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
         return LAM_OK;
     if (!p->blocked)
         return run_columns(p, &c);
+    for (int i = 0; i < p->nthreads; i++)
+        p->claims[(size_t)i * CLAIM_STRIDE] = 0;
     lam__parallel(p->nthreads, batch_task, &c);
     return finish(&c, p->nthreads);
 }
