@@ -47,19 +47,12 @@ LAM__INLINE void lam__lanes_t4_avx2(const float *const *r, size_t k, int kr, __m
     t[3] = _mm256_shuffle_ps(u1, u3, 0xEE);
 }
 
-/* Bias and activation of the nb x nn accumulators of a block pair (all at
- * once, so that the activation's latency chains overlap). */
-LAM__INLINE void lam__lanes_epilogue_avx2(const int nn, const int nb, __m256 (*acc)[8],
-                                          const float *bias, lam_epilogue ep)
+/* The activation of the nb x nn accumulators acc[b][j] (all at once, so
+ * that the activation's latency chains overlap).  ReLU inline; the others
+ * go out of line on a copy: acc itself must not escape, or GCC keeps it in
+ * memory through the caller's k loop. */
+LAM__INLINE void lam__lanes_act_avx2(const int nn, const int nb, __m256 (*acc)[8], lam_epilogue ep)
 {
-    if (bias)
-        _Pragma("GCC unroll 16")
-        for (int j = 0; j < nn; j++) {
-            const __m256 bj = _mm256_broadcast_ss(bias + j);
-            _Pragma("GCC unroll 16")
-            for (int b = 0; b < nb; b++)
-                acc[b][j] = _mm256_add_ps(acc[b][j], bj);
-        }
     if (ep.act == LAM_ACT_NONE)
         return;
     if (ep.act == LAM_ACT_RELU) {
@@ -82,6 +75,23 @@ LAM__INLINE void lam__lanes_epilogue_avx2(const int nn, const int nb, __m256 (*a
         _Pragma("GCC unroll 16")
         for (int j = 0; j < nn; j++)
             acc[b][j] = v[b * nn + j];
+}
+
+/* Bias (columns [0, nbias) of bias; NULL: none), then the activation. */
+LAM__INLINE void lam__lanes_epilogue_avx2(const int nn, const int nb, __m256 (*acc)[8],
+                                          const float *bias, int nbias, lam_epilogue ep)
+{
+    if (bias)
+        _Pragma("GCC unroll 16")
+        for (int j = 0; j < nn; j++) {
+            if (j >= nbias)
+                break;
+            const __m256 bj = _mm256_broadcast_ss(bias + j);
+            _Pragma("GCC unroll 16")
+            for (int b = 0; b < nb; b++)
+                acc[b][j] = _mm256_add_ps(acc[b][j], bj);
+        }
+    lam__lanes_act_avx2(nn, nb, acc, ep);
 }
 
 /* The transposed store of one 8-row block: acc[j] = column j of rows 0..7
@@ -142,6 +152,22 @@ LAM__INLINE void lam__lanes_store_avx2(const int nn, const __m256 *acc, float *y
     }
 }
 
+/* Bias, activation and the store of nb 8-row blocks from row `row` of M
+ * (rows past M are not stored). */
+LAM__INLINE void lam__lanes_finish_avx2(const int nn, const int nb, __m256 (*acc)[8],
+                                        const float *bias, lam_epilogue ep, float *y, size_t ldy,
+                                        size_t row, size_t M)
+{
+    lam__lanes_epilogue_avx2(nn, nb, acc, bias, nn, ep);
+    _Pragma("GCC unroll 2")
+    for (int b = 0; b < nb; b++) {
+        const size_t r0 = row + 8 * (size_t)b;
+        if (r0 >= M)
+            break;
+        lam__lanes_store_avx2(nn, acc[b], y + r0 * ldy, ldy, M - r0 < 8 ? M - r0 : 8);
+    }
+}
+
 /* nb (1 or 2) blocks of 8 rows starting at row `row` of M; nn columns
  * n_begin .. n_begin + nn - 1. */
 LAM__INLINE void lam__lanes_block_avx2(const int nn, const int nb, size_t row, size_t M, size_t K,
@@ -192,14 +218,7 @@ LAM__INLINE void lam__lanes_block_avx2(const int nn, const int nb, size_t row, s
     default: break;
     }
 #undef LAM__KSTEP
-    lam__lanes_epilogue_avx2(nn, nb, acc, bias, ep);
-    _Pragma("GCC unroll 16")
-    for (int b = 0; b < nb; b++) {
-        const size_t r0 = row + 8 * (size_t)b;
-        if (r0 >= M)
-            break;
-        lam__lanes_store_avx2(nn, acc[b], y + r0 * ldy, ldy, M - r0 < 8 ? M - r0 : 8);
-    }
+    lam__lanes_finish_avx2(nn, nb, acc, bias, ep, y, ldy, row, M);
 }
 
 LAM__INLINE void lam__lanes_all_avx2(const int nn, size_t M, size_t K, const float *x, size_t ldx,
@@ -310,37 +329,7 @@ LAM__INLINE void lam__mlp2_block_avx2(const int nn, const int nb, const int jg, 
             }
         }
         const int jn = H - j < (size_t)jg ? (int)(H - j) : jg;
-        if (b1)
-            _Pragma("GCC unroll 8")
-            for (int jj = 0; jj < jg; jj++)
-                if (jj < jn) {
-                    const __m256 bj = _mm256_broadcast_ss(b1 + j + (size_t)jj);
-                    _Pragma("GCC unroll 2")
-                    for (int b = 0; b < nb; b++)
-                        acc[b][jj] = _mm256_add_ps(acc[b][jj], bj);
-                }
-        if (ep1.act == LAM_ACT_RELU) {
-            _Pragma("GCC unroll 2")
-            for (int b = 0; b < nb; b++)
-                _Pragma("GCC unroll 8")
-                for (int jj = 0; jj < jg; jj++)
-                    acc[b][jj] = lam__v_relu(acc[b][jj]);
-        } else if (ep1.act != LAM_ACT_NONE) {
-            /* a copy goes out of line: acc itself must not escape, or GCC
-             * keeps it in memory through the k loop */
-            __m256 v[16];
-            _Pragma("GCC unroll 2")
-            for (int b = 0; b < nb; b++)
-                _Pragma("GCC unroll 8")
-                for (int jj = 0; jj < jg; jj++)
-                    v[b * jg + jj] = acc[b][jj];
-            lam__gemm_act_avx2(nb * jg, v, ep1);
-            _Pragma("GCC unroll 2")
-            for (int b = 0; b < nb; b++)
-                _Pragma("GCC unroll 8")
-                for (int jj = 0; jj < jg; jj++)
-                    acc[b][jj] = v[b * jg + jj];
-        }
+        lam__lanes_epilogue_avx2(jg, nb, acc, b1 ? b1 + j : NULL, jn, ep1);
         _Pragma("GCC unroll 8")
         for (int jj = 0; jj < jg; jj++) {
             if (jj >= jn)
@@ -355,14 +344,7 @@ LAM__INLINE void lam__mlp2_block_avx2(const int nn, const int nb, const int jg, 
             }
         }
     }
-    lam__lanes_epilogue_avx2(nn, nb, out, b2, ep2);
-    _Pragma("GCC unroll 2")
-    for (int b = 0; b < nb; b++) {
-        const size_t r0 = row + 8 * (size_t)b;
-        if (r0 >= M)
-            break;
-        lam__lanes_store_avx2(nn, out[b], y + r0 * ldy, ldy, M - r0 < 8 ? M - r0 : 8);
-    }
+    lam__lanes_finish_avx2(nn, nb, out, b2, ep2, y, ldy, row, M);
 }
 
 LAM__INLINE void lam__mlp2_all_avx2(const int nn, size_t M, size_t K, size_t H, const float *x,
