@@ -36,6 +36,8 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
+#include "bench/kernels/peak.h"
+
 #define MAX_SAMPLES 64
 
 static double now(void)
@@ -74,48 +76,22 @@ static int num_threads_max(void)
 
 /* ---------------------------------------------------------------- peak */
 
+/* The SIMD chains are the kernel benchmark's (bench/kernels/peak.h). */
 #if defined(__x86_64__)
 #define PEAK_ISA "avx2+fma (12 ymm FMA chains)"
-#define PEAK_FLOP_PER_ITER (12.0 * 8 * 2)
-__attribute__((target("avx2,fma"), noinline)) static float fma_chains(long iters)
-{
-    __m256 a[12];
-    const __m256 m = _mm256_set1_ps(0.9999f), c = _mm256_set1_ps(1e-4f);
-    for (int i = 0; i < 12; i++)
-        a[i] = _mm256_set1_ps((float)i);
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++)
-            a[i] = _mm256_fmadd_ps(a[i], m, c);
-    }
-    for (int i = 1; i < 12; i++)
-        a[0] = _mm256_add_ps(a[0], a[i]);
-    return _mm256_cvtss_f32(a[0]);
-}
-static int peak_supported(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 #elif defined(__aarch64__)
 #define PEAK_ISA "neon (16 q-register vfmaq chains)"
-#define PEAK_FLOP_PER_ITER (16.0 * 4 * 2)
-__attribute__((noinline)) static float fma_chains(long iters)
+#endif
+#ifdef LAM_BENCH_FLOP_PER_ITER
+#define PEAK_FLOP_PER_ITER LAM_BENCH_FLOP_PER_ITER
+static float fma_chains(long iters) { return lam_bench_fma_chains(iters); }
+static int peak_supported(void)
 {
-    float32x4_t a[16];
-    const float32x4_t m = vdupq_n_f32(0.9999f), c = vdupq_n_f32(1e-4f);
-    for (int i = 0; i < 16; i++)
-        a[i] = vdupq_n_f32((float)i);
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-            a[i] = vfmaq_f32(c, a[i], m);
-    }
-    for (int i = 1; i < 16; i++)
-        a[0] = vaddq_f32(a[0], a[i]);
-    return vgetq_lane_f32(a[0], 0);
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+#endif
+    return LAM_BENCH_HAS_PEAK;
 }
-static int peak_supported(void) { return 1; }
 #endif
 
 /* The scalar fallback (other CPUs, or x86-64 without AVX2+FMA): 12

@@ -51,7 +51,7 @@ __attribute__((noinline)) static float lam_bench_fma_chains(long iters)
 #define LAM_BENCH_HAS_PEAK 1
 #endif
 
-static double lam_bench_fma_peak(void)
+static inline double lam_bench_fma_peak(void)
 {
 #ifdef LAM_BENCH_FLOP_PER_ITER
     if (!(LAM_BENCH_HAS_PEAK))
