@@ -78,11 +78,13 @@ static const lam_module_ops modulelist_ops = {
 
 LAM_API bool lam_module_is_sequential(const lam_module *m)
 {
+    LAM__CHECK_ARG_OR(m, false);
     return m && m->ops->kind == LAM__KIND_SEQUENTIAL;
 }
 
 LAM_API bool lam_module_is_modulelist(const lam_module *m)
 {
+    LAM__CHECK_ARG_OR(m, false);
     return m && m->ops->kind == LAM__KIND_MODULELIST;
 }
 
@@ -121,19 +123,24 @@ static lam_status create(lam_module **out, const lam_module_ops *ops, size_t n,
 
 LAM_API lam_status lam_sequential_create(lam_module **out, size_t n, lam_module *const *mods)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARRAY(mods, n);
     return create(out, &sequential_ops, n, NULL, mods);
 }
 
 LAM_API lam_status lam_sequential_create_named(lam_module **out, size_t n, const char *const *names,
                                                lam_module *const *mods)
 {
-    if (n && !names)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "Sequential: names array is NULL");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARRAY(names, n);
+    LAM__CHECK_ARRAY(mods, n);
     return create(out, &sequential_ops, n, names, mods);
 }
 
 LAM_API lam_status lam_modulelist_create(lam_module **out, size_t n, lam_module *const *mods)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARRAY(mods, n);
     return create(out, &modulelist_ops, n, NULL, mods);
 }
 
@@ -159,10 +166,16 @@ static lam_status abs_index(const lam_module *c, int64_t i, size_t *pos)
     return LAM_OK;
 }
 
-LAM_API size_t lam_container_len(const lam_module *c) { return c ? c->n_children : 0; }
+LAM_API size_t lam_container_len(const lam_module *c)
+{
+    LAM__CHECK_ARG_OR(c, 0);
+    return c->n_children;
+}
 
 LAM_API lam_status lam_container_get(lam_module *c, int64_t i, lam_module **out)
 {
+    LAM__CHECK_ARG(c);
+    LAM__CHECK_ARG(out);
     lam_status st = need_container(c, "indexing");
     if (st)
         return st;
@@ -178,6 +191,8 @@ LAM_API lam_status lam_container_get(lam_module *c, int64_t i, lam_module **out)
 
 LAM_API lam_status lam_container_set(lam_module *c, int64_t i, lam_module *m)
 {
+    LAM__CHECK_ARG(c);
+    LAM__CHECK_ARG(m);
     lam_status st = need_container(c, "item assignment");
     if (st)
         return st;
@@ -191,6 +206,7 @@ LAM_API lam_status lam_container_set(lam_module *c, int64_t i, lam_module *m)
 
 LAM_API lam_status lam_container_delete(lam_module *c, int64_t i)
 {
+    LAM__CHECK_ARG(c);
     lam_status st = need_container(c, "item deletion");
     if (st)
         return st;
@@ -243,6 +259,8 @@ static lam_status slice_indices(int64_t len, int64_t start, int64_t stop, int64_
 LAM_API lam_status lam_container_slice(lam_module *c, int64_t start, int64_t stop, int64_t step,
                                        lam_module **out)
 {
+    LAM__CHECK_ARG(c);
+    LAM__CHECK_ARG(out);
     lam_status st = need_container(c, "slicing");
     if (st)
         return st;
@@ -274,6 +292,7 @@ LAM_API lam_status lam_container_slice(lam_module *c, int64_t start, int64_t sto
 LAM_API lam_status lam_container_delete_slice(lam_module *c, int64_t start, int64_t stop,
                                               int64_t step)
 {
+    LAM__CHECK_ARG(c);
     lam_status st = need_container(c, "item deletion");
     if (st)
         return st;
@@ -295,6 +314,8 @@ LAM_API lam_status lam_container_delete_slice(lam_module *c, int64_t start, int6
 
 LAM_API lam_status lam_container_append(lam_module *c, lam_module *m)
 {
+    LAM__CHECK_ARG(c);
+    LAM__CHECK_ARG(m);
     lam_status st = need_container(c, "append");
     if (st)
         return st;
@@ -326,6 +347,8 @@ static void snapshot_free(lam_module **mods, size_t n)
 
 LAM_API lam_status lam_container_extend(lam_module *c, lam_module *other)
 {
+    LAM__CHECK_ARG(c);
+    LAM__CHECK_ARG(other);
     lam_status st = need_container(c, "extend");
     if (st)
         return st;
@@ -348,6 +371,8 @@ LAM_API lam_status lam_container_extend(lam_module *c, lam_module *other)
 
 LAM_API lam_status lam_container_insert(lam_module *c, int64_t i, lam_module *m)
 {
+    LAM__CHECK_ARG(c);
+    LAM__CHECK_ARG(m);
     lam_status st = need_container(c, "insert");
     if (st)
         return st;
@@ -383,6 +408,7 @@ LAM_API lam_status lam_container_insert(lam_module *c, int64_t i, lam_module *m)
 
 LAM_API lam_status lam_container_pop(lam_module *c, int64_t i, lam_module **out)
 {
+    LAM__CHECK_ARG(c);
     if (out)
         *out = NULL;
     lam_module *m;
@@ -416,6 +442,9 @@ static lam_status seq_only(const lam_module *a, const lam_module *b)
 
 LAM_API lam_status lam_container_concat(lam_module *a, lam_module *b, lam_module **out)
 {
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
+    LAM__CHECK_ARG(out);
     lam_status st = need_container(a, "+");
     if (st)
         return st;
@@ -439,6 +468,8 @@ LAM_API lam_status lam_container_concat(lam_module *a, lam_module *b, lam_module
 
 LAM_API lam_status lam_container_iadd(lam_module *a, lam_module *b)
 {
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
     lam_status st = need_container(a, "+=");
     if (st)
         return st;
@@ -466,6 +497,8 @@ static lam_status check_factor(const lam_module *a, int64_t k)
 
 LAM_API lam_status lam_container_repeat(lam_module *a, int64_t k, lam_module **out)
 {
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(out);
     lam_status st = need_container(a, "*");
     if (st)
         return st;
@@ -489,6 +522,7 @@ LAM_API lam_status lam_container_repeat(lam_module *a, int64_t k, lam_module **o
 
 LAM_API lam_status lam_container_irepeat(lam_module *a, int64_t k)
 {
+    LAM__CHECK_ARG(a);
     lam_status st = need_container(a, "*=");
     if (st)
         return st;

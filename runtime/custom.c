@@ -50,9 +50,9 @@ static const lam_module_ops custom_ops = {
 
 LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *spec)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "custom module: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
+    LAM__CHECK_ARG(spec);
     if (!spec || !spec->type_name || !*spec->type_name || !spec->forward)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "custom module: a type name and a forward function are required");
@@ -83,6 +83,7 @@ LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *sp
 
 LAM_API void *lam_module_user(const lam_module *m)
 {
+    LAM__CHECK_ARG_OR(m, NULL);
     if (!m || m->ops->kind != LAM__KIND_CUSTOM)
         return NULL;
     return ((custom_state *)m->state)->user;

@@ -113,6 +113,11 @@ lam_status lam__oom(const char *what)
     return lam__error(LAM_ERR_NO_MEMORY, "out of memory: %s", what);
 }
 
+lam_status lam__null_arg(const char *func, const char *arg)
+{
+    return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", func, arg);
+}
+
 void lam__error_prefix(const char *prefix)
 {
     const char *cur = lam_last_error();

@@ -88,14 +88,10 @@ static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out
 LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *input, void *args,
                                            lam_tensor **output)
 {
-    if (!output)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "forward: output pointer is NULL");
+    LAM__CHECK_ARG(output);
     *output = NULL;
-    if (!m)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "forward: module is NULL");
-    if (!input)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: forward: input is NULL",
-                          lam_module_type_name(m));
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
     if (call_depth == 0)
         error_located = false;
     if (call_depth < CALL_STACK_MAX)
@@ -120,14 +116,20 @@ LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *inpu
 
 LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, lam_tensor **output)
 {
+    LAM__CHECK_ARG(output);
+    *output = NULL;
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
     return lam_module_forward_args(m, input, NULL, output);
 }
 
 LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_t *shape,
                                            int *out_ndim, int64_t *out_shape)
 {
-    if (!m || !shape || !out_ndim || !out_shape)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "output_shape: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(shape);
+    LAM__CHECK_ARG(out_ndim);
+    LAM__CHECK_ARG(out_shape);
     int64_t numel;
     lam_status st = lam__check_shape(ndim, shape, &numel);
     if (st)

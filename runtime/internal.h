@@ -14,6 +14,29 @@ lam_status lam__verror(lam_status st, const char *fmt, va_list ap);
 /* Prefix the current message with `prefix` (used when an error travels up). */
 void lam__error_prefix(const char *prefix);
 lam_status lam__oom(const char *what);
+/* Public functions check their pointer arguments first, one line each:
+ *     LAM__CHECK_ARG(out);          LAM_ERR_INVALID_ARGUMENT, "lam_tensor_create: out is NULL"
+ *     LAM__CHECK_ARRAY(mods, n);    the same when n > 0 and mods is NULL
+ *     LAM__CHECK_ARG_OR(t, NULL);   the same message; returns the value (non-status functions)
+ * The argument must carry the header's name (the message shows it). */
+lam_status lam__null_arg(const char *func, const char *arg);
+#define LAM__CHECK_ARG(arg)                                                                        \
+    do {                                                                                           \
+        if (!(arg))                                                                                \
+            return lam__null_arg(__func__, #arg);                                                  \
+    } while (0)
+#define LAM__CHECK_ARRAY(arg, n)                                                                   \
+    do {                                                                                           \
+        if ((n) && !(arg))                                                                         \
+            return lam__null_arg(__func__, #arg);                                                  \
+    } while (0)
+#define LAM__CHECK_ARG_OR(arg, value)                                                              \
+    do {                                                                                           \
+        if (!(arg)) {                                                                              \
+            (void)lam__null_arg(__func__, #arg);                                                   \
+            return value;                                                                          \
+        }                                                                                          \
+    } while (0)
 
 /* ---- strings ---- */
 char *lam__strdup(const char *s);

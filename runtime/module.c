@@ -46,8 +46,7 @@ LAM_API void lam_module_release(lam_module *m)
 
 LAM_API const char *lam_module_type_name(const lam_module *m)
 {
-    if (!m)
-        return "(null)";
+    LAM__CHECK_ARG_OR(m, "(null)");
     return m->type_name ? m->type_name : m->ops->type_name;
 }
 
@@ -160,8 +159,9 @@ static lam_status check_child_name(const char *name)
 
 LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, lam_module *child)
 {
-    if (!parent)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "add_module: parent is NULL");
+    LAM__CHECK_ARG(parent);
+    LAM__CHECK_ARG(name);
+    LAM__CHECK_ARG(child);
     lam_status st = check_child_name(name);
     if (st)
         return st;
@@ -187,11 +187,16 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
     return lam__children_insert(parent, parent->n_children, name, child);
 }
 
-LAM_API size_t lam_module_num_children(const lam_module *m) { return m ? m->n_children : 0; }
+LAM_API size_t lam_module_num_children(const lam_module *m)
+{
+    LAM__CHECK_ARG_OR(m, 0);
+    return m->n_children;
+}
 
 LAM_API lam_module *lam_module_child_at(const lam_module *m, size_t i, const char **name)
 {
-    if (!m || i >= m->n_children)
+    LAM__CHECK_ARG_OR(m, NULL);
+    if (i >= m->n_children)
         return NULL;
     if (name)
         *name = m->children[i].name;
@@ -200,8 +205,8 @@ LAM_API lam_module *lam_module_child_at(const lam_module *m, size_t i, const cha
 
 LAM_API lam_module *lam_module_child(const lam_module *m, const char *name)
 {
-    if (!m || !name)
-        return NULL;
+    LAM__CHECK_ARG_OR(m, NULL);
+    LAM__CHECK_ARG_OR(name, NULL);
     for (size_t i = 0; i < m->n_children; i++)
         if (strcmp(m->children[i].name, name) == 0)
             return m->children[i].module;
@@ -210,8 +215,9 @@ LAM_API lam_module *lam_module_child(const lam_module *m, const char *name)
 
 LAM_API lam_status lam_module_get_submodule(lam_module *m, const char *path, lam_module **out)
 {
-    if (!m || !path || !out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "get_submodule: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(path);
+    LAM__CHECK_ARG(out);
     *out = NULL;
     lam_module *cur = m;
     const char *p = path;
@@ -241,16 +247,24 @@ LAM_API lam_status lam_module_get_submodule(lam_module *m, const char *path, lam
 
 LAM_API void lam_module_train(lam_module *m, bool mode)
 {
-    if (!m)
-        return;
+    LAM__CHECK_ARG_OR(m, );
     lam__plan_invalidate_all();
     m->training = mode;
     for (size_t i = 0; i < m->n_children; i++)
         lam_module_train(m->children[i].module, mode);
 }
 
-LAM_API void lam_module_eval(lam_module *m) { lam_module_train(m, false); }
-LAM_API bool lam_module_is_training(const lam_module *m) { return m && m->training; }
+LAM_API void lam_module_eval(lam_module *m)
+{
+    LAM__CHECK_ARG_OR(m, );
+    lam_module_train(m, false);
+}
+
+LAM_API bool lam_module_is_training(const lam_module *m)
+{
+    LAM__CHECK_ARG_OR(m, false);
+    return m->training;
+}
 
 typedef struct visit_set {
     const lam_module **items;
@@ -291,8 +305,8 @@ static lam_status apply_rec(lam_module *m, lam_module_visit_fn fn, void *user, v
 
 LAM_API lam_status lam_module_apply(lam_module *m, lam_module_visit_fn fn, void *user)
 {
-    if (!m || !fn)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "apply: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(fn);
     visit_set seen = {0};
     lam_status st = apply_rec(m, fn, user, &seen);
     free(seen.items);

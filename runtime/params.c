@@ -114,16 +114,21 @@ static lam_status collect(const lam_module *m, bool recurse, bool dedup, lam_sta
 LAM_API lam_status lam_module_named_parameters(const lam_module *m, bool recurse,
                                                bool remove_duplicate, lam_state_dict **out)
 {
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(out);
     return collect(m, recurse, remove_duplicate, out);
 }
 
 LAM_API lam_status lam_module_state_dict(const lam_module *m, lam_state_dict **out)
 {
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(out);
     return collect(m, true, false, out);
 }
 
 LAM_API int64_t lam_module_num_parameters(const lam_module *m)
 {
+    LAM__CHECK_ARG_OR(m, -1);
     lam_state_dict *sd;
     if (collect(m, true, true, &sd) != LAM_OK)
         return -1;
@@ -266,8 +271,8 @@ LAM_API lam_status lam_module_load_state_dict(lam_module *m, const lam_state_dic
 {
     if (keys)
         memset(keys, 0, sizeof *keys);
-    if (!m || !sd)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "load_state_dict: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(sd);
     load_ctx c = {.sd = sd};
     load_rec(&c, m, "");
     lam_status st = LAM_OK;
@@ -317,8 +322,9 @@ done:
 
 LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t)
 {
-    if (!m || !t)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "register_parameter: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(name);
+    LAM__CHECK_ARG(t);
     if (!name)
         return lam__error(LAM_ERR_TYPE, "parameter name should be a string. Got NoneType");
     if (!*name)
@@ -373,8 +379,8 @@ static lam_status named_modules_rec(nm_walk *w, lam_module *m, const char *prefi
 LAM_API lam_status lam_module_named_modules(lam_module *m, bool remove_duplicate,
                                             lam_named_module_fn fn, void *user)
 {
-    if (!m || !fn)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "named_modules: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(fn);
     nm_walk w = {.dedup = remove_duplicate, .fn = fn, .user = user};
     lam_status st = named_modules_rec(&w, m, "");
     free(w.seen.items);

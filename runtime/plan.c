@@ -522,8 +522,9 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
 
 LAM_API lam_status lam_plan_create(lam_plan **out, lam_module *m, int ndim, const int64_t *shape)
 {
-    if (!out || !m || !shape)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "plan: NULL argument");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(shape);
     lam_status st = lam__plan_build(out, m, ndim, shape, true);
     if (st == LAM_ERR_SHAPE) {
         /* report it as a forward would, with the module path */
@@ -543,8 +544,9 @@ LAM_API void lam_plan_free(lam_plan *p) { lam__plan_destroy(p); }
 
 LAM_API lam_status lam_plan_output_shape(const lam_plan *p, int *out_ndim, int64_t *out_shape)
 {
-    if (!p || !out_ndim || !out_shape)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "plan: NULL argument");
+    LAM__CHECK_ARG(p);
+    LAM__CHECK_ARG(out_ndim);
+    LAM__CHECK_ARG(out_shape);
     if (p->out_ndim == 0)
         return lam__error(LAM_ERR_NOT_IMPLEMENTED, "plan: %s does not declare its output shape",
                           lam_module_type_name(p->root));
@@ -555,8 +557,9 @@ LAM_API lam_status lam_plan_output_shape(const lam_plan *p, int *out_ndim, int64
 LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void *args,
                                      lam_tensor *output)
 {
-    if (!p || !input || !output)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "plan run: NULL argument");
+    LAM__CHECK_ARG(p);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
     if (input->ndim != p->in_ndim ||
         memcmp(input->shape, p->in_shape, sizeof(int64_t) * (size_t)p->in_ndim) != 0) {
         char a[64], b[64];
@@ -581,13 +584,15 @@ LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void 
 
 LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor *output)
 {
+    LAM__CHECK_ARG(p);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
     return lam_plan_run_args(p, input, NULL, output);
 }
 
 LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads)
 {
-    if (!p)
-        return NULL;
+    LAM__CHECK_ARG_OR(p, NULL);
     if (nthreads)
         *nthreads = p->nthreads;
     return strategy_names[p->strategy];

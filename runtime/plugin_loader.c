@@ -392,7 +392,8 @@ LAM_API lam_status lam_plugin_load(const char *path_or_name, lam_plugin **out)
 {
     if (out)
         *out = NULL;
-    if (!path_or_name || !*path_or_name)
+    LAM__CHECK_ARG(path_or_name);
+    if (!*path_or_name)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_load: no path or name given");
     if (!strchr(path_or_name, '/') && strlen(path_or_name) > NAME_MAX)
         return lam__error(LAM_ERR_PLUGIN, "plugin '%.64s...': name too long", path_or_name);
@@ -418,7 +419,8 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
 {
     if (n_ok)
         *n_ok = 0;
-    if (!dir || !*dir)
+    LAM__CHECK_ARG(dir);
+    if (!*dir)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_load_dir: no directory given");
     lam__registry_ensure();
     lam__strlist files = {0};
@@ -467,7 +469,8 @@ static bool stem_matches(const char *file, const char *type_name)
 
 LAM_API lam_status lam_plugin_find_type(const char *type_name)
 {
-    if (!type_name || !*type_name)
+    LAM__CHECK_ARG(type_name);
+    if (!*type_name)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_find_type: no type name given");
     if (lam_layer_type_exists(type_name))
         return LAM_OK;
@@ -519,7 +522,8 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
 
 LAM_API lam_status lam_plugin_add_search_dir(const char *dir)
 {
-    if (!dir || !*dir)
+    LAM__CHECK_ARG(dir);
+    if (!*dir)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_add_search_dir: no directory given");
     pthread_mutex_lock(&load_lock);
     lam_status st = LAM_OK;
@@ -557,8 +561,7 @@ LAM_API char *lam_plugin_search_path(void)
 
 LAM_API lam_status lam_plugin_unload(lam_plugin *plugin)
 {
-    if (!plugin)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_unload: plugin is NULL");
+    LAM__CHECK_ARG(plugin);
     pthread_mutex_lock(&load_lock);
     size_t i = 0;
     while (i < n_loaded && loaded[i] != plugin)
@@ -587,22 +590,51 @@ LAM_API lam_plugin *lam_plugin_at(size_t i)
 
 LAM_API lam_plugin *lam_plugin_find(const char *name)
 {
-    if (!name)
-        return NULL;
+    LAM__CHECK_ARG_OR(name, NULL);
     pthread_mutex_lock(&load_lock);
     lam_plugin *p = find_loaded_locked(NULL, NULL, name);
     pthread_mutex_unlock(&load_lock);
     return p;
 }
 
-LAM_API const char *lam_plugin_name(const lam_plugin *p) { return p ? p->name : NULL; }
-LAM_API const char *lam_plugin_version(const lam_plugin *p) { return p ? p->version : NULL; }
-LAM_API const char *lam_plugin_description(const lam_plugin *p) { return p ? p->description : NULL; }
-LAM_API const char *lam_plugin_license(const lam_plugin *p) { return p ? p->license : NULL; }
-LAM_API const char *lam_plugin_path(const lam_plugin *p) { return p ? p->path : NULL; }
-LAM_API size_t lam_plugin_num_types(const lam_plugin *p) { return p ? p->n_types : 0; }
-
-LAM_API const char *lam_plugin_type_name(const lam_plugin *p, size_t i)
+LAM_API const char *lam_plugin_name(const lam_plugin *plugin)
 {
-    return p && i < p->n_types ? p->types[i]->name : NULL;
+    LAM__CHECK_ARG_OR(plugin, NULL);
+    return plugin->name;
+}
+
+LAM_API const char *lam_plugin_version(const lam_plugin *plugin)
+{
+    LAM__CHECK_ARG_OR(plugin, NULL);
+    return plugin->version;
+}
+
+LAM_API const char *lam_plugin_description(const lam_plugin *plugin)
+{
+    LAM__CHECK_ARG_OR(plugin, NULL);
+    return plugin->description;
+}
+
+LAM_API const char *lam_plugin_license(const lam_plugin *plugin)
+{
+    LAM__CHECK_ARG_OR(plugin, NULL);
+    return plugin->license;
+}
+
+LAM_API const char *lam_plugin_path(const lam_plugin *plugin)
+{
+    LAM__CHECK_ARG_OR(plugin, NULL);
+    return plugin->path;
+}
+
+LAM_API size_t lam_plugin_num_types(const lam_plugin *plugin)
+{
+    LAM__CHECK_ARG_OR(plugin, 0);
+    return plugin->n_types;
+}
+
+LAM_API const char *lam_plugin_type_name(const lam_plugin *plugin, size_t i)
+{
+    LAM__CHECK_ARG_OR(plugin, NULL);
+    return i < plugin->n_types ? plugin->types[i]->name : NULL;
 }

@@ -486,13 +486,10 @@ static lam_status unknown_type(const char *type_name)
 LAM_API lam_status lam_module_create(lam_module **out, const char *type_name, size_t nargs,
                                      const lam_kwarg *args)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_module_create: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!type_name)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_module_create: type name is NULL");
-    if (nargs && !args)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: argument array is NULL", type_name);
+    LAM__CHECK_ARG(type_name);
+    LAM__CHECK_ARRAY(args, nargs);
     registry_init();
     pthread_mutex_lock(&reg_lock);
     lam__type_entry *e = find_locked(type_name);
@@ -529,8 +526,7 @@ LAM_API lam_status lam_module_create(lam_module **out, const char *type_name, si
 
 LAM_API bool lam_layer_type_exists(const char *type_name)
 {
-    if (!type_name)
-        return false;
+    LAM__CHECK_ARG_OR(type_name, false);
     registry_init();
     pthread_mutex_lock(&reg_lock);
     bool found = find_locked(type_name) != NULL;
@@ -549,8 +545,7 @@ LAM_API const char *lam_layer_type_name(size_t i)
 
 LAM_API lam_plugin *lam_layer_type_plugin(const char *type_name)
 {
-    if (!type_name)
-        return NULL;
+    LAM__CHECK_ARG_OR(type_name, NULL);
     registry_init();
     pthread_mutex_lock(&reg_lock);
     lam__type_entry *e = find_locked(type_name);
@@ -561,10 +556,7 @@ LAM_API lam_plugin *lam_layer_type_plugin(const char *type_name)
 
 LAM_API char *lam_layer_type_signature(const char *type_name)
 {
-    if (!type_name) {
-        lam__error(LAM_ERR_INVALID_ARGUMENT, "signature: type name is NULL");
-        return NULL;
-    }
+    LAM__CHECK_ARG_OR(type_name, NULL);
     registry_init();
     lam__sb sb = {0};
     pthread_mutex_lock(&reg_lock);

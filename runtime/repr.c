@@ -64,10 +64,7 @@ static void repr_rec(lam__sb *sb, const lam_module *m, int depth)
 
 LAM_API char *lam_module_repr(const lam_module *m)
 {
-    if (!m) {
-        lam__error(LAM_ERR_INVALID_ARGUMENT, "repr: module is NULL");
-        return NULL;
-    }
+    LAM__CHECK_ARG_OR(m, NULL);
     lam__sb sb = {0};
     repr_rec(&sb, m, 0);
     if (sb.failed) {

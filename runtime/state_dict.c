@@ -11,8 +11,7 @@ struct lam_state_dict {
 
 LAM_API lam_status lam_state_dict_create(lam_state_dict **out)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "state_dict: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = calloc(1, sizeof **out);
     return *out ? LAM_OK : lam__oom("state_dict");
 }
@@ -40,8 +39,9 @@ static ptrdiff_t find(const lam_state_dict *sd, const char *key)
 
 LAM_API lam_status lam_state_dict_set(lam_state_dict *sd, const char *key, lam_tensor *t)
 {
-    if (!sd || !key || !t)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "state_dict set: NULL argument");
+    LAM__CHECK_ARG(sd);
+    LAM__CHECK_ARG(key);
+    LAM__CHECK_ARG(t);
     ptrdiff_t i = find(sd, key);
     if (i >= 0) {
         lam_tensor_retain(t);
@@ -70,22 +70,28 @@ LAM_API lam_status lam_state_dict_set(lam_state_dict *sd, const char *key, lam_t
     return LAM_OK;
 }
 
-LAM_API size_t lam_state_dict_len(const lam_state_dict *sd) { return sd ? sd->n : 0; }
+LAM_API size_t lam_state_dict_len(const lam_state_dict *sd)
+{
+    LAM__CHECK_ARG_OR(sd, 0);
+    return sd->n;
+}
 
 LAM_API const char *lam_state_dict_key(const lam_state_dict *sd, size_t i)
 {
-    return sd && i < sd->n ? sd->keys[i] : NULL;
+    LAM__CHECK_ARG_OR(sd, NULL);
+    return i < sd->n ? sd->keys[i] : NULL;
 }
 
 LAM_API lam_tensor *lam_state_dict_tensor(const lam_state_dict *sd, size_t i)
 {
-    return sd && i < sd->n ? sd->tensors[i] : NULL;
+    LAM__CHECK_ARG_OR(sd, NULL);
+    return i < sd->n ? sd->tensors[i] : NULL;
 }
 
 LAM_API lam_tensor *lam_state_dict_get(const lam_state_dict *sd, const char *key)
 {
-    if (!sd || !key)
-        return NULL;
+    LAM__CHECK_ARG_OR(sd, NULL);
+    LAM__CHECK_ARG_OR(key, NULL);
     ptrdiff_t i = find(sd, key);
     return i >= 0 ? sd->tensors[i] : NULL;
 }

@@ -138,6 +138,8 @@ lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *
 
 LAM_API lam_status lam_tensor_create(lam_tensor **out, int ndim, const int64_t *shape)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(shape);
     lam_status st = lam__tensor_create_uninit(out, ndim, shape);
     if (!st)
         memset((*out)->data, 0, (size_t)(*out)->numel * sizeof(float));
@@ -147,8 +149,9 @@ LAM_API lam_status lam_tensor_create(lam_tensor **out, int ndim, const int64_t *
 LAM_API lam_status lam_tensor_from_data(lam_tensor **out, int ndim, const int64_t *shape,
                                         const float *data)
 {
-    if (!data)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: data is NULL");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(shape);
+    LAM__CHECK_ARG(data);
     lam_status st = lam__tensor_create_uninit(out, ndim, shape);
     if (st)
         return st;
@@ -165,7 +168,7 @@ lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const 
         return st;
     if (!data && t->numel > 0) {
         free(t);
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: data is NULL");
+        return lam__null_arg("lam_tensor_wrap", "data");
     }
     t->data = data;
     t->borrowed = true;
@@ -177,13 +180,15 @@ lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const 
 
 LAM_API lam_status lam_tensor_wrap(lam_tensor **out, float *data, int ndim, const int64_t *shape)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(shape);
     return lam__tensor_wrap_keep(out, data, ndim, shape, NULL, NULL);
 }
 
 LAM_API lam_status lam_tensor_clone(lam_tensor **out, const lam_tensor *src)
 {
-    if (!src)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: source is NULL");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(src);
     return lam_tensor_from_data(out, src->ndim, src->shape, src->data);
 }
 
@@ -207,12 +212,11 @@ LAM_API void lam_tensor_release(lam_tensor *t)
     free(t);
 }
 
-LAM_API int lam_tensor_ndim(const lam_tensor *t) { return t ? t->ndim : 0; }
+LAM_API int lam_tensor_ndim(const lam_tensor *t) { LAM__CHECK_ARG_OR(t, 0); return t->ndim; }
 
 LAM_API int64_t lam_tensor_dim(const lam_tensor *t, int dim)
 {
-    if (!t)
-        return -1;
+    LAM__CHECK_ARG_OR(t, -1);
     if (dim < 0)
         dim += t->ndim;
     if (dim < 0 || dim >= t->ndim)
@@ -220,19 +224,30 @@ LAM_API int64_t lam_tensor_dim(const lam_tensor *t, int dim)
     return t->shape[dim];
 }
 
-LAM_API const int64_t *lam_tensor_shape(const lam_tensor *t) { return t ? t->shape : NULL; }
-LAM_API int64_t lam_tensor_numel(const lam_tensor *t) { return t ? t->numel : 0; }
-LAM_API bool lam_tensor_is_borrowed(const lam_tensor *t) { return t && (t->borrowed || t->base); }
+LAM_API const int64_t *lam_tensor_shape(const lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, NULL);
+    return t->shape;
+}
+LAM_API int64_t lam_tensor_numel(const lam_tensor *t) { LAM__CHECK_ARG_OR(t, 0); return t->numel; }
+LAM_API bool lam_tensor_is_borrowed(const lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, false);
+    return t->borrowed || t->base;
+}
 
 LAM_API float *lam_tensor_data(lam_tensor *t)
 {
-    if (!t)
-        return NULL;
+    LAM__CHECK_ARG_OR(t, NULL);
     __atomic_add_fetch(&t->version, 1, __ATOMIC_RELEASE);
     return t->data;
 }
 
-LAM_API const float *lam_tensor_cdata(const lam_tensor *t) { return t ? t->data : NULL; }
+LAM_API const float *lam_tensor_cdata(const lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, NULL);
+    return t->data;
+}
 
 unsigned lam__tensor_version(const lam_tensor *t)
 {
@@ -257,6 +272,9 @@ static lam_status flat_index(const lam_tensor *t, const int64_t *index, int64_t 
 
 LAM_API lam_status lam_tensor_get(const lam_tensor *t, const int64_t *index, float *value)
 {
+    LAM__CHECK_ARG(t);
+    LAM__CHECK_ARG(index);
+    LAM__CHECK_ARG(value);
     int64_t f;
     lam_status st = flat_index(t, index, &f);
     if (st)
@@ -269,6 +287,8 @@ LAM_API lam_status lam_tensor_get(const lam_tensor *t, const int64_t *index, flo
 
 LAM_API lam_status lam_tensor_set(lam_tensor *t, const int64_t *index, float value)
 {
+    LAM__CHECK_ARG(t);
+    LAM__CHECK_ARG(index);
     int64_t f;
     lam_status st = flat_index(t, index, &f);
     if (st)
@@ -279,15 +299,17 @@ LAM_API lam_status lam_tensor_set(lam_tensor *t, const int64_t *index, float val
 
 LAM_API bool lam_tensor_same_shape(const lam_tensor *a, const lam_tensor *b)
 {
-    if (!a || !b || a->ndim != b->ndim)
+    LAM__CHECK_ARG_OR(a, false);
+    LAM__CHECK_ARG_OR(b, false);
+    if (a->ndim != b->ndim)
         return false;
     return memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) == 0;
 }
 
 LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
 {
-    if (!dst || !src)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor copy: NULL argument");
+    LAM__CHECK_ARG(dst);
+    LAM__CHECK_ARG(src);
     if (!lam_tensor_same_shape(dst, src)) {
         char a[64], b[64];
         return lam__error(LAM_ERR_SHAPE, "tensor copy: source shape %s does not match destination %s",
@@ -301,8 +323,9 @@ LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
 
 LAM_API lam_status lam_tensor_reshape(lam_tensor **out, lam_tensor *t, int ndim, const int64_t *shape)
 {
-    if (!t)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor reshape: tensor is NULL");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(t);
+    LAM__CHECK_ARG(shape);
     lam_tensor *v;
     lam_status st = tensor_alloc_struct(&v, ndim, shape);
     if (st)
@@ -336,9 +359,15 @@ void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, in
 
 LAM_API char *lam_shape_str(int ndim, const int64_t *shape, char *buf, size_t size)
 {
+    LAM__CHECK_ARG_OR(buf, NULL);
     size_t o = 0;
     if (size == 0)
         return buf;
+    if (!shape && ndim > 0) {
+        lam__null_arg(__func__, "shape");
+        snprintf(buf, size, "[?]");
+        return buf;
+    }
     o += (size_t)snprintf(buf, size, "[");
     for (int i = 0; i < ndim && o < size; i++)
         o += (size_t)snprintf(buf + o, size - o, i ? ", %" PRId64 : "%" PRId64, shape[i]);

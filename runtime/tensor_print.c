@@ -109,8 +109,7 @@ static void print_rec(lam__sb *sb, const fmt *f, const lam_tensor *t, int dim, i
 
 LAM_API char *lam_tensor_str(const lam_tensor *t)
 {
-    if (!t)
-        return NULL;
+    LAM__CHECK_ARG_OR(t, NULL);
     lam__sb sb = {0};
     fmt f;
     setup(&f, t);
@@ -138,8 +137,8 @@ LAM_API char *lam_tensor_str(const lam_tensor *t)
 
 LAM_API lam_status lam_tensor_print(const lam_tensor *t, FILE *fp)
 {
-    if (!t || !fp)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor print: NULL argument");
+    LAM__CHECK_ARG(t);
+    LAM__CHECK_ARG(fp);
     char *s = lam_tensor_str(t);
     if (!s)
         return lam__oom("tensor text");

@@ -40,3 +40,14 @@ tests_test_models_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_models_LDFLAGS = -no-install
 tests_test_models_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 endif
+
+# Every public function with NULL pointer arguments; the test reads the
+# headers to find functions that have no row.
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_null_args
+TESTS += tests/test_null_args
+tests_test_null_args_CPPFLAGS = $(AM_CPPFLAGS) -DLAMINA_INCLUDE_DIR='"$(abs_top_srcdir)/include/lamina"'
+tests_test_null_args_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_null_args_LDFLAGS = -no-install
+tests_test_null_args_LDADD = liblamina.la $(CRITERION_LIBS)
+endif

@@ -988,7 +988,7 @@ Test(broken, missing_file_and_not_an_elf)
     unlink(path);
     rmdir(dir);
     check_broken(LAM_TEST_PLUGIN_DIR, "not a regular file");
-    expect_error(lam_plugin_load(NULL, NULL), LAM_ERR_INVALID_ARGUMENT, "no path or name");
+    expect_error(lam_plugin_load(NULL, NULL), LAM_ERR_INVALID_ARGUMENT, "path_or_name is NULL");
     expect_error(lam_plugin_load("", NULL), LAM_ERR_INVALID_ARGUMENT, "no path or name");
     expect_error(lam_plugin_unload(NULL), LAM_ERR_INVALID_ARGUMENT, "plugin is NULL");
     load_shipped("rmsnorm");

@@ -4,7 +4,15 @@
  * thread-local message (lam_last_error()) says what failed and where, e.g.
  *   "Sequential[4] Linear(in_features=10): input has 2 features".
  * The library never calls abort() or exit() on bad input, bad files, bad
- * plugins or allocation failure. */
+ * plugins or allocation failure.
+ *
+ * NULL pointers: an argument the header does not say may be NULL gives
+ * LAM_ERR_INVALID_ARGUMENT with "<function>: <argument> is NULL"
+ * ("lam_tensor_create: out is NULL").  A function that returns a value
+ * instead returns NULL, 0 or false (-1 where it says so) and sets the same
+ * message.  Release and free functions take NULL as a no-op, as free() does,
+ * and leave the message alone.  An array of n items may be NULL when n is 0;
+ * user data (`void *user`, `void *args`) is the caller's and may be NULL. */
 #ifndef LAMINA_COMMON_H
 #define LAMINA_COMMON_H
 

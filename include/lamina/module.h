@@ -28,7 +28,7 @@ typedef struct lam_state_dict lam_state_dict;
 LAM_API lam_module *lam_module_retain(lam_module *m);
 LAM_API void lam_module_release(lam_module *m);
 
-/* "Linear", "Sequential", or a custom module's type name. */
+/* "Linear", "Sequential", or a custom module's type name ("(null)" for NULL). */
 LAM_API const char *lam_module_type_name(const lam_module *m);
 
 /* Run the module: *output receives a new tensor (release it).  On failure
@@ -55,7 +55,8 @@ LAM_API char *lam_module_repr(const lam_module *m);
  * rules: non-empty, no '.'; an existing child of that name is replaced. */
 LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, lam_module *child);
 LAM_API size_t lam_module_num_children(const lam_module *m);
-/* The i-th child (borrowed) and its name (borrowed), in registration order. */
+/* The i-th child (borrowed) and its name (borrowed; `name` may be NULL), in
+ * registration order. */
 LAM_API lam_module *lam_module_child_at(const lam_module *m, size_t i, const char **name);
 /* The child called `name` (borrowed), or NULL. */
 LAM_API lam_module *lam_module_child(const lam_module *m, const char *name);
@@ -82,7 +83,7 @@ LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name
  * keys as PyTorch builds them ("0.weight", "layers.2.bias"); shared tensors once. */
 LAM_API lam_status lam_module_named_parameters(const lam_module *m, bool recurse,
                                                bool remove_duplicate, lam_state_dict **out);
-/* sum(p.numel() for p in model.parameters()) */
+/* sum(p.numel() for p in model.parameters()); -1 on failure (NULL m, no memory). */
 LAM_API int64_t lam_module_num_parameters(const lam_module *m);
 /* state_dict(): every path, shared tensors under each of their names.  The
  * dict holds references to the module's own tensors (not copies). */

@@ -44,7 +44,8 @@ LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor
 /* The same with a per-call argument for custom modules. */
 LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void *args,
                                      lam_tensor *output);
-/* How the plan uses threads: "serial", "batch" or "columns", and the count. */
+/* How the plan uses threads: "serial", "batch" or "columns", and the count
+ * (nthreads may be NULL). */
 LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
 
 #ifdef __cplusplus

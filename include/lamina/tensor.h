@@ -24,7 +24,8 @@ LAM_API lam_status lam_tensor_create(lam_tensor **out, int ndim, const int64_t *
 /* A new tensor holding a copy of `data` (numel floats). */
 LAM_API lam_status lam_tensor_from_data(lam_tensor **out, int ndim, const int64_t *shape,
                                         const float *data);
-/* A tensor over the caller's memory (not copied, not freed by lamina). */
+/* A tensor over the caller's memory (not copied, not freed by lamina); data
+ * may be NULL when the shape has no elements. */
 LAM_API lam_status lam_tensor_wrap(lam_tensor **out, float *data, int ndim, const int64_t *shape);
 /* A new owning tensor with the same shape and values. */
 LAM_API lam_status lam_tensor_clone(lam_tensor **out, const lam_tensor *src);
@@ -34,7 +35,8 @@ LAM_API lam_tensor *lam_tensor_retain(lam_tensor *t);
 LAM_API void lam_tensor_release(lam_tensor *t);
 
 LAM_API int lam_tensor_ndim(const lam_tensor *t);
-/* Size of dimension `dim`; negative dims count from the end (-1 = last). */
+/* Size of dimension `dim`; negative dims count from the end (-1 = last).
+ * -1 for a dim out of range or a NULL t. */
 LAM_API int64_t lam_tensor_dim(const lam_tensor *t, int dim);
 LAM_API const int64_t *lam_tensor_shape(const lam_tensor *t);
 LAM_API int64_t lam_tensor_numel(const lam_tensor *t);
@@ -55,7 +57,8 @@ LAM_API lam_status lam_tensor_reshape(lam_tensor **out, lam_tensor *t, int ndim,
 /* True when both tensors have the same shape. */
 LAM_API bool lam_tensor_same_shape(const lam_tensor *a, const lam_tensor *b);
 
-/* Format a shape as PyTorch does in messages: "[2, 10]".  Returns buf. */
+/* Format a shape as PyTorch does in messages: "[2, 10]".  Returns buf (NULL
+ * when buf is NULL); a NULL shape with ndim > 0 formats as "[?]". */
 LAM_API char *lam_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
 
 /* Print as PyTorch prints a float tensor: "tensor([[0.1234, 0.5678]])". */

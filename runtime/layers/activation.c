@@ -153,22 +153,38 @@ static lam_status make(lam_module **out, const lam_module_ops *ops, act_kind kin
 
 LAM_API lam_status lam_identity_create(lam_module **out)
 {
+    LAM__CHECK_ARG(out);
     return make(out, &identity_ops, A_IDENTITY, 0, 0);
 }
-LAM_API lam_status lam_relu_create(lam_module **out) { return make(out, &relu_ops, A_RELU, 0, 0); }
+LAM_API lam_status lam_relu_create(lam_module **out)
+{
+    LAM__CHECK_ARG(out);
+    return make(out, &relu_ops, A_RELU, 0, 0);
+}
 LAM_API lam_status lam_relu6_create(lam_module **out)
 {
+    LAM__CHECK_ARG(out);
     return make(out, &relu6_ops, A_RELU6, 0, 0);
 }
 LAM_API lam_status lam_sigmoid_create(lam_module **out)
 {
+    LAM__CHECK_ARG(out);
     return make(out, &sigmoid_ops, A_SIGMOID, 0, 0);
 }
-LAM_API lam_status lam_tanh_create(lam_module **out) { return make(out, &tanh_ops, A_TANH, 0, 0); }
-LAM_API lam_status lam_silu_create(lam_module **out) { return make(out, &silu_ops, A_SILU, 0, 0); }
+LAM_API lam_status lam_tanh_create(lam_module **out)
+{
+    LAM__CHECK_ARG(out);
+    return make(out, &tanh_ops, A_TANH, 0, 0);
+}
+LAM_API lam_status lam_silu_create(lam_module **out)
+{
+    LAM__CHECK_ARG(out);
+    return make(out, &silu_ops, A_SILU, 0, 0);
+}
 
 LAM_API lam_status lam_leaky_relu_create(lam_module **out, double negative_slope)
 {
+    LAM__CHECK_ARG(out);
     if (!isfinite(negative_slope))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "LeakyReLU: negative_slope must be finite");
     return make(out, &leaky_ops, A_LEAKY, negative_slope, 0);
@@ -176,6 +192,7 @@ LAM_API lam_status lam_leaky_relu_create(lam_module **out, double negative_slope
 
 LAM_API lam_status lam_elu_create(lam_module **out, double alpha)
 {
+    LAM__CHECK_ARG(out);
     if (!isfinite(alpha))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "ELU: alpha must be finite");
     return make(out, &elu_ops, A_ELU, alpha, 0);
@@ -183,6 +200,7 @@ LAM_API lam_status lam_elu_create(lam_module **out, double alpha)
 
 LAM_API lam_status lam_gelu_create(lam_module **out, const char *approximate)
 {
+    LAM__CHECK_ARG(out);
     if (!approximate || strcmp(approximate, "none") == 0)
         return make(out, &gelu_ops, A_GELU, 0, 0);
     if (strcmp(approximate, "tanh") == 0)
@@ -193,6 +211,7 @@ LAM_API lam_status lam_gelu_create(lam_module **out, const char *approximate)
 
 LAM_API lam_status lam_softplus_create(lam_module **out, double beta, double threshold)
 {
+    LAM__CHECK_ARG(out);
     if (!isfinite(beta) || beta == 0 || !isfinite(threshold))
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "Softplus: beta must be finite and non-zero and threshold finite");

@@ -72,8 +72,7 @@ static const lam_module_ops dropout_ops = {
 
 LAM_API lam_status lam_dropout_create(lam_module **out, double p)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "Dropout: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
     if (!(p >= 0.0 && p <= 1.0)) {
         char buf[40];

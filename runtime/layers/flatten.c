@@ -82,8 +82,7 @@ static const lam_module_ops flatten_ops = {
 
 LAM_API lam_status lam_flatten_create(lam_module **out, int start_dim, int end_dim)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "Flatten: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
     flatten_state *s = calloc(1, sizeof *s);
     if (!s)

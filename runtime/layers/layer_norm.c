@@ -90,9 +90,9 @@ static const lam_module_ops ln_ops = {
 LAM_API lam_status lam_layer_norm_create(lam_module **out, int ndim, const int64_t *normalized_shape,
                                          double eps, bool elementwise_affine)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "LayerNorm: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
+    LAM__CHECK_ARG(normalized_shape);
     int64_t size;
     if (ndim < 1 || ndim > LAM_MAX_DIMS || !normalized_shape)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,

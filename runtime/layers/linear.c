@@ -137,8 +137,7 @@ bool lam__is_linear(const lam_module *m) { return m && m->ops == &lam__linear_op
 LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int64_t out_features,
                                      bool bias)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "Linear: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
     /* PyTorch accepts zero sizes (an empty weight); lamina caps the weights at
      * 2^32 so that an absurd size fails here instead of in the allocator */

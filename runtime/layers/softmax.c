@@ -123,10 +123,12 @@ static lam_status make(lam_module **out, const lam_module_ops *ops, int dim, boo
 
 LAM_API lam_status lam_softmax_create(lam_module **out, int dim)
 {
+    LAM__CHECK_ARG(out);
     return make(out, &softmax_ops, dim, false);
 }
 
 LAM_API lam_status lam_log_softmax_create(lam_module **out, int dim)
 {
+    LAM__CHECK_ARG(out);
     return make(out, &log_softmax_ops, dim, true);
 }

@@ -9,11 +9,9 @@
 LAM_API lam_status lam_model_parse_ex(const char *text, size_t len, const char *filename,
                                       const lam_model_options *opts, lam_module **out)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_parse: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!text && len)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_parse: text is NULL");
+    LAM__CHECK_ARRAY(text, len);
     const char *file = filename ? filename : "<string>";
     lam__limits lim = {LAM_MODEL_DEFAULT_MAX_DEPTH, LAM_MODEL_DEFAULT_MAX_MODULES,
                        LAM_MODEL_DEFAULT_MAX_PARAMS};
@@ -52,6 +50,9 @@ LAM_API lam_status lam_model_parse_ex(const char *text, size_t len, const char *
 LAM_API lam_status lam_model_parse(const char *text, size_t len, const char *filename,
                                    lam_module **out)
 {
+    LAM__CHECK_ARG(out);
+    *out = NULL;
+    LAM__CHECK_ARRAY(text, len);
     return lam_model_parse_ex(text, len, filename, NULL, out);
 }
 
@@ -97,11 +98,9 @@ static lam_status read_file(const char *path, char **buf, size_t *len)
 
 LAM_API lam_status lam_model_load(const char *path, lam_module **out)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_load: output pointer is NULL");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!path)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_load: path is NULL");
+    LAM__CHECK_ARG(path);
     char *text = NULL;
     size_t len = 0;
     lam_status st = read_file(path, &text, &len);

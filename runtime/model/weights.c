@@ -10,8 +10,8 @@ LAM_API lam_status lam_model_load_state_dict(lam_module *m, const lam_state_dict
 {
     if (keys)
         memset(keys, 0, sizeof *keys);
-    if (!m || !sd)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_load_state_dict: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(sd);
     lam_state_dict *own = NULL, *fill = NULL;
     lam_status st = lam_module_state_dict(m, &own);
     if (!st)
@@ -49,8 +49,8 @@ LAM_API lam_status lam_model_load_weights(lam_module *m, const char *safetensors
 {
     if (keys)
         memset(keys, 0, sizeof *keys);
-    if (!m || !safetensors_path)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_model_load_weights: NULL argument");
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(safetensors_path);
     lam_state_dict *sd;
     lam_status st = lam_safetensors_load(safetensors_path, &sd);
     if (st)
