@@ -51,3 +51,15 @@ tests_test_null_args_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_null_args_LDFLAGS = -no-install
 tests_test_null_args_LDADD = liblamina.la $(CRITERION_LIBS)
 endif
+
+# Tensor printing against PyTorch's str(tensor) (tools/gen-print-fixtures.py).
+EXTRA_DIST += tools/gen-print-fixtures.py
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_tensor_print
+TESTS += tests/test_tensor_print
+tests_test_tensor_print_SOURCES = tests/test_tensor_print.c $(LAM_CORE_TEST_SOURCES)
+tests_test_tensor_print_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_tensor_print_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_tensor_print_LDFLAGS = -no-install
+tests_test_tensor_print_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+endif

@@ -61,7 +61,11 @@ LAM_API bool lam_tensor_same_shape(const lam_tensor *a, const lam_tensor *b);
  * when buf is NULL); a NULL shape with ndim > 0 formats as "[?]". */
 LAM_API char *lam_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
 
-/* Print as PyTorch prints a float tensor: "tensor([[0.1234, 0.5678]])". */
+/* Print as PyTorch prints a float tensor: "tensor([[0.1234, 0.5678]])".
+ * PyTorch 1.13's default options, byte for byte: 4 decimals, or integers
+ * ("1.") or scientific notation as its _Formatter chooses from the finite
+ * non-zero values; rows wrapped at 80 columns; above 1000 elements, 3 items
+ * at each end of every dimension with "..." between. */
 LAM_API lam_status lam_tensor_print(const lam_tensor *t, FILE *fp);
 /* The same text in a new string (free with lam_free). NULL on allocation failure. */
 LAM_API char *lam_tensor_str(const lam_tensor *t);
