@@ -68,6 +68,13 @@ tests_io_test_io_oom_CPPFLAGS = $(AM_CPPFLAGS) -DIO_FIXTURES='"$(abs_top_srcdir)
 tests_io_test_io_oom_LDFLAGS = -no-install
 tests_io_test_io_oom_LDADD = liblamina.la
 
+# every descriptor the library opens is close-on-exec (own main: it replaces open/fopen)
+check_PROGRAMS += tests/io/test_io_cloexec
+TESTS += tests/io/test_io_cloexec
+tests_io_test_io_cloexec_SOURCES = tests/io/test_io_cloexec.c
+tests_io_test_io_cloexec_LDFLAGS = -no-install
+tests_io_test_io_cloexec_LDADD = liblamina.la
+
 # lamina's files read back by PyTorch and numpy (skips without them)
 check_PROGRAMS += tests/io/save-sample
 TESTS += tests/io/check-saved-with-torch.sh

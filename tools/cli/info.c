@@ -19,7 +19,7 @@ static void cpuinfo(char *model, size_t msize, char *flags, size_t fsize)
 {
     snprintf(model, msize, "unknown");
     flags[0] = '\0';
-    FILE *fp = fopen("/proc/cpuinfo", "r");
+    FILE *fp = fopen("/proc/cpuinfo", "re");
     if (!fp)
         return;
     char line[8192];
