@@ -76,6 +76,14 @@ expect 2 "missing --batch" -- bench "$F/mlp.lam"
 expect 2 "--batch needs" -- bench "$F/mlp.lam" --batch 0
 expect 2 "--seconds needs" -- bench "$F/mlp.lam" --batch 1 --seconds -3
 expect 2 "unexpected argument" -- info extra
+# the same parsing for every command (tools/cli/common.c)
+expect 2 "lamina info: error: unknown option '--bogus'" -- info --bogus
+expect 2 "lamina bench: error: unknown option '--bogus'" -- bench "$F/mlp.lam" --bogus
+expect 2 "lamina summary: error: option '--input-shape' needs a value" -- summary "$F/mlp.lam" --input-shape
+expect 2 "lamina bench: error: --warmup needs" -- bench "$F/mlp.lam" --batch 1 --warmup -1
+expect 2 "lamina summary: error: missing MODEL" -- summary --input-shape 1,10
+expect 2 "lamina bench: error: unexpected argument 'x.lam'" -- bench "$F/mlp.lam" x.lam --batch 1
+expect 2 "lamina info: error: --threads needs" -- info -t 0
 
 [ $fail -eq 0 ] && echo "cli-errors: $n malformed models and the usage cases OK"
 exit $fail

@@ -112,6 +112,43 @@ int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg)
     }
 }
 
+int cli_parse_args(int argc, char **argv, const char *cmd, const char *help, const char *shortopts,
+                   const struct option *longopts, cli_common *c, cli_option_fn own, void *user,
+                   const char *operand)
+{
+    int opt, rc;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (own && (rc = own(opt, optarg, user)) >= 0) {
+            if (rc != CLI_OK)
+                return rc;
+            continue;
+        }
+        switch (opt) {
+        case 'w': opt = OPT_WEIGHTS; break;
+        case 'p': opt = OPT_PLUGIN; break;
+        case 't': opt = OPT_THREADS; break;
+        case 's': opt = OPT_SEED; break;
+        case 'h': case OPT_HELP: fputs(help, stdout); return CLI_OK;
+        case ':': return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+        case '?': return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+        if ((rc = cli_common_option(c, cmd, opt, optarg)) != 0)
+            return rc > 0 ? rc : cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (!operand) {
+        if (optind < argc)
+            return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+        return CLI_CONTINUE;
+    }
+    if (optind >= argc)
+        return cli_usage(cmd, "missing %s", operand);
+    if (optind + 1 < argc)
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    c->model = argv[optind];
+    return CLI_CONTINUE;
+}
+
 void cli_common_free(cli_common *c)
 {
     free(c->plugins);
@@ -201,3 +238,4 @@ void cli_json_string(FILE *fp, const char *s)
     }
     fputc('"', fp);
 }
+

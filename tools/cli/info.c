@@ -64,23 +64,9 @@ int cmd_info(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c = {.strict = 1};
-    int rc = CLI_OK, opt;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":p:t:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'p': opt = OPT_PLUGIN; break;
-        case 't': opt = OPT_THREADS; break;
-        case 'h': case OPT_HELP: fputs(info_help, stdout); cli_common_free(&c); return CLI_OK;
-        case ':': rc = cli_usage("info", "option '%s' needs a value", argv[optind - 1]); goto out;
-        case '?': rc = cli_usage("info", "unknown option '%s'", argv[optind - 1]); goto out;
-        }
-        if ((rc = cli_common_option(&c, "info", opt, optarg)) != 0)
-            goto out;
-    }
-    if (optind < argc) {
-        rc = cli_usage("info", "unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse_args(argc, argv, "info", info_help, ":p:t:h", opts, &c, NULL, NULL, NULL);
+    if (rc != CLI_CONTINUE)
         goto out;
-    }
     if (c.threads > 0)
         lam_set_num_threads(c.threads);
     if ((rc = cli_load_plugins(&c)) != 0)
