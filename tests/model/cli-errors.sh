@@ -57,6 +57,31 @@ expect 1 "lamina: error: " -- bench "$M/empty.lam" --batch 1
 printf 'Sequential(ReLU())\n' > "$T/relu.lam"
 expect 1 "give --input-shape" -- bench "$T/relu.lam" --batch 2 --seconds 0.1
 
+# standard output that cannot be written (/dev/full) -> 1 with a message, for
+# every command and --help/--version (the output must not be lost silently)
+if [ -c /dev/full ]; then
+    full() {
+        text=$1
+        shift
+        "$LAMINA_BIN" "$@" >/dev/full 2>"$T/err"
+        rc=$?
+        if [ $rc -ne 1 ] || ! grep -qF -- "$text" "$T/err"; then
+            bad "lamina $* >/dev/full: exit $rc, expected 1 and '$text'; stderr: $(cat "$T/err")"
+        fi
+    }
+    stdout_full="lamina: error: cannot write to standard output"
+    full "$stdout_full" info
+    full "$stdout_full" summary "$F/mlp.lam" --input-shape 1,10
+    full "$stdout_full" bench "$F/mlp.lam" --batch 1 --seconds 0.05 --warmup 0
+    full "$stdout_full" bench "$F/mlp.lam" --batch 1 --seconds 0.05 --warmup 0 --json
+    full "$stdout_full" $run_mlp
+    full "$stdout_full" --help
+    full "$stdout_full" --version
+    for cmd in run summary bench info; do
+        full "$stdout_full" $cmd --help
+    done
+fi
+
 # usage -> 2
 expect 2 "missing COMMAND" --
 expect 2 "unknown command 'frobnicate'" -- frobnicate

@@ -81,6 +81,11 @@ int cli_print_plugins(FILE *fp);
 /* s as a JSON string literal. */
 void cli_json_string(FILE *fp, const char *s);
 
+/* Flushes and closes stdout; if anything written there was lost, reports
+ * "cannot write to standard output" and returns CLI_FAIL (when rc is
+ * CLI_OK; otherwise rc, whose error is already reported). */
+int cli_close_stdout(int rc);
+
 /* Each module of the tree, pre-order, with its dotted path ("" for the root). */
 typedef int (*cli_visit_fn)(lam_module *m, const char *path, int depth, void *user);
 int cli_walk(lam_module *m, cli_visit_fn fn, void *user);

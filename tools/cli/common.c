@@ -239,3 +239,20 @@ void cli_json_string(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+
+int cli_close_stdout(int rc)
+{
+    int err = 0;
+    bool lost = ferror(stdout) != 0; /* an earlier write failed; errno is gone */
+    if (fflush(stdout) != 0) {
+        lost = true;
+        err = errno;
+    }
+    if (fclose(stdout) != 0 && !err) {
+        lost = true;
+        err = errno;
+    }
+    if (lost && rc == CLI_OK)
+        return cli_fail("cannot write to standard output%s%s", err ? ": " : "", err ? strerror(err) : "");
+    return rc;
+}
