@@ -82,6 +82,22 @@ if [ -c /dev/full ]; then
     done
 fi
 
+# a plugin's strings (version, description, path) are printed with control
+# bytes escaped, not sent raw to the terminal
+if [ -f "${ODD_PLUGIN:-}" ]; then
+    d="$T/dir$(printf '\033')[1m"
+    mkdir "$d" && cp "$ODD_PLUGIN" "$d/odd.so" || bad "cannot copy $ODD_PLUGIN"
+    "$LAMINA_BIN" info --plugin "$d/odd.so" >"$T/out" 2>"$T/err" || bad "info --plugin odd.so: $(cat "$T/err")"
+    if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177\200-\237]')" "$T/out"; then
+        bad "info prints control bytes raw: $(od -c "$T/out" | grep -n '033\|\\a\|233' | head -5)"
+    fi
+    grep -qF 'odd_strings 1.0\x1b[2J  ' "$T/out" || bad "info: escaped version missing: $(cat "$T/out")"
+    grep -qF "$(printf 'caf\303\251') line one\x0aline two\x07 \x9b1m \xc2\x9b2m \\\\" "$T/out" ||
+        bad "info: escaped description missing: $(cat "$T/out")"
+    grep -qF 'dir\x1b[1m/odd.so' "$T/out" || bad "info: escaped path missing: $(cat "$T/out")"
+    grep -q "OddStrings *odd_strings" "$T/out" || bad "info: the plugin's type missing: $(cat "$T/out")"
+fi
+
 # usage -> 2
 expect 2 "missing COMMAND" --
 expect 2 "unknown command 'frobnicate'" -- frobnicate

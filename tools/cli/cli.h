@@ -80,6 +80,10 @@ int cli_print_plugins(FILE *fp);
 
 /* s as a JSON string literal. */
 void cli_json_string(FILE *fp, const char *s);
+/* s as it is, except that control characters (C0, DEL, C1), bytes that are
+ * not UTF-8 and '\\' are written as \xNN / \\: for text from plugins and
+ * file names, which must not drive the terminal. */
+void cli_print_text(FILE *fp, const char *s);
 
 /* Flushes and closes stdout; if anything written there was lost, reports
  * "cannot write to standard output" and returns CLI_FAIL (when rc is

@@ -239,6 +239,50 @@ void cli_json_string(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* Bytes of the printable character at p: 1 for printable ASCII other than
+ * '\\', 2 to 4 for a well-formed UTF-8 sequence that is not a C1 control;
+ * 0 for what must be escaped. */
+static size_t printable_len(const unsigned char *p)
+{
+    size_t n;
+    uint32_t cp, min;
+    if (*p < 0x80)
+        return *p >= 0x20 && *p != 0x7f && *p != '\\' ? 1 : 0;
+    if ((*p & 0xe0) == 0xc0)
+        n = 2, cp = *p & 0x1fu, min = 0x80;
+    else if ((*p & 0xf0) == 0xe0)
+        n = 3, cp = *p & 0x0fu, min = 0x800;
+    else if ((*p & 0xf8) == 0xf0)
+        n = 4, cp = *p & 0x07u, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) /* the terminating NUL stops here too */
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
+        return 0; /* overlong, out of range, a surrogate, or a C1 control */
+    return n;
+}
+
+void cli_print_text(FILE *fp, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = printable_len(p);
+        if (n) {
+            fwrite(p, 1, n, fp);
+            p += n;
+        } else {
+            if (*p == '\\')
+                fputs("\\\\", fp);
+            else
+                fprintf(fp, "\\x%02x", *p);
+            p++;
+        }
+    }
+}
 
 int cli_close_stdout(int rc)
 {

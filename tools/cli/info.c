@@ -94,7 +94,8 @@ int cmd_info(int argc, char **argv)
     for (size_t i = 0; lam_layer_type_name(i); i++) {
         const char *t = lam_layer_type_name(i);
         lam_plugin *p = lam_layer_type_plugin(t);
-        printf("\n  %-18s %s", t, p ? lam_plugin_name(p) : "built-in");
+        printf("\n  %-18s ", t);
+        cli_print_text(stdout, p ? lam_plugin_name(p) : "built-in");
     }
     printf("\n");
 out:
