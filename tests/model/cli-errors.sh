@@ -75,6 +75,7 @@ if [ -c /dev/full ]; then
     full "$stdout_full" bench "$F/mlp.lam" --batch 1 --seconds 0.05 --warmup 0
     full "$stdout_full" bench "$F/mlp.lam" --batch 1 --seconds 0.05 --warmup 0 --json
     full "$stdout_full" $run_mlp
+    full "lamina: error: /dev/stdout: cannot write: No space left on device" $run_mlp --output -
     full "$stdout_full" --help
     full "$stdout_full" --version
     for cmd in run summary bench info; do

@@ -10,7 +10,11 @@ static const char run_help[] =
     "on the array in X.npy and print the result as PyTorch prints a tensor.\n"
     "\n"
     "  -i, --input X.npy        the input (float32 or float64 .npy)\n"
-    "  -o, --output Y.npy       write the output to Y.npy instead of printing it\n"
+    "  -o, --output Y.npy       write the output to Y.npy instead of printing it;\n"
+    "                           '-' writes the .npy to standard output.  A file is\n"
+    "                           replaced atomically (keeping its mode); a symlink is\n"
+    "                           followed; a device, FIFO or hard-linked file is\n"
+    "                           written in place\n"
     "  -w, --weights W.safetensors\n"
     "                           load parameters from a safetensors file (state_dict\n"
     "                           keys); without it they are initialised from --seed\n"
@@ -56,7 +60,8 @@ int cmd_run(int argc, char **argv)
         rc = cli_usage("run", "missing --input X.npy");
         goto out;
     }
-    const char *output = a.output;
+    /* '-' is standard output, written where it points (see lam_npy_save) */
+    const char *output = a.output && !strcmp(a.output, "-") ? "/dev/stdout" : a.output;
 
     lam_module *m = NULL;
     lam_tensor *x = NULL, *y = NULL;
