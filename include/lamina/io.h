@@ -25,10 +25,11 @@
  * regular file with more than one name (every hard link sees the new
  * contents), and /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N,
  * which write to that descriptor of this process at its current offset
- * (O_APPEND kept) without reopening it.  Those writes are not atomic: a
- * failure can leave them partly written.  A directory fails with
- * LAM_ERR_IO.  Writing to a pipe whose reader has gone raises SIGPIPE, as
- * write(2) does; programs that write to pipes usually ignore it. */
+ * (O_APPEND kept) without reopening it (flush a stdio stream on it first).
+ * Those writes are not atomic: a failure can leave them partly written.  A
+ * directory fails with LAM_ERR_IO.  Writing to a pipe whose reader has gone
+ * raises SIGPIPE, as write(2) does; programs that write to pipes usually
+ * ignore it. */
 #ifndef LAMINA_IO_H
 #define LAMINA_IO_H
 
