@@ -40,6 +40,8 @@ lam_status lam__null_arg(const char *func, const char *arg);
 
 /* ---- strings ---- */
 char *lam__strdup(const char *s);
+/* The value of a hexadecimal digit (0-9, a-f, A-F), -1 for anything else. */
+int lam__hexval(int c);
 /* A growable string builder; on allocation failure `failed` is set and
  * later appends do nothing. */
 typedef struct lam__sb {

@@ -14,6 +14,17 @@ char *lam__strdup(const char *s)
     return p;
 }
 
+int lam__hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static void sb_reserve(lam__sb *sb, size_t extra)
 {
     if (sb->failed)

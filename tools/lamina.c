@@ -5,8 +5,9 @@
  *   lamina bench MODEL --batch B ...
  *   lamina info
  *
- * Exit status: 0 success, 1 a bad model/weights/input/plugin (the message on
- * stderr starts "lamina: error:"), 2 bad usage. */
+ * Exit status: 0 success, 1 a bad model/weights/input/plugin or output that
+ * could not be written (the message on stderr starts "lamina: error:"),
+ * 2 bad usage. */
 #include "tools/cli/cli.h"
 #include <string.h>
 
@@ -27,7 +28,7 @@ static const char main_help[] =
     "\n"
     "Exit status: 0 success, 1 bad model/weights/input/plugin, 2 bad usage.\n";
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2)
         return cli_usage(NULL, "missing COMMAND (run, summary, bench or info)");
@@ -50,4 +51,10 @@ int main(int argc, char **argv)
     if (cmd[0] == '-')
         return cli_usage(NULL, "unknown option '%s'", cmd);
     return cli_usage(NULL, "unknown command '%s' (run, summary, bench or info)", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    /* output that did not reach stdout (a full disk, /dev/full) is a failure */
+    return cli_close_stdout(dispatch(argc, argv));
 }

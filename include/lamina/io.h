@@ -11,8 +11,25 @@
  *   LAM_ERR_NO_MEMORY  an allocation failed
  *   LAM_ERR_INVALID_ARGUMENT  a NULL pointer, a bad key in a dict to save
  *
- * On failure *out is set to NULL and nothing else is changed; a failed save
- * leaves no file behind and an existing file at `path` untouched. */
+ * On failure *out is set to NULL and nothing else is changed.
+ *
+ * Saving (lam_safetensors_save, lam_npy_save) replaces a regular file
+ * atomically: the data is written to a temporary file in the same directory,
+ * fsync'ed, given the old file's permission bits (and owner, where the
+ * process may set it), and renamed over the old one, so readers see the old
+ * file or the new one, never half of it, and a failed save leaves no file
+ * behind and an existing file untouched.  A symbolic link is followed: its
+ * target is replaced (created, when the link dangles) and the link stays.
+ * Other things at `path` keep what they are and are written in place, as
+ * the shell's `>` does: character and block devices (/dev/null), FIFOs, a
+ * regular file with more than one name (every hard link sees the new
+ * contents), and /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N,
+ * which write to that descriptor of this process at its current offset
+ * (O_APPEND kept) without reopening it (flush a stdio stream on it first).
+ * Those writes are not atomic: a failure can leave them partly written.  A
+ * directory fails with LAM_ERR_IO.  Writing to a pipe whose reader has gone
+ * raises SIGPIPE, as write(2) does; programs that write to pipes usually
+ * ignore it. */
 #ifndef LAMINA_IO_H
 #define LAMINA_IO_H
 
@@ -79,8 +96,9 @@ LAM_API lam_status lam_safetensors_parse(const void *buf, size_t len, lam_state_
  * padded with spaces to a multiple of 8 bytes so every tensor is 8-byte
  * aligned.  Keys must be valid UTF-8 and not "__metadata__".  One tensor
  * held under two keys (tied weights) is written twice, once per key (the
- * format forbids shared offsets); it loads back as two tensors.  The file is
- * written to a temporary name in the same directory and renamed into place. */
+ * format forbids shared offsets); it loads back as two tensors.  How `path`
+ * is written (atomic rename, or in place for devices, FIFOs and hard links)
+ * is described at the top of this file. */
 LAM_API lam_status lam_safetensors_save(const char *path, const lam_state_dict *sd);
 
 /* ---- NumPy .npy (format versions 1.0, 2.0 and 3.0) ---------------------
@@ -99,7 +117,7 @@ LAM_API lam_status lam_npy_parse(const void *buf, size_t len, lam_tensor **out);
 
 /* Write `t` as a version 1.0 '<f4' C-order .npy file, as numpy.save does:
  * the header dict padded with spaces and ended by '\n' so the data starts at
- * a multiple of 64 bytes.  Written to a temporary file and renamed. */
+ * a multiple of 64 bytes.  Written as described at the top of this file. */
 LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t);
 
 #ifdef __cplusplus

@@ -39,11 +39,16 @@ void lam__io_put(lam__io_out *o, const void *buf, size_t n);
 /* Write n floats as little-endian IEEE binary32. */
 void lam__io_put_f32(lam__io_out *o, const float *v, size_t n);
 
-/* Write `path` atomically: `fill(o, ctx)` writes the contents into a
- * temporary file in the same directory, which is fsync'ed and renamed over
- * `path`.  On any failure the temporary file is removed, `path` is left as
- * it was, and the error (LAM_ERR_IO with errno text, or fill's status) is
- * returned.  fill returns LAM_OK or an error it has already reported. */
+/* Write `path` with `fill(o, ctx)`.  A regular file (new, or with one name)
+ * is replaced atomically: the contents go to a temporary file in the same
+ * directory (the directory of the symlink chain's target when `path` is a
+ * symlink), which gets the old file's mode and owner, is fsync'ed and
+ * renamed over it; on any failure the temporary file is removed and `path`
+ * is left as it was.  Devices, FIFOs, hard-linked files and the descriptor
+ * aliases (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N) are written
+ * in place (no atomicity there).  Returns the error (LAM_ERR_IO with errno
+ * text, or fill's status).  fill returns LAM_OK or an error it has already
+ * reported. */
 lam_status lam__io_write_atomic(const char *path, lam_status (*fill)(lam__io_out *o, void *ctx),
                                 void *ctx);
 

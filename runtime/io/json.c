@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/internal.h"
 #include "runtime/io/io_internal.h"
 #include "runtime/io/json.h"
 
@@ -111,24 +112,13 @@ static lam__json *new_node(parser *p, lam__json_type t, size_t at)
     return v;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static long read_u4(parser *p, size_t at)
 {
     long v = 0;
     if (p->len - at < 4)
         return -1;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p->s[at + i]);
+        int h = lam__hexval((unsigned char)p->s[at + i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

@@ -70,6 +70,9 @@ static lam_status pystr(npy_hdr *h, char *dst, size_t size, const char *role)
     while (h->pos < h->len && h->s[h->pos] != q) {
         if (h->s[h->pos] == '\\' || h->s[h->pos] == '\n')
             return npy_fail(h->what, "header: unsupported character in %s at byte %zu", role, h->pos);
+        /* numpy's literal_eval refuses it; the C strings below would end there */
+        if (h->s[h->pos] == '\0')
+            return npy_fail(h->what, "header: NUL byte in %s at byte %zu", role, h->pos);
         h->pos++;
     }
     if (h->pos >= h->len)

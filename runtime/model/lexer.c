@@ -126,17 +126,6 @@ static lam_status lex_number(lexer *L, lam__token *t)
     return LAM_OK;
 }
 
-static int hexval(int c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static lam_status lex_string(lexer *L, lam__token *t)
 {
     const char *s = L->src;
@@ -165,8 +154,8 @@ static lam_status lex_string(lexer *L, lam__token *t)
             case 'r': c = '\r'; break;
             case '\\': case '\'': case '"': c = (unsigned char)e; break;
             case 'x': {
-                int h = i < L->len ? hexval(s[i]) : -1;
-                int l = i + 1 < L->len ? hexval(s[i + 1]) : -1;
+                int h = i < L->len ? lam__hexval((unsigned char)s[i]) : -1;
+                int l = i + 1 < L->len ? lam__hexval((unsigned char)s[i + 1]) : -1;
                 if (h < 0 || l < 0 || (h == 0 && l == 0))
                     return lam__model_error(LAM_ERR_FORMAT, L->file, pos_at(L, i - 2),
                                             "invalid \\x escape in string");

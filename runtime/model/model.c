@@ -1,10 +1,12 @@
 /* .lam model files — public entry points: read, lex, parse, build, eval. */
 #include "runtime/model/model_internal.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 LAM_API lam_status lam_model_parse_ex(const char *text, size_t len, const char *filename,
                                       const lam_model_options *opts, lam_module **out)
@@ -58,13 +60,23 @@ LAM_API lam_status lam_model_parse(const char *text, size_t len, const char *fil
 
 static lam_status read_file(const char *path, char **buf, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+     * below); it changes nothing for the regular file we go on to read */
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
         return lam__error(LAM_ERR_IO, "cannot open model file '%s': %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(fp);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
         return lam__error(LAM_ERR_IO, "cannot read model file '%s': not a regular file", path);
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
+        return lam__oom("model file");
     }
     if ((uint64_t)sb.st_size > LAM_MODEL_MAX_FILE_SIZE) {
         fclose(fp);

@@ -38,8 +38,10 @@ io_test_cppflags = $(AM_CPPFLAGS) -DIO_FIXTURES='"$(abs_top_srcdir)/tests/io/fix
 io_test_cflags = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 io_test_ldadd = liblamina.la $(CRITERION_LIBS)
 
-check_PROGRAMS += tests/io/test_safetensors tests/io/test_safetensors_bad tests/io/test_npy
-TESTS += tests/io/test_safetensors tests/io/test_safetensors_bad tests/io/test_npy
+check_PROGRAMS += tests/io/test_safetensors tests/io/test_safetensors_bad tests/io/test_npy \
+	tests/io/test_io_write
+TESTS += tests/io/test_safetensors tests/io/test_safetensors_bad tests/io/test_npy \
+	tests/io/test_io_write
 
 tests_io_test_safetensors_SOURCES = tests/io/test_safetensors.c tests/io/iotest.c tests/io/iotest.h
 tests_io_test_safetensors_CPPFLAGS = $(io_test_cppflags)
@@ -58,6 +60,12 @@ tests_io_test_npy_CPPFLAGS = $(io_test_cppflags)
 tests_io_test_npy_CFLAGS = $(io_test_cflags)
 tests_io_test_npy_LDFLAGS = -no-install
 tests_io_test_npy_LDADD = $(io_test_ldadd)
+
+tests_io_test_io_write_SOURCES = tests/io/test_io_write.c tests/io/iotest.c tests/io/iotest.h
+tests_io_test_io_write_CPPFLAGS = $(io_test_cppflags)
+tests_io_test_io_write_CFLAGS = $(io_test_cflags)
+tests_io_test_io_write_LDFLAGS = -no-install
+tests_io_test_io_write_LDADD = $(io_test_ldadd)
 endif
 
 # every allocation failure -> LAM_ERR_NO_MEMORY (own main: it replaces malloc)
@@ -67,6 +75,13 @@ tests_io_test_io_oom_SOURCES = tests/io/test_io_oom.c
 tests_io_test_io_oom_CPPFLAGS = $(AM_CPPFLAGS) -DIO_FIXTURES='"$(abs_top_srcdir)/tests/io/fixtures"'
 tests_io_test_io_oom_LDFLAGS = -no-install
 tests_io_test_io_oom_LDADD = liblamina.la
+
+# every descriptor the library opens is close-on-exec (own main: it replaces open/fopen)
+check_PROGRAMS += tests/io/test_io_cloexec
+TESTS += tests/io/test_io_cloexec
+tests_io_test_io_cloexec_SOURCES = tests/io/test_io_cloexec.c
+tests_io_test_io_cloexec_LDFLAGS = -no-install
+tests_io_test_io_cloexec_LDADD = liblamina.la
 
 # lamina's files read back by PyTorch and numpy (skips without them)
 check_PROGRAMS += tests/io/save-sample

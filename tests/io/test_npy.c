@@ -177,6 +177,9 @@ static const bad_npy npy_cases[] = {
     HDR("trailing bytes", 3, DICT("<f8", "False", "(2,)"), 17, "1 trailing bytes after the data of <f8 (2,)"),
     HDR("garbage after dict", 1, DICT("<f4", "False", "(1,)") " x", 4, "unexpected characters after the dict"),
     HDR("six dimensions", 1, DICT("<f4", "False", "(1, 1, 1, 1, 1, 1)"), 4, "has 6 dimensions"),
+    /* numpy's literal_eval refuses NUL bytes; a C string compare would stop at them */
+    HDR("NUL in descr", 1, DICT("<f4\0junk", "False", "(1,)"), 4, "NUL byte in 'descr'"),
+    HDR("NUL in key", 1, "{'descr': '<f4', 'fortran_order': False, 'shape\0x': (1,)}", 4, "NUL byte in key"),
 };
 
 static unsigned char *build(const bad_npy *c, size_t *len)

@@ -57,6 +57,48 @@ expect 1 "lamina: error: " -- bench "$M/empty.lam" --batch 1
 printf 'Sequential(ReLU())\n' > "$T/relu.lam"
 expect 1 "give --input-shape" -- bench "$T/relu.lam" --batch 2 --seconds 0.1
 
+# standard output that cannot be written (/dev/full) -> 1 with a message, for
+# every command and --help/--version (the output must not be lost silently)
+if [ -c /dev/full ]; then
+    full() {
+        text=$1
+        shift
+        "$LAMINA_BIN" "$@" >/dev/full 2>"$T/err"
+        rc=$?
+        if [ $rc -ne 1 ] || ! grep -qF -- "$text" "$T/err"; then
+            bad "lamina $* >/dev/full: exit $rc, expected 1 and '$text'; stderr: $(cat "$T/err")"
+        fi
+    }
+    stdout_full="lamina: error: cannot write to standard output"
+    full "$stdout_full" info
+    full "$stdout_full" summary "$F/mlp.lam" --input-shape 1,10
+    full "$stdout_full" bench "$F/mlp.lam" --batch 1 --seconds 0.05 --warmup 0
+    full "$stdout_full" bench "$F/mlp.lam" --batch 1 --seconds 0.05 --warmup 0 --json
+    full "$stdout_full" $run_mlp
+    full "lamina: error: /dev/stdout: cannot write: No space left on device" $run_mlp --output -
+    full "$stdout_full" --help
+    full "$stdout_full" --version
+    for cmd in run summary bench info; do
+        full "$stdout_full" $cmd --help
+    done
+fi
+
+# a plugin's strings (version, description, path) are printed with control
+# bytes escaped, not sent raw to the terminal
+if [ -f "${ODD_PLUGIN:-}" ]; then
+    d="$T/dir$(printf '\033')[1m"
+    mkdir "$d" && cp "$ODD_PLUGIN" "$d/odd.so" || bad "cannot copy $ODD_PLUGIN"
+    "$LAMINA_BIN" info --plugin "$d/odd.so" >"$T/out" 2>"$T/err" || bad "info --plugin odd.so: $(cat "$T/err")"
+    if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177\200-\237]')" "$T/out"; then
+        bad "info prints control bytes raw: $(od -c "$T/out" | grep -n '033\|\\a\|233' | head -5)"
+    fi
+    grep -qF 'odd_strings 1.0\x1b[2J  ' "$T/out" || bad "info: escaped version missing: $(cat "$T/out")"
+    grep -qF "$(printf 'caf\303\251') line one\x0aline two\x07 \x9b1m \xc2\x9b2m \\\\" "$T/out" ||
+        bad "info: escaped description missing: $(cat "$T/out")"
+    grep -qF 'dir\x1b[1m/odd.so' "$T/out" || bad "info: escaped path missing: $(cat "$T/out")"
+    grep -q "OddStrings *odd_strings" "$T/out" || bad "info: the plugin's type missing: $(cat "$T/out")"
+fi
+
 # usage -> 2
 expect 2 "missing COMMAND" --
 expect 2 "unknown command 'frobnicate'" -- frobnicate
@@ -76,6 +118,14 @@ expect 2 "missing --batch" -- bench "$F/mlp.lam"
 expect 2 "--batch needs" -- bench "$F/mlp.lam" --batch 0
 expect 2 "--seconds needs" -- bench "$F/mlp.lam" --batch 1 --seconds -3
 expect 2 "unexpected argument" -- info extra
+# the same parsing for every command (tools/cli/common.c)
+expect 2 "lamina info: error: unknown option '--bogus'" -- info --bogus
+expect 2 "lamina bench: error: unknown option '--bogus'" -- bench "$F/mlp.lam" --bogus
+expect 2 "lamina summary: error: option '--input-shape' needs a value" -- summary "$F/mlp.lam" --input-shape
+expect 2 "lamina bench: error: --warmup needs" -- bench "$F/mlp.lam" --batch 1 --warmup -1
+expect 2 "lamina summary: error: missing MODEL" -- summary --input-shape 1,10
+expect 2 "lamina bench: error: unexpected argument 'x.lam'" -- bench "$F/mlp.lam" x.lam --batch 1
+expect 2 "lamina info: error: --threads needs" -- info -t 0
 
 [ $fail -eq 0 ] && echo "cli-errors: $n malformed models and the usage cases OK"
 exit $fail

@@ -30,6 +30,32 @@ while read -r name flags; do
 done < "$F/MANIFEST"
 [ "$n" -ge 20 ] || bad "only $n cases in MANIFEST"
 
+# --output writes through what is at the path: '-' and /dev/stdout are
+# standard output (a pipe; a file opened with >> keeps what it had); a
+# symlink stays a link and its target gets the array; a mode-600 file keeps
+# its mode.  Run in $T: a '-' taken as a file name would land there.
+(
+    cd "$T" || exit 1
+    run="run $F/mlp.lam -w $F/mlp.safetensors -i $F/mlp.input.npy"
+    "$LAMINA_BIN" $run --output ref.npy || bad "run --output ref.npy"
+    "$LAMINA_BIN" $run --output - | cat > dash.npy && cmp -s dash.npy ref.npy || bad "run --output -"
+    [ ! -e ./- ] || bad "run --output - made a file named '-'"
+    "$LAMINA_BIN" $run --output /dev/stdout | cat > stdout.npy && cmp -s stdout.npy ref.npy ||
+        bad "run --output /dev/stdout"
+    printf 'log:' > log
+    "$LAMINA_BIN" $run -o - >> log && { printf 'log:'; cat ref.npy; } | cmp -s - log ||
+        bad "run -o - >> log did not append"
+    printf old > target.npy
+    ln -s target.npy link.npy
+    "$LAMINA_BIN" $run -o link.npy && [ -L link.npy ] && cmp -s target.npy ref.npy ||
+        bad "run -o link.npy: the link was replaced or its target not written"
+    printf old > private.npy
+    chmod 600 private.npy
+    "$LAMINA_BIN" $run -o private.npy && cmp -s private.npy ref.npy || bad "run -o private.npy"
+    [ "$(stat -c %a private.npy)" = 600 ] || bad "run -o: mode 600 came back $(stat -c %a private.npy)"
+    exit $fail
+) || fail=1
+
 # printing (no --output): PyTorch's tensor format
 out=$("$LAMINA_BIN" run "$F/mlp.lam" -w "$F/mlp.safetensors" -i "$F/mlp.input.npy") || bad "run (print)"
 case $out in "tensor([["*"]])") ;; *) bad "printed output: $out" ;; esac

@@ -4,7 +4,8 @@
 # PyTorch.  tests/model/corpus seeds the fuzz target fuzz/fuzz_model.c.
 AM_TESTS_ENVIRONMENT += MODEL_TESTS_DIR='$(abs_top_srcdir)/tests/model'; export MODEL_TESTS_DIR; \
 	LAMINA_BIN='$(abs_top_builddir)/tools/lamina'; export LAMINA_BIN; \
-	NPY_COMPARE='$(abs_top_builddir)/tests/model/npy-compare'; export NPY_COMPARE;
+	NPY_COMPARE='$(abs_top_builddir)/tests/model/npy-compare'; export NPY_COMPARE; \
+	ODD_PLUGIN='$(abs_top_builddir)/tests/model/.libs/odd_strings.so'; export ODD_PLUGIN;
 
 EXTRA_DIST += tests/model/fixtures tests/model/malformed tests/model/corpus \
 	tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh
@@ -18,6 +19,14 @@ tests_model_npy_compare_CPPFLAGS = $(model_test_cppflags)
 tests_model_npy_compare_LDFLAGS = -no-install
 tests_model_npy_compare_LDADD = liblamina.la $(LIBM)
 TESTS += tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh
+
+# a plugin with control bytes in its strings, for `lamina info` (cli-errors.sh);
+# outside tests/plugins so that the plugin-path listings there do not see it
+check_LTLIBRARIES += tests/model/odd_strings.la
+tests_model_odd_strings_la_SOURCES = tests/model/odd_strings.c
+tests_model_odd_strings_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
+tests_model_odd_strings_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_model_odd_strings_la_LDFLAGS = $(LAM_PLUGIN_LDFLAGS) -rpath /nowhere
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/model/test_model_syntax tests/model/test_model_fixtures \

@@ -2,8 +2,12 @@
  * text their message must contain in EXPECTED): each gives an error status
  * and a positioned message, never a crash, a hang or a leak. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "tests/model/modeltest.h"
 
 static void check(const char *file, const char *expect, bool from_memory)
@@ -46,6 +50,28 @@ static void check_all(bool from_memory)
 
 Test(model_malformed, every_file_is_refused_by_load) { check_all(false); }
 Test(model_malformed, every_file_is_refused_by_parse) { check_all(true); }
+
+/* A FIFO (nobody writing) or a directory as the model file: refused at once
+ * like the weights loaders refuse them, not a read that waits for a writer
+ * forever.  The timeout only turns such a hang into a failure. */
+Test(model_malformed, not_a_regular_file, .timeout = 60)
+{
+    char dir[512], path[600];
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/lamina-model-XXXXXX", t && *t ? t : "/tmp");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/model.lam", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0, "%s", strerror(errno));
+    lam_module *m = (lam_module *)&m;
+    cr_expect_eq(lam_model_load(path, &m), LAM_ERR_IO);
+    cr_expect_null(m);
+    cr_expect(strstr(lam_last_error(), "model.lam") && strstr(lam_last_error(), "not a regular file"), "%s",
+              lam_last_error());
+    unlink(path);
+    cr_expect_eq(lam_model_load(dir, &m), LAM_ERR_IO);
+    cr_expect(strstr(lam_last_error(), "not a regular file"), "%s", lam_last_error());
+    rmdir(dir);
+}
 
 /* Every prefix of a valid file is refused cleanly (or parses, at full length). */
 Test(model_malformed, truncated_files)

@@ -193,6 +193,20 @@ Test(model_syntax, literals)
     lam_module_release(m);
 }
 
+/* \x escapes in strings: both cases of hex digits; a bad digit or \x00 fails */
+Test(model_syntax, string_hex_escapes)
+{
+    lam_module *m = parse_ok("Sequential(GELU(approximate='\\x74a\\x6E\\x68'), GELU(approximate=\"\\x6e\\x6F\\x6Ee\"))");
+    expect_repr(m, "Sequential(\n  (0): GELU(approximate='tanh')\n  (1): GELU(approximate='none')\n)");
+    lam_module_release(m);
+    static const char *const bad[] = {"GELU(approximate='\\x7g')", "GELU(approximate='\\xG4')",
+                                      "GELU(approximate='\\x00')", "GELU(approximate='\\x7')"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_expect_eq(mt_parse(bad[i], &m), LAM_ERR_FORMAT, "%s", bad[i]);
+        cr_expect(strstr(lam_last_error(), "invalid \\x escape"), "%s: %s", bad[i], lam_last_error());
+    }
+}
+
 Test(model_syntax, whitespace_comments_crlf_and_bom)
 {
     lam_module *m = parse_ok("\xEF\xBB\xBF# model\r\n\r\nSequential(  # open\r\n"

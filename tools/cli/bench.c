@@ -85,6 +85,37 @@ static double pct(const double *sorted, size_t n, double p)
     return sorted[i ? i - 1 : 0];
 }
 
+typedef struct bench_args {
+    long long batch, warmup;
+    double seconds;
+    const char *shape;
+    bool json;
+} bench_args;
+
+static int bench_option(int opt, const char *arg, void *user)
+{
+    bench_args *a = user;
+    char *end;
+    switch (opt) {
+    case 'b': case OPT_BATCH:
+        if (cli_parse_int(arg, 1, 1 << 24, &a->batch))
+            return cli_usage("bench", "--batch needs an integer from 1 to %d, got '%s'", 1 << 24, arg);
+        return CLI_OK;
+    case OPT_SECONDS:
+        a->seconds = strtod(arg, &end);
+        if (*end || end == arg || !(a->seconds > 0 && a->seconds <= 86400))
+            return cli_usage("bench", "--seconds needs a number of seconds in (0, 86400], got '%s'", arg);
+        return CLI_OK;
+    case OPT_WARMUP:
+        if (cli_parse_int(arg, 0, 1000000, &a->warmup))
+            return cli_usage("bench", "--warmup needs an integer from 0 to 1000000, got '%s'", arg);
+        return CLI_OK;
+    case OPT_INPUT_SHAPE: a->shape = arg; return CLI_OK;
+    case OPT_JSON: a->json = true; return CLI_OK;
+    }
+    return -1;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -97,54 +128,15 @@ int cmd_bench(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c = {.strict = 1};
-    long long batch = 0, warmup = 3;
-    double seconds = 3.0;
-    const char *shape = NULL;
-    bool json = false;
-    int rc = CLI_OK, opt;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":b:w:p:t:h", opts, NULL)) != -1) {
-        char *end;
-        switch (opt) {
-        case 'b': case OPT_BATCH:
-            if (cli_parse_int(optarg, 1, 1 << 24, &batch)) {
-                rc = cli_usage("bench", "--batch needs an integer from 1 to %d, got '%s'", 1 << 24, optarg);
-                goto out;
-            }
-            continue;
-        case OPT_SECONDS:
-            seconds = strtod(optarg, &end);
-            if (*end || end == optarg || !(seconds > 0 && seconds <= 86400)) {
-                rc = cli_usage("bench", "--seconds needs a number of seconds in (0, 86400], got '%s'", optarg);
-                goto out;
-            }
-            continue;
-        case OPT_WARMUP:
-            if (cli_parse_int(optarg, 0, 1000000, &warmup)) {
-                rc = cli_usage("bench", "--warmup needs an integer from 0 to 1000000, got '%s'", optarg);
-                goto out;
-            }
-            continue;
-        case OPT_INPUT_SHAPE: shape = optarg; continue;
-        case OPT_JSON: json = true; continue;
-        case 'w': opt = OPT_WEIGHTS; break;
-        case 'p': opt = OPT_PLUGIN; break;
-        case 't': opt = OPT_THREADS; break;
-        case 'h': case OPT_HELP: fputs(bench_help, stdout); cli_common_free(&c); return CLI_OK;
-        case ':': rc = cli_usage("bench", "option '%s' needs a value", argv[optind - 1]); goto out;
-        case '?': rc = cli_usage("bench", "unknown option '%s'", argv[optind - 1]); goto out;
-        }
-        if ((rc = cli_common_option(&c, "bench", opt, optarg)) != 0)
-            goto out;
-    }
-    if (optind >= argc) {
-        rc = cli_usage("bench", "missing MODEL");
+    bench_args a = {.warmup = 3, .seconds = 3.0};
+    int rc = cli_parse_args(argc, argv, "bench", bench_help, ":b:w:p:t:h", opts, &c, bench_option, &a,
+                            "MODEL");
+    if (rc != CLI_CONTINUE)
         goto out;
-    }
-    if (optind + 1 < argc) {
-        rc = cli_usage("bench", "unexpected argument '%s'", argv[optind + 1]);
-        goto out;
-    }
+    long long batch = a.batch, warmup = a.warmup;
+    double seconds = a.seconds;
+    const char *shape = a.shape;
+    bool json = a.json;
     if (!batch) {
         rc = cli_usage("bench", "missing --batch B");
         goto out;
@@ -159,7 +151,6 @@ int cmd_bench(int argc, char **argv)
         rc = cli_usage("bench", "--input-shape is per sample: at most %d sizes", LAM_MAX_DIMS - 1);
         goto out;
     }
-    c.model = argv[optind];
     lam_module *m;
     if ((rc = cli_load_model(&c, &m)) != 0)
         goto out;

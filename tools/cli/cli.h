@@ -47,6 +47,21 @@ enum {
 
 /* Handles a shared option: 0 done, -1 not a shared option, else an exit code. */
 int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg);
+
+/* A command's own options: 0 handled, an exit code (a usage error), or -1
+ * when `opt` is not one of them. */
+typedef int (*cli_option_fn)(int opt, const char *arg, void *user);
+enum { CLI_CONTINUE = -1 };
+/* The argument parsing every command shares: getopt_long over `shortopts`
+ * and `longopts`; each option goes to `own` first (may be NULL), then to
+ * the shared ones (-w, -p, -t, -s and CLI_MODEL_OPTIONS); --help prints
+ * `help`; a missing value or an unknown option is a usage error.  The
+ * operands: one, named `operand` in messages ("MODEL"), stored in c->model;
+ * none when `operand` is NULL.  Returns CLI_CONTINUE to go on, or the exit
+ * code to return now (CLI_OK after --help). */
+int cli_parse_args(int argc, char **argv, const char *cmd, const char *help, const char *shortopts,
+                   const struct option *longopts, cli_common *c, cli_option_fn own, void *user,
+                   const char *operand);
 /* Frees what cli_common_option allocated. */
 void cli_common_free(cli_common *c);
 
@@ -65,6 +80,15 @@ int cli_print_plugins(FILE *fp);
 
 /* s as a JSON string literal. */
 void cli_json_string(FILE *fp, const char *s);
+/* s as it is, except that control characters (C0, DEL, C1), bytes that are
+ * not UTF-8 and '\\' are written as \xNN / \\: for text from plugins and
+ * file names, which must not drive the terminal. */
+void cli_print_text(FILE *fp, const char *s);
+
+/* Flushes and closes stdout; if anything written there was lost, reports
+ * "cannot write to standard output" and returns CLI_FAIL (when rc is
+ * CLI_OK; otherwise rc, whose error is already reported). */
+int cli_close_stdout(int rc);
 
 /* Each module of the tree, pre-order, with its dotted path ("" for the root). */
 typedef int (*cli_visit_fn)(lam_module *m, const char *path, int depth, void *user);

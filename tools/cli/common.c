@@ -112,6 +112,43 @@ int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg)
     }
 }
 
+int cli_parse_args(int argc, char **argv, const char *cmd, const char *help, const char *shortopts,
+                   const struct option *longopts, cli_common *c, cli_option_fn own, void *user,
+                   const char *operand)
+{
+    int opt, rc;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (own && (rc = own(opt, optarg, user)) >= 0) {
+            if (rc != CLI_OK)
+                return rc;
+            continue;
+        }
+        switch (opt) {
+        case 'w': opt = OPT_WEIGHTS; break;
+        case 'p': opt = OPT_PLUGIN; break;
+        case 't': opt = OPT_THREADS; break;
+        case 's': opt = OPT_SEED; break;
+        case 'h': case OPT_HELP: fputs(help, stdout); return CLI_OK;
+        case ':': return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+        case '?': return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+        if ((rc = cli_common_option(c, cmd, opt, optarg)) != 0)
+            return rc > 0 ? rc : cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (!operand) {
+        if (optind < argc)
+            return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+        return CLI_CONTINUE;
+    }
+    if (optind >= argc)
+        return cli_usage(cmd, "missing %s", operand);
+    if (optind + 1 < argc)
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    c->model = argv[optind];
+    return CLI_CONTINUE;
+}
+
 void cli_common_free(cli_common *c)
 {
     free(c->plugins);
@@ -200,4 +237,66 @@ void cli_json_string(FILE *fp, const char *s)
             fputc(*p, fp);
     }
     fputc('"', fp);
+}
+
+/* Bytes of the printable character at p: 1 for printable ASCII other than
+ * '\\', 2 to 4 for a well-formed UTF-8 sequence that is not a C1 control;
+ * 0 for what must be escaped. */
+static size_t printable_len(const unsigned char *p)
+{
+    size_t n;
+    uint32_t cp, min;
+    if (*p < 0x80)
+        return *p >= 0x20 && *p != 0x7f && *p != '\\' ? 1 : 0;
+    if ((*p & 0xe0) == 0xc0)
+        n = 2, cp = *p & 0x1fu, min = 0x80;
+    else if ((*p & 0xf0) == 0xe0)
+        n = 3, cp = *p & 0x0fu, min = 0x800;
+    else if ((*p & 0xf8) == 0xf0)
+        n = 4, cp = *p & 0x07u, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) /* the terminating NUL stops here too */
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
+        return 0; /* overlong, out of range, a surrogate, or a C1 control */
+    return n;
+}
+
+void cli_print_text(FILE *fp, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = printable_len(p);
+        if (n) {
+            fwrite(p, 1, n, fp);
+            p += n;
+        } else {
+            if (*p == '\\')
+                fputs("\\\\", fp);
+            else
+                fprintf(fp, "\\x%02x", *p);
+            p++;
+        }
+    }
+}
+
+int cli_close_stdout(int rc)
+{
+    int err = 0;
+    bool lost = ferror(stdout) != 0; /* an earlier write failed; errno is gone */
+    if (fflush(stdout) != 0) {
+        lost = true;
+        err = errno;
+    }
+    if (fclose(stdout) != 0 && !err) {
+        lost = true;
+        err = errno;
+    }
+    if (lost && rc == CLI_OK)
+        return cli_fail("cannot write to standard output%s%s", err ? ": " : "", err ? strerror(err) : "");
+    return rc;
 }

@@ -19,7 +19,7 @@ static void cpuinfo(char *model, size_t msize, char *flags, size_t fsize)
 {
     snprintf(model, msize, "unknown");
     flags[0] = '\0';
-    FILE *fp = fopen("/proc/cpuinfo", "r");
+    FILE *fp = fopen("/proc/cpuinfo", "re");
     if (!fp)
         return;
     char line[8192];
@@ -64,23 +64,9 @@ int cmd_info(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c = {.strict = 1};
-    int rc = CLI_OK, opt;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":p:t:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'p': opt = OPT_PLUGIN; break;
-        case 't': opt = OPT_THREADS; break;
-        case 'h': case OPT_HELP: fputs(info_help, stdout); cli_common_free(&c); return CLI_OK;
-        case ':': rc = cli_usage("info", "option '%s' needs a value", argv[optind - 1]); goto out;
-        case '?': rc = cli_usage("info", "unknown option '%s'", argv[optind - 1]); goto out;
-        }
-        if ((rc = cli_common_option(&c, "info", opt, optarg)) != 0)
-            goto out;
-    }
-    if (optind < argc) {
-        rc = cli_usage("info", "unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse_args(argc, argv, "info", info_help, ":p:t:h", opts, &c, NULL, NULL, NULL);
+    if (rc != CLI_CONTINUE)
         goto out;
-    }
     if (c.threads > 0)
         lam_set_num_threads(c.threads);
     if ((rc = cli_load_plugins(&c)) != 0)
@@ -108,7 +94,8 @@ int cmd_info(int argc, char **argv)
     for (size_t i = 0; lam_layer_type_name(i); i++) {
         const char *t = lam_layer_type_name(i);
         lam_plugin *p = lam_layer_type_plugin(t);
-        printf("\n  %-18s %s", t, p ? lam_plugin_name(p) : "built-in");
+        printf("\n  %-18s ", t);
+        cli_print_text(stdout, p ? lam_plugin_name(p) : "built-in");
     }
     printf("\n");
 out:

@@ -31,20 +31,38 @@ int cli_print_plugins(FILE *fp)
             continue;
         struct stat sb;
         bool present = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-        fprintf(fp, "  %s%s\n", dir, present ? "" : "  (not there)");
-        if (present && lam_plugin_load_dir(dir, NULL) != LAM_OK)
-            fprintf(fp, "    not loaded: %s\n", lam_last_error());
+        /* paths, plugin strings and messages quoting them are escaped:
+         * whatever a plugin or a file name holds must not drive the terminal */
+        fputs("  ", fp);
+        cli_print_text(fp, dir);
+        fprintf(fp, "%s\n", present ? "" : "  (not there)");
+        if (present && lam_plugin_load_dir(dir, NULL) != LAM_OK) {
+            fputs("    not loaded: ", fp);
+            cli_print_text(fp, lam_last_error());
+            fputc('\n', fp);
+        }
     }
     lam_free(path);
     fprintf(fp, "plugins:%s\n", lam_plugin_at(0) ? "" : "      (none loaded)");
     for (size_t i = 0; lam_plugin_at(i); i++) {
         lam_plugin *p = lam_plugin_at(i);
-        fprintf(fp, "  %s %s  %s\n", lam_plugin_name(p), lam_plugin_version(p), lam_plugin_path(p));
-        if (lam_plugin_description(p))
-            fprintf(fp, "    %s\n", lam_plugin_description(p));
+        fputs("  ", fp);
+        cli_print_text(fp, lam_plugin_name(p));
+        fputc(' ', fp);
+        cli_print_text(fp, lam_plugin_version(p));
+        fputs("  ", fp);
+        cli_print_text(fp, lam_plugin_path(p));
+        fputc('\n', fp);
+        if (lam_plugin_description(p)) {
+            fputs("    ", fp);
+            cli_print_text(fp, lam_plugin_description(p));
+            fputc('\n', fp);
+        }
         fprintf(fp, "    types:");
-        for (size_t k = 0; k < lam_plugin_num_types(p); k++)
-            fprintf(fp, "%s %s", k ? "," : "", lam_plugin_type_name(p, k));
+        for (size_t k = 0; k < lam_plugin_num_types(p); k++) {
+            fputs(k ? ", " : " ", fp);
+            cli_print_text(fp, lam_plugin_type_name(p, k));
+        }
         fputc('\n', fp);
     }
     return CLI_OK;

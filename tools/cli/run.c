@@ -10,7 +10,11 @@ static const char run_help[] =
     "on the array in X.npy and print the result as PyTorch prints a tensor.\n"
     "\n"
     "  -i, --input X.npy        the input (float32 or float64 .npy)\n"
-    "  -o, --output Y.npy       write the output to Y.npy instead of printing it\n"
+    "  -o, --output Y.npy       write the output to Y.npy instead of printing it;\n"
+    "                           '-' writes the .npy to standard output.  A file is\n"
+    "                           replaced atomically (keeping its mode); a symlink is\n"
+    "                           followed; a device, FIFO or hard-linked file is\n"
+    "                           written in place\n"
     "  -w, --weights W.safetensors\n"
     "                           load parameters from a safetensors file (state_dict\n"
     "                           keys); without it they are initialised from --seed\n"
@@ -24,6 +28,20 @@ static const char run_help[] =
     "\n"
     "Exit status: 0 success, 1 bad model/weights/input/plugin, 2 bad usage.\n";
 
+typedef struct run_args {
+    const char *input, *output;
+} run_args;
+
+static int run_option(int opt, const char *arg, void *user)
+{
+    run_args *a = user;
+    switch (opt) {
+    case 'i': case OPT_INPUT: a->input = arg; return CLI_OK;
+    case 'o': case OPT_OUTPUT: a->output = arg; return CLI_OK;
+    }
+    return -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -33,43 +51,23 @@ int cmd_run(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c = {.strict = 1};
-    const char *input = NULL, *output = NULL;
-    int rc = CLI_OK, opt;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":i:o:w:p:t:s:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'i': case OPT_INPUT: input = optarg; continue;
-        case 'o': case OPT_OUTPUT: output = optarg; continue;
-        case 'w': opt = OPT_WEIGHTS; break;
-        case 'p': opt = OPT_PLUGIN; break;
-        case 't': opt = OPT_THREADS; break;
-        case 's': opt = OPT_SEED; break;
-        case 'h': case OPT_HELP: fputs(run_help, stdout); cli_common_free(&c); return CLI_OK;
-        case ':': rc = cli_usage("run", "option '%s' needs a value", argv[optind - 1]); goto out;
-        case '?': rc = cli_usage("run", "unknown option '%s'", argv[optind - 1]); goto out;
-        }
-        if ((rc = cli_common_option(&c, "run", opt, optarg)) != 0)
-            goto out;
-    }
-    if (optind >= argc) {
-        rc = cli_usage("run", "missing MODEL");
+    run_args a = {0};
+    int rc = cli_parse_args(argc, argv, "run", run_help, ":i:o:w:p:t:s:h", opts, &c, run_option, &a,
+                            "MODEL");
+    if (rc != CLI_CONTINUE)
         goto out;
-    }
-    if (optind + 1 < argc) {
-        rc = cli_usage("run", "unexpected argument '%s'", argv[optind + 1]);
-        goto out;
-    }
-    if (!input) {
+    if (!a.input) {
         rc = cli_usage("run", "missing --input X.npy");
         goto out;
     }
-    c.model = argv[optind];
+    /* '-' is standard output, written where it points (see lam_npy_save) */
+    const char *output = a.output && !strcmp(a.output, "-") ? "/dev/stdout" : a.output;
 
     lam_module *m = NULL;
     lam_tensor *x = NULL, *y = NULL;
     if ((rc = cli_load_model(&c, &m)) != 0)
         goto out;
-    lam_status st = lam_npy_load(input, &x);
+    lam_status st = lam_npy_load(a.input, &x);
     if (st) {
         rc = cli_fail_status(st, NULL);
         goto done;
@@ -81,10 +79,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     st = output ? lam_npy_save(output, y) : lam_tensor_print(y, stdout);
-    if (st)
-        rc = cli_fail_status(st, NULL);
-    if (fflush(stdout) != 0)
-        rc = cli_fail("cannot write the output");
+    rc = st ? cli_fail_status(st, NULL) : CLI_OK; /* lamina.c checks that stdout took it all */
 done:
     lam_tensor_release(y);
     lam_tensor_release(x);

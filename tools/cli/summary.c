@@ -167,6 +167,14 @@ static void print_table(const table *T, int ndim, const int64_t *in)
     printf("Params size (MB): %.2f\n", (double)params * 4.0 / 1e6);
 }
 
+static int summary_option(int opt, const char *arg, void *user)
+{
+    if (opt != 's' && opt != OPT_INPUT_SHAPE)
+        return -1;
+    *(const char **)user = arg;
+    return CLI_OK;
+}
+
 int cmd_summary(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -176,29 +184,10 @@ int cmd_summary(int argc, char **argv)
     };
     cli_common c = {.strict = 1};
     const char *shape = NULL;
-    int rc = CLI_OK, opt;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":s:w:p:t:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 's': case OPT_INPUT_SHAPE: shape = optarg; continue;
-        case 'w': opt = OPT_WEIGHTS; break;
-        case 'p': opt = OPT_PLUGIN; break;
-        case 't': opt = OPT_THREADS; break;
-        case 'h': case OPT_HELP: fputs(summary_help, stdout); cli_common_free(&c); return CLI_OK;
-        case ':': rc = cli_usage("summary", "option '%s' needs a value", argv[optind - 1]); goto out;
-        case '?': rc = cli_usage("summary", "unknown option '%s'", argv[optind - 1]); goto out;
-        }
-        if ((rc = cli_common_option(&c, "summary", opt, optarg)) != 0)
-            goto out;
-    }
-    if (optind >= argc) {
-        rc = cli_usage("summary", "missing MODEL");
+    int rc = cli_parse_args(argc, argv, "summary", summary_help, ":s:w:p:t:h", opts, &c,
+                            summary_option, &shape, "MODEL");
+    if (rc != CLI_CONTINUE)
         goto out;
-    }
-    if (optind + 1 < argc) {
-        rc = cli_usage("summary", "unexpected argument '%s'", argv[optind + 1]);
-        goto out;
-    }
     if (!shape) {
         rc = cli_usage("summary", "missing --input-shape (e.g. --input-shape 1,10)");
         goto out;
@@ -210,7 +199,6 @@ int cmd_summary(int argc, char **argv)
                        LAM_MAX_DIMS, shape);
         goto out;
     }
-    c.model = argv[optind];
     lam_module *m;
     if ((rc = cli_load_model(&c, &m)) != 0)
         goto out;
