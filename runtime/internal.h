@@ -14,6 +14,10 @@ lam_status lam__verror(lam_status st, const char *fmt, va_list ap);
 /* Prefix the current message with `prefix` (used when an error travels up). */
 void lam__error_prefix(const char *prefix);
 lam_status lam__oom(const char *what);
+/* A message for the application's log callback (lam_set_log_callback);
+ * debug and info only when LAMINA_VERBOSE=1, nothing when no callback. */
+void lam__log(lam_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lam__vlog(lam_log_level level, const char *fmt, va_list ap);
 
 /* ---- strings ---- */
 char *lam__strdup(const char *s);

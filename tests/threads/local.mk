@@ -18,6 +18,16 @@ tests_threads_test_threads_SOURCES = tests/threads/test_threads.c
 tests_threads_test_threads_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(OPENMP_CFLAGS)
 tests_threads_test_threads_LDADD = liblamina.la $(CRITERION_LIBS)
 tests_threads_test_threads_LDFLAGS = -no-install $(OPENMP_CFLAGS)
+
+# the log callback
+check_PROGRAMS += tests/threads/test_log
+TESTS += tests/threads/test_log
+tests_threads_test_log_SOURCES = tests/threads/test_log.c
+tests_threads_test_log_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
+tests_threads_test_log_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(OPENMP_CFLAGS)
+tests_threads_test_log_LDADD = liblamina.la $(CRITERION_LIBS) -lpthread
+tests_threads_test_log_LDFLAGS = -no-install $(OPENMP_CFLAGS)
 endif
 
 # The stress test under ThreadSanitizer, in its own build tree (Criterion
