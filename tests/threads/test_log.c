@@ -1,8 +1,10 @@
 /* The log callback (lam_set_log_callback): lamina writes nothing to stderr by
  * itself; warnings, LAMINA_VERBOSE notes and plugins' host->log lines reach
  * the callback the application installs, from any thread; replacing the
- * callback waits for the old one to return.  Criterion runs every test in
- * its own process, so environment variables set here are read fresh. */
+ * callback waits for the old one to return.  And the warning that a worker
+ * thread could not be started (issue 12.3): the forward still succeeds with
+ * the same bits, on fewer threads.  Criterion runs every test in its own
+ * process, so environment variables set here are read fresh. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "tests/threads/models.h"
 
@@ -241,4 +244,88 @@ Test(log, called_from_worker_threads)
     cr_expect(other, "every line came from the calling thread (%d lines)", lines);
     lam_set_num_threads(0);
     lam_module_release(seq);
+}
+
+/* ---- worker threads that cannot be started (issue 12.3) ----
+ * Big default thread stacks in a small address space: only a couple of the
+ * 63 workers that 64 threads want fit.  The forward must still succeed, with
+ * the 1-thread bits, and the shortfall must arrive as one warning. */
+
+static long vm_size_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+Test(threads_limited, warning_and_same_bits_when_threads_cannot_start)
+{
+#ifndef _OPENMP
+    cr_skip_test("a --disable-openmp build is serial");
+#elif !defined(__GLIBC__)
+    cr_skip_test("needs glibc's pthread_setattr_default_np");
+#else
+    lam_manual_seed(9);
+    lam_module *m = make_mlp(64, 256, 16);
+    lam_tensor *x = make_input(1024, 64, 5), *ref = NULL, *y = NULL;
+    lam_set_num_threads(1);
+    cr_assert_eq(lam_module_forward(m, x, &ref), LAM_OK, "%s", lam_last_error());
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    cr_assert_eq(pthread_attr_setstacksize(&attr, (size_t)256 << 20), 0);
+    cr_assert_eq(pthread_setattr_default_np(&attr), 0);
+    pthread_attr_destroy(&attr);
+    long vm = vm_size_kb();
+    cr_assert_gt(vm, 0);
+    struct rlimit rl = {(rlim_t)(vm + 700 * 1024) * 1024, (rlim_t)(vm + 700 * 1024) * 1024};
+    cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+
+    record_start();
+    lam_set_num_threads(64);
+    cr_assert_eq(lam_module_forward(m, x, &y), LAM_OK, "%s", lam_last_error());
+    cr_assert(memcmp(lam_tensor_cdata(y), lam_tensor_cdata(ref),
+                     sizeof(float) * (size_t)lam_tensor_numel(ref)) == 0,
+              "64 threads asked, fewer started: the output differs from 1 thread");
+    lam_tensor_release(y);
+    cr_assert_eq(n_records, 1, "expected one warning, got %d", n_records);
+    int k = 0, of = 0, on = 0;
+    cr_assert_eq(sscanf(records[0].text, "threads: could not start thread %d of %d (", &k, &of), 2,
+                 "%s", records[0].text);
+    cr_expect_eq(records[0].level, LAM_LOG_WARNING);
+    cr_expect_eq(of, 64);
+    const char *run = strstr(records[0].text, "running on ");
+    cr_assert_not_null(run, "%s", records[0].text);
+    cr_assert_eq(sscanf(run, "running on %d thread", &on), 1);
+    cr_expect(k >= 2 && k < 64 && on == k - 1, "%s", records[0].text);
+
+    /* later calls plan for the threads there are, and say nothing new */
+    lam_plan *p;
+    int nth = 0;
+    cr_assert_eq(lam_plan_create(&p, m, 2, lam_tensor_shape(x)), LAM_OK, "%s", lam_last_error());
+    lam_plan_strategy(p, &nth);
+    cr_expect(nth <= on, "planned for %d threads, %d running", nth, on);
+    lam_plan_free(p);
+    cr_assert_eq(lam_module_forward(m, x, &y), LAM_OK, "%s", lam_last_error());
+    cr_assert(memcmp(lam_tensor_cdata(y), lam_tensor_cdata(ref),
+                     sizeof(float) * (size_t)lam_tensor_numel(ref)) == 0);
+    lam_tensor_release(y);
+    cr_expect_eq(n_records, 1, "the same limit is not reported twice");
+
+    /* lam_set_num_threads tries again (and reports again) */
+    lam_set_num_threads(64);
+    cr_assert_eq(lam_module_forward(m, x, &y), LAM_OK, "%s", lam_last_error());
+    lam_tensor_release(y);
+    cr_expect_eq(n_records, 2);
+    record_stop();
+    lam_tensor_release(ref);
+    lam_tensor_release(x);
+    lam_module_release(m);
+#endif
 }
