@@ -130,6 +130,93 @@ void lam__error_prefix(const char *prefix)
     free(buf);
 }
 
+/* ---- the log callback ----
+ * A message is formatted only when a callback is installed; the callback is
+ * called without any lock held, counted in log_calls so that
+ * lam_set_log_callback can wait until the previous one has returned. */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t log_idle = PTHREAD_COND_INITIALIZER;
+static lam_log_fn log_fn;   /* atomic: read without log_mu to skip formatting */
+static void *log_user;      /* under log_mu */
+static unsigned log_calls;  /* under log_mu: callbacks running now */
+static int log_verbose = -1;
+static int log_choice_done;
+
+static bool log_is_verbose(void)
+{
+    int v = __atomic_load_n(&log_verbose, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *e = getenv("LAMINA_VERBOSE");
+        v = e && *e && strcmp(e, "0") != 0;
+        __atomic_store_n(&log_verbose, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+void lam__vlog(lam_log_level level, const char *fmt, va_list ap)
+{
+    if ((int)level > LAM_LOG_ERROR)
+        level = LAM_LOG_ERROR;
+    else if ((int)level < LAM_LOG_DEBUG)
+        level = LAM_LOG_DEBUG;
+    if (!fmt || (level < LAM_LOG_WARNING && !log_is_verbose()) ||
+        !__atomic_load_n(&log_fn, __ATOMIC_ACQUIRE))
+        return;
+    char small[512], *msg = small, *big = NULL;
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n < 0)
+        snprintf(small, sizeof small, "(log message could not be formatted)");
+    else if ((size_t)n >= sizeof small && (big = malloc((size_t)n + 1)) != NULL) {
+        vsnprintf(big, (size_t)n + 1, fmt, ap2);
+        msg = big;
+    }
+    va_end(ap2);
+    size_t len = strlen(msg); /* one line: no trailing newline */
+    while (len && msg[len - 1] == '\n')
+        msg[--len] = '\0';
+    pthread_mutex_lock(&log_mu);
+    lam_log_fn fn = __atomic_load_n(&log_fn, __ATOMIC_RELAXED);
+    void *user = log_user;
+    if (fn)
+        log_calls++;
+    pthread_mutex_unlock(&log_mu);
+    if (fn) {
+        fn(level, msg, user);
+        pthread_mutex_lock(&log_mu);
+        if (--log_calls == 0)
+            pthread_cond_broadcast(&log_idle);
+        pthread_mutex_unlock(&log_mu);
+    }
+    free(big);
+}
+
+void lam__log(lam_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lam__vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+LAM_API void lam_set_log_callback(lam_log_fn fn, void *user)
+{
+    pthread_mutex_lock(&log_mu);
+    __atomic_store_n(&log_fn, fn, __ATOMIC_RELEASE);
+    log_user = user;
+    while (log_calls)
+        pthread_cond_wait(&log_idle, &log_mu);
+    pthread_mutex_unlock(&log_mu);
+    /* the kernel choice, once, to the first callback (simd/ prints nothing) */
+    if (fn && !__atomic_exchange_n(&log_choice_done, 1, __ATOMIC_ACQ_REL)) {
+        int bad_cap;
+        const char *choice = lam__kernels_choice(&bad_cap);
+        lam__log(bad_cap ? LAM_LOG_WARNING : LAM_LOG_INFO, "%s", choice);
+    }
+}
+
 LAM_API const char *lam_status_str(lam_status status)
 {
     switch (status) {

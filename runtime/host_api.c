@@ -23,28 +23,12 @@ static lam_status h_error(lam_status st, const char *fmt, ...)
     return st;
 }
 
-static int verbose = -1;
-
 static void h_log(lam_log_level level, const char *fmt, ...)
 {
-    if (!fmt)
-        return;
-    int v = __atomic_load_n(&verbose, __ATOMIC_RELAXED);
-    if (v < 0) {
-        const char *e = getenv("LAMINA_VERBOSE");
-        v = e && *e && strcmp(e, "0") != 0;
-        __atomic_store_n(&verbose, v, __ATOMIC_RELAXED);
-    }
-    if (level < LAM_LOG_WARNING && !v)
-        return;
-    static const char *const names[] = {"debug", "info", "warning", "error"};
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    lam__vlog(level, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "lamina: %s: %s\n", (unsigned)level <= LAM_LOG_ERROR ? names[level] : "log",
-            line);
 }
 
 static void *h_alloc(size_t bytes) { return lam__aligned_alloc(bytes); }

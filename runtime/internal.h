@@ -37,6 +37,10 @@ lam_status lam__null_arg(const char *func, const char *arg);
             return value;                                                                          \
         }                                                                                          \
     } while (0)
+/* A message for the application's log callback (lam_set_log_callback);
+ * debug and info only when LAMINA_VERBOSE=1, nothing when no callback. */
+void lam__log(lam_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lam__vlog(lam_log_level level, const char *fmt, va_list ap);
 
 /* ---- strings ---- */
 char *lam__strdup(const char *s);

@@ -4,13 +4,17 @@
 
 #include "runtime/internal.h"
 
-/* True inside any OpenMP parallel region (ours or the caller's). */
+/* True inside the caller's OpenMP parallel region, on lamina's worker
+ * threads, and while a caller runs its share of lam__parallel's tasks. */
 bool lam__in_parallel(void);
-/* Threads a call made now may use: 1 inside a parallel region. */
+/* Threads a call made now may use: 1 inside a parallel region; at most the
+ * threads this thread's pool could start, once it met a limit. */
 int lam__threads_for_call(void);
 
-/* Run fn(ctx, i, nth) for every i in [0, nth): on nth threads, or serially on
- * the caller when nth <= 1 or inside a parallel region. */
+/* Run fn(ctx, i, nth) for every i in [0, nth), each exactly once: on up to
+ * nth threads (the caller and its pool's workers; fewer when no more could
+ * be started), or serially on the caller when nth <= 1 or inside a parallel
+ * region.  Returns when every task has returned. */
 typedef void (*lam__task_fn)(void *ctx, int ith, int nth);
 void lam__parallel(int nth, lam__task_fn fn, void *ctx);
 

@@ -6,7 +6,8 @@
  * has none).  LAMINA_MAX_ISA=scalar|avx2|neon caps the choice, so every
  * path can be tested on one machine: "scalar" forces the scalar table, a
  * SIMD name allows this machine's SIMD table (x86-64: avx2, aarch64: neon).
- * LAMINA_VERBOSE=1 prints the choice once to stderr. */
+ * The choice is kept as a line of text that the runtime logs (LAMINA_VERBOSE=1
+ * or a bad LAMINA_MAX_ISA): the kernel layer writes nothing itself. */
 #include "config.h"
 
 #include <pthread.h>
@@ -61,11 +62,12 @@ static int lam__isa_by_name(const char *name)
 
 static lam_kernels lam__table;
 static pthread_once_t lam__table_once = PTHREAD_ONCE_INIT;
+static char lam__table_choice[128];
+static int lam__table_bad_cap;
 
 static void lam__table_init(void)
 {
     const char *cap = getenv("LAMINA_MAX_ISA");
-    const char *verbose = getenv("LAMINA_VERBOSE");
     int allow_simd = 1, bad_cap = 0;
     if (cap && *cap) {
         int c = lam__isa_by_name(cap);
@@ -82,19 +84,25 @@ static void lam__table_init(void)
             isa = LAM__ISA_NEON;
     }
     lam__isa_init(isa, &lam__table);
-    if (verbose && *verbose && strcmp(verbose, "0") != 0) {
-        fprintf(stderr, "lamina: kernels: %s", lam__table.isa);
-        if (cap && *cap)
-            fprintf(stderr, " (LAMINA_MAX_ISA=%s%s)", cap,
-                    bad_cap ? " not one of scalar|avx2|neon, ignored" : "");
-        fputc('\n', stderr);
-    }
+    lam__table_bad_cap = bad_cap;
+    if (cap && *cap)
+        snprintf(lam__table_choice, sizeof lam__table_choice, "kernels: %s (LAMINA_MAX_ISA=%.24s%s)",
+                 lam__table.isa, cap, bad_cap ? " not one of scalar|avx2|neon, ignored" : "");
+    else
+        snprintf(lam__table_choice, sizeof lam__table_choice, "kernels: %s", lam__table.isa);
 }
 
 const lam_kernels *lam__kernels(void)
 {
     pthread_once(&lam__table_once, lam__table_init);
     return &lam__table;
+}
+
+const char *lam__kernels_choice(int *bad_cap)
+{
+    pthread_once(&lam__table_once, lam__table_init);
+    *bad_cap = lam__table_bad_cap;
+    return lam__table_choice;
 }
 
 /* ---- one table per ISA, for tests and benchmarks ---- */

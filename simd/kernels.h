@@ -92,9 +92,12 @@ typedef struct lam_kernels {
 #define LAM_MLP2_NMAX 8
 
 /* The table for this process: scalar, overwritten once (pthread_once) by the
- * best ISA available, capped by LAMINA_MAX_ISA=scalar|avx2|neon.
- * LAMINA_VERBOSE=1 prints the choice once to stderr. */
+ * best ISA available, capped by LAMINA_MAX_ISA=scalar|avx2|neon. */
 const lam_kernels *lam__kernels(void);
+/* That choice as one line ("kernels: avx2 (LAMINA_MAX_ISA=avx2)") for the
+ * runtime to log (simd/ prints nothing); *bad_cap is set to 1 when
+ * LAMINA_MAX_ISA names no ISA (it is then ignored), else 0. */
+const char *lam__kernels_choice(int *bad_cap);
 
 /* A specific ISA's table ("scalar", "avx2", "neon"), or NULL when this build
  * or CPU lacks it.  For tests and benchmarks. */

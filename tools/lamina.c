@@ -30,6 +30,7 @@ static const char main_help[] =
 
 static int dispatch(int argc, char **argv)
 {
+    lam_set_log_callback(cli_log, NULL); /* the library's warnings, on stderr */
     if (argc < 2)
         return cli_usage(NULL, "missing COMMAND (run, summary, bench or info)");
     const char *cmd = argv[1];

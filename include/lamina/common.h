@@ -76,6 +76,43 @@ LAM_API const char *lam_kernel_isa(void);
 /* Free memory that lamina returned to the caller as a string (reprs). */
 LAM_API void lam_free(void *ptr);
 
+
+/* ---- log messages ----
+ * lamina never writes to stderr or stdout by itself (only where a call asks
+ * for it, as lam_tensor_print does).  What it has to say outside a status --
+ * warnings such as "threads: could not start thread 12 of 64 (Resource
+ * temporarily unavailable); running on 11 threads", the kernel choice under
+ * LAMINA_VERBOSE=1, and the lines plugins write with host->log -- goes to the
+ * callback the application installs, and nowhere while none is installed
+ * (the default).  The `lamina` command installs one that prints
+ * "lamina: warning: ..." to stderr. */
+typedef enum lam_log_level {
+    LAM_LOG_DEBUG = 0,
+    LAM_LOG_INFO = 1,
+    LAM_LOG_WARNING = 2,
+    LAM_LOG_ERROR = 3,
+} lam_log_level;
+
+/* One message: a single line without a trailing newline and without a
+ * "lamina:" prefix, valid only during the call.  `user` is the pointer given
+ * to lam_set_log_callback. */
+typedef void (*lam_log_fn)(lam_log_level level, const char *message, void *user);
+
+/* Sends lamina's messages to fn (NULL: drop them, the default).  Warnings
+ * and errors are always delivered; debug and info messages only when the
+ * environment has LAMINA_VERBOSE=1 (then the first installation also reports
+ * the kernel ISA chosen, "kernels: avx2").  A LAMINA_MAX_ISA that names no
+ * ISA is reported as a warning.
+ *
+ * Threads: the callback may be called from any thread -- the caller's, or
+ * one of lamina's worker threads -- and from several at once, so it must be
+ * thread-safe.  lam_set_log_callback may be called at any time from any
+ * thread; when it returns, the previous callback is no longer running and
+ * will not be called again (so its `user` may be freed).  The callback must
+ * not call lam_set_log_callback (that waits for the callback to return); it
+ * may call other lamina functions. */
+LAM_API void lam_set_log_callback(lam_log_fn fn, void *user);
+
 #ifdef __cplusplus
 }
 #endif

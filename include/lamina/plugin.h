@@ -170,12 +170,7 @@ struct lam_layer_type {
  * bump); LAM_HOST_HAS(host, field) tells whether this host has one.
  * ---------------------------------------------------------------------- */
 
-typedef enum lam_log_level {
-    LAM_LOG_DEBUG = 0,
-    LAM_LOG_INFO = 1,
-    LAM_LOG_WARNING = 2,
-    LAM_LOG_ERROR = 3,
-} lam_log_level;
+/* lam_log_level: <lamina/common.h> */
 
 /* Elementwise functions of the kernel table (stable numbers). */
 typedef enum lam_activation {
@@ -209,8 +204,9 @@ struct lam_host_api {
     /* ---- errors and logging ---- */
     /* Set this thread's error message; returns `status` (return host->error(...)). */
     lam_status (*error)(lam_status status, const char *fmt, ...) LAM_PLUGIN_PRINTF(2, 3);
-    /* Log a line (to stderr by default: warnings and errors, everything when
-     * LAMINA_VERBOSE=1). */
+    /* Log a line through the application's log callback (lam_set_log_callback
+     * in <lamina/common.h>; the lamina command prints it to stderr): warnings
+     * and errors always, debug and info lines when LAMINA_VERBOSE=1. */
     void (*log)(lam_log_level level, const char *fmt, ...) LAM_PLUGIN_PRINTF(2, 3);
 
     /* ---- memory: 64-byte aligned, NULL on failure ---- */

@@ -6,7 +6,9 @@
  *   Sloppy()         — create returns LAM_OK without a module
  *   PackedLinear(in_features, out_features) — x·Wᵀ + b, then ReLU, through
  *                      host->gemm_pack / host->gemm with a fused epilogue;
- *                      parameters weight/bias like nn.Linear. */
+ *                      parameters weight/bias like nn.Linear.
+ *   Chatty()         — the identity, rowwise, that logs "Chatty: <level>"
+ *                      through host->log at each level on every call. */
 #include <lamina/plugin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,10 +168,25 @@ static const lam_layer_type packed_type = {
     .forward_into = packed_forward, .extra_repr = packed_repr, .destroy = packed_destroy,
 };
 
+/* ---- Chatty ---- */
+static lam_status chatty_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                 lam_tensor *out)
+{
+    h->log(LAM_LOG_DEBUG, "Chatty: %s", "debug");
+    h->log(LAM_LOG_INFO, "Chatty: info");
+    h->log(LAM_LOG_WARNING, "Chatty: warning\n"); /* the host drops the newline */
+    h->log(LAM_LOG_ERROR, "Chatty: error");
+    return copy_forward(h, self, in, out);
+}
+static const lam_layer_type chatty_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "Chatty",
+    .create = plain_create, .forward_into = chatty_forward,
+};
+
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const lam_layer_type *types[] = {&picky_type, &failing_type, &bad_shape_type, &sloppy_type,
-                                     &packed_type};
+                                     &packed_type, &chatty_type};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);
         if (st)

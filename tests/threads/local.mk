@@ -1,4 +1,4 @@
-# tests/threads — OpenMP batching, plans, zero allocation, concurrent use.
+# tests/threads — the worker pool, plans, zero allocation, concurrent use, logging.
 EXTRA_DIST += tests/threads/models.h
 
 # plain programs (no Criterion): the allocation counter and the stress test
@@ -11,6 +11,18 @@ tests_threads_stress_SOURCES = tests/threads/stress.c
 tests_threads_stress_LDADD = liblamina.la
 tests_threads_stress_LDFLAGS = -no-install
 
+# thread creation that fails (ulimit -v / -u): lamina run, lamina bench and an
+# embedding program must go on with fewer threads (issue 12.3)
+check_PROGRAMS += tests/threads/thread_limits
+TESTS += tests/threads/thread-limits.sh
+EXTRA_DIST += tests/threads/thread-limits.sh
+AM_TESTS_ENVIRONMENT += THREAD_LIMITS_BIN='$(abs_top_builddir)/tests/threads/thread_limits'; \
+	export THREAD_LIMITS_BIN;
+tests_threads_thread_limits_SOURCES = tests/threads/thread_limits.c
+tests_threads_thread_limits_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+tests_threads_thread_limits_LDADD = liblamina.la
+tests_threads_thread_limits_LDFLAGS = -no-install
+
 if HAVE_CRITERION
 check_PROGRAMS += tests/threads/test_threads
 TESTS += tests/threads/test_threads
@@ -18,15 +30,26 @@ tests_threads_test_threads_SOURCES = tests/threads/test_threads.c
 tests_threads_test_threads_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(OPENMP_CFLAGS)
 tests_threads_test_threads_LDADD = liblamina.la $(CRITERION_LIBS)
 tests_threads_test_threads_LDFLAGS = -no-install $(OPENMP_CFLAGS)
+
+# the log callback, and the warning when threads cannot be started
+check_PROGRAMS += tests/threads/test_log
+TESTS += tests/threads/test_log
+tests_threads_test_log_SOURCES = tests/threads/test_log.c
+tests_threads_test_log_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
+tests_threads_test_log_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(OPENMP_CFLAGS)
+tests_threads_test_log_LDADD = liblamina.la $(CRITERION_LIBS) -lpthread
+tests_threads_test_log_LDFLAGS = -no-install $(OPENMP_CFLAGS)
 endif
 
 # The stress test under ThreadSanitizer, in its own build tree (Criterion
-# cannot run under TSan).  OpenMP is disabled there: libgomp is not built
-# with TSan and reports false races on its own barriers.
+# cannot run under TSan).  lamina's worker pool runs there (OpenMP only tells
+# lamina whether its caller is in a parallel region; lamina opens none, so
+# libgomp's own barriers, which are not built with TSan, never run).
 .PHONY: tsan-check
 tsan-check:
 	rm -rf tsan-build && mkdir tsan-build
-	cd tsan-build && $(abs_top_srcdir)/configure --without-criterion --disable-openmp \
+	cd tsan-build && $(abs_top_srcdir)/configure --without-criterion \
 	  CFLAGS='-O1 -g -fsanitize=thread' LDFLAGS='-fsanitize=thread' >/dev/null
 	$(MAKE) -C tsan-build tests/threads/stress
 	tsan-build/tests/threads/stress

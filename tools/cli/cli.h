@@ -17,6 +17,8 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_status(lam_status st, const char *what);
 /* "lamina CMD: error: <fmt>" + a pointer to --help; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The library's log callback: "lamina: warning: <message>" on stderr. */
+void cli_log(lam_log_level level, const char *message, void *user);
 
 /* Options several subcommands share. */
 typedef struct cli_common {

@@ -26,6 +26,17 @@ int cli_fail_status(lam_status st, const char *what)
     return cli_fail("%s", msg);
 }
 
+void cli_log(lam_log_level level, const char *message, void *user)
+{
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    (void)user;
+    /* one fputs per line: lines from several threads do not interleave */
+    char line[1024];
+    snprintf(line, sizeof line, "lamina: %s: %s\n",
+             (unsigned)level <= LAM_LOG_ERROR ? names[level] : "log", message);
+    fputs(line, stderr);
+}
+
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
