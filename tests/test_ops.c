@@ -532,3 +532,67 @@ Test(ops, one_and_two_threads_give_the_same_bits)
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
         lam_tensor_release(in[i]);
 }
+
+/* ---- a custom forward written with the ops, against PyTorch ----
+ * GatedResidual (examples/ops_forward.c, tools/gen-ops-fixtures.py):
+ * softmax(layers[2](x + sigmoid(layers[1](x)) * tanh(layers[0](x))), -1) */
+
+static lam_status gated_forward(lam_module *self, const lam_tensor *x, void *args, lam_tensor **out)
+{
+    (void)args;
+    lam_module *layers = lam_module_child(self, "layers"), *l0, *l1, *l2;
+    lam_tensor *h = NULL, *g = NULL, *y = NULL;
+    lam_status st = lam_container_get(layers, 0, &l0);
+    if (!st) st = lam_container_get(layers, 1, &l1);
+    if (!st) st = lam_container_get(layers, 2, &l2);
+    if (!st) st = lam_module_forward(l0, x, &h);
+    if (!st) st = lam_tensor_tanh(&h, h);
+    if (!st) st = lam_module_forward(l1, x, &g);
+    if (!st) st = lam_tensor_sigmoid(&g, g);
+    if (!st) st = lam_tensor_mul(&g, g, h);
+    if (!st) st = lam_tensor_add(&g, x, g);
+    if (!st) st = lam_module_forward(l2, g, &y);
+    if (!st) st = lam_tensor_softmax(&y, y, -1);
+    lam_tensor_release(h);
+    lam_tensor_release(g);
+    if (st) {
+        lam_tensor_release(y);
+        return st;
+    }
+    *out = y;
+    return LAM_OK;
+}
+
+Test(ops, custom_forward_with_ops_matches_pytorch)
+{
+    fx_file *f = FX_OPEN("ops/gated_residual.txt");
+    lam_module *l0 = th_linear(10, 10, true), *l1 = th_linear(10, 10, true), *l2 = th_linear(10, 4, true);
+    lam_module *layers = TH_LIST(l0, l1, l2);
+    lam_module_release(l0);
+    lam_module_release(l1);
+    lam_module_release(l2);
+    lam_custom_spec spec = {.type_name = "GatedResidual", .forward = gated_forward};
+    lam_module *m = NULL;
+    ASSERT_OK(lam_custom_create(&m, &spec));
+    ASSERT_OK(lam_module_add_child(m, "layers", layers));
+    lam_module_release(layers);
+    lam_module_eval(m);
+    EXPECT_REPR(m, f, "repr");
+    lam_state_dict *sd = fx_state_dict(f);
+    ASSERT_OK(lam_module_load_state_dict(m, sd, true, NULL));
+    lam_state_dict_free(sd);
+    lam_tensor *x = fx_lam_tensor(f, "input"), *y = NULL, *bad = NULL;
+    ASSERT_OK(lam_module_forward(m, x, &y));
+    char msg[512];
+    cr_expect(fx_tensor_close(y, fx_get_tensor(f, "output"), msg, sizeof msg), "%s", msg);
+    /* a child's error inside the forward carries its path */
+    lam_tensor *x4 = NULL;
+    ASSERT_OK(lam_tensor_narrow(&x4, x, 1, 0, 4));
+    EXPECT_FAIL(lam_module_forward(m, x4, &bad), LAM_ERR_SHAPE,
+                "GatedResidual.layers[0] Linear(in_features=10): input has 4 features");
+    lam_tensor_release(x4);
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    lam_module_release(m);
+    fx_close(f);
+}

@@ -7,7 +7,9 @@ Run with Debian's python3-torch (PyTorch 1.13):
     /usr/bin/python3 tools/gen-ops-fixtures.py [OUTDIR]   # default: tests/fixtures
 
 It writes OUTDIR/ops/ops.txt in the format of tools/gen-fixtures.py (whose
-Writer it uses).  Deterministic: same inputs, same file.
+Writer it uses), and OUTDIR/ops/gated_residual.txt: a module whose forward is
+written with the ops (repr, state_dict, input, output).  Deterministic: same
+inputs, same files.
 
 Each case i is a group of entries named "c<i>.*":
 
@@ -320,8 +322,35 @@ def gen(c):
             c.case(op, c.inputs([shape]), (0,) + dims, status=st)
 
 
+class GatedResidual(torch.nn.Module):
+    """A custom forward written with tensor ops (examples/ops_forward.c)."""
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(10, 10), torch.nn.Linear(10, 10),
+                                           torch.nn.Linear(10, 4)])
+
+    def forward(self, x):
+        h = torch.tanh(self.layers[0](x))
+        g = torch.sigmoid(self.layers[1](x))
+        return torch.softmax(self.layers[2](x + g * h), dim=-1)
+
+
+def gen_model():
+    torch.manual_seed(31)
+    m = GatedResidual().eval()
+    w = Writer(os.path.join(OUT, 'ops', 'gated_residual.txt'), 'gated_residual')
+    w.text('repr', repr(m))
+    w.state_dict(m)
+    torch.manual_seed(32)
+    x = torch.randn(7, 10) * 2.0
+    w.tensor('input', x)
+    w.tensor('output', gen_fixtures.reference(m, x))
+    w.close()
+
+
 if __name__ == '__main__':
     torch.set_default_dtype(torch.float32)
     c = Cases(Writer(os.path.join(OUT, 'ops', 'ops.txt'), 'ops'))
     gen(c)
     c.close()
+    gen_model()
