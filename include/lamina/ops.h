@@ -40,10 +40,13 @@
  * Errors: LAM_ERR_INVALID_ARGUMENT for NULL arguments and bad values (a
  * negative split size), LAM_ERR_INDEX for a dim out of range (torch's
  * IndexError), LAM_ERR_SHAPE for shapes that do not fit, LAM_ERR_NO_MEMORY.
- * Messages are torch 1.13's, byte for byte ("The size of tensor a (3) must
- * match the size of tensor b (4) at non-singleton dimension 1"), except
- * permute's, which drops torch 1.13's stray "(sparse_coo)" label.  Dims may
- * be negative (counted from the end), as in torch.
+ * Where torch refuses a call, the message is torch 1.13's, byte for byte
+ * ("The size of tensor a (3) must match the size of tensor b (4) at
+ * non-singleton dimension 1"), except permute's, which drops torch 1.13's
+ * stray "(sparse_coo)" label; lamina's own rules (NULL arguments, the
+ * output rule, linear's weight and bias limits) have messages of lamina's
+ * that name the function.  Dims may be negative (counted from the end), as
+ * in torch.
  *
  * Work: the elementwise ops, activations and softmax run on the kernel
  * table (AVX2/NEON); matmul and linear on its GEMM (linear packs the weight
