@@ -1,5 +1,6 @@
 # examples/ — the canonical examples as C programs.  `make examples` runs them.
-EXAMPLES = examples/seed_sequential examples/seed_modulelist examples/conditional_model
+EXAMPLES = examples/seed_sequential examples/seed_modulelist examples/conditional_model \
+	examples/ops_forward
 noinst_PROGRAMS += $(EXAMPLES)
 examples_seed_sequential_SOURCES = examples/seed_sequential.c
 examples_seed_sequential_LDADD = liblamina.la
@@ -10,6 +11,9 @@ examples_seed_modulelist_LDFLAGS = -no-install
 examples_conditional_model_SOURCES = examples/conditional_model.c
 examples_conditional_model_LDADD = liblamina.la
 examples_conditional_model_LDFLAGS = -no-install
+examples_ops_forward_SOURCES = examples/ops_forward.c
+examples_ops_forward_LDADD = liblamina.la
+examples_ops_forward_LDFLAGS = -no-install
 
 .PHONY: examples
 examples: $(EXAMPLES)

@@ -6,7 +6,8 @@
  *           if i < 3 or condition: x = layer(x)
  *     with `condition` the per-call argument (a bool *, default False).
  *   Residual — y = x + f(x), f being its children run in order (a child
- *     ModuleList is walked too, so "(layers): ModuleList(...)" works).
+ *     ModuleList is walked too, so "(layers): ModuleList(...)" works); the
+ *     sum is the host's tensor op (host->ops->add, plugin ABI 1.1).
  *
  * The children may be built-in layers or other plugins' layers: they are run
  * through host->module_forward, the same call machinery as everything else. */
@@ -127,16 +128,10 @@ static lam_status residual_forward(const lam_host_api *h, lam_module *self, cons
         h->tensor_release(fx);
         return h->error(LAM_ERR_SHAPE, "Residual: f(x) has shape %s but x has shape %s", a, b);
     }
-    /* a new output: fx may be shared with someone else (a child may return a
-     * tensor it keeps), so it is not written in place */
-    st = h->tensor_create(out, h->tensor_ndim(in), h->tensor_shape(in));
-    if (!st) {
-        const float *x = h->tensor_cdata(in), *fv = h->tensor_cdata(f);
-        float *y = h->tensor_data(*out);
-        int64_t n = h->tensor_numel(in);
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] + fv[i];
-    }
+    /* x + f(x) into a new output: fx may be shared with someone else (a
+     * child may return a tensor it keeps), so it is not written in place */
+    *out = NULL;
+    st = h->ops->add(out, in, f);
     h->tensor_release(fx);
     return st;
 }

@@ -127,6 +127,41 @@ static lam_status h_gemm(size_t M, size_t N, size_t K, const float *x, size_t ld
     return LAM_OK;
 }
 
+static const lam_host_ops host_ops = {
+    .struct_size = sizeof(lam_host_ops),
+    .add = lam_tensor_add,
+    .sub = lam_tensor_sub,
+    .mul = lam_tensor_mul,
+    .div = lam_tensor_div,
+    .add_scalar = lam_tensor_add_scalar,
+    .sub_scalar = lam_tensor_sub_scalar,
+    .rsub_scalar = lam_tensor_rsub_scalar,
+    .mul_scalar = lam_tensor_mul_scalar,
+    .div_scalar = lam_tensor_div_scalar,
+    .rdiv_scalar = lam_tensor_rdiv_scalar,
+    .sigmoid = lam_tensor_sigmoid,
+    .tanh = lam_tensor_tanh,
+    .relu = lam_tensor_relu,
+    .gelu = lam_tensor_gelu,
+    .silu = lam_tensor_silu,
+    .softmax = lam_tensor_softmax,
+    .log_softmax = lam_tensor_log_softmax,
+    .matmul = lam_tensor_matmul,
+    .linear = lam_tensor_linear,
+    .cat = lam_tensor_cat,
+    .split = lam_tensor_split,
+    .split_sizes = lam_tensor_split_sizes,
+    .chunk = lam_tensor_chunk,
+    .view = lam_tensor_view,
+    .flatten = lam_tensor_flatten,
+    .narrow = lam_tensor_narrow,
+    .transpose = lam_tensor_transpose,
+    .permute = lam_tensor_permute,
+    .contiguous = lam_tensor_contiguous,
+    .sum = lam_tensor_sum,
+    .mean = lam_tensor_mean,
+};
+
 static const lam_host_api host = {
     .struct_size = sizeof(lam_host_api),
     .abi_major = LAM_PLUGIN_ABI_MAJOR,
@@ -174,6 +209,8 @@ static const lam_host_api host = {
     .gemm_packed_size = h_gemm_packed_size,
     .gemm_pack = h_gemm_pack,
     .gemm = h_gemm,
+
+    .ops = &host_ops,
 };
 
 const lam_host_api *lam__host_api(void) { return &host; }

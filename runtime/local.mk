@@ -1,5 +1,6 @@
 # runtime/ — tensors, modules, containers, built-in layers.  Included by Makefile.am.
-noinst_HEADERS += runtime/internal.h runtime/layers/layers.h runtime/parallel.h runtime/plan.h
+noinst_HEADERS += runtime/internal.h runtime/layers/layers.h runtime/parallel.h runtime/plan.h \
+	runtime/ops_internal.h
 
 liblamina_la_SOURCES += \
 	runtime/error.c \
@@ -23,4 +24,9 @@ liblamina_la_SOURCES += \
 	runtime/layers/rowwise.c \
 	runtime/parallel.c \
 	runtime/plan.c \
-	runtime/plan_cache.c
+	runtime/plan_cache.c \
+	runtime/ops_util.c \
+	runtime/ops_elementwise.c \
+	runtime/ops_linalg.c \
+	runtime/ops_shape.c \
+	runtime/ops_reduce.c

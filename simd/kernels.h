@@ -39,6 +39,9 @@ typedef struct lam_epilogue {
 
 typedef void (*lam_unary_fn)(size_t n, const float *x, float *y);
 typedef void (*lam_unary1_fn)(size_t n, const float *x, float *y, float a);
+/* y[i] = a[i] op b[i]; and with a scalar, y[i] = a[i] op c (or c op a[i]) */
+typedef void (*lam_binary_fn)(size_t n, const float *a, const float *b, float *y);
+typedef void (*lam_binaryc_fn)(size_t n, const float *a, float c, float *y);
 
 typedef struct lam_kernels {
     const char *isa; /* "scalar", "avx2", "neon" */
@@ -85,6 +88,13 @@ typedef struct lam_kernels {
                  const float *packed1, const float *bias1, lam_epilogue ep1,
                  const float *packed2, const float *bias2, lam_epilogue ep2, float *y,
                  size_t ldy);
+
+    /* elementwise binary, for i in [0, n): add..div give y[i] = a[i] op b[i];
+     * addc..divc give y[i] = a[i] op c; rsubc and rdivc the reversed
+     * y[i] = c - a[i], c / a[i].  y may equal a or b.  One IEEE-754 operation
+     * per element: every ISA gives the same bits. */
+    lam_binary_fn add, sub, mul, div;
+    lam_binaryc_fn addc, subc, rsubc, mulc, divc, rdivc;
 } lam_kernels;
 
 /* The largest K and N of lam_kernels.mlp2. */

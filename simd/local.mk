@@ -11,7 +11,8 @@ LAM_SIMD_CFLAGS = $(AM_CFLAGS) $(SLEEF_CFLAGS) -fvisibility=hidden
 
 noinst_HEADERS += simd/kernels.h simd/simd.h simd/scalar/act-scalar.h \
 	simd/x86/avx2/vmath-avx2.h simd/x86/avx2/rowmax-avx2.h simd/x86/avx2/gemm-avx2.h \
-	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h
+	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h \
+	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h
 
 noinst_LTLIBRARIES += simd/libk_core.la
 simd_libk_core_la_CFLAGS = $(LAM_SIMD_CFLAGS)
@@ -33,7 +34,11 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-softmax-scalar.c \
 	simd/scalar/f32-log-softmax-scalar.c \
 	simd/scalar/f32-layer-norm-scalar.c \
-	simd/scalar/f32-gemm-scalar.c
+	simd/scalar/f32-gemm-scalar.c \
+	simd/scalar/f32-vadd-scalar.c \
+	simd/scalar/f32-vsub-scalar.c \
+	simd/scalar/f32-vmul-scalar.c \
+	simd/scalar/f32-vdiv-scalar.c
 
 # What a program needs to use the kernel layer (in this order).
 LAM_SIMD_LIBS = simd/libk_core.la
@@ -61,7 +66,11 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-gemm-6x16-avx2.c \
 	simd/x86/avx2/f32-gemm-lanes-avx2.c \
 	simd/x86/avx2/f32-gemv-4p-avx2.c \
-	simd/x86/avx2/gemm-epilogue-avx2.c
+	simd/x86/avx2/gemm-epilogue-avx2.c \
+	simd/x86/avx2/f32-vadd-avx2.c \
+	simd/x86/avx2/f32-vsub-avx2.c \
+	simd/x86/avx2/f32-vmul-avx2.c \
+	simd/x86/avx2/f32-vdiv-avx2.c
 LAM_SIMD_LIBS += simd/libk_avx2.la
 endif
 
@@ -87,7 +96,11 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-gemm-pack-16-neon.c \
 	simd/arm/neon/f32-gemm-6x16-neon.c \
 	simd/arm/neon/f32-gemv-4p-neon.c \
-	simd/arm/neon/gemm-epilogue-neon.c
+	simd/arm/neon/gemm-epilogue-neon.c \
+	simd/arm/neon/f32-vadd-neon.c \
+	simd/arm/neon/f32-vsub-neon.c \
+	simd/arm/neon/f32-vmul-neon.c \
+	simd/arm/neon/f32-vdiv-neon.c
 LAM_SIMD_LIBS += simd/libk_neon.la
 endif
 

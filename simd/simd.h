@@ -16,10 +16,18 @@
     X(relu) X(relu6) X(sigmoid) X(tanh) X(gelu) X(gelu_tanh) X(silu) X(exp)
 /* X(name): lam_unary1_fn kernels (one float parameter). */
 #define LAM_UNARY1_KERNELS(X) X(leaky_relu) X(elu)
+/* X(name): lam_binary_fn kernels (two arrays), table field `name`. */
+#define LAM_BINARY_KERNELS(X) X(add) X(sub) X(mul) X(div)
+/* X(name): lam_binaryc_fn kernels (an array and a scalar), table field `name`. */
+#define LAM_BINARYC_KERNELS(X) X(addc) X(subc) X(rsubc) X(mulc) X(divc) X(rdivc)
 
 #define LAM__DECL_UNARY(isa, name) void lam__f32_v##name##_##isa(size_t n, const float *x, float *y);
 #define LAM__DECL_UNARY1(isa, name) \
     void lam__f32_v##name##_##isa(size_t n, const float *x, float *y, float a);
+#define LAM__DECL_BINARY(isa, name) \
+    void lam__f32_v##name##_##isa(size_t n, const float *a, const float *b, float *y);
+#define LAM__DECL_BINARYC(isa, name) \
+    void lam__f32_v##name##_##isa(size_t n, const float *a, float c, float *y);
 #define LAM__DECL_ISA(isa)                                                                      \
     void lam__f32_vsoftplus_##isa(size_t n, const float *x, float *y, float beta, float thr);   \
     void lam__f32_softmax_##isa(size_t n, const float *x, float *y);                           \
@@ -35,19 +43,31 @@
 
 #define LAM__DECL_SCALAR_UNARY(name) LAM__DECL_UNARY(scalar, name)
 #define LAM__DECL_SCALAR_UNARY1(name) LAM__DECL_UNARY1(scalar, name)
+#define LAM__DECL_SCALAR_BINARY(name) LAM__DECL_BINARY(scalar, name)
+#define LAM__DECL_SCALAR_BINARYC(name) LAM__DECL_BINARYC(scalar, name)
 LAM_UNARY_KERNELS(LAM__DECL_SCALAR_UNARY)
 LAM_UNARY1_KERNELS(LAM__DECL_SCALAR_UNARY1)
+LAM_BINARY_KERNELS(LAM__DECL_SCALAR_BINARY)
+LAM_BINARYC_KERNELS(LAM__DECL_SCALAR_BINARYC)
 #undef LAM__DECL_SCALAR_UNARY
 #undef LAM__DECL_SCALAR_UNARY1
+#undef LAM__DECL_SCALAR_BINARY
+#undef LAM__DECL_SCALAR_BINARYC
 LAM__DECL_ISA(scalar)
 
 #if defined(__x86_64__)
 #define LAM__DECL_AVX2_UNARY(name) LAM__DECL_UNARY(avx2, name)
 #define LAM__DECL_AVX2_UNARY1(name) LAM__DECL_UNARY1(avx2, name)
+#define LAM__DECL_AVX2_BINARY(name) LAM__DECL_BINARY(avx2, name)
+#define LAM__DECL_AVX2_BINARYC(name) LAM__DECL_BINARYC(avx2, name)
 LAM_UNARY_KERNELS(LAM__DECL_AVX2_UNARY)
 LAM_UNARY1_KERNELS(LAM__DECL_AVX2_UNARY1)
+LAM_BINARY_KERNELS(LAM__DECL_AVX2_BINARY)
+LAM_BINARYC_KERNELS(LAM__DECL_AVX2_BINARYC)
 #undef LAM__DECL_AVX2_UNARY
 #undef LAM__DECL_AVX2_UNARY1
+#undef LAM__DECL_AVX2_BINARY
+#undef LAM__DECL_AVX2_BINARYC
 LAM__DECL_ISA(avx2)
 void lam__f32_mlp2_avx2(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
                         const float *packed1, const float *bias1, lam_epilogue ep1,
@@ -58,10 +78,16 @@ void lam__f32_mlp2_avx2(size_t M, size_t K, size_t H, size_t N, const float *x, 
 #if defined(__aarch64__)
 #define LAM__DECL_NEON_UNARY(name) LAM__DECL_UNARY(neon, name)
 #define LAM__DECL_NEON_UNARY1(name) LAM__DECL_UNARY1(neon, name)
+#define LAM__DECL_NEON_BINARY(name) LAM__DECL_BINARY(neon, name)
+#define LAM__DECL_NEON_BINARYC(name) LAM__DECL_BINARYC(neon, name)
 LAM_UNARY_KERNELS(LAM__DECL_NEON_UNARY)
 LAM_UNARY1_KERNELS(LAM__DECL_NEON_UNARY1)
+LAM_BINARY_KERNELS(LAM__DECL_NEON_BINARY)
+LAM_BINARYC_KERNELS(LAM__DECL_NEON_BINARYC)
 #undef LAM__DECL_NEON_UNARY
 #undef LAM__DECL_NEON_UNARY1
+#undef LAM__DECL_NEON_BINARY
+#undef LAM__DECL_NEON_BINARYC
 LAM__DECL_ISA(neon)
 #endif
 

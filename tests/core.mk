@@ -7,11 +7,13 @@
 # read-only under `make distcheck`: the tests only read them.
 AM_TESTS_ENVIRONMENT += LAMINA_FIXTURES='$(abs_top_srcdir)/tests/fixtures'; export LAMINA_FIXTURES;
 
-EXTRA_DIST += tools/gen-fixtures.py tests/fixtures
+EXTRA_DIST += tools/gen-fixtures.py tools/gen-ops-fixtures.py tests/fixtures
 
 if HAVE_CRITERION
-check_PROGRAMS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models
-TESTS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models
+check_PROGRAMS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
+	tests/test_ops
+TESTS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
+	tests/test_ops
 
 LAM_CORE_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DLAMINA_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 LAM_CORE_TEST_SOURCES = tests/fixture.c tests/fixture.h
@@ -39,6 +41,13 @@ tests_test_models_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
 tests_test_models_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_models_LDFLAGS = -no-install
 tests_test_models_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+# the tensor ops against tests/fixtures/ops (tools/gen-ops-fixtures.py)
+tests_test_ops_SOURCES = tests/test_ops.c $(LAM_CORE_TEST_SOURCES)
+tests_test_ops_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_ops_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_ops_LDFLAGS = -no-install
+tests_test_ops_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 endif
 
 # Every public function with NULL pointer arguments; the test reads the

@@ -12,5 +12,6 @@
 #include "io.h"
 #include "plugin.h"
 #include "model.h"
+#include "ops.h"
 
 #endif

@@ -39,7 +39,7 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 0u
+#define LAM_PLUGIN_ABI_MINOR 1u /* 1.1: host->ops */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -189,6 +189,59 @@ typedef enum lam_activation {
     LAM_ACTIVATION_EXP = 11,
 } lam_activation;
 
+/* The tensor ops of <lamina/ops.h> for plugins (host->ops, ABI 1.1): each
+ * entry is the function of the same name without "lam_tensor_" (add is
+ * lam_tensor_add), with its semantics, ownership, output rule and messages.
+ * A table of its own, so that it can grow (append-only, struct_size says
+ * how far) without using up the host table's reserved room. */
+typedef struct lam_host_ops {
+    uint32_t struct_size; /* sizeof(lam_host_ops) of the host */
+    uint32_t reserved0;
+    lam_status (*add)(lam_tensor **out, const lam_tensor *a, const lam_tensor *b);
+    lam_status (*sub)(lam_tensor **out, const lam_tensor *a, const lam_tensor *b);
+    lam_status (*mul)(lam_tensor **out, const lam_tensor *a, const lam_tensor *b);
+    lam_status (*div)(lam_tensor **out, const lam_tensor *a, const lam_tensor *b);
+    lam_status (*add_scalar)(lam_tensor **out, const lam_tensor *a, double s);
+    lam_status (*sub_scalar)(lam_tensor **out, const lam_tensor *a, double s);
+    lam_status (*rsub_scalar)(lam_tensor **out, const lam_tensor *a, double s);
+    lam_status (*mul_scalar)(lam_tensor **out, const lam_tensor *a, double s);
+    lam_status (*div_scalar)(lam_tensor **out, const lam_tensor *a, double s);
+    lam_status (*rdiv_scalar)(lam_tensor **out, const lam_tensor *a, double s);
+    lam_status (*sigmoid)(lam_tensor **out, const lam_tensor *x);
+    lam_status (*tanh)(lam_tensor **out, const lam_tensor *x);
+    lam_status (*relu)(lam_tensor **out, const lam_tensor *x);
+    lam_status (*gelu)(lam_tensor **out, const lam_tensor *x, const char *approximate);
+    lam_status (*silu)(lam_tensor **out, const lam_tensor *x);
+    lam_status (*softmax)(lam_tensor **out, const lam_tensor *x, int dim);
+    lam_status (*log_softmax)(lam_tensor **out, const lam_tensor *x, int dim);
+    lam_status (*matmul)(lam_tensor **out, const lam_tensor *a, const lam_tensor *b);
+    lam_status (*linear)(lam_tensor **out, const lam_tensor *x, const lam_tensor *weight,
+                         const lam_tensor *bias);
+    lam_status (*cat)(lam_tensor **out, size_t n, const lam_tensor *const *tensors, int dim);
+    lam_status (*split)(lam_tensor **outs, size_t max_outs, size_t *n_outs, const lam_tensor *x,
+                        int64_t split_size, int dim);
+    lam_status (*split_sizes)(lam_tensor **outs, const lam_tensor *x, size_t n,
+                              const int64_t *sizes, int dim);
+    lam_status (*chunk)(lam_tensor **outs, size_t *n_outs, const lam_tensor *x, int64_t chunks,
+                        int dim);
+    lam_status (*view)(lam_tensor **out, const lam_tensor *x, int ndim, const int64_t *shape);
+    lam_status (*flatten)(lam_tensor **out, const lam_tensor *x, int start_dim, int end_dim);
+    lam_status (*narrow)(lam_tensor **out, const lam_tensor *x, int dim, int64_t start,
+                         int64_t length);
+    lam_status (*transpose)(lam_tensor **out, const lam_tensor *x, int dim0, int dim1);
+    lam_status (*permute)(lam_tensor **out, const lam_tensor *x, int n, const int *dims);
+    lam_status (*contiguous)(lam_tensor **out, const lam_tensor *x);
+    lam_status (*sum)(lam_tensor **out, const lam_tensor *x, int n, const int *dims, bool keepdim);
+    lam_status (*mean)(lam_tensor **out, const lam_tensor *x, int n, const int *dims, bool keepdim);
+
+    void (*reserved[32])(void);
+} lam_host_ops;
+
+/* Does this host's ops table have `field`? */
+#define LAM_HOST_OPS_HAS(ops, field)                                                               \
+    ((ops)->struct_size >= offsetof(lam_host_ops, field) + sizeof((ops)->field) &&               \
+     (ops)->field != NULL)
+
 struct lam_host_api {
     uint32_t struct_size; /* sizeof(lam_host_api) of the host */
     uint32_t abi_major;   /* LAM_PLUGIN_ABI_MAJOR of the host */
@@ -277,7 +330,13 @@ struct lam_host_api {
                        const float *packed, const float *bias, float *y, size_t ldy,
                        lam_activation act, float alpha, size_t n_begin, size_t n_end);
 
-    void (*reserved[32])(void);
+    /* ---- ABI 1.1 ---- */
+    /* The tensor ops (<lamina/ops.h>) for custom forwards:
+     * host->ops->add(&y, x, fx).  Check LAM_HOST_HAS(host, ops) first when
+     * the plugin may load in a 1.0 host. */
+    const lam_host_ops *ops;
+
+    void (*reserved[31])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

@@ -11,6 +11,8 @@ void lam__kernels_init_avx2(lam_kernels *k)
 #define LAM__SET(name) k->name = lam__f32_v##name##_avx2;
     LAM_UNARY_KERNELS(LAM__SET)
     LAM_UNARY1_KERNELS(LAM__SET)
+    LAM_BINARY_KERNELS(LAM__SET)
+    LAM_BINARYC_KERNELS(LAM__SET)
 #undef LAM__SET
     k->softplus = lam__f32_vsoftplus_avx2;
     k->softmax = lam__f32_softmax_avx2;

@@ -1,0 +1,29 @@
+/* f32 divide, NEON (AArch64).
+ *
+ * Contract, for i in [0, n):
+ *   vdiv: y[i] = a[i] / b[i]
+ *   vdivc: y[i] = a[i] / c
+ *   vrdivc: y[i] = c / a[i]
+ * n in floats, any n (0 is a no-op); no alignment needed; y may equal a or
+ * b (in place).  8 floats per step, then 4, then a buffered tail
+ * (simd/arm/neon/vbinary-neon.h).  Accuracy: one correctly rounded IEEE-754
+ * operation per element: bit-identical to the scalar kernel. */
+#include "config.h"
+
+#include "simd/simd.h"
+#include "simd/arm/neon/vbinary-neon.h"
+
+void lam__f32_vdiv_neon(size_t n, const float *a, const float *b, float *y)
+{
+    LAM__NEON_BINARY_LOOP(n, a, b, y, vdivq_f32);
+}
+
+void lam__f32_vdivc_neon(size_t n, const float *a, float c, float *y)
+{
+    LAM__NEON_BINARYC_LOOP(n, a, c, y, vdivq_f32);
+}
+
+void lam__f32_vrdivc_neon(size_t n, const float *a, float c, float *y)
+{
+    LAM__NEON_BINARYC_LOOP(n, a, c, y, lam__n_rdiv);
+}
