@@ -186,6 +186,13 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
     if (t.forward && t.forward_into)
         return reject(reg, lam__error(LAM_ERR_PLUGIN,
                                       "layer type '%s' sets both forward_into and forward", t.name));
+    /* Built-in creates build their modules directly, not with module_new,
+     * so only a plugin's type needs one of the two. */
+    if (reg->owner && !t.forward && !t.forward_into)
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s' sets neither forward_into nor forward (a "
+                                      "layer sets forward_into, a container forward)",
+                                      t.name));
     lam_status st = check_args(&t);
     if (st)
         return reject(reg, st);

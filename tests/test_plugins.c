@@ -936,6 +936,7 @@ Test(broken, each_defect_has_its_message_and_nothing_half_registers)
         {"null_create", "layer type 'AlsoFine': create function is NULL"},
         {"dup_builtin", "layer type 'Linear' is already registered by built-in"},
         {"register_fails", "register_types failed: register_fails: the widget service is down"},
+        {"no_forward", "layer type 'AlsoFine' sets neither forward_into nor forward"},
     };
     size_t n_types = 0;
     while (lam_layer_type_name(n_types))
@@ -992,4 +993,18 @@ Test(broken, missing_file_and_not_an_elf)
     expect_error(lam_plugin_load("", NULL), LAM_ERR_INVALID_ARGUMENT, "no path or name");
     expect_error(lam_plugin_unload(NULL), LAM_ERR_INVALID_ARGUMENT, "plugin is NULL");
     load_shipped("rmsnorm");
+}
+
+Test(broken, type_without_forward_is_rejected_at_registration)
+{
+    char real[4096];
+    cr_assert(realpath(path_of(LAM_TEST_PLUGIN_DIR, "no_forward"), real) != NULL);
+    char want[4300];
+    snprintf(want, sizeof want,
+             "plugin '%s': layer type 'AlsoFine' sets neither forward_into nor forward", real);
+    lam_plugin *p = (lam_plugin *)1;
+    expect_error(lam_plugin_load(real, &p), LAM_ERR_PLUGIN, want);
+    cr_expect_null(p);
+    cr_expect_not(lam_layer_type_exists("AlsoFine"));
+    cr_expect_not(lam_layer_type_exists("HalfRegistered"));
 }

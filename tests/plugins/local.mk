@@ -12,7 +12,7 @@ LAM_BROKEN_PLUGINS = \
 	tests/plugins/no_symbol.la tests/plugins/bad_magic.la tests/plugins/abi_major.la \
 	tests/plugins/abi_minor.la tests/plugins/small_struct.la tests/plugins/null_name.la \
 	tests/plugins/null_register.la tests/plugins/null_create.la tests/plugins/dup_builtin.la \
-	tests/plugins/dup_plugin.la tests/plugins/register_fails.la
+	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la
 
 EXTRA_DIST += tests/plugin-outoftree.sh
 
@@ -78,6 +78,11 @@ tests_plugins_register_fails_la_SOURCES = tests/plugins/broken.c
 tests_plugins_register_fails_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_REGISTER_FAILS -DBROKEN_NAME='"register_fails"'
 tests_plugins_register_fails_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 tests_plugins_register_fails_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_no_forward_la_SOURCES = tests/plugins/broken.c
+tests_plugins_no_forward_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NO_FORWARD -DBROKEN_NAME='"no_forward"'
+tests_plugins_no_forward_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_no_forward_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
 check_PROGRAMS += tests/test_plugins
 TESTS += tests/test_plugins
