@@ -61,6 +61,10 @@ void lam__registry_remove_owner(struct lam_plugin *p);
  * Caller holds the registry lock. */
 lam__type_entry *lam__registry_find_type_locked(const lam_layer_type *type);
 void lam__type_entry_free(lam__type_entry *e);
+/* Hold a reference to a module made while a layer type's create runs on
+ * this thread (module_new, module_create), until that create returns: what
+ * a failing create leaves behind can then be released safely. */
+void lam__create_track(lam_module *m);
 
 /* ---- built-in types (layers/builtin_types.c) ---- */
 const lam_layer_type *const *lam__builtin_types(size_t *n);

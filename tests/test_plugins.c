@@ -73,6 +73,18 @@ static lam_plugin *load_test(const char *name)
     return p;
 }
 
+/* An exported symbol of a loaded plugin (its library stays mapped while the
+ * plugin is loaded). */
+static void *plugin_symbol(const lam_plugin *p, const char *name)
+{
+    void *h = dlopen(lam_plugin_path(p), RTLD_NOW | RTLD_NOLOAD);
+    cr_assert(h != NULL, "%s is not mapped", lam_plugin_path(p));
+    void *sym = dlsym(h, name);
+    dlclose(h);
+    cr_assert(sym != NULL, "no %s in %s", name, lam_plugin_path(p));
+    return sym;
+}
+
 static lam_module *create(const char *type, size_t n, const lam_kwarg *args)
 {
     lam_module *m = NULL;
@@ -1007,4 +1019,40 @@ Test(broken, type_without_forward_is_rejected_at_registration)
     cr_expect_null(p);
     cr_expect_not(lam_layer_type_exists("AlsoFine"));
     cr_expect_not(lam_layer_type_exists("HalfRegistered"));
+}
+
+/* What a failing create made is released by the host: the module it left in
+ * *out (and what that holds), but never twice. */
+Test(broken, failing_create_does_not_leak_its_module)
+{
+    lam_plugin *p = load_test("testtypes");
+    const int *destroyed = plugin_symbol(p, "testtypes_destroyed");
+    struct {
+        const char *type, *message;
+    } cases[] = {
+        {"LeakyCreate", "LeakyCreate: failed after module_new"},
+        {"ReleasedCreate", "ReleasedCreate: failed after releasing its module"},
+        {"LeakyContainer", "LeakyContainer: failed after adding a child"},
+    };
+    for (int i = 0; i < 3; i++) {
+        lam_module *m = (lam_module *)1;
+        expect_error(lam_module_create(&m, cases[i].type, 0, NULL), LAM_ERR_RUNTIME,
+                     cases[i].message);
+        cr_expect_null(m);
+        cr_expect_eq(*destroyed, i + 1, "%s: %d modules destroyed, expected %d", cases[i].type,
+                     *destroyed, i + 1);
+    }
+    /* a built-in made with host->module_create (LeakSanitizer sees the rest) */
+    lam_module *m = (lam_module *)1;
+    expect_error(lam_module_create(&m, "LeakyBuiltin", 0, NULL), LAM_ERR_RUNTIME,
+                 "LeakyBuiltin: failed after module_create");
+    cr_expect_null(m);
+    /* nothing holds the plugin any more: unloading closes the library */
+    char path[4096];
+    snprintf(path, sizeof path, "%s", lam_plugin_path(p));
+    OK(lam_plugin_unload(p));
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    cr_expect_null(h, "a module of the failing creates still holds %s", path);
+    if (h)
+        dlclose(h);
 }

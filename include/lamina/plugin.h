@@ -136,7 +136,8 @@ struct lam_layer_type {
     uint32_t n_args;
     uint32_t reserved0;
 
-    /* Required.  New reference in *out. */
+    /* Required.  New reference in *out.  When it fails, a module it left in
+     * *out is released by the host. */
     lam_status (*create)(const lam_host_api *host, const lam_layer_type *type,
                          const lam_value *args, lam_module **out);
 
