@@ -22,6 +22,9 @@
 #ifndef LAM_TEST_PLUGIN_DIR
 #define LAM_TEST_PLUGIN_DIR "tests/plugins/.libs"
 #endif
+#ifndef LAM_TEST_REENTER_DIR
+#define LAM_TEST_REENTER_DIR "tests/plugins/reenter/.libs"
+#endif
 
 static void setup(void)
 {
@@ -42,6 +45,7 @@ static void teardown(void) {}
 TestSuite(registry, .init = setup, .fini = teardown);
 TestSuite(plugins, .init = setup, .fini = teardown);
 TestSuite(broken, .init = setup, .fini = teardown);
+TestSuite(reenter, .init = setup, .fini = teardown);
 
 /* ---- helpers ---- */
 
@@ -1055,4 +1059,123 @@ Test(broken, failing_create_does_not_leak_its_module)
     cr_expect_null(h, "a module of the failing creates still holds %s", path);
     if (h)
         dlclose(h);
+}
+
+/* ================= a plugin calling back into the loader ================= */
+
+/* The line of a reenter plugin's log that starts with `label`. */
+static const char *log_line(const char *log, const char *label, char *buf, size_t size)
+{
+    size_t n = strlen(label);
+    for (const char *l = log; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, label, n) == 0 && l[n] == ':') {
+            size_t len = strcspn(l, "\n");
+            snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), l);
+            return buf;
+        }
+    cr_assert(false, "no '%s' in the log:\n%s", label, log);
+    return NULL;
+}
+
+/* Every call that would change the loader's state was refused, naming
+ * `context` (e.g. "loading plugin 'x' (/path/x.so)"); the lookups worked. */
+static void expect_reentry_refused(const char *log, const char *context)
+{
+    static const char *const refused[][2] = {
+        {"load", "lam_plugin_load('swish')"},
+        {"load_dir", "lam_plugin_load_dir('/nonexistent')"},
+        {"find_type NoSuchType", "lam_plugin_find_type('NoSuchType')"},
+        {"add_search_dir", "lam_plugin_add_search_dir('/nonexistent')"},
+        {"unload", "lam_plugin_unload()"},
+    };
+    char line[2048], want[2048];
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        log_line(log, refused[i][0], line, sizeof line);
+        snprintf(want, sizeof want,
+                 "plugin error: %s called while %s (from its constructor, register function or "
+                 "destructor): the plugin loader cannot be re-entered",
+                 refused[i][1], context);
+        cr_expect(strstr(line, want) != NULL, "got  '%s'\nwant '%s'", line, want);
+    }
+    cr_expect_str_eq(log_line(log, "find_type Linear", line, sizeof line), "find_type Linear: ok: ");
+    cr_expect(strstr(log, "at(0)=swish find(swish)=found search_path=ok") != NULL, "%s", log);
+}
+
+/* The loader and the registry are as the plugin found them. */
+static void expect_loader_unchanged(const lam_plugin *sw)
+{
+    cr_expect_eq(lam_plugin_find("swish"), sw);
+    cr_expect_eq(lam_layer_type_plugin("Swish"), sw);
+    cr_expect_not(lam_layer_type_exists("NoSuchType"));
+    char *sp = lam_plugin_search_path();
+    cr_expect(strstr(sp, "/nonexistent") == NULL, "%s", sp);
+    lam_free(sp);
+}
+
+/* (A deadlock would hang these tests: the timeout turns it into a failure.) */
+Test(reenter, constructor_calling_the_loader_gets_an_error, .timeout = 60)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096], context[4200];
+    cr_assert(realpath(path_of(LAM_TEST_REENTER_DIR, "reenter_ctor"), real) != NULL);
+    lam_plugin *p = NULL;
+    OK(lam_plugin_load(real, &p));
+    /* inside dlopen the descriptor is not read yet: the file is named */
+    snprintf(context, sizeof context, "loading plugin '%s'", real);
+    const char *log = plugin_symbol(p, "reenter_log");
+    cr_expect(strncmp(log, "[constructor]\n", 14) == 0, "%s", log);
+    expect_reentry_refused(log, context);
+    expect_loader_unchanged(sw);
+    cr_expect(lam_layer_type_exists("ReenterCtor"));
+    cr_expect_eq(lam_plugin_at(1), p);
+}
+
+Test(reenter, register_function_calling_the_loader_gets_an_error, .timeout = 60)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096], context[4200];
+    cr_assert(realpath(path_of(LAM_TEST_REENTER_DIR, "reenter_register"), real) != NULL);
+    lam_plugin *p = NULL;
+    OK(lam_plugin_load(real, &p));
+    snprintf(context, sizeof context, "loading plugin 'reenter_register' (%s)", real);
+    const char *log = plugin_symbol(p, "reenter_log");
+    cr_expect(strncmp(log, "[register_types]\n", 17) == 0, "%s", log);
+    expect_reentry_refused(log, context);
+    cr_expect(strstr(log, "module_create Linear: ok\n") != NULL, "%s", log);
+    cr_expect(strstr(log, "module_create ReenterRegister: unknown\n") != NULL, "%s", log);
+    expect_loader_unchanged(sw);
+    cr_expect(lam_layer_type_exists("ReenterRegister"));
+    cr_expect_eq(lam_plugin_at(1), p);
+}
+
+Test(reenter, destructor_calling_the_loader_gets_an_error, .timeout = 60)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096], context[4200];
+    cr_assert(realpath(path_of(LAM_TEST_REENTER_DIR, "reenter_dtor"), real) != NULL);
+
+    /* closed by the loader, after its register function failed */
+    setenv("LAM_TEST_REENTER_FAIL", "1", 1);
+    expect_error(lam_plugin_load(real, NULL), LAM_ERR_PLUGIN,
+                 "register_types failed: reenter_dtor: failing on purpose");
+    unsetenv("LAM_TEST_REENTER_FAIL");
+    const char *log = getenv("LAM_TEST_REENTER_DTOR_LOG");
+    cr_assert(log != NULL, "the destructor did not run");
+    snprintf(context, sizeof context, "loading plugin 'reenter_dtor' (%s)", real);
+    expect_reentry_refused(log, context);
+    expect_loader_unchanged(sw);
+    unsetenv("LAM_TEST_REENTER_DTOR_LOG");
+
+    /* closed when the last module made from it goes, after unload */
+    lam_plugin *p = NULL;
+    OK(lam_plugin_load(real, &p));
+    lam_module *m = create("ReenterDtor", 0, NULL);
+    OK(lam_plugin_unload(p));
+    cr_expect_null(getenv("LAM_TEST_REENTER_DTOR_LOG"), "closed before its last module went");
+    lam_module_release(m);
+    log = getenv("LAM_TEST_REENTER_DTOR_LOG");
+    cr_assert(log != NULL, "the destructor did not run");
+    snprintf(context, sizeof context, "closing plugin 'reenter_dtor' (%s)", real);
+    expect_reentry_refused(log, context);
+    expect_loader_unchanged(sw);
 }

@@ -321,6 +321,13 @@ typedef struct lam_plugin_descriptor {
 
 /* ------------------------------------------------------------------------
  * Host side: loading plugins (in liblamina; plugins do not call these).
+ *
+ * Called from a plugin's own code while the loader runs it (a constructor
+ * or destructor of the .so, register_types), the functions that would load,
+ * unload or change the search path fail at once with LAM_ERR_PLUGIN
+ * ("lam_plugin_load('x') called while loading plugin 'y' (...)") instead of
+ * deadlocking; the lookups (lam_plugin_at, _find, _search_path, and
+ * lam_plugin_find_type of a registered type) work.  Other threads wait.
  * ---------------------------------------------------------------------- */
 
 typedef struct lam_plugin lam_plugin;

@@ -1,6 +1,8 @@
 # tests/plugins/ — the plugin tests: test-only plugins (one broken plugin per
 # loader failure, built from one source with -DBROKEN_*, and a good plugin
-# whose types fail on purpose), never installed; tests/test_plugins; and the
+# whose types fail on purpose, plugins that call back into the loader),
+# never installed; tests/test_plugins;
+# tests/plugins/load_threads (the loader from several threads); and the
 # out-of-tree check (`make check-plugin-outoftree`, also run by CI).
 # Included by Makefile.am after plugins/local.mk.
 
@@ -14,10 +16,38 @@ LAM_BROKEN_PLUGINS = \
 	tests/plugins/null_register.la tests/plugins/null_create.la tests/plugins/dup_builtin.la \
 	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la
 
+# Plugins that call back into the loader from a constructor, register_types
+# or a destructor (reenter.c): in their own directory, outside the search
+# path the tests set, so that directory scans and probes do not meet them.
+LAM_REENTER_PLUGINS = tests/plugins/reenter/reenter_ctor.la \
+	tests/plugins/reenter/reenter_register.la tests/plugins/reenter/reenter_dtor.la
+LAM_TEST_DIRS_CPPFLAGS = \
+	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
+	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"' \
+	-DLAM_TEST_REENTER_DIR='"$(abs_top_builddir)/tests/plugins/reenter/.libs"'
+
+# The loader from several threads (a plain program, also run under TSan by
+# `make tsan-check`): built with or without Criterion.
+check_LTLIBRARIES += tests/plugins/reenter/reenter_register.la
+check_PROGRAMS += tests/plugins/load_threads
+TESTS += tests/plugins/load_threads
+EXTRA_tests_plugins_load_threads_DEPENDENCIES = plugins/swish.la plugins/rmsnorm.la \
+	plugins/containers.la tests/plugins/reenter/reenter_register.la
+tests_plugins_load_threads_SOURCES = tests/plugins/load_threads.c
+tests_plugins_load_threads_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
+tests_plugins_load_threads_LDFLAGS = -no-install
+tests_plugins_load_threads_LDADD = liblamina.la -lpthread
+
+tests_plugins_reenter_reenter_register_la_SOURCES = tests/plugins/reenter.c
+tests_plugins_reenter_reenter_register_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_REGISTER
+tests_plugins_reenter_reenter_register_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_reenter_reenter_register_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
 EXTRA_DIST += tests/plugin-outoftree.sh
 
 if HAVE_CRITERION
-check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la
+check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la \
+	tests/plugins/reenter/reenter_ctor.la tests/plugins/reenter/reenter_dtor.la
 
 tests_plugins_testtypes_la_SOURCES = tests/plugins/testtypes.c
 tests_plugins_testtypes_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
@@ -84,12 +114,20 @@ tests_plugins_no_forward_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NO_FORWAR
 tests_plugins_no_forward_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 tests_plugins_no_forward_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
+tests_plugins_reenter_reenter_ctor_la_SOURCES = tests/plugins/reenter.c
+tests_plugins_reenter_reenter_ctor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_CTOR
+tests_plugins_reenter_reenter_ctor_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_reenter_reenter_ctor_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_reenter_reenter_dtor_la_SOURCES = tests/plugins/reenter.c
+tests_plugins_reenter_reenter_dtor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_DTOR
+tests_plugins_reenter_reenter_dtor_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_reenter_reenter_dtor_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
 check_PROGRAMS += tests/test_plugins
 TESTS += tests/test_plugins
 tests_test_plugins_SOURCES = tests/test_plugins.c
-tests_test_plugins_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
-	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
+tests_test_plugins_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
 tests_test_plugins_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_plugins_LDFLAGS = -no-install
 tests_test_plugins_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM) -lpthread
