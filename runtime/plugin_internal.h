@@ -29,6 +29,8 @@ struct lam_registry {
     size_t n_pending, cap_pending;
     bool failed;                /* a type was rejected */
     char *fail_msg;             /* the first rejection's message */
+    const char *want;           /* lam_plugin_find_type's type, or NULL */
+    bool want_seen;             /* register_type was called with it (accepted or not) */
 };
 
 struct lam_plugin {

@@ -291,6 +291,18 @@ static bool pending_has(const lam_registry *reg, const char *type_name)
     return false;
 }
 
+/* Does d's register_types list `want`?  (Asked of a plugin that cannot be
+ * loaded: was it the one being looked for?)  Nothing is kept. */
+static bool probe_lists(const lam_plugin_descriptor *d, const char *want)
+{
+    lam_registry reg = {.want = want};
+    lam__plugin_error_begin();
+    d->register_types(lam__host_api(), &reg);
+    bool seen = reg.want_seen;
+    lam__registry_discard(&reg);
+    return seen;
+}
+
 /* Close a library the load gives up on, after the message saying why: its
  * destructors may run and call into lamina, which must not replace it. */
 static lam_status close_failed(void *handle, lam_status st)
@@ -306,7 +318,7 @@ static lam_status close_failed(void *handle, lam_status st)
 /* load_file_locked's work; ctx (what `running` points to) is kept up to date
  * with what is known of the plugin. */
 static lam_status load_file_running(const char *file, const char *want_type, lam_plugin **out,
-                                    char *ctx, size_t ctx_size)
+                                    bool *provides, char *ctx, size_t ctx_size)
 {
     *out = NULL;
     char real[PATH_MAX];
@@ -351,8 +363,15 @@ static lam_status load_file_running(const char *file, const char *want_type, lam
         return close_failed(handle, st);
     snprintf(ctx, ctx_size, "loading plugin '%s' (%s)", d->name, real);
     if ((have = find_loaded_locked(NULL, NULL, d->name))) {
-        st = lam__error(LAM_ERR_PLUGIN, "plugin '%s': a plugin named '%s' is already loaded from %s",
-                        real, d->name, have->path);
+        /* say which plugin is in the way, and whether this one is the one
+         * lam_plugin_find_type was looking for */
+        if (want_type)
+            *provides = probe_lists(d, want_type);
+        st = lam__error(LAM_ERR_PLUGIN,
+                        "plugin '%s' (%s, version %.64s): a plugin named '%s' is already loaded, "
+                        "from %s (version %.64s); plugin names must be unique: unload that one "
+                        "first, or rename this one",
+                        d->name, real, d->version, d->name, have->path, have->version);
         return close_failed(handle, st);
     }
     lam_plugin *p = new_record(real, handle, d);
@@ -360,17 +379,18 @@ static lam_status load_file_running(const char *file, const char *want_type, lam
         dlclose(handle);
         return lam__oom("plugin record");
     }
-    lam_registry reg = {.owner = p};
+    lam_registry reg = {.owner = p, .want = want_type};
     lam__plugin_error_begin();
     st = lam__plugin_status(d->register_types(lam__host_api(), &reg));
+    *provides = reg.want_seen;
     if (st != LAM_OK) {
         char *why = lam__strdup(*lam_last_error() ? lam_last_error() : lam_status_str(st));
-        lam__error(LAM_ERR_PLUGIN, "plugin '%s': register_types failed: %s", real,
+        lam__error(LAM_ERR_PLUGIN, "%s: register_types failed: %s", p->label,
                    why ? why : lam_status_str(st));
         free(why);
         st = LAM_ERR_PLUGIN;
     } else if (reg.failed) {
-        st = lam__error(LAM_ERR_PLUGIN, "plugin '%s': %s", real,
+        st = lam__error(LAM_ERR_PLUGIN, "%s: %s", p->label,
                         reg.fail_msg ? reg.fail_msg : "a layer type was rejected");
     } else if (want_type && !pending_has(&reg, want_type)) {
         st = LAM_ERR_KEY;
@@ -418,16 +438,22 @@ static lam_status load_file_running(const char *file, const char *want_type, lam
 }
 
 /* Load one file.  With want_type, keep the plugin only if it provides that
- * type (LAM_ERR_KEY, without a message, when it does not).  The plugin's
- * code (constructors, register_types, destructors) runs with `running`
- * naming it. */
-static lam_status load_file_locked(const char *file, const char *want_type, lam_plugin **out)
+ * type (LAM_ERR_KEY, without a message, when it does not); *provides (may
+ * be NULL) then says whether the plugin lists the type, even when it fails
+ * to load.  The plugin's code (constructors, register_types, destructors)
+ * runs with `running` naming it. */
+static lam_status load_file_locked(const char *file, const char *want_type, lam_plugin **out,
+                                   bool *provides)
 {
+    bool provides_unused = false;
+    if (!provides)
+        provides = &provides_unused;
+    *provides = false;
     char ctx[PATH_MAX + 160];
     const char *outer = running;
     snprintf(ctx, sizeof ctx, "loading plugin '%s'", file);
     running = ctx;
-    lam_status st = load_file_running(file, want_type, out, ctx, sizeof ctx);
+    lam_status st = load_file_running(file, want_type, out, provides, ctx, sizeof ctx);
     running = outer;
     return st;
 }
@@ -483,7 +509,7 @@ LAM_API lam_status lam_plugin_load(const char *path_or_name, lam_plugin **out)
         st = resolve_name_locked(path_or_name, &file);
     lam_plugin *p = NULL;
     if (!st)
-        st = load_file_locked(file, NULL, &p);
+        st = load_file_locked(file, NULL, &p, NULL);
     loader_unlock();
     free(file);
     if (!st && out)
@@ -517,7 +543,7 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
     for (size_t i = 0; i < files.n; i++) {
         char *path = join_path(dir, files.items[i]);
         lam_plugin *p;
-        lam_status st = path ? load_file_locked(path, NULL, &p) : lam__oom("plugin path");
+        lam_status st = path ? load_file_locked(path, NULL, &p, NULL) : lam__oom("plugin path");
         if (st) {
             lam__sb_printf(&errs, "%s%s", n_failed ? "; " : "", lam_last_error());
             n_failed++;
@@ -556,6 +582,7 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
     /* another thread may have loaded it while we waited */
     lam_status st = lam_layer_type_exists(type_name) ? LAM_OK : LAM_ERR_KEY;
     size_t n_broken = 0;
+    char *claim = NULL; /* the load error of a plugin that lists the type */
     lam__strlist dirs = {0};
     search_path_locked(&dirs);
     /* pass 0: files named like the type; pass 1: every plugin */
@@ -571,17 +598,27 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
                     continue;
                 char *path = join_path(dirs.items[i], files.items[j]);
                 lam_plugin *p;
-                lam_status r = path ? load_file_locked(path, type_name, &p) : LAM_ERR_NO_MEMORY;
-                if (r == LAM_OK)
+                bool provides = false;
+                lam_status r = path ? load_file_locked(path, type_name, &p, &provides)
+                                    : LAM_ERR_NO_MEMORY;
+                if (r == LAM_OK) {
                     st = LAM_OK;
-                else if (r != LAM_ERR_KEY && pass == 1)
+                } else if (r != LAM_ERR_KEY) {
                     n_broken++;
+                    if (provides && !claim)
+                        claim = lam__strdup(lam_last_error());
+                }
                 free(path);
             }
             lam__strlist_free(&files);
         }
     }
-    if (st != LAM_OK) {
+    if (st != LAM_OK && claim) {
+        /* the news is why that plugin failed, not that the type is unknown */
+        st = lam__error(LAM_ERR_PLUGIN,
+                        "layer type '%.128s' is provided by a plugin that could not be loaded: %s",
+                        type_name, claim);
+    } else if (st != LAM_OK) {
         char *path = joined(&dirs);
         char broken[96] = "";
         if (n_broken)
@@ -593,6 +630,7 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
                         type_name, path ? path : "", broken);
         free(path);
     }
+    free(claim);
     lam__strlist_free(&dirs);
     loader_unlock();
     return st;

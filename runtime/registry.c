@@ -180,6 +180,8 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
                                       "invalid layer type name '%.64s' (a Python identifier "
                                       "of at most %d characters is expected)",
                                       t.name, MAX_NAME));
+    if (reg->want && strcmp(t.name, reg->want) == 0)
+        reg->want_seen = true;
     if (!t.create)
         return reject(reg, lam__error(LAM_ERR_PLUGIN, "layer type '%s': create function is NULL",
                                       t.name));

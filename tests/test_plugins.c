@@ -25,6 +25,9 @@
 #ifndef LAM_TEST_REENTER_DIR
 #define LAM_TEST_REENTER_DIR "tests/plugins/reenter/.libs"
 #endif
+#ifndef LAM_TEST_COLLIDE_DIR
+#define LAM_TEST_COLLIDE_DIR "tests/plugins/collide/.libs"
+#endif
 
 static void setup(void)
 {
@@ -979,6 +982,8 @@ Test(broken, duplicate_of_another_plugins_type)
     check_broken(path_of(LAM_TEST_PLUGIN_DIR, "dup_plugin"),
                  "layer type 'Swish' is already registered by plugin 'swish' (");
     cr_expect(strstr(lam_last_error(), lam_plugin_path(sw)) != NULL, "%s", lam_last_error());
+    /* ... and which plugin wanted it */
+    cr_expect(strncmp(lam_last_error(), "plugin 'dup_plugin' (/", 22) == 0, "%s", lam_last_error());
     cr_expect_eq(lam_layer_type_plugin("Swish"), sw);
     /* once swish is unloaded, the other one may take the name */
     OK(lam_plugin_unload(sw));
@@ -1017,7 +1022,9 @@ Test(broken, type_without_forward_is_rejected_at_registration)
     cr_assert(realpath(path_of(LAM_TEST_PLUGIN_DIR, "no_forward"), real) != NULL);
     char want[4300];
     snprintf(want, sizeof want,
-             "plugin '%s': layer type 'AlsoFine' sets neither forward_into nor forward", real);
+             "plugin 'no_forward' (%s): layer type 'AlsoFine' sets neither forward_into nor "
+             "forward",
+             real);
     lam_plugin *p = (lam_plugin *)1;
     expect_error(lam_plugin_load(real, &p), LAM_ERR_PLUGIN, want);
     cr_expect_null(p);
@@ -1059,6 +1066,55 @@ Test(broken, failing_create_does_not_leak_its_module)
     cr_expect_null(h, "a module of the failing creates still holds %s", path);
     if (h)
         dlclose(h);
+}
+
+/* ================= plugin and type names that collide ================= */
+
+Test(broken, plugin_name_collision_says_what_collided)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096];
+    cr_assert(realpath(path_of(LAM_TEST_COLLIDE_DIR, "swishy"), real) != NULL);
+    char want[9000];
+    snprintf(want, sizeof want,
+             "plugin 'swish' (%s, version 2.0.0): a plugin named 'swish' is already loaded, from "
+             "%s (version 1.0.0)",
+             real, lam_plugin_path(sw));
+    expect_error(lam_plugin_load(real, NULL), LAM_ERR_PLUGIN, want);
+
+    /* looking for the type it provides reports that, not "unknown type" */
+    OK(lam_plugin_add_search_dir(LAM_TEST_COLLIDE_DIR));
+    expect_error(lam_plugin_find_type("Swishy"), LAM_ERR_PLUGIN,
+                 "layer type 'Swishy' is provided by a plugin that could not be loaded: ");
+    cr_expect(strstr(lam_last_error(), want) != NULL, "%s", lam_last_error());
+
+    /* and so does a model file, without a misleading "did you mean 'Swish'?" */
+    static const char text[] = "Sequential(Linear(2, 2), Swishy())\n";
+    lam_module *m = (lam_module *)1;
+    expect_error(lam_model_parse(text, sizeof text - 1, "m.lam", &m), LAM_ERR_PLUGIN,
+                 "a plugin named 'swish' is already loaded, from");
+    cr_expect_null(m);
+    cr_expect(strstr(lam_last_error(), "did you mean") == NULL, "%s", lam_last_error());
+    cr_expect(strstr(lam_last_error(), "m.lam:1:") != NULL, "%s", lam_last_error());
+    cr_expect_eq(lam_layer_type_plugin("Swish"), sw);
+    cr_expect_not(lam_layer_type_exists("Swishy"));
+
+    /* a type name taken by another plugin: both plugins and both files named */
+    char other[4096];
+    cr_assert(realpath(path_of(LAM_TEST_COLLIDE_DIR, "swishier"), other) != NULL);
+    snprintf(want, sizeof want,
+             "plugin 'swishier' (%s): register_types failed: layer type 'Swish' is already "
+             "registered by plugin 'swish' (%s)",
+             other, lam_plugin_path(sw));
+    static const char text2[] = "Sequential(Swishier())\n";
+    expect_error(lam_model_parse(text2, sizeof text2 - 1, "m.lam", &m), LAM_ERR_PLUGIN, want);
+    cr_expect(strstr(lam_last_error(), "did you mean") == NULL, "%s", lam_last_error());
+    cr_expect_not(lam_layer_type_exists("Swishier"));
+
+    /* once swish is unloaded, both load */
+    OK(lam_plugin_unload(sw));
+    OK(lam_plugin_find_type("Swishy"));
+    OK(lam_plugin_find_type("Swishier"));
 }
 
 /* ================= a plugin calling back into the loader ================= */

@@ -348,7 +348,9 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_loaded);
 /* Make sure `type_name` is registered: if it is not, search the plugin path
  * for a plugin that provides it (files named like the type first, then every
  * plugin, each probed without registering anything else) and load it.
- * LAM_ERR_KEY with a message listing the searched directories when none does. */
+ * LAM_ERR_KEY with a message listing the searched directories when none does;
+ * LAM_ERR_PLUGIN with that plugin's load error when one lists the type but
+ * cannot be loaded (e.g. its plugin name or a type name is taken). */
 LAM_API lam_status lam_plugin_find_type(const char *type_name);
 
 /* Add a directory to the front part of the search path (after earlier ones). */

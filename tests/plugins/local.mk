@@ -1,7 +1,7 @@
 # tests/plugins/ — the plugin tests: test-only plugins (one broken plugin per
 # loader failure, built from one source with -DBROKEN_*, and a good plugin
-# whose types fail on purpose, plugins that call back into the loader),
-# never installed; tests/test_plugins;
+# whose types fail on purpose, plugins that call back into the loader and
+# plugins whose names collide), never installed; tests/test_plugins;
 # tests/plugins/load_threads (the loader from several threads); and the
 # out-of-tree check (`make check-plugin-outoftree`, also run by CI).
 # Included by Makefile.am after plugins/local.mk.
@@ -17,14 +17,17 @@ LAM_BROKEN_PLUGINS = \
 	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la
 
 # Plugins that call back into the loader from a constructor, register_types
-# or a destructor (reenter.c): in their own directory, outside the search
-# path the tests set, so that directory scans and probes do not meet them.
+# or a destructor (reenter.c), and plugins whose names collide with swish's
+# (collide.c): each set in its own directory, outside the search path the
+# tests set, so that directory scans and probes do not meet them.
 LAM_REENTER_PLUGINS = tests/plugins/reenter/reenter_ctor.la \
 	tests/plugins/reenter/reenter_register.la tests/plugins/reenter/reenter_dtor.la
+LAM_COLLIDE_PLUGINS = tests/plugins/collide/swishy.la tests/plugins/collide/swishier.la
 LAM_TEST_DIRS_CPPFLAGS = \
 	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
 	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"' \
-	-DLAM_TEST_REENTER_DIR='"$(abs_top_builddir)/tests/plugins/reenter/.libs"'
+	-DLAM_TEST_REENTER_DIR='"$(abs_top_builddir)/tests/plugins/reenter/.libs"' \
+	-DLAM_TEST_COLLIDE_DIR='"$(abs_top_builddir)/tests/plugins/collide/.libs"'
 
 # The loader from several threads (a plain program, also run under TSan by
 # `make tsan-check`): built with or without Criterion.
@@ -47,7 +50,8 @@ EXTRA_DIST += tests/plugin-outoftree.sh
 
 if HAVE_CRITERION
 check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la \
-	tests/plugins/reenter/reenter_ctor.la tests/plugins/reenter/reenter_dtor.la
+	tests/plugins/reenter/reenter_ctor.la tests/plugins/reenter/reenter_dtor.la \
+	$(LAM_COLLIDE_PLUGINS)
 
 tests_plugins_testtypes_la_SOURCES = tests/plugins/testtypes.c
 tests_plugins_testtypes_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
@@ -123,6 +127,16 @@ tests_plugins_reenter_reenter_dtor_la_SOURCES = tests/plugins/reenter.c
 tests_plugins_reenter_reenter_dtor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_DTOR
 tests_plugins_reenter_reenter_dtor_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 tests_plugins_reenter_reenter_dtor_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_collide_swishy_la_SOURCES = tests/plugins/collide.c
+tests_plugins_collide_swishy_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DCOLLIDE_NAME
+tests_plugins_collide_swishy_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_collide_swishy_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_collide_swishier_la_SOURCES = tests/plugins/collide.c
+tests_plugins_collide_swishier_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DCOLLIDE_TYPE
+tests_plugins_collide_swishier_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_collide_swishier_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
 check_PROGRAMS += tests/test_plugins
 TESTS += tests/test_plugins
