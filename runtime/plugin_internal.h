@@ -29,6 +29,8 @@ struct lam_registry {
     size_t n_pending, cap_pending;
     bool failed;                /* a type was rejected */
     char *fail_msg;             /* the first rejection's message */
+    const char *want;           /* lam_plugin_find_type's type, or NULL */
+    bool want_seen;             /* register_type was called with it (accepted or not) */
 };
 
 struct lam_plugin {
@@ -61,6 +63,10 @@ void lam__registry_remove_owner(struct lam_plugin *p);
  * Caller holds the registry lock. */
 lam__type_entry *lam__registry_find_type_locked(const lam_layer_type *type);
 void lam__type_entry_free(lam__type_entry *e);
+/* Hold a reference to a module made while a layer type's create runs on
+ * this thread (module_new, module_create), until that create returns: what
+ * a failing create leaves behind can then be released safely. */
+void lam__create_track(lam_module *m);
 
 /* ---- built-in types (layers/builtin_types.c) ---- */
 const lam_layer_type *const *lam__builtin_types(size_t *n);

@@ -28,6 +28,41 @@ static size_t n_loaded, cap_loaded;
 static char **search_dirs;
 static size_t n_search_dirs;
 
+/* The loader runs a plugin's code while it holds load_lock: constructors
+ * inside dlopen, register_types, destructors inside dlclose.  That code
+ * calling back into a function that takes load_lock would wait forever for
+ * its own thread.  So each thread knows whether it holds the lock and whose
+ * code may be running: the functions that would change the loader's state
+ * then fail (LAM_ERR_PLUGIN, naming the plugin), and those that only read
+ * it read without locking again.  Other threads are not affected: they wait
+ * for the lock as usual. */
+static __thread bool holds_lock;
+static __thread const char *running; /* "loading plugin 'x' (/path/x.so)" */
+
+static void loader_lock(void)
+{
+    pthread_mutex_lock(&load_lock);
+    holds_lock = true;
+}
+
+static void loader_unlock(void)
+{
+    holds_lock = false;
+    pthread_mutex_unlock(&load_lock);
+}
+
+/* A call that would change the loader's state, made from a plugin's code
+ * while the loader runs it on this thread. */
+static lam_status reentered(const char *fn, const char *arg)
+{
+    return lam__error(LAM_ERR_PLUGIN,
+                      "%s(%s%.200s%s) called while %s (from its constructor, register function "
+                      "or destructor): the plugin loader cannot be re-entered from a plugin's "
+                      "own code; only lookups of loaded plugins and registered types work there",
+                      fn, arg ? "'" : "", arg ? arg : "", arg ? "'" : "",
+                      running ? running : "the plugin loader is busy on this thread");
+}
+
 /* ---- plugin records ---- */
 
 const char *lam__plugin_label(const struct lam_plugin *p) { return p->label; }
@@ -52,9 +87,23 @@ void lam__plugin_release(struct lam_plugin *p)
 {
     if (__atomic_sub_fetch(&p->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    /* Unloaded and no module left: nothing can run its code any more. */
+    /* Unloaded and no module left: nothing can run its code any more.  The
+     * library is closed under load_lock like every dlopen/dlclose of the
+     * loader: a destructor that calls back into the loader is then told so,
+     * and cannot deadlock against a load on another thread (which takes
+     * load_lock, then the dynamic linker's lock, as this does). */
+    bool relock = !holds_lock;
+    if (relock)
+        loader_lock();
+    const char *outer = running;
+    char ctx[PATH_MAX + 160];
+    snprintf(ctx, sizeof ctx, "closing %s", p->label);
+    running = ctx;
     if (p->handle)
         dlclose(p->handle);
+    running = outer;
+    if (relock)
+        loader_unlock();
     plugin_free(p);
 }
 
@@ -242,9 +291,34 @@ static bool pending_has(const lam_registry *reg, const char *type_name)
     return false;
 }
 
-/* Load one file.  With want_type, keep the plugin only if it provides that
- * type (LAM_ERR_KEY, without a message, when it does not). */
-static lam_status load_file_locked(const char *file, const char *want_type, lam_plugin **out)
+/* Does d's register_types list `want`?  (Asked of a plugin that cannot be
+ * loaded: was it the one being looked for?)  Nothing is kept. */
+static bool probe_lists(const lam_plugin_descriptor *d, const char *want)
+{
+    lam_registry reg = {.want = want};
+    lam__plugin_error_begin();
+    d->register_types(lam__host_api(), &reg);
+    bool seen = reg.want_seen;
+    lam__registry_discard(&reg);
+    return seen;
+}
+
+/* Close a library the load gives up on, after the message saying why: its
+ * destructors may run and call into lamina, which must not replace it. */
+static lam_status close_failed(void *handle, lam_status st)
+{
+    char *why = *lam_last_error() ? lam__strdup(lam_last_error()) : NULL;
+    dlclose(handle);
+    if (why)
+        lam__error(st, "%s", why);
+    free(why);
+    return st;
+}
+
+/* load_file_locked's work; ctx (what `running` points to) is kept up to date
+ * with what is known of the plugin. */
+static lam_status load_file_running(const char *file, const char *want_type, lam_plugin **out,
+                                    bool *provides, char *ctx, size_t ctx_size)
 {
     *out = NULL;
     char real[PATH_MAX];
@@ -252,6 +326,7 @@ static lam_status load_file_locked(const char *file, const char *want_type, lam_
         return lam__error(LAM_ERR_PLUGIN, "plugin '%s': cannot open: %s", file, strerror(errno));
     if (!is_regular_file(real))
         return lam__error(LAM_ERR_PLUGIN, "plugin '%s': not a regular file", file);
+    snprintf(ctx, ctx_size, "loading plugin '%s'", real);
     lam_plugin *have = find_loaded_locked(real, NULL, NULL);
     if (have) {
         if (want_type)
@@ -284,32 +359,38 @@ static lam_status load_file_locked(const char *file, const char *want_type, lam_
                           real, LAM_PLUGIN_SYMBOL);
     }
     lam_status st = check_descriptor(real, d);
-    if (st) {
-        dlclose(handle);
-        return st;
-    }
+    if (st)
+        return close_failed(handle, st);
+    snprintf(ctx, ctx_size, "loading plugin '%s' (%s)", d->name, real);
     if ((have = find_loaded_locked(NULL, NULL, d->name))) {
-        st = lam__error(LAM_ERR_PLUGIN, "plugin '%s': a plugin named '%s' is already loaded from %s",
-                        real, d->name, have->path);
-        dlclose(handle);
-        return st;
+        /* say which plugin is in the way, and whether this one is the one
+         * lam_plugin_find_type was looking for */
+        if (want_type)
+            *provides = probe_lists(d, want_type);
+        st = lam__error(LAM_ERR_PLUGIN,
+                        "plugin '%s' (%s, version %.64s): a plugin named '%s' is already loaded, "
+                        "from %s (version %.64s); plugin names must be unique: unload that one "
+                        "first, or rename this one",
+                        d->name, real, d->version, d->name, have->path, have->version);
+        return close_failed(handle, st);
     }
     lam_plugin *p = new_record(real, handle, d);
     if (!p) {
         dlclose(handle);
         return lam__oom("plugin record");
     }
-    lam_registry reg = {.owner = p};
+    lam_registry reg = {.owner = p, .want = want_type};
     lam__plugin_error_begin();
     st = lam__plugin_status(d->register_types(lam__host_api(), &reg));
+    *provides = reg.want_seen;
     if (st != LAM_OK) {
         char *why = lam__strdup(*lam_last_error() ? lam_last_error() : lam_status_str(st));
-        lam__error(LAM_ERR_PLUGIN, "plugin '%s': register_types failed: %s", real,
+        lam__error(LAM_ERR_PLUGIN, "%s: register_types failed: %s", p->label,
                    why ? why : lam_status_str(st));
         free(why);
         st = LAM_ERR_PLUGIN;
     } else if (reg.failed) {
-        st = lam__error(LAM_ERR_PLUGIN, "plugin '%s': %s", real,
+        st = lam__error(LAM_ERR_PLUGIN, "%s: %s", p->label,
                         reg.fail_msg ? reg.fail_msg : "a layer type was rejected");
     } else if (want_type && !pending_has(&reg, want_type)) {
         st = LAM_ERR_KEY;
@@ -328,8 +409,7 @@ static lam_status load_file_locked(const char *file, const char *want_type, lam_
         lam__registry_discard(&reg);
         p->handle = NULL;
         plugin_free(p);
-        dlclose(handle);
-        return st;
+        return close_failed(handle, st);
     }
     p->types = malloc((reg.n_pending + 1) * sizeof *p->types);
     if (!p->types) {
@@ -355,6 +435,27 @@ static lam_status load_file_locked(const char *file, const char *want_type, lam_
     loaded[n_loaded++] = p;
     *out = p;
     return LAM_OK;
+}
+
+/* Load one file.  With want_type, keep the plugin only if it provides that
+ * type (LAM_ERR_KEY, without a message, when it does not); *provides (may
+ * be NULL) then says whether the plugin lists the type, even when it fails
+ * to load.  The plugin's code (constructors, register_types, destructors)
+ * runs with `running` naming it. */
+static lam_status load_file_locked(const char *file, const char *want_type, lam_plugin **out,
+                                   bool *provides)
+{
+    bool provides_unused = false;
+    if (!provides)
+        provides = &provides_unused;
+    *provides = false;
+    char ctx[PATH_MAX + 160];
+    const char *outer = running;
+    snprintf(ctx, sizeof ctx, "loading plugin '%s'", file);
+    running = ctx;
+    lam_status st = load_file_running(file, want_type, out, provides, ctx, sizeof ctx);
+    running = outer;
+    return st;
 }
 
 /* A file for `name` in the search path ("swish" -> dir/swish.so). */
@@ -397,8 +498,10 @@ LAM_API lam_status lam_plugin_load(const char *path_or_name, lam_plugin **out)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_load: no path or name given");
     if (!strchr(path_or_name, '/') && strlen(path_or_name) > NAME_MAX)
         return lam__error(LAM_ERR_PLUGIN, "plugin '%.64s...': name too long", path_or_name);
+    if (holds_lock)
+        return reentered("lam_plugin_load", path_or_name);
     lam__registry_ensure();
-    pthread_mutex_lock(&load_lock);
+    loader_lock();
     char *file = NULL;
     lam_status st = LAM_OK;
     if (strchr(path_or_name, '/'))
@@ -407,8 +510,8 @@ LAM_API lam_status lam_plugin_load(const char *path_or_name, lam_plugin **out)
         st = resolve_name_locked(path_or_name, &file);
     lam_plugin *p = NULL;
     if (!st)
-        st = load_file_locked(file, NULL, &p);
-    pthread_mutex_unlock(&load_lock);
+        st = load_file_locked(file, NULL, &p, NULL);
+    loader_unlock();
     free(file);
     if (!st && out)
         *out = p;
@@ -422,6 +525,8 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
     LAM__CHECK_ARG(dir);
     if (!*dir)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_load_dir: no directory given");
+    if (holds_lock)
+        return reentered("lam_plugin_load_dir", dir);
     lam__registry_ensure();
     lam__strlist files = {0};
     if (!list_plugins(dir, &files)) {
@@ -436,11 +541,11 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
     }
     lam__sb errs = {0};
     size_t n_failed = 0, n_good = 0;
-    pthread_mutex_lock(&load_lock);
+    loader_lock();
     for (size_t i = 0; i < files.n; i++) {
         char *path = join_path(dir, files.items[i]);
         lam_plugin *p;
-        lam_status st = path ? load_file_locked(path, NULL, &p) : lam__oom("plugin path");
+        lam_status st = path ? load_file_locked(path, NULL, &p, NULL) : lam__oom("plugin path");
         if (st) {
             lam__sb_printf(&errs, "%s%s", n_failed ? "; " : "", lam_last_error());
             n_failed++;
@@ -449,7 +554,7 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_ok)
         }
         free(path);
     }
-    pthread_mutex_unlock(&load_lock);
+    loader_unlock();
     lam_status st = LAM_OK;
     if (n_failed)
         st = lam__error(LAM_ERR_PLUGIN, "%zu of %zu plugins in '%s' could not be loaded: %s",
@@ -474,10 +579,13 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_find_type: no type name given");
     if (lam_layer_type_exists(type_name))
         return LAM_OK;
-    pthread_mutex_lock(&load_lock);
+    if (holds_lock) /* it would have to load a plugin */
+        return reentered("lam_plugin_find_type", type_name);
+    loader_lock();
     /* another thread may have loaded it while we waited */
     lam_status st = lam_layer_type_exists(type_name) ? LAM_OK : LAM_ERR_KEY;
     size_t n_broken = 0;
+    char *claim = NULL; /* the load error of a plugin that lists the type */
     lam__strlist dirs = {0};
     search_path_locked(&dirs);
     /* pass 0: files named like the type; pass 1: every plugin */
@@ -493,17 +601,27 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
                     continue;
                 char *path = join_path(dirs.items[i], files.items[j]);
                 lam_plugin *p;
-                lam_status r = path ? load_file_locked(path, type_name, &p) : LAM_ERR_NO_MEMORY;
-                if (r == LAM_OK)
+                bool provides = false;
+                lam_status r = path ? load_file_locked(path, type_name, &p, &provides)
+                                    : LAM_ERR_NO_MEMORY;
+                if (r == LAM_OK) {
                     st = LAM_OK;
-                else if (r != LAM_ERR_KEY && pass == 1)
+                } else if (r != LAM_ERR_KEY) {
                     n_broken++;
+                    if (provides && !claim)
+                        claim = lam__strdup(lam_last_error());
+                }
                 free(path);
             }
             lam__strlist_free(&files);
         }
     }
-    if (st != LAM_OK) {
+    if (st != LAM_OK && claim) {
+        /* the news is why that plugin failed, not that the type is unknown */
+        st = lam__error(LAM_ERR_PLUGIN,
+                        "layer type '%.128s' is provided by a plugin that could not be loaded: %s",
+                        type_name, claim);
+    } else if (st != LAM_OK) {
         char *path = joined(&dirs);
         char broken[96] = "";
         if (n_broken)
@@ -515,8 +633,9 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
                         type_name, path ? path : "", broken);
         free(path);
     }
+    free(claim);
     lam__strlist_free(&dirs);
-    pthread_mutex_unlock(&load_lock);
+    loader_unlock();
     return st;
 }
 
@@ -525,7 +644,9 @@ LAM_API lam_status lam_plugin_add_search_dir(const char *dir)
     LAM__CHECK_ARG(dir);
     if (!*dir)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_add_search_dir: no directory given");
-    pthread_mutex_lock(&load_lock);
+    if (holds_lock)
+        return reentered("lam_plugin_add_search_dir", dir);
+    loader_lock();
     lam_status st = LAM_OK;
     bool have = false;
     for (size_t i = 0; i < n_search_dirs; i++)
@@ -542,18 +663,21 @@ LAM_API lam_status lam_plugin_add_search_dir(const char *dir)
             search_dirs[n_search_dirs++] = c;
         }
     }
-    pthread_mutex_unlock(&load_lock);
+    loader_unlock();
     return st;
 }
 
 LAM_API char *lam_plugin_search_path(void)
 {
-    pthread_mutex_lock(&load_lock);
+    bool mine = holds_lock; /* a plugin's code under load: read without relocking */
+    if (!mine)
+        loader_lock();
     lam__strlist dirs = {0};
     search_path_locked(&dirs);
     char *s = dirs.failed ? NULL : joined(&dirs);
     lam__strlist_free(&dirs);
-    pthread_mutex_unlock(&load_lock);
+    if (!mine)
+        loader_unlock();
     if (!s)
         lam__oom("plugin search path");
     return s;
@@ -562,18 +686,20 @@ LAM_API char *lam_plugin_search_path(void)
 LAM_API lam_status lam_plugin_unload(lam_plugin *plugin)
 {
     LAM__CHECK_ARG(plugin);
-    pthread_mutex_lock(&load_lock);
+    if (holds_lock)
+        return reentered("lam_plugin_unload", NULL);
+    loader_lock();
     size_t i = 0;
     while (i < n_loaded && loaded[i] != plugin)
         i++;
     if (i == n_loaded) {
-        pthread_mutex_unlock(&load_lock);
+        loader_unlock();
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_unload: plugin is not loaded");
     }
     memmove(loaded + i, loaded + i + 1, (n_loaded - i - 1) * sizeof *loaded);
     n_loaded--;
     lam__registry_remove_owner(plugin);
-    pthread_mutex_unlock(&load_lock);
+    loader_unlock();
     lam__plugin_release(plugin);
     return LAM_OK;
 }
@@ -582,18 +708,24 @@ LAM_API lam_status lam_plugin_unload(lam_plugin *plugin)
 
 LAM_API lam_plugin *lam_plugin_at(size_t i)
 {
-    pthread_mutex_lock(&load_lock);
+    bool mine = holds_lock;
+    if (!mine)
+        loader_lock();
     lam_plugin *p = i < n_loaded ? loaded[i] : NULL;
-    pthread_mutex_unlock(&load_lock);
+    if (!mine)
+        loader_unlock();
     return p;
 }
 
 LAM_API lam_plugin *lam_plugin_find(const char *name)
 {
     LAM__CHECK_ARG_OR(name, NULL);
-    pthread_mutex_lock(&load_lock);
+    bool mine = holds_lock;
+    if (!mine)
+        loader_lock();
     lam_plugin *p = find_loaded_locked(NULL, NULL, name);
-    pthread_mutex_unlock(&load_lock);
+    if (!mine)
+        loader_unlock();
     return p;
 }
 

@@ -178,6 +178,8 @@ lam_status lam__plugin_module_new(lam_module **out, const lam_layer_type *type, 
         st = lam__module_new(out, &e->ops, p);
         if (st)
             free(p);
+        else
+            lam__create_track(*out);
     }
     if (st && e->owner)
         lam__plugin_release(e->owner);

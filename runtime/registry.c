@@ -180,12 +180,21 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
                                       "invalid layer type name '%.64s' (a Python identifier "
                                       "of at most %d characters is expected)",
                                       t.name, MAX_NAME));
+    if (reg->want && strcmp(t.name, reg->want) == 0)
+        reg->want_seen = true;
     if (!t.create)
         return reject(reg, lam__error(LAM_ERR_PLUGIN, "layer type '%s': create function is NULL",
                                       t.name));
     if (t.forward && t.forward_into)
         return reject(reg, lam__error(LAM_ERR_PLUGIN,
                                       "layer type '%s' sets both forward_into and forward", t.name));
+    /* Built-in creates build their modules directly, not with module_new,
+     * so only a plugin's type needs one of the two. */
+    if (reg->owner && !t.forward && !t.forward_into)
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s' sets neither forward_into nor forward (a "
+                                      "layer sets forward_into, a container forward)",
+                                      t.name));
     lam_status st = check_args(&t);
     if (st)
         return reject(reg, st);
@@ -483,6 +492,56 @@ static lam_status unknown_type(const char *type_name)
     return st;
 }
 
+/* ---- what a create makes ---- */
+
+/* The modules made on this thread while a create runs (innermost create
+ * first), each held by one extra reference until that create returns.  A
+ * create that fails after module_new may leave its module in *out: the host
+ * releases it.  The extra reference makes that safe also when the create
+ * did release it (and forgot to reset *out): the module is still there, and
+ * its reference count says whether the create's reference is. */
+typedef struct create_frame {
+    struct create_frame *up;
+    lam_module **made;
+    size_t n, cap;
+} create_frame;
+
+static __thread create_frame *creating;
+
+void lam__create_track(lam_module *m)
+{
+    create_frame *f = creating;
+    if (!f || !m)
+        return;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 4;
+        lam_module **p = realloc(f->made, cap * sizeof *p);
+        if (!p)
+            return; /* untracked: a failing create may leak it, never double-free it */
+        f->made = p;
+        f->cap = cap;
+    }
+    f->made[f->n++] = lam_module_retain(m);
+}
+
+/* After a failed create: release the reference the create still holds on
+ * the module it left in *out, if it holds one.  References to m: the
+ * frame's, one per tracked module that has m as a child, and the create's
+ * own unless it released it. */
+static void release_leftover(const create_frame *f, lam_module *m)
+{
+    bool tracked = false;
+    int held = 1;
+    for (size_t i = 0; i < f->n; i++) {
+        const lam_module *x = f->made[i];
+        tracked |= x == m;
+        for (size_t c = 0; c < x->n_children; c++)
+            held += x->children[c].module == m;
+    }
+    if (tracked && __atomic_load_n(&m->refcount, __ATOMIC_ACQUIRE) > held)
+        lam_module_release(m);
+}
+
 LAM_API lam_status lam_module_create(lam_module **out, const char *type_name, size_t nargs,
                                      const lam_kwarg *args)
 {
@@ -510,14 +569,24 @@ LAM_API lam_status lam_module_create(lam_module **out, const char *type_name, si
     lam_status st = bind_args(&t, nargs, args, vals, one);
     if (!st) {
         lam_module *m = NULL;
+        create_frame frame = {.up = creating};
+        creating = &frame;
         lam__plugin_error_begin();
         st = lam__plugin_status(t.create(lam__host_api(), orig, vals, &m));
+        creating = frame.up;
         if (st == LAM_OK && !m)
             st = lam__error(LAM_ERR_RUNTIME, "%s: create returned success but no module", t.name);
-        if (st)
+        if (st) {
+            if (m)
+                release_leftover(&frame, m);
             st = lam__plugin_error_end(st, t.name, "create");
-        else
+        } else {
             *out = m;
+            lam__create_track(m); /* made inside an outer create (host->module_create) */
+        }
+        for (size_t i = 0; i < frame.n; i++)
+            lam_module_release(frame.made[i]);
+        free(frame.made);
     }
     if (owner)
         lam__plugin_release(owner);

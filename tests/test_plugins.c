@@ -22,6 +22,12 @@
 #ifndef LAM_TEST_PLUGIN_DIR
 #define LAM_TEST_PLUGIN_DIR "tests/plugins/.libs"
 #endif
+#ifndef LAM_TEST_REENTER_DIR
+#define LAM_TEST_REENTER_DIR "tests/plugins/reenter/.libs"
+#endif
+#ifndef LAM_TEST_COLLIDE_DIR
+#define LAM_TEST_COLLIDE_DIR "tests/plugins/collide/.libs"
+#endif
 
 static void setup(void)
 {
@@ -42,6 +48,7 @@ static void teardown(void) {}
 TestSuite(registry, .init = setup, .fini = teardown);
 TestSuite(plugins, .init = setup, .fini = teardown);
 TestSuite(broken, .init = setup, .fini = teardown);
+TestSuite(reenter, .init = setup, .fini = teardown);
 
 /* ---- helpers ---- */
 
@@ -71,6 +78,18 @@ static lam_plugin *load_test(const char *name)
     lam_plugin *p = NULL;
     OK(lam_plugin_load(path_of(LAM_TEST_PLUGIN_DIR, name), &p));
     return p;
+}
+
+/* An exported symbol of a loaded plugin (its library stays mapped while the
+ * plugin is loaded). */
+static void *plugin_symbol(const lam_plugin *p, const char *name)
+{
+    void *h = dlopen(lam_plugin_path(p), RTLD_NOW | RTLD_NOLOAD);
+    cr_assert(h != NULL, "%s is not mapped", lam_plugin_path(p));
+    void *sym = dlsym(h, name);
+    dlclose(h);
+    cr_assert(sym != NULL, "no %s in %s", name, lam_plugin_path(p));
+    return sym;
 }
 
 static lam_module *create(const char *type, size_t n, const lam_kwarg *args)
@@ -943,6 +962,7 @@ Test(broken, each_defect_has_its_message_and_nothing_half_registers)
         {"null_create", "layer type 'AlsoFine': create function is NULL"},
         {"dup_builtin", "layer type 'Linear' is already registered by built-in"},
         {"register_fails", "register_types failed: register_fails: the widget service is down"},
+        {"no_forward", "layer type 'AlsoFine' sets neither forward_into nor forward"},
     };
     size_t n_types = 0;
     while (lam_layer_type_name(n_types))
@@ -969,6 +989,8 @@ Test(broken, duplicate_of_another_plugins_type)
     check_broken(path_of(LAM_TEST_PLUGIN_DIR, "dup_plugin"),
                  "layer type 'Swish' is already registered by plugin 'swish' (");
     cr_expect(strstr(lam_last_error(), lam_plugin_path(sw)) != NULL, "%s", lam_last_error());
+    /* ... and which plugin wanted it */
+    cr_expect(strncmp(lam_last_error(), "plugin 'dup_plugin' (/", 22) == 0, "%s", lam_last_error());
     cr_expect_eq(lam_layer_type_plugin("Swish"), sw);
     /* once swish is unloaded, the other one may take the name */
     OK(lam_plugin_unload(sw));
@@ -999,4 +1021,224 @@ Test(broken, missing_file_and_not_an_elf)
     expect_error(lam_plugin_load("", NULL), LAM_ERR_INVALID_ARGUMENT, "no path or name");
     expect_error(lam_plugin_unload(NULL), LAM_ERR_INVALID_ARGUMENT, "plugin is NULL");
     load_shipped("rmsnorm");
+}
+
+Test(broken, type_without_forward_is_rejected_at_registration)
+{
+    char real[4096];
+    cr_assert(realpath(path_of(LAM_TEST_PLUGIN_DIR, "no_forward"), real) != NULL);
+    char want[4300];
+    snprintf(want, sizeof want,
+             "plugin 'no_forward' (%s): layer type 'AlsoFine' sets neither forward_into nor "
+             "forward",
+             real);
+    lam_plugin *p = (lam_plugin *)1;
+    expect_error(lam_plugin_load(real, &p), LAM_ERR_PLUGIN, want);
+    cr_expect_null(p);
+    cr_expect_not(lam_layer_type_exists("AlsoFine"));
+    cr_expect_not(lam_layer_type_exists("HalfRegistered"));
+}
+
+/* What a failing create made is released by the host: the module it left in
+ * *out (and what that holds), but never twice. */
+Test(broken, failing_create_does_not_leak_its_module)
+{
+    lam_plugin *p = load_test("testtypes");
+    const int *destroyed = plugin_symbol(p, "testtypes_destroyed");
+    struct {
+        const char *type, *message;
+    } cases[] = {
+        {"LeakyCreate", "LeakyCreate: failed after module_new"},
+        {"ReleasedCreate", "ReleasedCreate: failed after releasing its module"},
+        {"LeakyContainer", "LeakyContainer: failed after adding a child"},
+    };
+    for (int i = 0; i < 3; i++) {
+        lam_module *m = (lam_module *)1;
+        expect_error(lam_module_create(&m, cases[i].type, 0, NULL), LAM_ERR_RUNTIME,
+                     cases[i].message);
+        cr_expect_null(m);
+        cr_expect_eq(*destroyed, i + 1, "%s: %d modules destroyed, expected %d", cases[i].type,
+                     *destroyed, i + 1);
+    }
+    /* a built-in made with host->module_create (LeakSanitizer sees the rest) */
+    lam_module *m = (lam_module *)1;
+    expect_error(lam_module_create(&m, "LeakyBuiltin", 0, NULL), LAM_ERR_RUNTIME,
+                 "LeakyBuiltin: failed after module_create");
+    cr_expect_null(m);
+    /* nothing holds the plugin any more: unloading closes the library */
+    char path[4096];
+    snprintf(path, sizeof path, "%s", lam_plugin_path(p));
+    OK(lam_plugin_unload(p));
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    cr_expect_null(h, "a module of the failing creates still holds %s", path);
+    if (h)
+        dlclose(h);
+}
+
+/* ================= plugin and type names that collide ================= */
+
+Test(broken, plugin_name_collision_says_what_collided)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096];
+    cr_assert(realpath(path_of(LAM_TEST_COLLIDE_DIR, "swishy"), real) != NULL);
+    char want[9000];
+    snprintf(want, sizeof want,
+             "plugin 'swish' (%s, version 2.0.0): a plugin named 'swish' is already loaded, from "
+             "%s (version 1.0.0)",
+             real, lam_plugin_path(sw));
+    expect_error(lam_plugin_load(real, NULL), LAM_ERR_PLUGIN, want);
+
+    /* looking for the type it provides reports that, not "unknown type" */
+    OK(lam_plugin_add_search_dir(LAM_TEST_COLLIDE_DIR));
+    expect_error(lam_plugin_find_type("Swishy"), LAM_ERR_PLUGIN,
+                 "layer type 'Swishy' is provided by a plugin that could not be loaded: ");
+    cr_expect(strstr(lam_last_error(), want) != NULL, "%s", lam_last_error());
+
+    /* and so does a model file, without a misleading "did you mean 'Swish'?" */
+    static const char text[] = "Sequential(Linear(2, 2), Swishy())\n";
+    lam_module *m = (lam_module *)1;
+    expect_error(lam_model_parse(text, sizeof text - 1, "m.lam", &m), LAM_ERR_PLUGIN,
+                 "a plugin named 'swish' is already loaded, from");
+    cr_expect_null(m);
+    cr_expect(strstr(lam_last_error(), "did you mean") == NULL, "%s", lam_last_error());
+    cr_expect(strstr(lam_last_error(), "m.lam:1:") != NULL, "%s", lam_last_error());
+    cr_expect_eq(lam_layer_type_plugin("Swish"), sw);
+    cr_expect_not(lam_layer_type_exists("Swishy"));
+
+    /* a type name taken by another plugin: both plugins and both files named */
+    char other[4096];
+    cr_assert(realpath(path_of(LAM_TEST_COLLIDE_DIR, "swishier"), other) != NULL);
+    snprintf(want, sizeof want,
+             "plugin 'swishier' (%s): register_types failed: layer type 'Swish' is already "
+             "registered by plugin 'swish' (%s)",
+             other, lam_plugin_path(sw));
+    static const char text2[] = "Sequential(Swishier())\n";
+    expect_error(lam_model_parse(text2, sizeof text2 - 1, "m.lam", &m), LAM_ERR_PLUGIN, want);
+    cr_expect(strstr(lam_last_error(), "did you mean") == NULL, "%s", lam_last_error());
+    cr_expect_not(lam_layer_type_exists("Swishier"));
+
+    /* once swish is unloaded, both load */
+    OK(lam_plugin_unload(sw));
+    OK(lam_plugin_find_type("Swishy"));
+    OK(lam_plugin_find_type("Swishier"));
+}
+
+/* ================= a plugin calling back into the loader ================= */
+
+/* The line of a reenter plugin's log that starts with `label`. */
+static const char *log_line(const char *log, const char *label, char *buf, size_t size)
+{
+    size_t n = strlen(label);
+    for (const char *l = log; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, label, n) == 0 && l[n] == ':') {
+            size_t len = strcspn(l, "\n");
+            snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), l);
+            return buf;
+        }
+    cr_assert(false, "no '%s' in the log:\n%s", label, log);
+    return NULL;
+}
+
+/* Every call that would change the loader's state was refused, naming
+ * `context` (e.g. "loading plugin 'x' (/path/x.so)"); the lookups worked. */
+static void expect_reentry_refused(const char *log, const char *context)
+{
+    static const char *const refused[][2] = {
+        {"load", "lam_plugin_load('swish')"},
+        {"load_dir", "lam_plugin_load_dir('/nonexistent')"},
+        {"find_type NoSuchType", "lam_plugin_find_type('NoSuchType')"},
+        {"add_search_dir", "lam_plugin_add_search_dir('/nonexistent')"},
+        {"unload", "lam_plugin_unload()"},
+    };
+    char line[2048], want[2048];
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        log_line(log, refused[i][0], line, sizeof line);
+        snprintf(want, sizeof want,
+                 "plugin error: %s called while %s (from its constructor, register function or "
+                 "destructor): the plugin loader cannot be re-entered",
+                 refused[i][1], context);
+        cr_expect(strstr(line, want) != NULL, "got  '%s'\nwant '%s'", line, want);
+    }
+    cr_expect_str_eq(log_line(log, "find_type Linear", line, sizeof line), "find_type Linear: ok: ");
+    cr_expect(strstr(log, "at(0)=swish find(swish)=found search_path=ok") != NULL, "%s", log);
+}
+
+/* The loader and the registry are as the plugin found them. */
+static void expect_loader_unchanged(const lam_plugin *sw)
+{
+    cr_expect_eq(lam_plugin_find("swish"), sw);
+    cr_expect_eq(lam_layer_type_plugin("Swish"), sw);
+    cr_expect_not(lam_layer_type_exists("NoSuchType"));
+    char *sp = lam_plugin_search_path();
+    cr_expect(strstr(sp, "/nonexistent") == NULL, "%s", sp);
+    lam_free(sp);
+}
+
+/* (A deadlock would hang these tests: the timeout turns it into a failure.) */
+Test(reenter, constructor_calling_the_loader_gets_an_error, .timeout = 60)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096], context[4200];
+    cr_assert(realpath(path_of(LAM_TEST_REENTER_DIR, "reenter_ctor"), real) != NULL);
+    lam_plugin *p = NULL;
+    OK(lam_plugin_load(real, &p));
+    /* inside dlopen the descriptor is not read yet: the file is named */
+    snprintf(context, sizeof context, "loading plugin '%s'", real);
+    const char *log = plugin_symbol(p, "reenter_log");
+    cr_expect(strncmp(log, "[constructor]\n", 14) == 0, "%s", log);
+    expect_reentry_refused(log, context);
+    expect_loader_unchanged(sw);
+    cr_expect(lam_layer_type_exists("ReenterCtor"));
+    cr_expect_eq(lam_plugin_at(1), p);
+}
+
+Test(reenter, register_function_calling_the_loader_gets_an_error, .timeout = 60)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096], context[4200];
+    cr_assert(realpath(path_of(LAM_TEST_REENTER_DIR, "reenter_register"), real) != NULL);
+    lam_plugin *p = NULL;
+    OK(lam_plugin_load(real, &p));
+    snprintf(context, sizeof context, "loading plugin 'reenter_register' (%s)", real);
+    const char *log = plugin_symbol(p, "reenter_log");
+    cr_expect(strncmp(log, "[register_types]\n", 17) == 0, "%s", log);
+    expect_reentry_refused(log, context);
+    cr_expect(strstr(log, "module_create Linear: ok\n") != NULL, "%s", log);
+    cr_expect(strstr(log, "module_create ReenterRegister: unknown\n") != NULL, "%s", log);
+    expect_loader_unchanged(sw);
+    cr_expect(lam_layer_type_exists("ReenterRegister"));
+    cr_expect_eq(lam_plugin_at(1), p);
+}
+
+Test(reenter, destructor_calling_the_loader_gets_an_error, .timeout = 60)
+{
+    lam_plugin *sw = load_shipped("swish");
+    char real[4096], context[4200];
+    cr_assert(realpath(path_of(LAM_TEST_REENTER_DIR, "reenter_dtor"), real) != NULL);
+
+    /* closed by the loader, after its register function failed */
+    setenv("LAM_TEST_REENTER_FAIL", "1", 1);
+    expect_error(lam_plugin_load(real, NULL), LAM_ERR_PLUGIN,
+                 "register_types failed: reenter_dtor: failing on purpose");
+    unsetenv("LAM_TEST_REENTER_FAIL");
+    const char *log = getenv("LAM_TEST_REENTER_DTOR_LOG");
+    cr_assert(log != NULL, "the destructor did not run");
+    snprintf(context, sizeof context, "loading plugin 'reenter_dtor' (%s)", real);
+    expect_reentry_refused(log, context);
+    expect_loader_unchanged(sw);
+    unsetenv("LAM_TEST_REENTER_DTOR_LOG");
+
+    /* closed when the last module made from it goes, after unload */
+    lam_plugin *p = NULL;
+    OK(lam_plugin_load(real, &p));
+    lam_module *m = create("ReenterDtor", 0, NULL);
+    OK(lam_plugin_unload(p));
+    cr_expect_null(getenv("LAM_TEST_REENTER_DTOR_LOG"), "closed before its last module went");
+    lam_module_release(m);
+    log = getenv("LAM_TEST_REENTER_DTOR_LOG");
+    cr_assert(log != NULL, "the destructor did not run");
+    snprintf(context, sizeof context, "closing plugin 'reenter_dtor' (%s)", real);
+    expect_reentry_refused(log, context);
+    expect_loader_unchanged(sw);
 }

@@ -136,7 +136,8 @@ struct lam_layer_type {
     uint32_t n_args;
     uint32_t reserved0;
 
-    /* Required.  New reference in *out. */
+    /* Required.  New reference in *out.  When it fails, a module it left in
+     * *out is released by the host. */
     lam_status (*create)(const lam_host_api *host, const lam_layer_type *type,
                          const lam_value *args, lam_module **out);
 
@@ -375,6 +376,13 @@ typedef struct lam_plugin_descriptor {
 
 /* ------------------------------------------------------------------------
  * Host side: loading plugins (in liblamina; plugins do not call these).
+ *
+ * Called from a plugin's own code while the loader runs it (a constructor
+ * or destructor of the .so, register_types), the functions that would load,
+ * unload or change the search path fail at once with LAM_ERR_PLUGIN
+ * ("lam_plugin_load('x') called while loading plugin 'y' (...)") instead of
+ * deadlocking; the lookups (lam_plugin_at, _find, _search_path, and
+ * lam_plugin_find_type of a registered type) work.  Other threads wait.
  * ---------------------------------------------------------------------- */
 
 typedef struct lam_plugin lam_plugin;
@@ -395,7 +403,9 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_loaded);
 /* Make sure `type_name` is registered: if it is not, search the plugin path
  * for a plugin that provides it (files named like the type first, then every
  * plugin, each probed without registering anything else) and load it.
- * LAM_ERR_KEY with a message listing the searched directories when none does. */
+ * LAM_ERR_KEY with a message listing the searched directories when none does;
+ * LAM_ERR_PLUGIN with that plugin's load error when one lists the type but
+ * cannot be loaded (e.g. its plugin name or a type name is taken). */
 LAM_API lam_status lam_plugin_find_type(const char *type_name);
 
 /* Add a directory to the front part of the search path (after earlier ones). */

@@ -40,7 +40,9 @@ __attribute__((unused)) static const lam_layer_type second_type = {
 #ifndef BROKEN_NULL_CREATE
     .create = ok_create,
 #endif
+#ifndef BROKEN_NO_FORWARD
     .forward_into = ok_forward,
+#endif
 };
 
 __attribute__((unused)) static lam_status register_types(const lam_host_api *h,

@@ -1,6 +1,8 @@
 # tests/plugins/ — the plugin tests: test-only plugins (one broken plugin per
 # loader failure, built from one source with -DBROKEN_*, and a good plugin
-# whose types fail on purpose), never installed; tests/test_plugins; and the
+# whose types fail on purpose, plugins that call back into the loader and
+# plugins whose names collide), never installed; tests/test_plugins;
+# tests/plugins/load_threads (the loader from several threads); and the
 # out-of-tree check (`make check-plugin-outoftree`, also run by CI).
 # Included by Makefile.am after plugins/local.mk.
 
@@ -12,12 +14,44 @@ LAM_BROKEN_PLUGINS = \
 	tests/plugins/no_symbol.la tests/plugins/bad_magic.la tests/plugins/abi_major.la \
 	tests/plugins/abi_minor.la tests/plugins/small_struct.la tests/plugins/null_name.la \
 	tests/plugins/null_register.la tests/plugins/null_create.la tests/plugins/dup_builtin.la \
-	tests/plugins/dup_plugin.la tests/plugins/register_fails.la
+	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la
+
+# Plugins that call back into the loader from a constructor, register_types
+# or a destructor (reenter.c), and plugins whose names collide with swish's
+# (collide.c): each set in its own directory, outside the search path the
+# tests set, so that directory scans and probes do not meet them.
+LAM_REENTER_PLUGINS = tests/plugins/reenter/reenter_ctor.la \
+	tests/plugins/reenter/reenter_register.la tests/plugins/reenter/reenter_dtor.la
+LAM_COLLIDE_PLUGINS = tests/plugins/collide/swishy.la tests/plugins/collide/swishier.la
+LAM_TEST_DIRS_CPPFLAGS = \
+	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
+	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"' \
+	-DLAM_TEST_REENTER_DIR='"$(abs_top_builddir)/tests/plugins/reenter/.libs"' \
+	-DLAM_TEST_COLLIDE_DIR='"$(abs_top_builddir)/tests/plugins/collide/.libs"'
+
+# The loader from several threads (a plain program, also run under TSan by
+# `make tsan-check`): built with or without Criterion.
+check_LTLIBRARIES += tests/plugins/reenter/reenter_register.la
+check_PROGRAMS += tests/plugins/load_threads
+TESTS += tests/plugins/load_threads
+EXTRA_tests_plugins_load_threads_DEPENDENCIES = plugins/swish.la plugins/rmsnorm.la \
+	plugins/containers.la tests/plugins/reenter/reenter_register.la
+tests_plugins_load_threads_SOURCES = tests/plugins/load_threads.c
+tests_plugins_load_threads_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
+tests_plugins_load_threads_LDFLAGS = -no-install
+tests_plugins_load_threads_LDADD = liblamina.la -lpthread
+
+tests_plugins_reenter_reenter_register_la_SOURCES = tests/plugins/reenter.c
+tests_plugins_reenter_reenter_register_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_REGISTER
+tests_plugins_reenter_reenter_register_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_reenter_reenter_register_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
 EXTRA_DIST += tests/plugin-outoftree.sh
 
 if HAVE_CRITERION
-check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la
+check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la \
+	tests/plugins/reenter/reenter_ctor.la tests/plugins/reenter/reenter_dtor.la \
+	$(LAM_COLLIDE_PLUGINS)
 
 tests_plugins_testtypes_la_SOURCES = tests/plugins/testtypes.c
 tests_plugins_testtypes_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
@@ -79,12 +113,35 @@ tests_plugins_register_fails_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_REGIS
 tests_plugins_register_fails_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 tests_plugins_register_fails_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
+tests_plugins_no_forward_la_SOURCES = tests/plugins/broken.c
+tests_plugins_no_forward_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NO_FORWARD -DBROKEN_NAME='"no_forward"'
+tests_plugins_no_forward_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_no_forward_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_reenter_reenter_ctor_la_SOURCES = tests/plugins/reenter.c
+tests_plugins_reenter_reenter_ctor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_CTOR
+tests_plugins_reenter_reenter_ctor_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_reenter_reenter_ctor_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_reenter_reenter_dtor_la_SOURCES = tests/plugins/reenter.c
+tests_plugins_reenter_reenter_dtor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_DTOR
+tests_plugins_reenter_reenter_dtor_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_reenter_reenter_dtor_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_collide_swishy_la_SOURCES = tests/plugins/collide.c
+tests_plugins_collide_swishy_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DCOLLIDE_NAME
+tests_plugins_collide_swishy_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_collide_swishy_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_collide_swishier_la_SOURCES = tests/plugins/collide.c
+tests_plugins_collide_swishier_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DCOLLIDE_TYPE
+tests_plugins_collide_swishier_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_collide_swishier_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
 check_PROGRAMS += tests/test_plugins
 TESTS += tests/test_plugins
 tests_test_plugins_SOURCES = tests/test_plugins.c
-tests_test_plugins_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
-	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
+tests_test_plugins_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
 tests_test_plugins_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_plugins_LDFLAGS = -no-install
 tests_test_plugins_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM) -lpthread

@@ -4,6 +4,10 @@
  *   FailingLayer()   — forward fails ("FailingLayer: simulated failure")
  *   BadShape()       — output_shape returns 9 dimensions
  *   Sloppy()         — create returns LAM_OK without a module
+ *   LeakyCreate(), ReleasedCreate(), LeakyContainer(), LeakyBuiltin()
+ *                    — create fails after making a module, leaving it in
+ *                      *out: not released, released, holding a child, a
+ *                      built-in from host->module_create
  *   PackedLinear(in_features, out_features) — x·Wᵀ + b, then ReLU, through
  *                      host->gemm_pack / host->gemm with a fused epilogue;
  *                      parameters weight/bias like nn.Linear.
@@ -79,6 +83,96 @@ static lam_status sloppy_create(const lam_host_api *h, const lam_layer_type *typ
 }
 static const lam_layer_type sloppy_type = {
     .struct_size = sizeof(lam_layer_type), .name = "Sloppy", .create = sloppy_create,
+    .forward_into = copy_forward,
+};
+
+/* ---- creates that fail after making a module ---- */
+
+/* Modules of these types destroyed so far (read by the tests with dlsym). */
+LAM_PLUGIN_EXPORT int testtypes_destroyed;
+int testtypes_destroyed;
+
+static void counted_destroy(const lam_host_api *h, void *state)
+{
+    (void)h;
+    free(state);
+    testtypes_destroyed++;
+}
+
+/* module_new, then fail without releasing: *out still holds the module */
+static lam_status leaky_create(const lam_host_api *h, const lam_layer_type *type,
+                               const lam_value *args, lam_module **out)
+{
+    (void)args;
+    void *state = malloc(64);
+    lam_status st = h->module_new(out, type, state);
+    if (st) {
+        free(state);
+        return st;
+    }
+    return h->error(LAM_ERR_RUNTIME, "LeakyCreate: failed after module_new");
+}
+
+/* release the module, but leave the stale pointer in *out */
+static lam_status released_create(const lam_host_api *h, const lam_layer_type *type,
+                                  const lam_value *args, lam_module **out)
+{
+    (void)args;
+    lam_status st = h->module_new(out, type, malloc(64));
+    if (st)
+        return st;
+    h->module_release(*out);
+    return h->error(LAM_ERR_RUNTIME, "ReleasedCreate: failed after releasing its module");
+}
+
+/* a module holding a child, not released */
+static lam_status leaky_container_create(const lam_host_api *h, const lam_layer_type *type,
+                                         const lam_value *args, lam_module **out)
+{
+    (void)args;
+    lam_status st = h->module_new(out, type, malloc(64));
+    if (st)
+        return st;
+    lam_module *child;
+    lam_kwarg lin[] = {{NULL, LAM_INT(3)}, {NULL, LAM_INT(2)}};
+    if ((st = h->module_create(&child, "Linear", 2, lin)))
+        return st;
+    st = h->module_add_child(*out, "fc", child);
+    h->module_release(child);
+    return st ? st : h->error(LAM_ERR_RUNTIME, "LeakyContainer: failed after adding a child");
+}
+
+/* a built-in module from host->module_create, not released */
+static lam_status leaky_builtin_create(const lam_host_api *h, const lam_layer_type *type,
+                                       const lam_value *args, lam_module **out)
+{
+    (void)type, (void)args;
+    lam_kwarg lin[] = {{NULL, LAM_INT(4)}, {NULL, LAM_INT(5)}};
+    lam_status st = h->module_create(out, "Linear", 2, lin);
+    return st ? st : h->error(LAM_ERR_RUNTIME, "LeakyBuiltin: failed after module_create");
+}
+
+static lam_status container_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                    void *args, lam_tensor **out)
+{
+    (void)self;
+    return h->module_forward(h->module_child(self, "fc"), in, args, out);
+}
+
+static const lam_layer_type leaky_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "LeakyCreate", .create = leaky_create,
+    .forward_into = copy_forward, .destroy = counted_destroy,
+};
+static const lam_layer_type released_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "ReleasedCreate", .create = released_create,
+    .forward_into = copy_forward, .destroy = counted_destroy,
+};
+static const lam_layer_type leaky_container_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "LeakyContainer",
+    .create = leaky_container_create, .forward = container_forward, .destroy = counted_destroy,
+};
+static const lam_layer_type leaky_builtin_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "LeakyBuiltin", .create = leaky_builtin_create,
     .forward_into = copy_forward,
 };
 
@@ -185,8 +279,10 @@ static const lam_layer_type chatty_type = {
 
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
-    const lam_layer_type *types[] = {&picky_type, &failing_type, &bad_shape_type, &sloppy_type,
-                                     &packed_type, &chatty_type};
+    const lam_layer_type *types[] = {
+        &picky_type, &failing_type, &bad_shape_type, &sloppy_type, &packed_type, &leaky_type,
+        &released_type, &leaky_container_type, &leaky_builtin_type, &chatty_type,
+    };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);
         if (st)

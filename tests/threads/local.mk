@@ -51,8 +51,9 @@ tsan-check:
 	rm -rf tsan-build && mkdir tsan-build
 	cd tsan-build && $(abs_top_srcdir)/configure --without-criterion \
 	  CFLAGS='-O1 -g -fsanitize=thread' LDFLAGS='-fsanitize=thread' >/dev/null
-	$(MAKE) -C tsan-build tests/threads/stress
+	$(MAKE) -C tsan-build tests/threads/stress tests/plugins/load_threads
 	tsan-build/tests/threads/stress
+	tsan-build/tests/plugins/load_threads
 
 clean-local: clean-tsan
 .PHONY: clean-tsan
