@@ -193,10 +193,8 @@ lam_tensor *lam__module_param(const lam_module *m, const char *name)
 {
     if (!m || !name)
         return NULL;
-    for (size_t i = 0; i < m->n_params; i++)
-        if (strcmp(m->params[i].name, name) == 0)
-            return m->params[i].tensor;
-    return NULL;
+    ptrdiff_t i = lam__module_param_pos(m, name, strlen(name));
+    return i >= 0 ? m->params[i].tensor : NULL;
 }
 
 lam_status lam__plugin_module_add_param(lam_module *m, const char *name, int ndim,

@@ -377,20 +377,27 @@ static lam_status build_registered(builder *B, const lam__node *call, const char
     if (!args)
         return lam__oom("model file");
     size_t k = 0;
-    for (size_t i = 0; i < call->n_items; i++) {
+    lam__strmap keywords = {0}; /* a call may have millions of them */
+    for (size_t i = 0; i < call->n_items && !st; i++) {
         const lam__item *it = &call->items[i];
         if (it->kind != ITEM_POSITIONAL && it->kind != ITEM_KEYWORD)
             continue;
-        for (size_t j = 0; it->name && j < k; j++)
-            if (args[j].name && !strcmp(args[j].name, it->name))
-                return lam__model_error(LAM_ERR_INVALID_ARGUMENT, B->file, it->pos,
-                                        "%s: keyword argument repeated: %.60s", type, it->name);
+        bool added = true;
+        if (it->kind == ITEM_KEYWORD &&
+            !lam__strmap_putn(&keywords, it->name, strlen(it->name), 0, &added))
+            st = lam__oom("model file");
+        else if (!added)
+            st = lam__model_error(LAM_ERR_INVALID_ARGUMENT, B->file, it->pos,
+                                  "%s: keyword argument repeated: %.60s", type, it->name);
+        if (st)
+            break;
         args[k].name = it->kind == ITEM_KEYWORD ? it->name : NULL;
         st = to_value(B, type, it, it->value, &args[k].value);
-        if (st)
-            return st;
         k++;
     }
+    lam__strmap_free(&keywords);
+    if (st)
+        return st;
     lam_module *m;
     st = lam_module_create(&m, type, n, args);
     if (st)
