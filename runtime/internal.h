@@ -196,6 +196,20 @@ void lam__names_rebuild(lam_module *m);
 /* When m is freed: it no longer holds its children. */
 void lam__tree_forget(lam_module *m);
 
+/* ---- the parameter budget of a model file being built (budget.c) ---- */
+typedef struct lam__budget {
+    int64_t used, limit;
+    struct lam__budget *prev;
+} lam__budget;
+/* From now on, on this thread, every parameter and plugin allocation counts
+ * against b (nested budgets: the innermost). */
+void lam__budget_begin(lam__budget *b, int64_t limit);
+void lam__budget_end(lam__budget *b);
+/* Before allocating n floats for what the format names ("Linear(10, 20)"):
+ * LAM_OK (counted), or LAM_ERR_INVALID_ARGUMENT when they would take this
+ * thread's budget past its limit (nothing counted).  No budget: LAM_OK. */
+lam_status lam__budget_charge(int64_t n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* "<class 'torch.nn.modules.container.Sequential'>" */
 void lam__py_class(const lam_module *m, char *buf, size_t size);
 /* A stack-allocated view of rows [r0, r1) along dim 0 (no allocation). */

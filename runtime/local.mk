@@ -6,6 +6,7 @@ liblamina_la_SOURCES += \
 	runtime/util.c \
 	runtime/hash.c \
 	runtime/tree.c \
+	runtime/budget.c \
 	runtime/rng.c \
 	runtime/tensor.c \
 	runtime/tensor_print.c \

@@ -246,6 +246,28 @@ Test(model_syntax, options_tighten_the_limits)
     cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT);
 }
 
+/* Found by the fuzzer: a child line before LayerNorm's shape hid it from the
+ * count made before anything is built. */
+Test(model_syntax, parameter_limit_sees_arguments_after_children)
+{
+    lam_model_options o = {.max_params = 1000};
+    lam_module *m = (lam_module *)&o;
+    const char *t = "LayerNorm(\n  (act): ReLU()\n  (40, 40)\n)";
+    cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect_str_eq(lam_last_error(), "x.lam:1:1: LayerNorm over 1600 elements brings the model "
+                                       "to 3200 parameters, more than the limit of 1000 per model "
+                                       "file");
+    cr_expect_null(m);
+    t = "Sequential(\n  (0): Linear(\n    (act): ReLU()\n    32\n    32\n  )\n)";
+    cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "x.lam:2:8: Linear(32, 32) brings the model to 1056") !=
+                  NULL, "%s", lam_last_error());
+    t = "LayerNorm(\n  (act): ReLU()\n  (10, 10)\n)"; /* 200: fine */
+    cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_OK, "%s",
+                 lam_last_error());
+    lam_module_release(m);
+}
+
 /* Nesting allowed by the options but deeper than any module tree may be. */
 Test(model_syntax, module_trees_deeper_than_the_limit_are_refused)
 {
