@@ -31,7 +31,47 @@ static void h_log(lam_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
-static void *h_alloc(size_t bytes) { return lam__aligned_alloc(bytes); }
+/* What a plugin allocates through the table while a model file is being
+ * built counts against the file's parameter limit, before it is allocated
+ * (lam__budget_charge; no budget outside lam_model_parse). */
+static void *h_alloc(size_t bytes)
+{
+    int64_t floats = (int64_t)(bytes / sizeof(float) + (bytes % sizeof(float) != 0));
+    if (bytes > INT64_MAX / 2 ||
+        lam__budget_charge(floats, "a plugin allocation of %zu bytes", bytes) != LAM_OK)
+        return NULL;
+    return lam__aligned_alloc(bytes);
+}
+
+static lam_status h_tensor_create(lam_tensor **out, int ndim, const int64_t *shape)
+{
+    int64_t numel;
+    char sh[96];
+    lam_status st = lam__check_shape(ndim, shape, &numel);
+    if (!st)
+        st = lam__budget_charge(numel, "a plugin tensor of shape %s",
+                                lam_shape_str(ndim, shape, sh, sizeof sh));
+    if (st) {
+        if (out)
+            *out = NULL;
+        return st;
+    }
+    return lam_tensor_create(out, ndim, shape);
+}
+
+static lam_status h_tensor_clone(lam_tensor **out, const lam_tensor *src)
+{
+    char sh[96];
+    lam_status st = src ? lam__budget_charge(src->numel, "a plugin copy of a tensor of shape %s",
+                                             lam_shape_str(src->ndim, src->shape, sh, sizeof sh))
+                        : LAM_OK;
+    if (st) {
+        if (out)
+            *out = NULL;
+        return st;
+    }
+    return lam_tensor_clone(out, src);
+}
 static void h_free(void *p) { lam__aligned_free(p); }
 
 static char *h_format_float(double v, bool int_style, char *buf, size_t size)
@@ -174,8 +214,8 @@ static const lam_host_api host = {
     .alloc = h_alloc,
     .free = h_free,
 
-    .tensor_create = lam_tensor_create,
-    .tensor_clone = lam_tensor_clone,
+    .tensor_create = h_tensor_create,
+    .tensor_clone = h_tensor_clone,
     .tensor_retain = lam_tensor_retain,
     .tensor_release = lam_tensor_release,
     .tensor_ndim = lam_tensor_ndim,

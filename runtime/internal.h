@@ -70,6 +70,41 @@ char *lam__py_float(double v, char *buf, size_t size);
  * values as ints when `int_style` ("1", "20"), otherwise as floats. */
 char *lam__py_number(double v, bool int_style, char *buf, size_t size);
 
+/* ---- hash tables (hash.c) ---- */
+/* SipHash-1-3 under a per-process random key. */
+uint64_t lam__hash_bytes(const void *data, size_t len);
+/* name -> size_t.  Keys are borrowed (they must outlive their entry) and
+ * need not be NUL-terminated; a zeroed struct is an empty map. */
+typedef struct lam__strmap_slot {
+    const char *key; /* NULL: empty slot */
+    size_t len;
+    uint64_t hash;
+    size_t val;
+} lam__strmap_slot;
+typedef struct lam__strmap {
+    lam__strmap_slot *slots;
+    size_t n, cap;
+} lam__strmap;
+size_t *lam__strmap_get(const lam__strmap *m, const char *key);
+size_t *lam__strmap_getn(const lam__strmap *m, const char *key, size_t len);
+/* The value of key, added with `val` when absent (*added, may be NULL, says
+ * which); NULL on OOM. */
+size_t *lam__strmap_putn(lam__strmap *m, const char *key, size_t len, size_t val, bool *added);
+void lam__strmap_free(lam__strmap *m);
+/* pointer -> size_t (keys non-NULL); a zeroed struct is an empty map. */
+typedef struct lam__ptrmap_slot {
+    const void *key;
+    size_t val;
+} lam__ptrmap_slot;
+typedef struct lam__ptrmap {
+    lam__ptrmap_slot *slots;
+    size_t n, cap;
+} lam__ptrmap;
+size_t *lam__ptrmap_get(const lam__ptrmap *m, const void *key);
+size_t *lam__ptrmap_put(lam__ptrmap *m, const void *key, size_t val, bool *added);
+bool lam__ptrmap_remove(lam__ptrmap *m, const void *key);
+void lam__ptrmap_free(lam__ptrmap *m);
+
 /* ---- tensors ---- */
 struct lam_tensor {
     float *data;
@@ -147,6 +182,13 @@ struct lam_module {
     size_t n_children, cap_children;
     lam__param *params;
     size_t n_params;
+    /* tree.c: an index of the child and parameter names (NULL while there
+     * are few), the modules holding this one (with counts; NULL when none)
+     * and the levels of modules below it (0: no children).  Changed under
+     * lam__tree_lock. */
+    lam__strmap *names;
+    lam__ptrmap *parents;
+    int below;
     void *state;
     struct lam__plan_cache *plans; /* plans for lam_module_forward, made lazily */
 };
@@ -160,6 +202,43 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
 void lam__children_remove(lam_module *m, size_t pos);
 /* Rename children "0".."n-1" in order. */
 lam_status lam__children_renumber(lam_module *m);
+/* The position of the child / parameter called name[0..len), or -1. */
+ptrdiff_t lam__module_child_pos(const lam_module *m, const char *name, size_t len);
+ptrdiff_t lam__module_param_pos(const lam_module *m, const char *name, size_t len);
+
+/* ---- the module tree (tree.c) ---- */
+/* One lock for every change to children, parents and depths. */
+void lam__tree_lock(void);
+void lam__tree_unlock(void);
+/* Under the lock, before `child` joins `parent`'s children: refuses a cycle
+ * and a tree deeper than LAM_MAX_MODULE_DEPTH, then records parent as a
+ * holder of child and the new depths.  Nothing changes on failure. */
+lam_status lam__tree_attach(lam_module *parent, lam_module *child);
+/* Under the lock, after one slot holding `child` left `parent`'s children. */
+void lam__tree_detach(lam_module *parent, lam_module *child);
+/* Under the lock: after a child was added at pos / after any other change
+ * of parent's child or parameter list.  Never fails (the index is only a
+ * cache: without it lookups scan). */
+void lam__names_added(lam_module *m, size_t child_pos);
+void lam__names_param_added(lam_module *m);
+void lam__names_rebuild(lam_module *m);
+/* When m is freed: it no longer holds its children. */
+void lam__tree_forget(lam_module *m);
+
+/* ---- the parameter budget of a model file being built (budget.c) ---- */
+typedef struct lam__budget {
+    int64_t used, limit;
+    struct lam__budget *prev;
+} lam__budget;
+/* From now on, on this thread, every parameter and plugin allocation counts
+ * against b (nested budgets: the innermost). */
+void lam__budget_begin(lam__budget *b, int64_t limit);
+void lam__budget_end(lam__budget *b);
+/* Before allocating n floats for what the format names ("Linear(10, 20)"):
+ * LAM_OK (counted), or LAM_ERR_INVALID_ARGUMENT when they would take this
+ * thread's budget past its limit (nothing counted).  No budget: LAM_OK. */
+lam_status lam__budget_charge(int64_t n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* "<class 'torch.nn.modules.container.Sequential'>" */
 void lam__py_class(const lam_module *m, char *buf, size_t size);
 /* A stack-allocated view of rows [r0, r1) along dim 0 (no allocation). */

@@ -5,6 +5,9 @@ noinst_HEADERS += runtime/internal.h runtime/layers/layers.h runtime/parallel.h 
 liblamina_la_SOURCES += \
 	runtime/error.c \
 	runtime/util.c \
+	runtime/hash.c \
+	runtime/tree.c \
+	runtime/budget.c \
 	runtime/rng.c \
 	runtime/tensor.c \
 	runtime/tensor_print.c \

@@ -31,6 +31,7 @@ LAM_API void lam_module_release(lam_module *m)
     lam__plan_cache_free(m->plans);
     if (m->ops->destroy)
         m->ops->destroy(m);
+    lam__tree_forget(m);
     for (size_t i = 0; i < m->n_children; i++) {
         lam_module_release(m->children[i].module);
         free(m->children[i].name);
@@ -58,40 +59,27 @@ void lam__py_class(const lam_module *m, char *buf, size_t size)
 
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t)
 {
-    lam__param *p = realloc(m->params, (m->n_params + 1) * sizeof *p);
-    if (!p)
-        return lam__oom("parameter list");
-    m->params = p;
+    lam__param *p = m->params;
+    if (!(m->n_params & (m->n_params - 1))) { /* 0, 1, 2, 4, ...: full, grow 2x */
+        p = realloc(m->params, (m->n_params ? 2 * m->n_params : 1) * sizeof *p);
+        if (!p)
+            return lam__oom("parameter list");
+        m->params = p;
+    }
     char *nm = lam__strdup(name);
     if (!nm)
         return lam__oom("parameter name");
     p[m->n_params].name = nm;
     p[m->n_params].tensor = t;
     m->n_params++;
+    lam__names_param_added(m);
     return LAM_OK;
 }
 
 /* ---- children ---- */
 
-static bool reaches(const lam_module *from, const lam_module *target, int depth)
-{
-    if (from == target)
-        return true;
-    if (depth > 100000)
-        return true; /* absurd depth: treat as a cycle rather than overflow */
-    for (size_t i = 0; i < from->n_children; i++)
-        if (reaches(from->children[i].module, target, depth + 1))
-            return true;
-    return false;
-}
-
 lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam_module *child)
 {
-    if (reaches(child, m, 0)) {
-        return lam__error(LAM_ERR_INVALID_ARGUMENT,
-                          "cannot add %s as a child of itself or of one of its descendants",
-                          lam_module_type_name(child));
-    }
     if (m->n_children == m->cap_children) {
         size_t cap = m->cap_children ? m->cap_children * 2 : 4;
         lam__named_module *c = realloc(m->children, cap * sizeof *c);
@@ -103,22 +91,36 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
     char *nm = lam__strdup(name);
     if (!nm)
         return lam__oom("child name");
+    lam__tree_lock();
+    lam_status st = lam__tree_attach(m, child); /* cycles, depth */
+    if (st) {
+        lam__tree_unlock();
+        free(nm);
+        return st;
+    }
     lam__plan_invalidate_all();
     memmove(m->children + pos + 1, m->children + pos, (m->n_children - pos) * sizeof *m->children);
     m->children[pos].name = nm;
     m->children[pos].module = lam_module_retain(child);
     m->n_children++;
+    lam__names_added(m, pos);
+    lam__tree_unlock();
     return LAM_OK;
 }
 
 void lam__children_remove(lam_module *m, size_t pos)
 {
     lam__plan_invalidate_all();
-    lam_module_release(m->children[pos].module);
+    lam_module *child = m->children[pos].module;
     free(m->children[pos].name);
+    lam__tree_lock();
     memmove(m->children + pos, m->children + pos + 1,
             (m->n_children - pos - 1) * sizeof *m->children);
     m->n_children--;
+    lam__tree_detach(m, child);
+    lam__names_rebuild(m);
+    lam__tree_unlock();
+    lam_module_release(child);
 }
 
 lam_status lam__children_renumber(lam_module *m)
@@ -138,10 +140,13 @@ lam_status lam__children_renumber(lam_module *m)
             return lam__oom("child names");
         }
     }
+    lam__tree_lock();
     for (size_t i = 0; i < m->n_children; i++) {
         free(m->children[i].name);
         m->children[i].name = names[i];
     }
+    lam__names_rebuild(m);
+    lam__tree_unlock();
     free(names);
     return LAM_OK;
 }
@@ -167,22 +172,25 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
         return st;
     if (!child)
         return lam__error(LAM_ERR_TYPE, "None is not a Module subclass");
-    for (size_t i = 0; i < parent->n_params; i++)
-        if (strcmp(parent->params[i].name, name) == 0)
-            return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
-    for (size_t i = 0; i < parent->n_children; i++) {
-        if (strcmp(parent->children[i].name, name) == 0) {
-            /* PyTorch replaces an existing child of the same name, in place */
-            if (reaches(child, parent, 0))
-                return lam__error(LAM_ERR_INVALID_ARGUMENT,
-                                  "cannot add %s as a child of itself or of one of its descendants",
-                                  lam_module_type_name(child));
-            lam__plan_invalidate_all();
-            lam_module *old = parent->children[i].module;
-            parent->children[i].module = lam_module_retain(child);
-            lam_module_release(old);
-            return LAM_OK;
+    size_t len = strlen(name);
+    if (lam__module_param_pos(parent, name, len) >= 0)
+        return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
+    ptrdiff_t i = lam__module_child_pos(parent, name, len);
+    if (i >= 0) {
+        /* PyTorch replaces an existing child of the same name, in place */
+        lam__tree_lock();
+        st = lam__tree_attach(parent, child); /* cycles, depth */
+        if (st) {
+            lam__tree_unlock();
+            return st;
         }
+        lam__plan_invalidate_all();
+        lam_module *old = parent->children[i].module;
+        parent->children[i].module = lam_module_retain(child);
+        lam__tree_detach(parent, old);
+        lam__tree_unlock();
+        lam_module_release(old);
+        return LAM_OK;
     }
     return lam__children_insert(parent, parent->n_children, name, child);
 }
@@ -207,10 +215,8 @@ LAM_API lam_module *lam_module_child(const lam_module *m, const char *name)
 {
     LAM__CHECK_ARG_OR(m, NULL);
     LAM__CHECK_ARG_OR(name, NULL);
-    for (size_t i = 0; i < m->n_children; i++)
-        if (strcmp(m->children[i].name, name) == 0)
-            return m->children[i].module;
-    return NULL;
+    ptrdiff_t i = lam__module_child_pos(m, name, strlen(name));
+    return i >= 0 ? m->children[i].module : NULL;
 }
 
 LAM_API lam_status lam_module_get_submodule(lam_module *m, const char *path, lam_module **out)
@@ -224,13 +230,8 @@ LAM_API lam_status lam_module_get_submodule(lam_module *m, const char *path, lam
     while (*p) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        lam_module *next = NULL;
-        for (size_t i = 0; i < cur->n_children; i++) {
-            if (strlen(cur->children[i].name) == n && memcmp(cur->children[i].name, p, n) == 0) {
-                next = cur->children[i].module;
-                break;
-            }
-        }
+        ptrdiff_t i = lam__module_child_pos(cur, p, n);
+        lam_module *next = i >= 0 ? cur->children[i].module : NULL;
         if (!next)
             return lam__error(LAM_ERR_KEY, "%s has no attribute `%.*s`", lam_module_type_name(cur),
                               (int)n, p);
@@ -245,13 +246,27 @@ LAM_API lam_status lam_module_get_submodule(lam_module *m, const char *path, lam
 
 /* ---- modes and traversal ---- */
 
+/* Each module once: a module shared k times at each of d levels would
+ * otherwise be visited k^d times. */
+static void train_rec(lam_module *m, bool mode, lam__ptrmap *seen)
+{
+    bool added = true;
+    if (!lam__ptrmap_put(seen, m, 0, &added))
+        added = true; /* out of memory: visit again rather than skip */
+    if (!added)
+        return;
+    m->training = mode;
+    for (size_t i = 0; i < m->n_children; i++)
+        train_rec(m->children[i].module, mode, seen);
+}
+
 LAM_API void lam_module_train(lam_module *m, bool mode)
 {
     LAM__CHECK_ARG_OR(m, );
     lam__plan_invalidate_all();
-    m->training = mode;
-    for (size_t i = 0; i < m->n_children; i++)
-        lam_module_train(m->children[i].module, mode);
+    lam__ptrmap seen = {0};
+    train_rec(m, mode, &seen);
+    lam__ptrmap_free(&seen);
 }
 
 LAM_API void lam_module_eval(lam_module *m)
@@ -266,34 +281,12 @@ LAM_API bool lam_module_is_training(const lam_module *m)
     return m->training;
 }
 
-typedef struct visit_set {
-    const lam_module **items;
-    size_t n, cap;
-} visit_set;
-
-static int visit_seen(visit_set *s, const lam_module *m)
+static lam_status apply_rec(lam_module *m, lam_module_visit_fn fn, void *user, lam__ptrmap *seen)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->items[i] == m)
-            return 1;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        const lam_module **p = realloc(s->items, cap * sizeof *p);
-        if (!p)
-            return -1;
-        s->items = p;
-        s->cap = cap;
-    }
-    s->items[s->n++] = m;
-    return 0;
-}
-
-static lam_status apply_rec(lam_module *m, lam_module_visit_fn fn, void *user, visit_set *seen)
-{
-    int r = visit_seen(seen, m);
-    if (r < 0)
+    bool added;
+    if (!lam__ptrmap_put(seen, m, 0, &added))
         return lam__oom("apply");
-    if (r > 0)
+    if (!added)
         return LAM_OK;
     for (size_t i = 0; i < m->n_children; i++) {
         lam_status st = apply_rec(m->children[i].module, fn, user, seen);
@@ -307,8 +300,8 @@ LAM_API lam_status lam_module_apply(lam_module *m, lam_module_visit_fn fn, void 
 {
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(fn);
-    visit_set seen = {0};
+    lam__ptrmap seen = {0};
     lam_status st = apply_rec(m, fn, user, &seen);
-    free(seen.items);
+    lam__ptrmap_free(&seen);
     return st;
 }

@@ -4,27 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct ptrset {
-    const void **items;
-    size_t n, cap;
-} ptrset;
+typedef lam__ptrmap ptrset;
 
 /* 1 if present, 0 if added, -1 on OOM */
 static int ptrset_add(ptrset *s, const void *p)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->items[i] == p)
-            return 1;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        const void **q = realloc(s->items, cap * sizeof *q);
-        if (!q)
-            return -1;
-        s->items = q;
-        s->cap = cap;
-    }
-    s->items[s->n++] = p;
-    return 0;
+    bool added;
+    if (!lam__ptrmap_put(s, p, 0, &added))
+        return -1;
+    return !added;
 }
 
 static char *join_name(const char *prefix, const char *name)
@@ -101,8 +89,8 @@ static lam_status collect(const lam_module *m, bool recurse, bool dedup, lam_sta
     if (st)
         return st;
     st = walk_params(&w, m, "", 0);
-    free(w.modules.items);
-    free(w.tensors.items);
+    lam__ptrmap_free(&w.modules);
+    lam__ptrmap_free(&w.tensors);
     if (st) {
         lam_state_dict_free(w.out);
         return st;
@@ -160,7 +148,49 @@ typedef struct load_ctx {
     lam_tensor **dst, **src; /* copies to do once everything checks out */
     size_t n_copy, cap_copy;
     bool oom;
+    lam__strmap unexpected_at; /* prefix -> first unexpected key there (sd position) */
+    size_t *next;              /* sd position -> next unexpected key, same prefix */
 } load_ctx;
+
+/* Where Module._load_from_state_dict finds a key unexpected: follow the
+ * key's names down from the root; the first one that names neither a
+ * parameter nor a child of the module reached makes it unexpected at that
+ * module, whose prefix is the key up to there.  Keys are chained per prefix,
+ * in dict order, so that load_rec reports them at that module's visit, in
+ * PyTorch's order, in time linear in the keys (rather than every module
+ * looking at every key). */
+static bool find_unexpected(load_ctx *c, const lam_module *root)
+{
+    size_t n = lam_state_dict_len(c->sd);
+    c->next = malloc((n + 1) * sizeof *c->next);
+    if (!c->next)
+        return false;
+    for (size_t k = n; k-- > 0;) {
+        const char *key = lam_state_dict_key(c->sd, k), *rest = key;
+        const lam_module *m = root;
+        for (;;) {
+            size_t len = strcspn(rest, ".");
+            ptrdiff_t i = lam__module_param_pos(m, rest, len);
+            if (i >= 0 && m->params[i].tensor)
+                break;
+            if (i < 0 && (i = lam__module_child_pos(m, rest, len)) >= 0) {
+                if (rest[len] != '.')
+                    break; /* the child's own name: not looked at below it */
+                m = m->children[i].module;
+                rest += len + 1;
+                continue;
+            }
+            bool added;
+            size_t *head = lam__strmap_putn(&c->unexpected_at, key, (size_t)(rest - key), k, &added);
+            if (!head)
+                return false;
+            c->next[k] = added ? SIZE_MAX : *head;
+            *head = k;
+            break;
+        }
+    }
+    return true;
+}
 
 static void torch_size(const lam_tensor *t, lam__sb *sb)
 {
@@ -168,11 +198,6 @@ static void torch_size(const lam_tensor *t, lam__sb *sb)
     for (int i = 0; i < t->ndim; i++)
         lam__sb_printf(sb, i ? ", %lld" : "%lld", (long long)t->shape[i]);
     lam__sb_puts(sb, "])");
-}
-
-static bool has_prefix(const char *s, const char *prefix, size_t n)
-{
-    return strncmp(s, prefix, n) == 0;
 }
 
 /* Module._load_from_state_dict + the recursion of load_state_dict */
@@ -223,21 +248,9 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
         free(key);
     }
     /* keys under this prefix naming neither a parameter nor a child */
-    for (size_t k = 0; k < lam_state_dict_len(c->sd); k++) {
-        const char *key = lam_state_dict_key(c->sd, k);
-        if (!has_prefix(key, prefix, plen))
-            continue;
-        const char *rest = key + plen;
-        size_t n = strcspn(rest, ".");
-        bool known = false;
-        for (size_t i = 0; i < m->n_params && !known; i++)
-            known = m->params[i].tensor && strlen(m->params[i].name) == n &&
-                    memcmp(m->params[i].name, rest, n) == 0;
-        for (size_t i = 0; i < m->n_children && !known; i++)
-            known = strlen(m->children[i].name) == n && memcmp(m->children[i].name, rest, n) == 0;
-        if (!known)
-            lam__strlist_push(&c->unexpected, key);
-    }
+    const size_t *head = lam__strmap_getn(&c->unexpected_at, prefix, plen);
+    for (size_t k = head ? *head : SIZE_MAX; k != SIZE_MAX; k = c->next[k])
+        lam__strlist_push(&c->unexpected, lam_state_dict_key(c->sd, k));
     for (size_t i = 0; i < m->n_children && !c->oom; i++) {
         const char *name = m->children[i].name;
         char *child_prefix = malloc(plen + strlen(name) + 2);
@@ -274,7 +287,10 @@ LAM_API lam_status lam_module_load_state_dict(lam_module *m, const lam_state_dic
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(sd);
     load_ctx c = {.sd = sd};
-    load_rec(&c, m, "");
+    if (!find_unexpected(&c, m))
+        c.oom = true;
+    else
+        load_rec(&c, m, "");
     lam_status st = LAM_OK;
     if (c.oom || c.missing.failed || c.unexpected.failed || c.mismatch.failed) {
         st = lam__oom("load_state_dict");
@@ -317,6 +333,8 @@ done:
     free(c.mismatch.buf);
     free(c.dst);
     free(c.src);
+    free(c.next);
+    lam__strmap_free(&c.unexpected_at);
     return st;
 }
 
@@ -331,16 +349,15 @@ LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name
         return lam__error(LAM_ERR_KEY, "parameter name can't be empty string \"\"");
     if (strchr(name, '.'))
         return lam__error(LAM_ERR_KEY, "parameter name can't contain \".\"");
-    for (size_t i = 0; i < m->n_children; i++)
-        if (strcmp(m->children[i].name, name) == 0)
-            return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
-    for (size_t i = 0; i < m->n_params; i++) {
-        if (strcmp(m->params[i].name, name) == 0) {
-            lam_tensor_retain(t);
-            lam_tensor_release(m->params[i].tensor);
-            m->params[i].tensor = t;
-            return LAM_OK;
-        }
+    size_t len = strlen(name);
+    if (lam__module_child_pos(m, name, len) >= 0)
+        return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
+    ptrdiff_t i = lam__module_param_pos(m, name, len);
+    if (i >= 0) {
+        lam_tensor_retain(t);
+        lam_tensor_release(m->params[i].tensor);
+        m->params[i].tensor = t;
+        return LAM_OK;
     }
     lam_tensor_retain(t);
     lam_status st = lam__module_add_param(m, name, t);
@@ -383,6 +400,6 @@ LAM_API lam_status lam_module_named_modules(lam_module *m, bool remove_duplicate
     LAM__CHECK_ARG(fn);
     nm_walk w = {.dedup = remove_duplicate, .fn = fn, .user = user};
     lam_status st = named_modules_rec(&w, m, "");
-    free(w.seen.items);
+    lam__ptrmap_free(&w.seen);
     return st;
 }

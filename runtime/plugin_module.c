@@ -195,10 +195,8 @@ lam_tensor *lam__module_param(const lam_module *m, const char *name)
 {
     if (!m || !name)
         return NULL;
-    for (size_t i = 0; i < m->n_params; i++)
-        if (strcmp(m->params[i].name, name) == 0)
-            return m->params[i].tensor;
-    return NULL;
+    ptrdiff_t i = lam__module_param_pos(m, name, strlen(name));
+    return i >= 0 ? m->params[i].tensor : NULL;
 }
 
 lam_status lam__plugin_module_add_param(lam_module *m, const char *name, int ndim,
@@ -215,9 +213,18 @@ lam_status lam__plugin_module_add_param(lam_module *m, const char *name, int ndi
     if (lam__module_param(m, name) || lam_module_child(m, name))
         return lam__error(LAM_ERR_KEY, "%s: attribute '%s' already exists",
                           lam_module_type_name(m), name);
-    lam_tensor *t;
-    lam_status st = lam_tensor_create(&t, ndim, shape);
+    int64_t numel;
+    lam_status st = lam__check_shape(ndim, shape, &numel);
     if (st)
+        return st;
+    /* counted before it is allocated (model files have a parameter limit) */
+    char sh[96];
+    if ((st = lam__budget_charge(numel, "%s: parameter '%.60s' of shape %s",
+                                 lam_module_type_name(m), name,
+                                 lam_shape_str(ndim, shape, sh, sizeof sh))))
+        return st;
+    lam_tensor *t;
+    if ((st = lam_tensor_create(&t, ndim, shape)))
         return st;
     if ((st = lam__module_add_param(m, name, t))) {
         lam_tensor_release(t);

@@ -1,4 +1,5 @@
-/* lam_state_dict: an ordered name -> tensor map (holds references). */
+/* lam_state_dict: an ordered name -> tensor map (holds references), with a
+ * hash index of the keys so that set and get are O(1). */
 #include "runtime/internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@ struct lam_state_dict {
     char **keys;
     lam_tensor **tensors;
     size_t n, cap;
+    lam__strmap index; /* key -> position; keys borrowed from `keys` */
 };
 
 LAM_API lam_status lam_state_dict_create(lam_state_dict **out)
@@ -26,15 +28,14 @@ LAM_API void lam_state_dict_free(lam_state_dict *sd)
     }
     free(sd->keys);
     free(sd->tensors);
+    lam__strmap_free(&sd->index);
     free(sd);
 }
 
 static ptrdiff_t find(const lam_state_dict *sd, const char *key)
 {
-    for (size_t i = 0; i < sd->n; i++)
-        if (strcmp(sd->keys[i], key) == 0)
-            return (ptrdiff_t)i;
-    return -1;
+    const size_t *i = lam__strmap_get(&sd->index, key);
+    return i ? (ptrdiff_t)*i : -1;
 }
 
 LAM_API lam_status lam_state_dict_set(lam_state_dict *sd, const char *key, lam_tensor *t)
@@ -64,6 +65,10 @@ LAM_API lam_status lam_state_dict_set(lam_state_dict *sd, const char *key, lam_t
     char *kk = lam__strdup(key);
     if (!kk)
         return lam__oom("state_dict key");
+    if (!lam__strmap_putn(&sd->index, kk, strlen(kk), sd->n, NULL)) {
+        free(kk);
+        return lam__oom("state_dict index");
+    }
     sd->keys[sd->n] = kk;
     sd->tensors[sd->n] = lam_tensor_retain(t);
     sd->n++;

@@ -12,3 +12,12 @@ endif
 # The layer and model tests again on the scalar kernels (the test oracle).
 TESTS += tests/scalar-isa.sh
 EXTRA_DIST += tests/scalar-isa.sh
+
+# Models at the documented limits: 100,000 modules, LAM_MAX_MODULE_DEPTH deep.
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_scale
+TESTS += tests/test_scale
+tests_test_scale_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_scale_LDADD = liblamina.la $(CRITERION_LIBS)
+tests_test_scale_LDFLAGS = -no-install
+endif

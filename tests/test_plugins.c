@@ -878,6 +878,48 @@ Test(plugins, host_gemm_through_a_plugin)
     lam_module_release(pl);
 }
 
+/* A model file's parameter limit counts what plugin types take through the
+ * host table while they are built, before it is allocated: parameters
+ * (module_add_param), tensors, copies and raw memory. */
+Test(plugins, model_file_limit_counts_plugin_memory_before_it_is_taken)
+{
+    load_test("testtypes");
+    lam_model_options o = {.max_params = 1000};
+    lam_module *m = (lam_module *)&o;
+    const char *t = "PackedLinear(100, 100)";
+    expect_error(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT,
+                 "x.lam:1:1: PackedLinear: parameter 'weight' of shape [100, 100] brings the "
+                 "model to 10000 parameters, more than the limit of 1000 per model file");
+    cr_expect_null(m);
+    t = "Sequential(PackedLinear(10, 10), PackedLinear(30, 30))"; /* 110 + 900 + 30 */
+    expect_error(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT,
+                 "x.lam:1:34: PackedLinear: parameter 'weight' of shape [30, 30] brings the "
+                 "model to 1010 parameters");
+    t = "Hoard(2000)";
+    expect_error(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT,
+                 "x.lam:1:1: Hoard: a plugin tensor of shape [2000] brings the model to 2000 "
+                 "parameters, more than the limit of 1000 per model file");
+    t = "Sequential(\n  (0): Hoard(600)\n  (1): Hoard(600)\n)";
+    expect_error(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT,
+                 "x.lam:3:8: Hoard: a plugin tensor of shape [600] brings the model to 1200 "
+                 "parameters");
+    t = "Hoard(1200, way='clone')"; /* 600, then 600 more */
+    expect_error(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT,
+                 "Hoard: a plugin copy of a tensor of shape [600] brings the model to 1200");
+    t = "Hoard(2000, way='alloc')";
+    cr_expect_neq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_OK);
+    cr_expect(strstr(lam_last_error(), "a plugin allocation of 8000 bytes brings the model to "
+                                       "2000 parameters") != NULL, "%s", lam_last_error());
+    cr_expect_null(m);
+    /* up to the limit is fine, and the limit is the model file's alone */
+    t = "Sequential(Hoard(500), PackedLinear(15, 20), Hoard(180, way='alloc'))"; /* 1000 */
+    OK(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m));
+    lam_module_release(m);
+    lam_kwarg big[] = {{NULL, LAM_INT(100000)}};
+    m = create("Hoard", 1, big);
+    lam_module_release(m);
+}
+
 /* ================= failures ================= */
 
 Test(broken, constructor_rejects_its_arguments)

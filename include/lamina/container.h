@@ -13,7 +13,20 @@
  * The list operations below work on both, with each one's PyTorch rules:
  * slicing a Sequential keeps its keys, slicing a ModuleList renumbers; delete,
  * pop and + renumber; set by index keeps the key.  Errors carry PyTorch's
- * messages ("index 5 is out of range", "Index out of range: -5", ...). */
+ * messages ("index 5 is out of range", "Index out of range: -5", ...).
+ *
+ * Depth: a module tree is at most LAM_MAX_MODULE_DEPTH modules deep (the
+ * outermost module and the innermost leaf included).  Every way of adding a
+ * child (lam_module_add_child, the constructors and list operations below,
+ * model files) refuses one that would make some tree deeper, with
+ * LAM_ERR_INVALID_ARGUMENT and a message such as
+ *   "cannot add Sequential (1000 levels deep) to Sequential: the module tree
+ *    would be more than 1000 modules deep (LAM_MAX_MODULE_DEPTH)",
+ * and leaves everything as it was; so forward, repr, state_dict and the
+ * other walks over a tree never recurse deeper than that.  Since a module
+ * may be shared, the check counts every place it sits in.  Adding a module
+ * to itself or to one of its descendants (a cycle) is refused the same way.
+ * (Model files have their own, lower nesting limit: docs/model-format.md.) */
 #ifndef LAMINA_CONTAINER_H
 #define LAMINA_CONTAINER_H
 
@@ -22,6 +35,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The deepest a module tree may be, in modules (see above). */
+#define LAM_MAX_MODULE_DEPTH 1000
 
 /* Sequential(*mods): keys "0", "1", ...  Takes a reference to each module. */
 LAM_API lam_status lam_sequential_create(lam_module **out, size_t n, lam_module *const *mods);

@@ -38,9 +38,11 @@ extern "C" {
 
 /* Limits for reading untrusted files.  A zero field takes the default. */
 typedef struct lam_model_options {
-    int max_depth;       /* nesting of calls, tuples and lists (256) */
+    int max_depth;       /* nesting of calls, tuples and lists (256); the module tree
+                            is also limited to LAM_MAX_MODULE_DEPTH modules */
     int64_t max_modules; /* modules created, ModuleList runs expanded (100,000) */
-    int64_t max_params;  /* parameters in the whole model (2^32 floats = 16 GiB) */
+    int64_t max_params;  /* parameters in the whole model (2^32 floats = 16 GiB), counted
+                            before they are allocated, plugin types' included */
     bool syntax_only;    /* parse and check the syntax, create nothing (*out stays NULL) */
 } lam_model_options;
 

@@ -52,7 +52,11 @@ LAM_API char *lam_module_repr(const lam_module *m);
 /* ---- children (Module.add_module / named_children / get_submodule) ---- */
 
 /* Register `child` under `name` (takes a reference).  Names follow PyTorch's
- * rules: non-empty, no '.'; an existing child of that name is replaced. */
+ * rules: non-empty, no '.'; an existing child of that name is replaced.
+ * LAM_ERR_INVALID_ARGUMENT, changing nothing, when `child` is `parent` or
+ * one of its ancestors (a cycle) or when some tree would get deeper than
+ * LAM_MAX_MODULE_DEPTH modules (<lamina/container.h>).  Lookups by name are
+ * O(1), so a module may have 100,000 children. */
 LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, lam_module *child);
 LAM_API size_t lam_module_num_children(const lam_module *m);
 /* The i-th child (borrowed) and its name (borrowed; `name` may be NULL), in

@@ -287,7 +287,11 @@ struct lam_host_api {
     lam_status (*module_new)(lam_module **out, const lam_layer_type *type, void *state);
     void *(*module_state)(const lam_module *m);
     /* Declare a parameter (zero-filled); *param (may be NULL) is borrowed,
-     * valid while the module lives; load_state_dict copies into it. */
+     * valid while the module lives; load_state_dict copies into it.  While
+     * a model file is being built this, tensor_create, tensor_clone and
+     * alloc count what they would allocate against the file's parameter
+     * limit first, and fail past it (LAM_ERR_INVALID_ARGUMENT with a
+     * message; alloc returns NULL) before allocating anything. */
     lam_status (*module_add_param)(lam_module *m, const char *name, int ndim,
                                    const int64_t *shape, lam_tensor **param);
     /* A parameter by name (borrowed), or NULL. */

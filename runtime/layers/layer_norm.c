@@ -106,6 +106,10 @@ LAM_API lam_status lam_layer_norm_create(lam_module **out, int ndim, const int64
         return LAM_ERR_INVALID_ARGUMENT;
     if (!(eps >= 0) || !isfinite(eps))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "LayerNorm: eps must be a non-negative number");
+    /* counted before anything is allocated (model files have a limit) */
+    if (elementwise_affine &&
+        lam__budget_charge(2 * size, "LayerNorm over %" PRId64 " elements", size))
+        return LAM_ERR_INVALID_ARGUMENT;
     ln_state *s = calloc(1, sizeof *s);
     if (!s)
         return lam__oom("LayerNorm");

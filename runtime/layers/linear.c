@@ -147,6 +147,12 @@ LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int6
                           "Linear: in_features and out_features must be non-negative and at most "
                           "2^31 (with at most 2^32 weights), got in_features=%" PRId64
                           ", out_features=%" PRId64, in_features, out_features);
+    /* counted before anything is allocated (model files have a limit) */
+    lam_status st = lam__budget_charge(in_features * out_features + (bias ? out_features : 0),
+                                       "Linear(in_features=%" PRId64 ", out_features=%" PRId64 ")",
+                                       in_features, out_features);
+    if (st)
+        return st;
     linear_state *s = calloc(1, sizeof *s);
     if (!s)
         return lam__oom("Linear");
@@ -158,7 +164,7 @@ LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int6
     s->packed_len = k->gemm_packed_size((size_t)out_features, (size_t)in_features);
     s->packed = lam__aligned_alloc(s->packed_len * sizeof(float));
     lam_module *m = NULL;
-    lam_status st = s->packed ? lam__module_new(&m, &lam__linear_ops, s) : lam__oom("Linear weights");
+    st = s->packed ? lam__module_new(&m, &lam__linear_ops, s) : lam__oom("Linear weights");
     if (st) {
         lam__aligned_free(s->packed);
         pthread_mutex_destroy(&s->lock);

@@ -16,7 +16,6 @@ typedef struct builder {
     lam__arena *a;
     const char *file;
     const lam__limits *lim;
-    int64_t params;
 } builder;
 
 static lam_status build_call(builder *B, const lam__node *call, lam_module **out);
@@ -275,9 +274,10 @@ static int64_t sat_mul(int64_t a, int64_t b)
 static int64_t layer_norm_size(const lam__node *call)
 {
     const lam__node *v = NULL;
+    size_t pos = 0; /* children may come before the arguments */
     for (size_t i = 0; i < call->n_items && !v; i++) {
         const lam__item *it = &call->items[i];
-        if ((it->kind == ITEM_POSITIONAL && i == 0) ||
+        if ((it->kind == ITEM_POSITIONAL && pos++ == 0) ||
             (it->kind == ITEM_KEYWORD && !strcmp(it->name, "normalized_shape")))
             v = it->value;
     }
@@ -302,10 +302,12 @@ static int64_t sat_add(int64_t a, int64_t b)
     return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
 }
 
-/* Before anything is allocated: add up the Linear and LayerNorm parameters
- * the file asks for (runs multiplied out) and refuse the file at the Linear that crosses the
- * parameter limit, so a hostile file cannot make us allocate and fill
- * gigabytes first.  (Other types are counted as they are built.) */
+/* Before anything is built: add up the Linear and LayerNorm parameters the
+ * file asks for (runs multiplied out) and refuse the file at the one that
+ * crosses the parameter limit, so a hostile file cannot make us allocate and
+ * fill gigabytes first.  This is only the early answer: while the model is
+ * built every layer, plugins included, counts what it allocates against the
+ * same limit before allocating it (lam__budget_charge). */
 static lam_status precheck(builder *B, const lam__node *n, int64_t mult, int64_t *total)
 {
     if (n->kind == NODE_TUPLE) {
@@ -348,22 +350,6 @@ static lam_status precheck(builder *B, const lam__node *n, int64_t mult, int64_t
     return LAM_OK;
 }
 
-static lam_status count_params(builder *B, const lam__node *call, lam_module *m)
-{
-    lam_state_dict *sd;
-    lam_status st = lam_module_named_parameters(m, false, true, &sd);
-    if (st)
-        return st;
-    for (size_t i = 0; i < lam_state_dict_len(sd); i++)
-        B->params += lam_tensor_numel(lam_state_dict_tensor(sd, i));
-    lam_state_dict_free(sd);
-    if (B->params > B->lim->max_params)
-        return lam__model_error(LAM_ERR_INVALID_ARGUMENT, B->file, call->pos,
-                                "the model has more than %lld parameters (the limit for a model "
-                                "file)", (long long)B->lim->max_params);
-    return LAM_OK;
-}
-
 static lam_status build_registered(builder *B, const lam__node *call, const char *type,
                                    lam_module **out)
 {
@@ -377,25 +363,31 @@ static lam_status build_registered(builder *B, const lam__node *call, const char
     if (!args)
         return lam__oom("model file");
     size_t k = 0;
-    for (size_t i = 0; i < call->n_items; i++) {
+    lam__strmap keywords = {0}; /* a call may have millions of them */
+    for (size_t i = 0; i < call->n_items && !st; i++) {
         const lam__item *it = &call->items[i];
         if (it->kind != ITEM_POSITIONAL && it->kind != ITEM_KEYWORD)
             continue;
-        for (size_t j = 0; it->name && j < k; j++)
-            if (args[j].name && !strcmp(args[j].name, it->name))
-                return lam__model_error(LAM_ERR_INVALID_ARGUMENT, B->file, it->pos,
-                                        "%s: keyword argument repeated: %.60s", type, it->name);
+        bool added = true;
+        if (it->kind == ITEM_KEYWORD &&
+            !lam__strmap_putn(&keywords, it->name, strlen(it->name), 0, &added))
+            st = lam__oom("model file");
+        else if (!added)
+            st = lam__model_error(LAM_ERR_INVALID_ARGUMENT, B->file, it->pos,
+                                  "%s: keyword argument repeated: %.60s", type, it->name);
+        if (st)
+            break;
         args[k].name = it->kind == ITEM_KEYWORD ? it->name : NULL;
         st = to_value(B, type, it, it->value, &args[k].value);
-        if (st)
-            return st;
         k++;
     }
+    lam__strmap_free(&keywords);
+    if (st)
+        return st;
     lam_module *m;
     st = lam_module_create(&m, type, n, args);
     if (st)
         return lam__model_rethrow(st, B->file, blame(call, lam_last_error()));
-    st = count_params(B, call, m);
     for (size_t i = 0; i < call->n_items && !st; i++)
         if (call->items[i].kind == ITEM_CHILD || call->items[i].kind == ITEM_RUN)
             st = add_listed_child(B, m, type, &call->items[i], true);
@@ -424,5 +416,11 @@ lam_status lam__model_build(lam__arena *a, const lam__node *root, const char *fi
     builder B = {.a = a, .file = file, .lim = limits};
     int64_t total = 0;
     lam_status st = precheck(&B, root, 1, &total);
-    return st ? st : build_call(&B, root, out);
+    if (st)
+        return st;
+    lam__budget budget;
+    lam__budget_begin(&budget, limits->max_params);
+    st = build_call(&B, root, out);
+    lam__budget_end(&budget);
+    return st;
 }

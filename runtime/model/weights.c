@@ -19,22 +19,23 @@ LAM_API lam_status lam_model_load_state_dict(lam_module *m, const lam_state_dict
     for (size_t i = 0; !st && i < lam_state_dict_len(sd); i++)
         st = lam_state_dict_set(fill, lam_state_dict_key(sd, i), lam_state_dict_tensor(sd, i));
     /* a key the dict lacks, whose tensor the module also holds under a key
-     * the dict has: the file kept one name of a tied group */
+     * the dict has: the file kept one name of a tied group.  `kept` maps each
+     * of the module's tensors to its first key that the dict has. */
     size_t n = lam_state_dict_len(own);
+    lam__ptrmap kept = {0};
+    for (size_t j = 0; !st && j < n; j++)
+        if (lam_state_dict_get(sd, lam_state_dict_key(own, j)) &&
+            !lam__ptrmap_put(&kept, lam_state_dict_tensor(own, j), j, NULL))
+            st = lam__oom("load_state_dict");
     for (size_t i = 0; !st && i < n; i++) {
         const char *key = lam_state_dict_key(own, i);
         if (lam_state_dict_get(sd, key))
             continue;
-        const lam_tensor *t = lam_state_dict_tensor(own, i);
-        for (size_t j = 0; j < n; j++) {
-            lam_tensor *src;
-            if (j == i || lam_state_dict_tensor(own, j) != t ||
-                !(src = lam_state_dict_get(sd, lam_state_dict_key(own, j))))
-                continue;
-            st = lam_state_dict_set(fill, key, src);
-            break;
-        }
+        const size_t *j = lam__ptrmap_get(&kept, lam_state_dict_tensor(own, i));
+        if (j)
+            st = lam_state_dict_set(fill, key, lam_state_dict_get(sd, lam_state_dict_key(own, *j)));
     }
+    lam__ptrmap_free(&kept);
     if (!st)
         st = lam_module_load_state_dict(m, fill, strict, keys);
     if (st)

@@ -1,6 +1,8 @@
 /* The .lam syntax: PyTorch's printed reprs, constructor calls, comments,
  * runs; the tree and the parameters they make. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "tests/model/modeltest.h"
 
@@ -256,6 +258,64 @@ Test(model_syntax, options_tighten_the_limits)
     o = (lam_model_options){.max_params = 10};
     t = "LayerNorm((4, 4))"; /* 32 parameters */
     cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT);
+}
+
+/* Found by the fuzzer: a child line before LayerNorm's shape hid it from the
+ * count made before anything is built. */
+Test(model_syntax, parameter_limit_sees_arguments_after_children)
+{
+    lam_model_options o = {.max_params = 1000};
+    lam_module *m = (lam_module *)&o;
+    const char *t = "LayerNorm(\n  (act): ReLU()\n  (40, 40)\n)";
+    cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect_str_eq(lam_last_error(), "x.lam:1:1: LayerNorm over 1600 elements brings the model "
+                                       "to 3200 parameters, more than the limit of 1000 per model "
+                                       "file");
+    cr_expect_null(m);
+    t = "Sequential(\n  (0): Linear(\n    (act): ReLU()\n    32\n    32\n  )\n)";
+    cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "x.lam:2:8: Linear(32, 32) brings the model to 1056") !=
+                  NULL, "%s", lam_last_error());
+    t = "LayerNorm(\n  (act): ReLU()\n  (10, 10)\n)"; /* 200: fine */
+    cr_expect_eq(lam_model_parse_ex(t, strlen(t), "x.lam", &o, &m), LAM_OK, "%s",
+                 lam_last_error());
+    lam_module_release(m);
+}
+
+/* Nesting allowed by the options but deeper than any module tree may be. */
+Test(model_syntax, module_trees_deeper_than_the_limit_are_refused)
+{
+    int n = LAM_MAX_MODULE_DEPTH; /* Sequentials, around a ReLU */
+    char *t = malloc((size_t)n * 12 + 16);
+    cr_assert_not_null(t);
+    size_t o = 0;
+    for (int i = 0; i < n; i++)
+        o += (size_t)sprintf(t + o, "Sequential(");
+    o += (size_t)sprintf(t + o, "ReLU()");
+    for (int i = 0; i < n; i++)
+        t[o++] = ')';
+    lam_model_options opts = {.max_depth = 5000};
+    lam_module *m = (lam_module *)&opts;
+    cr_expect_eq(lam_model_parse_ex(t, o, "x.lam", &opts, &m), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect_str_eq(lam_last_error(), "x.lam:1:12: cannot add Sequential (1000 levels deep) to "
+                                       "Sequential: the module tree would be more than 1000 "
+                                       "modules deep (LAM_MAX_MODULE_DEPTH)");
+    cr_expect_null(m);
+    /* one level less is as deep as a tree may be */
+    cr_expect_eq(lam_model_parse_ex(t + 11, o - 12, "x.lam", &opts, &m), LAM_OK, "%s",
+                 lam_last_error());
+    lam_module_release(m);
+    free(t);
+}
+
+Test(model_syntax, repeated_keyword_argument)
+{
+    lam_module *m = (lam_module *)1;
+    cr_expect_eq(mt_parse("Linear(in_features=2, out_features=3, in_features=4)", &m),
+                 LAM_ERR_INVALID_ARGUMENT);
+    cr_expect_str_eq(lam_last_error(),
+                     "model.lam:1:39: Linear: keyword argument repeated: in_features");
+    cr_expect_null(m);
 }
 
 Test(model_syntax, errors_name_file_line_and_column)

@@ -12,7 +12,11 @@
  *                      host->gemm_pack / host->gemm with a fused epilogue;
  *                      parameters weight/bias like nn.Linear.
  *   Chatty()         — the identity, rowwise, that logs "Chatty: <level>"
- *                      through host->log at each level on every call. */
+ *                      through host->log at each level on every call.
+ *   Hoard(n, way='tensor') — create takes n floats of memory through the
+ *                      host table (way: 'tensor', 'clone' (n/2 floats, then
+ *                      a copy of them) or 'alloc'), which a model file's
+ *                      parameter limit counts; forward copies. */
 #include <lamina/plugin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,11 +281,63 @@ static const lam_layer_type chatty_type = {
     .create = plain_create, .forward_into = chatty_forward,
 };
 
+/* ---- Hoard ---- */
+typedef struct hoard {
+    lam_tensor *t, *copy;
+    void *mem;
+} hoard;
+
+static const char *const hoard_ways[] = {"tensor", "clone", "alloc", NULL};
+static const lam_arg_spec hoard_args[] = {
+    {.name = "n", .type = LAM_ARG_INT, .flags = LAM_ARG_REQUIRED | LAM_ARG_POSITIVE},
+    {.name = "way", .type = LAM_ARG_STRING, .default_value = LAM_DEFAULT_STRING("tensor"),
+     .choices = hoard_ways},
+};
+
+static void hoard_destroy(const lam_host_api *h, void *state)
+{
+    hoard *s = state;
+    h->tensor_release(s->t);
+    h->tensor_release(s->copy);
+    h->free(s->mem);
+    free(s);
+}
+
+static lam_status hoard_create(const lam_host_api *h, const lam_layer_type *type,
+                               const lam_value *args, lam_module **out)
+{
+    hoard *s = calloc(1, sizeof *s);
+    if (!s)
+        return h->error(LAM_ERR_NO_MEMORY, "Hoard: out of memory");
+    int64_t n = args[0].i, half = n / 2;
+    lam_status st = LAM_OK;
+    if (!strcmp(args[1].s, "tensor")) {
+        st = h->tensor_create(&s->t, 1, &n);
+    } else if (!strcmp(args[1].s, "clone")) {
+        st = h->tensor_create(&s->t, 1, &half);
+        if (!st)
+            st = h->tensor_clone(&s->copy, s->t);
+    } else if (!(s->mem = h->alloc((size_t)n * sizeof(float)))) {
+        st = LAM_ERR_NO_MEMORY; /* the host's message says why */
+    }
+    if (!st)
+        st = h->module_new(out, type, s);
+    if (st)
+        hoard_destroy(h, s);
+    return st;
+}
+
+static const lam_layer_type hoard_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "Hoard", .args = hoard_args, .n_args = 2,
+    .create = hoard_create, .forward_into = copy_forward, .destroy = hoard_destroy,
+};
+
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const lam_layer_type *types[] = {
-        &picky_type, &failing_type, &bad_shape_type, &sloppy_type, &packed_type, &leaky_type,
-        &released_type, &leaky_container_type, &leaky_builtin_type, &chatty_type,
+        &picky_type,   &failing_type, &bad_shape_type,       &sloppy_type,
+        &packed_type,  &leaky_type,   &released_type,        &leaky_container_type,
+        &leaky_builtin_type, &chatty_type, &hoard_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);
