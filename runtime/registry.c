@@ -186,6 +186,10 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
     if (t.forward && t.forward_into)
         return reject(reg, lam__error(LAM_ERR_PLUGIN,
                                       "layer type '%s' sets both forward_into and forward", t.name));
+    if (t.forward_rows && !t.forward_into)
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s' sets forward_rows without forward_into",
+                                      t.name));
     lam_status st = check_args(&t);
     if (st)
         return reject(reg, st);
