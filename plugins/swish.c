@@ -53,6 +53,17 @@ static lam_status swish_forward(const lam_host_api *h, lam_module *self, const l
     return LAM_OK;
 }
 
+/* Swish(beta=1) is SiLU: a plan computes it in the epilogue of the layer
+ * before it (Linear -> Swish as one GEMM pass). */
+static bool swish_as_activation(const lam_host_api *h, const lam_module *self, lam_activation *f,
+                                float *alpha)
+{
+    const swish *s = h->module_state(self);
+    *f = LAM_ACTIVATION_SILU;
+    *alpha = 0.0f;
+    return s->beta == 1.0f;
+}
+
 static int swish_repr(const lam_host_api *h, const lam_module *self, char *buf, size_t size)
 {
     const swish *s = h->module_state(self);
@@ -77,6 +88,7 @@ static const lam_layer_type swish_type = {
     .forward_into = swish_forward, /* output_shape NULL: same shape as the input */
     .extra_repr = swish_repr,
     .destroy = swish_destroy,
+    .as_activation = swish_as_activation,
 };
 
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)

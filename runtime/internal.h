@@ -161,6 +161,30 @@ typedef struct lam_module_ops {
     /* true when forward treats the rows of dim 0 independently for an input
      * of this rank (so a batch may be split across threads); NULL = never */
     bool (*rowwise)(const lam_module *m, int ndim);
+
+    /* ---- capabilities: what the executor may do with a layer.  Plans ask
+     * these, never a type's name, so built-in and plugin layers are planned
+     * and fused by the same rules.  NULL = the layer cannot. ---- */
+    /* "Runs rows with a fused epilogue": x holds `rows` vectors of the
+     * input's last dimension, y `rows` vectors of the output's last
+     * dimension; computes output columns [n_begin, n_end) and applies `ep`
+     * to them.  The executor then fuses a following activation into `ep` and
+     * may split the columns (or the rows) across threads. */
+    lam_status (*run_rows)(lam_module *m, const float *x, int64_t rows, float *y,
+                           lam_epilogue ep, size_t n_begin, size_t n_end);
+    /* "Is an elementwise activation that its producer's epilogue can
+     * compute": the activation and its alpha, or LAM_ACT_NONE. */
+    lam_act (*epilogue_act)(const lam_module *m, float *alpha);
+    /* Floating-point operations of one forward for this input shape (the
+     * executor's estimate for choosing threads); NULL: 10 per output element. */
+    double (*flops)(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
+                    const int64_t *out);
+    /* This layer's run_rows then `next`'s as one kernel (the intermediate
+     * kept in registers), with the same bits as the two calls: can_pair
+     * says whether it can for this pair, run_pair runs it. */
+    bool (*can_pair)(const lam_module *m, const lam_module *next);
+    lam_status (*run_pair)(lam_module *m, lam_epilogue ep, lam_module *next, lam_epilogue next_ep,
+                           const float *x, int64_t rows, float *y);
 } lam_module_ops;
 
 typedef struct lam__named_module {

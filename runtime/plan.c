@@ -24,13 +24,14 @@ static const char *const strategy_names[] = {"serial", "batch", "columns"};
 
 typedef struct plan_step {
     lam_module *m;
-    bool linear;
+    bool dense; /* runs rows with a fused epilogue (lam_module_ops.run_rows) */
     lam_epilogue ep;
+    lam_module *act; /* the activation computed in the epilogue, if any */
     int in_ndim, out_ndim;
     int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
     int64_t in_row, out_row; /* floats per row of dim 0 */
     bool rowwise;
-    bool pair; /* Linear(+act) then the next step's Linear(+act) as one mlp2 call */
+    bool pair; /* this step's run_rows then the next one's as one kernel (run_pair) */
 } plan_step;
 
 struct lam_plan {
@@ -122,12 +123,14 @@ static lam_status infer_shapes(lam_plan *p)
         lam_status st = s.m->ops->output_shape(s.m, nd, shape, &s.out_ndim, s.out_shape);
         if (st)
             return st;
-        /* a following activation joins a Linear's epilogue */
-        s.linear = lam__is_linear(s.m);
-        if (s.linear && i + 1 < p->n_steps) {
+        /* a following activation joins the epilogue of a layer that runs
+         * rows with one (a Linear) */
+        s.dense = lam__runs_rows(s.m);
+        if (s.dense && i + 1 < p->n_steps) {
             float alpha;
-            lam_act act = lam__fusable_act(p->steps[i + 1].m, &alpha);
+            lam_act act = lam__epilogue_act(p->steps[i + 1].m, &alpha);
             if (act != LAM_ACT_NONE) {
+                s.act = p->steps[i + 1].m;
                 s.ep.act = act;
                 s.ep.alpha = alpha;
                 i++;
@@ -142,13 +145,12 @@ static lam_status infer_shapes(lam_plan *p)
         memcpy(shape, s.out_shape, sizeof shape);
     }
     p->n_steps = w;
-    /* a Linear into a narrow Linear (e.g. Linear(10, 50)-ReLU-Linear(50, 2))
-     * runs as one fused kernel where the kernel table has it (row blocks of
-     * at least 8 rows; see batch_task) */
+    /* two layers that can run as one kernel (a Linear into a narrow Linear,
+     * e.g. Linear(10, 50)-ReLU-Linear(50, 2), where the kernel table has it;
+     * row blocks of at least 8 rows, see batch_task) */
     for (size_t i = 0; i + 1 < w; i++) {
         plan_step *s = &p->steps[i], *t = &p->steps[i + 1];
-        if (s->linear && t->linear && s->rowwise && t->rowwise &&
-            lam__linear_pair_fusable(s->m, t->m)) {
+        if (s->dense && t->dense && s->rowwise && t->rowwise && lam__can_pair(s->m, t->m)) {
             s->pair = true;
             i++;
         }
@@ -163,11 +165,7 @@ static double estimate_flops(const lam_plan *p)
     double f = 0;
     for (size_t i = 0; i < p->n_steps; i++) {
         const plan_step *s = &p->steps[i];
-        double out_n = (double)s->out_row * (double)s->out_shape[0];
-        if (s->linear)
-            f += 2.0 * out_n * (double)s->in_shape[s->in_ndim - 1];
-        else
-            f += 10.0 * out_n;
+        f += lam__flops(s->m, s->in_ndim, s->in_shape, s->out_ndim, s->out_shape);
     }
     return f;
 }
@@ -328,10 +326,10 @@ static void view(lam_tensor *v, float *data, int ndim, const int64_t *shape, int
 static lam_status run_step_rows(const plan_step *s, const float *x, float *y, int64_t rows,
                                 int64_t n_begin, int64_t n_end)
 {
-    if (s->linear) {
+    if (s->dense) {
         int64_t in_f = s->in_shape[s->in_ndim - 1];
-        int64_t gemm_rows = rows * s->in_row / in_f;
-        return lam__linear_run(s->m, x, gemm_rows, y, s->ep, (size_t)n_begin, (size_t)n_end);
+        int64_t vec_rows = in_f ? rows * s->in_row / in_f : 0;
+        return s->m->ops->run_rows(s->m, x, vec_rows, y, s->ep, (size_t)n_begin, (size_t)n_end);
     }
     lam_tensor vin, vout;
     view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
@@ -400,8 +398,13 @@ static void batch_task(void *ctx, int ith, int nth)
                 /* this step and the next as one kernel; same bits as two */
                 const plan_step *t = &p->steps[++i];
                 float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
-                int64_t gemm_rows = n * s->in_row / s->in_shape[s->in_ndim - 1];
-                lam__linear_run2(s->m, s->ep, t->m, t->ep, x, gemm_rows, y);
+                int64_t vec_rows = n * s->in_row / s->in_shape[s->in_ndim - 1];
+                lam_status st = s->m->ops->run_pair(s->m, s->ep, t->m, t->ep, x, vec_rows, y);
+                if (st) {
+                    record_failure(c, ith, st);
+                    __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+                    return;
+                }
                 x = y;
                 continue;
             }
@@ -465,7 +468,7 @@ static lam_status run_columns(lam_plan *p, run_ctx *c)
         c->sx = x;
         c->sy = y;
         int nth = p->nthreads;
-        if (s->linear && nth > 1) {
+        if (s->dense && nth > 1) {
             lam__parallel(nth, column_task, c);
         } else if (s->rowwise && nth > 1 && s->in_shape[0] >= nth) {
             lam__parallel(nth, rows_task, c);
@@ -590,6 +593,35 @@ LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor
     return lam_plan_run_args(p, input, NULL, output);
 }
 
+LAM_API char *lam_plan_describe(const lam_plan *p)
+{
+    if (!p) {
+        lam__error(LAM_ERR_INVALID_ARGUMENT, "plan describe: plan is NULL");
+        return NULL;
+    }
+    lam__sb sb = {0};
+    lam__sb_printf(&sb, "%s/%d:", strategy_names[p->strategy], p->nthreads);
+    if (p->generic)
+        lam__sb_printf(&sb, " %s (its own forward)", lam_module_type_name(p->root));
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        lam__sb_puts(&sb, i == 0 ? " " : s[-1].pair ? " & " : ", ");
+        if (s->pair)
+            lam__sb_puts(&sb, "[");
+        lam__sb_puts(&sb, lam_module_type_name(s->m));
+        if (s->act)
+            lam__sb_printf(&sb, "+%s", lam_module_type_name(s->act));
+        if (i > 0 && s[-1].pair)
+            lam__sb_puts(&sb, "]");
+    }
+    if (sb.failed) {
+        free(sb.buf);
+        lam__oom("plan description");
+        return NULL;
+    }
+    return sb.buf;
+}
+
 LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads)
 {
     LAM__CHECK_ARG_OR(p, NULL);
@@ -608,7 +640,7 @@ lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
     plan_step s;
     memset(&s, 0, sizeof s);
     s.m = m;
-    s.linear = lam__is_linear(m);
+    s.dense = lam__runs_rows(m);
     s.in_ndim = in->ndim;
     s.out_ndim = out->ndim;
     memcpy(s.in_shape, in->shape, sizeof s.in_shape);
@@ -616,12 +648,11 @@ lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
     s.in_row = row_size(in->ndim, in->shape);
     s.out_row = row_size(out->ndim, out->shape);
     s.rowwise = lam__rowwise(m, in->ndim) && in->shape[0] == out->shape[0];
-    double flops = s.linear ? 2.0 * (double)out->numel * (double)in->shape[in->ndim - 1]
-                            : 10.0 * (double)out->numel;
+    double flops = lam__flops(m, in->ndim, in->shape, out->ndim, out->shape);
     int64_t rows = in->ndim ? in->shape[0] : 0;
     int64_t n_out = out->shape[out->ndim - 1];
     bool split_rows = s.rowwise && rows >= 4 * (int64_t)threads;
-    bool split_cols = s.linear && !split_rows && n_out >= 32 * (int64_t)threads;
+    bool split_cols = s.dense && !split_rows && n_out >= 32 * (int64_t)threads;
     if (threads <= 1 || flops < PARALLEL_MIN_FLOPS || !(split_rows || split_cols))
         return run_step_rows(&s, in->data, out->data, rows, 0, n_out);
     lam_plan p;

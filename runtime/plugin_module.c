@@ -116,6 +116,46 @@ static bool pm_rowwise(const lam_module *m, int ndim)
     return t->flags & LAM_LAYER_ROWWISE;
 }
 
+_Static_assert((int)LAM_ACT_RELU == (int)LAM_ACTIVATION_RELU &&
+                   (int)LAM_ACT_GELU_TANH == (int)LAM_ACTIVATION_GELU_TANH &&
+                   (int)LAM_ACT_SILU == (int)LAM_ACTIVATION_SILU,
+               "lam_act and lam_activation must share their numbers");
+
+/* The capabilities a type declares (lam_layer_type, ABI 1.1), as the
+ * executor asks them of any layer. */
+static lam_act pm_epilogue_act(const lam_module *m, float *alpha)
+{
+    const lam_layer_type *t = type_of(m);
+    lam_activation f = LAM_ACTIVATION_IDENTITY;
+    float a = 0.0f;
+    *alpha = 0.0f;
+    if (!t->as_activation(lam__host_api(), m, &f, &a))
+        return LAM_ACT_NONE;
+    /* the two enums share their numbers; only the epilogue's ones fuse */
+    if ((int)f <= (int)LAM_ACTIVATION_IDENTITY || (int)f > (int)LAM_ACTIVATION_SILU)
+        return LAM_ACT_NONE;
+    *alpha = a;
+    return (lam_act)f;
+}
+
+static lam_status pm_run_rows(lam_module *m, const float *x, int64_t rows, float *y,
+                              lam_epilogue ep, size_t n_begin, size_t n_end)
+{
+    const lam_layer_type *t = type_of(m);
+    lam__plugin_error_begin();
+    lam_status st = t->forward_rows(lam__host_api(), m, x, rows, y, (lam_activation)ep.act,
+                                    ep.alpha, n_begin, n_end);
+    return st ? lam__plugin_error_end(st, t->name, "forward_rows") : LAM_OK;
+}
+
+static double pm_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
+                       const int64_t *out)
+{
+    const lam_layer_type *t = type_of(m);
+    double f = t->flops(lam__host_api(), m, in_ndim, in, out_ndim, out);
+    return f >= 0.0 ? f : 0.0; /* NaN and negatives count as nothing */
+}
+
 static void pm_destroy(lam_module *m)
 {
     pmod *p = m->state;
@@ -146,6 +186,12 @@ void lam__plugin_ops_init(lam__type_entry *e)
     o->extra_repr = pm_extra_repr;
     o->destroy = pm_destroy;
     o->rowwise = pm_rowwise;
+    if (e->type.as_activation)
+        o->epilogue_act = pm_epilogue_act;
+    if (e->type.forward_rows && e->type.forward_into)
+        o->run_rows = pm_run_rows;
+    if (e->type.flops)
+        o->flops = pm_flops;
 }
 
 static bool is_plugin_module(const lam_module *m) { return m && m->ops->destroy == pm_destroy; }

@@ -195,6 +195,10 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
                                       "layer type '%s' sets neither forward_into nor forward (a "
                                       "layer sets forward_into, a container forward)",
                                       t.name));
+    if (t.forward_rows && !t.forward_into)
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s' sets forward_rows without forward_into",
+                                      t.name));
     lam_status st = check_args(&t);
     if (st)
         return reject(reg, st);

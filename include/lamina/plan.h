@@ -47,6 +47,14 @@ LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void 
 /* How the plan uses threads: "serial", "batch" or "columns", and the count
  * (nthreads may be NULL). */
 LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
+/* What the plan runs, on one line: the strategy and thread count, then the
+ * steps in order.  A layer with a fused activation prints as
+ * "Linear+ReLU"; two layers run as one kernel as "[Linear+ReLU & Linear]";
+ * a module with its own forward as "serial/1: MyModel (its own forward)".
+ * For example "batch/2: [Linear+ReLU & Linear+Sigmoid]".  The format is for
+ * people (lamina summary, logs), not for parsing.  Free with lam_free; NULL
+ * on failure. */
+LAM_API char *lam_plan_describe(const lam_plan *p);
 
 #ifdef __cplusplus
 }

@@ -39,7 +39,7 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 1u /* 1.1: host->ops */
+#define LAM_PLUGIN_ABI_MINOR 1u /* 1.1: host->ops, layer-type capabilities */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -102,6 +102,23 @@ typedef struct lam_arg_spec {
 #define LAM_DEFAULT_FLOAT(v) {LAM_VALUE_FLOAT, false, 0, (v), NULL, 0, NULL}
 #define LAM_DEFAULT_STRING(v) {LAM_VALUE_STRING, false, 0, 0.0, (v), 0, NULL}
 
+/* Elementwise functions of the kernel table (stable numbers). */
+typedef enum lam_activation {
+    LAM_ACTIVATION_IDENTITY = 0,
+    LAM_ACTIVATION_RELU = 1,
+    LAM_ACTIVATION_LEAKY_RELU = 2, /* alpha = negative_slope */
+    LAM_ACTIVATION_RELU6 = 3,
+    LAM_ACTIVATION_SIGMOID = 4,
+    LAM_ACTIVATION_TANH = 5,
+    LAM_ACTIVATION_GELU = 6,       /* erf form */
+    LAM_ACTIVATION_GELU_TANH = 7,
+    LAM_ACTIVATION_SILU = 8,
+    /* the ones above can be fused into a GEMM epilogue; these cannot: */
+    LAM_ACTIVATION_ELU = 9,        /* alpha */
+    LAM_ACTIVATION_SOFTPLUS = 10,  /* alpha = beta, beta = threshold */
+    LAM_ACTIVATION_EXP = 11,
+} lam_activation;
+
 /* ------------------------------------------------------------------------
  * A layer type.
  *
@@ -163,7 +180,34 @@ struct lam_layer_type {
      * (overrides LAM_LAYER_ROWWISE when set). */
     bool (*rowwise)(const lam_host_api *host, const lam_module *self, int ndim);
 
-    void *reserved[8];
+    /* ---- capabilities (ABI 1.1).  The planner asks what a layer can do,
+     * never its name, so a plugin layer that declares these is fused and
+     * split exactly as the built-in layers that do.  NULL: it cannot. ---- */
+    /* "Is an elementwise activation its producer's epilogue can compute":
+     * return true and set *f (RELU .. SILU, the GEMM-fusable ones) and
+     * *alpha when this module computes y = f(x) elementwise, bit for bit as
+     * host->activation does.  A plan then computes it inside the previous
+     * layer's epilogue (Linear -> Swish(beta=1) as one GEMM with SiLU). */
+    bool (*as_activation)(const lam_host_api *host, const lam_module *self, lam_activation *f,
+                          float *alpha);
+    /* "Runs rows with a fused epilogue": x holds `rows` vectors of the
+     * input's last dimension (row stride: the input's last dim), y `rows`
+     * vectors of the output's last dimension; compute output columns
+     * [n_begin, n_end) only and apply f(alpha) to them (f one of
+     * IDENTITY .. SILU; host->gemm does this for a dense layer).  With it
+     * the planner fuses a following activation into this layer and splits
+     * its columns across threads when the batch is small.  Needs
+     * forward_into, and must give the same bits as forward_into followed
+     * by the activation. */
+    lam_status (*forward_rows)(const lam_host_api *host, lam_module *self, const float *x,
+                               int64_t rows, float *y, lam_activation f, float alpha,
+                               size_t n_begin, size_t n_end);
+    /* Floating-point operations of one forward for this input shape (the
+     * planner's estimate for choosing threads).  NULL: 10 per output element. */
+    double (*flops)(const lam_host_api *host, const lam_module *self, int ndim,
+                    const int64_t *in_shape, int out_ndim, const int64_t *out_shape);
+
+    void *reserved[5];
 };
 
 /* ------------------------------------------------------------------------
@@ -173,22 +217,6 @@ struct lam_layer_type {
 
 /* lam_log_level: <lamina/common.h> */
 
-/* Elementwise functions of the kernel table (stable numbers). */
-typedef enum lam_activation {
-    LAM_ACTIVATION_IDENTITY = 0,
-    LAM_ACTIVATION_RELU = 1,
-    LAM_ACTIVATION_LEAKY_RELU = 2, /* alpha = negative_slope */
-    LAM_ACTIVATION_RELU6 = 3,
-    LAM_ACTIVATION_SIGMOID = 4,
-    LAM_ACTIVATION_TANH = 5,
-    LAM_ACTIVATION_GELU = 6,       /* erf form */
-    LAM_ACTIVATION_GELU_TANH = 7,
-    LAM_ACTIVATION_SILU = 8,
-    /* the ones above can be fused into a GEMM epilogue; these cannot: */
-    LAM_ACTIVATION_ELU = 9,        /* alpha */
-    LAM_ACTIVATION_SOFTPLUS = 10,  /* alpha = beta, beta = threshold */
-    LAM_ACTIVATION_EXP = 11,
-} lam_activation;
 
 /* The tensor ops of <lamina/ops.h> for plugins (host->ops, ABI 1.1): each
  * entry is the function of the same name without "lam_tensor_" (add is

@@ -80,6 +80,24 @@ static bool act_rowwise(const lam_module *m, int ndim)
     return true;
 }
 
+/* The activations a GEMM epilogue computes (the others run on their own). */
+static lam_act act_epilogue(const lam_module *m, float *alpha)
+{
+    const act_state *s = m->state;
+    *alpha = 0.0f;
+    switch (s->kind) {
+    case A_RELU: return LAM_ACT_RELU;
+    case A_LEAKY: *alpha = s->a; return LAM_ACT_LEAKY_RELU;
+    case A_RELU6: return LAM_ACT_RELU6;
+    case A_SIGMOID: return LAM_ACT_SIGMOID;
+    case A_TANH: return LAM_ACT_TANH;
+    case A_GELU: return LAM_ACT_GELU;
+    case A_GELU_TANH: return LAM_ACT_GELU_TANH;
+    case A_SILU: return LAM_ACT_SILU;
+    default: return LAM_ACT_NONE;
+    }
+}
+
 #define ACT_OPS(var, name, pymod)                                                                  \
     static const lam_module_ops var = {                                                            \
         .type_name = name,                                                                         \
@@ -89,6 +107,7 @@ static bool act_rowwise(const lam_module *m, int ndim)
         .extra_repr = act_repr,                                                                    \
         .destroy = act_destroy,                                                                    \
         .rowwise = act_rowwise,                                                                    \
+        .epilogue_act = act_epilogue,                                                              \
     }
 
 ACT_OPS(identity_ops, "Identity", "torch.nn.modules.linear");
@@ -109,26 +128,6 @@ static bool is_act(const lam_module *m)
            o == &elu_ops || o == &sigmoid_ops || o == &tanh_ops || o == &gelu_ops ||
            o == &silu_ops || o == &softplus_ops;
 }
-
-lam_act lam__fusable_act(const lam_module *m, float *alpha)
-{
-    *alpha = 0.0f;
-    if (!m || !is_act(m))
-        return LAM_ACT_NONE;
-    const act_state *s = m->state;
-    switch (s->kind) {
-    case A_RELU: return LAM_ACT_RELU;
-    case A_LEAKY: *alpha = s->a; return LAM_ACT_LEAKY_RELU;
-    case A_RELU6: return LAM_ACT_RELU6;
-    case A_SIGMOID: return LAM_ACT_SIGMOID;
-    case A_TANH: return LAM_ACT_TANH;
-    case A_GELU: return LAM_ACT_GELU;
-    case A_GELU_TANH: return LAM_ACT_GELU_TANH;
-    case A_SILU: return LAM_ACT_SILU;
-    default: return LAM_ACT_NONE;
-    }
-}
-
 
 static lam_status make(lam_module **out, const lam_module_ops *ops, act_kind kind, double a,
                        double b)

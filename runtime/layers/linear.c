@@ -63,8 +63,8 @@ void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const floa
     *bias = s->bias ? m->params[1].tensor->data : NULL;
 }
 
-lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y, lam_epilogue ep,
-                           size_t n_begin, size_t n_end)
+static lam_status linear_run_rows(lam_module *m, const float *x, int64_t rows, float *y,
+                                  lam_epilogue ep, size_t n_begin, size_t n_end)
 {
     linear_state *s = m->state;
     const float *packed = lam__linear_packed(m);
@@ -74,15 +74,20 @@ lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y
     return LAM_OK;
 }
 
-bool lam__linear_pair_fusable(const lam_module *m1, const lam_module *m2)
+/* A Linear into a narrow Linear (at most LAM_MLP2_NMAX outputs, the first
+ * with at most LAM_MLP2_KMAX inputs) runs as one lam_kernels.mlp2 call
+ * where the kernel table has it. */
+static bool linear_can_pair(const lam_module *m1, const lam_module *m2)
 {
+    if (m2->ops != &lam__linear_ops)
+        return false;
     const linear_state *a = m1->state, *b = m2->state;
     return lam__kernels()->mlp2 && a->out == b->in && a->in <= LAM_MLP2_KMAX &&
            b->out <= LAM_MLP2_NMAX;
 }
 
-lam_status lam__linear_run2(lam_module *m1, lam_epilogue ep1, lam_module *m2, lam_epilogue ep2,
-                            const float *x, int64_t rows, float *y)
+static lam_status linear_run_pair(lam_module *m1, lam_epilogue ep1, lam_module *m2,
+                                  lam_epilogue ep2, const float *x, int64_t rows, float *y)
 {
     linear_state *a = m1->state, *b = m2->state;
     const float *p1 = lam__linear_packed(m1), *p2 = lam__linear_packed(m2);
@@ -98,7 +103,17 @@ static lam_status linear_forward(lam_module *m, const lam_tensor *in, lam_tensor
     linear_state *s = m->state;
     int64_t rows = s->in ? in->numel / s->in : 0;
     lam_epilogue ep = {LAM_ACT_NONE, 0.0f};
-    return lam__linear_run(m, in->data, rows, out->data, ep, 0, (size_t)s->out);
+    return linear_run_rows(m, in->data, rows, out->data, ep, 0, (size_t)s->out);
+}
+
+static double linear_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
+                           const int64_t *out)
+{
+    (void)m;
+    double n = 2.0 * (double)in[in_ndim - 1];
+    for (int i = 0; i < out_ndim; i++)
+        n *= (double)out[i];
+    return n;
 }
 
 static int linear_repr(const lam_module *m, char *buf, size_t size)
@@ -130,9 +145,11 @@ const lam_module_ops lam__linear_ops = {
     .extra_repr = linear_repr,
     .destroy = linear_destroy,
     .rowwise = linear_rowwise,
+    .run_rows = linear_run_rows,
+    .flops = linear_flops,
+    .can_pair = linear_can_pair,
+    .run_pair = linear_run_pair,
 };
-
-bool lam__is_linear(const lam_module *m) { return m && m->ops == &lam__linear_ops; }
 
 LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int64_t out_features,
                                      bool bias)

@@ -152,3 +152,15 @@ endif
 .PHONY: check-plugin-outoftree
 check-plugin-outoftree: all
 	$(SHELL) $(top_srcdir)/tests/plugin-outoftree.sh "$(abs_top_builddir)"
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_capabilities
+TESTS += tests/test_capabilities
+tests_test_capabilities_SOURCES = tests/test_capabilities.c
+tests_test_capabilities_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
+	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
+tests_test_capabilities_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_capabilities_LDFLAGS = -no-install
+tests_test_capabilities_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+endif

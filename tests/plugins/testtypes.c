@@ -16,7 +16,9 @@
  *   Hoard(n, way='tensor') — create takes n floats of memory through the
  *                      host table (way: 'tensor', 'clone' (n/2 floats, then
  *                      a copy of them) or 'alloc'), which a model file's
- *                      parameter limit counts; forward copies. */
+ *                      parameter limit counts; forward copies.
+ *   RowsLinear(in_features, out_features) — the same without the ReLU, with
+ *                      the forward_rows and flops capabilities. */
 #include <lamina/plugin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,12 +334,57 @@ static const lam_layer_type hoard_type = {
     .create = hoard_create, .forward_into = copy_forward, .destroy = hoard_destroy,
 };
 
+/* ---- RowsLinear: PackedLinear's arithmetic without the ReLU, declaring the
+ * capabilities a plan asks for (ABI 1.1): forward_rows (rows with a fused
+ * epilogue, any column range) and flops. ---- */
+static lam_status rows_linear_rows(const lam_host_api *h, lam_module *self, const float *x,
+                                   int64_t rows, float *y, lam_activation f, float alpha,
+                                   size_t n_begin, size_t n_end)
+{
+    const packed_linear *s = h->module_state(self);
+    size_t N = (size_t)s->out, K = (size_t)s->in;
+    float *packed = h->alloc(h->gemm_packed_size(N, K) * sizeof(float));
+    if (!packed)
+        return h->error(LAM_ERR_NO_MEMORY, "RowsLinear: out of memory");
+    lam_status st = h->gemm_pack(N, K, h->tensor_cdata(s->weight), packed);
+    if (!st)
+        st = h->gemm((size_t)rows, N, K, x, K, packed, h->tensor_cdata(s->bias), y, N, f, alpha,
+                     n_begin, n_end);
+    h->free(packed);
+    return st;
+}
+
+static lam_status rows_linear_forward(const lam_host_api *h, lam_module *self,
+                                      const lam_tensor *in, lam_tensor *out)
+{
+    const packed_linear *s = h->module_state(self);
+    return rows_linear_rows(h, self, h->tensor_cdata(in), h->tensor_numel(in) / s->in,
+                            h->tensor_data(out), LAM_ACTIVATION_IDENTITY, 0.0f, 0, (size_t)s->out);
+}
+
+static double rows_linear_flops(const lam_host_api *h, const lam_module *self, int ndim,
+                                const int64_t *in, int out_ndim, const int64_t *out)
+{
+    (void)h, (void)self;
+    double f = 2.0 * (double)in[ndim - 1];
+    for (int i = 0; i < out_ndim; i++)
+        f *= (double)out[i];
+    return f;
+}
+
+static const lam_layer_type rows_linear_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "RowsLinear",
+    .args = packed_args, .n_args = 2, .create = packed_create, .output_shape = packed_shape,
+    .forward_into = rows_linear_forward, .extra_repr = packed_repr, .destroy = packed_destroy,
+    .forward_rows = rows_linear_rows, .flops = rows_linear_flops,
+};
+
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const lam_layer_type *types[] = {
-        &picky_type,   &failing_type, &bad_shape_type,       &sloppy_type,
-        &packed_type,  &leaky_type,   &released_type,        &leaky_container_type,
-        &leaky_builtin_type, &chatty_type, &hoard_type,
+        &picky_type,        &failing_type, &bad_shape_type, &sloppy_type,
+        &packed_type,       &leaky_type,   &released_type,  &leaky_container_type,
+        &leaky_builtin_type, &chatty_type, &hoard_type,     &rows_linear_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);

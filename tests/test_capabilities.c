@@ -1,0 +1,241 @@
+/* The executor asks layers what they can do (issue 11, item 6): a plugin
+ * activation is fused into the layer before it, a plugin layer that runs
+ * rows with a fused epilogue takes a following built-in activation and is
+ * split over output columns, and lam_plan_describe shows what was planned.
+ * Expected values: the layers run one at a time (same bits) and a float64
+ * computation. */
+#include <criterion/criterion.h>
+#include <lamina/lamina.h>
+#include <lamina/plugin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LAM_TEST_SHIPPED_DIR
+#define LAM_TEST_SHIPPED_DIR "plugins/.libs"
+#endif
+#ifndef LAM_TEST_PLUGIN_DIR
+#define LAM_TEST_PLUGIN_DIR "tests/plugins/.libs"
+#endif
+
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        lam_status st_ = (call);                                                                   \
+        cr_assert(st_ == LAM_OK, "%s -> %s: %s", #call, lam_status_str(st_), lam_last_error());   \
+    } while (0)
+
+static void setup(void)
+{
+    lam_manual_seed(7);
+    OK(lam_plugin_load(LAM_TEST_SHIPPED_DIR "/swish.so", NULL));
+    OK(lam_plugin_load(LAM_TEST_PLUGIN_DIR "/testtypes.so", NULL));
+}
+
+TestSuite(capabilities, .init = setup);
+
+static lam_module *make(const char *type, size_t n, const lam_kwarg *kw)
+{
+    lam_module *m = NULL;
+    OK(lam_module_create(&m, type, n, kw));
+    return m;
+}
+
+static lam_module *seq2(lam_module *a, lam_module *b)
+{
+    lam_module *l[2] = {a, b}, *s;
+    OK(lam_sequential_create(&s, 2, l));
+    lam_module_release(a);
+    lam_module_release(b);
+    lam_module_eval(s);
+    return s;
+}
+
+static lam_tensor *input(int64_t rows, int64_t cols)
+{
+    int64_t shape[2] = {rows, cols};
+    lam_tensor *x;
+    OK(lam_tensor_create(&x, 2, shape));
+    float *d = lam_tensor_data(x);
+    for (int64_t i = 0; i < rows * cols; i++)
+        d[i] = (float)sin(0.37 * (double)i) * 2.0f;
+    return x;
+}
+
+/* The plan's output for x, and its description. */
+static lam_tensor *run_plan(lam_module *m, const lam_tensor *x, char **desc)
+{
+    lam_plan *p;
+    OK(lam_plan_create(&p, m, lam_tensor_ndim(x), lam_tensor_shape(x)));
+    int nd;
+    int64_t shape[LAM_MAX_DIMS];
+    OK(lam_plan_output_shape(p, &nd, shape));
+    lam_tensor *y;
+    OK(lam_tensor_create(&y, nd, shape));
+    OK(lam_plan_run(p, x, y));
+    *desc = lam_plan_describe(p);
+    cr_assert(*desc != NULL, "%s", lam_last_error());
+    lam_plan_free(p);
+    return y;
+}
+
+/* The children one at a time: the unfused path. */
+static lam_tensor *run_children(lam_module *seq, const lam_tensor *x)
+{
+    lam_tensor *h, *y;
+    OK(lam_module_forward(lam_module_child_at(seq, 0, NULL), x, &h));
+    OK(lam_module_forward(lam_module_child_at(seq, 1, NULL), h, &y));
+    lam_tensor_release(h);
+    return y;
+}
+
+static void expect_same_bits(const lam_tensor *a, const lam_tensor *b)
+{
+    cr_assert(lam_tensor_same_shape(a, b));
+    cr_expect(memcmp(lam_tensor_cdata(a), lam_tensor_cdata(b),
+                     sizeof(float) * (size_t)lam_tensor_numel(a)) == 0,
+              "fused and unfused outputs differ");
+}
+
+/* y = act(x Wᵀ + b) in float64 from the module's parameters. */
+static void expect_reference(lam_module *lin, const lam_tensor *x, const lam_tensor *y,
+                             double (*act)(double))
+{
+    lam_state_dict *sd;
+    OK(lam_module_state_dict(lin, &sd));
+    const float *w = lam_tensor_cdata(lam_state_dict_get(sd, "weight"));
+    const float *b = lam_tensor_cdata(lam_state_dict_get(sd, "bias"));
+    int64_t rows = lam_tensor_shape(x)[0], K = lam_tensor_shape(x)[1], N = lam_tensor_shape(y)[1];
+    const float *xd = lam_tensor_cdata(x), *yd = lam_tensor_cdata(y);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t n = 0; n < N; n++) {
+            double acc = b[n];
+            for (int64_t k = 0; k < K; k++)
+                acc += (double)xd[r * K + k] * (double)w[n * K + k];
+            double want = act(acc);
+            cr_assert(fabs(yd[r * N + n] - want) <= 1e-5 + 1e-5 * fabs(want),
+                      "y[%lld, %lld] = %.9g, want %.9g", (long long)r, (long long)n,
+                      (double)yd[r * N + n], want);
+        }
+    lam_state_dict_free(sd);
+}
+
+static double silu(double v) { return v / (1.0 + exp(-v)); }
+static double swish2(double v) { return v / (1.0 + exp(-2.0 * v)); }
+static double relu(double v) { return v > 0 ? v : 0; }
+
+Test(capabilities, plugin_activation_is_fused_into_the_linear_before_it)
+{
+    lam_kwarg lin_kw[] = {{NULL, LAM_INT(24)}, {NULL, LAM_INT(40)}};
+    lam_module *seq = seq2(make("Linear", 2, lin_kw), make("Swish", 0, NULL));
+    lam_tensor *x = input(64, 24);
+    char *desc;
+    lam_tensor *y = run_plan(seq, x, &desc);
+    cr_expect(strstr(desc, "Linear+Swish") != NULL, "plan: %s", desc);
+    lam_tensor *ref = run_children(seq, x);
+    expect_same_bits(y, ref);
+    expect_reference(lam_module_child_at(seq, 0, NULL), x, y, silu);
+    lam_free(desc);
+    lam_tensor_release(ref);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}
+
+Test(capabilities, plugin_activation_that_no_epilogue_computes_runs_on_its_own)
+{
+    lam_kwarg lin_kw[] = {{NULL, LAM_INT(24)}, {NULL, LAM_INT(40)}};
+    lam_kwarg sw_kw[] = {{"beta", LAM_FLOAT(2.0)}};
+    lam_module *seq = seq2(make("Linear", 2, lin_kw), make("Swish", 1, sw_kw));
+    lam_tensor *x = input(64, 24);
+    char *desc;
+    lam_tensor *y = run_plan(seq, x, &desc);
+    cr_expect(strstr(desc, "Linear, Swish") != NULL, "plan: %s", desc);
+    expect_reference(lam_module_child_at(seq, 0, NULL), x, y, swish2);
+    lam_free(desc);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}
+
+static lam_module *rows_linear(int64_t in, int64_t out)
+{
+    lam_kwarg kw[] = {{NULL, LAM_INT(in)}, {NULL, LAM_INT(out)}};
+    lam_module *m = make("RowsLinear", 2, kw);
+    lam_state_dict *sd;
+    OK(lam_module_state_dict(m, &sd));
+    float *w = lam_tensor_data(lam_state_dict_get(sd, "weight"));
+    float *b = lam_tensor_data(lam_state_dict_get(sd, "bias"));
+    for (int64_t i = 0; i < in * out; i++)
+        w[i] = (float)cos(0.11 * (double)i) / (float)in;
+    for (int64_t i = 0; i < out; i++)
+        b[i] = 0.01f * (float)(i % 7) - 0.03f;
+    lam_state_dict_free(sd);
+    return m;
+}
+
+Test(capabilities, plugin_layer_that_runs_rows_takes_a_builtin_activation)
+{
+    lam_module *relu_m;
+    OK(lam_relu_create(&relu_m));
+    lam_module *seq = seq2(rows_linear(32, 48), relu_m);
+    lam_tensor *x = input(100, 32);
+    char *desc;
+    lam_tensor *y = run_plan(seq, x, &desc);
+    cr_expect(strstr(desc, "RowsLinear+ReLU") != NULL, "plan: %s", desc);
+    lam_tensor *ref = run_children(seq, x);
+    expect_same_bits(y, ref);
+    expect_reference(lam_module_child_at(seq, 0, NULL), x, y, relu);
+    lam_free(desc);
+    lam_tensor_release(ref);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}
+
+Test(capabilities, plugin_layer_is_split_over_columns_like_a_linear)
+{
+    /* 4 rows of a 256 -> 512 layer: too few rows for a batch split, enough
+     * work (1 MFLOP by the plugin's own estimate) for two threads */
+    lam_module *relu_m;
+    OK(lam_relu_create(&relu_m));
+    lam_module *seq = seq2(rows_linear(256, 512), relu_m);
+    lam_tensor *x = input(4, 256);
+    lam_set_num_threads(1);
+    char *d1, *d2;
+    lam_tensor *y1 = run_plan(seq, x, &d1);
+    lam_set_num_threads(2);
+    lam_tensor *y2 = run_plan(seq, x, &d2);
+    lam_set_num_threads(0);
+    cr_expect(strncmp(d1, "serial/1:", 9) == 0, "1 thread: %s", d1);
+    cr_expect(strncmp(d2, "columns/2:", 10) == 0, "2 threads: %s", d2);
+    cr_expect(strstr(d2, "RowsLinear+ReLU") != NULL, "plan: %s", d2);
+    expect_same_bits(y1, y2);
+    expect_reference(lam_module_child_at(seq, 0, NULL), x, y2, relu);
+    lam_free(d1);
+    lam_free(d2);
+    lam_tensor_release(y1);
+    lam_tensor_release(y2);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}
+
+Test(capabilities, describe_shows_builtin_fusion_and_custom_forwards)
+{
+    lam_module *l[4], *seq;
+    OK(lam_linear_create(&l[0], 10, 50, true));
+    OK(lam_relu_create(&l[1]));
+    OK(lam_linear_create(&l[2], 50, 20, true));
+    OK(lam_sigmoid_create(&l[3]));
+    OK(lam_sequential_create(&seq, 4, l));
+    for (int i = 0; i < 4; i++)
+        lam_module_release(l[i]);
+    lam_tensor *x = input(8, 10);
+    char *desc;
+    lam_tensor *y = run_plan(seq, x, &desc);
+    cr_expect(strcmp(desc, "serial/1: Linear+ReLU, Linear+Sigmoid") == 0, "plan: %s", desc);
+    lam_free(desc);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+    cr_expect(lam_plan_describe(NULL) == NULL);
+}
