@@ -50,7 +50,7 @@ struct lam_tensor {
     int refcount;
     bool borrowed;
     size_t capacity;                  /* bytes of owned data (for the buffer cache) */
-    unsigned version;                 /* bumped on every mutable access */
+    uint64_t version;                 /* of the storage: views use their base's (tensor.h) */
     void (*release)(void *ctx);       /* keeper of borrowed data, if any */
     void *release_ctx;
     lam_tensor *base;                 /* view of another tensor's data */
@@ -61,7 +61,8 @@ lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const 
  * overwritten.  Large buffers come from a small cache of freed ones. */
 lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape);
 lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel);
-unsigned lam__tensor_version(const lam_tensor *t);
+/* The storage's version (a view reads its base's); see lam_tensor_version. */
+uint64_t lam__tensor_version(const lam_tensor *t);
 void *lam__aligned_alloc(size_t bytes);
 void lam__aligned_free(void *p);
 
@@ -120,6 +121,7 @@ struct lam_module {
     size_t n_params;
     void *state;
     struct lam__plan_cache *plans; /* plans for lam_module_forward, made lazily */
+    unsigned params_version; /* moves when a parameter of m is registered or replaced */
 };
 
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state);

@@ -69,6 +69,7 @@ lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t)
     p[m->n_params].name = nm;
     p[m->n_params].tensor = t;
     m->n_params++;
+    __atomic_add_fetch(&m->params_version, 1, __ATOMIC_RELEASE);
     return LAM_OK;
 }
 

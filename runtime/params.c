@@ -333,6 +333,8 @@ LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name
             lam_tensor_retain(t);
             lam_tensor_release(m->params[i].tensor);
             m->params[i].tensor = t;
+            /* after the store: a layer that sees the new params_version sees t */
+            __atomic_add_fetch(&m->params_version, 1, __ATOMIC_RELEASE);
             return LAM_OK;
         }
     }

@@ -401,7 +401,12 @@ static void batch_task(void *ctx, int ith, int nth)
                 const plan_step *t = &p->steps[++i];
                 float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
                 int64_t gemm_rows = n * s->in_row / s->in_shape[s->in_ndim - 1];
-                lam__linear_run2(s->m, s->ep, t->m, t->ep, x, gemm_rows, y);
+                lam_status st = lam__linear_run2(s->m, s->ep, t->m, t->ep, x, gemm_rows, y);
+                if (st) {
+                    record_failure(c, ith, st);
+                    __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+                    return;
+                }
                 x = y;
                 continue;
             }

@@ -8,8 +8,9 @@ extern const lam_module_ops lam__linear_ops;
 bool lam__is_linear(const lam_module *m);
 /* in/out features and bias data of a Linear */
 void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const float **bias);
-/* The packed weight for the current weight values. */
-const float *lam__linear_packed(lam_module *m);
+/* The packed weight for the current weight values (an error only under
+ * LAMINA_CHECK_WEIGHTS, for a weight changed behind lamina's back). */
+lam_status lam__linear_packed(lam_module *m, const float **packed);
 /* rows x in -> rows x out, output columns [n_begin, n_end), fused epilogue */
 lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y, lam_epilogue ep,
                            size_t n_begin, size_t n_end);
