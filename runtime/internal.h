@@ -108,6 +108,10 @@ typedef struct lam__named_module {
 typedef struct lam__param {
     char *name;
     lam_tensor *tensor;
+    bool declared; /* declared by the layer, which reads it with this shape:
+                      a replacement must have the same shape */
+    bool kept;     /* declared by a plugin, which may keep the tensor (the host
+                      table promises it lives as long as the module) */
 } lam__param;
 
 struct lam_module {
@@ -125,7 +129,7 @@ struct lam_module {
 };
 
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state);
-/* Register a parameter (takes the reference). */
+/* Register a parameter the layer declares (takes the reference). */
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
 /* Insert a child at position pos (0..n) under `name` (takes a reference). */
 lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam_module *child);

@@ -68,6 +68,8 @@ lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t)
         return lam__oom("parameter name");
     p[m->n_params].name = nm;
     p[m->n_params].tensor = t;
+    p[m->n_params].declared = true;
+    p[m->n_params].kept = false;
     m->n_params++;
     __atomic_add_fetch(&m->params_version, 1, __ATOMIC_RELEASE);
     return LAM_OK;

@@ -1,7 +1,8 @@
 /* Versions of tensors and modules (include/lamina/tensor.h, plan.h):
  *  - every documented way of changing a parameter is seen by the next
  *    forward, by cached plans and by plans made before the change
- *    (expected values computed here in double precision). */
+ *    (expected values computed here in double precision);
+ *  - replacing a parameter that a layer declares checks its shape. */
 #include <criterion/criterion.h>
 #include <lamina/lamina.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 
 static void setup(void) { lam_manual_seed(7); }
 TestSuite(versions, .init = setup);
+TestSuite(param_shapes, .init = setup);
 
 /* m's own parameter `name` (borrowed: the module holds it) */
 static lam_tensor *param_of(lam_module *m, const char *name)
@@ -322,4 +324,117 @@ Test(versions, check_mode_finds_unmarked_writes)
     lam_tensor_mark_modified(w);
     net_check(&n, "after mark_modified");
     net_free(&n);
+}
+
+/* ================= (B) replacing a declared parameter checks its shape ================= */
+
+Test(param_shapes, linear)
+{
+    lam_module *lin;
+    OK(lam_linear_create(&lin, 64, 64, true));
+    int64_t one = 1, w_bad[2] = {64, 63}, flat = 64 * 64;
+    lam_tensor *t;
+    OK(lam_tensor_create(&t, 1, &one));
+    cr_expect_eq(lam_module_register_parameter(lin, "bias", t), LAM_ERR_SHAPE);
+    cr_expect_str_eq(lam_last_error(),
+                     "Linear(in_features=64, out_features=64, bias=True): size mismatch for bias: "
+                     "registering a param with shape torch.Size([1]), the shape in current model "
+                     "is torch.Size([64]).");
+    lam_tensor_release(t);
+    OK(lam_tensor_create(&t, 2, w_bad));
+    cr_expect_eq(lam_module_register_parameter(lin, "weight", t), LAM_ERR_SHAPE);
+    cr_expect(strstr(lam_last_error(), "size mismatch for weight: registering a param with shape "
+                                       "torch.Size([64, 63]), the shape in current model is "
+                                       "torch.Size([64, 64])."),
+              "got: %s", lam_last_error());
+    lam_tensor_release(t);
+    OK(lam_tensor_create(&t, 1, &flat)); /* as many elements, another shape */
+    cr_expect_eq(lam_module_register_parameter(lin, "weight", t), LAM_ERR_SHAPE);
+    lam_tensor_release(t);
+    /* the module is unchanged and runs (this read 64 floats of a 1-float bias) */
+    int64_t xs[2] = {3, 64};
+    lam_tensor *x, *y;
+    OK(lam_tensor_create(&x, 2, xs));
+    OK(lam_module_forward(lin, x, &y));
+    const float *b = lam_tensor_cdata(param_of(lin, "bias"));
+    for (int i = 0; i < 3 * 64; i++)
+        cr_expect_eq(lam_tensor_cdata(y)[i], b[i % 64]);
+    lam_tensor_release(y);
+    /* parameters that are not the layer's own may have any shape (PyTorch) */
+    OK(lam_tensor_create(&t, 1, &one));
+    OK(lam_module_register_parameter(lin, "extra", t));
+    lam_tensor_release(t);
+    OK(lam_tensor_create(&t, 2, w_bad));
+    OK(lam_module_register_parameter(lin, "extra", t));
+    lam_tensor_release(t);
+    lam_tensor_release(x);
+    lam_module_release(lin);
+}
+
+Test(param_shapes, layer_norm)
+{
+    lam_module *ln;
+    int64_t shape = 8, four = 4, bad[2] = {8, 1};
+    OK(lam_layer_norm_create(&ln, 1, &shape, 1e-5, true));
+    lam_tensor *t;
+    OK(lam_tensor_create(&t, 1, &four));
+    cr_expect_eq(lam_module_register_parameter(ln, "weight", t), LAM_ERR_SHAPE);
+    cr_expect_str_eq(lam_last_error(),
+                     "LayerNorm((8,), eps=1e-05, elementwise_affine=True): size mismatch for "
+                     "weight: registering a param with shape torch.Size([4]), the shape in current "
+                     "model is torch.Size([8]).");
+    lam_tensor_release(t);
+    OK(lam_tensor_create(&t, 2, bad));
+    cr_expect_eq(lam_module_register_parameter(ln, "bias", t), LAM_ERR_SHAPE);
+    lam_tensor_release(t);
+    /* the right shape is used by the next forward */
+    float g[8], bb[8];
+    for (int i = 0; i < 8; i++) {
+        g[i] = 2.0f;
+        bb[i] = (float)i;
+    }
+    lam_tensor *gt = tensor_of(1, &shape, g), *bt = tensor_of(1, &shape, bb);
+    OK(lam_module_register_parameter(ln, "weight", gt));
+    OK(lam_module_register_parameter(ln, "bias", bt));
+    int64_t xs[2] = {1, 8};
+    float xd[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    lam_tensor *x = tensor_of(2, xs, xd), *y;
+    OK(lam_module_forward(ln, x, &y));
+    double mean = 4.5, var = 0;
+    for (int i = 0; i < 8; i++)
+        var += (xd[i] - mean) * (xd[i] - mean) / 8.0;
+    for (int i = 0; i < 8; i++) {
+        double want = (xd[i] - mean) / sqrt(var + 1e-5) * 2.0 + i;
+        cr_expect(fabs(lam_tensor_cdata(y)[i] - want) < 1e-5, "[%d] %g vs %g", i,
+                  (double)lam_tensor_cdata(y)[i], want);
+    }
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    lam_tensor_release(gt);
+    lam_tensor_release(bt);
+    lam_module_release(ln);
+}
+
+static lam_status copy_fwd(lam_module *self, const lam_tensor *in, void *args, lam_tensor **out)
+{
+    (void)self, (void)args;
+    return lam_tensor_clone(out, in);
+}
+
+/* A custom module's parameters are the user's: any shape, as in PyTorch. */
+Test(param_shapes, custom_module_params_are_free)
+{
+    lam_custom_spec spec = {.type_name = "Mine", .forward = copy_fwd};
+    lam_module *m;
+    OK(lam_custom_create(&m, &spec));
+    int64_t three = 3, five = 5;
+    lam_tensor *a, *b;
+    OK(lam_tensor_create(&a, 1, &three));
+    OK(lam_tensor_create(&b, 1, &five));
+    OK(lam_module_register_parameter(m, "w", a));
+    OK(lam_module_register_parameter(m, "w", b));
+    cr_expect_eq(param_of(m, "w"), b);
+    lam_tensor_release(a);
+    lam_tensor_release(b);
+    lam_module_release(m);
 }
