@@ -125,8 +125,16 @@ struct lam_module {
     size_t n_params;
     void *state;
     struct lam__plan_cache *plans; /* plans for lam_module_forward, made lazily */
+    unsigned version;        /* moves when m's children or mode change (plans record it) */
     unsigned params_version; /* moves when a parameter of m is registered or replaced */
 };
+
+/* m's children or mode changed: plans that recorded m's version are stale. */
+void lam__module_touch(lam_module *m);
+static inline unsigned lam__module_version(const lam_module *m)
+{
+    return __atomic_load_n(&m->version, __ATOMIC_ACQUIRE);
+}
 
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state);
 /* Register a parameter the layer declares (takes the reference). */

@@ -75,6 +75,8 @@ lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t)
     return LAM_OK;
 }
 
+void lam__module_touch(lam_module *m) { __atomic_add_fetch(&m->version, 1, __ATOMIC_RELEASE); }
+
 /* ---- children ---- */
 
 static bool reaches(const lam_module *from, const lam_module *target, int depth)
@@ -107,7 +109,7 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
     char *nm = lam__strdup(name);
     if (!nm)
         return lam__oom("child name");
-    lam__plan_invalidate_all();
+    lam__module_touch(m);
     memmove(m->children + pos + 1, m->children + pos, (m->n_children - pos) * sizeof *m->children);
     m->children[pos].name = nm;
     m->children[pos].module = lam_module_retain(child);
@@ -117,7 +119,7 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
 
 void lam__children_remove(lam_module *m, size_t pos)
 {
-    lam__plan_invalidate_all();
+    lam__module_touch(m); /* before the release: see runtime/plan.c, deps_changed */
     lam_module_release(m->children[pos].module);
     free(m->children[pos].name);
     memmove(m->children + pos, m->children + pos + 1,
@@ -180,7 +182,7 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
                 return lam__error(LAM_ERR_INVALID_ARGUMENT,
                                   "cannot add %s as a child of itself or of one of its descendants",
                                   lam_module_type_name(child));
-            lam__plan_invalidate_all();
+            lam__module_touch(parent);
             lam_module *old = parent->children[i].module;
             parent->children[i].module = lam_module_retain(child);
             lam_module_release(old);
@@ -246,8 +248,10 @@ LAM_API void lam_module_train(lam_module *m, bool mode)
 {
     if (!m)
         return;
-    lam__plan_invalidate_all();
-    m->training = mode;
+    if (m->training != mode) { /* unchanged modules keep their plans */
+        m->training = mode;
+        lam__module_touch(m);
+    }
     for (size_t i = 0; i < m->n_children; i++)
         lam_module_train(m->children[i].module, mode);
 }

@@ -906,6 +906,37 @@ Test(broken, forward_fails_mid_pipeline)
     lam_module_release(seq);
 }
 
+/* A planned run that fails reports once, with the failing module's path,
+ * and does not run the Sequential again child by child to find it (the
+ * Counter before the failing layer runs once per forward). */
+Test(broken, failed_planned_run_reports_once)
+{
+    load_test("testtypes");
+    lam_module *seq = create("Sequential", 0, NULL);
+    add(seq, "0", create("Counter", 0, NULL));
+    add(seq, "1", create("FailingLayer", 0, NULL));
+    lam_tensor *x = input_2d(2, 3, 1.0f), *y = (lam_tensor *)1;
+    for (int k = 1; k <= 2; k++) {
+        cr_expect_eq(lam_module_forward(seq, x, &y), LAM_ERR_RUNTIME);
+        cr_expect_str_eq(lam_last_error(), "Sequential[1] FailingLayer: simulated failure");
+        cr_expect_null(y);
+        cr_expect_eq(param(seq, "0.calls")[0], (float)k, "Counter ran %g times in %d forwards",
+                     (double)param(seq, "0.calls")[0], k);
+    }
+    /* the same through a plan */
+    lam_plan *p;
+    OK(lam_plan_create(&p, seq, 2, lam_tensor_shape(x)));
+    lam_tensor *out;
+    OK(lam_tensor_clone(&out, x));
+    cr_expect_eq(lam_plan_run(p, x, out), LAM_ERR_RUNTIME);
+    cr_expect_str_eq(lam_last_error(), "Sequential[1] FailingLayer: simulated failure");
+    cr_expect_eq(param(seq, "0.calls")[0], 3.0f);
+    lam_plan_free(p);
+    lam_tensor_release(out);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}
+
 /* A parameter a plugin layer declared (host->module_add_param) is kept by
  * the plugin (PackedLinear holds its weight and bias): a tensor of another
  * shape is refused as for built-ins (PackedLinear would read out_features

@@ -2,7 +2,10 @@
  *  - every documented way of changing a parameter is seen by the next
  *    forward, by cached plans and by plans made before the change
  *    (expected values computed here in double precision);
- *  - replacing a parameter that a layer declares checks its shape. */
+ *  - replacing a parameter that a layer declares checks its shape;
+ *  - a plan is valid while the modules it was made from are unchanged: a
+ *    change to one model never touches another model's plans, every change
+ *    inside a model is seen by its plans (shared children included). */
 #include <criterion/criterion.h>
 #include <lamina/lamina.h>
 #include <math.h>
@@ -18,6 +21,7 @@
 static void setup(void) { lam_manual_seed(7); }
 TestSuite(versions, .init = setup);
 TestSuite(param_shapes, .init = setup);
+TestSuite(plan_validity, .init = setup);
 
 /* m's own parameter `name` (borrowed: the module holds it) */
 static lam_tensor *param_of(lam_module *m, const char *name)
@@ -437,4 +441,449 @@ Test(param_shapes, custom_module_params_are_free)
     lam_tensor_release(a);
     lam_tensor_release(b);
     lam_module_release(m);
+}
+
+/* ================= (C) plans are valid per model ================= */
+
+static lam_module *linear(int64_t in, int64_t out)
+{
+    lam_module *m;
+    OK(lam_linear_create(&m, in, out, true));
+    return m;
+}
+
+static lam_module *relu(void)
+{
+    lam_module *m;
+    OK(lam_relu_create(&m));
+    return m;
+}
+
+static lam_module *tanh_(void)
+{
+    lam_module *m;
+    OK(lam_tanh_create(&m));
+    return m;
+}
+
+/* Sequential from n new references (released here) */
+static lam_module *seq_of(size_t n, lam_module **mods)
+{
+    lam_module *s;
+    OK(lam_sequential_create(&s, n, mods));
+    for (size_t i = 0; i < n; i++)
+        lam_module_release(mods[i]);
+    return s;
+}
+
+static lam_tensor *input(int64_t rows, int64_t cols, unsigned seed)
+{
+    int64_t shape[2] = {rows, cols};
+    lam_tensor *t;
+    OK(lam_tensor_create(&t, 2, shape));
+    float *d = lam_tensor_data(t);
+    for (int64_t i = 0; i < rows * cols; i++)
+        d[i] = (float)sin(0.37 * (double)(i + 1) * (seed + 1)) * 1.5f;
+    return t;
+}
+
+/* The model's children one by one through lam_module_forward: the reference
+ * a planned forward must equal bit for bit. */
+static lam_tensor *child_by_child(lam_module *m, const lam_tensor *x)
+{
+    lam_tensor *cur;
+    OK(lam_tensor_clone(&cur, x));
+    for (size_t i = 0; i < lam_module_num_children(m); i++) {
+        lam_tensor *next;
+        OK(lam_module_forward(lam_module_child_at(m, i, NULL), cur, &next));
+        lam_tensor_release(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+static bool same_bits(const lam_tensor *a, const lam_tensor *b)
+{
+    return lam_tensor_same_shape(a, b) &&
+           memcmp(lam_tensor_cdata(a), lam_tensor_cdata(b),
+                  (size_t)lam_tensor_numel(a) * sizeof(float)) == 0;
+}
+
+/* A model, its plan for `x` and the plan's first output. */
+typedef struct planned {
+    lam_module *m;
+    lam_tensor *x, *ref, *out;
+    lam_plan *plan;
+} planned;
+
+static void plan_model(planned *p, lam_module *m, int64_t rows, int64_t cols, unsigned seed)
+{
+    p->m = m;
+    p->x = input(rows, cols, seed);
+    OK(lam_plan_create(&p->plan, m, 2, lam_tensor_shape(p->x)));
+    int nd;
+    int64_t os[LAM_MAX_DIMS];
+    OK(lam_plan_output_shape(p->plan, &nd, os));
+    OK(lam_tensor_create(&p->out, nd, os));
+    OK(lam_plan_run(p->plan, p->x, p->out));
+    OK(lam_tensor_clone(&p->ref, p->out));
+    lam_tensor *f;
+    OK(lam_module_forward(m, p->x, &f));
+    cr_assert(same_bits(f, p->ref), "forward and plan differ");
+    lam_tensor_release(f);
+}
+
+static void unplan(planned *p)
+{
+    lam_plan_free(p->plan);
+    lam_tensor_release(p->x);
+    lam_tensor_release(p->ref);
+    lam_tensor_release(p->out);
+    lam_module_release(p->m);
+    memset(p, 0, sizeof *p);
+}
+
+/* p's model did not change: its plan runs and gives the same bits, and so
+ * does its forward */
+static void expect_untouched(planned *p, const char *what)
+{
+    cr_expect_eq(lam_plan_run(p->plan, p->x, p->out), LAM_OK, "%s: %s", what, lam_last_error());
+    cr_expect(same_bits(p->out, p->ref), "%s: plan output changed", what);
+    lam_tensor *f;
+    OK(lam_module_forward(p->m, p->x, &f));
+    cr_expect(same_bits(f, p->ref), "%s: forward output changed", what);
+    lam_tensor_release(f);
+}
+
+/* p's model changed its structure or mode: its plan says so; its forward
+ * (a new cached plan) equals the child-by-child reference */
+static void expect_stale(planned *p, const char *what)
+{
+    cr_expect_eq(lam_plan_run(p->plan, p->x, p->out), LAM_ERR_RUNTIME, "%s: the plan ran", what);
+    cr_expect(strstr(lam_last_error(), "make a new plan") != NULL, "%s: %s", what,
+              lam_last_error());
+    cr_expect(strncmp(lam_last_error(), "plan run: ", 10) == 0, "%s: %s", what, lam_last_error());
+    lam_tensor *f, *want = child_by_child(p->m, p->x);
+    OK(lam_module_forward(p->m, p->x, &f));
+    cr_expect(same_bits(f, want), "%s: forward differs from child by child", what);
+    lam_tensor_release(f);
+    lam_tensor_release(want);
+}
+
+/* p's model's parameters changed: the old plan computes with the new ones */
+static void expect_new_values(planned *p, const char *what)
+{
+    lam_tensor *want = child_by_child(p->m, p->x), *f;
+    cr_expect(!same_bits(want, p->ref), "%s: the change changed nothing", what);
+    cr_expect_eq(lam_plan_run(p->plan, p->x, p->out), LAM_OK, "%s: %s", what, lam_last_error());
+    cr_expect(same_bits(p->out, want), "%s: the plan computed with the old values", what);
+    OK(lam_module_forward(p->m, p->x, &f));
+    cr_expect(same_bits(f, want), "%s: forward computed with the old values", what);
+    lam_tensor_release(f);
+    lam_tensor_release(want);
+}
+
+/* The case: two unrelated models in one process. */
+Test(plan_validity, another_model_does_not_touch_a_plan)
+{
+    planned a;
+    plan_model(&a, seq_of(4, (lam_module *[]){linear(10, 50), relu(), linear(50, 2), tanh_()}), 1,
+               10, 1);
+    lam_module *b = seq_of(3, (lam_module *[]){linear(6, 8), relu(), linear(8, 3)});
+    expect_untouched(&a, "after building B");
+    lam_module_eval(b);
+    expect_untouched(&a, "after B.eval()");
+    lam_tensor *x = input(2, 6, 3), *y;
+    OK(lam_module_forward(b, x, &y));
+    lam_tensor_release(y);
+    lam_module *r = relu();
+    OK(lam_container_append(b, r));
+    lam_module_release(r);
+    expect_untouched(&a, "after changing B");
+    lam_tensor_release(x);
+    lam_module_release(b);
+    expect_untouched(&a, "after freeing B");
+    unplan(&a);
+}
+
+/* 10 models: Sequential(Linear(6, h), ReLU(), Sequential(Linear(h, 5), Tanh())),
+ * models 8 and 9 ending in one shared Linear(5, 5). */
+enum { N_MODELS = 10, N_CHANGES = 9 };
+
+static void build_ten(planned *p, lam_module **shared)
+{
+    *shared = linear(5, 5);
+    for (int i = 0; i < N_MODELS; i++) {
+        int64_t h = 3 + i;
+        lam_module *inner = seq_of(2, (lam_module *[]){linear(h, 5), tanh_()});
+        lam_module *m = seq_of(3, (lam_module *[]){linear(6, h), relu(), inner});
+        if (i >= 8)
+            OK(lam_container_append(m, *shared));
+        plan_model(&p[i], m, 1 + 7 * i, 6, (unsigned)i);
+    }
+}
+
+/* A Linear's weight replaced by a new tensor (every value + 0.5) */
+static void replace_weight(lam_module *lin)
+{
+    lam_tensor *w;
+    OK(lam_tensor_clone(&w, param_of(lin, "weight")));
+    float *d = lam_tensor_data(w);
+    for (int64_t i = 0; i < lam_tensor_numel(w); i++)
+        d[i] += 0.5f;
+    OK(lam_module_register_parameter(lin, "weight", w));
+    lam_tensor_release(w);
+}
+
+static const char *const change_names[N_CHANGES] = {
+    "child replaced", "child appended", "child deleted", "child inserted", "eval()",
+    "nested child replaced", "parameter replaced", "state_dict loaded", "bias written"};
+
+/* Apply change k to p's model; true when it changes structure or mode
+ * (the plan must refuse), false when it changes parameter values (the plan
+ * must compute with them). */
+static bool apply_change(planned *p, int k)
+{
+    lam_module *m = p->m, *inner = lam_module_child(m, "2"), *lin = lam_module_child(inner, "0");
+    switch (k) {
+    case 0: {
+        lam_module *r = relu();
+        OK(lam_container_set(m, 1, r));
+        lam_module_release(r);
+        return true;
+    }
+    case 1: {
+        lam_module *r = relu();
+        OK(lam_container_append(m, r));
+        lam_module_release(r);
+        return true;
+    }
+    case 2: OK(lam_container_delete(m, 1)); return true;
+    case 3: {
+        lam_module *id;
+        OK(lam_identity_create(&id));
+        OK(lam_container_insert(m, 0, id));
+        lam_module_release(id);
+        return true;
+    }
+    case 4: lam_module_eval(m); return true;
+    case 5: {
+        lam_module *r = relu();
+        OK(lam_container_set(inner, 1, r));
+        lam_module_release(r);
+        return true;
+    }
+    case 6: replace_weight(lin); return false;
+    case 7: {
+        lam_state_dict *sd, *fresh;
+        OK(lam_module_state_dict(m, &sd));
+        OK(lam_state_dict_create(&fresh));
+        lam_tensor *b;
+        OK(lam_tensor_clone(&b, lam_state_dict_get(sd, "2.0.bias")));
+        lam_tensor_data(b)[1] -= 0.5f;
+        OK(lam_state_dict_set(fresh, "2.0.bias", b));
+        OK(lam_module_load_state_dict(m, fresh, false, NULL));
+        lam_tensor_release(b);
+        lam_state_dict_free(sd);
+        lam_state_dict_free(fresh);
+        return false;
+    }
+    default:
+        OK(lam_tensor_set(param_of(lam_module_child(m, "0"), "bias"), (int64_t[]){0}, 10.0f));
+        return false;
+    }
+}
+
+/* Every kind of change to one model is seen by that model's plans and by
+ * none of the other nine's, except that eval() on model 8 or 9 changes the
+ * mode of the Linear they share, which the other one sees too. */
+Test(plan_validity, ten_models_every_change)
+{
+    for (int i = 0; i < N_MODELS; i++) {
+        for (int k = 0; k < N_CHANGES; k++) {
+            planned p[N_MODELS];
+            lam_module *shared;
+            build_ten(p, &shared);
+            char what[96];
+            snprintf(what, sizeof what, "model %d, %s", i, change_names[k]);
+            if (apply_change(&p[i], k))
+                expect_stale(&p[i], what);
+            else
+                expect_new_values(&p[i], what);
+            for (int j = 0; j < N_MODELS; j++) {
+                char other[128];
+                snprintf(other, sizeof other, "model %d after %s", j, what);
+                if (k == 4 && i >= 8 && j == 17 - i)
+                    expect_stale(&p[j], other);
+                else if (j != i)
+                    expect_untouched(&p[j], other);
+            }
+            for (int j = 0; j < N_MODELS; j++)
+                unplan(&p[j]);
+            lam_module_release(shared);
+        }
+    }
+}
+
+/* One module in two models (PyTorch semantics): a change to it is a change
+ * to both; a change to one parent is not a change to the other. */
+Test(plan_validity, shared_child)
+{
+    planned pa, pb;
+    lam_module *x = linear(5, 5);
+    lam_module *a = seq_of(2, (lam_module *[]){linear(4, 5), lam_module_retain(x)});
+    lam_module *b = seq_of(2, (lam_module *[]){lam_module_retain(x), relu()});
+    plan_model(&pa, a, 3, 4, 1);
+    plan_model(&pb, b, 3, 5, 2);
+    /* x's mode changes through b: both plans see it */
+    lam_module_eval(b);
+    expect_stale(&pa, "a, after b.eval() moved the shared child");
+    expect_stale(&pb, "b, after b.eval()");
+    lam_module_retain(a), lam_module_retain(b);
+    unplan(&pa), unplan(&pb);
+    plan_model(&pa, a, 3, 4, 1);
+    plan_model(&pb, b, 3, 5, 2);
+    /* eval() again changes nothing */
+    lam_module_eval(b);
+    expect_untouched(&pa, "a, after a second b.eval()");
+    expect_untouched(&pb, "b, after a second b.eval()");
+    /* x in a third model: x itself is unchanged */
+    lam_module *c = seq_of(1, (lam_module *[]){lam_module_retain(x)});
+    expect_untouched(&pa, "a, after x joined c");
+    /* b's own structure: only b */
+    lam_module *r = relu();
+    OK(lam_container_set(b, 1, r));
+    lam_module_release(r);
+    expect_untouched(&pa, "a, after b's child was replaced");
+    expect_stale(&pb, "b, after its child was replaced");
+    lam_module_retain(b);
+    unplan(&pb);
+    plan_model(&pb, b, 3, 5, 2);
+    /* x's weight: both compute with it */
+    replace_weight(x);
+    expect_new_values(&pa, "a, after x's weight was replaced");
+    expect_new_values(&pb, "b, after x's weight was replaced");
+    unplan(&pa);
+    unplan(&pb);
+    lam_module_release(c);
+    lam_module_release(x);
+}
+
+/* A plan whose root was changed, and one whose module deep inside was
+ * removed and freed: both say so without touching freed memory (ASan). */
+Test(plan_validity, removed_and_freed_modules)
+{
+    planned p;
+    lam_module *inner = seq_of(2, (lam_module *[]){linear(4, 4), tanh_()});
+    lam_module *m = seq_of(2, (lam_module *[]){inner, linear(4, 2)});
+    plan_model(&p, m, 2, 4, 1);
+    OK(lam_container_delete(inner, 0)); /* frees the Linear: only inner held it */
+    cr_expect_eq(lam_plan_run(p.plan, p.x, p.out), LAM_ERR_RUNTIME);
+    cr_expect_str_eq(lam_last_error(),
+                     "plan run: Sequential[0] Sequential: its children or its train/eval mode "
+                     "changed after the plan was made (the model's structure or mode changed); "
+                     "make a new plan");
+    OK(lam_container_delete(m, 0)); /* frees inner */
+    cr_expect_eq(lam_plan_run(p.plan, p.x, p.out), LAM_ERR_RUNTIME);
+    cr_expect_str_eq(lam_last_error(),
+                     "plan run: Sequential: its children or its train/eval mode changed after the "
+                     "plan was made (the model's structure or mode changed); make a new plan");
+    unplan(&p);
+}
+
+/* A Sequential that cannot be planned (a custom module inside) runs child
+ * by child, and is planned again once it changed into one that can be. */
+Test(plan_validity, unplannable_until_changed)
+{
+    lam_custom_spec spec = {.type_name = "Copy", .forward = copy_fwd};
+    lam_module *custom;
+    OK(lam_custom_create(&custom, &spec));
+    lam_module *inner = seq_of(2, (lam_module *[]){linear(4, 4), custom});
+    lam_module *m = seq_of(3, (lam_module *[]){linear(4, 4), inner, tanh_()});
+    lam_tensor *x = input(5, 4, 1);
+    for (int round = 0; round < 2; round++) {
+        lam_tensor *y, *want = child_by_child(m, x);
+        for (int rep = 0; rep < 3; rep++) {
+            OK(lam_module_forward(m, x, &y));
+            cr_expect(same_bits(y, want), "round %d", round);
+            lam_tensor_release(y);
+        }
+        lam_tensor_release(want);
+        /* the custom module deep inside becomes a ReLU: plannable now */
+        lam_module *r = relu();
+        OK(lam_container_set(inner, 1, r));
+        lam_module_release(r);
+    }
+    lam_tensor_release(x);
+    lam_module_release(m);
+}
+
+static lam_status body_fwd(lam_module *self, const lam_tensor *in, void *args, lam_tensor **out)
+{
+    (void)args;
+    return lam_module_forward(lam_module_child(self, "body"), in, out);
+}
+
+/* Errors from a planned forward carry the failing module's path once, as a
+ * child-by-child forward would give it. */
+Test(plan_validity, planned_errors_are_located_once)
+{
+    lam_module *inner = seq_of(1, (lam_module *[]){linear(6, 4)});
+    lam_module *m = seq_of(2, (lam_module *[]){inner, linear(5, 2)});
+    lam_tensor *x = input(2, 7, 1), *y = NULL;
+    cr_expect_eq(lam_module_forward(m, x, &y), LAM_ERR_SHAPE);
+    cr_expect_str_eq(lam_last_error(), "Sequential[0][0] Linear(in_features=6): input has 7 "
+                                       "features, expected 6 (input shape [2, 7])");
+    lam_tensor_release(x);
+    x = input(2, 6, 1);
+    cr_expect_eq(lam_module_forward(m, x, &y), LAM_ERR_SHAPE);
+    cr_expect_str_eq(lam_last_error(), "Sequential[1] Linear(in_features=5): input has 4 "
+                                       "features, expected 5 (input shape [2, 4])");
+    lam_plan *p = NULL;
+    cr_expect_eq(lam_plan_create(&p, m, 2, lam_tensor_shape(x)), LAM_ERR_SHAPE);
+    cr_expect_str_eq(lam_last_error(), "Sequential[1] Linear(in_features=5): input has 4 "
+                                       "features, expected 5 (input shape [2, 4])");
+    /* inside a custom forward the path starts at the outermost module */
+    lam_custom_spec spec = {.type_name = "Model", .forward = body_fwd};
+    lam_module *outer;
+    OK(lam_custom_create(&outer, &spec));
+    OK(lam_module_add_child(outer, "body", m));
+    cr_expect_eq(lam_module_forward(outer, x, &y), LAM_ERR_SHAPE);
+    cr_expect_str_eq(lam_last_error(), "Model.body[1] Linear(in_features=5): input has 4 "
+                                       "features, expected 5 (input shape [2, 4])");
+    cr_expect_null(y);
+    lam_tensor_release(x);
+    lam_module_release(outer);
+    lam_module_release(m);
+}
+
+static lam_status body_shape(lam_module *self, int ndim, const int64_t *shape, int *out_ndim,
+                             int64_t *out_shape)
+{
+    return lam_module_output_shape(lam_module_child(self, "body"), ndim, shape, out_ndim,
+                                   out_shape);
+}
+
+/* A plan of a custom module runs its forward; it depends on everything
+ * below it, and on nothing else. */
+Test(plan_validity, custom_module_plan)
+{
+    lam_custom_spec spec = {.type_name = "Model", .forward = body_fwd, .output_shape = body_shape};
+    lam_module *m, *body = seq_of(3, (lam_module *[]){linear(4, 6), relu(), linear(6, 3)});
+    OK(lam_custom_create(&m, &spec));
+    OK(lam_module_add_child(m, "body", body));
+    planned p, q;
+    plan_model(&p, m, 2, 4, 1);
+    lam_module *other = seq_of(2, (lam_module *[]){linear(3, 3), tanh_()});
+    lam_module_eval(other);
+    expect_untouched(&p, "custom model, after another model's eval()");
+    plan_model(&q, other, 2, 3, 2);
+    lam_module *r = relu();
+    OK(lam_container_set(body, 1, r));
+    lam_module_release(r);
+    expect_stale(&p, "custom model, after its body's child was replaced");
+    expect_untouched(&q, "the other model, after the custom model changed");
+    lam_module_release(body);
+    unplan(&p);
+    unplan(&q);
 }
