@@ -62,7 +62,10 @@ lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const 
 lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape);
 lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel);
 /* The storage's version (a view reads its base's); see lam_tensor_version. */
-uint64_t lam__tensor_version(const lam_tensor *t);
+static inline uint64_t lam__tensor_version(const lam_tensor *t)
+{
+    return __atomic_load_n(&(t->base ? t->base : t)->version, __ATOMIC_ACQUIRE);
+}
 void *lam__aligned_alloc(size_t bytes);
 void lam__aligned_free(void *p);
 

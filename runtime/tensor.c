@@ -244,11 +244,6 @@ LAM_API float *lam_tensor_data(lam_tensor *t)
 
 LAM_API const float *lam_tensor_cdata(const lam_tensor *t) { return t ? t->data : NULL; }
 
-uint64_t lam__tensor_version(const lam_tensor *t)
-{
-    return __atomic_load_n(&(t->base ? t->base : t)->version, __ATOMIC_ACQUIRE);
-}
-
 LAM_API uint64_t lam_tensor_version(const lam_tensor *t) { return t ? lam__tensor_version(t) : 0; }
 
 static lam_status flat_index(const lam_tensor *t, const int64_t *index, int64_t *flat)

@@ -42,7 +42,8 @@ static lam_status linear_shape(lam_module *m, int ndim, const int64_t *in, int *
 }
 
 /* LAMINA_CHECK_WEIGHTS=1: check on every use that the weight still holds the
- * values that were packed (finds writes that lamina cannot see). */
+ * values that were packed (finds writes that lamina cannot see).  -1 until
+ * read, so that the first use takes the slow path, which reads it. */
 static int check_weights = -1;
 
 static bool checking_weights(void)
@@ -72,29 +73,24 @@ static bool packed_current(const linear_state *s, unsigned pv, uint64_t v)
            __atomic_load_n(&s->packed_version, __ATOMIC_RELAXED) == v;
 }
 
-/* The packed weight for the current weight (repacks under a lock). */
-lam_status lam__linear_packed(lam_module *m, const float **packed)
+/* Repack under the lock if still needed; the LAMINA_CHECK_WEIGHTS check. */
+static __attribute__((noinline)) lam_status packed_slow(lam_module *m, const float **packed)
 {
     linear_state *s = m->state;
-    /* params_version first: a replaced weight is stored before it moves */
+    pthread_mutex_lock(&s->lock);
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
-    if (!packed_current(s, pv, lam__tensor_version(w))) {
-        pthread_mutex_lock(&s->lock);
-        pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
-        w = m->params[0].tensor;
-        uint64_t v = lam__tensor_version(w);
-        if (!packed_current(s, pv, v)) {
-            __atomic_store_n(&s->packed_valid, false, __ATOMIC_RELEASE);
-            lam__kernels()->gemm_pack((size_t)s->out, (size_t)s->in, w->data, s->packed);
-            __atomic_store_n(&s->packed_params, pv, __ATOMIC_RELAXED);
-            __atomic_store_n(&s->packed_version, v, __ATOMIC_RELAXED);
-            if (checking_weights())
-                __atomic_store_n(&s->packed_hash, weight_hash(w), __ATOMIC_RELAXED);
-            __atomic_store_n(&s->packed_valid, true, __ATOMIC_RELEASE);
-        }
-        pthread_mutex_unlock(&s->lock);
+    uint64_t v = lam__tensor_version(w);
+    if (!packed_current(s, pv, v)) {
+        __atomic_store_n(&s->packed_valid, false, __ATOMIC_RELEASE);
+        lam__kernels()->gemm_pack((size_t)s->out, (size_t)s->in, w->data, s->packed);
+        __atomic_store_n(&s->packed_params, pv, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->packed_version, v, __ATOMIC_RELAXED);
+        if (checking_weights())
+            __atomic_store_n(&s->packed_hash, weight_hash(w), __ATOMIC_RELAXED);
+        __atomic_store_n(&s->packed_valid, true, __ATOMIC_RELEASE);
     }
+    pthread_mutex_unlock(&s->lock);
     if (checking_weights() && weight_hash(w) != __atomic_load_n(&s->packed_hash, __ATOMIC_RELAXED))
         return lam__error(LAM_ERR_RUNTIME,
                           "Linear(in_features=%" PRId64 ", out_features=%" PRId64
@@ -105,6 +101,28 @@ lam_status lam__linear_packed(lam_module *m, const float **packed)
                           s->in, s->out);
     *packed = s->packed;
     return LAM_OK;
+}
+
+/* The packed weight for the current weight, or NULL with the error set
+ * (only under LAMINA_CHECK_WEIGHTS).  Inline: every Linear run asks. */
+static inline const float *packed_weight(lam_module *m)
+{
+    linear_state *s = m->state;
+    /* params_version first: a replaced weight is stored before it moves */
+    unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
+    const lam_tensor *w = m->params[0].tensor;
+    if (__builtin_expect(packed_current(s, pv, lam__tensor_version(w)) &&
+                             __atomic_load_n(&check_weights, __ATOMIC_RELAXED) == 0,
+                         1))
+        return s->packed;
+    const float *packed;
+    return packed_slow(m, &packed) ? NULL : packed;
+}
+
+lam_status lam__linear_packed(lam_module *m, const float **packed)
+{
+    *packed = packed_weight(m);
+    return *packed ? LAM_OK : LAM_ERR_RUNTIME;
 }
 
 void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const float **bias)
@@ -119,10 +137,9 @@ lam_status lam__linear_run(lam_module *m, const float *x, int64_t rows, float *y
                            size_t n_begin, size_t n_end)
 {
     linear_state *s = m->state;
-    const float *packed;
-    lam_status st = lam__linear_packed(m, &packed);
-    if (st)
-        return st;
+    const float *packed = packed_weight(m);
+    if (!packed)
+        return LAM_ERR_RUNTIME;
     const float *bias = s->bias ? m->params[1].tensor->data : NULL;
     lam__kernels()->gemm((size_t)rows, (size_t)s->out, (size_t)s->in, x, (size_t)s->in, packed,
                          bias, y, (size_t)s->out, ep, n_begin, n_end);
@@ -140,12 +157,9 @@ lam_status lam__linear_run2(lam_module *m1, lam_epilogue ep1, lam_module *m2, la
                             const float *x, int64_t rows, float *y)
 {
     linear_state *a = m1->state, *b = m2->state;
-    const float *p1, *p2;
-    lam_status st = lam__linear_packed(m1, &p1);
-    if (!st)
-        st = lam__linear_packed(m2, &p2);
-    if (st)
-        return st;
+    const float *p1 = packed_weight(m1), *p2 = p1 ? packed_weight(m2) : NULL;
+    if (!p2)
+        return LAM_ERR_RUNTIME;
     const float *b1 = a->bias ? m1->params[1].tensor->data : NULL;
     const float *b2 = b->bias ? m2->params[1].tensor->data : NULL;
     lam__kernels()->mlp2((size_t)rows, (size_t)a->in, (size_t)a->out, (size_t)b->out, x,
