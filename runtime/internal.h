@@ -128,15 +128,29 @@ struct lam_module {
     size_t n_params;
     void *state;
     struct lam__plan_cache *plans; /* plans for lam_module_forward, made lazily */
-    unsigned version;        /* moves when m's children or mode change (plans record it) */
     unsigned params_version; /* moves when a parameter of m is registered or replaced */
+    /* Structure versions (runtime/module.c): `version` moves when m's own
+     * children or mode change; `tree_version` when m's or any descendant's
+     * do (a change is stamped upward through every parent, so a plan of m
+     * checks this one number).  `parents` lists each module holding m as a
+     * child, once per slot; both it and the stamping are under one lock. */
+    unsigned version, tree_version;
+    lam_module **parents;
+    size_t n_parents, cap_parents;
 };
 
-/* m's children or mode changed: plans that recorded m's version are stale. */
+/* m's children or mode changed: moves its version and its and every
+ * ancestor's tree_version. */
 void lam__module_touch(lam_module *m);
+/* Relaxed: a change made on another thread is seen once that thread's work
+ * is ordered before this one (changing a model while it runs is a race). */
 static inline unsigned lam__module_version(const lam_module *m)
 {
-    return __atomic_load_n(&m->version, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&m->version, __ATOMIC_RELAXED);
+}
+static inline unsigned lam__module_tree_version(const lam_module *m)
+{
+    return __atomic_load_n(&m->tree_version, __ATOMIC_RELAXED);
 }
 
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state);

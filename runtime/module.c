@@ -1,8 +1,62 @@
 /* Modules: lifetime, children, the forward call machinery and error paths. */
 #include "runtime/internal.h"
 #include "runtime/plan.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The parent links and the stamping of structure changes (internal.h):
+ * one lock for all modules, taken only when a structure or mode changes or
+ * a module with children is freed, never on a forward. */
+static pthread_mutex_t graph_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned graph_stamp; /* the last stamp handed out */
+
+static void stamp_up(lam_module *m, unsigned s)
+{
+    if (m->tree_version == s)
+        return; /* reached before through another parent */
+    __atomic_store_n(&m->tree_version, s, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < m->n_parents; i++)
+        stamp_up(m->parents[i], s);
+}
+
+/* Own version before the release of anything: see runtime/plan.h, lam__deps. */
+static void touch_locked(lam_module *m)
+{
+    __atomic_add_fetch(&m->version, 1, __ATOMIC_RELAXED);
+    stamp_up(m, ++graph_stamp);
+}
+
+void lam__module_touch(lam_module *m)
+{
+    pthread_mutex_lock(&graph_lock);
+    touch_locked(m);
+    pthread_mutex_unlock(&graph_lock);
+}
+
+static bool add_parent_locked(lam_module *child, lam_module *parent)
+{
+    if (child->n_parents == child->cap_parents) {
+        size_t cap = child->cap_parents ? child->cap_parents * 2 : 2;
+        lam_module **p = realloc(child->parents, cap * sizeof *p);
+        if (!p)
+            return false;
+        child->parents = p;
+        child->cap_parents = cap;
+    }
+    child->parents[child->n_parents++] = parent;
+    return true;
+}
+
+static void remove_parent_locked(lam_module *child, lam_module *parent)
+{
+    for (size_t i = 0; i < child->n_parents; i++) {
+        if (child->parents[i] == parent) {
+            child->parents[i] = child->parents[--child->n_parents];
+            return;
+        }
+    }
+}
 
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state)
 {
@@ -31,6 +85,13 @@ LAM_API void lam_module_release(lam_module *m)
     lam__plan_cache_free(m->plans);
     if (m->ops->destroy)
         m->ops->destroy(m);
+    if (m->n_children) {
+        pthread_mutex_lock(&graph_lock);
+        for (size_t i = 0; i < m->n_children; i++)
+            remove_parent_locked(m->children[i].module, m);
+        pthread_mutex_unlock(&graph_lock);
+    }
+    free(m->parents); /* empty: every parent held a reference */
     for (size_t i = 0; i < m->n_children; i++) {
         lam_module_release(m->children[i].module);
         free(m->children[i].name);
@@ -75,8 +136,6 @@ lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t)
     return LAM_OK;
 }
 
-void lam__module_touch(lam_module *m) { __atomic_add_fetch(&m->version, 1, __ATOMIC_RELEASE); }
-
 /* ---- children ---- */
 
 static bool reaches(const lam_module *from, const lam_module *target, int depth)
@@ -109,7 +168,15 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
     char *nm = lam__strdup(name);
     if (!nm)
         return lam__oom("child name");
-    lam__module_touch(m);
+    pthread_mutex_lock(&graph_lock);
+    bool linked = add_parent_locked(child, m);
+    if (linked)
+        touch_locked(m);
+    pthread_mutex_unlock(&graph_lock);
+    if (!linked) {
+        free(nm);
+        return lam__oom("parent list");
+    }
     memmove(m->children + pos + 1, m->children + pos, (m->n_children - pos) * sizeof *m->children);
     m->children[pos].name = nm;
     m->children[pos].module = lam_module_retain(child);
@@ -119,7 +186,10 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
 
 void lam__children_remove(lam_module *m, size_t pos)
 {
-    lam__module_touch(m); /* before the release: see runtime/plan.c, deps_changed */
+    pthread_mutex_lock(&graph_lock);
+    remove_parent_locked(m->children[pos].module, m);
+    touch_locked(m);
+    pthread_mutex_unlock(&graph_lock);
     lam_module_release(m->children[pos].module);
     free(m->children[pos].name);
     memmove(m->children + pos, m->children + pos + 1,
@@ -182,8 +252,16 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
                 return lam__error(LAM_ERR_INVALID_ARGUMENT,
                                   "cannot add %s as a child of itself or of one of its descendants",
                                   lam_module_type_name(child));
-            lam__module_touch(parent);
             lam_module *old = parent->children[i].module;
+            pthread_mutex_lock(&graph_lock);
+            bool linked = add_parent_locked(child, parent);
+            if (linked) {
+                remove_parent_locked(old, parent);
+                touch_locked(parent);
+            }
+            pthread_mutex_unlock(&graph_lock);
+            if (!linked)
+                return lam__oom("parent list");
             parent->children[i].module = lam_module_retain(child);
             lam_module_release(old);
             return LAM_OK;

@@ -38,7 +38,6 @@ struct lam_plan {
     lam_module *root;
     bool owns_root;
     bool generic; /* run through lam_module_forward */
-    lam__deps deps; /* what the plan was made from */
     int in_ndim, out_ndim;
     int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
     plan_step *steps;
@@ -51,6 +50,8 @@ struct lam_plan {
     size_t slot; /* floats per buffer */
     int64_t *claims; /* batch: blocks taken from each thread's range, one per cache line */
     bool in_use;
+    unsigned stamp; /* root's tree_version when made: valid while it holds */
+    lam__deps deps; /* the modules reached (for messages) */
 };
 
 /* ---- building ---- */
@@ -287,6 +288,7 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
     if (!p)
         return lam__oom("plan");
     p->root = m;
+    p->stamp = lam__module_tree_version(m);
     p->in_ndim = ndim;
     memcpy(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim);
     builder b = {0};
@@ -349,15 +351,11 @@ bool lam__plan_matches(const lam_plan *p, int ndim, const int64_t *shape, int th
            p->threads_requested == threads;
 }
 
-bool lam__plan_stale(const lam_plan *p) { return lam__deps_changed(&p->deps) >= 0; }
+unsigned lam__plan_stamp(const lam_plan *p) { return p->stamp; }
+
+bool lam__plan_stale(const lam_plan *p) { return lam__module_tree_version(p->root) != p->stamp; }
 
 bool lam__plan_is_generic(const lam_plan *p) { return p->generic; }
-
-void lam__plan_take_deps(lam_plan *p, lam__deps *deps)
-{
-    *deps = p->deps;
-    memset(&p->deps, 0, sizeof p->deps);
-}
 void lam__plan_set_in_use(lam_plan *p, bool v) { p->in_use = v; }
 bool lam__plan_in_use(const lam_plan *p) { return p->in_use; }
 
@@ -591,6 +589,24 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
 
 /* ---- public API ---- */
 
+static lam_status stale_error(const lam_plan *p)
+{
+    ptrdiff_t changed = lam__deps_changed(&p->deps);
+    if (changed < 0) /* below a module the plan did not look into */
+        return lam__error(LAM_ERR_RUNTIME,
+                          "plan run: the model's structure or mode changed after the plan was "
+                          "made; make a new plan");
+    /* deps[changed]'s ancestors did not change: it is still in the model */
+    plan_step at = {.m = p->deps.items[changed].m, .dep = (int)changed};
+    lam__error(LAM_ERR_RUNTIME,
+               "%s: its children or its train/eval mode changed after the plan was made "
+               "(the model's structure or mode changed); make a new plan",
+               lam_module_type_name(at.m));
+    locate_step(p, &at);
+    lam__error_prefix("plan run:");
+    return LAM_ERR_RUNTIME;
+}
+
 LAM_API lam_status lam_plan_create(lam_plan **out, lam_module *m, int ndim, const int64_t *shape)
 {
     if (!out || !m || !shape)
@@ -631,18 +647,8 @@ LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void 
                           lam_shape_str(output->ndim, output->shape, a, sizeof a),
                           lam_shape_str(p->out_ndim, p->out_shape, b, sizeof b));
     }
-    ptrdiff_t changed = lam__deps_changed(&p->deps);
-    if (changed >= 0) {
-        /* deps[changed]'s ancestors did not change: it is still in the model */
-        plan_step at = {.m = p->deps.items[changed].m, .dep = (int)changed};
-        lam__error(LAM_ERR_RUNTIME,
-                   "%s: its children or its train/eval mode changed after the plan was made "
-                   "(the model's structure or mode changed); make a new plan",
-                   lam_module_type_name(at.m));
-        locate_step(p, &at);
-        lam__error_prefix("plan run:");
-        return LAM_ERR_RUNTIME;
-    }
+    if (__builtin_expect(lam__plan_stale(p), 0))
+        return stale_error(p);
     return lam__plan_exec(p, input, args, output);
 }
 

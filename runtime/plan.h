@@ -5,12 +5,14 @@
 #include "runtime/internal.h"
 #include "lamina/plan.h"
 
-/* What a plan (or a cache's note that a Sequential cannot be planned) was
- * made from: the modules it reached, in pre-order (each module's parent
- * before it, `parent` its index), with their versions.  It holds while no
- * version moved.  Checked in order and stopping at the first change, the
- * check never reads a freed module: a module's parent comes first, and a
- * parent's version moves before it drops a child (runtime/module.c). */
+/* A plan holds while its root's tree_version is the one it was made with
+ * (internal.h: any change of children or mode below the root moves it).
+ * For messages, a plan also records the modules it reached, in pre-order
+ * (each module's parent before it, `parent` its index), with their own
+ * versions: a step's path, and which module changed.  Checked in order and
+ * stopping at the first change, that never reads a freed module: a
+ * module's parent comes first, and a parent's version moves before it
+ * drops a child (runtime/module.c). */
 typedef struct lam__dep {
     lam_module *m;
     unsigned version;
@@ -24,8 +26,9 @@ typedef struct lam__deps {
 /* Index of the first module whose version moved since it was recorded, or -1. */
 static inline ptrdiff_t lam__deps_changed(const lam__deps *d)
 {
-    for (size_t i = 0; i < d->n; i++)
-        if (lam__module_version(d->items[i].m) != d->items[i].version)
+    const lam__dep *items = d->items;
+    for (size_t i = 0, n = d->n; i < n; i++)
+        if (lam__module_version(items[i].m) != items[i].version)
             return (ptrdiff_t)i;
     return -1;
 }
@@ -38,12 +41,10 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
 void lam__plan_destroy(lam_plan *p);
 lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_tensor *out);
 bool lam__plan_matches(const lam_plan *p, int ndim, const int64_t *shape, int threads);
-/* Something the plan was made from changed (lam__deps_changed). */
+/* The root's tree_version when the plan was made, and whether it moved since. */
+unsigned lam__plan_stamp(const lam_plan *p);
 bool lam__plan_stale(const lam_plan *p);
 bool lam__plan_is_generic(const lam_plan *p);
-/* Move the modules a generic cached plan reached (up to the one that cannot
- * be planned) into *deps, for the cache to remember. */
-void lam__plan_take_deps(lam_plan *p, lam__deps *deps);
 void lam__plan_set_in_use(lam_plan *p, bool v);
 bool lam__plan_in_use(const lam_plan *p);
 void lam__plan_shape(const lam_plan *p, int *ndim, int64_t *shape);
@@ -55,7 +56,7 @@ typedef struct lam__plan_cache lam__plan_cache;
 void lam__plan_cache_free(lam__plan_cache *c);
 /* Forward m through a cached plan.  When m cannot be planned, *unplannable
  * is set and nothing else happens (the caller runs its children one by one);
- * the cache remembers that until one of the modules it looked at changes.
+ * the cache remembers that until m's tree_version moves.
  * Errors are located (their message has the failing module's path). */
 lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
                                 bool *unplannable);

@@ -2,8 +2,8 @@
  * shape once and later forwards of that shape only allocate their output.
  * Several user threads may forward one model at once: a plan in use by one
  * call is never handed to another (a second plan is made instead).  A plan
- * is used while the modules it was made from keep their versions (plan.h,
- * lam__deps); a module that cannot be planned is remembered the same way. */
+ * is used while the module's tree_version is the one it was made with
+ * (internal.h); a module that cannot be planned is remembered the same way. */
 #include "runtime/plan.h"
 #include "runtime/parallel.h"
 #include <pthread.h>
@@ -14,7 +14,8 @@
 struct lam__plan_cache {
     pthread_mutex_t lock;
     lam_plan *plans[CACHE_SLOTS];
-    lam__deps unplannable; /* n > 0: m could not be planned, for as long as these hold */
+    bool unplannable;           /* m could not be planned ... */
+    unsigned unplannable_stamp; /* ... when its tree_version was this */
 };
 
 void lam__plan_cache_free(lam__plan_cache *c)
@@ -23,7 +24,6 @@ void lam__plan_cache_free(lam__plan_cache *c)
         return;
     for (int i = 0; i < CACHE_SLOTS; i++)
         lam__plan_destroy(c->plans[i]);
-    free(c->unplannable.items);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -46,22 +46,22 @@ static lam__plan_cache *cache_of(lam_module *m)
     return c;
 }
 
-/* A free plan for this shape, made from what the module is now (stale ones
- * met on the way are dropped); NULL if none.  *unplannable when the module
- * is known not to be plannable. */
-static lam_plan *take(lam__plan_cache *c, int ndim, const int64_t *shape, int threads,
-                      bool *unplannable)
+/* A free plan for this shape, made from what m is now (stale ones met on
+ * the way are dropped); NULL if none.  *unplannable when m is known not to
+ * be plannable. */
+static lam_plan *take(lam__plan_cache *c, lam_module *m, int ndim, const int64_t *shape,
+                      int threads, bool *unplannable)
 {
     lam_plan *found = NULL, *stale[CACHE_SLOTS];
     int n_stale = 0;
     pthread_mutex_lock(&c->lock);
-    if (c->unplannable.n) {
-        if (lam__deps_changed(&c->unplannable) < 0) {
+    if (c->unplannable) {
+        if (c->unplannable_stamp == lam__module_tree_version(m)) {
             pthread_mutex_unlock(&c->lock);
             *unplannable = true;
             return NULL;
         }
-        c->unplannable.n = 0;
+        c->unplannable = false;
     }
     for (int i = 0; i < CACHE_SLOTS && !found; i++) {
         lam_plan *p = c->plans[i];
@@ -81,14 +81,13 @@ static lam_plan *take(lam__plan_cache *c, int ndim, const int64_t *shape, int th
     return found;
 }
 
-/* Remember that m cannot be planned (for as long as deps hold). */
-static void remember_unplannable(lam__plan_cache *c, lam__deps *deps)
+/* Remember that m cannot be planned (while its tree_version is `stamp`). */
+static void remember_unplannable(lam__plan_cache *c, unsigned stamp)
 {
     pthread_mutex_lock(&c->lock);
-    lam__deps old = c->unplannable;
-    c->unplannable = *deps;
+    c->unplannable = true;
+    c->unplannable_stamp = stamp;
     pthread_mutex_unlock(&c->lock);
-    free(old.items);
 }
 
 /* Keep p in the cache if there is room (or a free slot to reuse). */
@@ -132,7 +131,7 @@ lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor 
     if (!c)
         return lam__oom("plan cache");
     int threads = lam__threads_for_call();
-    lam_plan *p = take(c, in->ndim, in->shape, threads, unplannable);
+    lam_plan *p = take(c, m, in->ndim, in->shape, threads, unplannable);
     if (*unplannable)
         return LAM_OK;
     bool cached = p != NULL;
@@ -141,13 +140,8 @@ lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor 
         if (st)
             return st;
         if (lam__plan_is_generic(p)) {
-            lam__deps deps;
-            lam__plan_take_deps(p, &deps);
+            remember_unplannable(c, lam__plan_stamp(p));
             lam__plan_destroy(p);
-            if (deps.n)
-                remember_unplannable(c, &deps);
-            else
-                free(deps.items);
             *unplannable = true;
             return LAM_OK;
         }

@@ -887,3 +887,35 @@ Test(plan_validity, custom_module_plan)
     unplan(&p);
     unplan(&q);
 }
+
+/* The links from a module to the parents that hold it follow every change:
+ * a module held twice by one parent and once by another, slots removed,
+ * parents freed (ASan: nothing stamps a freed parent). */
+Test(plan_validity, parent_links)
+{
+    lam_module *x = linear(3, 3);
+    planned pa, pb;
+    lam_module *a = seq_of(2, (lam_module *[]){lam_module_retain(x), relu()});
+    lam_module *b;
+    OK(lam_container_repeat(a, 2, &b)); /* Sequential(x, relu, x, relu), shared */
+    plan_model(&pa, a, 2, 3, 1);
+    plan_model(&pb, b, 2, 3, 2);
+    OK(lam_container_delete(b, 0)); /* b still holds x once */
+    expect_untouched(&pa, "a, after b dropped one of its two x");
+    lam_module_retain(b);
+    unplan(&pb);
+    plan_model(&pb, b, 2, 3, 2);
+    lam_module_eval(x);
+    expect_stale(&pa, "a, after x.eval()");
+    expect_stale(&pb, "b, after x.eval() (x held once more)");
+    unplan(&pb); /* frees b */
+    lam_module_retain(a);
+    unplan(&pa);
+    plan_model(&pa, a, 2, 3, 1);
+    lam_module_train(x, true); /* stamps x's parents: only a is left */
+    expect_stale(&pa, "a, after x.train()");
+    OK(lam_container_delete(a, 0));
+    lam_module_train(x, false); /* x has no parent now */
+    unplan(&pa);
+    lam_module_release(x);
+}
