@@ -140,6 +140,10 @@ static void *owner(void *arg)
 }
 
 static volatile int owners_running;
+/* A ReLU at the end of owner 1's model that the builder also puts at the
+ * end of its models: owner 1's mode changes reach it (and stamp every
+ * model holding it) while the builder links it into models and frees them. */
+static lam_module *shared_relu;
 
 /* Builds, runs, changes and frees models while the owners run theirs. */
 static void *builder(void *arg)
@@ -156,6 +160,11 @@ static void *builder(void *arg)
         lam_tensor_release(y);
         lam_module_release(relu);
         lam_module_train(m, true);
+        /* no mode changes from here: owner 1 changes the shared ReLU's */
+        y = NULL;
+        if (lam_container_append(m, shared_relu) || lam_module_forward(m, x, &y))
+            (*failures)++;
+        lam_tensor_release(y);
         lam_module_release(m);
         built++;
     }
@@ -172,6 +181,9 @@ static int run_owners(void)
         jobs[i].model = i % 2 ? make_seed_model() : make_mlp(16, 8 + i, 3);
         jobs[i].x = make_input(1 + i, i % 2 ? 10 : 16, (unsigned)i);
         jobs[i].failures = jobs[i].stale_seen = 0;
+        if (i == 1 && (lam_relu_create(&shared_relu) ||
+                       lam_container_append(jobs[i].model, shared_relu))) /* after a Sigmoid */
+            return 1;
         if (!jobs[i].model || !jobs[i].x ||
             lam_module_forward(jobs[i].model, jobs[i].x, &jobs[i].ref) != LAM_OK) {
             fprintf(stderr, "owner %d: setup failed: %s\n", i, lam_last_error());
@@ -195,6 +207,7 @@ static int run_owners(void)
     }
     __atomic_store_n(&owners_running, 0, __ATOMIC_RELEASE);
     pthread_join(b, NULL);
+    lam_module_release(shared_relu);
     /* each owner changed its mode ROUNDS / 20 times and saw each change once */
     int want_stale = OWNERS * (ROUNDS / 20);
     printf("%-44s %d users x %d rounds: %d mismatches, %d/%d changes seen\n",
