@@ -27,18 +27,18 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
 }
 
 /* Sequential.forward: for module in self: input = module(input).  Runs
- * through a cached plan (fused, threaded, allocation-free inside); a
- * Sequential that cannot be planned, or a planned run that fails, goes child
- * by child so that errors name the failing module's path. */
+ * through a cached plan (fused, threaded, allocation-free inside; its errors
+ * name the failing module's path); a Sequential that cannot be planned goes
+ * child by child. */
 static lam_status seq_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     (void)args;
     if (m->n_children == 0)
         return lam_tensor_clone(out, in);
-    lam_status st = lam__forward_planned(m, in, out);
-    if (st == LAM_OK || st == LAM_ERR_NO_MEMORY)
+    bool unplannable;
+    lam_status st = lam__forward_planned(m, in, out, &unplannable);
+    if (!unplannable)
         return st;
-    lam_clear_error();
     const lam_tensor *x = in;
     lam_tensor *owned = NULL;
     for (size_t i = 0; i < m->n_children; i++) {

@@ -48,21 +48,45 @@ static bool find_path(const lam_module *from, const lam_module *target, lam__sb 
     return false;
 }
 
-static void locate_error(void)
+/* stack[0 .. depth-1] with the failing module on top */
+static void locate_in(lam_module *const *stack, int depth)
 {
-    /* call_stack[0 .. call_depth-1] with the failing module on top */
-    int depth = call_depth < CALL_STACK_MAX ? call_depth : CALL_STACK_MAX;
     if (depth < 2)
         return; /* the outermost module failed: its own message says enough */
     lam__sb sb = {0};
-    lam__sb_puts(&sb, lam_module_type_name(call_stack[0]));
+    lam__sb_puts(&sb, lam_module_type_name(stack[0]));
     for (int i = 1; i < depth; i++) {
-        if (!find_path(call_stack[i - 1], call_stack[i], &sb, 0))
-            lam__sb_printf(&sb, "->%s", lam_module_type_name(call_stack[i]));
+        if (!find_path(stack[i - 1], stack[i], &sb, 0))
+            lam__sb_printf(&sb, "->%s", lam_module_type_name(stack[i]));
     }
     if (!sb.failed)
         lam__error_prefix(sb.buf);
     free(sb.buf);
+}
+
+static void locate_error(void)
+{
+    locate_in(call_stack, call_depth < CALL_STACK_MAX ? call_depth : CALL_STACK_MAX);
+}
+
+void lam__error_locate(lam_module *const *chain, int n)
+{
+    int depth = call_depth < CALL_STACK_MAX ? call_depth : CALL_STACK_MAX;
+    if (n < 1)
+        return;
+    if (depth == 0 || call_stack[depth - 1] != chain[0]) {
+        locate_in(chain, n); /* not inside chain[0]'s forward: a plan run */
+        return;
+    }
+    /* chain[0] is being forwarded: its path continues the call stack's */
+    lam_module *stack[CALL_STACK_MAX + 64];
+    int k = 0;
+    for (int i = 0; i < depth; i++)
+        stack[k++] = call_stack[i];
+    for (int i = 1; i < n && k < CALL_STACK_MAX + 64; i++)
+        stack[k++] = chain[i];
+    locate_in(stack, k);
+    error_located = true;
 }
 
 static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)

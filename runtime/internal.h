@@ -114,7 +114,7 @@ struct lam_tensor {
     int refcount;
     bool borrowed;
     size_t capacity;                  /* bytes of owned data (for the buffer cache) */
-    unsigned version;                 /* bumped on every mutable access */
+    uint64_t version;                 /* of the storage: views use their base's (tensor.h) */
     void (*release)(void *ctx);       /* keeper of borrowed data, if any */
     void *release_ctx;
     lam_tensor *base;                 /* view of another tensor's data */
@@ -125,7 +125,11 @@ lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const 
  * overwritten.  Large buffers come from a small cache of freed ones. */
 lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape);
 lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel);
-unsigned lam__tensor_version(const lam_tensor *t);
+/* The storage's version (a view reads its base's); see lam_tensor_version. */
+static inline uint64_t lam__tensor_version(const lam_tensor *t)
+{
+    return __atomic_load_n(&(t->base ? t->base : t)->version, __ATOMIC_ACQUIRE);
+}
 void *lam__aligned_alloc(size_t bytes);
 void lam__aligned_free(void *p);
 
@@ -195,6 +199,10 @@ typedef struct lam__named_module {
 typedef struct lam__param {
     char *name;
     lam_tensor *tensor;
+    bool declared; /* declared by the layer, which reads it with this shape:
+                      a replacement must have the same shape */
+    bool kept;     /* declared by a plugin, which may keep the tensor (the host
+                      table promises it lives as long as the module) */
 } lam__param;
 
 struct lam_module {
@@ -215,10 +223,30 @@ struct lam_module {
     int below;
     void *state;
     struct lam__plan_cache *plans; /* plans for lam_module_forward, made lazily */
+    unsigned params_version; /* moves when a parameter of m is registered or replaced */
+    /* Structure versions (runtime/module.c): `version` moves when m's own
+     * children or mode change; `tree_version` when m's or any descendant's
+     * do (a change is stamped upward through `parents`, so a plan of m
+     * checks this one number); stamped under lam__tree_lock. */
+    unsigned version, tree_version;
 };
 
+/* m's children or mode changed: moves its version and its and every
+ * ancestor's tree_version. */
+void lam__module_touch(lam_module *m);
+/* Relaxed: a change made on another thread is seen once that thread's work
+ * is ordered before this one (changing a model while it runs is a race). */
+static inline unsigned lam__module_version(const lam_module *m)
+{
+    return __atomic_load_n(&m->version, __ATOMIC_RELAXED);
+}
+static inline unsigned lam__module_tree_version(const lam_module *m)
+{
+    return __atomic_load_n(&m->tree_version, __ATOMIC_RELAXED);
+}
+
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state);
-/* Register a parameter (takes the reference). */
+/* Register a parameter the layer declares (takes the reference). */
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
 /* Insert a child at position pos (0..n) under `name` (takes a reference). */
 lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam_module *child);

@@ -1,8 +1,41 @@
 /* Modules: lifetime, children, the forward call machinery and error paths. */
 #include "runtime/internal.h"
 #include "runtime/plan.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The stamping of structure changes (internal.h): through the parent links
+ * that tree.c keeps, under its lock (taken only when a structure or mode
+ * changes or a module with children is freed, never on a forward). */
+static unsigned graph_stamp; /* the last stamp handed out */
+
+static void stamp_up(lam_module *m, unsigned s)
+{
+    if (m->tree_version == s)
+        return; /* reached before through another parent */
+    __atomic_store_n(&m->tree_version, s, __ATOMIC_RELAXED);
+    if (!m->parents)
+        return;
+    for (size_t i = 0; i < m->parents->cap; i++)
+        if (m->parents->slots[i].key)
+            stamp_up((lam_module *)m->parents->slots[i].key, s);
+}
+
+/* Own version before the release of anything: see runtime/plan.h, lam__deps.
+ * The caller holds lam__tree_lock. */
+static void touch_locked(lam_module *m)
+{
+    __atomic_add_fetch(&m->version, 1, __ATOMIC_RELAXED);
+    stamp_up(m, ++graph_stamp);
+}
+
+void lam__module_touch(lam_module *m)
+{
+    lam__tree_lock();
+    touch_locked(m);
+    lam__tree_unlock();
+}
 
 lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state)
 {
@@ -71,8 +104,11 @@ lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t)
         return lam__oom("parameter name");
     p[m->n_params].name = nm;
     p[m->n_params].tensor = t;
+    p[m->n_params].declared = true;
+    p[m->n_params].kept = false;
     m->n_params++;
     lam__names_param_added(m);
+    __atomic_add_fetch(&m->params_version, 1, __ATOMIC_RELEASE);
     return LAM_OK;
 }
 
@@ -98,7 +134,7 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
         free(nm);
         return st;
     }
-    lam__plan_invalidate_all();
+    touch_locked(m);
     memmove(m->children + pos + 1, m->children + pos, (m->n_children - pos) * sizeof *m->children);
     m->children[pos].name = nm;
     m->children[pos].module = lam_module_retain(child);
@@ -110,7 +146,6 @@ lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam
 
 void lam__children_remove(lam_module *m, size_t pos)
 {
-    lam__plan_invalidate_all();
     lam_module *child = m->children[pos].module;
     free(m->children[pos].name);
     lam__tree_lock();
@@ -119,6 +154,7 @@ void lam__children_remove(lam_module *m, size_t pos)
     m->n_children--;
     lam__tree_detach(m, child);
     lam__names_rebuild(m);
+    touch_locked(m);
     lam__tree_unlock();
     lam_module_release(child);
 }
@@ -184,10 +220,10 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
             lam__tree_unlock();
             return st;
         }
-        lam__plan_invalidate_all();
         lam_module *old = parent->children[i].module;
         parent->children[i].module = lam_module_retain(child);
         lam__tree_detach(parent, old);
+        touch_locked(parent);
         lam__tree_unlock();
         lam_module_release(old);
         return LAM_OK;
@@ -255,7 +291,10 @@ static void train_rec(lam_module *m, bool mode, lam__ptrmap *seen)
         added = true; /* out of memory: visit again rather than skip */
     if (!added)
         return;
-    m->training = mode;
+    if (m->training != mode) { /* unchanged modules keep their plans */
+        m->training = mode;
+        lam__module_touch(m);
+    }
     for (size_t i = 0; i < m->n_children; i++)
         train_rec(m->children[i].module, mode, seen);
 }
@@ -263,7 +302,6 @@ static void train_rec(lam_module *m, bool mode, lam__ptrmap *seen)
 LAM_API void lam_module_train(lam_module *m, bool mode)
 {
     LAM__CHECK_ARG_OR(m, );
-    lam__plan_invalidate_all();
     lam__ptrmap seen = {0};
     train_rec(m, mode, &seen);
     lam__ptrmap_free(&seen);

@@ -338,13 +338,32 @@ done:
     return st;
 }
 
+/* A built-in or plugin layer reads its declared parameters with the shape it
+ * declared them with: replacing one by a tensor of another shape would make
+ * the next forward read past its end.  load_state_dict's wording. */
+static lam_status size_mismatch(const lam_module *m, const char *name, const lam_tensor *t,
+                                const lam_tensor *cur)
+{
+    lam__sb msg = {0};
+    char *repr = m->n_children == 0 ? lam_module_repr(m) : NULL;
+    lam__sb_printf(&msg, "%s: size mismatch for %s: registering a param with shape ",
+                   repr && !strchr(repr, '\n') ? repr : lam_module_type_name(m), name);
+    free(repr);
+    torch_size(t, &msg);
+    lam__sb_puts(&msg, ", the shape in current model is ");
+    torch_size(cur, &msg);
+    lam__sb_puts(&msg, ".");
+    lam_status st = msg.failed ? lam__oom("register_parameter")
+                               : lam__error(LAM_ERR_SHAPE, "%s", msg.buf);
+    free(msg.buf);
+    return st;
+}
+
 LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t)
 {
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(name);
     LAM__CHECK_ARG(t);
-    if (!name)
-        return lam__error(LAM_ERR_TYPE, "parameter name should be a string. Got NoneType");
     if (!*name)
         return lam__error(LAM_ERR_KEY, "parameter name can't be empty string \"\"");
     if (strchr(name, '.'))
@@ -354,15 +373,28 @@ LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name
         return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
     ptrdiff_t i = lam__module_param_pos(m, name, len);
     if (i >= 0) {
+        lam__param *p = &m->params[i];
+        if (p->declared && p->tensor && !lam_tensor_same_shape(t, p->tensor))
+            return size_mismatch(m, name, t, p->tensor);
+        if (p->kept && p->tensor != t)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                              "%s: parameter '%s' is declared by a plugin layer, which keeps "
+                              "that tensor: copy new values into it (lam_tensor_copy, "
+                              "lam_module_load_state_dict) instead of replacing it",
+                              lam_module_type_name(m), name);
         lam_tensor_retain(t);
-        lam_tensor_release(m->params[i].tensor);
-        m->params[i].tensor = t;
+        lam_tensor_release(p->tensor);
+        p->tensor = t;
+        /* after the store: a layer that sees the new params_version sees t */
+        __atomic_add_fetch(&m->params_version, 1, __ATOMIC_RELEASE);
         return LAM_OK;
     }
     lam_tensor_retain(t);
     lam_status st = lam__module_add_param(m, name, t);
     if (st)
         lam_tensor_release(t);
+    else
+        m->params[m->n_params - 1].declared = false; /* the module's forward decides */
     return st;
 }
 

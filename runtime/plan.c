@@ -24,6 +24,7 @@ static const char *const strategy_names[] = {"serial", "batch", "columns"};
 
 typedef struct plan_step {
     lam_module *m;
+    int dep; /* m's index in the plan's deps (for its path in messages) */
     bool dense; /* runs rows with a fused epilogue (lam_module_ops.run_rows) */
     lam_epilogue ep;
     lam_module *act; /* the activation computed in the epilogue, if any */
@@ -38,7 +39,6 @@ struct lam_plan {
     lam_module *root;
     bool owns_root;
     bool generic; /* run through lam_module_forward */
-    unsigned generation;
     int in_ndim, out_ndim;
     int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
     plan_step *steps;
@@ -51,37 +51,61 @@ struct lam_plan {
     size_t slot; /* floats per buffer */
     int64_t *claims; /* batch: blocks taken from each thread's range, one per cache line */
     bool in_use;
+    unsigned stamp; /* root's tree_version when made: valid while it holds */
+    lam__deps deps; /* the modules reached (for messages) */
 };
-
-static unsigned structure_generation;
-
-void lam__plan_invalidate_all(void)
-{
-    __atomic_add_fetch(&structure_generation, 1, __ATOMIC_RELEASE);
-}
-
-static unsigned current_generation(void)
-{
-    return __atomic_load_n(&structure_generation, __ATOMIC_ACQUIRE);
-}
 
 /* ---- building ---- */
 
 typedef struct builder {
     plan_step *steps;
     size_t n, cap;
+    lam__deps deps;
 } builder;
+
+#define MAX_DEPTH 64
+
+/* Record m (child of deps[parent]); its index, or -1 when out of memory. */
+static int dep_add(lam__deps *d, lam_module *m, int parent, bool *oom)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        lam__dep *items = realloc(d->items, cap * sizeof *items);
+        if (!items) {
+            *oom = true;
+            return -1;
+        }
+        d->items = items;
+        d->cap = cap;
+    }
+    d->items[d->n] = (lam__dep){m, lam__module_version(m), parent};
+    return (int)d->n++;
+}
+
+/* Every module under m (a generic plan depends on all of them), each once:
+ * a module shared by several parents is checked after the first of them. */
+static void dep_add_tree(lam__deps *d, lam_module *m, int parent, int depth, bool *oom)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->items[i].m == m)
+            return;
+    int idx = dep_add(d, m, parent, oom);
+    for (size_t i = 0; idx >= 0 && depth < MAX_DEPTH && i < m->n_children; i++)
+        dep_add_tree(d, m->children[i].module, idx, depth + 1, oom);
+}
 
 static bool plannable_leaf(const lam_module *m) { return m->ops->forward_into != NULL; }
 
-/* Flatten nested Sequentials into leaves; false if something isn't a leaf. */
-static bool collect_leaves(builder *b, lam_module *m, int depth, bool *oom)
+/* Flatten nested Sequentials into leaves, recording every module looked at;
+ * false if something isn't a leaf (recorded too: it is why). */
+static bool collect_leaves(builder *b, lam_module *m, int parent, int depth, bool *oom)
 {
-    if (depth > 64)
+    int idx = dep_add(&b->deps, m, parent, oom);
+    if (idx < 0 || depth > MAX_DEPTH)
         return false;
     if (lam_module_is_sequential(m)) {
         for (size_t i = 0; i < m->n_children; i++)
-            if (!collect_leaves(b, m->children[i].module, depth + 1, oom))
+            if (!collect_leaves(b, m->children[i].module, idx, depth + 1, oom))
                 return false;
         return true;
     }
@@ -98,8 +122,24 @@ static bool collect_leaves(builder *b, lam_module *m, int depth, bool *oom)
         b->cap = cap;
     }
     memset(&b->steps[b->n], 0, sizeof b->steps[b->n]);
-    b->steps[b->n++].m = m;
+    b->steps[b->n].m = m;
+    b->steps[b->n++].dep = idx;
     return true;
+}
+
+/* Prefix the current error with the path from the plan's root to step s. */
+static void locate_step(const lam_plan *p, const plan_step *s)
+{
+    lam_module *chain[MAX_DEPTH + 2];
+    int n = 0;
+    for (int d = s->dep; d >= 0 && n < MAX_DEPTH + 2; d = p->deps.items[d].parent)
+        chain[n++] = p->deps.items[d].m;
+    for (int i = 0; i < n / 2; i++) {
+        lam_module *t = chain[i];
+        chain[i] = chain[n - 1 - i];
+        chain[n - 1 - i] = t;
+    }
+    lam__error_locate(chain, n);
 }
 
 static int64_t row_size(int ndim, const int64_t *shape)
@@ -121,8 +161,10 @@ static lam_status infer_shapes(lam_plan *p)
         s.in_ndim = nd;
         memcpy(s.in_shape, shape, sizeof shape);
         lam_status st = s.m->ops->output_shape(s.m, nd, shape, &s.out_ndim, s.out_shape);
-        if (st)
+        if (st) {
+            locate_step(p, &s);
             return st;
+        }
         /* a following activation joins the epilogue of a layer that runs
          * rows with one (a Linear) */
         s.dense = lam__runs_rows(s.m);
@@ -244,12 +286,14 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
     if (!p)
         return lam__oom("plan");
     p->root = m;
-    p->generation = current_generation();
+    p->stamp = lam__module_tree_version(m);
     p->in_ndim = ndim;
     memcpy(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim);
     builder b = {0};
     bool oom = false;
-    if (collect_leaves(&b, m, 0, &oom) && b.n > 0) {
+    bool plannable = collect_leaves(&b, m, -1, 0, &oom) && b.n > 0;
+    p->deps = b.deps;
+    if (plannable) {
         p->steps = b.steps;
         p->n_steps = b.n;
         st = infer_shapes(p);
@@ -257,6 +301,12 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
             st = choose_and_allocate(p, lam__threads_for_call());
     } else {
         free(b.steps);
+        if (retain && !oom) {
+            /* a public plan runs the module's own forward: any change below
+             * it may change what that does */
+            p->deps.n = 0;
+            dep_add_tree(&p->deps, m, -1, 0, &oom);
+        }
         if (oom)
             st = lam__oom("plan");
         p->generic = true;
@@ -287,6 +337,7 @@ void lam__plan_destroy(lam_plan *p)
     if (p->owns_root)
         lam_module_release(p->root);
     free(p->steps);
+    free(p->deps.items);
     lam__aligned_free(p->buf);
     lam__aligned_free(p->claims);
     free(p);
@@ -294,10 +345,13 @@ void lam__plan_destroy(lam_plan *p)
 
 bool lam__plan_matches(const lam_plan *p, int ndim, const int64_t *shape, int threads)
 {
-    return p->generation == current_generation() && p->in_ndim == ndim &&
-           memcmp(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim) == 0 &&
+    return p->in_ndim == ndim && memcmp(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim) == 0 &&
            p->threads_requested == threads;
 }
+
+unsigned lam__plan_stamp(const lam_plan *p) { return p->stamp; }
+
+bool lam__plan_stale(const lam_plan *p) { return lam__module_tree_version(p->root) != p->stamp; }
 
 bool lam__plan_is_generic(const lam_plan *p) { return p->generic; }
 void lam__plan_set_in_use(lam_plan *p, bool v) { p->in_use = v; }
@@ -346,14 +400,17 @@ typedef struct run_ctx {
     float *sy;
     int failed;         /* batch: a block failed, stop claiming */
     lam_status status[64];
-    char message[256];
+    size_t message_step; /* the step whose failure the message is */
+    char message[1024];
 } run_ctx;
 
-static void record_failure(run_ctx *c, int ith, lam_status st)
+static void record_failure(run_ctx *c, int ith, lam_status st, size_t step)
 {
     c->status[ith < 64 ? ith : 63] = st;
-    if (ith == 0 || !c->message[0])
+    if (ith == 0 || !c->message[0]) {
         snprintf(c->message, sizeof c->message, "%s", lam_last_error());
+        c->message_step = step;
+    }
 }
 
 /* Row blocks through the whole pipeline.  Each thread has a contiguous range
@@ -401,7 +458,7 @@ static void batch_task(void *ctx, int ith, int nth)
                 int64_t vec_rows = n * s->in_row / s->in_shape[s->in_ndim - 1];
                 lam_status st = s->m->ops->run_pair(s->m, s->ep, t->m, t->ep, x, vec_rows, y);
                 if (st) {
-                    record_failure(c, ith, st);
+                    record_failure(c, ith, st, i - 1);
                     __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
                     return;
                 }
@@ -411,7 +468,7 @@ static void batch_task(void *ctx, int ith, int nth)
             float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
             lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1]);
             if (st) {
-                record_failure(c, ith, st);
+                record_failure(c, ith, st, i);
                 __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
                 return;
             }
@@ -431,7 +488,7 @@ static void column_task(void *ctx, int ith, int nth)
         return;
     lam_status st = run_step_rows(s, c->sx, c->sy, s->in_shape[0], n0, n1);
     if (st)
-        record_failure(c, ith, st);
+        record_failure(c, ith, st, c->step);
 }
 
 /* A rowwise non-Linear step's rows split across threads. */
@@ -446,7 +503,7 @@ static void rows_task(void *ctx, int ith, int nth)
     lam_status st = run_step_rows(s, c->sx + r0 * s->in_row, c->sy + r0 * s->out_row, r1 - r0, 0,
                                   s->out_shape[s->out_ndim - 1]);
     if (st)
-        record_failure(c, ith, st);
+        record_failure(c, ith, st, c->step);
 }
 
 static lam_status finish(run_ctx *c, int nth)
@@ -476,7 +533,7 @@ static lam_status run_columns(lam_plan *p, run_ctx *c)
             nth = 1;
             lam_status st = run_step_rows(s, x, y, s->in_shape[0], 0, s->out_shape[s->out_ndim - 1]);
             if (st)
-                record_failure(c, 0, st);
+                record_failure(c, 0, st, i);
         }
         lam_status st = finish(c, nth);
         if (st)
@@ -511,36 +568,49 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
     c.failed = 0;
     memset(c.status, 0, sizeof c.status);
     c.message[0] = '\0';
+    c.message_step = 0;
     if (p->rows == 0)
         return LAM_OK;
-    if (!p->blocked)
-        return run_columns(p, &c);
-    for (int i = 0; i < p->nthreads; i++)
-        p->claims[(size_t)i * CLAIM_STRIDE] = 0;
-    lam__parallel(p->nthreads, batch_task, &c);
-    return finish(&c, p->nthreads);
+    lam_status st;
+    if (!p->blocked) {
+        st = run_columns(p, &c);
+    } else {
+        for (int i = 0; i < p->nthreads; i++)
+            p->claims[(size_t)i * CLAIM_STRIDE] = 0;
+        lam__parallel(p->nthreads, batch_task, &c);
+        st = finish(&c, p->nthreads);
+    }
+    if (st) /* reported once, from where it failed */
+        locate_step(p, &p->steps[c.message_step]);
+    return st;
 }
 
 /* ---- public API ---- */
+
+static lam_status stale_error(const lam_plan *p)
+{
+    ptrdiff_t changed = lam__deps_changed(&p->deps);
+    if (changed < 0) /* below a module the plan did not look into */
+        return lam__error(LAM_ERR_RUNTIME,
+                          "plan run: the model's structure or mode changed after the plan was "
+                          "made; make a new plan");
+    /* deps[changed]'s ancestors did not change: it is still in the model */
+    plan_step at = {.m = p->deps.items[changed].m, .dep = (int)changed};
+    lam__error(LAM_ERR_RUNTIME,
+               "%s: its children or its train/eval mode changed after the plan was made "
+               "(the model's structure or mode changed); make a new plan",
+               lam_module_type_name(at.m));
+    locate_step(p, &at);
+    lam__error_prefix("plan run:");
+    return LAM_ERR_RUNTIME;
+}
 
 LAM_API lam_status lam_plan_create(lam_plan **out, lam_module *m, int ndim, const int64_t *shape)
 {
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(shape);
-    lam_status st = lam__plan_build(out, m, ndim, shape, true);
-    if (st == LAM_ERR_SHAPE) {
-        /* report it as a forward would, with the module path */
-        lam_tensor *probe, *y = NULL;
-        if (lam_tensor_create(&probe, ndim, shape) == LAM_OK) {
-            lam_status st2 = lam_module_forward(m, probe, &y);
-            lam_tensor_release(y);
-            lam_tensor_release(probe);
-            if (st2)
-                return st2;
-        }
-    }
-    return st;
+    return lam__plan_build(out, m, ndim, shape, true);
 }
 
 LAM_API void lam_plan_free(lam_plan *p) { lam__plan_destroy(p); }
@@ -578,10 +648,8 @@ LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void 
                           lam_shape_str(output->ndim, output->shape, a, sizeof a),
                           lam_shape_str(p->out_ndim, p->out_shape, b, sizeof b));
     }
-    if (p->generation != current_generation())
-        return lam__error(LAM_ERR_RUNTIME,
-                          "plan run: the model's structure or mode changed after the plan was "
-                          "made; make a new plan");
+    if (__builtin_expect(lam__plan_stale(p), 0))
+        return stale_error(p);
     return lam__plan_exec(p, input, args, output);
 }
 

@@ -5,27 +5,65 @@
 #include "runtime/internal.h"
 #include "lamina/plan.h"
 
+/* A plan holds while its root's tree_version is the one it was made with
+ * (internal.h: any change of children or mode below the root moves it).
+ * For messages, a plan also records the modules it reached, in pre-order
+ * (each module's parent before it, `parent` its index), with their own
+ * versions: a step's path, and which module changed.  Checked in order and
+ * stopping at the first change, that never reads a freed module: a
+ * module's parent comes first, and a parent's version moves before it
+ * drops a child (runtime/module.c). */
+typedef struct lam__dep {
+    lam_module *m;
+    unsigned version;
+    int parent; /* index in the list; -1 for the root */
+} lam__dep;
+typedef struct lam__deps {
+    lam__dep *items;
+    size_t n, cap;
+} lam__deps;
+
+/* Index of the first module whose version moved since it was recorded, or -1. */
+static inline ptrdiff_t lam__deps_changed(const lam__deps *d)
+{
+    const lam__dep *items = d->items;
+    for (size_t i = 0, n = d->n; i < n; i++)
+        if (lam__module_version(items[i].m) != items[i].version)
+            return (ptrdiff_t)i;
+    return -1;
+}
+
 /* Build a plan; retain = take a reference to m (public plans) or not
- * (plans cached inside m itself). */
+ * (plans cached inside m itself).  A shape error names the failing module's
+ * path, as a forward would (runtime/forward.c, lam__error_locate). */
 lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_t *shape,
                            bool retain);
 void lam__plan_destroy(lam_plan *p);
 lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_tensor *out);
 bool lam__plan_matches(const lam_plan *p, int ndim, const int64_t *shape, int threads);
+/* The root's tree_version when the plan was made, and whether it moved since. */
+unsigned lam__plan_stamp(const lam_plan *p);
+bool lam__plan_stale(const lam_plan *p);
 bool lam__plan_is_generic(const lam_plan *p);
 void lam__plan_set_in_use(lam_plan *p, bool v);
 bool lam__plan_in_use(const lam_plan *p);
 void lam__plan_shape(const lam_plan *p, int *ndim, int64_t *shape);
 /* Run one layer (forward_into), splitting big work across threads. */
 lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out);
-/* Any change of structure or mode anywhere makes existing plans stale. */
-void lam__plan_invalidate_all(void);
 
 /* Plans cached in a module for lam_module_forward (runtime/plan_cache.c). */
 typedef struct lam__plan_cache lam__plan_cache;
 void lam__plan_cache_free(lam__plan_cache *c);
-/* Forward m through a cached plan; LAM_ERR_NOT_IMPLEMENTED when m cannot be
- * planned (the caller then runs its children one by one). */
-lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out);
+/* Forward m through a cached plan.  When m cannot be planned, *unplannable
+ * is set and nothing else happens (the caller runs its children one by one);
+ * the cache remembers that until m's tree_version moves.
+ * Errors are located (their message has the failing module's path). */
+lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                bool *unplannable);
+
+/* An error raised in chain[n-1], reached from chain[0] through chain[1..n-2]
+ * without the call machinery (a planned run): prefix the message with the
+ * path a forward would give it, once (runtime/forward.c). */
+void lam__error_locate(lam_module *const *chain, int n);
 
 #endif

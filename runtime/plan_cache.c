@@ -1,7 +1,9 @@
 /* Plans cached inside a module, so that lam_module_forward plans each input
  * shape once and later forwards of that shape only allocate their output.
  * Several user threads may forward one model at once: a plan in use by one
- * call is never handed to another (a second plan is made instead). */
+ * call is never handed to another (a second plan is made instead).  A plan
+ * is used while the module's tree_version is the one it was made with
+ * (internal.h); a module that cannot be planned is remembered the same way. */
 #include "runtime/plan.h"
 #include "runtime/parallel.h"
 #include <pthread.h>
@@ -12,6 +14,8 @@
 struct lam__plan_cache {
     pthread_mutex_t lock;
     lam_plan *plans[CACHE_SLOTS];
+    bool unplannable;           /* m could not be planned ... */
+    unsigned unplannable_stamp; /* ... when its tree_version was this */
 };
 
 void lam__plan_cache_free(lam__plan_cache *c)
@@ -42,19 +46,48 @@ static lam__plan_cache *cache_of(lam_module *m)
     return c;
 }
 
-static lam_plan *take(lam__plan_cache *c, int ndim, const int64_t *shape, int threads)
+/* A free plan for this shape, made from what m is now (stale ones met on
+ * the way are dropped); NULL if none.  *unplannable when m is known not to
+ * be plannable. */
+static lam_plan *take(lam__plan_cache *c, lam_module *m, int ndim, const int64_t *shape,
+                      int threads, bool *unplannable)
 {
-    lam_plan *found = NULL;
+    lam_plan *found = NULL, *stale[CACHE_SLOTS];
+    int n_stale = 0;
     pthread_mutex_lock(&c->lock);
+    if (c->unplannable) {
+        if (c->unplannable_stamp == lam__module_tree_version(m)) {
+            pthread_mutex_unlock(&c->lock);
+            *unplannable = true;
+            return NULL;
+        }
+        c->unplannable = false;
+    }
     for (int i = 0; i < CACHE_SLOTS && !found; i++) {
         lam_plan *p = c->plans[i];
         if (p && !lam__plan_in_use(p) && lam__plan_matches(p, ndim, shape, threads)) {
+            if (lam__plan_stale(p)) {
+                stale[n_stale++] = p;
+                c->plans[i] = NULL;
+                continue;
+            }
             lam__plan_set_in_use(p, true);
             found = p;
         }
     }
     pthread_mutex_unlock(&c->lock);
+    while (n_stale)
+        lam__plan_destroy(stale[--n_stale]);
     return found;
+}
+
+/* Remember that m cannot be planned (while its tree_version is `stamp`). */
+static void remember_unplannable(lam__plan_cache *c, unsigned stamp)
+{
+    pthread_mutex_lock(&c->lock);
+    c->unplannable = true;
+    c->unplannable_stamp = stamp;
+    pthread_mutex_unlock(&c->lock);
 }
 
 /* Keep p in the cache if there is room (or a free slot to reuse). */
@@ -90,21 +123,27 @@ static void give_back(lam__plan_cache *c, lam_plan *p)
     pthread_mutex_unlock(&c->lock);
 }
 
-lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out)
+lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                bool *unplannable)
 {
+    *unplannable = false;
     lam__plan_cache *c = cache_of(m);
     if (!c)
         return lam__oom("plan cache");
     int threads = lam__threads_for_call();
-    lam_plan *p = take(c, in->ndim, in->shape, threads);
+    lam_plan *p = take(c, m, in->ndim, in->shape, threads, unplannable);
+    if (*unplannable)
+        return LAM_OK;
     bool cached = p != NULL;
     if (!p) {
         lam_status st = lam__plan_build(&p, m, in->ndim, in->shape, false);
         if (st)
             return st;
         if (lam__plan_is_generic(p)) {
+            remember_unplannable(c, lam__plan_stamp(p));
             lam__plan_destroy(p);
-            return lam__error(LAM_ERR_NOT_IMPLEMENTED, "not a plannable pipeline");
+            *unplannable = true;
+            return LAM_OK;
         }
         cached = keep(c, p);
     }

@@ -276,6 +276,7 @@ lam_status lam__plugin_module_add_param(lam_module *m, const char *name, int ndi
         lam_tensor_release(t);
         return st;
     }
+    m->params[m->n_params - 1].kept = true;
     if (param)
         *param = t;
     return LAM_OK;

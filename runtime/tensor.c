@@ -236,10 +236,20 @@ LAM_API bool lam_tensor_is_borrowed(const lam_tensor *t)
     return t->borrowed || t->base;
 }
 
+/* Versions live in the storage: a view (lam_tensor_reshape) counts on its
+ * base, so a write through either is seen by whoever reads the other. */
+static lam_tensor *storage(lam_tensor *t) { return t->base ? t->base : t; }
+
+LAM_API void lam_tensor_mark_modified(lam_tensor *t)
+{
+    if (t)
+        __atomic_add_fetch(&storage(t)->version, 1, __ATOMIC_RELEASE);
+}
+
 LAM_API float *lam_tensor_data(lam_tensor *t)
 {
     LAM__CHECK_ARG_OR(t, NULL);
-    __atomic_add_fetch(&t->version, 1, __ATOMIC_RELEASE);
+    lam_tensor_mark_modified(t);
     return t->data;
 }
 
@@ -249,10 +259,7 @@ LAM_API const float *lam_tensor_cdata(const lam_tensor *t)
     return t->data;
 }
 
-unsigned lam__tensor_version(const lam_tensor *t)
-{
-    return __atomic_load_n(&t->version, __ATOMIC_ACQUIRE);
-}
+LAM_API uint64_t lam_tensor_version(const lam_tensor *t) { return t ? lam__tensor_version(t) : 0; }
 
 static lam_status flat_index(const lam_tensor *t, const int64_t *index, int64_t *flat)
 {
@@ -293,7 +300,8 @@ LAM_API lam_status lam_tensor_set(lam_tensor *t, const int64_t *index, float val
     lam_status st = flat_index(t, index, &f);
     if (st)
         return st;
-    lam_tensor_data(t)[f] = value;
+    t->data[f] = value;
+    lam_tensor_mark_modified(t); /* after the write: a reader that sees the version sees the value */
     return LAM_OK;
 }
 
@@ -316,8 +324,10 @@ LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
                           lam_shape_str(src->ndim, src->shape, a, sizeof a),
                           lam_shape_str(dst->ndim, dst->shape, b, sizeof b));
     }
-    if (dst->data != src->data)
-        memmove(lam_tensor_data(dst), src->data, (size_t)src->numel * sizeof(float));
+    if (dst->data != src->data) {
+        memmove(dst->data, src->data, (size_t)src->numel * sizeof(float));
+        lam_tensor_mark_modified(dst);
+    }
     return LAM_OK;
 }
 

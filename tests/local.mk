@@ -7,6 +7,11 @@ TESTS += tests/test_module_api
 tests_test_module_api_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_module_api_LDADD = liblamina.la $(CRITERION_LIBS)
 tests_test_module_api_LDFLAGS = -no-install
+check_PROGRAMS += tests/test_versions
+TESTS += tests/test_versions
+tests_test_versions_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_versions_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+tests_test_versions_LDFLAGS = -no-install
 endif
 
 # The layer and model tests again on the scalar kernels (the test oracle).

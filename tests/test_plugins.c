@@ -967,6 +967,88 @@ Test(broken, forward_fails_mid_pipeline)
     lam_module_release(seq);
 }
 
+/* A planned run that fails reports once, with the failing module's path,
+ * and does not run the Sequential again child by child to find it (the
+ * Counter before the failing layer runs once per forward). */
+Test(broken, failed_planned_run_reports_once)
+{
+    load_test("testtypes");
+    lam_module *seq = create("Sequential", 0, NULL);
+    add(seq, "0", create("Counter", 0, NULL));
+    add(seq, "1", create("FailingLayer", 0, NULL));
+    lam_tensor *x = input_2d(2, 3, 1.0f), *y = (lam_tensor *)1;
+    for (int k = 1; k <= 2; k++) {
+        cr_expect_eq(lam_module_forward(seq, x, &y), LAM_ERR_RUNTIME);
+        cr_expect_str_eq(lam_last_error(), "Sequential[1] FailingLayer: simulated failure");
+        cr_expect_null(y);
+        cr_expect_eq(param(seq, "0.calls")[0], (float)k, "Counter ran %g times in %d forwards",
+                     (double)param(seq, "0.calls")[0], k);
+    }
+    /* the same through a plan */
+    lam_plan *p;
+    OK(lam_plan_create(&p, seq, 2, lam_tensor_shape(x)));
+    lam_tensor *out;
+    OK(lam_tensor_clone(&out, x));
+    cr_expect_eq(lam_plan_run(p, x, out), LAM_ERR_RUNTIME);
+    cr_expect_str_eq(lam_last_error(), "Sequential[1] FailingLayer: simulated failure");
+    cr_expect_eq(param(seq, "0.calls")[0], 3.0f);
+    lam_plan_free(p);
+    lam_tensor_release(out);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}
+
+/* A parameter a plugin layer declared (host->module_add_param) is kept by
+ * the plugin (PackedLinear holds its weight and bias): a tensor of another
+ * shape is refused as for built-ins (PackedLinear would read out_features
+ * floats of a 1-float bias: a heap overflow under ASan before the check),
+ * and so is one of the same shape (the plugin would read a freed tensor);
+ * copying values in is the way, and the next forward uses them. */
+Test(broken, declared_param_replacement_checks_shape)
+{
+    load_test("testtypes");
+    lam_kwarg a[] = {{NULL, LAM_INT(8)}, {NULL, LAM_INT(64)}};
+    lam_module *pl = create("PackedLinear", 2, a);
+    int64_t one = 1, w_bad[2] = {64, 7}, n64 = 64;
+    lam_tensor *t;
+    OK(lam_tensor_create(&t, 1, &one));
+    expect_error(lam_module_register_parameter(pl, "bias", t), LAM_ERR_SHAPE,
+                 "PackedLinear(in_features=8, out_features=64): size mismatch for bias: registering "
+                 "a param with shape torch.Size([1]), the shape in current model is "
+                 "torch.Size([64]).");
+    lam_tensor_release(t);
+    OK(lam_tensor_create(&t, 2, w_bad));
+    expect_error(lam_module_register_parameter(pl, "weight", t), LAM_ERR_SHAPE,
+                 "size mismatch for weight: registering a param with shape torch.Size([64, 7]), "
+                 "the shape in current model is torch.Size([64, 8]).");
+    lam_tensor_release(t);
+    OK(lam_tensor_create(&t, 1, &n64));
+    for (int i = 0; i < 64; i++)
+        lam_tensor_data(t)[i] = (float)i;
+    expect_error(lam_module_register_parameter(pl, "bias", t), LAM_ERR_INVALID_ARGUMENT,
+                 "PackedLinear: parameter 'bias' is declared by a plugin layer, which keeps that "
+                 "tensor: copy new values into it");
+    lam_state_dict *sd;
+    OK(lam_module_state_dict(pl, &sd));
+    OK(lam_tensor_copy(lam_state_dict_get(sd, "bias"), t));
+    lam_state_dict_free(sd);
+    lam_tensor_release(t);
+    lam_tensor *x = input_2d(3, 8, 1.0f), *y;
+    OK(lam_module_forward(pl, x, &y));
+    double want[3 * 64];
+    double xd[3 * 8];
+    to_double(x, xd);
+    ref_linear(xd, 3, 8, 64, param(pl, "weight"), param(pl, "bias"), want);
+    for (int i = 0; i < 3 * 64; i++) {
+        cr_expect_eq(param(pl, "bias")[i % 64], (float)(i % 64));
+        want[i] = want[i] > 0 ? want[i] : 0;
+    }
+    expect_close(y, want, 3 * 64);
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    lam_module_release(pl);
+}
+
 typedef struct broken_case {
     const char *file; /* in the test-plugin dir */
     const char *reason;

@@ -80,7 +80,15 @@ LAM_API lam_status lam_module_named_modules(lam_module *m, bool remove_duplicate
 
 /* register_parameter(name, t): a parameter of m itself (custom modules own
  * weights this way).  Takes a reference; replaces a parameter of that name;
- * PyTorch's name rules ("parameter name can't contain \".\""). */
+ * PyTorch's name rules ("parameter name can't contain \".\"").  The next
+ * forward, and plans made before, compute with the new tensor.  A parameter
+ * the layer itself declares (a built-in's weight and bias, a plugin's
+ * host->module_add_param) can only be replaced by a tensor of the same shape:
+ * LAM_ERR_SHAPE, "Linear(in_features=64, out_features=64, bias=True): size
+ * mismatch for bias: registering a param with shape torch.Size([1]), the
+ * shape in current model is torch.Size([64]).".  A plugin layer's declared
+ * parameters cannot be replaced at all (LAM_ERR_INVALID_ARGUMENT): the plugin
+ * may keep the tensor (docs/plugins.md); copy new values into it instead. */
 LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t);
 
 /* named_parameters(recurse=True, remove_duplicate=True) into a new dict:

@@ -20,7 +20,21 @@
  * planned layer by layer.  Any other module (a custom forward) is run through
  * lam_module_forward inside the plan, which then allocates its intermediates.
  *
- * lam_module_forward on a Sequential uses cached plans the same way. */
+ * lam_module_forward on a Sequential uses cached plans the same way.
+ *
+ * Validity.  A plan records the modules it was made from (the model and the
+ * modules below it that it reached) with their versions, and holds while
+ * none of them changes its children or its train/eval mode.  After such a
+ * change -- to the model itself, to a module nested in it, or to a module it
+ * shares with another model (lam_module_eval on the other model moves the
+ * shared module too) -- lam_plan_run fails with LAM_ERR_RUNTIME, "plan run:
+ * Sequential[1] Sequential: its children or its train/eval mode changed after
+ * the plan was made ...; make a new plan", and lam_module_forward makes a new
+ * cached plan by itself.  Nothing done to other models affects a plan.
+ * Parameters are not part of a plan: every run computes with the parameters
+ * as they are then (replaced ones included; tensor.h says which writes are
+ * seen).  Changing a model while another thread runs it is a race, as in
+ * PyTorch. */
 #ifndef LAMINA_PLAN_H
 #define LAMINA_PLAN_H
 

@@ -3,7 +3,29 @@
  * Ownership: tensors are reference-counted.  lam_tensor_create* return a new
  * reference that the caller releases with lam_tensor_release().  Owning
  * tensors allocate 64-byte aligned data; borrowed tensors (lam_tensor_wrap)
- * point at the caller's memory, which must outlive the tensor. */
+ * point at the caller's memory, which must outlive the tensor.
+ *
+ * Versions (PyTorch's tensor._version).  Every tensor's storage has a
+ * version counter that lamina moves on each write it makes or hands out:
+ * lam_tensor_data() (a write access, counted when it is called),
+ * lam_tensor_set(), lam_tensor_copy() into the tensor,
+ * lam_module_load_state_dict() and lam_tensor_mark_modified().  A view made
+ * by lam_tensor_reshape shares the counter of the tensor it views, so a
+ * write through either is a write to both.  Layers that keep data derived
+ * from a parameter (Linear keeps its weight packed for the GEMM kernels)
+ * rebuild it when the parameter's version moves or when the parameter is
+ * replaced (lam_module_register_parameter), so every forward and plan run
+ * after such a change computes with the new values.
+ *
+ * What lamina cannot see: writes through a pointer kept from an earlier
+ * lam_tensor_data() call (after a forward has used the tensor), and writes
+ * into memory given to lam_tensor_wrap() made through the caller's own
+ * pointer.  After such writes call lam_tensor_mark_modified() (or
+ * lam_tensor_data() again) before the next forward; until then a forward may
+ * compute with the old values.  To find a missing call, run with
+ * LAMINA_CHECK_WEIGHTS=1: every Linear forward then checks (one pass over
+ * the weight) that the weight still holds the values it packed and fails
+ * with LAM_ERR_RUNTIME, naming the layer, when it does not. */
 #ifndef LAMINA_TENSOR_H
 #define LAMINA_TENSOR_H
 
@@ -41,8 +63,17 @@ LAM_API int64_t lam_tensor_dim(const lam_tensor *t, int dim);
 LAM_API const int64_t *lam_tensor_shape(const lam_tensor *t);
 LAM_API int64_t lam_tensor_numel(const lam_tensor *t);
 LAM_API bool lam_tensor_is_borrowed(const lam_tensor *t);
+/* The data for writing: moves the tensor's version (see above).  For reading
+ * use lam_tensor_cdata, which does not. */
 LAM_API float *lam_tensor_data(lam_tensor *t);
 LAM_API const float *lam_tensor_cdata(const lam_tensor *t);
+/* Tell lamina that the values changed behind its back (written through an
+ * old lam_tensor_data pointer or into wrapped memory): moves the version so
+ * that the next forward recomputes what it derived from them.  NULL: no-op. */
+LAM_API void lam_tensor_mark_modified(lam_tensor *t);
+/* The version of t's storage (shared with its views); 0 for NULL.  It only
+ * grows; compare two readings to tell whether the values may have changed. */
+LAM_API uint64_t lam_tensor_version(const lam_tensor *t);
 
 /* Element access by a full index (ndim entries); out-of-range gives LAM_ERR_INDEX. */
 LAM_API lam_status lam_tensor_get(const lam_tensor *t, const int64_t *index, float *value);

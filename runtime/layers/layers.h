@@ -7,8 +7,9 @@
 extern const lam_module_ops lam__linear_ops;
 /* in/out features and bias data of a Linear */
 void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const float **bias);
-/* The packed weight for the current weight values. */
-const float *lam__linear_packed(lam_module *m);
+/* The packed weight for the current weight values (an error only under
+ * LAMINA_CHECK_WEIGHTS, for a weight changed behind lamina's back). */
+lam_status lam__linear_packed(lam_module *m, const float **packed);
 
 /* How an activation prints its numeric arguments (int or float literal),
  * for modules created from model files: LeakyReLU(negative_slope=1) prints 1. */

@@ -1,6 +1,9 @@
 /* Linear(in_features, out_features, bias=True): y = x Wᵀ + b over the last dim.
  * W is packed for the kernel table's GEMM when first needed and again only
- * when the weight tensor's version changes (load_state_dict, lam_tensor_data). */
+ * when the weight changes: its version moves (lam_tensor_data, _set, _copy,
+ * load_state_dict, mark_modified, writes through a view) or another tensor
+ * takes its place (register_parameter moves the module's params_version).
+ * The rule and what it cannot see are in include/lamina/tensor.h. */
 #include "runtime/layers/layers.h"
 #include <inttypes.h>
 #include <math.h>
@@ -14,7 +17,10 @@ typedef struct linear_state {
     pthread_mutex_t lock;
     float *packed;
     size_t packed_len;
-    unsigned packed_version;
+    /* what `packed` was made from (atomics: read without the lock) */
+    unsigned packed_params;  /* the module's params_version */
+    uint64_t packed_version; /* the weight's version */
+    uint64_t packed_hash;    /* the weight's values, under LAMINA_CHECK_WEIGHTS */
     bool packed_valid;
 } linear_state;
 
@@ -35,24 +41,88 @@ static lam_status linear_shape(lam_module *m, int ndim, const int64_t *in, int *
     return LAM_OK;
 }
 
-/* The packed weight for the current weight values (repacks under a lock). */
-const float *lam__linear_packed(lam_module *m)
+/* LAMINA_CHECK_WEIGHTS=1: check on every use that the weight still holds the
+ * values that were packed (finds writes that lamina cannot see).  -1 until
+ * read, so that the first use takes the slow path, which reads it. */
+static int check_weights = -1;
+
+static bool checking_weights(void)
+{
+    int v = __atomic_load_n(&check_weights, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *e = getenv("LAMINA_CHECK_WEIGHTS");
+        v = e && *e && strcmp(e, "0") != 0;
+        __atomic_store_n(&check_weights, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+static uint64_t weight_hash(const lam_tensor *w)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    const uint32_t *p = (const uint32_t *)(const void *)w->data;
+    for (int64_t i = 0; i < w->numel; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h;
+}
+
+static bool packed_current(const linear_state *s, unsigned pv, uint64_t v)
+{
+    return __atomic_load_n(&s->packed_valid, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&s->packed_params, __ATOMIC_RELAXED) == pv &&
+           __atomic_load_n(&s->packed_version, __ATOMIC_RELAXED) == v;
+}
+
+/* Repack under the lock if still needed; the LAMINA_CHECK_WEIGHTS check. */
+static __attribute__((noinline)) lam_status packed_slow(lam_module *m, const float **packed)
 {
     linear_state *s = m->state;
-    const lam_tensor *w = m->params[0].tensor;
-    unsigned v = lam__tensor_version(w);
-    if (__atomic_load_n(&s->packed_valid, __ATOMIC_ACQUIRE) && s->packed_version == v)
-        return s->packed;
     pthread_mutex_lock(&s->lock);
-    if (!s->packed_valid || s->packed_version != v) {
+    unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
+    const lam_tensor *w = m->params[0].tensor;
+    uint64_t v = lam__tensor_version(w);
+    if (!packed_current(s, pv, v)) {
         __atomic_store_n(&s->packed_valid, false, __ATOMIC_RELEASE);
-        const lam_kernels *k = lam__kernels();
-        k->gemm_pack((size_t)s->out, (size_t)s->in, w->data, s->packed);
-        s->packed_version = v;
+        lam__kernels()->gemm_pack((size_t)s->out, (size_t)s->in, w->data, s->packed);
+        __atomic_store_n(&s->packed_params, pv, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->packed_version, v, __ATOMIC_RELAXED);
+        if (checking_weights())
+            __atomic_store_n(&s->packed_hash, weight_hash(w), __ATOMIC_RELAXED);
         __atomic_store_n(&s->packed_valid, true, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&s->lock);
-    return s->packed;
+    if (checking_weights() && weight_hash(w) != __atomic_load_n(&s->packed_hash, __ATOMIC_RELAXED))
+        return lam__error(LAM_ERR_RUNTIME,
+                          "Linear(in_features=%" PRId64 ", out_features=%" PRId64
+                          "): the weight's values changed but its version did not (written "
+                          "through an old lam_tensor_data pointer or into wrapped memory); call "
+                          "lam_tensor_mark_modified on the weight after writing it "
+                          "(found by LAMINA_CHECK_WEIGHTS)",
+                          s->in, s->out);
+    *packed = s->packed;
+    return LAM_OK;
+}
+
+/* The packed weight for the current weight, or NULL with the error set
+ * (only under LAMINA_CHECK_WEIGHTS).  Inline: every Linear run asks. */
+static inline const float *packed_weight(lam_module *m)
+{
+    linear_state *s = m->state;
+    /* params_version first: a replaced weight is stored before it moves */
+    unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
+    const lam_tensor *w = m->params[0].tensor;
+    if (__builtin_expect(packed_current(s, pv, lam__tensor_version(w)) &&
+                             __atomic_load_n(&check_weights, __ATOMIC_RELAXED) == 0,
+                         1))
+        return s->packed;
+    const float *packed;
+    return packed_slow(m, &packed) ? NULL : packed;
+}
+
+lam_status lam__linear_packed(lam_module *m, const float **packed)
+{
+    *packed = packed_weight(m);
+    return *packed ? LAM_OK : LAM_ERR_RUNTIME;
 }
 
 void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const float **bias)
@@ -67,7 +137,9 @@ static lam_status linear_run_rows(lam_module *m, const float *x, int64_t rows, f
                                   lam_epilogue ep, size_t n_begin, size_t n_end)
 {
     linear_state *s = m->state;
-    const float *packed = lam__linear_packed(m);
+    const float *packed = packed_weight(m);
+    if (!packed)
+        return LAM_ERR_RUNTIME;
     const float *bias = s->bias ? m->params[1].tensor->data : NULL;
     lam__kernels()->gemm((size_t)rows, (size_t)s->out, (size_t)s->in, x, (size_t)s->in, packed,
                          bias, y, (size_t)s->out, ep, n_begin, n_end);
@@ -90,7 +162,9 @@ static lam_status linear_run_pair(lam_module *m1, lam_epilogue ep1, lam_module *
                                   lam_epilogue ep2, const float *x, int64_t rows, float *y)
 {
     linear_state *a = m1->state, *b = m2->state;
-    const float *p1 = lam__linear_packed(m1), *p2 = lam__linear_packed(m2);
+    const float *p1 = packed_weight(m1), *p2 = p1 ? packed_weight(m2) : NULL;
+    if (!p2)
+        return LAM_ERR_RUNTIME;
     const float *b1 = a->bias ? m1->params[1].tensor->data : NULL;
     const float *b2 = b->bias ? m2->params[1].tensor->data : NULL;
     lam__kernels()->mlp2((size_t)rows, (size_t)a->in, (size_t)a->out, (size_t)b->out, x,
@@ -214,7 +288,8 @@ LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int6
         }
         lam__rand_uniform(b->data, (size_t)b->numel, -bound, bound);
     }
-    lam__linear_packed(m);
+    const float *packed;
+    lam__linear_packed(m, &packed); /* now, so that the first forward need not */
     *out = m;
     return LAM_OK;
 }

@@ -8,6 +8,9 @@
  *                    — create fails after making a module, leaving it in
  *                      *out: not released, released, holding a child, a
  *                      built-in from host->module_create
+ *   Counter()        — an identity that counts its forward_into calls in its
+ *                      parameter "calls" (shape [1]), so tests can see how
+ *                      often a planned pipeline ran it
  *   PackedLinear(in_features, out_features) — x·Wᵀ + b, then ReLU, through
  *                      host->gemm_pack / host->gemm with a fused epilogue;
  *                      parameters weight/bias like nn.Linear.
@@ -180,6 +183,30 @@ static const lam_layer_type leaky_container_type = {
 static const lam_layer_type leaky_builtin_type = {
     .struct_size = sizeof(lam_layer_type), .name = "LeakyBuiltin", .create = leaky_builtin_create,
     .forward_into = copy_forward,
+};
+
+/* ---- Counter ---- */
+static lam_status counter_create(const lam_host_api *h, const lam_layer_type *type,
+                                 const lam_value *args, lam_module **out)
+{
+    (void)args;
+    lam_status st = h->module_new(out, type, NULL);
+    int64_t one = 1;
+    if (!st && (st = h->module_add_param(*out, "calls", 1, &one, NULL))) {
+        h->module_release(*out);
+        *out = NULL;
+    }
+    return st;
+}
+static lam_status counter_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                  lam_tensor *out)
+{
+    h->tensor_data(h->module_param(self, "calls"))[0] += 1.0f; /* single-threaded tests only */
+    return copy_forward(h, self, in, out);
+}
+static const lam_layer_type counter_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "Counter", .create = counter_create,
+    .forward_into = counter_forward,
 };
 
 /* ---- PackedLinear ---- */
@@ -385,6 +412,7 @@ static lam_status register_types(const lam_host_api *h, lam_registry *reg)
         &picky_type,        &failing_type, &bad_shape_type, &sloppy_type,
         &packed_type,       &leaky_type,   &released_type,  &leaky_container_type,
         &leaky_builtin_type, &chatty_type, &hoard_type,     &rows_linear_type,
+        &counter_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);

@@ -108,6 +108,56 @@ static long forward_allocations(lam_module *m, int64_t rows, int64_t cols, int t
     return allocations;
 }
 
+/* lam_module_forward of m, counting only inside the forwards, while another
+ * model is built, put in eval mode and run between them: m's cached plan is
+ * m's own and stays valid. */
+static long forward_allocations_among_others(lam_module *m, int64_t rows, int64_t cols)
+{
+    lam_set_num_threads(1);
+    lam_tensor *x = make_input(rows, cols, 2), *y;
+    if (!x || lam_module_forward(m, x, &y))
+        return -1;
+    lam_tensor_release(y);
+    allocations = 0;
+    for (int i = 0; i < 100; i++) {
+        lam_module *other = make_seed_model();
+        lam_tensor *z;
+        if (!other || lam_module_forward(other, x, &z))
+            return -1;
+        lam_tensor_release(z);
+        lam_module_train(other, true);
+        counting = 1;
+        lam_status st = lam_module_forward(m, x, &y);
+        counting = 0;
+        if (st)
+            return -1;
+        lam_tensor_release(y);
+        lam_module_release(other);
+    }
+    lam_tensor_release(x);
+    return allocations;
+}
+
+static lam_status copy_forward(lam_module *self, const lam_tensor *in, void *args, lam_tensor **out)
+{
+    (void)self, (void)args;
+    return lam_tensor_clone(out, in);
+}
+
+/* Sequential(Linear(10, 50), <custom module>, Linear(50, 2)): cannot be planned */
+static lam_module *make_unplannable(void)
+{
+    lam_custom_spec spec = {.type_name = "Copy", .forward = copy_forward};
+    lam_module *l[3], *m = NULL;
+    if (lam_linear_create(&l[0], 10, 50, true) || lam_custom_create(&l[1], &spec) ||
+        lam_linear_create(&l[2], 50, 2, true))
+        return NULL;
+    lam_sequential_create(&m, 3, l);
+    for (int i = 0; i < 3; i++)
+        lam_module_release(l[i]);
+    return m;
+}
+
 #endif /* NO_INTERPOSE */
 
 int main(void)
@@ -128,9 +178,27 @@ int main(void)
     /* the simple forward allocates only the tensor it returns */
     check("forward: seed model, batch 1", forward_allocations(seed, 1, 10, 1), 200);
     check("forward: MLP, batch 256, 2 threads", forward_allocations(mlp, 256, 784, 2), 200);
+    /* other models built and changed meanwhile: the seed model's plan stays */
+    check("forward: seed model, other models built between calls",
+          forward_allocations_among_others(seed, 1, 10), 200);
+    /* a Sequential that cannot be planned is remembered as such: each call
+     * allocates only its three children's outputs (no plan made and dropped) */
+    lam_module *unplannable = make_unplannable();
+    if (!unplannable)
+        return 1;
+    check("forward: Sequential with a custom module, batch 4",
+          forward_allocations(unplannable, 4, 10, 1), 600);
+    /* until it changes: with a ReLU in the custom module's place it is planned */
+    lam_module *relu;
+    if (lam_relu_create(&relu) || lam_container_set(unplannable, 1, relu))
+        return 1;
+    lam_module_release(relu);
+    check("forward: the same with a ReLU in its place, batch 4",
+          forward_allocations(unplannable, 4, 10, 1), 200);
+    lam_module_release(unplannable);
     lam_module_release(seed);
     lam_module_release(mlp);
-    printf("%d passed, %d failed\n", 7 - failures, failures);
+    printf("%d passed, %d failed\n", 10 - failures, failures);
     return failures ? 1 : 0;
 #endif
 }

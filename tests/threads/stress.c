@@ -1,7 +1,10 @@
 /* Concurrent use: several user threads run forwards on one shared model at
  * once (each call has its own activations) and every result must equal the
- * single-threaded reference bit for bit.  A plain program (not Criterion) so
- * that it can also be built and run under ThreadSanitizer: `make tsan-check`. */
+ * single-threaded reference bit for bit; and ten models, each run and
+ * changed by its own thread while another thread builds and changes more
+ * models: plans are per model, so no thread sees another's changes.  A plain
+ * program (not Criterion) so that it can also be built and run under
+ * ThreadSanitizer: `make tsan-check`. */
 #include <lamina/lamina.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -85,6 +88,134 @@ static int run(const char *name, lam_module *m, int64_t cols, int use_plan)
     return failures != 0;
 }
 
+/* ---- ten models, one thread each, and a thread building more ---- */
+
+#define OWNERS 10
+
+typedef struct owner_job {
+    lam_module *model;
+    lam_tensor *x, *ref;
+    int failures, stale_seen;
+} owner_job;
+
+static int same(const lam_tensor *a, const lam_tensor *b)
+{
+    return lam_tensor_same_shape(a, b) &&
+           memcmp(lam_tensor_cdata(a), lam_tensor_cdata(b),
+                  (size_t)lam_tensor_numel(a) * sizeof(float)) == 0;
+}
+
+/* Runs its model through a plan and lam_module_forward; every 20 rounds
+ * flips the model's train/eval mode, which its plan must notice (once). */
+static void *owner(void *arg)
+{
+    owner_job *j = arg;
+    lam_plan *p = NULL;
+    lam_tensor *y = NULL;
+    if (lam_plan_create(&p, j->model, 2, lam_tensor_shape(j->x)) || lam_tensor_clone(&y, j->ref)) {
+        j->failures++;
+        return NULL;
+    }
+    for (int r = 1; r <= ROUNDS; r++) {
+        if (r % 20 == 0) {
+            lam_module_train(j->model, (r / 20) % 2);
+            if (lam_plan_run(p, j->x, y) == LAM_ERR_RUNTIME)
+                j->stale_seen++;
+            lam_plan_free(p);
+            if (lam_plan_create(&p, j->model, 2, lam_tensor_shape(j->x))) {
+                j->failures++;
+                break;
+            }
+        }
+        lam_tensor *f = NULL;
+        if (lam_plan_run(p, j->x, y) || !same(y, j->ref))
+            j->failures++;
+        if (lam_module_forward(j->model, j->x, &f) || !same(f, j->ref))
+            j->failures++;
+        lam_tensor_release(f);
+    }
+    lam_plan_free(p);
+    lam_tensor_release(y);
+    return NULL;
+}
+
+static volatile int owners_running;
+/* A ReLU at the end of owner 1's model that the builder also puts at the
+ * end of its models: owner 1's mode changes reach it (and stamp every
+ * model holding it) while the builder links it into models and frees them. */
+static lam_module *shared_relu;
+
+/* Builds, runs, changes and frees models while the owners run theirs. */
+static void *builder(void *arg)
+{
+    int *failures = arg;
+    lam_tensor *x = make_input(3, 64, 5);
+    int built = 0;
+    while (__atomic_load_n(&owners_running, __ATOMIC_ACQUIRE) || built < 10) {
+        lam_module *m = make_mlp(64, 32, 4), *relu = NULL;
+        lam_tensor *y = NULL;
+        if (!m || lam_module_forward(m, x, &y) || lam_relu_create(&relu) ||
+            lam_container_append(m, relu))
+            (*failures)++;
+        lam_tensor_release(y);
+        lam_module_release(relu);
+        lam_module_train(m, true);
+        /* no mode changes from here: owner 1 changes the shared ReLU's */
+        y = NULL;
+        if (lam_container_append(m, shared_relu) || lam_module_forward(m, x, &y))
+            (*failures)++;
+        lam_tensor_release(y);
+        lam_module_release(m);
+        built++;
+    }
+    lam_tensor_release(x);
+    return NULL;
+}
+
+static int run_owners(void)
+{
+    owner_job jobs[OWNERS];
+    pthread_t th[OWNERS], b;
+    lam_set_num_threads(1);
+    for (int i = 0; i < OWNERS; i++) {
+        jobs[i].model = i % 2 ? make_seed_model() : make_mlp(16, 8 + i, 3);
+        jobs[i].x = make_input(1 + i, i % 2 ? 10 : 16, (unsigned)i);
+        jobs[i].failures = jobs[i].stale_seen = 0;
+        if (i == 1 && (lam_relu_create(&shared_relu) ||
+                       lam_container_append(jobs[i].model, shared_relu))) /* after a Sigmoid */
+            return 1;
+        if (!jobs[i].model || !jobs[i].x ||
+            lam_module_forward(jobs[i].model, jobs[i].x, &jobs[i].ref) != LAM_OK) {
+            fprintf(stderr, "owner %d: setup failed: %s\n", i, lam_last_error());
+            return 1;
+        }
+    }
+    lam_set_num_threads(2);
+    int builder_failures = 0;
+    __atomic_store_n(&owners_running, 1, __ATOMIC_RELEASE);
+    pthread_create(&b, NULL, builder, &builder_failures);
+    for (int i = 0; i < OWNERS; i++)
+        pthread_create(&th[i], NULL, owner, &jobs[i]);
+    int failures = 0, stale = 0;
+    for (int i = 0; i < OWNERS; i++) {
+        pthread_join(th[i], NULL);
+        failures += jobs[i].failures;
+        stale += jobs[i].stale_seen;
+        lam_module_release(jobs[i].model);
+        lam_tensor_release(jobs[i].x);
+        lam_tensor_release(jobs[i].ref);
+    }
+    __atomic_store_n(&owners_running, 0, __ATOMIC_RELEASE);
+    pthread_join(b, NULL);
+    lam_module_release(shared_relu);
+    /* each owner changed its mode ROUNDS / 20 times and saw each change once */
+    int want_stale = OWNERS * (ROUNDS / 20);
+    printf("%-44s %d users x %d rounds: %d mismatches, %d/%d changes seen\n",
+           "10 models, each changed by its own thread", OWNERS, ROUNDS, failures + builder_failures,
+           stale, want_stale);
+    return failures + builder_failures != 0 || stale != want_stale;
+}
+
 int main(void)
 {
     lam_manual_seed(9);
@@ -97,9 +228,10 @@ int main(void)
     failed += run("MLP 64-256-256-10, lam_module_forward", mlp, 64, 0);
     failed += run("MLP 64-256-256-10, one plan per user", mlp, 64, 1);
     failed += run("ModuleList custom forward", loop, 10, 0);
+    failed += run_owners();
     lam_module_release(seed);
     lam_module_release(mlp);
     lam_module_release(loop);
-    printf("%d passed, %d failed\n", 4 - failed, failed);
+    printf("%d passed, %d failed\n", 5 - failed, failed);
     return failed ? 1 : 0;
 }
