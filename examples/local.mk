@@ -20,3 +20,18 @@ examples: $(EXAMPLES)
 	@for e in $(EXAMPLES); do \
 	  echo "==== $$e"; ./$$e || exit 1; echo; \
 	done
+
+# examples/plugins/gated.c — the plugin example of docs/plugins.md, built
+# with <lamina/plugin_util.h> like any plugin (never installed); its model
+# files and PyTorch fixtures come from examples/plugins/gated.py, and
+# tests/plugins/example-gated.sh runs it (`make check`).
+check_LTLIBRARIES += examples/plugins/gated.la
+examples_plugins_gated_la_SOURCES = examples/plugins/gated.c
+examples_plugins_gated_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
+examples_plugins_gated_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+examples_plugins_gated_la_LDFLAGS = $(LAM_PLUGIN_LDFLAGS) -rpath /nowhere
+EXTRA_DIST += examples/plugins/gated.py examples/plugins/gated.lam \
+	examples/plugins/gated.safetensors examples/plugins/gated.input.npy \
+	examples/plugins/gated.output.npy examples/plugins/gated_replaced.lam \
+	examples/plugins/gated_replaced.safetensors examples/plugins/gated_replaced.input.npy \
+	examples/plugins/gated_replaced.output.npy

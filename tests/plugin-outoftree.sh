@@ -2,7 +2,9 @@
 # Out-of-tree plugin check: install lamina into a temporary directory, build
 # the minimal plugin of docs/plugins.md against the INSTALLED headers with
 # nothing but `cc -shared -fPIC $(pkg-config --cflags lamina)`, build the
-# guide's host program against the installed library, and run it.
+# guide's host program against the installed library, and run it; then
+# build the guide's two-type example (gated.c, with <lamina/plugin_util.h>)
+# the same way and run its PyTorch model with the installed `lamina`.
 #
 #   tests/plugin-outoftree.sh [BUILDDIR]
 #
@@ -56,6 +58,7 @@ say "pkg-config --cflags lamina  ->  $cflags"
 say "pkg-config --libs lamina    ->  $libs"
 inc=$(printf '%s\n' $cflags | sed -n 's/^-I//p' | head -n 1)
 [ -f "$inc/lamina/plugin.h" ] || die "no installed lamina/plugin.h under $inc"
+[ -f "$inc/lamina/plugin_util.h" ] || die "no installed lamina/plugin_util.h under $inc"
 case "$inc" in "$work"/*) ;; *) die "the include dir $inc is not the temporary install" ;; esac
 
 # the shipped plugins are installed as <name>.so, without libtool's .la
@@ -67,7 +70,7 @@ say "installed plugins: $(ls "$libdir/lamina/plugins" | tr '\n' ' ')"
 
 # 2. the guide's code, extracted from docs/plugins.md (what the guide shows is what is tested)
 cd "$work"
-for f in scale.c run_scale.c; do
+for f in scale.c run_scale.c gated.c; do
     awk -v want="$f" '
         $0 == "<!-- file: " want " -->" { armed = 1; next }
         armed && /^```c$/ { inblock = 1; next }
@@ -75,7 +78,7 @@ for f in scale.c run_scale.c; do
         inblock { print }' "$srcdir/docs/plugins.md" >"$f"
     [ -s "$f" ] || die "docs/plugins.md has no code block for $f"
 done
-say "extracted scale.c ($(wc -l <scale.c) lines) and run_scale.c ($(wc -l <run_scale.c) lines) from docs/plugins.md"
+say "extracted scale.c ($(wc -l <scale.c) lines), run_scale.c ($(wc -l <run_scale.c) lines) and gated.c ($(wc -l <gated.c) lines) from docs/plugins.md"
 
 # 3. the plugin: only -shared -fPIC and pkg-config's flags; no -llamina
 say "$CC -shared -fPIC $cflags scale.c -o scale.so"
@@ -89,10 +92,20 @@ say "$CC -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only $cflags scale.c"
 $CC -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only $cflags scale.c ||
     die "scale.c with <lamina/plugin.h> is not clean C99"
 if command -v c++ >/dev/null 2>&1; then
-    printf '#include <lamina/plugin.h>\n#include <lamina/lamina.h>\nint main() { return LAM_PLUGIN_ABI_MAJOR == 0; }\n' >hdr.cc
+    printf '#include <lamina/plugin_util.h>\n#include <lamina/lamina.h>\nint main() { return LAM_PLUGIN_ABI_MAJOR == 0; }\n' >hdr.cc
     say "c++ -Wall -Wextra -Werror -fsyntax-only $cflags hdr.cc"
-    c++ -Wall -Wextra -Werror -fsyntax-only $cflags hdr.cc || die "<lamina/plugin.h> does not compile as C++"
+    c++ -Wall -Wextra -Werror -fsyntax-only $cflags hdr.cc ||
+        die "<lamina/plugin.h> or <lamina/plugin_util.h> does not compile as C++"
 fi
+
+# the two-type example: the same one-line build, with the helpers header
+say "$CC -shared -fPIC $cflags gated.c -o gated.so"
+$CC -shared -fPIC $cflags gated.c -o gated.so || die "the plugin_util.h example does not build"
+undef=$(nm -D --undefined-only gated.so | awk '{print $2}' | grep '^lam_' || true)
+[ -z "$undef" ] || die "gated.so references liblamina symbols: $undef"
+say "$CC -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only $cflags gated.c"
+$CC -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only $cflags gated.c ||
+    die "gated.c with <lamina/plugin_util.h> is not clean C99"
 
 # 4. the host program, linked against the installed library
 say "$CC $cflags run_scale.c -o run_scale $libs"
@@ -117,6 +130,18 @@ if [ -z "$builddir" ]; then
     env -u LAMINA_PLUGIN_PATH ./run_scale scale >out4.txt 2>&1 || { cat out4.txt; die "not found in the installed plugin dir"; }
     grep -q "^loaded scale 1.0.0 from $run_dir/scale.so\$" out4.txt || { cat out4.txt; die "loaded from the wrong place"; }
 fi
+# the example's PyTorch model, through the installed lamina command
+root=$work/prefix
+[ -z "$builddir" ] || root=$work/dest
+lamina_bin=$(find "$root" -path '*/bin/lamina' -type f | head -n 1)
+[ -n "$lamina_bin" ] || die "make install put no bin/lamina"
+say "$lamina_bin run gated.lam --weights gated.safetensors --input gated.input.npy --plugin ./gated.so"
+"$lamina_bin" run "$srcdir/examples/plugins/gated.lam" --weights "$srcdir/examples/plugins/gated.safetensors" \
+    --input "$srcdir/examples/plugins/gated.input.npy" --plugin ./gated.so >out5.txt 2>&1 ||
+    { cat out5.txt; die "lamina run with gated.so failed"; }
+grep -q '^tensor(\[\[\[' out5.txt || { cat out5.txt; die "unexpected output from lamina run with gated.so"; }
+say "lamina run with gated.so: $(wc -l <out5.txt) lines of output (make check compares it with PyTorch)"
+
 # a broken path gives a message, not a crash
 if ./run_scale ./no-such-plugin.so >out3.txt 2>&1; then die "a missing plugin was not reported"; fi
 grep -q "cannot open" out3.txt || { cat out3.txt; die "unexpected message for a missing plugin"; }

@@ -164,3 +164,37 @@ tests_test_capabilities_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_capabilities_LDFLAGS = -no-install
 tests_test_capabilities_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 endif
+
+# <lamina/plugin_util.h>: the guide's example (examples/plugins/gated.c,
+# built by examples/local.mk) against PyTorch through the lamina command,
+# and tests/test_plugin_util with a test plugin whose types drive each
+# helper into its error paths (utiltypes, and util_dup whose second type
+# name is taken), in a directory of their own outside the search path.
+AM_TESTS_ENVIRONMENT += LAMINA_SRCDIR='$(abs_top_srcdir)'; export LAMINA_SRCDIR; \
+	GATED_PLUGIN='$(abs_top_builddir)/examples/plugins/.libs/gated.so'; export GATED_PLUGIN;
+TESTS += tests/plugins/example-gated.sh
+EXTRA_DIST += tests/plugins/example-gated.sh
+
+if HAVE_CRITERION
+check_LTLIBRARIES += tests/plugins/util/utiltypes.la tests/plugins/util/util_dup.la
+tests_plugins_util_utiltypes_la_SOURCES = tests/plugins/utiltypes.c
+tests_plugins_util_utiltypes_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
+tests_plugins_util_utiltypes_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_util_utiltypes_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_util_util_dup_la_SOURCES = tests/plugins/utiltypes.c
+tests_plugins_util_util_dup_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DUTIL_DUP
+tests_plugins_util_util_dup_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_util_util_dup_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+check_PROGRAMS += tests/test_plugin_util
+TESTS += tests/test_plugin_util
+tests_test_plugin_util_SOURCES = tests/test_plugin_util.c
+tests_test_plugin_util_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLAM_TEST_UTIL_DIR='"$(abs_top_builddir)/tests/plugins/util/.libs"' \
+	-DLAM_TEST_GATED='"$(abs_top_builddir)/examples/plugins/.libs/gated.so"' \
+	-DLAM_TEST_EXAMPLES_DIR='"$(abs_top_srcdir)/examples/plugins"'
+tests_test_plugin_util_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_plugin_util_LDFLAGS = -no-install
+tests_test_plugin_util_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+endif
