@@ -54,12 +54,14 @@
 #endif
 
 static int explicit_threads; /* 0 = not set */
-static int default_threads;
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 /* Bumped by lam_set_num_threads: pools that hit a limit try again. */
 static unsigned retry_epoch;
 /* > 0 on lamina's workers, and on a caller while it runs its own tasks. */
 static __thread int tls_busy;
+
+#ifdef _OPENMP /* without OpenMP lamina runs serially: no default to find */
+static int default_threads;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
 static int env_threads(const char *name)
 {
@@ -85,6 +87,7 @@ static void init_default(void)
     }
     default_threads = n;
 }
+#endif
 
 LAM_API void lam_set_num_threads(int n)
 {
