@@ -15,7 +15,7 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
         lam_module *c = m->children[i].module;
         int nd2;
         int64_t s2[LAM_MAX_DIMS];
-        lam_status st = lam_module_output_shape(c, nd, shape, &nd2, s2);
+        lam_status st = lam__call_shape(c, i, nd, shape, &nd2, s2);
         if (st)
             return st;
         nd = nd2;
@@ -29,7 +29,8 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
 /* Sequential.forward: for module in self: input = module(input).  Runs
  * through a cached plan (fused, threaded, allocation-free inside); a
  * Sequential that cannot be planned, or a planned run that fails, goes child
- * by child so that errors name the failing module's path. */
+ * by child so that errors name the failing module's path (and the one that
+ * fails names its exact position). */
 static lam_status seq_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     (void)args;
@@ -43,7 +44,7 @@ static lam_status seq_forward(lam_module *m, const lam_tensor *in, void *args, l
     lam_tensor *owned = NULL;
     for (size_t i = 0; i < m->n_children; i++) {
         lam_tensor *y;
-        st = lam_module_forward(m->children[i].module, x, &y);
+        st = lam__call_forward(m->children[i].module, i, x, NULL, &y);
         lam_tensor_release(owned);
         if (st)
             return st;

@@ -253,6 +253,7 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
         p->steps = b.steps;
         p->n_steps = b.n;
         st = infer_shapes(p);
+        st = lam__locate_shape_error(m, ndim, shape, st); /* the message with its path */
         if (!st)
             st = choose_and_allocate(p, lam__threads_for_call());
     } else {
@@ -347,13 +348,16 @@ typedef struct run_ctx {
     int failed;         /* batch: a block failed, stop claiming */
     lam_status status[64];
     char message[256];
+    lam_module *where; /* the layer the message is about */
 } run_ctx;
 
-static void record_failure(run_ctx *c, int ith, lam_status st)
+static void record_failure(run_ctx *c, int ith, lam_status st, lam_module *where)
 {
     c->status[ith < 64 ? ith : 63] = st;
-    if (ith == 0 || !c->message[0])
+    if (ith == 0 || !c->message[0]) {
         snprintf(c->message, sizeof c->message, "%s", lam_last_error());
+        c->where = where;
+    }
 }
 
 /* Row blocks through the whole pipeline.  Each thread has a contiguous range
@@ -401,7 +405,7 @@ static void batch_task(void *ctx, int ith, int nth)
                 int64_t vec_rows = n * s->in_row / s->in_shape[s->in_ndim - 1];
                 lam_status st = s->m->ops->run_pair(s->m, s->ep, t->m, t->ep, x, vec_rows, y);
                 if (st) {
-                    record_failure(c, ith, st);
+                    record_failure(c, ith, st, s->m);
                     __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
                     return;
                 }
@@ -411,7 +415,7 @@ static void batch_task(void *ctx, int ith, int nth)
             float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
             lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1]);
             if (st) {
-                record_failure(c, ith, st);
+                record_failure(c, ith, st, s->m);
                 __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
                 return;
             }
@@ -431,7 +435,7 @@ static void column_task(void *ctx, int ith, int nth)
         return;
     lam_status st = run_step_rows(s, c->sx, c->sy, s->in_shape[0], n0, n1);
     if (st)
-        record_failure(c, ith, st);
+        record_failure(c, ith, st, s->m);
 }
 
 /* A rowwise non-Linear step's rows split across threads. */
@@ -446,7 +450,7 @@ static void rows_task(void *ctx, int ith, int nth)
     lam_status st = run_step_rows(s, c->sx + r0 * s->in_row, c->sy + r0 * s->out_row, r1 - r0, 0,
                                   s->out_shape[s->out_ndim - 1]);
     if (st)
-        record_failure(c, ith, st);
+        record_failure(c, ith, st, s->m);
 }
 
 static lam_status finish(run_ctx *c, int nth)
@@ -476,7 +480,7 @@ static lam_status run_columns(lam_plan *p, run_ctx *c)
             nth = 1;
             lam_status st = run_step_rows(s, x, y, s->in_shape[0], 0, s->out_shape[s->out_ndim - 1]);
             if (st)
-                record_failure(c, 0, st);
+                record_failure(c, 0, st, s->m);
         }
         lam_status st = finish(c, nth);
         if (st)
@@ -511,14 +515,20 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
     c.failed = 0;
     memset(c.status, 0, sizeof c.status);
     c.message[0] = '\0';
+    c.where = NULL;
     if (p->rows == 0)
         return LAM_OK;
-    if (!p->blocked)
-        return run_columns(p, &c);
-    for (int i = 0; i < p->nthreads; i++)
-        p->claims[(size_t)i * CLAIM_STRIDE] = 0;
-    lam__parallel(p->nthreads, batch_task, &c);
-    return finish(&c, p->nthreads);
+    lam_status st;
+    if (!p->blocked) {
+        st = run_columns(p, &c);
+    } else {
+        for (int i = 0; i < p->nthreads; i++)
+            p->claims[(size_t)i * CLAIM_STRIDE] = 0;
+        lam__parallel(p->nthreads, batch_task, &c);
+        st = finish(&c, p->nthreads);
+    }
+    /* the layers ran without calls (maybe on other threads): the path here */
+    return lam__locate_at(p->root, c.where, st);
 }
 
 /* ---- public API ---- */
@@ -528,19 +538,7 @@ LAM_API lam_status lam_plan_create(lam_plan **out, lam_module *m, int ndim, cons
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(shape);
-    lam_status st = lam__plan_build(out, m, ndim, shape, true);
-    if (st == LAM_ERR_SHAPE) {
-        /* report it as a forward would, with the module path */
-        lam_tensor *probe, *y = NULL;
-        if (lam_tensor_create(&probe, ndim, shape) == LAM_OK) {
-            lam_status st2 = lam_module_forward(m, probe, &y);
-            lam_tensor_release(y);
-            lam_tensor_release(probe);
-            if (st2)
-                return st2;
-        }
-    }
-    return st;
+    return lam__plan_build(out, m, ndim, shape, true);
 }
 
 LAM_API void lam_plan_free(lam_plan *p) { lam__plan_destroy(p); }
