@@ -30,13 +30,15 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
  * through a cached plan (fused, threaded, allocation-free inside); a
  * Sequential that cannot be planned, or a planned run that fails, goes child
  * by child so that errors name the failing module's path (and the one that
- * fails names its exact position). */
+ * fails names its exact position).  With a forward hook installed it goes
+ * child by child, so that the hook sees every child's call. */
 static lam_status seq_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     (void)args;
     if (m->n_children == 0)
         return lam_tensor_clone(out, in);
-    lam_status st = lam__forward_planned(m, in, out);
+    lam_status st = lam__forward_hooked() ? LAM_ERR_NOT_IMPLEMENTED
+                                          : lam__forward_planned(m, in, out);
     if (st == LAM_OK || st == LAM_ERR_NO_MEMORY)
         return st;
     lam_clear_error();

@@ -27,6 +27,9 @@ static __thread int call_depth;
 /* The message (lam__error_serial) that already carries its path. */
 static __thread bool have_located;
 static __thread unsigned located_serial;
+static __thread lam_forward_hook_fn hook_fn;
+static __thread void *hook_user;
+static __thread bool in_hook; /* calls the hook makes do not call it */
 
 static bool is_digits(const char *s)
 {
@@ -172,6 +175,14 @@ lam_status lam__locate_shape_error(lam_module *m, int ndim, const int64_t *shape
     return again ? again : st;
 }
 
+LAM_API void lam_set_forward_hook(lam_forward_hook_fn fn, void *user)
+{
+    hook_fn = fn;
+    hook_user = user;
+}
+
+bool lam__forward_hooked(void) { return hook_fn && !in_hook; }
+
 static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
 {
     int ndim;
@@ -206,6 +217,11 @@ lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, 
     if (st != LAM_OK && *out) {
         lam_tensor_release(*out);
         *out = NULL;
+    }
+    if (st == LAM_OK && hook_fn && !in_hook) {
+        in_hook = true;
+        hook_fn(m, in, *out, hook_user);
+        in_hook = false;
     }
     return st;
 }

@@ -254,6 +254,8 @@ lam_status lam__locate_at(lam_module *root, lam_module *m, lam_status st);
 /* A plan's shape inference failed with st: infer m's output shape again
  * through the call path, for the message with the failing module's path. */
 lam_status lam__locate_shape_error(lam_module *m, int ndim, const int64_t *shape, lam_status st);
+/* Is a forward hook installed on this thread (lam_set_forward_hook)? */
+bool lam__forward_hooked(void);
 
 /* ---- the module tree (tree.c) ---- */
 /* One lock for every change to children, parents and depths. */

@@ -3,9 +3,11 @@
  * lam_plan_run -- through nested Sequentials, a ModuleList walked by a custom
  * module and plugin containers (shipped Residual, testtypes' GatedBlock,
  * which feeds x to both its children), with the types of the modules that
- * feed their children themselves named after the message. */
+ * feed their children themselves named after the message.  And the forward
+ * hook (lam_set_forward_hook) that `lamina summary` records shapes with. */
 #include <criterion/criterion.h>
 #include <lamina/lamina.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ static void teardown(void) {}
 #endif
 
 TestSuite(error_paths, .init = setup, .fini = teardown);
+TestSuite(forward_hook, .init = setup, .fini = teardown);
 
 /* ---- helpers ---- */
 
@@ -355,5 +358,145 @@ Test(error_paths, a_new_error_after_a_caught_one_gets_its_own_path)
     cr_expect_str_eq(msg, "Sequential[0].second Linear(in_features=7): input has 8 features, "
                           "expected 7 (input shape [1, 8]) (in Fallback at Sequential[0])");
     free(msg);
+    lam_module_release(m);
+}
+
+/* ---- the forward hook ---- */
+
+typedef struct call {
+    const lam_module *m;
+    int64_t in1, out1; /* last dims */
+} call;
+
+typedef struct calls {
+    call v[64];
+    int n;
+    lam_module *inner; /* forwarded from inside the hook, once */
+} calls;
+
+static void record(lam_module *m, const lam_tensor *in, const lam_tensor *out, void *user)
+{
+    calls *c = user;
+    if (c->n < 64)
+        c->v[c->n++] = (call){m, lam_tensor_shape(in)[lam_tensor_ndim(in) - 1],
+                              lam_tensor_shape(out)[lam_tensor_ndim(out) - 1]};
+    if (c->inner) { /* not seen by the hook */
+        lam_tensor *y = NULL;
+        cr_expect_eq(lam_module_forward(c->inner, in, &y), LAM_OK);
+        lam_tensor_release(y);
+    }
+}
+
+static lam_module *child(lam_module *m, const char *path)
+{
+    lam_module *c = NULL;
+    OK(lam_module_get_submodule(m, path, &c));
+    return c;
+}
+
+Test(forward_hook, sees_every_call_as_made)
+{
+    /* Sequential(Linear(8, 16), ReLU, GatedBlock(Linear(16, 4), Linear(16, 4))) */
+    lam_module *m = SEQ(linear(8, 16), relu(),
+                        with_layers(create("GatedBlock"), LIST(linear(16, 4), linear(16, 4))));
+    lam_tensor *x = NULL, *y = NULL;
+    OK(lam_tensor_create(&x, 2, (int64_t[]){3, 8}));
+    calls c = {.n = 0};
+    lam_set_forward_hook(record, &c);
+    OK(lam_module_forward(m, x, &y));
+    lam_tensor_release(y);
+    /* children before their callers; both of GatedBlock's fed x (16) */
+    const call want[] = {
+        {child(m, "0"), 8, 16},          {child(m, "1"), 16, 16},
+        {child(m, "2.layers.0"), 16, 4}, {child(m, "2.layers.1"), 16, 4},
+        {child(m, "2"), 16, 4},          {m, 8, 4},
+    };
+    cr_assert_eq(c.n, 6, "%d calls", c.n);
+    for (int i = 0; i < 6; i++)
+        cr_expect(c.v[i].m == want[i].m && c.v[i].in1 == want[i].in1 &&
+                      c.v[i].out1 == want[i].out1,
+                  "call %d: %s %lld -> %lld", i, lam_module_type_name(c.v[i].m),
+                  (long long)c.v[i].in1, (long long)c.v[i].out1);
+
+    /* a plain Sequential (planned without a hook) is still seen child by child */
+    lam_module *s = SEQ(linear(8, 4), relu());
+    c.n = 0;
+    OK(lam_module_forward(s, x, &y));
+    lam_tensor_release(y);
+    cr_expect_eq(c.n, 3);
+
+    /* forwards made inside the hook do not call it */
+    c.n = 0;
+    c.inner = s;
+    OK(lam_module_forward(child(m, "0"), x, &y));
+    lam_tensor_release(y);
+    cr_expect_eq(c.n, 1);
+    c.inner = NULL;
+
+    /* failing calls are not seen; those that succeeded before are */
+    c.n = 0;
+    lam_module *bad = SEQ(linear(8, 4), linear(5, 2));
+    cr_expect_eq(lam_module_forward(bad, x, &y), LAM_ERR_SHAPE);
+    cr_expect_eq(c.n, 1);
+    cr_expect(c.n == 1 && c.v[0].m == child(bad, "0"));
+
+    /* removed: nothing more */
+    lam_set_forward_hook(NULL, NULL);
+    c.n = 0;
+    OK(lam_module_forward(m, x, &y));
+    lam_tensor_release(y);
+    cr_expect_eq(c.n, 0);
+    lam_module_release(bad);
+    lam_module_release(s);
+    lam_tensor_release(x);
+    lam_module_release(m);
+}
+
+static void *forward_elsewhere(void *arg)
+{
+    lam_module *m = arg;
+    lam_tensor *x = NULL, *y = NULL;
+    if (lam_tensor_create(&x, 2, (int64_t[]){2, 8}) || lam_module_forward(m, x, &y))
+        return (void *)1;
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    return NULL;
+}
+
+Test(forward_hook, is_per_thread)
+{
+    lam_module *m = SEQ(linear(8, 4), relu());
+    calls c = {.n = 0};
+    lam_set_forward_hook(record, &c);
+    pthread_t t;
+    void *ret = (void *)1;
+    cr_assert_eq(pthread_create(&t, NULL, forward_elsewhere, m), 0);
+    pthread_join(t, &ret);
+    cr_expect_null(ret);
+    cr_expect_eq(c.n, 0, "another thread's forward called this thread's hook");
+    lam_set_forward_hook(NULL, NULL);
+    lam_module_release(m);
+}
+
+static void remove_self(lam_module *m, const lam_tensor *in, const lam_tensor *out, void *user)
+{
+    (void)m, (void)in, (void)out;
+    ++*(int *)user;
+    lam_set_forward_hook(NULL, NULL);
+}
+
+Test(forward_hook, may_remove_itself)
+{
+    lam_module *m = SEQ(linear(8, 4), relu());
+    lam_tensor *x = NULL, *y = NULL;
+    OK(lam_tensor_create(&x, 2, (int64_t[]){2, 8}));
+    int n = 0;
+    lam_set_forward_hook(remove_self, &n);
+    OK(lam_module_forward(m, x, &y)); /* the Linear's call removes it */
+    lam_tensor_release(y);
+    OK(lam_module_forward(m, x, &y));
+    lam_tensor_release(y);
+    cr_expect_eq(n, 1);
+    lam_tensor_release(x);
     lam_module_release(m);
 }

@@ -54,6 +54,22 @@ LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *inpu
 LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_t *shape,
                                            int *out_ndim, int64_t *out_shape);
 
+/* A forward hook for the calling thread (the C form of PyTorch's
+ * register_module_forward_hook): after every module call on this thread
+ * that succeeds -- lam_module_forward[_args], including each child a
+ * container or a custom forward calls -- fn(m, input, output, user) is
+ * called with the module and its input and output (borrowed, valid during
+ * the call).  NULL removes it; one hook per thread, a new one replaces the
+ * old.  While one is installed, Sequentials run child by child rather than
+ * through a plan, so every child's call is seen (slower; meant for tools
+ * such as `lamina summary`, which records the shapes it sees with one).
+ * lam_plan_run runs a planned pipeline's layers without calls: only a
+ * module with its own forward, and what it calls, is seen there.  Calls
+ * made inside fn do not call fn. */
+typedef void (*lam_forward_hook_fn)(lam_module *m, const lam_tensor *input,
+                                    const lam_tensor *output, void *user);
+LAM_API void lam_set_forward_hook(lam_forward_hook_fn fn, void *user);
+
 /* PyTorch's repr(model), byte for byte.  Free with lam_free; NULL on OOM. */
 LAM_API char *lam_module_repr(const lam_module *m);
 
