@@ -15,7 +15,7 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
         lam_module *c = m->children[i].module;
         int nd2;
         int64_t s2[LAM_MAX_DIMS];
-        lam_status st = lam_module_output_shape(c, nd, shape, &nd2, s2);
+        lam_status st = lam__call_shape(c, i, nd, shape, &nd2, s2);
         if (st)
             return st;
         nd = nd2;
@@ -29,21 +29,22 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
 /* Sequential.forward: for module in self: input = module(input).  Runs
  * through a cached plan (fused, threaded, allocation-free inside; its errors
  * name the failing module's path); a Sequential that cannot be planned goes
- * child by child. */
+ * child by child, and so does every Sequential while a forward hook is
+ * installed, so that the hook sees every child's call. */
 static lam_status seq_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     (void)args;
     if (m->n_children == 0)
         return lam_tensor_clone(out, in);
-    bool unplannable;
-    lam_status st = lam__forward_planned(m, in, out, &unplannable);
+    bool unplannable = true;
+    lam_status st = lam__forward_hooked() ? LAM_OK : lam__forward_planned(m, in, out, &unplannable);
     if (!unplannable)
         return st;
     const lam_tensor *x = in;
     lam_tensor *owned = NULL;
     for (size_t i = 0; i < m->n_children; i++) {
         lam_tensor *y;
-        st = lam_module_forward(m->children[i].module, x, &y);
+        st = lam__call_forward(m->children[i].module, i, x, NULL, &y);
         lam_tensor_release(owned);
         if (st)
             return st;

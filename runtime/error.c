@@ -17,6 +17,8 @@ static pthread_once_t err_once = PTHREAD_ONCE_INIT;
 static __thread err_tls *err_state;
 /* Used when even the message buffer cannot be allocated. */
 static __thread char err_fallback[LAM_STATIC_MSG];
+/* Counts the messages set or cleared on this thread (lam__error_serial). */
+static __thread unsigned err_serial;
 
 static void err_free(void *p)
 {
@@ -44,6 +46,7 @@ static err_tls *err_get(void)
 
 static void err_set(const char *text)
 {
+    err_serial++;
     err_tls *e = err_get();
     size_t n = strlen(text) + 1;
     if (e && n > e->cap) {
@@ -71,8 +74,11 @@ LAM_API const char *lam_last_error(void)
     return e && e->msg ? e->msg : "";
 }
 
+unsigned lam__error_serial(void) { return err_serial; }
+
 LAM_API void lam_clear_error(void)
 {
+    err_serial++;
     err_fallback[0] = '\0';
     if (err_state && err_state->msg)
         err_state->msg[0] = '\0';

@@ -1,9 +1,15 @@
-/* The call machinery behind every forward (PyTorch's Module.__call__), and
- * error paths: when a module fails, the message is prefixed once with its
- * path from the outermost module being run on this thread, e.g.
+/* The call machinery behind every forward (PyTorch's Module.__call__) and
+ * every output-shape inference, and error paths: when a module fails, the
+ * message is prefixed once with its path from the outermost module being
+ * called on this thread, e.g.
  *   "ConditionalModel.layers[4] Linear(in_features=10): input has 2 features".
- * The path is found by searching each caller's children (through ModuleLists
- * and other containers the caller walks itself) for the callee. */
+ * A caller that knows the callee's position among its children (a
+ * Sequential) says so; otherwise the callee is searched among the caller's
+ * children (through ModuleLists and other containers the caller walks
+ * itself).  Modules on the path with a forward of their own (custom modules,
+ * plugin containers) are named in a note after the message, since the path
+ * does not show their types: "... (in GatedBlock at Sequential[2])".  Plans
+ * that run layers without calls locate their errors here too. */
 #include "runtime/internal.h"
 #include "runtime/plan.h"
 #include <stdlib.h>
@@ -11,9 +17,19 @@
 
 #define CALL_STACK_MAX 256
 
-static __thread lam_module *call_stack[CALL_STACK_MAX];
+typedef struct call_frame {
+    lam_module *m;
+    size_t index; /* m's position among the caller's children, or LAM__NO_INDEX */
+} call_frame;
+
+static __thread call_frame call_stack[CALL_STACK_MAX];
 static __thread int call_depth;
-static __thread bool error_located;
+/* The message (lam__error_serial) that already carries its path. */
+static __thread bool have_located;
+static __thread unsigned located_serial;
+static __thread lam_forward_hook_fn hook_fn;
+static __thread void *hook_user;
+static __thread bool in_hook; /* calls the hook makes do not call it */
 
 static bool is_digits(const char *s)
 {
@@ -25,6 +41,14 @@ static bool is_digits(const char *s)
     return true;
 }
 
+static void append_key(lam__sb *sb, const char *name)
+{
+    if (is_digits(name))
+        lam__sb_printf(sb, "[%s]", name);
+    else
+        lam__sb_printf(sb, ".%s", name);
+}
+
 /* Append the key path from `from` down to `target` (exclusive of `from`). */
 static bool find_path(const lam_module *from, const lam_module *target, lam__sb *sb, int depth)
 {
@@ -32,11 +56,7 @@ static bool find_path(const lam_module *from, const lam_module *target, lam__sb 
         return false;
     for (size_t i = 0; i < from->n_children; i++) {
         size_t mark = sb->len;
-        const char *name = from->children[i].name;
-        if (is_digits(name))
-            lam__sb_printf(sb, "[%s]", name);
-        else
-            lam__sb_printf(sb, ".%s", name);
+        append_key(sb, from->children[i].name);
         if (from->children[i].module == target)
             return true;
         if (find_path(from->children[i].module, target, sb, depth + 1))
@@ -48,46 +68,139 @@ static bool find_path(const lam_module *from, const lam_module *target, lam__sb 
     return false;
 }
 
+static bool key_of(const call_frame *caller, const call_frame *callee, lam__sb *sb)
+{
+    const lam_module *p = caller->m;
+    if (callee->index < p->n_children && p->children[callee->index].module == callee->m) {
+        append_key(sb, p->children[callee->index].name);
+        return true;
+    }
+    return find_path(p, callee->m, sb, 0);
+}
+
+bool lam__error_located(void) { return have_located && located_serial == lam__error_serial(); }
+
+static void mark_located(void)
+{
+    have_located = true;
+    located_serial = lam__error_serial();
+}
+
 /* stack[0 .. depth-1] with the failing module on top */
-static void locate_in(lam_module *const *stack, int depth)
+static void locate_error(const call_frame *stack, int depth, lam_status st)
 {
-    if (depth < 2)
-        return; /* the outermost module failed: its own message says enough */
-    lam__sb sb = {0};
-    lam__sb_puts(&sb, lam_module_type_name(stack[0]));
-    for (int i = 1; i < depth; i++) {
-        if (!find_path(stack[i - 1], stack[i], &sb, 0))
-            lam__sb_printf(&sb, "->%s", lam_module_type_name(stack[i]));
+    if (lam__error_located())
+        return;
+    if (depth > CALL_STACK_MAX)
+        depth = CALL_STACK_MAX;
+    if (depth >= 2) {
+        lam__sb sb = {0}, note = {0};
+        lam__sb_puts(&sb, lam_module_type_name(stack[0].m));
+        for (int i = 1; i < depth; i++) {
+            if (!key_of(&stack[i - 1], &stack[i], &sb)) {
+                lam__sb_printf(&sb, "->%s", lam_module_type_name(stack[i].m));
+                continue;
+            }
+            /* a module that feeds its children itself: its type is news */
+            if (i + 1 < depth && !sb.failed && !lam_module_is_sequential(stack[i].m))
+                lam__sb_printf(&note, "%s%s at %s", note.len ? ", in " : " (in ",
+                               lam_module_type_name(stack[i].m), sb.buf);
+        }
+        if (note.len)
+            lam__sb_puts(&note, ")");
+        if (!sb.failed && !note.failed)
+            lam__error(st, "%s %s%s", sb.buf, lam_last_error(), note.len ? note.buf : "");
+        free(sb.buf);
+        free(note.buf);
+    } /* else the outermost module failed: its own message says enough */
+    mark_located();
+}
+
+static void call_enter(lam_module *m, size_t index)
+{
+    if (call_depth < CALL_STACK_MAX)
+        call_stack[call_depth] = (call_frame){m, index};
+    call_depth++;
+}
+
+static lam_status call_leave(lam_status st)
+{
+    if (st != LAM_OK)
+        locate_error(call_stack, call_depth, st);
+    call_depth--;
+    return st;
+}
+
+static bool innermost_is(const lam_module *m)
+{
+    return call_depth > 0 && call_depth <= CALL_STACK_MAX && call_stack[call_depth - 1].m == m;
+}
+
+lam_status lam__locate_at(lam_module *root, lam_module *m, lam_status st)
+{
+    if (st == LAM_OK || lam__error_located())
+        return st;
+    int pushed = 0;
+    if (!innermost_is(root)) {
+        call_enter(root, LAM__NO_INDEX);
+        pushed++;
     }
-    if (!sb.failed)
-        lam__error_prefix(sb.buf);
-    free(sb.buf);
+    if (m && m != root) {
+        call_enter(m, LAM__NO_INDEX);
+        pushed++;
+    }
+    locate_error(call_stack, call_depth, st);
+    call_depth -= pushed;
+    return st;
 }
 
-static void locate_error(void)
+void lam__error_locate(lam_module *const *chain, const size_t *index, int n, lam_status st)
 {
-    locate_in(call_stack, call_depth < CALL_STACK_MAX ? call_depth : CALL_STACK_MAX);
-}
-
-void lam__error_locate(lam_module *const *chain, int n)
-{
+    if (n < 1 || lam__error_located())
+        return;
     int depth = call_depth < CALL_STACK_MAX ? call_depth : CALL_STACK_MAX;
-    if (n < 1)
-        return;
-    if (depth == 0 || call_stack[depth - 1] != chain[0]) {
-        locate_in(chain, n); /* not inside chain[0]'s forward: a plan run */
-        return;
-    }
-    /* chain[0] is being forwarded: its path continues the call stack's */
-    lam_module *stack[CALL_STACK_MAX + 64];
+    call_frame stack[CALL_STACK_MAX + 64];
     int k = 0;
-    for (int i = 0; i < depth; i++)
-        stack[k++] = call_stack[i];
+    if (depth > 0 && call_stack[depth - 1].m == chain[0]) {
+        /* chain[0] is being forwarded: its path continues the call stack's */
+        for (int i = 0; i < depth; i++)
+            stack[k++] = call_stack[i];
+    } else {
+        stack[k++] = (call_frame){chain[0], LAM__NO_INDEX}; /* a plan run of its own */
+    }
     for (int i = 1; i < n && k < CALL_STACK_MAX + 64; i++)
-        stack[k++] = chain[i];
-    locate_in(stack, k);
-    error_located = true;
+        stack[k++] = (call_frame){chain[i], index[i]};
+    locate_error(stack, k, st);
 }
+
+lam_status lam__locate_shape_error(lam_module *m, int ndim, const int64_t *shape, lam_status st)
+{
+    if (st == LAM_OK || st == LAM_ERR_NO_MEMORY || lam__error_located())
+        return st;
+    char *first = lam__strdup(lam_last_error());
+    int nd;
+    int64_t out[LAM_MAX_DIMS];
+    bool pushed = !innermost_is(m);
+    if (pushed)
+        call_enter(m, LAM__NO_INDEX);
+    lam_status again = m->ops->output_shape(m, ndim, shape, &nd, out);
+    if (pushed)
+        again = call_leave(again);
+    else if (again)
+        locate_error(call_stack, call_depth, again);
+    if (again == LAM_OK && first) /* not again (a module that changes its mind): the first */
+        lam__error(st, "%s", first);
+    free(first);
+    return again ? again : st;
+}
+
+LAM_API void lam_set_forward_hook(lam_forward_hook_fn fn, void *user)
+{
+    hook_fn = fn;
+    hook_user = user;
+}
+
+bool lam__forward_hooked(void) { return hook_fn && !in_hook; }
 
 static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
 {
@@ -109,6 +222,29 @@ static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out
     return LAM_OK;
 }
 
+lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, void *args,
+                             lam_tensor **out)
+{
+    *out = NULL;
+    call_enter(m, index);
+    lam_status st;
+    if (m->ops->forward)
+        st = m->ops->forward(m, in, args, out);
+    else
+        st = run_leaf(m, in, out);
+    st = call_leave(st);
+    if (st != LAM_OK && *out) {
+        lam_tensor_release(*out);
+        *out = NULL;
+    }
+    if (st == LAM_OK && hook_fn && !in_hook) {
+        in_hook = true;
+        hook_fn(m, in, *out, hook_user);
+        in_hook = false;
+    }
+    return st;
+}
+
 LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *input, void *args,
                                            lam_tensor **output)
 {
@@ -116,26 +252,7 @@ LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *inpu
     *output = NULL;
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(input);
-    if (call_depth == 0)
-        error_located = false;
-    if (call_depth < CALL_STACK_MAX)
-        call_stack[call_depth] = m;
-    call_depth++;
-    lam_status st;
-    if (m->ops->forward)
-        st = m->ops->forward(m, input, args, output);
-    else
-        st = run_leaf(m, input, output);
-    if (st != LAM_OK && !error_located) {
-        locate_error();
-        error_located = true;
-    }
-    call_depth--;
-    if (st != LAM_OK && *output) {
-        lam_tensor_release(*output);
-        *output = NULL;
-    }
-    return st;
+    return lam__call_forward(m, LAM__NO_INDEX, input, args, output);
 }
 
 LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, lam_tensor **output)
@@ -145,6 +262,19 @@ LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, la
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(input);
     return lam_module_forward_args(m, input, NULL, output);
+}
+
+lam_status lam__call_shape(lam_module *m, size_t index, int ndim, const int64_t *shape,
+                           int *out_ndim, int64_t *out_shape)
+{
+    call_enter(m, index);
+    lam_status st;
+    if (!m->ops->output_shape)
+        st = lam__error(LAM_ERR_NOT_IMPLEMENTED, "%s does not declare its output shape",
+                        lam_module_type_name(m));
+    else
+        st = m->ops->output_shape(m, ndim, shape, out_ndim, out_shape);
+    return call_leave(st);
 }
 
 LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_t *shape,
@@ -158,8 +288,5 @@ LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_
     lam_status st = lam__check_shape(ndim, shape, &numel);
     if (st)
         return st;
-    if (!m->ops->output_shape)
-        return lam__error(LAM_ERR_NOT_IMPLEMENTED, "%s does not declare its output shape",
-                          lam_module_type_name(m));
-    return m->ops->output_shape(m, ndim, shape, out_ndim, out_shape);
+    return lam__call_shape(m, LAM__NO_INDEX, ndim, shape, out_ndim, out_shape);
 }

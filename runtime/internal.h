@@ -13,6 +13,9 @@ lam_status lam__error(lam_status st, const char *fmt, ...) __attribute__((format
 lam_status lam__verror(lam_status st, const char *fmt, va_list ap);
 /* Prefix the current message with `prefix` (used when an error travels up). */
 void lam__error_prefix(const char *prefix);
+/* Changes whenever this thread's message is set or cleared: tells whether
+ * the message is still the one seen before (forward.c's error paths). */
+unsigned lam__error_serial(void);
 lam_status lam__oom(const char *what);
 /* Public functions check their pointer arguments first, one line each:
  *     LAM__CHECK_ARG(out);          LAM_ERR_INVALID_ARGUMENT, "lam_tensor_create: out is NULL"
@@ -257,6 +260,30 @@ lam_status lam__children_renumber(lam_module *m);
 /* The position of the child / parameter called name[0..len), or -1. */
 ptrdiff_t lam__module_child_pos(const lam_module *m, const char *name, size_t len);
 ptrdiff_t lam__module_param_pos(const lam_module *m, const char *name, size_t len);
+
+/* ---- the call path (forward.c) ----
+ * Every call of a module (forward, output shape, a plan's step) goes on a
+ * thread-local stack; the first frame that sees a new error prefixes it with
+ * the module path from the outermost call ("Sequential[2].layers[0]") and
+ * marks it located, so that the frames above pass it on unchanged.
+ * `index` is the callee's position among the caller's children when the
+ * caller knows it (a Sequential), LAM__NO_INDEX otherwise (it is searched). */
+#define LAM__NO_INDEX ((size_t)-1)
+lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, void *args,
+                             lam_tensor **out);
+lam_status lam__call_shape(lam_module *m, size_t index, int ndim, const int64_t *shape,
+                           int *out_ndim, int64_t *out_shape);
+/* Has the current message its path already (set by a frame below)? */
+bool lam__error_located(void);
+/* Locate the current error (status st) at `m` called from `root`, where the
+ * call did not go through the stack (a plan's steps, maybe on worker
+ * threads): root is taken as called unless it is the innermost call now. */
+lam_status lam__locate_at(lam_module *root, lam_module *m, lam_status st);
+/* A plan's shape inference failed with st: infer m's output shape again
+ * through the call path, for the message with the failing module's path. */
+lam_status lam__locate_shape_error(lam_module *m, int ndim, const int64_t *shape, lam_status st);
+/* Is a forward hook installed on this thread (lam_set_forward_hook)? */
+bool lam__forward_hooked(void);
 
 /* ---- the module tree (tree.c) ---- */
 /* One lock for every change to children, parents and depths. */

@@ -66,7 +66,7 @@ typedef struct builder {
 #define MAX_DEPTH 64
 
 /* Record m (child of deps[parent]); its index, or -1 when out of memory. */
-static int dep_add(lam__deps *d, lam_module *m, int parent, bool *oom)
+static int dep_add(lam__deps *d, lam_module *m, int parent, size_t index, bool *oom)
 {
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
@@ -78,34 +78,40 @@ static int dep_add(lam__deps *d, lam_module *m, int parent, bool *oom)
         d->items = items;
         d->cap = cap;
     }
-    d->items[d->n] = (lam__dep){m, lam__module_version(m), parent};
+    d->items[d->n] = (lam__dep){m, lam__module_version(m), parent, index};
     return (int)d->n++;
 }
 
 /* Every module under m (a generic plan depends on all of them), each once:
  * a module shared by several parents is checked after the first of them. */
-static void dep_add_tree(lam__deps *d, lam_module *m, int parent, int depth, bool *oom)
+static void dep_add_tree(lam__deps *d, lam__ptrmap *seen, lam_module *m, int parent,
+                         size_t index, int depth, bool *oom)
 {
-    for (size_t i = 0; i < d->n; i++)
-        if (d->items[i].m == m)
-            return;
-    int idx = dep_add(d, m, parent, oom);
+    bool added;
+    if (!lam__ptrmap_put(seen, m, 0, &added)) {
+        *oom = true;
+        return;
+    }
+    if (!added)
+        return;
+    int idx = dep_add(d, m, parent, index, oom);
     for (size_t i = 0; idx >= 0 && depth < MAX_DEPTH && i < m->n_children; i++)
-        dep_add_tree(d, m->children[i].module, idx, depth + 1, oom);
+        dep_add_tree(d, seen, m->children[i].module, idx, i, depth + 1, oom);
 }
 
 static bool plannable_leaf(const lam_module *m) { return m->ops->forward_into != NULL; }
 
 /* Flatten nested Sequentials into leaves, recording every module looked at;
  * false if something isn't a leaf (recorded too: it is why). */
-static bool collect_leaves(builder *b, lam_module *m, int parent, int depth, bool *oom)
+static bool collect_leaves(builder *b, lam_module *m, int parent, size_t index, int depth,
+                           bool *oom)
 {
-    int idx = dep_add(&b->deps, m, parent, oom);
+    int idx = dep_add(&b->deps, m, parent, index, oom);
     if (idx < 0 || depth > MAX_DEPTH)
         return false;
     if (lam_module_is_sequential(m)) {
         for (size_t i = 0; i < m->n_children; i++)
-            if (!collect_leaves(b, m->children[i].module, idx, depth + 1, oom))
+            if (!collect_leaves(b, m->children[i].module, idx, i, depth + 1, oom))
                 return false;
         return true;
     }
@@ -128,18 +134,24 @@ static bool collect_leaves(builder *b, lam_module *m, int parent, int depth, boo
 }
 
 /* Prefix the current error with the path from the plan's root to step s. */
-static void locate_step(const lam_plan *p, const plan_step *s)
+static void locate_step(const lam_plan *p, const plan_step *s, lam_status st)
 {
     lam_module *chain[MAX_DEPTH + 2];
+    size_t index[MAX_DEPTH + 2];
     int n = 0;
-    for (int d = s->dep; d >= 0 && n < MAX_DEPTH + 2; d = p->deps.items[d].parent)
-        chain[n++] = p->deps.items[d].m;
+    for (int d = s->dep; d >= 0 && n < MAX_DEPTH + 2; d = p->deps.items[d].parent, n++) {
+        chain[n] = p->deps.items[d].m;
+        index[n] = p->deps.items[d].index;
+    }
     for (int i = 0; i < n / 2; i++) {
         lam_module *t = chain[i];
         chain[i] = chain[n - 1 - i];
         chain[n - 1 - i] = t;
+        size_t u = index[i];
+        index[i] = index[n - 1 - i];
+        index[n - 1 - i] = u;
     }
-    lam__error_locate(chain, n);
+    lam__error_locate(chain, index, n, st);
 }
 
 static int64_t row_size(int ndim, const int64_t *shape)
@@ -162,7 +174,7 @@ static lam_status infer_shapes(lam_plan *p)
         memcpy(s.in_shape, shape, sizeof shape);
         lam_status st = s.m->ops->output_shape(s.m, nd, shape, &s.out_ndim, s.out_shape);
         if (st) {
-            locate_step(p, &s);
+            locate_step(p, &s, st);
             return st;
         }
         /* a following activation joins the epilogue of a layer that runs
@@ -291,12 +303,13 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
     memcpy(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim);
     builder b = {0};
     bool oom = false;
-    bool plannable = collect_leaves(&b, m, -1, 0, &oom) && b.n > 0;
+    bool plannable = collect_leaves(&b, m, -1, LAM__NO_INDEX, 0, &oom) && b.n > 0;
     p->deps = b.deps;
     if (plannable) {
         p->steps = b.steps;
         p->n_steps = b.n;
         st = infer_shapes(p);
+        st = lam__locate_shape_error(m, ndim, shape, st); /* the message with its path */
         if (!st)
             st = choose_and_allocate(p, lam__threads_for_call());
     } else {
@@ -305,7 +318,9 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
             /* a public plan runs the module's own forward: any change below
              * it may change what that does */
             p->deps.n = 0;
-            dep_add_tree(&p->deps, m, -1, 0, &oom);
+            lam__ptrmap seen = {0};
+            dep_add_tree(&p->deps, &seen, m, -1, LAM__NO_INDEX, 0, &oom);
+            lam__ptrmap_free(&seen);
         }
         if (oom)
             st = lam__oom("plan");
@@ -581,7 +596,7 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
         st = finish(&c, p->nthreads);
     }
     if (st) /* reported once, from where it failed */
-        locate_step(p, &p->steps[c.message_step]);
+        locate_step(p, &p->steps[c.message_step], st);
     return st;
 }
 
@@ -600,7 +615,7 @@ static lam_status stale_error(const lam_plan *p)
                "%s: its children or its train/eval mode changed after the plan was made "
                "(the model's structure or mode changed); make a new plan",
                lam_module_type_name(at.m));
-    locate_step(p, &at);
+    locate_step(p, &at, LAM_ERR_RUNTIME);
     lam__error_prefix("plan run:");
     return LAM_ERR_RUNTIME;
 }

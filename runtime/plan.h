@@ -17,6 +17,7 @@ typedef struct lam__dep {
     lam_module *m;
     unsigned version;
     int parent; /* index in the list; -1 for the root */
+    size_t index; /* m's position among its parent's children (LAM__NO_INDEX: root) */
 } lam__dep;
 typedef struct lam__deps {
     lam__dep *items;
@@ -62,8 +63,9 @@ lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor 
                                 bool *unplannable);
 
 /* An error raised in chain[n-1], reached from chain[0] through chain[1..n-2]
- * without the call machinery (a planned run): prefix the message with the
- * path a forward would give it, once (runtime/forward.c). */
-void lam__error_locate(lam_module *const *chain, int n);
+ * without the call machinery (a planned run; index[i]: chain[i]'s position
+ * among chain[i-1]'s children): prefix the message with the path a forward
+ * would give it, once (runtime/forward.c). */
+void lam__error_locate(lam_module *const *chain, const size_t *index, int n, lam_status st);
 
 #endif

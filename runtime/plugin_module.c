@@ -27,7 +27,7 @@ void lam__plugin_error_begin(void) { lam_clear_error(); }
 lam_status lam__plugin_error_end(lam_status st, const char *type_name, const char *what)
 {
     st = lam__plugin_status(st);
-    if (st == LAM_OK)
+    if (st == LAM_OK || lam__error_located()) /* a child's, with its path */
         return st;
     const char *msg = lam_last_error();
     if (!*msg)
@@ -79,12 +79,8 @@ static lam_status pm_forward(lam_module *m, const lam_tensor *in, void *args, la
     const lam_layer_type *t = type_of(m);
     lam__plugin_error_begin();
     lam_status st = lam__plugin_status(t->forward(lam__host_api(), m, in, args, out));
-    if (st) {
-        /* a container passes its children's located errors on unchanged */
-        if (!*lam_last_error())
-            lam__error(st, "%s: forward failed (%s)", t->name, lam_status_str(st));
-        return st;
-    }
+    if (st) /* a container passes its children's located errors on unchanged */
+        return lam__plugin_error_end(st, t->name, "forward");
     if (!*out)
         return lam__error(LAM_ERR_RUNTIME, "%s: forward returned success but no output", t->name);
     return LAM_OK;

@@ -257,6 +257,7 @@ ROW(lam_module_output_shape)
     NULL_STATUS(lam_module_output_shape(M, 2, SHAPE, &nd, NULL), "out_shape");
 }
 ROW(lam_module_repr) { NULL_VALUE(lam_module_repr(NULL), NULL, "m"); }
+ROW(lam_set_forward_hook) { (void)fn; lam_set_forward_hook(NULL, NULL); } /* NULL removes it */
 ROW(lam_module_add_child)
 {
     lam_module *r = NULL;
@@ -649,7 +650,7 @@ static const row ROWS[] = {
     R(lam_module_load_state_dict), R(lam_module_train), R(lam_module_eval),
     R(lam_module_is_training), R(lam_module_apply), R(lam_state_dict_create),
     R(lam_state_dict_free), R(lam_state_dict_set), R(lam_state_dict_len), R(lam_state_dict_key),
-    R(lam_state_dict_tensor), R(lam_state_dict_get),
+    R(lam_state_dict_tensor), R(lam_state_dict_get), R(lam_set_forward_hook),
     /* container.h */
     R(lam_sequential_create), R(lam_sequential_create_named), R(lam_modulelist_create),
     R(lam_module_is_sequential), R(lam_module_is_modulelist), R(lam_container_len),

@@ -33,7 +33,13 @@ LAM_API const char *lam_module_type_name(const lam_module *m);
 
 /* Run the module: *output receives a new tensor (release it).  On failure
  * *output is NULL, the input is untouched and lam_last_error() names the
- * module path, its type and the shapes involved. */
+ * module path, its type and the shapes involved:
+ *   "Sequential[2].layers[0] Linear(in_features=16): input has 32 features,
+ *    expected 16 (input shape [1, 32]) (in GatedBlock at Sequential[2])"
+ * The path runs from the outermost module called on this thread (its type
+ * first) to the failing one; the trailing note names the modules with a
+ * forward of their own (custom modules, plugin containers) that the path
+ * goes through, as the path alone does not show their types. */
 LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, lam_tensor **output);
 /* The same with a per-call argument for custom modules (the C form of
  * forward(x, condition)); built-in layers and containers ignore it. */
@@ -42,9 +48,27 @@ LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *inpu
 
 /* The output shape for an input shape, without running the module.
  * out_shape must hold LAM_MAX_DIMS entries.  Custom modules without a shape
- * callback give LAM_ERR_NOT_IMPLEMENTED. */
+ * callback give LAM_ERR_NOT_IMPLEMENTED.  Errors name the module path as
+ * lam_module_forward's do (children asked from a Sequential's, a custom
+ * module's or a plugin container's shape inference included). */
 LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_t *shape,
                                            int *out_ndim, int64_t *out_shape);
+
+/* A forward hook for the calling thread (the C form of PyTorch's
+ * register_module_forward_hook): after every module call on this thread
+ * that succeeds -- lam_module_forward[_args], including each child a
+ * container or a custom forward calls -- fn(m, input, output, user) is
+ * called with the module and its input and output (borrowed, valid during
+ * the call).  NULL removes it; one hook per thread, a new one replaces the
+ * old.  While one is installed, Sequentials run child by child rather than
+ * through a plan, so every child's call is seen (slower; meant for tools
+ * such as `lamina summary`, which records the shapes it sees with one).
+ * lam_plan_run runs a planned pipeline's layers without calls: only a
+ * module with its own forward, and what it calls, is seen there.  Calls
+ * made inside fn do not call fn. */
+typedef void (*lam_forward_hook_fn)(lam_module *m, const lam_tensor *input,
+                                    const lam_tensor *output, void *user);
+LAM_API void lam_set_forward_hook(lam_forward_hook_fn fn, void *user);
 
 /* PyTorch's repr(model), byte for byte.  Free with lam_free; NULL on OOM. */
 LAM_API char *lam_module_repr(const lam_module *m);

@@ -52,7 +52,22 @@ expect 1 "lamina: error: " -- $run_mlp --output "$T/no/such/dir/y.npy"
 expect 1 "lamina: error: " -- $run_mlp --plugin "$T/no-such-plugin.so"
 expect 1 "lamina: error: " -- $run_mlp --plugin "$F/mlp.lam"
 expect 1 "lamina: error: " -- run "$T/missing.lam" --input "$F/mlp.input.npy"
-expect 1 "lamina: error: " -- summary "$F/mlp.lam" --input-shape 1,7
+expect 1 "lamina: error: cannot compute the output shape: Sequential[0] Linear(in_features=10): input has 7 features" -- summary "$F/mlp.lam" --input-shape 1,7
+# a child of a plugin container (Residual, plugins/containers.c) that does
+# not fit: its full path, and the container's type
+cat > "$T/residual.lam" <<'EOF'
+Sequential(
+  (0): Linear(in_features=8, out_features=8, bias=True)
+  (1): ReLU()
+  (2): Residual(
+    (layers): ModuleList(
+      (0): Linear(in_features=8, out_features=4, bias=True)
+      (1): Linear(in_features=5, out_features=8, bias=True)
+    )
+  )
+)
+EOF
+expect 1 "Sequential[2].layers[1] Linear(in_features=5): input has 4 features, expected 5 (input shape [3, 4]) (in Residual at Sequential[2])" -- summary "$T/residual.lam" --input-shape 3,8
 expect 1 "lamina: error: " -- bench "$M/empty.lam" --batch 1
 printf 'Sequential(ReLU())\n' > "$T/relu.lam"
 expect 1 "give --input-shape" -- bench "$T/relu.lam" --batch 2 --seconds 0.1

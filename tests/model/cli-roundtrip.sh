@@ -81,6 +81,38 @@ grep -q "^(model) .*ConditionalModel .*\[3, 100\] .* 952$" "$T/sum" &&
     grep -q "^  layers .*ModuleList .*-- .* 952$" "$T/sum" &&
     grep -q "layers.4 .*Linear .*\[3, 100\] .* 300$" "$T/sum" || bad "summary (custom): $(cat "$T/sum")"
 
+# the modules a forward does not call (condition False: layers 3 and 4)
+"$LAMINA_BIN" summary "$F/conditional_true.lam" --input-shape 3,10 > "$T/sum" 2>&1 ||
+    bad "summary (custom, no condition): $(cat "$T/sum")"
+grep -q "^(model) .*ConditionalModel .*\[3, 2\] .* 952$" "$T/sum" &&
+    grep -q "layers.2 .*Linear .*\[3, 2\] .* 102$" "$T/sum" &&
+    grep -q "layers.3 .*Sigmoid .*(not run) .* 0$" "$T/sum" &&
+    grep -q "layers.4 .*Linear .*(not run) .* 300$" "$T/sum" ||
+    bad "summary (custom, no condition): $(cat "$T/sum")"
+
+# summary of a plugin container that feeds x to both of its children
+# (GatedBlock, tests/plugins/testtypes.c, built with the Criterion tests):
+# each child shows the shape it was given, not one chained from its sibling
+if "$LAMINA_BIN" info --plugin testtypes >/dev/null 2>&1; then
+    cat > "$T/gated.lam" <<'EOF'
+Sequential(
+  (0): Linear(in_features=8, out_features=16, bias=True)
+  (1): GatedBlock(
+    (layers): ModuleList(
+      (0): Linear(in_features=16, out_features=4, bias=True)
+      (1): Linear(in_features=16, out_features=4, bias=True)
+    )
+  )
+)
+EOF
+    "$LAMINA_BIN" summary "$T/gated.lam" --input-shape 3,8 > "$T/sum" 2>&1 ||
+        bad "summary (plugin container): $(cat "$T/sum")"
+    grep -q "^  1 .*GatedBlock .*\[3, 4\] .* 136$" "$T/sum" &&
+        grep -q "1.layers.0 .*Linear .*\[3, 4\] .* 68$" "$T/sum" &&
+        grep -q "1.layers.1 .*Linear .*\[3, 4\] .* 68$" "$T/sum" &&
+        grep -q "^Output shape: \[3, 4\]$" "$T/sum" || bad "summary (plugin container): $(cat "$T/sum")"
+fi
+
 # bench: a short run, text and JSON
 "$LAMINA_BIN" bench "$F/mlp.lam" --batch 4 --seconds 0.2 > "$T/bench" 2>&1 || bad "bench: $(cat "$T/bench")"
 grep -q "samples/s" "$T/bench" || bad "bench output: $(cat "$T/bench")"

@@ -145,6 +145,16 @@ tests_test_plugins_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
 tests_test_plugins_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_plugins_LDFLAGS = -no-install
 tests_test_plugins_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM) -lpthread
+
+# module paths in errors (forward, output_shape, plans, plugin containers)
+# and the forward hook
+check_PROGRAMS += tests/test_error_paths
+TESTS += tests/test_error_paths
+tests_test_error_paths_SOURCES = tests/test_error_paths.c
+tests_test_error_paths_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
+tests_test_error_paths_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_error_paths_LDFLAGS = -no-install
+tests_test_error_paths_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM) -lpthread
 endif
 
 # Build a plugin against the INSTALLED headers with only pkg-config's flags,

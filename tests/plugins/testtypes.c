@@ -2,6 +2,8 @@
  * exercises the host's GEMM):
  *   Picky(k)         — create rejects odd k ("Picky: k must be even, got 3")
  *   FailingLayer()   — forward fails ("FailingLayer: simulated failure")
+ *   FailingRows()    — the same, rowwise (a plan runs it on worker threads):
+ *                      "FailingRows: simulated failure"
  *   BadShape()       — output_shape returns 9 dimensions
  *   Sloppy()         — create returns LAM_OK without a module
  *   LeakyCreate(), ReleasedCreate(), LeakyContainer(), LeakyBuiltin()
@@ -20,8 +22,11 @@
  *                      host table (way: 'tensor', 'clone' (n/2 floats, then
  *                      a copy of them) or 'alloc'), which a model file's
  *                      parameter limit counts; forward copies.
- *   RowsLinear(in_features, out_features) — the same without the ReLU, with
- *                      the forward_rows and flops capabilities. */
+ *   RowsLinear(in_features, out_features) — PackedLinear without the ReLU, with
+ *                      the forward_rows and flops capabilities.
+ *   GatedBlock()     — a container that feeds x to both of its children
+ *                      (a ModuleList "layers"), not one into the other:
+ *                      layers[0](x) * sigmoid(layers[1](x)). */
 #include <lamina/plugin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +67,16 @@ static const lam_layer_type picky_type = {
 static lam_status failing_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
                                   lam_tensor *out)
 {
-    (void)self, (void)in, (void)out;
-    return h->error(LAM_ERR_RUNTIME, "FailingLayer: simulated failure");
+    (void)in, (void)out;
+    return h->error(LAM_ERR_RUNTIME, "%s: simulated failure", h->module_type_name(self));
 }
 static const lam_layer_type failing_type = {
     .struct_size = sizeof(lam_layer_type), .name = "FailingLayer", .create = plain_create,
     .forward_into = failing_forward,
+};
+static const lam_layer_type failing_rows_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "FailingRows",
+    .create = plain_create, .forward_into = failing_forward,
 };
 
 /* ---- BadShape ---- */
@@ -406,13 +415,74 @@ static const lam_layer_type rows_linear_type = {
     .forward_rows = rows_linear_rows, .flops = rows_linear_flops,
 };
 
+/* ---- GatedBlock ---- */
+
+static lam_module *gated_child(const lam_host_api *h, lam_module *self, size_t i)
+{
+    lam_module *layers = h->module_child(self, "layers");
+    return layers && h->module_num_children(layers) > i ? h->module_child_at(layers, i, NULL)
+                                                        : NULL;
+}
+
+static lam_status gated_children(const lam_host_api *h, lam_module *self, lam_module **v,
+                                 lam_module **g)
+{
+    *v = gated_child(h, self, 0);
+    *g = gated_child(h, self, 1);
+    if (!*v || !*g)
+        return h->error(LAM_ERR_RUNTIME, "GatedBlock: needs a ModuleList 'layers' of two modules");
+    return LAM_OK;
+}
+
+static lam_status gated_shape(const lam_host_api *h, lam_module *self, int ndim, const int64_t *in,
+                              int *out_ndim, int64_t *out)
+{
+    lam_module *v, *g;
+    lam_status st = gated_children(h, self, &v, &g);
+    int gnd;
+    int64_t gs[LAM_MAX_DIMS];
+    if (!st)
+        st = h->module_output_shape(v, ndim, in, out_ndim, out);
+    if (!st)
+        st = h->module_output_shape(g, ndim, in, &gnd, gs);
+    if (!st && (gnd != *out_ndim || memcmp(gs, out, sizeof(int64_t) * (size_t)gnd) != 0))
+        st = h->error(LAM_ERR_SHAPE, "GatedBlock: the value and the gate differ in shape");
+    return st;
+}
+
+static lam_status gated_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                void *args, lam_tensor **out)
+{
+    lam_module *v, *g;
+    lam_status st = gated_children(h, self, &v, &g);
+    if (st)
+        return st;
+    lam_tensor *value = NULL, *gate = NULL, *sig = NULL;
+    st = h->module_forward(v, in, args, &value);
+    if (!st)
+        st = h->module_forward(g, in, args, &gate);
+    if (!st)
+        st = h->ops->sigmoid(&sig, gate);
+    if (!st)
+        st = h->ops->mul(out, value, sig);
+    h->tensor_release(value);
+    h->tensor_release(gate);
+    h->tensor_release(sig);
+    return st;
+}
+
+static const lam_layer_type gated_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "GatedBlock", .create = plain_create,
+    .output_shape = gated_shape, .forward = gated_forward,
+};
+
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const lam_layer_type *types[] = {
         &picky_type,        &failing_type, &bad_shape_type, &sloppy_type,
         &packed_type,       &leaky_type,   &released_type,  &leaky_container_type,
         &leaky_builtin_type, &chatty_type, &hoard_type,     &rows_linear_type,
-        &counter_type,
+        &counter_type,      &gated_type,   &failing_rows_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);

@@ -1,12 +1,19 @@
-/* lamina summary — a table of every module: path, type, output shape for a
- * given input shape, parameters (like torchinfo.summary).
+/* lamina summary — a table of every module: path, type, output shape for
+ * a given input shape, parameters (like torchinfo.summary).
  *
- * Shapes come from lam_module_output_shape; a custom module that declares no
- * shape is run once on zeros instead.  Children are given shapes in order,
- * each taking the previous one's output: exact for Sequential, the usual
- * reading of a ModuleList walked by a custom forward (shown "?" once a child
- * does not fit; a ModuleList itself has no output: "--"). */
+ * The shapes are those the model actually produces: it is run once on zeros
+ * of the input shape with a forward hook (lam_set_forward_hook) that records
+ * each module's output shape the first time it is called.  So every module
+ * gets the shape its caller really fed it -- the children of a Sequential,
+ * of a custom forward or of a plugin container alike -- without the module
+ * declaring anything.  The limits are those of any traced run: a forward
+ * that branches on values sees zeros (and --condition's flag); a module the
+ * forward does not call shows "(not run)"; a module called more than once
+ * shows its first call's shape.  A ModuleList has no output of its own
+ * ("--").  A forward that fails stops the summary with its error, which
+ * names the failing module's path. */
 #include "tools/cli/cli.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +21,7 @@ static const char summary_help[] =
     "Usage: lamina summary MODEL --input-shape D0,D1,... [options]\n"
     "Print every module of MODEL with its output shape for an input of the given\n"
     "shape (batch first, e.g. 1,10) and its parameter count, then the totals.\n"
+    "The shapes are those seen when the model runs once on zeros of that shape.\n"
     "\n"
     "  -s, --input-shape SHAPE  input shape, comma separated (1 to 4 dims)\n"
     "  -w, --weights W.safetensors   load (and check) weights first\n"
@@ -23,49 +31,92 @@ static const char summary_help[] =
     "      --seed S, --threads N     as for 'lamina run'\n"
     "  -h, --help               show this help\n";
 
+/* ---- the output shapes seen, by module (open addressing on the pointer) ---- */
+
+typedef struct seen {
+    const lam_module *m; /* NULL: empty slot */
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+} seen;
+
+typedef struct recorder {
+    seen *slots;
+    size_t cap, n; /* cap: a power of two */
+    bool oom;
+} recorder;
+
+static size_t slot_of(const recorder *r, const lam_module *m)
+{
+    uintptr_t h = (uintptr_t)m;
+    h ^= h >> 17;
+    h *= (uintptr_t)0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 7) & (r->cap - 1);
+    while (r->slots[i].m && r->slots[i].m != m)
+        i = (i + 1) & (r->cap - 1);
+    return i;
+}
+
+static const seen *lookup(const recorder *r, const lam_module *m)
+{
+    if (!r->cap)
+        return NULL;
+    const seen *s = &r->slots[slot_of(r, m)];
+    return s->m ? s : NULL;
+}
+
+static bool grow(recorder *r)
+{
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    recorder g = {calloc(cap, sizeof *g.slots), cap, 0, false};
+    if (!g.slots)
+        return false;
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->slots[i].m)
+            g.slots[slot_of(&g, r->slots[i].m)] = r->slots[i];
+    g.n = r->n;
+    free(r->slots);
+    *r = g;
+    return true;
+}
+
+/* the forward hook: the first call of each module */
+static void record(lam_module *m, const lam_tensor *in, const lam_tensor *out, void *user)
+{
+    (void)in;
+    recorder *r = user;
+    if (r->oom || lookup(r, m))
+        return;
+    if (2 * (r->n + 1) > r->cap && !grow(r)) {
+        r->oom = true;
+        return;
+    }
+    seen *s = &r->slots[slot_of(r, m)];
+    s->m = m;
+    s->ndim = lam_tensor_ndim(out);
+    memcpy(s->shape, lam_tensor_shape(out), (size_t)s->ndim * sizeof *s->shape);
+    r->n++;
+}
+
+/* ---- the table ---- */
+
 typedef struct row {
     bool no_forward; /* a ModuleList: no output of its own */
     char *path;
     const char *type;
     int depth;
-    bool known;
-    int ndim;
-    int64_t shape[LAM_MAX_DIMS];
+    const seen *shape; /* NULL: not run */
     int64_t params;
 } row;
 
 typedef struct table {
     row *rows;
     size_t n, cap;
-    bool condition;
+    const recorder *rec;
 } table;
 
-/* output shape of m, by inference or by running it on zeros */
-static lam_status shape_of(table *T, lam_module *m, int ndim, const int64_t *in, int *ondim,
-                           int64_t *out)
+static int add_row(lam_module *m, const char *path, int depth, void *user)
 {
-    lam_status st = lam_module_output_shape(m, ndim, in, ondim, out);
-    if (st != LAM_ERR_NOT_IMPLEMENTED)
-        return st;
-    lam_tensor *x, *y;
-    st = lam_tensor_create(&x, ndim, in);
-    if (st)
-        return st;
-    bool cond = T->condition;
-    st = lam_module_forward_args(m, x, &cond, &y);
-    lam_tensor_release(x);
-    if (st)
-        return st;
-    *ondim = lam_tensor_ndim(y);
-    memcpy(out, lam_tensor_shape(y), (size_t)*ondim * sizeof *out);
-    lam_tensor_release(y);
-    return LAM_OK;
-}
-
-/* adds m's row, then its children's; returns an exit code */
-static int visit(table *T, lam_module *m, const char *path, int depth, bool have_in, int ndim,
-                 const int64_t *in, row **out_row)
-{
+    table *T = user;
     if (T->n == T->cap) {
         size_t cap = T->cap ? T->cap * 2 : 32;
         row *r = realloc(T->rows, cap * sizeof *r);
@@ -74,49 +125,17 @@ static int visit(table *T, lam_module *m, const char *path, int depth, bool have
         T->rows = r;
         T->cap = cap;
     }
-    size_t idx = T->n++;
-    row *r = &T->rows[idx];
+    row *r = &T->rows[T->n];
     memset(r, 0, sizeof *r);
     r->path = strdup(*path ? path : "(model)");
     if (!r->path)
         return cli_fail("out of memory");
+    T->n++;
     r->type = lam_module_type_name(m);
     r->depth = depth;
     r->params = lam_module_num_parameters(m);
     r->no_forward = lam_module_is_modulelist(m);
-    if (have_in && !r->no_forward) {
-        lam_status st = shape_of(T, m, ndim, in, &r->ndim, r->shape);
-        if (st == LAM_OK)
-            r->known = true;
-        else if (depth == 0)
-            return cli_fail_status(st, "cannot compute the output shape");
-    }
-    bool chain = have_in;
-    int cur_ndim = ndim;
-    int64_t cur[LAM_MAX_DIMS];
-    if (have_in)
-        memcpy(cur, in, (size_t)ndim * sizeof *cur);
-    for (size_t i = 0; i < lam_module_num_children(m); i++) {
-        const char *name;
-        lam_module *child = lam_module_child_at(m, i, &name);
-        size_t n = strlen(path) + strlen(name) + 2;
-        char *p = malloc(n);
-        if (!p)
-            return cli_fail("out of memory");
-        snprintf(p, n, "%s%s%s", path, *path ? "." : "", name);
-        row *cr;
-        int rc = visit(T, child, p, depth + 1, chain, cur_ndim, cur, &cr);
-        free(p);
-        if (rc)
-            return rc;
-        if (chain && cr->known) {
-            cur_ndim = cr->ndim;
-            memcpy(cur, cr->shape, sizeof cur);
-        } else {
-            chain = false;
-        }
-    }
-    *out_row = &T->rows[idx]; /* rows may have moved */
+    r->shape = lookup(T->rec, m);
     return CLI_OK;
 }
 
@@ -124,10 +143,10 @@ static void shape_text(const row *r, char *buf, size_t size)
 {
     if (r->no_forward)
         snprintf(buf, size, "--");
-    else if (!r->known)
-        snprintf(buf, size, "?");
+    else if (!r->shape)
+        snprintf(buf, size, "(not run)");
     else
-        lam_shape_str(r->ndim, r->shape, buf, size);
+        lam_shape_str(r->shape->ndim, r->shape->shape, buf, size);
 }
 
 static void print_table(const table *T, int ndim, const int64_t *in)
@@ -202,14 +221,32 @@ int cmd_summary(int argc, char **argv)
     lam_module *m;
     if ((rc = cli_load_model(&c, &m)) != 0)
         goto out;
-    table T = {.condition = c.condition};
-    row *root;
-    rc = visit(&T, m, "", 0, true, ndim, in, &root);
+    /* run once on zeros, recording what every module outputs */
+    recorder rec = {0};
+    if (!lam_module_is_modulelist(m)) { /* a ModuleList has no forward */
+        lam_tensor *x = NULL, *y = NULL;
+        lam_status st = lam_tensor_create(&x, ndim, in);
+        bool cond = c.condition;
+        lam_set_forward_hook(record, &rec);
+        if (!st)
+            st = lam_module_forward_args(m, x, &cond, &y);
+        lam_set_forward_hook(NULL, NULL);
+        lam_tensor_release(x);
+        lam_tensor_release(y);
+        if (st)
+            rc = cli_fail_status(st, "cannot compute the output shape");
+        else if (rec.oom)
+            rc = cli_fail("out of memory");
+    }
+    table T = {.rec = &rec};
+    if (!rc)
+        rc = cli_walk(m, add_row, &T);
     if (!rc)
         print_table(&T, ndim, in);
     for (size_t i = 0; i < T.n; i++)
         free(T.rows[i].path);
     free(T.rows);
+    free(rec.slots);
     lam_module_release(m);
 out:
     cli_common_free(&c);
