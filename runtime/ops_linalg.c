@@ -152,8 +152,9 @@ static int64_t prod(const int64_t *s, int n)
 
 LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
-    if (!a || !b)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_matmul: %s is NULL", a ? "b" : "a");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
     int da = a->ndim, db = b->ndim;
     const int64_t *sa = a->shape, *sb = b->shape;
     /* the product's sizes: a is [.., M, K] (M = 1 for 1-D), b is [.., K, N]
@@ -263,9 +264,9 @@ LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, cons
 LAM_API lam_status lam_tensor_linear(lam_tensor **out, const lam_tensor *x,
                                      const lam_tensor *weight, const lam_tensor *bias)
 {
-    if (!x || !weight)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_linear: %s is NULL",
-                          x ? "weight" : "x");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARG(weight); /* bias may be NULL */
     char buf[96];
     if (weight->ndim > 2)
         return lam__error(LAM_ERR_SHAPE, "t() expects a tensor with <= 2 dimensions, but self is %dD",

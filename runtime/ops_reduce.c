@@ -60,9 +60,6 @@ static void reduce_range(void *p, int64_t begin, int64_t end)
 static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x, int n,
                          const int *dims, bool keepdim, bool mean)
 {
-    if (!out || !x || (!dims && n > 0))
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what,
-                          !out ? "out" : !x ? "x" : "dims");
     bool red[LAM_MAX_DIMS] = {false};
     for (int i = 0; i < n; i++) {
         int64_t d;
@@ -121,11 +118,17 @@ static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x
 LAM_API lam_status lam_tensor_sum(lam_tensor **out, const lam_tensor *x, int n, const int *dims,
                                   bool keepdim)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(dims, n > 0); /* n == 0: every dim */
     return reduce("lam_tensor_sum", out, x, n, dims, keepdim, false);
 }
 
 LAM_API lam_status lam_tensor_mean(lam_tensor **out, const lam_tensor *x, int n, const int *dims,
                                    bool keepdim)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(dims, n > 0); /* n == 0: every dim */
     return reduce("lam_tensor_mean", out, x, n, dims, keepdim, true);
 }

@@ -13,18 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NULL_ARG(what, name) lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what, name)
-
 LAM_API lam_status lam_tensor_view(lam_tensor **out, const lam_tensor *x, int ndim,
                                    const int64_t *shape)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_view", "out");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!x)
-        return NULL_ARG("lam_tensor_view", "x");
-    if (!shape && ndim > 0)
-        return NULL_ARG("lam_tensor_view", "shape");
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(shape, ndim > 0);
     if (ndim < 1 || ndim > LAM_MAX_DIMS)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "tensor: %d dimensions requested, lamina supports 1 to %d", ndim,
@@ -63,11 +58,9 @@ LAM_API lam_status lam_tensor_view(lam_tensor **out, const lam_tensor *x, int nd
 LAM_API lam_status lam_tensor_flatten(lam_tensor **out, const lam_tensor *x, int start_dim,
                                       int end_dim)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_flatten", "out");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!x)
-        return NULL_ARG("lam_tensor_flatten", "x");
+    LAM__CHECK_ARG(x);
     int64_t s, e;
     lam_status st = lam__wrap_dim(start_dim, x->ndim, &s);
     if (!st)
@@ -157,11 +150,9 @@ static lam_status slice(lam_tensor **out, const lam_tensor *x, int d, int64_t st
 LAM_API lam_status lam_tensor_narrow(lam_tensor **out, const lam_tensor *x, int dim,
                                      int64_t start, int64_t length)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_narrow", "out");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!x)
-        return NULL_ARG("lam_tensor_narrow", "x");
+    LAM__CHECK_ARG(x);
     int64_t d;
     lam_status st = lam__wrap_dim(dim, x->ndim, &d);
     if (st)
@@ -216,8 +207,8 @@ static lam_status split_uniform(const char *what, lam_tensor **outs, size_t max_
 LAM_API lam_status lam_tensor_split(lam_tensor **outs, size_t max_outs, size_t *n_outs,
                                     const lam_tensor *x, int64_t split_size, int dim)
 {
-    if (!outs || !x)
-        return NULL_ARG("lam_tensor_split", outs ? "x" : "outs");
+    LAM__CHECK_ARG(outs);
+    LAM__CHECK_ARG(x); /* n_outs may be NULL */
     if (split_size < 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "split expects split_size be non-negative, but got split_size=%" PRId64,
@@ -237,8 +228,9 @@ LAM_API lam_status lam_tensor_split(lam_tensor **outs, size_t max_outs, size_t *
 LAM_API lam_status lam_tensor_split_sizes(lam_tensor **outs, const lam_tensor *x, size_t n,
                                           const int64_t *sizes, int dim)
 {
-    if (!outs || !x || (!sizes && n))
-        return NULL_ARG("lam_tensor_split_sizes", !outs ? "outs" : !x ? "x" : "sizes");
+    LAM__CHECK_ARG(outs);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(sizes, n);
     int64_t d;
     lam_status st = lam__wrap_dim(dim, x->ndim, &d);
     if (st)
@@ -272,8 +264,8 @@ LAM_API lam_status lam_tensor_split_sizes(lam_tensor **outs, const lam_tensor *x
 LAM_API lam_status lam_tensor_chunk(lam_tensor **outs, size_t *n_outs, const lam_tensor *x,
                                     int64_t chunks, int dim)
 {
-    if (!outs || !x)
-        return NULL_ARG("lam_tensor_chunk", outs ? "x" : "outs");
+    LAM__CHECK_ARG(outs);
+    LAM__CHECK_ARG(x); /* n_outs may be NULL */
     if (chunks <= 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "chunk expects `chunks` to be greater than 0, got: %" PRId64, chunks);
@@ -319,12 +311,10 @@ static void cat_range(void *p, int64_t begin, int64_t end)
 LAM_API lam_status lam_tensor_cat(lam_tensor **out, size_t n, const lam_tensor *const *tensors,
                                   int dim)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_cat", "out");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARRAY(tensors, n);
     if (n == 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "torch.cat(): expected a non-empty list of Tensors");
-    if (!tensors)
-        return NULL_ARG("lam_tensor_cat", "tensors");
     for (size_t i = 0; i < n; i++)
         if (!tensors[i])
             return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_cat: tensors[%zu] is NULL", i);
@@ -393,8 +383,8 @@ static lam_status permute(const char *what, lam_tensor **out, const lam_tensor *
 
 LAM_API lam_status lam_tensor_transpose(lam_tensor **out, const lam_tensor *x, int dim0, int dim1)
 {
-    if (!out || !x)
-        return NULL_ARG("lam_tensor_transpose", out ? "x" : "out");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
     int64_t d0, d1, perm[LAM_MAX_DIMS];
     lam_status st = lam__wrap_dim(dim0, x->ndim, &d0);
     if (!st)
@@ -410,8 +400,9 @@ LAM_API lam_status lam_tensor_transpose(lam_tensor **out, const lam_tensor *x, i
 
 LAM_API lam_status lam_tensor_permute(lam_tensor **out, const lam_tensor *x, int n, const int *dims)
 {
-    if (!out || !x || (!dims && n))
-        return NULL_ARG("lam_tensor_permute", !out ? "out" : !x ? "x" : "dims");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(dims, n);
     /* torch 1.13 says "permute(sparse_coo): ..." for every tensor; the
      * label is dropped here */
     if (n != x->ndim)
@@ -435,8 +426,8 @@ LAM_API lam_status lam_tensor_permute(lam_tensor **out, const lam_tensor *x, int
 
 LAM_API lam_status lam_tensor_contiguous(lam_tensor **out, const lam_tensor *x)
 {
-    if (!out || !x)
-        return NULL_ARG("lam_tensor_contiguous", out ? "x" : "out");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
     if (!*out) { /* torch returns self for a contiguous tensor; lamina's always are */
         *out = lam_tensor_retain((lam_tensor *)x);
         return LAM_OK;

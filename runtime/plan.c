@@ -595,10 +595,7 @@ LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor
 
 LAM_API char *lam_plan_describe(const lam_plan *p)
 {
-    if (!p) {
-        lam__error(LAM_ERR_INVALID_ARGUMENT, "plan describe: plan is NULL");
-        return NULL;
-    }
+    LAM__CHECK_ARG_OR(p, NULL);
     lam__sb sb = {0};
     lam__sb_printf(&sb, "%s/%d:", strategy_names[p->strategy], p->nthreads);
     if (p->generic)
