@@ -114,6 +114,8 @@ static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const 
     st = lam__op_output(what, out, nd, shape, ins, 2, true, &y);
     if (st)
         return st;
+    if (y->numel == 0) /* an empty operand's strides may not fit in int64 */
+        return lam__op_finish(out, y, LAM_OK);
     const lam_kernels *k = lam__kernels();
     binary_ctx c;
     int64_t sa[LAM_MAX_DIMS], sb[LAM_MAX_DIMS];
@@ -285,14 +287,14 @@ static lam_status softmax(const char *what, lam_tensor **out, const lam_tensor *
     st = lam__op_output(what, out, x->ndim, x->shape, &x, 1, true, &y);
     if (st)
         return st;
+    if (x->numel == 0) /* and the product of the other dims may not fit in int64 */
+        return lam__op_finish(out, y, LAM_OK);
     const lam_kernels *k = lam__kernels();
     softmax_ctx c = {x->data, lam_tensor_data(y), x->shape[d], 1, log ? k->log_softmax : k->softmax,
                      NULL, 1};
     for (int i = (int)d + 1; i < x->ndim; i++)
         c.inner *= x->shape[i];
-    int64_t rows = c.len ? x->numel / c.len : 0;
-    if (rows == 0 || c.len == 0)
-        return lam__op_finish(out, y, LAM_OK);
+    int64_t rows = x->numel / c.len;
     if (c.inner > 1) {
         /* chunks of rows_per_slot rows, each with its own buffer */
         int slots = lam__threads_for_call();

@@ -74,7 +74,28 @@ static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x
     if (n <= 0) /* torch's sum(x): every dim */
         for (int i = 0; i < x->ndim; i++)
             red[i] = true;
-    int64_t strides[LAM_MAX_DIMS], shape[LAM_MAX_DIMS];
+    int64_t shape[LAM_MAX_DIMS];
+    int nd = 0;
+    for (int i = 0; i < x->ndim; i++)
+        if (!red[i] || keepdim)
+            shape[nd++] = red[i] ? 1 : x->shape[i];
+    if (nd == 0) /* torch's 0-dim result is [1] here */
+        shape[nd++] = 1;
+    lam_tensor *y;
+    lam_status st = lam__op_output(what, out, nd, shape, &x, 1, false, &y);
+    if (st)
+        return st;
+    if (y->numel == 0)
+        return lam__op_finish(out, y, LAM_OK);
+    if (x->numel == 0) {
+        /* every output sums no elements: 0, or NaN for the mean (and x's
+         * strides and reduced sizes may not fit in int64: [0, 2^62, 2^62]) */
+        float *v = lam_tensor_data(y);
+        for (int64_t i = 0; i < y->numel; i++)
+            v[i] = mean ? NAN : 0.0f;
+        return lam__op_finish(out, y, LAM_OK);
+    }
+    int64_t strides[LAM_MAX_DIMS];
     lam__contiguous_strides(x->ndim, x->shape, strides);
     reduce_ctx c;
     memset(&c, 0, sizeof c);
@@ -84,34 +105,21 @@ static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x
     int last_kept = x->ndim; /* the trailing kept dims start here */
     while (last_kept > 0 && !red[last_kept - 1])
         last_kept--;
-    int nd = 0;
     for (int i = 0; i < x->ndim; i++) {
         if (red[i]) {
             c.rshape[c.nred] = x->shape[i];
             c.rstride[c.nred++] = strides[i];
             c.count *= x->shape[i];
-            if (keepdim)
-                shape[nd++] = 1;
-            continue;
-        }
-        shape[nd++] = x->shape[i];
-        if (i >= last_kept) {
+        } else if (i >= last_kept) {
             c.inner *= x->shape[i];
         } else {
             c.kshape[c.nkept] = x->shape[i];
             c.kstride[c.nkept++] = strides[i];
         }
     }
-    if (nd == 0) /* torch's 0-dim result is [1] here */
-        shape[nd++] = 1;
-    lam_tensor *y;
-    lam_status st = lam__op_output(what, out, nd, shape, &x, 1, false, &y);
-    if (st)
-        return st;
     c.x = x->data;
     c.y = lam_tensor_data(y);
-    if (c.inner > 0)
-        lam__ops_for(y->numel, 2.0 * (double)(c.count ? c.count : 1), 16, reduce_range, &c);
+    lam__ops_for(y->numel, 2.0 * (double)c.count, 16, reduce_range, &c);
     return lam__op_finish(out, y, LAM_OK);
 }
 
