@@ -104,8 +104,6 @@ static void coalesce(binary_ctx *c, int nd, const int64_t *shape, const int64_t 
 static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
     const char *what = binop_names[op];
-    if (!a || !b)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what, a ? "b" : "a");
     int nd;
     int64_t shape[LAM_MAX_DIMS];
     lam_status st = lam__broadcast_shape(a->ndim, a->shape, b->ndim, b->shape, &nd, shape);
@@ -116,6 +114,8 @@ static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const 
     st = lam__op_output(what, out, nd, shape, ins, 2, true, &y);
     if (st)
         return st;
+    if (y->numel == 0) /* an empty operand's strides may not fit in int64 */
+        return lam__op_finish(out, y, LAM_OK);
     const lam_kernels *k = lam__kernels();
     binary_ctx c;
     int64_t sa[LAM_MAX_DIMS], sb[LAM_MAX_DIMS];
@@ -137,21 +137,33 @@ static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const 
 
 LAM_API lam_status lam_tensor_add(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
     return binary(OP_ADD, out, a, b);
 }
 
 LAM_API lam_status lam_tensor_sub(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
     return binary(OP_SUB, out, a, b);
 }
 
 LAM_API lam_status lam_tensor_mul(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
     return binary(OP_MUL, out, a, b);
 }
 
 LAM_API lam_status lam_tensor_div(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
     return binary(OP_DIV, out, a, b);
 }
 
@@ -177,8 +189,6 @@ static void flat_range(void *p, int64_t begin, int64_t end)
 static lam_status flat(const char *what, lam_tensor **out, const lam_tensor *x, lam_binaryc_fn bc,
                        double s, lam_unary_fn un, double unit_cost)
 {
-    if (!x)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: x is NULL", what);
     lam_tensor *y;
     lam_status st = lam__op_output(what, out, x->ndim, x->shape, &x, 1, true, &y);
     if (st)
@@ -191,6 +201,8 @@ static lam_status flat(const char *what, lam_tensor **out, const lam_tensor *x, 
 #define SCALAR_OP(fn, field)                                                                       \
     LAM_API lam_status fn(lam_tensor **out, const lam_tensor *a, double s)                         \
     {                                                                                              \
+        LAM__CHECK_ARG(out);                                                                       \
+        LAM__CHECK_ARG(a);                                                                         \
         return flat(#fn, out, a, lam__kernels()->field, s, NULL, 2.0);                             \
     }
 SCALAR_OP(lam_tensor_add_scalar, addc)
@@ -203,6 +215,8 @@ SCALAR_OP(lam_tensor_rdiv_scalar, rdivc)
 #define ACTIVATION(fn, field, cost)                                                                \
     LAM_API lam_status fn(lam_tensor **out, const lam_tensor *x)                                   \
     {                                                                                              \
+        LAM__CHECK_ARG(out);                                                                       \
+        LAM__CHECK_ARG(x);                                                                         \
         return flat(#fn, out, x, NULL, 0.0, lam__kernels()->field, cost);                          \
     }
 ACTIVATION(lam_tensor_sigmoid, sigmoid, 10.0)
@@ -212,6 +226,8 @@ ACTIVATION(lam_tensor_silu, silu, 10.0)
 
 LAM_API lam_status lam_tensor_gelu(lam_tensor **out, const lam_tensor *x, const char *approximate)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
     const lam_kernels *k = lam__kernels();
     lam_unary_fn f;
     if (!approximate || strcmp(approximate, "none") == 0)
@@ -262,8 +278,6 @@ static void softmax_range(void *p, int64_t begin, int64_t end)
 
 static lam_status softmax(const char *what, lam_tensor **out, const lam_tensor *x, int dim, bool log)
 {
-    if (!x)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: x is NULL", what);
     int64_t d;
     lam_status st = lam__wrap_dim(dim, x->ndim, &d);
     if (st)
@@ -273,14 +287,14 @@ static lam_status softmax(const char *what, lam_tensor **out, const lam_tensor *
     st = lam__op_output(what, out, x->ndim, x->shape, &x, 1, true, &y);
     if (st)
         return st;
+    if (x->numel == 0) /* and the product of the other dims may not fit in int64 */
+        return lam__op_finish(out, y, LAM_OK);
     const lam_kernels *k = lam__kernels();
     softmax_ctx c = {x->data, lam_tensor_data(y), x->shape[d], 1, log ? k->log_softmax : k->softmax,
                      NULL, 1};
     for (int i = (int)d + 1; i < x->ndim; i++)
         c.inner *= x->shape[i];
-    int64_t rows = c.len ? x->numel / c.len : 0;
-    if (rows == 0 || c.len == 0)
-        return lam__op_finish(out, y, LAM_OK);
+    int64_t rows = x->numel / c.len;
     if (c.inner > 1) {
         /* chunks of rows_per_slot rows, each with its own buffer */
         int slots = lam__threads_for_call();
@@ -297,10 +311,14 @@ static lam_status softmax(const char *what, lam_tensor **out, const lam_tensor *
 
 LAM_API lam_status lam_tensor_softmax(lam_tensor **out, const lam_tensor *x, int dim)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
     return softmax("lam_tensor_softmax", out, x, dim, false);
 }
 
 LAM_API lam_status lam_tensor_log_softmax(lam_tensor **out, const lam_tensor *x, int dim)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
     return softmax("lam_tensor_log_softmax", out, x, dim, true);
 }

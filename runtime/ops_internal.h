@@ -41,7 +41,9 @@ bool lam__tensors_overlap(const lam_tensor *a, const lam_tensor *b);
 typedef void (*lam__range_fn)(void *ctx, int64_t begin, int64_t end);
 void lam__ops_for(int64_t n, double unit_cost, int64_t align, lam__range_fn fn, void *ctx);
 
-/* Contiguous strides of a shape. */
+/* Contiguous strides of a shape.  Those of an empty shape may not fit in
+ * int64 ([0, 2^62, 2^62] is a valid tensor): callers deal with empty
+ * tensors before asking. */
 void lam__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 
 /* A view of `x` sharing its data from element `offset`, of the given shape

@@ -142,6 +142,8 @@ static lam_status mv_error(int64_t rows, int64_t cols, int64_t vec)
                       cols, vec);
 }
 
+/* The product of the first n dims of a tensor's shape (or of a shape that
+ * lam__check_shape accepted): its prefixes fit in int64. */
 static int64_t prod(const int64_t *s, int n)
 {
     int64_t p = 1;
@@ -150,10 +152,19 @@ static int64_t prod(const int64_t *s, int n)
     return p;
 }
 
+/* a * b for a message: an empty tensor's folded size may not fit in int64
+ * ([2^40, 0, 2^40] folds to 2^80 rows of 0); such a size shows as INT64_MAX. */
+static int64_t msg_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
-    if (!a || !b)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_matmul: %s is NULL", a ? "b" : "a");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(a);
+    LAM__CHECK_ARG(b);
     int da = a->ndim, db = b->ndim;
     const int64_t *sa = a->shape, *sb = b->shape;
     /* the product's sizes: a is [.., M, K] (M = 1 for 1-D), b is [.., K, N]
@@ -197,7 +208,7 @@ LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, cons
         /* b batched, a a matrix or vector: torch multiplies bᵀ by aᵀ, folded */
         int64_t B = prod(sb, db - 2);
         if (K != Kb)
-            return da == 2 ? mm_error(B * N, Kb, K, M) : mv_error(B * N, Kb, K);
+            return da == 2 ? mm_error(msg_mul(B, N), Kb, K, M) : mv_error(msg_mul(B, N), Kb, K);
         memcpy(shape, sb, sizeof(int64_t) * (size_t)(db - 2));
         nd = db - 2;
         if (da == 2)
@@ -212,6 +223,13 @@ LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, cons
         st = lam__broadcast_shape(da - 2, sa, db - 2, sb, &nd, shape);
         if (st)
             return st;
+        /* the batch dims of two empty operands may broadcast to a shape too
+         * large ([2^40, 1] and [1, 2^40]): refused before B is computed */
+        int64_t numel;
+        shape[nd] = M;
+        shape[nd + 1] = N;
+        if ((st = lam__check_shape(nd + 2, shape, &numel)))
+            return st;
         int64_t B = prod(shape, nd);
         if (K != Kb)
             return lam__error(LAM_ERR_SHAPE,
@@ -225,7 +243,9 @@ LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, cons
         int64_t as[LAM_MAX_DIMS], bs[LAM_MAX_DIMS];
         lam__contiguous_strides(da - 2, sa, as);
         lam__contiguous_strides(db - 2, sb, bs);
-        for (int i = 0; i < nd; i++) {
+        /* (only for a result with elements: strides of an empty operand may
+         * not fit in int64) */
+        for (int i = 0; i < nd && numel; i++) {
             int ia = i - (nd - (da - 2)), ib = i - (nd - (db - 2));
             j.astep[i] = ia >= 0 && sa[ia] != 1 ? as[ia] * M * K : 0;
             j.wstep[i] = ib >= 0 && sb[ib] != 1 ? bs[ib] : 0;
@@ -263,9 +283,9 @@ LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, cons
 LAM_API lam_status lam_tensor_linear(lam_tensor **out, const lam_tensor *x,
                                      const lam_tensor *weight, const lam_tensor *bias)
 {
-    if (!x || !weight)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_linear: %s is NULL",
-                          x ? "weight" : "x");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARG(weight); /* bias may be NULL */
     char buf[96];
     if (weight->ndim > 2)
         return lam__error(LAM_ERR_SHAPE, "t() expects a tensor with <= 2 dimensions, but self is %dD",

@@ -60,9 +60,6 @@ static void reduce_range(void *p, int64_t begin, int64_t end)
 static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x, int n,
                          const int *dims, bool keepdim, bool mean)
 {
-    if (!out || !x || (!dims && n > 0))
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what,
-                          !out ? "out" : !x ? "x" : "dims");
     bool red[LAM_MAX_DIMS] = {false};
     for (int i = 0; i < n; i++) {
         int64_t d;
@@ -77,7 +74,28 @@ static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x
     if (n <= 0) /* torch's sum(x): every dim */
         for (int i = 0; i < x->ndim; i++)
             red[i] = true;
-    int64_t strides[LAM_MAX_DIMS], shape[LAM_MAX_DIMS];
+    int64_t shape[LAM_MAX_DIMS];
+    int nd = 0;
+    for (int i = 0; i < x->ndim; i++)
+        if (!red[i] || keepdim)
+            shape[nd++] = red[i] ? 1 : x->shape[i];
+    if (nd == 0) /* torch's 0-dim result is [1] here */
+        shape[nd++] = 1;
+    lam_tensor *y;
+    lam_status st = lam__op_output(what, out, nd, shape, &x, 1, false, &y);
+    if (st)
+        return st;
+    if (y->numel == 0)
+        return lam__op_finish(out, y, LAM_OK);
+    if (x->numel == 0) {
+        /* every output sums no elements: 0, or NaN for the mean (and x's
+         * strides and reduced sizes may not fit in int64: [0, 2^62, 2^62]) */
+        float *v = lam_tensor_data(y);
+        for (int64_t i = 0; i < y->numel; i++)
+            v[i] = mean ? NAN : 0.0f;
+        return lam__op_finish(out, y, LAM_OK);
+    }
+    int64_t strides[LAM_MAX_DIMS];
     lam__contiguous_strides(x->ndim, x->shape, strides);
     reduce_ctx c;
     memset(&c, 0, sizeof c);
@@ -87,45 +105,38 @@ static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x
     int last_kept = x->ndim; /* the trailing kept dims start here */
     while (last_kept > 0 && !red[last_kept - 1])
         last_kept--;
-    int nd = 0;
     for (int i = 0; i < x->ndim; i++) {
         if (red[i]) {
             c.rshape[c.nred] = x->shape[i];
             c.rstride[c.nred++] = strides[i];
             c.count *= x->shape[i];
-            if (keepdim)
-                shape[nd++] = 1;
-            continue;
-        }
-        shape[nd++] = x->shape[i];
-        if (i >= last_kept) {
+        } else if (i >= last_kept) {
             c.inner *= x->shape[i];
         } else {
             c.kshape[c.nkept] = x->shape[i];
             c.kstride[c.nkept++] = strides[i];
         }
     }
-    if (nd == 0) /* torch's 0-dim result is [1] here */
-        shape[nd++] = 1;
-    lam_tensor *y;
-    lam_status st = lam__op_output(what, out, nd, shape, &x, 1, false, &y);
-    if (st)
-        return st;
     c.x = x->data;
     c.y = lam_tensor_data(y);
-    if (c.inner > 0)
-        lam__ops_for(y->numel, 2.0 * (double)(c.count ? c.count : 1), 16, reduce_range, &c);
+    lam__ops_for(y->numel, 2.0 * (double)c.count, 16, reduce_range, &c);
     return lam__op_finish(out, y, LAM_OK);
 }
 
 LAM_API lam_status lam_tensor_sum(lam_tensor **out, const lam_tensor *x, int n, const int *dims,
                                   bool keepdim)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(dims, n > 0); /* n == 0: every dim */
     return reduce("lam_tensor_sum", out, x, n, dims, keepdim, false);
 }
 
 LAM_API lam_status lam_tensor_mean(lam_tensor **out, const lam_tensor *x, int n, const int *dims,
                                    bool keepdim)
 {
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(dims, n > 0); /* n == 0: every dim */
     return reduce("lam_tensor_mean", out, x, n, dims, keepdim, true);
 }

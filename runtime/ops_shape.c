@@ -13,25 +13,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NULL_ARG(what, name) lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what, name)
-
 LAM_API lam_status lam_tensor_view(lam_tensor **out, const lam_tensor *x, int ndim,
                                    const int64_t *shape)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_view", "out");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!x)
-        return NULL_ARG("lam_tensor_view", "x");
-    if (!shape && ndim > 0)
-        return NULL_ARG("lam_tensor_view", "shape");
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(shape, ndim > 0);
     if (ndim < 1 || ndim > LAM_MAX_DIMS)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "tensor: %d dimensions requested, lamina supports 1 to %d", ndim,
                           LAM_MAX_DIMS);
-    /* torch's infer_size */
+    /* torch's infer_size; a product past int64 (of sizes that include no
+     * 0) matches no tensor: -2 stands for it */
     int64_t res[LAM_MAX_DIMS], newsize = 1;
     int infer = -1;
+    bool zero = false, overflow = false;
     for (int i = 0; i < ndim; i++) {
         res[i] = shape[i];
         if (shape[i] == -1) {
@@ -39,11 +36,16 @@ LAM_API lam_status lam_tensor_view(lam_tensor **out, const lam_tensor *x, int nd
                 return lam__error(LAM_ERR_SHAPE, "only one dimension can be inferred");
             infer = i;
         } else if (shape[i] >= 0) {
-            newsize *= shape[i];
+            zero |= shape[i] == 0;
+            overflow |= __builtin_mul_overflow(newsize, shape[i], &newsize);
         } else {
             return lam__error(LAM_ERR_SHAPE, "invalid shape dimension %" PRId64, shape[i]);
         }
     }
+    if (zero)
+        newsize = 0;
+    else if (overflow)
+        newsize = -2;
     char buf[96];
     if (x->numel == newsize || (infer >= 0 && newsize > 0 && x->numel % newsize == 0)) {
         if (infer >= 0) {
@@ -63,11 +65,9 @@ LAM_API lam_status lam_tensor_view(lam_tensor **out, const lam_tensor *x, int nd
 LAM_API lam_status lam_tensor_flatten(lam_tensor **out, const lam_tensor *x, int start_dim,
                                       int end_dim)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_flatten", "out");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!x)
-        return NULL_ARG("lam_tensor_flatten", "x");
+    LAM__CHECK_ARG(x);
     int64_t s, e;
     lam_status st = lam__wrap_dim(start_dim, x->ndim, &s);
     if (!st)
@@ -80,10 +80,16 @@ LAM_API lam_status lam_tensor_flatten(lam_tensor **out, const lam_tensor *x, int
     int64_t shape[LAM_MAX_DIMS];
     int nd = 0;
     for (int i = 0; i < x->ndim; i++) {
-        if (i <= s || i > e)
+        if (i <= s || i > e) {
             shape[nd++] = x->shape[i];
-        else
-            shape[nd - 1] *= x->shape[i];
+        } else if (__builtin_mul_overflow(shape[nd - 1], x->shape[i], &shape[nd - 1])) {
+            /* an empty tensor's dims: [0, 2^62, 2^62] */
+            char buf[96];
+            return lam__error(LAM_ERR_SHAPE,
+                              "lam_tensor_flatten: dims %d to %d of shape %s flatten to a size "
+                              "too large for int64",
+                              (int)s, (int)e, lam_shape_str(x->ndim, x->shape, buf, sizeof buf));
+        }
     }
     return lam__tensor_view_at(out, x, 0, nd, shape);
 }
@@ -140,11 +146,13 @@ static lam_status slice(lam_tensor **out, const lam_tensor *x, int d, int64_t st
     int64_t shape[LAM_MAX_DIMS], strides[LAM_MAX_DIMS], outer = 1;
     memcpy(shape, x->shape, sizeof shape);
     shape[d] = length;
+    if (length == 0 || x->numel == 0) /* (x's strides may not fit in int64 then) */
+        return lam__tensor_view_at(out, x, 0, x->ndim, shape);
     lam__contiguous_strides(x->ndim, x->shape, strides);
     for (int i = 0; i < d; i++)
         outer *= x->shape[i];
-    if (outer == 1 || length == x->shape[d] || length == 0 || x->numel == 0)
-        return lam__tensor_view_at(out, x, length ? start * strides[d] : 0, x->ndim, shape);
+    if (outer == 1 || length == x->shape[d])
+        return lam__tensor_view_at(out, x, start * strides[d], x->ndim, shape);
     lam_tensor *y;
     lam_status st = lam__tensor_create_uninit(&y, x->ndim, shape);
     if (st)
@@ -157,11 +165,9 @@ static lam_status slice(lam_tensor **out, const lam_tensor *x, int d, int64_t st
 LAM_API lam_status lam_tensor_narrow(lam_tensor **out, const lam_tensor *x, int dim,
                                      int64_t start, int64_t length)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_narrow", "out");
+    LAM__CHECK_ARG(out);
     *out = NULL;
-    if (!x)
-        return NULL_ARG("lam_tensor_narrow", "x");
+    LAM__CHECK_ARG(x);
     int64_t d;
     lam_status st = lam__wrap_dim(dim, x->ndim, &d);
     if (st)
@@ -183,7 +189,8 @@ static lam_status pieces(lam_tensor **outs, const lam_tensor *x, int d, size_t n
 {
     int64_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t len = sizes ? sizes[i] : (start + uniform <= x->shape[d] ? uniform : x->shape[d] - start);
+        int64_t left = x->shape[d] - start;
+        int64_t len = sizes ? sizes[i] : uniform <= left ? uniform : left;
         lam_status st = slice(&outs[i], x, d, start, len);
         if (st) {
             for (size_t j = 0; j < i; j++) {
@@ -202,7 +209,9 @@ static lam_status split_uniform(const char *what, lam_tensor **outs, size_t max_
                                 int64_t d, size_t want)
 {
     int64_t size = x->shape[d];
-    size_t n = want ? want : split_size ? (size_t)((size + split_size - 1) / split_size) : 1;
+    size_t n = want;
+    if (!n && split_size) /* ceil(size / split_size); size + split_size may overflow */
+        n = (size_t)(size / split_size + (size % split_size != 0));
     if (n == 0)
         n = 1;
     if (n_outs)
@@ -216,8 +225,8 @@ static lam_status split_uniform(const char *what, lam_tensor **outs, size_t max_
 LAM_API lam_status lam_tensor_split(lam_tensor **outs, size_t max_outs, size_t *n_outs,
                                     const lam_tensor *x, int64_t split_size, int dim)
 {
-    if (!outs || !x)
-        return NULL_ARG("lam_tensor_split", outs ? "x" : "outs");
+    LAM__CHECK_ARG(outs);
+    LAM__CHECK_ARG(x); /* n_outs may be NULL */
     if (split_size < 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "split expects split_size be non-negative, but got split_size=%" PRId64,
@@ -237,19 +246,20 @@ LAM_API lam_status lam_tensor_split(lam_tensor **outs, size_t max_outs, size_t *
 LAM_API lam_status lam_tensor_split_sizes(lam_tensor **outs, const lam_tensor *x, size_t n,
                                           const int64_t *sizes, int dim)
 {
-    if (!outs || !x || (!sizes && n))
-        return NULL_ARG("lam_tensor_split_sizes", !outs ? "outs" : !x ? "x" : "sizes");
+    LAM__CHECK_ARG(outs);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(sizes, n);
     int64_t d;
     lam_status st = lam__wrap_dim(dim, x->ndim, &d);
     if (st)
         return st;
     int64_t sum = 0;
-    bool negative = false;
+    bool negative = false, overflow = false;
     for (size_t i = 0; i < n; i++) {
         negative |= sizes[i] < 0;
-        sum += sizes[i];
+        overflow |= __builtin_add_overflow(sum, sizes[i], &sum);
     }
-    if (negative || sum != x->shape[d]) {
+    if (negative || overflow || sum != x->shape[d]) {
         lam__sb sb = {0};
         for (size_t i = 0; i < n; i++)
             lam__sb_printf(&sb, i ? ", %" PRId64 : "%" PRId64, sizes[i]);
@@ -272,8 +282,8 @@ LAM_API lam_status lam_tensor_split_sizes(lam_tensor **outs, const lam_tensor *x
 LAM_API lam_status lam_tensor_chunk(lam_tensor **outs, size_t *n_outs, const lam_tensor *x,
                                     int64_t chunks, int dim)
 {
-    if (!outs || !x)
-        return NULL_ARG("lam_tensor_chunk", outs ? "x" : "outs");
+    LAM__CHECK_ARG(outs);
+    LAM__CHECK_ARG(x); /* n_outs may be NULL */
     if (chunks <= 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "chunk expects `chunks` to be greater than 0, got: %" PRId64, chunks);
@@ -281,7 +291,7 @@ LAM_API lam_status lam_tensor_chunk(lam_tensor **outs, size_t *n_outs, const lam
     lam_status st = lam__wrap_dim(dim, x->ndim, &d);
     if (st)
         return st;
-    int64_t size = x->shape[d], split_size = (size + chunks - 1) / chunks;
+    int64_t size = x->shape[d], split_size = size / chunks + (size % chunks != 0);
     /* an empty dim still gives `chunks` empty pieces, as torch */
     size_t want = split_size == 0 && size == 0 ? (size_t)chunks : 0;
     return split_uniform("lam_tensor_chunk", outs, (size_t)chunks, n_outs, x, split_size, d, want);
@@ -319,12 +329,10 @@ static void cat_range(void *p, int64_t begin, int64_t end)
 LAM_API lam_status lam_tensor_cat(lam_tensor **out, size_t n, const lam_tensor *const *tensors,
                                   int dim)
 {
-    if (!out)
-        return NULL_ARG("lam_tensor_cat", "out");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARRAY(tensors, n);
     if (n == 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "torch.cat(): expected a non-empty list of Tensors");
-    if (!tensors)
-        return NULL_ARG("lam_tensor_cat", "tensors");
     for (size_t i = 0; i < n; i++)
         if (!tensors[i])
             return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_cat: tensors[%zu] is NULL", i);
@@ -354,12 +362,18 @@ LAM_API lam_status lam_tensor_cat(lam_tensor **out, size_t n, const lam_tensor *
                                   "Sizes of tensors must match except in dimension %d. Expected size "
                                   "%" PRId64 " but got size %" PRId64 " for tensor number %zu in the list.",
                                   (int)d, ref->shape[j], t->shape[j], i);
-        shape[d] += t->shape[d];
+        if (__builtin_add_overflow(shape[d], t->shape[d], &shape[d])) /* empty tensors' dims */
+            return lam__error(LAM_ERR_SHAPE,
+                              "lam_tensor_cat: the sizes in dimension %d add up to more than "
+                              "%" PRId64,
+                              (int)d, INT64_MAX);
     }
     lam_tensor *y;
     st = lam__op_output("lam_tensor_cat", out, ref->ndim, shape, tensors, (int)n, false, &y);
     if (st)
         return st;
+    if (y->numel == 0) /* (its row sizes may not fit in int64) */
+        return lam__op_finish(out, y, LAM_OK);
     cat_ctx c = {n, tensors, (int)d, 1, 0, lam_tensor_data(y)};
     int64_t outer = 1;
     for (int j = 0; j < d; j++)
@@ -367,8 +381,7 @@ LAM_API lam_status lam_tensor_cat(lam_tensor **out, size_t n, const lam_tensor *
     for (int j = (int)d + 1; j < ref->ndim; j++)
         c.inner *= shape[j];
     c.out_row = shape[d] * c.inner;
-    if (y->numel)
-        lam__ops_for(outer, 2.0 * (double)c.out_row, 1, cat_range, &c);
+    lam__ops_for(outer, 2.0 * (double)c.out_row, 1, cat_range, &c);
     return lam__op_finish(out, y, LAM_OK);
 }
 
@@ -377,24 +390,23 @@ LAM_API lam_status lam_tensor_cat(lam_tensor **out, size_t n, const lam_tensor *
 static lam_status permute(const char *what, lam_tensor **out, const lam_tensor *x, const int64_t *perm)
 {
     int64_t shape[LAM_MAX_DIMS], strides[LAM_MAX_DIMS], in_strides[LAM_MAX_DIMS];
-    lam__contiguous_strides(x->ndim, x->shape, in_strides);
-    for (int i = 0; i < x->ndim; i++) {
+    for (int i = 0; i < x->ndim; i++)
         shape[i] = x->shape[perm[i]];
-        strides[i] = in_strides[perm[i]];
-    }
     lam_tensor *y;
     lam_status st = lam__op_output(what, out, x->ndim, shape, &x, 1, false, &y);
-    if (st)
-        return st;
-    if (y->numel)
-        strided_copy(lam_tensor_data(y), x->data, x->ndim, shape, strides, y->numel);
+    if (st || y->numel == 0) /* (an empty x's strides may not fit in int64) */
+        return st ? st : lam__op_finish(out, y, LAM_OK);
+    lam__contiguous_strides(x->ndim, x->shape, in_strides);
+    for (int i = 0; i < x->ndim; i++)
+        strides[i] = in_strides[perm[i]];
+    strided_copy(lam_tensor_data(y), x->data, x->ndim, shape, strides, y->numel);
     return lam__op_finish(out, y, LAM_OK);
 }
 
 LAM_API lam_status lam_tensor_transpose(lam_tensor **out, const lam_tensor *x, int dim0, int dim1)
 {
-    if (!out || !x)
-        return NULL_ARG("lam_tensor_transpose", out ? "x" : "out");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
     int64_t d0, d1, perm[LAM_MAX_DIMS];
     lam_status st = lam__wrap_dim(dim0, x->ndim, &d0);
     if (!st)
@@ -410,8 +422,9 @@ LAM_API lam_status lam_tensor_transpose(lam_tensor **out, const lam_tensor *x, i
 
 LAM_API lam_status lam_tensor_permute(lam_tensor **out, const lam_tensor *x, int n, const int *dims)
 {
-    if (!out || !x || (!dims && n))
-        return NULL_ARG("lam_tensor_permute", !out ? "out" : !x ? "x" : "dims");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    LAM__CHECK_ARRAY(dims, n);
     /* torch 1.13 says "permute(sparse_coo): ..." for every tensor; the
      * label is dropped here */
     if (n != x->ndim)
@@ -435,8 +448,8 @@ LAM_API lam_status lam_tensor_permute(lam_tensor **out, const lam_tensor *x, int
 
 LAM_API lam_status lam_tensor_contiguous(lam_tensor **out, const lam_tensor *x)
 {
-    if (!out || !x)
-        return NULL_ARG("lam_tensor_contiguous", out ? "x" : "out");
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
     if (!*out) { /* torch returns self for a contiguous tensor; lamina's always are */
         *out = lam_tensor_retain((lam_tensor *)x);
         return LAM_OK;

@@ -154,8 +154,14 @@ static void locate_step(const lam_plan *p, const plan_step *s, lam_status st)
     lam__error_locate(chain, index, n, st);
 }
 
+/* Floats per row of dim 0.  A shape without rows can be a valid empty
+ * tensor whose other dims multiply past int64 ([0, 2^62, 2^62]); no row of
+ * it is ever addressed, and its row size is 0.  Every other shape here has
+ * passed lam__check_shape, so its products of dims fit. */
 static int64_t row_size(int ndim, const int64_t *shape)
 {
+    if (ndim > 0 && shape[0] == 0)
+        return 0;
     int64_t r = 1;
     for (int i = 1; i < ndim; i++)
         r *= shape[i];
@@ -176,6 +182,15 @@ static lam_status infer_shapes(lam_plan *p)
         if (st) {
             locate_step(p, &s, st);
             return st;
+        }
+        /* a shape that no tensor can have (Linear(0, 2^20) on [2^30, 2^30, 0]);
+         * lam_plan_create reports it as the forward does */
+        int64_t numel;
+        if (lam__check_shape(s.out_ndim, s.out_shape, &numel) != LAM_OK) {
+            char prefix[96];
+            snprintf(prefix, sizeof prefix, "%s output:", lam_module_type_name(s.m));
+            lam__error_prefix(prefix);
+            return LAM_ERR_SHAPE;
         }
         /* a following activation joins the epilogue of a layer that runs
          * rows with one (a Linear) */
@@ -224,16 +239,30 @@ static double estimate_flops(const lam_plan *p)
     return f;
 }
 
+/* The elements of a shape that lam__check_shape accepted. */
+static int64_t shape_numel(int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    return n;
+}
+
 static lam_status choose_and_allocate(lam_plan *p, int threads)
 {
     bool rowwise = p->in_ndim >= 1;
     int64_t max_row = p->in_shape[0] ? row_size(p->in_ndim, p->in_shape) : 1;
+    int64_t max_numel = 0; /* of the steps' outputs */
     for (size_t i = 0; i < p->n_steps; i++) {
-        rowwise = rowwise && p->steps[i].rowwise;
-        if (p->steps[i].out_row > max_row)
-            max_row = p->steps[i].out_row;
-        if (p->steps[i].in_row > max_row)
-            max_row = p->steps[i].in_row;
+        const plan_step *s = &p->steps[i];
+        rowwise = rowwise && s->rowwise;
+        if (s->out_row > max_row)
+            max_row = s->out_row;
+        if (s->in_row > max_row)
+            max_row = s->in_row;
+        int64_t n = shape_numel(s->out_ndim, s->out_shape);
+        if (n > max_numel)
+            max_numel = n;
     }
     p->rows = p->in_shape[0];
     double flops = estimate_flops(p);
@@ -248,8 +277,16 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
         p->nthreads = (int)((p->rows + 7) / 8);
 
     int slots;
+    size_t slot;
     p->threads_requested = threads;
     p->blocked = rowwise && p->strategy != STRAT_COLUMNS;
+    if (shape_numel(p->out_ndim, p->out_shape) == 0) {
+        /* nothing to compute (lam__plan_exec returns at once) */
+        p->strategy = STRAT_SERIAL;
+        p->nthreads = 1;
+        p->blocked = false;
+        return LAM_OK;
+    }
     if (p->blocked) {
         /* blocks of rows that keep both activation buffers in L2 */
         int64_t b = BLOCK_FLOATS / (max_row ? max_row : 1);
@@ -264,17 +301,25 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
             b = br < b ? br : b;
         }
         p->block_rows = b;
-        p->slot = (size_t)(b * max_row);
+        /* (b may exceed the rows: a plan for [1, 2^60] gets here, and fails) */
+        if (__builtin_mul_overflow((size_t)b, (size_t)max_row, &slot))
+            slot = SIZE_MAX;
         slots = 2 * p->nthreads;
     } else {
-        /* whole-tensor ping-pong buffers */
+        /* whole-tensor ping-pong buffers, for the largest step output
+         * (dim 0 may change along the way, as in Flatten(0, 1)) */
         p->block_rows = p->rows;
-        p->slot = (size_t)(p->rows * max_row);
+        slot = (size_t)max_numel;
         slots = 2;
     }
-    p->slot = (p->slot + CACHE_LINE_FLOATS - 1) / CACHE_LINE_FLOATS * CACHE_LINE_FLOATS;
+    size_t bytes;
+    if (slot > SIZE_MAX - CACHE_LINE_FLOATS)
+        return lam__oom("plan activation buffers (size past SIZE_MAX)");
+    p->slot = (slot + CACHE_LINE_FLOATS - 1) / CACHE_LINE_FLOATS * CACHE_LINE_FLOATS;
+    if (__builtin_mul_overflow((size_t)slots * sizeof(float), p->slot, &bytes))
+        return lam__oom("plan activation buffers (size past SIZE_MAX)");
     if (p->n_steps > 1) {
-        p->buf = lam__aligned_alloc((size_t)slots * p->slot * sizeof(float));
+        p->buf = lam__aligned_alloc(bytes);
         if (!p->buf)
             return lam__oom("plan activation buffers");
     }
@@ -392,17 +437,30 @@ static void view(lam_tensor *v, float *data, int ndim, const int64_t *shape, int
     v->borrowed = true;
 }
 
+/* The vectors of the last dim that a dense step (a Linear) multiplies in
+ * `rows` rows of dim 0: rows times the dims between the first and the last;
+ * a 1-D input is one vector.  (Counted on the dims, not as in_row / in_f:
+ * in_features may be 0, and every row is then the bias.) */
+static int64_t dense_vectors(const plan_step *s, int64_t rows)
+{
+    if (s->in_ndim == 1)
+        return 1;
+    int64_t v = rows;
+    for (int i = 1; i < s->in_ndim - 1; i++)
+        v *= s->in_shape[i];
+    return v;
+}
+
 static lam_status run_step_rows(const plan_step *s, const float *x, float *y, int64_t rows,
                                 int64_t n_begin, int64_t n_end)
 {
-    if (s->dense) {
-        int64_t in_f = s->in_shape[s->in_ndim - 1];
-        int64_t vec_rows = in_f ? rows * s->in_row / in_f : 0;
-        return s->m->ops->run_rows(s->m, x, vec_rows, y, s->ep, (size_t)n_begin, (size_t)n_end);
-    }
+    if (s->dense)
+        return s->m->ops->run_rows(s->m, x, dense_vectors(s, rows), y, s->ep, (size_t)n_begin,
+                                   (size_t)n_end);
     lam_tensor vin, vout;
     view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
-    view(&vout, y, s->out_ndim, s->out_shape, rows);
+    /* a step that is not rowwise runs whole, and its dim 0 may change */
+    view(&vout, y, s->out_ndim, s->out_shape, s->rowwise ? rows : s->out_shape[0]);
     return s->m->ops->forward_into(s->m, &vin, &vout);
 }
 
@@ -470,8 +528,8 @@ static void batch_task(void *ctx, int ith, int nth)
                 /* this step and the next as one kernel; same bits as two */
                 const plan_step *t = &p->steps[++i];
                 float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
-                int64_t vec_rows = n * s->in_row / s->in_shape[s->in_ndim - 1];
-                lam_status st = s->m->ops->run_pair(s->m, s->ep, t->m, t->ep, x, vec_rows, y);
+                lam_status st = s->m->ops->run_pair(s->m, s->ep, t->m, t->ep, x,
+                                                    dense_vectors(s, n), y);
                 if (st) {
                     record_failure(c, ith, st, i - 1);
                     __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
@@ -584,7 +642,7 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
     memset(c.status, 0, sizeof c.status);
     c.message[0] = '\0';
     c.message_step = 0;
-    if (p->rows == 0)
+    if (out->numel == 0) /* (an input without rows can still give elements: Linear(0, 3) on [0]) */
         return LAM_OK;
     lam_status st;
     if (!p->blocked) {
@@ -678,10 +736,7 @@ LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor
 
 LAM_API char *lam_plan_describe(const lam_plan *p)
 {
-    if (!p) {
-        lam__error(LAM_ERR_INVALID_ARGUMENT, "plan describe: plan is NULL");
-        return NULL;
-    }
+    LAM__CHECK_ARG_OR(p, NULL);
     lam__sb sb = {0};
     lam__sb_printf(&sb, "%s/%d:", strategy_names[p->strategy], p->nthreads);
     if (p->generic)

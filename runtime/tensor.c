@@ -259,7 +259,11 @@ LAM_API const float *lam_tensor_cdata(const lam_tensor *t)
     return t->data;
 }
 
-LAM_API uint64_t lam_tensor_version(const lam_tensor *t) { return t ? lam__tensor_version(t) : 0; }
+LAM_API uint64_t lam_tensor_version(const lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, 0);
+    return lam__tensor_version(t);
+}
 
 static lam_status flat_index(const lam_tensor *t, const int64_t *index, int64_t *flat)
 {

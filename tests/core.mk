@@ -61,6 +61,17 @@ tests_test_null_args_LDFLAGS = -no-install
 tests_test_null_args_LDADD = liblamina.la $(CRITERION_LIBS)
 endif
 
+# Zero-size inputs with huge other dims ([0, 2^62, 2^62]) through every
+# built-in layer, Sequentials and plans, and the tensor ops: the right
+# output or a clean error, never a signed overflow (run it under UBSan).
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_zero_size
+TESTS += tests/test_zero_size
+tests_test_zero_size_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_zero_size_LDFLAGS = -no-install
+tests_test_zero_size_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+endif
+
 # Tensor printing against PyTorch's str(tensor) (tools/gen-print-fixtures.py).
 EXTRA_DIST += tools/gen-print-fixtures.py
 if HAVE_CRITERION

@@ -1,9 +1,10 @@
 #!/bin/sh
-# The PyTorch-fixture tests once more with LAMINA_MAX_ISA=scalar, so that the
+# The PyTorch-fixture tests (and test_zero_size, whose Linear(0, n) runs GEMMs
+# with K = 0) once more with LAMINA_MAX_ISA=scalar, so that the
 # scalar kernels (the fallback on CPUs without AVX2/NEON) are checked too.
 set -e
 status=0
-for t in tests/test_layers tests/test_models tests/test_ops tests/threads/test_threads; do
+for t in tests/test_layers tests/test_models tests/test_ops tests/test_zero_size tests/threads/test_threads; do
   if [ -x "$t" ]; then
     echo "== LAMINA_MAX_ISA=scalar $t"
     LAMINA_MAX_ISA=scalar ./$t || status=1

@@ -66,6 +66,11 @@ static lam_status visit_named(const char *path, lam_module *m, void *user)
     return LAM_OK;
 }
 
+static void log_fn(lam_log_level level, const char *message, void *user)
+{
+    (void)level, (void)message, (void)user;
+}
+
 static lam_status fwd(lam_module *self, const lam_tensor *x, void *args, lam_tensor **out)
 {
     (void)self, (void)args;
@@ -140,6 +145,12 @@ ROW(lam_set_num_threads) { (void)fn; lam_set_num_threads(0); }
 ROW(lam_get_num_threads) { (void)fn; cr_expect_geq(lam_get_num_threads(), 1); }
 ROW(lam_kernel_isa) { (void)fn; cr_expect_not_null(lam_kernel_isa()); }
 ROW(lam_free) { (void)fn; NULL_NOOP(lam_free(NULL)); }
+ROW(lam_set_log_callback)
+{
+    (void)fn; /* both may be NULL: */
+    lam_set_log_callback(log_fn, NULL); /* user is the caller's */
+    lam_set_log_callback(NULL, NULL);   /* fn NULL drops the messages (the default) */
+}
 
 /* tensor.h */
 ROW(lam_tensor_create)
@@ -180,6 +191,8 @@ ROW(lam_tensor_numel) { NULL_VALUE(lam_tensor_numel(NULL), 0, "t"); }
 ROW(lam_tensor_is_borrowed) { NULL_VALUE(lam_tensor_is_borrowed(NULL), false, "t"); }
 ROW(lam_tensor_data) { NULL_VALUE(lam_tensor_data(NULL), NULL, "t"); }
 ROW(lam_tensor_cdata) { NULL_VALUE(lam_tensor_cdata(NULL), NULL, "t"); }
+ROW(lam_tensor_mark_modified) { (void)fn; NULL_NOOP(lam_tensor_mark_modified(NULL)); }
+ROW(lam_tensor_version) { NULL_VALUE(lam_tensor_version(NULL), 0, "t"); }
 ROW(lam_tensor_get)
 {
     const int64_t index[2] = {0, 0};
@@ -581,6 +594,7 @@ ROW(lam_plan_strategy)
     NULL_VALUE(lam_plan_strategy(NULL, NULL), NULL, "p");
     cr_expect_not_null(lam_plan_strategy(P, NULL)); /* nthreads is optional */
 }
+ROW(lam_plan_describe) { NULL_VALUE(lam_plan_describe(NULL), NULL, "p"); }
 
 /* plugin.h */
 ROW(lam_plugin_load) { NULL_STATUS(lam_plugin_load(NULL, NULL), "path_or_name"); }
@@ -620,6 +634,150 @@ ROW(lam_module_create)
 ROW(lam_layer_type_exists) { NULL_VALUE(lam_layer_type_exists(NULL), false, "type_name"); }
 ROW(lam_layer_type_name) { (void)fn; cr_expect_not_null(lam_layer_type_name(0)); }
 
+/* ops.h: out must not be NULL; *out == NULL asks for a new tensor, so
+ * every row also makes one that way */
+#define OUT_ALLOWED(call)                                                                          \
+    do {                                                                                           \
+        lam_tensor *y_ = NULL;                                                                     \
+        NULL_ALLOWED(call);                                                                        \
+        cr_expect_not_null(y_, "%s made no tensor", #call);                                        \
+        lam_tensor_release(y_);                                                                    \
+    } while (0)
+#define BINARY_OP_ROW(name)                                                                        \
+    ROW(name)                                                                                      \
+    {                                                                                              \
+        lam_tensor *y = NULL;                                                                      \
+        NULL_STATUS(name(NULL, T, T), "out");                                                      \
+        NULL_STATUS(name(&y, NULL, T), "a");                                                       \
+        NULL_STATUS(name(&y, T, NULL), "b");                                                       \
+        OUT_ALLOWED(name(&y_, T, T));                                                              \
+    }
+#define SCALAR_OP_ROW(name)                                                                        \
+    ROW(name)                                                                                      \
+    {                                                                                              \
+        lam_tensor *y = NULL;                                                                      \
+        NULL_STATUS(name(NULL, T, 2.0), "out");                                                    \
+        NULL_STATUS(name(&y, NULL, 2.0), "a");                                                     \
+        OUT_ALLOWED(name(&y_, T, 2.0));                                                            \
+    }
+#define UNARY_OP_ROW(name, ...)                                                                    \
+    ROW(name)                                                                                      \
+    {                                                                                              \
+        lam_tensor *y = NULL;                                                                      \
+        NULL_STATUS(name(NULL, T, ##__VA_ARGS__), "out");                                          \
+        NULL_STATUS(name(&y, NULL, ##__VA_ARGS__), "x");                                           \
+        OUT_ALLOWED(name(&y_, T, ##__VA_ARGS__));                                                  \
+    }
+BINARY_OP_ROW(lam_tensor_add)
+BINARY_OP_ROW(lam_tensor_sub)
+BINARY_OP_ROW(lam_tensor_mul)
+BINARY_OP_ROW(lam_tensor_div)
+SCALAR_OP_ROW(lam_tensor_add_scalar)
+SCALAR_OP_ROW(lam_tensor_sub_scalar)
+SCALAR_OP_ROW(lam_tensor_rsub_scalar)
+SCALAR_OP_ROW(lam_tensor_mul_scalar)
+SCALAR_OP_ROW(lam_tensor_div_scalar)
+SCALAR_OP_ROW(lam_tensor_rdiv_scalar)
+UNARY_OP_ROW(lam_tensor_sigmoid)
+UNARY_OP_ROW(lam_tensor_tanh)
+UNARY_OP_ROW(lam_tensor_relu)
+UNARY_OP_ROW(lam_tensor_silu)
+UNARY_OP_ROW(lam_tensor_softmax, 1)
+UNARY_OP_ROW(lam_tensor_log_softmax, 1)
+UNARY_OP_ROW(lam_tensor_flatten, 0, -1)     /* a view: *out is output only */
+UNARY_OP_ROW(lam_tensor_narrow, 0, 0, 1)    /* likewise */
+UNARY_OP_ROW(lam_tensor_transpose, 0, 1)
+UNARY_OP_ROW(lam_tensor_contiguous)         /* *out == NULL: a new reference to x */
+ROW(lam_tensor_gelu)
+{
+    lam_tensor *y = NULL;
+    NULL_STATUS(lam_tensor_gelu(NULL, T, "none"), "out");
+    NULL_STATUS(lam_tensor_gelu(&y, NULL, "none"), "x");
+    OUT_ALLOWED(lam_tensor_gelu(&y_, T, NULL)); /* approximate NULL is "none" */
+}
+ROW(lam_tensor_matmul)
+{
+    lam_tensor *y = NULL;
+    NULL_STATUS(lam_tensor_matmul(NULL, T, T), "out");
+    NULL_STATUS(lam_tensor_matmul(&y, NULL, T), "a");
+    NULL_STATUS(lam_tensor_matmul(&y, T, NULL), "b");
+    OUT_ALLOWED(lam_tensor_matmul(&y_, T, T));
+}
+ROW(lam_tensor_linear)
+{
+    lam_tensor *y = NULL;
+    NULL_STATUS(lam_tensor_linear(NULL, T, T, T), "out");
+    NULL_STATUS(lam_tensor_linear(&y, NULL, T, NULL), "x");
+    NULL_STATUS(lam_tensor_linear(&y, T, NULL, NULL), "weight");
+    OUT_ALLOWED(lam_tensor_linear(&y_, T, T, NULL)); /* no bias */
+}
+ROW(lam_tensor_cat)
+{
+    lam_tensor *y = NULL;
+    const lam_tensor *list[2] = {T, NULL};
+    NULL_STATUS(lam_tensor_cat(NULL, 1, list, 0), "out");
+    NULL_STATUS(lam_tensor_cat(&y, 1, NULL, 0), "tensors");
+    NULL_STATUS(lam_tensor_cat(&y, 2, list, 0), "tensors[1]");
+    OUT_ALLOWED(lam_tensor_cat(&y_, 1, list, 0));
+}
+ROW(lam_tensor_split)
+{
+    lam_tensor *o[2] = {NULL, NULL};
+    size_t n = 0;
+    NULL_STATUS(lam_tensor_split(NULL, 2, &n, T, 1, 0), "outs");
+    NULL_STATUS(lam_tensor_split(o, 2, &n, NULL, 1, 0), "x");
+    NULL_ALLOWED(lam_tensor_split(o, 2, NULL, T, 1, 0)); /* n_outs is optional */
+    lam_tensor_release(o[0]);
+    lam_tensor_release(o[1]);
+}
+ROW(lam_tensor_split_sizes)
+{
+    lam_tensor *o[2] = {NULL, NULL};
+    const int64_t sizes[2] = {1, 1};
+    NULL_STATUS(lam_tensor_split_sizes(NULL, T, 2, sizes, 0), "outs");
+    NULL_STATUS(lam_tensor_split_sizes(o, NULL, 2, sizes, 0), "x");
+    NULL_STATUS(lam_tensor_split_sizes(o, T, 2, NULL, 0), "sizes");
+}
+ROW(lam_tensor_chunk)
+{
+    lam_tensor *o[2] = {NULL, NULL};
+    size_t n = 0;
+    NULL_STATUS(lam_tensor_chunk(NULL, &n, T, 2, 0), "outs");
+    NULL_STATUS(lam_tensor_chunk(o, &n, NULL, 2, 0), "x");
+    NULL_ALLOWED(lam_tensor_chunk(o, NULL, T, 2, 0)); /* n_outs is optional */
+    lam_tensor_release(o[0]);
+    lam_tensor_release(o[1]);
+}
+ROW(lam_tensor_view)
+{
+    lam_tensor *y = NULL;
+    const int64_t four[1] = {4};
+    NULL_STATUS(lam_tensor_view(NULL, T, 1, four), "out");
+    NULL_STATUS(lam_tensor_view(&y, NULL, 1, four), "x");
+    NULL_STATUS(lam_tensor_view(&y, T, 1, NULL), "shape");
+}
+ROW(lam_tensor_permute)
+{
+    lam_tensor *y = NULL;
+    const int dims[2] = {1, 0};
+    NULL_STATUS(lam_tensor_permute(NULL, T, 2, dims), "out");
+    NULL_STATUS(lam_tensor_permute(&y, NULL, 2, dims), "x");
+    NULL_STATUS(lam_tensor_permute(&y, T, 2, NULL), "dims");
+    OUT_ALLOWED(lam_tensor_permute(&y_, T, 2, dims));
+}
+#define REDUCE_ROW(name)                                                                           \
+    ROW(name)                                                                                      \
+    {                                                                                              \
+        lam_tensor *y = NULL;                                                                      \
+        const int dims[1] = {0};                                                                   \
+        NULL_STATUS(name(NULL, T, 1, dims, false), "out");                                         \
+        NULL_STATUS(name(&y, NULL, 1, dims, false), "x");                                          \
+        NULL_STATUS(name(&y, T, 1, NULL, false), "dims");                                          \
+        OUT_ALLOWED(name(&y_, T, 0, NULL, false)); /* n == 0: every dim, no array */               \
+    }
+REDUCE_ROW(lam_tensor_sum)
+REDUCE_ROW(lam_tensor_mean)
+
 /* ---- the table ---- */
 
 typedef struct row {
@@ -632,12 +790,13 @@ static const row ROWS[] = {
     /* common.h */
     R(lam_status_str), R(lam_last_error), R(lam_clear_error), R(lam_version),
     R(lam_manual_seed), R(lam_set_num_threads), R(lam_get_num_threads), R(lam_kernel_isa),
-    R(lam_free),
+    R(lam_free), R(lam_set_log_callback),
     /* tensor.h */
     R(lam_tensor_create), R(lam_tensor_from_data), R(lam_tensor_wrap), R(lam_tensor_clone),
     R(lam_tensor_retain), R(lam_tensor_release), R(lam_tensor_ndim), R(lam_tensor_dim),
     R(lam_tensor_shape), R(lam_tensor_numel), R(lam_tensor_is_borrowed), R(lam_tensor_data),
-    R(lam_tensor_cdata), R(lam_tensor_get), R(lam_tensor_set), R(lam_tensor_copy),
+    R(lam_tensor_cdata), R(lam_tensor_mark_modified), R(lam_tensor_version),
+    R(lam_tensor_get), R(lam_tensor_set), R(lam_tensor_copy),
     R(lam_tensor_reshape), R(lam_tensor_same_shape), R(lam_shape_str), R(lam_tensor_print),
     R(lam_tensor_str),
     /* module.h */
@@ -673,7 +832,7 @@ static const row ROWS[] = {
     R(lam_model_load_weights),
     /* plan.h */
     R(lam_plan_create), R(lam_plan_free), R(lam_plan_output_shape), R(lam_plan_run),
-    R(lam_plan_run_args), R(lam_plan_strategy),
+    R(lam_plan_run_args), R(lam_plan_strategy), R(lam_plan_describe),
     /* plugin.h */
     R(lam_plugin_load), R(lam_plugin_load_dir), R(lam_plugin_find_type),
     R(lam_plugin_add_search_dir), R(lam_plugin_search_path), R(lam_plugin_unload),
@@ -683,6 +842,16 @@ static const row ROWS[] = {
     R(lam_layer_type_signature),
     /* registry.h */
     R(lam_module_create), R(lam_layer_type_exists), R(lam_layer_type_name),
+    /* ops.h */
+    R(lam_tensor_add), R(lam_tensor_sub), R(lam_tensor_mul), R(lam_tensor_div),
+    R(lam_tensor_add_scalar), R(lam_tensor_sub_scalar), R(lam_tensor_rsub_scalar),
+    R(lam_tensor_mul_scalar), R(lam_tensor_div_scalar), R(lam_tensor_rdiv_scalar),
+    R(lam_tensor_sigmoid), R(lam_tensor_tanh), R(lam_tensor_relu), R(lam_tensor_gelu),
+    R(lam_tensor_silu), R(lam_tensor_softmax), R(lam_tensor_log_softmax), R(lam_tensor_matmul),
+    R(lam_tensor_linear), R(lam_tensor_cat), R(lam_tensor_split), R(lam_tensor_split_sizes),
+    R(lam_tensor_chunk), R(lam_tensor_view), R(lam_tensor_flatten), R(lam_tensor_narrow),
+    R(lam_tensor_transpose), R(lam_tensor_permute), R(lam_tensor_contiguous), R(lam_tensor_sum),
+    R(lam_tensor_mean),
 };
 #define N_ROWS (sizeof ROWS / sizeof ROWS[0])
 

@@ -37,8 +37,9 @@
  *   - scalars are doubles, converted to float as torch does for a float32
  *     tensor; results are float32 with float64 accumulation in sum/mean.
  *
- * Errors: LAM_ERR_INVALID_ARGUMENT for NULL arguments and bad values (a
- * negative split size), LAM_ERR_INDEX for a dim out of range (torch's
+ * Errors: LAM_ERR_INVALID_ARGUMENT for NULL arguments ("lam_tensor_add: b
+ * is NULL"; the pointers that may be NULL are named where they are) and bad
+ * values (a negative split size), LAM_ERR_INDEX for a dim out of range (torch's
  * IndexError), LAM_ERR_SHAPE for shapes that do not fit, LAM_ERR_NO_MEMORY.
  * Where torch refuses a call, the message is torch 1.13's, byte for byte
  * ("The size of tensor a (3) must match the size of tensor b (4) at
@@ -116,7 +117,8 @@ LAM_API lam_status lam_tensor_cat(lam_tensor **out, size_t n, const lam_tensor *
  * may be smaller).  outs has room for max_outs handles; *n_outs gets the
  * number of pieces, ceil(size / split_size) (at least 1).  Too little room:
  * LAM_ERR_INVALID_ARGUMENT, with *n_outs set to the number needed and outs
- * untouched.  Views where the data allows (see above), copies otherwise. */
+ * untouched.  n_outs may be NULL (the count is then not reported).  Views
+ * where the data allows (see above), copies otherwise. */
 LAM_API lam_status lam_tensor_split(lam_tensor **outs, size_t max_outs, size_t *n_outs,
                                     const lam_tensor *x, int64_t split_size, int dim);
 /* torch.split(x, [sizes...], dim): n pieces of the given sizes (summing to
@@ -125,7 +127,7 @@ LAM_API lam_status lam_tensor_split_sizes(lam_tensor **outs, const lam_tensor *x
                                           const int64_t *sizes, int dim);
 /* torch.chunk(x, chunks, dim): at most `chunks` pieces (outs has room for
  * `chunks`), each of ceil(size / chunks) but the last; *n_outs gets the
- * number made. */
+ * number made (n_outs may be NULL). */
 LAM_API lam_status lam_tensor_chunk(lam_tensor **outs, size_t *n_outs, const lam_tensor *x,
                                     int64_t chunks, int dim);
 

@@ -71,8 +71,9 @@ LAM_API const float *lam_tensor_cdata(const lam_tensor *t);
  * old lam_tensor_data pointer or into wrapped memory): moves the version so
  * that the next forward recomputes what it derived from them.  NULL: no-op. */
 LAM_API void lam_tensor_mark_modified(lam_tensor *t);
-/* The version of t's storage (shared with its views); 0 for NULL.  It only
- * grows; compare two readings to tell whether the values may have changed. */
+/* The version of t's storage (shared with its views); 0 (with a message)
+ * for NULL.  It only grows; compare two readings to tell whether the values
+ * may have changed. */
 LAM_API uint64_t lam_tensor_version(const lam_tensor *t);
 
 /* Element access by a full index (ndim entries); out-of-range gives LAM_ERR_INDEX. */

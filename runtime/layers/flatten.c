@@ -35,9 +35,22 @@ static lam_status flatten_shape(lam_module *m, int ndim, const int64_t *in, int 
     int o = 0;
     for (int i = 0; i < a; i++)
         out[o++] = in[i];
+    /* the dims of an empty input may multiply past int64 ([0, 2^62, 2^62]) */
     int64_t prod = 1;
-    for (int i = a; i <= b; i++)
-        prod *= in[i];
+    bool zero = false, overflow = false;
+    for (int i = a; i <= b; i++) {
+        zero |= in[i] == 0;
+        overflow |= __builtin_mul_overflow(prod, in[i], &prod);
+    }
+    if (zero)
+        prod = 0;
+    else if (overflow) {
+        char buf[96];
+        return lam__error(LAM_ERR_SHAPE,
+                          "Flatten: dims %d to %d of input shape %s flatten to a size too large "
+                          "for int64",
+                          a, b, lam_shape_str(ndim, in, buf, sizeof buf));
+    }
     out[o++] = prod;
     for (int i = b + 1; i < ndim; i++)
         out[o++] = in[i];

@@ -36,13 +36,13 @@ static lam_status softmax_forward(lam_module *m, const lam_tensor *in, lam_tenso
     const lam_kernels *k = lam__kernels();
     lam_unary_fn row = s->log ? k->log_softmax : k->softmax;
     int d = resolve_dim(s, in->ndim);
+    if (in->numel == 0) /* (the other dims' product may not fit in int64: [0, 2^62, 2^62]) */
+        return LAM_OK;
     int64_t outer = 1, len = in->shape[d], inner = 1;
     for (int i = 0; i < d; i++)
         outer *= in->shape[i];
     for (int i = d + 1; i < in->ndim; i++)
         inner *= in->shape[i];
-    if (len == 0 || in->numel == 0)
-        return LAM_OK;
     if (inner == 1) {
         for (int64_t o = 0; o < outer; o++)
             row((size_t)len, in->data + o * len, out->data + o * len);
