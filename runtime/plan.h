@@ -27,5 +27,16 @@ void lam__plan_cache_free(lam__plan_cache *c);
 /* Forward m through a cached plan; LAM_ERR_NOT_IMPLEMENTED when m cannot be
  * planned (the caller then runs its children one by one). */
 lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out);
+/* The same for a module with its own forward (a custom module, a plugin
+ * container) called with no per-call arguments outside any plan: *ran says
+ * whether a plan ran it (false: m cannot be planned for this input, and
+ * the caller runs its forward itself).  Into `into` when not NULL (shape
+ * checked by the caller), else a new tensor in *out. */
+lam_status lam__forward_planned_custom(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                       lam_tensor *into, bool *ran);
+/* A plan's custom step: m's forward through the call machinery (its error
+ * path included), once only when m is already the module being called on
+ * this thread (runtime/forward.c). */
+lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out);
 
 #endif

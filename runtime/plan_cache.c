@@ -90,8 +90,10 @@ static void give_back(lam__plan_cache *c, lam_plan *p)
     pthread_mutex_unlock(&c->lock);
 }
 
-lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out)
+static lam_status forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                  lam_tensor *into, bool *generic)
 {
+    *generic = false;
     lam__plan_cache *c = cache_of(m);
     if (!c)
         return lam__oom("plan cache");
@@ -104,25 +106,48 @@ lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor 
             return st;
         if (lam__plan_is_generic(p)) {
             lam__plan_destroy(p);
+            *generic = true;
             return lam__error(LAM_ERR_NOT_IMPLEMENTED, "not a plannable pipeline");
         }
         cached = keep(c, p);
     }
-    int ndim;
-    int64_t shape[LAM_MAX_DIMS];
-    lam__plan_shape(p, &ndim, shape);
-    lam_tensor *y;
-    lam_status st = lam__tensor_create_uninit(&y, ndim, shape);
-    if (!st) {
-        st = lam__plan_exec(p, in, NULL, y);
-        if (st)
-            lam_tensor_release(y);
-        else
-            *out = y;
+    lam_status st = LAM_OK;
+    if (into) {
+        st = lam__plan_exec(p, in, NULL, into);
+    } else {
+        int ndim;
+        int64_t shape[LAM_MAX_DIMS];
+        lam__plan_shape(p, &ndim, shape);
+        lam_tensor *y;
+        st = lam__tensor_create_uninit(&y, ndim, shape);
+        if (!st) {
+            st = lam__plan_exec(p, in, NULL, y);
+            if (st)
+                lam_tensor_release(y);
+            else
+                *out = y;
+        }
     }
     if (cached)
         give_back(c, p);
     else
         lam__plan_destroy(p);
+    return st;
+}
+
+lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out)
+{
+    bool generic;
+    return forward_planned(m, in, out, NULL, &generic);
+}
+
+lam_status lam__forward_planned_custom(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                       lam_tensor *into, bool *ran)
+{
+    bool generic;
+    lam_status st = forward_planned(m, in, out, into, &generic);
+    *ran = !generic;
+    if (generic)
+        lam_clear_error();
     return st;
 }

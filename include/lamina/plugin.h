@@ -39,7 +39,8 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 1u /* 1.1: host->ops, layer-type capabilities */
+#define LAM_PLUGIN_ABI_MINOR 2u /* 1.1: host->ops, layer-type capabilities;
+                                   1.2: host->module_forward_into */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -369,7 +370,15 @@ struct lam_host_api {
      * the plugin may load in a 1.0 host. */
     const lam_host_ops *ops;
 
-    void (*reserved[31])(void);
+    /* ---- ABI 1.2 ---- */
+    /* Run a child into `out`, a tensor of the child's output shape that the
+     * caller owns (lam_module_forward_args_into): no output is allocated.
+     * Check LAM_HOST_HAS(host, module_forward_into) in a plugin that may
+     * load in an older host. */
+    lam_status (*module_forward_into)(lam_module *m, const lam_tensor *in, void *args,
+                                      lam_tensor *out);
+
+    void (*reserved[30])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added
