@@ -166,6 +166,11 @@ lam_tensor *lam__fpool_take(size_t bytes, bool buffer)
     return &best->t;
 }
 
+bool lam__fpool_owns_data(const lam_tensor *t)
+{
+    return t->pool_entry && t->pool_entry->buf && t->data == t->pool_entry->buf;
+}
+
 void lam__fpool_put(lam__fpool_entry *e)
 {
     int expected = ENTRY_USED;

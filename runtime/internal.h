@@ -146,6 +146,8 @@ bool lam__fpool_active(void);
  * of data when `buffer`; NULL when no pool is entered or it is full. */
 lam_tensor *lam__fpool_take(size_t bytes, bool buffer);
 void lam__fpool_put(lam__fpool_entry *e);
+/* Is t's data its pool entry's buffer (not a heap buffer under a pool struct)? */
+bool lam__fpool_owns_data(const lam_tensor *t);
 /* After a parallel run in which one of these per-thread pools grew: give
  * each pool what the largest holds, so that the next run (whichever thread
  * slot takes which row blocks) finds what it needs.  Call while none is in

@@ -235,7 +235,7 @@ LAM_API void lam_tensor_release(lam_tensor *t)
         return;
     if (t->base)
         lam_tensor_release(t->base);
-    else if (t->pool_entry && !t->borrowed)
+    else if (!t->borrowed && lam__fpool_owns_data(t))
         ; /* the data is the pool entry's */
     else if (!t->borrowed)
         buffer_put(t->data, t->capacity);

@@ -142,7 +142,11 @@ typedef enum lam_activation {
 /* lam_layer_type.flags */
 #define LAM_LAYER_ROWWISE 0x1u /* forward treats rows of dim 0 independently,
                                   so the host may split a batch across threads
-                                  and call forward_into on row slices */
+                                  and call forward_into on row slices.  On a
+                                  container (ABI 1.2): its forward may be called
+                                  on row blocks, on several threads at once
+                                  (children then run serially in each block);
+                                  with per-call args it sees the whole batch */
 
 struct lam_layer_type {
     uint32_t struct_size;       /* sizeof(lam_layer_type) */
@@ -170,7 +174,9 @@ struct lam_layer_type {
     /* A container: produce the output (a new tensor) from the input, calling
      * children with host->module_forward.  `args` is the per-call argument of
      * lam_module_forward_args (NULL for lam_module_forward).  Set exactly one of
-     * forward_into and forward. */
+     * forward_into and forward.  With output_shape declared, plans run it with
+     * a per-thread pool: the tensors it makes (children's outputs, ops) are
+     * reused from call to call instead of allocated (docs/plugins.md). */
     lam_status (*forward)(const lam_host_api *host, lam_module *self, const lam_tensor *in,
                           void *args, lam_tensor **out);
     /* PyTorch's extra_repr(): snprintf-like (returns the full length). NULL: none. */
