@@ -16,6 +16,14 @@
  *                  ReLU(), Linear(1024,10))
  *       mix        Sequential(Linear(64,256), Swish(beta=1.5), RMSNorm(256),
  *                  Linear(256,10)): built-in and plugin layers
+ *       gated_plugin  GatedResidual (tests/plugins/gated.c, a plugin container
+ *                  declared LAM_LAYER_ROWWISE) over a ModuleList of three
+ *                  Linear(64,64): x + sigmoid(L1(x)) * L2(relu(L0(x)))
+ *       gated_seq  its built-in twin with the same GEMMs: Sequential(
+ *                  Linear(64,64), ReLU(), Linear(64,64), Sigmoid(),
+ *                  Linear(64,64))
+ * seed_list declares itself row-independent (lam_custom_set_flags, looked up
+ * at run time like the plugin API) where the library has it.
  * API   plan       lam_plan_create once, then lam_plan_run on wrapped buffers
  *                  (zero allocation)
  *       forward    lam_module_forward + lam_tensor_release per call
@@ -162,6 +170,8 @@ static lam_status list_shape(lam_module *self, int ndim, const int64_t *shape, i
     return LAM_OK;
 }
 
+typedef lam_status (*custom_set_flags_fn)(lam_module *m, unsigned flags);
+
 static lam_status build_seed_list(lam_module **out)
 {
     lam_module *l[4] = {linear(10, 50), relu(), linear(50, 2), sigmoid()}, *layers = NULL;
@@ -181,6 +191,10 @@ static lam_status build_seed_list(lam_module **out)
     if (st == LAM_OK)
         st = lam_module_add_child(*out, "layers", layers);
     lam_module_release(layers);
+    custom_set_flags_fn set_flags =
+        (custom_set_flags_fn)dlsym(RTLD_DEFAULT, "lam_custom_set_flags");
+    if (st == LAM_OK && set_flags)
+        st = set_flags(*out, 1u /* LAM_CUSTOM_ROWWISE */);
     return st;
 }
 
@@ -256,6 +270,35 @@ static lam_status build_mix(lam_module **out)
     return seq_of(out, 4, l);
 }
 
+static lam_status build_gated_seq(lam_module **out)
+{
+    lam_module *l[5] = {linear(64, 64), relu(), linear(64, 64), sigmoid(), linear(64, 64)};
+    return seq_of(out, 5, l);
+}
+
+static lam_status build_gated_plugin(lam_module **out)
+{
+    module_create_fn create = (module_create_fn)dlsym(RTLD_DEFAULT, "lam_module_create");
+    if (no_plugins || !create) {
+        snprintf(plugin_note, sizeof plugin_note, "plugin not available");
+        return LAM_ERR_PLUGIN;
+    }
+    if (!ensure_type("GatedResidual", "gated"))
+        return LAM_ERR_PLUGIN;
+    lam_module *l[3] = {linear(64, 64), linear(64, 64), linear(64, 64)}, *list = NULL;
+    lam_status st = l[0] && l[1] && l[2] ? lam_modulelist_create(&list, 3, l) : LAM_ERR_NO_MEMORY;
+    for (int i = 0; i < 3; i++)
+        lam_module_release(l[i]);
+    if (st == LAM_OK)
+        st = create(out, "GatedResidual", 0, NULL);
+    if (st == LAM_OK)
+        st = lam_module_add_child(*out, "layers", list);
+    lam_module_release(list);
+    if (st != LAM_OK)
+        snprintf(plugin_note, sizeof plugin_note, "GatedResidual: %s", lam_last_error());
+    return st;
+}
+
 typedef struct model_case {
     const char *name;
     int64_t in_features;
@@ -270,6 +313,8 @@ static model_case cases[] = {
     {"seed_list", 10, build_seed_list, NULL, 0, LAM_OK},
     {"mlp", 784, build_mlp, NULL, 0, LAM_OK},
     {"mix", 64, build_mix, NULL, 0, LAM_OK},
+    {"gated_plugin", 64, build_gated_plugin, NULL, 0, LAM_OK},
+    {"gated_seq", 64, build_gated_seq, NULL, 0, LAM_OK},
 };
 
 static model_case *get_case(const char *name)
@@ -284,7 +329,7 @@ static model_case *get_case(const char *name)
             c->status = c->build(&c->model);
             if (c->status == LAM_OK)
                 lam_module_eval(c->model);
-            else if (!plugin_note[0] || strcmp(name, "mix") != 0)
+            else if (!plugin_note[0] || (strcmp(name, "mix") != 0 && strcmp(name, "gated_plugin") != 0))
                 snprintf(plugin_note, sizeof plugin_note, "%s", lam_last_error());
         }
         return c;
@@ -330,7 +375,9 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
         return;
     }
     if (c->status != LAM_OK) {
-        reply_error(strcmp(case_name, "mix") == 0 ? "plugin not available" : "model failed",
+        reply_error(strcmp(case_name, "mix") == 0 || strcmp(case_name, "gated_plugin") == 0
+                        ? "plugin not available"
+                        : "model failed",
                     plugin_note);
         return;
     }

@@ -48,7 +48,8 @@ BENCH_RUN = $(BENCH_PY) $(srcdir)/bench/run --builddir . --srcdir $(srcdir) \
 # prerequisites, so `make -j` never runs two benchmarks at once.
 .PHONY: bench bench-quick bench-build
 bench-build:
-	$(MAKE) $(AM_MAKEFLAGS) all $(BENCH_BINS) bench/kernels/bench_kernels$(EXEEXT)
+	$(MAKE) $(AM_MAKEFLAGS) all $(BENCH_BINS) bench/kernels/bench_kernels$(EXEEXT) \
+	  tests/plugins/gated/gated.la
 bench:
 	@$(MAKE) $(AM_MAKEFLAGS) bench-build
 	$(BENCH_RUN) --full

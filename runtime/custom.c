@@ -1,5 +1,6 @@
 /* Custom modules: the C form of subclassing nn.Module. */
 #include "runtime/internal.h"
+#include "runtime/plan.h"
 #include <stdlib.h>
 
 typedef struct custom_state {
@@ -8,11 +9,20 @@ typedef struct custom_state {
     lam_shape_fn output_shape;
     void *user;
     void (*user_free)(void *);
+    unsigned flags; /* LAM_CUSTOM_* */
 } custom_state;
 
 static lam_status custom_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     custom_state *s = m->state;
+    if (!args && s->output_shape && !lam__fpool_active()) {
+        /* called from outside: a cached plan runs this forward with a
+         * forward pool (and on row blocks across threads when rowwise) */
+        bool ran;
+        lam_status st = lam__forward_planned_custom(m, in, out, NULL, &ran);
+        if (ran)
+            return st;
+    }
     lam_status st = s->forward(m, in, args, out);
     if (st == LAM_OK && !*out)
         return lam__error(LAM_ERR_RUNTIME, "%s: forward returned success but no output",
@@ -28,6 +38,12 @@ static lam_status custom_shape(lam_module *m, int ndim, const int64_t *in, int *
         return lam__error(LAM_ERR_NOT_IMPLEMENTED, "%s does not declare its output shape",
                           s->type_name);
     return s->output_shape(m, ndim, in, out_ndim, out);
+}
+
+static bool custom_rowwise(const lam_module *m, int ndim)
+{
+    (void)ndim;
+    return ((const custom_state *)m->state)->flags & LAM_CUSTOM_ROWWISE;
 }
 
 static void custom_destroy(lam_module *m)
@@ -46,6 +62,7 @@ static const lam_module_ops custom_ops = {
     .output_shape = custom_shape,
     .forward = custom_forward,
     .destroy = custom_destroy,
+    .rowwise = custom_rowwise,
 };
 
 LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *spec)
@@ -87,4 +104,25 @@ LAM_API void *lam_module_user(const lam_module *m)
     if (!m || m->ops->kind != LAM__KIND_CUSTOM)
         return NULL;
     return ((custom_state *)m->state)->user;
+}
+
+LAM_API lam_status lam_custom_set_flags(lam_module *m, unsigned flags)
+{
+    LAM__CHECK_ARG(m);
+    if (m->ops->kind != LAM__KIND_CUSTOM)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "custom_set_flags: %s is not a custom module (lam_custom_create)",
+                          lam_module_type_name(m));
+    if (flags & ~(unsigned)LAM_CUSTOM_ROWWISE)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "custom_set_flags: unknown flags 0x%x",
+                          flags & ~(unsigned)LAM_CUSTOM_ROWWISE);
+    ((custom_state *)m->state)->flags = flags;
+    lam__module_touch(m); /* its plans chose their thread split without it */
+    return LAM_OK;
+}
+
+LAM_API unsigned lam_custom_flags(const lam_module *m)
+{
+    LAM__CHECK_ARG_OR(m, 0);
+    return m->ops->kind == LAM__KIND_CUSTOM ? ((const custom_state *)m->state)->flags : 0;
 }

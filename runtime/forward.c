@@ -255,6 +255,92 @@ LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *inpu
     return lam__call_forward(m, LAM__NO_INDEX, input, args, output);
 }
 
+lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
+{
+    if (innermost_is(m)) {
+        /* the plan runs m's forward for lam_module_forward(m) on this
+         * thread: m is on the call stack already */
+        *out = NULL;
+        lam_status st = m->ops->forward(m, in, args, out);
+        if (st != LAM_OK && *out) {
+            lam_tensor_release(*out);
+            *out = NULL;
+        }
+        return st;
+    }
+    return lam_module_forward_args(m, in, args, out);
+}
+
+/* Into a caller's tensor: a layer computes there directly; a Sequential or
+ * a custom module that a plan can run writes there through its plan; any
+ * other forward's result is copied. */
+static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, lam_tensor *out)
+{
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    lam_status st = LAM_OK;
+    bool known = m->ops->output_shape != NULL;
+    if (known) {
+        st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
+        if (st && !m->ops->forward)
+            return st;
+        if (st) { /* a custom forward may still run: let it say what is wrong */
+            lam_clear_error();
+            known = false;
+        }
+    }
+    if (known && (ndim != out->ndim ||
+                  memcmp(shape, out->shape, sizeof(int64_t) * (size_t)ndim) != 0)) {
+        char a[64], b[64];
+        return lam__error(LAM_ERR_SHAPE, "%s: forward_into: the output has shape %s, the forward produces %s",
+                          lam_module_type_name(m), lam_shape_str(out->ndim, out->shape, a, sizeof a),
+                          lam_shape_str(ndim, shape, b, sizeof b));
+    }
+    if (in->data && out->data && in->numel && out->numel &&
+        in->data < out->data + out->numel && out->data < in->data + in->numel)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "%s: forward_into: the output shares memory with the input",
+                          lam_module_type_name(m));
+    if (!m->ops->forward)
+        return lam__leaf_run(m, in, out);
+    if (known && !args && !lam__fpool_active() && m->ops->kind != LAM__KIND_MODULELIST) {
+        bool ran;
+        st = lam__forward_planned_custom(m, in, NULL, out, &ran);
+        if (ran)
+            return st;
+    }
+    lam_tensor *y = NULL;
+    st = m->ops->forward(m, in, args, &y);
+    if (!st && !lam_tensor_same_shape(y, out)) {
+        char a[64], b[64];
+        st = lam__error(LAM_ERR_SHAPE, "%s: forward produced shape %s, the output has %s",
+                        lam_module_type_name(m), lam_shape_str(y->ndim, y->shape, a, sizeof a),
+                        lam_shape_str(out->ndim, out->shape, b, sizeof b));
+    }
+    if (!st)
+        memcpy(out->data, y->data, (size_t)y->numel * sizeof(float));
+    lam_tensor_release(y);
+    return st;
+}
+
+LAM_API lam_status lam_module_forward_args_into(lam_module *m, const lam_tensor *input, void *args,
+                                                lam_tensor *output)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
+    call_enter(m, LAM__NO_INDEX);
+    return call_leave(forward_into(m, input, args, output));
+}
+
+LAM_API lam_status lam_module_forward_into(lam_module *m, const lam_tensor *input, lam_tensor *output)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
+    return lam_module_forward_args_into(m, input, NULL, output);
+}
+
 LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, lam_tensor **output)
 {
     LAM__CHECK_ARG(output);

@@ -251,6 +251,8 @@ static const lam_host_api host = {
     .gemm = h_gemm,
 
     .ops = &host_ops,
+
+    .module_forward_into = lam_module_forward_args_into,
 };
 
 const lam_host_api *lam__host_api(void) { return &host; }

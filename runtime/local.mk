@@ -10,6 +10,7 @@ liblamina_la_SOURCES += \
 	runtime/budget.c \
 	runtime/rng.c \
 	runtime/tensor.c \
+	runtime/fpool.c \
 	runtime/tensor_print.c \
 	runtime/module.c \
 	runtime/forward.c \

@@ -146,7 +146,7 @@ lam_status lam__tensor_view_at(lam_tensor **out, const lam_tensor *x, int64_t of
     lam_status st = lam__check_shape(ndim, shape, &n);
     if (st)
         return st;
-    lam_tensor *v = calloc(1, sizeof *v);
+    lam_tensor *v = lam__tensor_struct_new();
     if (!v)
         return lam__oom("tensor view");
     v->data = x->data + offset;

@@ -33,6 +33,7 @@ typedef struct plan_step {
     int64_t in_row, out_row; /* floats per row of dim 0 */
     bool rowwise;
     bool pair; /* this step's run_rows then the next one's as one kernel (run_pair) */
+    bool custom; /* a module with its own forward, run with a forward pool */
 } plan_step;
 
 struct lam_plan {
@@ -53,6 +54,7 @@ struct lam_plan {
     bool in_use;
     unsigned stamp; /* root's tree_version when made: valid while it holds */
     lam__deps deps; /* the modules reached (for messages) */
+    lam__fpool **pools; /* one per thread slot, when a step is custom */
 };
 
 /* ---- building ---- */
@@ -101,6 +103,14 @@ static void dep_add_tree(lam__deps *d, lam__ptrmap *seen, lam_module *m, int par
 
 static bool plannable_leaf(const lam_module *m) { return m->ops->forward_into != NULL; }
 
+/* A module with a forward of its own (a custom module, a plugin container)
+ * is a step of its own: the plan runs its forward with a forward pool, on
+ * row blocks when its type declares it row-independent. */
+static bool custom_step(const lam_module *m)
+{
+    return m->ops->forward && !lam_module_is_modulelist(m) && !lam_module_is_sequential(m);
+}
+
 /* Flatten nested Sequentials into leaves, recording every module looked at;
  * false if something isn't a leaf (recorded too: it is why). */
 static bool collect_leaves(builder *b, lam_module *m, int parent, size_t index, int depth,
@@ -115,7 +125,8 @@ static bool collect_leaves(builder *b, lam_module *m, int parent, size_t index, 
                 return false;
         return true;
     }
-    if (!plannable_leaf(m))
+    bool custom = !plannable_leaf(m) && custom_step(m);
+    if (!plannable_leaf(m) && !custom)
         return false;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 8;
@@ -128,6 +139,7 @@ static bool collect_leaves(builder *b, lam_module *m, int parent, size_t index, 
         b->cap = cap;
     }
     memset(&b->steps[b->n], 0, sizeof b->steps[b->n]);
+    b->steps[b->n].custom = custom;
     b->steps[b->n].m = m;
     b->steps[b->n++].dep = idx;
     return true;
@@ -194,7 +206,7 @@ static lam_status infer_shapes(lam_plan *p)
         }
         /* a following activation joins the epilogue of a layer that runs
          * rows with one (a Linear) */
-        s.dense = lam__runs_rows(s.m);
+        s.dense = !s.custom && lam__runs_rows(s.m);
         if (s.dense && i + 1 < p->n_steps) {
             float alpha;
             lam_act act = lam__epilogue_act(p->steps[i + 1].m, &alpha);
@@ -229,13 +241,23 @@ static lam_status infer_shapes(lam_plan *p)
     return LAM_OK;
 }
 
+/* A custom forward's work, unless its type says (flops): a multiply-add per
+ * parameter of its subtree and row (its Linears), 10 per output element. */
+static double step_flops(const plan_step *s)
+{
+    if (s->custom && !s->m->ops->flops) {
+        double rows = s->in_ndim ? (double)s->in_shape[0] : 1.0;
+        return 2.0 * rows * (double)lam_module_num_parameters(s->m) +
+               10.0 * rows * (double)s->out_row;
+    }
+    return lam__flops(s->m, s->in_ndim, s->in_shape, s->out_ndim, s->out_shape);
+}
+
 static double estimate_flops(const lam_plan *p)
 {
     double f = 0;
-    for (size_t i = 0; i < p->n_steps; i++) {
-        const plan_step *s = &p->steps[i];
-        f += lam__flops(s->m, s->in_ndim, s->in_shape, s->out_ndim, s->out_shape);
-    }
+    for (size_t i = 0; i < p->n_steps; i++)
+        f += step_flops(&p->steps[i]);
     return f;
 }
 
@@ -328,7 +350,35 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
         if (!p->claims)
             return lam__oom("plan block counters");
     }
+    bool custom = false;
+    for (size_t i = 0; i < p->n_steps; i++)
+        custom = custom || p->steps[i].custom;
+    if (custom) {
+        p->pools = calloc((size_t)p->nthreads, sizeof *p->pools);
+        if (!p->pools)
+            return lam__oom("plan forward pools");
+        for (int i = 0; i < p->nthreads; i++)
+            if (!(p->pools[i] = lam__fpool_new()))
+                return lam__oom("plan forward pools");
+    }
     return LAM_OK;
+}
+
+static bool has_custom_step(const lam_plan *p)
+{
+    for (size_t i = 0; i < p->n_steps; i++)
+        if (p->steps[i].custom)
+            return true;
+    return false;
+}
+
+static void free_pools(lam_plan *p)
+{
+    if (p->pools)
+        for (int i = 0; i < p->nthreads; i++)
+            lam__fpool_free(p->pools[i]);
+    free(p->pools);
+    p->pools = NULL;
 }
 
 lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_t *shape,
@@ -357,7 +407,23 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
         st = lam__locate_shape_error(m, ndim, shape, st); /* the message with its path */
         if (!st)
             st = choose_and_allocate(p, lam__threads_for_call());
-    } else {
+    }
+    if (st && st != LAM_ERR_NO_MEMORY && p->steps && has_custom_step(p)) {
+        /* a custom forward that does not declare its output shape (or
+         * refuses this one) runs as its own forward, which says why */
+        free(p->steps);
+        p->steps = NULL;
+        p->n_steps = 0;
+        lam__aligned_free(p->buf);
+        lam__aligned_free(p->claims);
+        free_pools(p);
+        p->buf = NULL;
+        p->claims = NULL;
+        b.steps = NULL;
+        b.n = 0;
+        st = LAM_OK;
+    }
+    if (b.n == 0 || p->n_steps == 0) {
         free(b.steps);
         if (retain && !oom) {
             /* a public plan runs the module's own forward: any change below
@@ -394,6 +460,7 @@ void lam__plan_destroy(lam_plan *p)
 {
     if (!p)
         return;
+    free_pools(p);
     if (p->owns_root)
         lam_module_release(p->root);
     free(p->steps);
@@ -451,9 +518,39 @@ static int64_t dense_vectors(const plan_step *s, int64_t rows)
     return v;
 }
 
-static lam_status run_step_rows(const plan_step *s, const float *x, float *y, int64_t rows,
-                                int64_t n_begin, int64_t n_end)
+/* A custom step on `rows` rows: its forward (with the thread's forward pool
+ * entered by the caller), its output copied to y. */
+static lam_status run_custom(const plan_step *s, const float *x, float *y, int64_t rows,
+                             void *args)
 {
+    lam_tensor vin, *t = NULL;
+    view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
+    lam_status st = lam__forward_step(s->m, &vin, args, &t);
+    if (st)
+        return st;
+    int64_t numel = rows * s->out_row;
+    bool ok = t->ndim == s->out_ndim && t->shape[0] == rows &&
+              memcmp(t->shape + 1, s->out_shape + 1, sizeof(int64_t) * (size_t)(t->ndim - 1)) == 0;
+    if (!ok) {
+        char a[64], b[64];
+        int64_t want[LAM_MAX_DIMS];
+        memcpy(want, s->out_shape, sizeof want);
+        want[0] = rows;
+        st = lam__error(LAM_ERR_SHAPE, "%s: forward returned shape %s, but its output_shape says %s",
+                        lam_module_type_name(s->m), lam_shape_str(t->ndim, t->shape, a, sizeof a),
+                        lam_shape_str(s->out_ndim, want, b, sizeof b));
+    } else if (t->data != y) {
+        memcpy(y, t->data, (size_t)numel * sizeof(float));
+    }
+    lam_tensor_release(t);
+    return st;
+}
+
+static lam_status run_step_rows(const plan_step *s, const float *x, float *y, int64_t rows,
+                                int64_t n_begin, int64_t n_end, void *args)
+{
+    if (s->custom)
+        return run_custom(s, x, y, rows, args);
     if (s->dense)
         return s->m->ops->run_rows(s->m, x, dense_vectors(s, rows), y, s->ep, (size_t)n_begin,
                                    (size_t)n_end);
@@ -471,6 +568,7 @@ typedef struct run_ctx {
     size_t step; /* for column splits */
     const float *sx;
     float *sy;
+    void *args;         /* for a custom step that is the plan's root */
     int failed;         /* batch: a block failed, stop claiming */
     lam_status status[64];
     size_t message_step; /* the step whose failure the message is */
@@ -493,7 +591,7 @@ static void record_failure(run_ctx *c, int ith, lam_status st, size_t step)
  * (a machine busy with other work) delays only the block it holds.  Rows
  * are independent and every row's arithmetic is the same in any block, so
  * the result does not depend on which thread ran which block. */
-static void batch_task(void *ctx, int ith, int nth)
+static void batch_blocks(void *ctx, int ith, int nth)
 {
     run_ctx *c = ctx;
     lam_plan *p = c->p;
@@ -539,7 +637,7 @@ static void batch_task(void *ctx, int ith, int nth)
                 continue;
             }
             float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
-            lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1]);
+            lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1], c->args);
             if (st) {
                 record_failure(c, ith, st, i);
                 __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
@@ -548,6 +646,19 @@ static void batch_task(void *ctx, int ith, int nth)
             x = y;
         }
     }
+}
+
+/* Blocks, with this thread slot's forward pool for custom steps. */
+static void batch_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    if (!c->p->pools) {
+        batch_blocks(ctx, ith, nth);
+        return;
+    }
+    lam__fpool *prev = lam__fpool_enter(c->p->pools[ith]);
+    batch_blocks(ctx, ith, nth);
+    lam__fpool_leave(prev);
 }
 
 /* One Linear step's output columns split across threads. */
@@ -559,7 +670,7 @@ static void column_task(void *ctx, int ith, int nth)
     lam__split_range(n, ith, nth, 16, &n0, &n1);
     if (n0 >= n1)
         return;
-    lam_status st = run_step_rows(s, c->sx, c->sy, s->in_shape[0], n0, n1);
+    lam_status st = run_step_rows(s, c->sx, c->sy, s->in_shape[0], n0, n1, NULL);
     if (st)
         record_failure(c, ith, st, c->step);
 }
@@ -573,8 +684,10 @@ static void rows_task(void *ctx, int ith, int nth)
     lam__split_range(s->in_shape[0], ith, nth, 1, &r0, &r1);
     if (r0 >= r1)
         return;
+    lam__fpool *prev = lam__fpool_enter(c->p->pools ? c->p->pools[ith] : NULL);
     lam_status st = run_step_rows(s, c->sx + r0 * s->in_row, c->sy + r0 * s->out_row, r1 - r0, 0,
-                                  s->out_shape[s->out_ndim - 1]);
+                                  s->out_shape[s->out_ndim - 1], c->args);
+    lam__fpool_leave(prev);
     if (st)
         record_failure(c, ith, st, c->step);
 }
@@ -602,9 +715,17 @@ static lam_status run_columns(lam_plan *p, run_ctx *c)
             lam__parallel(nth, column_task, c);
         } else if (s->rowwise && nth > 1 && s->in_shape[0] >= nth) {
             lam__parallel(nth, rows_task, c);
+            if (p->pools)
+                lam__fpool_balance(p->pools, nth);
         } else {
             nth = 1;
-            lam_status st = run_step_rows(s, x, y, s->in_shape[0], 0, s->out_shape[s->out_ndim - 1]);
+            /* a custom step that is not row-independent runs here, whole;
+             * its children and ops may still use the threads */
+            lam__fpool *prev = s->custom ? lam__fpool_enter(p->pools[0]) : NULL;
+            lam_status st = run_step_rows(s, x, y, s->in_shape[0], 0, s->out_shape[s->out_ndim - 1],
+                                          c->args);
+            if (s->custom)
+                lam__fpool_leave(prev);
             if (st)
                 record_failure(c, 0, st, i);
         }
@@ -642,18 +763,30 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
     memset(c.status, 0, sizeof c.status);
     c.message[0] = '\0';
     c.message_step = 0;
+    /* per-call arguments reach a custom module that is the plan's root (a
+     * Sequential passes none to its children) */
+    c.args = p->n_steps == 1 && p->steps[0].custom && p->steps[0].m == p->root ? args : NULL;
     if (out->numel == 0) /* (an input without rows can still give elements: Linear(0, 3) on [0]) */
         return LAM_OK;
     lam_status st;
-    if (!p->blocked) {
+    if (c.args) {
+        /* arguments may describe the rows (forward(x, condition)): the
+         * forward sees the whole batch, on this thread */
+        const plan_step *s = &p->steps[0];
+        lam__fpool *prev = lam__fpool_enter(p->pools[0]);
+        st = run_custom(s, c.x, c.y, s->in_shape[0], c.args);
+        lam__fpool_leave(prev);
+    } else if (!p->blocked) {
         st = run_columns(p, &c);
     } else {
         for (int i = 0; i < p->nthreads; i++)
             p->claims[(size_t)i * CLAIM_STRIDE] = 0;
         lam__parallel(p->nthreads, batch_task, &c);
+        if (p->pools && p->nthreads > 1)
+            lam__fpool_balance(p->pools, p->nthreads);
         st = finish(&c, p->nthreads);
     }
-    if (st) /* reported once, from where it failed */
+    if (st && !c.args) /* reported once, from where it failed */
         locate_step(p, &p->steps[c.message_step], st);
     return st;
 }
@@ -747,6 +880,9 @@ LAM_API char *lam_plan_describe(const lam_plan *p)
         if (s->pair)
             lam__sb_puts(&sb, "[");
         lam__sb_puts(&sb, lam_module_type_name(s->m));
+        if (s->custom)
+            lam__sb_printf(&sb, " (its own forward%s)",
+                           s->rowwise ? ", row-independent" : "");
         if (s->act)
             lam__sb_printf(&sb, "+%s", lam_module_type_name(s->act));
         if (i > 0 && s[-1].pair)
@@ -792,7 +928,7 @@ lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
     bool split_rows = s.rowwise && rows >= 4 * (int64_t)threads;
     bool split_cols = s.dense && !split_rows && n_out >= 32 * (int64_t)threads;
     if (threads <= 1 || flops < PARALLEL_MIN_FLOPS || !(split_rows || split_cols))
-        return run_step_rows(&s, in->data, out->data, rows, 0, n_out);
+        return run_step_rows(&s, in->data, out->data, rows, 0, n_out, NULL);
     lam_plan p;
     memset(&p, 0, sizeof p);
     p.steps = &s;

@@ -62,6 +62,18 @@ void lam__plan_cache_free(lam__plan_cache *c);
 lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
                                 bool *unplannable);
 
+/* The same for a module with its own forward (a custom module, a plugin
+ * container) called with no per-call arguments outside any plan: *ran says
+ * whether a plan ran it (false: m cannot be planned for this input, and
+ * the caller runs its forward itself).  Into `into` when not NULL (shape
+ * checked by the caller), else a new tensor in *out. */
+lam_status lam__forward_planned_custom(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                       lam_tensor *into, bool *ran);
+/* A plan's custom step: m's forward through the call machinery (its error
+ * path included), once only when m is already the module being called on
+ * this thread (runtime/forward.c). */
+lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out);
+
 /* An error raised in chain[n-1], reached from chain[0] through chain[1..n-2]
  * without the call machinery (a planned run; index[i]: chain[i]'s position
  * among chain[i-1]'s children): prefix the message with the path a forward

@@ -123,8 +123,8 @@ static void give_back(lam__plan_cache *c, lam_plan *p)
     pthread_mutex_unlock(&c->lock);
 }
 
-lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
-                                bool *unplannable)
+static lam_status forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                  lam_tensor *into, bool *unplannable)
 {
     *unplannable = false;
     lam__plan_cache *c = cache_of(m);
@@ -147,21 +147,41 @@ lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor 
         }
         cached = keep(c, p);
     }
-    int ndim;
-    int64_t shape[LAM_MAX_DIMS];
-    lam__plan_shape(p, &ndim, shape);
-    lam_tensor *y;
-    lam_status st = lam__tensor_create_uninit(&y, ndim, shape);
-    if (!st) {
-        st = lam__plan_exec(p, in, NULL, y);
-        if (st)
-            lam_tensor_release(y);
-        else
-            *out = y;
+    lam_status st = LAM_OK;
+    if (into) {
+        st = lam__plan_exec(p, in, NULL, into);
+    } else {
+        int ndim;
+        int64_t shape[LAM_MAX_DIMS];
+        lam__plan_shape(p, &ndim, shape);
+        lam_tensor *y;
+        st = lam__tensor_create_uninit(&y, ndim, shape);
+        if (!st) {
+            st = lam__plan_exec(p, in, NULL, y);
+            if (st)
+                lam_tensor_release(y);
+            else
+                *out = y;
+        }
     }
     if (cached)
         give_back(c, p);
     else
         lam__plan_destroy(p);
+    return st;
+}
+
+lam_status lam__forward_planned(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                bool *unplannable)
+{
+    return forward_planned(m, in, out, NULL, unplannable);
+}
+
+lam_status lam__forward_planned_custom(lam_module *m, const lam_tensor *in, lam_tensor **out,
+                                       lam_tensor *into, bool *ran)
+{
+    bool unplannable;
+    lam_status st = forward_planned(m, in, out, into, &unplannable);
+    *ran = !unplannable;
     return st;
 }

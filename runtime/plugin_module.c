@@ -2,6 +2,7 @@
  * that call the type's callbacks, check what they return, and hold a
  * reference on the providing plugin for as long as the module lives. */
 #include "runtime/plugin_internal.h"
+#include "runtime/plan.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,14 @@ static lam_status pm_forward_into(lam_module *m, const lam_tensor *in, lam_tenso
 static lam_status pm_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     const lam_layer_type *t = type_of(m);
+    if (!args && t->output_shape && !lam__fpool_active()) {
+        /* called from outside: a cached plan runs this container with a
+         * forward pool (and on row blocks across threads when rowwise) */
+        bool ran;
+        lam_status st = lam__forward_planned_custom(m, in, out, NULL, &ran);
+        if (ran)
+            return st;
+    }
     lam__plugin_error_begin();
     lam_status st = lam__plugin_status(t->forward(lam__host_api(), m, in, args, out));
     if (st) /* a container passes its children's located errors on unchanged */

@@ -97,6 +97,21 @@ lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel)
     return LAM_OK;
 }
 
+lam_tensor *lam__tensor_struct_new(void)
+{
+    lam_tensor *t = lam__fpool_take(0, false);
+    return t ? t : calloc(1, sizeof *t);
+}
+
+/* The struct of a tensor that failed before it was handed out. */
+static void tensor_free_struct(lam_tensor *t)
+{
+    if (t->pool_entry)
+        lam__fpool_put(t->pool_entry);
+    else
+        free(t);
+}
+
 static lam_status tensor_alloc_struct(lam_tensor **out, int ndim, const int64_t *shape)
 {
     if (!out)
@@ -106,7 +121,7 @@ static lam_status tensor_alloc_struct(lam_tensor **out, int ndim, const int64_t 
     lam_status st = lam__check_shape(ndim, shape, &numel);
     if (st)
         return st;
-    lam_tensor *t = calloc(1, sizeof *t);
+    lam_tensor *t = lam__tensor_struct_new();
     if (!t)
         return lam__oom("tensor");
     t->ndim = ndim;
@@ -119,6 +134,21 @@ static lam_status tensor_alloc_struct(lam_tensor **out, int ndim, const int64_t 
 
 lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape)
 {
+    if (lam__fpool_active()) {
+        /* inside a custom forward run by a plan: struct and data from its pool */
+        int64_t numel;
+        lam_status st = lam__check_shape(ndim, shape, &numel);
+        if (st)
+            return st;
+        lam_tensor *t = lam__fpool_take((size_t)numel * sizeof(float), true);
+        if (t) {
+            t->ndim = ndim;
+            memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+            t->numel = numel;
+            *out = t;
+            return LAM_OK;
+        }
+    }
     lam_tensor *t;
     lam_status st = tensor_alloc_struct(&t, ndim, shape);
     if (st)
@@ -127,7 +157,7 @@ lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *
     t->data = buffer_get(bytes, &t->capacity);
     if (!t->data) {
         char buf[64];
-        free(t);
+        tensor_free_struct(t);
         *out = NULL;
         return lam__error(LAM_ERR_NO_MEMORY, "out of memory: tensor of shape %s (%zu bytes)",
                           lam_shape_str(ndim, shape, buf, sizeof buf), bytes);
@@ -167,7 +197,7 @@ lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const 
     if (st)
         return st;
     if (!data && t->numel > 0) {
-        free(t);
+        tensor_free_struct(t);
         return lam__null_arg("lam_tensor_wrap", "data");
     }
     t->data = data;
@@ -205,11 +235,13 @@ LAM_API void lam_tensor_release(lam_tensor *t)
         return;
     if (t->base)
         lam_tensor_release(t->base);
+    else if (!t->borrowed && lam__fpool_owns_data(t))
+        ; /* the data is the pool entry's */
     else if (!t->borrowed)
         buffer_put(t->data, t->capacity);
     else if (t->release)
         t->release(t->release_ctx);
-    free(t);
+    tensor_free_struct(t);
 }
 
 LAM_API int lam_tensor_ndim(const lam_tensor *t) { LAM__CHECK_ARG_OR(t, 0); return t->ndim; }
@@ -346,7 +378,7 @@ LAM_API lam_status lam_tensor_reshape(lam_tensor **out, lam_tensor *t, int ndim,
         return st;
     if (v->numel != t->numel) {
         char a[64], b[64];
-        free(v);
+        tensor_free_struct(v);
         *out = NULL;
         return lam__error(LAM_ERR_SHAPE, "shape '%s' is invalid for input of size %" PRId64 " (shape %s)",
                           lam_shape_str(ndim, shape, a, sizeof a), t->numel,
@@ -369,6 +401,7 @@ void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, in
     view->borrowed = true;
     view->release = NULL;
     view->base = NULL;
+    view->pool_entry = NULL;
 }
 
 LAM_API char *lam_shape_str(int ndim, const int64_t *shape, char *buf, size_t size)

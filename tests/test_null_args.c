@@ -260,6 +260,18 @@ ROW(lam_module_forward_args)
     NULL_ALLOWED(lam_module_forward_args(M, T, NULL, &y)); /* args is the caller's */
     lam_tensor_release(y);
 }
+ROW(lam_module_forward_into)
+{
+    NULL_STATUS(lam_module_forward_into(NULL, T, T), "m");
+    NULL_STATUS(lam_module_forward_into(M, NULL, T), "input");
+    NULL_STATUS(lam_module_forward_into(M, T, NULL), "output");
+}
+ROW(lam_module_forward_args_into)
+{
+    NULL_STATUS(lam_module_forward_args_into(NULL, T, NULL, T), "m");
+    NULL_STATUS(lam_module_forward_args_into(M, NULL, NULL, T), "input");
+    NULL_STATUS(lam_module_forward_args_into(M, T, NULL, NULL), "output");
+}
 ROW(lam_module_output_shape)
 {
     int nd;
@@ -452,6 +464,8 @@ ROW(lam_custom_create)
     NULL_STATUS(lam_custom_create(&m, NULL), "spec");
 }
 ROW(lam_module_user) { NULL_VALUE(lam_module_user(NULL), NULL, "m"); }
+ROW(lam_custom_set_flags) { NULL_STATUS(lam_custom_set_flags(NULL, 0), "m"); }
+ROW(lam_custom_flags) { NULL_VALUE(lam_custom_flags(NULL), 0u, "m"); }
 
 /* layers.h: the output pointer (and LayerNorm's shape; GELU's string is optional) */
 #define CREATE_ROW(name, ...)                                                                      \
@@ -801,7 +815,8 @@ static const row ROWS[] = {
     R(lam_tensor_str),
     /* module.h */
     R(lam_module_retain), R(lam_module_release), R(lam_module_type_name), R(lam_module_forward),
-    R(lam_module_forward_args), R(lam_module_output_shape), R(lam_module_repr),
+    R(lam_module_forward_args), R(lam_module_forward_into), R(lam_module_forward_args_into),
+    R(lam_module_output_shape), R(lam_module_repr),
     R(lam_module_add_child), R(lam_module_num_children), R(lam_module_child_at),
     R(lam_module_child), R(lam_module_get_submodule), R(lam_module_named_modules),
     R(lam_module_register_parameter), R(lam_module_named_parameters),
@@ -817,7 +832,7 @@ static const row ROWS[] = {
     R(lam_container_delete_slice), R(lam_container_append), R(lam_container_extend),
     R(lam_container_insert), R(lam_container_pop), R(lam_container_concat),
     R(lam_container_iadd), R(lam_container_repeat), R(lam_container_irepeat),
-    R(lam_custom_create), R(lam_module_user),
+    R(lam_custom_create), R(lam_module_user), R(lam_custom_set_flags), R(lam_custom_flags),
     /* layers.h */
     R(lam_linear_create), R(lam_identity_create), R(lam_relu_create), R(lam_leaky_relu_create),
     R(lam_relu6_create), R(lam_elu_create), R(lam_sigmoid_create), R(lam_tanh_create),

@@ -107,8 +107,35 @@ typedef struct lam_custom_spec {
 } lam_custom_spec;
 
 /* A new custom module with no children yet: add them with lam_module_add_child
- * (typically a ModuleList under "layers"). */
+ * (typically a ModuleList under "layers").
+ *
+ * How custom forwards run: lam_module_forward on a custom module with an
+ * output_shape callback (and no per-call argument) runs it through a plan
+ * cached in the module, as a Sequential.  While a plan runs a custom
+ * forward, every tensor made on that thread (the outputs of the children it
+ * calls, of the tensor ops, of lam_tensor_create) comes from a pool the plan
+ * keeps per thread, and releasing it gives it back: after the first forward
+ * of a shape none of them is allocated.  A tensor kept beyond the forward
+ * stays valid (it is simply not reused; released after the plan is gone, it
+ * is freed).  Without output_shape, or with per-call arguments,
+ * lam_module_forward calls the forward directly. */
 LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *spec);
+
+/* lam_custom_set_flags: the forward treats the rows of dim 0 independently
+ * (row i of the output depends only on row i of the input, and the forward
+ * accepts any number of rows), so a plan may cut the batch into row blocks
+ * and run the forward on each, on several threads, as it does a Sequential
+ * of layers.  Its children then run serially inside each block.  With a
+ * per-call argument (lam_module_forward_args, lam_plan_run_args) the
+ * forward always sees the whole batch: the argument may describe rows. */
+#define LAM_CUSTOM_ROWWISE 0x1u
+/* Set a custom module's LAM_CUSTOM_* flags (replacing them).  Existing plans
+ * of any model become stale (lam_plan_run refuses them; forwards re-plan).
+ * LAM_ERR_INVALID_ARGUMENT for a module that is not custom or unknown
+ * flags. */
+LAM_API lam_status lam_custom_set_flags(lam_module *m, unsigned flags);
+/* A custom module's flags (0 for other modules). */
+LAM_API unsigned lam_custom_flags(const lam_module *m);
 /* The user pointer of a custom module (NULL for other modules). */
 LAM_API void *lam_module_user(const lam_module *m);
 

@@ -45,6 +45,19 @@ LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, la
  * forward(x, condition)); built-in layers and containers ignore it. */
 LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *input, void *args,
                                            lam_tensor **output);
+/* Run the module into `output`, a tensor the caller made (or wrapped) with
+ * the output shape: nothing is allocated for the result.  A layer computes
+ * into it directly, a Sequential or a custom module that a plan can run
+ * through its cached plan; any other forward's result is copied into it.
+ * LAM_ERR_SHAPE when output does not have the output shape,
+ * LAM_ERR_INVALID_ARGUMENT when it shares memory with the input; on any
+ * failure output's contents are unspecified.  The output is borrowed: the
+ * caller keeps its reference.  Errors name the module path as forward's. */
+LAM_API lam_status lam_module_forward_into(lam_module *m, const lam_tensor *input,
+                                           lam_tensor *output);
+/* The same with a per-call argument (see lam_module_forward_args). */
+LAM_API lam_status lam_module_forward_args_into(lam_module *m, const lam_tensor *input, void *args,
+                                                lam_tensor *output);
 
 /* The output shape for an input shape, without running the module.
  * out_shape must hold LAM_MAX_DIMS entries.  Custom modules without a shape

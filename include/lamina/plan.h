@@ -17,8 +17,16 @@
  * user thread (they are cheap) to run a model concurrently.
  *
  * Sequentials of built-in and plugin layers (nested Sequentials included) are
- * planned layer by layer.  Any other module (a custom forward) is run through
- * lam_module_forward inside the plan, which then allocates its intermediates.
+ * planned layer by layer.  A module with its own forward (a custom module, a
+ * plugin container) that declares its output shape is a step of the plan:
+ * its forward runs with a per-thread pool for the tensors it makes (reused
+ * from run to run: no allocation after the first), and on row blocks across
+ * threads when it declares itself row-independent (LAM_CUSTOM_ROWWISE,
+ * LAM_LAYER_ROWWISE).  lam_plan_run_args passes the argument to such a
+ * module when it is the plan's root, and it then sees the whole batch on
+ * the calling thread.  A module without a declared shape runs through
+ * lam_module_forward inside the plan, which then allocates its
+ * intermediates.
  *
  * lam_module_forward on a Sequential uses cached plans the same way.
  *
@@ -64,7 +72,8 @@ LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
 /* What the plan runs, on one line: the strategy and thread count, then the
  * steps in order.  A layer with a fused activation prints as
  * "Linear+ReLU"; two layers run as one kernel as "[Linear+ReLU & Linear]";
- * a module with its own forward as "serial/1: MyModel (its own forward)".
+ * a module with its own forward as "serial/1: MyModel (its own forward)",
+ * or "batch/2: MyModel (its own forward, row-independent)".
  * For example "batch/2: [Linear+ReLU & Linear+Sigmoid]".  The format is for
  * people (lamina summary, logs), not for parsing.  Free with lam_free; NULL
  * on failure. */

@@ -39,7 +39,8 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 1u /* 1.1: host->ops, layer-type capabilities */
+#define LAM_PLUGIN_ABI_MINOR 2u /* 1.1: host->ops, layer-type capabilities;
+                                   1.2: host->module_forward_into */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -141,7 +142,11 @@ typedef enum lam_activation {
 /* lam_layer_type.flags */
 #define LAM_LAYER_ROWWISE 0x1u /* forward treats rows of dim 0 independently,
                                   so the host may split a batch across threads
-                                  and call forward_into on row slices */
+                                  and call forward_into on row slices.  On a
+                                  container (ABI 1.2): its forward may be called
+                                  on row blocks, on several threads at once
+                                  (children then run serially in each block);
+                                  with per-call args it sees the whole batch */
 
 struct lam_layer_type {
     uint32_t struct_size;       /* sizeof(lam_layer_type) */
@@ -169,7 +174,9 @@ struct lam_layer_type {
     /* A container: produce the output (a new tensor) from the input, calling
      * children with host->module_forward.  `args` is the per-call argument of
      * lam_module_forward_args (NULL for lam_module_forward).  Set exactly one of
-     * forward_into and forward. */
+     * forward_into and forward.  With output_shape declared, plans run it with
+     * a per-thread pool: the tensors it makes (children's outputs, ops) are
+     * reused from call to call instead of allocated (docs/plugins.md). */
     lam_status (*forward)(const lam_host_api *host, lam_module *self, const lam_tensor *in,
                           void *args, lam_tensor **out);
     /* PyTorch's extra_repr(): snprintf-like (returns the full length). NULL: none. */
@@ -369,7 +376,15 @@ struct lam_host_api {
      * the plugin may load in a 1.0 host. */
     const lam_host_ops *ops;
 
-    void (*reserved[31])(void);
+    /* ---- ABI 1.2 ---- */
+    /* Run a child into `out`, a tensor of the child's output shape that the
+     * caller owns (lam_module_forward_args_into): no output is allocated.
+     * Check LAM_HOST_HAS(host, module_forward_into) in a plugin that may
+     * load in an older host. */
+    lam_status (*module_forward_into)(lam_module *m, const lam_tensor *in, void *args,
+                                      lam_tensor *out);
+
+    void (*reserved[30])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

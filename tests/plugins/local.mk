@@ -48,6 +48,18 @@ tests_plugins_reenter_reenter_register_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
 EXTRA_DIST += tests/plugin-outoftree.sh
 
+# GatedResidual, a plugin container for the executor's tests (allocation
+# counts, plans) and bench/bench_models (issue 11.2), built with Criterion or
+# not.  In a directory of its own, outside the search path the tests set
+# (the tests load it by path: LAM_TEST_GATED_PLUGIN).
+check_LTLIBRARIES += tests/plugins/gated/gated.la
+tests_plugins_gated_gated_la_SOURCES = tests/plugins/gated.c
+tests_plugins_gated_gated_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
+tests_plugins_gated_gated_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_gated_gated_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+LAM_TEST_GATED_CPPFLAGS = \
+	-DLAM_TEST_GATED_PLUGIN='"$(abs_top_builddir)/tests/plugins/gated/.libs/gated.so"'
+
 if HAVE_CRITERION
 check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la \
 	tests/plugins/reenter/reenter_ctor.la tests/plugins/reenter/reenter_dtor.la \

@@ -158,6 +158,28 @@ static lam_module *make_unplannable(void)
     return m;
 }
 
+static long into_allocations(lam_module *m, int64_t rows, int64_t cols, int threads)
+{
+    lam_set_num_threads(threads);
+    lam_tensor *x = make_input(rows, cols, 3), *y;
+    int nd;
+    int64_t os[LAM_MAX_DIMS];
+    if (!x || lam_module_output_shape(m, 2, lam_tensor_shape(x), &nd, os) ||
+        lam_tensor_create(&y, nd, os) || lam_module_forward_into(m, x, y)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return -1;
+    }
+    allocations = 0;
+    counting = 1;
+    for (int i = 0; i < 100; i++)
+        if (lam_module_forward_into(m, x, y))
+            return -1;
+    counting = 0;
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    return allocations;
+}
+
 #endif /* NO_INTERPOSE */
 
 int main(void)
@@ -196,9 +218,43 @@ int main(void)
     check("forward: the same with a ReLU in its place, batch 4",
           forward_allocations(unplannable, 4, 10, 1), 200);
     lam_module_release(unplannable);
+    int n = 10;
+    /* custom forwards (issue 11.2): intermediates from the plan's forward
+     * pools; a C custom module (row-independent or not) and a plugin
+     * container (tests/plugins/gated.c) */
+    lam_module *list = make_loop_model_shaped(10, 50, 2, true);
+    lam_module *list_nr = make_loop_model_shaped(10, 50, 2, false);
+    lam_module *gated = make_gated_plugin(64);
+    if (!list || !list_nr || !gated) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return 1;
+    }
+    check("plan: custom ModuleList forward, batch 1, 1 thread", plan_allocations(list, 1, 10, 1), 0);
+    check("plan: custom ModuleList forward, batch 1024, 2 threads",
+          plan_allocations(list, 1024, 10, 2), 0);
+    check("plan: custom forward, not rowwise, batch 4096, 2 threads",
+          plan_allocations(list_nr, 4096, 10, 2), 0);
+    check("plan: GatedResidual plugin, batch 4096, 1 thread", plan_allocations(gated, 4096, 64, 1), 0);
+    check("plan: GatedResidual plugin, batch 4096, 2 threads", plan_allocations(gated, 4096, 64, 2), 0);
+    check("plan: GatedResidual plugin, batch 3, 2 threads", plan_allocations(gated, 3, 64, 2), 0);
+    check("forward: custom ModuleList forward, batch 1024, 2 threads",
+          forward_allocations(list, 1024, 10, 2), 200);
+    check("forward: GatedResidual plugin, batch 2048, 2 threads",
+          forward_allocations(gated, 2048, 64, 2), 200);
+    check("forward_into: custom ModuleList forward, batch 1024, 2 threads",
+          into_allocations(list, 1024, 10, 2), 0);
+    check("forward_into: GatedResidual plugin, batch 4096, 2 threads",
+          into_allocations(gated, 4096, 64, 2), 0);
+    check("forward_into: seed Sequential, batch 64, 1 thread", into_allocations(seed, 64, 10, 1), 0);
+    check("forward_into: Linear layer of the MLP, batch 8, 2 threads",
+          into_allocations(lam_module_child(mlp, "0"), 8, 784, 2), 0);
+    n += 12;
+    lam_module_release(list);
+    lam_module_release(list_nr);
+    lam_module_release(gated);
     lam_module_release(seed);
     lam_module_release(mlp);
-    printf("%d passed, %d failed\n", 10 - failures, failures);
+    printf("%d passed, %d failed\n", n - failures, failures);
     return failures ? 1 : 0;
 #endif
 }

@@ -7,6 +7,8 @@ TESTS += tests/threads/alloc_count tests/threads/stress
 tests_threads_alloc_count_SOURCES = tests/threads/alloc_count.c
 tests_threads_alloc_count_LDADD = liblamina.la
 tests_threads_alloc_count_LDFLAGS = -no-install
+EXTRA_tests_threads_alloc_count_DEPENDENCIES = tests/plugins/gated/gated.la
+tests_threads_alloc_count_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_GATED_CPPFLAGS)
 tests_threads_stress_SOURCES = tests/threads/stress.c
 tests_threads_stress_LDADD = liblamina.la
 tests_threads_stress_LDFLAGS = -no-install
@@ -30,6 +32,17 @@ tests_threads_test_threads_SOURCES = tests/threads/test_threads.c
 tests_threads_test_threads_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(OPENMP_CFLAGS)
 tests_threads_test_threads_LDADD = liblamina.la $(CRITERION_LIBS)
 tests_threads_test_threads_LDFLAGS = -no-install $(OPENMP_CFLAGS)
+
+# custom forwards in the executor: forward pools, row splits, forward_into
+# (issue 11.2)
+check_PROGRAMS += tests/threads/test_custom
+TESTS += tests/threads/test_custom
+EXTRA_tests_threads_test_custom_DEPENDENCIES = tests/plugins/gated/gated.la
+tests_threads_test_custom_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_GATED_CPPFLAGS)
+tests_threads_test_custom_SOURCES = tests/threads/test_custom.c
+tests_threads_test_custom_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_threads_test_custom_LDADD = liblamina.la $(CRITERION_LIBS)
+tests_threads_test_custom_LDFLAGS = -no-install
 
 # the log callback, and the warning when threads cannot be started
 check_PROGRAMS += tests/threads/test_log

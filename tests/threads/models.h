@@ -95,4 +95,95 @@ static inline lam_tensor *make_input(int64_t rows, int64_t cols, unsigned seed)
     return t;
 }
 
+/* MyModel.output_shape: the layers' shapes in turn */
+static inline lam_status loop_shape(lam_module *self, int ndim, const int64_t *shape,
+                                    int *out_ndim, int64_t *out_shape)
+{
+    lam_module *layers = lam_module_child(self, "layers");
+    int nd = ndim;
+    int64_t cur[LAM_MAX_DIMS];
+    for (int i = 0; i < ndim; i++)
+        cur[i] = shape[i];
+    for (size_t i = 0; i < lam_container_len(layers); i++) {
+        lam_module *layer;
+        lam_status st = lam_container_get(layers, (int64_t)i, &layer);
+        if (!st)
+            st = lam_module_output_shape(layer, nd, cur, &nd, cur);
+        if (st)
+            return st;
+    }
+    *out_ndim = nd;
+    for (int i = 0; i < nd; i++)
+        out_shape[i] = cur[i];
+    return LAM_OK;
+}
+
+/* MyModel with an output_shape, declared row-independent when `rowwise`
+ * (what a plan needs to run it with a forward pool, on row blocks) */
+static inline lam_module *make_loop_model_shaped(int64_t in, int64_t hidden, int64_t out,
+                                                 bool rowwise)
+{
+    lam_module *l[4], *list = NULL, *m = NULL;
+    if (lam_linear_create(&l[0], in, hidden, true) || lam_relu_create(&l[1]) ||
+        lam_linear_create(&l[2], hidden, out, true) || lam_sigmoid_create(&l[3]))
+        return NULL;
+    lam_modulelist_create(&list, 4, l);
+    for (int i = 0; i < 4; i++)
+        lam_module_release(l[i]);
+    lam_custom_spec spec = {.type_name = "MyModel", .forward = loop_forward,
+                            .output_shape = loop_shape};
+    if (!list || lam_custom_create(&m, &spec) || lam_module_add_child(m, "layers", list) ||
+        lam_custom_set_flags(m, rowwise ? LAM_CUSTOM_ROWWISE : 0)) {
+        lam_module_release(list);
+        lam_module_release(m);
+        return NULL;
+    }
+    lam_module_release(list);
+    lam_module_eval(m);
+    return m;
+}
+
+#ifdef LAM_TEST_GATED_PLUGIN
+/* GatedResidual (tests/plugins/gated.c) over a ModuleList of three
+ * Linear(n, n); NULL when it cannot load */
+static inline lam_module *make_gated_plugin(int64_t n)
+{
+    if (!lam_layer_type_exists("GatedResidual") && lam_plugin_load(LAM_TEST_GATED_PLUGIN, NULL))
+        return NULL;
+    lam_module *l[3] = {NULL, NULL, NULL}, *list = NULL, *m = NULL;
+    for (int i = 0; i < 3; i++)
+        if (lam_linear_create(&l[i], n, n, true))
+            return NULL;
+    lam_modulelist_create(&list, 3, l);
+    for (int i = 0; i < 3; i++)
+        lam_module_release(l[i]);
+    if (!list || lam_module_create(&m, "GatedResidual", 0, NULL) ||
+        lam_module_add_child(m, "layers", list)) {
+        lam_module_release(list);
+        lam_module_release(m);
+        return NULL;
+    }
+    lam_module_release(list);
+    lam_module_eval(m);
+    return m;
+}
+
+#endif
+
+/* GatedResidual's built-in twin: Sequential(Linear, ReLU, Linear, Sigmoid, Linear), n wide */
+static inline lam_module *make_gated_twin(int64_t n)
+{
+    lam_module *l[5], *m = NULL;
+    if (lam_linear_create(&l[0], n, n, true) || lam_relu_create(&l[1]) ||
+        lam_linear_create(&l[2], n, n, true) || lam_sigmoid_create(&l[3]) ||
+        lam_linear_create(&l[4], n, n, true))
+        return NULL;
+    lam_sequential_create(&m, 5, l);
+    for (int i = 0; i < 5; i++)
+        lam_module_release(l[i]);
+    if (m)
+        lam_module_eval(m);
+    return m;
+}
+
 #endif

@@ -221,7 +221,9 @@ int main(void)
     lam_manual_seed(9);
     lam_module *seed = make_seed_model(), *mlp = make_mlp(64, 256, 10),
                *loop = make_loop_model(10, 50, 2);
-    if (!seed || !mlp || !loop)
+    /* planned custom forward: forward pools, row blocks on worker threads */
+    lam_module *rowwise = make_loop_model_shaped(10, 50, 2, true);
+    if (!seed || !mlp || !loop || !rowwise)
         return 1;
     int failed = 0;
     failed += run("seed Sequential, lam_module_forward", seed, 10, 0);
@@ -229,9 +231,12 @@ int main(void)
     failed += run("MLP 64-256-256-10, one plan per user", mlp, 64, 1);
     failed += run("ModuleList custom forward", loop, 10, 0);
     failed += run_owners();
+    failed += run("rowwise custom forward, lam_module_forward", rowwise, 10, 0);
+    failed += run("rowwise custom forward, one plan per user", rowwise, 10, 1);
+    lam_module_release(rowwise);
     lam_module_release(seed);
     lam_module_release(mlp);
     lam_module_release(loop);
-    printf("%d passed, %d failed\n", 5 - failed, failed);
+    printf("%d passed, %d failed\n", 7 - failed, failed);
     return failed ? 1 : 0;
 }
