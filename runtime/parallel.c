@@ -14,6 +14,7 @@
 #endif
 
 static int explicit_threads; /* 0 = not set */
+#ifdef _OPENMP /* without OpenMP lamina is serial: no default to find */
 static int default_threads;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
@@ -41,6 +42,7 @@ static void init_default(void)
     }
     default_threads = n;
 }
+#endif
 
 LAM_API void lam_set_num_threads(int n)
 {
