@@ -19,6 +19,8 @@ secs=${FUZZ_SECONDS:-60}
 work=${FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/lamina-fuzz.XXXXXX")}
 targets=${*:-fuzz_safetensors fuzz_npy fuzz_model}
 
+# stacks need llvm-symbolizer; Debian's llvm-14 has it only under its own bin
+command -v llvm-symbolizer >/dev/null 2>&1 || PATH=$PATH:/usr/lib/llvm-14/bin
 # a UBSan finding shows its stack too (ASan reports always do)
 UBSAN_OPTIONS="print_stacktrace=1 ${UBSAN_OPTIONS:-}"
 export UBSAN_OPTIONS

@@ -22,7 +22,7 @@ EXTRA_DIST += tests/scalar-isa.sh
 # tests/threads/alloc_count and tests/io/test_io_oom replace malloc and skip
 # (77) here.  LSAN_OPTIONS=suppressions=FILE is honoured for third-party
 # leaks (none needed so far).
-asan_cflags = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan_cflags = -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 .PHONY: asan-check
 asan-check:
 	rm -rf asan-build && mkdir -p asan-build/sanitizer-reports
