@@ -41,7 +41,31 @@ tsan-check:
 	    tsan-build/$$t || { echo "FAIL: $$t under ThreadSanitizer"; st=1; }; \
 	done; exit $$st
 
+# The same programs with OpenMP on: clang 14's libomp with its Archer tool
+# (libomp-14-dev), which tells TSan about OpenMP's barriers and tasks, so the
+# plans' worker threads are checked too without false reports.  The library
+# is static there: clang does not link the TSan runtime into shared objects.
+# ignore_noninstrumented_modules: libomp's own internals (its mutexes) are
+# not instrumented; lamina's code still is, all of it.
+tsan_omp_cc = clang-14
+tsan_archer = /usr/lib/llvm-14/lib/libarcher.so
+.PHONY: tsan-omp-check
+tsan-omp-check:
+	@test -e $(tsan_archer) || { echo "tsan-omp-check: needs $(tsan_omp_cc) and libomp-14-dev ($(tsan_archer))" >&2; exit 1; }
+	rm -rf tsan-omp-build && mkdir tsan-omp-build
+	werror=; test -z '$(WERROR_CFLAGS)' || werror=--enable-werror; \
+	cd tsan-omp-build && $(abs_top_srcdir)/configure -q $$werror --without-criterion --disable-shared \
+	  CC=$(tsan_omp_cc) CFLAGS='-O1 -g -fsanitize=thread' LDFLAGS='-fsanitize=thread' >/dev/null
+	@grep -q '^OPENMP_CFLAGS = -f' tsan-omp-build/Makefile || { echo "tsan-omp-check: $(tsan_omp_cc) has no OpenMP" >&2; exit 1; }
+	$(MAKE) -C tsan-omp-build $(tsan_check_programs) >/dev/null
+	@st=0; for t in $(tsan_check_programs); do \
+	  echo "== ThreadSanitizer with OpenMP (Archer): $$t"; \
+	  OMP_TOOL_LIBRARIES=$(tsan_archer) \
+	  TSAN_OPTIONS="ignore_noninstrumented_modules=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+	    tsan-omp-build/$$t || { echo "FAIL: $$t under ThreadSanitizer with OpenMP"; st=1; }; \
+	done; exit $$st
+
 clean-local: clean-tsan
 .PHONY: clean-tsan
 clean-tsan:
-	rm -rf tsan-build
+	rm -rf tsan-build tsan-omp-build
