@@ -3,7 +3,8 @@
 #
 #   mkdir build-fuzz && cd build-fuzz
 #   ../configure --enable-fuzzing --disable-shared --disable-openmp CC=clang-14
-#   make -j2 fuzz/fuzz_safetensors fuzz/fuzz_npy
+#   make -j2 fuzz-check      # every target 60 s (FUZZ_SECONDS) from its seeds, as CI
+#   make -j2 fuzz/fuzz_safetensors fuzz/fuzz_npy     # or by hand:
 #   mkdir -p corpus-st corpus-npy   # new inputs land in the first dir; seeds stay read-only
 #   ./fuzz/fuzz_safetensors -max_total_time=600 -dict=../fuzz/safetensors.dict corpus-st ../tests/io/corpus/safetensors
 #   ./fuzz/fuzz_npy -max_total_time=600 -dict=../fuzz/npy.dict corpus-npy ../tests/io/corpus/npy
@@ -45,4 +46,16 @@ fuzz_fuzz_model_SOURCES = fuzz/fuzz_model.c
 fuzz_fuzz_model_CFLAGS = $(fuzz_cflags)
 fuzz_fuzz_model_LDFLAGS = $(fuzz_ldflags)
 fuzz_fuzz_model_LDADD = liblamina.la
+endif
+
+# make fuzz-check: every target for FUZZ_SECONDS (default 60) from its
+# committed corpus into a temporary one; a crash fails (CI runs this).
+EXTRA_DIST += fuzz/run-fuzzers.sh
+.PHONY: fuzz-check
+if ENABLE_FUZZING
+fuzz-check: fuzz/fuzz_safetensors fuzz/fuzz_npy fuzz/fuzz_model
+	$(SHELL) $(top_srcdir)/fuzz/run-fuzzers.sh $(abs_builddir)
+else
+fuzz-check:
+	@echo "fuzz-check: configure with --enable-fuzzing --disable-shared --disable-openmp CC=clang-14" >&2; exit 1
 endif

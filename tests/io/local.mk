@@ -15,23 +15,11 @@ io_fixture_files = \
 	tests/io/fixtures/specials.safetensors tests/io/fixtures/tied_save_model.safetensors \
 	tests/io/fixtures/unaligned.safetensors tests/io/fixtures/unsupported_i64.safetensors \
 	tests/io/fixtures/v2_f4.npy tests/io/fixtures/v3_f4.npy tests/io/fixtures/vec5_f4.npy
-io_corpus_files = \
-	tests/io/corpus/safetensors/bad_escape.safetensors \
-	tests/io/corpus/safetensors/bad_hlen.safetensors \
-	tests/io/corpus/safetensors/bad_json.safetensors \
-	tests/io/corpus/safetensors/bad_trailing.safetensors \
-	tests/io/corpus/safetensors/bad_truncated.safetensors \
-	tests/io/corpus/safetensors/empty_dict.safetensors \
-	tests/io/corpus/safetensors/model.safetensors \
-	tests/io/corpus/safetensors/order.safetensors \
-	tests/io/corpus/safetensors/pattern.safetensors \
-	tests/io/corpus/safetensors/unsupported_i64.safetensors \
-	tests/io/corpus/npy/arange_2x3_f4.npy tests/io/corpus/npy/be_f4.npy \
-	tests/io/corpus/npy/f8_2x3.npy tests/io/corpus/npy/fortran_2x3.npy \
-	tests/io/corpus/npy/int64.npy tests/io/corpus/npy/scalar_f4.npy \
-	tests/io/corpus/npy/vec5_f4.npy
+# seeds of fuzz/fuzz_safetensors and fuzz/fuzz_npy (tools/gen-io-fixtures.py,
+# tools/gen-fuzz-seeds.py): whole directories
+io_corpus_files = tests/io/corpus/safetensors tests/io/corpus/npy
 EXTRA_DIST += $(io_fixture_files) $(io_corpus_files) tests/io/check-saved-with-torch.sh \
-	tools/gen-io-fixtures.py
+	tools/gen-io-fixtures.py tools/gen-fuzz-seeds.py
 
 if HAVE_CRITERION
 io_test_cppflags = $(AM_CPPFLAGS) -DIO_FIXTURES='"$(abs_top_srcdir)/tests/io/fixtures"'
