@@ -79,4 +79,4 @@ tsan-check:
 clean-local: clean-tsan
 .PHONY: clean-tsan
 clean-tsan:
-	rm -rf tsan-build tsan-omp-build
+	rm -rf tsan-build
