@@ -245,6 +245,8 @@ LAM_API const char *lam_status_str(lam_status status)
 
 LAM_API const char *lam_version(void) { return PACKAGE_VERSION; }
 
+LAM_API long lam_version_number(void) { return LAM_VERSION_NUMBER; }
+
 LAM_API void lam_free(void *ptr) { free(ptr); }
 
 LAM_API const char *lam_kernel_isa(void) { return lam__kernels()->isa; }

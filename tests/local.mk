@@ -57,3 +57,12 @@ clean-local: clean-asan
 .PHONY: clean-asan
 clean-asan:
 	rm -rf asan-build
+
+# <lamina/version.h> against the library (lam_version, lam_version_number).
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_version
+TESTS += tests/test_version
+tests_test_version_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_version_LDADD = liblamina.la $(CRITERION_LIBS)
+tests_test_version_LDFLAGS = -no-install
+endif

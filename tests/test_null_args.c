@@ -140,6 +140,8 @@ ROW(lam_status_str) { (void)fn; cr_expect_str_eq(lam_status_str((lam_status)999)
 ROW(lam_last_error) { (void)fn; cr_expect_not_null(lam_last_error()); } /* no pointer arguments */
 ROW(lam_clear_error) { (void)fn; lam_clear_error(); cr_expect_str_eq(lam_last_error(), ""); }
 ROW(lam_version) { (void)fn; cr_expect_not_null(lam_version()); }
+/* version.h */
+ROW(lam_version_number) { (void)fn; cr_expect_eq(lam_version_number(), LAM_VERSION_NUMBER); }
 ROW(lam_manual_seed) { (void)fn; lam_manual_seed(0); }
 ROW(lam_set_num_threads) { (void)fn; lam_set_num_threads(0); }
 ROW(lam_get_num_threads) { (void)fn; cr_expect_geq(lam_get_num_threads(), 1); }
@@ -803,6 +805,7 @@ typedef struct row {
 static const row ROWS[] = {
     /* common.h */
     R(lam_status_str), R(lam_last_error), R(lam_clear_error), R(lam_version),
+    R(lam_version_number), /* version.h */
     R(lam_manual_seed), R(lam_set_num_threads), R(lam_get_num_threads), R(lam_kernel_isa),
     R(lam_free), R(lam_set_log_callback),
     /* tensor.h */

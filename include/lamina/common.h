@@ -56,7 +56,8 @@ LAM_API const char *lam_last_error(void);
 /* Forget the last message on this thread. */
 LAM_API void lam_clear_error(void);
 
-/* Library version as "MAJOR.MINOR.PATCH". */
+/* Library version as "MAJOR.MINOR.PATCH" (the liblamina in use; the version
+ * macros and lam_version_number() are in <lamina/version.h>). */
 LAM_API const char *lam_version(void);
 
 /* Seed the default generator used for parameter initialisation and dropout

@@ -3,6 +3,7 @@
 #define LAMINA_H
 
 #include "common.h"
+#include "version.h"
 #include "tensor.h"
 #include "module.h"
 #include "container.h"
