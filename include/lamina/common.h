@@ -12,7 +12,17 @@
  * instead returns NULL, 0 or false (-1 where it says so) and sets the same
  * message.  Release and free functions take NULL as a no-op, as free() does,
  * and leave the message alone.  An array of n items may be NULL when n is 0;
- * user data (`void *user`, `void *args`) is the caller's and may be NULL. */
+ * user data (`void *user`, `void *args`) is the caller's and may be NULL.
+ *
+ * Threads: every function here may be called from any thread.  The last
+ * error is per thread: lam_last_error() and lam_clear_error() see only the
+ * calling thread's failures.  lam_set_num_threads is process-wide: it sets
+ * the count for the later forwards of every thread (a plan keeps the count it
+ * was made with), and each thread that runs forwards gets its own lamina
+ * worker threads.  lam_manual_seed and the layer constructors share one
+ * generator behind a lock: safe from several threads at once, but weights
+ * are reproducible only when one thread seeds and creates.  The log
+ * callback's rules are at lam_set_log_callback. */
 #ifndef LAMINA_COMMON_H
 #define LAMINA_COMMON_H
 

@@ -26,7 +26,15 @@
  * other walks over a tree never recurse deeper than that.  Since a module
  * may be shared, the check counts every place it sits in.  Adding a module
  * to itself or to one of its descendants (a cycle) is refused the same way.
- * (Model files have their own, lower nesting limit: docs/model-format.md.) */
+ * (Model files have their own, lower nesting limit: docs/model-format.md.)
+ *
+ * Threads: the list operations change a container: the rules of
+ * <lamina/module.h> apply (no other thread may use it, or a tree holding it,
+ * meanwhile).  A custom module's forward and output_shape run on the thread
+ * that runs the module (lamina does not hand them to its worker threads), but
+ * when the application runs one module from several threads they run on each
+ * of them at once: keep per-call data on the stack or in `args`, and guard
+ * what `user` points to. */
 #ifndef LAMINA_CONTAINER_H
 #define LAMINA_CONTAINER_H
 

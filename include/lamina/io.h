@@ -29,7 +29,12 @@
  * Those writes are not atomic: a failure can leave them partly written.  A
  * directory fails with LAM_ERR_IO.  Writing to a pipe whose reader has gone
  * raises SIGPIPE, as write(2) does; programs that write to pipes usually
- * ignore it. */
+ * ignore it.
+ *
+ * Threads: every function here may be called from any thread, several at
+ * once, even on one path (each save writes its own temporary file; the last
+ * rename wins).  What a save writes out is only read: the rules of
+ * <lamina/tensor.h> apply to its tensors. */
 #ifndef LAMINA_IO_H
 #define LAMINA_IO_H
 

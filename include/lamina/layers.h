@@ -1,7 +1,11 @@
 /* lamina — built-in layers, with PyTorch's constructor arguments, defaults,
  * parameter names and repr.  Each returns a new reference in *out.
  * Parameters are initialised as PyTorch initialises them, from the default
- * generator (lam_manual_seed). */
+ * generator (lam_manual_seed).
+ *
+ * Threads: the constructors may be called from several threads at once
+ * (they draw from the default generator under its lock: lam_manual_seed).
+ * The layers are modules; <lamina/module.h> says how they may be shared. */
 #ifndef LAMINA_LAYERS_H
 #define LAMINA_LAYERS_H
 

@@ -20,7 +20,13 @@
  * Errors (LAM_ERR_FORMAT for syntax and limits, the registry's status for
  * unknown types and bad arguments, LAM_ERR_IO for unreadable files) carry a
  * message that starts with FILE:LINE:COLUMN of the offending token:
- *     model.lam:3:14: unknown layer type 'Swsh' (did you mean 'Swish'?) */
+ *     model.lam:3:14: unknown layer type 'Swsh' (did you mean 'Swish'?)
+ *
+ * Threads: lam_model_load, _parse and _parse_ex may run on several threads
+ * at once (each builds its own modules; a plugin a file needs is loaded under
+ * the plugin loader's lock).  lam_model_load_state_dict and
+ * lam_model_load_weights change the module's parameters: no other thread may
+ * use that module meanwhile (<lamina/module.h>). */
 #ifndef LAMINA_MODEL_H
 #define LAMINA_MODEL_H
 

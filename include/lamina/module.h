@@ -11,7 +11,24 @@
  *  - adding a module to a container or as a child TAKES ITS OWN reference: the
  *    caller keeps (and still releases) its own;
  *  - getters (lam_module_child, lam_container_get, ...) return BORROWED
- *    references, valid while the parent holds the child. */
+ *    references, valid while the parent holds the child.
+ *
+ * Threads: a module may be run from several threads at once
+ * (lam_module_forward, lam_module_forward_args, and lam_plan_run on separate
+ * plans): each call gets its own plan and activations, and shared state (the
+ * Linear layers' packed weights, the plans cached in a module, the dropout
+ * generator) is behind locks.  Functions that only read a module (lookups,
+ * repr, output_shape, named_modules, named_parameters, state_dict,
+ * is_training) may run alongside those forwards.  Changing a module
+ * (lam_module_add_child, register_parameter, the container operations,
+ * load_state_dict, train/eval, writing a parameter's data) needs that no
+ * other thread uses it, or a tree that holds it, at the same time (train,
+ * eval and load_state_dict change every module below m too); forwards that
+ * start afterwards see the change.  Models that share no module may be
+ * built and changed on different threads at once.  retain and release are
+ * atomic, as for tensors.  A state dict follows the rules of a
+ * tensor: readers in parallel, lam_state_dict_set alone; its tensors are the
+ * module's own, so writing them changes the module. */
 #ifndef LAMINA_MODULE_H
 #define LAMINA_MODULE_H
 

@@ -54,7 +54,14 @@
  * on each call: for a weight used many times, a Linear module keeps it
  * packed).  Large ops are split across the runtime's threads
  * (lam_set_num_threads); every output element is computed the same way
- * whatever the split, so results are bit-identical for any thread count. */
+ * whatever the split, so results are bit-identical for any thread count.
+ *
+ * Threads: the ops may be called from any thread, several at once.  Each
+ * reads its inputs and writes only its output, so the rules of
+ * <lamina/tensor.h> apply: an input may be shared with other readers; the
+ * output (an input, when written in place) must not be used by another thread
+ * during the call.  Views (view, flatten, narrow, split, chunk) share their
+ * input's data. */
 #ifndef LAMINA_OPS_H
 #define LAMINA_OPS_H
 

@@ -42,7 +42,14 @@
  * Parameters are not part of a plan: every run computes with the parameters
  * as they are then (replaced ones included; tensor.h says which writes are
  * seen).  Changing a model while another thread runs it is a race, as in
- * PyTorch. */
+ * PyTorch.
+ *
+ * Threads: a plan is used by one thread at a time (lam_plan_run and
+ * lam_plan_run_args write its buffers); its queries (output_shape, strategy,
+ * describe) only read it.  Several plans of one module may run at once on
+ * different threads.  A plan runs on the calling thread and that thread's
+ * lamina workers, with the thread count chosen when it was made
+ * (lam_set_num_threads afterwards does not change it). */
 #ifndef LAMINA_PLAN_H
 #define LAMINA_PLAN_H
 

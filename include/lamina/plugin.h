@@ -24,7 +24,18 @@
  * are equal and the plugin's minor is not newer than the host's.  Every
  * struct starts with (or carries) its size, so the host reads only the
  * fields a plugin knows about; the host table is append-only.
- * See docs/plugins.md for the guide. */
+ * See docs/plugins.md for the guide.
+ *
+ * Threads.  In a plugin: register_types runs with the plugin loader's lock
+ * held, one call at a time.  Every other callback (create, output_shape,
+ * forward_into, forward, ...) may be called from several threads at once,
+ * lamina's worker threads included, for one module or for several: keep
+ * per-call data on the stack or in the output, never in the module's state.
+ * The host table's functions may be called from any thread.  On the host
+ * side, the loading functions below may be called from any thread: they
+ * share one lock (another thread waits while a plugin loads).  A lam_plugin
+ * pointer and the strings it gives stay valid until lam_plugin_unload(plugin),
+ * which no other thread may call while they are in use. */
 #ifndef LAMINA_PLUGIN_H
 #define LAMINA_PLUGIN_H
 

@@ -7,7 +7,11 @@
  *   lam_value args[] = {LAM_INT(10), LAM_INT(50)};
  *   lam_kwarg kw[]   = {{NULL, args[0]}, {NULL, args[1]}, {"bias", LAM_BOOL(false)}};
  *   lam_module_create(&m, "Linear", 3, kw);        // Linear(10, 50, bias=False)
- */
+ *
+ * Threads: every function here may be called from any thread, several at
+ * once (the registry is behind a lock; constructors run outside it).  A name
+ * from lam_layer_type_name stays valid while its type is registered: a
+ * plugin's types go when lam_plugin_unload unloads it. */
 #ifndef LAMINA_REGISTRY_H
 #define LAMINA_REGISTRY_H
 

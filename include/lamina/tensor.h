@@ -25,7 +25,16 @@
  * compute with the old values.  To find a missing call, run with
  * LAMINA_CHECK_WEIGHTS=1: every Linear forward then checks (one pass over
  * the weight) that the weight still holds the values it packed and fails
- * with LAM_ERR_RUNTIME, naming the layer, when it does not. */
+ * with LAM_ERR_RUNTIME, naming the layer, when it does not.
+ *
+ * Threads: a tensor may be read from several threads at once (its shape,
+ * lam_tensor_cdata, _get, _print, as the input of forwards and ops, saved to
+ * a file).  Writing its data (lam_tensor_set, lam_tensor_copy into it,
+ * stores through lam_tensor_data's pointer, an op that writes into it) must
+ * not overlap any other use of it or of a tensor sharing its data (a reshape
+ * or view).  lam_tensor_retain and lam_tensor_release are atomic: references
+ * to one tensor may be taken and dropped on any threads, as long as the last
+ * release comes after every other use. */
 #ifndef LAMINA_TENSOR_H
 #define LAMINA_TENSOR_H
 
