@@ -85,22 +85,6 @@ static char *h_format_float(double v, bool int_style, char *buf, size_t size)
 
 static const char *h_kernel_isa(void) { return lam__kernels()->isa; }
 
-static bool fusable(lam_activation f, lam_act *act)
-{
-    switch (f) {
-    case LAM_ACTIVATION_IDENTITY: *act = LAM_ACT_NONE; return true;
-    case LAM_ACTIVATION_RELU: *act = LAM_ACT_RELU; return true;
-    case LAM_ACTIVATION_LEAKY_RELU: *act = LAM_ACT_LEAKY_RELU; return true;
-    case LAM_ACTIVATION_RELU6: *act = LAM_ACT_RELU6; return true;
-    case LAM_ACTIVATION_SIGMOID: *act = LAM_ACT_SIGMOID; return true;
-    case LAM_ACTIVATION_TANH: *act = LAM_ACT_TANH; return true;
-    case LAM_ACTIVATION_GELU: *act = LAM_ACT_GELU; return true;
-    case LAM_ACTIVATION_GELU_TANH: *act = LAM_ACT_GELU_TANH; return true;
-    case LAM_ACTIVATION_SILU: *act = LAM_ACT_SILU; return true;
-    default: return false;
-    }
-}
-
 static lam_status h_activation(lam_activation f, size_t n, const float *x, float *y, float alpha,
                                float beta)
 {
@@ -152,8 +136,7 @@ static lam_status h_gemm(size_t M, size_t N, size_t K, const float *x, size_t ld
                          const float *packed, const float *bias, float *y, size_t ldy,
                          lam_activation f, float alpha, size_t n_begin, size_t n_end)
 {
-    lam_act act;
-    if (!fusable(f, &act))
+    if ((unsigned)f >= LAM_ACTIVATION__EPILOGUE_COUNT)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "gemm: activation %d cannot be fused into the epilogue", (int)f);
     if (n_begin > n_end || n_end > N || ldx < K || ldy < N)
@@ -162,7 +145,7 @@ static lam_status h_gemm(size_t M, size_t N, size_t K, const float *x, size_t ld
                           N, K, ldx, ldy, n_begin, n_end);
     if (M && n_end > n_begin && (!y || !packed || (K && !x)))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "gemm: NULL array");
-    lam_epilogue ep = {act, alpha};
+    lam_epilogue ep = {f, alpha};
     lam__kernels()->gemm(M, N, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
     return LAM_OK;
 }

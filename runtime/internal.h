@@ -207,8 +207,8 @@ typedef struct lam_module_ops {
     lam_status (*run_rows)(lam_module *m, const float *x, int64_t rows, float *y,
                            lam_epilogue ep, size_t n_begin, size_t n_end);
     /* "Is an elementwise activation that its producer's epilogue can
-     * compute": the activation and its alpha, or LAM_ACT_NONE. */
-    lam_act (*epilogue_act)(const lam_module *m, float *alpha);
+     * compute": the activation and its alpha, or LAM_ACTIVATION_IDENTITY. */
+    lam_activation (*epilogue_act)(const lam_module *m, float *alpha);
     /* Floating-point operations of one forward for this input shape (the
      * executor's estimate for choosing threads); NULL: 10 per output element. */
     double (*flops)(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,

@@ -209,8 +209,8 @@ static lam_status infer_shapes(lam_plan *p)
         s.dense = !s.custom && lam__runs_rows(s.m);
         if (s.dense && i + 1 < p->n_steps) {
             float alpha;
-            lam_act act = lam__epilogue_act(p->steps[i + 1].m, &alpha);
-            if (act != LAM_ACT_NONE) {
+            lam_activation act = lam__epilogue_act(p->steps[i + 1].m, &alpha);
+            if (act != LAM_ACTIVATION_IDENTITY) {
                 s.act = p->steps[i + 1].m;
                 s.ep.act = act;
                 s.ep.alpha = alpha;

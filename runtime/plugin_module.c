@@ -121,26 +121,21 @@ static bool pm_rowwise(const lam_module *m, int ndim)
     return t->flags & LAM_LAYER_ROWWISE;
 }
 
-_Static_assert((int)LAM_ACT_RELU == (int)LAM_ACTIVATION_RELU &&
-                   (int)LAM_ACT_GELU_TANH == (int)LAM_ACTIVATION_GELU_TANH &&
-                   (int)LAM_ACT_SILU == (int)LAM_ACTIVATION_SILU,
-               "lam_act and lam_activation must share their numbers");
-
 /* The capabilities a type declares (lam_layer_type, ABI 1.1), as the
  * executor asks them of any layer. */
-static lam_act pm_epilogue_act(const lam_module *m, float *alpha)
+static lam_activation pm_epilogue_act(const lam_module *m, float *alpha)
 {
     const lam_layer_type *t = type_of(m);
     lam_activation f = LAM_ACTIVATION_IDENTITY;
     float a = 0.0f;
     *alpha = 0.0f;
     if (!t->as_activation(lam__host_api(), m, &f, &a))
-        return LAM_ACT_NONE;
-    /* the two enums share their numbers; only the epilogue's ones fuse */
-    if ((int)f <= (int)LAM_ACTIVATION_IDENTITY || (int)f > (int)LAM_ACTIVATION_SILU)
-        return LAM_ACT_NONE;
+        return LAM_ACTIVATION_IDENTITY;
+    /* only the epilogue's ones fuse */
+    if (f == LAM_ACTIVATION_IDENTITY || (unsigned)f >= LAM_ACTIVATION__EPILOGUE_COUNT)
+        return LAM_ACTIVATION_IDENTITY;
     *alpha = a;
-    return (lam_act)f;
+    return f;
 }
 
 static lam_status pm_run_rows(lam_module *m, const float *x, int64_t rows, float *y,
@@ -148,7 +143,7 @@ static lam_status pm_run_rows(lam_module *m, const float *x, int64_t rows, float
 {
     const lam_layer_type *t = type_of(m);
     lam__plugin_error_begin();
-    lam_status st = t->forward_rows(lam__host_api(), m, x, rows, y, (lam_activation)ep.act,
+    lam_status st = t->forward_rows(lam__host_api(), m, x, rows, y, ep.act,
                                     ep.alpha, n_begin, n_end);
     return st ? lam__plugin_error_end(st, t->name, "forward_rows") : LAM_OK;
 }

@@ -13,27 +13,18 @@
 #define LAMINA_SIMD_KERNELS_H
 
 #include <stddef.h>
+#include <lamina/activation.h> /* public and dependency-free: simd/ may include it */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Activations a GEMM epilogue can fuse (and the elementwise kernels' ids). */
-typedef enum lam_act {
-    LAM_ACT_NONE = 0,
-    LAM_ACT_RELU,
-    LAM_ACT_LEAKY_RELU, /* alpha = negative_slope */
-    LAM_ACT_RELU6,
-    LAM_ACT_SIGMOID,
-    LAM_ACT_TANH,
-    LAM_ACT_GELU,       /* erf form */
-    LAM_ACT_GELU_TANH,  /* tanh approximation */
-    LAM_ACT_SILU,
-    LAM_ACT_COUNT
-} lam_act;
+/* The activations a GEMM epilogue can fuse are lam_activation's first ones,
+ * IDENTITY .. SILU: those below this bound. */
+#define LAM_ACTIVATION__EPILOGUE_COUNT (LAM_ACTIVATION_SILU + 1)
 
 typedef struct lam_epilogue {
-    lam_act act;
+    lam_activation act; /* < LAM_ACTIVATION__EPILOGUE_COUNT */
     float alpha;
 } lam_epilogue;
 

@@ -141,7 +141,7 @@ static void run_gemm(void *p)
     switch (g->lib) {
     case 0:
         g->k->gemm(g->M, g->N, g->K, g->x, g->K, g->packed, NULL, g->y, g->N,
-                   (lam_epilogue){LAM_ACT_NONE, 0}, 0, g->N);
+                   (lam_epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g->N);
         break;
 #ifdef HAVE_OPENBLAS_BENCH
     case 1:

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "version.h"
+#include "activation.h"
 #include "tensor.h"
 #include "module.h"
 #include "container.h"

@@ -40,6 +40,7 @@
 #define LAMINA_PLUGIN_H
 
 #include "common.h"
+#include "activation.h"
 #include "tensor.h"
 #include "module.h"
 #include "registry.h"
@@ -114,22 +115,7 @@ typedef struct lam_arg_spec {
 #define LAM_DEFAULT_FLOAT(v) {LAM_VALUE_FLOAT, false, 0, (v), NULL, 0, NULL}
 #define LAM_DEFAULT_STRING(v) {LAM_VALUE_STRING, false, 0, 0.0, (v), 0, NULL}
 
-/* Elementwise functions of the kernel table (stable numbers). */
-typedef enum lam_activation {
-    LAM_ACTIVATION_IDENTITY = 0,
-    LAM_ACTIVATION_RELU = 1,
-    LAM_ACTIVATION_LEAKY_RELU = 2, /* alpha = negative_slope */
-    LAM_ACTIVATION_RELU6 = 3,
-    LAM_ACTIVATION_SIGMOID = 4,
-    LAM_ACTIVATION_TANH = 5,
-    LAM_ACTIVATION_GELU = 6,       /* erf form */
-    LAM_ACTIVATION_GELU_TANH = 7,
-    LAM_ACTIVATION_SILU = 8,
-    /* the ones above can be fused into a GEMM epilogue; these cannot: */
-    LAM_ACTIVATION_ELU = 9,        /* alpha */
-    LAM_ACTIVATION_SOFTPLUS = 10,  /* alpha = beta, beta = threshold */
-    LAM_ACTIVATION_EXP = 11,
-} lam_activation;
+/* lam_activation, the elementwise functions: <lamina/activation.h> */
 
 /* ------------------------------------------------------------------------
  * A layer type.

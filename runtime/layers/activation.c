@@ -81,20 +81,20 @@ static bool act_rowwise(const lam_module *m, int ndim)
 }
 
 /* The activations a GEMM epilogue computes (the others run on their own). */
-static lam_act act_epilogue(const lam_module *m, float *alpha)
+static lam_activation act_epilogue(const lam_module *m, float *alpha)
 {
     const act_state *s = m->state;
     *alpha = 0.0f;
     switch (s->kind) {
-    case A_RELU: return LAM_ACT_RELU;
-    case A_LEAKY: *alpha = s->a; return LAM_ACT_LEAKY_RELU;
-    case A_RELU6: return LAM_ACT_RELU6;
-    case A_SIGMOID: return LAM_ACT_SIGMOID;
-    case A_TANH: return LAM_ACT_TANH;
-    case A_GELU: return LAM_ACT_GELU;
-    case A_GELU_TANH: return LAM_ACT_GELU_TANH;
-    case A_SILU: return LAM_ACT_SILU;
-    default: return LAM_ACT_NONE;
+    case A_RELU: return LAM_ACTIVATION_RELU;
+    case A_LEAKY: *alpha = s->a; return LAM_ACTIVATION_LEAKY_RELU;
+    case A_RELU6: return LAM_ACTIVATION_RELU6;
+    case A_SIGMOID: return LAM_ACTIVATION_SIGMOID;
+    case A_TANH: return LAM_ACTIVATION_TANH;
+    case A_GELU: return LAM_ACTIVATION_GELU;
+    case A_GELU_TANH: return LAM_ACTIVATION_GELU_TANH;
+    case A_SILU: return LAM_ACTIVATION_SILU;
+    default: return LAM_ACTIVATION_IDENTITY;
     }
 }
 

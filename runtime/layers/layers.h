@@ -18,8 +18,8 @@ void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int);
 /* The capabilities of lam_module_ops, asked of any module (NULL-safe). */
 /* True for layers whose forward treats rows of dim 0 independently. */
 bool lam__rowwise(const lam_module *m, int ndim);
-/* The activation m is, if an epilogue can fuse it (LAM_ACT_NONE otherwise). */
-lam_act lam__epilogue_act(const lam_module *m, float *alpha);
+/* The activation m is, if an epilogue can fuse it (LAM_ACTIVATION_IDENTITY otherwise). */
+lam_activation lam__epilogue_act(const lam_module *m, float *alpha);
 /* Whether m runs rows with a fused epilogue (lam_module_ops.run_rows). */
 bool lam__runs_rows(const lam_module *m);
 /* Whether m's run_rows then next's can run as one kernel. */

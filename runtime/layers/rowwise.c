@@ -10,13 +10,13 @@ bool lam__rowwise(const lam_module *m, int ndim)
     return m && m->ops->rowwise && m->ops->rowwise(m, ndim);
 }
 
-lam_act lam__epilogue_act(const lam_module *m, float *alpha)
+lam_activation lam__epilogue_act(const lam_module *m, float *alpha)
 {
     *alpha = 0.0f;
     if (!m || !m->ops->epilogue_act)
-        return LAM_ACT_NONE;
-    lam_act a = m->ops->epilogue_act(m, alpha);
-    return (unsigned)a < (unsigned)LAM_ACT_COUNT ? a : LAM_ACT_NONE;
+        return LAM_ACTIVATION_IDENTITY;
+    lam_activation a = m->ops->epilogue_act(m, alpha);
+    return (unsigned)a < (unsigned)LAM_ACTIVATION__EPILOGUE_COUNT ? a : LAM_ACTIVATION_IDENTITY;
 }
 
 bool lam__runs_rows(const lam_module *m) { return m && m->ops->run_rows; }

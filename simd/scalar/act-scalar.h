@@ -56,19 +56,19 @@ static inline float lam__softplus_f32(float x, float beta, float threshold)
 }
 
 /* The GEMM epilogue's activation (alpha is LEAKY_RELU's slope). */
-static inline float lam__act_f32(lam_act act, float alpha, float v)
+static inline float lam__act_f32(lam_activation act, float alpha, float v)
 {
     switch (act) {
-    case LAM_ACT_RELU: return lam__relu_f32(v);
-    case LAM_ACT_LEAKY_RELU: return lam__leaky_relu_f32(v, alpha);
-    case LAM_ACT_RELU6: return lam__relu6_f32(v);
-    case LAM_ACT_SIGMOID: return lam__sigmoid_f32(v);
-    case LAM_ACT_TANH: return lam__tanh_f32(v);
-    case LAM_ACT_GELU: return lam__gelu_f32(v);
-    case LAM_ACT_GELU_TANH: return lam__gelu_tanh_f32(v);
-    case LAM_ACT_SILU: return lam__silu_f32(v);
-    case LAM_ACT_NONE:
-    case LAM_ACT_COUNT: break;
+    case LAM_ACTIVATION_RELU: return lam__relu_f32(v);
+    case LAM_ACTIVATION_LEAKY_RELU: return lam__leaky_relu_f32(v, alpha);
+    case LAM_ACTIVATION_RELU6: return lam__relu6_f32(v);
+    case LAM_ACTIVATION_SIGMOID: return lam__sigmoid_f32(v);
+    case LAM_ACTIVATION_TANH: return lam__tanh_f32(v);
+    case LAM_ACTIVATION_GELU: return lam__gelu_f32(v);
+    case LAM_ACTIVATION_GELU_TANH: return lam__gelu_tanh_f32(v);
+    case LAM_ACTIVATION_SILU: return lam__silu_f32(v);
+    case LAM_ACTIVATION_IDENTITY:
+    default: break;
     }
     return v;
 }

@@ -100,17 +100,17 @@ static inline double kt_ref_softplus(double x, double beta, double thr)
     return x * beta > thr ? x : log1p(exp(beta * x)) / beta;
 }
 
-static inline double kt_ref_act(lam_act act, double alpha, double v)
+static inline double kt_ref_act(lam_activation act, double alpha, double v)
 {
     switch (act) {
-    case LAM_ACT_RELU: return kt_ref_relu(v);
-    case LAM_ACT_LEAKY_RELU: return kt_ref_leaky(v, alpha);
-    case LAM_ACT_RELU6: return kt_ref_relu6(v);
-    case LAM_ACT_SIGMOID: return kt_ref_sigmoid(v);
-    case LAM_ACT_TANH: return kt_ref_tanh(v);
-    case LAM_ACT_GELU: return kt_ref_gelu(v);
-    case LAM_ACT_GELU_TANH: return kt_ref_gelu_tanh(v);
-    case LAM_ACT_SILU: return kt_ref_silu(v);
+    case LAM_ACTIVATION_RELU: return kt_ref_relu(v);
+    case LAM_ACTIVATION_LEAKY_RELU: return kt_ref_leaky(v, alpha);
+    case LAM_ACTIVATION_RELU6: return kt_ref_relu6(v);
+    case LAM_ACTIVATION_SIGMOID: return kt_ref_sigmoid(v);
+    case LAM_ACTIVATION_TANH: return kt_ref_tanh(v);
+    case LAM_ACTIVATION_GELU: return kt_ref_gelu(v);
+    case LAM_ACTIVATION_GELU_TANH: return kt_ref_gelu_tanh(v);
+    case LAM_ACTIVATION_SILU: return kt_ref_silu(v);
     default: return v;
     }
 }

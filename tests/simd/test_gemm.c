@@ -57,9 +57,9 @@ static void gc_run(const lam_kernels *k, gemm_case *g, const float *bias, lam_ep
     k->gemm(g->M, g->N, g->K, g->x, g->ldx, g->packed, bias, g->y, g->ldy, ep, nb, ne);
 }
 
-static const lam_act all_acts[] = {LAM_ACT_NONE, LAM_ACT_RELU, LAM_ACT_LEAKY_RELU,
-                                   LAM_ACT_RELU6, LAM_ACT_SIGMOID, LAM_ACT_TANH,
-                                   LAM_ACT_GELU, LAM_ACT_GELU_TANH, LAM_ACT_SILU};
+static const lam_activation all_acts[] = {LAM_ACTIVATION_IDENTITY, LAM_ACTIVATION_RELU, LAM_ACTIVATION_LEAKY_RELU,
+                                   LAM_ACTIVATION_RELU6, LAM_ACTIVATION_SIGMOID, LAM_ACTIVATION_TANH,
+                                   LAM_ACTIVATION_GELU, LAM_ACTIVATION_GELU_TANH, LAM_ACTIVATION_SILU};
 
 /* |y - act(exact)| <= L (K + 2) eps (sum |x w| + |b|) + the activation's own
  * error (4 ULP or 5e-7), L = 1.2 bounds every activation's slope. */
@@ -96,14 +96,14 @@ Test(gemm, exact_small_case, .init = init_tables)
             continue;
         cr_assert(k->gemm_packed_size(2, 3) <= 64 * 3);
         k->gemm_pack(2, 3, W, packed);
-        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACT_NONE, 0}, 0, 2);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, 2);
         for (int i = 0; i < 4; i++)
             cr_assert(y[i] == expect_none[i], "%s y[%d] = %g", k->isa, i, y[i]);
-        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACT_RELU, 0}, 0, 2);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
         for (int i = 0; i < 4; i++)
             cr_assert(y[i] == expect_relu[i], "%s relu y[%d] = %g", k->isa, i, y[i]);
         /* K = 0: y = act(bias) */
-        k->gemm(2, 2, 0, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACT_RELU, 0}, 0, 2);
+        k->gemm(2, 2, 0, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
         cr_assert(y[0] == 0.5f && y[1] == 0 && y[2] == 0.5f && y[3] == 0, "%s K=0", k->isa);
     }
 }
@@ -125,7 +125,7 @@ Test(gemm, exact_integers, .init = init_tables)
                     gc_alloc(&g, k, Ms[a], Ns[b], Ks[c], 3, 2);
                     gc_fill(&g, &r, 1);
                     k->gemm_pack(g.N, g.K, g.W, g.packed);
-                    gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACT_NONE, 0}, 0, g.N);
+                    gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g.N);
                     for (size_t m = 0; m < g.M; m++)
                         for (size_t n = 0; n < g.N; n++) {
                             long s = (long)g.bias[n];
@@ -183,7 +183,7 @@ Test(gemm, ranges_and_splits_are_bit_identical, .init = init_tables)
             gc_alloc(&g, k, shapes[s][0], shapes[s][1], shapes[s][2], 1, 3);
             gc_fill(&g, &r, 0);
             k->gemm_pack(g.N, g.K, g.W, g.packed);
-            lam_epilogue ep = {LAM_ACT_GELU, 0};
+            lam_epilogue ep = {LAM_ACTIVATION_GELU, 0};
             gc_run(k, &g, g.bias, ep, 0, g.N);
             size_t ny = g.M * g.ldy;
             float *full = malloc(ny * sizeof *full);
@@ -240,7 +240,7 @@ Test(gemm, nan_propagates, .init = init_tables)
             g.x[(M - 1) * g.ldx + 7] = NAN; /* last row */
             g.W[3 * g.K + 2] = NAN;        /* column 3 */
             k->gemm_pack(g.N, g.K, g.W, g.packed);
-            gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACT_RELU, 0}, 0, g.N);
+            gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACTIVATION_RELU, 0}, 0, g.N);
             for (size_t m = 0; m < M; m++)
                 for (size_t n = 0; n < g.N; n++) {
                     int want = m == M - 1 || n == 3;
@@ -283,14 +283,14 @@ Test(gemm, small_layers_match_fma_chain, .init = init_tables)
                     float v = g.y[m * g.ldy + n];
                     cr_assert(kt_same_bits(v, row[n]), "M=%zu N=%zu K=%zu act=%d [%zu,%zu] vs GEMV",
                               g.M, g.N, g.K, (int)ep.act, m, n);
-                    if (ep.act != LAM_ACT_NONE && ep.act != LAM_ACT_RELU)
+                    if (ep.act != LAM_ACTIVATION_IDENTITY && ep.act != LAM_ACTIVATION_RELU)
                         continue;
                     float c = 0;
                     for (size_t kk = 0; kk < g.K; kk++)
                         c = fmaf(g.x[m * g.ldx + kk], g.W[n * g.K + kk], c);
                     if (bias)
                         c += bias[n];
-                    if (ep.act == LAM_ACT_RELU)
+                    if (ep.act == LAM_ACTIVATION_RELU)
                         c = c > 0 ? c : 0;
                     cr_assert(kt_same_bits(v, c), "M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, chain %.9g",
                               g.M, g.N, g.K, (int)ep.act, m, n, v, c);
@@ -350,14 +350,14 @@ Test(gemm, narrow_layers_match_gemv_and_fma_chain, .init = init_tables)
                                 cr_assert(kt_same_bits(v, row[n]),
                                           "%s M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, GEMV %.9g",
                                           k->isa, M, N, K, (int)ep.act, m, n, v, row[n]);
-                                if (t == 0 || (ep.act != LAM_ACT_NONE && ep.act != LAM_ACT_RELU))
+                                if (t == 0 || (ep.act != LAM_ACTIVATION_IDENTITY && ep.act != LAM_ACTIVATION_RELU))
                                     continue;
                                 float c = 0;
                                 for (size_t kk = 0; kk < K; kk++)
                                     c = fmaf(g.x[m * g.ldx + kk], g.W[n * K + kk], c);
                                 if (bias)
                                     c += bias[n];
-                                if (ep.act == LAM_ACT_RELU)
+                                if (ep.act == LAM_ACTIVATION_RELU)
                                     c = c > 0 ? c : 0;
                                 cr_assert(kt_same_bits(v, c),
                                           "%s M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, chain %.9g",
@@ -381,10 +381,10 @@ Test(gemm, mlp2_matches_two_gemms, .init = init_tables)
 {
     const size_t Ms[] = {1, 8, 17, 100}, Ks[] = {0, 1, 4, 10, 33, LAM_MLP2_KMAX};
     const size_t Hs[] = {1, 5, 16, 50, 67}, Ns[] = {1, 2, 3, 5, 8};
-    const lam_act pairs[][2] = {{LAM_ACT_RELU, LAM_ACT_SIGMOID},
-                                {LAM_ACT_NONE, LAM_ACT_NONE},
-                                {LAM_ACT_GELU, LAM_ACT_TANH},
-                                {LAM_ACT_LEAKY_RELU, LAM_ACT_SILU}};
+    const lam_activation pairs[][2] = {{LAM_ACTIVATION_RELU, LAM_ACTIVATION_SIGMOID},
+                                {LAM_ACTIVATION_IDENTITY, LAM_ACTIVATION_IDENTITY},
+                                {LAM_ACTIVATION_GELU, LAM_ACTIVATION_TANH},
+                                {LAM_ACTIVATION_LEAKY_RELU, LAM_ACTIVATION_SILU}};
     kt_rng r = {44};
     int tested = 0;
     for (int t = 0; t < 2; t++) {

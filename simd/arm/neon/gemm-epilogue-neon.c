@@ -17,16 +17,16 @@ static void lam__gemm_act_neon(int nreg, float32x4_t *c, lam_epilogue ep)
     const float32x4_t a = vdupq_n_f32(ep.alpha);
     (void)a;
     switch (ep.act) {
-    case LAM_ACT_RELU: LAM__APPLY(lam__n_relu(v)); break;
-    case LAM_ACT_LEAKY_RELU: LAM__APPLY(lam__n_leaky_relu(v, a)); break;
-    case LAM_ACT_RELU6: LAM__APPLY(lam__n_relu6(v)); break;
-    case LAM_ACT_SIGMOID: LAM__APPLY(lam__n_sigmoid(v)); break;
-    case LAM_ACT_TANH: LAM__APPLY(lam__n_tanh(v)); break;
-    case LAM_ACT_GELU: LAM__APPLY(lam__n_gelu(v)); break;
-    case LAM_ACT_GELU_TANH: LAM__APPLY(lam__n_gelu_tanh(v)); break;
-    case LAM_ACT_SILU: LAM__APPLY(lam__n_silu(v)); break;
-    case LAM_ACT_NONE:
-    case LAM_ACT_COUNT: break;
+    case LAM_ACTIVATION_RELU: LAM__APPLY(lam__n_relu(v)); break;
+    case LAM_ACTIVATION_LEAKY_RELU: LAM__APPLY(lam__n_leaky_relu(v, a)); break;
+    case LAM_ACTIVATION_RELU6: LAM__APPLY(lam__n_relu6(v)); break;
+    case LAM_ACTIVATION_SIGMOID: LAM__APPLY(lam__n_sigmoid(v)); break;
+    case LAM_ACTIVATION_TANH: LAM__APPLY(lam__n_tanh(v)); break;
+    case LAM_ACTIVATION_GELU: LAM__APPLY(lam__n_gelu(v)); break;
+    case LAM_ACTIVATION_GELU_TANH: LAM__APPLY(lam__n_gelu_tanh(v)); break;
+    case LAM_ACTIVATION_SILU: LAM__APPLY(lam__n_silu(v)); break;
+    case LAM_ACTIVATION_IDENTITY:
+    default: break;
     }
 }
 

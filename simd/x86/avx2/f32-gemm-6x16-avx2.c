@@ -149,7 +149,7 @@ LAM__INLINE void lam__direct_rows_avx2(const int mr, size_t K, const float *x, s
                                        size_t ldy, lam_epilogue ep, size_t n_begin, size_t n_end)
 {
     const size_t p_begin = n_begin / LAM__GEMM_NR, p_end = (n_end + LAM__GEMM_NR - 1) / LAM__GEMM_NR;
-    const int simple = ep.act == LAM_ACT_NONE || ep.act == LAM_ACT_RELU;
+    const int simple = ep.act == LAM_ACTIVATION_IDENTITY || ep.act == LAM_ACTIVATION_RELU;
     for (size_t p = p_begin; p < p_end; p++) {
         const size_t n0 = p * LAM__GEMM_NR;
         const size_t lo = n_begin > n0 ? n_begin - n0 : 0;
@@ -172,7 +172,7 @@ LAM__INLINE void lam__direct_rows_avx2(const int mr, size_t K, const float *x, s
                     v0 = _mm256_add_ps(v0, b0);
                     v1 = _mm256_add_ps(v1, b1);
                 }
-                if (ep.act == LAM_ACT_RELU) {
+                if (ep.act == LAM_ACTIVATION_RELU) {
                     v0 = lam__v_relu(v0);
                     v1 = lam__v_relu(v1);
                 }

@@ -53,9 +53,9 @@ LAM__INLINE void lam__lanes_t4_avx2(const float *const *r, size_t k, int kr, __m
  * memory through the caller's k loop. */
 LAM__INLINE void lam__lanes_act_avx2(const int nn, const int nb, __m256 (*acc)[8], lam_epilogue ep)
 {
-    if (ep.act == LAM_ACT_NONE)
+    if (ep.act == LAM_ACTIVATION_IDENTITY)
         return;
-    if (ep.act == LAM_ACT_RELU) {
+    if (ep.act == LAM_ACTIVATION_RELU) {
         _Pragma("GCC unroll 16")
         for (int b = 0; b < nb; b++)
             _Pragma("GCC unroll 16")

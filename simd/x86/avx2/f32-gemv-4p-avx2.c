@@ -81,7 +81,7 @@ LAM__INLINE void lam__gemv_run_avx2(const int mr, const int np, size_t K, const 
 {
     __m256 c[4][2];
     lam__gemv_block_avx2(mr, np, K, x, ldx, packed + p0 * LAM__GEMM_NR * K, c);
-    const int simple = ep.act == LAM_ACT_NONE || ep.act == LAM_ACT_RELU;
+    const int simple = ep.act == LAM_ACTIVATION_IDENTITY || ep.act == LAM_ACTIVATION_RELU;
     for (int p = 0; p < np; p++) {
         const size_t n0 = (p0 + p) * LAM__GEMM_NR;
         const size_t lo = n_begin > n0 ? n_begin - n0 : 0;
@@ -96,7 +96,7 @@ LAM__INLINE void lam__gemv_run_avx2(const int mr, const int np, size_t K, const 
                     v0 = _mm256_add_ps(v0, _mm256_loadu_ps(bp));
                     v1 = _mm256_add_ps(v1, _mm256_loadu_ps(bp + 8));
                 }
-                if (ep.act == LAM_ACT_RELU) {
+                if (ep.act == LAM_ACTIVATION_RELU) {
                     v0 = lam__v_relu(v0);
                     v1 = lam__v_relu(v1);
                 }

@@ -18,16 +18,16 @@ void lam__gemm_act_avx2(int nreg, __m256 *c, lam_epilogue ep)
     const __m256 a = _mm256_set1_ps(ep.alpha);
     (void)a;
     switch (ep.act) {
-    case LAM_ACT_RELU: LAM__APPLY(lam__v_relu(v)); break;
-    case LAM_ACT_LEAKY_RELU: LAM__APPLY(lam__v_leaky_relu(v, a)); break;
-    case LAM_ACT_RELU6: LAM__APPLY(lam__v_relu6(v)); break;
-    case LAM_ACT_SIGMOID: LAM__APPLY(lam__v_sigmoid(v)); break;
-    case LAM_ACT_TANH: LAM__APPLY(lam__v_tanh(v)); break;
-    case LAM_ACT_GELU: LAM__APPLY(lam__v_gelu(v)); break;
-    case LAM_ACT_GELU_TANH: LAM__APPLY(lam__v_gelu_tanh(v)); break;
-    case LAM_ACT_SILU: LAM__APPLY(lam__v_silu(v)); break;
-    case LAM_ACT_NONE:
-    case LAM_ACT_COUNT: break;
+    case LAM_ACTIVATION_RELU: LAM__APPLY(lam__v_relu(v)); break;
+    case LAM_ACTIVATION_LEAKY_RELU: LAM__APPLY(lam__v_leaky_relu(v, a)); break;
+    case LAM_ACTIVATION_RELU6: LAM__APPLY(lam__v_relu6(v)); break;
+    case LAM_ACTIVATION_SIGMOID: LAM__APPLY(lam__v_sigmoid(v)); break;
+    case LAM_ACTIVATION_TANH: LAM__APPLY(lam__v_tanh(v)); break;
+    case LAM_ACTIVATION_GELU: LAM__APPLY(lam__v_gelu(v)); break;
+    case LAM_ACTIVATION_GELU_TANH: LAM__APPLY(lam__v_gelu_tanh(v)); break;
+    case LAM_ACTIVATION_SILU: LAM__APPLY(lam__v_silu(v)); break;
+    case LAM_ACTIVATION_IDENTITY:
+    default: break;
     }
 }
 
