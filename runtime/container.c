@@ -62,7 +62,7 @@ static lam_status list_forward(lam_module *m, const lam_tensor *in, void *args, 
                       "ModuleList has no forward; use it inside a module that defines one");
 }
 
-static const lam_module_ops sequential_ops = {
+static const lam__module_ops sequential_ops = {
     .type_name = "Sequential",
     .py_module = "torch.nn.modules.container",
     .kind = LAM__KIND_SEQUENTIAL,
@@ -70,7 +70,7 @@ static const lam_module_ops sequential_ops = {
     .forward = seq_forward,
 };
 
-static const lam_module_ops modulelist_ops = {
+static const lam__module_ops modulelist_ops = {
     .type_name = "ModuleList",
     .py_module = "torch.nn.modules.container",
     .kind = LAM__KIND_MODULELIST,
@@ -94,7 +94,7 @@ static bool is_container(const lam_module *m)
     return lam_module_is_sequential(m) || lam_module_is_modulelist(m);
 }
 
-static lam_status create(lam_module **out, const lam_module_ops *ops, size_t n,
+static lam_status create(lam_module **out, const lam__module_ops *ops, size_t n,
                          const char *const *names, lam_module *const *mods)
 {
     if (!out)

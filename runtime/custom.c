@@ -55,7 +55,7 @@ static void custom_destroy(lam_module *m)
     free(s);
 }
 
-static const lam_module_ops custom_ops = {
+static const lam__module_ops custom_ops = {
     .type_name = "Module",
     .py_module = "__main__",
     .kind = LAM__KIND_CUSTOM,

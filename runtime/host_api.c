@@ -90,7 +90,7 @@ static lam_status h_activation(lam_activation f, size_t n, const float *x, float
 {
     if (n && (!x || !y))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "activation: NULL array");
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     switch (f) {
     case LAM_ACTIVATION_IDENTITY:
         if (n && x != y)
@@ -115,8 +115,8 @@ static lam_status h_softmax_rows(bool log, size_t rows, size_t n, const float *x
 {
     if (rows && n && (!x || !y))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "softmax_rows: NULL array");
-    const lam_kernels *k = lam__kernels();
-    lam_unary_fn row = log ? k->log_softmax : k->softmax;
+    const lam__kernel_table *k = lam__kernels();
+    lam__unary_fn row = log ? k->log_softmax : k->softmax;
     for (size_t r = 0; n && r < rows; r++)
         row(n, x + r * n, y + r * n);
     return LAM_OK;
@@ -145,7 +145,7 @@ static lam_status h_gemm(size_t M, size_t N, size_t K, const float *x, size_t ld
                           N, K, ldx, ldy, n_begin, n_end);
     if (M && n_end > n_begin && (!y || !packed || (K && !x)))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "gemm: NULL array");
-    lam_epilogue ep = {f, alpha};
+    lam__epilogue ep = {f, alpha};
     lam__kernels()->gemm(M, N, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
     return LAM_OK;
 }

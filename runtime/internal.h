@@ -178,7 +178,7 @@ enum {
 };
 
 /* The layer-type descriptor built-in layers register through. */
-typedef struct lam_module_ops {
+typedef struct lam__module_ops {
     const char *type_name;   /* "Linear" */
     const char *py_module;   /* "torch.nn.modules.linear", for "<class '...'>" texts */
     int kind;
@@ -205,7 +205,7 @@ typedef struct lam_module_ops {
      * to them.  The executor then fuses a following activation into `ep` and
      * may split the columns (or the rows) across threads. */
     lam_status (*run_rows)(lam_module *m, const float *x, int64_t rows, float *y,
-                           lam_epilogue ep, size_t n_begin, size_t n_end);
+                           lam__epilogue ep, size_t n_begin, size_t n_end);
     /* "Is an elementwise activation that its producer's epilogue can
      * compute": the activation and its alpha, or LAM_ACTIVATION_IDENTITY. */
     lam_activation (*epilogue_act)(const lam_module *m, float *alpha);
@@ -217,9 +217,9 @@ typedef struct lam_module_ops {
      * kept in registers), with the same bits as the two calls: can_pair
      * says whether it can for this pair, run_pair runs it. */
     bool (*can_pair)(const lam_module *m, const lam_module *next);
-    lam_status (*run_pair)(lam_module *m, lam_epilogue ep, lam_module *next, lam_epilogue next_ep,
+    lam_status (*run_pair)(lam_module *m, lam__epilogue ep, lam_module *next, lam__epilogue next_ep,
                            const float *x, int64_t rows, float *y);
-} lam_module_ops;
+} lam__module_ops;
 
 typedef struct lam__named_module {
     char *name;
@@ -236,7 +236,7 @@ typedef struct lam__param {
 } lam__param;
 
 struct lam_module {
-    const lam_module_ops *ops;
+    const lam__module_ops *ops;
     const char *type_name;  /* overrides ops->type_name (custom modules) */
     int refcount;
     bool training;
@@ -275,7 +275,7 @@ static inline unsigned lam__module_tree_version(const lam_module *m)
     return __atomic_load_n(&m->tree_version, __ATOMIC_RELAXED);
 }
 
-lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state);
+lam_status lam__module_new(lam_module **out, const lam__module_ops *ops, void *state);
 /* Register a parameter the layer declares (takes the reference). */
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
 /* Insert a child at position pos (0..n) under `name` (takes a reference). */

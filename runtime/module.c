@@ -37,7 +37,7 @@ void lam__module_touch(lam_module *m)
     lam__tree_unlock();
 }
 
-lam_status lam__module_new(lam_module **out, const lam_module_ops *ops, void *state)
+lam_status lam__module_new(lam_module **out, const lam__module_ops *ops, void *state)
 {
     lam_module *m = calloc(1, sizeof *m);
     if (!m)

@@ -22,9 +22,9 @@ typedef struct binary_ctx {
     int64_t shape[LAM_MAX_DIMS], sa[LAM_MAX_DIMS], sb[LAM_MAX_DIMS];
     const float *a, *b;
     float *y;
-    lam_binary_fn vv;   /* a[i] op b[i] */
-    lam_binaryc_fn vc;  /* a[i] op c */
-    lam_binaryc_fn cv;  /* c op b[i], called as cv(n, b, c, y) */
+    lam__binary_fn vv;   /* a[i] op b[i] */
+    lam__binaryc_fn vc;  /* a[i] op c */
+    lam__binaryc_fn cv;  /* c op b[i], called as cv(n, b, c, y) */
 } binary_ctx;
 
 static void binary_range(void *p, int64_t begin, int64_t end)
@@ -116,7 +116,7 @@ static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const 
         return st;
     if (y->numel == 0) /* an empty operand's strides may not fit in int64 */
         return lam__op_finish(out, y, LAM_OK);
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     binary_ctx c;
     int64_t sa[LAM_MAX_DIMS], sb[LAM_MAX_DIMS];
     broadcast_strides(a, nd, sa);
@@ -172,9 +172,9 @@ LAM_API lam_status lam_tensor_div(lam_tensor **out, const lam_tensor *a, const l
 typedef struct flat_ctx {
     const float *x;
     float *y;
-    lam_binaryc_fn bc; /* with a scalar */
+    lam__binaryc_fn bc; /* with a scalar */
     float c;
-    lam_unary_fn un;   /* or an activation */
+    lam__unary_fn un;   /* or an activation */
 } flat_ctx;
 
 static void flat_range(void *p, int64_t begin, int64_t end)
@@ -186,8 +186,8 @@ static void flat_range(void *p, int64_t begin, int64_t end)
         c->un((size_t)(end - begin), c->x + begin, c->y + begin);
 }
 
-static lam_status flat(const char *what, lam_tensor **out, const lam_tensor *x, lam_binaryc_fn bc,
-                       double s, lam_unary_fn un, double unit_cost)
+static lam_status flat(const char *what, lam_tensor **out, const lam_tensor *x, lam__binaryc_fn bc,
+                       double s, lam__unary_fn un, double unit_cost)
 {
     lam_tensor *y;
     lam_status st = lam__op_output(what, out, x->ndim, x->shape, &x, 1, true, &y);
@@ -228,8 +228,8 @@ LAM_API lam_status lam_tensor_gelu(lam_tensor **out, const lam_tensor *x, const 
 {
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
-    const lam_kernels *k = lam__kernels();
-    lam_unary_fn f;
+    const lam__kernel_table *k = lam__kernels();
+    lam__unary_fn f;
     if (!approximate || strcmp(approximate, "none") == 0)
         f = k->gelu;
     else if (strcmp(approximate, "tanh") == 0)
@@ -248,7 +248,7 @@ typedef struct softmax_ctx {
     const float *x;
     float *y;
     int64_t len, inner;
-    lam_unary_fn row;
+    lam__unary_fn row;
     float *scratch; /* 2 * len floats per thread slot, strided rows only */
     int64_t rows_per_slot;
 } softmax_ctx;
@@ -289,7 +289,7 @@ static lam_status softmax(const char *what, lam_tensor **out, const lam_tensor *
         return st;
     if (x->numel == 0) /* and the product of the other dims may not fit in int64 */
         return lam__op_finish(out, y, LAM_OK);
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     softmax_ctx c = {x->data, lam_tensor_data(y), x->shape[d], 1, log ? k->log_softmax : k->softmax,
                      NULL, 1};
     for (int i = (int)d + 1; i < x->ndim; i++)

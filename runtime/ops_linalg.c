@@ -53,8 +53,8 @@ static void pack_range(void *p, int64_t begin, int64_t end)
 static void rows_range(void *p, int64_t begin, int64_t end)
 {
     const gemm_job *j = p;
-    const lam_kernels *k = lam__kernels();
-    lam_epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    const lam__kernel_table *k = lam__kernels();
+    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
     while (begin < end) {
         int64_t b = begin / j->M, i = begin % j->M;
         int64_t m = j->M - i < end - begin ? j->M - i : end - begin, aoff, widx;
@@ -69,8 +69,8 @@ static void rows_range(void *p, int64_t begin, int64_t end)
 static void columns_range(void *p, int64_t begin, int64_t end)
 {
     const gemm_job *j = p;
-    const lam_kernels *k = lam__kernels();
-    lam_epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    const lam__kernel_table *k = lam__kernels();
+    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
     for (int64_t b = 0; b < j->nbatch; b++) {
         int64_t aoff, widx;
         batch_offsets(j, b, &aoff, &widx);
@@ -92,7 +92,7 @@ static lam_status gemm_run(gemm_job *j)
                 j->y[r * j->N + n] = j->bias ? j->bias[n] : 0.0f;
         return LAM_OK;
     }
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     j->psize = k->gemm_packed_size((size_t)j->N, (size_t)j->K);
     j->packed = lam__aligned_alloc(sizeof(float) * j->psize * (size_t)j->nw);
     if (!j->packed)

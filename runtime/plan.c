@@ -1,5 +1,5 @@
 /* Plans: shape inference, Linear+activation fusion (and Linear into a narrow
- * Linear as one kernel, lam_kernels.mlp2), activation buffers and
+ * Linear as one kernel, lam__kernel_table.mlp2), activation buffers and
  * the thread split for one input shape, made once and run without
  * allocating (see include/lamina/plan.h for the strategies). */
 #include "runtime/plan.h"
@@ -25,8 +25,8 @@ static const char *const strategy_names[] = {"serial", "batch", "columns"};
 typedef struct plan_step {
     lam_module *m;
     int dep; /* m's index in the plan's deps (for its path in messages) */
-    bool dense; /* runs rows with a fused epilogue (lam_module_ops.run_rows) */
-    lam_epilogue ep;
+    bool dense; /* runs rows with a fused epilogue (lam__module_ops.run_rows) */
+    lam__epilogue ep;
     lam_module *act; /* the activation computed in the epilogue, if any */
     int in_ndim, out_ndim;
     int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];

@@ -18,7 +18,7 @@ typedef struct lam__type_entry {
     lam_layer_type type;         /* the registry's normalised copy (later fields zeroed) */
     const lam_layer_type *orig;  /* the pointer the provider registered */
     struct lam_plugin *owner;    /* NULL: built-in */
-    lam_module_ops ops;          /* bridge ops for modules made with module_new */
+    lam__module_ops ops;          /* bridge ops for modules made with module_new */
 } lam__type_entry;
 
 /* A registration in progress: types collected by register_type, committed

@@ -1,4 +1,4 @@
-/* Modules made from a layer-type descriptor (host->module_new): lam_module_ops
+/* Modules made from a layer-type descriptor (host->module_new): lam__module_ops
  * that call the type's callbacks, check what they return, and hold a
  * reference on the providing plugin for as long as the module lives. */
 #include "runtime/plugin_internal.h"
@@ -139,7 +139,7 @@ static lam_activation pm_epilogue_act(const lam_module *m, float *alpha)
 }
 
 static lam_status pm_run_rows(lam_module *m, const float *x, int64_t rows, float *y,
-                              lam_epilogue ep, size_t n_begin, size_t n_end)
+                              lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     const lam_layer_type *t = type_of(m);
     lam__plugin_error_begin();
@@ -173,7 +173,7 @@ static void pm_destroy(lam_module *m)
 
 void lam__plugin_ops_init(lam__type_entry *e)
 {
-    lam_module_ops *o = &e->ops;
+    lam__module_ops *o = &e->ops;
     memset(o, 0, sizeof *o);
     o->type_name = e->name;
     o->py_module = e->type.py_module ? e->type.py_module : "__main__";

@@ -36,7 +36,7 @@ static int lam__isa_available(int isa)
     }
 }
 
-static void lam__isa_init(int isa, lam_kernels *k)
+static void lam__isa_init(int isa, lam__kernel_table *k)
 {
     lam__kernels_init_scalar(k);
     switch (isa) {
@@ -60,7 +60,7 @@ static int lam__isa_by_name(const char *name)
 
 /* ---- the process table ---- */
 
-static lam_kernels lam__table;
+static lam__kernel_table lam__table;
 static pthread_once_t lam__table_once = PTHREAD_ONCE_INIT;
 static char lam__table_choice[128];
 static int lam__table_bad_cap;
@@ -92,7 +92,7 @@ static void lam__table_init(void)
         snprintf(lam__table_choice, sizeof lam__table_choice, "kernels: %s", lam__table.isa);
 }
 
-const lam_kernels *lam__kernels(void)
+const lam__kernel_table *lam__kernels(void)
 {
     pthread_once(&lam__table_once, lam__table_init);
     return &lam__table;
@@ -107,7 +107,7 @@ const char *lam__kernels_choice(int *bad_cap)
 
 /* ---- one table per ISA, for tests and benchmarks ---- */
 
-static lam_kernels lam__isa_tables[LAM__ISA_COUNT];
+static lam__kernel_table lam__isa_tables[LAM__ISA_COUNT];
 static int lam__isa_ok[LAM__ISA_COUNT];
 static pthread_once_t lam__isa_once = PTHREAD_ONCE_INIT;
 
@@ -120,7 +120,7 @@ static void lam__isa_tables_init(void)
     }
 }
 
-const lam_kernels *lam__kernels_for(const char *isa)
+const lam__kernel_table *lam__kernels_for(const char *isa)
 {
     int i = isa ? lam__isa_by_name(isa) : -1;
     if (i < 0)

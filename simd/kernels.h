@@ -23,37 +23,37 @@ extern "C" {
  * IDENTITY .. SILU: those below this bound. */
 #define LAM_ACTIVATION__EPILOGUE_COUNT (LAM_ACTIVATION_SILU + 1)
 
-typedef struct lam_epilogue {
+typedef struct lam__epilogue {
     lam_activation act; /* < LAM_ACTIVATION__EPILOGUE_COUNT */
     float alpha;
-} lam_epilogue;
+} lam__epilogue;
 
-typedef void (*lam_unary_fn)(size_t n, const float *x, float *y);
-typedef void (*lam_unary1_fn)(size_t n, const float *x, float *y, float a);
+typedef void (*lam__unary_fn)(size_t n, const float *x, float *y);
+typedef void (*lam__unary1_fn)(size_t n, const float *x, float *y, float a);
 /* y[i] = a[i] op b[i]; and with a scalar, y[i] = a[i] op c (or c op a[i]) */
-typedef void (*lam_binary_fn)(size_t n, const float *a, const float *b, float *y);
-typedef void (*lam_binaryc_fn)(size_t n, const float *a, float c, float *y);
+typedef void (*lam__binary_fn)(size_t n, const float *a, const float *b, float *y);
+typedef void (*lam__binaryc_fn)(size_t n, const float *a, float c, float *y);
 
-typedef struct lam_kernels {
+typedef struct lam__kernel_table {
     const char *isa; /* "scalar", "avx2", "neon" */
 
     /* elementwise, y[i] = f(x[i]) for i in [0, n) */
-    lam_unary_fn relu;
-    lam_unary1_fn leaky_relu; /* a = negative_slope */
-    lam_unary_fn relu6;
-    lam_unary1_fn elu;        /* a = alpha */
-    lam_unary_fn sigmoid;
-    lam_unary_fn tanh;
-    lam_unary_fn gelu;        /* 0.5 x (1 + erf(x / sqrt 2)) */
-    lam_unary_fn gelu_tanh;   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-    lam_unary_fn silu;
-    lam_unary_fn exp;
+    lam__unary_fn relu;
+    lam__unary1_fn leaky_relu; /* a = negative_slope */
+    lam__unary_fn relu6;
+    lam__unary1_fn elu;        /* a = alpha */
+    lam__unary_fn sigmoid;
+    lam__unary_fn tanh;
+    lam__unary_fn gelu;        /* 0.5 x (1 + erf(x / sqrt 2)) */
+    lam__unary_fn gelu_tanh;   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    lam__unary_fn silu;
+    lam__unary_fn exp;
     /* softplus: log1p(exp(beta x)) / beta, or x where beta x > threshold */
     void (*softplus)(size_t n, const float *x, float *y, float beta, float threshold);
 
     /* row kernels over one row of n floats */
-    lam_unary_fn softmax;
-    lam_unary_fn log_softmax;
+    lam__unary_fn softmax;
+    lam__unary_fn log_softmax;
     /* y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma/beta may be NULL */
     void (*layer_norm)(size_t n, const float *x, float *y, const float *gamma, const float *beta,
                        float eps);
@@ -66,7 +66,7 @@ typedef struct lam_kernels {
     size_t (*gemm_packed_size)(size_t N, size_t K);
     void (*gemm_pack)(size_t N, size_t K, const float *W, float *packed);
     void (*gemm)(size_t M, size_t N, size_t K, const float *x, size_t ldx, const float *packed,
-                 const float *bias, float *y, size_t ldy, lam_epilogue ep, size_t n_begin,
+                 const float *bias, float *y, size_t ldy, lam__epilogue ep, size_t n_begin,
                  size_t n_end);
 
     /* Optional: NULL where the ISA has none (the caller then runs gemm
@@ -76,25 +76,25 @@ typedef struct lam_kernels {
      * / bias2 may be NULL.  Gives the same bits as gemm(x, W1) into a hidden
      * buffer, then gemm(hidden, W2) (the hidden layer stays in registers). */
     void (*mlp2)(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
-                 const float *packed1, const float *bias1, lam_epilogue ep1,
-                 const float *packed2, const float *bias2, lam_epilogue ep2, float *y,
+                 const float *packed1, const float *bias1, lam__epilogue ep1,
+                 const float *packed2, const float *bias2, lam__epilogue ep2, float *y,
                  size_t ldy);
 
     /* elementwise binary, for i in [0, n): add..div give y[i] = a[i] op b[i];
      * addc..divc give y[i] = a[i] op c; rsubc and rdivc the reversed
      * y[i] = c - a[i], c / a[i].  y may equal a or b.  One IEEE-754 operation
      * per element: every ISA gives the same bits. */
-    lam_binary_fn add, sub, mul, div;
-    lam_binaryc_fn addc, subc, rsubc, mulc, divc, rdivc;
-} lam_kernels;
+    lam__binary_fn add, sub, mul, div;
+    lam__binaryc_fn addc, subc, rsubc, mulc, divc, rdivc;
+} lam__kernel_table;
 
-/* The largest K and N of lam_kernels.mlp2. */
+/* The largest K and N of lam__kernel_table.mlp2. */
 #define LAM_MLP2_KMAX 64
 #define LAM_MLP2_NMAX 8
 
 /* The table for this process: scalar, overwritten once (pthread_once) by the
  * best ISA available, capped by LAMINA_MAX_ISA=scalar|avx2|neon. */
-const lam_kernels *lam__kernels(void);
+const lam__kernel_table *lam__kernels(void);
 /* That choice as one line ("kernels: avx2 (LAMINA_MAX_ISA=avx2)") for the
  * runtime to log (simd/ prints nothing); *bad_cap is set to 1 when
  * LAMINA_MAX_ISA names no ISA (it is then ignored), else 0. */
@@ -102,10 +102,10 @@ const char *lam__kernels_choice(int *bad_cap);
 
 /* A specific ISA's table ("scalar", "avx2", "neon"), or NULL when this build
  * or CPU lacks it.  For tests and benchmarks. */
-const lam_kernels *lam__kernels_for(const char *isa);
+const lam__kernel_table *lam__kernels_for(const char *isa);
 
 /* Fill a table with the scalar kernels (always compiled). */
-void lam__kernels_init_scalar(lam_kernels *k);
+void lam__kernels_init_scalar(lam__kernel_table *k);
 
 #ifdef __cplusplus
 }

@@ -11,14 +11,14 @@
 
 #include "simd/kernels.h"
 
-/* X(name): lam_unary_fn kernels, table field `name`. */
+/* X(name): lam__unary_fn kernels, table field `name`. */
 #define LAM_UNARY_KERNELS(X) \
     X(relu) X(relu6) X(sigmoid) X(tanh) X(gelu) X(gelu_tanh) X(silu) X(exp)
-/* X(name): lam_unary1_fn kernels (one float parameter). */
+/* X(name): lam__unary1_fn kernels (one float parameter). */
 #define LAM_UNARY1_KERNELS(X) X(leaky_relu) X(elu)
-/* X(name): lam_binary_fn kernels (two arrays), table field `name`. */
+/* X(name): lam__binary_fn kernels (two arrays), table field `name`. */
 #define LAM_BINARY_KERNELS(X) X(add) X(sub) X(mul) X(div)
-/* X(name): lam_binaryc_fn kernels (an array and a scalar), table field `name`. */
+/* X(name): lam__binaryc_fn kernels (an array and a scalar), table field `name`. */
 #define LAM_BINARYC_KERNELS(X) X(addc) X(subc) X(rsubc) X(mulc) X(divc) X(rdivc)
 
 #define LAM__DECL_UNARY(isa, name) void lam__f32_v##name##_##isa(size_t n, const float *x, float *y);
@@ -38,8 +38,8 @@
     void lam__f32_gemm_pack_##isa(size_t N, size_t K, const float *W, float *packed);          \
     void lam__f32_gemm_##isa(size_t M, size_t N, size_t K, const float *x, size_t ldx,         \
                              const float *packed, const float *bias, float *y, size_t ldy,     \
-                             lam_epilogue ep, size_t n_begin, size_t n_end);                   \
-    void lam__kernels_init_##isa(lam_kernels *k);
+                             lam__epilogue ep, size_t n_begin, size_t n_end);                   \
+    void lam__kernels_init_##isa(lam__kernel_table *k);
 
 #define LAM__DECL_SCALAR_UNARY(name) LAM__DECL_UNARY(scalar, name)
 #define LAM__DECL_SCALAR_UNARY1(name) LAM__DECL_UNARY1(scalar, name)
@@ -70,8 +70,8 @@ LAM_BINARYC_KERNELS(LAM__DECL_AVX2_BINARYC)
 #undef LAM__DECL_AVX2_BINARYC
 LAM__DECL_ISA(avx2)
 void lam__f32_mlp2_avx2(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
-                        const float *packed1, const float *bias1, lam_epilogue ep1,
-                        const float *packed2, const float *bias2, lam_epilogue ep2, float *y,
+                        const float *packed1, const float *bias1, lam__epilogue ep1,
+                        const float *packed2, const float *bias2, lam__epilogue ep2, float *y,
                         size_t ldy);
 #endif
 

@@ -91,7 +91,7 @@ static float *falloc(size_t n)
 
 /* ---- elementwise ---- */
 typedef struct {
-    const lam_kernels *k;
+    const lam__kernel_table *k;
     const char *name;
     size_t n;
     float *x, *y;
@@ -100,7 +100,7 @@ typedef struct {
 static void run_unary(void *p)
 {
     vctx *c = p;
-    const lam_kernels *k = c->k;
+    const lam__kernel_table *k = c->k;
 #define LAM__B(f)                                                        \
     if (strcmp(c->name, #f) == 0) {                                      \
         k->f(c->n, c->x, c->y);                                          \
@@ -129,7 +129,7 @@ static void run_unary(void *p)
 
 /* ---- GEMM ---- */
 typedef struct {
-    const lam_kernels *k;
+    const lam__kernel_table *k;
     size_t M, N, K;
     float *x, *W, *packed, *bias, *y;
     int lib; /* 0 lamina, 1 OpenBLAS, 2 oneDNN */
@@ -141,7 +141,7 @@ static void run_gemm(void *p)
     switch (g->lib) {
     case 0:
         g->k->gemm(g->M, g->N, g->K, g->x, g->K, g->packed, NULL, g->y, g->N,
-                   (lam_epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g->N);
+                   (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g->N);
         break;
 #ifdef HAVE_OPENBLAS_BENCH
     case 1:
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    const lam_kernels *k = isa ? lam__kernels_for(isa) : lam__kernels();
+    const lam__kernel_table *k = isa ? lam__kernels_for(isa) : lam__kernels();
     if (!k) {
         fprintf(stderr, "ISA %s not available here\n", isa);
         return 1;

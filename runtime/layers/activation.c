@@ -28,7 +28,7 @@ static lam_status same_shape(lam_module *m, int ndim, const int64_t *in, int *ou
 static lam_status act_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     const act_state *s = m->state;
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     size_t n = (size_t)in->numel;
     const float *x = in->data;
     float *y = out->data;
@@ -99,7 +99,7 @@ static lam_activation act_epilogue(const lam_module *m, float *alpha)
 }
 
 #define ACT_OPS(var, name, pymod)                                                                  \
-    static const lam_module_ops var = {                                                            \
+    static const lam__module_ops var = {                                                            \
         .type_name = name,                                                                         \
         .py_module = pymod,                                                                        \
         .output_shape = same_shape,                                                                \
@@ -123,13 +123,13 @@ ACT_OPS(softplus_ops, "Softplus", "torch.nn.modules.activation");
 
 static bool is_act(const lam_module *m)
 {
-    const lam_module_ops *o = m->ops;
+    const lam__module_ops *o = m->ops;
     return o == &identity_ops || o == &relu_ops || o == &leaky_ops || o == &relu6_ops ||
            o == &elu_ops || o == &sigmoid_ops || o == &tanh_ops || o == &gelu_ops ||
            o == &silu_ops || o == &softplus_ops;
 }
 
-static lam_status make(lam_module **out, const lam_module_ops *ops, act_kind kind, double a,
+static lam_status make(lam_module **out, const lam__module_ops *ops, act_kind kind, double a,
                        double b)
 {
     if (!out)

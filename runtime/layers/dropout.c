@@ -59,7 +59,7 @@ static bool dropout_rowwise(const lam_module *m, int ndim)
     return !m->training;
 }
 
-static const lam_module_ops dropout_ops = {
+static const lam__module_ops dropout_ops = {
     .type_name = "Dropout",
     .py_module = "torch.nn.modules.dropout",
     .output_shape = dropout_shape,

@@ -82,7 +82,7 @@ static bool flatten_rowwise(const lam_module *m, int ndim)
     return a >= 1;
 }
 
-static const lam_module_ops flatten_ops = {
+static const lam__module_ops flatten_ops = {
     .type_name = "Flatten",
     .py_module = "torch.nn.modules.flatten",
     .output_shape = flatten_shape,

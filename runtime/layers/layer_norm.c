@@ -43,7 +43,7 @@ static lam_status ln_shape(lam_module *m, int ndim, const int64_t *in, int *out_
 static lam_status ln_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     const ln_state *s = m->state;
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     const float *g = s->affine ? m->params[0].tensor->data : NULL;
     const float *b = s->affine ? m->params[1].tensor->data : NULL;
     int64_t rows = s->size ? in->numel / s->size : 0;
@@ -76,7 +76,7 @@ static bool ln_rowwise(const lam_module *m, int ndim)
     return ndim > ((const ln_state *)m->state)->ndim;
 }
 
-static const lam_module_ops ln_ops = {
+static const lam__module_ops ln_ops = {
     .type_name = "LayerNorm",
     .py_module = "torch.nn.modules.normalization",
     .output_shape = ln_shape,

@@ -134,7 +134,7 @@ void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const floa
 }
 
 static lam_status linear_run_rows(lam_module *m, const float *x, int64_t rows, float *y,
-                                  lam_epilogue ep, size_t n_begin, size_t n_end)
+                                  lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     linear_state *s = m->state;
     const float *packed = packed_weight(m);
@@ -147,7 +147,7 @@ static lam_status linear_run_rows(lam_module *m, const float *x, int64_t rows, f
 }
 
 /* A Linear into a narrow Linear (at most LAM_MLP2_NMAX outputs, the first
- * with at most LAM_MLP2_KMAX inputs) runs as one lam_kernels.mlp2 call
+ * with at most LAM_MLP2_KMAX inputs) runs as one lam__kernel_table.mlp2 call
  * where the kernel table has it. */
 static bool linear_can_pair(const lam_module *m1, const lam_module *m2)
 {
@@ -158,8 +158,8 @@ static bool linear_can_pair(const lam_module *m1, const lam_module *m2)
            b->out <= LAM_MLP2_NMAX;
 }
 
-static lam_status linear_run_pair(lam_module *m1, lam_epilogue ep1, lam_module *m2,
-                                  lam_epilogue ep2, const float *x, int64_t rows, float *y)
+static lam_status linear_run_pair(lam_module *m1, lam__epilogue ep1, lam_module *m2,
+                                  lam__epilogue ep2, const float *x, int64_t rows, float *y)
 {
     linear_state *a = m1->state, *b = m2->state;
     const float *p1 = packed_weight(m1), *p2 = p1 ? packed_weight(m2) : NULL;
@@ -177,7 +177,7 @@ static lam_status linear_forward(lam_module *m, const lam_tensor *in, lam_tensor
     linear_state *s = m->state;
     /* counted on the output: with in_features 0 every row is the bias */
     int64_t rows = s->out ? out->numel / s->out : 0;
-    lam_epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
     return linear_run_rows(m, in->data, rows, out->data, ep, 0, (size_t)s->out);
 }
 
@@ -212,7 +212,7 @@ static bool linear_rowwise(const lam_module *m, int ndim)
     return ndim >= 2;
 }
 
-const lam_module_ops lam__linear_ops = {
+const lam__module_ops lam__linear_ops = {
     .type_name = "Linear",
     .py_module = "torch.nn.modules.linear",
     .output_shape = linear_shape,
@@ -252,7 +252,7 @@ LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int6
     s->out = out_features;
     s->bias = bias;
     pthread_mutex_init(&s->lock, NULL);
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     s->packed_len = k->gemm_packed_size((size_t)out_features, (size_t)in_features);
     s->packed = lam__aligned_alloc(s->packed_len * sizeof(float));
     lam_module *m = NULL;

@@ -1,4 +1,4 @@
-/* The capabilities the executor asks of a layer (lam_module_ops): row
+/* The capabilities the executor asks of a layer (lam__module_ops): row
  * independence (a batch can be split into slices, each on its own thread),
  * rows with a fused epilogue, epilogue-fusable activations, pairs of layers
  * run as one kernel, and the cost estimate.  Built-in and plugin layers

@@ -33,8 +33,8 @@ static lam_status softmax_shape(lam_module *m, int ndim, const int64_t *in, int 
 static lam_status softmax_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     const softmax_state *s = m->state;
-    const lam_kernels *k = lam__kernels();
-    lam_unary_fn row = s->log ? k->log_softmax : k->softmax;
+    const lam__kernel_table *k = lam__kernels();
+    lam__unary_fn row = s->log ? k->log_softmax : k->softmax;
     int d = resolve_dim(s, in->ndim);
     if (in->numel == 0) /* (the other dims' product may not fit in int64: [0, 2^62, 2^62]) */
         return LAM_OK;
@@ -84,7 +84,7 @@ static bool softmax_rowwise(const lam_module *m, int ndim)
     return resolve_dim(m->state, ndim) != 0;
 }
 
-static const lam_module_ops softmax_ops = {
+static const lam__module_ops softmax_ops = {
     .type_name = "Softmax",
     .py_module = "torch.nn.modules.activation",
     .output_shape = softmax_shape,
@@ -94,7 +94,7 @@ static const lam_module_ops softmax_ops = {
     .rowwise = softmax_rowwise,
 };
 
-static const lam_module_ops log_softmax_ops = {
+static const lam__module_ops log_softmax_ops = {
     .type_name = "LogSoftmax",
     .py_module = "torch.nn.modules.activation",
     .output_shape = softmax_shape,
@@ -105,7 +105,7 @@ static const lam_module_ops log_softmax_ops = {
 };
 
 
-static lam_status make(lam_module **out, const lam_module_ops *ops, int dim, bool log)
+static lam_status make(lam_module **out, const lam__module_ops *ops, int dim, bool log)
 {
     if (!out)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: output pointer is NULL", ops->type_name);

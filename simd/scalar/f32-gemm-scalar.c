@@ -22,7 +22,7 @@ void lam__f32_gemm_pack_scalar(size_t N, size_t K, const float *W, float *packed
 
 void lam__f32_gemm_scalar(size_t M, size_t N, size_t K, const float *x, size_t ldx,
                           const float *packed, const float *bias, float *y, size_t ldy,
-                          lam_epilogue ep, size_t n_begin, size_t n_end)
+                          lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     (void)N;
     for (size_t m = 0; m < M; m++) {

@@ -12,13 +12,13 @@
 #include "simd/simd.h"
 
 /* The SIMD table of this build and CPU ("avx2" or "neon"), or NULL. */
-static inline const lam_kernels *kt_simd(void)
+static inline const lam__kernel_table *kt_simd(void)
 {
-    const lam_kernels *k = lam__kernels_for("avx2");
+    const lam__kernel_table *k = lam__kernels_for("avx2");
     return k ? k : lam__kernels_for("neon");
 }
 
-static inline const lam_kernels *kt_scalar(void) { return lam__kernels_for("scalar"); }
+static inline const lam__kernel_table *kt_scalar(void) { return lam__kernels_for("scalar"); }
 
 /* ---- random numbers (xorshift64*, fixed seeds: reproducible failures) ---- */
 typedef struct { uint64_t s; } kt_rng;

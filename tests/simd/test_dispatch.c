@@ -9,14 +9,14 @@
 
 #include "tests/simd/kt.h"
 
-static void assert_complete(const lam_kernels *k)
+static void assert_complete(const lam__kernel_table *k)
 {
     cr_assert_not_null(k);
     cr_assert_not_null(k->isa);
     const char *p = (const char *)k;
-    for (size_t off = offsetof(lam_kernels, relu); off + sizeof(void *) <= sizeof *k;
+    for (size_t off = offsetof(lam__kernel_table, relu); off + sizeof(void *) <= sizeof *k;
          off += sizeof(void *)) {
-        if (off == offsetof(lam_kernels, mlp2))
+        if (off == offsetof(lam__kernel_table, mlp2))
             continue;
         void *f;
         memcpy(&f, p + off, sizeof f);
@@ -27,7 +27,7 @@ static void assert_complete(const lam_kernels *k)
 Test(dispatch, max_isa_scalar_gives_the_scalar_table)
 {
     setenv("LAMINA_MAX_ISA", "scalar", 1);
-    const lam_kernels *k = lam__kernels();
+    const lam__kernel_table *k = lam__kernels();
     cr_assert_str_eq(k->isa, "scalar");
     cr_assert(k->gemm == kt_scalar()->gemm && k->sigmoid == kt_scalar()->sigmoid);
     cr_assert(lam__kernels() == k, "the table is chosen once");
@@ -36,7 +36,7 @@ Test(dispatch, max_isa_scalar_gives_the_scalar_table)
 Test(dispatch, default_is_the_best_available)
 {
     unsetenv("LAMINA_MAX_ISA");
-    const lam_kernels *k = lam__kernels(), *simd = kt_simd();
+    const lam__kernel_table *k = lam__kernels(), *simd = kt_simd();
     cr_assert_str_eq(k->isa, simd ? simd->isa : "scalar");
 #if defined(__x86_64__)
     cr_assert_eq(simd != NULL, lam__cpu_has_avx2_fma() != 0);
@@ -50,7 +50,7 @@ Test(dispatch, default_is_the_best_available)
 Test(dispatch, max_isa_names_and_garbage)
 {
     setenv("LAMINA_MAX_ISA", "no-such-isa", 1);
-    const lam_kernels *k = lam__kernels(), *simd = kt_simd();
+    const lam__kernel_table *k = lam__kernels(), *simd = kt_simd();
     cr_assert_str_eq(k->isa, simd ? simd->isa : "scalar", "an unknown cap is ignored");
 }
 

@@ -9,7 +9,7 @@
 
 #include "tests/simd/kt.h"
 
-static const lam_kernels *tables[2];
+static const lam__kernel_table *tables[2];
 static void init_tables(void)
 {
     tables[0] = kt_scalar();
@@ -21,7 +21,7 @@ typedef struct gemm_case {
     float *x, *W, *bias, *packed, *y;
 } gemm_case;
 
-static void gc_alloc(gemm_case *g, const lam_kernels *k, size_t M, size_t N, size_t K, size_t padx,
+static void gc_alloc(gemm_case *g, const lam__kernel_table *k, size_t M, size_t N, size_t K, size_t padx,
                      size_t pady)
 {
     g->M = M, g->N = N, g->K = K, g->ldx = K + padx, g->ldy = N + pady;
@@ -51,7 +51,7 @@ static void gc_fill(gemm_case *g, kt_rng *r, int ints)
         g->bias[i] = ints ? (float)((int)(kt_next(r) % 9) - 4) : kt_uniform(r, -1, 1);
 }
 
-static void gc_run(const lam_kernels *k, gemm_case *g, const float *bias, lam_epilogue ep,
+static void gc_run(const lam__kernel_table *k, gemm_case *g, const float *bias, lam__epilogue ep,
                    size_t nb, size_t ne)
 {
     k->gemm(g->M, g->N, g->K, g->x, g->ldx, g->packed, bias, g->y, g->ldy, ep, nb, ne);
@@ -63,7 +63,7 @@ static const lam_activation all_acts[] = {LAM_ACTIVATION_IDENTITY, LAM_ACTIVATIO
 
 /* |y - act(exact)| <= L (K + 2) eps (sum |x w| + |b|) + the activation's own
  * error (4 ULP or 5e-7), L = 1.2 bounds every activation's slope. */
-static void gc_check(const lam_kernels *k, gemm_case *g, const float *bias, lam_epilogue ep,
+static void gc_check(const lam__kernel_table *k, gemm_case *g, const float *bias, lam__epilogue ep,
                      size_t nb, size_t ne)
 {
     for (size_t m = 0; m < g->M; m++)
@@ -91,19 +91,19 @@ Test(gemm, exact_small_case, .init = init_tables)
     const float expect_none[4] = {-1.5f, 3, -1.5f, 12}, expect_relu[4] = {0, 3, 0, 12};
     float packed[64 * 3], y[4];
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         cr_assert(k->gemm_packed_size(2, 3) <= 64 * 3);
         k->gemm_pack(2, 3, W, packed);
-        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, 2);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, 2);
         for (int i = 0; i < 4; i++)
             cr_assert(y[i] == expect_none[i], "%s y[%d] = %g", k->isa, i, y[i]);
-        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam__epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
         for (int i = 0; i < 4; i++)
             cr_assert(y[i] == expect_relu[i], "%s relu y[%d] = %g", k->isa, i, y[i]);
         /* K = 0: y = act(bias) */
-        k->gemm(2, 2, 0, x, 3, packed, b, y, 2, (lam_epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
+        k->gemm(2, 2, 0, x, 3, packed, b, y, 2, (lam__epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
         cr_assert(y[0] == 0.5f && y[1] == 0 && y[2] == 0.5f && y[3] == 0, "%s K=0", k->isa);
     }
 }
@@ -115,7 +115,7 @@ Test(gemm, exact_integers, .init = init_tables)
     const size_t Ms[] = {1, 2, 3, 6, 7, 13}, Ns[] = {1, 5, 16, 17, 40}, Ks[] = {1, 3, 255, 256, 257, 700};
     kt_rng r = {5};
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t a = 0; a < 6; a++)
@@ -125,7 +125,7 @@ Test(gemm, exact_integers, .init = init_tables)
                     gc_alloc(&g, k, Ms[a], Ns[b], Ks[c], 3, 2);
                     gc_fill(&g, &r, 1);
                     k->gemm_pack(g.N, g.K, g.W, g.packed);
-                    gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g.N);
+                    gc_run(k, &g, g.bias, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g.N);
                     for (size_t m = 0; m < g.M; m++)
                         for (size_t n = 0; n < g.N; n++) {
                             long s = (long)g.bias[n];
@@ -149,7 +149,7 @@ Test(gemm, shapes_and_epilogues, .init = init_tables)
     };
     kt_rng r = {11};
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -158,7 +158,7 @@ Test(gemm, shapes_and_epilogues, .init = init_tables)
             gc_fill(&g, &r, 0);
             k->gemm_pack(g.N, g.K, g.W, g.packed);
             for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
-                lam_epilogue ep = {all_acts[a], 0.1f};
+                lam__epilogue ep = {all_acts[a], 0.1f};
                 const float *bias = a % 2 ? NULL : g.bias;
                 gc_run(k, &g, bias, ep, 0, g.N);
                 gc_check(k, &g, bias, ep, 0, g.N);
@@ -175,7 +175,7 @@ Test(gemm, ranges_and_splits_are_bit_identical, .init = init_tables)
     const size_t shapes[][3] = {{1, 100, 70}, {2, 50, 300}, {9, 77, 260}, {40, 45, 31}, {3, 16, 8}};
     kt_rng r = {3};
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -183,7 +183,7 @@ Test(gemm, ranges_and_splits_are_bit_identical, .init = init_tables)
             gc_alloc(&g, k, shapes[s][0], shapes[s][1], shapes[s][2], 1, 3);
             gc_fill(&g, &r, 0);
             k->gemm_pack(g.N, g.K, g.W, g.packed);
-            lam_epilogue ep = {LAM_ACTIVATION_GELU, 0};
+            lam__epilogue ep = {LAM_ACTIVATION_GELU, 0};
             gc_run(k, &g, g.bias, ep, 0, g.N);
             size_t ny = g.M * g.ldy;
             float *full = malloc(ny * sizeof *full);
@@ -230,7 +230,7 @@ Test(gemm, nan_propagates, .init = init_tables)
 {
     kt_rng r = {8};
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t M = 1; M <= 8; M += 7) {
@@ -240,7 +240,7 @@ Test(gemm, nan_propagates, .init = init_tables)
             g.x[(M - 1) * g.ldx + 7] = NAN; /* last row */
             g.W[3 * g.K + 2] = NAN;        /* column 3 */
             k->gemm_pack(g.N, g.K, g.W, g.packed);
-            gc_run(k, &g, g.bias, (lam_epilogue){LAM_ACTIVATION_RELU, 0}, 0, g.N);
+            gc_run(k, &g, g.bias, (lam__epilogue){LAM_ACTIVATION_RELU, 0}, 0, g.N);
             for (size_t m = 0; m < M; m++)
                 for (size_t n = 0; n < g.N; n++) {
                     int want = m == M - 1 || n == 3;
@@ -263,7 +263,7 @@ Test(gemm, small_layers_match_fma_chain, .init = init_tables)
     const size_t shapes[][3] = {{512, 50, 10}, {512, 2, 50}, {13, 8, 256}, {7, 9, 1},
                                 {20, 64, 33},  {11, 16, 0},  {6, 31, 100}, {5, 3, 7}};
     kt_rng r = {21};
-    const lam_kernels *k = tables[1];
+    const lam__kernel_table *k = tables[1];
     if (!k)
         return;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -273,7 +273,7 @@ Test(gemm, small_layers_match_fma_chain, .init = init_tables)
         k->gemm_pack(g.N, g.K, g.W, g.packed);
         float *row = malloc(g.ldy * sizeof *row);
         for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
-            lam_epilogue ep = {all_acts[a], 0.1f};
+            lam__epilogue ep = {all_acts[a], 0.1f};
             const float *bias = a % 2 ? NULL : g.bias;
             size_t nb = s % 4 == 3 ? 1 : 0;
             gc_run(k, &g, bias, ep, nb, g.N);
@@ -314,7 +314,7 @@ Test(gemm, narrow_layers_match_gemv_and_fma_chain, .init = init_tables)
     const size_t Ks[] = {0, 1, 2, 3, 4, 5, 7, 9, 50, 300};
     kt_rng r = {33};
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t N = 1; N <= 11; N++)
@@ -330,7 +330,7 @@ Test(gemm, narrow_layers_match_gemv_and_fma_chain, .init = init_tables)
                     const size_t ny = M * g.ldy;
                     float *row = malloc(g.ldy * sizeof *row);
                     for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
-                        lam_epilogue ep = {all_acts[a], 0.1f};
+                        lam__epilogue ep = {all_acts[a], 0.1f};
                         const float *bias = (a + N) % 2 ? NULL : g.bias;
                         for (size_t i = 0; i < ny; i++)
                             g.y[i] = -7.0f;
@@ -388,7 +388,7 @@ Test(gemm, mlp2_matches_two_gemms, .init = init_tables)
     kt_rng r = {44};
     int tested = 0;
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k || !k->mlp2)
             continue;
         for (size_t a = 0; a < sizeof Ms / sizeof Ms[0]; a++)
@@ -419,7 +419,7 @@ Test(gemm, mlp2_matches_two_gemms, .init = init_tables)
                         k->gemm_pack(H, K, W1, p1);
                         k->gemm_pack(N, H, W2, p2);
                         for (size_t e = 0; e < sizeof pairs / sizeof pairs[0]; e++) {
-                            const lam_epilogue e1 = {pairs[e][0], 0.05f}, e2 = {pairs[e][1], 0.3f};
+                            const lam__epilogue e1 = {pairs[e][0], 0.05f}, e2 = {pairs[e][1], 0.3f};
                             const float *bb1 = (e + d) % 3 == 2 ? NULL : b1;
                             const float *bb2 = (e + a) % 3 == 1 ? NULL : b2;
                             for (size_t i = 0; i < M * ldy; i++)

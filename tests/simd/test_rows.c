@@ -19,14 +19,14 @@ static void ref_softmax(size_t n, const float *x, double *r, int log_form)
         r[i] = log_form ? (double)x[i] - m - log(s) : exp((double)x[i] - m) / s;
 }
 
-static const lam_kernels *tables[2];
+static const lam__kernel_table *tables[2];
 static void init_tables(void)
 {
     tables[0] = kt_scalar();
     tables[1] = kt_simd();
 }
 
-static void check_softmax(const lam_kernels *k, size_t n, const float *x, int log_form)
+static void check_softmax(const lam__kernel_table *k, size_t n, const float *x, int log_form)
 {
     float *y = malloc((n + 8) * sizeof *y);
     double *r = malloc((n + 1) * sizeof *r);
@@ -80,11 +80,11 @@ Test(rows, softmax_special_rows, .init = init_tables)
 {
     float y[20], x[20];
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (int lf = 0; lf < 2; lf++) {
-            lam_unary_fn f = lf ? k->log_softmax : k->softmax;
+            lam__unary_fn f = lf ? k->log_softmax : k->softmax;
             /* a NaN or +inf anywhere: the whole row is NaN (torch.softmax) */
             for (int which = 0; which < 3; which++)
                 for (size_t pos = 0; pos < 19; pos += 6) {
@@ -144,7 +144,7 @@ Test(rows, layer_norm, .init = init_tables)
     static double r[3000], mag[3000];
     const size_t lens[] = {0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33, 49, 100, 768, 2999};
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)

@@ -19,7 +19,7 @@ typedef struct bcase {
     char op;
 } bcase;
 
-#define F(name) offsetof(lam_kernels, name)
+#define F(name) offsetof(lam__kernel_table, name)
 static const bcase cases[] = {
     {"add", F(add), 0, '+'},     {"sub", F(sub), 0, '-'},     {"mul", F(mul), 0, '*'},
     {"div", F(div), 0, '/'},     {"addc", F(addc), 1, '+'},   {"subc", F(subc), 1, '-'},
@@ -28,14 +28,14 @@ static const bcase cases[] = {
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static void run(const lam_kernels *k, const bcase *c, size_t n, const float *a, const float *b,
+static void run(const lam__kernel_table *k, const bcase *c, size_t n, const float *a, const float *b,
                 float *y)
 {
     const char *p = (const char *)k + c->off;
     if (c->kind == 0)
-        (*(const lam_binary_fn *)p)(n, a, b, y);
+        (*(const lam__binary_fn *)p)(n, a, b, y);
     else
-        (*(const lam_binaryc_fn *)p)(n, a, b[0], y);
+        (*(const lam__binaryc_fn *)p)(n, a, b[0], y);
 }
 
 static double apply(char op, double x, double z)
@@ -85,7 +85,7 @@ Test(vbinary, scalar_exact)
  * out of place and in place (y == a, and y == b for the two-array kernels). */
 Test(vbinary, simd_tails_and_in_place)
 {
-    const lam_kernels *k = kt_simd();
+    const lam__kernel_table *k = kt_simd();
     if (!k)
         cr_skip_test("no SIMD kernels in this build or CPU");
     enum { N = 70 };
@@ -128,7 +128,7 @@ static const float specials[] = {
  * (NaN must give NaN; signs of zeros and infinities must match). */
 Test(vbinary, special_values)
 {
-    const lam_kernels *tables[2] = {kt_scalar(), kt_simd()};
+    const lam__kernel_table *tables[2] = {kt_scalar(), kt_simd()};
     float a[NSPEC * NSPEC], b[NSPEC * NSPEC], y[NSPEC * NSPEC];
     for (size_t i = 0; i < NSPEC; i++)
         for (size_t j = 0; j < NSPEC; j++) {
@@ -136,7 +136,7 @@ Test(vbinary, special_values)
             b[i * NSPEC + j] = specials[j];
         }
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t ci = 0; ci < NCASES; ci++) {

@@ -26,7 +26,7 @@ static double ref_leaky(double x, double a) { return kt_ref_leaky(x, a); }
 static double ref_elu(double x, double a) { return kt_ref_elu(x, a); }
 static double ref_softplus(double x, double beta) { return kt_ref_softplus(x, beta, 20.0); }
 
-#define F(name) offsetof(lam_kernels, name)
+#define F(name) offsetof(lam__kernel_table, name)
 static const vcase cases[] = {
     {"relu", F(relu), 0, kt_ref_relu, NULL, 0, 0, 0, 1},
     {"relu6", F(relu6), 0, kt_ref_relu6, NULL, 0, 0, 0, 1},
@@ -46,12 +46,12 @@ static const vcase cases[] = {
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static void run(const lam_kernels *k, const vcase *c, size_t n, const float *x, float *y)
+static void run(const lam__kernel_table *k, const vcase *c, size_t n, const float *x, float *y)
 {
     const char *p = (const char *)k + c->off;
     switch (c->kind) {
-    case 0: (*(const lam_unary_fn *)p)(n, x, y); break;
-    case 1: (*(const lam_unary1_fn *)p)(n, x, y, c->param); break;
+    case 0: (*(const lam__unary_fn *)p)(n, x, y); break;
+    case 1: (*(const lam__unary1_fn *)p)(n, x, y, c->param); break;
     default:
         (*(void (*const *)(size_t, const float *, float *, float, float))p)(n, x, y, c->param,
                                                                              20.0f);
@@ -84,7 +84,7 @@ static size_t sweep_inputs(float **out)
     return n;
 }
 
-static void check_accuracy(const lam_kernels *k, double ulp, double abs_tol, const vcase *c)
+static void check_accuracy(const lam__kernel_table *k, double ulp, double abs_tol, const vcase *c)
 {
     float *x, *y;
     size_t n = sweep_inputs(&x);
@@ -111,7 +111,7 @@ static void check_accuracy(const lam_kernels *k, double ulp, double abs_tol, con
 
 Test(vunary, simd_accuracy)
 {
-    const lam_kernels *k = kt_simd();
+    const lam__kernel_table *k = kt_simd();
     if (!k)
         cr_skip_test("no SIMD kernels in this build or CPU");
     for (size_t i = 0; i < NCASES; i++)
@@ -137,10 +137,10 @@ static const float specials[] = {
 
 Test(vunary, special_values)
 {
-    const lam_kernels *tables[2] = {kt_scalar(), kt_simd()};
+    const lam__kernel_table *tables[2] = {kt_scalar(), kt_simd()};
     float y[NSPEC];
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         for (size_t i = 0; i < NCASES; i++) {
@@ -161,7 +161,7 @@ Test(vunary, special_values)
  * with guard floats after the end that must stay untouched, and in place. */
 Test(vunary, tails_and_in_place)
 {
-    const lam_kernels *k = kt_simd(), *s = kt_scalar();
+    const lam__kernel_table *k = kt_simd(), *s = kt_scalar();
     if (!k)
         cr_skip_test("no SIMD kernels in this build or CPU");
     enum { MAXN = 3 * 16 + 1, GUARD = 16 };
@@ -201,11 +201,11 @@ Test(vunary, tails_and_in_place)
 /* Hand-checked values (independent of any formula in the code). */
 Test(vunary, known_values)
 {
-    const lam_kernels *tables[2] = {kt_scalar(), kt_simd()};
+    const lam__kernel_table *tables[2] = {kt_scalar(), kt_simd()};
     const float x[5] = {-2.0f, -0.5f, 0.0f, 3.0f, 7.0f};
     float y[5];
     for (int t = 0; t < 2; t++) {
-        const lam_kernels *k = tables[t];
+        const lam__kernel_table *k = tables[t];
         if (!k)
             continue;
         k->relu(5, x, y);

@@ -74,7 +74,7 @@ LAM__INLINE void lam__ukr_neon(const int mr, size_t kc, const float *a, const fl
 
 LAM__INLINE void lam__tile_neon(const int mr, size_t kc, const float *a, const float *b, float *y,
                                 size_t ldy, size_t lo, size_t hi, int first, int last,
-                                const float *bias, lam_epilogue ep)
+                                const float *bias, lam__epilogue ep)
 {
     float32x4_t c[4 * LAM__MR];
     if (first)
@@ -88,7 +88,7 @@ LAM__INLINE void lam__tile_neon(const int mr, size_t kc, const float *a, const f
 
 static void lam__tile_any_neon(int mr, size_t kc, const float *a, const float *b, float *y,
                                size_t ldy, size_t lo, size_t hi, int first, int last,
-                               const float *bias, lam_epilogue ep)
+                               const float *bias, lam__epilogue ep)
 {
     switch (mr) {
     case 1: lam__tile_neon(1, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
@@ -102,7 +102,7 @@ static void lam__tile_any_neon(int mr, size_t kc, const float *a, const float *b
 
 void lam__f32_gemm_neon(size_t M, size_t N, size_t K, const float *x, size_t ldx,
                         const float *packed, const float *bias, float *y, size_t ldy,
-                        lam_epilogue ep, size_t n_begin, size_t n_end)
+                        lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     (void)N;
     if (M == 0 || n_begin >= n_end)

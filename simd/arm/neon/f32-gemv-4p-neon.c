@@ -10,7 +10,7 @@
 
 LAM__INLINE void lam__gemv_run_neon(const int mr, const int np, size_t K, const float *x,
                                     size_t ldx, const float *packed, size_t p0, const float *bias,
-                                    float *y, size_t ldy, lam_epilogue ep, size_t n_begin,
+                                    float *y, size_t ldy, lam__epilogue ep, size_t n_begin,
                                     size_t n_end)
 {
     const float32x4_t z = vdupq_n_f32(0.0f);
@@ -50,7 +50,7 @@ LAM__INLINE void lam__gemv_run_neon(const int mr, const int np, size_t K, const 
 }
 
 void lam__f32_gemv_neon(size_t M, size_t K, const float *x, size_t ldx, const float *packed,
-                        const float *bias, float *y, size_t ldy, lam_epilogue ep, size_t n_begin,
+                        const float *bias, float *y, size_t ldy, lam__epilogue ep, size_t n_begin,
                         size_t n_end)
 {
     const size_t p_begin = n_begin / LAM__GEMM_NR, p_end = (n_end + LAM__GEMM_NR - 1) / LAM__GEMM_NR;

@@ -12,7 +12,7 @@
         c[r_] = (expr);                  \
     }
 
-static void lam__gemm_act_neon(int nreg, float32x4_t *c, lam_epilogue ep)
+static void lam__gemm_act_neon(int nreg, float32x4_t *c, lam__epilogue ep)
 {
     const float32x4_t a = vdupq_n_f32(ep.alpha);
     (void)a;
@@ -47,7 +47,7 @@ void lam__gemm_load_tile_neon(int mr, float32x4_t *c, const float *y, size_t ldy
 }
 
 void lam__gemm_store_tile_neon(int mr, float32x4_t *c, float *y, size_t ldy, size_t lo, size_t hi,
-                               int last, const float *bias, lam_epilogue ep)
+                               int last, const float *bias, lam__epilogue ep)
 {
     const int full = lo == 0 && hi == 16;
     if (last) {

@@ -14,7 +14,7 @@
  * ldy), columns [lo, hi) of the tile only; when `last`, add bias (the
  * panel's 16 floats, or NULL) and apply the activation first. */
 void lam__gemm_store_tile_neon(int mr, float32x4_t *c, float *y, size_t ldy, size_t lo, size_t hi,
-                               int last, const float *bias, lam_epilogue ep);
+                               int last, const float *bias, lam__epilogue ep);
 
 /* Load columns [lo, hi) of an mr x 16 tile (zeros elsewhere). */
 void lam__gemm_load_tile_neon(int mr, float32x4_t *c, const float *y, size_t ldy, size_t lo,
@@ -22,7 +22,7 @@ void lam__gemm_load_tile_neon(int mr, float32x4_t *c, const float *y, size_t ldy
 
 /* M <= 2 path. */
 void lam__f32_gemv_neon(size_t M, size_t K, const float *x, size_t ldx, const float *packed,
-                        const float *bias, float *y, size_t ldy, lam_epilogue ep, size_t n_begin,
+                        const float *bias, float *y, size_t ldy, lam__epilogue ep, size_t n_begin,
                         size_t n_end);
 
 #endif

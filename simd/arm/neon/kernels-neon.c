@@ -4,7 +4,7 @@
 
 #include "simd/simd.h"
 
-void lam__kernels_init_neon(lam_kernels *k)
+void lam__kernels_init_neon(lam__kernel_table *k)
 {
     k->isa = "neon";
 #define LAM__SET(name) k->name = lam__f32_v##name##_neon;

@@ -112,7 +112,7 @@ LAM__INLINE void lam__ukr_avx2(const int mr, const int z, const int nh, size_t k
 
 LAM__INLINE void lam__tile_avx2(const int mr, size_t kc, const float *a, const float *b,
                                 const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
-                                int first, int last, const float *bias, lam_epilogue ep)
+                                int first, int last, const float *bias, lam__epilogue ep)
 {
     __m256 c[2 * LAM__MR];
     if (first)
@@ -129,7 +129,7 @@ LAM__INLINE void lam__tile_avx2(const int mr, size_t kc, const float *a, const f
 
 static void lam__tile_any_avx2(int mr, size_t kc, const float *a, const float *b, const float *pf,
                                float *y, size_t ldy, size_t lo, size_t hi, int first, int last,
-                               const float *bias, lam_epilogue ep)
+                               const float *bias, lam__epilogue ep)
 {
     switch (mr) {
     case 1: lam__tile_avx2(1, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
@@ -146,7 +146,7 @@ static void lam__tile_any_avx2(int mr, size_t kc, const float *a, const float *b
  * wanted columns all lie in 0..7 compute only that half. */
 LAM__INLINE void lam__direct_rows_avx2(const int mr, size_t K, const float *x, size_t ldx,
                                        const float *packed, const float *bias, float *y,
-                                       size_t ldy, lam_epilogue ep, size_t n_begin, size_t n_end)
+                                       size_t ldy, lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     const size_t p_begin = n_begin / LAM__GEMM_NR, p_end = (n_end + LAM__GEMM_NR - 1) / LAM__GEMM_NR;
     const int simple = ep.act == LAM_ACTIVATION_IDENTITY || ep.act == LAM_ACTIVATION_RELU;
@@ -192,7 +192,7 @@ LAM__INLINE void lam__direct_rows_avx2(const int mr, size_t K, const float *x, s
 
 static void lam__gemm_direct_avx2(size_t M, size_t K, const float *x, size_t ldx,
                                   const float *packed, const float *bias, float *y, size_t ldy,
-                                  lam_epilogue ep, size_t n_begin, size_t n_end)
+                                  lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     size_t i = 0;
     for (; i + LAM__MR <= M; i += LAM__MR)
@@ -211,7 +211,7 @@ static void lam__gemm_direct_avx2(size_t M, size_t K, const float *x, size_t ldx
 
 void lam__f32_gemm_avx2(size_t M, size_t N, size_t K, const float *x, size_t ldx,
                         const float *packed, const float *bias, float *y, size_t ldy,
-                        lam_epilogue ep, size_t n_begin, size_t n_end)
+                        lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     (void)N;
     if (M == 0 || n_begin >= n_end)

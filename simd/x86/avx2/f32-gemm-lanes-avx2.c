@@ -51,7 +51,7 @@ LAM__INLINE void lam__lanes_t4_avx2(const float *const *r, size_t k, int kr, __m
  * that the activation's latency chains overlap).  ReLU inline; the others
  * go out of line on a copy: acc itself must not escape, or GCC keeps it in
  * memory through the caller's k loop. */
-LAM__INLINE void lam__lanes_act_avx2(const int nn, const int nb, __m256 (*acc)[8], lam_epilogue ep)
+LAM__INLINE void lam__lanes_act_avx2(const int nn, const int nb, __m256 (*acc)[8], lam__epilogue ep)
 {
     if (ep.act == LAM_ACTIVATION_IDENTITY)
         return;
@@ -79,7 +79,7 @@ LAM__INLINE void lam__lanes_act_avx2(const int nn, const int nb, __m256 (*acc)[8
 
 /* Bias (columns [0, nbias) of bias; NULL: none), then the activation. */
 LAM__INLINE void lam__lanes_epilogue_avx2(const int nn, const int nb, __m256 (*acc)[8],
-                                          const float *bias, int nbias, lam_epilogue ep)
+                                          const float *bias, int nbias, lam__epilogue ep)
 {
     if (bias)
         _Pragma("GCC unroll 16")
@@ -155,7 +155,7 @@ LAM__INLINE void lam__lanes_store_avx2(const int nn, const __m256 *acc, float *y
 /* Bias, activation and the store of nb 8-row blocks from row `row` of M
  * (rows past M are not stored). */
 LAM__INLINE void lam__lanes_finish_avx2(const int nn, const int nb, __m256 (*acc)[8],
-                                        const float *bias, lam_epilogue ep, float *y, size_t ldy,
+                                        const float *bias, lam__epilogue ep, float *y, size_t ldy,
                                         size_t row, size_t M)
 {
     lam__lanes_epilogue_avx2(nn, nb, acc, bias, nn, ep);
@@ -172,7 +172,7 @@ LAM__INLINE void lam__lanes_finish_avx2(const int nn, const int nb, __m256 (*acc
  * n_begin .. n_begin + nn - 1. */
 LAM__INLINE void lam__lanes_block_avx2(const int nn, const int nb, size_t row, size_t M, size_t K,
                                        const float *x, size_t ldx, const float *w,
-                                       const float *bias, float *y, size_t ldy, lam_epilogue ep)
+                                       const float *bias, float *y, size_t ldy, lam__epilogue ep)
 {
     const float *r[2][8];
     _Pragma("GCC unroll 16")
@@ -223,7 +223,7 @@ LAM__INLINE void lam__lanes_block_avx2(const int nn, const int nb, size_t row, s
 
 LAM__INLINE void lam__lanes_all_avx2(const int nn, size_t M, size_t K, const float *x, size_t ldx,
                                      const float *w, const float *bias, float *y, size_t ldy,
-                                     lam_epilogue ep)
+                                     lam__epilogue ep)
 {
     const int nb = nn <= 2 ? 2 : 1;
     for (size_t row = 0; row < M; row += 8 * (size_t)nb)
@@ -231,7 +231,7 @@ LAM__INLINE void lam__lanes_all_avx2(const int nn, size_t M, size_t K, const flo
 }
 
 void lam__f32_gemm_lanes_avx2(size_t M, size_t K, const float *x, size_t ldx, const float *packed,
-                              const float *bias, float *y, size_t ldy, lam_epilogue ep,
+                              const float *bias, float *y, size_t ldy, lam__epilogue ep,
                               size_t n_begin, size_t n_end)
 {
     const float *w = packed + n_begin;
@@ -268,8 +268,8 @@ void lam__f32_gemm_lanes_avx2(size_t M, size_t K, const float *x, size_t ldx, co
 /* nb (1 or 2) blocks of 8 rows from `row`; xt holds nb x K x 8 floats. */
 LAM__INLINE void lam__mlp2_block_avx2(const int nn, const int nb, const int jg, size_t row,
                                       size_t M, size_t K, size_t H, const float *x, size_t ldx,
-                                      const float *w1, const float *b1, lam_epilogue ep1,
-                                      const float *w2, const float *b2, lam_epilogue ep2, float *y,
+                                      const float *w1, const float *b1, lam__epilogue ep1,
+                                      const float *w2, const float *b2, lam__epilogue ep2, float *y,
                                       size_t ldy, float *xt)
 {
     /* x^T of the rows: xt[(b K + k) 8 + i] = x[row + 8 b + i][k] */
@@ -348,8 +348,8 @@ LAM__INLINE void lam__mlp2_block_avx2(const int nn, const int nb, const int jg, 
 }
 
 LAM__INLINE void lam__mlp2_all_avx2(const int nn, size_t M, size_t K, size_t H, const float *x,
-                                    size_t ldx, const float *w1, const float *b1, lam_epilogue ep1,
-                                    const float *w2, const float *b2, lam_epilogue ep2, float *y,
+                                    size_t ldx, const float *w1, const float *b1, lam__epilogue ep1,
+                                    const float *w2, const float *b2, lam__epilogue ep2, float *y,
                                     size_t ldy)
 {
     float xt[2 * LAM_MLP2_KMAX * 8] __attribute__((aligned(32)));
@@ -363,8 +363,8 @@ LAM__INLINE void lam__mlp2_all_avx2(const int nn, size_t M, size_t K, size_t H, 
 }
 
 void lam__f32_mlp2_avx2(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
-                        const float *packed1, const float *bias1, lam_epilogue ep1,
-                        const float *packed2, const float *bias2, lam_epilogue ep2, float *y,
+                        const float *packed1, const float *bias1, lam__epilogue ep1,
+                        const float *packed2, const float *bias2, lam__epilogue ep2, float *y,
                         size_t ldy)
 {
     if (M == 0 || K > LAM_MLP2_KMAX)

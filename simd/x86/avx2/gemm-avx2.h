@@ -32,11 +32,11 @@ LAM__INLINE __m256i lam__colmask_avx2(int h, size_t lo, size_t hi)
  * stride ldy), columns [lo, hi) of the tile only.  When `last`, add bias
  * (16 floats of the panel, or NULL) and apply the activation first. */
 void lam__gemm_store_tile_avx2(int mr, __m256 *c, float *y, size_t ldy, size_t lo, size_t hi,
-                               int last, const float *bias, lam_epilogue ep);
+                               int last, const float *bias, lam__epilogue ep);
 
 /* Bias-free activation of nreg vectors in place (ep.act; NONE: nothing),
  * the same arithmetic as the elementwise kernels. */
-void lam__gemm_act_avx2(int nreg, __m256 *c, lam_epilogue ep);
+void lam__gemm_act_avx2(int nreg, __m256 *c, lam__epilogue ep);
 
 /* Load columns [lo, hi) of an mr x 16 tile (for continuing K blocks). */
 LAM__INLINE void lam__gemm_load_tile_avx2(int mr, __m256 *c, const float *y, size_t ldy, size_t lo,
@@ -58,13 +58,13 @@ LAM__INLINE void lam__gemm_load_tile_avx2(int mr, __m256 *c, const float *y, siz
 
 /* M <= 2 path: x rows read directly, W streamed panel by panel. */
 void lam__f32_gemv_avx2(size_t M, size_t K, const float *x, size_t ldx, const float *packed,
-                        const float *bias, float *y, size_t ldy, lam_epilogue ep, size_t n_begin,
+                        const float *bias, float *y, size_t ldy, lam__epilogue ep, size_t n_begin,
                         size_t n_end);
 
 /* Narrow layers, rows in lanes (f32-gemm-lanes-avx2.c): columns
  * [n_begin, n_end) with n_end <= 8, any M and K. */
 void lam__f32_gemm_lanes_avx2(size_t M, size_t K, const float *x, size_t ldx, const float *packed,
-                              const float *bias, float *y, size_t ldy, lam_epilogue ep,
+                              const float *bias, float *y, size_t ldy, lam__epilogue ep,
                               size_t n_begin, size_t n_end);
 
 #endif

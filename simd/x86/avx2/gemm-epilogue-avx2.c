@@ -13,7 +13,7 @@
         c[r_] = (expr);                    \
     }
 
-void lam__gemm_act_avx2(int nreg, __m256 *c, lam_epilogue ep)
+void lam__gemm_act_avx2(int nreg, __m256 *c, lam__epilogue ep)
 {
     const __m256 a = _mm256_set1_ps(ep.alpha);
     (void)a;
@@ -32,7 +32,7 @@ void lam__gemm_act_avx2(int nreg, __m256 *c, lam_epilogue ep)
 }
 
 void lam__gemm_store_tile_avx2(int mr, __m256 *c, float *y, size_t ldy, size_t lo, size_t hi,
-                               int last, const float *bias, lam_epilogue ep)
+                               int last, const float *bias, lam__epilogue ep)
 {
     const int full = lo == 0 && hi == 16;
     const __m256i m0 = lam__colmask_avx2(0, lo, hi), m1 = lam__colmask_avx2(1, lo, hi);

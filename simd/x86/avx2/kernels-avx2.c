@@ -5,7 +5,7 @@
 
 #include "simd/simd.h"
 
-void lam__kernels_init_avx2(lam_kernels *k)
+void lam__kernels_init_avx2(lam__kernel_table *k)
 {
     k->isa = "avx2";
 #define LAM__SET(name) k->name = lam__f32_v##name##_avx2;
