@@ -438,7 +438,11 @@ int lam__threads_for_call(void)
 
 void lam__parallel(int nth, lam__task_fn fn, void *ctx)
 {
-    if (nth <= 1 || lam__in_parallel()) {
+    if (nth <= 1) { /* no threads to share out: nested calls may still use them */
+        fn(ctx, 0, 1);
+        return;
+    }
+    if (lam__in_parallel()) {
         run_serial(nth > 1 ? nth : 1, fn, ctx);
         return;
     }

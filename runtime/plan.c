@@ -921,13 +921,15 @@ lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
     memcpy(s.out_shape, out->shape, sizeof s.out_shape);
     s.in_row = row_size(in->ndim, in->shape);
     s.out_row = row_size(out->ndim, out->shape);
-    s.rowwise = lam__rowwise(m, in->ndim) && in->shape[0] == out->shape[0];
-    double flops = lam__flops(m, in->ndim, in->shape, out->ndim, out->shape);
     int64_t rows = in->ndim ? in->shape[0] : 0;
     int64_t n_out = out->shape[out->ndim - 1];
+    if (threads <= 1) /* the common case of a custom forward's layers: decide nothing */
+        return run_step_rows(&s, in->data, out->data, rows, 0, n_out, NULL);
+    s.rowwise = lam__rowwise(m, in->ndim) && in->shape[0] == out->shape[0];
     bool split_rows = s.rowwise && rows >= 4 * (int64_t)threads;
     bool split_cols = s.dense && !split_rows && n_out >= 32 * (int64_t)threads;
-    if (threads <= 1 || flops < PARALLEL_MIN_FLOPS || !(split_rows || split_cols))
+    if (!(split_rows || split_cols) ||
+        lam__flops(m, in->ndim, in->shape, out->ndim, out->shape) < PARALLEL_MIN_FLOPS)
         return run_step_rows(&s, in->data, out->data, rows, 0, n_out, NULL);
     lam_plan p;
     memset(&p, 0, sizeof p);
