@@ -35,7 +35,9 @@ endif
 # -fno-sanitize-recover: a UBSan finding aborts the test like an ASan one.
 # tests/threads/alloc_count and tests/io/test_io_oom replace malloc and skip
 # (77) here.  LSAN_OPTIONS=suppressions=FILE is honoured for third-party
-# leaks (none needed so far).
+# leaks (none needed so far).  allocator_may_return_null: an allocation
+# that cannot be satisfied returns NULL, as malloc does, instead of
+# aborting (lamina reports it; tests ask for impossible sizes on purpose).
 asan_cflags = -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 .PHONY: asan-check
 asan-check:
@@ -45,7 +47,7 @@ asan-check:
 	  CFLAGS='$(asan_cflags)' LDFLAGS='-fsanitize=address,undefined' >/dev/null
 	$(MAKE) -C asan-build >/dev/null
 	@r=$(abs_builddir)/asan-build/sanitizer-reports; st=0; \
-	ASAN_OPTIONS="log_path=$$r/asan:detect_leaks=1:check_initialization_order=1:strict_string_checks=1:detect_stack_use_after_return=1 $$ASAN_OPTIONS" \
+	ASAN_OPTIONS="log_path=$$r/asan:detect_leaks=1:check_initialization_order=1:strict_string_checks=1:detect_stack_use_after_return=1:allocator_may_return_null=1 $$ASAN_OPTIONS" \
 	UBSAN_OPTIONS="log_path=$$r/ubsan:print_stacktrace=1:halt_on_error=1 $$UBSAN_OPTIONS" \
 	  $(MAKE) -C asan-build check || st=1; \
 	for f in $$r/*; do \
