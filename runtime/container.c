@@ -97,11 +97,7 @@ static bool is_container(const lam_module *m)
 static lam_status create(lam_module **out, const lam__module_ops *ops, size_t n,
                          const char *const *names, lam_module *const *mods)
 {
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: output pointer is NULL", ops->type_name);
-    *out = NULL;
-    if (n && !mods)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: module array is NULL", ops->type_name);
+    *out = NULL; /* out and mods were checked by the public callers */
     lam_module *m;
     lam_status st = lam__module_new(&m, ops, NULL);
     if (st)
@@ -180,8 +176,6 @@ LAM_API lam_status lam_container_get(lam_module *c, int64_t i, lam_module **out)
     lam_status st = need_container(c, "indexing");
     if (st)
         return st;
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "indexing: output pointer is NULL");
     *out = NULL;
     size_t pos = 0;
     if ((st = abs_index(c, i, &pos)))
@@ -200,8 +194,6 @@ LAM_API lam_status lam_container_set(lam_module *c, int64_t i, lam_module *m)
     size_t pos = 0;
     if ((st = abs_index(c, i, &pos)))
         return st;
-    if (!m)
-        return lam__error(LAM_ERR_TYPE, "None is not a Module subclass");
     return lam_module_add_child(c, c->children[pos].name, m);
 }
 
@@ -265,8 +257,6 @@ LAM_API lam_status lam_container_slice(lam_module *c, int64_t start, int64_t sto
     lam_status st = need_container(c, "slicing");
     if (st)
         return st;
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "slicing: output pointer is NULL");
     *out = NULL;
     slice_range r;
     if ((st = slice_indices((int64_t)c->n_children, start, stop, step, &r)))
@@ -320,8 +310,6 @@ LAM_API lam_status lam_container_append(lam_module *c, lam_module *m)
     lam_status st = need_container(c, "append");
     if (st)
         return st;
-    if (!m)
-        return lam__error(LAM_ERR_TYPE, "None is not a Module subclass");
     char buf[32];
     snprintf(buf, sizeof buf, "%zu", c->n_children);
     return lam_module_add_child(c, buf, m);
@@ -378,9 +366,6 @@ LAM_API lam_status lam_container_insert(lam_module *c, int64_t i, lam_module *m)
     if (st)
         return st;
     int64_t n = (int64_t)c->n_children;
-    if (!m)
-        return lam__error(LAM_ERR_TYPE,
-                          "module should be of type: <class 'torch.nn.modules.module.Module'>");
     if (lam_module_is_sequential(c)) {
         if (!(-n <= i && i <= n))
             return lam__error(LAM_ERR_INDEX, "Index out of range: %" PRId64, i);
@@ -449,8 +434,6 @@ LAM_API lam_status lam_container_concat(lam_module *a, lam_module *b, lam_module
     lam_status st = need_container(a, "+");
     if (st)
         return st;
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "+: output pointer is NULL");
     *out = NULL;
     if ((st = seq_only(a, b)))
         return st;
@@ -503,8 +486,6 @@ LAM_API lam_status lam_container_repeat(lam_module *a, int64_t k, lam_module **o
     lam_status st = need_container(a, "*");
     if (st)
         return st;
-    if (!out)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "*: output pointer is NULL");
     *out = NULL;
     if ((st = check_factor(a, k)))
         return st;

@@ -189,8 +189,6 @@ lam_status lam__children_renumber(lam_module *m)
 
 static lam_status check_child_name(const char *name)
 {
-    if (!name)
-        return lam__error(LAM_ERR_TYPE, "module name should be a string. Got NoneType");
     if (!*name)
         return lam__error(LAM_ERR_KEY, "module name can't be empty string \"\"");
     if (strchr(name, '.'))
@@ -206,8 +204,6 @@ LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, la
     lam_status st = check_child_name(name);
     if (st)
         return st;
-    if (!child)
-        return lam__error(LAM_ERR_TYPE, "None is not a Module subclass");
     size_t len = strlen(name);
     if (lam__module_param_pos(parent, name, len) >= 0)
         return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);

@@ -299,8 +299,6 @@ LAM_API uint64_t lam_tensor_version(const lam_tensor *t)
 
 static lam_status flat_index(const lam_tensor *t, const int64_t *index, int64_t *flat)
 {
-    if (!t || !index)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: NULL argument");
     int64_t f = 0;
     for (int i = 0; i < t->ndim; i++) {
         if (index[i] < 0 || index[i] >= t->shape[i])

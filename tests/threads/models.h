@@ -170,20 +170,4 @@ static inline lam_module *make_gated_plugin(int64_t n)
 
 #endif
 
-/* GatedResidual's built-in twin: Sequential(Linear, ReLU, Linear, Sigmoid, Linear), n wide */
-static inline lam_module *make_gated_twin(int64_t n)
-{
-    lam_module *l[5], *m = NULL;
-    if (lam_linear_create(&l[0], n, n, true) || lam_relu_create(&l[1]) ||
-        lam_linear_create(&l[2], n, n, true) || lam_sigmoid_create(&l[3]) ||
-        lam_linear_create(&l[4], n, n, true))
-        return NULL;
-    lam_sequential_create(&m, 5, l);
-    for (int i = 0; i < 5; i++)
-        lam_module_release(l[i]);
-    if (m)
-        lam_module_eval(m);
-    return m;
-}
-
 #endif
