@@ -286,6 +286,9 @@ MALFORMED = [
     ("number_in_sequential", "Sequential(Linear(2, 2), 5)\n", "1:26: Sequential: argument 2 must be a module, got int"),
     ("duplicate_child", "Sequential(\n  (a): ReLU()\n  (a): Tanh()\n)\n", "3:4: Sequential: duplicate child name 'a'"),
     ("bad_run_count", "ModuleList(\n  (0-2): 2 x ReLU()\n)\n", "range (0-2) holds 3 modules, but the count says 2"),
+    # found by fuzz_model: the span of a range overflowed int64
+    ("huge_run", "ModuleList(\n  (0-9223372036854775807): 1 x ReLU()\n)\n",
+     "2:4: invalid range (0-9223372036854775807): too many children"),
     ("too_many_modules", "ModuleList(\n  (0-999999): 1000000 x ReLU()\n)\n", "exceed the limit"),
     ("missing_call_parens", "Sequential\n", "expected '(' after the module type 'Sequential'"),
     ("two_models", "ReLU()\nTanh()\n", "2:1: expected end of file"),

@@ -247,7 +247,12 @@ static lam_status parse_child(parser *P, int kind, int depth, int64_t mult, lam_
         return lam__model_error(LAM_ERR_FORMAT, P->file, name->pos,
                                 "invalid range (%lld-%lld): the end is before the start",
                                 (long long)name->ival, (long long)last->ival);
-    int64_t span = last->ival - name->ival + 1;
+    int64_t span;
+    if (__builtin_sub_overflow(last->ival, name->ival, &span) ||
+        __builtin_add_overflow(span, (int64_t)1, &span))
+        return lam__model_error(LAM_ERR_FORMAT, P->file, name->pos,
+                                "invalid range (%lld-%lld): too many children",
+                                (long long)name->ival, (long long)last->ival);
     const lam__token *count = peek(P, 0);
     if (count->kind != TOK_INT || !at(P, 1, TOK_IDENT) || strcmp(peek(P, 1)->sval, "x") != 0)
         return expected(P, "'N x Module(...)' after a range of children");
