@@ -1,24 +1,33 @@
-# runtime/ — tensors, modules, containers, built-in layers.  Included by Makefile.am.
-noinst_HEADERS += runtime/internal.h runtime/layers/layers.h runtime/parallel.h runtime/plan.h \
-	runtime/ops_internal.h
+# runtime/ — everything with state, one folder a subsystem; each folder uses
+# only those listed before it (docs/architecture.md; tests/layering.sh checks
+# the includes and the symbols).  Included by Makefile.am; io/, plugin/ and
+# model/ have their own local.mk.
+noinst_HEADERS += \
+	runtime/core/core.h \
+	runtime/core/parallel.h \
+	runtime/tensor/tensor.h \
+	runtime/module/module.h \
+	runtime/layers/layers.h \
+	runtime/ops/ops.h \
+	runtime/exec/exec.h \
+	runtime/exec/plan.h \
+	runtime/nn/nn.h
 
 liblamina_la_SOURCES += \
-	runtime/error.c \
-	runtime/util.c \
-	runtime/hash.c \
-	runtime/tree.c \
-	runtime/budget.c \
-	runtime/rng.c \
-	runtime/tensor.c \
-	runtime/fpool.c \
-	runtime/tensor_print.c \
-	runtime/module.c \
-	runtime/forward.c \
-	runtime/repr.c \
-	runtime/params.c \
-	runtime/state_dict.c \
-	runtime/container.c \
-	runtime/custom.c \
+	runtime/core/error.c \
+	runtime/core/util.c \
+	runtime/core/hash.c \
+	runtime/core/rng.c \
+	runtime/core/budget.c \
+	runtime/core/parallel.c \
+	runtime/tensor/tensor.c \
+	runtime/tensor/tensor_print.c \
+	runtime/tensor/fpool.c \
+	runtime/module/module.c \
+	runtime/module/tree.c \
+	runtime/module/params.c \
+	runtime/module/state_dict.c \
+	runtime/module/repr.c \
 	runtime/layers/linear.c \
 	runtime/layers/activation.c \
 	runtime/layers/softmax.c \
@@ -26,11 +35,13 @@ liblamina_la_SOURCES += \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
 	runtime/layers/rowwise.c \
-	runtime/parallel.c \
-	runtime/plan.c \
-	runtime/plan_cache.c \
-	runtime/ops_util.c \
-	runtime/ops_elementwise.c \
-	runtime/ops_linalg.c \
-	runtime/ops_shape.c \
-	runtime/ops_reduce.c
+	runtime/ops/util.c \
+	runtime/ops/elementwise.c \
+	runtime/ops/linalg.c \
+	runtime/ops/shape.c \
+	runtime/ops/reduce.c \
+	runtime/exec/forward.c \
+	runtime/exec/plan.c \
+	runtime/exec/plan_cache.c \
+	runtime/nn/container.c \
+	runtime/nn/custom.c

@@ -18,6 +18,12 @@ endif
 TESTS += tests/scalar-isa.sh
 EXTRA_DIST += tests/scalar-isa.sh
 
+# runtime/'s folders use only earlier ones (docs/architecture.md): includes
+# and the built objects' symbols.
+TESTS += tests/layering.sh
+EXTRA_DIST += tests/layering.sh
+AM_TESTS_ENVIRONMENT += NM='$(NM)'; export NM;
+
 # Models at the documented limits: 100,000 modules, LAM_MAX_MODULE_DEPTH deep.
 if HAVE_CRITERION
 check_PROGRAMS += tests/test_scale

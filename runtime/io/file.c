@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "runtime/module/module.h"
 #include "runtime/io/io_internal.h"
 
 lam_status lam__io_map_file(const char *path, lam__io_map **out)

@@ -1,4 +1,7 @@
-/* lamina io — helpers shared by the safetensors and .npy readers/writers.
+/* runtime/io — safetensors and .npy reading and writing, memory-mapped
+ * input, atomic and in-place output (file.c), the JSON of safetensors
+ * headers (json.c).  Uses core, tensor and module (state_dicts).  This
+ * header: the helpers the readers and writers share.
  *
  * Nothing here is exported: every symbol is lam__io_* (hidden by the
  * library's -fvisibility=hidden) or static inline. */

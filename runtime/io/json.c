@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/internal.h"
+#include "runtime/module/module.h"
 #include "runtime/io/io_internal.h"
 #include "runtime/io/json.h"
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "lamina/io.h"
-#include "runtime/internal.h"
+#include "runtime/module/module.h"
 #include "runtime/io/io_internal.h"
 
 #define NPY_MAX_HEADER 10000 /* numpy's default max_header_size */

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "lamina/io.h"
-#include "runtime/internal.h"
+#include "runtime/module/module.h"
 #include "runtime/io/io_internal.h"
 #include "runtime/io/json.h"
 

@@ -1,8 +1,12 @@
-/* Internal interface of the built-in layers (runtime/layers/). */
-#ifndef LAMINA_RUNTIME_LAYERS_H
-#define LAMINA_RUNTIME_LAYERS_H
+/* runtime/layers — the built-in layer types (Linear, the activations,
+ * Softmax/LogSoftmax, LayerNorm, Dropout, Flatten) as lam__module_ops, and
+ * the capability queries the executor asks of any layer, built-in or plugin
+ * (rowwise.c).  Uses core, tensor and module; registered with the type
+ * registry by plugin/builtin_types.c. */
+#ifndef LAMINA_RUNTIME_LAYERS_LAYERS_H
+#define LAMINA_RUNTIME_LAYERS_LAYERS_H
 
-#include "runtime/internal.h"
+#include "runtime/module/module.h"
 
 extern const lam__module_ops lam__linear_ops;
 /* in/out features and bias data of a Linear */

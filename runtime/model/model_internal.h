@@ -1,4 +1,7 @@
-/* .lam model files — internal: arena, tokens, syntax tree.
+/* runtime/model — .lam model files (the printed form of a PyTorch model)
+ * and weight loading; the top of runtime/, using every folder before it
+ * (types through plugin/'s registry, containers through nn).  This header:
+ * arena, tokens, syntax tree.
  *
  * Pipeline: lexer.c (bytes -> token array) -> parser.c (tokens -> tree, all
  * limits on size and depth) -> builder.c (tree -> modules through the
@@ -7,7 +10,7 @@
 #ifndef LAMINA_MODEL_INTERNAL_H
 #define LAMINA_MODEL_INTERNAL_H
 
-#include "runtime/internal.h"
+#include "runtime/module/module.h"
 #include "lamina/model.h"
 #include "lamina/registry.h"
 

@@ -1,0 +1,377 @@
+/* The call machinery behind every forward (PyTorch's Module.__call__) and
+ * every output-shape inference, and error paths: when a module fails, the
+ * message is prefixed once with its path from the outermost module being
+ * called on this thread, e.g.
+ *   "ConditionalModel.layers[4] Linear(in_features=10): input has 2 features".
+ * A caller that knows the callee's position among its children (a
+ * Sequential) says so; otherwise the callee is searched among the caller's
+ * children (through ModuleLists and other containers the caller walks
+ * itself).  Modules on the path with a forward of their own (custom modules,
+ * plugin containers) are named in a note after the message, since the path
+ * does not show their types: "... (in GatedBlock at Sequential[2])".  Plans
+ * that run layers without calls locate their errors here too. */
+#include "runtime/exec/plan.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define CALL_STACK_MAX 256
+
+typedef struct call_frame {
+    lam_module *m;
+    size_t index; /* m's position among the caller's children, or LAM__NO_INDEX */
+} call_frame;
+
+static __thread call_frame call_stack[CALL_STACK_MAX];
+static __thread int call_depth;
+/* The message (lam__error_serial) that already carries its path. */
+static __thread bool have_located;
+static __thread unsigned located_serial;
+static __thread lam_forward_hook_fn hook_fn;
+static __thread void *hook_user;
+static __thread bool in_hook; /* calls the hook makes do not call it */
+
+static bool is_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static void append_key(lam__sb *sb, const char *name)
+{
+    if (is_digits(name))
+        lam__sb_printf(sb, "[%s]", name);
+    else
+        lam__sb_printf(sb, ".%s", name);
+}
+
+/* Append the key path from `from` down to `target` (exclusive of `from`). */
+static bool find_path(const lam_module *from, const lam_module *target, lam__sb *sb, int depth)
+{
+    if (depth > 64)
+        return false;
+    for (size_t i = 0; i < from->n_children; i++) {
+        size_t mark = sb->len;
+        append_key(sb, from->children[i].name);
+        if (from->children[i].module == target)
+            return true;
+        if (find_path(from->children[i].module, target, sb, depth + 1))
+            return true;
+        sb->len = mark;
+        if (sb->buf)
+            sb->buf[mark] = '\0';
+    }
+    return false;
+}
+
+static bool key_of(const call_frame *caller, const call_frame *callee, lam__sb *sb)
+{
+    const lam_module *p = caller->m;
+    if (callee->index < p->n_children && p->children[callee->index].module == callee->m) {
+        append_key(sb, p->children[callee->index].name);
+        return true;
+    }
+    return find_path(p, callee->m, sb, 0);
+}
+
+bool lam__error_located(void) { return have_located && located_serial == lam__error_serial(); }
+
+static void mark_located(void)
+{
+    have_located = true;
+    located_serial = lam__error_serial();
+}
+
+/* stack[0 .. depth-1] with the failing module on top */
+static void locate_error(const call_frame *stack, int depth, lam_status st)
+{
+    if (lam__error_located())
+        return;
+    if (depth > CALL_STACK_MAX)
+        depth = CALL_STACK_MAX;
+    if (depth >= 2) {
+        lam__sb sb = {0}, note = {0};
+        lam__sb_puts(&sb, lam_module_type_name(stack[0].m));
+        for (int i = 1; i < depth; i++) {
+            if (!key_of(&stack[i - 1], &stack[i], &sb)) {
+                lam__sb_printf(&sb, "->%s", lam_module_type_name(stack[i].m));
+                continue;
+            }
+            /* a module that feeds its children itself: its type is news */
+            if (i + 1 < depth && !sb.failed && !lam_module_is_sequential(stack[i].m))
+                lam__sb_printf(&note, "%s%s at %s", note.len ? ", in " : " (in ",
+                               lam_module_type_name(stack[i].m), sb.buf);
+        }
+        if (note.len)
+            lam__sb_puts(&note, ")");
+        if (!sb.failed && !note.failed)
+            lam__error(st, "%s %s%s", sb.buf, lam_last_error(), note.len ? note.buf : "");
+        free(sb.buf);
+        free(note.buf);
+    } /* else the outermost module failed: its own message says enough */
+    mark_located();
+}
+
+static void call_enter(lam_module *m, size_t index)
+{
+    if (call_depth < CALL_STACK_MAX)
+        call_stack[call_depth] = (call_frame){m, index};
+    call_depth++;
+}
+
+static lam_status call_leave(lam_status st)
+{
+    if (st != LAM_OK)
+        locate_error(call_stack, call_depth, st);
+    call_depth--;
+    return st;
+}
+
+static bool innermost_is(const lam_module *m)
+{
+    return call_depth > 0 && call_depth <= CALL_STACK_MAX && call_stack[call_depth - 1].m == m;
+}
+
+lam_status lam__locate_at(lam_module *root, lam_module *m, lam_status st)
+{
+    if (st == LAM_OK || lam__error_located())
+        return st;
+    int pushed = 0;
+    if (!innermost_is(root)) {
+        call_enter(root, LAM__NO_INDEX);
+        pushed++;
+    }
+    if (m && m != root) {
+        call_enter(m, LAM__NO_INDEX);
+        pushed++;
+    }
+    locate_error(call_stack, call_depth, st);
+    call_depth -= pushed;
+    return st;
+}
+
+void lam__error_locate(lam_module *const *chain, const size_t *index, int n, lam_status st)
+{
+    if (n < 1 || lam__error_located())
+        return;
+    int depth = call_depth < CALL_STACK_MAX ? call_depth : CALL_STACK_MAX;
+    call_frame stack[CALL_STACK_MAX + 64];
+    int k = 0;
+    if (depth > 0 && call_stack[depth - 1].m == chain[0]) {
+        /* chain[0] is being forwarded: its path continues the call stack's */
+        for (int i = 0; i < depth; i++)
+            stack[k++] = call_stack[i];
+    } else {
+        stack[k++] = (call_frame){chain[0], LAM__NO_INDEX}; /* a plan run of its own */
+    }
+    for (int i = 1; i < n && k < CALL_STACK_MAX + 64; i++)
+        stack[k++] = (call_frame){chain[i], index[i]};
+    locate_error(stack, k, st);
+}
+
+lam_status lam__locate_shape_error(lam_module *m, int ndim, const int64_t *shape, lam_status st)
+{
+    if (st == LAM_OK || st == LAM_ERR_NO_MEMORY || lam__error_located())
+        return st;
+    char *first = lam__strdup(lam_last_error());
+    int nd;
+    int64_t out[LAM_MAX_DIMS];
+    bool pushed = !innermost_is(m);
+    if (pushed)
+        call_enter(m, LAM__NO_INDEX);
+    lam_status again = m->ops->output_shape(m, ndim, shape, &nd, out);
+    if (pushed)
+        again = call_leave(again);
+    else if (again)
+        locate_error(call_stack, call_depth, again);
+    if (again == LAM_OK && first) /* not again (a module that changes its mind): the first */
+        lam__error(st, "%s", first);
+    free(first);
+    return again ? again : st;
+}
+
+LAM_API void lam_set_forward_hook(lam_forward_hook_fn fn, void *user)
+{
+    hook_fn = fn;
+    hook_user = user;
+}
+
+bool lam__forward_hooked(void) { return hook_fn && !in_hook; }
+
+static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
+{
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    lam_status st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
+    if (st)
+        return st;
+    lam_tensor *y;
+    st = lam__tensor_create_uninit(&y, ndim, shape);
+    if (st)
+        return st;
+    st = lam__leaf_run(m, in, y);
+    if (st) {
+        lam_tensor_release(y);
+        return st;
+    }
+    *out = y;
+    return LAM_OK;
+}
+
+lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, void *args,
+                             lam_tensor **out)
+{
+    *out = NULL;
+    call_enter(m, index);
+    lam_status st;
+    if (m->ops->forward)
+        st = m->ops->forward(m, in, args, out);
+    else
+        st = run_leaf(m, in, out);
+    st = call_leave(st);
+    if (st != LAM_OK && *out) {
+        lam_tensor_release(*out);
+        *out = NULL;
+    }
+    if (st == LAM_OK && hook_fn && !in_hook) {
+        in_hook = true;
+        hook_fn(m, in, *out, hook_user);
+        in_hook = false;
+    }
+    return st;
+}
+
+LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *input, void *args,
+                                           lam_tensor **output)
+{
+    LAM__CHECK_ARG(output);
+    *output = NULL;
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
+    return lam__call_forward(m, LAM__NO_INDEX, input, args, output);
+}
+
+lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
+{
+    if (innermost_is(m)) {
+        /* the plan runs m's forward for lam_module_forward(m) on this
+         * thread: m is on the call stack already */
+        *out = NULL;
+        lam_status st = m->ops->forward(m, in, args, out);
+        if (st != LAM_OK && *out) {
+            lam_tensor_release(*out);
+            *out = NULL;
+        }
+        return st;
+    }
+    return lam_module_forward_args(m, in, args, out);
+}
+
+/* Into a caller's tensor: a layer computes there directly; a Sequential or
+ * a custom module that a plan can run writes there through its plan; any
+ * other forward's result is copied. */
+static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, lam_tensor *out)
+{
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    lam_status st = LAM_OK;
+    bool known = m->ops->output_shape != NULL;
+    if (known) {
+        st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
+        if (st && !m->ops->forward)
+            return st;
+        if (st) { /* a custom forward may still run: let it say what is wrong */
+            lam_clear_error();
+            known = false;
+        }
+    }
+    if (known && (ndim != out->ndim ||
+                  memcmp(shape, out->shape, sizeof(int64_t) * (size_t)ndim) != 0)) {
+        char a[64], b[64];
+        return lam__error(LAM_ERR_SHAPE, "%s: forward_into: the output has shape %s, the forward produces %s",
+                          lam_module_type_name(m), lam_shape_str(out->ndim, out->shape, a, sizeof a),
+                          lam_shape_str(ndim, shape, b, sizeof b));
+    }
+    if (in->data && out->data && in->numel && out->numel &&
+        in->data < out->data + out->numel && out->data < in->data + in->numel)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "%s: forward_into: the output shares memory with the input",
+                          lam_module_type_name(m));
+    if (!m->ops->forward)
+        return lam__leaf_run(m, in, out);
+    if (known && !args && !lam__fpool_active() && m->ops->kind != LAM__KIND_MODULELIST) {
+        bool ran;
+        st = lam__forward_planned_custom(m, in, NULL, out, &ran);
+        if (ran)
+            return st;
+    }
+    lam_tensor *y = NULL;
+    st = m->ops->forward(m, in, args, &y);
+    if (!st && !lam_tensor_same_shape(y, out)) {
+        char a[64], b[64];
+        st = lam__error(LAM_ERR_SHAPE, "%s: forward produced shape %s, the output has %s",
+                        lam_module_type_name(m), lam_shape_str(y->ndim, y->shape, a, sizeof a),
+                        lam_shape_str(out->ndim, out->shape, b, sizeof b));
+    }
+    if (!st)
+        memcpy(out->data, y->data, (size_t)y->numel * sizeof(float));
+    lam_tensor_release(y);
+    return st;
+}
+
+LAM_API lam_status lam_module_forward_args_into(lam_module *m, const lam_tensor *input, void *args,
+                                                lam_tensor *output)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
+    call_enter(m, LAM__NO_INDEX);
+    return call_leave(forward_into(m, input, args, output));
+}
+
+LAM_API lam_status lam_module_forward_into(lam_module *m, const lam_tensor *input, lam_tensor *output)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
+    return lam_module_forward_args_into(m, input, NULL, output);
+}
+
+LAM_API lam_status lam_module_forward(lam_module *m, const lam_tensor *input, lam_tensor **output)
+{
+    LAM__CHECK_ARG(output);
+    *output = NULL;
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(input);
+    return lam_module_forward_args(m, input, NULL, output);
+}
+
+lam_status lam__call_shape(lam_module *m, size_t index, int ndim, const int64_t *shape,
+                           int *out_ndim, int64_t *out_shape)
+{
+    call_enter(m, index);
+    lam_status st;
+    if (!m->ops->output_shape)
+        st = lam__error(LAM_ERR_NOT_IMPLEMENTED, "%s does not declare its output shape",
+                        lam_module_type_name(m));
+    else
+        st = m->ops->output_shape(m, ndim, shape, out_ndim, out_shape);
+    return call_leave(st);
+}
+
+LAM_API lam_status lam_module_output_shape(lam_module *m, int ndim, const int64_t *shape,
+                                           int *out_ndim, int64_t *out_shape)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(shape);
+    LAM__CHECK_ARG(out_ndim);
+    LAM__CHECK_ARG(out_shape);
+    int64_t numel;
+    lam_status st = lam__check_shape(ndim, shape, &numel);
+    if (st)
+        return st;
+    return lam__call_shape(m, LAM__NO_INDEX, ndim, shape, out_ndim, out_shape);
+}

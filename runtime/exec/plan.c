@@ -1,0 +1,947 @@
+/* Plans: shape inference, Linear+activation fusion (and Linear into a narrow
+ * Linear as one kernel, lam__kernel_table.mlp2), activation buffers and
+ * the thread split for one input shape, made once and run without
+ * allocating (see include/lamina/plan.h for the strategies). */
+#include "runtime/exec/plan.h"
+#include "runtime/layers/layers.h"
+#include "runtime/core/parallel.h"
+#include <stdlib.h>
+#include <string.h>
+
+enum { STRAT_SERIAL, STRAT_BATCH, STRAT_COLUMNS };
+static const char *const strategy_names[] = {"serial", "batch", "columns"};
+
+/* Work below this many flops runs on the calling thread: waking a thread and
+ * the barrier cost 2-4 microseconds on this 2-vCPU VM.  Measured on the seed
+ * model (1,200 flops a row, ~18 ns a row on one thread): batch 256 (0.31
+ * MFLOP) is slower on 2 threads (5.5 vs 4.3 us), batch 512 (0.61 MFLOP)
+ * 1.2-1.6x faster, batch 1,024 1.6-1.9x. */
+#define PARALLEL_MIN_FLOPS 0.5e6
+/* Floats of activations per thread and block (two buffers): 256 KiB. */
+#define BLOCK_FLOATS 32768
+#define CACHE_LINE_FLOATS 16
+#define CLAIM_STRIDE 8 /* int64 counters a cache line apart */
+
+typedef struct plan_step {
+    lam_module *m;
+    int dep; /* m's index in the plan's deps (for its path in messages) */
+    bool dense; /* runs rows with a fused epilogue (lam__module_ops.run_rows) */
+    lam__epilogue ep;
+    lam_module *act; /* the activation computed in the epilogue, if any */
+    int in_ndim, out_ndim;
+    int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
+    int64_t in_row, out_row; /* floats per row of dim 0 */
+    bool rowwise;
+    bool pair; /* this step's run_rows then the next one's as one kernel (run_pair) */
+    bool custom; /* a module with its own forward, run with a forward pool */
+} plan_step;
+
+struct lam_plan {
+    lam_module *root;
+    bool owns_root;
+    bool generic; /* run through lam_module_forward */
+    int in_ndim, out_ndim;
+    int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
+    plan_step *steps;
+    size_t n_steps;
+    int strategy, nthreads;
+    int threads_requested; /* the thread count the plan was made for */
+    bool blocked;          /* rows run through the whole pipeline in blocks */
+    int64_t rows, block_rows;
+    float *buf;
+    size_t slot; /* floats per buffer */
+    int64_t *claims; /* batch: blocks taken from each thread's range, one per cache line */
+    bool in_use;
+    unsigned stamp; /* root's tree_version when made: valid while it holds */
+    lam__deps deps; /* the modules reached (for messages) */
+    lam__fpool **pools; /* one per thread slot, when a step is custom */
+};
+
+/* ---- building ---- */
+
+typedef struct builder {
+    plan_step *steps;
+    size_t n, cap;
+    lam__deps deps;
+} builder;
+
+#define MAX_DEPTH 64
+
+/* Record m (child of deps[parent]); its index, or -1 when out of memory. */
+static int dep_add(lam__deps *d, lam_module *m, int parent, size_t index, bool *oom)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        lam__dep *items = realloc(d->items, cap * sizeof *items);
+        if (!items) {
+            *oom = true;
+            return -1;
+        }
+        d->items = items;
+        d->cap = cap;
+    }
+    d->items[d->n] = (lam__dep){m, lam__module_version(m), parent, index};
+    return (int)d->n++;
+}
+
+/* Every module under m (a generic plan depends on all of them), each once:
+ * a module shared by several parents is checked after the first of them. */
+static void dep_add_tree(lam__deps *d, lam__ptrmap *seen, lam_module *m, int parent,
+                         size_t index, int depth, bool *oom)
+{
+    bool added;
+    if (!lam__ptrmap_put(seen, m, 0, &added)) {
+        *oom = true;
+        return;
+    }
+    if (!added)
+        return;
+    int idx = dep_add(d, m, parent, index, oom);
+    for (size_t i = 0; idx >= 0 && depth < MAX_DEPTH && i < m->n_children; i++)
+        dep_add_tree(d, seen, m->children[i].module, idx, i, depth + 1, oom);
+}
+
+static bool plannable_leaf(const lam_module *m) { return m->ops->forward_into != NULL; }
+
+/* A module with a forward of its own (a custom module, a plugin container)
+ * is a step of its own: the plan runs its forward with a forward pool, on
+ * row blocks when its type declares it row-independent. */
+static bool custom_step(const lam_module *m)
+{
+    return m->ops->forward && !lam_module_is_modulelist(m) && !lam_module_is_sequential(m);
+}
+
+/* Flatten nested Sequentials into leaves, recording every module looked at;
+ * false if something isn't a leaf (recorded too: it is why). */
+static bool collect_leaves(builder *b, lam_module *m, int parent, size_t index, int depth,
+                           bool *oom)
+{
+    int idx = dep_add(&b->deps, m, parent, index, oom);
+    if (idx < 0 || depth > MAX_DEPTH)
+        return false;
+    if (lam_module_is_sequential(m)) {
+        for (size_t i = 0; i < m->n_children; i++)
+            if (!collect_leaves(b, m->children[i].module, idx, i, depth + 1, oom))
+                return false;
+        return true;
+    }
+    bool custom = !plannable_leaf(m) && custom_step(m);
+    if (!plannable_leaf(m) && !custom)
+        return false;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 8;
+        plan_step *s = realloc(b->steps, cap * sizeof *s);
+        if (!s) {
+            *oom = true;
+            return false;
+        }
+        b->steps = s;
+        b->cap = cap;
+    }
+    memset(&b->steps[b->n], 0, sizeof b->steps[b->n]);
+    b->steps[b->n].custom = custom;
+    b->steps[b->n].m = m;
+    b->steps[b->n++].dep = idx;
+    return true;
+}
+
+/* Prefix the current error with the path from the plan's root to step s. */
+static void locate_step(const lam_plan *p, const plan_step *s, lam_status st)
+{
+    lam_module *chain[MAX_DEPTH + 2];
+    size_t index[MAX_DEPTH + 2];
+    int n = 0;
+    for (int d = s->dep; d >= 0 && n < MAX_DEPTH + 2; d = p->deps.items[d].parent, n++) {
+        chain[n] = p->deps.items[d].m;
+        index[n] = p->deps.items[d].index;
+    }
+    for (int i = 0; i < n / 2; i++) {
+        lam_module *t = chain[i];
+        chain[i] = chain[n - 1 - i];
+        chain[n - 1 - i] = t;
+        size_t u = index[i];
+        index[i] = index[n - 1 - i];
+        index[n - 1 - i] = u;
+    }
+    lam__error_locate(chain, index, n, st);
+}
+
+/* Floats per row of dim 0.  A shape without rows can be a valid empty
+ * tensor whose other dims multiply past int64 ([0, 2^62, 2^62]); no row of
+ * it is ever addressed, and its row size is 0.  Every other shape here has
+ * passed lam__check_shape, so its products of dims fit. */
+static int64_t row_size(int ndim, const int64_t *shape)
+{
+    if (ndim > 0 && shape[0] == 0)
+        return 0;
+    int64_t r = 1;
+    for (int i = 1; i < ndim; i++)
+        r *= shape[i];
+    return r;
+}
+
+static lam_status infer_shapes(lam_plan *p)
+{
+    int nd = p->in_ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    memcpy(shape, p->in_shape, sizeof shape);
+    size_t w = 0;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        plan_step s = p->steps[i];
+        s.in_ndim = nd;
+        memcpy(s.in_shape, shape, sizeof shape);
+        lam_status st = s.m->ops->output_shape(s.m, nd, shape, &s.out_ndim, s.out_shape);
+        if (st) {
+            locate_step(p, &s, st);
+            return st;
+        }
+        /* a shape that no tensor can have (Linear(0, 2^20) on [2^30, 2^30, 0]);
+         * lam_plan_create reports it as the forward does */
+        int64_t numel;
+        if (lam__check_shape(s.out_ndim, s.out_shape, &numel) != LAM_OK) {
+            char prefix[96];
+            snprintf(prefix, sizeof prefix, "%s output:", lam_module_type_name(s.m));
+            lam__error_prefix(prefix);
+            return LAM_ERR_SHAPE;
+        }
+        /* a following activation joins the epilogue of a layer that runs
+         * rows with one (a Linear) */
+        s.dense = !s.custom && lam__runs_rows(s.m);
+        if (s.dense && i + 1 < p->n_steps) {
+            float alpha;
+            lam_activation act = lam__epilogue_act(p->steps[i + 1].m, &alpha);
+            if (act != LAM_ACTIVATION_IDENTITY) {
+                s.act = p->steps[i + 1].m;
+                s.ep.act = act;
+                s.ep.alpha = alpha;
+                i++;
+            }
+        }
+        s.in_row = row_size(s.in_ndim, s.in_shape);
+        s.out_row = row_size(s.out_ndim, s.out_shape);
+        s.rowwise = lam__rowwise(s.m, s.in_ndim) && s.in_shape[0] == s.out_shape[0] &&
+                    s.out_ndim >= 1;
+        p->steps[w++] = s;
+        nd = s.out_ndim;
+        memcpy(shape, s.out_shape, sizeof shape);
+    }
+    p->n_steps = w;
+    /* two layers that can run as one kernel (a Linear into a narrow Linear,
+     * e.g. Linear(10, 50)-ReLU-Linear(50, 2), where the kernel table has it;
+     * row blocks of at least 8 rows, see batch_task) */
+    for (size_t i = 0; i + 1 < w; i++) {
+        plan_step *s = &p->steps[i], *t = &p->steps[i + 1];
+        if (s->dense && t->dense && s->rowwise && t->rowwise && lam__can_pair(s->m, t->m)) {
+            s->pair = true;
+            i++;
+        }
+    }
+    p->out_ndim = nd;
+    memcpy(p->out_shape, shape, sizeof shape);
+    return LAM_OK;
+}
+
+/* A custom forward's work, unless its type says (flops): a multiply-add per
+ * parameter of its subtree and row (its Linears), 10 per output element. */
+static double step_flops(const plan_step *s)
+{
+    if (s->custom && !s->m->ops->flops) {
+        double rows = s->in_ndim ? (double)s->in_shape[0] : 1.0;
+        return 2.0 * rows * (double)lam_module_num_parameters(s->m) +
+               10.0 * rows * (double)s->out_row;
+    }
+    return lam__flops(s->m, s->in_ndim, s->in_shape, s->out_ndim, s->out_shape);
+}
+
+static double estimate_flops(const lam_plan *p)
+{
+    double f = 0;
+    for (size_t i = 0; i < p->n_steps; i++)
+        f += step_flops(&p->steps[i]);
+    return f;
+}
+
+/* The elements of a shape that lam__check_shape accepted. */
+static int64_t shape_numel(int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    return n;
+}
+
+static lam_status choose_and_allocate(lam_plan *p, int threads)
+{
+    bool rowwise = p->in_ndim >= 1;
+    int64_t max_row = p->in_shape[0] ? row_size(p->in_ndim, p->in_shape) : 1;
+    int64_t max_numel = 0; /* of the steps' outputs */
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        rowwise = rowwise && s->rowwise;
+        if (s->out_row > max_row)
+            max_row = s->out_row;
+        if (s->in_row > max_row)
+            max_row = s->in_row;
+        int64_t n = shape_numel(s->out_ndim, s->out_shape);
+        if (n > max_numel)
+            max_numel = n;
+    }
+    p->rows = p->in_shape[0];
+    double flops = estimate_flops(p);
+    if (threads <= 1 || flops < PARALLEL_MIN_FLOPS)
+        p->strategy = STRAT_SERIAL;
+    else if (rowwise && p->rows >= 4 * (int64_t)threads)
+        p->strategy = STRAT_BATCH;
+    else
+        p->strategy = STRAT_COLUMNS;
+    p->nthreads = p->strategy == STRAT_SERIAL ? 1 : threads;
+    if (p->strategy == STRAT_BATCH && p->rows < (int64_t)p->nthreads * 8)
+        p->nthreads = (int)((p->rows + 7) / 8);
+
+    int slots;
+    size_t slot;
+    p->threads_requested = threads;
+    p->blocked = rowwise && p->strategy != STRAT_COLUMNS;
+    if (shape_numel(p->out_ndim, p->out_shape) == 0) {
+        /* nothing to compute (lam__plan_exec returns at once) */
+        p->strategy = STRAT_SERIAL;
+        p->nthreads = 1;
+        p->blocked = false;
+        return LAM_OK;
+    }
+    if (p->blocked) {
+        /* blocks of rows that keep both activation buffers in L2 */
+        int64_t b = BLOCK_FLOATS / (max_row ? max_row : 1);
+        b = b < 8 ? 8 : b > 512 ? 512 : b - b % 8;
+        /* a multiple of the thread count of equal blocks (threads claim
+         * them one at a time, see batch_task), at most b rows each */
+        if (p->rows > 0) {
+            int64_t nth = p->nthreads, nb = (p->rows + b - 1) / b;
+            nb = (nb + nth - 1) / nth * nth;
+            int64_t br = (p->rows + nb - 1) / nb;
+            br = (br + 7) / 8 * 8;
+            b = br < b ? br : b;
+        }
+        p->block_rows = b;
+        /* (b may exceed the rows: a plan for [1, 2^60] gets here, and fails) */
+        if (__builtin_mul_overflow((size_t)b, (size_t)max_row, &slot))
+            slot = SIZE_MAX;
+        slots = 2 * p->nthreads;
+    } else {
+        /* whole-tensor ping-pong buffers, for the largest step output
+         * (dim 0 may change along the way, as in Flatten(0, 1)) */
+        p->block_rows = p->rows;
+        slot = (size_t)max_numel;
+        slots = 2;
+    }
+    size_t bytes;
+    if (slot > SIZE_MAX - CACHE_LINE_FLOATS)
+        return lam__oom("plan activation buffers (size past SIZE_MAX)");
+    p->slot = (slot + CACHE_LINE_FLOATS - 1) / CACHE_LINE_FLOATS * CACHE_LINE_FLOATS;
+    if (__builtin_mul_overflow((size_t)slots * sizeof(float), p->slot, &bytes))
+        return lam__oom("plan activation buffers (size past SIZE_MAX)");
+    if (p->n_steps > 1) {
+        p->buf = lam__aligned_alloc(bytes);
+        if (!p->buf)
+            return lam__oom("plan activation buffers");
+    }
+    if (p->blocked) {
+        p->claims = lam__aligned_alloc((size_t)p->nthreads * CLAIM_STRIDE * sizeof(int64_t));
+        if (!p->claims)
+            return lam__oom("plan block counters");
+    }
+    bool custom = false;
+    for (size_t i = 0; i < p->n_steps; i++)
+        custom = custom || p->steps[i].custom;
+    if (custom) {
+        p->pools = calloc((size_t)p->nthreads, sizeof *p->pools);
+        if (!p->pools)
+            return lam__oom("plan forward pools");
+        for (int i = 0; i < p->nthreads; i++)
+            if (!(p->pools[i] = lam__fpool_new()))
+                return lam__oom("plan forward pools");
+    }
+    return LAM_OK;
+}
+
+static bool has_custom_step(const lam_plan *p)
+{
+    for (size_t i = 0; i < p->n_steps; i++)
+        if (p->steps[i].custom)
+            return true;
+    return false;
+}
+
+static void free_pools(lam_plan *p)
+{
+    if (p->pools)
+        for (int i = 0; i < p->nthreads; i++)
+            lam__fpool_free(p->pools[i]);
+    free(p->pools);
+    p->pools = NULL;
+}
+
+lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_t *shape,
+                           bool retain)
+{
+    *out = NULL;
+    int64_t numel;
+    lam_status st = lam__check_shape(ndim, shape, &numel);
+    if (st)
+        return st;
+    lam_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return lam__oom("plan");
+    p->root = m;
+    p->stamp = lam__module_tree_version(m);
+    p->in_ndim = ndim;
+    memcpy(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim);
+    builder b = {0};
+    bool oom = false;
+    bool plannable = collect_leaves(&b, m, -1, LAM__NO_INDEX, 0, &oom) && b.n > 0;
+    p->deps = b.deps;
+    if (plannable) {
+        p->steps = b.steps;
+        p->n_steps = b.n;
+        st = infer_shapes(p);
+        st = lam__locate_shape_error(m, ndim, shape, st); /* the message with its path */
+        if (!st)
+            st = choose_and_allocate(p, lam__threads_for_call());
+    }
+    if (st && st != LAM_ERR_NO_MEMORY && p->steps && has_custom_step(p)) {
+        /* a custom forward that does not declare its output shape (or
+         * refuses this one) runs as its own forward, which says why */
+        free(p->steps);
+        p->steps = NULL;
+        p->n_steps = 0;
+        lam__aligned_free(p->buf);
+        lam__aligned_free(p->claims);
+        free_pools(p);
+        p->buf = NULL;
+        p->claims = NULL;
+        b.steps = NULL;
+        b.n = 0;
+        st = LAM_OK;
+    }
+    if (b.n == 0 || p->n_steps == 0) {
+        free(b.steps);
+        if (retain && !oom) {
+            /* a public plan runs the module's own forward: any change below
+             * it may change what that does */
+            p->deps.n = 0;
+            lam__ptrmap seen = {0};
+            dep_add_tree(&p->deps, &seen, m, -1, LAM__NO_INDEX, 0, &oom);
+            lam__ptrmap_free(&seen);
+        }
+        if (oom)
+            st = lam__oom("plan");
+        p->generic = true;
+        p->strategy = STRAT_SERIAL;
+        p->nthreads = 1;
+        /* the output shape, where the module can tell */
+        if (!st && m->ops->output_shape &&
+            m->ops->output_shape(m, ndim, shape, &p->out_ndim, p->out_shape) != LAM_OK)
+            p->out_ndim = 0;
+        lam_clear_error();
+    }
+    if (st) {
+        lam__plan_destroy(p);
+        return st;
+    }
+    if (retain) {
+        lam_module_retain(m);
+        p->owns_root = true;
+    }
+    *out = p;
+    return LAM_OK;
+}
+
+void lam__plan_destroy(lam_plan *p)
+{
+    if (!p)
+        return;
+    free_pools(p);
+    if (p->owns_root)
+        lam_module_release(p->root);
+    free(p->steps);
+    free(p->deps.items);
+    lam__aligned_free(p->buf);
+    lam__aligned_free(p->claims);
+    free(p);
+}
+
+bool lam__plan_matches(const lam_plan *p, int ndim, const int64_t *shape, int threads)
+{
+    return p->in_ndim == ndim && memcmp(p->in_shape, shape, sizeof(int64_t) * (size_t)ndim) == 0 &&
+           p->threads_requested == threads;
+}
+
+unsigned lam__plan_stamp(const lam_plan *p) { return p->stamp; }
+
+bool lam__plan_stale(const lam_plan *p) { return lam__module_tree_version(p->root) != p->stamp; }
+
+bool lam__plan_is_generic(const lam_plan *p) { return p->generic; }
+void lam__plan_set_in_use(lam_plan *p, bool v) { p->in_use = v; }
+bool lam__plan_in_use(const lam_plan *p) { return p->in_use; }
+
+void lam__plan_shape(const lam_plan *p, int *ndim, int64_t *shape)
+{
+    *ndim = p->out_ndim;
+    memcpy(shape, p->out_shape, sizeof p->out_shape);
+}
+
+/* ---- running ---- */
+
+static void view(lam_tensor *v, float *data, int ndim, const int64_t *shape, int64_t rows)
+{
+    memset(v, 0, sizeof *v);
+    v->data = data;
+    v->ndim = ndim;
+    memcpy(v->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    v->shape[0] = rows;
+    v->numel = rows * row_size(ndim, shape);
+    v->refcount = 1;
+    v->borrowed = true;
+}
+
+/* The vectors of the last dim that a dense step (a Linear) multiplies in
+ * `rows` rows of dim 0: rows times the dims between the first and the last;
+ * a 1-D input is one vector.  (Counted on the dims, not as in_row / in_f:
+ * in_features may be 0, and every row is then the bias.) */
+static int64_t dense_vectors(const plan_step *s, int64_t rows)
+{
+    if (s->in_ndim == 1)
+        return 1;
+    int64_t v = rows;
+    for (int i = 1; i < s->in_ndim - 1; i++)
+        v *= s->in_shape[i];
+    return v;
+}
+
+/* A custom step on `rows` rows: its forward (with the thread's forward pool
+ * entered by the caller), its output copied to y. */
+static lam_status run_custom(const plan_step *s, const float *x, float *y, int64_t rows,
+                             void *args)
+{
+    lam_tensor vin, *t = NULL;
+    view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
+    lam_status st = lam__forward_step(s->m, &vin, args, &t);
+    if (st)
+        return st;
+    int64_t numel = rows * s->out_row;
+    bool ok = t->ndim == s->out_ndim && t->shape[0] == rows &&
+              memcmp(t->shape + 1, s->out_shape + 1, sizeof(int64_t) * (size_t)(t->ndim - 1)) == 0;
+    if (!ok) {
+        char a[64], b[64];
+        int64_t want[LAM_MAX_DIMS];
+        memcpy(want, s->out_shape, sizeof want);
+        want[0] = rows;
+        st = lam__error(LAM_ERR_SHAPE, "%s: forward returned shape %s, but its output_shape says %s",
+                        lam_module_type_name(s->m), lam_shape_str(t->ndim, t->shape, a, sizeof a),
+                        lam_shape_str(s->out_ndim, want, b, sizeof b));
+    } else if (t->data != y) {
+        memcpy(y, t->data, (size_t)numel * sizeof(float));
+    }
+    lam_tensor_release(t);
+    return st;
+}
+
+static lam_status run_step_rows(const plan_step *s, const float *x, float *y, int64_t rows,
+                                int64_t n_begin, int64_t n_end, void *args)
+{
+    if (s->custom)
+        return run_custom(s, x, y, rows, args);
+    if (s->dense)
+        return s->m->ops->run_rows(s->m, x, dense_vectors(s, rows), y, s->ep, (size_t)n_begin,
+                                   (size_t)n_end);
+    lam_tensor vin, vout;
+    view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
+    /* a step that is not rowwise runs whole, and its dim 0 may change */
+    view(&vout, y, s->out_ndim, s->out_shape, s->rowwise ? rows : s->out_shape[0]);
+    return s->m->ops->forward_into(s->m, &vin, &vout);
+}
+
+typedef struct run_ctx {
+    lam_plan *p;
+    const float *x;
+    float *y;
+    size_t step; /* for column splits */
+    const float *sx;
+    float *sy;
+    void *args;         /* for a custom step that is the plan's root */
+    int failed;         /* batch: a block failed, stop claiming */
+    lam_status status[64];
+    size_t message_step; /* the step whose failure the message is */
+    char message[1024];
+} run_ctx;
+
+static void record_failure(run_ctx *c, int ith, lam_status st, size_t step)
+{
+    c->status[ith < 64 ? ith : 63] = st;
+    if (ith == 0 || !c->message[0]) {
+        snprintf(c->message, sizeof c->message, "%s", lam_last_error());
+        c->message_step = step;
+    }
+}
+
+/* Row blocks through the whole pipeline.  Each thread has a contiguous range
+ * of blocks (what a fixed split would give it) and claims them one at a
+ * time from its range's counter; when its range is done it takes the
+ * blocks left in the others'.  So a thread that the OS keeps off its core
+ * (a machine busy with other work) delays only the block it holds.  Rows
+ * are independent and every row's arithmetic is the same in any block, so
+ * the result does not depend on which thread ran which block. */
+static void batch_blocks(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    lam_plan *p = c->p;
+    float *a = p->buf ? p->buf + (size_t)(2 * ith) * p->slot : NULL;
+    float *b = p->buf ? a + p->slot : NULL;
+    int64_t in_row = row_size(p->in_ndim, p->in_shape);
+    int64_t out_row = row_size(p->out_ndim, p->out_shape);
+    const int64_t nblocks = (p->rows + p->block_rows - 1) / p->block_rows;
+    /* each thread starts on its own contiguous range of blocks (the rows it
+     * would get from a fixed split, and that stay in its cache from run to
+     * run), then takes what is left of the others' */
+    int victim = ith;
+    for (;;) {
+        const int64_t end = nblocks * (victim + 1) / nth;
+        const int64_t blk = nblocks * victim / nth +
+                            __atomic_fetch_add(&p->claims[(size_t)victim * CLAIM_STRIDE], 1,
+                                               __ATOMIC_RELAXED);
+        if (blk >= end) {
+            victim = victim + 1 < nth ? victim + 1 : 0;
+            if (victim == ith)
+                return;
+            continue;
+        }
+        if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED))
+            return;
+        int64_t r = blk * p->block_rows;
+        int64_t n = p->rows - r < p->block_rows ? p->rows - r : p->block_rows;
+        const float *x = c->x + r * in_row;
+        for (size_t i = 0; i < p->n_steps; i++) {
+            const plan_step *s = &p->steps[i];
+            if (s->pair && n >= 8) {
+                /* this step and the next as one kernel; same bits as two */
+                const plan_step *t = &p->steps[++i];
+                float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
+                lam_status st = s->m->ops->run_pair(s->m, s->ep, t->m, t->ep, x,
+                                                    dense_vectors(s, n), y);
+                if (st) {
+                    record_failure(c, ith, st, i - 1);
+                    __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+                    return;
+                }
+                x = y;
+                continue;
+            }
+            float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
+            lam_status st = run_step_rows(s, x, y, n, 0, s->out_shape[s->out_ndim - 1], c->args);
+            if (st) {
+                record_failure(c, ith, st, i);
+                __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+                return;
+            }
+            x = y;
+        }
+    }
+}
+
+/* Blocks, with this thread slot's forward pool for custom steps. */
+static void batch_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    if (!c->p->pools) {
+        batch_blocks(ctx, ith, nth);
+        return;
+    }
+    lam__fpool *prev = lam__fpool_enter(c->p->pools[ith]);
+    batch_blocks(ctx, ith, nth);
+    lam__fpool_leave(prev);
+}
+
+/* One Linear step's output columns split across threads. */
+static void column_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    const plan_step *s = &c->p->steps[c->step];
+    int64_t n = s->out_shape[s->out_ndim - 1], n0, n1;
+    lam__split_range(n, ith, nth, 16, &n0, &n1);
+    if (n0 >= n1)
+        return;
+    lam_status st = run_step_rows(s, c->sx, c->sy, s->in_shape[0], n0, n1, NULL);
+    if (st)
+        record_failure(c, ith, st, c->step);
+}
+
+/* A rowwise non-Linear step's rows split across threads. */
+static void rows_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    const plan_step *s = &c->p->steps[c->step];
+    int64_t r0, r1;
+    lam__split_range(s->in_shape[0], ith, nth, 1, &r0, &r1);
+    if (r0 >= r1)
+        return;
+    lam__fpool *prev = lam__fpool_enter(c->p->pools ? c->p->pools[ith] : NULL);
+    lam_status st = run_step_rows(s, c->sx + r0 * s->in_row, c->sy + r0 * s->out_row, r1 - r0, 0,
+                                  s->out_shape[s->out_ndim - 1], c->args);
+    lam__fpool_leave(prev);
+    if (st)
+        record_failure(c, ith, st, c->step);
+}
+
+static lam_status finish(run_ctx *c, int nth)
+{
+    for (int i = 0; i < (nth < 64 ? nth : 64); i++)
+        if (c->status[i])
+            return lam__error(c->status[i], "%s", c->message);
+    return LAM_OK;
+}
+
+static lam_status run_columns(lam_plan *p, run_ctx *c)
+{
+    float *a = p->buf, *b = p->buf ? p->buf + p->slot : NULL;
+    const float *x = c->x;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        float *y = i + 1 == p->n_steps ? c->y : (x == a ? b : a);
+        c->step = i;
+        c->sx = x;
+        c->sy = y;
+        int nth = p->nthreads;
+        if (s->dense && nth > 1) {
+            lam__parallel(nth, column_task, c);
+        } else if (s->rowwise && nth > 1 && s->in_shape[0] >= nth) {
+            lam__parallel(nth, rows_task, c);
+            if (p->pools)
+                lam__fpool_balance(p->pools, nth);
+        } else {
+            nth = 1;
+            /* a custom step that is not row-independent runs here, whole;
+             * its children and ops may still use the threads */
+            lam__fpool *prev = s->custom ? lam__fpool_enter(p->pools[0]) : NULL;
+            lam_status st = run_step_rows(s, x, y, s->in_shape[0], 0, s->out_shape[s->out_ndim - 1],
+                                          c->args);
+            if (s->custom)
+                lam__fpool_leave(prev);
+            if (st)
+                record_failure(c, 0, st, i);
+        }
+        lam_status st = finish(c, nth);
+        if (st)
+            return st;
+        x = y;
+    }
+    return LAM_OK;
+}
+
+lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_tensor *out)
+{
+    if (p->generic) {
+        lam_tensor *y;
+        lam_status st = lam_module_forward_args(p->root, in, args, &y);
+        if (st)
+            return st;
+        if (!lam_tensor_same_shape(y, out)) {
+            char a[64], b[64];
+            st = lam__error(LAM_ERR_SHAPE, "plan: %s produced shape %s, the output tensor has %s",
+                            lam_module_type_name(p->root), lam_shape_str(y->ndim, y->shape, a, sizeof a),
+                            lam_shape_str(out->ndim, out->shape, b, sizeof b));
+        } else {
+            memcpy(out->data, y->data, (size_t)y->numel * sizeof(float));
+        }
+        lam_tensor_release(y);
+        return st;
+    }
+    run_ctx c;
+    c.p = p;
+    c.x = in->data;
+    c.y = out->data;
+    c.failed = 0;
+    memset(c.status, 0, sizeof c.status);
+    c.message[0] = '\0';
+    c.message_step = 0;
+    /* per-call arguments reach a custom module that is the plan's root (a
+     * Sequential passes none to its children) */
+    c.args = p->n_steps == 1 && p->steps[0].custom && p->steps[0].m == p->root ? args : NULL;
+    if (out->numel == 0) /* (an input without rows can still give elements: Linear(0, 3) on [0]) */
+        return LAM_OK;
+    lam_status st;
+    if (c.args) {
+        /* arguments may describe the rows (forward(x, condition)): the
+         * forward sees the whole batch, on this thread */
+        const plan_step *s = &p->steps[0];
+        lam__fpool *prev = lam__fpool_enter(p->pools[0]);
+        st = run_custom(s, c.x, c.y, s->in_shape[0], c.args);
+        lam__fpool_leave(prev);
+    } else if (!p->blocked) {
+        st = run_columns(p, &c);
+    } else {
+        for (int i = 0; i < p->nthreads; i++)
+            p->claims[(size_t)i * CLAIM_STRIDE] = 0;
+        lam__parallel(p->nthreads, batch_task, &c);
+        if (p->pools && p->nthreads > 1)
+            lam__fpool_balance(p->pools, p->nthreads);
+        st = finish(&c, p->nthreads);
+    }
+    if (st && !c.args) /* reported once, from where it failed */
+        locate_step(p, &p->steps[c.message_step], st);
+    return st;
+}
+
+/* ---- public API ---- */
+
+static lam_status stale_error(const lam_plan *p)
+{
+    ptrdiff_t changed = lam__deps_changed(&p->deps);
+    if (changed < 0) /* below a module the plan did not look into */
+        return lam__error(LAM_ERR_RUNTIME,
+                          "plan run: the model's structure or mode changed after the plan was "
+                          "made; make a new plan");
+    /* deps[changed]'s ancestors did not change: it is still in the model */
+    plan_step at = {.m = p->deps.items[changed].m, .dep = (int)changed};
+    lam__error(LAM_ERR_RUNTIME,
+               "%s: its children or its train/eval mode changed after the plan was made "
+               "(the model's structure or mode changed); make a new plan",
+               lam_module_type_name(at.m));
+    locate_step(p, &at, LAM_ERR_RUNTIME);
+    lam__error_prefix("plan run:");
+    return LAM_ERR_RUNTIME;
+}
+
+LAM_API lam_status lam_plan_create(lam_plan **out, lam_module *m, int ndim, const int64_t *shape)
+{
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(shape);
+    return lam__plan_build(out, m, ndim, shape, true);
+}
+
+LAM_API void lam_plan_free(lam_plan *p) { lam__plan_destroy(p); }
+
+LAM_API lam_status lam_plan_output_shape(const lam_plan *p, int *out_ndim, int64_t *out_shape)
+{
+    LAM__CHECK_ARG(p);
+    LAM__CHECK_ARG(out_ndim);
+    LAM__CHECK_ARG(out_shape);
+    if (p->out_ndim == 0)
+        return lam__error(LAM_ERR_NOT_IMPLEMENTED, "plan: %s does not declare its output shape",
+                          lam_module_type_name(p->root));
+    lam__plan_shape(p, out_ndim, out_shape);
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void *args,
+                                     lam_tensor *output)
+{
+    LAM__CHECK_ARG(p);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
+    if (input->ndim != p->in_ndim ||
+        memcmp(input->shape, p->in_shape, sizeof(int64_t) * (size_t)p->in_ndim) != 0) {
+        char a[64], b[64];
+        return lam__error(LAM_ERR_SHAPE, "plan run: input shape %s, but the plan was made for %s",
+                          lam_shape_str(input->ndim, input->shape, a, sizeof a),
+                          lam_shape_str(p->in_ndim, p->in_shape, b, sizeof b));
+    }
+    if (p->out_ndim &&
+        (output->ndim != p->out_ndim ||
+         memcmp(output->shape, p->out_shape, sizeof(int64_t) * (size_t)p->out_ndim) != 0)) {
+        char a[64], b[64];
+        return lam__error(LAM_ERR_SHAPE, "plan run: output shape %s, but the plan produces %s",
+                          lam_shape_str(output->ndim, output->shape, a, sizeof a),
+                          lam_shape_str(p->out_ndim, p->out_shape, b, sizeof b));
+    }
+    if (__builtin_expect(lam__plan_stale(p), 0))
+        return stale_error(p);
+    return lam__plan_exec(p, input, args, output);
+}
+
+LAM_API lam_status lam_plan_run(lam_plan *p, const lam_tensor *input, lam_tensor *output)
+{
+    LAM__CHECK_ARG(p);
+    LAM__CHECK_ARG(input);
+    LAM__CHECK_ARG(output);
+    return lam_plan_run_args(p, input, NULL, output);
+}
+
+LAM_API char *lam_plan_describe(const lam_plan *p)
+{
+    LAM__CHECK_ARG_OR(p, NULL);
+    lam__sb sb = {0};
+    lam__sb_printf(&sb, "%s/%d:", strategy_names[p->strategy], p->nthreads);
+    if (p->generic)
+        lam__sb_printf(&sb, " %s (its own forward)", lam_module_type_name(p->root));
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        lam__sb_puts(&sb, i == 0 ? " " : s[-1].pair ? " & " : ", ");
+        if (s->pair)
+            lam__sb_puts(&sb, "[");
+        lam__sb_puts(&sb, lam_module_type_name(s->m));
+        if (s->custom)
+            lam__sb_printf(&sb, " (its own forward%s)",
+                           s->rowwise ? ", row-independent" : "");
+        if (s->act)
+            lam__sb_printf(&sb, "+%s", lam_module_type_name(s->act));
+        if (i > 0 && s[-1].pair)
+            lam__sb_puts(&sb, "]");
+    }
+    if (sb.failed) {
+        free(sb.buf);
+        lam__oom("plan description");
+        return NULL;
+    }
+    return sb.buf;
+}
+
+LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads)
+{
+    LAM__CHECK_ARG_OR(p, NULL);
+    if (nthreads)
+        *nthreads = p->nthreads;
+    return strategy_names[p->strategy];
+}
+
+/* ---- one layer run on its own (custom forwards call layers one by one) ----
+ * Big enough work is still split across threads: rows for a rowwise layer
+ * with enough of them, output columns for a Linear with few rows.  No
+ * allocation: the plan and its single step live on the stack. */
+lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
+{
+    int threads = lam__threads_for_call();
+    plan_step s;
+    memset(&s, 0, sizeof s);
+    s.m = m;
+    s.dense = lam__runs_rows(m);
+    s.in_ndim = in->ndim;
+    s.out_ndim = out->ndim;
+    memcpy(s.in_shape, in->shape, sizeof s.in_shape);
+    memcpy(s.out_shape, out->shape, sizeof s.out_shape);
+    s.in_row = row_size(in->ndim, in->shape);
+    s.out_row = row_size(out->ndim, out->shape);
+    int64_t rows = in->ndim ? in->shape[0] : 0;
+    int64_t n_out = out->shape[out->ndim - 1];
+    if (threads <= 1) /* the common case of a custom forward's layers: decide nothing */
+        return run_step_rows(&s, in->data, out->data, rows, 0, n_out, NULL);
+    s.rowwise = lam__rowwise(m, in->ndim) && in->shape[0] == out->shape[0];
+    bool split_rows = s.rowwise && rows >= 4 * (int64_t)threads;
+    bool split_cols = s.dense && !split_rows && n_out >= 32 * (int64_t)threads;
+    if (!(split_rows || split_cols) ||
+        lam__flops(m, in->ndim, in->shape, out->ndim, out->shape) < PARALLEL_MIN_FLOPS)
+        return run_step_rows(&s, in->data, out->data, rows, 0, n_out, NULL);
+    lam_plan p;
+    memset(&p, 0, sizeof p);
+    p.steps = &s;
+    p.n_steps = 1;
+    p.nthreads = threads;
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = &p;
+    c.step = 0;
+    c.sx = in->data;
+    c.sy = out->data;
+    lam__parallel(threads, split_rows ? rows_task : column_task, &c);
+    return finish(&c, threads);
+}

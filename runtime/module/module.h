@@ -1,0 +1,161 @@
+/* runtime/module — refcounted modules and the operations a type gives them
+ * (lam__module_ops: forward, shapes, repr and the capabilities the executor
+ * asks), children with hashed names, parent links, the depth limit and
+ * structure versions (module.c, tree.c), parameters and state_dicts
+ * (params.c, state_dict.c), and repr (repr.c).  Uses core and tensor; the
+ * kernel table's epilogue type comes from simd/. */
+#ifndef LAMINA_RUNTIME_MODULE_MODULE_H
+#define LAMINA_RUNTIME_MODULE_MODULE_H
+
+#include "runtime/tensor/tensor.h"
+#include "simd/kernels.h"
+
+/* ---- modules ---- */
+enum {
+    LAM__KIND_LEAF = 0,
+    LAM__KIND_SEQUENTIAL,
+    LAM__KIND_MODULELIST,
+    LAM__KIND_CUSTOM,
+};
+
+/* The layer-type descriptor built-in layers register through. */
+typedef struct lam__module_ops {
+    const char *type_name;   /* "Linear" */
+    const char *py_module;   /* "torch.nn.modules.linear", for "<class '...'>" texts */
+    int kind;
+    /* output shape for an input shape, or LAM_ERR_SHAPE with a message */
+    lam_status (*output_shape)(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
+                               int64_t *out);
+    /* compute into a preallocated output of the inferred shape */
+    lam_status (*forward_into)(lam_module *m, const lam_tensor *in, lam_tensor *out);
+    /* or produce the output itself (containers, custom modules) */
+    lam_status (*forward)(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out);
+    /* PyTorch's extra_repr(): snprintf-like, returns the length */
+    int (*extra_repr)(const lam_module *m, char *buf, size_t size);
+    void (*destroy)(lam_module *m);
+    /* true when forward treats the rows of dim 0 independently for an input
+     * of this rank (so a batch may be split across threads); NULL = never */
+    bool (*rowwise)(const lam_module *m, int ndim);
+
+    /* ---- capabilities: what the executor may do with a layer.  Plans ask
+     * these, never a type's name, so built-in and plugin layers are planned
+     * and fused by the same rules.  NULL = the layer cannot. ---- */
+    /* "Runs rows with a fused epilogue": x holds `rows` vectors of the
+     * input's last dimension, y `rows` vectors of the output's last
+     * dimension; computes output columns [n_begin, n_end) and applies `ep`
+     * to them.  The executor then fuses a following activation into `ep` and
+     * may split the columns (or the rows) across threads. */
+    lam_status (*run_rows)(lam_module *m, const float *x, int64_t rows, float *y,
+                           lam__epilogue ep, size_t n_begin, size_t n_end);
+    /* "Is an elementwise activation that its producer's epilogue can
+     * compute": the activation and its alpha, or LAM_ACTIVATION_IDENTITY. */
+    lam_activation (*epilogue_act)(const lam_module *m, float *alpha);
+    /* Floating-point operations of one forward for this input shape (the
+     * executor's estimate for choosing threads); NULL: 10 per output element. */
+    double (*flops)(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
+                    const int64_t *out);
+    /* This layer's run_rows then `next`'s as one kernel (the intermediate
+     * kept in registers), with the same bits as the two calls: can_pair
+     * says whether it can for this pair, run_pair runs it. */
+    bool (*can_pair)(const lam_module *m, const lam_module *next);
+    lam_status (*run_pair)(lam_module *m, lam__epilogue ep, lam_module *next, lam__epilogue next_ep,
+                           const float *x, int64_t rows, float *y);
+} lam__module_ops;
+
+/* What exec/ caches in a module (the plans of lam_module_forward): it is
+ * freed with the module through its own `free`, so module/ never calls
+ * into exec/. */
+typedef struct lam__module_cache {
+    void (*free)(struct lam__module_cache *c);
+} lam__module_cache;
+
+typedef struct lam__named_module {
+    char *name;
+    lam_module *module;
+} lam__named_module;
+
+typedef struct lam__param {
+    char *name;
+    lam_tensor *tensor;
+    bool declared; /* declared by the layer, which reads it with this shape:
+                      a replacement must have the same shape */
+    bool kept;     /* declared by a plugin, which may keep the tensor (the host
+                      table promises it lives as long as the module) */
+} lam__param;
+
+struct lam_module {
+    const lam__module_ops *ops;
+    const char *type_name;  /* overrides ops->type_name (custom modules) */
+    int refcount;
+    bool training;
+    lam__named_module *children;
+    size_t n_children, cap_children;
+    lam__param *params;
+    size_t n_params;
+    /* tree.c: an index of the child and parameter names (NULL while there
+     * are few), the modules holding this one (with counts; NULL when none)
+     * and the levels of modules below it (0: no children).  Changed under
+     * lam__tree_lock. */
+    lam__strmap *names;
+    lam__ptrmap *parents;
+    int below;
+    void *state;
+    lam__module_cache *plans; /* plans for lam_module_forward (exec/), made lazily */
+    unsigned params_version; /* moves when a parameter of m is registered or replaced */
+    /* Structure versions (runtime/module.c): `version` moves when m's own
+     * children or mode change; `tree_version` when m's or any descendant's
+     * do (a change is stamped upward through `parents`, so a plan of m
+     * checks this one number); stamped under lam__tree_lock. */
+    unsigned version, tree_version;
+};
+
+/* m's children or mode changed: moves its version and its and every
+ * ancestor's tree_version. */
+void lam__module_touch(lam_module *m);
+/* Relaxed: a change made on another thread is seen once that thread's work
+ * is ordered before this one (changing a model while it runs is a race). */
+static inline unsigned lam__module_version(const lam_module *m)
+{
+    return __atomic_load_n(&m->version, __ATOMIC_RELAXED);
+}
+static inline unsigned lam__module_tree_version(const lam_module *m)
+{
+    return __atomic_load_n(&m->tree_version, __ATOMIC_RELAXED);
+}
+
+lam_status lam__module_new(lam_module **out, const lam__module_ops *ops, void *state);
+/* Register a parameter the layer declares (takes the reference). */
+lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
+/* Insert a child at position pos (0..n) under `name` (takes a reference). */
+lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam_module *child);
+/* Remove the child at pos, dropping its reference. */
+void lam__children_remove(lam_module *m, size_t pos);
+/* Rename children "0".."n-1" in order. */
+lam_status lam__children_renumber(lam_module *m);
+/* The position of the child / parameter called name[0..len), or -1. */
+ptrdiff_t lam__module_child_pos(const lam_module *m, const char *name, size_t len);
+ptrdiff_t lam__module_param_pos(const lam_module *m, const char *name, size_t len);
+
+/* ---- the module tree (tree.c) ---- */
+/* One lock for every change to children, parents and depths. */
+void lam__tree_lock(void);
+void lam__tree_unlock(void);
+/* Under the lock, before `child` joins `parent`'s children: refuses a cycle
+ * and a tree deeper than LAM_MAX_MODULE_DEPTH, then records parent as a
+ * holder of child and the new depths.  Nothing changes on failure. */
+lam_status lam__tree_attach(lam_module *parent, lam_module *child);
+/* Under the lock, after one slot holding `child` left `parent`'s children. */
+void lam__tree_detach(lam_module *parent, lam_module *child);
+/* Under the lock: after a child was added at pos / after any other change
+ * of parent's child or parameter list.  Never fails (the index is only a
+ * cache: without it lookups scan). */
+void lam__names_added(lam_module *m, size_t child_pos);
+void lam__names_param_added(lam_module *m);
+void lam__names_rebuild(lam_module *m);
+/* When m is freed: it no longer holds its children. */
+void lam__tree_forget(lam_module *m);
+
+/* "<class 'torch.nn.modules.container.Sequential'>" */
+void lam__py_class(const lam_module *m, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,67 @@
+/* runtime/tensor — tensors (tensor.c), their storage versions and views,
+ * PyTorch's printing (tensor_print.c), and the forward pools that a plan
+ * lends to custom forwards (fpool.c).  Uses core. */
+#ifndef LAMINA_RUNTIME_TENSOR_TENSOR_H
+#define LAMINA_RUNTIME_TENSOR_TENSOR_H
+
+#include "runtime/core/core.h"
+
+/* ---- tensors ---- */
+struct lam_tensor {
+    float *data;
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    int64_t numel;
+    int refcount;
+    bool borrowed;
+    size_t capacity;                  /* bytes of owned data (for the buffer cache) */
+    uint64_t version;                 /* of the storage: views use their base's (tensor.h) */
+    void (*release)(void *ctx);       /* keeper of borrowed data, if any */
+    void *release_ctx;
+    lam_tensor *base;                 /* view of another tensor's data */
+    struct lam__fpool_entry *pool_entry; /* struct (and data) from a forward pool */
+};
+lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const int64_t *shape,
+                                 void (*release)(void *ctx), void *ctx);
+/* A tensor whose data is not zeroed: for outputs that are about to be
+ * overwritten.  Large buffers come from a small cache of freed ones. */
+lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape);
+lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel);
+/* The storage's version (a view reads its base's); see lam_tensor_version. */
+static inline uint64_t lam__tensor_version(const lam_tensor *t)
+{
+    return __atomic_load_n(&(t->base ? t->base : t)->version, __ATOMIC_ACQUIRE);
+}
+void *lam__aligned_alloc(size_t bytes);
+void lam__aligned_free(void *p);
+
+/* Forward pools (runtime/fpool.c): while one is entered on a thread, the
+ * tensors made there (struct and data) come from it and go back to it on
+ * release; a plan enters one per thread around a custom forward. */
+typedef struct lam__fpool lam__fpool;
+typedef struct lam__fpool_entry lam__fpool_entry;
+lam__fpool *lam__fpool_new(void);
+/* Frees what was released; tensors still held are freed by their release. */
+void lam__fpool_free(lam__fpool *p);
+/* Make p this thread's pool (NULL: none); returns the previous one. */
+lam__fpool *lam__fpool_enter(lam__fpool *p);
+void lam__fpool_leave(lam__fpool *prev);
+bool lam__fpool_active(void);
+/* A zeroed tensor struct (refcount 1) from this thread's pool, with `bytes`
+ * of data when `buffer`; NULL when no pool is entered or it is full. */
+lam_tensor *lam__fpool_take(size_t bytes, bool buffer);
+void lam__fpool_put(lam__fpool_entry *e);
+/* Is t's data its pool entry's buffer (not a heap buffer under a pool struct)? */
+bool lam__fpool_owns_data(const lam_tensor *t);
+/* After a parallel run in which one of these per-thread pools grew: give
+ * each pool what the largest holds, so that the next run (whichever thread
+ * slot takes which row blocks) finds what it needs.  Call while none is in
+ * use. */
+void lam__fpool_balance(lam__fpool **pools, int n);
+/* A zeroed tensor struct (refcount 1) for a view: from the pool or calloc. */
+lam_tensor *lam__tensor_struct_new(void);
+
+/* A stack-allocated view of rows [r0, r1) along dim 0 (no allocation). */
+void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, int64_t r1);
+
+#endif
