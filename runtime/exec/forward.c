@@ -21,14 +21,25 @@ typedef struct call_frame {
     size_t index; /* m's position among the caller's children, or LAM__NO_INDEX */
 } call_frame;
 
-static __thread call_frame call_stack[CALL_STACK_MAX];
-static __thread int call_depth;
+/* This thread's calls.  One thread-local struct, so that a function finds
+ * all of it with one TLS lookup (in a shared library each lookup is a call
+ * to __tls_get_addr). */
+typedef struct call_state {
+    int depth;
+    bool in_hook; /* calls the hook makes do not call it */
+    lam_forward_hook_fn hook_fn;
+    void *hook_user;
+    call_frame stack[CALL_STACK_MAX];
+} call_state;
+static __thread call_state calls;
+#define call_stack (calls.stack)
+#define call_depth (calls.depth)
 /* The message (lam__error_serial) that already carries its path. */
 static __thread bool have_located;
 static __thread unsigned located_serial;
-static __thread lam_forward_hook_fn hook_fn;
-static __thread void *hook_user;
-static __thread bool in_hook; /* calls the hook makes do not call it */
+/* Threads with a hook installed: when none, a forward needs no look at its
+ * thread's hook. */
+static int hooked_threads;
 
 static bool is_digits(const char *s)
 {
@@ -195,11 +206,20 @@ lam_status lam__locate_shape_error(lam_module *m, int ndim, const int64_t *shape
 
 LAM_API void lam_set_forward_hook(lam_forward_hook_fn fn, void *user)
 {
-    hook_fn = fn;
-    hook_user = user;
+    if (fn && !calls.hook_fn)
+        __atomic_add_fetch(&hooked_threads, 1, __ATOMIC_RELAXED);
+    else if (!fn && calls.hook_fn)
+        __atomic_sub_fetch(&hooked_threads, 1, __ATOMIC_RELAXED);
+    calls.hook_fn = fn;
+    calls.hook_user = user;
 }
 
-bool lam__forward_hooked(void) { return hook_fn && !in_hook; }
+bool lam__forward_hooked(void)
+{
+    if (!__atomic_load_n(&hooked_threads, __ATOMIC_RELAXED))
+        return false;
+    return calls.hook_fn && !calls.in_hook;
+}
 
 static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
 {
@@ -225,21 +245,26 @@ lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, 
                              lam_tensor **out)
 {
     *out = NULL;
-    call_enter(m, index);
+    call_state *cs = &calls; /* one TLS lookup for the whole call */
+    if (cs->depth < CALL_STACK_MAX)
+        cs->stack[cs->depth] = (call_frame){m, index};
+    cs->depth++;
     lam_status st;
     if (m->ops->forward)
         st = m->ops->forward(m, in, args, out);
     else
         st = run_leaf(m, in, out);
-    st = call_leave(st);
+    if (st != LAM_OK)
+        locate_error(cs->stack, cs->depth, st);
+    cs->depth--;
     if (st != LAM_OK && *out) {
         lam_tensor_release(*out);
         *out = NULL;
     }
-    if (st == LAM_OK && hook_fn && !in_hook) {
-        in_hook = true;
-        hook_fn(m, in, *out, hook_user);
-        in_hook = false;
+    if (st == LAM_OK && cs->hook_fn && !cs->in_hook) {
+        cs->in_hook = true;
+        cs->hook_fn(m, in, *out, cs->hook_user);
+        cs->in_hook = false;
     }
     return st;
 }

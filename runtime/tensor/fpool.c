@@ -45,8 +45,16 @@ struct lam__fpool {
 };
 
 static __thread lam__fpool *tls_pool;
+/* Set once a pool was made: until then no thread can have one entered, and
+ * tensors skip the (in a shared library, costly) thread-local lookup. */
+static bool pools_made;
 
-lam__fpool *lam__fpool_new(void) { return calloc(1, sizeof(lam__fpool)); }
+lam__fpool *lam__fpool_new(void)
+{
+    if (!__atomic_load_n(&pools_made, __ATOMIC_RELAXED))
+        __atomic_store_n(&pools_made, true, __ATOMIC_RELAXED);
+    return calloc(1, sizeof(lam__fpool));
+}
 
 static void entry_free(lam__fpool_entry *e)
 {
@@ -81,7 +89,10 @@ lam__fpool *lam__fpool_enter(lam__fpool *p)
 
 void lam__fpool_leave(lam__fpool *prev) { tls_pool = prev; }
 
-bool lam__fpool_active(void) { return tls_pool != NULL; }
+bool lam__fpool_active(void)
+{
+    return __atomic_load_n(&pools_made, __ATOMIC_RELAXED) && tls_pool != NULL;
+}
 
 static lam__fpool_entry *add_entry(lam__fpool *p, size_t cap)
 {
@@ -138,6 +149,8 @@ void lam__fpool_balance(lam__fpool **pools, int n)
 
 lam_tensor *lam__fpool_take(size_t bytes, bool buffer)
 {
+    if (!__atomic_load_n(&pools_made, __ATOMIC_RELAXED))
+        return NULL;
     lam__fpool *p = tls_pool;
     if (!p)
         return NULL;
