@@ -1,8 +1,9 @@
 /* Machine limits for the benchmark report (not a test: figures, no pass/fail).
  *
- *   peak       FP32 FMA GFLOP/s: 12 independent ymm FMA chains (AVX2+FMA,
- *              checked at run time), 16 q-register vfmaq chains on AArch64,
- *              scalar multiply-add chains elsewhere; 1 thread and n threads
+ *   peak       FP32 FMA GFLOP/s of each SIMD ISA the CPU has: 12 independent
+ *              ymm FMA chains (AVX2+FMA) and 16 zmm chains (AVX-512F), checked
+ *              at run time; 16 q-register vfmaq chains on AArch64; scalar
+ *              multiply-add chains elsewhere; 1 thread and n threads
  *   bandwidth  STREAM-style copy (a = b) and triad (a = b + s*c), counted as
  *              STREAM counts (8 resp. 12 bytes per float, no write-allocate),
  *              plain (not streaming) stores.  In-cache sizes are per thread
@@ -76,27 +77,12 @@ static int num_threads_max(void)
 
 /* ---------------------------------------------------------------- peak */
 
-/* The SIMD chains are the kernel benchmark's (bench/kernels/peak.h). */
-#if defined(__x86_64__)
-#define PEAK_ISA "avx2+fma (12 ymm FMA chains)"
-#elif defined(__aarch64__)
-#define PEAK_ISA "neon (16 q-register vfmaq chains)"
-#endif
-#ifdef LAM_BENCH_FLOP_PER_ITER
-#define PEAK_FLOP_PER_ITER LAM_BENCH_FLOP_PER_ITER
-static float fma_chains(long iters) { return lam_bench_fma_chains(iters); }
-static int peak_supported(void)
-{
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-#endif
-    return LAM_BENCH_HAS_PEAK;
-}
-#endif
+/* The SIMD chains are the kernel benchmark's (bench/kernels/peak.h): one
+ * probe per SIMD ISA this CPU has (AVX2 and AVX-512 on x86-64, NEON on
+ * AArch64), each reported under lamina's name for that kernel table. */
 
 /* The scalar fallback (other CPUs, or x86-64 without AVX2+FMA): 12
  * independent multiply-add chains; whatever the compiler makes of them. */
-#define SCALAR_FLOP_PER_ITER (12.0 * 2)
 __attribute__((noinline)) static float scalar_chains(long iters)
 {
     float a[12];
@@ -112,22 +98,13 @@ __attribute__((noinline)) static float scalar_chains(long iters)
     return a[0];
 }
 
-typedef struct {
-    int simd;
-    double flop_per_iter;
-} peak_kind;
+static int scalar_supported(void) { return 1; }
 
-static float run_chains(const peak_kind *k, long iters)
-{
-#if defined(PEAK_FLOP_PER_ITER)
-    if (k->simd)
-        return fma_chains(iters);
-#endif
-    return scalar_chains(iters);
-}
+static const lam_bench_peak_probe scalar_probe = {"scalar", "12 multiply-add chains", 12.0 * 2,
+                                                  scalar_chains, scalar_supported};
 
 /* Median flop/s over `reps` samples of `iters` iterations on each of n threads. */
-static void measure_peak(const peak_kind *k, int nthreads, int reps, long iters)
+static void measure_peak(const lam_bench_peak_probe *k, int nthreads, int reps, long iters)
 {
     double s[MAX_SAMPLES];
     static volatile float sink;
@@ -138,7 +115,7 @@ static void measure_peak(const peak_kind *k, int nthreads, int reps, long iters)
 #pragma omp barrier
 #pragma omp master
             t0 = now();
-            float v = run_chains(k, iters);
+            float v = k->chains(iters);
             if (v == 1.2345f) /* keeps the chains live; practically never true */
                 sink = v;
 #pragma omp barrier
@@ -150,37 +127,40 @@ static void measure_peak(const peak_kind *k, int nthreads, int reps, long iters)
     }
     (void)sink;
     stats st = summarise(s, reps);
-    printf("{\"kind\":\"peak\",\"threads\":%d,\"gflops\":%.2f,\"min\":%.2f,\"max\":%.2f,"
-           "\"samples\":%d}\n",
-           nthreads, st.median, st.min, st.max, reps);
+    printf("{\"kind\":\"peak\",\"isa\":\"%s\",\"threads\":%d,\"gflops\":%.2f,\"min\":%.2f,"
+           "\"max\":%.2f,\"samples\":%d}\n",
+           k->isa, nthreads, st.median, st.min, st.max, reps);
     fflush(stdout);
 }
 
-static void peak(int quick, int nmax)
+static void peak_one(const lam_bench_peak_probe *k, int quick, int nmax)
 {
-    peak_kind k = {0, SCALAR_FLOP_PER_ITER};
-    const char *isa = "scalar (12 multiply-add chains)";
-#if defined(PEAK_FLOP_PER_ITER)
-    if (peak_supported()) {
-        k.simd = 1;
-        k.flop_per_iter = PEAK_FLOP_PER_ITER;
-        isa = PEAK_ISA;
-    }
-#endif
     /* Calibrate: one sample of about 20 ms (10 ms quick) on one thread. */
     long iters = 1 << 16;
     for (;;) {
         double t0 = now();
-        volatile float v = run_chains(&k, iters);
+        volatile float v = k->chains(iters);
         (void)v;
         if (now() - t0 > (quick ? 0.01 : 0.02) || iters > (1L << 34))
             break;
         iters *= 2;
     }
-    printf("{\"kind\":\"peak_probe\",\"isa\":\"%s\"}\n", isa);
-    measure_peak(&k, 1, quick ? 7 : 11, iters);
+    printf("{\"kind\":\"peak_probe\",\"isa\":\"%s\",\"what\":\"%s\"}\n", k->isa, k->what);
+    measure_peak(k, 1, quick ? 7 : 11, iters);
     if (nmax > 1)
-        measure_peak(&k, nmax, quick ? 7 : 11, iters);
+        measure_peak(k, nmax, quick ? 7 : 11, iters);
+}
+
+static void peak(int quick, int nmax)
+{
+    int any = 0;
+    for (const lam_bench_peak_probe *p = lam_bench_peak_probes; p->isa; p++)
+        if (p->supported()) {
+            peak_one(p, quick, nmax);
+            any = 1;
+        }
+    if (!any)
+        peak_one(&scalar_probe, quick, nmax);
 }
 
 /* ----------------------------------------------------------- bandwidth */

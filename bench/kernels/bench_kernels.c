@@ -1,14 +1,21 @@
 /* Kernel benchmarks (not a test: figures, no pass/fail).  `make bench`.
  *
- *   FMA peak   12 independent ymm FMA chains (x86-64) / vfmaq chains (AArch64)
+ *   FMA peak   of the table's ISA (bench/kernels/peak.h): 12 ymm FMA chains
+ *              for avx2, 16 zmm chains for avx512, 16 vfmaq chains for neon;
+ *              the scalar table is measured against the widest SIMD probe
  *   vunary     Gelem/s of every elementwise kernel on 1M floats, preallocated
  *              output; ReLU and memcpy bandwidth in GB/s
  *   gemm       GFLOP/s and % of the measured peak, single thread, for the
  *              shapes of measured-anchors.md, side by side with OpenBLAS
  *              cblas_sgemm (RowMajor, NoTrans, Trans) and oneDNN dnnl_sgemm
- *              ('N', 'T') when built with them, as ratios.
+ *              ('N', 'T') when built with them, as ratios (--no-anchors: lamina
+ *              only, for a second table in the same benchmark run); JSON
+ *              names the ISA oneDNN may use (dnnl_get_effective_cpu_isa).
+ * The table is LAMINA_MAX_ISA's choice, as in the library, or --isa's.
  * Every figure is the median of several timed repetitions after a warm-up.
- * Usage: bench_kernels [--isa scalar|avx2|neon] [--json] [--quick] [--gemm|--vunary] [--wall] */
+ * --which prints the table's ISA name and exits.
+ * Usage: bench_kernels [--isa NAME] [--json] [--quick] [--gemm|--vunary] [--wall]
+ *                      [--no-anchors] [--which] */
 #include "config.h"
 
 #include <stdio.h>
@@ -159,10 +166,31 @@ static void run_gemm(void *p)
     }
 }
 
+#ifdef HAVE_DNNL_BENCH
+/* dnnl_cpu_isa_t as oneDNN's documentation names it; the values, not the
+ * enumerators, so that any oneDNN 2.x builds this. */
+static const char *dnnl_isa_name(unsigned v)
+{
+    switch (v) {
+    case 0x1: return "sse41";
+    case 0x3: return "avx";
+    case 0x7: return "avx2";
+    case 0x407: return "avx2_vnni";
+    case 0xf: return "avx512_mic";
+    case 0x1f: return "avx512_mic_4ops";
+    case 0x27: return "avx512_core";
+    case 0x67: return "avx512_core_vnni";
+    case 0xe7: return "avx512_core_bf16";
+    case 0x3e7: return "avx512_core_amx";
+    default: return NULL;
+    }
+}
+#endif
+
 int main(int argc, char **argv)
 {
     const char *isa = NULL;
-    int json = 0, quick = 0, do_v = 1, do_g = 1;
+    int json = 0, quick = 0, do_v = 1, do_g = 1, anchors = 1, which = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
@@ -176,8 +204,13 @@ int main(int argc, char **argv)
             do_v = 0;
         else if (strcmp(argv[i], "--vunary") == 0)
             do_g = 0;
+        else if (strcmp(argv[i], "--no-anchors") == 0)
+            anchors = 0;
+        else if (strcmp(argv[i], "--which") == 0)
+            which = 1;
         else {
-            fprintf(stderr, "usage: %s [--isa scalar|avx2|neon] [--json] [--quick] [--gemm|--vunary] [--wall]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--isa NAME] [--json] [--quick] [--gemm|--vunary] [--wall] "
+                            "[--no-anchors] [--which]\n", argv[0]);
             return 2;
         }
     }
@@ -186,6 +219,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ISA %s not available here\n", isa);
         return 1;
     }
+    if (which) {
+        printf("%s\n", k->isa);
+        return 0;
+    }
 #ifdef HAVE_OPENBLAS_BENCH
     openblas_set_num_threads(1);
 #endif
@@ -193,12 +230,33 @@ int main(int argc, char **argv)
     omp_set_num_threads(1); /* oneDNN's OpenMP runtime: one thread */
 #endif
     const int reps = quick ? 3 : 11;
-    double peak = lam_bench_fma_peak();
-    if (json)
-        printf("{\"isa\":\"%s\",\"fma_peak_gflops\":%.2f,\n \"vunary\":[", k->isa, peak / 1e9);
-    else
-        printf("# lamina kernels (%s), single thread\n\nFMA peak: %.1f GFLOP/s\n\n", k->isa,
-               peak / 1e9);
+    const lam_bench_peak_probe *probe = lam_bench_peak_probe_for(k->isa);
+    double peak = lam_bench_fma_peak(probe);
+    const char *peak_isa = probe ? probe->isa : "none";
+    const char *dnnl_isa = NULL;
+    char dnnl_isa_buf[16];
+#ifdef HAVE_DNNL_BENCH
+    if (anchors) {
+        unsigned v = (unsigned)dnnl_get_effective_cpu_isa();
+        dnnl_isa = dnnl_isa_name(v);
+        if (!dnnl_isa) {
+            snprintf(dnnl_isa_buf, sizeof dnnl_isa_buf, "0x%x", v);
+            dnnl_isa = dnnl_isa_buf;
+        }
+    }
+#else
+    (void)dnnl_isa_buf;
+#endif
+    if (json) {
+        printf("{\"isa\":\"%s\",\"fma_peak_gflops\":%.2f,\"fma_peak_isa\":\"%s\",\"anchors\":%s",
+               k->isa, peak / 1e9, peak_isa, anchors ? "true" : "false");
+        if (dnnl_isa)
+            printf(",\"dnnl_isa\":\"%s\"", dnnl_isa);
+        printf(",\n \"vunary\":[");
+    } else
+        printf("# lamina kernels (%s), single thread\n\nFMA peak (%s): %.1f GFLOP/s%s%s\n\n",
+               k->isa, peak_isa, peak / 1e9, dnnl_isa ? "; oneDNN ISA: " : "",
+               dnnl_isa ? dnnl_isa : "");
 
     const char *vnames[] = {"relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "gelu",
                             "gelu_tanh", "silu", "exp", "softplus", "softmax", "log_softmax",
@@ -247,6 +305,8 @@ int main(int argc, char **argv)
             if (lib == 2)
                 continue;
 #endif
+            if (lib > 0 && !anchors)
+                continue;
             g.lib = lib;
             double best;
             gf[lib] = flop / time_median(run_gemm, &g, reps, &best) / 1e9;
@@ -254,15 +314,15 @@ int main(int argc, char **argv)
         }
         char shape[64];
         snprintf(shape, sizeof shape, "%zux%zux%zu", g.M, g.N, g.K);
+        const double pct = peak > 0 ? 100 * gf[0] * 1e9 / peak : 0; /* 0: no probe here */
         if (json)
             printf("%s{\"shape\":\"%s\",\"gflops\":%.2f,\"best_gflops\":%.2f,\"pct_peak\":%.1f,"
                    "\"us\":%.4f,\"openblas_gflops\":%.2f,\"openblas_best_gflops\":%.2f,"
                    "\"dnnl_gflops\":%.2f,\"dnnl_best_gflops\":%.2f}",
-                   s ? "," : "", shape, gf[0], bf[0], 100 * gf[0] * 1e9 / peak, flop / gf[0] / 1e3,
+                   s ? "," : "", shape, gf[0], bf[0], pct, flop / gf[0] / 1e3,
                    gf[1], bf[1], gf[2], bf[2]);
         else {
-            printf("| %s | %.1f | %.0f%% | %.3f |", shape, gf[0], 100 * gf[0] * 1e9 / peak,
-                   flop / gf[0] / 1e3);
+            printf("| %s | %.1f | %.0f%% | %.3f |", shape, gf[0], pct, flop / gf[0] / 1e3);
             for (int lib = 1; lib < 3; lib++)
                 if (gf[lib] > 0)
                     printf(" %.1f | %.2f× |", gf[lib], gf[0] / gf[lib]);
