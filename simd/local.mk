@@ -14,7 +14,8 @@ noinst_HEADERS += simd/kernels.h simd/simd.h simd/scalar/act-scalar.h \
 	simd/x86/avx2/vmath-avx2.h simd/x86/avx2/rowmax-avx2.h simd/x86/avx2/gemm-avx2.h \
 	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h \
 	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h \
-	simd/gemm/gemm-ukernel.h simd/gemm/gemm-kernels.h simd/x86/avx2/gemm-lanes-avx2.h
+	simd/gemm/gemm-ukernel.h simd/gemm/gemm-kernels.h simd/x86/avx2/gemm-lanes-avx2.h \
+	simd/x86/avx512/gemm-avx512.h simd/x86/avx512/gemm-lanes-avx512.h
 
 noinst_LTLIBRARIES += simd/libk_core.la
 simd_libk_core_la_CFLAGS = $(LAM_SIMD_CFLAGS)
@@ -106,6 +107,22 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vmul-neon.c \
 	simd/arm/neon/f32-vdiv-neon.c
 LAM_SIMD_LIBS += simd/libk_neon.la
+endif
+
+# The AVX-512 GEMM microkernels (their table entries are
+# lam__f32_*_avx512, simd/x86/avx512/gemm-avx512.h); called only where the
+# CPU and OS have AVX-512.  Before libk_gemm, whose driver they call.
+if ARCH_X86_64
+noinst_LTLIBRARIES += simd/libk_avx512_gemm.la
+simd_libk_avx512_gemm_la_CFLAGS = $(LAM_SIMD_CFLAGS) -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma
+simd_libk_avx512_gemm_la_SOURCES = \
+	simd/x86/avx512/f32-gemm-avx512.c \
+	simd/x86/avx512/f32-gemm-6x64-avx512.c \
+	simd/x86/avx512/f32-gemv-avx512.c \
+	simd/x86/avx512/f32-gemm-lanes-avx512.c \
+	simd/x86/avx512/f32-mlp2-lanes-avx512.c \
+	simd/x86/avx512/gemm-epilogue-avx512.c
+LAM_SIMD_LIBS += simd/libk_avx512_gemm.la
 endif
 
 # The portable GEMM driver (no ISA flags), which the ISA libraries call:

@@ -108,7 +108,8 @@ static void lam__gemm_packed(const lam__gemm_ukernel *u, size_t M, size_t K, siz
                              size_t n_begin, size_t n_end)
 {
     float abuf[LAM__GEMM_ABUF_MAX] __attribute__((aligned(64)));
-    const size_t MR = u->mr, NR = u->nr, KC = u->kc, MC = u->mc;
+    const size_t MR = u->mr, NR = u->nr, KC = u->kc;
+    const size_t MC = u->mc * KC <= LAM__GEMM_ABUF_MAX ? u->mc : LAM__GEMM_ABUF_MAX / KC / MR * MR;
     const size_t p_begin = n_begin / NR, p_end = (n_end + NR - 1) / NR;
     size_t pc = k_begin;
     do {

@@ -633,3 +633,75 @@ Test(gemm_list, every_entry_of_every_table, .init = init_tables)
             e->check(tables[t], e);
         }
 }
+
+/* The AVX-512 GEMM entries against the AVX2 ones: Linear without
+ * activation and with ReLU bit for bit on every shape and tail of the list
+ * grid (the contract's chain order is ISA-independent), mlp2 too.  Skipped,
+ * with a note, on a CPU without AVX-512. */
+Test(gemm_avx512, bit_identical_to_avx2)
+{
+    const lam__kernel_table *k5 = kt_gemm_avx512(), *k2 = lam__kernels_for("avx2");
+    if (!k5 || !k2) {
+        kt_gemm_avx512_note("gemm_avx512/bit_identical_to_avx2");
+        return;
+    }
+    kt_rng r = {91};
+    const size_t Ks[] = {0, 1, 3, 17, 255, 256, 257, 383, 384, 385, 769};
+    for (size_t a = 0; a < sizeof kt_Ms / sizeof kt_Ms[0]; a++)
+        for (size_t b = 0; b < sizeof kt_Ns / sizeof kt_Ns[0]; b++)
+            for (size_t c = 0; c < sizeof Ks / sizeof Ks[0]; c += (a + b) % 3 + 1) {
+                const size_t M = kt_Ms[a], N = kt_Ns[b], K = Ks[c];
+                gemm_case g, h;
+                gc_alloc(&g, k5, M, N, K, 1, 2);
+                gc_alloc(&h, k2, M, N, K, 1, 2);
+                gc_fill(&g, &r, 0);
+                memcpy(h.x, g.x, M * g.ldx * sizeof *g.x);
+                k5->gemm_pack(N, K, g.W, g.packed);
+                k2->gemm_pack(N, K, g.W, h.packed);
+                for (int act = 0; act < 2; act++) {
+                    const lam__epilogue ep = {act ? LAM_ACTIVATION_RELU : LAM_ACTIVATION_IDENTITY, 0};
+                    const float *bias = (a + act) % 2 ? NULL : g.bias;
+                    gc_run(k5, &g, bias, ep, 0, N);
+                    gc_run(k2, &h, bias, ep, 0, N);
+                    for (size_t m = 0; m < M; m++)
+                        for (size_t n = 0; n < N; n++)
+                            cr_assert(kt_same_bits(g.y[m * g.ldy + n], h.y[m * g.ldy + n]),
+                                      "avx512 vs avx2 M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, %.9g",
+                                      M, N, K, (int)ep.act, m, n, g.y[m * g.ldy + n],
+                                      h.y[m * g.ldy + n]);
+                }
+                gc_free(&g), gc_free(&h);
+            }
+    /* mlp2: the same bits as the AVX2 kernel for IDENTITY / RELU */
+    const size_t Ms[] = {1, 15, 16, 17, 33, 100}, Hs[] = {1, 4, 5, 64, 65}, Ns[] = {1, 2, 3, 8};
+    for (size_t a = 0; a < 6; a++)
+        for (size_t c = 0; c < 5; c++)
+            for (size_t d = 0; d < 4; d++) {
+                const size_t M = Ms[a], H = Hs[c], N = Ns[d], K = (a * 7 + c) % LAM_MLP2_KMAX + 1;
+                float *x = malloc(M * K * 4), *W1 = malloc(H * K * 4), *W2 = malloc(N * H * 4);
+                float *b1 = malloc(H * 4), *b2 = malloc(N * 4);
+                float *p1 = malloc(k5->gemm_packed_size(H, K) * 4), *p2 = malloc(k5->gemm_packed_size(N, H) * 4);
+                float *q1 = malloc(k2->gemm_packed_size(H, K) * 4), *q2 = malloc(k2->gemm_packed_size(N, H) * 4);
+                float *y = malloc(M * N * 4), *z = malloc(M * N * 4);
+                for (size_t i = 0; i < M * K; i++)
+                    x[i] = kt_uniform(&r, -2, 2);
+                for (size_t i = 0; i < H * K; i++)
+                    W1[i] = kt_uniform(&r, -1, 1);
+                for (size_t i = 0; i < N * H; i++)
+                    W2[i] = kt_uniform(&r, -1, 1);
+                for (size_t i = 0; i < H; i++)
+                    b1[i] = kt_uniform(&r, -1, 1);
+                for (size_t i = 0; i < N; i++)
+                    b2[i] = kt_uniform(&r, -1, 1);
+                k5->gemm_pack(H, K, W1, p1), k5->gemm_pack(N, H, W2, p2);
+                k2->gemm_pack(H, K, W1, q1), k2->gemm_pack(N, H, W2, q2);
+                const lam__epilogue e1 = {LAM_ACTIVATION_RELU, 0}, e2 = {LAM_ACTIVATION_IDENTITY, 0};
+                k5->mlp2(M, K, H, N, x, K, p1, b1, e1, p2, b2, e2, y, N);
+                k2->mlp2(M, K, H, N, x, K, q1, b1, e1, q2, b2, e2, z, N);
+                for (size_t i = 0; i < M * N; i++)
+                    cr_assert(kt_same_bits(y[i], z[i]), "avx512 vs avx2 mlp2 M=%zu K=%zu H=%zu N=%zu [%zu]",
+                              M, K, H, N, i);
+                free(x), free(W1), free(W2), free(b1), free(b2), free(p1), free(p2), free(q1), free(q2);
+                free(y), free(z);
+            }
+}

@@ -1,0 +1,48 @@
+/* The AVX-512 GEMM table entries: the descriptor of the AVX-512
+ * microkernels for the portable driver (simd/gemm/f32-gemm-driver.c), and
+ * thin wrappers (declared in gemm-avx512.h; the AVX-512 table points at
+ * them).
+ *
+ *   tile    6 x 64 (f32-gemm-6x64-avx512.c), KC = 384, MC = 60
+ *   GEMV    M <= 2 (f32-gemv-avx512.c)
+ *   lanes   n_end <= 16 and M >= 16 (f32-gemm-lanes-avx512.c)
+ *   direct  K <= 384 and at most 128 wanted columns (f32-gemm-6x64-avx512.c)
+ *   mlp2    f32-mlp2-lanes-avx512.c
+ * Packing: panels of 64 columns.  Read-only data and calls only. */
+#include "config.h"
+
+#include "simd/x86/avx512/gemm-avx512.h"
+
+/* (-D overrides: for the blocking measurements only) */
+#ifndef LAM__KC512
+#define LAM__KC512 384
+#endif
+#ifndef LAM__MC512
+#define LAM__MC512 60
+#endif
+
+static const lam__gemm_ukernel lam__ukernel_avx512 = {
+    .mr = 6, .nr = LAM__GEMM_NR512, .kc = LAM__KC512, .mc = LAM__MC512,
+    .tile = lam__f32_gemm_6x64_avx512,
+    .gemv_mmax = 2, .gemv = lam__f32_gemv_avx512,
+    .lanes_nmax = 16, .lanes_mmin = 16, .lanes = lam__f32_gemm_lanes_avx512,
+    .direct_kmax = 384, .direct_nmax = 128, .direct = lam__f32_gemm_direct_6x64_avx512,
+};
+
+size_t lam__f32_gemm_packed_size_avx512(size_t N, size_t K)
+{
+    return lam__gemm_packed_size(LAM__GEMM_NR512, N, K);
+}
+
+void lam__f32_gemm_pack_avx512(size_t N, size_t K, const float *W, float *packed)
+{
+    lam__gemm_pack(LAM__GEMM_NR512, N, K, W, packed);
+}
+
+void lam__f32_gemm_avx512(size_t M, size_t N, size_t K, const float *x, size_t ldx,
+                          const float *packed, const float *bias, float *y, size_t ldy,
+                          lam__epilogue ep, size_t n_begin, size_t n_end)
+{
+    (void)N;
+    lam__gemm_run(&lam__ukernel_avx512, M, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
+}
