@@ -111,9 +111,13 @@ static void lam__gemm_packed(const lam__gemm_ukernel *u, size_t M, size_t K, siz
     const size_t MR = u->mr, NR = u->nr, KC = u->kc;
     const size_t MC = u->mc * KC <= LAM__GEMM_ABUF_MAX ? u->mc : LAM__GEMM_ABUF_MAX / KC / MR * MR;
     const size_t p_begin = n_begin / NR, p_end = (n_end + NR - 1) / NR;
+    /* K blocks of equal depth (784 = 2 x 392 rather than 512 + 272): no
+     * short block whose tiles are all overhead */
+    const size_t nkb = (k_end - k_begin + KC - 1) / KC;
+    const size_t KB = nkb > 1 ? (k_end - k_begin + nkb - 1) / nkb : KC;
     size_t pc = k_begin;
     do {
-        const size_t kc = k_end - pc < KC ? k_end - pc : KC;
+        const size_t kc = k_end - pc < KB ? k_end - pc : KB;
         const int flags = (pc == 0 ? LAM__GEMM_FIRST : 0) | (pc + kc >= K ? LAM__GEMM_LAST : 0);
         for (size_t ic = 0; ic < M; ic += MC) {
             const size_t mc = M - ic < MC ? M - ic : MC;

@@ -3,10 +3,13 @@
  * thin wrappers (declared in gemm-avx512.h; the AVX-512 table points at
  * them).
  *
- *   tile    6 x 64 (f32-gemm-6x64-avx512.c), KC = 384, MC = 60
+ *   tile    6 x 64 (f32-gemm-6x64-avx512.c), KC = 512, MC = 48 (x block
+ *           96 KiB and W slice 128 KiB, both L2; measured against KC / MC
+ *           = 192/126, 256/60, 256/96, 384/60, 384/120: within noise here,
+ *           512/48 ahead on 1024^3 and 256 x 1024 x 784)
  *   GEMV    M <= 2 (f32-gemv-avx512.c)
  *   lanes   n_end <= 16 and M >= 16 (f32-gemm-lanes-avx512.c)
- *   direct  K <= 384 and at most 128 wanted columns (f32-gemm-6x64-avx512.c)
+ *   direct  K <= 512 and at most 128 wanted columns (f32-gemm-6x64-avx512.c)
  *   mlp2    f32-mlp2-lanes-avx512.c
  * Packing: panels of 64 columns.  Read-only data and calls only. */
 #include "config.h"
@@ -15,10 +18,10 @@
 
 /* (-D overrides: for the blocking measurements only) */
 #ifndef LAM__KC512
-#define LAM__KC512 384
+#define LAM__KC512 512
 #endif
 #ifndef LAM__MC512
-#define LAM__MC512 60
+#define LAM__MC512 48
 #endif
 
 static const lam__gemm_ukernel lam__ukernel_avx512 = {
@@ -26,7 +29,7 @@ static const lam__gemm_ukernel lam__ukernel_avx512 = {
     .tile = lam__f32_gemm_6x64_avx512,
     .gemv_mmax = 2, .gemv = lam__f32_gemv_avx512,
     .lanes_nmax = 16, .lanes_mmin = 16, .lanes = lam__f32_gemm_lanes_avx512,
-    .direct_kmax = 384, .direct_nmax = 128, .direct = lam__f32_gemm_direct_6x64_avx512,
+    .direct_kmax = 512, .direct_nmax = 128, .direct = lam__f32_gemm_direct_6x64_avx512,
 };
 
 size_t lam__f32_gemm_packed_size_avx512(size_t N, size_t K)
