@@ -8,7 +8,11 @@
  *           = 192/126, 256/60, 256/96, 384/60, 384/120: within noise here,
  *           512/48 ahead on 1024^3 and 256 x 1024 x 784)
  *   GEMV    M <= 2 (f32-gemv-avx512.c)
- *   lanes   n_end <= 16 and M >= 16 (f32-gemm-lanes-avx512.c)
+ *   lanes   n_end <= 12 and M >= 16 (f32-gemm-lanes-avx512.c, which takes
+ *           up to 16): measured against the direct path, GFLOP/s lanes vs
+ *           direct: 512x10x50 59.6 / 50.9, 256x9x100 74.1 / 52.3, 512x12x64
+ *           67.8 / 66.5, but 512x14x64 78.2 / 100.1, 512x16x64 72.6 / 94.5
+ *           (a 13..16-column panel is one full zmm for the tile)
  *   direct  K <= 512 and at most 128 wanted columns (f32-gemm-6x64-avx512.c)
  *   mlp2    f32-mlp2-lanes-avx512.c
  * Packing: panels of 64 columns.  Read-only data and calls only. */
@@ -20,6 +24,9 @@
 #ifndef LAM__KC512
 #define LAM__KC512 512
 #endif
+#ifndef LAM__LANES512
+#define LAM__LANES512 12
+#endif
 #ifndef LAM__MC512
 #define LAM__MC512 48
 #endif
@@ -28,7 +35,7 @@ static const lam__gemm_ukernel lam__ukernel_avx512 = {
     .mr = 6, .nr = LAM__GEMM_NR512, .kc = LAM__KC512, .mc = LAM__MC512,
     .tile = lam__f32_gemm_6x64_avx512,
     .gemv_mmax = 2, .gemv = lam__f32_gemv_avx512,
-    .lanes_nmax = 16, .lanes_mmin = 16, .lanes = lam__f32_gemm_lanes_avx512,
+    .lanes_nmax = LAM__LANES512, .lanes_mmin = 16, .lanes = lam__f32_gemm_lanes_avx512,
     .direct_kmax = 512, .direct_nmax = 128, .direct = lam__f32_gemm_direct_6x64_avx512,
 };
 
