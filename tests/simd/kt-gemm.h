@@ -3,11 +3,14 @@
  * AVX-512 GEMM kernels are tested through a table of their own when the
  * dispatcher has no "avx512" table yet: the AVX2 table with the GEMM
  * entries replaced, line by line from the list (LAM__GEMM_TABLE_INIT).
- * Without AVX-512 the tests say so (kt_gemm_avx512_note). */
+ * Without AVX-512 (or with LAMINA_MAX_ISA=scalar|avx2) the tests say so
+ * (kt_gemm_avx512_note, cr_skip_test). */
 #ifndef LAMINA_TESTS_SIMD_KT_GEMM_H
 #define LAMINA_TESTS_SIMD_KT_GEMM_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tests/simd/kt.h"
 #if defined(__x86_64__) && __has_include("simd/x86/avx512/gemm-avx512.h")
@@ -37,7 +40,10 @@ static inline const lam__kernel_table *kt_gemm_avx512(void)
     static int done;
     if (!done) {
         done = 1;
-        if (kt_cpu_has_avx512() && lam__kernels_for("avx2")) {
+        /* LAMINA_MAX_ISA=scalar|avx2 caps it too, as it caps the table */
+        const char *cap = getenv("LAMINA_MAX_ISA");
+        const int capped = cap && (strcmp(cap, "scalar") == 0 || strcmp(cap, "avx2") == 0);
+        if (!capped && kt_cpu_has_avx512() && lam__kernels_for("avx2")) {
             t = *lam__kernels_for("avx2");
             t.isa = "avx512-gemm";
             LAM__GEMM_TABLE_INIT(&t, avx512);
@@ -53,7 +59,8 @@ static inline void kt_gemm_avx512_note(const char *test)
 {
 #if defined(KT_HAVE_AVX512_GEMM)
     if (!kt_gemm_avx512())
-        fprintf(stderr, "%s: AVX-512 GEMM skipped: no AVX-512 on this CPU\n", test);
+        fprintf(stderr, "%s: AVX-512 GEMM skipped: no AVX-512 on this CPU (or LAMINA_MAX_ISA)\n",
+                test);
 #else
     (void)test;
 #endif
