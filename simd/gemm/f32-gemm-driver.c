@@ -163,8 +163,9 @@ void lam__gemm_run(const lam__gemm_ukernel *u, size_t M, size_t K, const float *
 
 /* ---- two layers fused, for any descriptor ----
  *
- * Rows in blocks of LAM__MLP2_ROWS; the hidden layer in chunks of
- * LAM__MLP2_HC units (a multiple of every NR, so a chunk starts a panel):
+ * Rows in blocks of LAM__MLP2_ROWS; the hidden layer in chunks of at most
+ * LAM__MLP2_HC units, a multiple of NR (NR <= LAM__MLP2_HC), so that a
+ * chunk starts a panel:
  * the chunk is one gemm (the path the chooser takes for those rows gives
  * the same bits as any other), then the K block [j0, j0 + hc) of the
  * second layer's chains over the hidden units, in order. */
@@ -179,11 +180,12 @@ void lam__mlp2_run(const lam__gemm_ukernel *u, size_t M, size_t K, size_t H, siz
     float h[LAM__MLP2_ROWS * LAM__MLP2_HC];
     if (N == 0)
         return;
+    const size_t HC = LAM__MLP2_HC / u->nr * u->nr;
     for (size_t r = 0; r < M; r += LAM__MLP2_ROWS) {
         const size_t rows = M - r < LAM__MLP2_ROWS ? M - r : LAM__MLP2_ROWS;
         size_t j0 = 0;
         do {
-            const size_t hc = H - j0 < LAM__MLP2_HC ? H - j0 : LAM__MLP2_HC;
+            const size_t hc = H - j0 < HC ? H - j0 : HC;
             if (hc)
                 lam__gemm_run(u, rows, K, x + r * ldx, ldx, packed1 + j0 * K,
                               bias1 ? bias1 + j0 : NULL, h, LAM__MLP2_HC, ep1, 0, hc);
