@@ -703,3 +703,53 @@ Test(gemm_avx512, bit_identical_to_avx2)
                 free(y), free(z);
             }
 }
+
+#if defined(KT_HAVE_AVX512_GEMM)
+/* The AVX-512 lanes kernel takes up to 16 columns, the chooser gives it at
+ * most 12 (measured): columns 9..16, and ranges starting past 0, called
+ * directly, must give the bits of the table's gemm (the tile) for every
+ * activation, and those of the scalar twin for IDENTITY / RELU; rows past
+ * M and columns outside the range are not written. */
+Test(gemm_avx512, lanes_kernel_up_to_16_columns)
+{
+    const lam__kernel_table *k5 = kt_gemm_avx512(), *s = lam__kernels_for("scalar");
+    if (!k5)
+        cr_skip_test("skipped: no AVX-512 (this CPU, or LAMINA_MAX_ISA=scalar|avx2)");
+    const size_t Ms[] = {16, 17, 31, 33, 64, 100}, Ks[] = {0, 1, 3, 4, 5, 50, 257};
+    kt_rng r = {95};
+    for (size_t N = 9; N <= 16; N++)
+        for (size_t a = 0; a < 6; a++)
+            for (size_t c = 0; c < 7; c++) {
+                const size_t M = Ms[a], K = Ks[c], nb = (N + a) % 3 == 0 ? 2 : 0;
+                gemm_case g, h;
+                gc_alloc(&g, k5, M, N, K, 1, 3);
+                gc_alloc(&h, s, M, N, K, 1, 3);
+                gc_fill(&g, &r, 0);
+                memcpy(h.x, g.x, M * g.ldx * sizeof *g.x);
+                k5->gemm_pack(N, K, g.W, g.packed);
+                s->gemm_pack(N, K, g.W, h.packed);
+                float *want = malloc(M * g.ldy * sizeof *want);
+                for (size_t e = 0; e < 3; e++) {
+                    const lam__epilogue ep = {all_acts[(N + e) % 9], 0.1f};
+                    const float *bias = e == 1 ? NULL : g.bias;
+                    for (size_t i = 0; i < M * g.ldy; i++)
+                        g.y[i] = want[i] = h.y[i] = -7.0f;
+                    lam__f32_gemm_lanes_avx512(M, K, g.x, g.ldx, g.packed, bias, g.y, g.ldy, ep, nb, N);
+                    k5->gemm(M, N, K, g.x, g.ldx, g.packed, bias, want, g.ldy, ep, nb, N);
+                    s->gemm(M, N, K, g.x, g.ldx, h.packed, bias, h.y, g.ldy, ep, nb, N);
+                    const int exact = ep.act == LAM_ACTIVATION_IDENTITY || ep.act == LAM_ACTIVATION_RELU;
+                    for (size_t i = 0; i < M * g.ldy; i++) {
+                        cr_assert(kt_same_bits(g.y[i], want[i]),
+                                  "lanes M=%zu N=%zu K=%zu act=%d [%zu]: %.9g, tile %.9g", M, N, K,
+                                  (int)ep.act, i, g.y[i], want[i]);
+                        if (exact)
+                            cr_assert(kt_same_bits(g.y[i], h.y[i]),
+                                      "lanes M=%zu N=%zu K=%zu act=%d [%zu]: %.9g, scalar %.9g", M,
+                                      N, K, (int)ep.act, i, g.y[i], h.y[i]);
+                    }
+                }
+                free(want);
+                gc_free(&g), gc_free(&h);
+            }
+}
+#endif

@@ -21,6 +21,22 @@
 
 LAM_GEMM_KERNELS(LAM__GEMM_DECL, avx512)
 
+/* The paths of the AVX-512 descriptor (f32-gemm-avx512.c; the tests call
+ * the lanes kernel directly for the widths the chooser leaves to the
+ * tile). */
+void lam__f32_gemm_6x64_avx512(size_t mr, size_t kc, const float *a, const float *b,
+                               const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
+                               int flags, const float *bias, lam__epilogue ep);
+void lam__f32_gemm_direct_6x64_avx512(size_t M, size_t K, const float *x, size_t ldx,
+                                      const float *packed, const float *bias, float *y,
+                                      size_t ldy, lam__epilogue ep, size_t n_begin, size_t n_end);
+void lam__f32_gemv_avx512(size_t M, size_t K, const float *x, size_t ldx, const float *packed,
+                          const float *bias, float *y, size_t ldy, lam__epilogue ep,
+                          size_t n_begin, size_t n_end);
+void lam__f32_gemm_lanes_avx512(size_t M, size_t K, const float *x, size_t ldx,
+                                const float *packed, const float *bias, float *y, size_t ldy,
+                                lam__epilogue ep, size_t n_begin, size_t n_end);
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
@@ -50,19 +66,6 @@ LAM__INLINE __mmask16 lam__colmask_avx512(int j, size_t lo, size_t hi)
  * kernels (IDENTITY: nothing). */
 void lam__gemm_act_avx512(size_t n, float *v, lam__epilogue ep);
 
-/* The paths of the AVX-512 descriptor (f32-gemm-avx512.c). */
-void lam__f32_gemm_6x64_avx512(size_t mr, size_t kc, const float *a, const float *b,
-                               const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
-                               int flags, const float *bias, lam__epilogue ep);
-void lam__f32_gemm_direct_6x64_avx512(size_t M, size_t K, const float *x, size_t ldx,
-                                      const float *packed, const float *bias, float *y,
-                                      size_t ldy, lam__epilogue ep, size_t n_begin, size_t n_end);
-void lam__f32_gemv_avx512(size_t M, size_t K, const float *x, size_t ldx, const float *packed,
-                          const float *bias, float *y, size_t ldy, lam__epilogue ep,
-                          size_t n_begin, size_t n_end);
-void lam__f32_gemm_lanes_avx512(size_t M, size_t K, const float *x, size_t ldx,
-                                const float *packed, const float *bias, float *y, size_t ldy,
-                                lam__epilogue ep, size_t n_begin, size_t n_end);
 #endif
 
 #endif
