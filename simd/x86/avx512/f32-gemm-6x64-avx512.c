@@ -44,8 +44,10 @@ LAM__INLINE void lam__tile_avx512(const int mr, const int nv, size_t kc, const f
                                                  : _mm512_setzero_ps();
     _Pragma("GCC unroll 2")
     for (size_t k = 0; k < kc; k++) {
-        if (pf) /* the next panel's slice, into L1 while this tile runs */
-            _mm_prefetch((const char *)(pf + k * LAM__NR + 16 * (k & 3)), _MM_HINT_T0);
+        if (pf) /* the start of the next panel's slice (one line per k, a
+                 * quarter of it), into L1 while this tile runs; the
+                 * hardware prefetcher follows the stream from there */
+            _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T0);
         __m512 bv[LAM__NV];
         _Pragma("GCC unroll 4")
         for (int j = 0; j < LAM__NV; j++)
@@ -125,9 +127,13 @@ void lam__f32_gemm_6x64_avx512(size_t mr, size_t kc, const float *a, const float
                                int flags, const float *bias, lam__epilogue ep)
 {
     const int first = flags & LAM__GEMM_FIRST, last = (flags & LAM__GEMM_LAST) != 0;
-    if (mr == LAM__MR && hi == LAM__NR) { /* the common case first */
-        lam__tile_avx512(LAM__MR, LAM__NV, kc, a, 1, LAM__MR, b, pf, y, ldy, lo, hi, first, last,
-                         bias, ep);
+    if (mr == LAM__MR && hi == LAM__NR) { /* the common case first, no test of pf per k */
+        if (pf)
+            lam__tile_avx512(LAM__MR, LAM__NV, kc, a, 1, LAM__MR, b, pf, y, ldy, lo, hi, first,
+                             last, bias, ep);
+        else
+            lam__tile_avx512(LAM__MR, LAM__NV, kc, a, 1, LAM__MR, b, NULL, y, ldy, lo, hi, first,
+                             last, bias, ep);
         return;
     }
     switch (mr) {
