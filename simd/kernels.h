@@ -69,12 +69,14 @@ typedef struct lam__kernel_table {
                  const float *bias, float *y, size_t ldy, lam__epilogue ep, size_t n_begin,
                  size_t n_end);
 
-    /* Optional: NULL where the ISA has none (the caller then runs gemm
-     * twice).  Two Linear layers fused, y = act2(act1(x · W1ᵀ + b1) · W2ᵀ +
+    /* Two Linear layers fused, y = act2(act1(x · W1ᵀ + b1) · W2ᵀ +
      * b2): x [M, K] (row stride ldx), W1 [H, K] and W2 [N, H] each packed by
      * gemm_pack, y [M, N] (row stride ldy), N <= 8, K <= LAM_MLP2_KMAX; bias1
      * / bias2 may be NULL.  Gives the same bits as gemm(x, W1) into a hidden
-     * buffer, then gemm(hidden, W2) (the hidden layer stays in registers). */
+     * buffer, then gemm(hidden, W2) (the hidden layer stays in registers
+     * or in stack chunks).  Never NULL: every table has one (the scalar
+     * twin, or the driver's generic path).  The GEMM family's contract,
+     * entry by entry, is the list in simd/gemm/gemm-kernels.h. */
     void (*mlp2)(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
                  const float *packed1, const float *bias1, lam__epilogue ep1,
                  const float *packed2, const float *bias2, lam__epilogue ep2, float *y,

@@ -2,8 +2,9 @@
 #
 # The kernels live in convenience libraries that liblamina and the kernel
 # tests/benchmarks both link: libk_core (scalar kernels, table, dispatch, CPU
-# probe; no ISA flags) and one library per ISA with its flags (libk_avx2:
-# -mavx2 -mfma; libk_neon: AArch64 baseline).  Everything is built with
+# probe; no ISA flags), one library per ISA with its flags (libk_avx2:
+# -mavx2 -mfma; libk_neon: AArch64 baseline) and libk_gemm (the portable
+# GEMM driver, simd/gemm/, no ISA flags).  Everything is built with
 # -fvisibility=hidden: the kernels are internal (lam__ names) and only
 # reached through lam__kernels().
 
@@ -12,7 +13,9 @@ LAM_SIMD_CFLAGS = $(AM_CFLAGS) $(SLEEF_CFLAGS) -fvisibility=hidden
 noinst_HEADERS += simd/kernels.h simd/simd.h simd/scalar/act-scalar.h \
 	simd/x86/avx2/vmath-avx2.h simd/x86/avx2/rowmax-avx2.h simd/x86/avx2/gemm-avx2.h \
 	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h \
-	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h
+	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h \
+	simd/gemm/gemm-ukernel.h simd/gemm/gemm-kernels.h simd/x86/avx2/gemm-lanes-avx2.h \
+	simd/x86/avx512/gemm-avx512.h simd/x86/avx512/gemm-lanes-avx512.h
 
 noinst_LTLIBRARIES += simd/libk_core.la
 simd_libk_core_la_CFLAGS = $(LAM_SIMD_CFLAGS)
@@ -35,6 +38,7 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-log-softmax-scalar.c \
 	simd/scalar/f32-layer-norm-scalar.c \
 	simd/scalar/f32-gemm-scalar.c \
+	simd/scalar/f32-mlp2-scalar.c \
 	simd/scalar/f32-vadd-scalar.c \
 	simd/scalar/f32-vsub-scalar.c \
 	simd/scalar/f32-vmul-scalar.c \
@@ -62,9 +66,10 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-softmax-avx2.c \
 	simd/x86/avx2/f32-log-softmax-avx2.c \
 	simd/x86/avx2/f32-layer-norm-avx2.c \
-	simd/x86/avx2/f32-gemm-pack-16-avx2.c \
+	simd/x86/avx2/f32-gemm-avx2.c \
 	simd/x86/avx2/f32-gemm-6x16-avx2.c \
 	simd/x86/avx2/f32-gemm-lanes-avx2.c \
+	simd/x86/avx2/f32-mlp2-lanes-avx2.c \
 	simd/x86/avx2/f32-gemv-4p-avx2.c \
 	simd/x86/avx2/gemm-epilogue-avx2.c \
 	simd/x86/avx2/f32-vadd-avx2.c \
@@ -93,7 +98,7 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-softmax-neon.c \
 	simd/arm/neon/f32-log-softmax-neon.c \
 	simd/arm/neon/f32-layer-norm-neon.c \
-	simd/arm/neon/f32-gemm-pack-16-neon.c \
+	simd/arm/neon/f32-gemm-neon.c \
 	simd/arm/neon/f32-gemm-6x16-neon.c \
 	simd/arm/neon/f32-gemv-4p-neon.c \
 	simd/arm/neon/gemm-epilogue-neon.c \
@@ -103,5 +108,28 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vdiv-neon.c
 LAM_SIMD_LIBS += simd/libk_neon.la
 endif
+
+# The AVX-512 GEMM microkernels (their table entries are
+# lam__f32_*_avx512, simd/x86/avx512/gemm-avx512.h); called only where the
+# CPU and OS have AVX-512.  Before libk_gemm, whose driver they call.
+if ARCH_X86_64
+noinst_LTLIBRARIES += simd/libk_avx512_gemm.la
+simd_libk_avx512_gemm_la_CFLAGS = $(LAM_SIMD_CFLAGS) -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma
+simd_libk_avx512_gemm_la_SOURCES = \
+	simd/x86/avx512/f32-gemm-avx512.c \
+	simd/x86/avx512/f32-gemm-6x64-avx512.c \
+	simd/x86/avx512/f32-gemv-avx512.c \
+	simd/x86/avx512/f32-gemm-lanes-avx512.c \
+	simd/x86/avx512/f32-mlp2-lanes-avx512.c \
+	simd/x86/avx512/gemm-epilogue-avx512.c
+LAM_SIMD_LIBS += simd/libk_avx512_gemm.la
+endif
+
+# The portable GEMM driver (no ISA flags), which the ISA libraries call:
+# last, so that static links resolve it.
+noinst_LTLIBRARIES += simd/libk_gemm.la
+simd_libk_gemm_la_CFLAGS = $(LAM_SIMD_CFLAGS)
+simd_libk_gemm_la_SOURCES = simd/gemm/f32-gemm-driver.c
+LAM_SIMD_LIBS += simd/libk_gemm.la
 
 liblamina_la_LIBADD += $(LAM_SIMD_LIBS)

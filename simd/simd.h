@@ -10,6 +10,7 @@
 #define LAMINA_SIMD_SIMD_H
 
 #include "simd/kernels.h"
+#include "simd/gemm/gemm-kernels.h" /* the GEMM family's list */
 
 /* X(name): lam__unary_fn kernels, table field `name`. */
 #define LAM_UNARY_KERNELS(X) \
@@ -34,11 +35,7 @@
     void lam__f32_log_softmax_##isa(size_t n, const float *x, float *y);                       \
     void lam__f32_layer_norm_##isa(size_t n, const float *x, float *y, const float *gamma,     \
                                    const float *beta, float eps);                              \
-    size_t lam__f32_gemm_packed_size_##isa(size_t N, size_t K);                                \
-    void lam__f32_gemm_pack_##isa(size_t N, size_t K, const float *W, float *packed);          \
-    void lam__f32_gemm_##isa(size_t M, size_t N, size_t K, const float *x, size_t ldx,         \
-                             const float *packed, const float *bias, float *y, size_t ldy,     \
-                             lam__epilogue ep, size_t n_begin, size_t n_end);                   \
+    LAM_GEMM_KERNELS(LAM__GEMM_DECL, isa)                                                      \
     void lam__kernels_init_##isa(lam__kernel_table *k);
 
 #define LAM__DECL_SCALAR_UNARY(name) LAM__DECL_UNARY(scalar, name)
@@ -69,10 +66,6 @@ LAM_BINARYC_KERNELS(LAM__DECL_AVX2_BINARYC)
 #undef LAM__DECL_AVX2_BINARY
 #undef LAM__DECL_AVX2_BINARYC
 LAM__DECL_ISA(avx2)
-void lam__f32_mlp2_avx2(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
-                        const float *packed1, const float *bias1, lam__epilogue ep1,
-                        const float *packed2, const float *bias2, lam__epilogue ep2, float *y,
-                        size_t ldy);
 #endif
 
 #if defined(__aarch64__)

@@ -2,11 +2,16 @@
  *
  * Contract: computes output columns [n_begin, n_end) of every row; x and y
  * have row strides ldx, ldy (floats); bias may be NULL; no alignment needed.
- * Packing is the identity (packed = W, row-major N x K).  Each dot product
- * is accumulated in float64 and rounded once, then bias and activation are
- * applied as the scalar elementwise kernels do (lam__act_f32). */
+ * Packing is the identity (packed = W, row-major N x K).  Each output is
+ * the determinism contract's chain (simd/gemm/gemm-ukernel.h): fmaf over
+ * k = 0..K-1 in order from 0, then + bias, then the activation as the
+ * scalar elementwise kernels compute it (lam__act_f32).  So every ISA's
+ * gemm gives these bits exactly for IDENTITY, RELU, RELU6 and LEAKY_RELU,
+ * and within its activation's bound otherwise: this is the oracle.
+ * Accuracy: |err| <= K eps sum_k |x_k w_k| + 1 ULP of the activation. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "simd/scalar/act-scalar.h"
@@ -29,13 +34,12 @@ void lam__f32_gemm_scalar(size_t M, size_t N, size_t K, const float *x, size_t l
         const float *xr = x + m * ldx;
         for (size_t n = n_begin; n < n_end; n++) {
             const float *w = packed + n * K;
-            double acc = 0.0;
+            float acc = 0.0f;
             for (size_t k = 0; k < K; k++)
-                acc += (double)xr[k] * (double)w[k];
-            float v = (float)acc;
+                acc = fmaf(xr[k], w[k], acc);
             if (bias)
-                v += bias[n];
-            y[m * ldy + n] = lam__act_f32(ep.act, ep.alpha, v);
+                acc += bias[n];
+            y[m * ldy + n] = lam__act_f32(ep.act, ep.alpha, acc);
         }
     }
 }

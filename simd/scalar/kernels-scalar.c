@@ -17,7 +17,5 @@ void lam__kernels_init_scalar(lam__kernel_table *k)
     k->softmax = lam__f32_softmax_scalar;
     k->log_softmax = lam__f32_log_softmax_scalar;
     k->layer_norm = lam__f32_layer_norm_scalar;
-    k->gemm_packed_size = lam__f32_gemm_packed_size_scalar;
-    k->gemm_pack = lam__f32_gemm_pack_scalar;
-    k->gemm = lam__f32_gemm_scalar;
+    LAM__GEMM_TABLE_INIT(k, scalar);
 }

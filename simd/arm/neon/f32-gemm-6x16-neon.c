@@ -1,35 +1,18 @@
-/* f32 GEMM, NEON (AArch64), 6x16 microkernel: y = act(x . W^T + bias).
+/* f32 GEMM tile, NEON (AArch64): 6 rows x 16 columns (one panel), the
+ * microkernel of the NEON descriptor (f32-gemm-neon.c; contract and
+ * blocking in simd/gemm/gemm-ukernel.h and f32-gemm-driver.c).
  *
- * Contract: as kernels.h and f32-gemm-6x16-avx2.c: any M, N, K (K = 0 gives
- * act(bias)); columns [n_begin, n_end) of every row; strides ldx, ldy in
- * floats; no alignment needed; bias may be NULL; y must not overlap x, W
- * or bias (K blocks keep partial sums in y); rows M <= 2 take the GEMV
- * path (f32-gemv-4p-neon.c); bit-identical results whatever the path, M or
- * column range.  Accuracy: the FMA chain's rounding, |err| <= K eps sum |x w|,
- * plus the activation's (vmath-neon.h).
- *
- * Blocking as the AVX2 kernel (KC = 256, MC = 96, 6-row x micro-panels on
- * the stack).  The microkernel keeps 24 q-register accumulators (6 rows x 4
- * quarters of 16 columns): per k, 4 loads of W, one 4-float and one 2-float
- * load of x, 24 vfmaq_laneq. */
+ * 24 q-register accumulators (6 rows x 4 quarters of 16 columns): per k, 4
+ * loads of W, one 4-float and one 2-float load of x, 24 vfmaq_laneq.  It
+ * loads all 6 packed x values per k (rows past mr are loaded, never used).  Column tails compute the full panel and store
+ * through a buffer (gemm-epilogue-neon.c).  Accuracy: one fused chain per
+ * output (gemm-ukernel.h), then the activation's error (vmath-neon.h). */
 #include "config.h"
 
+#include "simd/gemm/gemm-ukernel.h"
 #include "simd/arm/neon/gemm-neon.h"
 
-#define LAM__KC 256
-#define LAM__MC 96
 #define LAM__MR 6
-
-static void lam__pack_a_neon(int mr, size_t kc, const float *x, size_t ldx, float *a)
-{
-    for (size_t k = 0; k < kc; k++, a += LAM__MR) {
-        int i = 0;
-        for (; i < mr; i++)
-            a[i] = x[i * ldx + k];
-        for (; i < LAM__MR; i++)
-            a[i] = 0.0f; /* the microkernel loads all 6 */
-    }
-}
 
 #define LAM__ROW(i, fma, av, lane)                \
     if (mr > i) {                                 \
@@ -86,59 +69,17 @@ LAM__INLINE void lam__tile_neon(const int mr, size_t kc, const float *a, const f
     lam__gemm_store_tile_neon(mr, c, y, ldy, lo, hi, last, bias, ep);
 }
 
-static void lam__tile_any_neon(int mr, size_t kc, const float *a, const float *b, float *y,
-                               size_t ldy, size_t lo, size_t hi, int first, int last,
-                               const float *bias, lam__epilogue ep)
+void lam__f32_gemm_6x16_neon(size_t mr, size_t kc, const float *a, const float *b,
+                             const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
+                             int flags, const float *bias, lam__epilogue ep)
 {
+    const int first = flags & LAM__GEMM_FIRST, last = (flags & LAM__GEMM_LAST) != 0;
+    (void)pf;
     switch (mr) {
-    case 1: lam__tile_neon(1, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 2: lam__tile_neon(2, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 3: lam__tile_neon(3, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 4: lam__tile_neon(4, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 5: lam__tile_neon(5, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
-    default: lam__tile_neon(6, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
+#define LAM__CASE(n) \
+    case n: lam__tile_neon(n, kc, a, b, y, ldy, lo, hi, first, last, bias, ep); break;
+    LAM__CASE(1) LAM__CASE(2) LAM__CASE(3) LAM__CASE(4) LAM__CASE(5) LAM__CASE(6)
+#undef LAM__CASE
+    default: break;
     }
-}
-
-void lam__f32_gemm_neon(size_t M, size_t N, size_t K, const float *x, size_t ldx,
-                        const float *packed, const float *bias, float *y, size_t ldy,
-                        lam__epilogue ep, size_t n_begin, size_t n_end)
-{
-    (void)N;
-    if (M == 0 || n_begin >= n_end)
-        return;
-    if (M <= 2) {
-        lam__f32_gemv_neon(M, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
-        return;
-    }
-    float abuf[LAM__MC * LAM__KC] __attribute__((aligned(64)));
-    const size_t p_begin = n_begin / LAM__GEMM_NR, p_end = (n_end + LAM__GEMM_NR - 1) / LAM__GEMM_NR;
-    size_t pc = 0;
-    do {
-        const size_t kc = K - pc < LAM__KC ? K - pc : LAM__KC;
-        const int first = pc == 0, last = pc + kc >= K;
-        for (size_t ic = 0; ic < M; ic += LAM__MC) {
-            const size_t mc = M - ic < LAM__MC ? M - ic : LAM__MC;
-            for (size_t ir = 0; ir < mc; ir += LAM__MR) {
-                const int mr = mc - ir < LAM__MR ? (int)(mc - ir) : LAM__MR;
-                lam__pack_a_neon(mr, kc, x + (ic + ir) * ldx + pc, ldx, abuf + ir * kc);
-            }
-            for (size_t p = p_begin; p < p_end; p++) {
-                const size_t n0 = p * LAM__GEMM_NR;
-                const size_t lo = n_begin > n0 ? n_begin - n0 : 0;
-                const size_t hi = n_end - n0 < LAM__GEMM_NR ? n_end - n0 : LAM__GEMM_NR;
-                const float *b = packed + n0 * K + pc * LAM__GEMM_NR;
-                const float *bp = bias ? bias + n0 : NULL;
-                float *yp = y + ic * ldy + n0;
-                size_t ir = 0;
-                for (; ir + LAM__MR <= mc; ir += LAM__MR)
-                    lam__tile_neon(LAM__MR, kc, abuf + ir * kc, b, yp + ir * ldy, ldy, lo, hi,
-                                   first, last, bp, ep);
-                if (ir < mc)
-                    lam__tile_any_neon((int)(mc - ir), kc, abuf + ir * kc, b, yp + ir * ldy, ldy,
-                                       lo, hi, first, last, bp, ep);
-            }
-        }
-        pc += kc;
-    } while (pc < K);
 }

@@ -1,6 +1,6 @@
 /* Shared pieces of the NEON GEMM.  The packed W layout and the summation
  * order (one in-order fused multiply-add chain per y element, bit-identical
- * whatever M, column range or path) are those of simd/x86/avx2/gemm-avx2.h:
+ * whatever M, column range or path) are those of simd/gemm/gemm-ukernel.h:
  * panels of 16 columns, panel p holds W[16p + j][k] at packed[p*16*K + 16k + j]. */
 #ifndef LAMINA_SIMD_ARM_NEON_GEMM_NEON_H
 #define LAMINA_SIMD_ARM_NEON_GEMM_NEON_H
@@ -19,6 +19,11 @@ void lam__gemm_store_tile_neon(int mr, float32x4_t *c, float *y, size_t ldy, siz
 /* Load columns [lo, hi) of an mr x 16 tile (zeros elsewhere). */
 void lam__gemm_load_tile_neon(int mr, float32x4_t *c, const float *y, size_t ldy, size_t lo,
                               size_t hi);
+
+/* The 6 x 16 tile (lam__gemm_tile_fn). */
+void lam__f32_gemm_6x16_neon(size_t mr, size_t kc, const float *a, const float *b,
+                             const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
+                             int flags, const float *bias, lam__epilogue ep);
 
 /* M <= 2 path. */
 void lam__f32_gemv_neon(size_t M, size_t K, const float *x, size_t ldx, const float *packed,

@@ -17,7 +17,5 @@ void lam__kernels_init_neon(lam__kernel_table *k)
     k->softmax = lam__f32_softmax_neon;
     k->log_softmax = lam__f32_log_softmax_neon;
     k->layer_norm = lam__f32_layer_norm_neon;
-    k->gemm_packed_size = lam__f32_gemm_packed_size_neon;
-    k->gemm_pack = lam__f32_gemm_pack_neon;
-    k->gemm = lam__f32_gemm_neon;
+    LAM__GEMM_TABLE_INIT(k, neon);
 }

@@ -1,70 +1,23 @@
-/* f32 GEMM, AVX2+FMA, 6x16 microkernel: y = act(x . W^T + bias) (kernels.h).
+/* f32 GEMM tile, AVX2+FMA: 6 rows x 16 columns (one panel), the
+ * microkernel of the AVX2 descriptor (f32-gemm-avx2.c; contract and
+ * blocking in simd/gemm/gemm-ukernel.h and f32-gemm-driver.c).
  *
- * Contract: any M, N, K (K = 0 gives act(bias)); output columns [n_begin,
- * n_end) of every row; row strides ldx, ldy in floats; no alignment needed;
- * W packed by lam__f32_gemm_pack_avx2; bias may be NULL; y must not overlap
- * x, W or bias (K blocks keep partial sums in y).  Rows M <= 2 take
- * the GEMV path (f32-gemv-4p-avx2.c).  Bit-identical results whatever the
- * path, M or column range (summation order in gemm-avx2.h).
- * Accuracy: the FMA chain's rounding, |err| <= K eps sum_k |x_k w_k| + the
- * epilogue's activation error (vmath-avx2.h).
- *
- * Blocking (BLIS order): K in KC = 256 blocks (a 16 x KC W micro-panel is
- * 16 KiB and stays in L1 while MC rows of x go past it); rows in MC blocks,
- * packed into 6-row micro-panels (MC x KC x 4 bytes on the stack, L2
- * resident); then panels of 16 columns, then 6-row micro-tiles.  The
- * microkernel keeps 12 ymm accumulators: per k, 2 loads of W, 6 broadcasts
- * of x, 12 FMAs.  Row tails (1..5 rows) use the same code with fewer rows;
- * column tails compute the full panel (zero padded) and store masked.
- *
- * Small layers (K <= KC and at most 64 wanted columns, e.g. 512 x 50 x 10):
- * packing A and the per-tile epilogue call would dominate, so nothing is
- * packed: the same microkernel broadcasts from the x rows in place, and a
- * 6-row tile goes through every panel while its rows are in L1.  A panel
- * whose wanted columns lie in 0..7 runs the lower half only (N <= 8), and
- * bias + ReLU / none is stored inline.  Same FMA chain per output, so the
- * same bits as the packed path.
- *
- * Narrow layers (wanted columns within 0..7, M >= 8, e.g. Linear(50, 2))
- * go to f32-gemm-lanes-avx2.c, which puts 8 rows in the lanes instead of
- * columns: same FMA chains, same bits. */
+ * 12 ymm accumulators: per k, 2 loads of W, 6 broadcasts of x, 12 FMAs.
+ * Row tails (1..5 rows) are the same code with fewer rows; column tails
+ * compute the full panel (zero padded) and store masked; the epilogue (bias
+ * + activation, gemm-epilogue-avx2.c) runs on the tile's registers before
+ * the store.  The direct path (lam__f32_gemm_direct_6x16_avx2, x read in
+ * place, one K block) runs the same tile through every panel; a
+ * panel whose wanted columns lie in 0..7 runs the lower half only, and
+ * bias + ReLU / none is stored inline (tiny layers: no epilogue call).
+ * Accuracy: one FMA chain per output (gemm-ukernel.h), then the
+ * activation's error (vmath-avx2.h). */
 #include "config.h"
 
+#include "simd/gemm/gemm-ukernel.h"
 #include "simd/x86/avx2/gemm-avx2.h"
 
-#define LAM__KC 256
-#define LAM__MC 96
 #define LAM__MR 6
-#ifndef LAM__DIRECT_KMAX
-#define LAM__DIRECT_KMAX LAM__KC
-#endif
-#ifndef LAM__LANES_MMIN
-#define LAM__LANES_MMIN 8
-#endif
-#ifndef LAM__DIRECT_NMAX
-#define LAM__DIRECT_NMAX 64
-#endif
-
-/* Pack rows [0, mr) x k [0, kc) of x into a[k * 6 + i]. */
-static void lam__pack_a_avx2(int mr, size_t kc, const float *x, size_t ldx, float *a)
-{
-    if (mr == LAM__MR) {
-        const float *r0 = x, *r1 = x + ldx, *r2 = x + 2 * ldx, *r3 = x + 3 * ldx,
-                    *r4 = x + 4 * ldx, *r5 = x + 5 * ldx;
-        for (size_t k = 0; k < kc; k++, a += LAM__MR) {
-            a[0] = r0[k];
-            a[1] = r1[k];
-            a[2] = r2[k];
-            a[3] = r3[k];
-            a[4] = r4[k];
-            a[5] = r5[k];
-        }
-        return;
-    }
-    for (size_t k = 0; k < kc; k++, a += LAM__MR)
-        for (int i = 0; i < mr; i++)
-            a[i] = x[i * ldx + k];
-}
 
 /* The accumulators are named locals, not an array: the tile array escapes
  * to the (out-of-line) epilogue, and GCC would then keep it in memory. */
@@ -127,72 +80,84 @@ LAM__INLINE void lam__tile_avx2(const int mr, size_t kc, const float *a, const f
     lam__gemm_store_tile_avx2(mr, c, y, ldy, lo, hi, last, bias, ep);
 }
 
-static void lam__tile_any_avx2(int mr, size_t kc, const float *a, const float *b, const float *pf,
-                               float *y, size_t ldy, size_t lo, size_t hi, int first, int last,
-                               const float *bias, lam__epilogue ep)
+/* Direct (x in place, FIRST | LAST): half panels and the inline epilogue. */
+LAM__INLINE void lam__tile_direct_avx2(const int mr, size_t K, const float *x, size_t ldx,
+                                       const float *b, float *y, size_t ldy, size_t lo,
+                                       size_t hi, const float *bias, lam__epilogue ep)
 {
-    switch (mr) {
-    case 1: lam__tile_avx2(1, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 2: lam__tile_avx2(2, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 3: lam__tile_avx2(3, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 4: lam__tile_avx2(4, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
-    case 5: lam__tile_avx2(5, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
-    default: lam__tile_avx2(6, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
+    const int simple = ep.act == LAM_ACTIVATION_IDENTITY || ep.act == LAM_ACTIVATION_RELU;
+    __m256 c[2 * LAM__MR];
+    if (hi <= 8)
+        lam__ukr_avx2(mr, 1, 1, K, x, ldx, 1, b, NULL, c);
+    else
+        lam__ukr_avx2(mr, 1, 2, K, x, ldx, 1, b, NULL, c);
+    if (simple && lo == 0 && (hi == LAM__GEMM_NR || hi <= 8)) {
+        /* tiny layers: inline bias + ReLU, the same arithmetic as the
+         * epilogue (gemm-epilogue-avx2.c), no call */
+        const __m256i m0 = lam__colmask_avx2(0, 0, hi);
+        const int h2 = hi == LAM__GEMM_NR;
+        const __m256 b0 = bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();
+        const __m256 b1 = bias && h2 ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+        for (int i = 0; i < mr; i++) {
+            __m256 v0 = c[2 * i], v1 = c[2 * i + 1];
+            if (bias) {
+                v0 = _mm256_add_ps(v0, b0);
+                v1 = _mm256_add_ps(v1, b1);
+            }
+            if (ep.act == LAM_ACTIVATION_RELU) {
+                v0 = lam__v_relu(v0);
+                v1 = lam__v_relu(v1);
+            }
+            float *yp = y + i * ldy;
+            if (h2) {
+                _mm256_storeu_ps(yp, v0);
+                _mm256_storeu_ps(yp + 8, v1);
+            } else {
+                _mm256_maskstore_ps(yp, m0, v0);
+            }
+        }
+    } else {
+        lam__gemm_store_tile_avx2(mr, c, y, ldy, lo, hi, 1, bias, ep);
     }
 }
 
-/* No-pack path (one K block, few panels): a 6-row tile of x is read in
- * place for every panel in turn, while its rows are in L1.  Panels whose
- * wanted columns all lie in 0..7 compute only that half. */
+void lam__f32_gemm_6x16_avx2(size_t mr, size_t kc, const float *a, const float *b,
+                             const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
+                             int flags, const float *bias, lam__epilogue ep)
+{
+    const int first = flags & LAM__GEMM_FIRST, last = (flags & LAM__GEMM_LAST) != 0;
+    if (mr == LAM__MR) { /* the common case first */
+        lam__tile_avx2(LAM__MR, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep);
+        return;
+    }
+    switch (mr) {
+#define LAM__CASE(n) \
+    case n: lam__tile_avx2(n, kc, a, b, pf, y, ldy, lo, hi, first, last, bias, ep); break;
+    LAM__CASE(1) LAM__CASE(2) LAM__CASE(3) LAM__CASE(4) LAM__CASE(5)
+#undef LAM__CASE
+    default: break;
+    }
+}
+
+/* The direct path (lam__gemm_rows_fn, one K block): x read in place, each
+ * 6-row block through every wanted panel in turn. */
 LAM__INLINE void lam__direct_rows_avx2(const int mr, size_t K, const float *x, size_t ldx,
                                        const float *packed, const float *bias, float *y,
                                        size_t ldy, lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     const size_t p_begin = n_begin / LAM__GEMM_NR, p_end = (n_end + LAM__GEMM_NR - 1) / LAM__GEMM_NR;
-    const int simple = ep.act == LAM_ACTIVATION_IDENTITY || ep.act == LAM_ACTIVATION_RELU;
     for (size_t p = p_begin; p < p_end; p++) {
         const size_t n0 = p * LAM__GEMM_NR;
         const size_t lo = n_begin > n0 ? n_begin - n0 : 0;
         const size_t hi = n_end - n0 < LAM__GEMM_NR ? n_end - n0 : LAM__GEMM_NR;
-        __m256 c[2 * LAM__MR];
-        if (hi <= 8)
-            lam__ukr_avx2(mr, 1, 1, K, x, ldx, 1, packed + n0 * K, NULL, c);
-        else
-            lam__ukr_avx2(mr, 1, 2, K, x, ldx, 1, packed + n0 * K, NULL, c);
-        if (simple && lo == 0 && (hi == LAM__GEMM_NR || hi <= 8)) {
-            /* tiny layers: inline bias + ReLU, the same arithmetic as the
-             * epilogue (gemm-epilogue-avx2.c), no call */
-            const __m256i m0 = lam__colmask_avx2(0, 0, hi);
-            const int h2 = hi == LAM__GEMM_NR;
-            const __m256 b0 = bias ? _mm256_maskload_ps(bias + n0, m0) : _mm256_setzero_ps();
-            const __m256 b1 = bias && h2 ? _mm256_loadu_ps(bias + n0 + 8) : _mm256_setzero_ps();
-            for (int i = 0; i < mr; i++) {
-                __m256 v0 = c[2 * i], v1 = c[2 * i + 1];
-                if (bias) {
-                    v0 = _mm256_add_ps(v0, b0);
-                    v1 = _mm256_add_ps(v1, b1);
-                }
-                if (ep.act == LAM_ACTIVATION_RELU) {
-                    v0 = lam__v_relu(v0);
-                    v1 = lam__v_relu(v1);
-                }
-                float *yp = y + i * ldy + n0;
-                if (h2) {
-                    _mm256_storeu_ps(yp, v0);
-                    _mm256_storeu_ps(yp + 8, v1);
-                } else {
-                    _mm256_maskstore_ps(yp, m0, v0);
-                }
-            }
-        } else {
-            lam__gemm_store_tile_avx2(mr, c, y + n0, ldy, lo, hi, 1, bias ? bias + n0 : NULL, ep);
-        }
+        lam__tile_direct_avx2(mr, K, x, ldx, packed + n0 * K, y + n0, ldy, lo, hi,
+                              bias ? bias + n0 : NULL, ep);
     }
 }
 
-static void lam__gemm_direct_avx2(size_t M, size_t K, const float *x, size_t ldx,
-                                  const float *packed, const float *bias, float *y, size_t ldy,
-                                  lam__epilogue ep, size_t n_begin, size_t n_end)
+void lam__f32_gemm_direct_6x16_avx2(size_t M, size_t K, const float *x, size_t ldx,
+                                    const float *packed, const float *bias, float *y, size_t ldy,
+                                    lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     size_t i = 0;
     for (; i + LAM__MR <= M; i += LAM__MR)
@@ -200,63 +165,10 @@ static void lam__gemm_direct_avx2(size_t M, size_t K, const float *x, size_t ldx
                               n_begin, n_end);
     x += i * ldx, y += i * ldy;
     switch (M - i) {
-    case 1: lam__direct_rows_avx2(1, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end); break;
-    case 2: lam__direct_rows_avx2(2, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end); break;
-    case 3: lam__direct_rows_avx2(3, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end); break;
-    case 4: lam__direct_rows_avx2(4, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end); break;
-    case 5: lam__direct_rows_avx2(5, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end); break;
+#define LAM__CASE(n) \
+    case n: lam__direct_rows_avx2(n, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end); break;
+    LAM__CASE(1) LAM__CASE(2) LAM__CASE(3) LAM__CASE(4) LAM__CASE(5)
+#undef LAM__CASE
     default: break;
     }
-}
-
-void lam__f32_gemm_avx2(size_t M, size_t N, size_t K, const float *x, size_t ldx,
-                        const float *packed, const float *bias, float *y, size_t ldy,
-                        lam__epilogue ep, size_t n_begin, size_t n_end)
-{
-    (void)N;
-    if (M == 0 || n_begin >= n_end)
-        return;
-    if (M <= 2) {
-        lam__f32_gemv_avx2(M, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
-        return;
-    }
-    if (n_end <= 8 && M >= LAM__LANES_MMIN) {
-        lam__f32_gemm_lanes_avx2(M, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
-        return;
-    }
-    if (K <= LAM__DIRECT_KMAX && n_end - n_begin <= LAM__DIRECT_NMAX) {
-        lam__gemm_direct_avx2(M, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
-        return;
-    }
-    float abuf[LAM__MC * LAM__KC] __attribute__((aligned(64)));
-    const size_t p_begin = n_begin / LAM__GEMM_NR, p_end = (n_end + LAM__GEMM_NR - 1) / LAM__GEMM_NR;
-    size_t pc = 0;
-    do {
-        const size_t kc = K - pc < LAM__KC ? K - pc : LAM__KC;
-        const int first = pc == 0, last = pc + kc >= K;
-        for (size_t ic = 0; ic < M; ic += LAM__MC) {
-            const size_t mc = M - ic < LAM__MC ? M - ic : LAM__MC;
-            for (size_t ir = 0; ir < mc; ir += LAM__MR) {
-                const int mr = mc - ir < LAM__MR ? (int)(mc - ir) : LAM__MR;
-                lam__pack_a_avx2(mr, kc, x + (ic + ir) * ldx + pc, ldx, abuf + ir * kc);
-            }
-            for (size_t p = p_begin; p < p_end; p++) {
-                const size_t n0 = p * LAM__GEMM_NR;
-                const size_t lo = n_begin > n0 ? n_begin - n0 : 0;
-                const size_t hi = n_end - n0 < LAM__GEMM_NR ? n_end - n0 : LAM__GEMM_NR;
-                const float *b = packed + n0 * K + pc * LAM__GEMM_NR;
-                const float *bp = bias ? bias + n0 : NULL;
-                float *yp = y + ic * ldy + n0;
-                const float *pf = p + 1 < p_end ? b + LAM__GEMM_NR * K : NULL;
-                size_t ir = 0;
-                for (; ir + LAM__MR <= mc; ir += LAM__MR)
-                    lam__tile_avx2(LAM__MR, kc, abuf + ir * kc, b, ir + LAM__MR < mc ? NULL : pf,
-                                   yp + ir * ldy, ldy, lo, hi, first, last, bp, ep);
-                if (ir < mc)
-                    lam__tile_any_avx2((int)(mc - ir), kc, abuf + ir * kc, b, pf, yp + ir * ldy,
-                                       ldy, lo, hi, first, last, bp, ep);
-            }
-        }
-        pc += kc;
-    } while (pc < K);
 }

@@ -1,15 +1,13 @@
-/* Shared pieces of the AVX2 GEMM (f32-gemm-*-avx2.c, f32-gemv-*-avx2.c).
+/* Shared pieces of the AVX2 GEMM microkernels (f32-gemm-*-avx2.c,
+ * f32-gemv-*-avx2.c, f32-mlp2-*-avx2.c).
  *
- * Packed W layout (gemm_pack): panels of NR = 16 output columns; panel p
- * holds W[16p + j][k] at packed[p*16*K + 16*k + j], zero for 16p + j >= N.
- * A KC-slice of a panel is therefore one contiguous KC x 16 block.
- *
- * Summation order (the determinism contract): every y element is one FMA
- * chain over k = 0..K-1 in order, starting from 0 (K blocks continue the
- * chain from the stored float), then + bias, then the activation.  So
- * results are bit-identical whatever M, the column range, the tile
- * position or the path (GEMV or blocked) — splitting rows or columns
- * between threads never changes a bit. */
+ * Packed W layout: panels of NR = 16 output columns (simd/gemm/
+ * gemm-ukernel.h).  Summation order (the determinism contract, also in
+ * gemm-ukernel.h): every y element is one FMA chain over k = 0..K-1 in
+ * order, starting from 0 (K blocks continue the chain from the stored
+ * float), then + bias, then the activation.  So results are bit-identical
+ * whatever M, the column range, the tile position or the path — splitting
+ * rows or columns between threads never changes a bit. */
 #ifndef LAMINA_SIMD_X86_AVX2_GEMM_AVX2_H
 #define LAMINA_SIMD_X86_AVX2_GEMM_AVX2_H
 
@@ -55,6 +53,15 @@ LAM__INLINE void lam__gemm_load_tile_avx2(int mr, __m256 *c, const float *y, siz
         }
     }
 }
+
+/* The 6 x 16 tile (lam__gemm_tile_fn) and the direct path
+ * (lam__gemm_rows_fn), f32-gemm-6x16-avx2.c. */
+void lam__f32_gemm_6x16_avx2(size_t mr, size_t kc, const float *a, const float *b,
+                             const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
+                             int flags, const float *bias, lam__epilogue ep);
+void lam__f32_gemm_direct_6x16_avx2(size_t M, size_t K, const float *x, size_t ldx,
+                                    const float *packed, const float *bias, float *y, size_t ldy,
+                                    lam__epilogue ep, size_t n_begin, size_t n_end);
 
 /* M <= 2 path: x rows read directly, W streamed panel by panel. */
 void lam__f32_gemv_avx2(size_t M, size_t K, const float *x, size_t ldx, const float *packed,

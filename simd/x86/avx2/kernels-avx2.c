@@ -18,8 +18,5 @@ void lam__kernels_init_avx2(lam__kernel_table *k)
     k->softmax = lam__f32_softmax_avx2;
     k->log_softmax = lam__f32_log_softmax_avx2;
     k->layer_norm = lam__f32_layer_norm_avx2;
-    k->gemm_packed_size = lam__f32_gemm_packed_size_avx2;
-    k->gemm_pack = lam__f32_gemm_pack_avx2;
-    k->gemm = lam__f32_gemm_avx2;
-    k->mlp2 = lam__f32_mlp2_avx2;
+    LAM__GEMM_TABLE_INIT(k, avx2);
 }
