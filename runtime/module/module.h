@@ -81,6 +81,13 @@ typedef struct lam__param {
                       a replacement must have the same shape */
     bool kept;     /* declared by a plugin, which may keep the tensor (the host
                       table promises it lives as long as the module) */
+    /* A buffer (PyTorch's register_buffer): in state_dict when persistent,
+     * never in parameters().  Parameters and buffers share one list (and one
+     * name space, as attributes do in PyTorch); state_dict lists a module's
+     * parameters, then its persistent buffers, each in registration order. */
+    bool buffer, persistent;
+    bool zero_if_missing; /* num_batches_tracked: a state_dict without it loads
+                             it as 0 (_NormBase._load_from_state_dict) */
 } lam__param;
 
 struct lam_module {
@@ -126,6 +133,9 @@ static inline unsigned lam__module_tree_version(const lam_module *m)
 lam_status lam__module_new(lam_module **out, const lam__module_ops *ops, void *state);
 /* Register a parameter the layer declares (takes the reference). */
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
+/* Register a buffer the layer declares (takes the reference); persistent
+ * ones are in state_dict. */
+lam_status lam__module_add_buffer(lam_module *m, const char *name, lam_tensor *t, bool persistent);
 /* Insert a child at position pos (0..n) under `name` (takes a reference). */
 lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam_module *child);
 /* Remove the child at pos, dropping its reference. */
