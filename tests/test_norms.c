@@ -492,3 +492,29 @@ Test(safetensors_buffers, missing_count_loads_as_zero)
     lam_module_release(m);
     fx_close(fx);
 }
+
+/* A float32 count (lamina's own files before integer buffers) loads
+ * truncated, as PyTorch's copy_ into an int64; NaN cannot. */
+Test(buffers, float_into_integer_buffer)
+{
+    lam_module *m = parse("BatchNorm1d(2)");
+    lam_state_dict *sd = NULL;
+    ASSERT_OK(lam_module_state_dict(m, &sd));
+    lam_state_dict *in = NULL;
+    ASSERT_OK(lam_state_dict_create(&in));
+    for (size_t i = 0; i < lam_state_dict_len(sd); i++)
+        ASSERT_OK(lam_state_dict_set(in, lam_state_dict_key(sd, i), lam_state_dict_tensor(sd, i)));
+    lam_tensor *c = NULL;
+    ASSERT_OK(lam_tensor_from_data(&c, 1, (int64_t[]){1}, (float[]){3.7f}));
+    ASSERT_OK(lam_state_dict_set(in, "num_batches_tracked", c));
+    ASSERT_OK(lam_module_load_state_dict(m, in, true, NULL));
+    cr_expect_eq(lam_tensor_cdata(buffer_of(m, "num_batches_tracked"))[0], 3.0f);
+    lam_tensor_data(c)[0] = NAN;
+    EXPECT_FAIL(lam_module_load_state_dict(m, in, true, NULL), LAM_ERR_STATE_DICT,
+                "dtype mismatch for num_batches_tracked: copying a float tensor holding NaN");
+    cr_expect_eq(lam_tensor_cdata(buffer_of(m, "num_batches_tracked"))[0], 3.0f);
+    lam_tensor_release(c);
+    lam_state_dict_free(in);
+    lam_state_dict_free(sd);
+    lam_module_release(m);
+}

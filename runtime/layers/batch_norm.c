@@ -82,10 +82,10 @@ static lam_status norm_shape(lam_module *m, int ndim, const int64_t *in, int *ou
     }
     char sz[160];
     if (!is_instance(s)) {
-        int64_t prod = in[0];
+        bool one = in[0] == 1; /* size[0] * prod(size[2:]) == 1: all are 1 */
         for (int i = 2; i < ndim; i++)
-            prod *= in[i];
-        if (batch_stats(m) && prod == 1) {
+            one = one && in[i] == 1;
+        if (batch_stats(m) && one) {
             torch_size(sz, sizeof sz, ndim, in, false);
             return lam__error(LAM_ERR_SHAPE,
                               "Expected more than 1 value per channel when training, got input "
@@ -98,10 +98,10 @@ static lam_status norm_shape(lam_module *m, int ndim, const int64_t *in, int *ou
                               s->track ? "running_mean" : "weight", in[1], s->num_features);
     } else {
         bool batched = ndim == hi[s->kind];
-        int64_t prod = 1;
+        bool one = true;
         for (int i = batched ? 2 : 1; i < ndim; i++)
-            prod *= in[i];
-        if (batch_stats(m) && prod == 1) {
+            one = one && in[i] == 1;
+        if (batch_stats(m) && one) {
             torch_size(sz, sizeof sz, ndim, in, !batched);
             return lam__error(LAM_ERR_SHAPE,
                               "Expected more than 1 spatial element when training, got input "
@@ -113,9 +113,15 @@ static lam_status norm_shape(lam_module *m, int ndim, const int64_t *in, int *ou
         /* at::instance_norm runs batch_norm on (1, N*C, ...) with the
          * statistics and the affine parameters repeated N times */
         int64_t n = batched ? in[0] : 1, c = in[batched ? 1 : 0];
-        if ((s->track || s->affine) && c != s->num_features)
+        int64_t want, have;
+        if ((s->track || s->affine) && c != s->num_features && n != 0) { /* n * c elements */
+            if (__builtin_mul_overflow(n, c, &want) || __builtin_mul_overflow(n, s->num_features, &have))
+                return lam__error(LAM_ERR_SHAPE, "%s should contain %" PRId64 " x %" PRId64
+                                  " elements not %" PRId64 " x %" PRId64,
+                                  s->track ? "running_mean" : "weight", n, c, n, s->num_features);
             return lam__error(LAM_ERR_SHAPE, "%s should contain %" PRId64 " elements not %" PRId64,
-                              s->track ? "running_mean" : "weight", n * c, n * s->num_features);
+                              s->track ? "running_mean" : "weight", want, have);
+        }
     }
     *out_ndim = ndim;
     memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
@@ -185,11 +191,6 @@ static lam_status norm_forward(lam_module *m, const lam_tensor *in, lam_tensor *
     const norm_state *s = m->state;
     bool inst = is_instance(s);
     bool batched = !inst || in->ndim == (s->kind == IN1D ? 3 : 4);
-    int64_t N = batched ? in->shape[0] : 1, C = in->shape[batched ? 1 : 0];
-    int64_t S = N * C != 0 ? in->numel / (N * C) : 0;
-    const float *x = in->data;
-    float *y = out->data;
-
     bool stats = batch_stats(m), update_running = m->training && s->track;
     double factor = s->momentum;
     if (update_running && !inst) {
@@ -199,8 +200,12 @@ static lam_status norm_forward(lam_module *m, const lam_tensor *in, lam_tensor *
         if (s->momentum_none)
             factor = 1.0 / (double)count;
     }
-    if (in->numel == 0)
+    if (in->numel == 0) /* (N * C may not even fit then) */
         return LAM_OK;
+    int64_t N = batched ? in->shape[0] : 1, C = in->shape[batched ? 1 : 0];
+    int64_t S = in->numel / (N * C);
+    const float *x = in->data;
+    float *y = out->data;
     float *rm = s->track ? param(m, buf0(s))->data : NULL;
     float *rv = s->track ? param(m, buf0(s) + 1)->data : NULL;
     if (update_running) { /* the buffers change: move their versions */

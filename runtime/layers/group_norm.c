@@ -35,11 +35,13 @@ static lam_status gn_shape(lam_module *m, int ndim, const int64_t *in, int *out_
     if (ndim < 2)
         return lam__error(LAM_ERR_SHAPE,
                           "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
-    /* F.group_norm: _verify_batch_size([N * C // G, G] + spatial) */
-    int64_t prod = in[0] * in[1] / s->groups;
+    /* F.group_norm: _verify_batch_size([N * C // G, G] + spatial): the
+     * product is 1 when every factor is */
+    int64_t nc;
+    bool one = !__builtin_mul_overflow(in[0], in[1], &nc) && nc / s->groups == 1;
     for (int i = 2; i < ndim; i++)
-        prod *= in[i];
-    if (prod == 1) {
+        one = one && in[i] == 1;
+    if (one) {
         size_t o = (size_t)snprintf(sz, sizeof sz, "[%" PRId64 ", %" PRId64, in[0] * in[1] / s->groups,
                                     s->groups);
         for (int i = 2; i < ndim && o < sizeof sz; i++)
@@ -70,8 +72,10 @@ static lam_status gn_shape(lam_module *m, int ndim, const int64_t *in, int *out_
 static lam_status gn_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     const gn_state *s = m->state;
+    if (in->numel == 0) /* (N * C may not even fit then) */
+        return LAM_OK;
     int64_t N = in->shape[0], C = in->shape[1], G = s->groups;
-    int64_t S = N * C != 0 ? in->numel / (N * C) : 0, D = C / G;
+    int64_t S = in->numel / (N * C), D = C / G;
     const float *w = s->affine ? m->params[0].tensor->data : NULL;
     const float *b = s->affine ? m->params[1].tensor->data : NULL;
     int64_t cnt = D * S;
@@ -199,8 +203,10 @@ static lam_status lrn_shape(lam_module *m, int ndim, const int64_t *in, int *out
 static lam_status lrn_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     const lrn_state *s = m->state;
+    if (in->numel == 0)
+        return LAM_OK;
     int64_t N = in->shape[0], C = in->shape[1];
-    int64_t S = N * C != 0 ? in->numel / (N * C) : 0;
+    int64_t S = in->numel / (N * C);
     int64_t before = s->size / 2, after = (s->size - 1) / 2;
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++) {
