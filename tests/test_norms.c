@@ -164,7 +164,7 @@ Test(norms, reprs_constructors_and_parser)
     ASSERT_OK(lam_local_response_norm_create(&m[10], 2, 1e-4, 0.75, 1.0));
     m[11] = NULL; /* k=2 (an int) */
     for (int i = 0; i < 12; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "r%d", i);
         if (m[i])
             EXPECT_REPR(m[i], fx, name);
@@ -246,6 +246,10 @@ Test(norms, errors_as_pytorch)
                 "eps must be a finite number");
     EXPECT_FAIL(lam_local_response_norm_create(&m, 0, 1e-4, 0.75, 1.0), LAM_ERR_INVALID_ARGUMENT,
                 "size must be positive");
+    EXPECT_FAIL(lam_group_norm_create(&m, -1, INT64_MIN, 1e-5, true), LAM_ERR_INVALID_ARGUMENT,
+                "num_groups must be positive"); /* INT64_MIN % -1 would trap */
+    EXPECT_FAIL(lam_group_norm_create(&m, 0, 4, 1e-5, true), LAM_ERR_INVALID_ARGUMENT,
+                "integer division or modulo by zero");
     fx_close(fx);
 }
 
@@ -516,5 +520,46 @@ Test(buffers, float_into_integer_buffer)
     lam_tensor_release(c);
     lam_state_dict_free(in);
     lam_state_dict_free(sd);
+    lam_module_release(m);
+}
+
+/* num_batches_tracked at INT64_MAX: the next training step wraps it as
+ * PyTorch's int64 add_ does (no signed overflow: UBSan checks). */
+Test(buffers, count_wraps_as_int64)
+{
+    char header[] = "{\"num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}}";
+    size_t hl = strlen(header), padded = (hl + 7) / 8 * 8;
+    unsigned char buf[256] = {0};
+    buf[0] = (unsigned char)padded;
+    memcpy(buf + 8, header, hl);
+    memset(buf + 8 + hl, ' ', padded - hl);
+    memset(buf + 8 + padded, 0xff, 7);
+    buf[8 + padded + 7] = 0x7f; /* INT64_MAX, little-endian */
+    lam_state_dict *sd = NULL;
+    ASSERT_OK(lam_safetensors_parse(buf, 8 + padded + 8, &sd));
+    lam_module *m = parse("BatchNorm1d(2)");
+    ASSERT_OK(lam_module_load_state_dict(m, sd, false, NULL));
+    lam_state_dict_free(sd);
+    lam_module_train(m, true);
+    lam_tensor *x = NULL, *y = NULL;
+    ASSERT_OK(lam_tensor_from_data(&x, 2, (int64_t[]){2, 2}, (float[]){1, 2, 3, 5}));
+    ASSERT_OK(lam_module_forward(m, x, &y));
+    char out[256];
+    snprintf(out, sizeof out, "/tmp/lamina-test-wrap-%d.safetensors", (int)getpid());
+    ASSERT_OK(lam_module_state_dict(m, &sd));
+    ASSERT_OK(lam_safetensors_save(out, sd));
+    size_t len;
+    unsigned char *file = read_all(out, &len);
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++)
+        hlen |= (uint64_t)file[i] << (8 * i);
+    /* the I64 count comes first in the data (8-byte dtypes sort first) */
+    static const unsigned char int64_min[8] = {0, 0, 0, 0, 0, 0, 0, 0x80};
+    cr_expect(memcmp(file + 8 + hlen, int64_min, 8) == 0, "count did not wrap to INT64_MIN");
+    free(file);
+    unlink(out);
+    lam_state_dict_free(sd);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
     lam_module_release(m);
 }

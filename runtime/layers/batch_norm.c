@@ -195,7 +195,7 @@ static lam_status norm_forward(lam_module *m, const lam_tensor *in, lam_tensor *
     double factor = s->momentum;
     if (update_running && !inst) {
         lam_tensor *nbt = param(m, buf0(s) + 2);
-        int64_t count = lam__tensor_int_at(nbt, 0) + 1;
+        int64_t count = (int64_t)((uint64_t)lam__tensor_int_at(nbt, 0) + 1); /* wraps as int64 */
         lam__tensor_int_set(nbt, 0, count);
         if (s->momentum_none)
             factor = 1.0 / (double)count;

@@ -138,13 +138,13 @@ LAM_API lam_status lam_group_norm_create(lam_module **out, int64_t num_groups, i
     *out = NULL;
     if (num_groups == 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "GroupNorm: integer division or modulo by zero");
-    if (num_channels % num_groups != 0)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "num_channels must be divisible by num_groups");
     if (num_groups < 0 || num_channels < 0 || num_channels > (INT64_C(1) << 32))
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "GroupNorm: num_groups must be positive and num_channels between 0 and "
                           "2^32, got num_groups=%" PRId64 ", num_channels=%" PRId64,
                           num_groups, num_channels);
+    if (num_channels % num_groups != 0)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "num_channels must be divisible by num_groups");
     if (!isfinite(eps))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "GroupNorm: eps must be a finite number");
     if (affine && lam__budget_charge(2 * num_channels, "GroupNorm(%" PRId64 ", %" PRId64 ")",
