@@ -62,6 +62,12 @@ ParameterizedTestParameters(norms, matches_pytorch)
         {"in1d_default"}, {"in1d_unbatched"}, {"in1d_affine"}, {"in2d_default"},
         {"in2d_unbatched"}, {"in2d_track_train"}, {"in2d_track_eval"},
         {"in1d_track_unbatched_train"},
+        {"in1d_affine_track_train"}, {"in1d_affine_track_eval"}, {"in1d_affine_notrack_train"},
+        {"in1d_affine_notrack_eval"}, {"in1d_noaffine_track_train"}, {"in1d_noaffine_track_eval"},
+        {"in1d_noaffine_notrack_train"}, {"in1d_noaffine_notrack_eval"},
+        {"in2d_affine_track_train"}, {"in2d_affine_track_eval"}, {"in2d_affine_notrack_train"},
+        {"in2d_affine_notrack_eval"}, {"in2d_noaffine_track_train"}, {"in2d_noaffine_track_eval"},
+        {"in2d_noaffine_notrack_train"}, {"in2d_noaffine_notrack_eval"},
         {"gn_2_4"}, {"gn_noaffine"}, {"gn_3_6_3d"}, {"gn_1_4_2d"}, {"gn_4_4_batch1"},
         {"lrn_2"}, {"lrn_3_3d"}, {"lrn_5_wide"}, {"lrn_int_args"},
     };

@@ -620,6 +620,19 @@ def gen_norms():
               xs(46, (2, 3, 3, 4)))
     norm_case('in1d_track_unbatched_train', nn.InstanceNorm1d(2, track_running_stats=True),
               xs(47, (2, 5), n=2), train=True)
+    # every InstanceNorm option combination, training and eval, batched
+    seed = 80
+    for cls, shape in ((nn.InstanceNorm1d, (2, 3, 5)), (nn.InstanceNorm2d, (3, 3, 2, 3))):
+        for affine in (True, False):
+            for track in (True, False):
+                for train in (True, False):
+                    tag = '%s_%s_%s_%s' % ('in1d' if cls is nn.InstanceNorm1d else 'in2d',
+                                           'affine' if affine else 'noaffine',
+                                           'track' if track else 'notrack',
+                                           'train' if train else 'eval')
+                    norm_case(tag, cls(3, affine=affine, track_running_stats=track),
+                              xs(seed, shape, n=2), train=train)
+                    seed += 1
     # GroupNorm
     norm_case('gn_2_4', nn.GroupNorm(2, 4), xs(50, (3, 4, 5, 6)))
     norm_case('gn_noaffine', nn.GroupNorm(2, 4, affine=False), xs(51, (2, 4, 3, 3)))
