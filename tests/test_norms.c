@@ -569,3 +569,30 @@ Test(buffers, count_wraps_as_int64)
     lam_tensor_release(x);
     lam_module_release(m);
 }
+
+/* InstanceNorm without running statistics refuses a state_dict that has
+ * them, strict or not, in PyTorch's words and order; nothing loads. */
+Test(norms, instance_norm_refuses_legacy_running_stats)
+{
+    fx_file *fx = FX_OPEN("norms/in_legacy_load.txt");
+    lam_module *m = parse(fx_text(fx, "repr"));
+    lam_state_dict *sd = fx_state_dict(fx);
+    size_t n0;
+    float *before = th_snapshot(m, &n0);
+    for (int strict = 1; strict >= 0; strict--) {
+        lam_incompatible_keys keys;
+        lam_status st = lam_module_load_state_dict(m, sd, strict, &keys);
+        cr_expect_eq(st, LAM_ERR_STATE_DICT);
+        EXPECT_STR_EQ(lam_last_error(), fx_text(fx, strict ? "error_strict" : "error_nonstrict"),
+                      strict ? "strict" : "non-strict");
+        lam_incompatible_keys_clear(&keys);
+    }
+    size_t n1;
+    float *after = th_snapshot(m, &n1);
+    cr_expect(n0 == n1 && memcmp(before, after, n0 * sizeof(float)) == 0, "a failed load changed the model");
+    free(before);
+    free(after);
+    lam_state_dict_free(sd);
+    lam_module_release(m);
+    fx_close(fx);
+}

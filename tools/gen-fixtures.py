@@ -693,6 +693,25 @@ def gen_norms():
         w.text(k, err(fn))
     w.close()
 
+    # InstanceNorm without running statistics refuses a state_dict that has
+    # them (a checkpoint from before 0.4.0), strict or not
+    model = nn.Sequential(nn.Linear(3, 3), nn.InstanceNorm1d(3), nn.InstanceNorm1d(3, affine=True))
+    sd = OrderedDict(model.state_dict())
+    sd['1.running_var'] = torch.ones(3)
+    sd['2.running_mean'] = torch.zeros(3)
+    sd['2.running_var'] = torch.ones(3)
+    sd['2.weight'] = torch.ones(4)
+    sd['1.extra'] = torch.ones(1)
+    w = Writer(os.path.join(OUT, 'norms', 'in_legacy_load.txt'), 'in_legacy_load')
+    w.text('repr', repr(model))
+    for k, v in sd.items():
+        w.tensor('sd:' + k, v)
+    for strict in (True, False):
+        m = copy.deepcopy(model)
+        w.text('error_%s' % ('strict' if strict else 'nonstrict'),
+               load_error(m, OrderedDict(sd), strict)[0])
+    w.close()
+
     # A model with BatchNorm trained for a few steps, its state_dict saved as
     # safetensors as PyTorch holds it (num_batches_tracked I64, shape []),
     # one count above 2^53 to show the value is kept exactly.

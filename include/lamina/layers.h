@@ -67,7 +67,10 @@ LAM_API lam_status lam_flatten_create(lam_module **out, int start_dim, int end_d
  * PyTorch's ("expected 4D input (got 3D input)", "Expected more than 1 value
  * per channel when training, got input size torch.Size([1, 3])",
  * "running_mean should contain 4 elements not 3").  LAM_ERR_INVALID_ARGUMENT
- * for a negative num_features, a non-finite eps or an infinite momentum. */
+ * for a negative num_features, a non-finite eps or an infinite momentum.
+ * As in PyTorch, loading a state_dict with running_mean / running_var into
+ * an InstanceNorm without running statistics fails (a checkpoint from before
+ * PyTorch 0.4.0: "Unexpected running stats buffer(s) ..."), strict or not. */
 #define LAM_MOMENTUM_NONE NAN
 LAM_API lam_status lam_batch_norm1d_create(lam_module **out, int64_t num_features, double eps,
                                            double momentum, bool affine, bool track_running_stats);

@@ -288,7 +288,53 @@ static bool norm_rowwise(const lam_module *m, int ndim)
     return !batch_stats(m);
 }
 
-#define NORM_OPS(var, i, pymod)                                                                    \
+static const char *const stat_names[] = {"running_mean", "running_var"};
+
+/* _InstanceNorm._load_from_state_dict: without running statistics, a
+ * state_dict that has them (from before PyTorch 0.4.0) is an error, strict
+ * or not, and its keys are not unexpected. */
+static bool in_load_claims(const lam_module *m, const char *name)
+{
+    const norm_state *s = m->state;
+    return !s->track && (!strcmp(name, stat_names[0]) || !strcmp(name, stat_names[1]));
+}
+
+static void in_load_error(const lam_module *m, const lam_state_dict *sd, const char *prefix,
+                          lam__sb *err)
+{
+    const norm_state *s = m->state;
+    if (s->track)
+        return;
+    lam__sb names = {0};
+    int n = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t len = strlen(prefix) + strlen(stat_names[i]) + 1;
+        char *key = malloc(len);
+        if (!key) {
+            err->failed = true;
+            break;
+        }
+        snprintf(key, len, "%s%s", prefix, stat_names[i]);
+        if (lam_state_dict_get(sd, key))
+            lam__sb_printf(&names, n++ ? " and \"%s\"" : "\"%s\"", key);
+        free(key);
+    }
+    const char *k = type_names[s->kind];
+    if (names.failed)
+        err->failed = true;
+    else if (n)
+        lam__sb_printf(err,
+                       "Unexpected running stats buffer(s) %s for %s with track_running_stats=False. "
+                       "If state_dict is a checkpoint saved before 0.4.0, this may be expected "
+                       "because %s does not track running stats by default since 0.4.0. Please "
+                       "remove these keys from state_dict. If the running stats are actually "
+                       "needed, instead set track_running_stats=True in %s to enable them. See the "
+                       "documentation of %s for details.",
+                       names.buf, k, k, k, k);
+    free(names.buf);
+}
+
+#define NORM_OPS(var, i, pymod, err, claims)                                                       \
     static const lam__module_ops var = {                                                           \
         .type_name = #i,                                                                           \
         .py_module = pymod,                                                                        \
@@ -297,11 +343,13 @@ static bool norm_rowwise(const lam_module *m, int ndim)
         .extra_repr = norm_repr,                                                                   \
         .destroy = norm_destroy,                                                                   \
         .rowwise = norm_rowwise,                                                                   \
+        .load_error = err,                                                                         \
+        .load_claims = claims,                                                                     \
     }
-NORM_OPS(bn1d_ops, BatchNorm1d, "torch.nn.modules.batchnorm");
-NORM_OPS(bn2d_ops, BatchNorm2d, "torch.nn.modules.batchnorm");
-NORM_OPS(in1d_ops, InstanceNorm1d, "torch.nn.modules.instancenorm");
-NORM_OPS(in2d_ops, InstanceNorm2d, "torch.nn.modules.instancenorm");
+NORM_OPS(bn1d_ops, BatchNorm1d, "torch.nn.modules.batchnorm", NULL, NULL);
+NORM_OPS(bn2d_ops, BatchNorm2d, "torch.nn.modules.batchnorm", NULL, NULL);
+NORM_OPS(in1d_ops, InstanceNorm1d, "torch.nn.modules.instancenorm", in_load_error, in_load_claims);
+NORM_OPS(in2d_ops, InstanceNorm2d, "torch.nn.modules.instancenorm", in_load_error, in_load_claims);
 static const lam__module_ops *const ops_of[] = {&bn1d_ops, &bn2d_ops, &in1d_ops, &in2d_ops};
 
 void lam__norm_set_int_args(lam_module *m, unsigned mask)

@@ -60,6 +60,16 @@ typedef struct lam__module_ops {
     bool (*can_pair)(const lam_module *m, const lam_module *next);
     lam_status (*run_pair)(lam_module *m, lam__epilogue ep, lam_module *next, lam__epilogue next_ep,
                            const float *x, int64_t rows, float *y);
+
+    /* PyTorch's _load_from_state_dict overrides (InstanceNorm refusing
+     * running statistics from before 0.4.0).  load_state_dict calls
+     * load_error at m's visit, with m's key prefix ("2."): it may write one
+     * error into `err`, which fails the load, strict or not, in PyTorch's
+     * order; load_claims says which of the keys naming nothing of m it
+     * took (they are then not reported unexpected).  NULL: none. */
+    void (*load_error)(const lam_module *m, const lam_state_dict *sd, const char *prefix,
+                       lam__sb *err);
+    bool (*load_claims)(const lam_module *m, const char *name);
 } lam__module_ops;
 
 /* What exec/ caches in a module (the plans of lam_module_forward): it is

@@ -254,6 +254,18 @@ static const char *dtype_mismatch(const lam_tensor *in, const lam_tensor *p)
 static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
 {
     size_t plen = strlen(prefix);
+    if (m->ops->load_error) {
+        lam__sb err = {0};
+        m->ops->load_error(m, c->sd, prefix, &err);
+        if (err.failed)
+            c->oom = true;
+        else if (err.buf && *err.buf) {
+            if (c->n_mismatch++)
+                lam__sb_puts(&c->mismatch, "\n\t");
+            lam__sb_puts(&c->mismatch, err.buf);
+        }
+        free(err.buf);
+    }
     for (size_t k = 0; k < 2 * m->n_params; k++) {
         size_t i = k % m->n_params;
         if (!listed(&m->params[i], W_STATE, (int)(k / m->n_params)))
@@ -306,7 +318,8 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
     /* keys under this prefix naming neither a parameter nor a child */
     const size_t *head = lam__strmap_getn(&c->unexpected_at, prefix, plen);
     for (size_t k = head ? *head : SIZE_MAX; k != SIZE_MAX; k = c->next[k])
-        lam__strlist_push(&c->unexpected, lam_state_dict_key(c->sd, k));
+        if (!m->ops->load_claims || !m->ops->load_claims(m, lam_state_dict_key(c->sd, k) + plen))
+            lam__strlist_push(&c->unexpected, lam_state_dict_key(c->sd, k));
     for (size_t i = 0; i < m->n_children && !c->oom; i++) {
         const char *name = m->children[i].name;
         char *child_prefix = malloc(plen + strlen(name) + 2);
