@@ -35,6 +35,8 @@ liblamina_la_SOURCES += \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
 	runtime/layers/rowwise.c \
+	runtime/layers/batch_norm.c \
+	runtime/layers/group_norm.c \
 	runtime/ops/util.c \
 	runtime/ops/elementwise.c \
 	runtime/ops/linalg.c \

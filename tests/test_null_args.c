@@ -330,6 +330,18 @@ ROW(lam_module_named_parameters)
     NULL_STATUS(lam_module_named_parameters(NULL, true, true, &sd), "m");
     NULL_STATUS(lam_module_named_parameters(M, true, true, NULL), "out");
 }
+ROW(lam_module_register_buffer)
+{
+    NULL_STATUS(lam_module_register_buffer(NULL, "b", T, true), "m");
+    NULL_STATUS(lam_module_register_buffer(M, NULL, T, true), "name");
+    NULL_STATUS(lam_module_register_buffer(M, "b", NULL, true), "t");
+}
+ROW(lam_module_named_buffers)
+{
+    lam_state_dict *sd = NULL;
+    NULL_STATUS(lam_module_named_buffers(NULL, true, true, &sd), "m");
+    NULL_STATUS(lam_module_named_buffers(M, true, true, NULL), "out");
+}
 ROW(lam_module_num_parameters) { NULL_VALUE(lam_module_num_parameters(NULL), -1, "m"); }
 ROW(lam_module_state_dict)
 {
@@ -493,6 +505,12 @@ ROW(lam_gelu_create)
     NULL_ALLOWED(lam_gelu_create(&m, NULL)); /* approximate NULL is "none" */
     lam_module_release(m);
 }
+CREATE_ROW(lam_batch_norm1d_create, 2, 1e-5, 0.1, true, true)
+CREATE_ROW(lam_batch_norm2d_create, 2, 1e-5, 0.1, true, true)
+CREATE_ROW(lam_instance_norm1d_create, 2, 1e-5, 0.1, false, false)
+CREATE_ROW(lam_instance_norm2d_create, 2, 1e-5, 0.1, false, false)
+CREATE_ROW(lam_group_norm_create, 1, 2, 1e-5, true)
+CREATE_ROW(lam_local_response_norm_create, 2, 1e-4, 0.75, 1.0)
 ROW(lam_layer_norm_create)
 {
     lam_module *m = NULL;
@@ -828,6 +846,7 @@ static const row ROWS[] = {
     R(lam_module_is_training), R(lam_module_apply), R(lam_state_dict_create),
     R(lam_state_dict_free), R(lam_state_dict_set), R(lam_state_dict_len), R(lam_state_dict_key),
     R(lam_state_dict_tensor), R(lam_state_dict_get), R(lam_set_forward_hook),
+    R(lam_module_register_buffer), R(lam_module_named_buffers),
     /* container.h */
     R(lam_sequential_create), R(lam_sequential_create_named), R(lam_modulelist_create),
     R(lam_module_is_sequential), R(lam_module_is_modulelist), R(lam_container_len),
@@ -841,7 +860,9 @@ static const row ROWS[] = {
     R(lam_relu6_create), R(lam_elu_create), R(lam_sigmoid_create), R(lam_tanh_create),
     R(lam_gelu_create), R(lam_silu_create), R(lam_softplus_create), R(lam_softmax_create),
     R(lam_log_softmax_create), R(lam_layer_norm_create), R(lam_dropout_create),
-    R(lam_flatten_create),
+    R(lam_flatten_create), R(lam_batch_norm1d_create), R(lam_batch_norm2d_create),
+    R(lam_instance_norm1d_create), R(lam_instance_norm2d_create), R(lam_group_norm_create),
+    R(lam_local_response_norm_create),
     /* io.h */
     R(lam_safetensors_load), R(lam_safetensors_parse), R(lam_safetensors_save), R(lam_npy_load),
     R(lam_npy_parse), R(lam_npy_save),

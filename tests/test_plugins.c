@@ -197,7 +197,8 @@ static void expect_close(const lam_tensor *got, const double *want, int64_t n)
 static const char *const builtin_names[] = {
     "Linear", "Identity", "ReLU", "LeakyReLU", "ReLU6", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU",
     "Softplus", "Softmax", "LogSoftmax", "LayerNorm", "Dropout", "Flatten", "Sequential",
-    "ModuleList",
+    "ModuleList", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm",
+    "LocalResponseNorm",
 };
 
 Test(registry, builtins_are_registered_in_order)

@@ -109,14 +109,14 @@ static void check(const char *what, lam_status st, const lam_tensor *y, const sh
 
 /* ---- the built-in layers ---- */
 
-enum kind { SAME, LINEAR, FLATTEN };
+enum kind { SAME, LINEAR, FLATTEN, NORM };
 
 typedef struct layer_case {
     const char *type; /* the registry's name */
     const char *label;
     lam_status (*create)(lam_module **);
     enum kind kind;
-    int a, b; /* LINEAR: in, out features; FLATTEN: start, end dims */
+    int a, b; /* LINEAR: in, out features; FLATTEN: start, end dims; NORM: ranks */
 } layer_case;
 
 static lam_status linear(lam_module **m) { return lam_linear_create(m, 4, 3, true); }
@@ -149,6 +149,25 @@ static lam_status flatten01(lam_module **m) { return lam_flatten_create(m, 0, 1)
 static lam_status flatten_all(lam_module **m) { return lam_flatten_create(m, 0, -1); }
 static lam_status flatten23(lam_module **m) { return lam_flatten_create(m, -2, -1); }
 
+static lam_status batch_norm1d(lam_module **m)
+{
+    return lam_batch_norm1d_create(m, 4, 1e-5, 0.1, true, true);
+}
+static lam_status batch_norm2d(lam_module **m)
+{
+    return lam_batch_norm2d_create(m, 4, 1e-5, 0.1, true, true);
+}
+static lam_status instance_norm1d(lam_module **m)
+{
+    return lam_instance_norm1d_create(m, 4, 1e-5, 0.1, false, false);
+}
+static lam_status instance_norm2d(lam_module **m)
+{
+    return lam_instance_norm2d_create(m, 4, 1e-5, 0.1, false, false);
+}
+static lam_status group_norm(lam_module **m) { return lam_group_norm_create(m, 2, 4, 1e-5, true); }
+static lam_status lrn(lam_module **m) { return lam_local_response_norm_create(m, 2, 1e-4, 0.75, 1.0); }
+
 static const layer_case LAYERS[] = {
     {"Linear", "Linear(4, 3)", linear, LINEAR, 4, 3},
     {"Linear", "Linear(0, 3)", linear0, LINEAR, 0, 3},
@@ -174,6 +193,12 @@ static const layer_case LAYERS[] = {
     {"Flatten", "Flatten(0, 1)", flatten01, FLATTEN, 0, 1},
     {"Flatten", "Flatten(0, -1)", flatten_all, FLATTEN, 0, -1},
     {"Flatten", "Flatten(-2, -1)", flatten23, FLATTEN, -2, -1},
+    {"BatchNorm1d", "BatchNorm1d(4)", batch_norm1d, NORM, 2, 3},
+    {"BatchNorm2d", "BatchNorm2d(4)", batch_norm2d, NORM, 4, 4},
+    {"InstanceNorm1d", "InstanceNorm1d(4)", instance_norm1d, NORM, 2, 3},
+    {"InstanceNorm2d", "InstanceNorm2d(4)", instance_norm2d, NORM, 3, 4},
+    {"GroupNorm", "GroupNorm(2, 4)", group_norm, NORM, 2, LAM_MAX_DIMS},
+    {"LocalResponseNorm", "LocalResponseNorm(2)", lrn, NORM, 3, LAM_MAX_DIMS},
 };
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 
@@ -202,6 +227,29 @@ static bool layer_output(const layer_case *c, const shape *in, shape *out)
             d[nd++] = in->d[i];
         d[nd - 1] = c->b;
         break;
+    case NORM: { /* eval mode: PyTorch's rank, channel and batch checks */
+        if (in->nd < c->a || in->nd > c->b)
+            return false;
+        if (!strncmp(c->type, "BatchNorm", 9) && in->d[1] != 4)
+            return false; /* running_mean should contain 4 elements */
+        if (!strncmp(c->type, "InstanceNorm", 12)) { /* batch statistics: spatial > 1 */
+            bool one = true;
+            for (int i = in->nd == c->b ? 2 : 1; i < in->nd; i++)
+                one = one && in->d[i] == 1;
+            if (one)
+                return false;
+        }
+        if (!strcmp(c->type, "GroupNorm")) {
+            bool one = (__int128)in->d[0] * in->d[1] / 2 == 1;
+            for (int i = 2; i < in->nd; i++)
+                one = one && in->d[i] == 1;
+            if (one || in->d[1] != 4)
+                return false;
+        }
+        for (int i = 0; i < in->nd; i++)
+            d[nd++] = in->d[i];
+        break;
+    }
     case FLATTEN: {
         int s = c->a < 0 ? c->a + in->nd : c->a, e = c->b < 0 ? c->b + in->nd : c->b;
         if (s < 0 || e < 0 || s >= in->nd || e >= in->nd || s > e)

@@ -525,8 +525,249 @@ def gen_containers():
     w.close()
 
 
+# ----------------------------------------------------------------- norms ---
+#
+# tests/fixtures/norms/*.txt (tests/test_norms.c): BatchNorm1d/2d,
+# InstanceNorm1d/2d, GroupNorm, LocalResponseNorm.  Each case holds the repr
+# (the C test builds the layer by parsing it), parameter, buffer and
+# state_dict names, a state_dict with random weights and running statistics
+# ("sd:"), then per forward step i: input_i, output_i (float64 reference),
+# output_f32_i (PyTorch's float32 output) and, after a training step, the
+# buffers PyTorch's float32 module holds ("after_i:running_mean", ...;
+# num_batches_tracked as int after_i:num_batches_tracked).  0-dim tensors
+# (num_batches_tracked) are written with shape [1], as lamina holds them.
+
+def _flat0(t):
+    return t.reshape(1) if t.dim() == 0 else t
+
+
+def norm_case(name, module, inputs, train=False, randomize=True, seed=0):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for pname, p in module.named_parameters():
+            p.copy_(torch.randn(p.shape) * 0.5 + (1.0 if pname == 'weight' else 0.0))
+        for bname, b in module.named_buffers():
+            if randomize and bname == 'running_mean':
+                b.copy_(torch.randn(b.shape) * 0.5)
+            elif randomize and bname == 'running_var':
+                b.copy_(torch.rand(b.shape) * 2.0 + 0.25)
+            elif randomize and bname == 'num_batches_tracked':
+                b.fill_(7)
+    w = Writer(os.path.join(OUT, 'norms', name + '.txt'), name)
+    w.text('repr', repr(module))
+    w.list('params', [k for k, _ in module.named_parameters()])
+    w.list('buffers', [k for k, _ in module.named_buffers()])
+    w.list('state_dict_keys', list(module.state_dict().keys()))
+    w.int('num_parameters', sum(p.numel() for p in module.parameters()))
+    for k, v in module.state_dict().items():
+        w.tensor('sd:' + k, _flat0(v))
+    w.int('train', train)
+    w.int('steps', len(inputs))
+    module.train(train)
+    for i, x in enumerate(inputs):
+        w.tensor('input_%d' % i, x)
+        w.tensor('output_%d' % i, reference(module, x))
+        with torch.no_grad():
+            w.tensor('output_f32_%d' % i, module(x))
+        for k, v in module.named_buffers():
+            if k == 'num_batches_tracked':
+                w.int('after_%d:%s' % (i, k), v.item())
+            else:
+                w.tensor('after_%d:%s' % (i, k), v)
+    w.close()
+
+
+def gen_norms():
+    def xs(seed, shape, n=1, scale=2.0, shift=0.5):
+        torch.manual_seed(seed)
+        return [torch.randn(*shape) * scale + shift for _ in range(n)]
+
+    # BatchNorm: eval with running statistics, 2-D/3-D/4-D, batch 1, odd sizes
+    norm_case('bn1d_2d_eval', nn.BatchNorm1d(5), xs(1, (4, 5)))
+    norm_case('bn1d_3d_eval', nn.BatchNorm1d(3), xs(2, (2, 3, 7)))
+    norm_case('bn1d_batch1_eval', nn.BatchNorm1d(3), xs(3, (1, 3)))
+    norm_case('bn2d_eval', nn.BatchNorm2d(3), xs(4, (2, 3, 5, 7)))
+    norm_case('bn2d_batch1_eval', nn.BatchNorm2d(6, eps=1e-3), xs(5, (1, 6, 3, 3)))
+    norm_case('bn2d_noaffine_eval', nn.BatchNorm2d(4, affine=False), xs(6, (3, 4, 2, 5)))
+    # every option combination in training mode, several steps
+    seed = 10
+    for affine in (True, False):
+        for track in (True, False):
+            for mom in (0.1, None, 0.3):
+                tag = 'bn2d_train_%s_%s_%s' % ('affine' if affine else 'noaffine',
+                                               'track' if track else 'notrack',
+                                               'none' if mom is None else str(mom))
+                norm_case(tag, nn.BatchNorm2d(3, momentum=mom, affine=affine,
+                                              track_running_stats=track),
+                          xs(seed, (2, 3, 3, 5), n=3), train=True)
+                seed += 1
+    norm_case('bn1d_train_2d_none', nn.BatchNorm1d(4, momentum=None), xs(30, (5, 4), n=3), train=True)
+    norm_case('bn1d_train_3d', nn.BatchNorm1d(3, eps=1e-3, momentum=0.5), xs(31, (2, 3, 5), n=2),
+              train=True)
+    norm_case('bn1d_train_batch1_3d', nn.BatchNorm1d(3), xs(32, (1, 3, 4), n=2), train=True)
+    norm_case('bn1d_notrack_eval', nn.BatchNorm1d(4, track_running_stats=False), xs(33, (3, 4)))
+    norm_case('bn2d_fresh_train', nn.BatchNorm2d(2), xs(34, (4, 2, 3, 3), n=2), train=True,
+              randomize=False)
+    # InstanceNorm: batched and unbatched, affine, tracking (training and eval)
+    norm_case('in1d_default', nn.InstanceNorm1d(3), xs(40, (2, 3, 6)))
+    norm_case('in1d_unbatched', nn.InstanceNorm1d(3), xs(41, (3, 6)))
+    norm_case('in1d_affine', nn.InstanceNorm1d(4, affine=True), xs(42, (3, 4, 5)), train=True)
+    norm_case('in2d_default', nn.InstanceNorm2d(3), xs(43, (2, 3, 4, 5)))
+    norm_case('in2d_unbatched', nn.InstanceNorm2d(3, affine=True), xs(44, (3, 4, 5)))
+    norm_case('in2d_track_train', nn.InstanceNorm2d(3, track_running_stats=True, momentum=0.2),
+              xs(45, (2, 3, 3, 4), n=3), train=True)
+    norm_case('in2d_track_eval', nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+              xs(46, (2, 3, 3, 4)))
+    norm_case('in1d_track_unbatched_train', nn.InstanceNorm1d(2, track_running_stats=True),
+              xs(47, (2, 5), n=2), train=True)
+    # every InstanceNorm option combination, training and eval, batched
+    seed = 80
+    for cls, shape in ((nn.InstanceNorm1d, (2, 3, 5)), (nn.InstanceNorm2d, (3, 3, 2, 3))):
+        for affine in (True, False):
+            for track in (True, False):
+                for train in (True, False):
+                    tag = '%s_%s_%s_%s' % ('in1d' if cls is nn.InstanceNorm1d else 'in2d',
+                                           'affine' if affine else 'noaffine',
+                                           'track' if track else 'notrack',
+                                           'train' if train else 'eval')
+                    norm_case(tag, cls(3, affine=affine, track_running_stats=track),
+                              xs(seed, shape, n=2), train=train)
+                    seed += 1
+    # GroupNorm
+    norm_case('gn_2_4', nn.GroupNorm(2, 4), xs(50, (3, 4, 5, 6)))
+    norm_case('gn_noaffine', nn.GroupNorm(2, 4, affine=False), xs(51, (2, 4, 3, 3)))
+    norm_case('gn_3_6_3d', nn.GroupNorm(3, 6, eps=1e-3), xs(52, (2, 6, 7)))
+    norm_case('gn_1_4_2d', nn.GroupNorm(1, 4), xs(53, (2, 4)))
+    norm_case('gn_4_4_batch1', nn.GroupNorm(4, 4), xs(54, (1, 4, 3, 3)), train=True)
+    # LocalResponseNorm
+    norm_case('lrn_2', nn.LocalResponseNorm(2), xs(60, (2, 5, 4, 4)))
+    norm_case('lrn_3_3d', nn.LocalResponseNorm(3, alpha=1e-2, beta=0.5, k=2.0), xs(61, (2, 6, 7)))
+    norm_case('lrn_5_wide', nn.LocalResponseNorm(5, alpha=0.1), xs(62, (1, 3, 4, 4)))
+    norm_case('lrn_int_args', nn.LocalResponseNorm(4, alpha=1, beta=1, k=3), xs(63, (2, 7, 2, 3)))
+
+    # reprs, including the forms a model file may write (ints, None)
+    w = Writer(os.path.join(OUT, 'norms', 'reprs.txt'), 'norm reprs')
+    for i, m in enumerate([nn.BatchNorm1d(10), nn.BatchNorm2d(64, eps=1e-3, momentum=None),
+                           nn.BatchNorm2d(3, eps=1, momentum=1, affine=False,
+                                          track_running_stats=False),
+                           nn.BatchNorm1d(0), nn.InstanceNorm1d(8), nn.InstanceNorm2d(3, affine=True),
+                           nn.InstanceNorm2d(5, momentum=0.5, track_running_stats=True),
+                           nn.GroupNorm(32, 64), nn.GroupNorm(1, 3, eps=1e-6, affine=False),
+                           nn.GroupNorm(2, 4, eps=2), nn.LocalResponseNorm(2),
+                           nn.LocalResponseNorm(5, alpha=1e-3, beta=0.5, k=2)]):
+        w.text('r%d' % i, repr(m))
+    w.close()
+
+    # PyTorch's messages for bad inputs and constructor arguments
+    def err(fn):
+        try:
+            fn()
+        except (ValueError, RuntimeError, IndexError, TypeError) as e:
+            return str(e)
+        raise AssertionError('no error')
+    r = torch.randn
+    errors = OrderedDict([
+        ('bn2d_3d', lambda: nn.BatchNorm2d(3)(r(3, 4, 5))),
+        ('bn1d_4d', lambda: nn.BatchNorm1d(3)(r(2, 3, 4, 5))),
+        ('bn1d_train_batch1', lambda: nn.BatchNorm1d(3)(r(1, 3))),
+        ('bn2d_train_1x1', lambda: nn.BatchNorm2d(3)(r(1, 3, 1, 1))),
+        ('bn1d_notrack_eval_batch1', lambda: nn.BatchNorm1d(3, track_running_stats=False).eval()(r(1, 3))),
+        ('bn2d_channels', lambda: nn.BatchNorm2d(4).eval()(r(2, 3, 4, 4))),
+        ('bn2d_channels_notrack', lambda: nn.BatchNorm2d(4, track_running_stats=False)(r(2, 3, 4, 4))),
+        ('in2d_2d', lambda: nn.InstanceNorm2d(3)(r(3, 4))),
+        ('in1d_4d', lambda: nn.InstanceNorm1d(3)(r(1, 3, 4, 4))),
+        ('in1d_spatial1', lambda: nn.InstanceNorm1d(3)(r(2, 3, 1))),
+        ('in1d_unbatched_spatial1', lambda: nn.InstanceNorm1d(3)(r(3, 1))),
+        ('in1d_channels_affine', lambda: nn.InstanceNorm1d(4, affine=True)(r(2, 3, 5))),
+        ('in1d_channels_track', lambda: nn.InstanceNorm1d(4, track_running_stats=True)(r(2, 3, 5))),
+        ('in1d_momentum_none', lambda: nn.InstanceNorm1d(3, momentum=None)(r(2, 3, 5))),
+        ('gn_ctor', lambda: nn.GroupNorm(3, 4)),
+        ('gn_channels', lambda: nn.GroupNorm(2, 4)(r(2, 5, 3))),
+        ('gn_weight', lambda: nn.GroupNorm(2, 4)(r(2, 6, 3))),
+        ('gn_batch1', lambda: nn.GroupNorm(2, 2)(r(1, 2))),
+        ('gn_1d', lambda: nn.GroupNorm(1, 3)(r(3))),
+        ('lrn_2d', lambda: nn.LocalResponseNorm(2)(r(3, 4))),
+    ])
+    w = Writer(os.path.join(OUT, 'norms', 'errors.txt'), 'norm errors')
+    for k, fn in errors.items():
+        w.text(k, err(fn))
+    w.close()
+
+    # InstanceNorm without running statistics refuses a state_dict that has
+    # them (a checkpoint from before 0.4.0), strict or not
+    model = nn.Sequential(nn.Linear(3, 3), nn.InstanceNorm1d(3), nn.InstanceNorm1d(3, affine=True))
+    sd = OrderedDict(model.state_dict())
+    sd['1.running_var'] = torch.ones(3)
+    sd['2.running_mean'] = torch.zeros(3)
+    sd['2.running_var'] = torch.ones(3)
+    sd['2.weight'] = torch.ones(4)
+    sd['1.extra'] = torch.ones(1)
+    w = Writer(os.path.join(OUT, 'norms', 'in_legacy_load.txt'), 'in_legacy_load')
+    w.text('repr', repr(model))
+    for k, v in sd.items():
+        w.tensor('sd:' + k, v)
+    for strict in (True, False):
+        m = copy.deepcopy(model)
+        w.text('error_%s' % ('strict' if strict else 'nonstrict'),
+               load_error(m, OrderedDict(sd), strict)[0])
+    w.close()
+
+    # A model with BatchNorm trained for a few steps, its state_dict saved as
+    # safetensors as PyTorch holds it (num_batches_tracked I64, shape []),
+    # one count above 2^53 to show the value is kept exactly.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'gen_io', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gen-io-fixtures.py'))
+    gen_io = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_io)
+    torch.manual_seed(70)
+    model = nn.Sequential(nn.BatchNorm1d(4), nn.Linear(4, 3), nn.BatchNorm1d(3, momentum=None),
+                          nn.ReLU())
+    model.train()
+    for _ in range(3):
+        model(torch.randn(6, 4) * 2.0 + 1.0)
+    model.eval()
+    with torch.no_grad():
+        model[2].num_batches_tracked.fill_(2 ** 53 + 3)
+    sd = model.state_dict()
+    path = os.path.join(OUT, 'norms')
+    with open(os.path.join(path, 'bn_model.safetensors'), 'wb') as f:
+        f.write(gen_io.serialize_safetensors(OrderedDict(sd), metadata={'format': 'pt'}))
+    i32 = OrderedDict(sd)
+    i32['0.num_batches_tracked'] = sd['0.num_batches_tracked'].to(torch.int32)
+    i32['2.num_batches_tracked'] = torch.tensor(5, dtype=torch.int32)
+    with open(os.path.join(path, 'bn_model_i32.safetensors'), 'wb') as f:
+        f.write(gen_io.serialize_safetensors(i32))
+    bad = OrderedDict(sd)
+    bad['1.bias'] = torch.tensor([1, 2, 3], dtype=torch.int64)
+    with open(os.path.join(path, 'bn_model_int_weight.safetensors'), 'wb') as f:
+        f.write(gen_io.serialize_safetensors(bad))
+    old = OrderedDict((k, v) for k, v in sd.items() if 'num_batches_tracked' not in k)
+    with open(os.path.join(path, 'bn_model_no_count.safetensors'), 'wb') as f:
+        f.write(gen_io.serialize_safetensors(old))
+    w = Writer(os.path.join(path, 'bn_model.txt'), 'bn_model')
+    w.text('repr', repr(model))
+    w.list('state_dict_keys', list(sd.keys()))
+    w.list('params', [k for k, _ in model.named_parameters()])
+    w.int('num_parameters', sum(p.numel() for p in model.parameters()))
+    w.int('nbt0', sd['0.num_batches_tracked'].item())
+    w.int('nbt2', sd['2.num_batches_tracked'].item())
+    torch.manual_seed(71)
+    x = torch.randn(5, 4) * 2.0
+    w.tensor('input', x)
+    w.tensor('output', reference(model, x))
+    with torch.no_grad():
+        w.tensor('output_f32', model(x))
+    # PyTorch's load_state_dict of the state_dict without the counts
+    m2 = copy.deepcopy(model)
+    m2.load_state_dict(old)
+    w.int('no_count_nbt0', m2[0].num_batches_tracked.item())
+    w.close()
+
+
 if __name__ == '__main__':
     torch.set_default_dtype(torch.float32)
     gen_layers()
     gen_models()
     gen_containers()
+    gen_norms()

@@ -182,10 +182,14 @@ def gen_safetensors():
         {"z": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]},
          "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}},
         tensor_bytes(pattern(4))), FIX, seeds)
-    # valid safetensors that lamina cannot hold
+    # an I64 count as PyTorch's BatchNorm state_dict holds it: loads (as an
+    # integer tensor; the name is from before lamina read integer buffers)
     put("unsupported_i64.safetensors", serialize_safetensors(
         {"bn.num_batches_tracked": torch.tensor(7, dtype=torch.int64), "bn.weight": pattern(2)},
         {"format": "pt"}), FIX, seeds)
+    # valid safetensors that lamina cannot hold
+    put("unsupported_u8.safetensors", serialize_safetensors(
+        {"mask": torch.tensor([1, 0, 1], dtype=torch.uint8), "w": pattern(2)}), FIX)
     put("five_dims.safetensors", serialize_safetensors({"w": pattern(2).reshape(1, 1, 1, 1, 2)}))
     put("empty_dict.safetensors", serialize_safetensors({}, {"format": "pt"}), FIX, seeds)
     # what lamina's writer must produce byte for byte (see test_io_safetensors.c)

@@ -5,7 +5,7 @@
  * the tensor when there is one, and the rule that failed:
  *
  *   LAM_ERR_FORMAT     the contents are malformed, or valid but not something
- *                      lamina can hold (an I64 tensor, 5 dimensions, ...)
+ *                      lamina can hold (a U8 tensor, 5 dimensions, ...)
  *   LAM_ERR_IO         the file cannot be opened, mapped, written or renamed
  *                      (the message carries the system's error text)
  *   LAM_ERR_NO_MEMORY  an allocation failed
@@ -63,7 +63,12 @@ extern "C" {
  *    byte with no gap, no overlap and no trailing bytes.
  * Then lamina's own limits: dtypes F32, F16, BF16 and F64 load (as float32:
  * F16 and BF16 exactly, including subnormals, infinities and NaN; F64 rounded
- * to nearest); any other dtype (BOOL, U8, I8, I16, I32, I64, F8_*, ...) fails
+ * to nearest).  I64 and I32 load as integer tensors (the integer buffers of a
+ * PyTorch state_dict: num_batches_tracked): their float32 data holds the
+ * values rounded to nearest (exact up to 2^24) and lamina keeps the exact
+ * values, which lam_module_load_state_dict copies into an integer buffer; it
+ * refuses them for a float parameter or buffer (<lamina/module.h>, buffers).
+ * Any other dtype (BOOL, U8, I8, I16, U32, U64, F8_*, ...) fails
  * with LAM_ERR_FORMAT naming the tensor and the dtype.  Tensors with more than
  * 4 dimensions fail likewise.  A 0-dimensional tensor (shape [], a PyTorch
  * scalar) loads with shape [1]; a tensor with a 0 in its shape loads empty.
@@ -96,8 +101,11 @@ LAM_API lam_status lam_safetensors_load(const char *path, lam_state_dict **out);
 LAM_API lam_status lam_safetensors_parse(const void *buf, size_t len, lam_state_dict **out);
 
 /* Write every tensor of `sd` as F32 under its key, as
- * safetensors.torch.save_file(sd, path, metadata={"format": "pt"}) would:
- * tensors sorted by name, laid out back to back from offset 0, the header
+ * safetensors.torch.save_file(sd, path, metadata={"format": "pt"}) would;
+ * integer tensors (num_batches_tracked, I64/I32 entries loaded from a file)
+ * as I64 with their exact values, 0-dim ones with shape [] as PyTorch's.
+ * Tensors sorted by dtype size (I64 first), then name, laid out back to back
+ * from offset 0, the header
  * padded with spaces to a multiple of 8 bytes so every tensor is 8-byte
  * aligned.  Keys must be valid UTF-8 and not "__metadata__".  One tensor
  * held under two keys (tied weights) is written twice, once per key (the

@@ -9,6 +9,7 @@
 #ifndef LAMINA_LAYERS_H
 #define LAMINA_LAYERS_H
 
+#include <math.h>
 #include "module.h"
 
 #ifdef __cplusplus
@@ -46,6 +47,50 @@ LAM_API lam_status lam_layer_norm_create(lam_module **out, int ndim, const int64
 LAM_API lam_status lam_dropout_create(lam_module **out, double p);
 /* Flatten(start_dim=1, end_dim=-1) */
 LAM_API lam_status lam_flatten_create(lam_module **out, int start_dim, int end_dim);
+
+/* ---- normalisation layers (PyTorch 1.13, NCHW) ----
+ *
+ * BatchNorm1d / BatchNorm2d(num_features, eps=1e-5, momentum=0.1,
+ * affine=True, track_running_stats=True) and InstanceNorm1d /
+ * InstanceNorm2d(num_features, eps=1e-5, momentum=0.1, affine=False,
+ * track_running_stats=False): parameters weight (ones) and bias (zeros) when
+ * affine; buffers running_mean (zeros), running_var (ones) and the integer
+ * num_batches_tracked (0; shape [1], PyTorch's 0-dim) when
+ * track_running_stats (<lamina/module.h>, buffers).  momentum
+ * LAM_MOMENTUM_NONE is None: a cumulative moving average.  Inputs:
+ * BatchNorm1d (N, C) or (N, C, L); BatchNorm2d (N, C, H, W); InstanceNorm1d
+ * (N, C, L) or (C, L); InstanceNorm2d (N, C, H, W) or (C, H, W).
+ * In eval mode BatchNorm (and a tracking InstanceNorm) normalise with the
+ * running statistics; in training mode, or without running statistics, with
+ * the batch's, and a training forward updates the running statistics (and
+ * BatchNorm's num_batches_tracked) as PyTorch does.  Shape errors are
+ * PyTorch's ("expected 4D input (got 3D input)", "Expected more than 1 value
+ * per channel when training, got input size torch.Size([1, 3])",
+ * "running_mean should contain 4 elements not 3").  LAM_ERR_INVALID_ARGUMENT
+ * for a negative num_features, a non-finite eps or an infinite momentum.
+ * As in PyTorch, loading a state_dict with running_mean / running_var into
+ * an InstanceNorm without running statistics fails (a checkpoint from before
+ * PyTorch 0.4.0: "Unexpected running stats buffer(s) ..."), strict or not. */
+#define LAM_MOMENTUM_NONE NAN
+LAM_API lam_status lam_batch_norm1d_create(lam_module **out, int64_t num_features, double eps,
+                                           double momentum, bool affine, bool track_running_stats);
+LAM_API lam_status lam_batch_norm2d_create(lam_module **out, int64_t num_features, double eps,
+                                           double momentum, bool affine, bool track_running_stats);
+LAM_API lam_status lam_instance_norm1d_create(lam_module **out, int64_t num_features, double eps,
+                                              double momentum, bool affine,
+                                              bool track_running_stats);
+LAM_API lam_status lam_instance_norm2d_create(lam_module **out, int64_t num_features, double eps,
+                                              double momentum, bool affine,
+                                              bool track_running_stats);
+/* GroupNorm(num_groups, num_channels, eps=1e-5, affine=True): input (N, C,
+ * *); weight (ones) and bias (zeros) of num_channels when affine.
+ * LAM_ERR_INVALID_ARGUMENT "num_channels must be divisible by num_groups". */
+LAM_API lam_status lam_group_norm_create(lam_module **out, int64_t num_groups, int64_t num_channels,
+                                         double eps, bool affine);
+/* LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=1.0): across channels
+ * (dim 1) of a 3-D or 4-D input; no parameters. */
+LAM_API lam_status lam_local_response_norm_create(lam_module **out, int64_t size, double alpha,
+                                                  double beta, double k);
 
 #ifdef __cplusplus
 }

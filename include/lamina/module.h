@@ -198,6 +198,43 @@ LAM_API lam_tensor *lam_state_dict_tensor(const lam_state_dict *sd, size_t i);
 /* Borrowed tensor for key, or NULL. */
 LAM_API lam_tensor *lam_state_dict_get(const lam_state_dict *sd, const char *key);
 
+/* ---- buffers (Module.register_buffer / named_buffers) ----
+ *
+ * A buffer is a tensor a module keeps that is not a parameter: BatchNorm's
+ * running_mean, running_var and num_batches_tracked.  As in PyTorch,
+ * parameters() (lam_module_named_parameters, lam_module_num_parameters,
+ * `lamina summary`'s counts) leaves buffers out; state_dict() lists each
+ * module's parameters, then its persistent buffers ("0.weight", "0.bias",
+ * "0.running_mean", "0.running_var", "0.num_batches_tracked"), and
+ * load_state_dict loads them; a non-persistent buffer is in neither (a key
+ * naming one is unexpected).
+ *
+ * Integer buffers: lamina's tensors are float32, but num_batches_tracked is
+ * an int64 in PyTorch.  It is an integer tensor: its float values are what
+ * lam_tensor_cdata shows (exact up to 2^24), and lamina keeps the exact
+ * int64 beside them, which load_state_dict fills from an I64 or I32
+ * safetensors entry and lam_safetensors_save writes back as I64 (shape [],
+ * as PyTorch's 0-dim tensor).  An integer tensor loads only into an integer
+ * buffer (LAM_ERR_STATE_DICT, "dtype mismatch for 0.weight: ..."); a float
+ * tensor loads into one truncated toward zero, as PyTorch's copy_ does, when
+ * its values are finite.  A state_dict without num_batches_tracked loads it
+ * as 0 rather than reporting it missing, as PyTorch does for a state_dict
+ * without version metadata (every one that lamina reads). */
+
+/* register_buffer(name, t, persistent): takes a reference to t; replaces a
+ * buffer of that name (a buffer a built-in layer declares only by a tensor
+ * of the same shape: LAM_ERR_SHAPE).  LAM_ERR_KEY with PyTorch's messages
+ * for a name with '.', an empty name, or the name of a parameter or child
+ * ("attribute 'weight' already exists"); register_parameter refuses a
+ * buffer's name likewise. */
+LAM_API lam_status lam_module_register_buffer(lam_module *m, const char *name, lam_tensor *t,
+                                              bool persistent);
+/* named_buffers(recurse, remove_duplicate) into a new dict (persistent or
+ * not; keys as state_dict's; with remove_duplicate a shared tensor once).
+ * The dict holds references to the module's own tensors. */
+LAM_API lam_status lam_module_named_buffers(const lam_module *m, bool recurse,
+                                            bool remove_duplicate, lam_state_dict **out);
+
 #ifdef __cplusplus
 }
 #endif

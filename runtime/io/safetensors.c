@@ -24,7 +24,7 @@
 
 #define ST_MAX_HEADER 100000000u /* MAX_HEADER_SIZE in tensor.rs */
 
-enum st_kind { ST_OTHER, ST_F32, ST_F16, ST_BF16, ST_F64 };
+enum st_kind { ST_OTHER, ST_F32, ST_F16, ST_BF16, ST_F64, ST_I32, ST_I64 };
 
 typedef struct st_dtype {
     const char *name;
@@ -39,8 +39,8 @@ static const st_dtype st_dtypes[] = {
     {"F8_E5M2", 8, ST_OTHER},     {"F8_E4M3", 8, ST_OTHER},     {"F8_E8M0", 8, ST_OTHER},
     {"F8_E4M3FNUZ", 8, ST_OTHER}, {"F8_E5M2FNUZ", 8, ST_OTHER}, {"I16", 16, ST_OTHER},
     {"U16", 16, ST_OTHER},        {"F16", 16, ST_F16},          {"BF16", 16, ST_BF16},
-    {"I32", 32, ST_OTHER},        {"U32", 32, ST_OTHER},        {"F32", 32, ST_F32},
-    {"C64", 64, ST_OTHER},        {"F64", 64, ST_F64},          {"I64", 64, ST_OTHER},
+    {"I32", 32, ST_I32},        {"U32", 32, ST_OTHER},        {"F32", 32, ST_F32},
+    {"C64", 64, ST_OTHER},        {"F64", 64, ST_F64},          {"I64", 64, ST_I64},
     {"U64", 64, ST_OTHER},
 };
 
@@ -249,8 +249,8 @@ static lam_status check_supported(const st_parse *p, const st_entry *e)
     if (memchr(e->m->key, '\0', e->m->key_len))
         return st_fail(p, e->m, "tensor names containing NUL are not supported");
     if (e->dt->kind == ST_OTHER)
-        return st_fail(p, e->m, "dtype %s is not supported (lamina loads F32, F16, BF16 and F64, as float32)",
-                       e->dt->name);
+        return st_fail(p, e->m, "dtype %s is not supported (lamina loads F32, F16, BF16 and F64, as "
+                       "float32, and I64 and I32 as integer tensors)", e->dt->name);
     if (e->shape->v.arr.n > LAM_MAX_DIMS)
         return st_fail(p, e->m, "%s %s has %zu dimensions; lamina tensors have 1 to %d", e->dt->name,
                        shape_str(e->shape, sh, sizeof sh), e->shape->v.arr.n, LAM_MAX_DIMS);
@@ -267,13 +267,29 @@ static lam_status build_tensor(const st_parse *p, const st_entry *e, lam_tensor 
     int64_t shape[LAM_MAX_DIMS] = {1};
     int ndim = (int)e->shape->v.arr.n;
     const unsigned char *src = p->data + e->begin;
-    size_t numel = (size_t)(e->nbytes / (e->dt->kind == ST_F64 ? 8 : e->dt->kind == ST_F32 ? 4 : 2));
+    size_t numel = (size_t)(e->nbytes / (e->dt->bits / 8));
     lam_status st;
 
     for (int i = 0; i < ndim; i++)
         shape[i] = (int64_t)e->shape->v.arr.items[i]->v.num.u;
-    if (ndim == 0)
+    bool scalar = ndim == 0;
+    if (scalar)
         ndim = 1; /* 0-dim scalars load as shape [1] (see io.h) */
+
+    if (e->dt->kind == ST_I64 || e->dt->kind == ST_I32) {
+        /* an integer tensor: exact values, and floats for float readers */
+        st = lam__tensor_create_int(out, ndim, shape, (int)e->dt->bits);
+        if (st != LAM_OK)
+            return st;
+        for (size_t i = 0; i < numel; i++) {
+            int64_t v = e->dt->kind == ST_I64 ? (int64_t)lam__io_le64(src + 8 * i)
+                                              : (int64_t)(int32_t)lam__io_le32(src + 4 * i);
+            (*out)->ints[i] = v;
+            (*out)->data[i] = (float)v;
+        }
+        (*out)->scalar = scalar;
+        return LAM_OK;
+    }
 
     if (p->map && numel > 0 && e->dt->kind == ST_F32 && lam__io_host_is_le() &&
         (uintptr_t)src % sizeof(float) == 0) {
@@ -293,7 +309,8 @@ static lam_status build_tensor(const st_parse *p, const st_entry *e, lam_tensor 
         case ST_F16: dst[i] = lam__io_half_to_float(lam__io_le16(src + 2 * i)); break;
         case ST_BF16: dst[i] = lam__io_bf16_to_float(lam__io_le16(src + 2 * i)); break;
         case ST_F64: dst[i] = (float)lam__io_f64_from_bits(lam__io_le64(src + 8 * i)); break;
-        case ST_OTHER: break; /* rejected by check_supported */
+        case ST_I32: case ST_I64: /* made above */
+        case ST_OTHER: break;     /* rejected by check_supported */
         }
     }
     return LAM_OK;

@@ -3,8 +3,9 @@
  * Mirrors what safetensors.torch.save_file writes for float32 tensors: the
  * header {"__metadata__":{"format":"pt"},"<name>":{"dtype":"F32","shape":[..],
  * "data_offsets":[b,e]},...} with tensors sorted by name (the Rust writer
- * sorts by dtype alignment, then name; all ours are F32), padded with spaces
- * to a multiple of 8, then the data back to back. */
+ * sorts by dtype alignment, then name: integer tensors, which are written as
+ * I64, come first), padded with spaces to a multiple of 8, then the data back
+ * to back. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -94,7 +95,11 @@ typedef struct save_ctx {
 
 static int cmp_items(const void *a, const void *b)
 {
-    return strcmp(((const save_item *)a)->key, ((const save_item *)b)->key);
+    const save_item *x = a, *y = b;
+    bool xi = lam__tensor_is_int(x->t), yi = lam__tensor_is_int(y->t);
+    if (xi != yi)
+        return xi ? -1 : 1; /* 8-byte alignment before 4 */
+    return strcmp(x->key, y->key);
 }
 
 static lam_status fill(lam__io_out *o, void *vctx)
@@ -106,8 +111,20 @@ static lam_status fill(lam__io_out *o, void *vctx)
         len8[i] = (unsigned char)(n >> (8 * i));
     lam__io_put(o, len8, 8);
     lam__io_put(o, c->header.p, c->header.n);
-    for (size_t i = 0; i < c->n; i++)
-        lam__io_put_f32(o, lam_tensor_cdata(c->items[i].t), (size_t)lam_tensor_numel(c->items[i].t));
+    for (size_t i = 0; i < c->n; i++) {
+        const lam_tensor *t = c->items[i].t;
+        if (!lam__tensor_is_int(t)) {
+            lam__io_put_f32(o, lam_tensor_cdata(t), (size_t)lam_tensor_numel(t));
+            continue;
+        }
+        for (int64_t j = 0; j < t->numel; j++) {
+            uint64_t v = (uint64_t)lam__tensor_int_at(t, j);
+            unsigned char b[8];
+            for (int k = 0; k < 8; k++)
+                b[k] = (unsigned char)(v >> (8 * k));
+            lam__io_put(o, b, 8);
+        }
+    }
     return LAM_OK;
 }
 
@@ -147,11 +164,12 @@ LAM_API lam_status lam_safetensors_save(const char *path, const lam_state_dict *
     for (size_t i = 0; i < n; i++) {
         const lam_tensor *t = c.items[i].t;
         const int64_t *shape = lam_tensor_shape(t);
-        uint64_t nbytes = (uint64_t)lam_tensor_numel(t) * sizeof(float);
+        bool is_int = lam__tensor_is_int(t);
+        uint64_t nbytes = (uint64_t)lam_tensor_numel(t) * (is_int ? 8 : sizeof(float));
         sb_str(&c.header, ",");
         sb_json_str(&c.header, c.items[i].key);
-        sb_str(&c.header, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < lam_tensor_ndim(t); d++) {
+        sb_str(&c.header, is_int ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < (is_int && t->scalar ? 0 : lam_tensor_ndim(t)); d++) {
             if (d)
                 sb_str(&c.header, ",");
             sb_u64(&c.header, (uint64_t)shape[d]);

@@ -1,5 +1,6 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
- * Softmax/LogSoftmax, LayerNorm, Dropout, Flatten) as lam__module_ops, and
+ * Softmax/LogSoftmax, LayerNorm, Dropout, Flatten, BatchNorm, InstanceNorm,
+ * GroupNorm, LocalResponseNorm) as lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
  * registry by plugin/builtin_types.c. */
@@ -18,6 +19,13 @@ lam_status lam__linear_packed(lam_module *m, const float **packed);
 /* How an activation prints its numeric arguments (int or float literal),
  * for modules created from model files: LeakyReLU(negative_slope=1) prints 1. */
 void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int);
+
+/* The normalisation layers (batch_norm.c, group_norm.c) made from model
+ * files: bit i set when the i-th float argument was written as an int, so
+ * that the repr prints it as PyTorch would ("eps=1").  BatchNorm and
+ * InstanceNorm: eps, momentum; GroupNorm: eps; LocalResponseNorm: alpha,
+ * beta, k.  (Each of their states starts with this mask.) */
+void lam__norm_set_int_args(lam_module *m, unsigned mask);
 
 /* The capabilities of lam__module_ops, asked of any module (NULL-safe). */
 /* True for layers whose forward treats rows of dim 0 independently. */

@@ -106,10 +106,23 @@ lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t)
     p[m->n_params].tensor = t;
     p[m->n_params].declared = true;
     p[m->n_params].kept = false;
+    p[m->n_params].buffer = false;
+    p[m->n_params].persistent = false;
+    p[m->n_params].zero_if_missing = false;
     m->n_params++;
     lam__names_param_added(m);
     __atomic_add_fetch(&m->params_version, 1, __ATOMIC_RELEASE);
     return LAM_OK;
+}
+
+lam_status lam__module_add_buffer(lam_module *m, const char *name, lam_tensor *t, bool persistent)
+{
+    lam_status st = lam__module_add_param(m, name, t);
+    if (!st) {
+        m->params[m->n_params - 1].buffer = true;
+        m->params[m->n_params - 1].persistent = persistent;
+    }
+    return st;
 }
 
 /* ---- children ---- */

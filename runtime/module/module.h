@@ -60,6 +60,16 @@ typedef struct lam__module_ops {
     bool (*can_pair)(const lam_module *m, const lam_module *next);
     lam_status (*run_pair)(lam_module *m, lam__epilogue ep, lam_module *next, lam__epilogue next_ep,
                            const float *x, int64_t rows, float *y);
+
+    /* PyTorch's _load_from_state_dict overrides (InstanceNorm refusing
+     * running statistics from before 0.4.0).  load_state_dict calls
+     * load_error at m's visit, with m's key prefix ("2."): it may write one
+     * error into `err`, which fails the load, strict or not, in PyTorch's
+     * order; load_claims says which of the keys naming nothing of m it
+     * took (they are then not reported unexpected).  NULL: none. */
+    void (*load_error)(const lam_module *m, const lam_state_dict *sd, const char *prefix,
+                       lam__sb *err);
+    bool (*load_claims)(const lam_module *m, const char *name);
 } lam__module_ops;
 
 /* What exec/ caches in a module (the plans of lam_module_forward): it is
@@ -81,6 +91,13 @@ typedef struct lam__param {
                       a replacement must have the same shape */
     bool kept;     /* declared by a plugin, which may keep the tensor (the host
                       table promises it lives as long as the module) */
+    /* A buffer (PyTorch's register_buffer): in state_dict when persistent,
+     * never in parameters().  Parameters and buffers share one list (and one
+     * name space, as attributes do in PyTorch); state_dict lists a module's
+     * parameters, then its persistent buffers, each in registration order. */
+    bool buffer, persistent;
+    bool zero_if_missing; /* num_batches_tracked: a state_dict without it loads
+                             it as 0 (_NormBase._load_from_state_dict) */
 } lam__param;
 
 struct lam_module {
@@ -126,6 +143,9 @@ static inline unsigned lam__module_tree_version(const lam_module *m)
 lam_status lam__module_new(lam_module **out, const lam__module_ops *ops, void *state);
 /* Register a parameter the layer declares (takes the reference). */
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
+/* Register a buffer the layer declares (takes the reference); persistent
+ * ones are in state_dict. */
+lam_status lam__module_add_buffer(lam_module *m, const char *name, lam_tensor *t, bool persistent);
 /* Insert a child at position pos (0..n) under `name` (takes a reference). */
 lam_status lam__children_insert(lam_module *m, size_t pos, const char *name, lam_module *child);
 /* Remove the child at pos, dropping its reference. */

@@ -1,6 +1,7 @@
 /* named_parameters, state_dict and load_state_dict with PyTorch's naming,
  * deduplication and error wording (torch/nn/modules/module.py, 1.13). */
 #include "runtime/module/module.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,24 @@ static char *join_name(const char *prefix, const char *name)
     return s;
 }
 
+/* What a walk lists: parameters(), buffers(), or state_dict() (each
+ * module's parameters, then its persistent buffers). */
+enum { W_PARAMS, W_BUFFERS, W_STATE };
+
+/* Is params[i] listed by a walk for `what` in this pass (0: parameters,
+ * 1: buffers)? */
+static bool listed(const lam__param *p, int what, int pass)
+{
+    if (!p->tensor || p->buffer != (pass == 1))
+        return false;
+    if (pass == 0)
+        return what != W_BUFFERS;
+    return what == W_BUFFERS || (what == W_STATE && p->persistent);
+}
+
 typedef struct walk {
     lam_state_dict *out;
+    int what;
     bool dedup, recurse;
     ptrset modules, tensors;
 } walk;
@@ -44,10 +61,11 @@ static lam_status walk_params(walk *w, const lam_module *m, const char *prefix, 
         if (r > 0)
             return LAM_OK;
     }
-    for (size_t i = 0; i < m->n_params; i++) {
-        lam_tensor *t = m->params[i].tensor;
-        if (!t)
+    for (size_t k = 0; k < 2 * m->n_params; k++) {
+        size_t i = k % m->n_params;
+        if (!listed(&m->params[i], w->what, (int)(k / m->n_params)))
             continue;
+        lam_tensor *t = m->params[i].tensor;
         if (w->dedup) {
             int r = ptrset_add(&w->tensors, t);
             if (r < 0)
@@ -79,12 +97,13 @@ static lam_status walk_params(walk *w, const lam_module *m, const char *prefix, 
     return LAM_OK;
 }
 
-static lam_status collect(const lam_module *m, bool recurse, bool dedup, lam_state_dict **out)
+static lam_status collect(const lam_module *m, bool recurse, bool dedup, int what,
+                          lam_state_dict **out)
 {
     if (!m || !out)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "parameters: NULL argument");
     *out = NULL;
-    walk w = {.dedup = dedup, .recurse = recurse};
+    walk w = {.what = what, .dedup = dedup, .recurse = recurse};
     lam_status st = lam_state_dict_create(&w.out);
     if (st)
         return st;
@@ -104,21 +123,29 @@ LAM_API lam_status lam_module_named_parameters(const lam_module *m, bool recurse
 {
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(out);
-    return collect(m, recurse, remove_duplicate, out);
+    return collect(m, recurse, remove_duplicate, W_PARAMS, out);
+}
+
+LAM_API lam_status lam_module_named_buffers(const lam_module *m, bool recurse,
+                                            bool remove_duplicate, lam_state_dict **out)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(out);
+    return collect(m, recurse, remove_duplicate, W_BUFFERS, out);
 }
 
 LAM_API lam_status lam_module_state_dict(const lam_module *m, lam_state_dict **out)
 {
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(out);
-    return collect(m, true, false, out);
+    return collect(m, true, false, W_STATE, out);
 }
 
 LAM_API int64_t lam_module_num_parameters(const lam_module *m)
 {
     LAM__CHECK_ARG_OR(m, -1);
     lam_state_dict *sd;
-    if (collect(m, true, true, &sd) != LAM_OK)
+    if (collect(m, true, true, W_PARAMS, &sd) != LAM_OK)
         return -1;
     int64_t n = 0;
     for (size_t i = 0; i < lam_state_dict_len(sd); i++)
@@ -171,8 +198,8 @@ static bool find_unexpected(load_ctx *c, const lam_module *root)
         for (;;) {
             size_t len = strcspn(rest, ".");
             ptrdiff_t i = lam__module_param_pos(m, rest, len);
-            if (i >= 0 && m->params[i].tensor)
-                break;
+            if (i >= 0 && listed(&m->params[i], W_STATE, m->params[i].buffer))
+                break; /* a non-persistent buffer's name is unexpected */
             if (i < 0 && (i = lam__module_child_pos(m, rest, len)) >= 0) {
                 if (rest[len] != '.')
                     break; /* the child's own name: not looked at below it */
@@ -200,14 +227,50 @@ static void torch_size(const lam_tensor *t, lam__sb *sb)
     lam__sb_puts(sb, "])");
 }
 
+/* Tensors are float32 but for integer buffers (num_batches_tracked) and the
+ * integer entries of safetensors files: an integer tensor loads only into an
+ * integer buffer, and a float one into an integer buffer only when every
+ * value is finite (it is truncated, as PyTorch's copy_ does).  NULL when
+ * `in` may be copied into `p`. */
+static const char *dtype_mismatch(const lam_tensor *in, const lam_tensor *p)
+{
+    if (lam__tensor_is_int(in) && !lam__tensor_is_int(p))
+        return in->int_bits == 32
+                   ? "copying an I32 (integer) tensor from checkpoint into a float32 tensor in "
+                     "current model (lamina loads integer tensors only into integer buffers "
+                     "such as num_batches_tracked)."
+                   : "copying an I64 (integer) tensor from checkpoint into a float32 tensor in "
+                     "current model (lamina loads integer tensors only into integer buffers "
+                     "such as num_batches_tracked).";
+    if (!lam__tensor_is_int(in) && lam__tensor_is_int(p))
+        for (int64_t j = 0; j < in->numel; j++)
+            if (!isfinite(in->data[j]))
+                return "copying a float tensor holding NaN or infinity from checkpoint into an "
+                       "integer buffer in current model.";
+    return NULL;
+}
+
 /* Module._load_from_state_dict + the recursion of load_state_dict */
 static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
 {
     size_t plen = strlen(prefix);
-    for (size_t i = 0; i < m->n_params; i++) {
-        lam_tensor *p = m->params[i].tensor;
-        if (!p)
+    if (m->ops->load_error) {
+        lam__sb err = {0};
+        m->ops->load_error(m, c->sd, prefix, &err);
+        if (err.failed)
+            c->oom = true;
+        else if (err.buf && *err.buf) {
+            if (c->n_mismatch++)
+                lam__sb_puts(&c->mismatch, "\n\t");
+            lam__sb_puts(&c->mismatch, err.buf);
+        }
+        free(err.buf);
+    }
+    for (size_t k = 0; k < 2 * m->n_params; k++) {
+        size_t i = k % m->n_params;
+        if (!listed(&m->params[i], W_STATE, (int)(k / m->n_params)))
             continue;
+        lam_tensor *p = m->params[i].tensor;
         char *key = malloc(plen + strlen(m->params[i].name) + 1);
         if (!key) {
             c->oom = true;
@@ -216,9 +279,10 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
         strcpy(key, prefix);
         strcat(key, m->params[i].name);
         lam_tensor *in = lam_state_dict_get(c->sd, key);
-        if (!in) {
+        const char *bad = in ? dtype_mismatch(in, p) : NULL;
+        if (!in && !m->params[i].zero_if_missing) {
             lam__strlist_push(&c->missing, key);
-        } else if (!lam_tensor_same_shape(in, p)) {
+        } else if (in && !lam_tensor_same_shape(in, p)) {
             if (c->n_mismatch++)
                 lam__sb_puts(&c->mismatch, "\n\t");
             lam__sb_printf(&c->mismatch, "size mismatch for %s: copying a param with shape ", key);
@@ -226,6 +290,10 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
             lam__sb_puts(&c->mismatch, " from checkpoint, the shape in current model is ");
             torch_size(p, &c->mismatch);
             lam__sb_puts(&c->mismatch, ".");
+        } else if (bad) {
+            if (c->n_mismatch++)
+                lam__sb_puts(&c->mismatch, "\n\t");
+            lam__sb_printf(&c->mismatch, "dtype mismatch for %s: %s", key, bad);
         } else {
             if (c->n_copy == c->cap_copy) {
                 size_t cap = c->cap_copy ? c->cap_copy * 2 : 16;
@@ -250,7 +318,8 @@ static void load_rec(load_ctx *c, lam_module *m, const char *prefix)
     /* keys under this prefix naming neither a parameter nor a child */
     const size_t *head = lam__strmap_getn(&c->unexpected_at, prefix, plen);
     for (size_t k = head ? *head : SIZE_MAX; k != SIZE_MAX; k = c->next[k])
-        lam__strlist_push(&c->unexpected, lam_state_dict_key(c->sd, k));
+        if (!m->ops->load_claims || !m->ops->load_claims(m, lam_state_dict_key(c->sd, k) + plen))
+            lam__strlist_push(&c->unexpected, lam_state_dict_key(c->sd, k));
     for (size_t i = 0; i < m->n_children && !c->oom; i++) {
         const char *name = m->children[i].name;
         char *child_prefix = malloc(plen + strlen(name) + 2);
@@ -320,8 +389,13 @@ LAM_API lam_status lam_module_load_state_dict(lam_module *m, const lam_state_dic
             st = lam__error(LAM_ERR_STATE_DICT, "%s", msg.buf);
         free(msg.buf);
     } else {
-        for (size_t i = 0; i < c.n_copy; i++)
-            lam_tensor_copy(c.dst[i], c.src[i]);
+        for (size_t i = 0; i < c.n_copy; i++) {
+            if (c.src[i])
+                lam_tensor_copy(c.dst[i], c.src[i]);
+            else /* num_batches_tracked missing: 0, as PyTorch fills it in */
+                for (int64_t j = 0; j < c.dst[i]->numel; j++)
+                    lam__tensor_int_set(c.dst[i], j, 0);
+        }
     }
     if (keys) {
         move_keys(&c.missing, &keys->missing_keys, &keys->n_missing);
@@ -342,12 +416,13 @@ done:
  * declared them with: replacing one by a tensor of another shape would make
  * the next forward read past its end.  load_state_dict's wording. */
 static lam_status size_mismatch(const lam_module *m, const char *name, const lam_tensor *t,
-                                const lam_tensor *cur)
+                                const lam_tensor *cur, bool buffer)
 {
     lam__sb msg = {0};
     char *repr = m->n_children == 0 ? lam_module_repr(m) : NULL;
-    lam__sb_printf(&msg, "%s: size mismatch for %s: registering a param with shape ",
-                   repr && !strchr(repr, '\n') ? repr : lam_module_type_name(m), name);
+    lam__sb_printf(&msg, "%s: size mismatch for %s: registering a %s with shape ",
+                   repr && !strchr(repr, '\n') ? repr : lam_module_type_name(m), name,
+                   buffer ? "buffer" : "param");
     free(repr);
     torch_size(t, &msg);
     lam__sb_puts(&msg, ", the shape in current model is ");
@@ -359,23 +434,24 @@ static lam_status size_mismatch(const lam_module *m, const char *name, const lam
     return st;
 }
 
-LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t)
+/* register_parameter and register_buffer: PyTorch's name rules, and a
+ * name is a parameter's or a buffer's, never both (as attributes). */
+static lam_status register_tensor(lam_module *m, const char *name, lam_tensor *t, bool buffer,
+                                  bool persistent)
 {
-    LAM__CHECK_ARG(m);
-    LAM__CHECK_ARG(name);
-    LAM__CHECK_ARG(t);
-    if (!*name)
-        return lam__error(LAM_ERR_KEY, "parameter name can't be empty string \"\"");
+    const char *what = buffer ? "buffer" : "parameter";
     if (strchr(name, '.'))
-        return lam__error(LAM_ERR_KEY, "parameter name can't contain \".\"");
+        return lam__error(LAM_ERR_KEY, "%s name can't contain \".\"", what);
+    if (!*name)
+        return lam__error(LAM_ERR_KEY, "%s name can't be empty string \"\"", what);
     size_t len = strlen(name);
-    if (lam__module_child_pos(m, name, len) >= 0)
-        return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
     ptrdiff_t i = lam__module_param_pos(m, name, len);
+    if (lam__module_child_pos(m, name, len) >= 0 || (i >= 0 && m->params[i].buffer != buffer))
+        return lam__error(LAM_ERR_KEY, "attribute '%s' already exists", name);
     if (i >= 0) {
         lam__param *p = &m->params[i];
         if (p->declared && p->tensor && !lam_tensor_same_shape(t, p->tensor))
-            return size_mismatch(m, name, t, p->tensor);
+            return size_mismatch(m, name, t, p->tensor, buffer);
         if (p->kept && p->tensor != t)
             return lam__error(LAM_ERR_INVALID_ARGUMENT,
                               "%s: parameter '%s' is declared by a plugin layer, which keeps "
@@ -385,17 +461,37 @@ LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name
         lam_tensor_retain(t);
         lam_tensor_release(p->tensor);
         p->tensor = t;
+        if (buffer)
+            p->persistent = persistent;
         /* after the store: a layer that sees the new params_version sees t */
         __atomic_add_fetch(&m->params_version, 1, __ATOMIC_RELEASE);
         return LAM_OK;
     }
     lam_tensor_retain(t);
-    lam_status st = lam__module_add_param(m, name, t);
+    lam_status st = buffer ? lam__module_add_buffer(m, name, t, persistent)
+                           : lam__module_add_param(m, name, t);
     if (st)
         lam_tensor_release(t);
     else
         m->params[m->n_params - 1].declared = false; /* the module's forward decides */
     return st;
+}
+
+LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(name);
+    LAM__CHECK_ARG(t);
+    return register_tensor(m, name, t, false, false);
+}
+
+LAM_API lam_status lam_module_register_buffer(lam_module *m, const char *name, lam_tensor *t,
+                                              bool persistent)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(name);
+    LAM__CHECK_ARG(t);
+    return register_tensor(m, name, t, true, persistent);
 }
 
 typedef struct nm_walk {

@@ -257,11 +257,86 @@ TYPE(modulelist_type, "ModuleList", "torch.nn.modules.container",
      "holds children for a custom forward (add them with lam_module_add_child)", NULL, 0,
      modulelist_create);
 
+/* ---- normalisation layers ---- */
+
+#define NORM_ARGS(affine_default, track_default)                                                   \
+    {                                                                                              \
+        ARG_REQ("num_features", LAM_ARG_INT, LAM_ARG_NONNEGATIVE),                                 \
+        ARG("eps", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(1e-05)),                       \
+        ARG("momentum", LAM_ARG_FLOAT, LAM_ARG_FINITE | LAM_ARG_NONE_OK, LAM_DEFAULT_FLOAT(0.1)),   \
+        ARG("affine", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(affine_default)),                          \
+        ARG("track_running_stats", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(track_default)),              \
+    }
+static const lam_arg_spec batch_norm_args[] = NORM_ARGS(true, true);
+static const lam_arg_spec instance_norm_args[] = NORM_ARGS(false, false);
+
+#define NORM_TYPE(var, name_, pymod, args_, fn)                                                    \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h, (void)t;                                                                          \
+        double momentum = a[2].kind == LAM_VALUE_NONE ? LAM_MOMENTUM_NONE : a[2].f;                \
+        lam_status st = fn(out, a[0].i, a[1].f, momentum, a[3].b, a[4].b);                         \
+        if (!st)                                                                                   \
+            lam__norm_set_int_args(*out, (a[1].kind == LAM_VALUE_INT) |                            \
+                                             (unsigned)(a[2].kind == LAM_VALUE_INT) << 1);         \
+        return st;                                                                                 \
+    }                                                                                              \
+    TYPE(var##_type, name_, pymod, NULL, args_, 5, var##_create)
+
+NORM_TYPE(batch_norm1d, "BatchNorm1d", "torch.nn.modules.batchnorm", batch_norm_args,
+          lam_batch_norm1d_create);
+NORM_TYPE(batch_norm2d, "BatchNorm2d", "torch.nn.modules.batchnorm", batch_norm_args,
+          lam_batch_norm2d_create);
+NORM_TYPE(instance_norm1d, "InstanceNorm1d", "torch.nn.modules.instancenorm", instance_norm_args,
+          lam_instance_norm1d_create);
+NORM_TYPE(instance_norm2d, "InstanceNorm2d", "torch.nn.modules.instancenorm", instance_norm_args,
+          lam_instance_norm2d_create);
+
+static const lam_arg_spec group_norm_args[] = {
+    ARG_REQ("num_groups", LAM_ARG_INT, 0),
+    ARG_REQ("num_channels", LAM_ARG_INT, LAM_ARG_NONNEGATIVE),
+    ARG("eps", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(1e-05)),
+    ARG("affine", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(true)),
+};
+static lam_status group_norm_create(const lam_host_api *h, const lam_layer_type *t,
+                                    const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    lam_status st = lam_group_norm_create(out, a[0].i, a[1].i, a[2].f, a[3].b);
+    if (!st)
+        lam__norm_set_int_args(*out, a[2].kind == LAM_VALUE_INT);
+    return st;
+}
+TYPE(group_norm_type, "GroupNorm", "torch.nn.modules.normalization", NULL, group_norm_args, 4,
+     group_norm_create);
+
+static const lam_arg_spec lrn_args[] = {
+    ARG_REQ("size", LAM_ARG_INT, LAM_ARG_POSITIVE),
+    ARG("alpha", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(0.0001)),
+    ARG("beta", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(0.75)),
+    ARG("k", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(1.0)),
+};
+static lam_status lrn_create(const lam_host_api *h, const lam_layer_type *t, const lam_value *a,
+                             lam_module **out)
+{
+    (void)h, (void)t;
+    lam_status st = lam_local_response_norm_create(out, a[0].i, a[1].f, a[2].f, a[3].f);
+    if (!st)
+        lam__norm_set_int_args(*out, (a[1].kind == LAM_VALUE_INT) |
+                                         (unsigned)(a[2].kind == LAM_VALUE_INT) << 1 |
+                                         (unsigned)(a[3].kind == LAM_VALUE_INT) << 2);
+    return st;
+}
+TYPE(lrn_type, "LocalResponseNorm", "torch.nn.modules.normalization", NULL, lrn_args, 4,
+     lrn_create);
+
 static const lam_layer_type *const builtins[] = {
     &linear_type, &identity_type, &relu_type, &leaky_type, &relu6_type, &elu_type,
     &sigmoid_type, &tanh_type, &gelu_type, &silu_type, &softplus_type, &softmax_type,
     &log_softmax_type, &layer_norm_type, &dropout_type, &flatten_type, &sequential_type,
-    &modulelist_type,
+    &modulelist_type, &batch_norm1d_type, &batch_norm2d_type, &instance_norm1d_type,
+    &instance_norm2d_type, &group_norm_type, &lrn_type,
 };
 
 const lam_layer_type *const *lam__builtin_types(size_t *n)

@@ -219,7 +219,56 @@ LAM_API lam_status lam_tensor_clone(lam_tensor **out, const lam_tensor *src)
 {
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(src);
+    if (src->ints) { /* an integer tensor clones as one, exact values kept */
+        lam_status st = lam__tensor_create_int(out, src->ndim, src->shape, src->int_bits);
+        if (st)
+            return st;
+        lam_tensor_copy(*out, src);
+        (*out)->scalar = src->scalar;
+        return LAM_OK;
+    }
     return lam_tensor_from_data(out, src->ndim, src->shape, src->data);
+}
+
+lam_status lam__tensor_create_int(lam_tensor **out, int ndim, const int64_t *shape, int bits)
+{
+    lam_status st = lam_tensor_create(out, ndim, shape);
+    if (st)
+        return st;
+    (*out)->ints = calloc((size_t)((*out)->numel ? (*out)->numel : 1), sizeof(int64_t));
+    if (!(*out)->ints) {
+        lam_tensor_release(*out);
+        *out = NULL;
+        return lam__oom("integer tensor");
+    }
+    (*out)->int_bits = (uint8_t)bits;
+    return LAM_OK;
+}
+
+int64_t lam__f32_to_i64(float f)
+{
+    if (f != f)
+        return 0;
+    if (f >= 9223372036854775808.0f)
+        return INT64_MAX;
+    if (f < -9223372036854775808.0f)
+        return INT64_MIN;
+    return (int64_t)f;
+}
+
+int64_t lam__tensor_int_at(const lam_tensor *t, int64_t i)
+{
+    if (t->ints && (float)t->ints[i] == t->data[i])
+        return t->ints[i];
+    return lam__f32_to_i64(t->data[i]);
+}
+
+void lam__tensor_int_set(lam_tensor *t, int64_t i, int64_t v)
+{
+    t->data[i] = (float)v;
+    if (t->ints)
+        t->ints[i] = v;
+    lam_tensor_mark_modified(t);
 }
 
 LAM_API lam_tensor *lam_tensor_retain(lam_tensor *t)
@@ -233,6 +282,8 @@ LAM_API void lam_tensor_release(lam_tensor *t)
 {
     if (!t || __atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    if (!t->base)
+        free(t->ints); /* a view's are its base's */
     if (t->base)
         lam_tensor_release(t->base);
     else if (!t->borrowed && lam__fpool_owns_data(t))
@@ -358,6 +409,15 @@ LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
                           lam_shape_str(src->ndim, src->shape, a, sizeof a),
                           lam_shape_str(dst->ndim, dst->shape, b, sizeof b));
     }
+    if (dst->ints) { /* an integer destination keeps exact values */
+        for (int64_t i = 0; i < src->numel; i++) {
+            int64_t v = lam__tensor_int_at(src, i);
+            dst->ints[i] = v;
+            dst->data[i] = (float)v;
+        }
+        lam_tensor_mark_modified(dst);
+        return LAM_OK;
+    }
     if (dst->data != src->data) {
         memmove(dst->data, src->data, (size_t)src->numel * sizeof(float));
         lam_tensor_mark_modified(dst);
@@ -383,6 +443,8 @@ LAM_API lam_status lam_tensor_reshape(lam_tensor **out, lam_tensor *t, int ndim,
                           lam_shape_str(t->ndim, t->shape, b, sizeof b));
     }
     v->data = t->data;
+    v->ints = t->ints;
+    v->int_bits = t->int_bits;
     v->base = lam_tensor_retain(t->base ? t->base : t);
     *out = v;
     return LAM_OK;
@@ -395,6 +457,7 @@ void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, in
     view->shape[0] = r1 - r0;
     view->numel = (r1 - r0) * inner;
     view->data = t->data + r0 * inner;
+    view->ints = t->ints ? t->ints + r0 * inner : NULL;
     view->refcount = 1;
     view->borrowed = true;
     view->release = NULL;

@@ -20,7 +20,28 @@ struct lam_tensor {
     void *release_ctx;
     lam_tensor *base;                 /* view of another tensor's data */
     struct lam__fpool_entry *pool_entry; /* struct (and data) from a forward pool */
+    /* Integer tensors (tensors are float32 until the dtypes issue; these
+     * carry the integer buffers of PyTorch's state_dicts, num_batches_tracked,
+     * and the I64/I32 entries of safetensors files).  `data` holds the values
+     * as floats, for every float reader; `ints` the exact values (numel,
+     * owned by the storage: a view points into its base's).  Whoever writes
+     * through `data` only leaves `ints` stale: lam__tensor_int_at reads ints[i]
+     * only while data[i] is its float value.  NULL for float tensors. */
+    int64_t *ints;
+    uint8_t int_bits;  /* 64 or 32: the dtype it came as (I64 / I32) */
+    bool scalar;       /* a 0-dim tensor, held as [1]: saved back with shape [] */
 };
+/* A new zero integer tensor (see `ints`); bits 64 or 32. */
+lam_status lam__tensor_create_int(lam_tensor **out, int ndim, const int64_t *shape, int bits);
+static inline bool lam__tensor_is_int(const lam_tensor *t) { return t->ints != NULL; }
+/* The exact value of element i: ints[i] while data[i] is its float value,
+ * else data[i] truncated toward zero as PyTorch's float-to-int copy_ does
+ * (NaN gives 0, the out-of-range saturate). */
+int64_t lam__tensor_int_at(const lam_tensor *t, int64_t i);
+/* Store v in element i (data and, for an integer tensor, ints); moves the version. */
+void lam__tensor_int_set(lam_tensor *t, int64_t i, int64_t v);
+/* float -> int64 as lam__tensor_int_at reads a float. */
+int64_t lam__f32_to_i64(float f);
 lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const int64_t *shape,
                                  void (*release)(void *ctx), void *ctx);
 /* A tensor whose data is not zeroed: for outputs that are about to be
