@@ -58,10 +58,12 @@ LAM__INLINE __m512 lam__v16_leaky_relu(__m512 x, __m512 a)
 /* e^x, SLEEF's xexpf (u10) inlined: q = rint(x / ln 2), s = x - q ln 2 in
  * two FMAs (ln 2 split hi + lo), e^s by its degree-6 polynomial, then 2^q by
  * vscalefps (one exact scaling for normal results, correctly rounded into
- * the subnormals).  x > 88.7228 gives +inf, x < -104 gives 0 (this also
- * covers +-inf, where s would be NaN); NaN stays NaN. */
+ * the subnormals).  x is first clamped to [-104, 88.8] (NaN passes: the
+ * input goes second): e^-104 rounds to 0 and e^88.8 overflows to +inf in
+ * the scaling, so the ends (and +-inf) need no masks. */
 LAM__INLINE __m512 lam__v16_exp(__m512 x)
 {
+    x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
     __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.442695040888963407f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 s = _mm512_fmadd_ps(q, _mm512_set1_ps(-0.693145751953125f), x);
@@ -73,11 +75,7 @@ LAM__INLINE __m512 lam__v16_exp(__m512 x)
     u = _mm512_fmadd_ps(u, s, _mm512_set1_ps(0.166666671633720397949219f));
     u = _mm512_fmadd_ps(u, s, _mm512_set1_ps(0.5f));
     u = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_mul_ps(s, s), u, s));
-    u = _mm512_scalef_ps(u, q);
-    u = _mm512_mask_mov_ps(u, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ),
-                           _mm512_setzero_ps());
-    return _mm512_mask_mov_ps(u, _mm512_cmp_ps_mask(x, _mm512_set1_ps(88.72283935546875f), _CMP_GT_OQ),
-                              _mm512_set1_ps(__builtin_inff()));
+    return _mm512_scalef_ps(u, q);
 }
 
 LAM__INLINE __m512 lam__v16_elu(__m512 x, __m512 a)
