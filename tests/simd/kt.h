@@ -116,7 +116,9 @@ static inline double kt_ref_leaky(double x, double a) { return x < 0 ? a * x : x
 static inline double kt_ref_elu(double x, double a) { return x <= 0 ? a * expm1(x) : x; }
 static inline double kt_ref_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 static inline double kt_ref_tanh(double x) { return tanh(x); }
-static inline double kt_ref_gelu(double x) { return x * 0.5 * (1.0 + erf(x / sqrt(2.0))); }
+/* x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2: the same value as 0.5 x (1 + erf(x /
+ * sqrt 2)) without its cancellation for x < -5.6 (float64 1 + erf loses everything there) */
+static inline double kt_ref_gelu(double x) { return x * 0.5 * erfc(-x / sqrt(2.0)); }
 static inline double kt_ref_gelu_tanh(double x)
 {
     const double k = sqrt(2.0 / M_PI);
