@@ -24,11 +24,33 @@ static inline const lam__kernel_table *kt_simd(void)
 /* Every ISA a table can have: the kernel tests run once per name
  * (Criterion parameterised tests) and skip, saying why, where this build
  * or CPU lacks the table. */
-static const char *const kt_isa_names[] = {"scalar", "avx2", "avx512", "neon"};
+static const char *const kt_isa_names[] = {"scalar", "avx2", "avx512", "neon", "avx512+"};
 #define KT_NISA (sizeof kt_isa_names / sizeof kt_isa_names[0])
+
+/* "avx512+": the avx512 table with every entry of the kernel lists set to
+ * its AVX-512 kernel, including the activations that the table routes to
+ * AVX2 while its GEMM is AVX2's (simd/x86/avx512/kernels-avx512.c). */
+static inline const lam__kernel_table *kt_table(const char *isa)
+{
+#if defined(__x86_64__) && defined(LAM_HAVE_AVX512)
+    if (strcmp(isa, "avx512+") == 0) {
+        static lam__kernel_table t;
+        const lam__kernel_table *k = lam__kernels_for("avx512");
+        if (!k)
+            return NULL;
+        t = *k;
+#define LAM__KT_ISA avx512
+        LAM__KERNELS_INIT(&t);
+#undef LAM__KT_ISA
+        t.isa = "avx512+";
+        return &t;
+    }
+#endif
+    return lam__kernels_for(isa);
+}
 /* the parameters: indices into kt_isa_names (Criterion copies parameters
  * into the test's process by value: pointers would not survive the re-exec) */
-static int kt_isa_index[] __attribute__((unused)) = {0, 1, 2, 3};
+static int kt_isa_index[] __attribute__((unused)) = {0, 1, 2, 3, 4};
 #define KT_ISA_PARAMS() cr_make_param_array(int, kt_isa_index, KT_NISA)
 
 /* The table of ISA `isa`; when this build or CPU has none, the test is
@@ -36,9 +58,10 @@ static int kt_isa_index[] __attribute__((unused)) = {0, 1, 2, 3};
  * OS did not enable ZMM state").  A macro: cr_skip_test ends the test. */
 #define KT_TABLE_OR_SKIP(k, isa)                                                    \
     do {                                                                            \
-        (k) = lam__kernels_for(isa);                                                \
+        (k) = kt_table(isa);                                                        \
         if (!(k))                                                                   \
-            cr_skip_test("%s: skipped: %s", (isa), lam__kernels_missing(isa));       \
+            cr_skip_test("%s: skipped: %s", (isa),                                  \
+                         lam__kernels_missing(strcmp((isa), "avx512+") ? (isa) : "avx512")); \
     } while (0)
 
 /* The largest vector width of any table, in floats (zmm), and the step of
