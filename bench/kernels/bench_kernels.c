@@ -9,7 +9,7 @@
  *              cblas_sgemm (RowMajor, NoTrans, Trans) and oneDNN dnnl_sgemm
  *              ('N', 'T') when built with them, as ratios.
  * Every figure is the median of several timed repetitions after a warm-up.
- * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick] [--gemm|--vunary] [--wall] */
+ * Usage: bench_kernels [--isa scalar|avx2|avx512|avx512+|neon] [--json] [--quick] [--gemm|--vunary] [--wall] */
 #include "config.h"
 
 #include <stdio.h>
@@ -199,11 +199,24 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--vunary") == 0)
             do_g = 0;
         else {
-            fprintf(stderr, "usage: %s [--isa scalar|avx2|avx512|neon] [--json] [--quick] [--gemm|--vunary] [--wall]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--isa scalar|avx2|avx512|avx512+|neon] [--json] [--quick] [--gemm|--vunary] [--wall]\n", argv[0]);
             return 2;
         }
     }
     const lam__kernel_table *k = isa ? lam__kernels_for(isa) : lam__kernels();
+#if defined(__x86_64__) && defined(LAM_HAVE_AVX512)
+    /* avx512+: every kernel-list entry on its AVX-512 kernel, including the
+     * activations the avx512 table keeps on AVX2 while its GEMM is AVX2's */
+    static lam__kernel_table plus;
+    if (isa && strcmp(isa, "avx512+") == 0 && lam__kernels_for("avx512")) {
+        plus = *lam__kernels_for("avx512");
+#define LAM__KT_ISA avx512
+        LAM__KERNELS_INIT(&plus);
+#undef LAM__KT_ISA
+        plus.isa = "avx512+";
+        k = &plus;
+    }
+#endif
     if (!k) {
         fprintf(stderr, "ISA %s not available here: %s\n", isa, lam__kernels_missing(isa));
         return 1;
