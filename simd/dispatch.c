@@ -40,7 +40,8 @@ static const char *lam__isa_missing(int isa)
         return lam__cpu_has_avx512() ? NULL
                                      : "CPU lacks AVX-512F/VL/BW/DQ or OS did not enable ZMM state";
 #else
-        return "this build has no AVX-512 kernels (the compiler or SLEEF lacks AVX-512 support)";
+        return "this build has no AVX-512 kernels (configure: no compiler or SLEEF support, or "
+               "--disable-avx512)";
 #endif
     case LAM__ISA_NEON: return "not built for AArch64";
 #elif defined(__aarch64__)

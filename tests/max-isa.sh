@@ -15,7 +15,7 @@ if [ "$got" != "$isa" ]; then
       if grep -q '^#define LAM_HAVE_AVX512 1' config.h 2>/dev/null; then
         why="CPU lacks AVX-512F/VL/BW/DQ or OS did not enable ZMM state"
       else
-        why="this build has no AVX-512 kernels (compiler or SLEEF without AVX-512 support)"
+        why="this build has no AVX-512 kernels (configure: no compiler or SLEEF support, or --disable-avx512)"
       fi ;;
     avx2) why="CPU lacks AVX2/FMA or OS did not enable YMM state, or not an x86-64 build" ;;
     *) why="no $isa table in this build" ;;
