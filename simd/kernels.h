@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <lamina/activation.h> /* public and dependency-free: simd/ may include it */
 
+#include "simd/kernel-list.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,29 +36,28 @@ typedef void (*lam__unary1_fn)(size_t n, const float *x, float *y, float a);
 typedef void (*lam__binary_fn)(size_t n, const float *a, const float *b, float *y);
 typedef void (*lam__binaryc_fn)(size_t n, const float *a, float c, float *y);
 
+typedef void (*lam__softplus_fn)(size_t n, const float *x, float *y, float beta,
+                                 float threshold);
+typedef void (*lam__layer_norm_fn)(size_t n, const float *x, float *y, const float *gamma,
+                                   const float *beta, float eps);
+
+/* The entries of the elementwise, row and binary families, and their
+ * contracts (accuracy, tails, special values), are the lists of
+ * simd/kernel-list.h; the members below are generated from them. */
 typedef struct lam__kernel_table {
-    const char *isa; /* "scalar", "avx2", "neon" */
+    const char *isa; /* "scalar", "avx2", "avx512", "neon" */
 
-    /* elementwise, y[i] = f(x[i]) for i in [0, n) */
-    lam__unary_fn relu;
-    lam__unary1_fn leaky_relu; /* a = negative_slope */
-    lam__unary_fn relu6;
-    lam__unary1_fn elu;        /* a = alpha */
-    lam__unary_fn sigmoid;
-    lam__unary_fn tanh;
-    lam__unary_fn gelu;        /* 0.5 x (1 + erf(x / sqrt 2)) */
-    lam__unary_fn gelu_tanh;   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-    lam__unary_fn silu;
-    lam__unary_fn exp;
-    /* softplus: log1p(exp(beta x)) / beta, or x where beta x > threshold */
-    void (*softplus)(size_t n, const float *x, float *y, float beta, float threshold);
+    /* elementwise, y[i] = f(x[i]) for i in [0, n): relu, leaky_relu (a =
+     * negative_slope), relu6, elu (a = alpha), sigmoid, tanh, gelu (0.5 x (1
+     * + erf(x / sqrt 2))), gelu_tanh (0.5 x (1 + tanh(sqrt(2/pi) (x +
+     * 0.044715 x^3)))), silu, exp, softplus (log1p(exp(beta x)) / beta, or x
+     * where beta x > threshold) */
+    LAM_ELEMENTWISE_KERNELS(LAM__KT_MEMBER_E)
 
-    /* row kernels over one row of n floats */
-    lam__unary_fn softmax;
-    lam__unary_fn log_softmax;
-    /* y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma/beta may be NULL */
-    void (*layer_norm)(size_t n, const float *x, float *y, const float *gamma, const float *beta,
-                       float eps);
+    /* row kernels over one row of n floats: softmax, log_softmax, layer_norm
+     * (y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma/beta may be
+     * NULL) */
+    LAM_ROW_KERNELS(LAM__KT_MEMBER_R)
 
     /* GEMM as nn.Linear does it: y[M, N] = act(x[M, K] · W[N, K]ᵀ + bias[N]).
      * W is packed once by gemm_pack into gemm_packed_size(N, K) floats (the
@@ -86,8 +87,7 @@ typedef struct lam__kernel_table {
      * addc..divc give y[i] = a[i] op c; rsubc and rdivc the reversed
      * y[i] = c - a[i], c / a[i].  y may equal a or b.  One IEEE-754 operation
      * per element: every ISA gives the same bits. */
-    lam__binary_fn add, sub, mul, div;
-    lam__binaryc_fn addc, subc, rsubc, mulc, divc, rdivc;
+    LAM_BINARY_KERNELS(LAM__KT_MEMBER_B)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */
@@ -95,16 +95,22 @@ typedef struct lam__kernel_table {
 #define LAM_MLP2_NMAX 8
 
 /* The table for this process: scalar, overwritten once (pthread_once) by the
- * best ISA available, capped by LAMINA_MAX_ISA=scalar|avx2|neon. */
+ * best ISA available, capped by LAMINA_MAX_ISA=scalar|avx2|avx512|neon
+ * (a cap allows that ISA and the ones below it: avx512 > avx2 > scalar). */
 const lam__kernel_table *lam__kernels(void);
 /* That choice as one line ("kernels: avx2 (LAMINA_MAX_ISA=avx2)") for the
  * runtime to log (simd/ prints nothing); *bad_cap is set to 1 when
  * LAMINA_MAX_ISA names no ISA (it is then ignored), else 0. */
 const char *lam__kernels_choice(int *bad_cap);
 
-/* A specific ISA's table ("scalar", "avx2", "neon"), or NULL when this build
- * or CPU lacks it.  For tests and benchmarks. */
+/* A specific ISA's table ("scalar", "avx2", "avx512", "neon"), or NULL when
+ * this build or CPU lacks it (LAMINA_MAX_ISA does not apply).  For tests
+ * and benchmarks. */
 const lam__kernel_table *lam__kernels_for(const char *isa);
+/* Why lam__kernels_for(isa) is NULL, as a line of text ("CPU lacks
+ * AVX-512F/VL/BW/DQ or OS did not enable ZMM state"), or NULL when the table
+ * is there. */
+const char *lam__kernels_missing(const char *isa);
 
 /* Fill a table with the scalar kernels (always compiled). */
 void lam__kernels_init_scalar(lam__kernel_table *k);

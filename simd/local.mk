@@ -3,14 +3,18 @@
 # The kernels live in convenience libraries that liblamina and the kernel
 # tests/benchmarks both link: libk_core (scalar kernels, table, dispatch, CPU
 # probe; no ISA flags), one library per ISA with its flags (libk_avx2:
-# -mavx2 -mfma; libk_neon: AArch64 baseline) and libk_gemm (the portable
-# GEMM driver, simd/gemm/, no ISA flags).  Everything is built with
+# -mavx2 -mfma; libk_avx512: LAM_AVX512_CFLAGS, F/VL/BW/DQ, built only when
+# configure found compiler and SLEEF support; libk_neon: AArch64 baseline)
+# and libk_gemm (the portable GEMM driver, simd/gemm/, no ISA flags, linked
+# last: the ISA libraries call it).  Everything is built with
 # -fvisibility=hidden: the kernels are internal (lam__ names) and only
 # reached through lam__kernels().
 
 LAM_SIMD_CFLAGS = $(AM_CFLAGS) $(SLEEF_CFLAGS) -fvisibility=hidden
 
-noinst_HEADERS += simd/kernels.h simd/simd.h simd/scalar/act-scalar.h \
+noinst_HEADERS += simd/kernels.h simd/kernel-list.h simd/simd.h simd/scalar/act-scalar.h \
+	simd/x86/avx512/vmath-avx512.h simd/x86/avx512/rowmax-avx512.h \
+	simd/x86/avx512/vbinary-avx512.h \
 	simd/x86/avx2/vmath-avx2.h simd/x86/avx2/rowmax-avx2.h simd/x86/avx2/gemm-avx2.h \
 	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h \
 	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h \
@@ -79,6 +83,38 @@ simd_libk_avx2_la_SOURCES = \
 LAM_SIMD_LIBS += simd/libk_avx2.la
 endif
 
+if HAVE_AVX512
+noinst_LTLIBRARIES += simd/libk_avx512.la
+simd_libk_avx512_la_CFLAGS = $(LAM_SIMD_CFLAGS) $(LAM_AVX512_CFLAGS)
+simd_libk_avx512_la_SOURCES = \
+	simd/x86/avx512/kernels-avx512.c \
+	simd/x86/avx512/f32-vrelu-avx512.c \
+	simd/x86/avx512/f32-vleaky-relu-avx512.c \
+	simd/x86/avx512/f32-vrelu6-avx512.c \
+	simd/x86/avx512/f32-velu-avx512.c \
+	simd/x86/avx512/f32-vsigmoid-avx512.c \
+	simd/x86/avx512/f32-vtanh-avx512.c \
+	simd/x86/avx512/f32-vgelu-avx512.c \
+	simd/x86/avx512/f32-vgelu-tanh-avx512.c \
+	simd/x86/avx512/f32-vsilu-avx512.c \
+	simd/x86/avx512/f32-vexp-avx512.c \
+	simd/x86/avx512/f32-vsoftplus-avx512.c \
+	simd/x86/avx512/f32-softmax-avx512.c \
+	simd/x86/avx512/f32-log-softmax-avx512.c \
+	simd/x86/avx512/f32-layer-norm-avx512.c \
+	simd/x86/avx512/f32-gemm-avx512.c \
+	simd/x86/avx512/f32-gemm-6x64-avx512.c \
+	simd/x86/avx512/f32-gemv-avx512.c \
+	simd/x86/avx512/f32-gemm-lanes-avx512.c \
+	simd/x86/avx512/f32-mlp2-lanes-avx512.c \
+	simd/x86/avx512/gemm-epilogue-avx512.c \
+	simd/x86/avx512/f32-vadd-avx512.c \
+	simd/x86/avx512/f32-vsub-avx512.c \
+	simd/x86/avx512/f32-vmul-avx512.c \
+	simd/x86/avx512/f32-vdiv-avx512.c
+LAM_SIMD_LIBS += simd/libk_avx512.la
+endif
+
 if ARCH_AARCH64
 noinst_LTLIBRARIES += simd/libk_neon.la
 simd_libk_neon_la_CFLAGS = $(LAM_SIMD_CFLAGS)
@@ -107,22 +143,6 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vmul-neon.c \
 	simd/arm/neon/f32-vdiv-neon.c
 LAM_SIMD_LIBS += simd/libk_neon.la
-endif
-
-# The AVX-512 GEMM microkernels (their table entries are
-# lam__f32_*_avx512, simd/x86/avx512/gemm-avx512.h); called only where the
-# CPU and OS have AVX-512.  Before libk_gemm, whose driver they call.
-if ARCH_X86_64
-noinst_LTLIBRARIES += simd/libk_avx512_gemm.la
-simd_libk_avx512_gemm_la_CFLAGS = $(LAM_SIMD_CFLAGS) -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma
-simd_libk_avx512_gemm_la_SOURCES = \
-	simd/x86/avx512/f32-gemm-avx512.c \
-	simd/x86/avx512/f32-gemm-6x64-avx512.c \
-	simd/x86/avx512/f32-gemv-avx512.c \
-	simd/x86/avx512/f32-gemm-lanes-avx512.c \
-	simd/x86/avx512/f32-mlp2-lanes-avx512.c \
-	simd/x86/avx512/gemm-epilogue-avx512.c
-LAM_SIMD_LIBS += simd/libk_avx512_gemm.la
 endif
 
 # The portable GEMM driver (no ISA flags), which the ISA libraries call:

@@ -14,9 +14,11 @@ tests_test_versions_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 tests_test_versions_LDFLAGS = -no-install
 endif
 
-# The layer and model tests again on the scalar kernels (the test oracle).
-TESTS += tests/scalar-isa.sh
-EXTRA_DIST += tests/scalar-isa.sh
+# The layer and model tests again on the scalar kernels (the test oracle),
+# and on each SIMD table the machine has (LAMINA_MAX_ISA=avx2 keeps the AVX2
+# table tested on an AVX-512 machine; avx512 skips, saying why, elsewhere).
+TESTS += tests/scalar-isa.sh tests/avx2-isa.sh tests/avx512-isa.sh
+EXTRA_DIST += tests/scalar-isa.sh tests/max-isa.sh tests/avx2-isa.sh tests/avx512-isa.sh
 
 # runtime/'s folders use only earlier ones (docs/architecture.md): includes
 # and the built objects' symbols.

@@ -3,8 +3,9 @@
  *   FMA peak   of the table's ISA (bench/kernels/peak.h): 12 ymm FMA chains
  *              for avx2, 16 zmm chains for avx512, 16 vfmaq chains for neon;
  *              the scalar table is measured against the widest SIMD probe
- *   vunary     Gelem/s of every elementwise kernel on 1M floats, preallocated
- *              output; ReLU and memcpy bandwidth in GB/s
+ *   vunary     Gelem/s of every elementwise, row (rows of 1000) and binary
+ *              kernel of the kernel lists (simd/kernel-list.h) on 1M floats,
+ *              preallocated output, and memcpy; bandwidth in GB/s
  *   gemm       GFLOP/s and % of the measured peak, single thread, for the
  *              shapes of measured-anchors.md, side by side with OpenBLAS
  *              cblas_sgemm (RowMajor, NoTrans, Trans) and oneDNN dnnl_sgemm
@@ -14,8 +15,8 @@
  * The table is LAMINA_MAX_ISA's choice, as in the library, or --isa's.
  * Every figure is the median of several timed repetitions after a warm-up.
  * --which prints the table's ISA name and exits.
- * Usage: bench_kernels [--isa NAME] [--json] [--quick] [--gemm|--vunary] [--wall]
- *                      [--no-anchors] [--which] */
+ * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick] [--gemm|--vunary]
+ *                      [--wall] [--no-anchors] [--which] */
 #include "config.h"
 
 #include <stdio.h>
@@ -96,42 +97,63 @@ static float *falloc(size_t n)
     return p;
 }
 
-/* ---- elementwise ---- */
+/* ---- elementwise, row and binary kernels: one row per entry of the
+ * kernel lists (simd/kernel-list.h) ---- */
+enum { K_UNARY, K_UNARY1, K_SOFTPLUS, K_ROW, K_LAYER_NORM, K_BINARY, K_BINARYC, K_RBINARYC, K_MEMCPY };
+
+typedef struct {
+    const char *name;
+    int kind;
+    size_t off; /* of the table member */
+    float param;
+} krow;
+
+#define LAM__ROW_E(name, kind, ulp, abs, flags, param, specials) \
+    {#name, K_##kind, offsetof(lam__kernel_table, name), param},
+#define LAM__ROW_R(name, kind, ...) {#name, K_##kind, offsetof(lam__kernel_table, name), 0.0f},
+#define LAM__ROW_B(name, kind, op) {#name, K_##kind, offsetof(lam__kernel_table, name), 0.0f},
+static const krow krows[] = {
+    LAM_ELEMENTWISE_KERNELS(LAM__ROW_E) LAM_ROW_KERNELS(LAM__ROW_R) LAM_BINARY_KERNELS(LAM__ROW_B)
+    {"memcpy", K_MEMCPY, 0, 0.0f},
+};
+#undef LAM__ROW_E
+#undef LAM__ROW_R
+#undef LAM__ROW_B
+
+/* bytes read + written per element */
+static double krow_bytes(const krow *r) { return r->kind == K_BINARY ? 12.0 : 8.0; }
+
 typedef struct {
     const lam__kernel_table *k;
-    const char *name;
+    const krow *row;
     size_t n;
-    float *x, *y;
+    float *x, *b, *y;
 } vctx;
 
-static void run_unary(void *p)
+static void run_kernel(void *p)
 {
     vctx *c = p;
-    const lam__kernel_table *k = c->k;
-#define LAM__B(f)                                                        \
-    if (strcmp(c->name, #f) == 0) {                                      \
-        k->f(c->n, c->x, c->y);                                          \
-        return;                                                          \
+    const krow *r = c->row;
+    void (*f)(void) = NULL;
+    if (r->kind != K_MEMCPY)
+        memcpy(&f, (const char *)c->k + r->off, sizeof f);
+    switch (r->kind) {
+    case K_UNARY: ((lam__unary_fn)f)(c->n, c->x, c->y); break;
+    case K_UNARY1: ((lam__unary1_fn)f)(c->n, c->x, c->y, r->param); break;
+    case K_SOFTPLUS: ((lam__softplus_fn)f)(c->n, c->x, c->y, r->param, 20.0f); break;
+    case K_ROW: /* rows of 1000 floats */
+        for (size_t i = 0; i < c->n; i += 1000)
+            ((lam__unary_fn)f)(1000, c->x + i, c->y + i);
+        break;
+    case K_LAYER_NORM:
+        for (size_t i = 0; i < c->n; i += 1000)
+            ((lam__layer_norm_fn)f)(1000, c->x + i, c->y + i, NULL, NULL, 1e-5f);
+        break;
+    case K_BINARY: ((lam__binary_fn)f)(c->n, c->x, c->b, c->y); break;
+    case K_BINARYC:
+    case K_RBINARYC: ((lam__binaryc_fn)f)(c->n, c->x, 1.5f, c->y); break;
+    default: memcpy(c->y, c->x, c->n * sizeof(float)); break;
     }
-    LAM_UNARY_KERNELS(LAM__B)
-#undef LAM__B
-    if (strcmp(c->name, "leaky_relu") == 0)
-        k->leaky_relu(c->n, c->x, c->y, 0.01f);
-    else if (strcmp(c->name, "elu") == 0)
-        k->elu(c->n, c->x, c->y, 1.0f);
-    else if (strcmp(c->name, "softplus") == 0)
-        k->softplus(c->n, c->x, c->y, 1.0f, 20.0f);
-    else if (strcmp(c->name, "softmax") == 0)
-        for (size_t r = 0; r < c->n; r += 1000)
-            k->softmax(1000, c->x + r, c->y + r);
-    else if (strcmp(c->name, "log_softmax") == 0)
-        for (size_t r = 0; r < c->n; r += 1000)
-            k->log_softmax(1000, c->x + r, c->y + r);
-    else if (strcmp(c->name, "layer_norm") == 0)
-        for (size_t r = 0; r < c->n; r += 1000)
-            k->layer_norm(1000, c->x + r, c->y + r, NULL, NULL, 1e-5f);
-    else if (strcmp(c->name, "memcpy") == 0)
-        memcpy(c->y, c->x, c->n * sizeof(float));
 }
 
 /* ---- GEMM ---- */
@@ -209,14 +231,14 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--which") == 0)
             which = 1;
         else {
-            fprintf(stderr, "usage: %s [--isa NAME] [--json] [--quick] [--gemm|--vunary] [--wall] "
-                            "[--no-anchors] [--which]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--isa scalar|avx2|avx512|neon] [--json] [--quick] "
+                            "[--gemm|--vunary] [--wall] [--no-anchors] [--which]\n", argv[0]);
             return 2;
         }
     }
     const lam__kernel_table *k = isa ? lam__kernels_for(isa) : lam__kernels();
     if (!k) {
-        fprintf(stderr, "ISA %s not available here\n", isa);
+        fprintf(stderr, "ISA %s not available here: %s\n", isa, lam__kernels_missing(isa));
         return 1;
     }
     if (which) {
@@ -258,23 +280,21 @@ int main(int argc, char **argv)
                k->isa, peak_isa, peak / 1e9, dnnl_isa ? "; oneDNN ISA: " : "",
                dnnl_isa ? dnnl_isa : "");
 
-    const char *vnames[] = {"relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "gelu",
-                            "gelu_tanh", "silu", "exp", "softplus", "softmax", "log_softmax",
-                            "layer_norm", "memcpy"};
-    const size_t nv = 1 << 20;
-    vctx vc = {k, NULL, nv, falloc(nv), falloc(nv)};
+    const size_t nv = 1000 << 10; /* 1,024,000: whole rows of 1000 */
+    vctx vc = {k, NULL, nv, falloc(nv), falloc(nv), falloc(nv)};
     if (!json)
         printf("| kernel (1M floats) | Gelem/s | GB/s (read+write) |\n|---|---|---|\n");
-    for (size_t i = 0; do_v && i < sizeof vnames / sizeof vnames[0]; i++) {
-        vc.name = vnames[i];
-        double t = time_median(run_unary, &vc, reps, NULL);
+    for (size_t i = 0; do_v && i < sizeof krows / sizeof krows[0]; i++) {
+        vc.row = &krows[i];
+        double t = time_median(run_kernel, &vc, reps, NULL);
         double ge = (double)nv / t / 1e9;
         if (json)
-            printf("%s{\"kernel\":\"%s\",\"gelem_s\":%.3f,\"gb_s\":%.2f}", i ? "," : "", vnames[i], ge,
-                   ge * 8);
+            printf("%s{\"kernel\":\"%s\",\"gelem_s\":%.3f,\"gb_s\":%.2f}", i ? "," : "",
+                   krows[i].name, ge, ge * krow_bytes(&krows[i]));
         else
-            printf("| %s | %.2f | %.1f |\n", vnames[i], ge, ge * 8);
+            printf("| %s | %.2f | %.1f |\n", krows[i].name, ge, ge * krow_bytes(&krows[i]));
     }
+    free(vc.b);
     free(vc.x);
     free(vc.y);
 

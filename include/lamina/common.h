@@ -81,7 +81,7 @@ LAM_API void lam_manual_seed(uint64_t seed);
 LAM_API void lam_set_num_threads(int n);
 LAM_API int lam_get_num_threads(void);
 
-/* The kernel ISA in use: "avx2", "neon" or "scalar" (LAMINA_MAX_ISA caps it). */
+/* The kernel ISA in use: "avx512", "avx2", "neon" or "scalar" (LAMINA_MAX_ISA caps it). */
 LAM_API const char *lam_kernel_isa(void);
 
 /* Free memory that lamina returned to the caller as a string (reprs). */

@@ -351,7 +351,7 @@ struct lam_host_api {
     char *(*format_float)(double v, bool int_style, char *buf, size_t size);
 
     /* ---- kernels (the host's SIMD table; no ISA flags needed) ---- */
-    const char *(*kernel_isa)(void); /* "avx2", "neon", "scalar" */
+    const char *(*kernel_isa)(void); /* "avx512", "avx2", "neon", "scalar" */
     /* y[i] = f(x[i]), i < n; y may equal x. */
     lam_status (*activation)(lam_activation f, size_t n, const float *x, float *y, float alpha,
                              float beta);

@@ -154,7 +154,7 @@ static bool linear_can_pair(const lam_module *m1, const lam_module *m2)
     if (m2->ops != &lam__linear_ops)
         return false;
     const linear_state *a = m1->state, *b = m2->state;
-    return lam__kernels()->mlp2 && a->out == b->in && a->in <= LAM_MLP2_KMAX &&
+    return a->out == b->in && a->in <= LAM_MLP2_KMAX &&
            b->out <= LAM_MLP2_NMAX;
 }
 

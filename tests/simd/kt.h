@@ -11,12 +11,43 @@
 
 #include "simd/simd.h"
 
-/* The SIMD table of this build and CPU ("avx2" or "neon"), or NULL. */
+/* The best SIMD table of this build and CPU ("avx512", "avx2" or "neon"),
+ * or NULL. */
 static inline const lam__kernel_table *kt_simd(void)
 {
-    const lam__kernel_table *k = lam__kernels_for("avx2");
+    const lam__kernel_table *k = lam__kernels_for("avx512");
+    if (!k)
+        k = lam__kernels_for("avx2");
     return k ? k : lam__kernels_for("neon");
 }
+
+/* Every ISA a table can have: the kernel tests run once per name
+ * (Criterion parameterised tests) and skip, saying why, where this build
+ * or CPU lacks the table. */
+static const char *const kt_isa_names[] = {"scalar", "avx2", "avx512", "neon"};
+#define KT_NISA (sizeof kt_isa_names / sizeof kt_isa_names[0])
+
+static inline const lam__kernel_table *kt_table(const char *isa) { return lam__kernels_for(isa); }
+/* the parameters: indices into kt_isa_names (Criterion copies parameters
+ * into the test's process by value: pointers would not survive the re-exec) */
+static int kt_isa_index[] __attribute__((unused)) = {0, 1, 2, 3};
+#define KT_ISA_PARAMS() cr_make_param_array(int, kt_isa_index, KT_NISA)
+
+/* The table of ISA `isa`; when this build or CPU has none, the test is
+ * skipped with the reason ("avx512: skipped: CPU lacks AVX-512F/VL/BW/DQ or
+ * OS did not enable ZMM state").  A macro: cr_skip_test ends the test. */
+#define KT_TABLE_OR_SKIP(k, isa)                                                    \
+    do {                                                                            \
+        (k) = kt_table(isa);                                                        \
+        if (!(k))                                                                   \
+            cr_skip_test("%s: skipped: %s", (isa), lam__kernels_missing(isa));      \
+    } while (0)
+
+/* The largest vector width of any table, in floats (zmm), and the step of
+ * the unrolled main loops (two vectors): tail tests cover every n in
+ * [0, 2 KT_STEP + 1]. */
+#define KT_VEC_MAX 16
+#define KT_STEP (2 * KT_VEC_MAX)
 
 static inline const lam__kernel_table *kt_scalar(void) { return lam__kernels_for("scalar"); }
 
@@ -82,12 +113,14 @@ static inline int kt_same_bits(float a, float b)
 
 /* ---- float64 references (PyTorch formulas) ---- */
 static inline double kt_ref_relu(double x) { return isnan(x) ? x : (x < 0 ? 0.0 : x); }
-static inline double kt_ref_relu6(double x) { return isnan(x) ? x : fmin(fmax(x, 0.0), 6.0); }
+static inline double kt_ref_relu6(double x) { return isnan(x) ? x : (x < 0 ? 0.0 : (x > 6 ? 6.0 : x)); }
 static inline double kt_ref_leaky(double x, double a) { return x < 0 ? a * x : x; }
 static inline double kt_ref_elu(double x, double a) { return x <= 0 ? a * expm1(x) : x; }
 static inline double kt_ref_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 static inline double kt_ref_tanh(double x) { return tanh(x); }
-static inline double kt_ref_gelu(double x) { return x * 0.5 * (1.0 + erf(x / sqrt(2.0))); }
+/* x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2: the same value as 0.5 x (1 + erf(x /
+ * sqrt 2)) without its cancellation for x < -5.6 (float64 1 + erf loses everything there) */
+static inline double kt_ref_gelu(double x) { return x * 0.5 * erfc(-x / sqrt(2.0)); }
 static inline double kt_ref_gelu_tanh(double x)
 {
     const double k = sqrt(2.0 / M_PI);
@@ -99,6 +132,20 @@ static inline double kt_ref_softplus(double x, double beta, double thr)
 {
     return x * beta > thr ? x : log1p(exp(beta * x)) / beta;
 }
+
+/* The float64 reference of each entry of LAM_ELEMENTWISE_KERNELS, named
+ * kt_eref_<name>(x, param) (param: the entry's parameter, or beta). */
+static inline double kt_eref_relu(double x, double p) { (void)p; return kt_ref_relu(x); }
+static inline double kt_eref_leaky_relu(double x, double p) { return kt_ref_leaky(x, p); }
+static inline double kt_eref_relu6(double x, double p) { (void)p; return kt_ref_relu6(x); }
+static inline double kt_eref_elu(double x, double p) { return kt_ref_elu(x, p); }
+static inline double kt_eref_sigmoid(double x, double p) { (void)p; return kt_ref_sigmoid(x); }
+static inline double kt_eref_tanh(double x, double p) { (void)p; return kt_ref_tanh(x); }
+static inline double kt_eref_gelu(double x, double p) { (void)p; return kt_ref_gelu(x); }
+static inline double kt_eref_gelu_tanh(double x, double p) { (void)p; return kt_ref_gelu_tanh(x); }
+static inline double kt_eref_silu(double x, double p) { (void)p; return kt_ref_silu(x); }
+static inline double kt_eref_exp(double x, double p) { (void)p; return kt_ref_exp(x); }
+static inline double kt_eref_softplus(double x, double p) { return kt_ref_softplus(x, p, 20.0); }
 
 static inline double kt_ref_act(lam_activation act, double alpha, double v)
 {

@@ -1,9 +1,13 @@
-/* Row kernels (softmax, log_softmax, layer_norm): SIMD and scalar against a
- * float64 reference for every length 0..49 and long rows, and the special
- * rows (NaN, +-inf, constant rows, large offsets). */
+/* Row kernels (LAM_ROW_KERNELS in simd/kernel-list.h: softmax, log_softmax,
+ * layer_norm): every table this build and CPU have (one Criterion test per
+ * ISA, skipped with the reason where it is missing) against a float64
+ * reference with the list's bound for every length 0 .. 2 KT_STEP + 1 and
+ * long rows, in place, and the special rows (NaN, +-inf, constant rows,
+ * large offsets). */
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <stdlib.h>
 
 #include "tests/simd/kt.h"
@@ -19,12 +23,11 @@ static void ref_softmax(size_t n, const float *x, double *r, int log_form)
         r[i] = log_form ? (double)x[i] - m - log(s) : exp((double)x[i] - m) / s;
 }
 
-static const lam__kernel_table *tables[2];
-static void init_tables(void)
-{
-    tables[0] = kt_scalar();
-    tables[1] = kt_simd();
-}
+/* the bounds of the list: kt_ulp_softmax, kt_ulp_log_softmax, kt_ulp_layer_norm */
+#define KT_ROW_ULP(name, kind, ulp, flags, specials) static const double kt_ulp_##name = ulp;
+LAM_ROW_KERNELS(KT_ROW_ULP)
+#undef KT_ROW_ULP
+
 
 static void check_softmax(const lam__kernel_table *k, size_t n, const float *x, int log_form)
 {
@@ -35,7 +38,7 @@ static void check_softmax(const lam__kernel_table *k, size_t n, const float *x, 
     ref_softmax(n, x, r, log_form);
     (log_form ? k->log_softmax : k->softmax)(n, x, y);
     for (size_t i = 0; i < n; i++)
-        cr_assert(kt_close(y[i], r[i], 3, 0), "%s %s n=%zu [%zu] x=%.9g: %.9g, exact %.17g (%.2f ULP)",
+        cr_assert(kt_close(y[i], r[i], log_form ? kt_ulp_log_softmax : kt_ulp_softmax, 0), "%s %s n=%zu [%zu] x=%.9g: %.9g, exact %.17g (%.2f ULP)",
                   k->isa, log_form ? "log_softmax" : "softmax", n, i, x[i], y[i], r[i],
                   kt_ulp_err(y[i], r[i]));
     for (size_t i = n; i < n + 8; i++)
@@ -51,38 +54,37 @@ static void check_softmax(const lam__kernel_table *k, size_t n, const float *x, 
     free(r);
 }
 
-Test(rows, softmax_lengths_and_ranges, .init = init_tables)
+ParameterizedTestParameters(rows, softmax_lengths_and_ranges) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, rows, softmax_lengths_and_ranges)
 {
+    const lam__kernel_table *k;
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
     kt_rng rng = {7};
     static float x[5000];
     const size_t lens[] = {100, 1000, 4099};
     const float spans[] = {1.0f, 10.0f, 60.0f};
-    for (int t = 0; t < 2; t++) {
-        if (!tables[t])
-            continue;
-        for (int lf = 0; lf < 2; lf++)
-            for (int s = 0; s < 3; s++) {
-                for (size_t n = 0; n < 50; n++) {
-                    for (size_t i = 0; i < n; i++)
-                        x[i] = kt_uniform(&rng, -spans[s], spans[s]) + 1000.0f * (s == 2);
-                    check_softmax(tables[t], n, x, lf);
-                }
-                for (size_t l = 0; l < 3; l++) {
-                    for (size_t i = 0; i < lens[l]; i++)
-                        x[i] = kt_uniform(&rng, -spans[s], spans[s]);
-                    check_softmax(tables[t], lens[l], x, lf);
-                }
+    for (int lf = 0; lf < 2; lf++)
+        for (int s = 0; s < 3; s++) {
+            for (size_t n = 0; n <= 2 * KT_STEP + 1; n++) {
+                for (size_t i = 0; i < n; i++)
+                    x[i] = kt_uniform(&rng, -spans[s], spans[s]) + 1000.0f * (s == 2);
+                check_softmax(k, n, x, lf);
             }
-    }
+            for (size_t l = 0; l < 3; l++) {
+                for (size_t i = 0; i < lens[l]; i++)
+                    x[i] = kt_uniform(&rng, -spans[s], spans[s]);
+                check_softmax(k, lens[l], x, lf);
+            }
+        }
 }
 
-Test(rows, softmax_special_rows, .init = init_tables)
+ParameterizedTestParameters(rows, softmax_special_rows) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, rows, softmax_special_rows)
 {
+    const lam__kernel_table *k;
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
     float y[20], x[20];
-    for (int t = 0; t < 2; t++) {
-        const lam__kernel_table *k = tables[t];
-        if (!k)
-            continue;
+    {
         for (int lf = 0; lf < 2; lf++) {
             lam__unary_fn f = lf ? k->log_softmax : k->softmax;
             /* a NaN or +inf anywhere: the whole row is NaN (torch.softmax) */
@@ -137,16 +139,17 @@ static void ref_layer_norm(size_t n, const float *x, const float *g, const float
     }
 }
 
-Test(rows, layer_norm, .init = init_tables)
+ParameterizedTestParameters(rows, layer_norm) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, rows, layer_norm)
 {
+    const lam__kernel_table *k;
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
     kt_rng rng = {99};
     static float x[3000], g[3000], b[3000], y[3008];
     static double r[3000], mag[3000];
-    const size_t lens[] = {0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33, 49, 100, 768, 2999};
-    for (int t = 0; t < 2; t++) {
-        const lam__kernel_table *k = tables[t];
-        if (!k)
-            continue;
+    const size_t lens[] = {0,  1,  2,  3,  5,  7,  8,  9,  15, 16,  17,  23,  24,  25,  31,
+                           32, 33, 34, 47, 48, 49, 63, 64, 65, 66, 100, 768, 2999};
+    {
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
             for (int variant = 0; variant < 4; variant++) {
                 size_t n = lens[li];
@@ -162,8 +165,8 @@ Test(rows, layer_norm, .init = init_tables)
                 k->layer_norm(n, x, y, gp, bp, 1e-5f);
                 ref_layer_norm(n, x, gp, bp, 1e-5f, r, mag);
                 for (size_t i = 0; i < n; i++) {
-                    /* 3 ULP of the normalised value + 1 ULP of the result */
-                    double tol = 3 * kt_ulp_at(mag[i]) + kt_ulp_at(r[i]);
+                    /* the list's ULP of the normalised value + 1 ULP of the result */
+                    double tol = kt_ulp_layer_norm * kt_ulp_at(mag[i]) + kt_ulp_at(r[i]);
                     cr_assert(fabs(y[i] - r[i]) <= tol, "%s n=%zu v%d [%zu]: %.9g, exact %.17g",
                               k->isa, n, variant, i, y[i], r[i]);
                 }

@@ -1,38 +1,40 @@
-/* Elementwise binary kernels (add, sub, mul, div, with an array or a
- * scalar): the scalar reference against float64 (one IEEE operation is
- * correctly rounded, so the float64 result rounded to float is exact), and
- * every SIMD kernel bit for bit against the scalar one for every tail
- * length, in place, and on special values (NaN, ±Inf, ±0, subnormals). */
+/* Elementwise binary kernels, generated from the kernel list
+ * (LAM_BINARY_KERNELS in simd/kernel-list.h): the scalar reference against
+ * float64 (one IEEE operation is correctly rounded, so the float64 result
+ * rounded to float is exact), and every table this build and CPU have (one
+ * Criterion test per ISA, skipped with the reason where it is missing) bit
+ * for bit against the scalar one for every tail length, in place, and on
+ * special values (NaN, ±Inf, ±0, subnormals). */
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "tests/simd/kt.h"
 
+enum { KT_BINARY, KT_BINARYC, KT_RBINARYC };
+
 typedef struct bcase {
     const char *name;
     size_t off;   /* offset of the table field */
-    int kind;     /* 0: y = a op b, 1: y = a op c, 2: y = c op a */
+    int kind;     /* KT_BINARY: y = a op b, KT_BINARYC: y = a op c, KT_RBINARYC: y = c op a */
     char op;
 } bcase;
 
-#define F(name) offsetof(lam__kernel_table, name)
-static const bcase cases[] = {
-    {"add", F(add), 0, '+'},     {"sub", F(sub), 0, '-'},     {"mul", F(mul), 0, '*'},
-    {"div", F(div), 0, '/'},     {"addc", F(addc), 1, '+'},   {"subc", F(subc), 1, '-'},
-    {"rsubc", F(rsubc), 2, '-'}, {"mulc", F(mulc), 1, '*'},   {"divc", F(divc), 1, '/'},
-    {"rdivc", F(rdivc), 2, '/'},
-};
+#define KT_CASE(name, kind, op) {#name, offsetof(lam__kernel_table, name), KT_##kind, op},
+static const bcase cases[] = {LAM_BINARY_KERNELS(KT_CASE)};
+#undef KT_CASE
 #define NCASES (sizeof cases / sizeof cases[0])
+
 
 static void run(const lam__kernel_table *k, const bcase *c, size_t n, const float *a, const float *b,
                 float *y)
 {
     const char *p = (const char *)k + c->off;
-    if (c->kind == 0)
+    if (c->kind == KT_BINARY)
         (*(const lam__binary_fn *)p)(n, a, b, y);
     else
         (*(const lam__binaryc_fn *)p)(n, a, b[0], y);
@@ -51,8 +53,8 @@ static double apply(char op, double x, double z)
 /* the exact result of element i, rounded to float */
 static float expect(const bcase *c, const float *a, const float *b, size_t i)
 {
-    double x = a[i], z = c->kind == 0 ? b[i] : b[0];
-    return (float)(c->kind == 2 ? apply(c->op, z, x) : apply(c->op, x, z));
+    double x = a[i], z = c->kind == KT_BINARY ? b[i] : b[0];
+    return (float)(c->kind == KT_RBINARYC ? apply(c->op, z, x) : apply(c->op, x, z));
 }
 
 static void fill(float *x, size_t n, uint64_t seed, float lo, float hi)
@@ -81,14 +83,15 @@ Test(vbinary, scalar_exact)
     free(y);
 }
 
-/* SIMD == scalar for every length up to 70 (all tails of 16, 8, 4 lanes),
- * out of place and in place (y == a, and y == b for the two-array kernels). */
-Test(vbinary, simd_tails_and_in_place)
+/* Table == scalar for every length up to 2 KT_STEP + 1 and past it (all
+ * tails of 16, 8, 4 lanes and of the unrolled steps), out of place and in
+ * place (y == a, and y == b for the two-array kernels). */
+ParameterizedTestParameters(vbinary, tails_and_in_place) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, vbinary, tails_and_in_place)
 {
-    const lam__kernel_table *k = kt_simd();
-    if (!k)
-        cr_skip_test("no SIMD kernels in this build or CPU");
-    enum { N = 70 };
+    const lam__kernel_table *k;
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
+    enum { N = 2 * KT_STEP + 7 };
     float a[N], b[N], want[N + 1], got[N + 1], buf[N];
     fill(a, N, 21, -10.0f, 10.0f);
     fill(b, N, 22, -3.0f, 3.0f);
@@ -107,7 +110,7 @@ Test(vbinary, simd_tails_and_in_place)
             for (size_t i = 0; i < n; i++)
                 cr_assert(kt_same_bits(buf[i], want[i]), "%s %s in place (y == a) n=%zu [%zu]",
                           k->isa, c->name, n, i);
-            if (c->kind == 0) {
+            if (c->kind == KT_BINARY) {
                 memcpy(buf, b, sizeof buf);
                 run(k, c, n, a, buf, buf);
                 for (size_t i = 0; i < n; i++)
@@ -124,24 +127,23 @@ static const float specials[] = {
 };
 #define NSPEC (sizeof specials / sizeof specials[0])
 
-/* Every pair of special values, on both tables, against the exact result
+/* Every pair of special values, on every table, against the exact result
  * (NaN must give NaN; signs of zeros and infinities must match). */
-Test(vbinary, special_values)
+ParameterizedTestParameters(vbinary, special_values) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, vbinary, special_values)
 {
-    const lam__kernel_table *tables[2] = {kt_scalar(), kt_simd()};
+    const lam__kernel_table *k;
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
     float a[NSPEC * NSPEC], b[NSPEC * NSPEC], y[NSPEC * NSPEC];
     for (size_t i = 0; i < NSPEC; i++)
         for (size_t j = 0; j < NSPEC; j++) {
             a[i * NSPEC + j] = specials[i];
             b[i * NSPEC + j] = specials[j];
         }
-    for (int t = 0; t < 2; t++) {
-        const lam__kernel_table *k = tables[t];
-        if (!k)
-            continue;
+    {
         for (size_t ci = 0; ci < NCASES; ci++) {
             const bcase *c = &cases[ci];
-            if (c->kind == 0) {
+            if (c->kind == KT_BINARY) {
                 run(k, c, NSPEC * NSPEC, a, b, y);
                 for (size_t i = 0; i < NSPEC * NSPEC; i++)
                     cr_assert(kt_same_bits(y[i], expect(c, a, b, i)), "%s %s(%g, %g) = %g, expected %g",

@@ -77,8 +77,9 @@ int cmd_info(int argc, char **argv)
     printf("lamina %s\n", lam_version());
     printf("cpu:          %s\n", model);
     printf("cpu features:");
-    static const char *const feats[] = {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f",
-                                        "asimd", "fphp", "sve"};
+    static const char *const feats[] = {"sse4_2",   "avx",      "avx2",     "fma",
+                                        "f16c",     "avx512f",  "avx512vl", "avx512bw",
+                                        "avx512dq", "asimd",    "fphp",     "sve"};
     bool any = false;
     for (size_t i = 0; i < sizeof feats / sizeof *feats; i++)
         if (has_flag(flags, feats[i])) {

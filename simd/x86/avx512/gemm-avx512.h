@@ -11,9 +11,8 @@
  *
  * Epilogue activations: IDENTITY and RELU inline; the others run the
  * elementwise kernels over the finished tile in a stack buffer, through
- * LAM__GEMM_AVX512_VMATH (the plug point: the AVX2 kernels today, the
- * AVX-512 ones where that table exists), so Linear + act equals Linear then
- * the table's act, bit for bit. */
+ * LAM__GEMM_AVX512_VMATH (the AVX-512 table's kernels), so Linear + act
+ * equals Linear then the table's act, bit for bit. */
 #ifndef LAMINA_SIMD_X86_AVX512_GEMM_AVX512_H
 #define LAMINA_SIMD_X86_AVX512_GEMM_AVX512_H
 
@@ -50,7 +49,7 @@ void lam__f32_gemm_lanes_avx512(size_t M, size_t K, const float *x, size_t ldx,
 
 /* The elementwise kernels of the epilogue: lam__f32_v<name>_<this>. */
 #ifndef LAM__GEMM_AVX512_VMATH
-#define LAM__GEMM_AVX512_VMATH(name) lam__f32_v##name##_avx2
+#define LAM__GEMM_AVX512_VMATH(name) lam__f32_v##name##_avx512
 #endif
 
 /* Lanes t of vector j (columns 16 j + t) with lo <= 16 j + t < hi. */

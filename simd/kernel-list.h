@@ -1,0 +1,134 @@
+/* The kernel list: the contract of the elementwise, row and binary kernel
+ * families, one X-macro per family.  Pure macros, no includes.
+ *
+ * Each list names every entry of its family, in table order, with
+ *   - its kind (the member's C type and how it is called),
+ *   - the accuracy every SIMD table promises against the exact value,
+ *   - flags (exactness, aliasing) and the parameter the tests use,
+ *   - its special values, as text (the tests check them against a float64
+ *     reference written from the PyTorch definition).
+ * The lists generate: the members of lam__kernel_table (simd/kernels.h),
+ * every kernel's declaration and each ISA's table initialiser (simd/simd.h,
+ * LAM__KERNELS_INIT), the kernel tests (tests/simd/) and the rows of the
+ * kernel benchmark (bench/kernels/).  Adding an ISA means writing its
+ * kernels (lam__f32_v<name>_<isa>, lam__f32_<name>_<isa>), one
+ * LAM__KERNELS_DECLARE() in simd/simd.h and one LAM__KERNELS_INIT() in its
+ * kernels-<isa>.c; adding an entry means one line here, its scalar twin
+ * and each ISA's kernel.
+ *
+ * Tail rules, the same for every entry of the three families: n in floats,
+ * any n (0 is a no-op); no alignment needed; never reads or writes outside
+ * [0, n) (SIMD tails are masked loads/stores, no scalar remainder loops);
+ * y may equal an input (in place) and then gives the same bits.  The scalar
+ * kernels are float64 evaluations rounded once (<= 1 ULP), except where an
+ * entry is exact. */
+#ifndef LAMINA_SIMD_KERNEL_LIST_H
+#define LAMINA_SIMD_KERNEL_LIST_H
+
+/* flags */
+#define LAM_KF_EXACT 1u /* bit-identical to the scalar kernel on every input */
+
+/* ---- elementwise, y[i] = f(x[i]) ----
+ * X(name, KIND, ulp, abs, flags, param, specials)
+ *   KIND     UNARY: lam__unary_fn f(n, x, y); UNARY1: lam__unary1_fn
+ *            f(n, x, y, a), a = param; SOFTPLUS: f(n, x, y, beta, threshold),
+ *            beta = param, threshold 20 (PyTorch's default)
+ *   ulp      bound in ULP of the exact value on normal results, for x in
+ *            [-20, 20] and the special values (0: exact)
+ *   abs      or an absolute bound in [-20, 20] where relative accuracy is
+ *            not promised (0: none); outside, results are within 1 ULP
+ *   param    the parameter the tests and benchmarks use (PyTorch default)
+ * Symbols: lam__f32_v<name>_<isa>.  NaN in gives NaN out everywhere. */
+#define LAM_ELEMENTWISE_KERNELS(X)                                                                \
+    X(relu, UNARY, 0, 0, LAM_KF_EXACT, 0.0f, "relu(-0) = -0, relu(-inf) = 0")                   \
+    X(leaky_relu, UNARY1, 0.5, 0, LAM_KF_EXACT, 0.01f, "x < 0 ? a x : x (one rounding), -0 stays -0") \
+    X(relu6, UNARY, 0, 0, LAM_KF_EXACT, 0.0f, "min(max(x, 0), 6), +inf -> 6")                     \
+    X(elu, UNARY1, 2, 0, 0u, 1.0f, "x <= 0 ? a (exp(x) - 1) : x; -inf -> -a")                    \
+    X(sigmoid, UNARY, 3, 0, 0u, 0.0f, "-inf -> 0, +inf -> 1; subnormal results kept")           \
+    X(tanh, UNARY, 3, 0, 0u, 0.0f, "+-inf -> +-1, tanh(-0) = -0")                                 \
+    X(gelu, UNARY, 0, 5e-7, 0u, 0.0f, "x Phi(x); +inf -> +inf, -inf -> NaN (-inf * 0)")          \
+    X(gelu_tanh, UNARY, 0, 5e-7, 0u, 0.0f, "tanh form; +inf -> +inf, -inf -> NaN")                \
+    X(silu, UNARY, 3, 0, 0u, 0.0f, "x sigmoid(x); +inf -> +inf, -inf -> NaN")                    \
+    X(exp, UNARY, 1, 0, 0u, 0.0f, "overflows to +inf past 88.72, underflows through subnormals") \
+    X(softplus, SOFTPLUS, 4, 0, 0u, 1.0f, "x where beta x > threshold; never overflows")
+
+/* ---- row kernels over one row of n floats ----
+ * X(name, KIND, ulp, flags, specials)
+ *   KIND     ROW: lam__unary_fn f(n, x, y); LAYER_NORM: f(n, x, y, gamma,
+ *            beta, eps), gamma/beta may be NULL
+ *   ulp      softmax/log_softmax: bound in ULP of each exact output;
+ *            layer_norm: ulp ULP of |xhat gamma| + 1 ULP of the result
+ * Symbols: lam__f32_<name>_<isa>. */
+#define LAM_ROW_KERNELS(X)                                                                        \
+    X(softmax, ROW, 3, 0u, "NaN or +inf anywhere, or only -inf: a row of NaN; -inf -> 0")        \
+    X(log_softmax, ROW, 3, 0u, "NaN or +inf anywhere, or only -inf: a row of NaN; -inf -> -inf") \
+    X(layer_norm, LAYER_NORM, 3, 0u, "NaN or inf anywhere: a row of NaN; constant row -> beta")
+
+/* ---- elementwise binary ----
+ * X(name, KIND, op)
+ *   KIND     BINARY: y[i] = a[i] op b[i] (lam__binary_fn); BINARYC: y[i] =
+ *            a[i] op c; RBINARYC: y[i] = c op a[i] (lam__binaryc_fn)
+ * One IEEE-754 operation per element: every ISA is exact (the scalar bits),
+ * NaN, infinities and signed zeros as IEEE-754 says.  y may equal a or b.
+ * Symbols: lam__f32_v<name>_<isa>. */
+#define LAM_BINARY_KERNELS(X)                                                                     \
+    X(add, BINARY, '+') X(sub, BINARY, '-') X(mul, BINARY, '*') X(div, BINARY, '/')               \
+    X(addc, BINARYC, '+') X(subc, BINARYC, '-') X(rsubc, RBINARYC, '-') X(mulc, BINARYC, '*')     \
+    X(divc, BINARYC, '/') X(rdivc, RBINARYC, '/')
+
+/* ---- what the kinds mean in C: member types and symbol prototypes ---- */
+#define LAM__KT_TYPE_UNARY lam__unary_fn
+#define LAM__KT_TYPE_UNARY1 lam__unary1_fn
+#define LAM__KT_TYPE_SOFTPLUS lam__softplus_fn
+#define LAM__KT_TYPE_ROW lam__unary_fn
+#define LAM__KT_TYPE_LAYER_NORM lam__layer_norm_fn
+#define LAM__KT_TYPE_BINARY lam__binary_fn
+#define LAM__KT_TYPE_BINARYC lam__binaryc_fn
+#define LAM__KT_TYPE_RBINARYC lam__binaryc_fn
+
+#define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
+#define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
+#define LAM__KT_PARAMS_SOFTPLUS (size_t n, const float *x, float *y, float beta, float threshold)
+#define LAM__KT_PARAMS_ROW (size_t n, const float *x, float *y)
+#define LAM__KT_PARAMS_LAYER_NORM \
+    (size_t n, const float *x, float *y, const float *gamma, const float *beta, float eps)
+#define LAM__KT_PARAMS_BINARY (size_t n, const float *a, const float *b, float *y)
+#define LAM__KT_PARAMS_BINARYC (size_t n, const float *a, float c, float *y)
+#define LAM__KT_PARAMS_RBINARYC (size_t n, const float *a, float c, float *y)
+
+/* Table members (simd/kernels.h). */
+#define LAM__KT_MEMBER_E(name, kind, ...) LAM__KT_TYPE_##kind name;
+#define LAM__KT_MEMBER_R(name, kind, ...) LAM__KT_TYPE_##kind name;
+#define LAM__KT_MEMBER_B(name, kind, op) LAM__KT_TYPE_##kind name;
+
+/* One ISA's symbols, for the ISA named by LAM__KT_ISA (defined around the
+ * expansion: the list cannot carry the ISA through X):
+ *   lam__f32_v<name>_<isa> (elementwise, binary), lam__f32_<name>_<isa> (rows) */
+#define LAM__KT_CAT_(a, b) a##_##b
+#define LAM__KT_CAT(a, b) LAM__KT_CAT_(a, b)
+#define LAM__KT_SYM_E(name) LAM__KT_CAT(lam__f32_v##name, LAM__KT_ISA)
+#define LAM__KT_SYM_R(name) LAM__KT_CAT(lam__f32_##name, LAM__KT_ISA)
+
+#define LAM__KT_DECL_E(name, kind, ...) void LAM__KT_SYM_E(name) LAM__KT_PARAMS_##kind;
+#define LAM__KT_DECL_R(name, kind, ...) void LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
+#define LAM__KT_DECL_B(name, kind, op) void LAM__KT_SYM_E(name) LAM__KT_PARAMS_##kind;
+/* Declare every kernel of the three families for ISA LAM__KT_ISA. */
+#define LAM__KERNELS_DECLARE()             \
+    LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \
+    LAM_ROW_KERNELS(LAM__KT_DECL_R)         \
+    LAM_BINARY_KERNELS(LAM__KT_DECL_B)
+
+#define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
+#define LAM__KT_SET_R(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
+#define LAM__KT_SET_B(name, kind, op) lam__kt_->name = LAM__KT_SYM_E(name);
+/* Inside lam__kernels_init_<isa>: set every entry of the three families of
+ * table k to ISA LAM__KT_ISA's kernel (one statement per entry). */
+#define LAM__KERNELS_INIT(k)                        \
+    do {                                            \
+        lam__kernel_table *lam__kt_ = (k);          \
+        LAM_ELEMENTWISE_KERNELS(LAM__KT_SET_E)      \
+        LAM_ROW_KERNELS(LAM__KT_SET_R)              \
+        LAM_BINARY_KERNELS(LAM__KT_SET_B)           \
+    } while (0)
+
+#endif
