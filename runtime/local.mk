@@ -35,6 +35,8 @@ liblamina_la_SOURCES += \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
 	runtime/layers/rowwise.c \
+	runtime/layers/pool.c \
+	runtime/layers/prelu.c \
 	runtime/ops/util.c \
 	runtime/ops/elementwise.c \
 	runtime/ops/linalg.c \

@@ -1,5 +1,6 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
- * Softmax/LogSoftmax, LayerNorm, Dropout, Flatten) as lam__module_ops, and
+ * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, the pools of
+ * pool.c, PReLU) as lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
  * registry by plugin/builtin_types.c. */
@@ -18,6 +19,28 @@ lam_status lam__linear_packed(lam_module *m, const float **packed);
 /* How an activation prints its numeric arguments (int or float literal),
  * for modules created from model files: LeakyReLU(negative_slope=1) prints 1. */
 void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int);
+/* inplace=True as written in a model file: kept for the repr (ReLU(inplace=True));
+ * lamina layers write a new output, which gives the same results. */
+void lam__act_set_inplace(lam_module *m, bool inplace);
+void lam__dropout_set_inplace(lam_module *m, bool inplace);
+
+/* ---- pools (pool.c) ---- */
+enum { LAM__POOL_MAX, LAM__POOL_AVG, LAM__POOL_ADAPTIVE_AVG, LAM__POOL_ADAPTIVE_MAX };
+/* A pool's arguments as written: n* = 0 for an int (v[0]), else a tuple of
+ * n* entries (printed as a tuple); checked at forward, as PyTorch does. */
+typedef struct lam__pool_cfg {
+    int kind, dims;            /* LAM__POOL_*, 1 or 2 */
+    int64_t k[4], s[4], p[4], d[4];
+    uint8_t nk, ns, np, nd;
+    bool s_none;               /* stride=None: kernel_size */
+    bool ceil_mode, count_include_pad;
+    bool has_divisor;          /* divisor_override given */
+    int64_t divisor;
+    int64_t out[4];            /* adaptive output_size */
+    bool out_none[4];          /* None entries (the input's size) */
+    uint8_t nout;
+} lam__pool_cfg;
+lam_status lam__pool_create(lam_module **out, const lam__pool_cfg *cfg);
 
 /* The capabilities of lam__module_ops, asked of any module (NULL-safe). */
 /* True for layers whose forward treats rows of dim 0 independently. */
