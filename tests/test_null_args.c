@@ -547,6 +547,43 @@ ROW(lam_adaptive_max_pool2d_create)
     NULL_STATUS(lam_adaptive_max_pool2d_create(NULL, o), "out");
     NULL_STATUS(lam_adaptive_max_pool2d_create(&m, NULL), "output_size");
 }
+CREATE_ROW(lam_pixel_shuffle_create, 2)
+CREATE_ROW(lam_pixel_unshuffle_create, 2)
+CREATE_ROW(lam_channel_shuffle_create, 2)
+ROW(lam_unflatten_create)
+{
+    lam_module *m = NULL;
+    const int64_t s[2] = {2, 5};
+    NULL_STATUS(lam_unflatten_create(NULL, 1, 2, s), "out");
+    NULL_STATUS(lam_unflatten_create(&m, 1, 2, NULL), "unflattened_size");
+    NULL_ALLOWED(lam_unflatten_create(&m, 1, 0, NULL)); /* n = 0: an error at forward */
+    lam_module_release(m);
+}
+ROW(lam_upsample_create)
+{
+    lam_module *m = NULL;
+    const double two = 2.0;
+    NULL_STATUS(lam_upsample_create(NULL, 0, NULL, &two, "nearest", -1), "out");
+    NULL_ALLOWED(lam_upsample_create(&m, 0, NULL, &two, NULL, -1)); /* mode NULL: nearest */
+    lam_module_release(m);
+}
+#define PAD_ROW(name, n)                                                                           \
+    ROW(name)                                                                                      \
+    {                                                                                              \
+        lam_module *m = NULL;                                                                      \
+        const int64_t p[4] = {1, 1, 1, 1};                                                         \
+        NULL_STATUS(name(NULL, p PAD_VALUE_##n), "out");                                           \
+        NULL_STATUS(name(&m, NULL PAD_VALUE_##n), "padding");                                      \
+    }
+#define PAD_VALUE_0
+#define PAD_VALUE_1 , 0.0
+PAD_ROW(lam_constant_pad1d_create, 1)
+PAD_ROW(lam_constant_pad2d_create, 1)
+PAD_ROW(lam_zero_pad2d_create, 0)
+PAD_ROW(lam_reflection_pad1d_create, 0)
+PAD_ROW(lam_reflection_pad2d_create, 0)
+PAD_ROW(lam_replication_pad1d_create, 0)
+PAD_ROW(lam_replication_pad2d_create, 0)
 
 /* io.h */
 ROW(lam_safetensors_load)
@@ -894,7 +931,11 @@ static const row ROWS[] = {
     R(lam_max_pool1d_create), R(lam_max_pool2d_create), R(lam_avg_pool1d_create),
     R(lam_avg_pool2d_create), R(lam_adaptive_avg_pool1d_create),
     R(lam_adaptive_avg_pool2d_create), R(lam_adaptive_max_pool1d_create),
-    R(lam_adaptive_max_pool2d_create),
+    R(lam_adaptive_max_pool2d_create), R(lam_unflatten_create), R(lam_pixel_shuffle_create),
+    R(lam_pixel_unshuffle_create), R(lam_channel_shuffle_create), R(lam_upsample_create),
+    R(lam_constant_pad1d_create), R(lam_constant_pad2d_create), R(lam_zero_pad2d_create),
+    R(lam_reflection_pad1d_create), R(lam_reflection_pad2d_create),
+    R(lam_replication_pad1d_create), R(lam_replication_pad2d_create),
     /* io.h */
     R(lam_safetensors_load), R(lam_safetensors_parse), R(lam_safetensors_save), R(lam_npy_load),
     R(lam_npy_parse), R(lam_npy_save),

@@ -200,7 +200,10 @@ static const char *const builtin_names[] = {
     "ModuleList",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Hardswish", "Hardsigmoid", "Hardtanh", "PReLU",
-    "Mish", "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout",
+    "Mish", "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout", "Unflatten",
+    "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Upsample", "ConstantPad1d",
+    "ConstantPad2d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+    "ReplicationPad2d",
 };
 
 Test(registry, builtins_are_registered_in_order)

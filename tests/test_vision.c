@@ -127,3 +127,7 @@ Test(vision, adaptiveavgpool2d) { run_file("adaptiveavgpool2d"); }
 Test(vision, adaptivemaxpool1d) { run_file("adaptivemaxpool1d"); }
 Test(vision, adaptivemaxpool2d) { run_file("adaptivemaxpool2d"); }
 Test(vision, activations) { run_file("activations"); }
+Test(vision, unflatten) { run_file("unflatten"); }
+Test(vision, shuffle) { run_file("shuffle"); }
+Test(vision, upsample) { run_file("upsample"); }
+Test(vision, padding) { run_file("padding"); }

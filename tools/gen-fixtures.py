@@ -550,9 +550,11 @@ class VisionFile:
         self.cases = []
         self.errors = []
 
-    def case(self, name, args, kwargs, x, weights=None):
+    def case(self, name, args, kwargs, x, weights=None, f32=False):
         """A working configuration: False when PyTorch refuses it or its
-        output is not finite (the caller then tries another)."""
+        output is not finite (the caller then tries another).  f32: the
+        expected output is PyTorch's float32 forward (Upsample, whose
+        source indices come from float scales in PyTorch's float32 kernel)."""
         m = getattr(nn, name)(*args, **kwargs)
         if weights is not None:
             with torch.no_grad():
@@ -561,7 +563,11 @@ class VisionFile:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
-                y = reference(m, x)
+                if f32:
+                    with torch.no_grad():
+                        y = m(x)
+                else:
+                    y = reference(m, x)
         except (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError):
             return False
         if not torch.isfinite(y).all():
@@ -776,9 +782,125 @@ def gen_vision_acts():
     f.close()
 
 
+def gen_vision_shapes():
+    g = torch.Generator().manual_seed(1402)
+
+    def rnd(*shape):
+        return torch.randn(*shape, generator=g) * 2
+
+    f = VisionFile('unflatten')
+    for dim, sizes, shape in ((1, (2, 5), (3, 10)), (-1, (2, -1), (2, 3, 8)), (1, [3, 1, 2], (2, 6)),
+                              (0, (2, 2), (4, 3)), (2, (1, 7), (2, 3, 7)), (1, (-1,), (2, 5)),
+                              (-2, (3, 2), (2, 6, 5))):
+        assert f.case('Unflatten', (dim, sizes), {}, rnd(*shape))
+    assert f.case('Unflatten', (), dict(dim=1, unflattened_size=(0, 5)), rnd(2, 0))
+    f.error('Unflatten', (1, (3, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, (-1, -1)), {}, [2, 10])
+    f.error('Unflatten', (3, (2, 5)), {}, [2, 10])
+    f.error('Unflatten', (-3, (2, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, ()), {}, [2, 10])
+    f.error('Unflatten', (1, (-1, 0)), {}, [2, 0])
+    f.error('Unflatten', (1, (0, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, (-2, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, 5), {}, [2, 10])
+    f.error('Unflatten', (1, (2.0, 5)), {}, [2, 10])
+    f.close()
+
+    f = VisionFile('shuffle')
+    for r, shape in ((2, (1, 8, 3, 5)), (3, (2, 9, 2, 1)), (1, (2, 3, 4, 4)), (2, (4, 3, 2))):
+        assert f.case('PixelShuffle', (r,), {}, rnd(*shape))
+    for r, shape in ((2, (1, 2, 6, 4)), (3, (2, 1, 3, 9)), (1, (1, 2, 3, 3)), (2, (3, 4, 2))):
+        assert f.case('PixelUnshuffle', (r,), {}, rnd(*shape))
+    for gr, shape in ((2, (1, 4, 2, 3)), (3, (2, 6, 5)), (1, (1, 4, 2, 2)), (4, (2, 8, 1, 3))):
+        assert f.case('ChannelShuffle', (gr,), {}, rnd(*shape))
+    f.error('PixelShuffle', (2,), {}, [1, 3, 2, 2])
+    f.error('PixelShuffle', (2,), {}, [4, 2])
+    f.error('PixelShuffle', (0,), {}, [1, 4, 2, 2])
+    f.error('PixelShuffle', (-1,), {}, [1, 4, 2, 2])
+    f.error('PixelUnshuffle', (2,), {}, [1, 1, 3, 2])
+    f.error('PixelUnshuffle', (2,), {}, [1, 1, 2, 3])
+    f.error('PixelUnshuffle', (2,), {}, [4, 2])
+    f.error('PixelUnshuffle', (0,), {}, [1, 4, 2, 2])
+    f.error('ChannelShuffle', (3,), {}, [1, 4, 2, 2])
+    f.error('ChannelShuffle', (0,), {}, [1, 4, 2, 2])
+    f.error('ChannelShuffle', (2,), {}, [4, 2])
+    f.error('ChannelShuffle', (2,), {}, [4])
+    f.close()
+
+    f = VisionFile('upsample')
+    for kw, shape in ((dict(scale_factor=2), (1, 2, 3, 4)), (dict(scale_factor=2.0), (2, 3, 5)),
+                      (dict(scale_factor=1.5), (1, 2, 5, 7)), (dict(scale_factor=(2, 3)), (1, 1, 3, 2)),
+                      (dict(scale_factor=(0.5, 1.7)), (2, 2, 7, 5)), (dict(size=5), (1, 2, 3, 4)),
+                      (dict(size=(4, 9)), (1, 2, 5, 3)), (dict(size=7), (2, 2, 3)),
+                      (dict(size=(2, 3)), (1, 1, 7, 8)), (dict(scale_factor=3, mode='nearest'), (1, 1, 2, 3)),
+                      (dict(scale_factor=0.3), (1, 2, 10, 7))):
+        assert f.case('Upsample', (), kw, rnd(*shape), f32=True), kw
+    for mode, shape in (('bilinear', (1, 2, 4, 5)), ('linear', (2, 3, 6))):
+        for ac in (None, False, True):
+            for sz in (dict(scale_factor=2), dict(scale_factor=1.5), dict(size=7), dict(size=(3, 8)),
+                       dict(scale_factor=(0.5, 2.5)), dict(size=1)):
+                if mode == 'linear' and isinstance(next(iter(sz.values())), tuple):
+                    continue
+                kw = dict(sz, mode=mode)
+                if ac is not None:
+                    kw['align_corners'] = ac
+                assert f.case('Upsample', (), kw, rnd(*shape), f32=True), kw
+    assert f.case('Upsample', (), dict(size=(4, 5), mode='bilinear'), rnd(1, 2, 4, 5), f32=True)
+    f.error('Upsample', (), {}, [1, 2, 5, 5])
+    f.error('Upsample', (), dict(size=3, scale_factor=2), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=2, mode='bilinear'), [1, 2, 5])
+    f.error('Upsample', (), dict(scale_factor=2, mode='linear'), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=2), [4, 4])
+    f.error('Upsample', (), dict(scale_factor=2, align_corners=True), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=2, mode='foo'), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(size=(2, 3, 4)), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=(2., 3., 4.)), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=0.), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=0.1), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=0.1), [1, 2, 5])
+    f.error('Upsample', (), dict(size=0), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(size=3, mode='bilinear'), [1, 2, 0, 5])
+    f.close()
+
+    f = VisionFile('padding')
+    cases = (('ZeroPad2d', (2,), (1, 2, 3, 4)), ('ZeroPad2d', ((1, 2, 3, 4),), (2, 3, 5)),
+             ('ZeroPad2d', ((-1, 2, 0, -2),), (1, 2, 4, 5)), ('ZeroPad2d', ((1, 2),), (2, 3, 5)),
+             ('ZeroPad2d', (1,), (3, 4)),
+             ('ConstantPad2d', (2, 3.5), (1, 2, 3, 3)), ('ConstantPad2d', ((0, 1, 2, 0), -1), (2, 1, 2, 3)),
+             ('ConstantPad2d', ((-1, -1, -1, 0), 2.0), (1, 1, 4, 4)),
+             ('ConstantPad1d', (2, 1.0), (2, 3, 4)), ('ConstantPad1d', ((3, -1), 0.5), (2, 5)),
+             ('ConstantPad1d', (1, 0.), (5,)),
+             ('ReflectionPad2d', (2,), (1, 2, 3, 4)), ('ReflectionPad2d', ((1, 0, 2, 1),), (2, 4, 3)),
+             ('ReflectionPad2d', ((-1, 2, 0, 1),), (1, 1, 4, 5)), ('ReflectionPad2d', (1,), (1, 1, 2, 2)),
+             ('ReflectionPad1d', (2,), (1, 2, 5)), ('ReflectionPad1d', ((0, 3),), (2, 4)),
+             ('ReplicationPad2d', (3,), (1, 2, 2, 3)), ('ReplicationPad2d', ((1, 0, 2, 1),), (2, 1, 3)),
+             ('ReplicationPad2d', ((-1, 2, 0, 4),), (1, 1, 3, 5)),
+             ('ReplicationPad1d', (4,), (1, 2, 3)), ('ReplicationPad1d', ((1, 2),), (3, 1)))
+    for name, args, shape in cases:
+        assert f.case(name, args, {}, rnd(*shape)), (name, args)
+    assert f.case('ConstantPad2d', (), dict(padding=1, value=3), rnd(1, 1, 2, 2))
+    for name, args, shape in (('ZeroPad2d', ((1, 2, 3),), [1, 2, 5, 5]), ('ZeroPad2d', (1,), [5]),
+                              ('ZeroPad2d', (-3,), [1, 2, 5, 5]), ('ZeroPad2d', ((0, 0, -6, 0),), [1, 2, 5, 5]),
+                              ('ZeroPad2d', ((0, 0, -3, -2),), [1, 2, 5, 5]),
+                              ('ConstantPad1d', ((-3, 1), 0.), [1, 2, 3]),
+                              ('ReflectionPad2d', (5,), [1, 2, 5, 5]), ('ReflectionPad2d', ((1, 1, 5, 5),), [1, 2, 5, 5]),
+                              ('ReflectionPad2d', (1,), [5, 5]), ('ReflectionPad2d', (1,), [1, 1, 0, 5]),
+                              ('ReflectionPad2d', (-3,), [1, 2, 5, 5]), ('ReflectionPad2d', ((-3, -3, 0, 0),), [1, 2, 5, 5]),
+                              ('ReflectionPad1d', (5,), [1, 2, 5]), ('ReflectionPad1d', (1,), [5]),
+                              ('ReflectionPad1d', (1,), [1, 2, 0]), ('ReflectionPad1d', (-3,), [1, 2, 5]),
+                              ('ReflectionPad1d', (1,), [1, 1, 3, 4]),
+                              ('ReplicationPad2d', (1,), [5, 5]), ('ReplicationPad2d', (1,), [1, 1, 0, 5]),
+                              ('ReplicationPad2d', (-3,), [1, 2, 5, 5]), ('ReplicationPad2d', ((-3, -3, 0, 0),), [1, 2, 5, 5]),
+                              ('ReplicationPad1d', (1,), [1, 2, 0]), ('ReplicationPad1d', (-3,), [1, 2, 5]),
+                              ('ReplicationPad1d', (1,), [1, 1, 3, 4])):
+        f.error(name, args, {}, shape)
+    f.close()
+
+
 def gen_vision():
     gen_pools()
     gen_vision_acts()
+    gen_vision_shapes()
 
 
 if __name__ == '__main__':

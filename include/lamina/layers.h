@@ -109,6 +109,42 @@ LAM_API lam_status lam_adaptive_avg_pool2d_create(lam_module **out, const int64_
 LAM_API lam_status lam_adaptive_max_pool1d_create(lam_module **out, int64_t output_size);
 LAM_API lam_status lam_adaptive_max_pool2d_create(lam_module **out, const int64_t output_size[2]);
 
+/* ---- shape layers ---- */
+/* Unflatten(dim, unflattened_size): dim expanded to the n sizes (one may be
+ * -1, inferred).  unflattened_size may be NULL when n is 0 (an error at
+ * forward, as PyTorch's "unflatten: sizes must be non-empty"). */
+LAM_API lam_status lam_unflatten_create(lam_module **out, int dim, int n,
+                                        const int64_t *unflattened_size);
+/* PixelShuffle(upscale_factor): (*, C*r*r, H, W) -> (*, C, H*r, W*r);
+ * PixelUnshuffle(downscale_factor) the inverse; ChannelShuffle(groups):
+ * the channels (dim 1) seen as (groups, C/groups) and transposed. */
+LAM_API lam_status lam_pixel_shuffle_create(lam_module **out, int64_t upscale_factor);
+LAM_API lam_status lam_pixel_unshuffle_create(lam_module **out, int64_t downscale_factor);
+LAM_API lam_status lam_channel_shuffle_create(lam_module **out, int64_t groups);
+/* Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None):
+ * give size or scale_factor (the other NULL), each with n entries, one per
+ * spatial dim (n = 0: one value for every spatial dim, printed as a number).
+ * mode: "nearest" (also for NULL), "linear" ((N, C, L)) or "bilinear"
+ * ((N, C, H, W)); "bicubic", "trilinear", "area" and "nearest-exact" are
+ * not supported.  align_corners: -1 None, 0 False, 1 True (nearest takes
+ * None only, checked at forward as PyTorch). */
+LAM_API lam_status lam_upsample_create(lam_module **out, int n, const int64_t *size,
+                                       const double *scale_factor, const char *mode,
+                                       int align_corners);
+/* Padding of the last dims, padding = (left, right) for the last dim, then
+ * (top, bottom) for the one before; negative entries crop. */
+LAM_API lam_status lam_constant_pad1d_create(lam_module **out, const int64_t padding[2],
+                                             double value);
+LAM_API lam_status lam_constant_pad2d_create(lam_module **out, const int64_t padding[4],
+                                             double value);
+LAM_API lam_status lam_zero_pad2d_create(lam_module **out, const int64_t padding[4]);
+/* Reflection: mirrored without the edge (padding < the input size);
+ * replication: the edge repeated. */
+LAM_API lam_status lam_reflection_pad1d_create(lam_module **out, const int64_t padding[2]);
+LAM_API lam_status lam_reflection_pad2d_create(lam_module **out, const int64_t padding[4]);
+LAM_API lam_status lam_replication_pad1d_create(lam_module **out, const int64_t padding[2]);
+LAM_API lam_status lam_replication_pad2d_create(lam_module **out, const int64_t padding[4]);
+
 #ifdef __cplusplus
 }
 #endif

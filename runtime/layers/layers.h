@@ -1,6 +1,7 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
  * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, the pools of
- * pool.c, PReLU) as lam__module_ops, and
+ * pool.c, PReLU, the padding layers, Upsample, Unflatten and the
+ * shuffles) as lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
  * registry by plugin/builtin_types.c. */
@@ -23,6 +24,8 @@ void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int);
  * lamina layers write a new output, which gives the same results. */
 void lam__act_set_inplace(lam_module *m, bool inplace);
 void lam__dropout_set_inplace(lam_module *m, bool inplace);
+/* Unflatten's unflattened_size was written as a list: its repr keeps [2, 5]. */
+void lam__unflatten_set_list(lam_module *m, bool list);
 
 /* ---- pools (pool.c) ---- */
 enum { LAM__POOL_MAX, LAM__POOL_AVG, LAM__POOL_ADAPTIVE_AVG, LAM__POOL_ADAPTIVE_MAX };
@@ -41,6 +44,16 @@ typedef struct lam__pool_cfg {
     uint8_t nout;
 } lam__pool_cfg;
 lam_status lam__pool_create(lam_module **out, const lam__pool_cfg *cfg);
+
+/* ---- padding (padding.c) ---- */
+enum {
+    LAM__PAD_CONSTANT1D, LAM__PAD_CONSTANT2D, LAM__PAD_ZERO2D, LAM__PAD_REFLECTION1D,
+    LAM__PAD_REFLECTION2D, LAM__PAD_REPLICATION1D, LAM__PAD_REPLICATION2D,
+};
+/* padding as written (n entries, 1..8; checked at forward); value printed
+ * as an int when value_int (ConstantPad2d(2, 3)). */
+lam_status lam__pad_create(lam_module **out, int type, int n, const int64_t *padding, double value,
+                           bool value_int);
 
 /* The capabilities of lam__module_ops, asked of any module (NULL-safe). */
 /* True for layers whose forward treats rows of dim 0 independently. */

@@ -4,6 +4,7 @@
 #include "runtime/plugin/plugin.h"
 #include "runtime/layers/layers.h"
 #include <limits.h>
+#include <math.h>
 
 #define TYPE(var, name_, pymod, doc_, args_, n_, create_)                                          \
     static const lam_layer_type var = {                                                            \
@@ -461,6 +462,168 @@ DROPOUT_TYPE(dropout2d, "Dropout2d", lam_dropout2d_create);
 DROPOUT_TYPE(alpha_dropout, "AlphaDropout", lam_alpha_dropout_create);
 DROPOUT_TYPE(feature_alpha_dropout, "FeatureAlphaDropout", lam_feature_alpha_dropout_create);
 
+/* ---- shape layers: Unflatten, the shuffles, Upsample, padding ---- */
+
+static const lam_arg_spec unflatten_args[] = {
+    ARG_REQ("dim", LAM_ARG_INT, 0),
+    ANY_REQ("unflattened_size"),
+};
+static lam_status unflatten_create(const lam_host_api *h, const lam_layer_type *t,
+                                   const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    static const char *const kinds[] = {"NoneType", "bool", "int", "float", "str", "tuple"};
+    const lam_value *v = &a[1];
+    int dim = 0;
+    lam_status st = to_dim("Unflatten", "dim", &a[0], &dim);
+    if (st)
+        return st;
+    if (v->kind != LAM_VALUE_TUPLE)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Unflatten: unflattened_size must be a tuple of ints, but found type %s",
+                          v->kind <= LAM_VALUE_TUPLE ? kinds[v->kind] : "?");
+    if (v->len > LAM_MAX_DIMS)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Unflatten: unflattened_size has %zu entries, at most %d supported",
+                          v->len, LAM_MAX_DIMS);
+    int64_t sizes[LAM_MAX_DIMS];
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->items[i].kind != LAM_VALUE_INT)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                              "Unflatten: unflattened_size must be tuple of ints, but found "
+                              "element of type %s at pos %zu",
+                              v->items[i].kind <= LAM_VALUE_TUPLE ? kinds[v->items[i].kind] : "?",
+                              i);
+        sizes[i] = v->items[i].i;
+    }
+    st = lam_unflatten_create(out, dim, (int)v->len, sizes);
+    if (!st)
+        lam__unflatten_set_list(*out, v->b);
+    return st;
+}
+TYPE(unflatten_type, "Unflatten", "torch.nn.modules.flatten", NULL, unflatten_args, 2,
+     unflatten_create);
+
+#define FACTOR_TYPE(var, name_, pymod, arg, fn)                                                    \
+    static const lam_arg_spec var##_args[] = {ARG_REQ(arg, LAM_ARG_INT, 0)};                        \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h, (void)t;                                                                          \
+        return fn(out, a[0].i);                                                                    \
+    }                                                                                              \
+    TYPE(var##_type, name_, pymod, NULL, var##_args, 1, var##_create)
+FACTOR_TYPE(pixel_shuffle, "PixelShuffle", "torch.nn.modules.pixelshuffle", "upscale_factor",
+            lam_pixel_shuffle_create);
+FACTOR_TYPE(pixel_unshuffle, "PixelUnshuffle", "torch.nn.modules.pixelshuffle",
+            "downscale_factor", lam_pixel_unshuffle_create);
+FACTOR_TYPE(channel_shuffle, "ChannelShuffle", "torch.nn.modules.channelshuffle", "groups",
+            lam_channel_shuffle_create);
+
+static const lam_arg_spec upsample_args[] = {
+    ANY("size", LAM_DEFAULT_NONE),
+    ANY("scale_factor", LAM_DEFAULT_NONE),
+    ARG("mode", LAM_ARG_STRING, 0, LAM_DEFAULT_STRING("nearest")),
+    ARG("align_corners", LAM_ARG_BOOL, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+    ARG("recompute_scale_factor", LAM_ARG_BOOL, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+};
+static lam_status upsample_create(const lam_host_api *h, const lam_layer_type *t,
+                                  const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    const char *tn = "Upsample";
+    if (a[4].kind == LAM_VALUE_BOOL && a[4].b)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Upsample: recompute_scale_factor=True is not supported");
+    int64_t size[4] = {0};
+    double scale[4] = {0};
+    uint8_t n = 0, ns = 0;
+    bool has_size = a[0].kind != LAM_VALUE_NONE, has_scale = a[1].kind != LAM_VALUE_NONE;
+    lam_status st;
+    if (has_size && (st = int_or_tuple(tn, "size", &a[0], size, &n, NULL)))
+        return st;
+    if (has_scale) {
+        const lam_value *v = &a[1];
+        size_t len = v->kind == LAM_VALUE_TUPLE ? v->len : 1;
+        const lam_value *items = v->kind == LAM_VALUE_TUPLE ? v->items : v;
+        if (len < 1 || len > 4)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                              "Upsample: scale_factor must be a number or a tuple of 1 to 4 "
+                              "numbers");
+        for (size_t i = 0; i < len; i++) {
+            char buf[64];
+            if (items[i].kind == LAM_VALUE_INT)
+                scale[i] = (double)items[i].i;
+            else if (items[i].kind == LAM_VALUE_FLOAT && isfinite(items[i].f))
+                scale[i] = items[i].f;
+            else
+                return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                                  "Upsample: scale_factor must be a finite number or a tuple of "
+                                  "them, got %s",
+                                  value_desc(&items[i], buf, sizeof buf));
+        }
+        ns = v->kind == LAM_VALUE_TUPLE ? (uint8_t)len : 0;
+    }
+    if (has_size && has_scale && n != ns)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Upsample: only one of size or scale_factor should be defined");
+    int align = a[3].kind == LAM_VALUE_NONE ? -1 : a[3].b;
+    return lam_upsample_create(out, has_size ? n : ns, has_size ? size : NULL,
+                               has_scale ? scale : NULL, a[2].s, align);
+}
+TYPE(upsample_type, "Upsample", "torch.nn.modules.upsampling", NULL, upsample_args, 5,
+     upsample_create);
+
+static const lam_arg_spec pad_args[] = {ANY_REQ("padding")};
+static const lam_arg_spec constant_pad_args[] = {
+    ANY_REQ("padding"),
+    ARG_REQ("value", LAM_ARG_FLOAT, LAM_ARG_FINITE),
+};
+/* An int is repeated (_pair / _quadruple); a tuple is kept as written. */
+static lam_status pad_create(const lam_layer_type *t, const lam_value *a, int type, int width,
+                             lam_module **out)
+{
+    int64_t p[8];
+    uint8_t n = 0;
+    const lam_value *v = &a[0];
+    if (v->kind == LAM_VALUE_TUPLE && v->len > 4 && v->len <= 8) {
+        for (size_t i = 0; i < v->len; i++) {
+            if (v->items[i].kind != LAM_VALUE_INT)
+                return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                                  "%s: padding must be an int or a tuple of ints", t->name);
+            p[i] = v->items[i].i;
+        }
+        n = (uint8_t)v->len;
+    } else {
+        lam_status st = int_or_tuple(t->name, "padding", v, p, &n, NULL);
+        if (st)
+            return st;
+        if (n == 0) {
+            for (int i = 1; i < width; i++)
+                p[i] = p[0];
+            n = (uint8_t)width;
+        }
+    }
+    bool constant = type == LAM__PAD_CONSTANT1D || type == LAM__PAD_CONSTANT2D;
+    return lam__pad_create(out, type, n, p, constant ? a[1].f : 0.0,
+                           constant && a[1].kind == LAM_VALUE_INT);
+}
+#define PAD_TYPE(var, name_, type, width, args_, n_)                                               \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h;                                                                                   \
+        return pad_create(t, a, type, width, out);                                                 \
+    }                                                                                              \
+    TYPE(var##_type, name_, "torch.nn.modules.padding", NULL, args_, n_, var##_create)
+PAD_TYPE(constant_pad1d, "ConstantPad1d", LAM__PAD_CONSTANT1D, 2, constant_pad_args, 2);
+PAD_TYPE(constant_pad2d, "ConstantPad2d", LAM__PAD_CONSTANT2D, 4, constant_pad_args, 2);
+PAD_TYPE(zero_pad2d, "ZeroPad2d", LAM__PAD_ZERO2D, 4, pad_args, 1);
+PAD_TYPE(reflection_pad1d, "ReflectionPad1d", LAM__PAD_REFLECTION1D, 2, pad_args, 1);
+PAD_TYPE(reflection_pad2d, "ReflectionPad2d", LAM__PAD_REFLECTION2D, 4, pad_args, 1);
+PAD_TYPE(replication_pad1d, "ReplicationPad1d", LAM__PAD_REPLICATION1D, 2, pad_args, 1);
+PAD_TYPE(replication_pad2d, "ReplicationPad2d", LAM__PAD_REPLICATION2D, 4, pad_args, 1);
+
 static const lam_layer_type *const builtins[] = {
     &linear_type, &identity_type, &relu_type, &leaky_type, &relu6_type, &elu_type,
     &sigmoid_type, &tanh_type, &gelu_type, &silu_type, &softplus_type, &softmax_type,
@@ -469,7 +632,10 @@ static const lam_layer_type *const builtins[] = {
     &maxpool1d_type, &maxpool2d_type, &avgpool1d_type, &avgpool2d_type, &aavgpool1d_type,
     &aavgpool2d_type, &amaxpool1d_type, &amaxpool2d_type, &hardswish_type, &hardsigmoid_type,
     &hardtanh_type, &prelu_type, &mish_type, &dropout1d_type, &dropout2d_type,
-    &alpha_dropout_type, &feature_alpha_dropout_type,
+    &alpha_dropout_type, &feature_alpha_dropout_type, &unflatten_type, &pixel_shuffle_type,
+    &pixel_unshuffle_type, &channel_shuffle_type, &upsample_type, &constant_pad1d_type,
+    &constant_pad2d_type, &zero_pad2d_type, &reflection_pad1d_type, &reflection_pad2d_type,
+    &replication_pad1d_type, &replication_pad2d_type,
 };
 
 const lam_layer_type *const *lam__builtin_types(size_t *n)
