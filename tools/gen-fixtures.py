@@ -549,6 +549,7 @@ class VisionFile:
         self.w = Writer(os.path.join(OUT, 'vision', fname + '.txt'), 'vision/' + fname)
         self.cases = []
         self.errors = []
+        self.f32 = fname == 'activations'  # PyTorch's float32 outputs too (the ULP test)
 
     def case(self, name, args, kwargs, x, weights=None, f32=False):
         """A working configuration: False when PyTorch refuses it or its
@@ -565,15 +566,17 @@ class VisionFile:
                 warnings.simplefilter('ignore')
                 if f32:
                     with torch.no_grad():
-                        y = m(x)
+                        y = m(x.clone())
                 else:
                     y = reference(m, x)
         except (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError):
             return False
         if not torch.isfinite(y).all():
             return False
+        with torch.no_grad():
+            y32 = m(x.clone())  # inplace=True layers write into their input
         self.cases.append((ctor_text(name, args, kwargs), repr(m), x, y,
-                           m.weight.detach().clone() if weights is not None else None))
+                           m.weight.detach().clone() if weights is not None else None, y32))
         return True
 
     def error(self, name, args, kwargs, shape):
@@ -597,13 +600,15 @@ class VisionFile:
     def close(self):
         w = self.w
         w.int('n', len(self.cases))
-        for i, (ctor, r, x, y, wt) in enumerate(self.cases):
+        for i, (ctor, r, x, y, wt, y32) in enumerate(self.cases):
             w.text('ctor_%d' % i, ctor)
             w.text('repr_%d' % i, r)
             w.tensor('input_%d' % i, x)
             w.tensor('output_%d' % i, y)
             if wt is not None:
                 w.tensor('weight_%d' % i, wt)
+            if self.f32:
+                w.tensor('f32_%d' % i, y32)
         w.int('nerr', len(self.errors))
         for i, (ctor, shape, msg) in enumerate(self.errors):
             w.text('ector_%d' % i, ctor)
