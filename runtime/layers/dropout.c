@@ -59,6 +59,8 @@ static void dropout_general(const dropout_state *s, const lam_tensor *in, lam_te
 {
     size_t n = (size_t)in->numel;
     size_t block = 1; /* elements sharing one noise value */
+    if (n == 0) /* other dims may multiply past size_t */
+        return;
     if (feature(s)) {
         int lead = s->kind == D_1D && in->ndim == 2 ? 1 : 2;
         for (int i = lead; i < in->ndim; i++)

@@ -104,6 +104,10 @@ static lam_status pad_shape(lam_module *m, int ndim, const int64_t *in, int *out
         return lam__error(LAM_ERR_SHAPE, "%s: Padding length must be divisible by 2", tn);
     if (s->n > 2 * ndim)
         return lam__error(LAM_ERR_SHAPE, "%s: Padding length too large", tn);
+    for (int i = 0; i < s->n; i++)
+        if (s->pad[i] > ((int64_t)1 << 48) || s->pad[i] < -((int64_t)1 << 48))
+            return lam__error(LAM_ERR_SHAPE, "%s: padding %" PRId64 " is too large", tn,
+                              s->pad[i]);
     *out_ndim = ndim;
     memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
     if (s->mode == P_CONSTANT)
@@ -197,6 +201,8 @@ static lam_status pad_forward(lam_module *m, const lam_tensor *in, lam_tensor *o
 {
     const pad_state *s = m->state;
     int ndim = in->ndim;
+    if (out->numel == 0)
+        return LAM_OK;
     /* as 4-D, the padded dims last; pl[d] is the left padding of dim d */
     int64_t is[4] = {1, 1, 1, 1}, os[4] = {1, 1, 1, 1}, pl[4] = {0, 0, 0, 0};
     for (int i = 0; i < ndim; i++) {

@@ -34,15 +34,6 @@ static const char *pool_name(int kind, int dims)
     return names[kind][dims - 1];
 }
 
-/* C++ integer division rounding toward negative infinity (div_rtn). */
-static int64_t div_rtn(int64_t x, int64_t y)
-{
-    int64_t q = x / y, r = x % y;
-    if (r != 0 && ((r < 0) != (y < 0)))
-        q--;
-    return q;
-}
-
 /* pooling_output_shape() of Pool.h, with its checks. */
 static lam_status out_size(const char *tn, int64_t in, int64_t k, int64_t pad, int64_t s, int64_t d,
                            bool ceil, int64_t *out)
@@ -57,13 +48,25 @@ static lam_status out_size(const char *tn, int64_t in, int64_t k, int64_t pad, i
                           "%s: pad should be at most half of kernel size, but got pad=%lld and "
                           "kernel_size=%lld",
                           tn, (long long)pad, (long long)k);
-    int64_t o = div_rtn(in + 2 * pad - d * (k - 1) - 1 + (ceil ? s - 1 : 0), s) + 1;
+    /* in int128: a model file may give any int64 (the callers keep k, s, p
+     * and d within int32, as PyTorch's safe_downcast<int> does for 2d) */
+    __int128 num = (__int128)in + 2 * (__int128)pad - (__int128)d * (k - 1) - 1 + (ceil ? s - 1 : 0);
+    __int128 q = num / s, r = num % s;
+    if (r != 0 && ((r < 0) != (s < 0)))
+        q--;
+    if (q + 1 > INT64_MAX || q + 1 < -INT64_MAX)
+        return lam__error(LAM_ERR_SHAPE, "%s: the output size is out of range", tn);
+    int64_t o = (int64_t)q + 1;
     /* the last window must start inside the input or the left padding */
     if (ceil && (o - 1) * s >= in + pad)
         o--;
     *out = o;
     return LAM_OK;
 }
+
+/* N * C without undefined behaviour: used only when the input has elements
+ * (then it fits); an empty input's other dims may multiply past int64. */
+static int64_t wmul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
 
 /* Entry i of a field given as an int (n == 0) or a tuple of n. */
 static int64_t entry(const int64_t *v, int n, int i) { return n == 0 || n == 1 ? v[0] : v[i]; }
@@ -139,7 +142,7 @@ static lam_status window_geom(const lam__pool_cfg *c, int ndim, const int64_t *i
                 return lam__error(LAM_ERR_SHAPE,
                                   "%s: max_pool1d() Invalid computed output size: %lld", tn,
                                   (long long)o);
-            *g = (geom){.planes = ndim == 3 ? in[0] * in[1] : in[0], .H = 1, .W = L, .OH = 1,
+            *g = (geom){.planes = ndim == 3 ? wmul(in[0], in[1]) : in[0], .H = 1, .W = L, .OH = 1,
                         .OW = o, .kH = 1, .kW = k, .sH = 1, .sW = s, .pH = 0, .pW = p, .dH = 1,
                         .dW = d};
             return LAM_OK;
@@ -208,6 +211,15 @@ static lam_status window_geom(const lam__pool_cfg *c, int ndim, const int64_t *i
                               tn, -ndim, ndim - 1);
     }
 
+    /* PyTorch narrows each to int (safe_downcast<int, int64_t>) */
+    const int64_t *fields[4] = {c->k, c->s, c->p, c->d};
+    for (int f = 0; f < 4; f++)
+        for (int i = 0; i < 4; i++)
+            if (fields[f][i] > INT32_MAX || fields[f][i] < INT32_MIN)
+                return lam__error(LAM_ERR_SHAPE,
+                                  "%s: value cannot be converted to type int32_t without overflow",
+                                  tn);
+
     /* the 2d computation (avg_pool1d's with a height of 1) */
     int64_t kH, kW, sH, sW, pH, pW, dH = 1, dW = 1, H, W, C;
     if (c->dims == 1) {
@@ -270,7 +282,7 @@ static lam_status window_geom(const lam__pool_cfg *c, int ndim, const int64_t *i
                           "(%lldx%lldx%lld). Output size is too small",
                           tn, (long long)C, (long long)H, (long long)W, (long long)C,
                           (long long)OH, (long long)OW);
-    *g = (geom){.planes = nd4 == 4 ? sz[0] * C : C, .H = H, .W = W, .OH = OH, .OW = OW,
+    *g = (geom){.planes = nd4 == 4 ? wmul(sz[0], C) : C, .H = H, .W = W, .OH = OH, .OW = OW,
                 .kH = kH, .kW = kW, .sH = sH, .sW = sW, .pH = pH, .pW = pW, .dH = dH, .dW = dW};
     return LAM_OK;
 }
@@ -339,7 +351,7 @@ static lam_status adaptive_geom(const lam__pool_cfg *c, int ndim, const int64_t 
             return st;
         if (OW < 0)
             return negative_out(tn, nd4, sz, 1, OW);
-        *g = (geom){.planes = ndim == 3 ? in[0] * C : C, .H = 1, .W = L, .OH = 1, .OW = OW};
+        *g = (geom){.planes = ndim == 3 ? wmul(in[0], C) : C, .H = 1, .W = L, .OH = 1, .OW = OW};
         return LAM_OK;
     }
     if (c->nout && ndim <= c->nout)
@@ -373,7 +385,7 @@ static lam_status adaptive_geom(const lam__pool_cfg *c, int ndim, const int64_t 
                           tn);
     if (o[0] < 0 || o[1] < 0)
         return negative_out(tn, ndim, in, o[0], o[1]);
-    *g = (geom){.planes = ndim == 4 ? in[0] * in[1] : in[0], .H = in[ndim - 2], .W = in[ndim - 1],
+    *g = (geom){.planes = ndim == 4 ? wmul(in[0], in[1]) : in[0], .H = in[ndim - 2], .W = in[ndim - 1],
                 .OH = o[0], .OW = o[1]};
     return LAM_OK;
 }
@@ -401,25 +413,41 @@ static lam_status pool_shape(lam_module *m, int ndim, const int64_t *in, int *ou
     return LAM_OK;
 }
 
-static int64_t start_index(int64_t a, int64_t b, int64_t c) { return (a / b) * c + ((a % b) * c) / b; }
-static int64_t end_index(int64_t a, int64_t b, int64_t c) { return 1 + ((a + 1) * c - 1) / b; }
+/* AdaptivePooling.h (in int128: output sizes from a model file may be large) */
+static int64_t start_index(int64_t a, int64_t b, int64_t c)
+{
+    return (int64_t)((a / b) * (__int128)c + ((a % b) * (__int128)c) / b);
+}
+static int64_t end_index(int64_t a, int64_t b, int64_t c)
+{
+    return (int64_t)(1 + ((a + 1) * (__int128)c - 1) / b);
+}
+
+/* The taps [*first, *last) of a window starting at `start` (dilation d,
+ * k taps) that fall inside [0, n): the loops never walk a huge kernel's
+ * taps outside the input. */
+static void taps(int64_t start, int64_t d, int64_t k, int64_t n, int64_t *first, int64_t *last)
+{
+    int64_t a = start < 0 ? (int64_t)((-(__int128)start + d - 1) / d) : 0;
+    int64_t b = start < n ? (int64_t)(((__int128)n - start + d - 1) / d) : 0;
+    *first = a;
+    *last = b < k ? b : k;
+}
 
 static void max_plane(const geom *g, const float *x, float *y)
 {
     for (int64_t oh = 0; oh < g->OH; oh++) {
-        int64_t h0 = oh * g->sH - g->pH;
+        int64_t h0 = oh * g->sH - g->pH, i0, i1;
+        taps(h0, g->dH, g->kH, g->H, &i0, &i1);
         for (int64_t ow = 0; ow < g->OW; ow++) {
-            int64_t w0 = ow * g->sW - g->pW;
+            int64_t w0 = ow * g->sW - g->pW, j0, j1;
+            taps(w0, g->dW, g->kW, g->W, &j0, &j1);
             float best = -INFINITY;
-            for (int64_t i = 0; i < g->kH; i++) {
+            for (int64_t i = i0; i < i1; i++) {
                 int64_t ih = h0 + i * g->dH;
-                if (ih < 0 || ih >= g->H)
-                    continue;
                 const float *row = x + ih * g->W;
-                for (int64_t j = 0; j < g->kW; j++) {
+                for (int64_t j = j0; j < j1; j++) {
                     int64_t iw = w0 + j * g->dW;
-                    if (iw < 0 || iw >= g->W)
-                        continue;
                     float v = row[iw];
                     if (v > best || isnan(v))
                         best = v;
@@ -488,7 +516,7 @@ static lam_status pool_forward(lam_module *m, const lam_tensor *in, lam_tensor *
     const pool_state *s = m->state;
     geom g;
     lam_status st = get_geom(&s->c, in->ndim, in->shape, &g);
-    if (st)
+    if (st || out->numel == 0) /* empty: other dims may multiply past int64 */
         return st;
     int64_t isz = g.H * g.W, osz = g.OH * g.OW;
     for (int64_t p = 0; p < g.planes; p++) {

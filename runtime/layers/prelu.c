@@ -39,7 +39,7 @@ static lam_status prelu_forward(lam_module *m, const lam_tensor *in, lam_tensor 
 {
     const prelu_state *s = m->state;
     lam_status st = check(m, in->ndim, in->shape);
-    if (st)
+    if (st || in->numel == 0) /* empty: other dims may multiply past int64 */
         return st;
     const float *w = m->params[0].tensor->data, *x = in->data;
     float *y = out->data;

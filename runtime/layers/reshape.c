@@ -174,10 +174,20 @@ static lam_status reshape_shape(lam_module *m, int ndim, const int64_t *in, int 
     int64_t r = s->factor;
     if (s->kind == R_PIXEL_SHUFFLE) {
         out[ndim - 3] /= r * r;
-        out[ndim - 2] *= r;
-        out[ndim - 1] *= r;
+        if (__builtin_mul_overflow(out[ndim - 2], r, &out[ndim - 2]) ||
+            __builtin_mul_overflow(out[ndim - 1], r, &out[ndim - 1]))
+            return lam__error(LAM_ERR_SHAPE,
+                              "PixelShuffle: the output size is beyond int64 (upscale_factor "
+                              "%" PRId64 ")",
+                              r);
     } else if (s->kind == R_PIXEL_UNSHUFFLE) {
-        out[ndim - 3] *= r * r;
+        int64_t r2;
+        if (__builtin_mul_overflow(r, r, &r2) ||
+            __builtin_mul_overflow(out[ndim - 3], r2, &out[ndim - 3]))
+            return lam__error(LAM_ERR_SHAPE,
+                              "PixelUnshuffle: the output size is beyond int64 (downscale_factor "
+                              "%" PRId64 ")",
+                              r);
         out[ndim - 2] /= r;
         out[ndim - 1] /= r;
     }
@@ -196,7 +206,7 @@ static lam_status reshape_forward(lam_module *m, const lam_tensor *in, lam_tenso
         return LAM_OK;
     }
     lam_status st = shuffle_check(s, ndim, in->shape);
-    if (st)
+    if (st || in->numel == 0) /* empty: other dims may multiply past int64 */
         return st;
     int64_t r = s->factor;
     if (s->kind == R_CHANNEL_SHUFFLE) {

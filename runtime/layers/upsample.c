@@ -195,7 +195,7 @@ static lam_status up_forward(lam_module *m, const lam_tensor *in, lam_tensor *ou
     const up_state *s = m->state;
     up_geom g;
     lam_status st = up_geom_of(s, in->ndim, in->shape, &g);
-    if (st)
+    if (st || out->numel == 0)
         return st;
     int64_t planes = in->shape[0] * in->shape[1];
     int64_t IH = g.in[0], IW = g.in[1], OH = g.out[0], OW = g.out[1];
