@@ -669,6 +669,9 @@ def gen_pools():
         # batch 1, odd sizes, non-square
         sp = [13] if dims == 1 else [7, 13]
         f.case(name, (3,), dict(stride=2, padding=1), torch.randn(1, 3, *sp, generator=g) * 2)
+        # lists print as lists (AvgPool1d's _single() makes them tuples)
+        f.case(name, ([3] * dims,), dict(stride=[2] * dims, padding=[1] * dims),
+               torch.randn(2, 2, *sp, generator=g))
         x = ([1, 2, 5] if dims == 1 else [1, 2, 5, 5])
         xs = ([2, 5] if dims == 1 else [2, 5, 5])
         f.error(name, (2,), dict(padding=2), x)
@@ -728,6 +731,7 @@ def gen_pools():
                 else:
                     o = tuple(o)
             made += f.case(name, (), dict(output_size=o), x)
+        f.case(name, ([4] * dims if dims == 1 else [None, 3],), {}, torch.randn(2, 3, *([6] * dims), generator=g))
         # outputs larger than the input, and global pooling
         sp = [3] if dims == 1 else [3, 2]
         f.case(name, (7 if dims == 1 else (7, 5),), {}, torch.randn(2, 3, *sp, generator=g))

@@ -42,6 +42,7 @@ typedef struct lam__pool_cfg {
     int64_t out[4];            /* adaptive output_size */
     bool out_none[4];          /* None entries (the input's size) */
     uint8_t nout;
+    uint8_t lists;             /* bit per field (k, s, p, d, out): written as a list */
 } lam__pool_cfg;
 lam_status lam__pool_create(lam_module **out, const lam__pool_cfg *cfg);
 

@@ -534,7 +534,7 @@ static lam_status pool_forward(lam_module *m, const lam_tensor *in, lam_tensor *
 
 /* "3", "(3, 2)", "(3,)"; None entries print None. */
 static void put_field(lam__sb *sb, const char *name, const int64_t *v, int n, const bool *none,
-                      bool first)
+                      bool first, bool list)
 {
     lam__sb_printf(sb, "%s%s=", first ? "" : ", ", name);
     if (n == 0) {
@@ -544,14 +544,14 @@ static void put_field(lam__sb *sb, const char *name, const int64_t *v, int n, co
             lam__sb_printf(sb, "%lld", (long long)v[0]);
         return;
     }
-    lam__sb_puts(sb, "(");
+    lam__sb_puts(sb, list ? "[" : "(");
     for (int i = 0; i < n; i++) {
         if (none && none[i])
             lam__sb_printf(sb, "%sNone", i ? ", " : "");
         else
             lam__sb_printf(sb, "%s%lld", i ? ", " : "", (long long)v[i]);
     }
-    lam__sb_puts(sb, n == 1 ? ",)" : ")");
+    lam__sb_puts(sb, list ? "]" : n == 1 ? ",)" : ")");
 }
 
 static int pool_repr(const lam_module *m, char *buf, size_t size)
@@ -559,19 +559,20 @@ static int pool_repr(const lam_module *m, char *buf, size_t size)
     const lam__pool_cfg *c = &((const pool_state *)m->state)->c;
     lam__sb sb = {0};
     if (c->kind == LAM__POOL_ADAPTIVE_AVG || c->kind == LAM__POOL_ADAPTIVE_MAX) {
-        put_field(&sb, "output_size", c->out, c->nout, c->out_none, true);
+        put_field(&sb, "output_size", c->out, c->nout, c->out_none, true, c->lists & 16);
     } else {
         /* AvgPool1d keeps _single() of each argument: always a tuple */
         bool single = c->kind == LAM__POOL_AVG && c->dims == 1;
         int nk = single && !c->nk ? 1 : c->nk;
-        put_field(&sb, "kernel_size", c->k, nk, NULL, true);
+        unsigned l = single ? 0 : c->lists;
+        put_field(&sb, "kernel_size", c->k, nk, NULL, true, l & 1);
         if (c->s_none)
-            put_field(&sb, "stride", c->k, nk, NULL, false);
+            put_field(&sb, "stride", c->k, nk, NULL, false, l & 1);
         else
-            put_field(&sb, "stride", c->s, single && !c->ns ? 1 : c->ns, NULL, false);
-        put_field(&sb, "padding", c->p, single && !c->np ? 1 : c->np, NULL, false);
+            put_field(&sb, "stride", c->s, single && !c->ns ? 1 : c->ns, NULL, false, l & 2);
+        put_field(&sb, "padding", c->p, single && !c->np ? 1 : c->np, NULL, false, l & 4);
         if (c->kind == LAM__POOL_MAX) {
-            put_field(&sb, "dilation", c->d, c->nd, NULL, false);
+            put_field(&sb, "dilation", c->d, c->nd, NULL, false, l & 8);
             lam__sb_printf(&sb, ", ceil_mode=%s", c->ceil_mode ? "True" : "False");
         }
     }

@@ -368,6 +368,7 @@ static lam_status pool_create(const lam_layer_type *t, const lam_value *a, int k
         if (kind == LAM__POOL_ADAPTIVE_MAX && (st = no_indices(tn, &a[1])))
             return st;
         st = int_or_tuple(tn, "output_size", &a[0], c.out, &c.nout, c.out_none);
+        c.lists = a[0].kind == LAM_VALUE_TUPLE && a[0].b ? 16 : 0;
         return st ? st : lam__pool_create(out, &c);
     }
     bool max = kind == LAM__POOL_MAX;
@@ -381,6 +382,9 @@ static lam_status pool_create(const lam_layer_type *t, const lam_value *a, int k
         st = int_or_tuple(tn, "padding", &a[2], c.p, &c.np, NULL);
     if (st)
         return st;
+    for (int i = 0; i < (max ? 4 : 3); i++) /* a list prints as a list: [2, 2] */
+        if (a[i].kind == LAM_VALUE_TUPLE && a[i].b)
+            c.lists |= (uint8_t)(1u << i);
     if (max) {
         if ((st = int_or_tuple(tn, "dilation", &a[3], c.d, &c.nd, NULL)))
             return st;
