@@ -24,11 +24,6 @@
 /* inplace=True changes the caller's tensor in PyTorch; lamina layers always
  * write a new output, which gives the same results, so it is accepted and
  * kept for the repr (ReLU(inplace=True), as torchvision writes it). */
-static lam_status no_inplace(const char *type, const lam_value *v)
-{
-    (void)type, (void)v;
-    return LAM_OK;
-}
 static lam_status keep_inplace(lam_status st, lam_module **out, const lam_value *v)
 {
     if (!st)
@@ -82,8 +77,7 @@ static const lam_arg_spec inplace_args[] = {INPLACE};
                                    const lam_value *a, lam_module **out)                           \
     {                                                                                              \
         (void)h, (void)t;                                                                          \
-        lam_status st = no_inplace(name_, &a[0]);                                                  \
-        return st ? st : keep_inplace(fn(out), out, &a[0]);                                        \
+        return keep_inplace(fn(out), out, &a[0]);                                                  \
     }                                                                                              \
     TYPE(var##_type, name_, "torch.nn.modules.activation", NULL, inplace_args, 1, var##_create)
 
@@ -110,8 +104,8 @@ static lam_status leaky_create(const lam_host_api *h, const lam_layer_type *t, c
                                lam_module **out)
 {
     (void)h, (void)t;
-    lam_status st = no_inplace("LeakyReLU", &a[1]);
-    if (!st && !(st = lam_leaky_relu_create(out, a[0].f)))
+    lam_status st = lam_leaky_relu_create(out, a[0].f);
+    if (!st)
         lam__act_set_repr_style(*out, a[0].kind == LAM_VALUE_INT, false);
     return keep_inplace(st, out, &a[1]);
 }
@@ -125,8 +119,8 @@ static lam_status elu_create(const lam_host_api *h, const lam_layer_type *t, con
                              lam_module **out)
 {
     (void)h, (void)t;
-    lam_status st = no_inplace("ELU", &a[1]);
-    if (!st && !(st = lam_elu_create(out, a[0].f)))
+    lam_status st = lam_elu_create(out, a[0].f);
+    if (!st)
         lam__act_set_repr_style(*out, a[0].kind == LAM_VALUE_INT, false);
     return keep_inplace(st, out, &a[1]);
 }
@@ -217,8 +211,8 @@ static lam_status dropout_create(const lam_host_api *h, const lam_layer_type *t,
                                  const lam_value *a, lam_module **out)
 {
     (void)h, (void)t;
-    lam_status st = no_inplace("Dropout", &a[1]);
-    if (!st && !(st = lam_dropout_create(out, a[0].f)))
+    lam_status st = lam_dropout_create(out, a[0].f);
+    if (!st)
         lam__dropout_set_inplace(*out, a[1].b);
     return st;
 }
