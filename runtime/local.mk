@@ -37,6 +37,11 @@ liblamina_la_SOURCES += \
 	runtime/layers/rowwise.c \
 	runtime/layers/batch_norm.c \
 	runtime/layers/group_norm.c \
+	runtime/layers/pool.c \
+	runtime/layers/prelu.c \
+	runtime/layers/reshape.c \
+	runtime/layers/padding.c \
+	runtime/layers/upsample.c \
 	runtime/ops/util.c \
 	runtime/ops/elementwise.c \
 	runtime/ops/linalg.c \

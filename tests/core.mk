@@ -11,9 +11,9 @@ EXTRA_DIST += tools/gen-fixtures.py tools/gen-ops-fixtures.py tests/fixtures
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
-	tests/test_ops tests/test_norms
+	tests/test_ops tests/test_norms tests/test_vision
 TESTS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
-	tests/test_ops tests/test_norms
+	tests/test_ops tests/test_norms tests/test_vision
 
 LAM_CORE_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DLAMINA_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 LAM_CORE_TEST_SOURCES = tests/fixture.c tests/fixture.h
@@ -29,6 +29,12 @@ tests_test_layers_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
 tests_test_layers_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_layers_LDFLAGS = -no-install
 tests_test_layers_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+tests_test_vision_SOURCES = tests/test_vision.c $(LAM_CORE_TEST_SOURCES)
+tests_test_vision_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_vision_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_vision_LDFLAGS = -no-install
+tests_test_vision_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 
 tests_test_containers_SOURCES = tests/test_containers.c $(LAM_CORE_TEST_SOURCES)
 tests_test_containers_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)

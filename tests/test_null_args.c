@@ -518,6 +518,90 @@ ROW(lam_layer_norm_create)
     NULL_STATUS(lam_layer_norm_create(NULL, 1, ns, 1e-5, true), "out");
     NULL_STATUS(lam_layer_norm_create(&m, 1, NULL, 1e-5, true), "normalized_shape");
 }
+CREATE_ROW(lam_hardswish_create)
+CREATE_ROW(lam_hardsigmoid_create)
+CREATE_ROW(lam_hardtanh_create, -1.0, 1.0)
+CREATE_ROW(lam_mish_create)
+CREATE_ROW(lam_prelu_create, 1, 0.25)
+CREATE_ROW(lam_dropout1d_create, 0.5)
+CREATE_ROW(lam_dropout2d_create, 0.5)
+CREATE_ROW(lam_alpha_dropout_create, 0.5)
+CREATE_ROW(lam_feature_alpha_dropout_create, 0.5)
+CREATE_ROW(lam_max_pool1d_create, 2, LAM_NONE_INT, 0, 1, false)
+CREATE_ROW(lam_avg_pool1d_create, 2, LAM_NONE_INT, 0, false, true)
+CREATE_ROW(lam_adaptive_avg_pool1d_create, 2)
+CREATE_ROW(lam_adaptive_max_pool1d_create, 2)
+/* 2d pools: stride, padding and dilation may be NULL (their defaults) */
+ROW(lam_max_pool2d_create)
+{
+    lam_module *m = NULL;
+    const int64_t k[2] = {2, 2};
+    NULL_STATUS(lam_max_pool2d_create(NULL, k, NULL, NULL, NULL, false), "out");
+    NULL_STATUS(lam_max_pool2d_create(&m, NULL, NULL, NULL, NULL, false), "kernel_size");
+    NULL_ALLOWED(lam_max_pool2d_create(&m, k, NULL, NULL, NULL, false));
+    lam_module_release(m);
+}
+ROW(lam_avg_pool2d_create)
+{
+    lam_module *m = NULL;
+    const int64_t k[2] = {2, 2};
+    NULL_STATUS(lam_avg_pool2d_create(NULL, k, NULL, NULL, false, true, LAM_NONE_INT), "out");
+    NULL_STATUS(lam_avg_pool2d_create(&m, NULL, NULL, NULL, false, true, LAM_NONE_INT),
+                "kernel_size");
+    NULL_ALLOWED(lam_avg_pool2d_create(&m, k, NULL, NULL, false, true, LAM_NONE_INT));
+    lam_module_release(m);
+}
+ROW(lam_adaptive_avg_pool2d_create)
+{
+    lam_module *m = NULL;
+    const int64_t o[2] = {1, 1};
+    NULL_STATUS(lam_adaptive_avg_pool2d_create(NULL, o), "out");
+    NULL_STATUS(lam_adaptive_avg_pool2d_create(&m, NULL), "output_size");
+}
+ROW(lam_adaptive_max_pool2d_create)
+{
+    lam_module *m = NULL;
+    const int64_t o[2] = {1, 1};
+    NULL_STATUS(lam_adaptive_max_pool2d_create(NULL, o), "out");
+    NULL_STATUS(lam_adaptive_max_pool2d_create(&m, NULL), "output_size");
+}
+CREATE_ROW(lam_pixel_shuffle_create, 2)
+CREATE_ROW(lam_pixel_unshuffle_create, 2)
+CREATE_ROW(lam_channel_shuffle_create, 2)
+ROW(lam_unflatten_create)
+{
+    lam_module *m = NULL;
+    const int64_t s[2] = {2, 5};
+    NULL_STATUS(lam_unflatten_create(NULL, 1, 2, s), "out");
+    NULL_STATUS(lam_unflatten_create(&m, 1, 2, NULL), "unflattened_size");
+    NULL_ALLOWED(lam_unflatten_create(&m, 1, 0, NULL)); /* n = 0: an error at forward */
+    lam_module_release(m);
+}
+ROW(lam_upsample_create)
+{
+    lam_module *m = NULL;
+    const double two = 2.0;
+    NULL_STATUS(lam_upsample_create(NULL, 0, NULL, &two, "nearest", -1), "out");
+    NULL_ALLOWED(lam_upsample_create(&m, 0, NULL, &two, NULL, -1)); /* mode NULL: nearest */
+    lam_module_release(m);
+}
+#define PAD_ROW(name, n)                                                                           \
+    ROW(name)                                                                                      \
+    {                                                                                              \
+        lam_module *m = NULL;                                                                      \
+        const int64_t p[4] = {1, 1, 1, 1};                                                         \
+        NULL_STATUS(name(NULL, p PAD_VALUE_##n), "out");                                           \
+        NULL_STATUS(name(&m, NULL PAD_VALUE_##n), "padding");                                      \
+    }
+#define PAD_VALUE_0
+#define PAD_VALUE_1 , 0.0
+PAD_ROW(lam_constant_pad1d_create, 1)
+PAD_ROW(lam_constant_pad2d_create, 1)
+PAD_ROW(lam_zero_pad2d_create, 0)
+PAD_ROW(lam_reflection_pad1d_create, 0)
+PAD_ROW(lam_reflection_pad2d_create, 0)
+PAD_ROW(lam_replication_pad1d_create, 0)
+PAD_ROW(lam_replication_pad2d_create, 0)
 
 /* io.h */
 ROW(lam_safetensors_load)
@@ -863,6 +947,17 @@ static const row ROWS[] = {
     R(lam_flatten_create), R(lam_batch_norm1d_create), R(lam_batch_norm2d_create),
     R(lam_instance_norm1d_create), R(lam_instance_norm2d_create), R(lam_group_norm_create),
     R(lam_local_response_norm_create),
+    R(lam_hardswish_create), R(lam_hardsigmoid_create),
+    R(lam_hardtanh_create), R(lam_mish_create), R(lam_prelu_create), R(lam_dropout1d_create),
+    R(lam_dropout2d_create), R(lam_alpha_dropout_create), R(lam_feature_alpha_dropout_create),
+    R(lam_max_pool1d_create), R(lam_max_pool2d_create), R(lam_avg_pool1d_create),
+    R(lam_avg_pool2d_create), R(lam_adaptive_avg_pool1d_create),
+    R(lam_adaptive_avg_pool2d_create), R(lam_adaptive_max_pool1d_create),
+    R(lam_adaptive_max_pool2d_create), R(lam_unflatten_create), R(lam_pixel_shuffle_create),
+    R(lam_pixel_unshuffle_create), R(lam_channel_shuffle_create), R(lam_upsample_create),
+    R(lam_constant_pad1d_create), R(lam_constant_pad2d_create), R(lam_zero_pad2d_create),
+    R(lam_reflection_pad1d_create), R(lam_reflection_pad2d_create),
+    R(lam_replication_pad1d_create), R(lam_replication_pad2d_create),
     /* io.h */
     R(lam_safetensors_load), R(lam_safetensors_parse), R(lam_safetensors_save), R(lam_npy_load),
     R(lam_npy_parse), R(lam_npy_save),

@@ -199,6 +199,12 @@ static const char *const builtin_names[] = {
     "Softplus", "Softmax", "LogSoftmax", "LayerNorm", "Dropout", "Flatten", "Sequential",
     "ModuleList", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm",
     "LocalResponseNorm",
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Hardswish", "Hardsigmoid", "Hardtanh", "PReLU",
+    "Mish", "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout", "Unflatten",
+    "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Upsample", "ConstantPad1d",
+    "ConstantPad2d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+    "ReplicationPad2d",
 };
 
 Test(registry, builtins_are_registered_in_order)
@@ -242,6 +248,9 @@ Test(registry, builtin_reprs_follow_pytorch)
     repr_case cases[] = {
         {"Identity", 0, {{0}}, "Identity()"},
         {"ReLU", 1, {{"inplace", LAM_BOOL(false)}}, "ReLU()"},
+        /* lamina writes a new output either way; the repr keeps inplace */
+        {"ReLU", 1, {{"inplace", LAM_BOOL(true)}}, "ReLU(inplace=True)"},
+        {"Dropout", 1, {{"inplace", LAM_BOOL(true)}}, "Dropout(p=0.5, inplace=True)"},
         {"LeakyReLU", 0, {{0}}, "LeakyReLU(negative_slope=0.01)"},
         {"LeakyReLU", 1, {{NULL, LAM_INT(1)}}, "LeakyReLU(negative_slope=1)"},
         {"LeakyReLU", 1, {{"negative_slope", LAM_FLOAT(0.2)}}, "LeakyReLU(negative_slope=0.2)"},
@@ -308,7 +317,10 @@ Test(registry, bad_arguments_name_the_argument)
          "LayerNorm: eps must be a non-negative number, got -1.0"},
         {"Dropout", 1, {{NULL, LAM_FLOAT(1.5)}}, INV,
          "Dropout: dropout probability has to be between 0 and 1, but got 1.5"},
-        {"ReLU", 1, {{"inplace", LAM_BOOL(true)}}, INV, "ReLU: inplace=True is not supported"},
+        {"MaxPool2d", 2, {{NULL, LAM_INT(2)}, {"return_indices", LAM_BOOL(true)}}, INV,
+         "MaxPool2d: return_indices=True is not supported"},
+        {"MaxPool2d", 1, {{NULL, LAM_FLOAT(2.5)}}, INV,
+         "MaxPool2d: kernel_size must be an int or a tuple of ints, got 2.5"},
         {"Softmax", 1, {{"dim", LAM_STRING("x")}}, INV, "Softmax: dim must be an integer, got str 'x'"},
         {"LeakyReLU", 1, {{NULL, LAM_FLOAT(INFINITY)}}, INV,
          "LeakyReLU: negative_slope must be a finite number, got inf"},

@@ -109,7 +109,11 @@ static void check(const char *what, lam_status st, const lam_tensor *y, const sh
 
 /* ---- the built-in layers ---- */
 
-enum kind { SAME, LINEAR, FLATTEN, NORM };
+/* ANY: the vision layers, whose output shapes follow PyTorch's formulas:
+ * the module's own output_shape is taken as the expectation when it fits
+ * (else a clean error is expected), so these cases check that no input
+ * leads to undefined behaviour, a crash or a non-empty output. */
+enum kind { SAME, LINEAR, FLATTEN, NORM, ANY };
 
 typedef struct layer_case {
     const char *type; /* the registry's name */
@@ -167,6 +171,49 @@ static lam_status instance_norm2d(lam_module **m)
 }
 static lam_status group_norm(lam_module **m) { return lam_group_norm_create(m, 2, 4, 1e-5, true); }
 static lam_status lrn(lam_module **m) { return lam_local_response_norm_create(m, 2, 1e-4, 0.75, 1.0); }
+static lam_status hardswish(lam_module **m) { return lam_hardswish_create(m); }
+static lam_status hardsigmoid(lam_module **m) { return lam_hardsigmoid_create(m); }
+static lam_status hardtanh(lam_module **m) { return lam_hardtanh_create(m, -1, 1); }
+static lam_status mish(lam_module **m) { return lam_mish_create(m); }
+static lam_status prelu(lam_module **m) { return lam_prelu_create(m, 1, 0.25); }
+static lam_status dropout1d(lam_module **m) { return lam_dropout1d_create(m, 0.5); }
+static lam_status dropout2d(lam_module **m) { return lam_dropout2d_create(m, 0.5); }
+static lam_status alpha_dropout(lam_module **m) { return lam_alpha_dropout_create(m, 0.5); }
+static lam_status fa_dropout(lam_module **m) { return lam_feature_alpha_dropout_create(m, 0.5); }
+static const int64_t K2[2] = {2, 2}, P1[4] = {1, 1, 1, 1};
+static lam_status maxpool1d(lam_module **m) { return lam_max_pool1d_create(m, 2, LAM_NONE_INT, 1, 1, true); }
+static lam_status maxpool2d(lam_module **m) { return lam_max_pool2d_create(m, K2, NULL, NULL, NULL, false); }
+static lam_status avgpool1d(lam_module **m) { return lam_avg_pool1d_create(m, 2, 1, 1, true, false); }
+static lam_status avgpool2d(lam_module **m) { return lam_avg_pool2d_create(m, K2, NULL, NULL, false, true, LAM_NONE_INT); }
+static lam_status aavg1d(lam_module **m) { return lam_adaptive_avg_pool1d_create(m, 3); }
+static lam_status aavg2d(lam_module **m) { return lam_adaptive_avg_pool2d_create(m, K2); }
+static lam_status amax1d(lam_module **m) { return lam_adaptive_max_pool1d_create(m, 3); }
+static lam_status amax2d(lam_module **m) { return lam_adaptive_max_pool2d_create(m, K2); }
+static lam_status unflatten(lam_module **m)
+{
+    const int64_t s[2] = {2, -1};
+    return lam_unflatten_create(m, 1, 2, s);
+}
+static lam_status pixel_shuffle(lam_module **m) { return lam_pixel_shuffle_create(m, 2); }
+static lam_status pixel_unshuffle(lam_module **m) { return lam_pixel_unshuffle_create(m, 2); }
+static lam_status channel_shuffle(lam_module **m) { return lam_channel_shuffle_create(m, 2); }
+static lam_status upsample(lam_module **m)
+{
+    const double two = 2.0;
+    return lam_upsample_create(m, 0, NULL, &two, "nearest", -1);
+}
+static lam_status upsample_bl(lam_module **m)
+{
+    const int64_t size[2] = {3, 5};
+    return lam_upsample_create(m, 2, size, NULL, "bilinear", 1);
+}
+static lam_status cpad1d(lam_module **m) { return lam_constant_pad1d_create(m, P1, 0.0); }
+static lam_status cpad2d(lam_module **m) { return lam_constant_pad2d_create(m, P1, 0.0); }
+static lam_status zpad2d(lam_module **m) { return lam_zero_pad2d_create(m, P1); }
+static lam_status rfpad1d(lam_module **m) { return lam_reflection_pad1d_create(m, P1); }
+static lam_status rfpad2d(lam_module **m) { return lam_reflection_pad2d_create(m, P1); }
+static lam_status rppad1d(lam_module **m) { return lam_replication_pad1d_create(m, P1); }
+static lam_status rppad2d(lam_module **m) { return lam_replication_pad2d_create(m, P1); }
 
 static const layer_case LAYERS[] = {
     {"Linear", "Linear(4, 3)", linear, LINEAR, 4, 3},
@@ -199,11 +246,42 @@ static const layer_case LAYERS[] = {
     {"InstanceNorm2d", "InstanceNorm2d(4)", instance_norm2d, NORM, 3, 4},
     {"GroupNorm", "GroupNorm(2, 4)", group_norm, NORM, 2, LAM_MAX_DIMS},
     {"LocalResponseNorm", "LocalResponseNorm(2)", lrn, NORM, 3, LAM_MAX_DIMS},
+    {"Hardswish", "Hardswish", hardswish, SAME, 0, 0},
+    {"Hardsigmoid", "Hardsigmoid", hardsigmoid, SAME, 0, 0},
+    {"Hardtanh", "Hardtanh", hardtanh, SAME, 0, 0},
+    {"Mish", "Mish", mish, SAME, 0, 0},
+    {"PReLU", "PReLU(1)", prelu, SAME, 0, 0},
+    {"Dropout2d", "Dropout2d", dropout2d, SAME, 0, 0},
+    {"AlphaDropout", "AlphaDropout", alpha_dropout, SAME, 0, 0},
+    {"FeatureAlphaDropout", "FeatureAlphaDropout", fa_dropout, SAME, 0, 0},
+    {"Dropout1d", "Dropout1d", dropout1d, ANY, 0, 0},
+    {"MaxPool1d", "MaxPool1d(2, padding=1, ceil_mode=True)", maxpool1d, ANY, 0, 0},
+    {"MaxPool2d", "MaxPool2d(2)", maxpool2d, ANY, 0, 0},
+    {"AvgPool1d", "AvgPool1d(2, 1, 1, True, False)", avgpool1d, ANY, 0, 0},
+    {"AvgPool2d", "AvgPool2d(2)", avgpool2d, ANY, 0, 0},
+    {"AdaptiveAvgPool1d", "AdaptiveAvgPool1d(3)", aavg1d, ANY, 0, 0},
+    {"AdaptiveAvgPool2d", "AdaptiveAvgPool2d(2)", aavg2d, ANY, 0, 0},
+    {"AdaptiveMaxPool1d", "AdaptiveMaxPool1d(3)", amax1d, ANY, 0, 0},
+    {"AdaptiveMaxPool2d", "AdaptiveMaxPool2d(2)", amax2d, ANY, 0, 0},
+    {"Unflatten", "Unflatten(1, (2, -1))", unflatten, ANY, 0, 0},
+    {"PixelShuffle", "PixelShuffle(2)", pixel_shuffle, ANY, 0, 0},
+    {"PixelUnshuffle", "PixelUnshuffle(2)", pixel_unshuffle, ANY, 0, 0},
+    {"ChannelShuffle", "ChannelShuffle(2)", channel_shuffle, ANY, 0, 0},
+    {"Upsample", "Upsample(scale_factor=2.0)", upsample, ANY, 0, 0},
+    {"Upsample", "Upsample(size=(3, 5), mode=bilinear)", upsample_bl, ANY, 0, 0},
+    {"ConstantPad1d", "ConstantPad1d(1, 0.0)", cpad1d, ANY, 0, 0},
+    {"ConstantPad2d", "ConstantPad2d(1, 0.0)", cpad2d, ANY, 0, 0},
+    {"ZeroPad2d", "ZeroPad2d(1)", zpad2d, ANY, 0, 0},
+    {"ReflectionPad1d", "ReflectionPad1d(1)", rfpad1d, ANY, 0, 0},
+    {"ReflectionPad2d", "ReflectionPad2d(1)", rfpad2d, ANY, 0, 0},
+    {"ReplicationPad1d", "ReplicationPad1d(1)", rppad1d, ANY, 0, 0},
+    {"ReplicationPad2d", "ReplicationPad2d(1)", rppad2d, ANY, 0, 0},
 };
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 
 /* The output shape the layer gives `in` (false: it refuses the input or the
  * output does not fit). */
+static lam_module *m_any; /* the module of an ANY case */
 static bool layer_output(const layer_case *c, const shape *in, shape *out)
 {
     __int128 d[LAM_MAX_DIMS];
@@ -265,6 +343,14 @@ static bool layer_output(const layer_case *c, const shape *in, shape *out)
         }
         break;
     }
+    case ANY: { /* the layer's own shape, when it has one and a tensor can hold it */
+        shape got;
+        if (lam_module_output_shape(m_any, in->nd, in->d, &got.nd, got.d) != LAM_OK)
+            return false;
+        for (int i = 0; i < got.nd; i++)
+            d[nd++] = got.d[i];
+        break;
+    }
     }
     out->nd = nd;
     return fits(nd, d, out->d);
@@ -304,6 +390,7 @@ static void run_layer(const layer_case *c, const shape *in, int threads)
     lam_module_eval(m);
     float fill = c->kind == LINEAR && c->a == 0 ? linear0_fill(m, c->b) : 0.0f;
     shape want;
+    m_any = m;
     bool ok = layer_output(c, in, &want);
     char what[256];
     lam_tensor *x = make(in->nd, in->d);

@@ -763,6 +763,391 @@ def gen_norms():
     m2.load_state_dict(old)
     w.int('no_count_nbt0', m2[0].num_batches_tracked.item())
     w.close()
+# ---------------------------------------------------------------- vision ---
+# Pools, the activations and shape layers of vision models (issue 14): one
+# file per family under vision/, each holding cases
+#     int n; text ctor_I (a constructor call as a model file writes it),
+#     text repr_I, tensor input_I, tensor output_I [, tensor weight_I]
+# and PyTorch's errors for malformed configurations and inputs
+#     int nerr; text ector_I, tensor einput_I, text emsg_I
+# (emsg is str(exception); lamina's message contains it after the module's
+# path and type name).
+
+def py_arg(v):
+    return repr(v)
+
+
+def ctor_text(name, args, kwargs):
+    parts = [py_arg(a) for a in args] + ['%s=%s' % (k, py_arg(v)) for k, v in kwargs.items()]
+    return '%s(%s)' % (name, ', '.join(parts))
+
+
+class VisionFile:
+    def __init__(self, fname):
+        self.w = Writer(os.path.join(OUT, 'vision', fname + '.txt'), 'vision/' + fname)
+        self.cases = []
+        self.errors = []
+        self.f32 = fname == 'activations'  # PyTorch's float32 outputs too (the ULP test)
+
+    def case(self, name, args, kwargs, x, weights=None, f32=False):
+        """A working configuration: False when PyTorch refuses it or its
+        output is not finite (the caller then tries another).  f32: the
+        expected output is PyTorch's float32 forward (Upsample, whose
+        source indices come from float scales in PyTorch's float32 kernel)."""
+        m = getattr(nn, name)(*args, **kwargs)
+        if weights is not None:
+            with torch.no_grad():
+                weights(m)
+        m.eval()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                if f32:
+                    with torch.no_grad():
+                        y = m(x.clone())
+                else:
+                    y = reference(m, x)
+        except (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError):
+            return False
+        if not torch.isfinite(y).all():
+            return False
+        with torch.no_grad():
+            y32 = m(x.clone())  # inplace=True layers write into their input
+        self.cases.append((ctor_text(name, args, kwargs), repr(m), x, y,
+                           m.weight.detach().clone() if weights is not None else None, y32))
+        return True
+
+    def error(self, name, args, kwargs, shape):
+        ctor = ctor_text(name, args, kwargs)
+        try:
+            m = getattr(nn, name)(*args, **kwargs)
+            m.eval()
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                m(torch.zeros(*shape))
+        except (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError) as e:
+            msg = str(e)
+            assert msg, ctor
+            self.errors.append((ctor, shape, msg))
+            return
+        # PyTorch accepts it (MaxPool1d gives an empty output where
+        # MaxPool2d fails): a working case then
+        x = torch.randn(*shape)
+        assert self.case(name, args, kwargs, x), ctor
+
+    def close(self):
+        w = self.w
+        w.int('n', len(self.cases))
+        for i, (ctor, r, x, y, wt, y32) in enumerate(self.cases):
+            w.text('ctor_%d' % i, ctor)
+            w.text('repr_%d' % i, r)
+            w.tensor('input_%d' % i, x)
+            w.tensor('output_%d' % i, y)
+            if wt is not None:
+                w.tensor('weight_%d' % i, wt)
+            if self.f32:
+                w.tensor('f32_%d' % i, y32)
+        w.int('nerr', len(self.errors))
+        for i, (ctor, shape, msg) in enumerate(self.errors):
+            w.text('ector_%d' % i, ctor)
+            w.tensor('einput_%d' % i, torch.zeros(*shape))
+            w.text('emsg_%d' % i, msg)
+        w.close()
+
+
+def int_or_pair(g, lo, hi, dims):
+    """An int, or a tuple of `dims` ints, in [lo, hi]."""
+    if dims == 1 or torch.randint(0, 3, (1,), generator=g).item() == 0:
+        v = torch.randint(lo, hi + 1, (dims,), generator=g).tolist()
+        return v[0] if dims == 1 or torch.randint(0, 2, (1,), generator=g).item() else tuple(v)
+    return tuple(torch.randint(lo, hi + 1, (dims,), generator=g).tolist())
+
+
+def pool_input(g, dims):
+    batched = torch.randint(0, 4, (1,), generator=g).item() != 0
+    n = torch.randint(1, 4, (1,), generator=g).item()
+    c = torch.randint(1, 4, (1,), generator=g).item()
+    sp = torch.randint(1, 12, (dims,), generator=g).tolist()
+    shape = ([n] if batched else []) + [c] + sp
+    return torch.randn(*shape, generator=g) * 3.0
+
+
+def gen_pools():
+    g = torch.Generator().manual_seed(1400)
+    for name, dims in (('MaxPool1d', 1), ('MaxPool2d', 2), ('AvgPool1d', 1), ('AvgPool2d', 2)):
+        f = VisionFile(name.lower())
+        made = tries = 0
+        while made < 48 and tries < 5000:
+            tries += 1
+            k = int_or_pair(g, 1, 5, dims)
+            kw = {}
+            r = torch.randint(0, 8, (8,), generator=g).tolist()
+            if r[0] < 5:
+                kw['stride'] = int_or_pair(g, 1, 3, dims)
+            kmin = min(k) if isinstance(k, tuple) else k
+            if r[1] < 5:
+                kw['padding'] = int_or_pair(g, 0, kmin // 2, dims)
+            if name.startswith('Max') and r[2] < 4:
+                kw['dilation'] = int_or_pair(g, 1, 3, dims)
+            if r[3] < 4:
+                kw['ceil_mode'] = True
+            if name.startswith('Avg') and r[4] < 3:
+                kw['count_include_pad'] = False
+            if name == 'AvgPool2d' and r[5] < 2:
+                kw['divisor_override'] = int(r[6]) + 1
+            args = (k,) if r[7] < 4 else ()
+            if not args:
+                kw = dict(kernel_size=k, **kw)
+            made += f.case(name, args, kw, pool_input(g, dims))
+        assert made == 48, (name, made)
+        # the ceil_mode rule: the last window must start inside the input or
+        # the left padding (here the ceil output would be 3, PyTorch gives 2)
+        f.case(name, (2,), dict(stride=2, padding=1, ceil_mode=True), torch.randn(1, 1, *([2] * dims), generator=g))
+        f.case(name, (3,), dict(stride=2, ceil_mode=True), torch.randn(1, 2, *([6] * dims), generator=g))
+        # batch 1, odd sizes, non-square
+        sp = [13] if dims == 1 else [7, 13]
+        f.case(name, (3,), dict(stride=2, padding=1), torch.randn(1, 3, *sp, generator=g) * 2)
+        # lists print as lists (AvgPool1d's _single() makes them tuples)
+        f.case(name, ([3] * dims,), dict(stride=[2] * dims, padding=[1] * dims),
+               torch.randn(2, 2, *sp, generator=g))
+        x = ([1, 2, 5] if dims == 1 else [1, 2, 5, 5])
+        xs = ([2, 5] if dims == 1 else [2, 5, 5])
+        f.error(name, (2,), dict(padding=2), x)
+        f.error(name, (7,), {}, x)
+        f.error(name, (2,), dict(stride=0), x)
+        f.error(name, (0,), {}, x)
+        f.error(name, (0,), dict(stride=1), x)
+        f.error(name, (2,), dict(padding=-1), x)
+        f.error(name, (-2,), dict(stride=1), x)
+        f.error(name, (2,), dict(stride=-1), x)
+        if name.startswith('Max'):
+            f.error(name, (2,), dict(dilation=0), x)
+            f.error(name, (3,), dict(dilation=3), x)
+        f.error(name, (2,), {}, [5] if dims == 1 else [5, 5])
+        f.error(name, (2,), {}, [1, 1, 1, 5] if dims == 1 else [5])
+        if dims == 2:
+            f.error(name, ((2, 2, 2),), {}, x)
+            f.error(name, (2,), dict(stride=(1, 1, 1)), x)
+            f.error(name, (2,), dict(padding=(1, 1, 1)), x)
+            f.error(name, (2,), {}, [1, 0, 4, 4])
+            f.error(name, (2,), {}, [1, 2, 0, 4])
+            f.error(name, (2,), {}, [0, 4, 4])
+            if name == 'AvgPool2d':
+                f.error(name, (2,), dict(divisor_override=0), x)
+            else:
+                f.error(name, (2,), dict(dilation=(1, 1, 1)), x)
+        else:
+            f.error(name, ((2, 2),), {}, x)
+            f.error(name, (2,), {}, [1, 2, 0])
+            f.error(name, (2,), {}, [1, 0, 4])
+            if name.startswith('Max'):
+                f.error(name, (2,), dict(stride=(1, 1)), x)
+                f.error(name, (2,), dict(padding=(1, 1)), x)
+                f.error(name, (2,), dict(dilation=(1, 1)), x)
+                f.error(name, (5,), {}, [1, 2, 1])
+        f.close()
+
+    for name, dims in (('AdaptiveAvgPool1d', 1), ('AdaptiveAvgPool2d', 2),
+                       ('AdaptiveMaxPool1d', 1), ('AdaptiveMaxPool2d', 2)):
+        f = VisionFile(name.lower())
+        made = 0
+        while made < 32:
+            x = pool_input(g, dims)
+            if dims == 1:
+                o = torch.randint(1, 14, (1,), generator=g).item()
+                if torch.randint(0, 3, (1,), generator=g).item() == 0:
+                    o = (o,)
+            else:
+                o = list(torch.randint(1, 14, (2,), generator=g).tolist())
+                r = torch.randint(0, 6, (1,), generator=g).item()
+                if r == 0:
+                    o = o[0]
+                elif r == 1:
+                    o = (None, o[1])
+                elif r == 2:
+                    o = (o[0], None)
+                else:
+                    o = tuple(o)
+            made += f.case(name, (), dict(output_size=o), x)
+        f.case(name, ([4] * dims if dims == 1 else [None, 3],), {}, torch.randn(2, 3, *([6] * dims), generator=g))
+        # outputs larger than the input, and global pooling
+        sp = [3] if dims == 1 else [3, 2]
+        f.case(name, (7 if dims == 1 else (7, 5),), {}, torch.randn(2, 3, *sp, generator=g))
+        f.case(name, (1 if dims == 1 else (1, 1),), {}, torch.randn(1, 4, *([9] if dims == 1 else [7, 9]), generator=g))
+        x = [1, 2, 5] if dims == 1 else [1, 2, 5, 5]
+        f.error(name, (-1,), {}, x)
+        f.error(name, (2,), {}, [1, 2, 3, 5] if dims == 1 else [5, 5])
+        f.error(name, (2,), {}, [5] if dims == 1 else [5])
+        if dims == 2:
+            f.error(name, ((1, 2, 3),), {}, x)
+            f.error(name, (2,), {}, [1, 2, 0, 5])
+            f.error(name, (2,), {}, [1, 0, 5, 5])
+            f.error(name, (2,), {}, [2, 0, 5])
+            f.error(name, ((None, 2),), {}, [5, 5])
+            f.error(name, ((-1, 2),), {}, x)
+        else:
+            f.error(name, ((2, 2),), {}, x)
+            f.error(name, (2,), {}, [1, 2, 0])
+            f.error(name, (2,), {}, [2, 0])
+            f.error(name, (2,), {}, [1, 0, 3])
+        f.close()
+
+
+def gen_vision_acts():
+    f = VisionFile('activations')
+    x = act_input(14)
+    for name, args, kw in (('Hardswish', (), {}), ('Hardswish', (), dict(inplace=True)),
+                           ('Hardsigmoid', (), {}), ('Hardsigmoid', (True,), {}),
+                           ('Hardtanh', (), {}), ('Hardtanh', (-2, 3.0), {}),
+                           ('Hardtanh', (), dict(min_val=-2, max_val=3, inplace=True)),
+                           ('Hardtanh', (0.5, 6), {}),
+                           ('Mish', (), {}), ('Mish', (), dict(inplace=True)),
+                           ('ReLU', (), dict(inplace=True)), ('ReLU6', (True,), {}),
+                           ('LeakyReLU', (0.1, True), {}), ('ELU', (), dict(inplace=True)),
+                           ('SiLU', (), dict(inplace=True)), ('Dropout', (), dict(inplace=True)),
+                           ('Dropout1d', (), {}), ('Dropout2d', (0.2, True), {}),
+                           ('AlphaDropout', (), {}), ('FeatureAlphaDropout', (0.1,), {})):
+        xi = x.reshape(1, 5, 10) if name == 'Dropout1d' else x
+        assert f.case(name, args, kw, xi), name
+    g = torch.Generator().manual_seed(1401)
+
+    def rand_weight(m):
+        m.weight.copy_(torch.randn(m.weight.shape, generator=g))
+    for n, shape in ((1, (2, 3, 4, 5)), (3, (2, 3, 4, 5)), (3, (1, 3, 7)), (5, (4, 5)),
+                     (1, (7,)), (1, (3, 4)), (4, (2, 4))):
+        assert f.case('PReLU', (n,), {}, torch.randn(*shape, generator=g) * 3, weights=rand_weight)
+    assert f.case('PReLU', (), dict(num_parameters=2, init=0.1), torch.randn(3, 2, 5, generator=g))
+    assert f.case('PReLU', (), {}, torch.randn(2, 3, generator=g))
+    f.error('PReLU', (3,), {}, [1, 2, 5, 5])
+    f.error('PReLU', (2,), {}, [2])
+    f.error('PReLU', (0,), {}, [1, 2, 5, 5])
+    f.error('Dropout1d', (), {}, [1, 2, 5, 5])
+    f.error('Dropout1d', (), {}, [5])
+    f.error('Dropout', (2,), {}, [5])
+    f.error('Dropout1d', (2,), {}, [5, 5])
+    f.error('AlphaDropout', (-0.5,), {}, [5])
+    f.close()
+
+
+def gen_vision_shapes():
+    g = torch.Generator().manual_seed(1402)
+
+    def rnd(*shape):
+        return torch.randn(*shape, generator=g) * 2
+
+    f = VisionFile('unflatten')
+    for dim, sizes, shape in ((1, (2, 5), (3, 10)), (-1, (2, -1), (2, 3, 8)), (1, [3, 1, 2], (2, 6)),
+                              (0, (2, 2), (4, 3)), (2, (1, 7), (2, 3, 7)), (1, (-1,), (2, 5)),
+                              (-2, (3, 2), (2, 6, 5))):
+        assert f.case('Unflatten', (dim, sizes), {}, rnd(*shape))
+    assert f.case('Unflatten', (), dict(dim=1, unflattened_size=(0, 5)), rnd(2, 0))
+    f.error('Unflatten', (1, (3, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, (-1, -1)), {}, [2, 10])
+    f.error('Unflatten', (3, (2, 5)), {}, [2, 10])
+    f.error('Unflatten', (-3, (2, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, ()), {}, [2, 10])
+    f.error('Unflatten', (1, (-1, 0)), {}, [2, 0])
+    f.error('Unflatten', (1, (0, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, (-2, 5)), {}, [2, 10])
+    f.error('Unflatten', (1, 5), {}, [2, 10])
+    f.error('Unflatten', (1, (2.0, 5)), {}, [2, 10])
+    f.close()
+
+    f = VisionFile('shuffle')
+    for r, shape in ((2, (1, 8, 3, 5)), (3, (2, 9, 2, 1)), (1, (2, 3, 4, 4)), (2, (4, 3, 2))):
+        assert f.case('PixelShuffle', (r,), {}, rnd(*shape))
+    for r, shape in ((2, (1, 2, 6, 4)), (3, (2, 1, 3, 9)), (1, (1, 2, 3, 3)), (2, (3, 4, 2))):
+        assert f.case('PixelUnshuffle', (r,), {}, rnd(*shape))
+    for gr, shape in ((2, (1, 4, 2, 3)), (3, (2, 6, 5)), (1, (1, 4, 2, 2)), (4, (2, 8, 1, 3))):
+        assert f.case('ChannelShuffle', (gr,), {}, rnd(*shape))
+    f.error('PixelShuffle', (2,), {}, [1, 3, 2, 2])
+    f.error('PixelShuffle', (2,), {}, [4, 2])
+    f.error('PixelShuffle', (0,), {}, [1, 4, 2, 2])
+    f.error('PixelShuffle', (-1,), {}, [1, 4, 2, 2])
+    f.error('PixelUnshuffle', (2,), {}, [1, 1, 3, 2])
+    f.error('PixelUnshuffle', (2,), {}, [1, 1, 2, 3])
+    f.error('PixelUnshuffle', (2,), {}, [4, 2])
+    f.error('PixelUnshuffle', (0,), {}, [1, 4, 2, 2])
+    f.error('ChannelShuffle', (3,), {}, [1, 4, 2, 2])
+    f.error('ChannelShuffle', (0,), {}, [1, 4, 2, 2])
+    f.error('ChannelShuffle', (2,), {}, [4, 2])
+    f.error('ChannelShuffle', (2,), {}, [4])
+    f.close()
+
+    f = VisionFile('upsample')
+    for kw, shape in ((dict(scale_factor=2), (1, 2, 3, 4)), (dict(scale_factor=2.0), (2, 3, 5)),
+                      (dict(scale_factor=1.5), (1, 2, 5, 7)), (dict(scale_factor=(2, 3)), (1, 1, 3, 2)),
+                      (dict(scale_factor=(0.5, 1.7)), (2, 2, 7, 5)), (dict(size=5), (1, 2, 3, 4)),
+                      (dict(size=(4, 9)), (1, 2, 5, 3)), (dict(size=7), (2, 2, 3)),
+                      (dict(size=(2, 3)), (1, 1, 7, 8)), (dict(scale_factor=3, mode='nearest'), (1, 1, 2, 3)),
+                      (dict(scale_factor=0.3), (1, 2, 10, 7))):
+        assert f.case('Upsample', (), kw, rnd(*shape), f32=True), kw
+    for mode, shape in (('bilinear', (1, 2, 4, 5)), ('linear', (2, 3, 6))):
+        for ac in (None, False, True):
+            for sz in (dict(scale_factor=2), dict(scale_factor=1.5), dict(size=7), dict(size=(3, 8)),
+                       dict(scale_factor=(0.5, 2.5)), dict(size=1)):
+                if mode == 'linear' and isinstance(next(iter(sz.values())), tuple):
+                    continue
+                kw = dict(sz, mode=mode)
+                if ac is not None:
+                    kw['align_corners'] = ac
+                assert f.case('Upsample', (), kw, rnd(*shape), f32=True), kw
+    assert f.case('Upsample', (), dict(size=(4, 5), mode='bilinear'), rnd(1, 2, 4, 5), f32=True)
+    f.error('Upsample', (), {}, [1, 2, 5, 5])
+    f.error('Upsample', (), dict(size=3, scale_factor=2), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=2, mode='bilinear'), [1, 2, 5])
+    f.error('Upsample', (), dict(scale_factor=2, mode='linear'), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=2), [4, 4])
+    f.error('Upsample', (), dict(scale_factor=2, align_corners=True), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=2, mode='foo'), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(size=(2, 3, 4)), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=(2., 3., 4.)), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=0.), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=0.1), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(scale_factor=0.1), [1, 2, 5])
+    f.error('Upsample', (), dict(size=0), [1, 2, 5, 5])
+    f.error('Upsample', (), dict(size=3, mode='bilinear'), [1, 2, 0, 5])
+    f.close()
+
+    f = VisionFile('padding')
+    cases = (('ZeroPad2d', (2,), (1, 2, 3, 4)), ('ZeroPad2d', ((1, 2, 3, 4),), (2, 3, 5)),
+             ('ZeroPad2d', ((-1, 2, 0, -2),), (1, 2, 4, 5)), ('ZeroPad2d', ((1, 2),), (2, 3, 5)),
+             ('ZeroPad2d', (1,), (3, 4)),
+             ('ConstantPad2d', (2, 3.5), (1, 2, 3, 3)), ('ConstantPad2d', ((0, 1, 2, 0), -1), (2, 1, 2, 3)),
+             ('ConstantPad2d', ((-1, -1, -1, 0), 2.0), (1, 1, 4, 4)),
+             ('ConstantPad1d', (2, 1.0), (2, 3, 4)), ('ConstantPad1d', ((3, -1), 0.5), (2, 5)),
+             ('ConstantPad1d', (1, 0.), (5,)),
+             ('ReflectionPad2d', (2,), (1, 2, 3, 4)), ('ReflectionPad2d', ((1, 0, 2, 1),), (2, 4, 3)),
+             ('ReflectionPad2d', ((-1, 2, 0, 1),), (1, 1, 4, 5)), ('ReflectionPad2d', (1,), (1, 1, 2, 2)),
+             ('ReflectionPad1d', (2,), (1, 2, 5)), ('ReflectionPad1d', ((0, 3),), (2, 4)),
+             ('ReplicationPad2d', (3,), (1, 2, 2, 3)), ('ReplicationPad2d', ((1, 0, 2, 1),), (2, 1, 3)),
+             ('ReplicationPad2d', ((-1, 2, 0, 4),), (1, 1, 3, 5)),
+             ('ReplicationPad1d', (4,), (1, 2, 3)), ('ReplicationPad1d', ((1, 2),), (3, 1)))
+    for name, args, shape in cases:
+        assert f.case(name, args, {}, rnd(*shape)), (name, args)
+    assert f.case('ConstantPad2d', (), dict(padding=1, value=3), rnd(1, 1, 2, 2))
+    for name, args, shape in (('ZeroPad2d', ((1, 2, 3),), [1, 2, 5, 5]), ('ZeroPad2d', (1,), [5]),
+                              ('ZeroPad2d', (-3,), [1, 2, 5, 5]), ('ZeroPad2d', ((0, 0, -6, 0),), [1, 2, 5, 5]),
+                              ('ZeroPad2d', ((0, 0, -3, -2),), [1, 2, 5, 5]),
+                              ('ConstantPad1d', ((-3, 1), 0.), [1, 2, 3]),
+                              ('ReflectionPad2d', (5,), [1, 2, 5, 5]), ('ReflectionPad2d', ((1, 1, 5, 5),), [1, 2, 5, 5]),
+                              ('ReflectionPad2d', (1,), [5, 5]), ('ReflectionPad2d', (1,), [1, 1, 0, 5]),
+                              ('ReflectionPad2d', (-3,), [1, 2, 5, 5]), ('ReflectionPad2d', ((-3, -3, 0, 0),), [1, 2, 5, 5]),
+                              ('ReflectionPad1d', (5,), [1, 2, 5]), ('ReflectionPad1d', (1,), [5]),
+                              ('ReflectionPad1d', (1,), [1, 2, 0]), ('ReflectionPad1d', (-3,), [1, 2, 5]),
+                              ('ReflectionPad1d', (1,), [1, 1, 3, 4]),
+                              ('ReplicationPad2d', (1,), [5, 5]), ('ReplicationPad2d', (1,), [1, 1, 0, 5]),
+                              ('ReplicationPad2d', (-3,), [1, 2, 5, 5]), ('ReplicationPad2d', ((-3, -3, 0, 0),), [1, 2, 5, 5]),
+                              ('ReplicationPad1d', (1,), [1, 2, 0]), ('ReplicationPad1d', (-3,), [1, 2, 5]),
+                              ('ReplicationPad1d', (1,), [1, 1, 3, 4])):
+        f.error(name, args, {}, shape)
+    f.close()
+
+
+def gen_vision():
+    gen_pools()
+    gen_vision_acts()
+    gen_vision_shapes()
 
 
 if __name__ == '__main__':
@@ -771,3 +1156,4 @@ if __name__ == '__main__':
     gen_models()
     gen_containers()
     gen_norms()
+    gen_vision()

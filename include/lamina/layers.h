@@ -91,6 +91,103 @@ LAM_API lam_status lam_group_norm_create(lam_module **out, int64_t num_groups, i
  * (dim 1) of a 3-D or 4-D input; no parameters. */
 LAM_API lam_status lam_local_response_norm_create(lam_module **out, int64_t size, double alpha,
                                                   double beta, double k);
+/* ---- activations and dropouts of vision models ---- */
+/* Hardswish: x * min(max(x + 3, 0), 6) / 6; Hardsigmoid: min(max(x + 3, 0), 6) / 6 */
+LAM_API lam_status lam_hardswish_create(lam_module **out);
+LAM_API lam_status lam_hardsigmoid_create(lam_module **out);
+/* Hardtanh(min_val=-1.0, max_val=1.0): clamp; max_val must be > min_val. */
+LAM_API lam_status lam_hardtanh_create(lam_module **out, double min_val, double max_val);
+/* Mish: x * tanh(log1p(exp(x))) */
+LAM_API lam_status lam_mish_create(lam_module **out);
+/* PReLU(num_parameters=1, init=0.25): parameter `weight` [num_parameters],
+ * filled with init; x if x > 0 else weight[c] * x, c on dim 1 (one weight
+ * for all when num_parameters is 1). */
+LAM_API lam_status lam_prelu_create(lam_module **out, int64_t num_parameters, double init);
+/* Dropout1d/Dropout2d(p=0.5): identity in eval mode; in training mode zero
+ * whole channels (dims 0 and 1; Dropout1d of a 2-D input: dim 0) with
+ * probability p and scale the rest by 1/(1-p).  Dropout1d takes 2-D or 3-D
+ * input only (in eval mode too, as PyTorch). */
+LAM_API lam_status lam_dropout1d_create(lam_module **out, double p);
+LAM_API lam_status lam_dropout2d_create(lam_module **out, double p);
+/* AlphaDropout / FeatureAlphaDropout(p=0.5): identity in eval mode; in
+ * training mode PyTorch's alpha dropout (per element / per channel), which
+ * keeps SELU's mean and variance. */
+LAM_API lam_status lam_alpha_dropout_create(lam_module **out, double p);
+LAM_API lam_status lam_feature_alpha_dropout_create(lam_module **out, double p);
+
+/* ---- pooling (NCHW: 1d layers take (N, C, L) or (C, L), 2d layers
+ * (N, C, H, W) or (C, H, W)) ----
+ * The arguments are PyTorch's and are checked at forward, as PyTorch checks
+ * them, with its messages ("pad should be at most half of kernel size, but
+ * got pad=2 and kernel_size=2", "Given input size: (2x5x5). Calculated
+ * output size: (2x0x0). Output size is too small").  2d arguments are
+ * {height, width}; a pair of equal entries prints as one int, as
+ * MaxPool2d(3) prints kernel_size=3.  return_indices=True is not supported
+ * (the model-file form is rejected with a message). */
+
+/* None for an int argument: stride=None (the kernel size), an output_size
+ * entry of None (the input's size), divisor_override=None. */
+#define LAM_NONE_INT INT64_MIN
+
+/* MaxPool1d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) */
+LAM_API lam_status lam_max_pool1d_create(lam_module **out, int64_t kernel_size, int64_t stride,
+                                         int64_t padding, int64_t dilation, bool ceil_mode);
+/* MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+ * stride NULL = kernel_size, padding NULL = 0, dilation NULL = 1. */
+LAM_API lam_status lam_max_pool2d_create(lam_module **out, const int64_t kernel_size[2],
+                                         const int64_t stride[2], const int64_t padding[2],
+                                         const int64_t dilation[2], bool ceil_mode);
+/* AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) */
+LAM_API lam_status lam_avg_pool1d_create(lam_module **out, int64_t kernel_size, int64_t stride,
+                                         int64_t padding, bool ceil_mode, bool count_include_pad);
+/* AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+ * count_include_pad=True, divisor_override=None (LAM_NONE_INT)) */
+LAM_API lam_status lam_avg_pool2d_create(lam_module **out, const int64_t kernel_size[2],
+                                         const int64_t stride[2], const int64_t padding[2],
+                                         bool ceil_mode, bool count_include_pad,
+                                         int64_t divisor_override);
+/* Adaptive pools: output window i covers input [floor(i*in/out), ceil((i+1)*in/out)).
+ * output_size entries may be LAM_NONE_INT (2d: keep that input size). */
+LAM_API lam_status lam_adaptive_avg_pool1d_create(lam_module **out, int64_t output_size);
+LAM_API lam_status lam_adaptive_avg_pool2d_create(lam_module **out, const int64_t output_size[2]);
+LAM_API lam_status lam_adaptive_max_pool1d_create(lam_module **out, int64_t output_size);
+LAM_API lam_status lam_adaptive_max_pool2d_create(lam_module **out, const int64_t output_size[2]);
+
+/* ---- shape layers ---- */
+/* Unflatten(dim, unflattened_size): dim expanded to the n sizes (one may be
+ * -1, inferred).  unflattened_size may be NULL when n is 0 (an error at
+ * forward, as PyTorch's "unflatten: sizes must be non-empty"). */
+LAM_API lam_status lam_unflatten_create(lam_module **out, int dim, int n,
+                                        const int64_t *unflattened_size);
+/* PixelShuffle(upscale_factor): (*, C*r*r, H, W) -> (*, C, H*r, W*r);
+ * PixelUnshuffle(downscale_factor) the inverse; ChannelShuffle(groups):
+ * the channels (dim 1) seen as (groups, C/groups) and transposed. */
+LAM_API lam_status lam_pixel_shuffle_create(lam_module **out, int64_t upscale_factor);
+LAM_API lam_status lam_pixel_unshuffle_create(lam_module **out, int64_t downscale_factor);
+LAM_API lam_status lam_channel_shuffle_create(lam_module **out, int64_t groups);
+/* Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None):
+ * give size or scale_factor (the other NULL), each with n entries, one per
+ * spatial dim (n = 0: one value for every spatial dim, printed as a number).
+ * mode: "nearest" (also for NULL), "linear" ((N, C, L)) or "bilinear"
+ * ((N, C, H, W)); "bicubic", "trilinear", "area" and "nearest-exact" are
+ * not supported.  align_corners: -1 None, 0 False, 1 True (nearest takes
+ * None only, checked at forward as PyTorch). */
+LAM_API lam_status lam_upsample_create(lam_module **out, int n, const int64_t *size,
+                                       const double *scale_factor, const char *mode,
+                                       int align_corners);
+/* Padding of the last dims, padding = (left, right) for the last dim, then
+ * (top, bottom) for the one before; negative entries crop. */
+LAM_API lam_status lam_constant_pad1d_create(lam_module **out, const int64_t padding[2],
+                                             double value);
+LAM_API lam_status lam_constant_pad2d_create(lam_module **out, const int64_t padding[4],
+                                             double value);
+LAM_API lam_status lam_zero_pad2d_create(lam_module **out, const int64_t padding[4]);
+/* Reflection: mirrored without the edge (padding < the input size);
+ * replication: the edge repeated. */
+LAM_API lam_status lam_reflection_pad1d_create(lam_module **out, const int64_t padding[2]);
+LAM_API lam_status lam_reflection_pad2d_create(lam_module **out, const int64_t padding[4]);
+LAM_API lam_status lam_replication_pad1d_create(lam_module **out, const int64_t padding[2]);
+LAM_API lam_status lam_replication_pad2d_create(lam_module **out, const int64_t padding[4]);
 
 #ifdef __cplusplus
 }

@@ -88,6 +88,10 @@ typedef enum lam_arg_type {
     LAM_ARG_STRING = 4, /* a str; `choices` may restrict it */
     LAM_ARG_SHAPE = 5,  /* an int or a tuple of ints; create always sees a
                            LAM_VALUE_TUPLE (8 -> (8,)), as normalized_shape */
+    LAM_ARG_ANY = 6,    /* any value, passed as written (an int or a tuple of
+                           ints and Nones, a float or a tuple of floats, as
+                           kernel_size or output_size); create checks it.  The
+                           flags other than REQUIRED/KEYWORD_ONLY do not apply */
 } lam_arg_type;
 
 /* lam_arg_spec.flags */

@@ -27,7 +27,8 @@ typedef enum lam_value_kind {
     LAM_VALUE_INT,
     LAM_VALUE_FLOAT,
     LAM_VALUE_STRING,
-    LAM_VALUE_TUPLE,    /* (64,) or (3, 4): items */
+    LAM_VALUE_TUPLE,    /* (64,) or (3, 4): items; .b is true when it was
+                           written as a list, [3, 4] (a model file) */
 } lam_value_kind;
 
 typedef struct lam_value {

@@ -7,6 +7,8 @@
 typedef enum act_kind {
     A_IDENTITY, A_RELU, A_LEAKY, A_RELU6, A_ELU, A_SIGMOID, A_TANH, A_GELU, A_GELU_TANH, A_SILU,
     A_SOFTPLUS,
+    /* plain C here (no kernel-table entries), PyTorch's CPU formulas in float */
+    A_HARDSWISH, A_HARDSIGMOID, A_HARDTANH, A_MISH,
 } act_kind;
 
 typedef struct act_state {
@@ -14,6 +16,7 @@ typedef struct act_state {
     float a, b;  /* slope / alpha / beta, threshold */
     double a_repr, b_repr;
     bool a_int, b_int; /* print as Python ints: the user wrote 1, not 1.0 */
+    bool inplace;      /* inplace=True as written (the output is new either way) */
 } act_state;
 
 static lam_status same_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
@@ -44,6 +47,22 @@ static lam_status act_forward(lam_module *m, const lam_tensor *in, lam_tensor *o
     case A_GELU_TANH: k->gelu_tanh(n, x, y); break;
     case A_SILU: k->silu(n, x, y); break;
     case A_SOFTPLUS: k->softplus(n, x, y, s->a, s->b); break;
+    case A_HARDSWISH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] * fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        break;
+    case A_HARDSIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        break;
+    case A_HARDTANH: /* clamp: NaN stays NaN */
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] < s->a ? s->a : x[i] > s->b ? s->b : x[i];
+        break;
+    case A_MISH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] * tanhf(log1pf(expf(x[i])));
+        break;
     }
     return LAM_OK;
 }
@@ -52,11 +71,23 @@ static int act_repr(const lam_module *m, char *buf, size_t size)
 {
     const act_state *s = m->state;
     char a[40], b[40];
+    const char *ip = s->inplace ? ", inplace=True" : "";
     switch (s->kind) {
     case A_LEAKY:
-        return snprintf(buf, size, "negative_slope=%s", lam__py_number(s->a_repr, s->a_int, a, sizeof a));
+        return snprintf(buf, size, "negative_slope=%s%s",
+                        lam__py_number(s->a_repr, s->a_int, a, sizeof a), ip);
     case A_ELU:
-        return snprintf(buf, size, "alpha=%s", lam__py_number(s->a_repr, s->a_int, a, sizeof a));
+        return snprintf(buf, size, "alpha=%s%s", lam__py_number(s->a_repr, s->a_int, a, sizeof a),
+                        ip);
+    case A_HARDTANH:
+        return snprintf(buf, size, "min_val=%s, max_val=%s%s",
+                        lam__py_number(s->a_repr, s->a_int, a, sizeof a),
+                        lam__py_number(s->b_repr, s->b_int, b, sizeof b), ip);
+    case A_RELU:
+    case A_RELU6:
+    case A_SILU:
+    case A_MISH:
+        return snprintf(buf, size, "%s", s->inplace ? "inplace=True" : "");
     case A_GELU:
         return snprintf(buf, size, "approximate='none'");
     case A_GELU_TANH:
@@ -120,13 +151,18 @@ ACT_OPS(tanh_ops, "Tanh", "torch.nn.modules.activation");
 ACT_OPS(gelu_ops, "GELU", "torch.nn.modules.activation");
 ACT_OPS(silu_ops, "SiLU", "torch.nn.modules.activation");
 ACT_OPS(softplus_ops, "Softplus", "torch.nn.modules.activation");
+ACT_OPS(hardswish_ops, "Hardswish", "torch.nn.modules.activation");
+ACT_OPS(hardsigmoid_ops, "Hardsigmoid", "torch.nn.modules.activation");
+ACT_OPS(hardtanh_ops, "Hardtanh", "torch.nn.modules.activation");
+ACT_OPS(mish_ops, "Mish", "torch.nn.modules.activation");
 
 static bool is_act(const lam_module *m)
 {
     const lam__module_ops *o = m->ops;
     return o == &identity_ops || o == &relu_ops || o == &leaky_ops || o == &relu6_ops ||
            o == &elu_ops || o == &sigmoid_ops || o == &tanh_ops || o == &gelu_ops ||
-           o == &silu_ops || o == &softplus_ops;
+           o == &silu_ops || o == &softplus_ops || o == &hardswish_ops || o == &hardsigmoid_ops ||
+           o == &hardtanh_ops || o == &mish_ops;
 }
 
 static lam_status make(lam_module **out, const lam__module_ops *ops, act_kind kind, double a,
@@ -224,4 +260,41 @@ void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int)
         s->a_int = a_int;
         s->b_int = b_int;
     }
+}
+
+LAM_API lam_status lam_hardswish_create(lam_module **out)
+{
+    LAM__CHECK_ARG(out);
+    return make(out, &hardswish_ops, A_HARDSWISH, 0, 0);
+}
+LAM_API lam_status lam_hardsigmoid_create(lam_module **out)
+{
+    LAM__CHECK_ARG(out);
+    return make(out, &hardsigmoid_ops, A_HARDSIGMOID, 0, 0);
+}
+LAM_API lam_status lam_mish_create(lam_module **out)
+{
+    LAM__CHECK_ARG(out);
+    return make(out, &mish_ops, A_MISH, 0, 0);
+}
+
+LAM_API lam_status lam_hardtanh_create(lam_module **out, double min_val, double max_val)
+{
+    LAM__CHECK_ARG(out);
+    if (!isfinite(min_val) || !isfinite(max_val))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "Hardtanh: min_val and max_val must be finite");
+    /* PyTorch: assert self.max_val > self.min_val */
+    if (!(max_val > min_val)) {
+        char a[40], b[40];
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Hardtanh: max_val (%s) must be greater than min_val (%s)",
+                          lam__py_float(max_val, b, sizeof b), lam__py_float(min_val, a, sizeof a));
+    }
+    return make(out, &hardtanh_ops, A_HARDTANH, min_val, max_val);
+}
+
+void lam__act_set_inplace(lam_module *m, bool inplace)
+{
+    if (m && is_act(m))
+        ((act_state *)m->state)->inplace = inplace;
 }

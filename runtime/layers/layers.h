@@ -1,6 +1,8 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
- * Softmax/LogSoftmax, LayerNorm, Dropout, Flatten, BatchNorm, InstanceNorm,
- * GroupNorm, LocalResponseNorm) as lam__module_ops, and
+ * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, BatchNorm,
+ * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU,
+ * the padding layers, Upsample, Unflatten and the shuffles) as
+ * lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
  * registry by plugin/builtin_types.c. */
@@ -19,6 +21,41 @@ lam_status lam__linear_packed(lam_module *m, const float **packed);
 /* How an activation prints its numeric arguments (int or float literal),
  * for modules created from model files: LeakyReLU(negative_slope=1) prints 1. */
 void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int);
+/* inplace=True as written in a model file: kept for the repr (ReLU(inplace=True));
+ * lamina layers write a new output, which gives the same results. */
+void lam__act_set_inplace(lam_module *m, bool inplace);
+void lam__dropout_set_inplace(lam_module *m, bool inplace);
+/* Unflatten's unflattened_size was written as a list: its repr keeps [2, 5]. */
+void lam__unflatten_set_list(lam_module *m, bool list);
+
+/* ---- pools (pool.c) ---- */
+enum { LAM__POOL_MAX, LAM__POOL_AVG, LAM__POOL_ADAPTIVE_AVG, LAM__POOL_ADAPTIVE_MAX };
+/* A pool's arguments as written: n* = 0 for an int (v[0]), else a tuple of
+ * n* entries (printed as a tuple); checked at forward, as PyTorch does. */
+typedef struct lam__pool_cfg {
+    int kind, dims;            /* LAM__POOL_*, 1 or 2 */
+    int64_t k[4], s[4], p[4], d[4];
+    uint8_t nk, ns, np, nd;
+    bool s_none;               /* stride=None: kernel_size */
+    bool ceil_mode, count_include_pad;
+    bool has_divisor;          /* divisor_override given */
+    int64_t divisor;
+    int64_t out[4];            /* adaptive output_size */
+    bool out_none[4];          /* None entries (the input's size) */
+    uint8_t nout;
+    uint8_t lists;             /* bit per field (k, s, p, d, out): written as a list */
+} lam__pool_cfg;
+lam_status lam__pool_create(lam_module **out, const lam__pool_cfg *cfg);
+
+/* ---- padding (padding.c) ---- */
+enum {
+    LAM__PAD_CONSTANT1D, LAM__PAD_CONSTANT2D, LAM__PAD_ZERO2D, LAM__PAD_REFLECTION1D,
+    LAM__PAD_REFLECTION2D, LAM__PAD_REPLICATION1D, LAM__PAD_REPLICATION2D,
+};
+/* padding as written (n entries, 1..8; checked at forward); value printed
+ * as an int when value_int (ConstantPad2d(2, 3)). */
+lam_status lam__pad_create(lam_module **out, int type, int n, const int64_t *padding, double value,
+                           bool value_int);
 
 /* The normalisation layers (batch_norm.c, group_norm.c) made from model
  * files: bit i set when the i-th float argument was written as an int, so

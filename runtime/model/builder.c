@@ -191,6 +191,7 @@ static lam_status to_value(builder *B, const char *type, const lam__item *it, co
                 return st;
         }
         v->kind = LAM_VALUE_TUPLE;
+        v->b = n->list;
         v->len = n->n_elems;
         v->items = items;
         return LAM_OK;

@@ -119,6 +119,7 @@ struct lam__node {
     const char *s;        /* string value; call: type name as written ("nn.Linear") */
     lam__node **elems;    /* tuple elements */
     size_t n_elems;
+    bool list;            /* tuple written as [a, b] */
     lam__item *items;     /* call items, in file order */
     size_t n_items;
     lam__pos close_pos;   /* of the call's ')' */

@@ -69,6 +69,15 @@ static lam__node *new_node(parser *P, lam__node_kind kind, lam__pos pos)
     return n;
 }
 
+/* Is the current token the value of a keyword argument "mode="? */
+static bool mode_keyword(const parser *P)
+{
+    if (P->k < 2)
+        return false;
+    const lam__token *eq = &P->t[P->k - 1], *name = &P->t[P->k - 2];
+    return eq->kind == TOK_EQUALS && name->kind == TOK_IDENT && strcmp(name->sval, "mode") == 0;
+}
+
 static lam_status parse_value(parser *P, int depth, int64_t mult, lam__node **out);
 static lam_status parse_call(parser *P, int depth, int64_t mult, lam__node **out);
 
@@ -124,6 +133,7 @@ static lam_status parse_tuple(parser *P, int depth, int64_t mult, lam__node **ou
         return lam__oom("model file");
     node->elems = elems;
     node->n_elems = n;
+    node->list = list;
     *out = node;
     return LAM_OK;
 }
@@ -188,6 +198,8 @@ static lam_status parse_value(parser *P, int depth, int64_t mult, lam__node **ou
                 n = new_node(P, NODE_NONE, t->pos);
             else if (!strcmp(s, "inf") || !strcmp(s, "nan"))
                 n = new_node(P, NODE_FLOAT, t->pos), n ? n->f = s[0] == 'i' ? INFINITY : NAN : 0;
+            else if (mode_keyword(P)) /* Upsample prints mode=nearest unquoted */
+                n = new_node(P, NODE_STRING, t->pos), n ? n->s = s : 0;
             else
                 return lam__model_error(LAM_ERR_FORMAT, P->file, t->pos,
                                         "unknown name '%.60s' (expected a value: a number, a "

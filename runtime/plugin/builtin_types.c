@@ -4,6 +4,7 @@
 #include "runtime/plugin/plugin.h"
 #include "runtime/layers/layers.h"
 #include <limits.h>
+#include <math.h>
 
 #define TYPE(var, name_, pymod, doc_, args_, n_, create_)                                          \
     static const lam_layer_type var = {                                                            \
@@ -20,17 +21,14 @@
 #define ARG(n, t, f, d) {.name = n, .type = t, .flags = (f), .default_value = d}
 #define INPLACE ARG("inplace", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false))
 
-/* inplace=True would change the caller's tensor in PyTorch; lamina layers
- * always write a new output, so only the (equivalent) False is accepted and
- * the repr stays PyTorch's. */
-static lam_status no_inplace(const char *type, const lam_value *v)
+/* inplace=True changes the caller's tensor in PyTorch; lamina layers always
+ * write a new output, which gives the same results, so it is accepted and
+ * kept for the repr (ReLU(inplace=True), as torchvision writes it). */
+static lam_status keep_inplace(lam_status st, lam_module **out, const lam_value *v)
 {
-    if (v->b)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT,
-                          "%s: inplace=True is not supported (lamina layers never modify their "
-                          "input); use inplace=False, which gives the same results",
-                          type);
-    return LAM_OK;
+    if (!st)
+        lam__act_set_inplace(*out, v->b);
+    return st;
 }
 
 static lam_status to_dim(const char *type, const char *arg, const lam_value *v, int *out)
@@ -79,8 +77,7 @@ static const lam_arg_spec inplace_args[] = {INPLACE};
                                    const lam_value *a, lam_module **out)                           \
     {                                                                                              \
         (void)h, (void)t;                                                                          \
-        lam_status st = no_inplace(name_, &a[0]);                                                  \
-        return st ? st : fn(out);                                                                  \
+        return keep_inplace(fn(out), out, &a[0]);                                                  \
     }                                                                                              \
     TYPE(var##_type, name_, "torch.nn.modules.activation", NULL, inplace_args, 1, var##_create)
 
@@ -107,10 +104,10 @@ static lam_status leaky_create(const lam_host_api *h, const lam_layer_type *t, c
                                lam_module **out)
 {
     (void)h, (void)t;
-    lam_status st = no_inplace("LeakyReLU", &a[1]);
-    if (!st && !(st = lam_leaky_relu_create(out, a[0].f)))
+    lam_status st = lam_leaky_relu_create(out, a[0].f);
+    if (!st)
         lam__act_set_repr_style(*out, a[0].kind == LAM_VALUE_INT, false);
-    return st;
+    return keep_inplace(st, out, &a[1]);
 }
 TYPE(leaky_type, "LeakyReLU", "torch.nn.modules.activation", NULL, leaky_args, 2, leaky_create);
 
@@ -122,10 +119,10 @@ static lam_status elu_create(const lam_host_api *h, const lam_layer_type *t, con
                              lam_module **out)
 {
     (void)h, (void)t;
-    lam_status st = no_inplace("ELU", &a[1]);
-    if (!st && !(st = lam_elu_create(out, a[0].f)))
+    lam_status st = lam_elu_create(out, a[0].f);
+    if (!st)
         lam__act_set_repr_style(*out, a[0].kind == LAM_VALUE_INT, false);
-    return st;
+    return keep_inplace(st, out, &a[1]);
 }
 TYPE(elu_type, "ELU", "torch.nn.modules.activation", NULL, elu_args, 2, elu_create);
 
@@ -214,8 +211,10 @@ static lam_status dropout_create(const lam_host_api *h, const lam_layer_type *t,
                                  const lam_value *a, lam_module **out)
 {
     (void)h, (void)t;
-    lam_status st = no_inplace("Dropout", &a[1]);
-    return st ? st : lam_dropout_create(out, a[0].f);
+    lam_status st = lam_dropout_create(out, a[0].f);
+    if (!st)
+        lam__dropout_set_inplace(*out, a[1].b);
+    return st;
 }
 TYPE(dropout_type, "Dropout", "torch.nn.modules.dropout", NULL, dropout_args, 2, dropout_create);
 
@@ -256,6 +255,372 @@ static lam_status modulelist_create(const lam_host_api *h, const lam_layer_type 
 TYPE(modulelist_type, "ModuleList", "torch.nn.modules.container",
      "holds children for a custom forward (add them with lam_module_add_child)", NULL, 0,
      modulelist_create);
+
+/* ---- vision layers (issue 14): pools, the hard activations, PReLU, Mish,
+ * the channel dropouts.  Arguments that PyTorch takes as an int or a tuple
+ * are LAM_ARG_ANY and kept as written, for the repr. ---- */
+
+#define ANY(n, ...) {.name = n, .type = LAM_ARG_ANY, .default_value = __VA_ARGS__}
+#define ANY_REQ(n) ARG_REQ(n, LAM_ARG_ANY, 0)
+
+static const char *value_desc(const lam_value *v, char *buf, size_t size)
+{
+    switch (v->kind) {
+    case LAM_VALUE_NONE: return "None";
+    case LAM_VALUE_BOOL: return v->b ? "True" : "False";
+    case LAM_VALUE_INT: snprintf(buf, size, "%lld", (long long)v->i); return buf;
+    case LAM_VALUE_FLOAT: return lam__py_float(v->f, buf, size);
+    case LAM_VALUE_STRING: snprintf(buf, size, "'%.60s'", v->s ? v->s : ""); return buf;
+    case LAM_VALUE_TUPLE: return "a tuple";
+    }
+    return "?";
+}
+
+/* An int or a tuple of ints (and of Nones when none != NULL) into v[4] and
+ * *n (0 for an int).  None alone is accepted when none != NULL. */
+static lam_status int_or_tuple(const char *type, const char *arg, const lam_value *val,
+                               int64_t *v, uint8_t *n, bool *none)
+{
+    char buf[64];
+    if (val->kind == LAM_VALUE_INT || (none && val->kind == LAM_VALUE_NONE)) {
+        *n = 0;
+        v[0] = val->kind == LAM_VALUE_INT ? val->i : 0;
+        if (none)
+            none[0] = val->kind == LAM_VALUE_NONE;
+        return LAM_OK;
+    }
+    if (val->kind == LAM_VALUE_TUPLE && val->len >= 1 && val->len <= 4) {
+        for (size_t i = 0; i < val->len; i++) {
+            const lam_value *it = &val->items[i];
+            if (it->kind == LAM_VALUE_INT) {
+                v[i] = it->i;
+                if (none)
+                    none[i] = false;
+            } else if (none && it->kind == LAM_VALUE_NONE) {
+                v[i] = 0;
+                none[i] = true;
+            } else {
+                return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                                  "%s: %s must be an int or a tuple of ints%s, got an entry %s",
+                                  type, arg, none ? " or Nones" : "",
+                                  value_desc(it, buf, sizeof buf));
+            }
+        }
+        *n = (uint8_t)val->len;
+        return LAM_OK;
+    }
+    if (val->kind == LAM_VALUE_TUPLE)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "%s: %s must be an int or a tuple of 1 to 4 ints, got a tuple of %zu",
+                          type, arg, val->len);
+    return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: %s must be an int or a tuple of ints, got %s",
+                      type, arg, value_desc(val, buf, sizeof buf));
+}
+
+static lam_status no_indices(const char *type, const lam_value *v)
+{
+    if (v->b)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "%s: return_indices=True is not supported (a lamina layer has one "
+                          "output); use return_indices=False",
+                          type);
+    return LAM_OK;
+}
+
+/* MaxPool(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False) */
+static const lam_arg_spec maxpool_args[] = {
+    ANY_REQ("kernel_size"),
+    ANY("stride", LAM_DEFAULT_NONE),
+    ANY("padding", LAM_DEFAULT_INT(0)),
+    ANY("dilation", LAM_DEFAULT_INT(1)),
+    ARG("return_indices", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false)),
+    ARG("ceil_mode", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false)),
+};
+/* AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+ * count_include_pad=True, divisor_override=None); AvgPool1d without the last */
+static const lam_arg_spec avgpool_args[] = {
+    ANY_REQ("kernel_size"),
+    ANY("stride", LAM_DEFAULT_NONE),
+    ANY("padding", LAM_DEFAULT_INT(0)),
+    ARG("ceil_mode", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false)),
+    ARG("count_include_pad", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(true)),
+    ARG("divisor_override", LAM_ARG_INT, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+};
+static const lam_arg_spec adaptive_args[] = {ANY_REQ("output_size")};
+static const lam_arg_spec adaptive_max_args[] = {
+    ANY_REQ("output_size"),
+    ARG("return_indices", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false)),
+};
+
+static lam_status pool_create(const lam_layer_type *t, const lam_value *a, int kind, int dims,
+                              lam_module **out)
+{
+    const char *tn = t->name;
+    lam__pool_cfg c = {.kind = kind, .dims = dims};
+    lam_status st = LAM_OK;
+    if (kind == LAM__POOL_ADAPTIVE_AVG || kind == LAM__POOL_ADAPTIVE_MAX) {
+        if (kind == LAM__POOL_ADAPTIVE_MAX && (st = no_indices(tn, &a[1])))
+            return st;
+        st = int_or_tuple(tn, "output_size", &a[0], c.out, &c.nout, c.out_none);
+        c.lists = a[0].kind == LAM_VALUE_TUPLE && a[0].b ? 16 : 0;
+        return st ? st : lam__pool_create(out, &c);
+    }
+    bool max = kind == LAM__POOL_MAX;
+    if (max && (st = no_indices(tn, &a[4])))
+        return st;
+    st = int_or_tuple(tn, "kernel_size", &a[0], c.k, &c.nk, NULL);
+    c.s_none = a[1].kind == LAM_VALUE_NONE;
+    if (!st && !c.s_none)
+        st = int_or_tuple(tn, "stride", &a[1], c.s, &c.ns, NULL);
+    if (!st)
+        st = int_or_tuple(tn, "padding", &a[2], c.p, &c.np, NULL);
+    if (st)
+        return st;
+    for (int i = 0; i < (max ? 4 : 3); i++) /* a list prints as a list: [2, 2] */
+        if (a[i].kind == LAM_VALUE_TUPLE && a[i].b)
+            c.lists |= (uint8_t)(1u << i);
+    if (max) {
+        if ((st = int_or_tuple(tn, "dilation", &a[3], c.d, &c.nd, NULL)))
+            return st;
+        c.ceil_mode = a[5].b;
+    } else {
+        c.d[0] = 1;
+        c.ceil_mode = a[3].b;
+        c.count_include_pad = a[4].b;
+        if (dims == 2 && a[5].kind != LAM_VALUE_NONE)
+            c.has_divisor = true, c.divisor = a[5].i;
+    }
+    return lam__pool_create(out, &c);
+}
+
+#define POOL_TYPE(var, name_, kind, dims, args_, n_)                                               \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h;                                                                                   \
+        return pool_create(t, a, kind, dims, out);                                                 \
+    }                                                                                              \
+    TYPE(var##_type, name_, "torch.nn.modules.pooling", NULL, args_, n_, var##_create)
+
+POOL_TYPE(maxpool1d, "MaxPool1d", LAM__POOL_MAX, 1, maxpool_args, 6);
+POOL_TYPE(maxpool2d, "MaxPool2d", LAM__POOL_MAX, 2, maxpool_args, 6);
+POOL_TYPE(avgpool1d, "AvgPool1d", LAM__POOL_AVG, 1, avgpool_args, 5);
+POOL_TYPE(avgpool2d, "AvgPool2d", LAM__POOL_AVG, 2, avgpool_args, 6);
+POOL_TYPE(aavgpool1d, "AdaptiveAvgPool1d", LAM__POOL_ADAPTIVE_AVG, 1, adaptive_args, 1);
+POOL_TYPE(aavgpool2d, "AdaptiveAvgPool2d", LAM__POOL_ADAPTIVE_AVG, 2, adaptive_args, 1);
+POOL_TYPE(amaxpool1d, "AdaptiveMaxPool1d", LAM__POOL_ADAPTIVE_MAX, 1, adaptive_max_args, 2);
+POOL_TYPE(amaxpool2d, "AdaptiveMaxPool2d", LAM__POOL_ADAPTIVE_MAX, 2, adaptive_max_args, 2);
+
+SIMPLE_INPLACE(hardswish, "Hardswish", lam_hardswish_create);
+SIMPLE_INPLACE(hardsigmoid, "Hardsigmoid", lam_hardsigmoid_create);
+SIMPLE_INPLACE(mish, "Mish", lam_mish_create);
+
+static const lam_arg_spec hardtanh_args[] = {
+    ARG("min_val", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(-1.0)),
+    ARG("max_val", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(1.0)),
+    INPLACE,
+};
+static lam_status hardtanh_create(const lam_host_api *h, const lam_layer_type *t,
+                                  const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    lam_status st = lam_hardtanh_create(out, a[0].f, a[1].f);
+    if (!st)
+        lam__act_set_repr_style(*out, a[0].kind == LAM_VALUE_INT, a[1].kind == LAM_VALUE_INT);
+    return keep_inplace(st, out, &a[2]);
+}
+TYPE(hardtanh_type, "Hardtanh", "torch.nn.modules.activation", NULL, hardtanh_args, 3,
+     hardtanh_create);
+
+static const lam_arg_spec prelu_args[] = {
+    ARG("num_parameters", LAM_ARG_INT, 0, LAM_DEFAULT_INT(1)),
+    ARG("init", LAM_ARG_FLOAT, LAM_ARG_FINITE, LAM_DEFAULT_FLOAT(0.25)),
+};
+static lam_status prelu_create(const lam_host_api *h, const lam_layer_type *t, const lam_value *a,
+                               lam_module **out)
+{
+    (void)h, (void)t;
+    return lam_prelu_create(out, a[0].i, a[1].f);
+}
+TYPE(prelu_type, "PReLU", "torch.nn.modules.activation", NULL, prelu_args, 2, prelu_create);
+
+#define DROPOUT_TYPE(var, name_, fn)                                                               \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h, (void)t;                                                                          \
+        lam_status st = fn(out, a[0].f);                                                           \
+        if (!st)                                                                                   \
+            lam__dropout_set_inplace(*out, a[1].b);                                                \
+        return st;                                                                                 \
+    }                                                                                              \
+    TYPE(var##_type, name_, "torch.nn.modules.dropout", NULL, dropout_args, 2, var##_create)
+DROPOUT_TYPE(dropout1d, "Dropout1d", lam_dropout1d_create);
+DROPOUT_TYPE(dropout2d, "Dropout2d", lam_dropout2d_create);
+DROPOUT_TYPE(alpha_dropout, "AlphaDropout", lam_alpha_dropout_create);
+DROPOUT_TYPE(feature_alpha_dropout, "FeatureAlphaDropout", lam_feature_alpha_dropout_create);
+
+/* ---- shape layers: Unflatten, the shuffles, Upsample, padding ---- */
+
+static const lam_arg_spec unflatten_args[] = {
+    ARG_REQ("dim", LAM_ARG_INT, 0),
+    ANY_REQ("unflattened_size"),
+};
+static lam_status unflatten_create(const lam_host_api *h, const lam_layer_type *t,
+                                   const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    static const char *const kinds[] = {"NoneType", "bool", "int", "float", "str", "tuple"};
+    const lam_value *v = &a[1];
+    int dim = 0;
+    lam_status st = to_dim("Unflatten", "dim", &a[0], &dim);
+    if (st)
+        return st;
+    if (v->kind != LAM_VALUE_TUPLE)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Unflatten: unflattened_size must be a tuple of ints, but found type %s",
+                          v->kind <= LAM_VALUE_TUPLE ? kinds[v->kind] : "?");
+    if (v->len > LAM_MAX_DIMS)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Unflatten: unflattened_size has %zu entries, at most %d supported",
+                          v->len, LAM_MAX_DIMS);
+    int64_t sizes[LAM_MAX_DIMS];
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->items[i].kind != LAM_VALUE_INT)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                              "Unflatten: unflattened_size must be tuple of ints, but found "
+                              "element of type %s at pos %zu",
+                              v->items[i].kind <= LAM_VALUE_TUPLE ? kinds[v->items[i].kind] : "?",
+                              i);
+        sizes[i] = v->items[i].i;
+    }
+    st = lam_unflatten_create(out, dim, (int)v->len, sizes);
+    if (!st)
+        lam__unflatten_set_list(*out, v->b);
+    return st;
+}
+TYPE(unflatten_type, "Unflatten", "torch.nn.modules.flatten", NULL, unflatten_args, 2,
+     unflatten_create);
+
+#define FACTOR_TYPE(var, name_, pymod, arg, fn)                                                    \
+    static const lam_arg_spec var##_args[] = {ARG_REQ(arg, LAM_ARG_INT, 0)};                        \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h, (void)t;                                                                          \
+        return fn(out, a[0].i);                                                                    \
+    }                                                                                              \
+    TYPE(var##_type, name_, pymod, NULL, var##_args, 1, var##_create)
+FACTOR_TYPE(pixel_shuffle, "PixelShuffle", "torch.nn.modules.pixelshuffle", "upscale_factor",
+            lam_pixel_shuffle_create);
+FACTOR_TYPE(pixel_unshuffle, "PixelUnshuffle", "torch.nn.modules.pixelshuffle",
+            "downscale_factor", lam_pixel_unshuffle_create);
+FACTOR_TYPE(channel_shuffle, "ChannelShuffle", "torch.nn.modules.channelshuffle", "groups",
+            lam_channel_shuffle_create);
+
+static const lam_arg_spec upsample_args[] = {
+    ANY("size", LAM_DEFAULT_NONE),
+    ANY("scale_factor", LAM_DEFAULT_NONE),
+    ARG("mode", LAM_ARG_STRING, 0, LAM_DEFAULT_STRING("nearest")),
+    ARG("align_corners", LAM_ARG_BOOL, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+    ARG("recompute_scale_factor", LAM_ARG_BOOL, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+};
+static lam_status upsample_create(const lam_host_api *h, const lam_layer_type *t,
+                                  const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    const char *tn = "Upsample";
+    if (a[4].kind == LAM_VALUE_BOOL && a[4].b)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Upsample: recompute_scale_factor=True is not supported");
+    int64_t size[4] = {0};
+    double scale[4] = {0};
+    uint8_t n = 0, ns = 0;
+    bool has_size = a[0].kind != LAM_VALUE_NONE, has_scale = a[1].kind != LAM_VALUE_NONE;
+    lam_status st;
+    if (has_size && (st = int_or_tuple(tn, "size", &a[0], size, &n, NULL)))
+        return st;
+    if (has_scale) {
+        const lam_value *v = &a[1];
+        size_t len = v->kind == LAM_VALUE_TUPLE ? v->len : 1;
+        const lam_value *items = v->kind == LAM_VALUE_TUPLE ? v->items : v;
+        if (len < 1 || len > 4)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                              "Upsample: scale_factor must be a number or a tuple of 1 to 4 "
+                              "numbers");
+        for (size_t i = 0; i < len; i++) {
+            char buf[64];
+            if (items[i].kind == LAM_VALUE_INT)
+                scale[i] = (double)items[i].i;
+            else if (items[i].kind == LAM_VALUE_FLOAT && isfinite(items[i].f))
+                scale[i] = items[i].f;
+            else
+                return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                                  "Upsample: scale_factor must be a finite number or a tuple of "
+                                  "them, got %s",
+                                  value_desc(&items[i], buf, sizeof buf));
+        }
+        ns = v->kind == LAM_VALUE_TUPLE ? (uint8_t)len : 0;
+    }
+    if (has_size && has_scale && n != ns)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "Upsample: only one of size or scale_factor should be defined");
+    int align = a[3].kind == LAM_VALUE_NONE ? -1 : a[3].b;
+    return lam_upsample_create(out, has_size ? n : ns, has_size ? size : NULL,
+                               has_scale ? scale : NULL, a[2].s, align);
+}
+TYPE(upsample_type, "Upsample", "torch.nn.modules.upsampling", NULL, upsample_args, 5,
+     upsample_create);
+
+static const lam_arg_spec pad_args[] = {ANY_REQ("padding")};
+static const lam_arg_spec constant_pad_args[] = {
+    ANY_REQ("padding"),
+    ARG_REQ("value", LAM_ARG_FLOAT, LAM_ARG_FINITE),
+};
+/* An int is repeated (_pair / _quadruple); a tuple is kept as written. */
+static lam_status pad_create(const lam_layer_type *t, const lam_value *a, int type, int width,
+                             lam_module **out)
+{
+    int64_t p[8];
+    uint8_t n = 0;
+    const lam_value *v = &a[0];
+    if (v->kind == LAM_VALUE_TUPLE && v->len > 4 && v->len <= 8) {
+        for (size_t i = 0; i < v->len; i++) {
+            if (v->items[i].kind != LAM_VALUE_INT)
+                return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                                  "%s: padding must be an int or a tuple of ints", t->name);
+            p[i] = v->items[i].i;
+        }
+        n = (uint8_t)v->len;
+    } else {
+        lam_status st = int_or_tuple(t->name, "padding", v, p, &n, NULL);
+        if (st)
+            return st;
+        if (n == 0) {
+            for (int i = 1; i < width; i++)
+                p[i] = p[0];
+            n = (uint8_t)width;
+        }
+    }
+    bool constant = type == LAM__PAD_CONSTANT1D || type == LAM__PAD_CONSTANT2D;
+    return lam__pad_create(out, type, n, p, constant ? a[1].f : 0.0,
+                           constant && a[1].kind == LAM_VALUE_INT);
+}
+#define PAD_TYPE(var, name_, type, width, args_, n_)                                               \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h;                                                                                   \
+        return pad_create(t, a, type, width, out);                                                 \
+    }                                                                                              \
+    TYPE(var##_type, name_, "torch.nn.modules.padding", NULL, args_, n_, var##_create)
+PAD_TYPE(constant_pad1d, "ConstantPad1d", LAM__PAD_CONSTANT1D, 2, constant_pad_args, 2);
+PAD_TYPE(constant_pad2d, "ConstantPad2d", LAM__PAD_CONSTANT2D, 4, constant_pad_args, 2);
+PAD_TYPE(zero_pad2d, "ZeroPad2d", LAM__PAD_ZERO2D, 4, pad_args, 1);
+PAD_TYPE(reflection_pad1d, "ReflectionPad1d", LAM__PAD_REFLECTION1D, 2, pad_args, 1);
+PAD_TYPE(reflection_pad2d, "ReflectionPad2d", LAM__PAD_REFLECTION2D, 4, pad_args, 1);
+PAD_TYPE(replication_pad1d, "ReplicationPad1d", LAM__PAD_REPLICATION1D, 2, pad_args, 1);
+PAD_TYPE(replication_pad2d, "ReplicationPad2d", LAM__PAD_REPLICATION2D, 4, pad_args, 1);
 
 /* ---- normalisation layers ---- */
 
@@ -337,6 +702,13 @@ static const lam_layer_type *const builtins[] = {
     &log_softmax_type, &layer_norm_type, &dropout_type, &flatten_type, &sequential_type,
     &modulelist_type, &batch_norm1d_type, &batch_norm2d_type, &instance_norm1d_type,
     &instance_norm2d_type, &group_norm_type, &lrn_type,
+    &maxpool1d_type, &maxpool2d_type, &avgpool1d_type, &avgpool2d_type, &aavgpool1d_type,
+    &aavgpool2d_type, &amaxpool1d_type, &amaxpool2d_type, &hardswish_type, &hardsigmoid_type,
+    &hardtanh_type, &prelu_type, &mish_type, &dropout1d_type, &dropout2d_type,
+    &alpha_dropout_type, &feature_alpha_dropout_type, &unflatten_type, &pixel_shuffle_type,
+    &pixel_unshuffle_type, &channel_shuffle_type, &upsample_type, &constant_pad1d_type,
+    &constant_pad2d_type, &zero_pad2d_type, &reflection_pad1d_type, &reflection_pad2d_type,
+    &replication_pad1d_type, &replication_pad2d_type,
 };
 
 const lam_layer_type *const *lam__builtin_types(size_t *n)

@@ -85,6 +85,8 @@ static bool in_choices(const char *const *choices, const char *s)
 static bool default_fits(const lam_arg_spec *a)
 {
     const lam_value *v = &a->default_value;
+    if (a->type == LAM_ARG_ANY)
+        return v->kind != LAM_VALUE_TUPLE || !v->len || v->items;
     if (v->kind == LAM_VALUE_NONE)
         return a->flags & LAM_ARG_NONE_OK;
     switch (a->type) {
@@ -117,7 +119,7 @@ static lam_status check_args(const lam_layer_type *t)
             if (strcmp(t->args[j].name, a->name) == 0)
                 return lam__error(LAM_ERR_PLUGIN, "layer type '%s': duplicate argument '%s'",
                                   t->name, a->name);
-        if (a->type < LAM_ARG_BOOL || a->type > LAM_ARG_SHAPE)
+        if (a->type < LAM_ARG_BOOL || a->type > LAM_ARG_ANY)
             return lam__error(LAM_ERR_PLUGIN, "layer type '%s': argument '%s' has unknown type %u",
                               t->name, a->name, a->type);
         bool required = a->flags & LAM_ARG_REQUIRED;
@@ -366,6 +368,8 @@ static lam_status bind_value(const char *tn, const lam_arg_spec *a, const lam_va
                              lam_value *out, lam_value *one)
 {
     *out = *v;
+    if (a->type == LAM_ARG_ANY)
+        return LAM_OK;
     if (v->kind == LAM_VALUE_NONE) {
         if (a->flags & LAM_ARG_NONE_OK)
             return LAM_OK;
