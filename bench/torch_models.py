@@ -111,6 +111,18 @@ class MyModel(nn.Module):
         return x
 
 
+class GatedResidual(nn.Module):
+    """tests/plugins/gated.c's container: x + sigmoid(L1(x)) * L2(relu(L0(x)))."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(64, 64) for _ in range(3)])
+
+    def forward(self, x):
+        l0, l1, l2 = self.layers
+        return x + torch.sigmoid(l1(x)) * l2(torch.relu(l0(x)))
+
+
 def seed_layers():
     return [nn.Linear(10, 50), nn.ReLU(), nn.Linear(50, 2), nn.Sigmoid()]
 
@@ -135,6 +147,11 @@ def build(case, form):
             return (lambda x: F.linear(torch.relu(F.linear(torch.relu(F.linear(
                 x, l1.weight, l1.bias)), l2.weight, l2.bias)), l3.weight, l3.bias)), 784
         return m, 784
+    if case == "gated_plugin":
+        return GatedResidual().eval(), 64
+    if case == "gated_seq":
+        return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.Sigmoid(),
+                             nn.Linear(64, 64)).eval(), 64
     if case == "mix":
         m = nn.Sequential(nn.Linear(64, 256), Swish(1.5), RMSNorm(256), nn.Linear(256, 10)).eval()
         if form == "functional":
