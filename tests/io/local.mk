@@ -13,7 +13,7 @@ io_fixture_files = \
 	tests/io/fixtures/model_2.weight.npy tests/io/fixtures/order.safetensors \
 	tests/io/fixtures/pattern.safetensors tests/io/fixtures/scalar_f4.npy \
 	tests/io/fixtures/specials.safetensors tests/io/fixtures/tied_save_model.safetensors \
-	tests/io/fixtures/unaligned.safetensors tests/io/fixtures/unsupported_i64.safetensors \
+	tests/io/fixtures/unaligned.safetensors tests/io/fixtures/unsupported_i64.safetensors tests/io/fixtures/unsupported_u8.safetensors \
 	tests/io/fixtures/v2_f4.npy tests/io/fixtures/v3_f4.npy tests/io/fixtures/vec5_f4.npy
 # seeds of fuzz/fuzz_safetensors and fuzz/fuzz_npy (tools/gen-io-fixtures.py,
 # tools/gen-fuzz-seeds.py): whole directories
