@@ -8,6 +8,7 @@ noinst_HEADERS += \
 	runtime/tensor/tensor.h \
 	runtime/module/module.h \
 	runtime/layers/layers.h \
+	runtime/layers/conv.h \
 	runtime/ops/ops.h \
 	runtime/exec/exec.h \
 	runtime/exec/plan.h \
@@ -35,6 +36,8 @@ liblamina_la_SOURCES += \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
 	runtime/layers/rowwise.c \
+	runtime/layers/conv.c \
+	runtime/layers/conv_compute.c \
 	runtime/ops/util.c \
 	runtime/ops/elementwise.c \
 	runtime/ops/linalg.c \

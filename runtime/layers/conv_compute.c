@@ -1,0 +1,372 @@
+/* The convolutions' arithmetic, on NCHW tensors (a 1-d one has H = 1).
+ *
+ * Convolution: per sample and group, the output pixels are the rows of a
+ * GEMM through the kernel table, y[pixel, co] = patch[pixel, (ci, kh, kw)] .
+ * W[co, (ci, kh, kw)] + bias[co], with W the weight as PyTorch lays it out,
+ * packed once (conv.c).  The patches are gathered (im2col) in chunks of a
+ * bounded number of rows that stay in L2, never for the whole image; each
+ * chunk's result is written back transposed into the NCHW output.  A 1x1
+ * convolution is the same with one tap: its patch rows are the NHWC rows.
+ * Depthwise-style convolutions (one input channel per group) run as a direct
+ * loop.  Padding modes map a padded coordinate to an input coordinate (or to
+ * nothing, for zeros), so no padded copy is made.
+ *
+ * Transposed convolution: per sample and group, the input pixels' NHWC rows
+ * times the weight give each pixel's contribution to kH x kW output pixels
+ * of every output channel (a GEMM with N = out/groups * kH * kW), which
+ * are added into the output (col2im) in a fixed order.
+ *
+ * Determinism: every output element is computed by one task, with a fixed
+ * summation order (the GEMM promises the same bits whatever its M and
+ * column range), so results do not depend on the thread count.  Tasks
+ * (sample x group x row chunk; sample x channel for the direct loop; sample
+ * x group for the transposed one) go to lam__parallel.  Scratch memory is a
+ * per-thread buffer that grows to the largest chunk and is then reused. */
+#include "runtime/core/parallel.h"
+#include "runtime/layers/conv.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- per-thread scratch ---- */
+
+typedef struct scratch {
+    void *p;
+    size_t cap;
+} scratch;
+
+/* slot 0: a task's GEMM buffers; slot 1: the caller's tap tables */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static __thread scratch tls_scratch[2];
+
+static void scratch_free(void *p)
+{
+    scratch *s = p;
+    for (int i = 0; i < 2; i++) {
+        lam__aligned_free(s[i].p);
+        s[i].p = NULL;
+        s[i].cap = 0;
+    }
+}
+
+static void scratch_init(void) { (void)pthread_key_create(&scratch_key, scratch_free); }
+
+static void *scratch_get(int slot, size_t bytes)
+{
+    scratch *s = &tls_scratch[slot];
+    if (s->cap >= bytes)
+        return s->p;
+    pthread_once(&scratch_once, scratch_init);
+    void *p = lam__aligned_alloc(bytes);
+    if (!p)
+        return NULL;
+    lam__aligned_free(s->p);
+    s->p = p;
+    s->cap = bytes;
+    pthread_setspecific(scratch_key, tls_scratch); /* freed when the thread ends */
+    return p;
+}
+
+/* ---- padded coordinates ---- */
+
+/* Input index of padded coordinate i - lo (i may be outside [0, n)), or -1
+ * for a zero.  PyTorch's checks (conv.c) keep reflect and circular to one
+ * fold. */
+static inline int64_t map_index(int64_t i, int64_t n, int mode)
+{
+    if (i >= 0 && i < n)
+        return i;
+    switch (mode) {
+    case CONV_REFLECT: return i < 0 ? -i : 2 * (n - 1) - i;
+    case CONV_REPLICATE: return i < 0 ? 0 : n - 1;
+    case CONV_CIRCULAR: return i < 0 ? i + n : i - n;
+    default: return -1;
+    }
+}
+
+/* tab[kk * out + o] = the input index tap kk of output o reads, or -1 */
+static void fill_taps(int32_t *tab, int64_t k, int64_t out, int64_t stride, int64_t dil,
+                      int64_t lo, int64_t n, int mode)
+{
+    for (int64_t kk = 0; kk < k; kk++)
+        for (int64_t o = 0; o < out; o++)
+            tab[kk * out + o] = (int32_t)map_index(o * stride + kk * dil - lo, n, mode);
+}
+
+/* ---- tasks ---- */
+
+typedef struct conv_job {
+    const conv_state *s;
+    const conv_geom *g;
+    const float *x, *packed, *weight, *bias;
+    float *y;
+    const int32_t *th, *tw; /* tap tables (convolution) */
+    int64_t N, K, chunk, nchunks, ntasks;
+    int failed; /* a task found no scratch memory */
+} conv_job;
+
+static void job_fail(conv_job *j)
+{
+    __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+}
+
+/* One GEMM task: sample n, group gi, output pixels [p0, p1). */
+static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
+{
+    const conv_state *s = j->s;
+    const conv_geom *g = j->g;
+    int64_t ohw = g->oh * g->ow, hw = g->h * g->w;
+    int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
+    int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw, rows = p1 - p0;
+    int64_t cin = s->in_ch / s->groups, K = j->K, N = j->N;
+    const float *xg = j->x + (n * s->in_ch + gi * cin) * hw;
+    int64_t kh = s->k[0], kw = s->k[1];
+    int64_t oh0 = p0 / g->ow, ow0 = p0 % g->ow;
+    for (int64_t ci = 0; ci < cin; ci++) {
+        const float *xc = xg + ci * hw;
+        for (int64_t a = 0; a < kh; a++) {
+            const int32_t *th = j->th + a * g->oh;
+            for (int64_t b = 0; b < kw; b++) {
+                const int32_t *tw = j->tw + b * g->ow;
+                float *dst = col + (ci * kh + a) * kw + b;
+                int64_t oh = oh0, ow = ow0;
+                for (int64_t r = 0; r < rows; r++) {
+                    int32_t ih = th[oh], iw = tw[ow];
+                    dst[r * K] = ih >= 0 && iw >= 0 ? xc[(int64_t)ih * g->w + iw] : 0.0f;
+                    if (++ow == g->ow) {
+                        ow = 0;
+                        oh++;
+                    }
+                }
+            }
+        }
+    }
+    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, col, (size_t)K,
+                         j->packed + (size_t)gi * s->packed_group, j->bias ? j->bias + gi * N : NULL,
+                         tmp, (size_t)N, ep, 0, (size_t)N);
+    float *yg = j->y + (n * s->out_ch + gi * N) * ohw + p0;
+    for (int64_t co = 0; co < N; co++) {
+        float *yr = yg + co * ohw;
+        for (int64_t r = 0; r < rows; r++)
+            yr[r] = tmp[r * N + co];
+    }
+}
+
+/* One direct task: sample n, output channel co (one input channel). */
+static void conv_direct_task(conv_job *j, int64_t t)
+{
+    const conv_state *s = j->s;
+    const conv_geom *g = j->g;
+    int64_t co = t % s->out_ch, n = t / s->out_ch;
+    int64_t mult = s->out_ch / s->groups, ci = co / mult;
+    int64_t ohw = g->oh * g->ow, kh = s->k[0], kw = s->k[1];
+    const float *xc = j->x + (n * s->in_ch + ci) * g->h * g->w;
+    const float *wc = j->weight + co * kh * kw;
+    float *yc = j->y + (n * s->out_ch + co) * ohw;
+    int64_t sw = s->stride[1];
+    for (int64_t oh = 0; oh < g->oh; oh++) {
+        float *yr = yc + oh * g->ow;
+        memset(yr, 0, (size_t)g->ow * sizeof(float));
+        for (int64_t a = 0; a < kh; a++) {
+            int32_t ih = j->th[a * g->oh + oh];
+            if (ih < 0)
+                continue;
+            const float *xr = xc + (int64_t)ih * g->w;
+            for (int64_t b = 0; b < kw; b++) {
+                const float wv = wc[a * kw + b];
+                const int32_t *tw = j->tw + b * g->ow;
+                /* the outputs whose tap b falls inside the row read it in
+                 * place: ow in [lo, hi) with 0 <= ow*sw + off < w */
+                int64_t off = b * s->dil[1] - s->pad_lo[1];
+                int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                int64_t hi = g->w - off > 0 ? (g->w - off + sw - 1) / sw : 0;
+                if (hi > g->ow)
+                    hi = g->ow;
+                if (lo > hi)
+                    lo = hi;
+                for (int64_t ow = 0; ow < lo; ow++)
+                    if (tw[ow] >= 0)
+                        yr[ow] += wv * xr[tw[ow]];
+                if (sw == 1) {
+                    const float *xs = xr + off;
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        yr[ow] += wv * xs[ow];
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        yr[ow] += wv * xr[ow * sw + off];
+                }
+                for (int64_t ow = hi; ow < g->ow; ow++)
+                    if (tw[ow] >= 0)
+                        yr[ow] += wv * xr[tw[ow]];
+            }
+        }
+        if (j->bias) {
+            const float bv = j->bias[co];
+            for (int64_t ow = 0; ow < g->ow; ow++)
+                yr[ow] += bv;
+        }
+    }
+}
+
+/* One transposed task: sample n, group gi. */
+static void conv_t_task(conv_job *j, int64_t t, float *xrows, float *cols)
+{
+    const conv_state *s = j->s;
+    const conv_geom *g = j->g;
+    int64_t gi = t % s->groups, n = t / s->groups;
+    int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
+    int64_t cin = s->in_ch / s->groups, cout = s->out_ch / s->groups;
+    int64_t K = j->K, N = j->N, kh = s->k[0], kw = s->k[1];
+    const float *xg = j->x + (n * s->in_ch + gi * cin) * hw;
+    float *yg = j->y + (n * s->out_ch + gi * cout) * ohw;
+    for (int64_t co = 0; co < cout; co++) {
+        float bv = j->bias ? j->bias[gi * cout + co] : 0.0f;
+        for (int64_t p = 0; p < ohw; p++)
+            yg[co * ohw + p] = bv;
+    }
+    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    for (int64_t p0 = 0; p0 < hw; p0 += j->chunk) {
+        int64_t rows = hw - p0 < j->chunk ? hw - p0 : j->chunk;
+        for (int64_t ci = 0; ci < K; ci++)
+            for (int64_t r = 0; r < rows; r++)
+                xrows[r * K + ci] = xg[ci * hw + p0 + r];
+        lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, xrows, (size_t)K,
+                             j->packed + (size_t)gi * s->packed_group, NULL, cols, (size_t)N, ep,
+                             0, (size_t)N);
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t ih = (p0 + r) / g->w, iw = (p0 + r) % g->w;
+            const float *cr = cols + r * N;
+            for (int64_t co = 0; co < cout; co++) {
+                float *yc = yg + co * ohw;
+                for (int64_t a = 0; a < kh; a++) {
+                    int64_t oh = ih * s->stride[0] - s->pad[0] + a * s->dil[0];
+                    if (oh < 0 || oh >= g->oh)
+                        continue;
+                    float *yr = yc + oh * g->ow;
+                    const float *cv = cr + (co * kh + a) * kw;
+                    for (int64_t b = 0; b < kw; b++) {
+                        int64_t ow = iw * s->stride[1] - s->pad[1] + b * s->dil[1];
+                        if (ow >= 0 && ow < g->ow)
+                            yr[ow] += cv[b];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static size_t task_scratch(const conv_job *j)
+{
+    if (conv_is_direct(j->s))
+        return 0;
+    return (size_t)j->chunk * (size_t)(j->K + j->N) * sizeof(float) + 64;
+}
+
+static void run_tasks(void *ctx, int ith, int nth)
+{
+    conv_job *j = ctx;
+    float *a = NULL, *b = NULL;
+    size_t bytes = task_scratch(j);
+    if (bytes) {
+        a = scratch_get(0, bytes);
+        if (!a) {
+            job_fail(j);
+            return;
+        }
+        /* the second buffer starts on a 64-byte boundary */
+        b = a + (((size_t)j->chunk * (size_t)j->K + 15) & ~(size_t)15);
+    }
+    for (int64_t t = ith; t < j->ntasks; t += nth) {
+        if (j->s->transposed)
+            conv_t_task(j, t, a, b);
+        else if (conv_is_direct(j->s))
+            conv_direct_task(j, t);
+        else
+            conv_gemm_task(j, t, a, b);
+    }
+}
+
+/* Rows per chunk: the chunk's patch rows and results in about 640 KiB. */
+static int64_t chunk_rows(int64_t K, int64_t N, int64_t total)
+{
+    int64_t r = (INT64_C(160) * 1024) / (K + N);
+    if (r < 48)
+        r = 48;
+    if (r > 1024)
+        r = 1024;
+    return total < r ? (total > 0 ? total : 1) : r;
+}
+
+/* Work below this many flops stays on the calling thread. */
+#define CONV_PARALLEL_MIN_FLOPS 4e6
+
+lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const float *x, float *y,
+                             const float *packed, const float *weight, const float *bias)
+{
+    int64_t ohw = g->oh * g->ow;
+    if (g->n == 0 || ohw == 0)
+        return LAM_OK;
+    conv_job j = {.s = s, .g = g, .x = x, .y = y, .packed = packed, .weight = weight,
+                  .bias = bias};
+    conv_gemm_dims(s, &j.N, &j.K);
+    double flops = 2.0 * (double)g->n * (double)s->out_ch * (double)ohw *
+                   (double)(s->in_ch / s->groups) * (double)(s->k[0] * s->k[1]);
+    int32_t *taps = NULL;
+    if (s->transposed) {
+        j.chunk = chunk_rows(j.K, j.N, g->h * g->w);
+        j.ntasks = g->n * s->groups;
+    } else {
+        taps = scratch_get(1, sizeof(int32_t) * (size_t)(s->k[0] * g->oh + s->k[1] * g->ow));
+        if (!taps)
+            return lam__oom("convolution tap tables");
+        fill_taps(taps, s->k[0], g->oh, s->stride[0], s->dil[0], s->pad_lo[0], g->h, s->mode);
+        fill_taps(taps + s->k[0] * g->oh, s->k[1], g->ow, s->stride[1], s->dil[1], s->pad_lo[1],
+                  g->w, s->mode);
+        j.th = taps;
+        j.tw = taps + s->k[0] * g->oh;
+        if (conv_is_direct(s)) {
+            j.ntasks = g->n * s->out_ch;
+        } else {
+            j.chunk = chunk_rows(j.K, j.N, ohw);
+            j.nchunks = (ohw + j.chunk - 1) / j.chunk;
+            j.ntasks = g->n * s->groups * j.nchunks;
+        }
+    }
+    int nth = flops < CONV_PARALLEL_MIN_FLOPS ? 1 : lam__threads_for_call();
+    if (nth > j.ntasks)
+        nth = (int)j.ntasks;
+    if (nth > 1)
+        lam__parallel(nth, run_tasks, &j);
+    else
+        run_tasks(&j, 0, 1);
+    if (__atomic_load_n(&j.failed, __ATOMIC_RELAXED))
+        return lam__oom("convolution scratch");
+    return LAM_OK;
+}
+
+lam_status lam__conv_pack(conv_state *s, const float *w)
+{
+    int64_t N, K;
+    conv_gemm_dims(s, &N, &K);
+    const lam__kernel_table *k = lam__kernels();
+    if (!s->transposed) {
+        for (int64_t gi = 0; gi < s->groups; gi++)
+            k->gemm_pack((size_t)N, (size_t)K, w + gi * N * K, s->packed + gi * s->packed_group);
+        return LAM_OK;
+    }
+    /* weight [in, out/groups, kH, kW]: group gi's rows are a K x N matrix;
+     * the GEMM wants it as N x K */
+    float *t = malloc(sizeof(float) * (size_t)(N * K > 0 ? N * K : 1));
+    if (!t)
+        return lam__oom("ConvTranspose weight packing");
+    for (int64_t gi = 0; gi < s->groups; gi++) {
+        const float *wg = w + gi * K * N;
+        for (int64_t kk = 0; kk < K; kk++)
+            for (int64_t nn = 0; nn < N; nn++)
+                t[nn * K + kk] = wg[kk * N + nn];
+        k->gemm_pack((size_t)N, (size_t)K, t, s->packed + gi * s->packed_group);
+    }
+    free(t);
+    return LAM_OK;
+}
