@@ -253,6 +253,24 @@ Test(conv, errors_name_the_module_path)
     lam_module_release(m);
 }
 
+/* A bare name is a string only where the argument takes one. */
+Test(conv, bare_names_only_for_string_arguments)
+{
+    static const char *const bad[] = {"Conv2d(3, 8, 3, bias=yes)", "Conv2d(3, 8, 3, groups=two)",
+                                      "Conv2d(3, 8, 3, same)"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lam_module *m = NULL;
+        EXPECT_FAIL(lam_model_parse(bad[i], strlen(bad[i]), "<case>", &m), LAM_ERR_FORMAT,
+                    "unknown name '");
+        cr_expect_null(m);
+    }
+    lam_module *m = parse("Conv1d(2, 2, kernel_size=(3,), stride=(1,), padding=valid, "
+                          "padding_mode=circular)");
+    expect_repr(m, "Conv1d(2, 2, kernel_size=(3,), stride=(1,), padding=valid, "
+                   "padding_mode=circular)", "bare names", "parse");
+    lam_module_release(m);
+}
+
 Test(conv, c_api_checks)
 {
     lam_module *m = NULL;
