@@ -198,6 +198,7 @@ static const char *const builtin_names[] = {
     "Linear", "Identity", "ReLU", "LeakyReLU", "ReLU6", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU",
     "Softplus", "Softmax", "LogSoftmax", "LayerNorm", "Dropout", "Flatten", "Sequential",
     "ModuleList",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
 };
 
 Test(registry, builtins_are_registered_in_order)

@@ -109,14 +109,15 @@ static void check(const char *what, lam_status st, const lam_tensor *y, const sh
 
 /* ---- the built-in layers ---- */
 
-enum kind { SAME, LINEAR, FLATTEN };
+enum kind { SAME, LINEAR, FLATTEN, CONV };
 
 typedef struct layer_case {
     const char *type; /* the registry's name */
     const char *label;
     lam_status (*create)(lam_module **);
     enum kind kind;
-    int a, b; /* LINEAR: in, out features; FLATTEN: start, end dims */
+    int a, b; /* LINEAR: in, out features; FLATTEN: start, end dims; CONV: spatial dims,
+                 transposed */
 } layer_case;
 
 static lam_status linear(lam_module **m) { return lam_linear_create(m, 4, 3, true); }
@@ -149,6 +150,23 @@ static lam_status flatten01(lam_module **m) { return lam_flatten_create(m, 0, 1)
 static lam_status flatten_all(lam_module **m) { return lam_flatten_create(m, 0, -1); }
 static lam_status flatten23(lam_module **m) { return lam_flatten_create(m, -2, -1); }
 
+/* 4 -> 3 channels, kernel 3: padding 1 (the same size), or transposed with stride 2 */
+static lam_status conv1d(lam_module **m) { return lam_conv1d_create(m, 4, 3, 3, 1, 1, 1, 1, true, NULL); }
+static lam_status conv2d(lam_module **m)
+{
+    const int64_t k[2] = {3, 3}, p[2] = {1, 1};
+    return lam_conv2d_create(m, 4, 3, k, NULL, p, NULL, 1, true, NULL);
+}
+static lam_status conv_t1d(lam_module **m)
+{
+    return lam_conv_transpose1d_create(m, 4, 3, 3, 2, 0, 0, 1, true, 1, NULL);
+}
+static lam_status conv_t2d(lam_module **m)
+{
+    const int64_t k[2] = {3, 3}, s[2] = {2, 2};
+    return lam_conv_transpose2d_create(m, 4, 3, k, s, NULL, NULL, 1, true, NULL, NULL);
+}
+
 static const layer_case LAYERS[] = {
     {"Linear", "Linear(4, 3)", linear, LINEAR, 4, 3},
     {"Linear", "Linear(0, 3)", linear0, LINEAR, 0, 3},
@@ -174,6 +192,10 @@ static const layer_case LAYERS[] = {
     {"Flatten", "Flatten(0, 1)", flatten01, FLATTEN, 0, 1},
     {"Flatten", "Flatten(0, -1)", flatten_all, FLATTEN, 0, -1},
     {"Flatten", "Flatten(-2, -1)", flatten23, FLATTEN, -2, -1},
+    {"Conv1d", "Conv1d(4, 3, 3, padding=1)", conv1d, CONV, 1, 0},
+    {"Conv2d", "Conv2d(4, 3, 3, padding=1)", conv2d, CONV, 2, 0},
+    {"ConvTranspose1d", "ConvTranspose1d(4, 3, 3, stride=2)", conv_t1d, CONV, 1, 1},
+    {"ConvTranspose2d", "ConvTranspose2d(4, 3, 3, stride=2)", conv_t2d, CONV, 2, 1},
 };
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 
@@ -202,6 +224,15 @@ static bool layer_output(const layer_case *c, const shape *in, shape *out)
             d[nd++] = in->d[i];
         d[nd - 1] = c->b;
         break;
+    case CONV: {
+        int cd = in->nd - c->a - 1; /* the channel dim */
+        if ((in->nd != c->a + 1 && in->nd != c->a + 2) || in->d[cd] != 4)
+            return false;
+        for (int i = 0; i < in->nd; i++)
+            d[nd++] = i > cd && c->b ? 2 * (__int128)in->d[i] + 1 : in->d[i];
+        d[cd] = 3;
+        break;
+    }
     case FLATTEN: {
         int s = c->a < 0 ? c->a + in->nd : c->a, e = c->b < 0 ? c->b + in->nd : c->b;
         if (s < 0 || e < 0 || s >= in->nd || e >= in->nd || s > e)

@@ -198,8 +198,15 @@ static lam_status conv_shape_geom(lam_module *m, int ndim, const int64_t *in, in
     }
     int64_t oh, ow;
     if (s->transposed) {
-        oh = (h - 1) * s->stride[0] - 2 * s->pad[0] + s->dil[0] * (s->k[0] - 1) + s->opad[0] + 1;
-        ow = (w - 1) * s->stride[1] - 2 * s->pad[1] + s->dil[1] * (s->k[1] - 1) + s->opad[1] + 1;
+        /* in 128 bits: an empty input may have dims near 2^63 */
+        __int128 o[2];
+        for (int d = 0; d < 2; d++)
+            o[d] = ((__int128)(d ? w : h) - 1) * s->stride[d] - 2 * s->pad[d] +
+                   s->dil[d] * (s->k[d] - 1) + s->opad[d] + 1;
+        if (o[0] > INT64_MAX || o[1] > INT64_MAX)
+            return conv_error(m, "the output size per channel does not fit in 64 bits");
+        oh = (int64_t)o[0];
+        ow = (int64_t)o[1];
         if (oh <= 0 || ow <= 0) {
             char a[64], o[64];
             /* conv_transpose1d runs as a 2-d one in PyTorch, and says so */
@@ -221,6 +228,8 @@ static lam_status conv_shape_geom(lam_module *m, int ndim, const int64_t *in, in
                               s->opad[0], s->opad[1], s->stride[0], s->stride[1], s->dil[0],
                               s->dil[1]);
     } else {
+        if (h > INT64_MAX - (INT64_C(1) << 22) || w > INT64_MAX - (INT64_C(1) << 22))
+            return conv_error(m, "the padded input size per channel does not fit in 64 bits");
         int64_t hp = h + s->pad_lo[0] + s->pad_hi[0], wp = w + s->pad_lo[1] + s->pad_hi[1];
         int64_t kh = s->dil[0] * (s->k[0] - 1) + 1, kw = s->dil[1] * (s->k[1] - 1) + 1;
         if (hp < kh || wp < kw) {

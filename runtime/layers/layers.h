@@ -1,5 +1,6 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
- * Softmax/LogSoftmax, LayerNorm, Dropout, Flatten) as lam__module_ops, and
+ * Softmax/LogSoftmax, LayerNorm, Dropout, Flatten, the convolutions in
+ * conv.h) as lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
  * registry by plugin/builtin_types.c. */
