@@ -596,6 +596,8 @@ def gen_conv():
         ('conv2d_depthwise_s2', 'Conv2d(6, 6, 3, stride=2, padding=1, groups=6, bias=False)', (1, 6, 11, 10)),
         ('conv2d_depthwise_mult', 'Conv2d(4, 8, (3, 5), padding=(1, 2), dilation=(1, 2), groups=4)', (1, 4, 7, 12)),
         ('conv2d_depthwise_reflect', "Conv2d(5, 5, 3, padding=2, groups=5, padding_mode='reflect')", (1, 5, 6, 5)),
+        ('conv2d_depthwise_same_even', "Conv2d(4, 4, (2, 4), padding='same', groups=4)", (1, 4, 5, 9)),
+        ('conv2d_depthwise_same_even_replicate', "Conv2d(3, 6, 2, padding='same', groups=3, padding_mode='replicate')", (2, 3, 6, 7)),
         ('conv2d_reflect', "Conv2d(3, 4, 3, padding=2, padding_mode='reflect')", (2, 3, 5, 6)),
         ('conv2d_replicate', "Conv2d(3, 4, 3, padding=(3, 1), padding_mode='replicate')", (1, 3, 2, 5)),
         ('conv2d_circular', "Conv2d(3, 4, 3, padding=(2, 3), padding_mode='circular')", (2, 3, 4, 5)),

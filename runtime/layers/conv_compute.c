@@ -153,58 +153,99 @@ static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
     }
 }
 
-/* One direct task: sample n, output channel co (one input channel). */
+/* Four floats (SSE / NEON registers where the target has them; GCC's
+ * generic vectors elsewhere).  runtime/ is built for the base ISA, and the
+ * direct loop's inner loop is short and memory-bound, so this is enough. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f load4(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* One direct task: sample n, output channel co (one input channel).  Every
+ * output is ((0 + w[a][b] x) + ...) over the taps in order (kh, then kw),
+ * skipping zero padding, then + bias, whichever loop computes it; the
+ * kernel rows of an output row are summed in registers. */
+#define DIRECT_MAX_KH 32
 static void conv_direct_task(conv_job *j, int64_t t)
 {
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
     int64_t co = t % s->out_ch, n = t / s->out_ch;
     int64_t mult = s->out_ch / s->groups, ci = co / mult;
-    int64_t ohw = g->oh * g->ow, kh = s->k[0], kw = s->k[1];
+    int64_t ohw = g->oh * g->ow, kh = s->k[0], kw = s->k[1], ow_n = g->ow;
     const float *xc = j->x + (n * s->in_ch + ci) * g->h * g->w;
     const float *wc = j->weight + co * kh * kw;
     float *yc = j->y + (n * s->out_ch + co) * ohw;
-    int64_t sw = s->stride[1];
+    const float bv = j->bias ? j->bias[co] : 0.0f;
+    int64_t sw = s->stride[1], dw = s->dil[1], pl = s->pad_lo[1];
+    /* [lo, hi): the outputs all of whose kw taps fall inside the row */
+    int64_t lo = pl > 0 ? (pl + sw - 1) / sw : 0;
+    int64_t last = (kw - 1) * dw - pl; /* offset of the last tap */
+    int64_t hi = g->w - last > 0 ? (g->w - last + sw - 1) / sw : 0;
+    if (hi > ow_n)
+        hi = ow_n;
+    if (lo > hi)
+        lo = hi;
+    const float *rows[DIRECT_MAX_KH]; /* the input rows of this output row's kernel rows */
+    const float *wts[DIRECT_MAX_KH];
     for (int64_t oh = 0; oh < g->oh; oh++) {
-        float *yr = yc + oh * g->ow;
-        memset(yr, 0, (size_t)g->ow * sizeof(float));
-        for (int64_t a = 0; a < kh; a++) {
-            int32_t ih = j->th[a * g->oh + oh];
-            if (ih < 0)
-                continue;
-            const float *xr = xc + (int64_t)ih * g->w;
-            for (int64_t b = 0; b < kw; b++) {
-                const float wv = wc[a * kw + b];
-                const int32_t *tw = j->tw + b * g->ow;
-                /* the outputs whose tap b falls inside the row read it in
-                 * place: ow in [lo, hi) with 0 <= ow*sw + off < w */
-                int64_t off = b * s->dil[1] - s->pad_lo[1];
-                int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                int64_t hi = g->w - off > 0 ? (g->w - off + sw - 1) / sw : 0;
-                if (hi > g->ow)
-                    hi = g->ow;
-                if (lo > hi)
-                    lo = hi;
-                for (int64_t ow = 0; ow < lo; ow++)
-                    if (tw[ow] >= 0)
-                        yr[ow] += wv * xr[tw[ow]];
-                if (sw == 1) {
-                    const float *xs = xr + off;
-                    for (int64_t ow = lo; ow < hi; ow++)
-                        yr[ow] += wv * xs[ow];
-                } else {
-                    for (int64_t ow = lo; ow < hi; ow++)
-                        yr[ow] += wv * xr[ow * sw + off];
+        float *restrict yr = yc + oh * ow_n;
+        int64_t k0 = 0;
+        while (k0 < kh) { /* kernel rows in blocks of DIRECT_MAX_KH */
+            int nr = 0;
+            int64_t k1 = kh - k0 < DIRECT_MAX_KH ? kh : k0 + DIRECT_MAX_KH;
+            for (int64_t a = k0; a < k1; a++) {
+                int32_t ih = j->th[a * g->oh + oh];
+                if (ih >= 0) {
+                    rows[nr] = xc + (int64_t)ih * g->w;
+                    wts[nr++] = wc + a * kw;
                 }
-                for (int64_t ow = hi; ow < g->ow; ow++)
-                    if (tw[ow] >= 0)
-                        yr[ow] += wv * xr[tw[ow]];
             }
-        }
-        if (j->bias) {
-            const float bv = j->bias[co];
-            for (int64_t ow = 0; ow < g->ow; ow++)
-                yr[ow] += bv;
+            bool first = k0 == 0, final = k1 == kh;
+            k0 = k1;
+            /* the edges, through the tap tables (padding modes) */
+            for (int64_t ow = 0; ow < ow_n; ow++) {
+                if (ow == lo)
+                    ow = hi; /* [lo, hi) below */
+                if (ow >= ow_n)
+                    break;
+                float acc = first ? 0.0f : yr[ow];
+                for (int r = 0; r < nr; r++)
+                    for (int64_t b = 0; b < kw; b++) {
+                        int32_t idx = j->tw[b * ow_n + ow];
+                        if (idx >= 0)
+                            acc += wts[r][b] * rows[r][idx];
+                    }
+                yr[ow] = final ? acc + bv : acc;
+            }
+            /* the inside, read in place */
+            int64_t ow = lo;
+            if (sw == 1) {
+                for (; ow + 4 <= hi; ow += 4) {
+                    v4f acc = first ? (v4f){0, 0, 0, 0} : load4(yr + ow);
+                    for (int r = 0; r < nr; r++) {
+                        const float *xs = rows[r] - pl + ow;
+                        for (int64_t b = 0; b < kw; b++)
+                            acc += wts[r][b] * load4(xs + b * dw);
+                    }
+                    if (final)
+                        acc += bv;
+                    memcpy(yr + ow, &acc, sizeof acc);
+                }
+            }
+            for (; ow < hi; ow++) {
+                float acc = first ? 0.0f : yr[ow];
+                for (int r = 0; r < nr; r++) {
+                    const float *xs = rows[r] + ow * sw - pl;
+                    for (int64_t b = 0; b < kw; b++)
+                        acc += wts[r][b] * xs[b * dw];
+                }
+                yr[ow] = final ? acc + bv : acc;
+            }
         }
     }
 }
