@@ -392,3 +392,135 @@ Test(conv, repacks_when_the_weight_changes)
         lam_module_release(m);
     }
 }
+
+/* ---- larger convolutions: threads, chunks, a Sequential ------------------- */
+
+/* The convolution by its definition, in float64: x [n, c, h, w] (NCHW; a
+ * 1-d one has h = 1), the module's own weight and bias. */
+static void reference(bool tr, int64_t groups, int64_t st, int64_t pad,
+                      int64_t dil, const lam_tensor *x, lam_module *m, const lam_tensor *y,
+                      double *out, double *scale)
+{
+    lam_tensor *w, *b;
+    params(m, &w, &b);
+    const int64_t *xs = lam_tensor_shape(x), *ys = lam_tensor_shape(y), *ws = lam_tensor_shape(w);
+    int64_t n = xs[0], c = xs[1], h = xs[2], wd = xs[3], oc = ys[1], oh = ys[2], ow = ys[3];
+    int64_t kh = ws[2], kw = ws[3], cin = c / groups, cout = oc / groups;
+    const float *xd = lam_tensor_cdata(x), *wt = lam_tensor_cdata(w), *bd = lam_tensor_cdata(b);
+    for (int64_t i = 0; i < n * oc * oh * ow; i++) {
+        out[i] = bd[(i / (oh * ow)) % oc];
+        scale[i] = fabs(out[i]);
+    }
+    for (int64_t s = 0; s < n; s++)
+        for (int64_t g = 0; g < groups; g++)
+            for (int64_t ci = 0; ci < cin; ci++)
+                for (int64_t co = 0; co < cout; co++)
+                    for (int64_t a = 0; a < kh; a++)
+                        for (int64_t bb = 0; bb < kw; bb++) {
+                            double wv = tr ? wt[(((g * cin + ci) * cout + co) * kh + a) * kw + bb]
+                                           : wt[(((g * cout + co) * cin + ci) * kh + a) * kw + bb];
+                            const float *xc = xd + (s * c + g * cin + ci) * h * wd;
+                            double *oc_ = out + (s * oc + g * cout + co) * oh * ow;
+                            double *sc_ = scale + (s * oc + g * cout + co) * oh * ow;
+                            for (int64_t i = 0; i < (tr ? h : oh); i++)
+                                for (int64_t j = 0; j < (tr ? wd : ow); j++) {
+                                    int64_t p = i * st - pad + a * dil, q = j * st - pad + bb * dil;
+                                    if (tr) { /* input (i, j) adds to output (p, q) */
+                                        if (p < 0 || p >= oh || q < 0 || q >= ow)
+                                            continue;
+                                        oc_[p * ow + q] += wv * xc[i * wd + j];
+                                        sc_[p * ow + q] += fabs(wv * xc[i * wd + j]);
+                                    } else { /* output (i, j) reads input (p, q) */
+                                        if (p < 0 || p >= h || q < 0 || q >= wd)
+                                            continue;
+                                        oc_[i * ow + j] += wv * xc[p * wd + q];
+                                        sc_[i * ow + j] += fabs(wv * xc[p * wd + q]);
+                                    }
+                                }
+                        }
+}
+
+Test(conv, large_cases_any_thread_count)
+{
+    static const struct {
+        const char *ctor;
+        bool tr;
+        int64_t groups, stride, pad, dil, shape[4];
+    } cases[] = {
+        {"Conv2d(16, 24, 3, padding=1)", false, 1, 1, 1, 1, {3, 16, 37, 41}},
+        {"Conv2d(32, 32, 3, stride=2, padding=2, dilation=2, groups=32)", false, 32, 2, 2, 2,
+         {2, 32, 45, 38}},
+        {"Conv2d(24, 24, 5, padding=2, groups=24)", false, 24, 1, 2, 1, {2, 24, 40, 43}},
+        {"Conv2d(64, 48, 1)", false, 1, 1, 0, 1, {2, 64, 33, 35}},
+        {"Conv2d(12, 18, 3, stride=2, padding=1, groups=3)", false, 3, 2, 1, 1, {4, 12, 40, 36}},
+        {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}},
+        {"ConvTranspose2d(8, 12, 3, stride=3, dilation=2, groups=2)", true, 2, 3, 0, 2,
+         {2, 8, 17, 20}},
+    };
+    int threads = lam_get_num_threads();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lam_manual_seed(11 + c);
+        lam_module *m = parse(cases[c].ctor);
+        lam_tensor *x = NULL, *y[3] = {NULL, NULL, NULL};
+        ASSERT_OK(lam_tensor_create(&x, 4, cases[c].shape));
+        float *xd = lam_tensor_data(x);
+        for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+            xd[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f;
+        for (int k = 0; k < 3; k++) {
+            lam_set_num_threads(k == 0 ? 1 : k == 1 ? 2 : 5);
+            ASSERT_OK(lam_module_forward(m, x, &y[k]));
+        }
+        lam_set_num_threads(threads);
+        cr_expect(same_bits(y[0], y[1]) && same_bits(y[0], y[2]),
+                  "%s: results depend on the thread count", cases[c].ctor);
+        int64_t n = lam_tensor_numel(y[0]);
+        double *want = malloc(sizeof(double) * (size_t)n), *scale = malloc(sizeof(double) * (size_t)n);
+        cr_assert(want && scale);
+        reference(cases[c].tr, cases[c].groups, cases[c].stride, cases[c].pad,
+                  cases[c].dil, x, m, y[0], want, scale);
+        const float *got = lam_tensor_cdata(y[0]);
+        int bad = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (!(fabs(got[i] - want[i]) <= 1e-6 + 1e-5 * scale[i]) && bad++ < 3)
+                cr_expect(0, "%s: output[%lld] = %.9g, expected %.9g", cases[c].ctor,
+                          (long long)i, got[i], want[i]);
+        free(want);
+        free(scale);
+        for (int k = 0; k < 3; k++)
+            lam_tensor_release(y[k]);
+        lam_tensor_release(x);
+        lam_module_release(m);
+    }
+}
+
+/* In a Sequential the planner may split the batch across threads: the
+ * same bits. */
+Test(conv, sequential_batch_split_same_bits)
+{
+    static const char text[] = "Sequential(\n"
+                               "  (0): Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
+                               "  (1): ReLU()\n"
+                               "  (2): Conv2d(16, 16, kernel_size=(3, 3), stride=(2, 2), groups=16)\n"
+                               "  (3): ConvTranspose2d(16, 4, kernel_size=(2, 2), stride=(2, 2))\n"
+                               ")";
+    lam_manual_seed(5);
+    lam_module *m = parse(text);
+    int64_t shape[4] = {8, 3, 32, 30};
+    lam_tensor *x = NULL, *y1 = NULL, *y2 = NULL;
+    ASSERT_OK(lam_tensor_create(&x, 4, shape));
+    float *xd = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        xd[i] = (float)((i * 31) % 97) / 48.0f - 1.0f;
+    int threads = lam_get_num_threads();
+    lam_set_num_threads(1);
+    ASSERT_OK(lam_module_forward(m, x, &y1));
+    lam_set_num_threads(4);
+    ASSERT_OK(lam_module_forward(m, x, &y2));
+    lam_set_num_threads(threads);
+    cr_expect(same_bits(y1, y2), "a Sequential of convolutions depends on the thread count");
+    cr_expect_eq(lam_tensor_shape(y1)[2], 30);
+    lam_tensor_release(x);
+    lam_tensor_release(y1);
+    lam_tensor_release(y2);
+    lam_module_release(m);
+}
