@@ -22,6 +22,15 @@
 
 #include "fixture.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+/* Criterion's workers end without LeakSanitizer's exit-time check */
+static void teardown(void) { __lsan_do_recoverable_leak_check(); }
+#else
+static void teardown(void) {}
+#endif
+TestSuite(conv, .fini = teardown);
+
 struct conv_case {
     char name[40];
 };
