@@ -1,15 +1,17 @@
 /* The convolutions' arithmetic, on NCHW tensors (a 1-d one has H = 1).
  *
  * Convolution: per sample and group, the output pixels are the rows of a
- * GEMM through the kernel table, y[pixel, co] = patch[pixel, (ci, kh, kw)] .
- * W[co, (ci, kh, kw)] + bias[co], with W the weight as PyTorch lays it out,
- * packed once (conv.c).  The patches are gathered (im2col) in chunks of a
- * bounded number of rows that stay in L2, never for the whole image; each
- * chunk's result is written back transposed into the NCHW output.  A 1x1
- * convolution is the same with one tap: its patch rows are the NHWC rows.
- * Depthwise-style convolutions (one input channel per group) run as a direct
- * loop.  Padding modes map a padded coordinate to an input coordinate (or to
- * nothing, for zeros), so no padded copy is made.
+ * GEMM through the kernel table, y[pixel, co] = patch[pixel, (kh, kw, ci)] .
+ * W[co, (kh, kw, ci)] + bias[co], with W the weight permuted to that order
+ * and packed once (conv.c / lam__conv_pack).  The input is first copied to
+ * NHWC rows, so a patch row is kH x kW contiguous runs of in/groups floats;
+ * the patches are gathered (im2col) in chunks of a bounded number of rows
+ * that stay in L2, never for the whole image, and each chunk's result is
+ * written back transposed into the NCHW output.  A 1x1 convolution (stride
+ * 1, no padding) is a plain GEMM on the pixels' rows, transposed from NCHW
+ * chunk by chunk.  Depthwise-style convolutions (one input channel per
+ * group) run as a direct loop.  Padding modes map a padded coordinate to an
+ * input coordinate (or to nothing, for zeros), so no padded copy is made.
  *
  * Transposed convolution: per sample and group, the input pixels' NHWC rows
  * times the weight give each pixel's contribution to kH x kW output pixels
@@ -101,6 +103,8 @@ typedef struct conv_job {
     const float *x, *packed, *weight, *bias;
     float *y;
     const int32_t *th, *tw; /* tap tables (convolution) */
+    float *xt;              /* the input as NHWC rows (GEMM paths) */
+    bool pointwise;         /* 1x1, stride 1, no padding: rows transposed per chunk */
     int64_t N, K, chunk, nchunks, ntasks;
     int failed; /* a task found no scratch memory */
 } conv_job;
@@ -110,34 +114,71 @@ static void job_fail(conv_job *j)
     __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
 }
 
-/* One GEMM task: sample n, group gi, output pixels [p0, p1). */
+/* The input, NCHW, as NHWC rows (one row of C floats per pixel), in tasks
+ * of 64 pixels. */
+static void nhwc_tasks(void *ctx, int ith, int nth)
+{
+    conv_job *j = ctx;
+    int64_t c = j->s->in_ch, hw = j->g->h * j->g->w, blocks = (hw + 63) / 64;
+    for (int64_t t = ith; t < j->g->n * blocks; t += nth) {
+        int64_t n = t / blocks, p0 = t % blocks * 64, p1 = p0 + 64 < hw ? p0 + 64 : hw;
+        const float *x = j->x + n * c * hw;
+        float *xt = j->xt + n * hw * c;
+        for (int64_t ci = 0; ci < c; ci++)
+            for (int64_t p = p0; p < p1; p++)
+                xt[p * c + ci] = x[ci * hw + p];
+    }
+}
+
+/* One GEMM task: sample n, group gi, output pixels [p0, p1).  A patch row
+ * is kH x kW runs of in/groups channels copied from the NHWC rows (the
+ * packed weight is in that order: (kh, kw, ci)). */
 static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
 {
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
-    int64_t ohw = g->oh * g->ow, hw = g->h * g->w;
+    int64_t ohw = g->oh * g->ow, hw = g->h * g->w, C = s->in_ch;
     int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
     int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw, rows = p1 - p0;
-    int64_t cin = s->in_ch / s->groups, K = j->K, N = j->N;
-    const float *xg = j->x + (n * s->in_ch + gi * cin) * hw;
-    int64_t kh = s->k[0], kw = s->k[1];
-    int64_t oh0 = p0 / g->ow, ow0 = p0 % g->ow;
-    for (int64_t ci = 0; ci < cin; ci++) {
-        const float *xc = xg + ci * hw;
-        for (int64_t a = 0; a < kh; a++) {
-            const int32_t *th = j->th + a * g->oh;
-            for (int64_t b = 0; b < kw; b++) {
-                const int32_t *tw = j->tw + b * g->ow;
-                float *dst = col + (ci * kh + a) * kw + b;
-                int64_t oh = oh0, ow = ow0;
-                for (int64_t r = 0; r < rows; r++) {
-                    int32_t ih = th[oh], iw = tw[ow];
-                    dst[r * K] = ih >= 0 && iw >= 0 ? xc[(int64_t)ih * g->w + iw] : 0.0f;
-                    if (++ow == g->ow) {
-                        ow = 0;
-                        oh++;
+    int64_t cin = C / s->groups, K = j->K, N = j->N;
+    if (j->pointwise) {
+        /* the rows are the NCHW input's pixels, transposed chunk by chunk
+         * (in L2) rather than the whole input first */
+        const float *xc = j->x + (n * C + gi * cin) * hw + p0;
+        for (int64_t ci = 0; ci < cin; ci++)
+            for (int64_t r = 0; r < rows; r++)
+                col[r * K + ci] = xc[ci * hw + r];
+    } else {
+        const float *xg = j->xt + n * hw * C + gi * cin;
+        int64_t kh = s->k[0], kw = s->k[1];
+        size_t run = (size_t)cin * sizeof(float);
+        int64_t oh = p0 / g->ow, ow = p0 % g->ow;
+        for (int64_t r = 0; r < rows; r++) {
+            float *dst = col + r * K;
+            for (int64_t a = 0; a < kh; a++) {
+                int32_t ih = j->th[a * g->oh + oh];
+                if (ih < 0) {
+                    memset(dst + a * kw * cin, 0, run * (size_t)kw);
+                    continue;
+                }
+                const float *xrow = xg + (int64_t)ih * g->w * C;
+                for (int64_t b = 0; b < kw; b++) {
+                    int32_t iw = j->tw[b * g->ow + ow];
+                    float *d = dst + (a * kw + b) * cin;
+                    if (iw < 0) {
+                        memset(d, 0, run);
+                    } else if (cin >= 16) {
+                        memcpy(d, xrow + (int64_t)iw * C, run);
+                    } else { /* a stem's 3 channels: no call */
+                        const float *src = xrow + (int64_t)iw * C;
+                        for (int64_t ci = 0; ci < cin; ci++)
+                            d[ci] = src[ci];
                     }
                 }
+            }
+            if (++ow == g->ow) {
+                ow = 0;
+                oh++;
             }
         }
     }
@@ -251,7 +292,7 @@ static void conv_direct_task(conv_job *j, int64_t t)
 }
 
 /* One transposed task: sample n, group gi. */
-static void conv_t_task(conv_job *j, int64_t t, float *xrows, float *cols)
+static void conv_t_task(conv_job *j, int64_t t, float *cols)
 {
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
@@ -259,7 +300,7 @@ static void conv_t_task(conv_job *j, int64_t t, float *xrows, float *cols)
     int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
     int64_t cin = s->in_ch / s->groups, cout = s->out_ch / s->groups;
     int64_t K = j->K, N = j->N, kh = s->k[0], kw = s->k[1];
-    const float *xg = j->x + (n * s->in_ch + gi * cin) * hw;
+    const float *xg = j->xt + n * hw * s->in_ch + gi * cin; /* NHWC rows */
     float *yg = j->y + (n * s->out_ch + gi * cout) * ohw;
     for (int64_t co = 0; co < cout; co++) {
         float bv = j->bias ? j->bias[gi * cout + co] : 0.0f;
@@ -269,10 +310,8 @@ static void conv_t_task(conv_job *j, int64_t t, float *xrows, float *cols)
     lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
     for (int64_t p0 = 0; p0 < hw; p0 += j->chunk) {
         int64_t rows = hw - p0 < j->chunk ? hw - p0 : j->chunk;
-        for (int64_t ci = 0; ci < K; ci++)
-            for (int64_t r = 0; r < rows; r++)
-                xrows[r * K + ci] = xg[ci * hw + p0 + r];
-        lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, xrows, (size_t)K,
+        lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, xg + p0 * s->in_ch,
+                             (size_t)s->in_ch,
                              j->packed + (size_t)gi * s->packed_group, NULL, cols, (size_t)N, ep,
                              0, (size_t)N);
         for (int64_t r = 0; r < rows; r++) {
@@ -297,11 +336,20 @@ static void conv_t_task(conv_job *j, int64_t t, float *xrows, float *cols)
     }
 }
 
+/* A task's buffers: the patch rows (none for a transposed one, which reads
+ * the NHWC rows in place), then the GEMM's output rows. */
+static size_t col_floats(const conv_job *j)
+{
+    if (j->s->transposed)
+        return 0;
+    return ((size_t)j->chunk * (size_t)j->K + 15) & ~(size_t)15;
+}
+
 static size_t task_scratch(const conv_job *j)
 {
     if (conv_is_direct(j->s))
         return 0;
-    return (size_t)j->chunk * (size_t)(j->K + j->N) * sizeof(float) + 64;
+    return (col_floats(j) + (size_t)j->chunk * (size_t)j->N) * sizeof(float) + 64;
 }
 
 static void run_tasks(void *ctx, int ith, int nth)
@@ -315,12 +363,11 @@ static void run_tasks(void *ctx, int ith, int nth)
             job_fail(j);
             return;
         }
-        /* the second buffer starts on a 64-byte boundary */
-        b = a + (((size_t)j->chunk * (size_t)j->K + 15) & ~(size_t)15);
+        b = a + col_floats(j); /* on a 64-byte boundary */
     }
     for (int64_t t = ith; t < j->ntasks; t += nth) {
         if (j->s->transposed)
-            conv_t_task(j, t, a, b);
+            conv_t_task(j, t, b);
         else if (conv_is_direct(j->s))
             conv_direct_task(j, t);
         else
@@ -347,34 +394,51 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
 {
     if (g->n == 0 || g->oh == 0 || g->ow == 0 || s->out_ch == 0)
         return LAM_OK; /* an empty output (its other dims may be huge) */
-    int64_t ohw = g->oh * g->ow;
+    int64_t ohw = g->oh * g->ow, hw = g->h * g->w;
     conv_job j = {.s = s, .g = g, .x = x, .y = y, .packed = packed, .weight = weight,
                   .bias = bias};
     conv_gemm_dims(s, &j.N, &j.K);
     double flops = 2.0 * (double)g->n * (double)s->out_ch * (double)ohw *
                    (double)(s->in_ch / s->groups) * (double)(s->k[0] * s->k[1]);
-    int32_t *taps = NULL;
-    if (s->transposed) {
-        j.chunk = chunk_rows(j.K, j.N, g->h * g->w);
-        j.ntasks = g->n * s->groups;
-    } else {
-        taps = scratch_get(1, sizeof(int32_t) * (size_t)(s->k[0] * g->oh + s->k[1] * g->ow));
-        if (!taps)
-            return lam__oom("convolution tap tables");
+    bool direct = conv_is_direct(s);
+    /* the caller's scratch: the NHWC rows (GEMM paths), then the tap tables */
+    bool pointwise = !s->transposed && !direct && s->k[0] == 1 && s->k[1] == 1 &&
+                     s->stride[0] == 1 && s->stride[1] == 1 && s->pad_lo[0] == 0 &&
+                     s->pad_lo[1] == 0 && s->pad_hi[0] == 0 && s->pad_hi[1] == 0;
+    size_t nx = direct || pointwise ? 0 : ((size_t)(g->n * hw * s->in_ch) + 15) & ~(size_t)15;
+    size_t ntaps = s->transposed ? 0 : (size_t)(s->k[0] * g->oh + s->k[1] * g->ow);
+    float *mem = scratch_get(1, nx * sizeof(float) + ntaps * sizeof(int32_t) + 64);
+    if (!mem)
+        return lam__oom("convolution scratch");
+    if (!s->transposed) {
+        int32_t *taps = (int32_t *)(void *)(mem + nx);
         fill_taps(taps, s->k[0], g->oh, s->stride[0], s->dil[0], s->pad_lo[0], g->h, s->mode);
         fill_taps(taps + s->k[0] * g->oh, s->k[1], g->ow, s->stride[1], s->dil[1], s->pad_lo[1],
                   g->w, s->mode);
         j.th = taps;
         j.tw = taps + s->k[0] * g->oh;
-        if (conv_is_direct(s)) {
-            j.ntasks = g->n * s->out_ch;
-        } else {
-            j.chunk = chunk_rows(j.K, j.N, ohw);
-            j.nchunks = (ohw + j.chunk - 1) / j.chunk;
-            j.ntasks = g->n * s->groups * j.nchunks;
-        }
     }
     int nth = flops < CONV_PARALLEL_MIN_FLOPS ? 1 : lam__threads_for_call();
+    j.pointwise = pointwise;
+    if (!direct && !j.pointwise) {
+        j.xt = mem;
+        int64_t blocks = g->n * ((hw + 63) / 64);
+        int t = nth < blocks ? nth : (int)blocks;
+        if (t > 1)
+            lam__parallel(t, nhwc_tasks, &j);
+        else
+            nhwc_tasks(&j, 0, 1);
+    }
+    if (s->transposed) {
+        j.chunk = chunk_rows(0, j.N, hw);
+        j.ntasks = g->n * s->groups;
+    } else if (direct) {
+        j.ntasks = g->n * s->out_ch;
+    } else {
+        j.chunk = chunk_rows(j.K, j.N, ohw);
+        j.nchunks = (ohw + j.chunk - 1) / j.chunk;
+        j.ntasks = g->n * s->groups * j.nchunks;
+    }
     if (nth > j.ntasks)
         nth = (int)j.ntasks;
     if (nth > 1)
@@ -391,21 +455,27 @@ lam_status lam__conv_pack(conv_state *s, const float *w)
     int64_t N, K;
     conv_gemm_dims(s, &N, &K);
     const lam__kernel_table *k = lam__kernels();
-    if (!s->transposed) {
-        for (int64_t gi = 0; gi < s->groups; gi++)
-            k->gemm_pack((size_t)N, (size_t)K, w + gi * N * K, s->packed + gi * s->packed_group);
-        return LAM_OK;
-    }
-    /* weight [in, out/groups, kH, kW]: group gi's rows are a K x N matrix;
-     * the GEMM wants it as N x K */
     float *t = malloc(sizeof(float) * (size_t)(N * K > 0 ? N * K : 1));
     if (!t)
-        return lam__oom("ConvTranspose weight packing");
+        return lam__oom("convolution weight packing");
+    int64_t kk = s->k[0] * s->k[1];
     for (int64_t gi = 0; gi < s->groups; gi++) {
         const float *wg = w + gi * K * N;
-        for (int64_t kk = 0; kk < K; kk++)
-            for (int64_t nn = 0; nn < N; nn++)
-                t[nn * K + kk] = wg[kk * N + nn];
+        if (s->transposed) {
+            /* weight [in, out/groups, kH, kW]: group gi's rows are a K x N
+             * matrix; the GEMM wants it as N x K */
+            for (int64_t i = 0; i < K; i++)
+                for (int64_t o = 0; o < N; o++)
+                    t[o * K + i] = wg[i * N + o];
+        } else {
+            /* weight [out, in/groups, kH, kW]: each output's row as (kh,
+             * kw, ci), the order of the patch rows */
+            int64_t cin = K / kk;
+            for (int64_t o = 0; o < N; o++)
+                for (int64_t ci = 0; ci < cin; ci++)
+                    for (int64_t q = 0; q < kk; q++)
+                        t[o * K + q * cin + ci] = wg[o * K + ci * kk + q];
+        }
         k->gemm_pack((size_t)N, (size_t)K, t, s->packed + gi * s->packed_group);
     }
     free(t);
