@@ -22,8 +22,11 @@
  * summation order (the GEMM promises the same bits whatever its M and
  * column range), so results do not depend on the thread count.  Tasks
  * (sample x group x row chunk; sample x channel for the direct loop; sample
- * x group for the transposed one) go to lam__parallel.  Scratch memory is a
- * per-thread buffer that grows to the largest chunk and is then reused. */
+ * x group for the transposed one) go to lam__parallel.  Scratch memory is
+ * per thread and kept for reuse (freed when the thread ends): each task's
+ * buffer grows to the largest chunk, the calling thread's to the largest
+ * input (its NHWC copy) and tap tables, so that a forward of a shape seen
+ * before allocates nothing. */
 #include "runtime/core/parallel.h"
 #include "runtime/layers/conv.h"
 #include <stdlib.h>
