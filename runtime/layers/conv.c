@@ -7,6 +7,7 @@
  * changes, as Linear's is.  The arithmetic is in conv_compute.c. */
 #include "runtime/layers/conv.h"
 #include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,9 @@ static lam_status conv_forward(lam_module *m, const lam_tensor *in, lam_tensor *
         st = packed_weight(m);
     if (st)
         return st;
+    if (in->numel && !s->transposed && (g.h > INT32_MAX || g.w > INT32_MAX))
+        return conv_error(m, "an input size per channel above 2^31 - 1 is not supported (the "
+                             "tap tables hold 32-bit indices)");
     const float *bias = s->bias ? m->params[1].tensor->data : NULL;
     return lam__conv_compute(s, &g, in->data, out->data, s->packed, m->params[0].tensor->data,
                              bias);
