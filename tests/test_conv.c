@@ -533,3 +533,61 @@ Test(conv, sequential_batch_split_same_bits)
     lam_tensor_release(y2);
     lam_module_release(m);
 }
+
+/* ---- a following activation joins the convolution (forward_ep) ---------- */
+
+/* Sequential(conv, act) planned -- the activation in the convolution's
+ * epilogue -- gives the bits of the two layers run one after the other, for
+ * every activation the epilogue takes and every compute path; the plan
+ * says what it joined. */
+Test(conv, following_activation_is_joined_with_the_same_bits)
+{
+    static const char *const convs[] = {
+        "Conv2d(5, 7, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+        "Conv2d(6, 9, kernel_size=(1, 1), stride=(1, 1))",
+        "Conv2d(6, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=6)",
+        "ConvTranspose2d(5, 4, kernel_size=(3, 3), stride=(2, 2))",
+        "Conv1d(5, 8, kernel_size=(3,), stride=(1,), padding=same, padding_mode=reflect)",
+    };
+    static const char *const acts[] = {
+        "ReLU()", "LeakyReLU(negative_slope=0.2)", "ReLU6()", "Sigmoid()", "Tanh()",
+        "GELU(approximate='none')", "GELU(approximate='tanh')", "SiLU()",
+    };
+    for (size_t c = 0; c < sizeof convs / sizeof convs[0]; c++) {
+        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+            char text[512];
+            snprintf(text, sizeof text, "Sequential(\n  (0): %s\n  (1): %s\n)", convs[c], acts[a]);
+            lam_manual_seed(40 + c);
+            lam_module *seq = parse(text);
+            lam_module *conv = NULL, *act = NULL; /* borrowed */
+            ASSERT_OK(lam_container_get(seq, 0, &conv));
+            ASSERT_OK(lam_container_get(seq, 1, &act));
+            bool one_d = convs[c][4] == '1';
+            int64_t shape[4] = {3, c == 1 || c == 2 ? 6 : 5, 9, 10};
+            if (one_d)
+                shape[2] = 11;
+            lam_tensor *x = NULL, *y = NULL, *h = NULL, *y2 = NULL;
+            ASSERT_OK(lam_tensor_create(&x, one_d ? 3 : 4, shape));
+            float *xd = lam_tensor_data(x);
+            for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+                xd[i] = (float)((i * 53) % 89) / 11.0f - 4.0f;
+            ASSERT_OK(lam_module_forward(seq, x, &y));
+            ASSERT_OK(lam_module_forward(conv, x, &h));
+            ASSERT_OK(lam_module_forward(act, h, &y2));
+            cr_expect(same_bits(y, y2), "%s: joined and separate results differ", text);
+            lam_plan *p = NULL;
+            ASSERT_OK(lam_plan_create(&p, seq, lam_tensor_ndim(x), lam_tensor_shape(x)));
+            char *d = lam_plan_describe(p);
+            char want[64];
+            snprintf(want, sizeof want, "+%.*s", (int)strcspn(acts[a], "("), acts[a]);
+            cr_expect(d && strstr(d, want), "%s: plan %s lacks %s", text, d ? d : "-", want);
+            lam_free(d);
+            lam_plan_free(p);
+            lam_tensor_release(x);
+            lam_tensor_release(y);
+            lam_tensor_release(h);
+            lam_tensor_release(y2);
+            lam_module_release(seq);
+        }
+    }
+}

@@ -307,7 +307,8 @@ static inline lam_status packed_weight(lam_module *m)
     return packed_slow(m);
 }
 
-static lam_status conv_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,
+                                  lam__epilogue ep)
 {
     conv_state *s = m->state;
     int ond;
@@ -323,7 +324,12 @@ static lam_status conv_forward(lam_module *m, const lam_tensor *in, lam_tensor *
                              "tap tables hold 32-bit indices)");
     const float *bias = s->bias ? m->params[1].tensor->data : NULL;
     return lam__conv_compute(s, &g, in->data, out->data, s->packed, m->params[0].tensor->data,
-                             bias);
+                             bias, ep);
+}
+
+static lam_status conv_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+{
+    return conv_forward_ep(m, in, out, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0.0f});
 }
 
 static double conv_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
@@ -368,6 +374,7 @@ static void conv_destroy(lam_module *m)
         .destroy = conv_destroy,                                                                   \
         .rowwise = conv_rowwise,                                                                   \
         .flops = conv_flops,                                                                       \
+        .forward_ep = conv_forward_ep,                                                             \
     }
 CONV_OPS(conv1d_ops, "Conv1d");
 CONV_OPS(conv2d_ops, "Conv2d");

@@ -58,9 +58,11 @@ typedef struct conv_geom {
 
 /* Compute y from x (both contiguous NCHW, with geometry g); packed is the
  * current packed weight (NULL for the direct path), weight and bias the
- * parameters' data (bias may be NULL). */
+ * parameters' data (bias may be NULL); ep is applied to every output (a
+ * joined activation: the same bits as the activation's own kernel after). */
 lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const float *x, float *y,
-                             const float *packed, const float *weight, const float *bias);
+                             const float *packed, const float *weight, const float *bias,
+                             lam__epilogue ep);
 /* Pack the weight w (the parameter's layout) into s->packed. */
 lam_status lam__conv_pack(conv_state *s, const float *w);
 

@@ -105,6 +105,7 @@ typedef struct conv_job {
     const conv_geom *g;
     const float *x, *packed, *weight, *bias;
     float *y;
+    lam__epilogue ep; /* a joined activation */
     const int32_t *th, *tw; /* tap tables (convolution) */
     float *xt;              /* the input as NHWC rows (GEMM paths) */
     bool pointwise;         /* 1x1, stride 1, no padding: rows transposed per chunk */
@@ -185,15 +186,32 @@ static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
             }
         }
     }
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
     lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, col, (size_t)K,
                          j->packed + (size_t)gi * s->packed_group, j->bias ? j->bias + gi * N : NULL,
-                         tmp, (size_t)N, ep, 0, (size_t)N);
+                         tmp, (size_t)N, j->ep, 0, (size_t)N);
     float *yg = j->y + (n * s->out_ch + gi * N) * ohw + p0;
     for (int64_t co = 0; co < N; co++) {
         float *yr = yg + co * ohw;
         for (int64_t r = 0; r < rows; r++)
             yr[r] = tmp[r * N + co];
+    }
+}
+
+/* y = act(y) for n floats, by the activation's own elementwise kernel (what
+ * the layer after would run; the GEMM's epilogue gives the same bits). */
+static void apply_ep(lam__epilogue ep, float *y, size_t n)
+{
+    const lam__kernel_table *k = lam__kernels();
+    switch (ep.act) {
+    case LAM_ACTIVATION_RELU: k->relu(n, y, y); break;
+    case LAM_ACTIVATION_LEAKY_RELU: k->leaky_relu(n, y, y, ep.alpha); break;
+    case LAM_ACTIVATION_RELU6: k->relu6(n, y, y); break;
+    case LAM_ACTIVATION_SIGMOID: k->sigmoid(n, y, y); break;
+    case LAM_ACTIVATION_TANH: k->tanh(n, y, y); break;
+    case LAM_ACTIVATION_GELU: k->gelu(n, y, y); break;
+    case LAM_ACTIVATION_GELU_TANH: k->gelu_tanh(n, y, y); break;
+    case LAM_ACTIVATION_SILU: k->silu(n, y, y); break;
+    default: break; /* identity (the epilogue takes no others) */
     }
 }
 
@@ -291,6 +309,7 @@ static void conv_direct_task(conv_job *j, int64_t t)
                 yr[ow] = final ? acc + bv : acc;
             }
         }
+        apply_ep(j->ep, yr, (size_t)ow_n);
     }
 }
 
@@ -310,7 +329,7 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
         for (int64_t p = 0; p < ohw; p++)
             yg[co * ohw + p] = bv;
     }
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f}; /* the sums are not final yet */
     for (int64_t p0 = 0; p0 < hw; p0 += j->chunk) {
         int64_t rows = hw - p0 < j->chunk ? hw - p0 : j->chunk;
         lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, xg + p0 * s->in_ch,
@@ -337,6 +356,7 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
             }
         }
     }
+    apply_ep(j->ep, yg, (size_t)(cout * ohw));
 }
 
 /* A task's buffers: the patch rows (none for a transposed one, which reads
@@ -393,13 +413,14 @@ static int64_t chunk_rows(int64_t K, int64_t N, int64_t total)
 #define CONV_PARALLEL_MIN_FLOPS 4e6
 
 lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const float *x, float *y,
-                             const float *packed, const float *weight, const float *bias)
+                             const float *packed, const float *weight, const float *bias,
+                             lam__epilogue ep)
 {
     if (g->n == 0 || g->oh == 0 || g->ow == 0 || s->out_ch == 0)
         return LAM_OK; /* an empty output (its other dims may be huge) */
     int64_t ohw = g->oh * g->ow, hw = g->h * g->w;
     conv_job j = {.s = s, .g = g, .x = x, .y = y, .packed = packed, .weight = weight,
-                  .bias = bias};
+                  .bias = bias, .ep = ep};
     conv_gemm_dims(s, &j.N, &j.K);
     double flops = 2.0 * (double)g->n * (double)s->out_ch * (double)ohw *
                    (double)(s->in_ch / s->groups) * (double)(s->k[0] * s->k[1]);
