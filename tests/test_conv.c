@@ -461,6 +461,8 @@ Test(conv, large_cases_any_thread_count)
          {2, 32, 45, 38}},
         {"Conv2d(24, 24, 5, padding=2, groups=24)", false, 24, 1, 2, 1, {2, 24, 40, 43}},
         {"Conv2d(64, 48, 1)", false, 1, 1, 0, 1, {2, 64, 33, 35}},
+        /* more kernel rows than the direct loop sums at once (32) */
+        {"Conv2d(3, 6, 35, padding=17, groups=3)", false, 3, 1, 17, 1, {1, 3, 40, 37}},
         {"Conv2d(12, 18, 3, stride=2, padding=1, groups=3)", false, 3, 2, 1, 1, {4, 12, 40, 36}},
         {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}},
         {"ConvTranspose2d(8, 12, 3, stride=3, dilation=2, groups=2)", true, 2, 3, 0, 2,
