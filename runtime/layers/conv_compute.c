@@ -128,9 +128,16 @@ static void nhwc_tasks(void *ctx, int ith, int nth)
         int64_t n = t / blocks, p0 = t % blocks * 64, p1 = p0 + 64 < hw ? p0 + 64 : hw;
         const float *x = j->x + n * c * hw;
         float *xt = j->xt + n * hw * c;
-        for (int64_t ci = 0; ci < c; ci++)
-            for (int64_t p = p0; p < p1; p++)
-                xt[p * c + ci] = x[ci * hw + p];
+        /* 16 x 16 tiles: the 16 rows read and the 16 written stay in L1 */
+        for (int64_t c0 = 0; c0 < c; c0 += 16) {
+            int64_t c1 = c0 + 16 < c ? c0 + 16 : c;
+            for (int64_t q0 = p0; q0 < p1; q0 += 16) {
+                int64_t q1 = q0 + 16 < p1 ? q0 + 16 : p1;
+                for (int64_t p = q0; p < q1; p++)
+                    for (int64_t ci = c0; ci < c1; ci++)
+                        xt[p * c + ci] = x[ci * hw + p];
+            }
+        }
     }
 }
 
