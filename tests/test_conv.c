@@ -13,10 +13,13 @@
  * output_shape agrees; a second forward and a forward on 1 and on 3
  * threads give the same bits.  Then: PyTorch's error messages for every bad
  * configuration and input (tests/fixtures/conv/errors.txt) with the module
- * path, initialisation, repacking after a weight change. */
+ * path, initialisation, repacking after a weight change, larger cases on
+ * 1/2/5 threads against a float64 definition, a following activation
+ * joined with the same bits, and user threads sharing a module. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -591,5 +594,60 @@ Test(conv, following_activation_is_joined_with_the_same_bits)
             lam_tensor_release(y2);
             lam_module_release(seq);
         }
+    }
+}
+
+/* ---- several user threads on one module ----------------------------------- */
+
+struct user_thread {
+    lam_module *m;
+    const lam_tensor *x;
+    const lam_tensor *want;
+    int bad;
+};
+
+static void *user_forward(void *arg)
+{
+    struct user_thread *u = arg;
+    for (int i = 0; i < 20; i++) {
+        lam_tensor *y = NULL;
+        if (lam_module_forward(u->m, u->x, &y) != LAM_OK || !same_bits(y, u->want))
+            u->bad++;
+        lam_tensor_release(y);
+    }
+    return NULL;
+}
+
+/* The packed weight and the per-thread scratch: four user threads running
+ * the same convolutions at once get the single-threaded bits. */
+Test(conv, user_threads_share_a_module)
+{
+    static const char *const ctors[] = {"Conv2d(8, 16, 3, padding=1)",
+                                        "Conv2d(8, 8, 5, padding=2, groups=8)",
+                                        "ConvTranspose2d(8, 4, 3, stride=2)", "Conv2d(8, 12, 1)"};
+    for (size_t c = 0; c < sizeof ctors / sizeof ctors[0]; c++) {
+        lam_manual_seed(60 + c);
+        lam_module *m = parse(ctors[c]);
+        int64_t shape[4] = {2, 8, 23, 19};
+        lam_tensor *x = NULL, *want = NULL;
+        ASSERT_OK(lam_tensor_create(&x, 4, shape));
+        float *xd = lam_tensor_data(x);
+        for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+            xd[i] = (float)((i * 13) % 29) / 7.0f - 2.0f;
+        ASSERT_OK(lam_module_forward(m, x, &want));
+        struct user_thread u[4];
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++) {
+            u[i] = (struct user_thread){m, x, want, 0};
+            cr_assert_eq(pthread_create(&th[i], NULL, user_forward, &u[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            cr_expect_eq(u[i].bad, 0, "%s: thread %d got other results %d times", ctors[c], i,
+                         u[i].bad);
+        }
+        lam_tensor_release(want);
+        lam_tensor_release(x);
+        lam_module_release(m);
     }
 }
