@@ -163,6 +163,7 @@ static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
         const float *xg = j->xt + n * hw * C + gi * cin;
         int64_t kh = s->k[0], kw = s->k[1];
         size_t run = (size_t)cin * sizeof(float);
+        bool contiguous = s->dil[1] == 1 && cin == C;
         int64_t oh = p0 / g->ow, ow = p0 % g->ow;
         for (int64_t r = 0; r < rows; r++) {
             float *dst = col + r * K;
@@ -173,6 +174,13 @@ static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
                     continue;
                 }
                 const float *xrow = xg + (int64_t)ih * g->w * C;
+                /* all of the kernel row inside the input, one group: its kw
+                 * pixels' channels are one run of the NHWC rows */
+                int32_t iw0 = j->tw[ow];
+                if (contiguous && iw0 >= 0 && j->tw[(kw - 1) * g->ow + ow] == iw0 + kw - 1) {
+                    memcpy(dst + a * kw * cin, xrow + (int64_t)iw0 * C, run * (size_t)kw);
+                    continue;
+                }
                 for (int64_t b = 0; b < kw; b++) {
                     int32_t iw = j->tw[b * g->ow + ow];
                     float *d = dst + (a * kw + b) * cin;
