@@ -178,7 +178,14 @@ static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
                  * pixels' channels are one run of the NHWC rows */
                 int32_t iw0 = j->tw[ow];
                 if (contiguous && iw0 >= 0 && j->tw[(kw - 1) * g->ow + ow] == iw0 + kw - 1) {
-                    memcpy(dst + a * kw * cin, xrow + (int64_t)iw0 * C, run * (size_t)kw);
+                    float *d = dst + a * kw * cin;
+                    const float *src = xrow + (int64_t)iw0 * C;
+                    if (kw * cin >= 16) {
+                        memcpy(d, src, run * (size_t)kw);
+                    } else { /* a few floats (LeNet's 5 x 1): no call */
+                        for (int64_t q = 0; q < kw * cin; q++)
+                            d[q] = src[q];
+                    }
                     continue;
                 }
                 for (int64_t b = 0; b < kw; b++) {
