@@ -156,9 +156,15 @@ static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
         /* the rows are the NCHW input's pixels, transposed chunk by chunk
          * (in L2) rather than the whole input first */
         const float *xc = j->x + (n * C + gi * cin) * hw + p0;
-        for (int64_t ci = 0; ci < cin; ci++)
-            for (int64_t r = 0; r < rows; r++)
-                col[r * K + ci] = xc[ci * hw + r];
+        for (int64_t r0 = 0; r0 < rows; r0 += 16) { /* in 16 x 16 tiles (L1) */
+            int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows;
+            for (int64_t c0 = 0; c0 < cin; c0 += 16) {
+                int64_t c1 = c0 + 16 < cin ? c0 + 16 : cin;
+                for (int64_t r = r0; r < r1; r++)
+                    for (int64_t ci = c0; ci < c1; ci++)
+                        col[r * K + ci] = xc[ci * hw + r];
+            }
+        }
     } else {
         const float *xg = j->xt + n * hw * C + gi * cin;
         int64_t kh = s->k[0], kw = s->k[1];
@@ -212,10 +218,14 @@ static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
                          j->packed + (size_t)gi * s->packed_group, j->bias ? j->bias + gi * N : NULL,
                          tmp, (size_t)N, j->ep, 0, (size_t)N);
     float *yg = j->y + (n * s->out_ch + gi * N) * ohw + p0;
-    for (int64_t co = 0; co < N; co++) {
-        float *yr = yg + co * ohw;
-        for (int64_t r = 0; r < rows; r++)
-            yr[r] = tmp[r * N + co];
+    for (int64_t c0 = 0; c0 < N; c0 += 16) { /* back to NCHW in 16 x 16 tiles */
+        int64_t c1 = c0 + 16 < N ? c0 + 16 : N;
+        for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+            int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows;
+            for (int64_t co = c0; co < c1; co++)
+                for (int64_t r = r0; r < r1; r++)
+                    yg[co * ohw + r] = tmp[r * N + co];
+        }
     }
 }
 
