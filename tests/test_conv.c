@@ -507,8 +507,8 @@ Test(conv, large_cases_any_thread_count)
     }
 }
 
-/* In a Sequential the planner may split the batch across threads: the
- * same bits. */
+/* A Sequential of convolutions on 1 and 4 threads (each convolution splits
+ * its samples, groups and pixel chunks across the threads): the same bits. */
 Test(conv, sequential_batch_split_same_bits)
 {
     static const char text[] = "Sequential(\n"

@@ -332,6 +332,10 @@ static lam_status conv_forward(lam_module *m, const lam_tensor *in, lam_tensor *
     return conv_forward_ep(m, in, out, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0.0f});
 }
 
+/* No `rowwise`: the samples are independent, but a convolution splits its
+ * own work across threads (sample x group x pixel chunk, or x channel), which
+ * also serves batch 1; a plan that cut the batch into row blocks would run
+ * it on one thread per block of at least 8 samples. */
 static double conv_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
                          const int64_t *out)
 {
@@ -347,13 +351,6 @@ static double conv_flops(const lam_module *m, int in_ndim, const int64_t *in, in
             n *= (double)out[i];
     }
     return n;
-}
-
-/* Batched input: each sample is independent (the planner may split them). */
-static bool conv_rowwise(const lam_module *m, int ndim)
-{
-    const conv_state *s = m->state;
-    return ndim == s->nsp + 2;
 }
 
 static void conv_destroy(lam_module *m)
@@ -372,7 +369,6 @@ static void conv_destroy(lam_module *m)
         .forward_into = conv_forward,                                                              \
         .extra_repr = conv_repr,                                                                   \
         .destroy = conv_destroy,                                                                   \
-        .rowwise = conv_rowwise,                                                                   \
         .flops = conv_flops,                                                                       \
         .forward_ep = conv_forward_ep,                                                             \
     }
