@@ -1,6 +1,6 @@
 # examples/ — the canonical examples as C programs.  `make examples` runs them.
 EXAMPLES = examples/seed_sequential examples/seed_modulelist examples/conditional_model \
-	examples/ops_forward
+	examples/ops_forward examples/lenet5
 noinst_PROGRAMS += $(EXAMPLES)
 examples_seed_sequential_SOURCES = examples/seed_sequential.c
 examples_seed_sequential_LDADD = liblamina.la
@@ -14,6 +14,9 @@ examples_conditional_model_LDFLAGS = -no-install
 examples_ops_forward_SOURCES = examples/ops_forward.c
 examples_ops_forward_LDADD = liblamina.la
 examples_ops_forward_LDFLAGS = -no-install
+examples_lenet5_SOURCES = examples/lenet5.c
+examples_lenet5_LDADD = liblamina.la
+examples_lenet5_LDFLAGS = -no-install
 
 .PHONY: examples
 examples: $(EXAMPLES)

@@ -8,6 +8,7 @@ noinst_HEADERS += \
 	runtime/tensor/tensor.h \
 	runtime/module/module.h \
 	runtime/layers/layers.h \
+	runtime/layers/conv.h \
 	runtime/ops/ops.h \
 	runtime/exec/exec.h \
 	runtime/exec/plan.h \
@@ -42,6 +43,8 @@ liblamina_la_SOURCES += \
 	runtime/layers/reshape.c \
 	runtime/layers/padding.c \
 	runtime/layers/upsample.c \
+	runtime/layers/conv.c \
+	runtime/layers/conv_compute.c \
 	runtime/ops/util.c \
 	runtime/ops/elementwise.c \
 	runtime/ops/linalg.c \

@@ -95,3 +95,15 @@ tests_test_tensor_print_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_tensor_print_LDFLAGS = -no-install
 tests_test_tensor_print_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 endif
+
+# The convolution layers against PyTorch 1.13 (tests/fixtures/conv, from
+# tools/gen-fixtures.py's gen_conv).
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_conv
+TESTS += tests/test_conv
+tests_test_conv_SOURCES = tests/test_conv.c $(LAM_CORE_TEST_SOURCES)
+tests_test_conv_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_conv_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_conv_LDFLAGS = -no-install
+tests_test_conv_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+endif

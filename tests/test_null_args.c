@@ -602,6 +602,42 @@ PAD_ROW(lam_reflection_pad1d_create, 0)
 PAD_ROW(lam_reflection_pad2d_create, 0)
 PAD_ROW(lam_replication_pad1d_create, 0)
 PAD_ROW(lam_replication_pad2d_create, 0)
+/* convolutions: the output and the kernel size; stride, padding, dilation,
+ * output_padding and padding_mode may be NULL (PyTorch's defaults) */
+ROW(lam_conv1d_create)
+{
+    lam_module *m = NULL;
+    NULL_STATUS(lam_conv1d_create(NULL, 2, 2, 3, 1, 0, 1, 1, true, "zeros"), "out");
+    NULL_ALLOWED(lam_conv1d_create(&m, 2, 2, 3, 1, 0, 1, 1, true, NULL));
+    lam_module_release(m);
+}
+ROW(lam_conv2d_create)
+{
+    lam_module *m = NULL;
+    const int64_t k[2] = {3, 3};
+    NULL_STATUS(lam_conv2d_create(NULL, 2, 2, k, NULL, NULL, NULL, 1, true, NULL), "out");
+    NULL_STATUS(lam_conv2d_create(&m, 2, 2, NULL, NULL, NULL, NULL, 1, true, NULL), "kernel_size");
+    NULL_ALLOWED(lam_conv2d_create(&m, 2, 2, k, NULL, NULL, NULL, 1, true, NULL));
+    lam_module_release(m);
+}
+ROW(lam_conv_transpose1d_create)
+{
+    lam_module *m = NULL;
+    NULL_STATUS(lam_conv_transpose1d_create(NULL, 2, 2, 3, 1, 0, 0, 1, true, 1, "zeros"), "out");
+    NULL_ALLOWED(lam_conv_transpose1d_create(&m, 2, 2, 3, 1, 0, 0, 1, true, 1, NULL));
+    lam_module_release(m);
+}
+ROW(lam_conv_transpose2d_create)
+{
+    lam_module *m = NULL;
+    const int64_t k[2] = {3, 3};
+    NULL_STATUS(lam_conv_transpose2d_create(NULL, 2, 2, k, NULL, NULL, NULL, 1, true, NULL, NULL),
+                "out");
+    NULL_STATUS(lam_conv_transpose2d_create(&m, 2, 2, NULL, NULL, NULL, NULL, 1, true, NULL, NULL),
+                "kernel_size");
+    NULL_ALLOWED(lam_conv_transpose2d_create(&m, 2, 2, k, NULL, NULL, NULL, 1, true, NULL, NULL));
+    lam_module_release(m);
+}
 
 /* io.h */
 ROW(lam_safetensors_load)
@@ -958,6 +994,8 @@ static const row ROWS[] = {
     R(lam_constant_pad1d_create), R(lam_constant_pad2d_create), R(lam_zero_pad2d_create),
     R(lam_reflection_pad1d_create), R(lam_reflection_pad2d_create),
     R(lam_replication_pad1d_create), R(lam_replication_pad2d_create),
+    R(lam_conv1d_create), R(lam_conv2d_create), R(lam_conv_transpose1d_create),
+    R(lam_conv_transpose2d_create),
     /* io.h */
     R(lam_safetensors_load), R(lam_safetensors_parse), R(lam_safetensors_save), R(lam_npy_load),
     R(lam_npy_parse), R(lam_npy_save),

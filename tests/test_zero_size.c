@@ -113,14 +113,15 @@ static void check(const char *what, lam_status st, const lam_tensor *y, const sh
  * the module's own output_shape is taken as the expectation when it fits
  * (else a clean error is expected), so these cases check that no input
  * leads to undefined behaviour, a crash or a non-empty output. */
-enum kind { SAME, LINEAR, FLATTEN, NORM, ANY };
+enum kind { SAME, LINEAR, FLATTEN, NORM, ANY, CONV };
 
 typedef struct layer_case {
     const char *type; /* the registry's name */
     const char *label;
     lam_status (*create)(lam_module **);
     enum kind kind;
-    int a, b; /* LINEAR: in, out features; FLATTEN: start, end dims; NORM: ranks */
+    int a, b; /* LINEAR: in, out features; FLATTEN: start, end dims; NORM: ranks; CONV:
+                 spatial dims, transposed */
 } layer_case;
 
 static lam_status linear(lam_module **m) { return lam_linear_create(m, 4, 3, true); }
@@ -214,6 +215,22 @@ static lam_status rfpad1d(lam_module **m) { return lam_reflection_pad1d_create(m
 static lam_status rfpad2d(lam_module **m) { return lam_reflection_pad2d_create(m, P1); }
 static lam_status rppad1d(lam_module **m) { return lam_replication_pad1d_create(m, P1); }
 static lam_status rppad2d(lam_module **m) { return lam_replication_pad2d_create(m, P1); }
+/* 4 -> 3 channels, kernel 3: padding 1 (the same size), or transposed with stride 2 */
+static lam_status conv1d(lam_module **m) { return lam_conv1d_create(m, 4, 3, 3, 1, 1, 1, 1, true, NULL); }
+static lam_status conv2d(lam_module **m)
+{
+    const int64_t k[2] = {3, 3}, p[2] = {1, 1};
+    return lam_conv2d_create(m, 4, 3, k, NULL, p, NULL, 1, true, NULL);
+}
+static lam_status conv_t1d(lam_module **m)
+{
+    return lam_conv_transpose1d_create(m, 4, 3, 3, 2, 0, 0, 1, true, 1, NULL);
+}
+static lam_status conv_t2d(lam_module **m)
+{
+    const int64_t k[2] = {3, 3}, s[2] = {2, 2};
+    return lam_conv_transpose2d_create(m, 4, 3, k, s, NULL, NULL, 1, true, NULL, NULL);
+}
 
 static const layer_case LAYERS[] = {
     {"Linear", "Linear(4, 3)", linear, LINEAR, 4, 3},
@@ -276,6 +293,10 @@ static const layer_case LAYERS[] = {
     {"ReflectionPad2d", "ReflectionPad2d(1)", rfpad2d, ANY, 0, 0},
     {"ReplicationPad1d", "ReplicationPad1d(1)", rppad1d, ANY, 0, 0},
     {"ReplicationPad2d", "ReplicationPad2d(1)", rppad2d, ANY, 0, 0},
+    {"Conv1d", "Conv1d(4, 3, 3, padding=1)", conv1d, CONV, 1, 0},
+    {"Conv2d", "Conv2d(4, 3, 3, padding=1)", conv2d, CONV, 2, 0},
+    {"ConvTranspose1d", "ConvTranspose1d(4, 3, 3, stride=2)", conv_t1d, CONV, 1, 1},
+    {"ConvTranspose2d", "ConvTranspose2d(4, 3, 3, stride=2)", conv_t2d, CONV, 2, 1},
 };
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 
@@ -326,6 +347,15 @@ static bool layer_output(const layer_case *c, const shape *in, shape *out)
         }
         for (int i = 0; i < in->nd; i++)
             d[nd++] = in->d[i];
+        break;
+    }
+    case CONV: {
+        int cd = in->nd - c->a - 1; /* the channel dim */
+        if ((in->nd != c->a + 1 && in->nd != c->a + 2) || in->d[cd] != 4)
+            return false;
+        for (int i = 0; i < in->nd; i++)
+            d[nd++] = i > cd && c->b ? 2 * (__int128)in->d[i] + 1 : in->d[i];
+        d[cd] = 3;
         break;
     }
     case FLATTEN: {

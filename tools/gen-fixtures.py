@@ -31,6 +31,7 @@ side loads with lam_module_load_state_dict.
 import copy
 import math
 import os
+import re
 import sys
 import warnings
 from collections import OrderedDict
@@ -1148,6 +1149,238 @@ def gen_vision():
     gen_pools()
     gen_vision_acts()
     gen_vision_shapes()
+# ------------------------------------------------------------------ conv ---
+
+MODES = {'zeros': 0, 'reflect': 1, 'replicate': 2, 'circular': 3}
+
+
+def conv_case(name, ctor, x, seed):
+    """A convolution built from its constructor text: the C test builds it
+    three ways (the C constructor from the cfg_* ints, the model parser from
+    `ctor` and from `repr`) and compares with PyTorch.  `scale` is the
+    forward of |x| through |weight| and |bias| in float64: the tolerance is
+    relative to it (a sum of K products has error up to ~K eps times it)."""
+    torch.manual_seed(seed)
+    m = eval('nn.' + ctor)
+    # random weights of the init's scale, and a bias that is not tiny
+    with torch.no_grad():
+        m.weight.uniform_(-1, 1)
+        if m.bias is not None:
+            m.bias.uniform_(-1, 1)
+    m.eval()
+    w = Writer(os.path.join(OUT, 'conv', name + '.txt'), name)
+    w.text('ctor', ctor)
+    w.text('repr', repr(m))
+    tr = isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d))
+    nsp = len(m.kernel_size)
+    def pair(v, h):   # (height, width); a 1-d module's height entry is h
+        v = tuple(v)
+        return (h,) + v if nsp == 1 else v
+    if isinstance(m.padding, str):
+        pad = (-1, -1) if m.padding == 'valid' else (-2, -2)
+    else:
+        pad = pair(m.padding, 0)
+    cfg = [nsp, int(tr), m.in_channels, m.out_channels, *pair(m.kernel_size, 1),
+           *pair(m.stride, 1), *pad, *pair(m.dilation, 1), *pair(m.output_padding, 0),
+           m.groups, int(m.bias is not None), MODES[m.padding_mode]]
+    w.list('cfg', [str(v) for v in cfg])
+    w.list('params', [k for k, _ in m.named_parameters()])
+    w.state_dict(m)
+    w.tensor('input', x)
+    w.tensor('output', reference(m, x))
+    a = copy.deepcopy(m).double()
+    with torch.no_grad():
+        a.weight.abs_()
+        if a.bias is not None:
+            a.bias.abs_()
+        w.tensor('scale', a(x.double().abs()).float())
+    w.close()
+
+
+def gen_conv():
+    import random
+    # hand-picked: the cases people write, and the edges of each option
+    fixed = [
+        ('conv2d_basic', 'Conv2d(3, 8, 3)', (2, 3, 9, 11)),
+        ('conv2d_stem', 'Conv2d(3, 16, kernel_size=7, stride=2, padding=3, bias=False)', (1, 3, 23, 20)),
+        ('conv2d_1x1', 'Conv2d(16, 24, 1)', (2, 16, 7, 5)),
+        ('conv2d_1x1_s2', 'Conv2d(8, 12, 1, stride=2)', (1, 8, 9, 8)),
+        ('conv2d_pad1', 'Conv2d(6, 10, 3, padding=1)', (2, 6, 8, 8)),
+        ('conv2d_unbatched', 'Conv2d(3, 5, 3, padding=(1, 2))', (3, 6, 7)),
+        ('conv2d_rect', 'Conv2d(4, 6, (2, 5), stride=(2, 1), padding=(0, 2), dilation=(1, 2))', (1, 4, 11, 13)),
+        ('conv2d_same_odd', "Conv2d(4, 6, 3, padding='same')", (2, 4, 7, 6)),
+        ('conv2d_same_even', "Conv2d(4, 6, 4, padding='same')", (1, 4, 7, 6)),
+        ('conv2d_same_even_dil', "Conv2d(3, 5, (2, 4), padding='same', dilation=(3, 1))", (1, 3, 9, 8)),
+        ('conv2d_same_reflect', "Conv2d(3, 4, 4, padding='same', padding_mode='reflect')", (2, 3, 6, 7)),
+        ('conv2d_valid', "Conv2d(3, 4, 3, padding='valid')", (1, 3, 5, 6)),
+        ('conv2d_groups2', 'Conv2d(4, 6, 3, padding=1, groups=2)', (2, 4, 6, 5)),
+        ('conv2d_groups3_nobias', 'Conv2d(6, 9, 3, stride=2, groups=3, bias=False)', (1, 6, 9, 10)),
+        ('conv2d_depthwise', 'Conv2d(8, 8, 3, padding=1, groups=8)', (2, 8, 9, 7)),
+        ('conv2d_depthwise_s2', 'Conv2d(6, 6, 3, stride=2, padding=1, groups=6, bias=False)', (1, 6, 11, 10)),
+        ('conv2d_depthwise_mult', 'Conv2d(4, 8, (3, 5), padding=(1, 2), dilation=(1, 2), groups=4)', (1, 4, 7, 12)),
+        ('conv2d_depthwise_reflect', "Conv2d(5, 5, 3, padding=2, groups=5, padding_mode='reflect')", (1, 5, 6, 5)),
+        ('conv2d_depthwise_same_even', "Conv2d(4, 4, (2, 4), padding='same', groups=4)", (1, 4, 5, 9)),
+        ('conv2d_depthwise_same_even_replicate', "Conv2d(3, 6, 2, padding='same', groups=3, padding_mode='replicate')", (2, 3, 6, 7)),
+        ('conv2d_reflect', "Conv2d(3, 4, 3, padding=2, padding_mode='reflect')", (2, 3, 5, 6)),
+        ('conv2d_replicate', "Conv2d(3, 4, 3, padding=(3, 1), padding_mode='replicate')", (1, 3, 2, 5)),
+        ('conv2d_circular', "Conv2d(3, 4, 3, padding=(2, 3), padding_mode='circular')", (2, 3, 4, 5)),
+        ('conv2d_reflect_unbatched', "Conv2d(2, 3, 3, padding=1, padding_mode='reflect')", (2, 4, 4)),
+        ('conv2d_chunks', 'Conv2d(4, 8, 3, padding=1)', (1, 4, 40, 37)),
+        ('conv2d_wide_k', 'Conv2d(20, 7, 3, padding=1)', (2, 20, 6, 9)),
+        ('conv1d_basic', 'Conv1d(4, 6, 3)', (2, 4, 11)),
+        ('conv1d_unbatched', 'Conv1d(3, 5, 5, stride=2, padding=2)', (3, 17)),
+        ('conv1d_same_even', "Conv1d(3, 4, 6, padding='same', dilation=2)", (1, 3, 13)),
+        ('conv1d_depthwise', 'Conv1d(6, 12, 3, padding=1, groups=6)', (2, 6, 9)),
+        ('conv1d_circular', "Conv1d(2, 3, 3, padding=2, padding_mode='circular')", (2, 2, 5)),
+        ('conv1d_reflect', "Conv1d(2, 3, 3, padding=3, padding_mode='reflect', bias=False)", (1, 2, 5)),
+        ('conv1d_replicate', "Conv1d(2, 3, 2, stride=3, padding=4, padding_mode='replicate')", (1, 2, 3)),
+        ('convt2d_basic', 'ConvTranspose2d(4, 6, 3)', (2, 4, 5, 6)),
+        ('convt2d_s2', 'ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)', (1, 4, 5, 4)),
+        ('convt2d_groups', 'ConvTranspose2d(4, 6, (2, 3), stride=(2, 1), groups=2, bias=False)', (2, 4, 3, 5)),
+        ('convt2d_dil', 'ConvTranspose2d(3, 2, 3, stride=3, padding=2, output_padding=(1, 2), dilation=2)', (1, 3, 4, 3)),
+        ('convt2d_unbatched', 'ConvTranspose2d(2, 3, 4, stride=2, padding=1)', (2, 3, 5)),
+        ('convt1d_basic', 'ConvTranspose1d(3, 5, 4, stride=2, padding=1)', (2, 3, 7)),
+        ('convt1d_groups', 'ConvTranspose1d(4, 2, 3, stride=3, output_padding=2, groups=2, dilation=1)', (1, 4, 5)),
+        ('convt1d_unbatched', 'ConvTranspose1d(2, 4, 5, dilation=2, padding=3)', (2, 6)),
+    ]
+    seed = 500
+    for name, ctor, shape in fixed:
+        torch.manual_seed(seed)
+        conv_case(name, ctor, torch.randn(*shape), seed)
+        seed += 1
+    # random sweeps: kernel, stride, padding, dilation, groups, padding modes
+    rng = random.Random(1413)
+    names = []
+    n = 0
+    while n < 60:
+        kind = rng.choice(['Conv2d', 'Conv2d', 'Conv1d', 'ConvTranspose2d', 'ConvTranspose1d'])
+        nsp = 2 if kind.endswith('2d') else 1
+        tr = kind.startswith('ConvT')
+        g = rng.choice([1, 1, 1, 2, 3])
+        cin = g * rng.randint(1, 4)
+        cout = g * rng.randint(1, 4)
+        if not tr and rng.random() < 0.15:
+            g, cin = cin, cin      # depthwise
+            cout = cin * rng.randint(1, 2)
+        def t(lo, hi):
+            v = [rng.randint(lo, hi) for _ in range(nsp)]
+            return v[0] if nsp == 1 or rng.random() < 0.4 else tuple(v)
+        k, st, dil = t(1, 5), t(1, 3), t(1, 3)
+        args = ['%d' % cin, '%d' % cout, 'kernel_size=%r' % (k,)]
+        if st != 1:
+            args.append('stride=%r' % (st,))
+        mode = 'zeros'
+        if tr:
+            pad = t(0, 2)
+            args.append('padding=%r' % (pad,))
+            op = t(0, 2)
+            args.append('output_padding=%r' % (op,))
+        else:
+            r = rng.random()
+            if r < 0.15 and st == 1:
+                args.append("padding='same'")
+            elif r < 0.2:
+                args.append("padding='valid'")
+            else:
+                args.append('padding=%r' % (t(0, 3),))
+            mode = rng.choice(['zeros', 'zeros', 'reflect', 'replicate', 'circular'])
+            if mode != 'zeros':
+                args.append('padding_mode=%r' % mode)
+        args.append('dilation=%r' % (dil,))
+        if g != 1:
+            args.append('groups=%d' % g)
+        if rng.random() < 0.3:
+            args.append('bias=False')
+        ctor = '%s(%s)' % (kind, ', '.join(args))
+        batch = rng.choice([None, 1, 2, 3])
+        sp = [rng.randint(1, 12) for _ in range(nsp)]
+        shape = ([batch] if batch else []) + [cin] + sp
+        try:
+            m = eval('nn.' + ctor)
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                y = m(torch.randn(*shape))
+            if y.numel() == 0:
+                continue
+        except (RuntimeError, ValueError):
+            continue
+        name = 'sweep_%02d' % n
+        torch.manual_seed(900 + n)
+        conv_case(name, ctor, torch.randn(*shape), 900 + n)
+        names.append(name)
+        n += 1
+    w = Writer(os.path.join(OUT, 'conv', 'cases.txt'), 'the convolution cases')
+    w.list('cases', [c[0] for c in fixed] + names)
+    w.close()
+
+    # errors: PyTorch's message for each bad configuration / input
+    ctor_errors = [
+        'Conv2d(3, 8, 3, groups=0)', 'Conv2d(3, 8, 3, groups=2)', 'Conv2d(4, 6, 3, groups=4)',
+        "Conv2d(4, 8, 3, padding='foo')", "Conv2d(4, 8, 3, padding='same', stride=2)",
+        "Conv1d(4, 8, 3, padding='same', stride=(2,))",
+        "ConvTranspose2d(4, 8, 3, padding_mode='reflect')",
+        "ConvTranspose1d(4, 8, 3, padding_mode='circular')",
+        "Conv2d(4, 8, 3, padding_mode='foo')",
+    ]
+    # Python prints these sets in a per-process hash order; lamina in this one
+    canon = [(r"\{'(same|valid)', '(same|valid)'\}", "{'valid', 'same'}"),
+             (r"\{('(zeros|reflect|replicate|circular)'(, )?){4}\}",
+              "{'zeros', 'reflect', 'replicate', 'circular'}")]
+    fwd_errors = [
+        ('Conv2d(3, 8, 3)', (1, 4, 8, 8)),
+        ('Conv2d(3, 8, 3)', (4, 8, 8)),
+        ('Conv2d(3, 8, 3)', (1, 3, 2, 2)),
+        ('Conv2d(3, 8, 3, dilation=2)', (1, 3, 4, 4)),
+        ('Conv2d(3, 8, 3, stride=2, padding=1)', (1, 3, 0, 4)),
+        ('Conv2d(4, 8, 3, groups=2)', (1, 3, 8, 8)),
+        ('Conv2d(3, 8, 3)', (3, 8)),
+        ('Conv1d(3, 8, 3)', (2, 3, 8, 8)),
+        ('Conv1d(3, 8, 3)', (2, 3, 2)),
+        ('Conv1d(3, 8, 3)', (2, 4, 8)),
+        ("Conv2d(3, 8, 3, padding=3, padding_mode='reflect')", (1, 3, 3, 3)),
+        ("Conv2d(3, 8, 1, padding=(5, 1), padding_mode='reflect')", (3, 4, 4)),
+        ("Conv1d(3, 8, 1, padding=5, padding_mode='reflect')", (1, 3, 4)),
+        ("Conv2d(3, 8, 3, padding=4, padding_mode='circular')", (1, 3, 3, 3)),
+        ("Conv1d(3, 8, 1, padding=1, padding_mode='circular')", (3, 4)),
+        ("Conv2d(3, 8, 1, padding=1, padding_mode='circular')", (3, 4, 4)),
+        ("Conv2d(3, 8, 4, padding='same', padding_mode='reflect')", (1, 3, 2, 2)),
+        ("Conv2d(3, 8, 3, padding=1, padding_mode='reflect')", (1, 4, 5, 5)),
+        ('ConvTranspose2d(3, 8, 3, output_padding=1)', (1, 3, 4, 4)),
+        ('ConvTranspose2d(3, 8, 3, stride=2, output_padding=(0, 2))', (1, 3, 4, 4)),
+        ('ConvTranspose1d(3, 8, 3, output_padding=1)', (1, 3, 4)),
+        ('ConvTranspose2d(3, 8, 3, padding=5)', (1, 3, 4, 4)),
+        ('ConvTranspose2d(3, 8, 3)', (1, 4, 4, 4)),
+        ('ConvTranspose2d(4, 8, 3, groups=2)', (1, 3, 4, 4)),
+        ('ConvTranspose1d(3, 8, 3, padding=3)', (1, 3, 4)),
+        ('ConvTranspose1d(3, 8, 3)', (1, 4, 4)),
+        ('ConvTranspose2d(3, 8, 3)', (3, 8)),
+    ]
+    w = Writer(os.path.join(OUT, 'conv', 'errors.txt'), 'PyTorch errors of the convolutions')
+    msgs = []
+    for ctor in ctor_errors:
+        try:
+            eval('nn.' + ctor)
+            raise AssertionError(ctor)
+        except ValueError as e:
+            msg = str(e)
+            for pat, rep in canon:
+                msg = re.sub(pat, rep, msg)
+            msgs.append(msg)
+    w.list('ctor_errors', ctor_errors)
+    w.list('ctor_messages', msgs)
+    msgs = []
+    for ctor, shape in fwd_errors:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                eval('nn.' + ctor)(torch.zeros(*shape))
+            raise AssertionError(ctor)
+        except RuntimeError as e:
+            msgs.append(str(e))
+    w.list('forward_errors', [c for c, _ in fwd_errors])
+    w.list('forward_shapes', [' '.join(str(d) for d in s) for _, s in fwd_errors])
+    w.list('forward_messages', msgs)
+    w.close()
 
 
 if __name__ == '__main__':
@@ -1157,3 +1390,4 @@ if __name__ == '__main__':
     gen_containers()
     gen_norms()
     gen_vision()
+    gen_conv()

@@ -307,6 +307,13 @@ MALFORMED = [
     # found by fuzz/fuzz_model: a child name its repr could not carry
     ("ordereddict_bad_name", "Sequential(OrderedDict([('fc1', Linear(6, 6)), ('&ct', ReLU())]))\n",
      "1:49: OrderedDict: child name '&ct' is not an identifier or a number"),
+    # convolutions: PyTorch's constructor errors, and bare names (which PyTorch's
+    # conv reprs print for strings) only where an argument takes a string
+    ("conv_groups", "Conv2d(3, 8, 3, groups=2)\n", "1:17: Conv2d: in_channels must be divisible by groups"),
+    ("conv_padding_string", "Conv2d(3, 8, 3, padding='full')\n",
+     "1:17: Conv2d: Invalid padding string 'full', should be one of {'valid', 'same'}"),
+    ("conv_bare_name", "Conv2d(3, 8, 3, bias=yes)\n", "1:22: unknown name 'yes'"),
+    ("conv_huge", "Conv2d(65536, 65536, 3)\n", "1:1: Conv2d: the weight has more than 2^32 elements"),
 ]
 
 

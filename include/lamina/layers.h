@@ -188,6 +188,49 @@ LAM_API lam_status lam_reflection_pad1d_create(lam_module **out, const int64_t p
 LAM_API lam_status lam_reflection_pad2d_create(lam_module **out, const int64_t padding[4]);
 LAM_API lam_status lam_replication_pad1d_create(lam_module **out, const int64_t padding[2]);
 LAM_API lam_status lam_replication_pad2d_create(lam_module **out, const int64_t padding[4]);
+/* ---- convolutions (PyTorch 1.13's Conv1d, Conv2d, ConvTranspose1d,
+ * ConvTranspose2d) ----
+ *
+ * Inputs are NCL / NCHW, batched or not ([C, L], [C, H, W]), as PyTorch
+ * takes them.  Two-element arrays are (height, width); a NULL stride,
+ * padding, dilation or output_padding is PyTorch's default (1, 0, 1, 0).
+ * padding_mode: "zeros" (also for NULL), "reflect", "replicate" or
+ * "circular" (ConvTranspose: "zeros" only).  padding = LAM_CONV_PADDING_SAME
+ * / _VALID (in every entry) is PyTorch's padding='same' / 'valid'; 'same'
+ * pads an even effective kernel one more at the end, as PyTorch does, and is
+ * refused with a stride other than 1.
+ * Parameters: weight [out, in/groups, kH, kW] (ConvTranspose: [in,
+ * out/groups, kH, kW]; 1-d: without kH) and bias [out] when `bias`, both ~
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) from the default generator, fan_in =
+ * weight.size(1) * kH * kW (kaiming_uniform_(a=sqrt(5)) as reset_parameters).
+ * Errors: LAM_ERR_INVALID_ARGUMENT with PyTorch's message for what its
+ * constructor refuses (groups not dividing the channels, ...) and for what
+ * it refuses at the first forward (non-positive kernel, stride, dilation;
+ * negative padding), made here; a wrong input shape fails the forward with
+ * PyTorch's message (LAM_ERR_SHAPE). */
+#define LAM_CONV_PADDING_VALID (-1)
+#define LAM_CONV_PADDING_SAME (-2)
+LAM_API lam_status lam_conv1d_create(lam_module **out, int64_t in_channels, int64_t out_channels,
+                                     int64_t kernel_size, int64_t stride, int64_t padding,
+                                     int64_t dilation, int64_t groups, bool bias,
+                                     const char *padding_mode);
+/* kernel_size must not be NULL. */
+LAM_API lam_status lam_conv2d_create(lam_module **out, int64_t in_channels, int64_t out_channels,
+                                     const int64_t kernel_size[2], const int64_t stride[2],
+                                     const int64_t padding[2], const int64_t dilation[2],
+                                     int64_t groups, bool bias, const char *padding_mode);
+/* PyTorch's argument order: output_padding, groups, bias, dilation. */
+LAM_API lam_status lam_conv_transpose1d_create(lam_module **out, int64_t in_channels,
+                                               int64_t out_channels, int64_t kernel_size,
+                                               int64_t stride, int64_t padding,
+                                               int64_t output_padding, int64_t groups, bool bias,
+                                               int64_t dilation, const char *padding_mode);
+LAM_API lam_status lam_conv_transpose2d_create(lam_module **out, int64_t in_channels,
+                                               int64_t out_channels, const int64_t kernel_size[2],
+                                               const int64_t stride[2], const int64_t padding[2],
+                                               const int64_t output_padding[2], int64_t groups,
+                                               bool bias, const int64_t dilation[2],
+                                               const char *padding_mode);
 
 #ifdef __cplusplus
 }

@@ -102,6 +102,9 @@ typedef enum lam_arg_type {
 #define LAM_ARG_NONNEGATIVE 0x8u  /* >= 0 */
 #define LAM_ARG_FINITE 0x10u      /* floats: not NaN or infinite */
 #define LAM_ARG_KEYWORD_ONLY 0x20u /* cannot be given positionally */
+#define LAM_ARG_STRING_OK 0x40u   /* LAM_ARG_SHAPE: a string (of `choices`, when
+                                     given) is accepted too; create sees it as a
+                                     LAM_VALUE_STRING (Conv2d's padding='same') */
 
 typedef struct lam_arg_spec {
     const char *name;          /* a Python identifier: "beta" */

@@ -205,9 +205,9 @@ static lam_status infer_shapes(lam_plan *p)
             return LAM_ERR_SHAPE;
         }
         /* a following activation joins the epilogue of a layer that runs
-         * rows with one (a Linear) */
+         * rows with one (a Linear) or forwards with one (a convolution) */
         s.dense = !s.custom && lam__runs_rows(s.m);
-        if (s.dense && i + 1 < p->n_steps) {
+        if ((s.dense || (!s.custom && lam__forwards_ep(s.m))) && i + 1 < p->n_steps) {
             float alpha;
             lam_activation act = lam__epilogue_act(p->steps[i + 1].m, &alpha);
             if (act != LAM_ACTIVATION_IDENTITY) {
@@ -558,6 +558,8 @@ static lam_status run_step_rows(const plan_step *s, const float *x, float *y, in
     view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
     /* a step that is not rowwise runs whole, and its dim 0 may change */
     view(&vout, y, s->out_ndim, s->out_shape, s->rowwise ? rows : s->out_shape[0]);
+    if (s->act) /* a joined activation (lam__forwards_ep) */
+        return s->m->ops->forward_ep(s->m, &vin, &vout, s->ep);
     return s->m->ops->forward_into(s->m, &vin, &vout);
 }
 

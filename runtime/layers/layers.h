@@ -1,7 +1,8 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
  * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, BatchNorm,
  * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU,
- * the padding layers, Upsample, Unflatten and the shuffles) as
+ * the padding layers, Upsample, Unflatten, the shuffles and the
+ * convolutions in conv.h) as
  * lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
@@ -71,6 +72,8 @@ bool lam__rowwise(const lam_module *m, int ndim);
 lam_activation lam__epilogue_act(const lam_module *m, float *alpha);
 /* Whether m runs rows with a fused epilogue (lam__module_ops.run_rows). */
 bool lam__runs_rows(const lam_module *m);
+/* Whether m forwards with a fused epilogue (lam__module_ops.forward_ep). */
+bool lam__forwards_ep(const lam_module *m);
 /* Whether m's run_rows then next's can run as one kernel. */
 bool lam__can_pair(const lam_module *m, const lam_module *next);
 /* The executor's flop estimate for one forward of m. */

@@ -21,6 +21,8 @@ lam_activation lam__epilogue_act(const lam_module *m, float *alpha)
 
 bool lam__runs_rows(const lam_module *m) { return m && m->ops->run_rows; }
 
+bool lam__forwards_ep(const lam_module *m) { return m && m->ops->forward_ep; }
+
 bool lam__can_pair(const lam_module *m, const lam_module *next)
 {
     return m && next && m->ops->run_pair && m->ops->can_pair && m->ops->can_pair(m, next);

@@ -8,6 +8,7 @@
  * replacing any the constructor made, so the file is the authority on the
  * tree.  Errors carry the position of the offending argument or module. */
 #include "runtime/model/model_internal.h"
+#include "runtime/plugin/plugin.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,7 +181,15 @@ static lam_status to_value(builder *B, const char *type, const lam__item *it, co
     case NODE_BOOL: v->kind = LAM_VALUE_BOOL; v->b = n->b; return LAM_OK;
     case NODE_INT: v->kind = LAM_VALUE_INT; v->i = n->i; return LAM_OK;
     case NODE_FLOAT: v->kind = LAM_VALUE_FLOAT; v->f = n->f; return LAM_OK;
-    case NODE_STRING: v->kind = LAM_VALUE_STRING; v->s = n->s; return LAM_OK;
+    case NODE_STRING:
+        if (n->bare && !(it->kind == ITEM_KEYWORD && lam__registry_arg_takes_string(type, it->name)))
+            return lam__model_error(LAM_ERR_FORMAT, B->file, n->pos,
+                                    "unknown name '%.60s' (expected a value: a number, a string, "
+                                    "True, False, None, a tuple or a module call)",
+                                    n->s);
+        v->kind = LAM_VALUE_STRING;
+        v->s = n->s;
+        return LAM_OK;
     case NODE_TUPLE: {
         lam_value *items = lam__arena_alloc(B->a, (n->n_elems ? n->n_elems : 1) * sizeof *items);
         if (!items)

@@ -117,6 +117,8 @@ struct lam__node {
     int64_t i;
     double f;
     const char *s;        /* string value; call: type name as written ("nn.Linear") */
+    bool bare;            /* a string written without quotes: padding=same, as
+                             PyTorch's reprs print some (builder.c decides) */
     lam__node **elems;    /* tuple elements */
     size_t n_elems;
     bool list;            /* tuple written as [a, b] */

@@ -217,6 +217,29 @@ static lam_status parse_value(parser *P, int depth, int64_t mult, lam__node **ou
     }
 }
 
+/* A keyword's value that is a bare name other than True/False/None/inf/nan
+ * (PyTorch's Conv2d repr prints padding=same, padding_mode=reflect): a
+ * string node marked bare, which the builder accepts only for an argument
+ * that takes a string.  Returns false (nothing consumed) otherwise. */
+static bool bare_name(parser *P, lam__node **out)
+{
+    const lam__token *t = peek(P, 0);
+    if (t->kind != TOK_IDENT || !(at(P, 1, TOK_COMMA) || at(P, 1, TOK_RPAREN)))
+        return false;
+    static const char *const words[] = {"True", "False", "None", "inf", "nan"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(t->sval, words[i]))
+            return false;
+    lam__node *n = new_node(P, NODE_STRING, t->pos);
+    if (!n)
+        return false; /* parse_value reports it again, or fails the same way */
+    n->s = t->sval;
+    n->bare = true;
+    next(P);
+    *out = n;
+    return true;
+}
+
 /* Is the current '(' the start of "(name):" or "(a-b):"? */
 static int child_header(const parser *P)
 {
@@ -346,7 +369,7 @@ static lam_status parse_call(parser *P, int depth, int64_t mult, lam__node **out
             it->pos = kw->pos;
             it->name = kw->sval;
             start = P->k;
-            st = parse_value(P, depth + 1, mult, &it->value);
+            st = bare_name(P, &it->value) ? LAM_OK : parse_value(P, depth + 1, mult, &it->value);
             seen_keyword = true;
         } else {
             if (seen_keyword)

@@ -70,6 +70,13 @@ typedef struct lam__module_ops {
     void (*load_error)(const lam_module *m, const lam_state_dict *sd, const char *prefix,
                        lam__sb *err);
     bool (*load_claims)(const lam_module *m, const char *name);
+    /* "Forwards with a fused epilogue": forward_into, then `ep` applied to
+     * every output element, in one pass (a convolution's GEMM epilogue),
+     * with the same bits as the activation run after it.  The executor
+     * then joins a following activation to the layer, as it does for
+     * run_rows. */
+    lam_status (*forward_ep)(lam_module *m, const lam_tensor *in, lam_tensor *out,
+                             lam__epilogue ep);
 } lam__module_ops;
 
 /* What exec/ caches in a module (the plans of lam_module_forward): it is

@@ -4,6 +4,7 @@
 #include "runtime/plugin/plugin.h"
 #include "runtime/layers/layers.h"
 #include <limits.h>
+#include <string.h>
 #include <math.h>
 
 #define TYPE(var, name_, pymod, doc_, args_, n_, create_)                                          \
@@ -696,6 +697,120 @@ static lam_status lrn_create(const lam_host_api *h, const lam_layer_type *t, con
 TYPE(lrn_type, "LocalResponseNorm", "torch.nn.modules.normalization", NULL, lrn_args, 4,
      lrn_create);
 
+/* ---- convolutions ---- */
+
+/* An int or a tuple of nsp ints (a 1-tuple is taken as the int) into dst[2]
+ * as (height, width); 1-d modules fill the width. */
+static lam_status conv_tuple(const char *type, const char *arg, int nsp, const lam_value *v,
+                             int64_t *dst)
+{
+    if (v->len != 1 && v->len != (size_t)nsp)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "%s: %s must be an int or a tuple of %d int%s, got %zu values", type,
+                          arg, nsp, nsp == 1 ? "" : "s", v->len);
+    dst[0] = nsp == 2 ? v->items[0].i : 1;
+    dst[1] = v->items[v->len - 1].i;
+    return LAM_OK;
+}
+
+/* padding: a tuple, or 'valid' / 'same' (any other string gets PyTorch's
+ * message) */
+static lam_status conv_padding(const char *type, int nsp, const lam_value *v, int64_t *dst)
+{
+    if (v->kind != LAM_VALUE_STRING)
+        return conv_tuple(type, "padding", nsp, v, dst);
+    if (strcmp(v->s, "same") && strcmp(v->s, "valid"))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "%s: Invalid padding string '%.100s', should be one of {'valid', "
+                          "'same'}",
+                          type, v->s);
+    dst[0] = dst[1] = v->s[0] == 's' ? LAM_CONV_PADDING_SAME : LAM_CONV_PADDING_VALID;
+    return LAM_OK;
+}
+
+#define CONV_SHAPE(n, d) ARG(n, LAM_ARG_SHAPE, 0, LAM_DEFAULT_INT(d))
+static const lam_arg_spec conv_args[] = {
+    ARG_REQ("in_channels", LAM_ARG_INT, 0),
+    ARG_REQ("out_channels", LAM_ARG_INT, 0),
+    ARG_REQ("kernel_size", LAM_ARG_SHAPE, 0),
+    CONV_SHAPE("stride", 1),
+    ARG("padding", LAM_ARG_SHAPE, LAM_ARG_STRING_OK, LAM_DEFAULT_INT(0)),
+    CONV_SHAPE("dilation", 1),
+    ARG("groups", LAM_ARG_INT, 0, LAM_DEFAULT_INT(1)),
+    ARG("bias", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(true)),
+    ARG("padding_mode", LAM_ARG_STRING, 0, LAM_DEFAULT_STRING("zeros")),
+};
+static const lam_arg_spec conv_t_args[] = {
+    ARG_REQ("in_channels", LAM_ARG_INT, 0),
+    ARG_REQ("out_channels", LAM_ARG_INT, 0),
+    ARG_REQ("kernel_size", LAM_ARG_SHAPE, 0),
+    CONV_SHAPE("stride", 1),
+    CONV_SHAPE("padding", 0),
+    CONV_SHAPE("output_padding", 0),
+    ARG("groups", LAM_ARG_INT, 0, LAM_DEFAULT_INT(1)),
+    ARG("bias", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(true)),
+    CONV_SHAPE("dilation", 1),
+    ARG("padding_mode", LAM_ARG_STRING, 0, LAM_DEFAULT_STRING("zeros")),
+};
+
+static lam_status conv_any_create(const lam_layer_type *t, const lam_value *a, int nsp,
+                                  lam_module **out)
+{
+    const char *tn = t->name;
+    int64_t k[2], st[2], pad[2], dil[2];
+    lam_status s = conv_tuple(tn, "kernel_size", nsp, &a[2], k);
+    if (!s)
+        s = conv_tuple(tn, "stride", nsp, &a[3], st);
+    if (!s)
+        s = conv_padding(tn, nsp, &a[4], pad);
+    if (!s)
+        s = conv_tuple(tn, "dilation", nsp, &a[5], dil);
+    if (s)
+        return s;
+    if (nsp == 1)
+        return lam_conv1d_create(out, a[0].i, a[1].i, k[1], st[1], pad[1], dil[1], a[6].i,
+                                 a[7].b, a[8].s);
+    return lam_conv2d_create(out, a[0].i, a[1].i, k, st, pad, dil, a[6].i, a[7].b, a[8].s);
+}
+
+static lam_status conv_t_any_create(const lam_layer_type *t, const lam_value *a, int nsp,
+                                    lam_module **out)
+{
+    const char *tn = t->name;
+    int64_t k[2], st[2], pad[2], op[2], dil[2];
+    lam_status s = conv_tuple(tn, "kernel_size", nsp, &a[2], k);
+    if (!s)
+        s = conv_tuple(tn, "stride", nsp, &a[3], st);
+    if (!s)
+        s = conv_tuple(tn, "padding", nsp, &a[4], pad);
+    if (!s)
+        s = conv_tuple(tn, "output_padding", nsp, &a[5], op);
+    if (!s)
+        s = conv_tuple(tn, "dilation", nsp, &a[8], dil);
+    if (s)
+        return s;
+    if (nsp == 1)
+        return lam_conv_transpose1d_create(out, a[0].i, a[1].i, k[1], st[1], pad[1], op[1],
+                                           a[6].i, a[7].b, dil[1], a[9].s);
+    return lam_conv_transpose2d_create(out, a[0].i, a[1].i, k, st, pad, op, a[6].i, a[7].b, dil,
+                                       a[9].s);
+}
+
+#define CONV_TYPE(var, name_, fn, nsp, args_, n_)                                                  \
+    static lam_status var##_create(const lam_host_api *h, const lam_layer_type *t,                 \
+                                   const lam_value *a, lam_module **out)                           \
+    {                                                                                              \
+        (void)h;                                                                                   \
+        return fn(t, a, nsp, out);                                                                 \
+    }                                                                                              \
+    TYPE(var##_type, name_, "torch.nn.modules.conv", NULL, args_, n_, var##_create)
+
+CONV_TYPE(conv1d, "Conv1d", conv_any_create, 1, conv_args, 9);
+CONV_TYPE(conv2d, "Conv2d", conv_any_create, 2, conv_args, 9);
+CONV_TYPE(conv_t1d, "ConvTranspose1d", conv_t_any_create, 1, conv_t_args, 10);
+CONV_TYPE(conv_t2d, "ConvTranspose2d", conv_t_any_create, 2, conv_t_args, 10);
+
+
 static const lam_layer_type *const builtins[] = {
     &linear_type, &identity_type, &relu_type, &leaky_type, &relu6_type, &elu_type,
     &sigmoid_type, &tanh_type, &gelu_type, &silu_type, &softplus_type, &softmax_type,
@@ -709,6 +824,7 @@ static const lam_layer_type *const builtins[] = {
     &pixel_unshuffle_type, &channel_shuffle_type, &upsample_type, &constant_pad1d_type,
     &constant_pad2d_type, &zero_pad2d_type, &reflection_pad1d_type, &reflection_pad2d_type,
     &replication_pad1d_type, &replication_pad2d_type,
+    &conv1d_type, &conv2d_type, &conv_t1d_type, &conv_t2d_type,
 };
 
 const lam_layer_type *const *lam__builtin_types(size_t *n)

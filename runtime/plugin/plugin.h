@@ -65,6 +65,10 @@ void lam__registry_remove_owner(struct lam_plugin *p);
 /* The entry registered with this type pointer (orig or copy), or NULL.
  * Caller holds the registry lock. */
 lam__type_entry *lam__registry_find_type_locked(const lam_layer_type *type);
+/* Whether the type's argument `arg` takes a string (LAM_ARG_STRING, or a
+ * LAM_ARG_SHAPE with LAM_ARG_STRING_OK): the model parser reads a bare name
+ * there as one (Conv2d(..., padding=same, padding_mode=reflect)). */
+bool lam__registry_arg_takes_string(const char *type_name, const char *arg);
 void lam__type_entry_free(lam__type_entry *e);
 /* Hold a reference to a module made while a layer type's create runs on
  * this thread (module_new, module_create), until that create returns: what

@@ -42,6 +42,22 @@ static lam__type_entry *find_locked(const char *name)
     return NULL;
 }
 
+bool lam__registry_arg_takes_string(const char *type_name, const char *arg)
+{
+    registry_init();
+    bool yes = false;
+    pthread_mutex_lock(&reg_lock);
+    const lam__type_entry *e = find_locked(type_name);
+    for (uint32_t i = 0; e && i < e->type.n_args; i++) {
+        const lam_arg_spec *a = &e->type.args[i];
+        if (!strcmp(a->name, arg))
+            yes = a->type == LAM_ARG_STRING ||
+                  (a->type == LAM_ARG_SHAPE && (a->flags & LAM_ARG_STRING_OK));
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return yes;
+}
+
 lam__type_entry *lam__registry_find_type_locked(const lam_layer_type *type)
 {
     for (size_t i = 0; i < n_entries; i++)
@@ -96,6 +112,8 @@ static bool default_fits(const lam_arg_spec *a)
     case LAM_ARG_STRING:
         return v->kind == LAM_VALUE_STRING && v->s && (!a->choices || in_choices(a->choices, v->s));
     case LAM_ARG_SHAPE:
+        if (v->kind == LAM_VALUE_STRING && (a->flags & LAM_ARG_STRING_OK))
+            return v->s && (!a->choices || in_choices(a->choices, v->s));
         return v->kind == LAM_VALUE_INT || (v->kind == LAM_VALUE_TUPLE && v->len && v->items);
     }
     return false;
@@ -392,6 +410,7 @@ static lam_status bind_value(const char *tn, const lam_arg_spec *a, const lam_va
     case LAM_ARG_STRING:
         if (v->kind != LAM_VALUE_STRING || !v->s)
             return bad_value(tn, a, "a string", v, true);
+    string_choice:
         if (a->choices && !in_choices(a->choices, v->s)) {
             lam__sb sb = {0};
             for (size_t i = 0; a->choices[i] && i < 256; i++)
@@ -404,6 +423,8 @@ static lam_status bind_value(const char *tn, const lam_arg_spec *a, const lam_va
         }
         return LAM_OK;
     case LAM_ARG_SHAPE:
+        if (v->kind == LAM_VALUE_STRING && v->s && (a->flags & LAM_ARG_STRING_OK))
+            goto string_choice;
         if (v->kind == LAM_VALUE_INT) {
             *one = *v;
             *out = (lam_value){.kind = LAM_VALUE_TUPLE, .len = 1, .items = one};

@@ -28,6 +28,14 @@ def make_model():
         ("inp", nn.Linear(6, 12)), ("act", nn.GELU(approximate="tanh")),
         ("tied_a", shared), ("norm", nn.LayerNorm(12)), ("tied_b", shared),
         ("out", nn.Sequential(nn.Linear(12, 3), nn.LogSoftmax(dim=-1)))]))
+
+def make_cnn():
+    torch.manual_seed(4)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding="same", padding_mode="reflect"), nn.ReLU(inplace=False),
+        nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8, bias=False),
+        nn.ConvTranspose2d(8, 4, 2, stride=2), nn.SiLU(),
+        nn.Conv2d(4, 2, 1), nn.Flatten(), nn.Linear(2 * 8 * 6, 5))
 PY
 fail=0
 "$py" "$export_tool" "$T/net.py:make_model" -o "$T/out/net" > "$T/log" 2>&1 ||
@@ -51,5 +59,23 @@ for out in out api; do
         --output "$T/$out.npy" || { echo "FAIL: lamina run ($out)"; fail=1; continue; }
     "$NPY_COMPARE" "$T/$out.npy" "$T/y.npy" || { echo "FAIL: $out differs"; fail=1; }
 done
+# a CNN: its reprs print padding=same and padding_mode=reflect unquoted
+"$py" "$export_tool" "$T/net.py:make_cnn" -o "$T/cnn/net" > "$T/log" 2>&1 ||
+    { echo "FAIL: lamina-export (cnn): $(cat "$T/log")"; exit 1; }
+"$py" - "$T" <<'PY' || fail=1
+import os, sys
+import numpy as np, torch
+d = sys.argv[1]
+sys.path.insert(0, d)
+import net
+m = net.make_cnn().eval()
+x = torch.randn(2, 3, 8, 6)
+np.save(os.path.join(d, "cx.npy"), x.numpy())
+with torch.no_grad():
+    np.save(os.path.join(d, "cy.npy"), m(x).numpy())
+PY
+"$LAMINA_BIN" run "$T/cnn/net.lam" --weights "$T/cnn/net.safetensors" --input "$T/cx.npy" \
+    --output "$T/cnn.npy" || { echo "FAIL: lamina run (cnn)"; fail=1; }
+"$NPY_COMPARE" "$T/cnn.npy" "$T/cy.npy" || { echo "FAIL: cnn differs"; fail=1; }
 [ $fail -eq 0 ] && echo "export-with-torch: OK"
 exit $fail

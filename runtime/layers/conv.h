@@ -1,0 +1,69 @@
+/* The convolution layers' shared state (conv.c: construction, shapes,
+ * errors, repr, weight packing; conv_compute.c: the arithmetic).
+ * Conv1d is Conv2d with a 1 x k kernel over a 1-row input: index 0 of the
+ * per-dimension arrays is the height (H), index 1 the width (W). */
+#ifndef LAMINA_RUNTIME_LAYERS_CONV_H
+#define LAMINA_RUNTIME_LAYERS_CONV_H
+
+#include "runtime/layers/layers.h"
+#include <pthread.h>
+
+enum { CONV_PAD_NUMERIC = 0, CONV_PAD_VALID, CONV_PAD_SAME };
+enum { CONV_ZEROS = 0, CONV_REFLECT, CONV_REPLICATE, CONV_CIRCULAR };
+
+typedef struct conv_state {
+    int nsp;         /* spatial dims: 1 or 2 */
+    bool transposed; /* ConvTranspose */
+    int64_t in_ch, out_ch, groups;
+    int64_t k[2], stride[2], pad[2], dil[2], opad[2];
+    int pad_str;                  /* CONV_PAD_* (padding='valid' / 'same') */
+    int64_t pad_lo[2], pad_hi[2]; /* the padding applied (asymmetric for even 'same') */
+    int mode;                     /* CONV_ZEROS .. (padding_mode) */
+    bool bias;
+    /* the packed weight, one GEMM panel set per group, remade when the
+     * weight changes (as Linear's: its version or the module's params_version) */
+    pthread_mutex_t lock;
+    float *packed;
+    size_t packed_group; /* floats per group */
+    unsigned packed_params;
+    uint64_t packed_version;
+    bool packed_valid;
+} conv_state;
+
+/* Per-group GEMM sizes: a convolution's rows are output pixels, K =
+ * in/groups * kH * kW, N = out/groups; a transposed one's rows are input
+ * pixels, K = in/groups, N = out/groups * kH * kW. */
+static inline void conv_gemm_dims(const conv_state *s, int64_t *N, int64_t *K)
+{
+    int64_t kk = s->k[0] * s->k[1];
+    if (s->transposed) {
+        *N = s->out_ch / s->groups * kk;
+        *K = s->in_ch / s->groups;
+    } else {
+        *N = s->out_ch / s->groups;
+        *K = s->in_ch / s->groups * kk;
+    }
+}
+
+/* Depthwise-style: one input channel per group, computed by a direct loop. */
+static inline bool conv_is_direct(const conv_state *s)
+{
+    return !s->transposed && s->groups > 1 && s->in_ch == s->groups;
+}
+
+/* The sizes of one forward: batch, spatial input and output. */
+typedef struct conv_geom {
+    int64_t n, h, w, oh, ow;
+} conv_geom;
+
+/* Compute y from x (both contiguous NCHW, with geometry g); packed is the
+ * current packed weight (NULL for the direct path), weight and bias the
+ * parameters' data (bias may be NULL); ep is applied to every output (a
+ * joined activation: the same bits as the activation's own kernel after). */
+lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const float *x, float *y,
+                             const float *packed, const float *weight, const float *bias,
+                             lam__epilogue ep);
+/* Pack the weight w (the parameter's layout) into s->packed. */
+lam_status lam__conv_pack(conv_state *s, const float *w);
+
+#endif

@@ -1,0 +1,653 @@
+/* Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d against PyTorch 1.13
+ * (fixtures under tests/fixtures/conv/ from tools/gen-fixtures.py's
+ * gen_conv: hand-picked cases and a random sweep over kernel, stride,
+ * padding (numbers, 'same', 'valid'), dilation, groups, depthwise, padding
+ * modes, batched and unbatched, odd and non-square sizes).
+ *
+ * Per case: the module made three ways (the C constructor, the model parser
+ * from the constructor text and from PyTorch's repr) prints PyTorch's repr
+ * byte for byte and has its parameter names; with PyTorch's weights the
+ * forward matches PyTorch's float64 result within 1e-6 + 1e-5 * scale,
+ * where scale is the same forward through |x|, |weight| and |bias| (a sum of
+ * K products is exact to about K eps times that); the input is untouched;
+ * output_shape agrees; a second forward and a forward on 1 and on 3
+ * threads give the same bits.  Then: PyTorch's error messages for every bad
+ * configuration and input (tests/fixtures/conv/errors.txt) with the module
+ * path, initialisation, repacking after a weight change, larger cases on
+ * 1/2/5 threads against a float64 definition, a following activation
+ * joined with the same bits, and user threads sharing a module. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+/* Criterion's workers end without LeakSanitizer's exit-time check */
+static void teardown(void) { __lsan_do_recoverable_leak_check(); }
+#else
+static void teardown(void) {}
+#endif
+TestSuite(conv, .fini = teardown);
+
+struct conv_case {
+    char name[40];
+};
+
+#define MAX_CASES 160
+
+ParameterizedTestParameters(conv, matches_pytorch)
+{
+    static struct conv_case cases[MAX_CASES];
+    size_t n = 0;
+    fx_file *fx = fx_open("conv/cases.txt");
+    if (fx) {
+        const char *const *items;
+        long k = fx_list(fx, "cases", &items);
+        for (long i = 0; i < k && n < MAX_CASES; i++, n++)
+            snprintf(cases[n].name, sizeof cases[n].name, "%s", items[i]);
+        fx_close(fx);
+    }
+    if (n == 0) /* a missing list fails the case below */
+        snprintf(cases[n++].name, sizeof cases[0].name, "cases-list-missing");
+    return cr_make_param_array(struct conv_case, cases, n);
+}
+
+static lam_module *from_cfg(const fx_file *fx)
+{
+    const char *const *it;
+    long n = fx_list(fx, "cfg", &it);
+    cr_assert_eq(n, 17, "cfg has %ld entries", n);
+    int64_t c[17];
+    for (int i = 0; i < 17; i++)
+        c[i] = strtoll(it[i], NULL, 10);
+    static const char *const modes[] = {"zeros", "reflect", "replicate", "circular"};
+    int nsp = (int)c[0];
+    bool tr = c[1];
+    int64_t in = c[2], out = c[3], k[2] = {c[4], c[5]}, st[2] = {c[6], c[7]}, pad[2] = {c[8], c[9]},
+            dil[2] = {c[10], c[11]}, op[2] = {c[12], c[13]}, groups = c[14];
+    bool bias = c[15];
+    const char *mode = modes[c[16]];
+    lam_module *m = NULL;
+    if (!tr && nsp == 1)
+        ASSERT_OK(lam_conv1d_create(&m, in, out, k[1], st[1], pad[1], dil[1], groups, bias, mode));
+    else if (!tr)
+        ASSERT_OK(lam_conv2d_create(&m, in, out, k, st, pad, dil, groups, bias, mode));
+    else if (nsp == 1)
+        ASSERT_OK(lam_conv_transpose1d_create(&m, in, out, k[1], st[1], pad[1], op[1], groups, bias,
+                                              dil[1], mode));
+    else
+        ASSERT_OK(lam_conv_transpose2d_create(&m, in, out, k, st, pad, op, groups, bias, dil, mode));
+    return m;
+}
+
+static lam_module *parse(const char *text)
+{
+    lam_module *m = NULL;
+    ASSERT_OK(lam_model_parse(text, strlen(text), "<case>", &m));
+    return m;
+}
+
+static void expect_repr(lam_module *m, const char *want, const char *what, const char *name)
+{
+    char *r = lam_module_repr(m);
+    cr_expect(r && strcmp(r, want) == 0, "%s (%s): repr\n  got  %s\n  want %s", name, what,
+              r ? r : "(null)", want);
+    lam_free(r);
+}
+
+static bool same_bits(const lam_tensor *a, const lam_tensor *b)
+{
+    return lam_tensor_same_shape(a, b) &&
+           memcmp(lam_tensor_cdata(a), lam_tensor_cdata(b),
+                  (size_t)lam_tensor_numel(a) * sizeof(float)) == 0;
+}
+
+ParameterizedTest(struct conv_case *c, conv, matches_pytorch)
+{
+    char path[96], msg[512];
+    snprintf(path, sizeof path, "conv/%s.txt", c->name);
+    fx_file *fx = FX_OPEN(path);
+    const char *want = fx_text(fx, "repr");
+    cr_assert_not_null(want);
+
+    lam_module *m = from_cfg(fx);
+    expect_repr(m, want, "C constructor", c->name);
+    lam_module *p1 = parse(fx_text(fx, "ctor")), *p2 = parse(want);
+    expect_repr(p1, want, "parsed constructor", c->name);
+    expect_repr(p2, want, "parsed repr", c->name);
+
+    lam_state_dict *names = NULL;
+    ASSERT_OK(lam_module_named_parameters(m, true, true, &names));
+    cr_expect(fx_keys_equal(names, fx, "params", msg, sizeof msg), "%s: %s", c->name, msg);
+    lam_state_dict_free(names);
+
+    lam_state_dict *sd = fx_state_dict(fx);
+    ASSERT_OK(lam_module_load_state_dict(m, sd, true, NULL));
+    ASSERT_OK(lam_module_load_state_dict(p2, sd, true, NULL));
+    lam_state_dict_free(sd);
+
+    lam_tensor *x = fx_lam_tensor(fx, "input"), *x_copy = NULL, *y = NULL;
+    cr_assert_not_null(x);
+    ASSERT_OK(lam_tensor_clone(&x_copy, x));
+    ASSERT_OK(lam_module_forward(m, x, &y));
+    const fx_tensor *e = fx_get_tensor(fx, "output"), *sc = fx_get_tensor(fx, "scale");
+    cr_assert(e && sc);
+    cr_assert(lam_tensor_ndim(y) == e->ndim, "%s: output ndim %d, expected %d", c->name,
+              lam_tensor_ndim(y), e->ndim);
+    for (int d = 0; d < e->ndim; d++)
+        cr_assert_eq(lam_tensor_shape(y)[d], e->shape[d], "%s: output dim %d", c->name, d);
+    const float *got = lam_tensor_cdata(y);
+    int bad = 0;
+    for (int64_t i = 0; i < e->numel; i++) {
+        double tol = 1e-6 + 1e-5 * (double)sc->data[i];
+        if (!(fabs((double)got[i] - (double)e->data[i]) <= tol) && bad++ < 5)
+            cr_expect(0, "%s: output[%lld] = %.9g, expected %.9g (tolerance %.3g)", c->name,
+                      (long long)i, got[i], e->data[i], tol);
+    }
+    cr_expect(memcmp(lam_tensor_cdata(x), lam_tensor_cdata(x_copy),
+                     (size_t)lam_tensor_numel(x) * sizeof(float)) == 0,
+              "%s: forward modified its input", c->name);
+
+    int ond = 0;
+    int64_t oshape[LAM_MAX_DIMS] = {0};
+    ASSERT_OK(lam_module_output_shape(m, lam_tensor_ndim(x), lam_tensor_shape(x), &ond, oshape));
+    cr_expect_eq(ond, e->ndim, "%s: output_shape ndim", c->name);
+    for (int d = 0; d < ond && d < e->ndim; d++)
+        cr_expect_eq(oshape[d], e->shape[d], "%s: output_shape dim %d", c->name, d);
+
+    /* again (planned), from the parsed module, and on 1 and 3 threads */
+    lam_tensor *y2 = NULL, *y3 = NULL, *y4 = NULL, *y5 = NULL;
+    ASSERT_OK(lam_module_forward(m, x, &y2));
+    ASSERT_OK(lam_module_forward(p2, x, &y3));
+    int threads = lam_get_num_threads();
+    lam_set_num_threads(1);
+    ASSERT_OK(lam_module_forward(m, x, &y4));
+    lam_set_num_threads(3);
+    ASSERT_OK(lam_module_forward(m, x, &y5));
+    lam_set_num_threads(threads);
+    cr_expect(same_bits(y, y2), "%s: second forward differs", c->name);
+    cr_expect(same_bits(y, y3), "%s: the module parsed from its repr differs", c->name);
+    cr_expect(same_bits(y, y4) && same_bits(y, y5), "%s: results depend on the thread count",
+              c->name);
+
+    lam_tensor_release(y5);
+    lam_tensor_release(y4);
+    lam_tensor_release(y3);
+    lam_tensor_release(y2);
+    lam_tensor_release(y);
+    lam_tensor_release(x_copy);
+    lam_tensor_release(x);
+    lam_module_release(p2);
+    lam_module_release(p1);
+    lam_module_release(m);
+    fx_close(fx);
+}
+
+/* ---- PyTorch's errors ---------------------------------------------------- */
+
+Test(conv, constructor_errors_are_pytorchs)
+{
+    fx_file *fx = FX_OPEN("conv/errors.txt");
+    const char *const *ctors, *const *msgs;
+    long n = fx_list(fx, "ctor_errors", &ctors);
+    cr_assert(n > 0 && fx_list(fx, "ctor_messages", &msgs) == n);
+    for (long i = 0; i < n; i++) {
+        lam_module *m = NULL;
+        lam_clear_error();
+        lam_status st = lam_model_parse(ctors[i], strlen(ctors[i]), "<case>", &m);
+        cr_expect_eq(st, LAM_ERR_INVALID_ARGUMENT, "%s: %s", ctors[i], lam_status_str(st));
+        cr_expect(strstr(lam_last_error(), msgs[i]) != NULL, "%s: message\n  %s\nlacks\n  %s",
+                  ctors[i], lam_last_error(), msgs[i]);
+        lam_module_release(m);
+    }
+    fx_close(fx);
+}
+
+Test(conv, forward_errors_are_pytorchs)
+{
+    fx_file *fx = FX_OPEN("conv/errors.txt");
+    const char *const *ctors, *const *shapes, *const *msgs;
+    long n = fx_list(fx, "forward_errors", &ctors);
+    cr_assert(n > 0 && fx_list(fx, "forward_shapes", &shapes) == n &&
+              fx_list(fx, "forward_messages", &msgs) == n);
+    for (long i = 0; i < n; i++) {
+        lam_module *m = parse(ctors[i]);
+        int64_t shape[LAM_MAX_DIMS];
+        int nd = 0;
+        for (char *p = (char *)shapes[i], *end; nd < LAM_MAX_DIMS; p = end) {
+            shape[nd] = strtoll(p, &end, 10);
+            if (end == p)
+                break;
+            nd++;
+        }
+        lam_tensor *x = NULL, *y = NULL;
+        ASSERT_OK(lam_tensor_create(&x, nd, shape));
+        char want[1024];
+        char *r = lam_module_repr(m);
+        snprintf(want, sizeof want, "%s: %s", r, msgs[i]);
+        lam_free(r);
+        lam_status st = lam_module_forward(m, x, &y);
+        cr_expect_eq(st, LAM_ERR_SHAPE, "%s on %s: %s", ctors[i], shapes[i], lam_status_str(st));
+        cr_expect_str_eq(lam_last_error(), want, "%s on %s", ctors[i], shapes[i]);
+        int ond;
+        int64_t os[LAM_MAX_DIMS];
+        st = lam_module_output_shape(m, nd, shape, &ond, os);
+        cr_expect_eq(st, LAM_ERR_SHAPE);
+        cr_expect_str_eq(lam_last_error(), want, "output_shape: %s on %s", ctors[i], shapes[i]);
+        lam_tensor_release(x);
+        lam_module_release(m);
+    }
+    fx_close(fx);
+}
+
+Test(conv, errors_name_the_module_path)
+{
+    static const char text[] = "Sequential(\n"
+                               "  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1))\n"
+                               "  (1): ReLU()\n"
+                               "  (2): Conv2d(4, 2, kernel_size=(3, 3), stride=(1, 1))\n"
+                               ")";
+    lam_module *m = parse(text);
+    int64_t shape[4] = {1, 3, 10, 10};
+    lam_tensor *x = NULL, *y = NULL;
+    ASSERT_OK(lam_tensor_create(&x, 4, shape));
+    cr_expect_eq(lam_module_forward(m, x, &y), LAM_ERR_SHAPE);
+    cr_expect_str_eq(lam_last_error(),
+                     "Sequential[2] Conv2d(4, 2, kernel_size=(3, 3), stride=(1, 1)): Given "
+                     "groups=1, weight of size [2, 4, 3, 3], expected input[1, 8, 8, 8] to have 4 "
+                     "channels, but got 8 channels instead");
+    lam_tensor_release(x);
+    lam_module_release(m);
+}
+
+/* A bare name is a string only where the argument takes one. */
+Test(conv, bare_names_only_for_string_arguments)
+{
+    static const char *const bad[] = {"Conv2d(3, 8, 3, bias=yes)", "Conv2d(3, 8, 3, groups=two)",
+                                      "Conv2d(3, 8, 3, same)"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lam_module *m = NULL;
+        EXPECT_FAIL(lam_model_parse(bad[i], strlen(bad[i]), "<case>", &m), LAM_ERR_FORMAT,
+                    "unknown name '");
+        cr_expect_null(m);
+    }
+    lam_module *m = parse("Conv1d(2, 2, kernel_size=(3,), stride=(1,), padding=valid, "
+                          "padding_mode=circular)");
+    expect_repr(m, "Conv1d(2, 2, kernel_size=(3,), stride=(1,), padding=valid, "
+                   "padding_mode=circular)", "bare names", "parse");
+    lam_module_release(m);
+}
+
+Test(conv, c_api_checks)
+{
+    lam_module *m = NULL;
+    int64_t k[2] = {3, 3}, zero[2] = {0, 3}, neg[2] = {-1, 0}, same[2] = {LAM_CONV_PADDING_SAME,
+                                                                          LAM_CONV_PADDING_SAME};
+    EXPECT_FAIL(lam_conv2d_create(&m, 3, 8, zero, NULL, NULL, NULL, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT,
+                "Conv2d: kernel size should be greater than zero, but got kernel_height: 0 "
+                "kernel_width: 3");
+    EXPECT_FAIL(lam_conv2d_create(&m, 3, 8, k, zero, NULL, NULL, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT, "Conv2d: non-positive stride is not supported");
+    EXPECT_FAIL(lam_conv2d_create(&m, 3, 8, k, NULL, neg, NULL, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT, "Conv2d: negative padding is not supported");
+    EXPECT_FAIL(lam_conv2d_create(&m, 3, 8, k, NULL, NULL, zero, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT,
+                "Conv2d: dilation should be greater than zero, but got [0, 3]");
+    EXPECT_FAIL(lam_conv1d_create(&m, 3, 8, 3, 2, LAM_CONV_PADDING_SAME, 1, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT,
+                "Conv1d: padding='same' is not supported for strided convolutions");
+    EXPECT_FAIL(lam_conv_transpose2d_create(&m, 3, 8, k, NULL, same, NULL, 1, true, NULL, NULL),
+                LAM_ERR_INVALID_ARGUMENT, "ConvTranspose2d: padding must be non-negative");
+    EXPECT_FAIL(lam_conv_transpose1d_create(&m, 3, 8, 3, 1, 0, -1, 1, true, 1, NULL),
+                LAM_ERR_INVALID_ARGUMENT, "negative output_padding is not supported");
+    EXPECT_FAIL(lam_conv2d_create(&m, 0, 8, k, NULL, NULL, NULL, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT, "in_channels and out_channels must be positive");
+    EXPECT_FAIL(lam_conv2d_create(&m, 1 << 20, 1 << 20, k, NULL, NULL, NULL, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT, "the weight has more than 2^32 elements");
+    EXPECT_FAIL(lam_conv2d_create(&m, 3, 8, NULL, NULL, NULL, NULL, 1, true, NULL),
+                LAM_ERR_INVALID_ARGUMENT, "kernel_size is NULL");
+    cr_expect_null(m);
+}
+
+/* ---- initialisation, repacking --------------------------------------------- */
+
+static void params(lam_module *m, lam_tensor **w, lam_tensor **b)
+{
+    lam_state_dict *sd = NULL;
+    ASSERT_OK(lam_module_state_dict(m, &sd));
+    *w = lam_state_dict_get(sd, "weight");
+    *b = lam_state_dict_get(sd, "bias");
+    cr_assert(*w && *b);
+    lam_state_dict_free(sd); /* the tensors are the module's: they live while it does */
+}
+
+static void check_init(lam_module *m, double fan_in, int64_t nw, int64_t nb)
+{
+    lam_tensor *w, *b;
+    params(m, &w, &b);
+    cr_assert_eq(lam_tensor_numel(w), nw);
+    cr_assert_eq(lam_tensor_numel(b), nb);
+    double bound = 1.0 / sqrt(fan_in), lo = 1, hi = -1;
+    const float *wd = lam_tensor_cdata(w), *bd = lam_tensor_cdata(b);
+    for (int64_t i = 0; i < nw; i++) {
+        cr_expect(fabs(wd[i]) <= bound, "weight[%lld] = %g outside +-%g", (long long)i, wd[i], bound);
+        lo = fmin(lo, wd[i]);
+        hi = fmax(hi, wd[i]);
+    }
+    cr_expect(lo < -0.8 * bound && hi > 0.8 * bound, "weights span [%g, %g], bound %g", lo, hi,
+              bound);
+    for (int64_t i = 0; i < nb; i++)
+        cr_expect(fabs(bd[i]) <= bound, "bias[%lld] = %g outside +-%g", (long long)i, bd[i], bound);
+}
+
+Test(conv, init_as_reset_parameters)
+{
+    lam_module *a = NULL, *b = NULL, *t = NULL;
+    int64_t k[2] = {3, 5};
+    lam_manual_seed(0);
+    ASSERT_OK(lam_conv2d_create(&a, 6, 8, k, NULL, NULL, NULL, 2, true, NULL));
+    check_init(a, 3 * 15, 8 * 3 * 15, 8); /* fan_in = in/groups * kH * kW */
+    /* ConvTranspose: weight [in, out/groups, kH, kW], fan_in = out/groups * kH * kW */
+    ASSERT_OK(lam_conv_transpose2d_create(&t, 6, 4, k, NULL, NULL, NULL, 2, true, NULL, NULL));
+    check_init(t, 2 * 15, 6 * 2 * 15, 4);
+    lam_manual_seed(0);
+    ASSERT_OK(lam_conv2d_create(&b, 6, 8, k, NULL, NULL, NULL, 2, true, NULL));
+    lam_tensor *wa, *ba, *wb, *bb;
+    params(a, &wa, &ba);
+    params(b, &wb, &bb);
+    cr_expect(same_bits(wa, wb) && same_bits(ba, bb), "same seed, different parameters");
+    lam_module_release(a);
+    lam_module_release(b);
+    lam_module_release(t);
+}
+
+/* The packed weight follows the weight: doubling it doubles the output
+ * exactly (no bias), for the GEMM, direct and transposed paths. */
+Test(conv, repacks_when_the_weight_changes)
+{
+    const char *ctors[] = {"Conv2d(3, 4, 3, padding=1, bias=False)",
+                           "Conv2d(4, 4, 3, groups=4, bias=False)",
+                           "ConvTranspose2d(3, 4, 3, stride=2, bias=False)"};
+    for (int c = 0; c < 3; c++) {
+        lam_manual_seed(1);
+        lam_module *m = parse(ctors[c]);
+        int64_t shape[4] = {2, c == 1 ? 4 : 3, 5, 6};
+        lam_tensor *x = NULL, *y1 = NULL, *y2 = NULL, *w, *b = NULL;
+        ASSERT_OK(lam_tensor_create(&x, 4, shape));
+        float *xd = lam_tensor_data(x);
+        for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+            xd[i] = (float)((i * 37) % 11) - 5.0f;
+        ASSERT_OK(lam_module_forward(m, x, &y1));
+        lam_state_dict *sd = NULL;
+        ASSERT_OK(lam_module_state_dict(m, &sd));
+        w = lam_state_dict_get(sd, "weight");
+        lam_state_dict_free(sd);
+        (void)b;
+        float *wd = lam_tensor_data(w);
+        for (int64_t i = 0; i < lam_tensor_numel(w); i++)
+            wd[i] *= 2.0f;
+        ASSERT_OK(lam_module_forward(m, x, &y2));
+        const float *a = lam_tensor_cdata(y1), *d = lam_tensor_cdata(y2);
+        int bad = 0;
+        for (int64_t i = 0; i < lam_tensor_numel(y1); i++)
+            bad += d[i] != 2.0f * a[i];
+        cr_expect_eq(bad, 0, "%s: %d outputs did not double", ctors[c], bad);
+        lam_tensor_release(x);
+        lam_tensor_release(y1);
+        lam_tensor_release(y2);
+        lam_module_release(m);
+    }
+}
+
+/* ---- larger convolutions: threads, chunks, a Sequential ------------------- */
+
+/* The convolution by its definition, in float64: x [n, c, h, w] (NCHW; a
+ * 1-d one has h = 1), the module's own weight and bias. */
+static void reference(bool tr, int64_t groups, int64_t st, int64_t pad,
+                      int64_t dil, const lam_tensor *x, lam_module *m, const lam_tensor *y,
+                      double *out, double *scale)
+{
+    lam_tensor *w, *b;
+    params(m, &w, &b);
+    const int64_t *xs = lam_tensor_shape(x), *ys = lam_tensor_shape(y), *ws = lam_tensor_shape(w);
+    int64_t n = xs[0], c = xs[1], h = xs[2], wd = xs[3], oc = ys[1], oh = ys[2], ow = ys[3];
+    int64_t kh = ws[2], kw = ws[3], cin = c / groups, cout = oc / groups;
+    const float *xd = lam_tensor_cdata(x), *wt = lam_tensor_cdata(w), *bd = lam_tensor_cdata(b);
+    for (int64_t i = 0; i < n * oc * oh * ow; i++) {
+        out[i] = bd[(i / (oh * ow)) % oc];
+        scale[i] = fabs(out[i]);
+    }
+    for (int64_t s = 0; s < n; s++)
+        for (int64_t g = 0; g < groups; g++)
+            for (int64_t ci = 0; ci < cin; ci++)
+                for (int64_t co = 0; co < cout; co++)
+                    for (int64_t a = 0; a < kh; a++)
+                        for (int64_t bb = 0; bb < kw; bb++) {
+                            double wv = tr ? wt[(((g * cin + ci) * cout + co) * kh + a) * kw + bb]
+                                           : wt[(((g * cout + co) * cin + ci) * kh + a) * kw + bb];
+                            const float *xc = xd + (s * c + g * cin + ci) * h * wd;
+                            double *oc_ = out + (s * oc + g * cout + co) * oh * ow;
+                            double *sc_ = scale + (s * oc + g * cout + co) * oh * ow;
+                            for (int64_t i = 0; i < (tr ? h : oh); i++)
+                                for (int64_t j = 0; j < (tr ? wd : ow); j++) {
+                                    int64_t p = i * st - pad + a * dil, q = j * st - pad + bb * dil;
+                                    if (tr) { /* input (i, j) adds to output (p, q) */
+                                        if (p < 0 || p >= oh || q < 0 || q >= ow)
+                                            continue;
+                                        oc_[p * ow + q] += wv * xc[i * wd + j];
+                                        sc_[p * ow + q] += fabs(wv * xc[i * wd + j]);
+                                    } else { /* output (i, j) reads input (p, q) */
+                                        if (p < 0 || p >= h || q < 0 || q >= wd)
+                                            continue;
+                                        oc_[i * ow + j] += wv * xc[p * wd + q];
+                                        sc_[i * ow + j] += fabs(wv * xc[p * wd + q]);
+                                    }
+                                }
+                        }
+}
+
+Test(conv, large_cases_any_thread_count)
+{
+    static const struct {
+        const char *ctor;
+        bool tr;
+        int64_t groups, stride, pad, dil, shape[4];
+    } cases[] = {
+        {"Conv2d(16, 24, 3, padding=1)", false, 1, 1, 1, 1, {3, 16, 37, 41}},
+        {"Conv2d(32, 32, 3, stride=2, padding=2, dilation=2, groups=32)", false, 32, 2, 2, 2,
+         {2, 32, 45, 38}},
+        {"Conv2d(24, 24, 5, padding=2, groups=24)", false, 24, 1, 2, 1, {2, 24, 40, 43}},
+        {"Conv2d(64, 48, 1)", false, 1, 1, 0, 1, {2, 64, 33, 35}},
+        /* more kernel rows than the direct loop sums at once (32) */
+        {"Conv2d(3, 6, 35, padding=17, groups=3)", false, 3, 1, 17, 1, {1, 3, 40, 37}},
+        {"Conv2d(12, 18, 3, stride=2, padding=1, groups=3)", false, 3, 2, 1, 1, {4, 12, 40, 36}},
+        {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}},
+        {"ConvTranspose2d(8, 12, 3, stride=3, dilation=2, groups=2)", true, 2, 3, 0, 2,
+         {2, 8, 17, 20}},
+    };
+    int threads = lam_get_num_threads();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lam_manual_seed(11 + c);
+        lam_module *m = parse(cases[c].ctor);
+        lam_tensor *x = NULL, *y[3] = {NULL, NULL, NULL};
+        ASSERT_OK(lam_tensor_create(&x, 4, cases[c].shape));
+        float *xd = lam_tensor_data(x);
+        for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+            xd[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f;
+        for (int k = 0; k < 3; k++) {
+            lam_set_num_threads(k == 0 ? 1 : k == 1 ? 2 : 5);
+            ASSERT_OK(lam_module_forward(m, x, &y[k]));
+        }
+        lam_set_num_threads(threads);
+        cr_expect(same_bits(y[0], y[1]) && same_bits(y[0], y[2]),
+                  "%s: results depend on the thread count", cases[c].ctor);
+        int64_t n = lam_tensor_numel(y[0]);
+        double *want = malloc(sizeof(double) * (size_t)n), *scale = malloc(sizeof(double) * (size_t)n);
+        cr_assert(want && scale);
+        reference(cases[c].tr, cases[c].groups, cases[c].stride, cases[c].pad,
+                  cases[c].dil, x, m, y[0], want, scale);
+        const float *got = lam_tensor_cdata(y[0]);
+        int bad = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (!(fabs(got[i] - want[i]) <= 1e-6 + 1e-5 * scale[i]) && bad++ < 3)
+                cr_expect(0, "%s: output[%lld] = %.9g, expected %.9g", cases[c].ctor,
+                          (long long)i, got[i], want[i]);
+        free(want);
+        free(scale);
+        for (int k = 0; k < 3; k++)
+            lam_tensor_release(y[k]);
+        lam_tensor_release(x);
+        lam_module_release(m);
+    }
+}
+
+/* A Sequential of convolutions on 1 and 4 threads (each convolution splits
+ * its samples, groups and pixel chunks across the threads): the same bits. */
+Test(conv, sequential_batch_split_same_bits)
+{
+    static const char text[] = "Sequential(\n"
+                               "  (0): Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
+                               "  (1): ReLU()\n"
+                               "  (2): Conv2d(16, 16, kernel_size=(3, 3), stride=(2, 2), groups=16)\n"
+                               "  (3): ConvTranspose2d(16, 4, kernel_size=(2, 2), stride=(2, 2))\n"
+                               ")";
+    lam_manual_seed(5);
+    lam_module *m = parse(text);
+    int64_t shape[4] = {8, 3, 32, 30};
+    lam_tensor *x = NULL, *y1 = NULL, *y2 = NULL;
+    ASSERT_OK(lam_tensor_create(&x, 4, shape));
+    float *xd = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        xd[i] = (float)((i * 31) % 97) / 48.0f - 1.0f;
+    int threads = lam_get_num_threads();
+    lam_set_num_threads(1);
+    ASSERT_OK(lam_module_forward(m, x, &y1));
+    lam_set_num_threads(4);
+    ASSERT_OK(lam_module_forward(m, x, &y2));
+    lam_set_num_threads(threads);
+    cr_expect(same_bits(y1, y2), "a Sequential of convolutions depends on the thread count");
+    cr_expect_eq(lam_tensor_shape(y1)[2], 30);
+    lam_tensor_release(x);
+    lam_tensor_release(y1);
+    lam_tensor_release(y2);
+    lam_module_release(m);
+}
+
+/* ---- a following activation joins the convolution (forward_ep) ---------- */
+
+/* Sequential(conv, act) planned -- the activation in the convolution's
+ * epilogue -- gives the bits of the two layers run one after the other, for
+ * every activation the epilogue takes and every compute path; the plan
+ * says what it joined. */
+Test(conv, following_activation_is_joined_with_the_same_bits)
+{
+    static const char *const convs[] = {
+        "Conv2d(5, 7, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+        "Conv2d(6, 9, kernel_size=(1, 1), stride=(1, 1))",
+        "Conv2d(6, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=6)",
+        "ConvTranspose2d(5, 4, kernel_size=(3, 3), stride=(2, 2))",
+        "Conv1d(5, 8, kernel_size=(3,), stride=(1,), padding=same, padding_mode=reflect)",
+    };
+    static const char *const acts[] = {
+        "ReLU()", "LeakyReLU(negative_slope=0.2)", "ReLU6()", "Sigmoid()", "Tanh()",
+        "GELU(approximate='none')", "GELU(approximate='tanh')", "SiLU()",
+    };
+    for (size_t c = 0; c < sizeof convs / sizeof convs[0]; c++) {
+        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+            char text[512];
+            snprintf(text, sizeof text, "Sequential(\n  (0): %s\n  (1): %s\n)", convs[c], acts[a]);
+            lam_manual_seed(40 + c);
+            lam_module *seq = parse(text);
+            lam_module *conv = NULL, *act = NULL; /* borrowed */
+            ASSERT_OK(lam_container_get(seq, 0, &conv));
+            ASSERT_OK(lam_container_get(seq, 1, &act));
+            bool one_d = convs[c][4] == '1';
+            int64_t shape[4] = {3, c == 1 || c == 2 ? 6 : 5, 9, 10};
+            if (one_d)
+                shape[2] = 11;
+            lam_tensor *x = NULL, *y = NULL, *h = NULL, *y2 = NULL;
+            ASSERT_OK(lam_tensor_create(&x, one_d ? 3 : 4, shape));
+            float *xd = lam_tensor_data(x);
+            for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+                xd[i] = (float)((i * 53) % 89) / 11.0f - 4.0f;
+            ASSERT_OK(lam_module_forward(seq, x, &y));
+            ASSERT_OK(lam_module_forward(conv, x, &h));
+            ASSERT_OK(lam_module_forward(act, h, &y2));
+            cr_expect(same_bits(y, y2), "%s: joined and separate results differ", text);
+            lam_plan *p = NULL;
+            ASSERT_OK(lam_plan_create(&p, seq, lam_tensor_ndim(x), lam_tensor_shape(x)));
+            char *d = lam_plan_describe(p);
+            char want[64];
+            snprintf(want, sizeof want, "+%.*s", (int)strcspn(acts[a], "("), acts[a]);
+            cr_expect(d && strstr(d, want), "%s: plan %s lacks %s", text, d ? d : "-", want);
+            lam_free(d);
+            lam_plan_free(p);
+            lam_tensor_release(x);
+            lam_tensor_release(y);
+            lam_tensor_release(h);
+            lam_tensor_release(y2);
+            lam_module_release(seq);
+        }
+    }
+}
+
+/* ---- several user threads on one module ----------------------------------- */
+
+struct user_thread {
+    lam_module *m;
+    const lam_tensor *x;
+    const lam_tensor *want;
+    int bad;
+};
+
+static void *user_forward(void *arg)
+{
+    struct user_thread *u = arg;
+    for (int i = 0; i < 20; i++) {
+        lam_tensor *y = NULL;
+        if (lam_module_forward(u->m, u->x, &y) != LAM_OK || !same_bits(y, u->want))
+            u->bad++;
+        lam_tensor_release(y);
+    }
+    return NULL;
+}
+
+/* The packed weight and the per-thread scratch: four user threads running
+ * the same convolutions at once get the single-threaded bits. */
+Test(conv, user_threads_share_a_module)
+{
+    static const char *const ctors[] = {"Conv2d(8, 16, 3, padding=1)",
+                                        "Conv2d(8, 8, 5, padding=2, groups=8)",
+                                        "ConvTranspose2d(8, 4, 3, stride=2)", "Conv2d(8, 12, 1)"};
+    for (size_t c = 0; c < sizeof ctors / sizeof ctors[0]; c++) {
+        lam_manual_seed(60 + c);
+        lam_module *m = parse(ctors[c]);
+        int64_t shape[4] = {2, 8, 23, 19};
+        lam_tensor *x = NULL, *want = NULL;
+        ASSERT_OK(lam_tensor_create(&x, 4, shape));
+        float *xd = lam_tensor_data(x);
+        for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+            xd[i] = (float)((i * 13) % 29) / 7.0f - 2.0f;
+        ASSERT_OK(lam_module_forward(m, x, &want));
+        struct user_thread u[4];
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++) {
+            u[i] = (struct user_thread){m, x, want, 0};
+            cr_assert_eq(pthread_create(&th[i], NULL, user_forward, &u[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            cr_expect_eq(u[i].bad, 0, "%s: thread %d got other results %d times", ctors[c], i,
+                         u[i].bad);
+        }
+        lam_tensor_release(want);
+        lam_tensor_release(x);
+        lam_module_release(m);
+    }
+}
