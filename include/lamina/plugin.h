@@ -53,7 +53,8 @@ extern "C" {
 #define LAM_PLUGIN_ABI_MAJOR 1u
 #define LAM_PLUGIN_ABI_MINOR 3u /* 1.1: host->ops, layer-type capabilities;
                                    1.2: host->module_forward_into;
-                                   1.3: LAM_ARG_ANY, tuples written as lists */
+                                   1.3: LAM_ARG_ANY, tuples written as lists,
+                                   LAM_ARG_STRING_OK */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
