@@ -1,14 +1,11 @@
 /* LeNet-5 as a Sequential, written as PyTorch prints it:
  *
  *   model = nn.Sequential(
- *       nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), <pool>,
- *       nn.Conv2d(6, 16, 5), nn.ReLU(), <pool>,
+ *       nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+ *       nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
  *       nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
  *       nn.Linear(84, 10))
  *
- * lamina has no pooling layer yet, so each <pool> is a learned 2x2, stride-2
- * depthwise convolution, nn.Conv2d(c, c, 2, stride=2, groups=c) -- the
- * "all-convolutional" form of the subsampling LeNet-5 originally learned.
  * The model text below is what print(model) gives; lam_model_parse builds it
  * (the weights come from the default generator here; load PyTorch's
  * state_dict with lam_model_load_weights to get its numbers). */
@@ -30,10 +27,10 @@ static const char model_text[] =
     "Sequential(\n"
     "  (0): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))\n"
     "  (1): ReLU()\n"
-    "  (2): Conv2d(6, 6, kernel_size=(2, 2), stride=(2, 2), groups=6)\n"
+    "  (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
     "  (3): Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))\n"
     "  (4): ReLU()\n"
-    "  (5): Conv2d(16, 16, kernel_size=(2, 2), stride=(2, 2), groups=16)\n"
+    "  (5): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
     "  (6): Flatten(start_dim=1, end_dim=-1)\n"
     "  (7): Linear(in_features=400, out_features=120, bias=True)\n"
     "  (8): ReLU()\n"
