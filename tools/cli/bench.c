@@ -159,7 +159,7 @@ int cmd_bench(int argc, char **argv)
     }
     bool mpi = a.mpi;
 #ifdef LAM_HAVE_MPI
-    if (mpi && (rc = cli_mpi_bench_begin()) != CLI_OK)
+    if (mpi && (rc = cli_mpi_bench_begin(&c)) != CLI_OK)
         goto out;
 #else
     if (a.mpi) {

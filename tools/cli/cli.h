@@ -100,7 +100,8 @@ int cli_walk(lam_module *m, cli_visit_fn fn, void *user);
 
 #ifdef LAM_HAVE_MPI
 /* tools/cli/mpi.c: the --mpi forms of run and bench (they call MPI_Init
- * and MPI_Finalize themselves), and "Open MPI v4.1.4, ..." for info. */
+ * and MPI_Finalize themselves), and "Open MPI v4.1.4" for info.  A rank's
+ * default thread count is the cores it is bound to. */
 int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const char *output,
                 long long chunk_rows);
 void cli_mpi_library(char *buf, size_t size);
@@ -114,7 +115,7 @@ typedef struct cli_bench_run {
     double seconds, flops_per_row;
     const char *model, *in_shape;
 } cli_bench_run;
-int cli_mpi_bench_begin(void);
+int cli_mpi_bench_begin(cli_common *c); /* also sets c->threads for the rank */
 int cli_mpi_bench_agree(int rc);
 int cli_mpi_bench_measure(const cli_bench_run *b);
 int cli_mpi_bench_end(int rc);

@@ -70,19 +70,59 @@ static int mpi_agree(int rc)
     return rc ? rc : CLI_FAIL;
 }
 
-/* Open MPI binds each rank to a core by default (when ranks <= 2): threads
- * beyond the first would share it. */
-static void check_binding(void)
+static int affinity_cores(void)
 {
-    int threads = lam_get_num_threads();
     cpu_set_t set;
-    if (threads <= 1 || sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) != 1)
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+}
+
+static bool env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v;
+}
+
+/* The thread count of a rank: --threads, LAMINA_NUM_THREADS or
+ * OMP_NUM_THREADS when given; otherwise the cores this rank may run on
+ * (Open MPI binds each rank to one core by default when there are at most
+ * 2 ranks: lamina's default, every online core, would crowd that one).  A
+ * count given explicitly beyond the cores of a rank bound to one gets a
+ * warning. */
+static int rank_threads(const cli_common *c)
+{
+    int cores = affinity_cores();
+    bool asked = c->threads > 0 || env_set("LAMINA_NUM_THREADS") || env_set("OMP_NUM_THREADS");
+    if (!asked)
+        return cores > 0 ? cores : 0;
+    int threads = c->threads > 0 ? c->threads : lam_get_num_threads();
+    if (threads > 1 && cores == 1) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "this rank is bound to one core but runs %d threads, which will share it: "
+                 "start mpirun with --bind-to none, or --map-by ppr:N:socket:pe=%d with OMP_PLACES=cores "
+                 "OMP_PROC_BIND=close (docs/scale-out.md)", threads, threads);
+        cli_log(LAM_LOG_WARNING, msg, NULL);
+    }
+    return c->threads;
+}
+
+/* "VmPeak 123456 kB, VmHWM 2345 kB" from /proc/self/status (Linux), or "" */
+static void memory_peaks(char *buf, size_t size)
+{
+    buf[0] = '\0';
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
         return;
-    char msg[512];
-    snprintf(msg, sizeof msg, "this rank is bound to one core but runs %d threads, which will share it: "
-             "start mpirun with --bind-to none, or --map-by ppr:N:socket:pe=%d with OMP_PLACES=cores "
-             "OMP_PROC_BIND=close (docs/scale-out.md)", threads, threads);
-    cli_log(LAM_LOG_WARNING, msg, NULL);
+    char line[256], peak[64] = "", hwm[64] = "";
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!strncmp(line, "VmPeak:", 7))
+            snprintf(peak, sizeof peak, "%s", line + 7 + strspn(line + 7, " \t"));
+        else if (!strncmp(line, "VmHWM:", 6))
+            snprintf(hwm, sizeof hwm, "%s", line + 6 + strspn(line + 6, " \t"));
+    }
+    fclose(f);
+    if (*peak)
+        snprintf(buf, size, "; peak address space %s, peak resident %s", peak, hwm);
 }
 
 static int mpi_finish(int rc)
@@ -113,10 +153,11 @@ int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const ch
     if (rc)
         return rc;
     lam_module *m = NULL;
-    rc = mpi_agree(cli_load_model(c, &m));
+    cli_common rc_common = *c;
+    rc_common.threads = rank_threads(c);
+    rc = mpi_agree(cli_load_model(&rc_common, &m));
     if (rc)
         goto out;
-    check_binding();
     bool condition = c->condition;
     lam_mpi_run_options opt = {.chunk_rows = chunk_rows, .args = &condition, .on_tmpfile = on_tmpfile};
     lam_mpi_run_stats stats;
@@ -128,12 +169,13 @@ int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const ch
             cli_fail("stopped: %s (its message is above); nothing was written", lam_mpi_last_error());
         rc = CLI_FAIL;
     } else if (getenv("LAMINA_VERBOSE") && *getenv("LAMINA_VERBOSE") && strcmp(getenv("LAMINA_VERBOSE"), "0")) {
-        char line[512];
-        snprintf(line, sizeof line, "rows [%lld, %lld) of %lld in chunks of %lld: read %.3f s, compute %.3f s, "
-                 "write %.3f s, total %.3f s", (long long)stats.first_row,
+        char line[512], mem[160];
+        memory_peaks(mem, sizeof mem);
+        snprintf(line, sizeof line, "rows [%lld, %lld) of %lld in chunks of %lld, %d thread%s: read %.3f s, "
+                 "compute %.3f s, write %.3f s, total %.3f s%s", (long long)stats.first_row,
                  (long long)(stats.first_row + stats.rows), (long long)stats.total_rows,
-                 (long long)stats.chunk_rows, stats.read_seconds, stats.compute_seconds, stats.write_seconds,
-                 stats.seconds);
+                 (long long)stats.chunk_rows, lam_get_num_threads(), lam_get_num_threads() == 1 ? "" : "s",
+                 stats.read_seconds, stats.compute_seconds, stats.write_seconds, stats.seconds, mem);
         cli_log(LAM_LOG_INFO, line, NULL);
     }
 out:
@@ -141,17 +183,17 @@ out:
     return mpi_finish(rc);
 }
 
-int cli_mpi_bench_begin(void)
+int cli_mpi_bench_begin(cli_common *c)
 {
-    return mpi_init();
+    int rc = mpi_init();
+    if (rc == CLI_OK)
+        c->threads = rank_threads(c);
+    return rc;
 }
 
 int cli_mpi_bench_agree(int rc)
 {
-    rc = mpi_agree(rc);
-    if (!rc)
-        check_binding();
-    return rc;
+    return mpi_agree(rc);
 }
 
 int cli_mpi_bench_end(int rc)

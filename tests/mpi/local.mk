@@ -1,0 +1,11 @@
+# tests/mpi/ — `lamina run --mpi` under mpirun (issue 17).  The script
+# skips (77) when lamina was built without MPI and says why.  Included by
+# Makefile.am.
+check_PROGRAMS += tests/mpi/npytool
+tests_mpi_npytool_SOURCES = tests/mpi/npytool.c
+tests_mpi_npytool_LDADD = liblamina.la
+tests_mpi_npytool_LDFLAGS = -no-install
+TESTS += tests/mpi/mpi-run.sh
+EXTRA_DIST += tests/mpi/mpi-run.sh
+AM_TESTS_ENVIRONMENT += NPYTOOL='$(abs_top_builddir)/tests/mpi/npytool'; export NPYTOOL; \
+	MPIRUN='$(MPIRUN)'; export MPIRUN; LAMINA_MPI_WHY='$(MPI_WHY)'; export LAMINA_MPI_WHY;

@@ -1,0 +1,143 @@
+#!/bin/sh
+# `mpirun -n K lamina run --mpi` (issue 17): the output is byte-identical
+# to `lamina run` in one process for 1-4 ranks, 1-2 threads a rank, several
+# chunk sizes, uneven splits, more ranks than rows and inputs in shards of
+# mixed dtypes; a model whose rows are not independent is refused; a
+# missing or malformed input on one rank, or a model that fails to load on
+# one rank, ends every rank with exit status 1, the failing rank's message
+# on stderr prefixed with its rank, and no output file (nor a temporary
+# one) left; a rank killed mid-run leaves no output either.
+#
+# Needs LAMINA_BIN, NPYTOOL, MODEL_TESTS_DIR, MPIRUN and LAMINA_MPI_WHY (set
+# by `make check`).  Exit 77 (skipped) when lamina was built without MPI.
+# Loopback only: shared memory and self (btl self,vader); as root with
+# Open MPI's OMPI_ALLOW_RUN_AS_ROOT variables; --oversubscribe as this
+# runs 4 ranks on fewer cores.
+set -u
+: "${LAMINA_BIN:?}" "${NPYTOOL:?}" "${MODEL_TESTS_DIR:?}"
+if [ -n "${LAMINA_MPI_WHY:-}" ] || [ -z "${MPIRUN:-}" ]; then
+    echo "SKIP: lamina was built without MPI: ${LAMINA_MPI_WHY:-no mpirun found by configure}"
+    exit 77
+fi
+F=$MODEL_TESTS_DIR/fixtures
+T=$(mktemp -d "${TMPDIR:-/tmp}/lamina-mpi.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# no CMA (ptrace-restricted containers), no hostname lookups, quiet
+export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
+mpirun() { "$MPIRUN" --oversubscribe "$@" </dev/null; } # stdin: not for rank 0
+
+cat > "$T/seed.lam" <<'EOF'
+Sequential(
+  (0): Linear(in_features=10, out_features=50, bias=True)
+  (1): ReLU()
+  (2): Linear(in_features=50, out_features=2, bias=True)
+  (3): Sigmoid()
+)
+EOF
+"$NPYTOOL" gen "$T/x.npy" 1003 10 1 || exit 99
+
+# same MODEL_ARGS NAME CONFIGS: one process, then each "RANKS THREADS CHUNK"
+# of CONFIGS (CHUNK 0: the default), compared byte for byte
+same() {
+    args=$1 name=$2
+    "$LAMINA_BIN" run $args -o "$T/$name.ref.npy" 2>"$T/err" || { bad "$name: lamina run: $(cat "$T/err")"; return; }
+    while read -r k t chunk; do
+        [ -n "$k" ] || continue
+        c=; [ "$chunk" = 0 ] || c="--chunk-rows $chunk"
+        rm -f "$T/$name.out.npy"
+        if ! mpirun -n $k "$LAMINA_BIN" run --mpi -t $t $c $args -o "$T/$name.out.npy" >"$T/out" 2>"$T/err"; then
+            bad "$name: $k ranks x $t threads $c: $(cat "$T/err")"
+        elif ! cmp -s "$T/$name.ref.npy" "$T/$name.out.npy"; then
+            bad "$name: $k ranks x $t threads $c: output differs from one process"
+        fi
+    done <<EOF
+$3
+EOF
+}
+
+# every rank count 1-4 with 1 and 2 threads a rank, default and small chunks
+same "$T/seed.lam -i $T/x.npy" seed "$(for k in 1 2 3 4; do for t in 1 2; do
+    echo "$k $t 0"; echo "$k $t 7"; done; done)"
+# fixture models with their weights, on their inputs repeated (uneven row counts)
+for name in mlp layernorm softmax gelu_both deep three_d nested; do
+    in=$F/$name.input.npy
+    "$NPYTOOL" cat "$T/$name.in.npy" $in $in $in $in $in $in $in $in $in $in $in || exit 99
+    same "$F/$name.lam -w $F/$name.safetensors -i $T/$name.in.npy" "$name" "3 2 5
+4 1 0"
+done
+
+# shards of three dtypes read as one array; more ranks than rows
+"$NPYTOOL" gen "$T/s1.npy" 5 10 2 f4 && "$NPYTOOL" gen "$T/s2.npy" 0 10 3 f4 &&
+    "$NPYTOOL" gen "$T/s3.npy" 11 10 4 f8 && "$NPYTOOL" gen "$T/s4.npy" 3 10 5 be4 || exit 99
+"$NPYTOOL" cat "$T/all.npy" "$T/s1.npy" "$T/s2.npy" "$T/s3.npy" "$T/s4.npy" || exit 99
+"$LAMINA_BIN" run "$T/seed.lam" -i "$T/all.npy" -o "$T/all.ref.npy" || bad "shards: lamina run"
+for k in 1 3 4; do
+    mpirun -n $k "$LAMINA_BIN" run --mpi "$T/seed.lam" -i "$T/s1.npy" -i "$T/s2.npy" -i "$T/s3.npy" \
+        -i "$T/s4.npy" --chunk-rows 4 -o "$T/all.out.npy" 2>"$T/err" || bad "shards, $k ranks: $(cat "$T/err")"
+    cmp -s "$T/all.ref.npy" "$T/all.out.npy" || bad "shards, $k ranks: output differs"
+done
+"$NPYTOOL" gen "$T/two.npy" 2 10 6 && "$LAMINA_BIN" run "$T/seed.lam" -i "$T/two.npy" -o "$T/two.ref.npy" &&
+    mpirun -n 4 "$LAMINA_BIN" run --mpi "$T/seed.lam" -i "$T/two.npy" -o "$T/two.out.npy" 2>"$T/err" &&
+    cmp -s "$T/two.ref.npy" "$T/two.out.npy" || bad "2 rows on 4 ranks: $(cat "$T/err")"
+# an existing output keeps its mode; a symlink is followed
+printf old > "$T/private.npy" && chmod 600 "$T/private.npy" && ln -s private.npy "$T/link.npy"
+mpirun -n 2 "$LAMINA_BIN" run --mpi "$T/seed.lam" -i "$T/x.npy" -o "$T/link.npy" 2>"$T/err" &&
+    [ -L "$T/link.npy" ] && cmp -s "$T/private.npy" "$T/seed.ref.npy" &&
+    [ "$(stat -c %a "$T/private.npy")" = 600 ] || bad "output through a symlink to a mode-600 file: $(cat "$T/err")"
+
+# each rank's exit status, and the leftovers, of a run that must fail:
+# fails NAME TEXT K -- per-rank command (sh, with $R the rank)
+fails() {
+    name=$1 text=$2 k=$3
+    shift 4
+    rm -rf "$T/f" && mkdir "$T/f"
+    mpirun -n "$k" sh -c 'R=$OMPI_COMM_WORLD_RANK; '"$*"'; echo $? > '"$T"'/f/rc.$R' >"$T/out" 2>"$T/err"
+    for r in $(seq 0 $((k - 1))); do
+        [ "$(cat "$T/f/rc.$r" 2>/dev/null)" = 1 ] ||
+            bad "$name: rank $r exited $(cat "$T/f/rc.$r" 2>/dev/null), expected 1; stderr: $(cat "$T/err")"
+    done
+    grep -qF -- "$text" "$T/err" || bad "$name: stderr lacks '$text': $(cat "$T/err")"
+    left=$(ls "$T/f" | grep -v '^rc\.')
+    [ -z "$left" ] || bad "$name: left $left behind"
+}
+run="$LAMINA_BIN run --mpi $T/seed.lam -o $T/f/y.npy"
+fails "missing input on rank 1" "lamina: rank 1: error: $T/missing.npy: cannot open" 3 -- \
+    'if [ $R = 1 ]; then i='"$T"'/missing.npy; else i='"$T"'/x.npy; fi; '"$run"' -i $i'
+head -c 300 "$T/x.npy" > "$T/truncated.npy"
+fails "malformed input on rank 2" "lamina: rank 2: error: $T/truncated.npy: data is" 3 -- \
+    'if [ $R = 2 ]; then i='"$T"'/truncated.npy; else i='"$T"'/x.npy; fi; '"$run"' -i $i'
+printf 'Sequential(\n  (0): Linear(in_features=10, out_features=50, bias=True\n' > "$T/broken.lam"
+fails "model failing to load on rank 0" "lamina: rank 0: error: " 2 -- \
+    'if [ $R = 0 ]; then m='"$T"'/broken.lam; else m='"$T"'/seed.lam; fi; '"$LAMINA_BIN"' run --mpi $m -i '"$T"'/x.npy -o '"$T"'/f/y.npy'
+grep -q "rank 1: error" "$T/err" && bad "model failing on rank 0: rank 1 printed an error of its own"
+fails "a shard shorter on one rank" "lamina: rank 1: error: the input here is" 2 -- \
+    'if [ $R = 1 ]; then i='"$T"'/two.npy; else i='"$T"'/x.npy; fi; '"$run"' -i $i'
+# a model that mixes rows: Softmax over dim 0
+printf 'Sequential(\n  (0): Linear(in_features=10, out_features=3, bias=True)\n  (1): Softmax(dim=0)\n)\n' > "$T/dim0.lam"
+fails "a model that mixes rows" "does not treat the rows of its input independently" 2 -- \
+    "$LAMINA_BIN run --mpi $T/dim0.lam -i $T/x.npy -o $T/f/y.npy"
+
+# a rank killed mid-run: mpirun ends the job; nothing is left behind
+"$NPYTOOL" gen "$T/long.npy" 400000 10 8 || exit 99
+rm -rf "$T/f" && mkdir "$T/f"
+mpirun -n 2 sh -c '
+    '"$LAMINA_BIN"' run --mpi '"$T"'/seed.lam -i '"$T"'/long.npy --chunk-rows 50 -t 1 -o '"$T"'/f/y.npy &
+    pid=$!
+    if [ $OMPI_COMM_WORLD_RANK = 1 ]; then
+        n=0   # wait until the run is writing
+        while ! ls '"$T"'/f | grep -q tmp && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
+        kill -9 $pid
+    fi
+    wait $pid' >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc -ne 0 ] || bad "a rank killed: mpirun exited 0"
+sleep 1 # mpirun has ended the other rank; its handler has removed the temporary file
+left=$(ls "$T/f")
+[ -z "$left" ] || bad "a rank killed: left $left behind"
+
+exit $fail
