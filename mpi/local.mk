@@ -2,7 +2,7 @@
 # (<lamina/mpi.h>, `lamina run --mpi`).  A library of its own so that
 # liblamina never depends on MPI; it uses only lamina's public API.
 # Built when configure finds Open MPI.  Included by Makefile.am.
-EXTRA_DIST += lamina-mpi.pc.in
+EXTRA_DIST += lamina-mpi.pc.in docs/scale-out.md
 if HAVE_MPI
 lib_LTLIBRARIES += liblamina-mpi.la
 liblamina_mpi_la_SOURCES = mpi/mpi_internal.h mpi/common.c mpi/run.c

@@ -15,10 +15,19 @@
 # runs 4 ranks on fewer cores.
 set -u
 : "${LAMINA_BIN:?}" "${NPYTOOL:?}" "${MODEL_TESTS_DIR:?}"
-if [ -n "${LAMINA_MPI_WHY:-}" ] || [ -z "${MPIRUN:-}" ]; then
-    echo "SKIP: lamina was built without MPI: ${LAMINA_MPI_WHY:-no mpirun found by configure}"
+if [ -n "${LAMINA_MPI_WHY:-}" ]; then
+    # what a lamina without MPI says, then skip
+    "$LAMINA_BIN" info | grep -q "^mpi: *no ($LAMINA_MPI_WHY)" || { echo "FAIL: lamina info: no 'mpi: no'"; exit 1; }
+    "$LAMINA_BIN" run x.lam -i x.npy -o y.npy --mpi 2>&1 | grep -q "built without MPI" ||
+        { echo "FAIL: lamina run --mpi without MPI"; exit 1; }
+    echo "SKIP: lamina was built without MPI: $LAMINA_MPI_WHY"
     exit 77
 fi
+if [ -z "${MPIRUN:-}" ]; then
+    echo "SKIP: lamina has MPI but configure found no mpirun to start the tests with"
+    exit 77
+fi
+"$LAMINA_BIN" info | grep -q '^mpi: *yes' || bad "lamina info does not say it has MPI"
 F=$MODEL_TESTS_DIR/fixtures
 T=$(mktemp -d "${TMPDIR:-/tmp}/lamina-mpi.XXXXXX") || exit 99
 trap 'rm -rf "$T"' EXIT
@@ -139,5 +148,13 @@ rc=$?
 sleep 1 # mpirun has ended the other rank; its handler has removed the temporary file
 left=$(ls "$T/f")
 [ -z "$left" ] || bad "a rank killed: left $left behind"
+
+# bench --mpi: every rank's figures and the sum, in JSON
+out=$(mpirun -n 2 "$LAMINA_BIN" bench --mpi "$T/seed.lam" --batch 64 --seconds 0.2 --json 2>"$T/err") ||
+    bad "bench --mpi: $(cat "$T/err")"
+case $out in
+    *'"ranks": 2'*'"samples_per_second": '*'"per_rank": [{"rank": 0'*'{"rank": 1'*) ;;
+    *) bad "bench --mpi printed: $out" ;;
+esac
 
 exit $fail
