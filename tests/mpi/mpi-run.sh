@@ -8,13 +8,14 @@
 # on stderr prefixed with its rank, and no output file (nor a temporary
 # one) left; a rank killed mid-run leaves no output either.
 #
-# Needs LAMINA_BIN, NPYTOOL, MODEL_TESTS_DIR, MPIRUN and LAMINA_MPI_WHY (set
+# Also runs tests/mpi/embed (the C API of <lamina/mpi.h>) on 1-4 ranks.
+# Needs LAMINA_BIN, NPYTOOL, EMBED, MODEL_TESTS_DIR, MPIRUN and LAMINA_MPI_WHY (set
 # by `make check`).  Exit 77 (skipped) when lamina was built without MPI.
 # Loopback only: shared memory and self (btl self,vader); as root with
 # Open MPI's OMPI_ALLOW_RUN_AS_ROOT variables; --oversubscribe as this
 # runs 4 ranks on fewer cores.
 set -u
-: "${LAMINA_BIN:?}" "${NPYTOOL:?}" "${MODEL_TESTS_DIR:?}"
+: "${LAMINA_BIN:?}" "${NPYTOOL:?}" "${MODEL_TESTS_DIR:?}" "${EMBED:?}"
 if [ -n "${LAMINA_MPI_WHY:-}" ]; then
     # what a lamina without MPI says, then skip
     "$LAMINA_BIN" info | grep -q "^mpi: *no ($LAMINA_MPI_WHY)" || { echo "FAIL: lamina info: no 'mpi: no'"; exit 1; }
@@ -148,6 +149,11 @@ rc=$?
 sleep 1 # mpirun has ended the other rank; its handler has removed the temporary file
 left=$(ls "$T/f")
 [ -z "$left" ] || bad "a rank killed: left $left behind"
+
+# the C API from a program of one's own (tests/mpi/embed.c)
+for k in 1 2 3 4; do
+    mpirun -n $k "$EMBED" "$T/x.npy" "$T" >"$T/out" 2>&1 || bad "embed, $k ranks: $(cat "$T/out")"
+done
 
 # bench --mpi: every rank's figures and the sum, in JSON
 out=$(mpirun -n 2 "$LAMINA_BIN" bench --mpi "$T/seed.lam" --batch 64 --seconds 0.2 --json 2>"$T/err") ||

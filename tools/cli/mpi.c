@@ -112,7 +112,7 @@ static void memory_peaks(char *buf, size_t size)
     FILE *f = fopen("/proc/self/status", "re");
     if (!f)
         return;
-    char line[256], peak[64] = "", hwm[64] = "";
+    char line[256], peak[40] = "", hwm[40] = "";
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
         if (!strncmp(line, "VmPeak:", 7))
@@ -169,7 +169,7 @@ int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const ch
             cli_fail("stopped: %s (its message is above); nothing was written", lam_mpi_last_error());
         rc = CLI_FAIL;
     } else if (getenv("LAMINA_VERBOSE") && *getenv("LAMINA_VERBOSE") && strcmp(getenv("LAMINA_VERBOSE"), "0")) {
-        char line[512], mem[160];
+        char line[768], mem[160];
         memory_peaks(mem, sizeof mem);
         snprintf(line, sizeof line, "rows [%lld, %lld) of %lld in chunks of %lld, %d thread%s: read %.3f s, "
                  "compute %.3f s, write %.3f s, total %.3f s%s", (long long)stats.first_row,
