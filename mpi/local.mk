@@ -14,3 +14,13 @@ pkgconfig_DATA += lamina-mpi.pc
 else
 EXTRA_DIST += include/lamina/mpi.h mpi/mpi_internal.h mpi/common.c mpi/run.c
 endif
+
+# ranks x threads scaling table of `lamina bench --mpi` (docs/scale-out.md)
+EXTRA_DIST += bench/mpi-scaling.sh
+.PHONY: bench-mpi
+bench-mpi: tools/lamina$(EXEEXT)
+if HAVE_MPI
+	LAMINA_BIN='$(abs_builddir)/tools/lamina' MPIRUN='$(MPIRUN)' $(SHELL) $(srcdir)/bench/mpi-scaling.sh
+else
+	@echo "bench-mpi: lamina was built without MPI ($(MPI_WHY))"
+endif
