@@ -6,7 +6,7 @@ tests_mpi_npytool_SOURCES = tests/mpi/npytool.c
 tests_mpi_npytool_LDADD = liblamina.la
 tests_mpi_npytool_LDFLAGS = -no-install
 TESTS += tests/mpi/mpi-run.sh tests/mpi/larger-than-memory.sh
-EXTRA_DIST += tests/mpi/mpi-run.sh tests/mpi/larger-than-memory.sh
+EXTRA_DIST += tests/mpi/mpi-run.sh tests/mpi/larger-than-memory.sh tests/mpi/lsan-openmpi.supp
 AM_TESTS_ENVIRONMENT += NPYTOOL='$(abs_top_builddir)/tests/mpi/npytool'; export NPYTOOL; \
 	MPIRUN='$(MPIRUN)'; export MPIRUN; LAMINA_MPI_WHY='$(MPI_WHY)'; export LAMINA_MPI_WHY;
 # <lamina/mpi.h> from a program of one's own (run by mpi-run.sh)
