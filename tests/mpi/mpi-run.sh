@@ -28,12 +28,12 @@ if [ -z "${MPIRUN:-}" ]; then
     echo "SKIP: lamina has MPI but configure found no mpirun to start the tests with"
     exit 77
 fi
-"$LAMINA_BIN" info | grep -q '^mpi: *yes' || bad "lamina info does not say it has MPI"
 F=$MODEL_TESTS_DIR/fixtures
 T=$(mktemp -d "${TMPDIR:-/tmp}/lamina-mpi.XXXXXX") || exit 99
 trap 'rm -rf "$T"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
+"$LAMINA_BIN" info | grep -q '^mpi: *yes' || bad "lamina info does not say it has MPI"
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # no CMA (ptrace-restricted containers), no hostname lookups, quiet
@@ -138,23 +138,54 @@ printf 'Sequential(\n  (0): Linear(in_features=10, out_features=3, bias=True)\n 
 fails "a model that mixes rows" "does not treat the rows of its input independently" 2 -- \
     "$LAMINA_BIN run --mpi $T/dim0.lam -i $T/x.npy -o $T/f/y.npy"
 
-# a rank killed mid-run: mpirun ends the job; nothing is left behind
+# a rank killed mid-run: mpirun ends the job; nothing is left behind.  Rank
+# 0 is lamina itself (exec), as in a real job, so that mpirun's SIGTERM
+# reaches it; rank 1's shell kills its lamina once the output is being
+# written.
 "$NPYTOOL" gen "$T/long.npy" 400000 10 8 || exit 99
 rm -rf "$T/f" && mkdir "$T/f"
+lrun="$LAMINA_BIN run --mpi $T/seed.lam -i $T/long.npy --chunk-rows 50 -t 1 -o $T/f/y.npy"
 mpirun -n 2 sh -c '
-    '"$LAMINA_BIN"' run --mpi '"$T"'/seed.lam -i '"$T"'/long.npy --chunk-rows 50 -t 1 -o '"$T"'/f/y.npy &
+    if [ $OMPI_COMM_WORLD_RANK = 0 ]; then exec '"$lrun"'; fi
+    '"$lrun"' &
     pid=$!
-    if [ $OMPI_COMM_WORLD_RANK = 1 ]; then
-        n=0   # wait until the run is writing
-        while ! ls '"$T"'/f | grep -q tmp && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
-        kill -9 $pid
-    fi
+    n=0   # wait until the run is writing
+    while ! ls '"$T"'/f | grep -q tmp && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
+    kill -9 $pid
     wait $pid' >"$T/out" 2>"$T/err"
 rc=$?
 [ $rc -ne 0 ] || bad "a rank killed: mpirun exited 0"
-sleep 1 # mpirun has ended the other rank; its handler has removed the temporary file
+# mpirun ends the other rank (SIGTERM, or Open MPI's own abort), which removes the
+# temporary file; give a loaded machine a few seconds
+n=0
+while [ -n "$(ls "$T/f")" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 left=$(ls "$T/f")
 [ -z "$left" ] || bad "a rank killed: left $left behind"
+
+# usage errors (2), found before MPI starts
+usage() {
+    text=$1
+    shift
+    "$LAMINA_BIN" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    [ $rc = 2 ] && grep -qF -- "$text" "$T/err" || bad "lamina $*: exit $rc: $(cat "$T/err")"
+}
+usage "--mpi needs --output" run --mpi "$T/seed.lam" -i "$T/x.npy"
+usage "--output - (standard output) cannot take it" run --mpi "$T/seed.lam" -i "$T/x.npy" -o -
+usage "several inputs (shards) need --mpi" run "$T/seed.lam" -i "$T/x.npy" -i "$T/x.npy"
+usage "--chunk-rows needs --mpi" run "$T/seed.lam" -i "$T/x.npy" --chunk-rows 5
+usage "--chunk-rows needs a positive integer" run --mpi "$T/seed.lam" -i "$T/x.npy" --chunk-rows 0 -o "$T/y.npy"
+
+# a rank bound to one core: --threads 2 gets a warning; without --threads
+# the rank runs as many threads as it has cores (one), and says nothing
+mpirun -n 2 --bind-to core:overload-allowed "$LAMINA_BIN" run --mpi -t 2 "$T/seed.lam" -i "$T/x.npy" \
+    -o "$T/bound.npy" >"$T/out" 2>"$T/err" || bad "bound to a core: $(cat "$T/err")"
+grep -q "lamina: rank [01]: warning: this rank is bound to one core but runs 2 threads" "$T/err" ||
+    bad "bound to a core with -t 2: no warning: $(cat "$T/err")"
+mpirun -n 2 --bind-to core:overload-allowed "$LAMINA_BIN" run --mpi "$T/seed.lam" -i "$T/x.npy" \
+    -o "$T/bound.npy" >"$T/out" 2>"$T/err" || bad "bound to a core: $(cat "$T/err")"
+! grep -q "bound to one core" "$T/err" || bad "bound to a core without -t: warned: $(cat "$T/err")"
+cmp -s "$T/seed.ref.npy" "$T/bound.npy" || bad "bound to a core: output differs"
 
 # the C API from a program of one's own (tests/mpi/embed.c)
 for k in 1 2 3 4; do

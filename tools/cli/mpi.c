@@ -29,6 +29,14 @@ static void on_signal(int sig)
     _exit(CLI_FAIL);
 }
 
+/* Open MPI may end a rank with exit() when a peer dies (its runtime's
+ * abort), before mpirun's SIGTERM arrives: remove the file then too. */
+static void remove_tmp_at_exit(void)
+{
+    if (have_tmp)
+        unlink(tmp_path);
+}
+
 static void on_tmpfile(const char *path, void *user)
 {
     (void)user;
@@ -54,6 +62,7 @@ static int mpi_init(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    atexit(remove_tmp_at_exit);
     return CLI_OK;
 }
 
