@@ -675,6 +675,30 @@ ROW(lam_npy_save)
     NULL_STATUS(lam_npy_save("x.npy", NULL), "t");
 }
 
+ROW(lam_npy_header)
+{
+    char buf[LAM_NPY_HEADER_MAX];
+    size_t len;
+    NULL_STATUS(lam_npy_header(2, NULL, buf, sizeof buf, &len), "shape");
+    NULL_STATUS(lam_npy_header(2, SHAPE, NULL, sizeof buf, &len), "buf");
+    NULL_STATUS(lam_npy_header(2, SHAPE, buf, sizeof buf, NULL), "len");
+}
+ROW(lam_npy_reader_open)
+{
+    lam_npy_reader *r = NULL;
+    NULL_STATUS(lam_npy_reader_open(NULL, &r), "path");
+    NULL_STATUS(lam_npy_reader_open("x.npy", NULL), "out");
+}
+ROW(lam_npy_reader_close) { (void)fn; NULL_NOOP(lam_npy_reader_close(NULL)); }
+ROW(lam_npy_reader_ndim) { NULL_VALUE(lam_npy_reader_ndim(NULL), -1, "r"); }
+ROW(lam_npy_reader_shape) { NULL_VALUE(lam_npy_reader_shape(NULL), NULL, "r"); }
+ROW(lam_npy_reader_read)
+{
+    float f[4];
+    NULL_STATUS(lam_npy_reader_read(NULL, 0, 1, f), "r");
+}
+ROW(lam_npy_reader_prefetch) { NULL_STATUS(lam_npy_reader_prefetch(NULL, 0, 1), "r"); }
+
 /* model.h */
 ROW(lam_model_load)
 {
@@ -749,6 +773,12 @@ ROW(lam_plan_strategy)
     cr_expect_not_null(lam_plan_strategy(P, NULL)); /* nthreads is optional */
 }
 ROW(lam_plan_describe) { NULL_VALUE(lam_plan_describe(NULL), NULL, "p"); }
+ROW(lam_plan_rows_independent)
+{
+    NULL_VALUE(lam_plan_rows_independent(NULL), false, "p");
+    cr_expect(lam_plan_rows_independent(P)); /* Sequential(Linear(2, 2)) */
+}
+ROW(lam_plan_buffer_bytes) { NULL_VALUE(lam_plan_buffer_bytes(NULL), 0, "p"); }
 
 /* plugin.h */
 ROW(lam_plugin_load) { NULL_STATUS(lam_plugin_load(NULL, NULL), "path_or_name"); }
@@ -998,13 +1028,16 @@ static const row ROWS[] = {
     R(lam_conv_transpose2d_create),
     /* io.h */
     R(lam_safetensors_load), R(lam_safetensors_parse), R(lam_safetensors_save), R(lam_npy_load),
-    R(lam_npy_parse), R(lam_npy_save),
+    R(lam_npy_parse), R(lam_npy_save), R(lam_npy_header), R(lam_npy_reader_open),
+    R(lam_npy_reader_close), R(lam_npy_reader_ndim), R(lam_npy_reader_shape),
+    R(lam_npy_reader_read), R(lam_npy_reader_prefetch),
     /* model.h */
     R(lam_model_load), R(lam_model_parse), R(lam_model_parse_ex), R(lam_model_load_state_dict),
     R(lam_model_load_weights),
     /* plan.h */
     R(lam_plan_create), R(lam_plan_free), R(lam_plan_output_shape), R(lam_plan_run),
     R(lam_plan_run_args), R(lam_plan_strategy), R(lam_plan_describe),
+    R(lam_plan_rows_independent), R(lam_plan_buffer_bytes),
     /* plugin.h */
     R(lam_plugin_load), R(lam_plugin_load_dir), R(lam_plugin_find_type),
     R(lam_plugin_add_search_dir), R(lam_plugin_search_path), R(lam_plugin_unload),

@@ -133,6 +133,54 @@ LAM_API lam_status lam_npy_parse(const void *buf, size_t len, lam_tensor **out);
  * a multiple of 64 bytes.  Written as described at the top of this file. */
 LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t);
 
+/* The header lam_npy_save writes for an array of `shape` (ndim in
+ * 1..LAM_MAX_DIMS, every dimension >= 0): version 1.0, '<f4', C order,
+ * padded so that the data starts at a multiple of 64 bytes.  It goes to
+ * buf (size bytes; LAM_NPY_HEADER_MAX is always enough) and its length to
+ * *len.  For writers that put the data in place themselves, such as several
+ * processes each writing its rows of one file: the file is these bytes,
+ * then the elements as little-endian float32 in C order.
+ * LAM_ERR_INVALID_ARGUMENT for a NULL pointer, a bad ndim or dimension, or
+ * a buf too small. */
+#define LAM_NPY_HEADER_MAX 256
+LAM_API lam_status lam_npy_header(int ndim, const int64_t *shape, void *buf, size_t size, size_t *len);
+
+/* ---- .npy files read a range of rows at a time --------------------------
+ *
+ * For arrays larger than memory: a reader checks the file's header as
+ * lam_npy_load does (the same dtypes and messages, the data size against the
+ * file's size) without reading the data, then reads any range of rows of
+ * axis 0 into the caller's buffer, converted to float32 as lam_npy_load
+ * converts.  The file is read with pread(2), not mapped: a reader uses no
+ * address space beyond the caller's buffer, and a file truncated after
+ * opening gives LAM_ERR_IO rather than SIGBUS.  A reader holds the file
+ * open (replacing the file by rename does not disturb it).  Threads: after
+ * open, read and prefetch only read the reader, so several threads may use
+ * one reader at once. */
+typedef struct lam_npy_reader lam_npy_reader;
+
+/* Open `path` and check its header.  On success *out is a new reader (close
+ * it with lam_npy_reader_close); errors as lam_npy_load's. */
+LAM_API lam_status lam_npy_reader_open(const char *path, lam_npy_reader **out);
+/* Close the file and free the reader (NULL is a no-op). */
+LAM_API void lam_npy_reader_close(lam_npy_reader *r);
+/* The array's shape as lam_npy_load would give the tensor's (a 0-d array
+ * is [1]): ndim (-1 for NULL), and the LAM_MAX_DIMS-entry shape, owned by
+ * the reader (NULL for NULL). */
+LAM_API int lam_npy_reader_ndim(const lam_npy_reader *r);
+LAM_API const int64_t *lam_npy_reader_shape(const lam_npy_reader *r);
+/* Read rows [row, row + rows) of axis 0 into dst, which holds rows times
+ * the elements of a row (shape[1] * ... * shape[ndim-1]) floats; dst may be
+ * NULL when rows is 0.  LAM_ERR_INVALID_ARGUMENT for a range outside the
+ * array, LAM_ERR_IO when the read fails (the message carries the system's
+ * text; a file truncated since it was opened says so); dst is then partly
+ * written. */
+LAM_API lam_status lam_npy_reader_read(lam_npy_reader *r, int64_t row, int64_t rows, float *dst);
+/* Tell the system that rows [row, row + rows) will be read soon: it starts
+ * reading them ahead (posix_fadvise WILLNEED) and this returns at once.
+ * A hint only; LAM_ERR_INVALID_ARGUMENT for a range outside the array. */
+LAM_API lam_status lam_npy_reader_prefetch(lam_npy_reader *r, int64_t row, int64_t rows);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,6 +86,18 @@ LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
  * on failure. */
 LAM_API char *lam_plan_describe(const lam_plan *p);
 
+/* Whether every step of the plan treats the rows of dim 0 independently
+ * (built-in row-wise layers, and modules that declare LAM_CUSTOM_ROWWISE or
+ * LAM_LAYER_ROWWISE), so that running the rows in pieces -- chunks, or
+ * other processes -- gives the same bits as one run over all of them.
+ * false for a plan that runs a module through lam_module_forward, and for
+ * NULL (with the message). */
+LAM_API bool lam_plan_rows_independent(const lam_plan *p);
+/* The bytes of activation buffers the plan holds (what lam_plan_run uses
+ * besides the input and the output); for a plan that runs rows in blocks
+ * it does not grow with the batch.  0 for NULL (with the message). */
+LAM_API size_t lam_plan_buffer_bytes(const lam_plan *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -906,6 +906,24 @@ LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads)
     return strategy_names[p->strategy];
 }
 
+LAM_API bool lam_plan_rows_independent(const lam_plan *p)
+{
+    LAM__CHECK_ARG_OR(p, false);
+    if (p->generic || p->in_ndim < 1 || p->n_steps == 0)
+        return false;
+    for (size_t i = 0; i < p->n_steps; i++)
+        if (!p->steps[i].rowwise)
+            return false;
+    return true;
+}
+
+LAM_API size_t lam_plan_buffer_bytes(const lam_plan *p)
+{
+    LAM__CHECK_ARG_OR(p, 0);
+    size_t slots = p->buf ? (p->blocked ? 2 * (size_t)p->nthreads : 2) : 0;
+    return slots * p->slot * sizeof(float);
+}
+
 /* ---- one layer run on its own (custom forwards call layers one by one) ----
  * Big enough work is still split across threads: rows for a rowwise layer
  * with enough of them, output columns for a Linear with few rows.  No

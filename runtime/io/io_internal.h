@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdbool.h>
 #include "lamina/common.h"
+#include "lamina/tensor.h"
 
 /* ---- read-only views of files ------------------------------------------ */
 
@@ -54,6 +56,23 @@ void lam__io_put_f32(lam__io_out *o, const float *v, size_t n);
  * reported. */
 lam_status lam__io_write_atomic(const char *path, lam_status (*fill)(lam__io_out *o, void *ctx),
                                 void *ctx);
+
+/* ---- .npy headers (npy.c), shared with the row reader (npy_rows.c) ------ */
+
+typedef struct lam__npy_meta {
+    int ndim;                     /* as lam_npy_load gives it: () is [1] */
+    int64_t shape[LAM_MAX_DIMS];
+    uint64_t numel;
+    size_t data_off;              /* where the data starts in the file */
+    size_t item;                  /* 4 or 8 */
+    bool swap;                    /* big-endian in the file */
+} lam__npy_meta;
+/* How many bytes of a .npy file hold its header, at most. */
+#define LAM__NPY_HEADER_READ (12 + 10000)
+lam_status lam__npy_header(const char *what, const unsigned char *buf, size_t avail, uint64_t file_len,
+                           lam__npy_meta *m);
+/* n elements of the file's dtype at data into float32 dst, as lam_npy_load does. */
+void lam__npy_convert(const unsigned char *data, size_t n, const lam__npy_meta *m, float *dst);
 
 /* ---- messages ------------------------------------------------------------ */
 

@@ -8,4 +8,5 @@ liblamina_la_SOURCES += \
 	runtime/io/file.c \
 	runtime/io/safetensors.c \
 	runtime/io/safetensors_save.c \
-	runtime/io/npy.c
+	runtime/io/npy.c \
+	runtime/io/npy_rows.c

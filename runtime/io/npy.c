@@ -188,29 +188,35 @@ static const char *shape_str(const npy_hdr *h, char *buf, size_t size)
     return buf;
 }
 
-static lam_status npy_read(const char *what, const unsigned char *buf, size_t len, lam_tensor **out)
+/* The header of a .npy file whose first `avail` bytes are in buf and whose
+ * whole length is file_len (avail <= file_len; avail covers the header when
+ * avail >= min(file_len, 12 + NPY_MAX_HEADER)): checks everything
+ * lam_npy_load checks, the data size against file_len included, and fills
+ * *m. */
+lam_status lam__npy_header(const char *what, const unsigned char *buf, size_t avail, uint64_t file_len,
+                           lam__npy_meta *m)
 {
     npy_hdr h = {.what = what};
     size_t hstart, hlen, item;
     uint64_t numel = 1, nbytes;
     char sh[160];
-    bool swap;
+    /* messages say "file is N bytes": N is the file's length, whatever was read */
+    size_t len = file_len > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)file_len;
 
-    *out = NULL;
     if (len == 0)
         return npy_fail(what, "file is empty (not a .npy file)");
-    if (len < 8 || memcmp(buf, "\x93NUMPY", 6) != 0)
+    if (len < 8 || avail < 8 || memcmp(buf, "\x93NUMPY", 6) != 0)
         return npy_fail(what, "not a .npy file (bad magic: expected \\x93NUMPY)");
     if (buf[6] < 1 || buf[6] > 3 || buf[7] != 0)
         return npy_fail(what, "unsupported .npy format version %u.%u (lamina reads 1.0, 2.0 and 3.0)", buf[6],
                         buf[7]);
     hstart = buf[6] == 1 ? 10 : 12;
-    if (len < hstart)
+    if (len < hstart || avail < hstart)
         return npy_fail(what, "file is %zu bytes, truncated inside the header length", len);
     hlen = buf[6] == 1 ? lam__io_le16(buf + 8) : lam__io_le32(buf + 8);
     if (hlen > len - hstart)
         return npy_fail(what, "header length %zu runs past the end of the file (%zu bytes)", hlen, len);
-    if (hlen > NPY_MAX_HEADER)
+    if (hlen > NPY_MAX_HEADER || hlen > avail - hstart)
         return npy_fail(what, "header length %zu exceeds numpy's limit of %d bytes", hlen, NPY_MAX_HEADER);
     h.s = (const char *)buf + hstart;
     h.len = hlen;
@@ -225,7 +231,6 @@ static lam_status npy_read(const char *what, const unsigned char *buf, size_t le
     else
         return npy_fail(what, "dtype '%s' is not supported (lamina reads '<f4' and '<f8', and big-endian "
                         "'>f4' and '>f8')", h.descr);
-    swap = h.descr[0] == '>';
     if (h.fortran && h.rank >= 2)
         return npy_fail(what, "fortran_order=True (column-major) arrays are not supported; save the array "
                         "with np.ascontiguousarray");
@@ -239,38 +244,58 @@ static lam_status npy_read(const char *what, const unsigned char *buf, size_t le
     if (__builtin_mul_overflow(numel, (uint64_t)item, &nbytes) || nbytes > (uint64_t)INT64_MAX)
         return npy_fail(what, "shape %s overflows (byte size does not fit in 63 bits)", shape_str(&h, sh, sizeof sh));
 
-    const unsigned char *data = buf + hstart + hlen;
-    size_t data_len = len - hstart - hlen;
+    uint64_t data_len = file_len - hstart - hlen;
     if (data_len < nbytes)
-        return npy_fail(what, "data is %zu bytes but %s %s needs %" PRIu64 " (file truncated)", data_len, h.descr,
-                        shape_str(&h, sh, sizeof sh), nbytes);
+        return npy_fail(what, "data is %" PRIu64 " bytes but %s %s needs %" PRIu64 " (file truncated)", data_len,
+                        h.descr, shape_str(&h, sh, sizeof sh), nbytes);
     if (data_len > nbytes)
         return npy_fail(what, "%" PRIu64 " trailing bytes after the data of %s %s (%" PRIu64 " bytes)",
-                        (uint64_t)data_len - nbytes, h.descr, shape_str(&h, sh, sizeof sh), nbytes);
+                        data_len - nbytes, h.descr, shape_str(&h, sh, sizeof sh), nbytes);
 
-    int64_t shape[LAM_MAX_DIMS] = {1}, n;
+    int64_t n;
+    m->shape[0] = 1;
     for (int i = 0; i < h.rank; i++)
-        shape[i] = (int64_t)h.shape[i];
-    if (lam__check_shape(h.rank ? h.rank : 1, shape, &n) != LAM_OK)
+        m->shape[i] = (int64_t)h.shape[i];
+    m->ndim = h.rank ? h.rank : 1; /* () loads as [1] */
+    if (lam__check_shape(m->ndim, m->shape, &n) != LAM_OK)
         return npy_fail(what, "shape %s is too large for a lamina tensor", shape_str(&h, sh, sizeof sh));
-    st = lam_tensor_create(out, h.rank ? h.rank : 1, shape); /* () loads as [1] */
-    if (st != LAM_OK) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "%.256s:", what);
-        lam__error_prefix(prefix);
-        return st;
-    }
-    float *dst = lam_tensor_data(*out);
-    for (size_t i = 0; i < (size_t)numel; i++) {
+    m->data_off = hstart + hlen;
+    m->item = item;
+    m->swap = h.descr[0] == '>';
+    m->numel = numel;
+    return LAM_OK;
+}
+
+void lam__npy_convert(const unsigned char *data, size_t n, const lam__npy_meta *m, float *dst)
+{
+    const size_t item = m->item;
+    for (size_t i = 0; i < n; i++) {
         const unsigned char *p = data + item * i;
         unsigned char b[8];
-        if (swap) {
+        if (m->swap) {
             for (size_t k = 0; k < item; k++)
                 b[k] = p[item - 1 - k];
             p = b;
         }
         dst[i] = item == 4 ? lam__io_f32_from_bits(lam__io_le32(p)) : (float)lam__io_f64_from_bits(lam__io_le64(p));
     }
+}
+
+static lam_status npy_read(const char *what, const unsigned char *buf, size_t len, lam_tensor **out)
+{
+    lam__npy_meta m;
+    *out = NULL;
+    lam_status st = lam__npy_header(what, buf, len, len, &m);
+    if (st != LAM_OK)
+        return st;
+    st = lam_tensor_create(out, m.ndim, m.shape);
+    if (st != LAM_OK) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "%.256s:", what);
+        lam__error_prefix(prefix);
+        return st;
+    }
+    lam__npy_convert(buf + m.data_off, (size_t)m.numel, &m, lam_tensor_data(*out));
     return LAM_OK;
 }
 
@@ -298,7 +323,7 @@ LAM_API lam_status lam_npy_load(const char *path, lam_tensor **out)
 
 typedef struct npy_save_ctx {
     const lam_tensor *t;
-    char header[256];
+    char header[LAM_NPY_HEADER_MAX];
     size_t hlen;
 } npy_save_ctx;
 
@@ -310,17 +335,20 @@ static lam_status npy_fill(lam__io_out *o, void *vctx)
     return LAM_OK;
 }
 
-LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t)
+LAM_API lam_status lam_npy_header(int ndim, const int64_t *shape, void *buf, size_t size, size_t *len)
 {
-    npy_save_ctx c = {.t = t};
-    char dict[200], dim0[24];
-    const int64_t *shape;
-    int ndim, n;
+    char dict[200], dim0[24], header[LAM_NPY_HEADER_MAX];
+    int n;
 
-    if (!path || !t)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_save: %s is NULL", path ? "t" : "path");
-    ndim = lam_tensor_ndim(t);
-    shape = lam_tensor_shape(t);
+    if (!shape || !buf || !len)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_header: %s is NULL",
+                          !shape ? "shape" : !buf ? "buf" : "len");
+    if (ndim < 1 || ndim > LAM_MAX_DIMS)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_header: ndim %d is not in 1..%d", ndim,
+                          LAM_MAX_DIMS);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_header: shape[%d] is %" PRId64, i, shape[i]);
     n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     for (int i = 0; i < ndim; i++)
         n += snprintf(dict + n, sizeof dict - (size_t)n, "%s%" PRId64, i ? ", " : "", shape[i]);
@@ -329,13 +357,29 @@ LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t)
     int spare = 21 - snprintf(dim0, sizeof dim0, "%" PRId64, shape[0]);
     /* total = 10 + dict + spare + pad + '\n', a multiple of 64; pad in 1..64 as numpy computes it */
     int pad = 64 - (10 + n + spare + 1) % 64;
-    memcpy(c.header, "\x93NUMPY\x01\x00", 8);
+    memcpy(header, "\x93NUMPY\x01\x00", 8);
     int hl = n + spare + pad + 1;
-    c.header[8] = (char)(hl & 0xff);
-    c.header[9] = (char)(hl >> 8);
-    memcpy(c.header + 10, dict, (size_t)n);
-    memset(c.header + 10 + n, ' ', (size_t)(spare + pad));
-    c.header[10 + hl - 1] = '\n';
-    c.hlen = (size_t)(10 + hl);
+    header[8] = (char)(hl & 0xff);
+    header[9] = (char)(hl >> 8);
+    memcpy(header + 10, dict, (size_t)n);
+    memset(header + 10 + n, ' ', (size_t)(spare + pad));
+    header[10 + hl - 1] = '\n';
+    if ((size_t)(10 + hl) > size)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_header: the header is %d bytes, buf holds %zu",
+                          10 + hl, size);
+    memcpy(buf, header, (size_t)(10 + hl));
+    *len = (size_t)(10 + hl);
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t)
+{
+    npy_save_ctx c = {.t = t};
+
+    if (!path || !t)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_save: %s is NULL", path ? "t" : "path");
+    lam_status st = lam_npy_header(lam_tensor_ndim(t), lam_tensor_shape(t), c.header, sizeof c.header, &c.hlen);
+    if (st != LAM_OK)
+        return st;
     return lam__io_write_atomic(path, npy_fill, &c);
 }

@@ -43,7 +43,7 @@ tests_io_test_safetensors_bad_CFLAGS = $(io_test_cflags)
 tests_io_test_safetensors_bad_LDFLAGS = -no-install
 tests_io_test_safetensors_bad_LDADD = $(io_test_ldadd)
 
-tests_io_test_npy_SOURCES = tests/io/test_npy.c tests/io/iotest.c tests/io/iotest.h
+tests_io_test_npy_SOURCES = tests/io/test_npy.c tests/io/test_npy_rows.c tests/io/iotest.c tests/io/iotest.h
 tests_io_test_npy_CPPFLAGS = $(io_test_cppflags)
 tests_io_test_npy_CFLAGS = $(io_test_cflags)
 tests_io_test_npy_LDFLAGS = -no-install

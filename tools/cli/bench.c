@@ -26,6 +26,10 @@ static const char bench_help[] =
     "  -w, --weights W.safetensors, -p, --plugin P.so, --condition, --seed S\n"
     "                           as for 'lamina run'\n"
     "      --json               print the result as one JSON object\n"
+    "      --mpi                run as one rank of an MPI job (mpirun -n K lamina\n"
+    "                           bench --mpi ...): every rank times its own forwards in\n"
+    "                           one synchronised window; rank 0 prints the samples/s\n"
+    "                           of all ranks together and of each rank\n"
     "  -h, --help               show this help\n"
     "A progress line is shown on stderr while measuring when stderr is a terminal.\n";
 
@@ -89,7 +93,7 @@ typedef struct bench_args {
     long long batch, warmup;
     double seconds;
     const char *shape;
-    bool json;
+    bool json, mpi;
 } bench_args;
 
 static int bench_option(int opt, const char *arg, void *user)
@@ -112,6 +116,7 @@ static int bench_option(int opt, const char *arg, void *user)
         return CLI_OK;
     case OPT_INPUT_SHAPE: a->shape = arg; return CLI_OK;
     case OPT_JSON: a->json = true; return CLI_OK;
+    case OPT_MPI: a->mpi = true; return CLI_OK;
     }
     return -1;
 }
@@ -125,6 +130,7 @@ int cmd_bench(int argc, char **argv)
         {"warmup", required_argument, NULL, OPT_WARMUP},
         {"input-shape", required_argument, NULL, OPT_INPUT_SHAPE},
         {"json", no_argument, NULL, OPT_JSON},
+        {"mpi", no_argument, NULL, OPT_MPI},
         {NULL, 0, NULL, 0},
     };
     cli_common c = {.strict = 1};
@@ -151,15 +157,26 @@ int cmd_bench(int argc, char **argv)
         rc = cli_usage("bench", "--input-shape is per sample: at most %d sizes", LAM_MAX_DIMS - 1);
         goto out;
     }
-    lam_module *m;
-    if ((rc = cli_load_model(&c, &m)) != 0)
+    bool mpi = a.mpi;
+#ifdef LAM_HAVE_MPI
+    if (mpi && (rc = cli_mpi_bench_begin(&c)) != CLI_OK)
         goto out;
+#else
+    if (a.mpi) {
+        rc = cli_usage("bench", "--mpi: this lamina was built without MPI (%s)", LAM_MPI_WHY);
+        goto out;
+    }
+#endif
+    lam_module *m = NULL;
+    lam_tensor *x = NULL, *y = NULL;
+    double *lat = NULL;
+    /* with --mpi every rank agrees once, at the measurement or at done: */
+    if ((rc = cli_load_model(&c, &m)) != 0)
+        goto done;
     int given = s.ndim;
     cli_walk(m, scan_visit, &s);
     if (given)
         s.ndim = given; /* the walk only fills an empty shape */
-    lam_tensor *x = NULL, *y = NULL;
-    double *lat = NULL;
     if (!s.ndim) {
         rc = cli_fail("cannot tell the input size of '%s' (no Linear or LayerNorm): "
                       "give --input-shape", c.model);
@@ -179,6 +196,8 @@ int cmd_bench(int argc, char **argv)
         xd[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0);
     }
     bool cond = c.condition;
+    char in_shape[96];
+    lam_shape_str(s.ndim + 1, dims, in_shape, sizeof in_shape);
     for (long long i = 0; i < warmup || i == 0; i++) {
         if ((st = lam_module_forward_args(m, x, &cond, &y)) != LAM_OK) {
             rc = cli_fail_status(st, "forward");
@@ -187,6 +206,18 @@ int cmd_bench(int argc, char **argv)
         lam_tensor_release(y);
         y = NULL;
     }
+#ifdef LAM_HAVE_MPI
+    if (a.mpi) {
+        a.mpi = false; /* agreed here */
+        if ((rc = cli_mpi_bench_agree(CLI_OK)) != CLI_OK)
+            goto end;
+        cli_bench_run b = {.m = m, .x = x, .condition = cond, .json = json, .batch = batch,
+                           .seconds = seconds, .flops_per_row = s.flops_per_row, .model = c.model,
+                           .in_shape = in_shape};
+        rc = cli_mpi_bench_measure(&b);
+        goto end;
+    }
+#endif
     size_t n = 0, cap = 1024;
     lat = malloc(cap * sizeof *lat);
     if (!lat) {
@@ -226,8 +257,6 @@ int cmd_bench(int argc, char **argv)
     qsort(lat, n, sizeof *lat, cmp_double);
     double sps = (double)n * (double)batch / total;
     double gflops = s.flops_per_row * (double)batch * (double)n / total / 1e9;
-    char in_shape[96];
-    lam_shape_str(s.ndim + 1, dims, in_shape, sizeof in_shape);
     if (json) {
         fputs("{\"model\": ", stdout);
         cli_json_string(stdout, c.model);
@@ -249,9 +278,18 @@ int cmd_bench(int argc, char **argv)
                lat[n - 1] * 1e3);
     }
 done:
+#ifdef LAM_HAVE_MPI
+    if (a.mpi) /* failed before the measurement */
+        rc = cli_mpi_bench_agree(rc);
+end:
+#endif
     free(lat);
     lam_tensor_release(x);
     lam_module_release(m);
+#ifdef LAM_HAVE_MPI
+    if (mpi)
+        rc = cli_mpi_bench_end(rc);
+#endif
 out:
     cli_common_free(&c);
     return rc;

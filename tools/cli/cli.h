@@ -11,6 +11,8 @@
 /* Exit codes: 0 success, 1 a bad model/weights/input/plugin, 2 bad usage. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
+/* What messages start with: "lamina", or "lamina: rank R" in an MPI run. */
+extern char cli_prefix[32];
 /* "lamina: error: <fmt>" on stderr; returns CLI_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "lamina: error: <what>: <lam_last_error()>"; returns CLI_FAIL. */
@@ -36,7 +38,7 @@ typedef struct cli_common {
 enum {
     OPT_WEIGHTS = 256, OPT_PLUGIN, OPT_THREADS, OPT_SEED, OPT_NO_STRICT, OPT_CONDITION,
     OPT_INPUT, OPT_OUTPUT, OPT_INPUT_SHAPE, OPT_BATCH, OPT_SECONDS, OPT_JSON, OPT_HELP,
-    OPT_WARMUP,
+    OPT_WARMUP, OPT_MPI, OPT_CHUNK_ROWS,
 };
 /* getopt_long table entries for the options every model command takes */
 #define CLI_MODEL_OPTIONS                                                                          \
@@ -95,6 +97,29 @@ int cli_close_stdout(int rc);
 /* Each module of the tree, pre-order, with its dotted path ("" for the root). */
 typedef int (*cli_visit_fn)(lam_module *m, const char *path, int depth, void *user);
 int cli_walk(lam_module *m, cli_visit_fn fn, void *user);
+
+#ifdef LAM_HAVE_MPI
+/* tools/cli/mpi.c: the --mpi forms of run and bench (they call MPI_Init
+ * and MPI_Finalize themselves), and "Open MPI v4.1.4" for info.  A rank's
+ * default thread count is the cores it is bound to. */
+int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const char *output,
+                long long chunk_rows);
+void cli_mpi_library(char *buf, size_t size);
+/* bench --mpi: begin (MPI_Init), agree on the set-up's exit code (every
+ * rank's, as one), measure and report on rank 0, end (MPI_Finalize). */
+typedef struct cli_bench_run {
+    lam_module *m;
+    lam_tensor *x;
+    bool condition, json;
+    long long batch;
+    double seconds, flops_per_row;
+    const char *model, *in_shape;
+} cli_bench_run;
+int cli_mpi_bench_begin(cli_common *c); /* also sets c->threads for the rank */
+int cli_mpi_bench_agree(int rc);
+int cli_mpi_bench_measure(const cli_bench_run *b);
+int cli_mpi_bench_end(int rc);
+#endif
 
 int cmd_run(int argc, char **argv);
 int cmd_summary(int argc, char **argv);

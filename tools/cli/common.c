@@ -5,14 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+char cli_prefix[32] = "lamina";
+
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;
+    /* one fputs: the lines of several ranks or threads do not interleave */
+    char line[4096];
+    int n = snprintf(line, sizeof line, "%s: error: ", cli_prefix);
     va_start(ap, fmt);
-    fputs("lamina: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
     va_end(ap);
+    strcat(line, "\n");
+    fputs(line, stderr);
     return CLI_FAIL;
 }
 
@@ -32,7 +37,7 @@ void cli_log(lam_log_level level, const char *message, void *user)
     (void)user;
     /* one fputs per line: lines from several threads do not interleave */
     char line[1024];
-    snprintf(line, sizeof line, "lamina: %s: %s\n",
+    snprintf(line, sizeof line, "%s: %s: %s\n", cli_prefix,
              (unsigned)level <= LAM_LOG_ERROR ? names[level] : "log", message);
     fputs(line, stderr);
 }

@@ -7,8 +7,9 @@
 static const char info_help[] =
     "Usage: lamina info [--plugin P.so]...\n"
     "Print the lamina version, the CPU and its SIMD features, the kernel ISA in\n"
-    "use, the thread count, the plugin search path with the plugins found there,\n"
-    "and every registered layer type.\n"
+    "use, the thread count, whether this lamina has MPI (lamina run --mpi), the\n"
+    "plugin search path with the plugins found there, and every registered layer\n"
+    "type.\n"
     "\n"
     "  -p, --plugin P.so        load a plugin first (its types are listed)\n"
     "  -t, --threads N          the thread count to report\n"
@@ -90,6 +91,13 @@ int cmd_info(int argc, char **argv)
     printf("kernel isa:   %s%s\n", lam_kernel_isa(),
            getenv("LAMINA_MAX_ISA") ? " (capped by LAMINA_MAX_ISA)" : "");
     printf("threads:      %d\n", lam_get_num_threads());
+#ifdef LAM_HAVE_MPI
+    char mpi[256];
+    cli_mpi_library(mpi, sizeof mpi);
+    printf("mpi:          yes, %s (lamina run --mpi, liblamina-mpi)\n", mpi);
+#else
+    printf("mpi:          no (%s)\n", LAM_MPI_WHY);
+#endif
     rc = cli_print_plugins(stdout);
     printf("layer types:");
     for (size_t i = 0; lam_layer_type_name(i); i++) {

@@ -24,20 +24,47 @@ static const char run_help[] =
     "      --condition          pass condition=True to custom forwards (default False)\n"
     "  -t, --threads N          threads for the forward\n"
     "  -s, --seed S             seed for parameter initialisation (default 0)\n"
+    "      --mpi                run as one rank of an MPI job (mpirun -n K lamina\n"
+    "                           run --mpi ...): the rows of the input are split\n"
+    "                           among the ranks, each reads and runs its rows a\n"
+    "                           chunk at a time, and all write one --output .npy,\n"
+    "                           byte-identical to a run in one process.  --input may\n"
+    "                           be given several times (shards, read as one array\n"
+    "                           concatenated along axis 0).  See docs/scale-out.md\n"
+    "      --chunk-rows N       with --mpi: rows per forward (default: from the\n"
+    "                           model's planned memory, about 64 MiB a chunk)\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Exit status: 0 success, 1 bad model/weights/input/plugin, 2 bad usage.\n";
+    "Exit status: 0 success, 1 bad model/weights/input/plugin (with --mpi: on any\n"
+    "rank), 2 bad usage.\n";
 
 typedef struct run_args {
     const char *input, *output;
+    const char **inputs; /* every --input, for --mpi */
+    int n_inputs;
+    int mpi;
+    long long chunk_rows;
 } run_args;
 
 static int run_option(int opt, const char *arg, void *user)
 {
     run_args *a = user;
     switch (opt) {
-    case 'i': case OPT_INPUT: a->input = arg; return CLI_OK;
+    case 'i': case OPT_INPUT: {
+        const char **p = realloc(a->inputs, (size_t)(a->n_inputs + 1) * sizeof *p);
+        if (!p)
+            return cli_fail("out of memory");
+        a->inputs = p;
+        a->inputs[a->n_inputs++] = arg;
+        a->input = arg;
+        return CLI_OK;
+    }
     case 'o': case OPT_OUTPUT: a->output = arg; return CLI_OK;
+    case OPT_MPI: a->mpi = 1; return CLI_OK;
+    case OPT_CHUNK_ROWS:
+        if (cli_parse_int(arg, 1, INT64_MAX, &a->chunk_rows))
+            return cli_usage("run", "--chunk-rows needs a positive integer, got '%s'", arg);
+        return CLI_OK;
     }
     return -1;
 }
@@ -48,6 +75,8 @@ int cmd_run(int argc, char **argv)
         CLI_MODEL_OPTIONS,
         {"input", required_argument, NULL, OPT_INPUT},
         {"output", required_argument, NULL, OPT_OUTPUT},
+        {"mpi", no_argument, NULL, OPT_MPI},
+        {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
         {NULL, 0, NULL, 0},
     };
     cli_common c = {.strict = 1};
@@ -58,6 +87,19 @@ int cmd_run(int argc, char **argv)
         goto out;
     if (!a.input) {
         rc = cli_usage("run", "missing --input X.npy");
+        goto out;
+    }
+    if (a.mpi) {
+#ifdef LAM_HAVE_MPI
+        rc = cli_mpi_run(&c, a.n_inputs, a.inputs, a.output, a.chunk_rows);
+#else
+        rc = cli_usage("run", "--mpi: this lamina was built without MPI (%s)", LAM_MPI_WHY);
+#endif
+        goto out;
+    }
+    if (a.n_inputs > 1 || a.chunk_rows) {
+        rc = cli_usage("run", a.n_inputs > 1 ? "--input given %d times: several inputs (shards) need --mpi"
+                                             : "--chunk-rows needs --mpi", a.n_inputs);
         goto out;
     }
     /* '-' is standard output, written where it points (see lam_npy_save) */
@@ -85,6 +127,7 @@ done:
     lam_tensor_release(x);
     lam_module_release(m);
 out:
+    free(a.inputs);
     cli_common_free(&c);
     return rc;
 }
