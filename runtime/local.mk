@@ -53,5 +53,6 @@ liblamina_la_SOURCES += \
 	runtime/exec/forward.c \
 	runtime/exec/plan.c \
 	runtime/exec/plan_cache.c \
+	runtime/exec/lazy.c \
 	runtime/nn/container.c \
 	runtime/nn/custom.c

@@ -35,6 +35,15 @@ tests_test_scale_LDADD = liblamina.la $(CRITERION_LIBS)
 tests_test_scale_LDFLAGS = -no-install
 endif
 
+# Deferred layer calls in custom forwards (runtime/exec/lazy.c).
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_lazy
+TESTS += tests/test_lazy
+tests_test_lazy_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_lazy_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+tests_test_lazy_LDFLAGS = -no-install
+endif
+
 # `make check` once more, with AddressSanitizer, LeakSanitizer and UBSan, in
 # its own build tree (plugins and test plugins are built with them too).
 # Criterion reports a test that LeakSanitizer flags at exit as passed, and

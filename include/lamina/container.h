@@ -126,7 +126,16 @@ typedef struct lam_custom_spec {
  * of a shape none of them is allocated.  A tensor kept beyond the forward
  * stays valid (it is simply not reused; released after the plan is gone, it
  * is freed).  Without output_shape, or with per-call arguments,
- * lam_module_forward calls the forward directly. */
+ * lam_module_forward calls the forward directly.
+ *
+ * Inside such a plan, layer calls that can run as one kernel wait for each
+ * other: a Linear on the forward's input, an activation on its result and a
+ * second Linear the first can run with (the Sequential's fused kernels)
+ * return at once, and are computed when anything needs their values: any
+ * other call or op, reading the data, changing a module, or the end of the
+ * forward.  The bits are those of the calls made one by one.  Not seen: a
+ * write, through a data pointer taken before the call, into the parameters
+ * of a layer whose result is not used yet (docs/plugins.md). */
 LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *spec);
 
 /* lam_custom_set_flags: the forward treats the rows of dim 0 independently

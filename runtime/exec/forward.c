@@ -223,6 +223,13 @@ bool lam__forward_hooked(void)
 
 static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
 {
+    if (lam__fpool_active()) { /* in a custom forward that a plan runs */
+        lam_status st;
+        if (!lam__forward_hooked() && lam__defer(m, in, out, &st))
+            return st;
+        if ((st = lam__tensor_ready(in)) != LAM_OK)
+            return st;
+    }
     int ndim;
     int64_t shape[LAM_MAX_DIMS];
     lam_status st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
@@ -250,8 +257,8 @@ lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, 
         cs->stack[cs->depth] = (call_frame){m, index};
     cs->depth++;
     lam_status st;
-    if (m->ops->forward)
-        st = m->ops->forward(m, in, args, out);
+    if (m->ops->forward) /* it may read any tensor: deferred calls happen first */
+        st = (st = lam__sync()) != LAM_OK ? st : m->ops->forward(m, in, args, out);
     else
         st = run_leaf(m, in, out);
     if (st != LAM_OK)
@@ -353,6 +360,7 @@ LAM_API lam_status lam_module_forward_args_into(lam_module *m, const lam_tensor 
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(input);
     LAM__CHECK_ARG(output);
+    LAM__SYNC();
     call_enter(m, LAM__NO_INDEX);
     return call_leave(forward_into(m, input, args, output));
 }

@@ -525,7 +525,14 @@ static lam_status run_custom(const plan_step *s, const float *x, float *y, int64
 {
     lam_tensor vin, *t = NULL;
     view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
+    vin.lazy_src = true; /* unchanged until the forward returns: calls on it may wait */
     lam_status st = lam__forward_step(s->m, &vin, args, &t);
+    /* what was deferred happens now, while vin is there */
+    lam_status synced = lam__sync();
+    if (!st && synced) {
+        lam_tensor_release(t);
+        st = synced;
+    }
     if (st)
         return st;
     int64_t numel = rows * s->out_row;
@@ -838,6 +845,7 @@ LAM_API lam_status lam_plan_output_shape(const lam_plan *p, int *out_ndim, int64
 LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void *args,
                                      lam_tensor *output)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(p);
     LAM__CHECK_ARG(input);
     LAM__CHECK_ARG(output);

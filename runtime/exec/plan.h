@@ -53,6 +53,11 @@ void lam__plan_shape(const lam_plan *p, int *ndim, int64_t *shape);
 /* Run one layer (forward_into), splitting big work across threads. */
 lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out);
 
+/* A layer call inside a custom forward that a plan runs, deferred when it
+ * can join the calls before or after it in one kernel (runtime/exec/lazy.c):
+ * true with *out pending and *st = LAM_OK; false when m must run now. */
+bool lam__defer(lam_module *m, const lam_tensor *in, lam_tensor **out, lam_status *st);
+
 /* Plans cached in a module for lam_module_forward (runtime/exec/plan_cache.c). */
 typedef struct lam__plan_cache lam__plan_cache;
 /* Forward m through a cached plan.  When m cannot be planned, *unplannable

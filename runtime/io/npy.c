@@ -374,6 +374,7 @@ LAM_API lam_status lam_npy_header(int ndim, const int64_t *shape, void *buf, siz
 
 LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t)
 {
+    LAM__SYNC();
     npy_save_ctx c = {.t = t};
 
     if (!path || !t)

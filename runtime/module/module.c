@@ -211,6 +211,7 @@ static lam_status check_child_name(const char *name)
 
 LAM_API lam_status lam_module_add_child(lam_module *parent, const char *name, lam_module *child)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(parent);
     LAM__CHECK_ARG(name);
     LAM__CHECK_ARG(child);
@@ -311,6 +312,7 @@ static void train_rec(lam_module *m, bool mode, lam__ptrmap *seen)
 LAM_API void lam_module_train(lam_module *m, bool mode)
 {
     LAM__CHECK_ARG_OR(m, );
+    (void)lam__sync(); /* deferred calls run in the mode they were called in */
     lam__ptrmap seen = {0};
     train_rec(m, mode, &seen);
     lam__ptrmap_free(&seen);
@@ -345,6 +347,7 @@ static lam_status apply_rec(lam_module *m, lam_module_visit_fn fn, void *user, l
 
 LAM_API lam_status lam_module_apply(lam_module *m, lam_module_visit_fn fn, void *user)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(fn);
     lam__ptrmap seen = {0};

@@ -351,6 +351,7 @@ static lam_status move_keys(lam__strlist *l, char ***items, size_t *n)
 LAM_API lam_status lam_module_load_state_dict(lam_module *m, const lam_state_dict *sd, bool strict,
                                               lam_incompatible_keys *keys)
 {
+    LAM__SYNC();
     if (keys)
         memset(keys, 0, sizeof *keys);
     LAM__CHECK_ARG(m);
@@ -479,6 +480,7 @@ static lam_status register_tensor(lam_module *m, const char *name, lam_tensor *t
 
 LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name, lam_tensor *t)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(name);
     LAM__CHECK_ARG(t);
@@ -488,6 +490,7 @@ LAM_API lam_status lam_module_register_parameter(lam_module *m, const char *name
 LAM_API lam_status lam_module_register_buffer(lam_module *m, const char *name, lam_tensor *t,
                                               bool persistent)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(name);
     LAM__CHECK_ARG(t);

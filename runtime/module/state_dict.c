@@ -40,6 +40,7 @@ static ptrdiff_t find(const lam_state_dict *sd, const char *key)
 
 LAM_API lam_status lam_state_dict_set(lam_state_dict *sd, const char *key, lam_tensor *t)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(sd);
     LAM__CHECK_ARG(key);
     LAM__CHECK_ARG(t);

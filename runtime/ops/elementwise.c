@@ -103,6 +103,7 @@ static void coalesce(binary_ctx *c, int nd, const int64_t *shape, const int64_t 
 
 static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__SYNC();
     const char *what = binop_names[op];
     int nd;
     int64_t shape[LAM_MAX_DIMS];
@@ -137,6 +138,7 @@ static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const 
 
 LAM_API lam_status lam_tensor_add(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(a);
     LAM__CHECK_ARG(b);
@@ -145,6 +147,7 @@ LAM_API lam_status lam_tensor_add(lam_tensor **out, const lam_tensor *a, const l
 
 LAM_API lam_status lam_tensor_sub(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(a);
     LAM__CHECK_ARG(b);
@@ -153,6 +156,7 @@ LAM_API lam_status lam_tensor_sub(lam_tensor **out, const lam_tensor *a, const l
 
 LAM_API lam_status lam_tensor_mul(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(a);
     LAM__CHECK_ARG(b);
@@ -161,6 +165,7 @@ LAM_API lam_status lam_tensor_mul(lam_tensor **out, const lam_tensor *a, const l
 
 LAM_API lam_status lam_tensor_div(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(a);
     LAM__CHECK_ARG(b);
@@ -189,6 +194,7 @@ static void flat_range(void *p, int64_t begin, int64_t end)
 static lam_status flat(const char *what, lam_tensor **out, const lam_tensor *x, lam__binaryc_fn bc,
                        double s, lam__unary_fn un, double unit_cost)
 {
+    LAM__SYNC();
     lam_tensor *y;
     lam_status st = lam__op_output(what, out, x->ndim, x->shape, &x, 1, true, &y);
     if (st)
@@ -226,6 +232,7 @@ ACTIVATION(lam_tensor_silu, silu, 10.0)
 
 LAM_API lam_status lam_tensor_gelu(lam_tensor **out, const lam_tensor *x, const char *approximate)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     const lam__kernel_table *k = lam__kernels();
@@ -278,6 +285,7 @@ static void softmax_range(void *p, int64_t begin, int64_t end)
 
 static lam_status softmax(const char *what, lam_tensor **out, const lam_tensor *x, int dim, bool log)
 {
+    LAM__SYNC();
     int64_t d;
     lam_status st = lam__wrap_dim(dim, x->ndim, &d);
     if (st)
@@ -311,6 +319,7 @@ static lam_status softmax(const char *what, lam_tensor **out, const lam_tensor *
 
 LAM_API lam_status lam_tensor_softmax(lam_tensor **out, const lam_tensor *x, int dim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     return softmax("lam_tensor_softmax", out, x, dim, false);
@@ -318,6 +327,7 @@ LAM_API lam_status lam_tensor_softmax(lam_tensor **out, const lam_tensor *x, int
 
 LAM_API lam_status lam_tensor_log_softmax(lam_tensor **out, const lam_tensor *x, int dim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     return softmax("lam_tensor_log_softmax", out, x, dim, true);

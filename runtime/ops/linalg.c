@@ -162,6 +162,7 @@ static int64_t msg_mul(int64_t a, int64_t b)
 
 LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(a);
     LAM__CHECK_ARG(b);
@@ -283,6 +284,7 @@ LAM_API lam_status lam_tensor_matmul(lam_tensor **out, const lam_tensor *a, cons
 LAM_API lam_status lam_tensor_linear(lam_tensor **out, const lam_tensor *x,
                                      const lam_tensor *weight, const lam_tensor *bias)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     LAM__CHECK_ARG(weight); /* bias may be NULL */

@@ -60,6 +60,7 @@ static void reduce_range(void *p, int64_t begin, int64_t end)
 static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x, int n,
                          const int *dims, bool keepdim, bool mean)
 {
+    LAM__SYNC();
     bool red[LAM_MAX_DIMS] = {false};
     for (int i = 0; i < n; i++) {
         int64_t d;
@@ -126,6 +127,7 @@ static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x
 LAM_API lam_status lam_tensor_sum(lam_tensor **out, const lam_tensor *x, int n, const int *dims,
                                   bool keepdim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     LAM__CHECK_ARRAY(dims, n > 0); /* n == 0: every dim */
@@ -135,6 +137,7 @@ LAM_API lam_status lam_tensor_sum(lam_tensor **out, const lam_tensor *x, int n, 
 LAM_API lam_status lam_tensor_mean(lam_tensor **out, const lam_tensor *x, int n, const int *dims,
                                    bool keepdim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     LAM__CHECK_ARRAY(dims, n > 0); /* n == 0: every dim */

@@ -16,6 +16,7 @@
 LAM_API lam_status lam_tensor_view(lam_tensor **out, const lam_tensor *x, int ndim,
                                    const int64_t *shape)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     *out = NULL;
     LAM__CHECK_ARG(x);
@@ -65,6 +66,7 @@ LAM_API lam_status lam_tensor_view(lam_tensor **out, const lam_tensor *x, int nd
 LAM_API lam_status lam_tensor_flatten(lam_tensor **out, const lam_tensor *x, int start_dim,
                                       int end_dim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     *out = NULL;
     LAM__CHECK_ARG(x);
@@ -165,6 +167,7 @@ static lam_status slice(lam_tensor **out, const lam_tensor *x, int d, int64_t st
 LAM_API lam_status lam_tensor_narrow(lam_tensor **out, const lam_tensor *x, int dim,
                                      int64_t start, int64_t length)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     *out = NULL;
     LAM__CHECK_ARG(x);
@@ -225,6 +228,7 @@ static lam_status split_uniform(const char *what, lam_tensor **outs, size_t max_
 LAM_API lam_status lam_tensor_split(lam_tensor **outs, size_t max_outs, size_t *n_outs,
                                     const lam_tensor *x, int64_t split_size, int dim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(outs);
     LAM__CHECK_ARG(x); /* n_outs may be NULL */
     if (split_size < 0)
@@ -246,6 +250,7 @@ LAM_API lam_status lam_tensor_split(lam_tensor **outs, size_t max_outs, size_t *
 LAM_API lam_status lam_tensor_split_sizes(lam_tensor **outs, const lam_tensor *x, size_t n,
                                           const int64_t *sizes, int dim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(outs);
     LAM__CHECK_ARG(x);
     LAM__CHECK_ARRAY(sizes, n);
@@ -282,6 +287,7 @@ LAM_API lam_status lam_tensor_split_sizes(lam_tensor **outs, const lam_tensor *x
 LAM_API lam_status lam_tensor_chunk(lam_tensor **outs, size_t *n_outs, const lam_tensor *x,
                                     int64_t chunks, int dim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(outs);
     LAM__CHECK_ARG(x); /* n_outs may be NULL */
     if (chunks <= 0)
@@ -329,6 +335,7 @@ static void cat_range(void *p, int64_t begin, int64_t end)
 LAM_API lam_status lam_tensor_cat(lam_tensor **out, size_t n, const lam_tensor *const *tensors,
                                   int dim)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARRAY(tensors, n);
     if (n == 0)
@@ -405,6 +412,7 @@ static lam_status permute(const char *what, lam_tensor **out, const lam_tensor *
 
 LAM_API lam_status lam_tensor_transpose(lam_tensor **out, const lam_tensor *x, int dim0, int dim1)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     int64_t d0, d1, perm[LAM_MAX_DIMS];
@@ -422,6 +430,7 @@ LAM_API lam_status lam_tensor_transpose(lam_tensor **out, const lam_tensor *x, i
 
 LAM_API lam_status lam_tensor_permute(lam_tensor **out, const lam_tensor *x, int n, const int *dims)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     LAM__CHECK_ARRAY(dims, n);
@@ -448,6 +457,7 @@ LAM_API lam_status lam_tensor_permute(lam_tensor **out, const lam_tensor *x, int
 
 LAM_API lam_status lam_tensor_contiguous(lam_tensor **out, const lam_tensor *x)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(x);
     if (!*out) { /* torch returns self for a contiguous tensor; lamina's always are */

@@ -42,6 +42,7 @@ struct lam__fpool {
     lam__fpool_entry *head;
     size_t n, bytes;
     bool grew; /* since lam__fpool_balance last looked */
+    bool maybe_pending; /* a tensor of this pool may be pending (lam__sync_slow) */
 };
 
 static __thread lam__fpool *tls_pool;
@@ -190,4 +191,40 @@ void lam__fpool_put(lam__fpool_entry *e)
     if (!__atomic_compare_exchange_n(&e->state, &expected, ENTRY_FREE, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         entry_free(e); /* orphaned: its pool is gone */
+}
+
+/* ---- deferred calls (runtime/exec/lazy.c) ---- */
+
+bool lam__lazy_used;
+
+void lam__fpool_mark_pending(void)
+{
+    if (!__atomic_load_n(&lam__lazy_used, __ATOMIC_RELAXED))
+        __atomic_store_n(&lam__lazy_used, true, __ATOMIC_RELAXED);
+    if (tls_pool)
+        tls_pool->maybe_pending = true;
+}
+
+lam_status lam__tensor_ready_slow(lam_tensor *t)
+{
+    if (!t->pend.run)
+        return LAM_OK;
+    return t->pend.run(t);
+}
+
+lam_status lam__sync_slow(void)
+{
+    lam__fpool *p = tls_pool;
+    if (!p || !p->maybe_pending)
+        return LAM_OK;
+    p->maybe_pending = false;
+    lam_status st = LAM_OK;
+    for (lam__fpool_entry *e = p->head; e; e = e->next) {
+        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENTRY_USED || !e->t.pend.run)
+            continue;
+        lam_status s = e->t.pend.run(&e->t);
+        if (s && !st)
+            st = s;
+    }
+    return st;
 }

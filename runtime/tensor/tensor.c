@@ -217,6 +217,7 @@ LAM_API lam_status lam_tensor_wrap(lam_tensor **out, float *data, int ndim, cons
 
 LAM_API lam_status lam_tensor_clone(lam_tensor **out, const lam_tensor *src)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(src);
     if (src->ints) { /* an integer tensor clones as one, exact values kept */
@@ -282,6 +283,8 @@ LAM_API void lam_tensor_release(lam_tensor *t)
 {
     if (!t || __atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    if (t->pend.run) /* released unread: the deferred call never happens */
+        t->pend.drop(t);
     if (!t->base)
         free(t->ints); /* a view's are its base's */
     if (t->base)
@@ -325,6 +328,7 @@ static lam_tensor *storage(lam_tensor *t) { return t->base ? t->base : t; }
 
 LAM_API void lam_tensor_mark_modified(lam_tensor *t)
 {
+    (void)lam__sync(); /* a deferred call must not see the write */
     if (t)
         __atomic_add_fetch(&storage(t)->version, 1, __ATOMIC_RELEASE);
 }
@@ -339,6 +343,7 @@ LAM_API float *lam_tensor_data(lam_tensor *t)
 LAM_API const float *lam_tensor_cdata(const lam_tensor *t)
 {
     LAM__CHECK_ARG_OR(t, NULL);
+    (void)lam__tensor_ready(t); /* on failure its data is NaN, and the error is set */
     return t->data;
 }
 
@@ -364,6 +369,7 @@ static lam_status flat_index(const lam_tensor *t, const int64_t *index, int64_t 
 
 LAM_API lam_status lam_tensor_get(const lam_tensor *t, const int64_t *index, float *value)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(t);
     LAM__CHECK_ARG(index);
     LAM__CHECK_ARG(value);
@@ -379,6 +385,7 @@ LAM_API lam_status lam_tensor_get(const lam_tensor *t, const int64_t *index, flo
 
 LAM_API lam_status lam_tensor_set(lam_tensor *t, const int64_t *index, float value)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(t);
     LAM__CHECK_ARG(index);
     int64_t f;
@@ -401,6 +408,7 @@ LAM_API bool lam_tensor_same_shape(const lam_tensor *a, const lam_tensor *b)
 
 LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(dst);
     LAM__CHECK_ARG(src);
     if (!lam_tensor_same_shape(dst, src)) {
@@ -427,6 +435,7 @@ LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
 
 LAM_API lam_status lam_tensor_reshape(lam_tensor **out, lam_tensor *t, int ndim, const int64_t *shape)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(t);
     LAM__CHECK_ARG(shape);
@@ -463,6 +472,8 @@ void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, in
     view->release = NULL;
     view->base = NULL;
     view->pool_entry = NULL;
+    view->lazy_src = false;
+    memset(&view->pend, 0, sizeof view->pend); /* (the caller made t ready) */
 }
 
 LAM_API char *lam_shape_str(int ndim, const int64_t *shape, char *buf, size_t size)

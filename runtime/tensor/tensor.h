@@ -7,6 +7,22 @@
 #include "runtime/core/core.h"
 
 /* ---- tensors ---- */
+
+/* A layer call deferred inside a custom forward that a plan runs
+ * (runtime/exec/lazy.c): the tensor's data is not computed yet.  `run`
+ * computes it and clears the record; `drop` forgets it (the tensor was
+ * released unread).  tensor/ only calls them; what the record means
+ * (layers, epilogues) belongs to exec/.  Only tensors from a forward pool
+ * are ever pending, and only while the plan step that made them runs. */
+typedef struct lam__pending {
+    lam_status (*run)(lam_tensor *t); /* NULL: not pending */
+    void (*drop)(lam_tensor *t);
+    const lam_tensor *src;
+    void *m[2];
+    int act[2];
+    float alpha[2];
+    int n;
+} lam__pending;
 struct lam_tensor {
     float *data;
     int ndim;
@@ -20,6 +36,10 @@ struct lam_tensor {
     void *release_ctx;
     lam_tensor *base;                 /* view of another tensor's data */
     struct lam__fpool_entry *pool_entry; /* struct (and data) from a forward pool */
+    /* The input a plan hands a custom forward: unchanged until the forward
+     * returns, so layer calls on it may be deferred (runtime/exec/lazy.c). */
+    bool lazy_src;
+    lam__pending pend; /* a deferred call that makes this tensor's data */
     /* Integer tensors (tensors are float32 until the dtypes issue; these
      * carry the integer buffers of PyTorch's state_dicts, num_batches_tracked,
      * and the I64/I32 entries of safetensors files).  `data` holds the values
@@ -81,6 +101,32 @@ bool lam__fpool_owns_data(const lam_tensor *t);
 void lam__fpool_balance(lam__fpool **pools, int n);
 /* A zeroed tensor struct (refcount 1) for a view: from the pool or calloc. */
 lam_tensor *lam__tensor_struct_new(void);
+
+/* Deferred layer calls (runtime/exec/lazy.c).  Whatever reads a tensor's
+ * data or may change a tensor or a module first makes every deferred call
+ * of this thread happen: lam__sync() at the top of the public functions
+ * that take tensors or change modules (LAM__SYNC).  lam__tensor_ready
+ * computes one tensor.  Both are a load and a branch while nothing was
+ * ever deferred. */
+extern bool lam__lazy_used;
+lam_status lam__sync_slow(void);
+static inline lam_status lam__sync(void)
+{
+    return __atomic_load_n(&lam__lazy_used, __ATOMIC_RELAXED) ? lam__sync_slow() : LAM_OK;
+}
+#define LAM__SYNC()                                                                                \
+    do {                                                                                           \
+        lam_status sync_st_ = lam__sync();                                                         \
+        if (sync_st_ != LAM_OK)                                                                    \
+            return sync_st_;                                                                       \
+    } while (0)
+lam_status lam__tensor_ready_slow(lam_tensor *t);
+static inline lam_status lam__tensor_ready(const lam_tensor *t)
+{
+    return t && t->pend.run ? lam__tensor_ready_slow((lam_tensor *)t) : LAM_OK;
+}
+/* This thread's pool holds a pending tensor (exec/lazy.c, after deferring). */
+void lam__fpool_mark_pending(void);
 
 /* A stack-allocated view of rows [r0, r1) along dim 0 (no allocation). */
 void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, int64_t r1);

@@ -169,6 +169,8 @@ static void print_rec(lam__sb *sb, const fmt *f, const lam_tensor *t, bool summa
 LAM_API char *lam_tensor_str(const lam_tensor *t)
 {
     LAM__CHECK_ARG_OR(t, NULL);
+    if (lam__tensor_ready(t) != LAM_OK)
+        return NULL;
     lam__sb sb = {0};
     lam__sb_puts(&sb, "tensor(");
     if (t->numel == 0) {
@@ -204,6 +206,7 @@ LAM_API char *lam_tensor_str(const lam_tensor *t)
 
 LAM_API lam_status lam_tensor_print(const lam_tensor *t, FILE *fp)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(t);
     LAM__CHECK_ARG(fp);
     char *s = lam_tensor_str(t);

@@ -1,0 +1,331 @@
+/* Deferred layer calls in custom forwards (runtime/exec/lazy.c).
+ *
+ * While a plan runs a custom forward, a Linear called on the forward's
+ * input, an activation on its result, and a second Linear after it may be
+ * deferred and run as one kernel.  These tests check that this never
+ * changes what the forward computes: the output is the same bits as the
+ * same layers called one by one with deferral off (a forward hook turns
+ * it off), it matches a float64 reference, and every way a forward can
+ * look at, keep, change or drop an intermediate sees the values the calls
+ * would have produced when they were made. */
+#include <criterion/criterion.h>
+#include <lamina/lamina.h>
+#include <math.h>
+#include <string.h>
+
+#define OK(call) cr_assert_eq((call), LAM_OK, "%s: %s", #call, lam_last_error())
+
+/* What the forward under test does, chosen per test. */
+enum mode {
+    PLAIN,        /* Linear, ReLU, Linear, Sigmoid */
+    READ_HIDDEN,  /* reads Linear0's output (cdata) before going on */
+    KEEP_HIDDEN,  /* keeps Linear0's output beyond the forward, unread */
+    WRITE_WEIGHT, /* after Linear0's call, overwrites its weight, then reads the output */
+    DROP_UNREAD,  /* computes a Linear it releases unread */
+    OP_ON_HIDDEN, /* adds relu(Linear0(x)) to itself with the tensor op */
+    SEQ_ON_HIDDEN,/* runs a Sequential child on relu(Linear0(x)) */
+    TRAIN_TOGGLE, /* toggles train/eval between a call and its read */
+};
+
+static enum mode g_mode;
+static lam_tensor *g_kept;      /* KEEP_HIDDEN */
+static float g_seen[4096 * 50];   /* READ_HIDDEN, WRITE_WEIGHT: Linear0's output as read */
+static int64_t g_seen_rows;
+
+static lam_module *layer(lam_module *self, int i)
+{
+    lam_module *layers = lam_module_child(self, "layers"), *l = NULL;
+    cr_assert_eq(lam_container_get(layers, i, &l), LAM_OK);
+    return l;
+}
+
+static lam_status fwd(lam_module *m, const lam_tensor *in, lam_tensor **out)
+{
+    return lam_module_forward(m, in, out);
+}
+
+static lam_tensor *weight_of(lam_module *m)
+{
+    lam_state_dict *sd;
+    cr_assert_eq(lam_module_named_parameters(m, false, true, &sd), LAM_OK);
+    lam_tensor *w = lam_tensor_retain(lam_state_dict_get(sd, "weight"));
+    lam_state_dict_free(sd);
+    return w;
+}
+
+static lam_status forward(lam_module *self, const lam_tensor *x, void *args, lam_tensor **out)
+{
+    (void)args;
+    lam_tensor *h = NULL, *a = NULL, *z = NULL;
+    lam_status st = fwd(layer(self, 0), x, &h);
+    if (st)
+        return st;
+    if (g_mode == READ_HIDDEN || g_mode == WRITE_WEIGHT) {
+        if (g_mode == WRITE_WEIGHT) { /* PyTorch: h was computed with the old weight */
+            lam_tensor *w = weight_of(layer(self, 0));
+            float *wd = lam_tensor_data(w);
+            for (int64_t i = 0; i < lam_tensor_numel(w); i++)
+                wd[i] = 100.0f;
+            lam_tensor_release(w);
+        }
+        const float *hd = lam_tensor_cdata(h);
+        g_seen_rows = lam_tensor_dim(h, 0);
+        memcpy(g_seen, hd, sizeof(float) * (size_t)lam_tensor_numel(h));
+    }
+    if (g_mode == KEEP_HIDDEN) {
+        lam_tensor_release(g_kept);
+        g_kept = lam_tensor_retain(h);
+    }
+    if (g_mode == DROP_UNREAD) {
+        lam_tensor *unused = NULL;
+        if ((st = fwd(layer(self, 0), x, &unused)) != LAM_OK)
+            goto out;
+        lam_tensor_release(unused);
+    }
+    if (g_mode == TRAIN_TOGGLE) {
+        lam_module_train(self, true);
+        lam_module_eval(self);
+    }
+    if ((st = fwd(layer(self, 1), h, &a)) != LAM_OK)
+        goto out;
+    if (g_mode == OP_ON_HIDDEN) {
+        lam_tensor *twice = NULL;
+        if ((st = lam_tensor_add(&twice, a, a)) != LAM_OK)
+            goto out;
+        lam_tensor_release(a);
+        a = twice;
+    }
+    if (g_mode == SEQ_ON_HIDDEN) {
+        lam_tensor *s = NULL;
+        if ((st = fwd(lam_module_child(self, "seq"), a, &s)) != LAM_OK)
+            goto out;
+        lam_tensor_release(a);
+        a = s;
+    }
+    if ((st = fwd(layer(self, 2), a, &z)) != LAM_OK)
+        goto out;
+    st = fwd(layer(self, 3), z, out);
+out:
+    lam_tensor_release(h);
+    lam_tensor_release(a);
+    lam_tensor_release(z);
+    return st;
+}
+
+static lam_status shape(lam_module *self, int ndim, const int64_t *in, int *out_ndim,
+                        int64_t *out)
+{
+    (void)self;
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    out[ndim - 1] = 2;
+    return LAM_OK;
+}
+
+/* The seed model's layers in a custom module (plus a Sequential(ReLU()) child
+ * for SEQ_ON_HIDDEN), row-independent, in eval mode. */
+static lam_module *make_model(void)
+{
+    lam_manual_seed(7);
+    lam_module *l[4], *layers, *model, *relu, *seq;
+    OK(lam_linear_create(&l[0], 10, 50, true));
+    OK(lam_relu_create(&l[1]));
+    OK(lam_linear_create(&l[2], 50, 2, true));
+    OK(lam_sigmoid_create(&l[3]));
+    OK(lam_modulelist_create(&layers, 4, l));
+    for (int i = 0; i < 4; i++)
+        lam_module_release(l[i]);
+    lam_custom_spec spec = {.type_name = "Lazy", .forward = forward, .output_shape = shape};
+    OK(lam_custom_create(&model, &spec));
+    OK(lam_module_add_child(model, "layers", layers));
+    lam_module_release(layers);
+    OK(lam_relu_create(&relu));
+    OK(lam_sequential_create(&seq, 1, &relu));
+    lam_module_release(relu);
+    OK(lam_module_add_child(model, "seq", seq));
+    lam_module_release(seq);
+    OK(lam_custom_set_flags(model, LAM_CUSTOM_ROWWISE));
+    lam_module_eval(model);
+    return model;
+}
+
+static lam_tensor *make_input(int64_t rows)
+{
+    lam_tensor *x;
+    int64_t shape[2] = {rows, 10};
+    OK(lam_tensor_create(&x, 2, shape));
+    float *d = lam_tensor_data(x);
+    for (int64_t i = 0; i < rows * 10; i++)
+        d[i] = (float)sin(0.37 * (double)i + 0.1) * 2.0f;
+    return x;
+}
+
+/* float64 reference of one layer or of the model, from the parameters */
+static void params(lam_module *lin, const float **w, const float **b, lam_tensor **keep)
+{
+    lam_state_dict *sd;
+    OK(lam_module_named_parameters(lin, false, true, &sd));
+    keep[0] = lam_tensor_retain(lam_state_dict_get(sd, "weight"));
+    keep[1] = lam_tensor_retain(lam_state_dict_get(sd, "bias"));
+    lam_state_dict_free(sd);
+    *w = lam_tensor_cdata(keep[0]);
+    *b = lam_tensor_cdata(keep[1]);
+}
+
+static double ref_hidden(lam_module *model, const float *x, int j)
+{
+    lam_tensor *k[2];
+    const float *w, *b;
+    params(layer(model, 0), &w, &b, k);
+    double s = b[j];
+    for (int i = 0; i < 10; i++)
+        s += (double)w[j * 10 + i] * x[i];
+    lam_tensor_release(k[0]);
+    lam_tensor_release(k[1]);
+    return s;
+}
+
+static void ref_model(lam_module *model, const float *x, int relu_times, double out[2])
+{
+    lam_tensor *k[2];
+    const float *w, *b;
+    double h[50];
+    for (int j = 0; j < 50; j++) {
+        double v = ref_hidden(model, x, j);
+        h[j] = (v > 0 ? v : 0) * relu_times;
+    }
+    params(layer(model, 2), &w, &b, k);
+    for (int o = 0; o < 2; o++) {
+        double s = b[o];
+        for (int j = 0; j < 50; j++)
+            s += (double)w[o * 50 + j] * h[j];
+        out[o] = 1.0 / (1.0 + exp(-s));
+    }
+    lam_tensor_release(k[0]);
+    lam_tensor_release(k[1]);
+}
+
+static int hook_calls;
+static void hook(lam_module *m, const lam_tensor *in, const lam_tensor *out, void *user)
+{
+    (void)m, (void)in, (void)out, (void)user;
+    hook_calls++;
+}
+
+/* The model's output with deferral off: the same forward, a forward hook
+ * installed (a hook must see each call's output, so nothing waits; hooks
+ * are per thread, so on this thread alone). */
+static lam_tensor *eager(lam_module *model, const lam_tensor *x)
+{
+    lam_tensor *y;
+    int threads = lam_get_num_threads();
+    hook_calls = 0;
+    lam_set_num_threads(1);
+    lam_set_forward_hook(hook, NULL);
+    OK(lam_module_forward(model, x, &y));
+    lam_set_forward_hook(NULL, NULL);
+    lam_set_num_threads(threads);
+    cr_assert_gt(hook_calls, 4, "hook calls %d", hook_calls);
+    return y;
+}
+
+static void check_model(enum mode mode, int64_t rows, int relu_times)
+{
+    g_mode = mode;
+    lam_module *model = make_model();
+    lam_tensor *x = make_input(rows), *y, *ye;
+    for (int rep = 0; rep < 3; rep++) { /* the first run sizes the pools */
+        OK(lam_module_forward(model, x, &y));
+        ye = eager(model, x);
+        cr_assert_eq(memcmp(lam_tensor_cdata(y), lam_tensor_cdata(ye), sizeof(float) * (size_t)rows * 2),
+                     0, "mode %d rows %lld: deferred and one-by-one calls differ", mode,
+                     (long long)rows);
+        const float *yd = lam_tensor_cdata(y), *xd = lam_tensor_cdata(x);
+        for (int64_t r = 0; r < rows; r += rows / 7 + 1) {
+            double want[2];
+            ref_model(model, xd + r * 10, relu_times, want);
+            for (int o = 0; o < 2; o++)
+                cr_assert_float_eq(yd[r * 2 + o], want[o], 2e-6, "row %lld", (long long)r);
+        }
+        lam_tensor_release(y);
+        lam_tensor_release(ye);
+    }
+    lam_tensor_release(x);
+    lam_module_release(model);
+}
+
+Test(lazy, chain_matches_calls_one_by_one)
+{
+    for (int64_t rows = 1; rows <= 4096; rows = rows * 3 + 1)
+        check_model(PLAIN, rows, 1);
+    check_model(PLAIN, 1024, 1);
+}
+
+Test(lazy, the_same_under_two_threads)
+{
+    lam_set_num_threads(2);
+    check_model(PLAIN, 4096, 1);
+    lam_set_num_threads(0);
+}
+
+Test(lazy, reading_an_intermediate_gives_the_call_result)
+{
+    g_mode = READ_HIDDEN;
+    lam_module *model = make_model();
+    lam_tensor *x = make_input(40), *y;
+    OK(lam_module_forward(model, x, &y));
+    cr_assert_eq(g_seen_rows, 40);
+    const float *xd = lam_tensor_cdata(x);
+    for (int r = 0; r < 40; r++)
+        for (int j = 0; j < 50; j++)
+            cr_assert_float_eq(g_seen[r * 50 + j], ref_hidden(model, xd + r * 10, j), 2e-6);
+    lam_tensor_release(y);
+    check_model(READ_HIDDEN, 333, 1);
+    lam_tensor_release(x);
+    lam_module_release(model);
+}
+
+Test(lazy, a_kept_intermediate_is_computed_before_the_step_ends)
+{
+    g_mode = KEEP_HIDDEN;
+    lam_module *model = make_model();
+    lam_tensor *x = make_input(30), *y;
+    OK(lam_module_forward(model, x, &y));
+    cr_assert_not_null(g_kept);
+    cr_assert_eq(lam_tensor_dim(g_kept, 0), 30);
+    const float *kd = lam_tensor_cdata(g_kept), *xd = lam_tensor_cdata(x);
+    for (int r = 0; r < 30; r++)
+        for (int j = 0; j < 50; j++)
+            cr_assert_float_eq(kd[r * 50 + j], ref_hidden(model, xd + r * 10, j), 2e-6);
+    lam_tensor_release(g_kept);
+    g_kept = NULL;
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(model);
+}
+
+Test(lazy, a_weight_written_after_the_call_does_not_change_its_result)
+{
+    g_mode = WRITE_WEIGHT;
+    lam_module *model = make_model();
+    lam_tensor *x = make_input(20), *y;
+    const float *xd = lam_tensor_cdata(x);
+    double want[20 * 50];
+    for (int r = 0; r < 20; r++)
+        for (int j = 0; j < 50; j++)
+            want[r * 50 + j] = ref_hidden(model, xd + r * 10, j);
+    OK(lam_module_forward(model, x, &y));
+    for (int i = 0; i < 20 * 50; i++)
+        cr_assert_float_eq(g_seen[i], want[i], 2e-6, "element %d", i);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(model);
+}
+
+Test(lazy, dropped_ops_and_children_on_intermediates)
+{
+    check_model(DROP_UNREAD, 1000, 1);
+    check_model(OP_ON_HIDDEN, 1000, 2);
+    check_model(SEQ_ON_HIDDEN, 1000, 1);
+    check_model(TRAIN_TOGGLE, 1000, 1);
+}
