@@ -211,7 +211,9 @@ struct lam_layer_type {
      * the planner fuses a following activation into this layer and splits
      * its columns across threads when the batch is small.  Needs
      * forward_into, and must give the same bits as forward_into followed
-     * by the activation. */
+     * by the activation.  A pure function of x and the layer's parameters:
+     * inside a custom forward a call may be deferred, and one whose result
+     * is never read never runs (docs/plugins.md). */
     lam_status (*forward_rows)(const lam_host_api *host, lam_module *self, const float *x,
                                int64_t rows, float *y, lam_activation f, float alpha,
                                size_t n_begin, size_t n_end);
