@@ -1463,7 +1463,48 @@ def gen_fold():
                              nn.Linear(16, 10), nn.BatchNorm1d(10)), (4, 3, 16, 16), 12)
 
 
-GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold']
+# examples/vgg.c's model with PyTorch's weights: vgg/vgg.safetensors (its
+# state_dict as PyTorch holds it), vgg/input.npy, vgg/output.npy (PyTorch's
+# forward in float64, rounded to float32), vgg/repr.txt (print(model)).
+def vgg_model():
+    def block(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return nn.Sequential(*block(3, 16), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2),
+                         *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
+                         nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(),
+                         nn.Linear(256, 128), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                         nn.Linear(128, 10))
+
+
+def gen_vgg():
+    import importlib.util
+    import numpy as np
+    spec = importlib.util.spec_from_file_location(
+        'gen_io', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gen-io-fixtures.py'))
+    gen_io = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_io)
+    torch.manual_seed(80)
+    model = vgg_model()
+    # a few training steps give the norms running statistics of their own
+    model.train()
+    with torch.no_grad():
+        for _ in range(4):
+            model(torch.rand(8, 3, 32, 32))
+    model.eval()
+    path = os.path.join(OUT, 'vgg')
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, 'vgg.safetensors'), 'wb') as f:
+        f.write(gen_io.serialize_safetensors(OrderedDict(model.state_dict()),
+                                             metadata={'format': 'pt'}))
+    torch.manual_seed(81)
+    x = torch.rand(4, 3, 32, 32)
+    np.save(os.path.join(path, 'input.npy'), x.numpy())
+    np.save(os.path.join(path, 'output.npy'), reference(model, x).numpy())
+    with open(os.path.join(path, 'repr.txt'), 'w') as f:
+        f.write(repr(model) + '\n')
+
+
+GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg']
 
 if __name__ == '__main__':
     # tools/gen-fixtures.py [OUT [GENERATOR...]]: all of them by default
