@@ -43,12 +43,14 @@
  * (written through lamina, as for the parameters below, or replaced); a
  * change of train/eval mode makes a new plan, and a norm in training mode
  * (or without running statistics) is never folded.  The plan asks the
- * layers' capabilities, not their type names (plugin layers cannot declare
- * them yet).  Folding changes the rounding: a folded output is not the
- * unfolded one bit for bit; tests/test_fold.c holds folded outputs within
- * 1e-5 + 1e-5 |expected| of PyTorch's float64 forward (measured within
- * 1e-6 + 1e-5 |expected|, the fixtures' usual tolerance).  Run the layers
- * one by one (lam_module_forward on each) for the unfolded bits.
+ * layers' capabilities, not their type names: a plugin layer that
+ * declares them (channel_affine; affine_axis and fold_affine,
+ * <lamina/plugin.h>) folds or is folded by the same rule.  Folding changes
+ * the rounding: a folded output is not the unfolded one bit for bit;
+ * tests/test_fold.c holds folded outputs within 1e-5 + 1e-5 |expected| of
+ * PyTorch's float64 forward (measured within 1e-6 + 1e-5 |expected|, the
+ * fixtures' usual tolerance).  Run the layers one by one
+ * (lam_module_forward on each) for the unfolded bits.
  *
  * Validity.  A plan records the modules it was made from (the model and the
  * modules below it that it reached) with their versions, and holds while

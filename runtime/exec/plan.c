@@ -284,6 +284,7 @@ static lam_status infer_shapes(lam_plan *p)
                 memcmp(shape2, s.out_shape, sizeof(int64_t) * (size_t)nd2) == 0) {
                 st = fold_step(&s, norm);
                 if (st) {
+                    lam_module_release(s.folded);
                     locate_step(p, &s, st);
                     return st;
                 }

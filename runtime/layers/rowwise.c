@@ -58,6 +58,9 @@ lam_status lam__fold(const lam_module *producer, const lam_module *norm, int ndi
     else
         st = producer->ops->fold_affine(producer, scale, shift, folded);
     free(scale);
+    if (!st && (*folded)->ops != producer->ops) /* it runs with the producer's capabilities */
+        st = lam__error(LAM_ERR_RUNTIME, "%s: fold_affine made a %s, not a module of its own type",
+                        lam_module_type_name(producer), lam_module_type_name(*folded));
     return st;
 }
 
