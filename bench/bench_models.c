@@ -22,6 +22,13 @@
  *       gated_seq  its built-in twin with the same GEMMs: Sequential(
  *                  Linear(64,64), ReLU(), Linear(64,64), Sigmoid(),
  *                  Linear(64,64))
+ *       The CNN rows (issue 14), inputs [BATCH, C, H, W]:
+ *       conv3x3    Conv2d(64, 64, 3, padding=1) on 64 x 56 x 56
+ *       conv1x1    Conv2d(256, 64, 1) on 256 x 56 x 56
+ *       dw3x3      Conv2d(32, 32, 3, padding=1, groups=32) on 32 x 112 x 112
+ *       stem7x7    Conv2d(3, 64, 7, stride=2, padding=3) on 3 x 224 x 224
+ *       maxpool    MaxPool2d(3, 2, 1) on 64 x 112 x 112
+ *       lenet5     examples/lenet5.c's LeNet-5 on 1 x 28 x 28
  * seed_list declares itself row-independent (lam_custom_set_flags, looked up
  * at run time like the plugin API) where the library has it.
  * API   plan       lam_plan_create once, then lam_plan_run on wrapped buffers
@@ -299,6 +306,40 @@ static lam_status build_gated_plugin(lam_module **out)
     return st;
 }
 
+/* The CNN rows, parsed from the text print(model) gives. */
+static const char *const cnn_text[] = {
+    "Conv2d(64, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+    "Conv2d(256, 64, kernel_size=(1, 1), stride=(1, 1))",
+    "Conv2d(32, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=32)",
+    "Conv2d(3, 64, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3))",
+    "MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)",
+    "Sequential(\n"
+    "  (0): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))\n"
+    "  (1): ReLU()\n"
+    "  (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+    "  (3): Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))\n"
+    "  (4): ReLU()\n"
+    "  (5): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+    "  (6): Flatten(start_dim=1, end_dim=-1)\n"
+    "  (7): Linear(in_features=400, out_features=120, bias=True)\n"
+    "  (8): ReLU()\n"
+    "  (9): Linear(in_features=120, out_features=84, bias=True)\n"
+    "  (10): ReLU()\n"
+    "  (11): Linear(in_features=84, out_features=10, bias=True)\n"
+    ")",
+};
+
+static lam_status parse_text(lam_module **out, const char *text)
+{
+    return lam_model_parse(text, strlen(text), "bench", out);
+}
+static lam_status build_conv3x3(lam_module **out) { return parse_text(out, cnn_text[0]); }
+static lam_status build_conv1x1(lam_module **out) { return parse_text(out, cnn_text[1]); }
+static lam_status build_dw3x3(lam_module **out) { return parse_text(out, cnn_text[2]); }
+static lam_status build_stem7x7(lam_module **out) { return parse_text(out, cnn_text[3]); }
+static lam_status build_maxpool(lam_module **out) { return parse_text(out, cnn_text[4]); }
+static lam_status build_lenet5(lam_module **out) { return parse_text(out, cnn_text[5]); }
+
 typedef struct model_case {
     const char *name;
     int64_t in_features;
@@ -306,15 +347,22 @@ typedef struct model_case {
     lam_module *model;
     int tried;
     lam_status status;
+    int64_t chw[3]; /* a CNN row's input [C, H, W] (then in_features is C * H * W) */
 } model_case;
 
 static model_case cases[] = {
-    {"seed_seq", 10, build_seed_seq, NULL, 0, LAM_OK},
-    {"seed_list", 10, build_seed_list, NULL, 0, LAM_OK},
-    {"mlp", 784, build_mlp, NULL, 0, LAM_OK},
-    {"mix", 64, build_mix, NULL, 0, LAM_OK},
-    {"gated_plugin", 64, build_gated_plugin, NULL, 0, LAM_OK},
-    {"gated_seq", 64, build_gated_seq, NULL, 0, LAM_OK},
+    {"seed_seq", 10, build_seed_seq, NULL, 0, LAM_OK, {0, 0, 0}},
+    {"seed_list", 10, build_seed_list, NULL, 0, LAM_OK, {0, 0, 0}},
+    {"mlp", 784, build_mlp, NULL, 0, LAM_OK, {0, 0, 0}},
+    {"mix", 64, build_mix, NULL, 0, LAM_OK, {0, 0, 0}},
+    {"gated_plugin", 64, build_gated_plugin, NULL, 0, LAM_OK, {0, 0, 0}},
+    {"gated_seq", 64, build_gated_seq, NULL, 0, LAM_OK, {0, 0, 0}},
+    {"conv3x3", 64 * 56 * 56, build_conv3x3, NULL, 0, LAM_OK, {64, 56, 56}},
+    {"conv1x1", 256 * 56 * 56, build_conv1x1, NULL, 0, LAM_OK, {256, 56, 56}},
+    {"dw3x3", 32 * 112 * 112, build_dw3x3, NULL, 0, LAM_OK, {32, 112, 112}},
+    {"stem7x7", 3 * 224 * 224, build_stem7x7, NULL, 0, LAM_OK, {3, 224, 224}},
+    {"maxpool", 64 * 112 * 112, build_maxpool, NULL, 0, LAM_OK, {64, 112, 112}},
+    {"lenet5", 28 * 28, build_lenet5, NULL, 0, LAM_OK, {1, 28, 28}},
 };
 
 static model_case *get_case(const char *name)
@@ -388,8 +436,12 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
     lam_set_num_threads(threads);
 
     runner r = {strcmp(api, "plan") == 0, c->model, NULL, NULL, NULL, LAM_OK};
-    int64_t in_shape[2] = {batch, c->in_features}, out_shape[LAM_MAX_DIMS];
-    int out_ndim = 0;
+    int64_t in_shape[4] = {batch, c->in_features, 0, 0}, out_shape[LAM_MAX_DIMS];
+    int in_ndim = 2, out_ndim = 0;
+    if (c->chw[0]) {
+        in_ndim = 4;
+        memcpy(in_shape + 1, c->chw, sizeof c->chw);
+    }
     float *x = falloc((size_t)batch * (size_t)c->in_features), *y = NULL;
     double *samples = malloc(sizeof(double) * (size_t)max_samples);
     char strategy[64] = "forward";
@@ -401,7 +453,7 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
             s = s * 1664525u + 1013904223u;
             x[i] = (float)(s >> 8) * (2.0f / 16777216.0f) - 1.0f;
         }
-        st = lam_module_output_shape(c->model, 2, in_shape, &out_ndim, out_shape);
+        st = lam_module_output_shape(c->model, in_ndim, in_shape, &out_ndim, out_shape);
     }
     if (st == LAM_OK) {
         int64_t n_out = 1;
@@ -410,14 +462,14 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
         y = falloc((size_t)n_out);
         st = y ? LAM_OK : LAM_ERR_NO_MEMORY;
         if (st == LAM_OK)
-            st = lam_tensor_wrap(&r.in, x, 2, in_shape);
+            st = lam_tensor_wrap(&r.in, x, in_ndim, in_shape);
         if (st == LAM_OK)
             st = lam_tensor_wrap(&r.out, y, out_ndim, out_shape);
     }
     double t_plan = 0;
     if (st == LAM_OK && r.api_plan) {
         double t0 = now();
-        st = lam_plan_create(&r.plan, c->model, 2, in_shape);
+        st = lam_plan_create(&r.plan, c->model, in_ndim, in_shape);
         t_plan = now() - t0;
         if (st == LAM_OK)
             snprintf(strategy, sizeof strategy, "%s", lam_plan_strategy(r.plan, &plan_threads));

@@ -10,7 +10,9 @@ on stdout.
     elementwise N BUDGET_S
     quit
 
-CASE is seed_seq, seed_list, mlp or mix (the models of bench_models.c);
+CASE is seed_seq, seed_list, mlp, mix, gated_plugin, gated_seq or one of
+the CNN rows conv3x3, conv1x1, dw3x3, stem7x7, maxpool, lenet5 (the models
+of bench_models.c; the CNN rows' inputs are [BATCH, C, H, W]);
 FORM is "sequential" (the nn.Module as written), "functional" (the same
 arithmetic hand-chained with torch.nn.functional) or "modulelist" (seed_list:
 a ModuleList walked by a Python loop in forward).  Everything runs under
@@ -127,9 +129,31 @@ def seed_layers():
     return [nn.Linear(10, 50), nn.ReLU(), nn.Linear(50, 2), nn.Sigmoid()]
 
 
+def lenet5():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10))
+
+
+# the CNN rows: (module, input shape after the batch)
+CNN = {
+    "conv3x3": (lambda: nn.Conv2d(64, 64, 3, padding=1), (64, 56, 56)),
+    "conv1x1": (lambda: nn.Conv2d(256, 64, 1), (256, 56, 56)),
+    "dw3x3": (lambda: nn.Conv2d(32, 32, 3, padding=1, groups=32), (32, 112, 112)),
+    "stem7x7": (lambda: nn.Conv2d(3, 64, 7, stride=2, padding=3), (3, 224, 224)),
+    "maxpool": (lambda: nn.MaxPool2d(3, 2, 1), (64, 112, 112)),
+    "lenet5": (lenet5, (1, 28, 28)),
+}
+
+
 def build(case, form):
-    """(callable, in_features) for a case and form, or None."""
+    """(callable, in_features or input shape after the batch) for a case and form, or None."""
     torch.manual_seed(0)
+    if case in CNN:
+        make, shape = CNN[case]
+        return make().eval(), shape
     if case in ("seed_seq", "seed_list"):
         layers = seed_layers()
         if case == "seed_list" or form == "modulelist":
@@ -199,7 +223,8 @@ def cmd_run(case, form, batch, threads, budget, min_samples, max_samples):
     model, in_features = built
     set_threads(threads)
     torch.manual_seed(1)
-    x = torch.rand(batch, in_features) * 2 - 1
+    shape = in_features if isinstance(in_features, tuple) else (in_features,)
+    x = torch.rand(batch, *shape) * 2 - 1
     with torch.inference_mode():
         samples = measure(lambda: model(x), budget, min_samples, max_samples)
     return {"kind": "result", "impl": "pytorch", "case": case, "api": form, "batch": batch,

@@ -1,6 +1,6 @@
 # examples/ — the canonical examples as C programs.  `make examples` runs them.
 EXAMPLES = examples/seed_sequential examples/seed_modulelist examples/conditional_model \
-	examples/ops_forward examples/lenet5
+	examples/ops_forward examples/lenet5 examples/vgg
 noinst_PROGRAMS += $(EXAMPLES)
 examples_seed_sequential_SOURCES = examples/seed_sequential.c
 examples_seed_sequential_LDADD = liblamina.la
@@ -17,6 +17,13 @@ examples_ops_forward_LDFLAGS = -no-install
 examples_lenet5_SOURCES = examples/lenet5.c
 examples_lenet5_LDADD = liblamina.la
 examples_lenet5_LDFLAGS = -no-install
+# vgg checks its output against PyTorch's (tests/fixtures/vgg, from
+# tools/gen-fixtures.py's gen_vgg); `make check` runs it too.
+examples_vgg_SOURCES = examples/vgg.c
+examples_vgg_CPPFLAGS = $(AM_CPPFLAGS) -DVGG_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
+examples_vgg_LDADD = liblamina.la $(LIBM)
+examples_vgg_LDFLAGS = -no-install
+TESTS += examples/vgg
 
 .PHONY: examples
 examples: $(EXAMPLES)

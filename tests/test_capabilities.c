@@ -239,3 +239,143 @@ Test(capabilities, describe_shows_builtin_fusion_and_custom_forwards)
     lam_module_release(seq);
     cr_expect(lam_plan_describe(NULL) == NULL);
 }
+
+/* ---- folding (ABI 1.4): a per-channel affine layer folds into the layer
+ * before it, built-in or plugin on either side ---- */
+
+static lam_module *seq3(lam_module *a, lam_module *b, lam_module *c)
+{
+    lam_module *l[3] = {a, b, c}, *s;
+    OK(lam_sequential_create(&s, 3, l));
+    for (int i = 0; i < 3; i++)
+        lam_module_release(l[i]);
+    lam_module_eval(s);
+    return s;
+}
+
+/* the state_dict tensor `key` of m (borrowed) */
+static lam_tensor *param_of(lam_module *m, const char *key)
+{
+    lam_state_dict *sd;
+    OK(lam_module_state_dict(m, &sd));
+    lam_tensor *t = lam_state_dict_get(sd, key);
+    cr_assert_not_null(t, "%s", key);
+    lam_state_dict_free(sd);
+    return t;
+}
+
+/* ChannelAffine's weight and bias (or a BatchNorm's affine terms in eval) */
+static void set_channels(lam_module *norm, int64_t n, double phase)
+{
+    float *w = lam_tensor_data(param_of(norm, "weight"));
+    float *b = lam_tensor_data(param_of(norm, "bias"));
+    for (int64_t c = 0; c < n; c++) {
+        w[c] = 0.5f + (float)fabs(sin(phase + 0.7 * (double)c));
+        b[c] = 0.2f * (float)cos(phase + 1.3 * (double)c);
+    }
+}
+
+/* y = act((x Wᵀ + b) * scale + shift) in float64, scale and shift from the
+ * norm: ChannelAffine's weight and bias, or an eval BatchNorm1d's */
+static void expect_folded(lam_module *lin, lam_module *norm, const lam_tensor *x,
+                          const lam_tensor *y, double (*act)(double))
+{
+    lam_state_dict *sd;
+    OK(lam_module_state_dict(lin, &sd));
+    const float *w = lam_tensor_cdata(lam_state_dict_get(sd, "weight"));
+    const float *b = lam_tensor_cdata(lam_state_dict_get(sd, "bias"));
+    const float *nw = lam_tensor_cdata(param_of(norm, "weight"));
+    const float *nb = lam_tensor_cdata(param_of(norm, "bias"));
+    bool bn = strcmp(lam_module_type_name(norm), "BatchNorm1d") == 0;
+    const float *rm = bn ? lam_tensor_cdata(param_of(norm, "running_mean")) : NULL;
+    const float *rv = bn ? lam_tensor_cdata(param_of(norm, "running_var")) : NULL;
+    int64_t rows = lam_tensor_shape(x)[0], K = lam_tensor_shape(x)[1], N = lam_tensor_shape(y)[1];
+    const float *xd = lam_tensor_cdata(x), *yd = lam_tensor_cdata(y);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t n = 0; n < N; n++) {
+            double acc = b[n];
+            for (int64_t k = 0; k < K; k++)
+                acc += (double)xd[r * K + k] * (double)w[n * K + k];
+            double want = bn ? (acc - rm[n]) / sqrt((double)rv[n] + 1e-5) * nw[n] + nb[n]
+                             : acc * nw[n] + nb[n];
+            want = act(want);
+            cr_assert(fabs(yd[r * N + n] - want) <= 1e-5 + 1e-5 * fabs(want),
+                      "y[%lld, %lld] = %.9g, want %.9g", (long long)r, (long long)n,
+                      (double)yd[r * N + n], want);
+        }
+    lam_state_dict_free(sd);
+}
+
+static double identity(double v) { return v; }
+
+/* A plan of m for x, run; then the norm's terms change and the same plan
+ * runs again (it refolds). */
+static void check_fold(lam_module *seq, lam_module *norm, int64_t n, const char *want,
+                       double (*act)(double))
+{
+    lam_tensor *x = input(37, 24);
+    lam_plan *p;
+    OK(lam_plan_create(&p, seq, 2, lam_tensor_shape(x)));
+    char *d = lam_plan_describe(p);
+    cr_expect(d && strstr(d, want) != NULL, "plan: %s (want %s)", d, want);
+    lam_free(d);
+    int64_t yshape[2] = {37, n};
+    lam_tensor *y;
+    OK(lam_tensor_create(&y, 2, yshape));
+    OK(lam_plan_run(p, x, y));
+    lam_module *lin = lam_module_child_at(seq, 0, NULL);
+    expect_folded(lin, norm, x, y, act);
+    set_channels(norm, n, 2.0);
+    OK(lam_plan_run(p, x, y));
+    expect_folded(lin, norm, x, y, act);
+    lam_plan_free(p);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+}
+
+Test(capabilities, plugin_producer_folds_a_plugin_norm)
+{
+    lam_kwarg one[] = {{NULL, LAM_INT(16)}};
+    lam_module *relu_m, *norm = make("ChannelAffine", 1, one);
+    OK(lam_relu_create(&relu_m));
+    set_channels(norm, 16, 0.0);
+    lam_module *seq = seq3(rows_linear(24, 16), norm, relu_m);
+    check_fold(seq, norm, 16, "RowsLinear+ChannelAffine+ReLU", relu);
+    lam_module_release(seq);
+}
+
+Test(capabilities, builtin_linear_folds_a_plugin_norm)
+{
+    lam_kwarg lin_kw[] = {{NULL, LAM_INT(24)}, {NULL, LAM_INT(16)}};
+    lam_kwarg one[] = {{NULL, LAM_INT(16)}};
+    lam_module *norm = make("ChannelAffine", 1, one);
+    set_channels(norm, 16, 0.0);
+    lam_module *seq = seq2(make("Linear", 2, lin_kw), norm);
+    check_fold(seq, norm, 16, "Linear+ChannelAffine", identity);
+    lam_module_release(seq);
+}
+
+Test(capabilities, plugin_producer_folds_a_batchnorm)
+{
+    lam_module *norm;
+    OK(lam_batch_norm1d_create(&norm, 16, 1e-5, 0.1, true, true));
+    float *rm = lam_tensor_data(param_of(norm, "running_mean"));
+    float *rv = lam_tensor_data(param_of(norm, "running_var"));
+    for (int c = 0; c < 16; c++) {
+        rm[c] = 0.1f * (float)(c % 5) - 0.2f;
+        rv[c] = 0.5f + 0.1f * (float)(c % 3);
+    }
+    set_channels(norm, 16, 0.0);
+    lam_module *seq = seq2(rows_linear(24, 16), norm);
+    check_fold(seq, norm, 16, "RowsLinear+BatchNorm1d", identity);
+    /* in training mode it is not folded */
+    lam_module_train(seq, true);
+    lam_tensor *x = input(37, 24);
+    char *d;
+    lam_tensor *y = run_plan(seq, x, &d);
+    cr_expect(strstr(d, "+BatchNorm1d") == NULL, "plan: %s", d);
+    lam_free(d);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}

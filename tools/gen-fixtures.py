@@ -1383,11 +1383,131 @@ def gen_conv():
     w.close()
 
 
+# ------------------------------------------------------------------ fold ---
+# Plans fold an eval-mode BatchNorm into the Conv/Linear before it
+# (tests/test_fold.c).  One file per model under fold/: repr, state_dict,
+# input, output (float64), then output_changed after `changed_key` (a
+# running_mean) takes `changed_value`, output_changed2 after `changed2_key`
+# (the producer's weight) takes `changed2_value` too, and output_train (that
+# model in training mode: batch statistics, nothing folded).
+
+def fold_case(name, model, shape, seed):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if pname.endswith('weight') and p.dim() == 1:   # a norm's scale
+                p.copy_(torch.rand(p.shape) * 1.5 + 0.25)
+            else:
+                p.copy_(torch.randn(p.shape) * 0.4)
+        for bname, b in model.named_buffers():
+            if bname.endswith('running_mean'):
+                b.copy_(torch.randn(b.shape) * 0.5)
+            elif bname.endswith('running_var'):
+                b.copy_(torch.rand(b.shape) * 2.0 + 0.25)
+            elif bname.endswith('num_batches_tracked'):
+                b.fill_(5)
+    model.eval()
+    w = Writer(os.path.join(OUT, 'fold', name + '.txt'), 'fold/' + name)
+    w.text('repr', repr(model))
+    for k, v in model.state_dict().items():
+        w.tensor('sd:' + k, _flat0(v))
+    x = torch.randn(*shape) * 1.5
+    w.tensor('input', x)
+    w.tensor('output', reference(model, x))
+    key = next(k for k in model.state_dict() if k.endswith('running_mean'))
+    key2 = '0.weight'
+    sd = model.state_dict()
+    with torch.no_grad():
+        sd[key].copy_(torch.randn(sd[key].shape) * 0.5 + 0.25)
+    w.text('changed_key', key)
+    w.tensor('changed_value', sd[key])
+    w.tensor('output_changed', reference(model, x))
+    with torch.no_grad():
+        sd[key2].mul_(1.5)
+    w.text('changed2_key', key2)
+    w.tensor('changed2_value', sd[key2])
+    w.tensor('output_changed2', reference(model, x))
+    t = copy.deepcopy(model).train()
+    w.tensor('output_train', reference(t, x))
+    w.close()
+
+
+def gen_fold():
+    S = nn.Sequential
+    fold_case('conv2d_bn_relu', S(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU()),
+              (2, 3, 9, 7), 1)
+    fold_case('conv2d_nobias_bn_relu6', S(nn.Conv2d(4, 6, 3, stride=2, bias=False),
+                                          nn.BatchNorm2d(6), nn.ReLU6()), (3, 4, 11, 10), 2)
+    fold_case('conv2d_bn_noaffine', S(nn.Conv2d(3, 5, 1), nn.BatchNorm2d(5, affine=False),
+                                      nn.ReLU(inplace=True)), (2, 3, 6, 6), 3)
+    fold_case('conv2d_depthwise_bn', S(nn.Conv2d(4, 4, 3, padding=1, groups=4, bias=False),
+                                       nn.BatchNorm2d(4), nn.ReLU()), (2, 4, 8, 9), 4)
+    fold_case('conv2d_groups_bn', S(nn.Conv2d(4, 6, 3, groups=2, padding_mode='reflect',
+                                              padding=1), nn.BatchNorm2d(6, eps=1e-3)),
+              (2, 4, 7, 7), 5)
+    fold_case('conv1d_bn1d', S(nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4), nn.LeakyReLU(0.1)),
+              (2, 3, 12), 6)
+    fold_case('convt2d_bn', S(nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2),
+                              nn.BatchNorm2d(6), nn.ReLU()), (2, 4, 5, 5), 7)
+    fold_case('linear_bn1d', S(nn.Linear(6, 5), nn.BatchNorm1d(5)), (7, 6), 8)
+    fold_case('linear_nobias_bn1d_relu', S(nn.Linear(6, 5, bias=False),
+                                           nn.BatchNorm1d(5, eps=1e-3), nn.ReLU()), (7, 6), 9)
+    # not folded: the norm's channels are not the Linear's features; a ReLU between
+    fold_case('linear3d_bn1d', S(nn.Linear(4, 3), nn.BatchNorm1d(5)), (2, 5, 4), 10)
+    fold_case('conv_relu_bn', S(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.BatchNorm2d(4)),
+              (2, 3, 6, 6), 11)
+    fold_case('vgg_block', S(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8),
+                             nn.ReLU(inplace=True), nn.MaxPool2d(2),
+                             nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16),
+                             nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(16, 10), nn.BatchNorm1d(10)), (4, 3, 16, 16), 12)
+
+
+# examples/vgg.c's model with PyTorch's weights: vgg/vgg.safetensors (its
+# state_dict as PyTorch holds it), vgg/input.npy, vgg/output.npy (PyTorch's
+# forward in float64, rounded to float32), vgg/repr.txt (print(model)).
+def vgg_model():
+    def block(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return nn.Sequential(*block(3, 16), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2),
+                         *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
+                         nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(),
+                         nn.Linear(256, 128), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                         nn.Linear(128, 10))
+
+
+def gen_vgg():
+    import importlib.util
+    import numpy as np
+    spec = importlib.util.spec_from_file_location(
+        'gen_io', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gen-io-fixtures.py'))
+    gen_io = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_io)
+    torch.manual_seed(80)
+    model = vgg_model()
+    # a few training steps give the norms running statistics of their own
+    model.train()
+    with torch.no_grad():
+        for _ in range(4):
+            model(torch.rand(8, 3, 32, 32))
+    model.eval()
+    path = os.path.join(OUT, 'vgg')
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, 'vgg.safetensors'), 'wb') as f:
+        f.write(gen_io.serialize_safetensors(OrderedDict(model.state_dict()),
+                                             metadata={'format': 'pt'}))
+    torch.manual_seed(81)
+    x = torch.rand(4, 3, 32, 32)
+    np.save(os.path.join(path, 'input.npy'), x.numpy())
+    np.save(os.path.join(path, 'output.npy'), reference(model, x).numpy())
+    with open(os.path.join(path, 'repr.txt'), 'w') as f:
+        f.write(repr(model) + '\n')
+
+
+GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg']
+
 if __name__ == '__main__':
+    # tools/gen-fixtures.py [OUT [GENERATOR...]]: all of them by default
     torch.set_default_dtype(torch.float32)
-    gen_layers()
-    gen_models()
-    gen_containers()
-    gen_norms()
-    gen_vision()
-    gen_conv()
+    for g in (sys.argv[2:] or GENERATORS):
+        globals()['gen_' + g]()

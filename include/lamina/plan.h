@@ -30,6 +30,28 @@
  *
  * lam_module_forward on a Sequential uses cached plans the same way.
  *
+ * BatchNorm folding.  An eval-mode BatchNorm1d/2d (running statistics,
+ * affine or not) right after a Conv1d/Conv2d/ConvTranspose1d/2d or a
+ * Linear whose output channels are the norm's channels (a convolution's
+ * dim 1; a Linear's last dim, so a 2-D Linear output) is folded into it:
+ * the plan keeps a copy of that layer with weight * scale and bias * scale
+ * + shift per channel (scale = weight / sqrt(running_var + eps), shift =
+ * bias - running_mean * scale, computed in double and rounded once), runs
+ * it in the layer's place, and still fuses the activation after the norm
+ * into its epilogue: "Conv2d+BatchNorm2d+ReLU".  The copy is refolded at
+ * the first run after either module's parameters or buffers change
+ * (written through lamina, as for the parameters below, or replaced); a
+ * change of train/eval mode makes a new plan, and a norm in training mode
+ * (or without running statistics) is never folded.  The plan asks the
+ * layers' capabilities, not their type names: a plugin layer that
+ * declares them (channel_affine; affine_axis and fold_affine,
+ * <lamina/plugin.h>) folds or is folded by the same rule.  Folding changes
+ * the rounding: a folded output is not the unfolded one bit for bit;
+ * tests/test_fold.c holds folded outputs within 1e-5 + 1e-5 |expected| of
+ * PyTorch's float64 forward (measured within 1e-6 + 1e-5 |expected|, the
+ * fixtures' usual tolerance).  Run the layers one by one
+ * (lam_module_forward on each) for the unfolded bits.
+ *
  * Validity.  A plan records the modules it was made from (the model and the
  * modules below it that it reached) with their versions, and holds while
  * none of them changes its children or its train/eval mode.  After such a
@@ -41,7 +63,7 @@
  * cached plan by itself.  Nothing done to other models affects a plan.
  * Parameters are not part of a plan: every run computes with the parameters
  * as they are then (replaced ones included; tensor.h says which writes are
- * seen).  Changing a model while another thread runs it is a race, as in
+ * seen; a folded BatchNorm is refolded from them).  Changing a model while another thread runs it is a race, as in
  * PyTorch.
  *
  * Threads: a plan is used by one thread at a time (lam_plan_run and
@@ -78,7 +100,8 @@ LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void 
 LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
 /* What the plan runs, on one line: the strategy and thread count, then the
  * steps in order.  A layer with a fused activation prints as
- * "Linear+ReLU"; two layers run as one kernel as "[Linear+ReLU & Linear]";
+ * "Linear+ReLU", one with a folded BatchNorm as "Conv2d+BatchNorm2d+ReLU";
+ * two layers run as one kernel as "[Linear+ReLU & Linear]";
  * a module with its own forward as "serial/1: MyModel (its own forward)",
  * or "batch/2: MyModel (its own forward, row-independent)".
  * For example "batch/2: [Linear+ReLU & Linear+Sigmoid]".  The format is for

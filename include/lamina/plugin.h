@@ -51,10 +51,12 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 3u /* 1.1: host->ops, layer-type capabilities;
+#define LAM_PLUGIN_ABI_MINOR 4u /* 1.1: host->ops, layer-type capabilities;
                                    1.2: host->module_forward_into;
                                    1.3: LAM_ARG_ANY, tuples written as lists,
-                                   LAM_ARG_STRING_OK */
+                                   LAM_ARG_STRING_OK;
+                                   1.4: channel_affine, affine_axis and
+                                   fold_affine (BatchNorm folding) */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -222,7 +224,33 @@ struct lam_layer_type {
     double (*flops)(const lam_host_api *host, const lam_module *self, int ndim,
                     const int64_t *in_shape, int out_ndim, const int64_t *out_shape);
 
-    void *reserved[5];
+    /* ---- folding (ABI 1.4, in what were reserved slots): a plan folds a
+     * per-channel affine layer (an eval-mode BatchNorm) into the layer
+     * before it when the one answers channel_affine and the other
+     * affine_axis with the same dim, and fold_affine (<lamina/plan.h>). ---- */
+    /* "Is a per-channel affine map now": for an input of this shape,
+     * y = x * scale[c] + shift[c], c the element's index along dim `axis`.
+     * Return the axis and, when scale and shift are not NULL, fill
+     * shape[axis] entries of each from the module as it is now; return -1
+     * when it is not (a training mode, a rank it does not treat so). */
+    int (*channel_affine)(const lam_host_api *host, const lam_module *self, int ndim,
+                          const int64_t *shape, double *scale, double *shift);
+    /* "Can absorb a per-output-channel scale and shift": for an output of
+     * this shape, the dim whose index picks the weights and bias that made
+     * an element (the last for a dense layer), or -1. */
+    int (*affine_axis)(const lam_host_api *host, const lam_module *self, int ndim,
+                       const int64_t *out_shape);
+    /* Make (*folded NULL) or update (*folded made by this call before) a
+     * module of this same type computing self(x) * scale[c] + shift[c], c
+     * along affine_axis's dim, from self's parameters as they are now; write
+     * its parameters through host->tensor_data (or mark them modified).  The
+     * plan runs it in self's place (with self's capabilities: forward_rows
+     * and the fused activation) and calls this again when self's or the
+     * norm's parameters change.  Needs affine_axis. */
+    lam_status (*fold_affine)(const lam_host_api *host, const lam_module *self,
+                              const double *scale, const double *shift, lam_module **folded);
+
+    void *reserved[2];
 };
 
 /* ------------------------------------------------------------------------

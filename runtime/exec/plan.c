@@ -28,6 +28,13 @@ typedef struct plan_step {
     bool dense; /* runs rows with a fused epilogue (lam__module_ops.run_rows) */
     lam__epilogue ep;
     lam_module *act; /* the activation computed in the epilogue, if any */
+    /* An eval-mode BatchNorm folded into m (lam__can_fold): `folded`, owned
+     * by the plan, runs in m's place; it is refolded when m's or norm's
+     * parameters or buffers change (the stamps: params_version and the sum
+     * of the tensors' versions, of m then norm). */
+    lam_module *norm, *folded;
+    unsigned fold_pv[2];
+    uint64_t fold_v[2];
     int in_ndim, out_ndim;
     int64_t in_shape[LAM_MAX_DIMS], out_shape[LAM_MAX_DIMS];
     int64_t in_row, out_row; /* floats per row of dim 0 */
@@ -180,6 +187,62 @@ static int64_t row_size(int ndim, const int64_t *shape)
     return r;
 }
 
+static void stamp_fold(plan_step *s)
+{
+    lam_module *m[2] = {s->m, s->norm};
+    for (int k = 0; k < 2; k++) {
+        s->fold_pv[k] = __atomic_load_n(&m[k]->params_version, __ATOMIC_ACQUIRE);
+        s->fold_v[k] = lam__params_stamp(m[k]);
+    }
+}
+
+static bool fold_current(const plan_step *s)
+{
+    lam_module *m[2] = {s->m, s->norm};
+    for (int k = 0; k < 2; k++)
+        if (__atomic_load_n(&m[k]->params_version, __ATOMIC_ACQUIRE) != s->fold_pv[k] ||
+            lam__params_stamp(m[k]) != s->fold_v[k])
+            return false;
+    return true;
+}
+
+/* Fold norm into step s (stamped before reading, so that a write during
+ * the fold is seen at the next run). */
+static lam_status fold_step(plan_step *s, lam_module *norm)
+{
+    s->norm = norm;
+    stamp_fold(s);
+    return lam__fold(s->m, norm, s->out_ndim, s->out_shape, &s->folded);
+}
+
+/* Before a run: refold the steps whose modules' parameters changed. */
+static lam_status refresh_folds(lam_plan *p)
+{
+    for (size_t i = 0; i < p->n_steps; i++) {
+        plan_step *s = &p->steps[i];
+        if (s->folded && !fold_current(s)) {
+            lam_status st = fold_step(s, s->norm);
+            if (st) {
+                s->fold_pv[0]--; /* not current: tried again at the next run */
+                locate_step(p, s, st);
+                return st;
+            }
+        }
+    }
+    return LAM_OK;
+}
+
+static void release_folds(lam_plan *p)
+{
+    for (size_t i = 0; p->steps && i < p->n_steps; i++) {
+        lam_module_release(p->steps[i].folded);
+        p->steps[i].folded = NULL;
+    }
+}
+
+/* The module a step runs: m, or m with a norm folded in. */
+static inline lam_module *run_module(const plan_step *s) { return s->folded ? s->folded : s->m; }
+
 static lam_status infer_shapes(lam_plan *p)
 {
     int nd = p->in_ndim;
@@ -207,6 +270,28 @@ static lam_status infer_shapes(lam_plan *p)
         /* a following activation joins the epilogue of a layer that runs
          * rows with one (a Linear) or forwards with one (a convolution) */
         s.dense = !s.custom && lam__runs_rows(s.m);
+        /* an eval-mode BatchNorm after a layer that can absorb a per-channel
+         * scale and shift is folded into it (a copy of the layer with
+         * folded weights runs in its place), and the activation after the
+         * norm then joins the epilogue as usual */
+        if (!s.custom && i + 1 < p->n_steps && !p->steps[i + 1].custom &&
+            lam__can_fold(s.m, p->steps[i + 1].m, s.out_ndim, s.out_shape)) {
+            lam_module *norm = p->steps[i + 1].m;
+            int nd2;
+            int64_t shape2[LAM_MAX_DIMS];
+            if (norm->ops->output_shape(norm, s.out_ndim, s.out_shape, &nd2, shape2) == LAM_OK &&
+                nd2 == s.out_ndim &&
+                memcmp(shape2, s.out_shape, sizeof(int64_t) * (size_t)nd2) == 0) {
+                st = fold_step(&s, norm);
+                if (st) {
+                    lam_module_release(s.folded);
+                    locate_step(p, &s, st);
+                    return st;
+                }
+                i++;
+            }
+            lam_clear_error();
+        }
         if ((s.dense || (!s.custom && lam__forwards_ep(s.m))) && i + 1 < p->n_steps) {
             float alpha;
             lam_activation act = lam__epilogue_act(p->steps[i + 1].m, &alpha);
@@ -411,6 +496,7 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
     if (st && st != LAM_ERR_NO_MEMORY && p->steps && has_custom_step(p)) {
         /* a custom forward that does not declare its output shape (or
          * refuses this one) runs as its own forward, which says why */
+        release_folds(p);
         free(p->steps);
         p->steps = NULL;
         p->n_steps = 0;
@@ -461,6 +547,7 @@ void lam__plan_destroy(lam_plan *p)
     if (!p)
         return;
     free_pools(p);
+    release_folds(p);
     if (p->owns_root)
         lam_module_release(p->root);
     free(p->steps);
@@ -558,16 +645,17 @@ static lam_status run_step_rows(const plan_step *s, const float *x, float *y, in
 {
     if (s->custom)
         return run_custom(s, x, y, rows, args);
+    lam_module *m = run_module(s);
     if (s->dense)
-        return s->m->ops->run_rows(s->m, x, dense_vectors(s, rows), y, s->ep, (size_t)n_begin,
-                                   (size_t)n_end);
+        return m->ops->run_rows(m, x, dense_vectors(s, rows), y, s->ep, (size_t)n_begin,
+                                (size_t)n_end);
     lam_tensor vin, vout;
     view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
     /* a step that is not rowwise runs whole, and its dim 0 may change */
     view(&vout, y, s->out_ndim, s->out_shape, s->rowwise ? rows : s->out_shape[0]);
     if (s->act) /* a joined activation (lam__forwards_ep) */
-        return s->m->ops->forward_ep(s->m, &vin, &vout, s->ep);
-    return s->m->ops->forward_into(s->m, &vin, &vout);
+        return m->ops->forward_ep(m, &vin, &vout, s->ep);
+    return m->ops->forward_into(m, &vin, &vout);
 }
 
 typedef struct run_ctx {
@@ -635,8 +723,8 @@ static void batch_blocks(void *ctx, int ith, int nth)
                 /* this step and the next as one kernel; same bits as two */
                 const plan_step *t = &p->steps[++i];
                 float *y = i + 1 == p->n_steps ? c->y + r * out_row : (x == a ? b : a);
-                lam_status st = s->m->ops->run_pair(s->m, s->ep, t->m, t->ep, x,
-                                                    dense_vectors(s, n), y);
+                lam_status st = run_module(s)->ops->run_pair(run_module(s), s->ep, run_module(t),
+                                                             t->ep, x, dense_vectors(s, n), y);
                 if (st) {
                     record_failure(c, ith, st, i - 1);
                     __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
@@ -777,7 +865,9 @@ lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_ten
     c.args = p->n_steps == 1 && p->steps[0].custom && p->steps[0].m == p->root ? args : NULL;
     if (out->numel == 0) /* (an input without rows can still give elements: Linear(0, 3) on [0]) */
         return LAM_OK;
-    lam_status st;
+    lam_status st = refresh_folds(p);
+    if (st)
+        return st;
     if (c.args) {
         /* arguments may describe the rows (forward(x, condition)): the
          * forward sees the whole batch, on this thread */
@@ -893,6 +983,8 @@ LAM_API char *lam_plan_describe(const lam_plan *p)
         if (s->custom)
             lam__sb_printf(&sb, " (its own forward%s)",
                            s->rowwise ? ", row-independent" : "");
+        if (s->norm)
+            lam__sb_printf(&sb, "+%s", lam_module_type_name(s->norm));
         if (s->act)
             lam__sb_printf(&sb, "+%s", lam_module_type_name(s->act));
         if (i > 0 && s[-1].pair)

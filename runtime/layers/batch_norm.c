@@ -288,6 +288,28 @@ static bool norm_rowwise(const lam_module *m, int ndim)
     return !batch_stats(m);
 }
 
+/* Eval-mode BatchNorm is y = x * scale[c] + shift[c] along dim 1, with
+ * scale = weight / sqrt(running_var + eps), shift = bias - running_mean *
+ * scale: a plan folds it into the layer before (lam__module_ops).  In
+ * double: the folded weights are then rounded once. */
+static int bn_channel_affine(const lam_module *m, int ndim, const int64_t *in, double *scale,
+                             double *shift)
+{
+    const norm_state *s = m->state;
+    if (is_instance(s) || batch_stats(m) || ndim < 2 || in[1] != s->num_features)
+        return -1;
+    if (scale && shift) {
+        const float *rm = param(m, buf0(s))->data, *rv = param(m, buf0(s) + 1)->data;
+        for (int64_t c = 0; c < s->num_features; c++) {
+            double w = s->affine ? param(m, 0)->data[c] : 1.0;
+            double b = s->affine ? param(m, 1)->data[c] : 0.0;
+            scale[c] = w / sqrt((double)rv[c] + s->eps);
+            shift[c] = b - (double)rm[c] * scale[c];
+        }
+    }
+    return 1;
+}
+
 static const char *const stat_names[] = {"running_mean", "running_var"};
 
 /* _InstanceNorm._load_from_state_dict: without running statistics, a
@@ -334,7 +356,7 @@ static void in_load_error(const lam_module *m, const lam_state_dict *sd, const c
     free(names.buf);
 }
 
-#define NORM_OPS(var, i, pymod, err, claims)                                                       \
+#define NORM_OPS(var, i, pymod, err, claims, affine)                                               \
     static const lam__module_ops var = {                                                           \
         .type_name = #i,                                                                           \
         .py_module = pymod,                                                                        \
@@ -345,11 +367,14 @@ static void in_load_error(const lam_module *m, const lam_state_dict *sd, const c
         .rowwise = norm_rowwise,                                                                   \
         .load_error = err,                                                                         \
         .load_claims = claims,                                                                     \
+        .channel_affine = affine,                                                                  \
     }
-NORM_OPS(bn1d_ops, BatchNorm1d, "torch.nn.modules.batchnorm", NULL, NULL);
-NORM_OPS(bn2d_ops, BatchNorm2d, "torch.nn.modules.batchnorm", NULL, NULL);
-NORM_OPS(in1d_ops, InstanceNorm1d, "torch.nn.modules.instancenorm", in_load_error, in_load_claims);
-NORM_OPS(in2d_ops, InstanceNorm2d, "torch.nn.modules.instancenorm", in_load_error, in_load_claims);
+NORM_OPS(bn1d_ops, BatchNorm1d, "torch.nn.modules.batchnorm", NULL, NULL, bn_channel_affine);
+NORM_OPS(bn2d_ops, BatchNorm2d, "torch.nn.modules.batchnorm", NULL, NULL, bn_channel_affine);
+NORM_OPS(in1d_ops, InstanceNorm1d, "torch.nn.modules.instancenorm", in_load_error, in_load_claims,
+         NULL);
+NORM_OPS(in2d_ops, InstanceNorm2d, "torch.nn.modules.instancenorm", in_load_error, in_load_claims,
+         NULL);
 static const lam__module_ops *const ops_of[] = {&bn1d_ops, &bn2d_ops, &in1d_ops, &in2d_ops};
 
 void lam__norm_set_int_args(lam_module *m, unsigned mask)

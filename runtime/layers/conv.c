@@ -361,6 +361,79 @@ static void conv_destroy(lam_module *m)
     free(s);
 }
 
+/* A per-output-channel scale and shift (an eval-mode BatchNorm after it)
+ * folds into the weight and the bias: every output of channel c is a sum
+ * of products with weights of channel c, plus bias[c] (lam__module_ops). */
+static int conv_affine_axis(const lam_module *m, int out_ndim, const int64_t *out)
+{
+    const conv_state *s = m->state;
+    (void)out;
+    return out_ndim == s->nsp + 2 ? 1 : -1; /* batched: [N, C, ...] */
+}
+
+static lam_status conv_fold_affine(const lam_module *m, const double *scale, const double *shift,
+                                   lam_module **folded)
+{
+    const conv_state *s = m->state;
+    const lam_tensor *w = m->params[0].tensor;
+    lam_status st = LAM_OK;
+    if (!*folded) { /* the same convolution with a bias, not drawn from the generator */
+        conv_state *f = malloc(sizeof *f);
+        if (!f)
+            return lam__oom("folded convolution");
+        *f = *s;
+        f->bias = true;
+        f->packed = NULL;
+        f->packed_valid = false;
+        pthread_mutex_init(&f->lock, NULL);
+        if (s->packed) {
+            f->packed = lam__aligned_alloc(s->packed_group * (size_t)s->groups * sizeof(float));
+            if (!f->packed) {
+                pthread_mutex_destroy(&f->lock);
+                free(f);
+                return lam__oom("folded convolution");
+            }
+        }
+        lam_module *fm = NULL;
+        st = lam__module_new(&fm, m->ops, f);
+        if (st) {
+            conv_destroy(&(lam_module){.state = f});
+            return st;
+        }
+        lam_tensor *fw = NULL, *fb = NULL;
+        st = lam_tensor_create(&fw, w->ndim, w->shape);
+        if (!st && (st = lam__module_add_param(fm, "weight", fw)))
+            lam_tensor_release(fw);
+        if (!st && !(st = lam_tensor_create(&fb, 1, &s->out_ch)) &&
+            (st = lam__module_add_param(fm, "bias", fb)))
+            lam_tensor_release(fb);
+        if (st) {
+            lam_module_release(fm);
+            return st;
+        }
+        *folded = fm;
+    }
+    lam_tensor *fw = (*folded)->params[0].tensor, *fb = (*folded)->params[1].tensor;
+    const float *b = s->bias ? m->params[1].tensor->data : NULL;
+    /* weight [out, in/groups, kH, kW], or [in, out/groups, kH, kW] when
+     * transposed: output channel (i / (in/groups)) * out/groups + j */
+    int64_t rows = w->shape[0], per = w->shape[1];
+    int64_t kk = rows > 0 && per > 0 ? w->numel / (rows * per) : 0;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < per; j++) {
+            int64_t c = s->transposed ? r / (s->in_ch / s->groups) * per + j : r;
+            const float *src = w->data + (r * per + j) * kk;
+            float *dst = fw->data + (r * per + j) * kk;
+            for (int64_t q = 0; q < kk; q++)
+                dst[q] = (float)((double)src[q] * scale[c]);
+        }
+    for (int64_t c = 0; c < s->out_ch; c++)
+        fb->data[c] = (float)((b ? (double)b[c] * scale[c] : 0.0) + shift[c]);
+    lam_tensor_mark_modified(fw); /* repacked at its next use */
+    lam_tensor_mark_modified(fb);
+    return LAM_OK;
+}
+
 #define CONV_OPS(var, name)                                                                        \
     static const lam__module_ops var = {                                                           \
         .type_name = name,                                                                         \
@@ -371,6 +444,8 @@ static void conv_destroy(lam_module *m)
         .destroy = conv_destroy,                                                                   \
         .flops = conv_flops,                                                                       \
         .forward_ep = conv_forward_ep,                                                             \
+        .affine_axis = conv_affine_axis,                                                           \
+        .fold_affine = conv_fold_affine,                                                           \
     }
 CONV_OPS(conv1d_ops, "Conv1d");
 CONV_OPS(conv2d_ops, "Conv2d");

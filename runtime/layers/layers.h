@@ -79,5 +79,16 @@ bool lam__can_pair(const lam_module *m, const lam_module *next);
 /* The executor's flop estimate for one forward of m. */
 double lam__flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
                   const int64_t *out);
+/* Whether `norm`, on an input of this shape (producer's output), can be
+ * folded into `producer` now: both capabilities, the same channel dim. */
+bool lam__can_fold(const lam_module *producer, const lam_module *norm, int ndim,
+                   const int64_t *shape);
+/* Make or update *folded: producer with norm folded in (norm's scale and
+ * shift for this shape, producer's fold_affine). */
+lam_status lam__fold(const lam_module *producer, const lam_module *norm, int ndim,
+                     const int64_t *shape, lam_module **folded);
+/* The sum of m's parameters' and buffers' versions: while m's
+ * params_version holds (no tensor replaced), it moves on every write. */
+uint64_t lam__params_stamp(const lam_module *m);
 
 #endif

@@ -212,6 +212,63 @@ static bool linear_rowwise(const lam_module *m, int ndim)
     return ndim >= 2;
 }
 
+/* A per-output-feature scale and shift (an eval-mode BatchNorm1d after it)
+ * folds into the weight's rows and the bias (lam__module_ops). */
+static int linear_affine_axis(const lam_module *m, int out_ndim, const int64_t *out)
+{
+    (void)m;
+    (void)out;
+    return out_ndim >= 2 ? out_ndim - 1 : -1;
+}
+
+static lam_status linear_fold_affine(const lam_module *m, const double *scale,
+                                     const double *shift, lam_module **folded)
+{
+    const linear_state *s = m->state;
+    lam_status st = LAM_OK;
+    if (!*folded) { /* a Linear with a bias, not drawn from the generator */
+        linear_state *f = calloc(1, sizeof *f);
+        if (!f)
+            return lam__oom("folded Linear");
+        *f = (linear_state){.in = s->in, .out = s->out, .bias = true};
+        pthread_mutex_init(&f->lock, NULL);
+        f->packed_len = lam__kernels()->gemm_packed_size((size_t)s->out, (size_t)s->in);
+        f->packed = lam__aligned_alloc(f->packed_len * sizeof(float));
+        lam_module *fm = NULL;
+        st = f->packed ? lam__module_new(&fm, &lam__linear_ops, f) : lam__oom("folded Linear");
+        if (st) {
+            lam__aligned_free(f->packed);
+            pthread_mutex_destroy(&f->lock);
+            free(f);
+            return st;
+        }
+        lam_tensor *w = NULL, *b = NULL;
+        int64_t wshape[2] = {s->out, s->in};
+        st = lam_tensor_create(&w, 2, wshape);
+        if (!st && (st = lam__module_add_param(fm, "weight", w)))
+            lam_tensor_release(w);
+        if (!st && !(st = lam_tensor_create(&b, 1, &s->out)) &&
+            (st = lam__module_add_param(fm, "bias", b)))
+            lam_tensor_release(b);
+        if (st) {
+            lam_module_release(fm);
+            return st;
+        }
+        *folded = fm;
+    }
+    lam_tensor *fw = (*folded)->params[0].tensor, *fb = (*folded)->params[1].tensor;
+    const float *w = m->params[0].tensor->data;
+    const float *b = s->bias ? m->params[1].tensor->data : NULL;
+    for (int64_t o = 0; o < s->out; o++) {
+        for (int64_t i = 0; i < s->in; i++)
+            fw->data[o * s->in + i] = (float)((double)w[o * s->in + i] * scale[o]);
+        fb->data[o] = (float)((b ? (double)b[o] * scale[o] : 0.0) + shift[o]);
+    }
+    lam_tensor_mark_modified(fw); /* repacked at its next use */
+    lam_tensor_mark_modified(fb);
+    return LAM_OK;
+}
+
 const lam__module_ops lam__linear_ops = {
     .type_name = "Linear",
     .py_module = "torch.nn.modules.linear",
@@ -224,6 +281,8 @@ const lam__module_ops lam__linear_ops = {
     .flops = linear_flops,
     .can_pair = linear_can_pair,
     .run_pair = linear_run_pair,
+    .affine_axis = linear_affine_axis,
+    .fold_affine = linear_fold_affine,
 };
 
 LAM_API lam_status lam_linear_create(lam_module **out, int64_t in_features, int64_t out_features,

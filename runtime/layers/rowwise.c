@@ -4,6 +4,7 @@
  * run as one kernel, and the cost estimate.  Built-in and plugin layers
  * answer through the same operations. */
 #include "runtime/layers/layers.h"
+#include <stdlib.h>
 
 bool lam__rowwise(const lam_module *m, int ndim)
 {
@@ -26,6 +27,51 @@ bool lam__forwards_ep(const lam_module *m) { return m && m->ops->forward_ep; }
 bool lam__can_pair(const lam_module *m, const lam_module *next)
 {
     return m && next && m->ops->run_pair && m->ops->can_pair && m->ops->can_pair(m, next);
+}
+
+bool lam__can_fold(const lam_module *producer, const lam_module *norm, int ndim,
+                   const int64_t *shape)
+{
+    if (!producer || !norm || !producer->ops->affine_axis || !producer->ops->fold_affine ||
+        !norm->ops->channel_affine)
+        return false;
+    int a = producer->ops->affine_axis(producer, ndim, shape);
+    return a >= 0 && a < ndim && norm->ops->channel_affine(norm, ndim, shape, NULL, NULL) == a;
+}
+
+lam_status lam__fold(const lam_module *producer, const lam_module *norm, int ndim,
+                     const int64_t *shape, lam_module **folded)
+{
+    int a = producer->ops->affine_axis(producer, ndim, shape);
+    if (a < 0 || a >= ndim)
+        return lam__error(LAM_ERR_RUNTIME, "%s: cannot fold %s into it",
+                          lam_module_type_name(producer), lam_module_type_name(norm));
+    size_t c = (size_t)shape[a];
+    double *scale = malloc(2 * (c ? c : 1) * sizeof *scale);
+    if (!scale)
+        return lam__oom("folding a norm into its producer");
+    double *shift = scale + c;
+    lam_status st = LAM_OK;
+    if (norm->ops->channel_affine(norm, ndim, shape, scale, shift) != a)
+        st = lam__error(LAM_ERR_RUNTIME, "%s: is no longer a per-channel affine map",
+                        lam_module_type_name(norm));
+    else
+        st = producer->ops->fold_affine(producer, scale, shift, folded);
+    free(scale);
+    if (!st && (*folded)->ops != producer->ops) /* it runs with the producer's capabilities */
+        st = lam__error(LAM_ERR_RUNTIME, "%s: fold_affine made a %s, not a module of its own type",
+                        lam_module_type_name(producer), lam_module_type_name(*folded));
+    return st;
+}
+
+uint64_t lam__params_stamp(const lam_module *m)
+{
+    /* While m's params_version holds, the tensors are the same ones, and
+     * their versions only grow: so does their sum. */
+    uint64_t v = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        v += lam__tensor_version(m->params[i].tensor);
+    return v;
 }
 
 static double numel_of(int ndim, const int64_t *shape)

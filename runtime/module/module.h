@@ -77,6 +77,26 @@ typedef struct lam__module_ops {
      * run_rows. */
     lam_status (*forward_ep)(lam_module *m, const lam_tensor *in, lam_tensor *out,
                              lam__epilogue ep);
+    /* "Is a per-channel affine map now" (an eval-mode BatchNorm): for an
+     * input of this shape, y = x * scale[c] + shift[c], c the element's
+     * index along dim `axis`.  Returns the axis and, when scale and shift
+     * are not NULL, fills in[axis] entries of each (in double, from the
+     * parameters and buffers as they are now); -1 when it is not (training
+     * mode, batch statistics, a rank it does not treat so). */
+    int (*channel_affine)(const lam_module *m, int ndim, const int64_t *in, double *scale,
+                          double *shift);
+    /* "Can absorb a per-output-channel scale and shift": for an output of
+     * this shape, the dim whose index picks the weights and the bias that
+     * made an element (1 for a convolution, the last for a Linear), or -1.
+     * fold_affine then makes (*folded NULL) or updates (*folded made by it
+     * before, for the same shapes) a module of its own kind computing
+     * m(x) * scale[c] + shift[c], c along that dim, from m's parameters as
+     * they are now: weights times scale, bias * scale + shift, in double,
+     * rounded once.  A plan runs *folded in m's place (its capabilities are
+     * m's) and refolds when either module's parameters change. */
+    int (*affine_axis)(const lam_module *m, int out_ndim, const int64_t *out);
+    lam_status (*fold_affine)(const lam_module *m, const double *scale, const double *shift,
+                              lam_module **folded);
 } lam__module_ops;
 
 /* What exec/ caches in a module (the plans of lam_module_forward): it is

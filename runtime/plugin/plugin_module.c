@@ -156,6 +156,40 @@ static double pm_flops(const lam_module *m, int in_ndim, const int64_t *in, int 
     return f >= 0.0 ? f : 0.0; /* NaN and negatives count as nothing */
 }
 
+static int pm_channel_affine(const lam_module *m, int ndim, const int64_t *in, double *scale,
+                             double *shift)
+{
+    const lam_layer_type *t = type_of(m);
+    return t->channel_affine(lam__host_api(), m, ndim, in, scale, shift);
+}
+
+static int pm_affine_axis(const lam_module *m, int out_ndim, const int64_t *out)
+{
+    const lam_layer_type *t = type_of(m);
+    return t->affine_axis(lam__host_api(), m, out_ndim, out);
+}
+
+static lam_status pm_fold_affine(const lam_module *m, const double *scale, const double *shift,
+                                 lam_module **folded)
+{
+    const lam_layer_type *t = type_of(m);
+    lam_module *before = *folded;
+    lam__plugin_error_begin();
+    lam_status st = lam__plugin_status(t->fold_affine(lam__host_api(), m, scale, shift, folded));
+    if (st) {
+        if (*folded != before) { /* a module it made before failing */
+            lam_module_release(*folded);
+            *folded = before;
+        }
+        return lam__plugin_error_end(st, t->name, "fold_affine");
+    }
+    if (!*folded || (before && *folded != before))
+        return lam__error(LAM_ERR_PLUGIN, "%s: fold_affine %s", t->name,
+                          *folded ? "replaced the module it was given to update"
+                                  : "returned success but no module");
+    return LAM_OK;
+}
+
 static void pm_destroy(lam_module *m)
 {
     pmod *p = m->state;
@@ -192,6 +226,12 @@ void lam__plugin_ops_init(lam__type_entry *e)
         o->run_rows = pm_run_rows;
     if (e->type.flops)
         o->flops = pm_flops;
+    if (e->type.channel_affine)
+        o->channel_affine = pm_channel_affine;
+    if (e->type.affine_axis && e->type.fold_affine) {
+        o->affine_axis = pm_affine_axis;
+        o->fold_affine = pm_fold_affine;
+    }
 }
 
 static bool is_plugin_module(const lam_module *m) { return m && m->ops->destroy == pm_destroy; }

@@ -23,7 +23,11 @@
  *                      a copy of them) or 'alloc'), which a model file's
  *                      parameter limit counts; forward copies.
  *   RowsLinear(in_features, out_features) — PackedLinear without the ReLU, with
- *                      the forward_rows and flops capabilities.
+ *                      the forward_rows and flops capabilities, and (ABI 1.4)
+ *                      affine_axis / fold_affine: a norm after it folds in.
+ *   ChannelAffine(n) — y = x * weight[c] + bias[c], c along dim 1 (parameters
+ *                      weight = 1, bias = 0), declaring channel_affine: a plan
+ *                      folds it into the layer before it, as an eval BatchNorm.
  *   GatedBlock()     — a container that feeds x to both of its children
  *                      (a ModuleList "layers"), not one into the other:
  *                      layers[0](x) * sigmoid(layers[1](x)). */
@@ -408,11 +412,129 @@ static double rows_linear_flops(const lam_host_api *h, const lam_module *self, i
     return f;
 }
 
+static int rows_linear_axis(const lam_host_api *h, const lam_module *self, int ndim,
+                            const int64_t *out)
+{
+    (void)h, (void)self, (void)out;
+    return ndim >= 2 ? ndim - 1 : -1;
+}
+
+static const lam_layer_type rows_linear_type;
+
+/* weight * scale per output row, bias * scale + shift, into a RowsLinear of
+ * the same size (made on the first call) */
+static lam_status rows_linear_fold(const lam_host_api *h, const lam_module *self,
+                                   const double *scale, const double *shift, lam_module **folded)
+{
+    const packed_linear *s = h->module_state(self);
+    if (!*folded) {
+        lam_value args[2] = {LAM_INT(s->in), LAM_INT(s->out)};
+        lam_status st = packed_create(h, &rows_linear_type, args, folded);
+        if (st)
+            return st;
+    }
+    const packed_linear *f = h->module_state(*folded);
+    const float *w = h->tensor_cdata(s->weight), *b = h->tensor_cdata(s->bias);
+    float *fw = h->tensor_data((lam_tensor *)f->weight), *fb = h->tensor_data((lam_tensor *)f->bias);
+    for (int64_t o = 0; o < s->out; o++) {
+        for (int64_t i = 0; i < s->in; i++)
+            fw[o * s->in + i] = (float)((double)w[o * s->in + i] * scale[o]);
+        fb[o] = (float)((double)b[o] * scale[o] + shift[o]);
+    }
+    return LAM_OK;
+}
+
 static const lam_layer_type rows_linear_type = {
     .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "RowsLinear",
     .args = packed_args, .n_args = 2, .create = packed_create, .output_shape = packed_shape,
     .forward_into = rows_linear_forward, .extra_repr = packed_repr, .destroy = packed_destroy,
     .forward_rows = rows_linear_rows, .flops = rows_linear_flops,
+    .affine_axis = rows_linear_axis, .fold_affine = rows_linear_fold,
+};
+
+/* ---- ChannelAffine ---- */
+typedef struct channel_affine {
+    int64_t n;
+    const lam_tensor *weight, *bias;
+} channel_affine;
+
+static const lam_arg_spec channel_affine_args[] = {
+    {.name = "n", .type = LAM_ARG_INT, .flags = LAM_ARG_REQUIRED | LAM_ARG_POSITIVE},
+};
+
+static lam_status channel_affine_create(const lam_host_api *h, const lam_layer_type *type,
+                                        const lam_value *args, lam_module **out)
+{
+    channel_affine *s = calloc(1, sizeof *s);
+    if (!s)
+        return h->error(LAM_ERR_NO_MEMORY, "ChannelAffine: out of memory");
+    s->n = args[0].i;
+    lam_status st = h->module_new(out, type, s);
+    if (st) {
+        free(s);
+        return st;
+    }
+    lam_tensor *w, *b;
+    if ((st = h->module_add_param(*out, "weight", 1, &s->n, &w)) ||
+        (st = h->module_add_param(*out, "bias", 1, &s->n, &b))) {
+        h->module_release(*out);
+        *out = NULL;
+        return st;
+    }
+    float *wd = h->tensor_data(w);
+    for (int64_t i = 0; i < s->n; i++)
+        wd[i] = 1.0f;
+    s->weight = w;
+    s->bias = b;
+    return LAM_OK;
+}
+
+static lam_status channel_affine_shape(const lam_host_api *h, lam_module *self, int ndim,
+                                       const int64_t *in, int *out_ndim, int64_t *out)
+{
+    const channel_affine *s = h->module_state(self);
+    if (ndim < 2 || in[1] != s->n)
+        return h->error(LAM_ERR_SHAPE, "ChannelAffine: expected [N, %lld, ...]", (long long)s->n);
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    return LAM_OK;
+}
+
+static lam_status channel_affine_forward(const lam_host_api *h, lam_module *self,
+                                         const lam_tensor *in, lam_tensor *out)
+{
+    const channel_affine *s = h->module_state(self);
+    const float *x = h->tensor_cdata(in), *w = h->tensor_cdata(s->weight);
+    const float *b = h->tensor_cdata(s->bias);
+    float *y = h->tensor_data(out);
+    int64_t n = h->tensor_numel(in), rows = h->tensor_shape(in)[0];
+    int64_t inner = rows ? n / (rows * s->n) : 1;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t c = i / inner % s->n;
+        y[i] = x[i] * w[c] + b[c];
+    }
+    return LAM_OK;
+}
+
+static int channel_affine_scale(const lam_host_api *h, const lam_module *self, int ndim,
+                                const int64_t *shape, double *scale, double *shift)
+{
+    const channel_affine *s = h->module_state(self);
+    if (ndim < 2 || shape[1] != s->n)
+        return -1;
+    if (scale && shift)
+        for (int64_t c = 0; c < s->n; c++) {
+            scale[c] = h->tensor_cdata(s->weight)[c];
+            shift[c] = h->tensor_cdata(s->bias)[c];
+        }
+    return 1;
+}
+
+static const lam_layer_type channel_affine_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "ChannelAffine",
+    .args = channel_affine_args, .n_args = 1, .create = channel_affine_create,
+    .output_shape = channel_affine_shape, .forward_into = channel_affine_forward,
+    .destroy = packed_destroy, .channel_affine = channel_affine_scale,
 };
 
 /* ---- GatedBlock ---- */
@@ -482,7 +604,7 @@ static lam_status register_types(const lam_host_api *h, lam_registry *reg)
         &picky_type,        &failing_type, &bad_shape_type, &sloppy_type,
         &packed_type,       &leaky_type,   &released_type,  &leaky_container_type,
         &leaky_builtin_type, &chatty_type, &hoard_type,     &rows_linear_type,
-        &counter_type,      &gated_type,   &failing_rows_type,
+        &counter_type,      &gated_type,   &failing_rows_type, &channel_affine_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);
