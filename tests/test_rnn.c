@@ -346,7 +346,7 @@ Test(rnn, dropout_between_layers_in_training_mode)
 Test(rnn, bit_identical_across_thread_counts)
 {
     static const char *const ctors[] = {
-        "LSTM(48, 160, num_layers=2, bidirectional=True, proj_size=96)",
+        "LSTM(48, 256, num_layers=2, bidirectional=True, proj_size=200)",
         "LSTM(40, 136, batch_first=True)",
         "GRU(33, 150, num_layers=2, batch_first=True, bidirectional=True)",
         "RNN(50, 400, nonlinearity='relu')",
