@@ -31,7 +31,16 @@ bench_bench_models_CFLAGS = $(AM_CFLAGS) -O2
 bench_bench_models_LDFLAGS = -no-install
 bench_bench_models_LDADD = liblamina.la $(LIBM) $(LIBS)
 
-EXTRA_DIST += bench/run bench/torch_models.py bench/plot.gp docs/benchmarks.md \
+# The recurrent-layer row (issue 16): bench/bench_rnn next to bench/torch_rnn.py.
+EXTRA_PROGRAMS += bench/bench_rnn
+CLEANFILES += bench/bench_rnn$(EXEEXT)
+bench_bench_rnn_SOURCES = bench/bench_rnn.c
+bench_bench_rnn_CPPFLAGS = -I$(top_srcdir)/include
+bench_bench_rnn_CFLAGS = $(AM_CFLAGS) -O2
+bench_bench_rnn_LDFLAGS = -no-install
+bench_bench_rnn_LDADD = liblamina.la $(LIBM) $(LIBS)
+
+EXTRA_DIST += bench/run bench/torch_models.py bench/torch_rnn.py bench/plot.gp docs/benchmarks.md \
 	bench/build-static.sh bench/device-scaling.sh
 
 # Python 3 runs the orchestrator; the PyTorch side runs with the first of

@@ -45,6 +45,7 @@ liblamina_la_SOURCES += \
 	runtime/layers/upsample.c \
 	runtime/layers/conv.c \
 	runtime/layers/conv_compute.c \
+	runtime/layers/rnn.c \
 	runtime/ops/util.c \
 	runtime/ops/elementwise.c \
 	runtime/ops/linalg.c \

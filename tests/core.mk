@@ -113,3 +113,15 @@ tests_test_conv_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_conv_LDFLAGS = -no-install
 tests_test_conv_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 endif
+
+# The recurrent layers against PyTorch 1.13 (tests/fixtures/rnn, from
+# tools/gen-fixtures.py's gen_rnn).
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_rnn
+TESTS += tests/test_rnn
+tests_test_rnn_SOURCES = tests/test_rnn.c $(LAM_CORE_TEST_SOURCES)
+tests_test_rnn_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_rnn_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_rnn_LDFLAGS = -no-install
+tests_test_rnn_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+endif

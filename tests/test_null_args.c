@@ -638,6 +638,33 @@ ROW(lam_conv_transpose2d_create)
     NULL_ALLOWED(lam_conv_transpose2d_create(&m, 2, 2, k, NULL, NULL, NULL, 1, true, NULL, NULL));
     lam_module_release(m);
 }
+ROW(lam_rnn_create)
+{
+    lam_module *m = NULL;
+    NULL_STATUS(lam_rnn_create(NULL, 2, 3, 1, "tanh", true, false, 0.0, false), "out");
+    NULL_ALLOWED(lam_rnn_create(&m, 2, 3, 1, NULL, true, false, 0.0, false));
+    lam_module_release(m);
+}
+ROW(lam_lstm_create)
+{
+    NULL_STATUS(lam_lstm_create(NULL, 2, 3, 1, true, false, 0.0, false, 0), "out");
+}
+ROW(lam_gru_create) { NULL_STATUS(lam_gru_create(NULL, 2, 3, 1, true, false, 0.0, false), "out"); }
+ROW(lam_rnn_forward)
+{
+    lam_module *m = NULL;
+    cr_assert_eq(lam_lstm_create(&m, 2, 3, 1, true, false, 0.0, false, 0), LAM_OK);
+    const int64_t shape[3] = {2, 1, 2};
+    lam_tensor *x = NULL, *y = NULL;
+    cr_assert_eq(lam_tensor_create(&x, 3, shape), LAM_OK);
+    NULL_STATUS(lam_rnn_forward(NULL, x, NULL, NULL, &y, NULL, NULL), "m");
+    NULL_STATUS(lam_rnn_forward(m, NULL, NULL, NULL, &y, NULL, NULL), "input");
+    NULL_STATUS(lam_rnn_forward(m, x, NULL, NULL, NULL, NULL, NULL), "output");
+    NULL_ALLOWED(lam_rnn_forward(m, x, NULL, NULL, &y, NULL, NULL));
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(m);
+}
 
 /* io.h */
 ROW(lam_safetensors_load)
@@ -1025,7 +1052,8 @@ static const row ROWS[] = {
     R(lam_reflection_pad1d_create), R(lam_reflection_pad2d_create),
     R(lam_replication_pad1d_create), R(lam_replication_pad2d_create),
     R(lam_conv1d_create), R(lam_conv2d_create), R(lam_conv_transpose1d_create),
-    R(lam_conv_transpose2d_create),
+    R(lam_conv_transpose2d_create), R(lam_rnn_create), R(lam_lstm_create), R(lam_gru_create),
+    R(lam_rnn_forward),
     /* io.h */
     R(lam_safetensors_load), R(lam_safetensors_parse), R(lam_safetensors_save), R(lam_npy_load),
     R(lam_npy_parse), R(lam_npy_save), R(lam_npy_header), R(lam_npy_reader_open),

@@ -206,6 +206,7 @@ static const char *const builtin_names[] = {
     "ConstantPad2d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
     "ReplicationPad2d",
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "RNN", "LSTM", "GRU",
 };
 
 Test(registry, builtins_are_registered_in_order)

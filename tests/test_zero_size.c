@@ -231,6 +231,10 @@ static lam_status conv_t2d(lam_module **m)
     const int64_t k[2] = {3, 3}, s[2] = {2, 2};
     return lam_conv_transpose2d_create(m, 4, 3, k, s, NULL, NULL, 1, true, NULL, NULL);
 }
+/* recurrent: input_size 4, hidden 3 (batch_first: the time dim second) */
+static lam_status rnn(lam_module **m) { return lam_rnn_create(m, 4, 3, 1, "relu", true, false, 0.0, false); }
+static lam_status lstm(lam_module **m) { return lam_lstm_create(m, 4, 3, 2, true, true, 0.0, true, 2); }
+static lam_status gru(lam_module **m) { return lam_gru_create(m, 4, 3, 1, false, true, 0.0, true); }
 
 static const layer_case LAYERS[] = {
     {"Linear", "Linear(4, 3)", linear, LINEAR, 4, 3},
@@ -297,6 +301,9 @@ static const layer_case LAYERS[] = {
     {"Conv2d", "Conv2d(4, 3, 3, padding=1)", conv2d, CONV, 2, 0},
     {"ConvTranspose1d", "ConvTranspose1d(4, 3, 3, stride=2)", conv_t1d, CONV, 1, 1},
     {"ConvTranspose2d", "ConvTranspose2d(4, 3, 3, stride=2)", conv_t2d, CONV, 2, 1},
+    {"RNN", "RNN(4, 3, nonlinearity='relu')", rnn, ANY, 0, 0},
+    {"LSTM", "LSTM(4, 3, 2, batch_first=True, bidirectional=True, proj_size=2)", lstm, ANY, 0, 0},
+    {"GRU", "GRU(4, 3, bias=False, batch_first=True, bidirectional=True)", gru, ANY, 0, 0},
 };
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 

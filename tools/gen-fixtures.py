@@ -1504,7 +1504,153 @@ def gen_vgg():
         f.write(repr(model) + '\n')
 
 
-GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg']
+GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg', 'rnn']
+
+# ------------------------------------------------------------------- rnn ---
+
+def rnn_case(name, ctor, shape, states, seed):
+    """A recurrent layer from its constructor text, PyTorch's own
+    initialisation (seeded), an input and, when `states`, random initial
+    states; the expected output, h_n and c_n are the float64 forward."""
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        m = eval('nn.' + ctor)
+    m.eval()
+    x = torch.randn(*shape)
+    batched = len(shape) == 3
+    lstm = isinstance(m, nn.LSTM)
+    d = 2 if m.bidirectional else 1
+    hout = m.proj_size if lstm and m.proj_size else m.hidden_size
+    b = (shape[0] if m.batch_first else shape[1]) if batched else None
+    hshape = (m.num_layers * d,) + ((b,) if batched else ()) + (hout,)
+    cshape = (m.num_layers * d,) + ((b,) if batched else ()) + (m.hidden_size,)
+    w = Writer(os.path.join(OUT, 'rnn', name + '.txt'), name)
+    w.text('ctor', ctor)
+    w.text('repr', repr(m))
+    w.list('params', [k for k, _ in m.named_parameters()])
+    w.state_dict(m)
+    w.tensor('input', x)
+    hx = None
+    if states:
+        h0 = torch.randn(*hshape) * 0.5
+        w.tensor('h0', h0)
+        hx = h0
+        if lstm:
+            c0 = torch.randn(*cshape)
+            w.tensor('c0', c0)
+            hx = (h0.double(), c0.double())
+        else:
+            hx = h0.double()
+    m64 = copy.deepcopy(m).double()
+    with torch.no_grad():
+        y, h = m64(x.double(), hx)
+    w.tensor('output', y.float())
+    if lstm:
+        w.tensor('h_n', h[0].float())
+        w.tensor('c_n', h[1].float())
+    else:
+        w.tensor('h_n', h.float())
+    w.close()
+
+
+def gen_rnn():
+    cases = [
+        ('rnn_tanh', 'RNN(10, 20)', (5, 3, 10), False),
+        ('rnn_relu', "RNN(10, 20, nonlinearity='relu')", (5, 3, 10), True),
+        ('rnn_relu_2l_bidir_bf', "RNN(7, 9, num_layers=2, nonlinearity='relu', batch_first=True, bidirectional=True)", (3, 6, 7), True),
+        ('rnn_nobias_3l', 'RNN(5, 8, num_layers=3, bias=False)', (4, 2, 5), True),
+        ('rnn_unbatched_bidir', 'RNN(6, 5, bidirectional=True)', (7, 6), True),
+        ('rnn_seq1_batch1', 'RNN(4, 3)', (1, 1, 4), False),
+        ('rnn_3l_bidir_bf', 'RNN(3, 4, 3, True, True, 0.25, True)', (2, 3, 3), True),
+        ('lstm_basic', 'LSTM(10, 20)', (5, 3, 10), False),
+        ('lstm_states', 'LSTM(10, 20)', (5, 3, 10), True),
+        ('lstm_2l_bf_bidir', 'LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True)', (3, 5, 10), True),
+        ('lstm_proj', 'LSTM(10, 20, proj_size=5)', (6, 2, 10), True),
+        ('lstm_proj_3l_bidir', 'LSTM(7, 13, num_layers=3, bidirectional=True, proj_size=4)', (5, 3, 7), True),
+        ('lstm_proj_bf_nobias', 'LSTM(6, 9, bias=False, batch_first=True, proj_size=8)', (2, 4, 6), True),
+        ('lstm_nobias_bf', 'LSTM(9, 11, bias=False, batch_first=True)', (2, 6, 9), False),
+        ('lstm_unbatched_proj', 'LSTM(6, 8, num_layers=2, batch_first=True, proj_size=3)', (5, 6), True),
+        ('lstm_unbatched_bidir', 'LSTM(5, 7, bidirectional=True)', (4, 5), False),
+        ('lstm_seq1', 'LSTM(3, 17, num_layers=2)', (1, 4, 3), True),
+        ('lstm_batch1_odd', 'LSTM(13, 15, batch_first=True, bidirectional=True)', (1, 9, 13), True),
+        ('lstm_dropout_eval', 'LSTM(5, 6, num_layers=2, dropout=0.5)', (4, 2, 5), False),
+        ('lstm_3l_bidir_bf', 'LSTM(4, 6, num_layers=3, batch_first=True, bidirectional=True)', (3, 4, 4), True),
+        ('gru_basic', 'GRU(10, 20)', (5, 3, 10), False),
+        ('gru_states', 'GRU(10, 20)', (5, 3, 10), True),
+        ('gru_3l_bidir_bf', 'GRU(7, 9, num_layers=3, batch_first=True, bidirectional=True)', (2, 5, 7), True),
+        ('gru_nobias', 'GRU(5, 6, bias=False)', (4, 3, 5), True),
+        ('gru_unbatched_bidir', 'GRU(4, 7, num_layers=2, bidirectional=True)', (6, 4), True),
+        ('gru_seq1_batch1', 'GRU(3, 5, batch_first=True)', (1, 1, 3), True),
+        ('gru_odd', 'GRU(19, 23, num_layers=2, dropout=0.1)', (7, 2, 19), False),
+    ]
+    seed = 1600
+    for name, ctor, shape, states in cases:
+        rnn_case(name, ctor, shape, states, seed)
+        seed += 1
+    w = Writer(os.path.join(OUT, 'rnn', 'cases.txt'), 'the recurrent layer cases')
+    w.list('cases', [c[0] for c in cases])
+    w.close()
+
+    ctor_errors = [
+        'GRU(10, 20, proj_size=5)', 'RNN(10, 20, proj_size=0)', 'LSTM(10, 20, proj_size=20)',
+        'LSTM(10, 20, proj_size=-1)', "RNN(10, 20, nonlinearity='sigmoid')", 'LSTM(10, 0)',
+        'LSTM(10, 20, dropout=1.5)', 'GRU(10, 20, dropout=-0.1)', 'RNN(10, -1)',
+    ]
+    msgs = []
+    for ctor in ctor_errors:
+        try:
+            eval('nn.' + ctor)
+            raise AssertionError(ctor)
+        except ValueError as e:
+            msgs.append(str(e))
+    fwd_errors = [
+        ('LSTM(10, 20)', (5, 3, 7)), ('LSTM(10, 20)', (5, 3, 10, 1)), ('GRU(10, 20)', (10,)),
+        ('RNN(10, 20)', (0, 3, 10)), ('GRU(4, 5, batch_first=True)', (3, 0, 4)),
+        ('LSTM(4, 5)', (0, 4)), ('RNN(4, 5, batch_first=True)', (2, 3, 5)),
+    ]
+    fmsgs = []
+    for ctor, shape in fwd_errors:
+        try:
+            eval('nn.' + ctor)(torch.zeros(*shape))
+            raise AssertionError(ctor)
+        except RuntimeError as e:
+            fmsgs.append(str(e))
+    # initial states of the wrong shape (lam_rnn_forward); '-' for none
+    state_errors = [
+        ('LSTM(10, 20)', (5, 3, 10), (1, 4, 20), (1, 3, 20)),
+        ('LSTM(10, 20)', (5, 3, 10), (1, 3, 20), (1, 3, 21)),
+        ('LSTM(10, 20, proj_size=4)', (5, 3, 10), (1, 3, 20), (1, 3, 20)),
+        ('LSTM(10, 20)', (5, 10), (1, 3, 20), (1, 3, 20)),
+        ('LSTM(10, 20)', (5, 3, 10), (1, 20), (1, 20)),
+        ('GRU(10, 20, num_layers=2)', (5, 3, 10), (1, 3, 20), None),
+        ('GRU(10, 20)', (5, 10), (1, 4, 20), None),
+        ('RNN(10, 20)', (5, 3, 10), (4, 20), None),
+        ('RNN(10, 20, bidirectional=True)', (5, 10), (1, 20), None),
+    ]
+    smsgs = []
+    for ctor, shape, hs, cs in state_errors:
+        m = eval('nn.' + ctor)
+        hx = torch.zeros(*hs) if cs is None else (torch.zeros(*hs), torch.zeros(*cs))
+        try:
+            m(torch.zeros(*shape), hx)
+            raise AssertionError(ctor)
+        except RuntimeError as e:
+            smsgs.append(str(e))
+    sh = lambda s: ' '.join(str(v) for v in s) if s is not None else '-'
+    w = Writer(os.path.join(OUT, 'rnn', 'errors.txt'), 'PyTorch errors of the recurrent layers')
+    w.list('ctor_errors', ctor_errors)
+    w.list('ctor_messages', msgs)
+    w.list('forward_errors', [c for c, _ in fwd_errors])
+    w.list('forward_shapes', [sh(s) for _, s in fwd_errors])
+    w.list('forward_messages', fmsgs)
+    w.list('state_errors', [c for c, _, _, _ in state_errors])
+    w.list('state_input', [sh(s) for _, s, _, _ in state_errors])
+    w.list('state_h0', [sh(h) for _, _, h, _ in state_errors])
+    w.list('state_c0', [sh(c) for _, _, _, c in state_errors])
+    w.list('state_messages', smsgs)
+    w.close()
+
 
 if __name__ == '__main__':
     # tools/gen-fixtures.py [OUT [GENERATOR...]]: all of them by default

@@ -232,6 +232,51 @@ LAM_API lam_status lam_conv_transpose2d_create(lam_module **out, int64_t in_chan
                                                bool bias, const int64_t dilation[2],
                                                const char *padding_mode);
 
+/* ---- recurrent layers (PyTorch 1.13's RNN, LSTM, GRU) ----
+ *
+ * Input [T, B, input_size] ([B, T, input_size] when batch_first), or
+ * unbatched [T, input_size]; output [T, B, D * H_out] (batch_first: [B, T,
+ * D * H_out]; unbatched [T, D * H_out]), D = 2 when bidirectional, H_out =
+ * proj_size when given (LSTM only), else hidden_size.  Parameters, per layer
+ * k and direction (suffix "_reverse" for the second): weight_ih_l{k} [G H,
+ * in_k], weight_hh_l{k} [G H, H_out], bias_ih_l{k} and bias_hh_l{k} [G H]
+ * when `bias`, weight_hr_l{k} [proj_size, H] when proj_size (G = 1 RNN, 4
+ * LSTM, 3 GRU; in_0 = input_size, later D * H_out), in PyTorch's order, each
+ * ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) from the default generator.
+ * nonlinearity: "tanh" (also for NULL) or "relu".  dropout in [0, 1]: on
+ * every layer's output but the last, in training mode only (identity in
+ * eval, as PyTorch).  Errors: PyTorch's messages (LAM_ERR_INVALID_ARGUMENT)
+ * for what its constructor refuses; a wrong input shape fails the forward
+ * with PyTorch's message (LAM_ERR_SHAPE), e.g. "input.size(-1) must be equal
+ * to input_size. Expected 10, got 7".
+ *
+ * Interim limitation: lam_module_forward on these modules takes the input
+ * alone and returns `output` computed from zero initial states; PyTorch's
+ * tuple (output, h_n) / (output, (h_n, c_n)) and its initial states come
+ * through lam_rnn_forward below until lamina has several-input/output
+ * forwards. */
+LAM_API lam_status lam_rnn_create(lam_module **out, int64_t input_size, int64_t hidden_size,
+                                  int64_t num_layers, const char *nonlinearity, bool bias,
+                                  bool batch_first, double dropout, bool bidirectional);
+LAM_API lam_status lam_lstm_create(lam_module **out, int64_t input_size, int64_t hidden_size,
+                                   int64_t num_layers, bool bias, bool batch_first, double dropout,
+                                   bool bidirectional, int64_t proj_size);
+LAM_API lam_status lam_gru_create(lam_module **out, int64_t input_size, int64_t hidden_size,
+                                  int64_t num_layers, bool bias, bool batch_first, double dropout,
+                                  bool bidirectional);
+/* The whole forward of an RNN, LSTM or GRU module m: `input` as above; h_0
+ * [num_layers * D, B, H_out] and (LSTM) c_0 [num_layers * D, B, hidden_size]
+ * (without B for an unbatched input) may be NULL (zeros).  *output gets a
+ * new tensor; *h_n and *c_n, when those pointers are not NULL, new tensors
+ * of h_0's / c_0's shape (c_n: LSTM only, else NULL).  The caller owns them.
+ * Errors: PyTorch's messages for a wrong input or state shape (LAM_ERR_SHAPE,
+ * "LSTM: Expected hidden[0] size (1, 3, 20), got [1, 4, 20]"),
+ * LAM_ERR_INVALID_ARGUMENT when m is not one of these layers or c_0 is
+ * given to an RNN or GRU. */
+LAM_API lam_status lam_rnn_forward(lam_module *m, const lam_tensor *input, const lam_tensor *h_0,
+                                   const lam_tensor *c_0, lam_tensor **output, lam_tensor **h_n,
+                                   lam_tensor **c_n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,8 +1,8 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
  * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, BatchNorm,
  * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU,
- * the padding layers, Upsample, Unflatten, the shuffles and the
- * convolutions in conv.h) as
+ * the padding layers, Upsample, Unflatten, the shuffles, the
+ * convolutions in conv.h and the recurrent layers of rnn.c) as
  * lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type

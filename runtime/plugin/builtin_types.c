@@ -811,6 +811,70 @@ CONV_TYPE(conv_t1d, "ConvTranspose1d", conv_t_any_create, 1, conv_t_args, 10);
 CONV_TYPE(conv_t2d, "ConvTranspose2d", conv_t_any_create, 2, conv_t_args, 10);
 
 
+/* ---- recurrent layers ---- */
+
+/* RNNBase(input_size, hidden_size, num_layers=1, bias=True,
+ * batch_first=False, dropout=0.0, bidirectional=False, proj_size=0);
+ * RNN takes nonlinearity as a keyword; RNN and GRU refuse proj_size given
+ * at all (PyTorch's "only supported for LSTM"). */
+#define RNN_COMMON_ARGS                                                                            \
+    ARG_REQ("input_size", LAM_ARG_INT, 0), ARG_REQ("hidden_size", LAM_ARG_INT, 0),                 \
+        ARG("num_layers", LAM_ARG_INT, 0, LAM_DEFAULT_INT(1)),                                     \
+        ARG("bias", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(true)),                                      \
+        ARG("batch_first", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false)),                              \
+        ARG("dropout", LAM_ARG_FLOAT, 0, LAM_DEFAULT_FLOAT(0.0)),                                  \
+        ARG("bidirectional", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false))
+static const lam_arg_spec lstm_args[] = {
+    RNN_COMMON_ARGS,
+    ARG("proj_size", LAM_ARG_INT, 0, LAM_DEFAULT_INT(0)),
+};
+static const lam_arg_spec gru_args[] = {
+    RNN_COMMON_ARGS,
+    ARG("proj_size", LAM_ARG_INT, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+};
+static const lam_arg_spec rnn_args[] = {
+    RNN_COMMON_ARGS,
+    ARG("proj_size", LAM_ARG_INT, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+    {.name = "nonlinearity", .type = LAM_ARG_STRING, .flags = LAM_ARG_KEYWORD_ONLY,
+     .default_value = LAM_DEFAULT_STRING("tanh")},
+};
+static lam_status no_proj(const lam_value *v)
+{
+    if (v->kind != LAM_VALUE_NONE)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "proj_size argument is only supported for LSTM, not RNN or GRU");
+    return LAM_OK;
+}
+static lam_status rnn_type_create(const lam_host_api *h, const lam_layer_type *t,
+                                  const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    lam_status st = no_proj(&a[7]);
+    return st ? st
+              : lam_rnn_create(out, a[0].i, a[1].i, a[2].i, a[8].s, a[3].b, a[4].b, a[5].f,
+                               a[6].b);
+}
+TYPE(rnn_type, "RNN", "torch.nn.modules.rnn", "Elman RNN, tanh or relu", rnn_args, 9,
+     rnn_type_create);
+static lam_status lstm_type_create(const lam_host_api *h, const lam_layer_type *t,
+                                   const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    return lam_lstm_create(out, a[0].i, a[1].i, a[2].i, a[3].b, a[4].b, a[5].f, a[6].b, a[7].i);
+}
+TYPE(lstm_type, "LSTM", "torch.nn.modules.rnn", "long short-term memory", lstm_args, 8,
+     lstm_type_create);
+static lam_status gru_type_create(const lam_host_api *h, const lam_layer_type *t,
+                                  const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    lam_status st = no_proj(&a[7]);
+    return st ? st
+              : lam_gru_create(out, a[0].i, a[1].i, a[2].i, a[3].b, a[4].b, a[5].f, a[6].b);
+}
+TYPE(gru_type, "GRU", "torch.nn.modules.rnn", "gated recurrent unit", gru_args, 8,
+     gru_type_create);
+
 static const lam_layer_type *const builtins[] = {
     &linear_type, &identity_type, &relu_type, &leaky_type, &relu6_type, &elu_type,
     &sigmoid_type, &tanh_type, &gelu_type, &silu_type, &softplus_type, &softmax_type,
@@ -825,6 +889,7 @@ static const lam_layer_type *const builtins[] = {
     &constant_pad2d_type, &zero_pad2d_type, &reflection_pad1d_type, &reflection_pad2d_type,
     &replication_pad1d_type, &replication_pad2d_type,
     &conv1d_type, &conv2d_type, &conv_t1d_type, &conv_t2d_type,
+    &rnn_type, &lstm_type, &gru_type,
 };
 
 const lam_layer_type *const *lam__builtin_types(size_t *n)
