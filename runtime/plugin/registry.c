@@ -733,13 +733,13 @@ void lam__registry_ensure(void) { registry_init(); }
 
 #define MAX_VARIANTS 16
 
-LAM_API lam_status lam_module_bind(lam_module **pm, size_t nargs, const lam_kwarg *args)
+LAM_API lam_status lam_module_bind(lam_module **m, size_t nargs, const lam_kwarg *args)
 {
-    LAM__CHECK_ARG(pm);
-    LAM__CHECK_ARG(*pm);
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(*m);
     LAM__CHECK_ARRAY(args, nargs);
-    lam_module *m = *pm;
-    lam__type_entry *e = lam__plugin_module_entry(m);
+    lam_module *cur = *m;
+    lam__type_entry *e = lam__plugin_module_entry(cur);
     if (!e)
         return LAM_OK;
     const lam_host_api *h = lam__host_api();
@@ -755,17 +755,17 @@ LAM_API lam_status lam_module_bind(lam_module **pm, size_t nargs, const lam_kwar
         /* the module holds its plugin, so these entries stay while we look */
         lam__type_entry *pick = NULL;
         for (size_t i = 0; i < n && !pick; i++)
-            if (vs[i]->type.matches(h, m))
+            if (vs[i]->type.matches(h, cur))
                 pick = vs[i];
         if (!pick) {
             lam__sb sb = {0};
             for (size_t i = 0; i < n; i++)
                 lam__sb_printf(&sb, "%s%s", i ? "; " : "", vs[i]->type.variant);
             lam__sb_puts(&sb, "; its children are ");
-            for (size_t i = 0; i < m->n_children; i++)
-                lam__sb_printf(&sb, "%s%s: %s", i ? ", " : "", m->children[i].name,
-                               lam_module_type_name(m->children[i].module));
-            if (!m->n_children)
+            for (size_t i = 0; i < cur->n_children; i++)
+                lam__sb_printf(&sb, "%s%s: %s", i ? ", " : "", cur->children[i].name,
+                               lam_module_type_name(cur->children[i].module));
+            if (!cur->n_children)
                 lam__sb_puts(&sb, "none");
             lam_status st = lam__error(LAM_ERR_INVALID_ARGUMENT,
                                        "%s: the children match none of the forms of %s (%s)",
@@ -776,19 +776,19 @@ LAM_API lam_status lam_module_bind(lam_module **pm, size_t nargs, const lam_kwar
         if (pick != e) {
             pthread_mutex_lock(&reg_lock);
             lam_status st = create_entry(pick, e->name, nargs, args, &made);
-            for (size_t i = 0; i < m->n_children && !st; i++)
-                st = lam_module_add_child(made, m->children[i].name, m->children[i].module);
+            for (size_t i = 0; i < cur->n_children && !st; i++)
+                st = lam_module_add_child(made, cur->children[i].name, cur->children[i].module);
             if (st) {
                 lam_module_release(made);
                 return st;
             }
-            m = made;
+            cur = made;
             e = pick;
         }
     }
     if (e->type.bind) {
         lam__plugin_error_begin();
-        lam_status st = e->type.bind(h, m);
+        lam_status st = e->type.bind(h, cur);
         if (st) {
             st = lam__plugin_error_end(st, e->name, "bind");
             lam_module_release(made);
@@ -796,8 +796,8 @@ LAM_API lam_status lam_module_bind(lam_module **pm, size_t nargs, const lam_kwar
         }
     }
     if (made) {
-        lam_module_release(*pm);
-        *pm = made;
+        lam_module_release(*m);
+        *m = made;
     }
     return LAM_OK;
 }

@@ -187,6 +187,32 @@ def run_case(lamina, lx, name, make, chw, tmp):
     return worst
 
 
+def cli_case(lamina, export_tool, tmp):
+    """lamina-export given a torchvision constructor with keyword arguments,
+    then `lamina run` without --plugin (the type search finds it)."""
+    out = os.path.join(tmp, "cli")
+    p = subprocess.run([sys.executable, export_tool, "squeezenet1_1(num_classes=10)", "--seed",
+                        "5", "-o", out], capture_output=True, text=True)
+    if p.returncode:
+        return "lamina-export: " + p.stderr.strip()[-800:]
+    torch.manual_seed(5)
+    model = M.squeezenet1_1(num_classes=10).eval()
+    x = torch.randn(2, 3, 64, 48, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = model(x).numpy()
+    write_npy(out + ".in.npy", x.numpy())
+    p = subprocess.run([lamina, "run", out + ".lam", "--weights", out + ".safetensors",
+                        "--input", out + ".in.npy", "--output", out + ".out.npy"],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return "lamina run: " + p.stderr.strip()[-800:]
+    y = np.load(out + ".out.npy")
+    diff, scale = float(np.abs(y - ref).max()), float(np.abs(ref).max())
+    if not diff <= 1e-4 * scale:
+        return "max|diff| %.3g > 1e-4 * %.3g" % (diff, scale)
+    return diff / scale
+
+
 def main(argv):
     lamina, export_tool = argv[1], argv[2]
     want = set(argv[3:])
@@ -205,6 +231,14 @@ def main(argv):
             else:
                 print("ok   %-20s input %s, batch 1 and 3, max|diff|/max|y| %.2g (%.1f s)"
                       % (name, "x".join(map(str, chw)), r, time.time() - t0), flush=True)
+        if not want or "export_cli" in want:
+            r = cli_case(lamina, export_tool, tmp)
+            if isinstance(r, str):
+                failed += 1
+                print("FAIL %-20s %s" % ("export_cli", r), flush=True)
+            else:
+                print("ok   %-20s lamina-export 'squeezenet1_1(num_classes=10)', max|diff|/max|y| "
+                      "%.2g" % ("export_cli", r), flush=True)
     return 1 if failed else 0
 
 
