@@ -248,7 +248,12 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
             !(t.variant && reg->pending[i]->type.variant &&
               strcmp(t.variant, reg->pending[i]->type.variant) != 0))
             return reject(reg, lam__error(LAM_ERR_PLUGIN, "layer type '%s' is registered twice%s",
-                                          t.name, t.variant ? " (with the same variant)" : ""));
+                                          t.name,
+                                          t.variant && reg->pending[i]->type.variant
+                                              ? " (with the same variant)"
+                                              : t.variant || reg->pending[i]->type.variant
+                                                    ? " (types sharing a name are all variants)"
+                                                    : ""));
     pthread_mutex_lock(&reg_lock);
     lam__type_entry *dup = find_locked(t.name); /* variants: one plugin's, one registration */
     char holder[512] = "";
@@ -752,6 +757,8 @@ LAM_API lam_status lam_module_bind(lam_module **m, size_t nargs, const lam_kwarg
             if (entries[i]->owner == e->owner && !strcmp(entries[i]->name, e->name))
                 vs[n++] = entries[i];
         pthread_mutex_unlock(&reg_lock);
+        if (!n) /* its plugin was unloaded: the module keeps its own variant */
+            vs[n++] = e;
         /* the module holds its plugin, so these entries stay while we look */
         lam__type_entry *pick = NULL;
         for (size_t i = 0; i < n && !pick; i++)
