@@ -6,7 +6,7 @@ For each case: build the model (small widths, num_classes=10, a small
 non-square input), randomise its BatchNorm statistics and affine parameters
 (and ConvNeXt's layer_scale), write print(model) + state_dict with
 tools/lamina-export, run `lamina run --plugin torchvision` at batch 1 (with
-LAMINA_MAX_ISA=avx2) and 3 (the default kernel table)
+LAMINA_MAX_ISA=avx2; some with scalar too) and 3 (the default kernel table)
 (mixed_block without --plugin: the plugin is found by the type search)
 and compare with PyTorch's output of the same run: max|diff| <= 1e-4 *
 max|output| and the same argmax in every row.  Prints one line per case;
@@ -127,6 +127,10 @@ CASES = [
 ]
 
 
+# also run on the scalar kernel table (small enough for it)
+SCALAR_TOO = {"squeezenet1_1", "shufflenet_v2", "mobilenet_v3_small", "convnext", "mixed_block"}
+
+
 def randomise(model, g):
     """BatchNorm statistics and affine parameters, LayerNorm2d's and
     layer_scale, away from their initial values (which would hide a missing
@@ -162,7 +166,11 @@ def run_case(lamina, lx, name, make, chw, tmp):
     with torch.no_grad():
         ref = model(x).numpy()
     worst = 0.0
-    for batch in (1, 3):
+    # batch 1 on the avx2 table (or below), batch 3 on the default (the
+    # widest): both tables the machine has, without running twice; a few
+    # small models on the scalar table too
+    runs = [(1, "avx2"), (3, None)] + ([(1, "scalar")] if name in SCALAR_TOO else [])
+    for batch, isa in runs:
         write_npy(out + ".in.npy", x[:batch].numpy())
         cmd = [lamina, "run", out + ".lam", "--weights", out + ".safetensors",
                "--input", out + ".in.npy", "--output", out + ".out.npy"]
@@ -170,14 +178,13 @@ def run_case(lamina, lx, name, make, chw, tmp):
             cmd += ["--plugin", "torchvision"]
         if name == "mixed_fc":
             cmd += ["--plugin", "swish"]
-        # batch 1 on the avx2 table (or below), batch 3 on the default (the
-        # widest): both tables the machine has, without running twice
         env = dict(os.environ)
-        if batch == 1:
-            env["LAMINA_MAX_ISA"] = "avx2"
+        if isa:
+            env["LAMINA_MAX_ISA"] = isa
         p = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if p.returncode:
-            return "lamina run (batch %d): %s" % (batch, p.stderr.strip()[-1500:])
+            return "lamina run (batch %d, %s table): %s" % (batch, isa or "default",
+                                                            p.stderr.strip()[-1500:])
         y = np.load(out + ".out.npy")
         r = ref[:batch]
         if y.shape != r.shape:
@@ -186,7 +193,8 @@ def run_case(lamina, lx, name, make, chw, tmp):
         diff = float(np.abs(y - r).max())
         worst = max(worst, diff / scale if scale else diff)
         if not diff <= 1e-4 * scale:
-            return "batch %d: max|diff| %.3g > 1e-4 * max|output| (%.3g)" % (batch, diff, scale)
+            return "batch %d (%s table): max|diff| %.3g > 1e-4 * max|output| (%.3g)" % (
+                batch, isa or "default", diff, scale)
         if (y.argmax(axis=1) != r.argmax(axis=1)).any():
             return "batch %d: argmax %s, PyTorch's %s" % (batch, y.argmax(axis=1),
                                                           r.argmax(axis=1))
@@ -235,8 +243,9 @@ def main(argv):
                 failed += 1
                 print("FAIL %-20s %s" % (name, r), flush=True)
             else:
-                print("ok   %-20s input %s, batch 1 and 3, max|diff|/max|y| %.2g (%.1f s)"
-                      % (name, "x".join(map(str, chw)), r, time.time() - t0), flush=True)
+                print("ok   %-20s input %s, batch 1 (avx2%s) and 3, max|diff|/max|y| %.2g (%.1f s)"
+                      % (name, "x".join(map(str, chw)), ", scalar" if name in SCALAR_TOO else "",
+                         r, time.time() - t0), flush=True)
         if not want or "export_cli" in want:
             r = cli_case(lamina, export_tool, tmp)
             if isinstance(r, str):
