@@ -122,6 +122,11 @@ CASES = [
      (3, 64, 48)),
     ("inception_v3", lambda: M.inception_v3(num_classes=10, aux_logits=True, init_weights=False),
      (3, 96, 80)),
+    # the auxiliary classifiers (the models skip them in eval mode), alone
+    ("googlenet_aux", lambda: M.googlenet(num_classes=10, aux_logits=True,
+                                          init_weights=False).aux1, (512, 6, 5)),
+    ("inception_aux", lambda: M.inception_v3(num_classes=10, aux_logits=True,
+                                             init_weights=False).AuxLogits, (768, 17, 17)),
     ("mixed_block", mixed_block, (3, 20, 12)),
     ("mixed_fc", mixed_fc, (3, 64, 48)),
 ]
