@@ -831,6 +831,16 @@ ROW(lam_plugin_num_types) { NULL_VALUE(lam_plugin_num_types(NULL), 0, "plugin");
 ROW(lam_plugin_type_name) { NULL_VALUE(lam_plugin_type_name(NULL, 0), NULL, "plugin"); }
 ROW(lam_layer_type_plugin) { NULL_VALUE(lam_layer_type_plugin(NULL), NULL, "type_name"); }
 ROW(lam_layer_type_signature) { NULL_VALUE(lam_layer_type_signature(NULL), NULL, "type_name"); }
+ROW(lam_module_bind)
+{
+    lam_module *none = NULL, *m = M;
+    NULL_STATUS(lam_module_bind(NULL, 0, NULL), "m");
+    NULL_STATUS(lam_module_bind(&none, 0, NULL), "*m");
+    NULL_STATUS(lam_module_bind(&m, 1, NULL), "args");
+    cr_expect_eq(m, M);
+    cr_expect_eq(lam_module_bind(&m, 0, NULL), LAM_OK); /* a built-in: nothing to do */
+    cr_expect_eq(m, M);
+}
 
 /* registry.h */
 ROW(lam_module_create)
@@ -1072,7 +1082,7 @@ static const row ROWS[] = {
     R(lam_plugin_at), R(lam_plugin_find), R(lam_plugin_name), R(lam_plugin_version),
     R(lam_plugin_description), R(lam_plugin_license), R(lam_plugin_path),
     R(lam_plugin_num_types), R(lam_plugin_type_name), R(lam_layer_type_plugin),
-    R(lam_layer_type_signature),
+    R(lam_layer_type_signature), R(lam_module_bind),
     /* registry.h */
     R(lam_module_create), R(lam_layer_type_exists), R(lam_layer_type_name),
     /* ops.h */

@@ -438,7 +438,7 @@ Test(plugins, load_dir)
 {
     size_t n = 0;
     OK(lam_plugin_load_dir(LAM_TEST_SHIPPED_DIR, &n));
-    cr_expect_eq(n, 3);
+    cr_expect_eq(n, 4); /* swish, rmsnorm, containers, torchvision */
     cr_expect(lam_layer_type_exists("Swish"));
     cr_expect(lam_layer_type_exists("RMSNorm"));
     cr_expect(lam_layer_type_exists("ConditionalModel"));
@@ -1102,6 +1102,9 @@ Test(broken, each_defect_has_its_message_and_nothing_half_registers)
         {"dup_builtin", "layer type 'Linear' is already registered by built-in"},
         {"register_fails", "register_types failed: register_fails: the widget service is down"},
         {"no_forward", "layer type 'AlsoFine' sets neither forward_into nor forward"},
+        {"seq_forward", "layer type 'AlsoFine' is a Sequential (LAM_LAYER_SEQUENTIAL): it runs "
+                        "its children and sets neither forward nor forward_into"},
+        {"variant_only", "layer type 'AlsoFine' sets variant without matches"},
     };
     size_t n_types = 0;
     while (lam_layer_type_name(n_types))

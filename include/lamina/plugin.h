@@ -56,7 +56,8 @@ extern "C" {
                                    1.3: LAM_ARG_ANY, tuples written as lists,
                                    LAM_ARG_STRING_OK;
                                    1.4: channel_affine, affine_axis and
-                                   fold_affine (BatchNorm folding) */
+                                   fold_affine (BatchNorm folding);
+                                   LAM_LAYER_SEQUENTIAL, bind, variants */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -155,6 +156,12 @@ typedef struct lam_arg_spec {
                                   on row blocks, on several threads at once
                                   (children then run serially in each block);
                                   with per-call args it sees the whole batch */
+#define LAM_LAYER_SEQUENTIAL 0x2u /* ABI 1.4: a subclass of nn.Sequential that adds
+                                     no forward (torchvision's Conv2dNormActivation):
+                                     the module IS a Sequential under this type's
+                                     name (it runs, plans, fuses and is edited as
+                                     one); set neither forward_into nor forward;
+                                     create may be NULL (a module without state) */
 
 struct lam_layer_type {
     uint32_t struct_size;       /* sizeof(lam_layer_type) */
@@ -250,7 +257,31 @@ struct lam_layer_type {
     lam_status (*fold_affine)(const lam_host_api *host, const lam_module *self,
                               const double *scale, const double *shift, lam_module **folded);
 
-    void *reserved[2];
+    /* ---- ABI 1.4: types whose printed form carries less than their
+     * constructor (docs/plugins.md, "Types that print less than they hold") ---- */
+    /* "The children are in place": called when a model file has attached
+     * the children it lists (after create, before the state_dict loads), so
+     * that the type can check the structure, recover what the repr does not
+     * print from the children (strides by shape inference, channel counts
+     * from parameter shapes) and declare parameters the repr never shows
+     * (host->module_add_param: ConvNeXt's layer_scale).  An error fails the
+     * file at this module.  NULL: nothing to do.  A C program that builds
+     * such a module by hand calls lam_module_bind(m) when its children are in. */
+    lam_status (*bind)(const lam_host_api *host, lam_module *self);
+    /* Several types may share one name when each names its `variant` and
+     * says by `matches` whether a module's children (names, types,
+     * parameter shapes) have its structure: a model file builds the first
+     * variant registered, attaches the children, then the module becomes
+     * the variant that matches (InvertedResidual of MobileNetV2, MobileNetV3
+     * or ShuffleNetV2); none matching fails the file, naming every variant.
+     * All variants of a name come from one plugin and take the same
+     * arguments.  lam_module_create gives the first registered variant. */
+    const char *variant; /* a short description: "MobileNetV2's: a child 'conv'" */
+    bool (*matches)(const lam_host_api *host, const lam_module *self);
+
+    /* (ABI 1.4 used the five reserved slots and one more: the struct grew,
+     * which its struct_size tells the host) */
+    void *reserved[4];
 };
 
 /* ------------------------------------------------------------------------
@@ -519,6 +550,17 @@ LAM_API lam_plugin *lam_layer_type_plugin(const char *type_name);
 /* The constructor signature, "Linear(in_features, out_features, bias=True)";
  * free with lam_free.  NULL (with a message) for an unknown type. */
 LAM_API char *lam_layer_type_signature(const char *type_name);
+
+/* Finish a module whose type has variants or a bind (ABI 1.4) once its
+ * children are in, as reading a model file does: when the children match
+ * another variant of the type's name, *m is replaced by a new module of
+ * that variant made with the same arguments (nargs, args: those given to
+ * lam_module_create) and holding the same children, and the old reference
+ * is released (so call it before adding *m anywhere); then the type's bind
+ * runs.  A module of any other type is left as it is (LAM_OK).  Errors:
+ * LAM_ERR_INVALID_ARGUMENT when no variant matches (the message names them
+ * all) and whatever bind returns; *m is then unchanged. */
+LAM_API lam_status lam_module_bind(lam_module **m, size_t nargs, const lam_kwarg *args);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,8 @@
  * goes through the registry (lam_module_create) with its arguments as
  * lam_values; children listed in the file are attached after construction,
  * replacing any the constructor made, so the file is the authority on the
- * tree.  Errors carry the position of the offending argument or module. */
+ * tree; then lam_module_bind picks the variant of the type the children
+ * match and runs the type's bind (plugin ABI 1.4).  Errors carry the position of the offending argument or module. */
 #include "runtime/model/model_internal.h"
 #include "runtime/plugin/plugin.h"
 #include <stdio.h>
@@ -401,6 +402,9 @@ static lam_status build_registered(builder *B, const lam__node *call, const char
     for (size_t i = 0; i < call->n_items && !st; i++)
         if (call->items[i].kind == ITEM_CHILD || call->items[i].kind == ITEM_RUN)
             st = add_listed_child(B, m, type, &call->items[i], true);
+    /* the children are in: the variant they match, and the type's bind */
+    if (!st && (st = lam_module_bind(&m, n, args)))
+        st = lam__model_rethrow(st, B->file, call->pos);
     if (st) {
         lam_module_release(m);
         return st;

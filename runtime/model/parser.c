@@ -240,7 +240,28 @@ static bool bare_name(parser *P, lam__node **out)
     return true;
 }
 
-/* Is the current '(' the start of "(name):" or "(a-b):"? */
+#define MAX_NAME_PARTS 8
+
+/* The number of tokens of a child name with dashes, "(block1-0):" as
+ * torchvision's RegNet names its blocks (IDENT or INT parts joined by '-'
+ * with no space, the first an IDENT so that "(0-3): 4 x M" stays a run),
+ * or 0. */
+static size_t dashed_name(const parser *P)
+{
+    if (!at(P, 1, TOK_IDENT))
+        return 0;
+    size_t k = 1;
+    while (k < 2 * MAX_NAME_PARTS && at(P, k + 1, TOK_MINUS) &&
+           (at(P, k + 2, TOK_IDENT) || at(P, k + 2, TOK_INT))) {
+        const lam__token *a = peek(P, k), *m = peek(P, k + 1), *b = peek(P, k + 2);
+        if (a->text + a->len != m->text || m->text + m->len != b->text)
+            return 0;
+        k += 2;
+    }
+    return k > 1 && at(P, k + 1, TOK_RPAREN) && at(P, k + 2, TOK_COLON) ? k : 0;
+}
+
+/* Is the current '(' the start of "(name):", "(a-b):" or "(name-with-dashes):"? */
 static int child_header(const parser *P)
 {
     if (!at(P, 0, TOK_LPAREN) || !(at(P, 1, TOK_IDENT) || at(P, 1, TOK_INT)))
@@ -250,14 +271,30 @@ static int child_header(const parser *P)
     if (at(P, 1, TOK_INT) && at(P, 2, TOK_MINUS) && at(P, 3, TOK_INT) && at(P, 4, TOK_RPAREN) &&
         at(P, 5, TOK_COLON))
         return 2;
+    if (dashed_name(P))
+        return 3;
     return 0;
 }
 
 static lam_status parse_child(parser *P, int kind, int depth, int64_t mult, lam__item *it)
 {
+    size_t parts = kind == 3 ? dashed_name(P) : 1;
     next(P); /* ( */
     const lam__token *name = next(P);
     it->pos = name->pos;
+    if (kind == 3) {
+        const lam__token *end = name;
+        for (size_t i = 1; i < parts; i++)
+            end = next(P);
+        it->kind = ITEM_CHILD;
+        it->name = lam__arena_strndup(P->a, name->text,
+                                      (size_t)(end->text + end->len - name->text));
+        if (!it->name)
+            return lam__oom("model file");
+        next(P); /* ) */
+        next(P); /* : */
+        return parse_call(P, depth + 1, mult, &it->value);
+    }
     if (kind == 1) {
         it->kind = ITEM_CHILD;
         it->name = lam__arena_strndup(P->a, name->text, name->len);

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
-                                   int64_t *out)
+lam_status lam__sequential_output_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
+                                        int64_t *out)
 {
     int nd = ndim;
     int64_t shape[LAM_MAX_DIMS];
@@ -30,7 +30,8 @@ static lam_status seq_output_shape(lam_module *m, int ndim, const int64_t *in, i
  * name the failing module's path); a Sequential that cannot be planned goes
  * child by child, and so does every Sequential while a forward hook is
  * installed, so that the hook sees every child's call. */
-static lam_status seq_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
+lam_status lam__sequential_forward(lam_module *m, const lam_tensor *in, void *args,
+                                   lam_tensor **out)
 {
     (void)args;
     if (m->n_children == 0)
@@ -65,8 +66,8 @@ static const lam__module_ops sequential_ops = {
     .type_name = "Sequential",
     .py_module = "torch.nn.modules.container",
     .kind = LAM__KIND_SEQUENTIAL,
-    .output_shape = seq_output_shape,
-    .forward = seq_forward,
+    .output_shape = lam__sequential_output_shape,
+    .forward = lam__sequential_forward,
 };
 
 static const lam__module_ops modulelist_ops = {
@@ -75,6 +76,14 @@ static const lam__module_ops modulelist_ops = {
     .kind = LAM__KIND_MODULELIST,
     .forward = list_forward,
 };
+
+/* What slicing, + and * make of a container: PyTorch 1.13's Sequential.__add__
+ * and __mul__ make a plain Sequential, and so does slicing here for a
+ * Sequential under another name (its type's state stays with it). */
+static const lam__module_ops *plain_ops(const lam_module *c)
+{
+    return lam_module_is_sequential(c) ? &sequential_ops : c->ops;
+}
 
 static bool is_container(const lam_module *m)
 {
@@ -249,7 +258,7 @@ LAM_API lam_status lam_container_slice(lam_module *c, int64_t start, int64_t sto
     if ((st = slice_indices((int64_t)c->n_children, start, stop, step, &r)))
         return st;
     lam_module *res;
-    if ((st = lam__module_new(&res, c->ops, NULL)))
+    if ((st = lam__module_new(&res, plain_ops(c), NULL)))
         return st;
     bool keep_keys = lam_module_is_sequential(c); /* ModuleList renumbers */
     for (int64_t k = 0; k < r.count; k++) {
@@ -425,7 +434,7 @@ LAM_API lam_status lam_container_concat(lam_module *a, lam_module *b, lam_module
     if ((st = seq_only(a, b)))
         return st;
     lam_module *res;
-    if ((st = lam__module_new(&res, a->ops, NULL)))
+    if ((st = lam__module_new(&res, plain_ops(a), NULL)))
         return st;
     if (!(st = lam_container_extend(res, a)))
         st = lam_container_extend(res, b);
@@ -477,7 +486,7 @@ LAM_API lam_status lam_container_repeat(lam_module *a, int64_t k, lam_module **o
     if ((st = check_factor(a, k)))
         return st;
     lam_module *res;
-    if ((st = lam__module_new(&res, a->ops, NULL)))
+    if ((st = lam__module_new(&res, plain_ops(a), NULL)))
         return st;
     for (int64_t r = 0; r < k && !st; r++)
         st = lam_container_extend(res, a);

@@ -8,4 +8,11 @@
 
 #include "runtime/exec/plan.h"
 
+/* Sequential's output shape and forward, for the types that are a
+ * Sequential under another name (plugin types with LAM_LAYER_SEQUENTIAL). */
+lam_status lam__sequential_output_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
+                                        int64_t *out);
+lam_status lam__sequential_forward(lam_module *m, const lam_tensor *in, void *args,
+                                   lam_tensor **out);
+
 #endif

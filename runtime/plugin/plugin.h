@@ -8,6 +8,7 @@
 #define LAMINA_RUNTIME_PLUGIN_PLUGIN_H
 
 #include "runtime/exec/plan.h"
+#include "runtime/nn/nn.h"
 #include "lamina/plugin.h"
 #include <pthread.h>
 
@@ -89,6 +90,8 @@ const char *lam__plugin_label(const struct lam_plugin *p);
 void lam__plugin_ops_init(lam__type_entry *e);
 lam_status lam__plugin_module_new(lam_module **out, const lam_layer_type *type, void *state);
 void *lam__plugin_module_state(const lam_module *m);
+/* The registry entry of a module made with module_new, or NULL. */
+lam__type_entry *lam__plugin_module_entry(const lam_module *m);
 lam_status lam__plugin_module_add_param(lam_module *m, const char *name, int ndim,
                                         const int64_t *shape, lam_tensor **param);
 lam_tensor *lam__module_param(const lam_module *m, const char *name);

@@ -219,6 +219,15 @@ void lam__plugin_ops_init(lam__type_entry *e)
         o->forward_into = pm_forward_into;
     o->extra_repr = pm_extra_repr;
     o->destroy = pm_destroy;
+    if (e->type.flags & LAM_LAYER_SEQUENTIAL) {
+        /* a Sequential under the type's name: the executor plans, fuses and
+         * splits it as any Sequential, and the container API edits it */
+        o->kind = LAM__KIND_SEQUENTIAL;
+        o->output_shape = lam__sequential_output_shape;
+        o->forward = lam__sequential_forward;
+        o->forward_into = NULL;
+        return;
+    }
     o->rowwise = pm_rowwise;
     if (e->type.as_activation)
         o->epilogue_act = pm_epilogue_act;
@@ -253,7 +262,7 @@ lam_status lam__plugin_module_new(lam_module **out, const lam_layer_type *type, 
                           "module_new: the layer type is not registered (register it in "
                           "register_types and pass the same pointer)");
     lam_status st = LAM_OK;
-    if (!e->type.forward_into && !e->type.forward)
+    if (!e->type.forward_into && !e->type.forward && !(e->type.flags & LAM_LAYER_SEQUENTIAL))
         st = lam__error(LAM_ERR_PLUGIN, "%s declares neither forward_into nor forward", e->name);
     pmod *p = st ? NULL : calloc(1, sizeof *p);
     if (!st && !p)
@@ -270,6 +279,11 @@ lam_status lam__plugin_module_new(lam_module **out, const lam_layer_type *type, 
     if (st && e->owner)
         lam__plugin_release(e->owner);
     return st;
+}
+
+lam__type_entry *lam__plugin_module_entry(const lam_module *m)
+{
+    return is_plugin_module(m) ? ((const pmod *)m->state)->entry : NULL;
 }
 
 void *lam__plugin_module_state(const lam_module *m)

@@ -160,6 +160,13 @@ static lam_status check_args(const lam_layer_type *t)
     return LAM_OK;
 }
 
+static lam_status default_create(const lam_host_api *h, const lam_layer_type *type,
+                                 const lam_value *args, lam_module **out)
+{
+    (void)args;
+    return h->module_new(out, type, NULL);
+}
+
 static void owner_label(const lam__type_entry *e, char *buf, size_t size)
 {
     if (e->owner)
@@ -202,15 +209,29 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
                                       t.name, MAX_NAME));
     if (reg->want && strcmp(t.name, reg->want) == 0)
         reg->want_seen = true;
+    bool seq = t.flags & LAM_LAYER_SEQUENTIAL;
+    if (seq && !t.create)
+        t.create = default_create; /* a Sequential without state */
     if (!t.create)
         return reject(reg, lam__error(LAM_ERR_PLUGIN, "layer type '%s': create function is NULL",
                                       t.name));
+    if (seq && (t.forward || t.forward_into || t.forward_rows))
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s' is a Sequential (LAM_LAYER_SEQUENTIAL): it "
+                                      "runs its children and sets neither forward nor forward_into",
+                                      t.name));
+    if (!!t.variant != !!t.matches)
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s' sets %s without %s (a variant says by "
+                                      "matches which children it takes)",
+                                      t.name, t.variant ? "variant" : "matches",
+                                      t.variant ? "matches" : "variant"));
     if (t.forward && t.forward_into)
         return reject(reg, lam__error(LAM_ERR_PLUGIN,
                                       "layer type '%s' sets both forward_into and forward", t.name));
     /* Built-in creates build their modules directly, not with module_new,
      * so only a plugin's type needs one of the two. */
-    if (reg->owner && !t.forward && !t.forward_into)
+    if (reg->owner && !seq && !t.forward && !t.forward_into)
         return reject(reg, lam__error(LAM_ERR_PLUGIN,
                                       "layer type '%s' sets neither forward_into nor forward (a "
                                       "layer sets forward_into, a container forward)",
@@ -223,11 +244,18 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
     if (st)
         return reject(reg, st);
     for (size_t i = 0; i < reg->n_pending; i++)
-        if (strcmp(reg->pending[i]->name, t.name) == 0)
-            return reject(reg, lam__error(LAM_ERR_PLUGIN, "layer type '%s' is registered twice",
-                                          t.name));
+        if (strcmp(reg->pending[i]->name, t.name) == 0 &&
+            !(t.variant && reg->pending[i]->type.variant &&
+              strcmp(t.variant, reg->pending[i]->type.variant) != 0))
+            return reject(reg, lam__error(LAM_ERR_PLUGIN, "layer type '%s' is registered twice%s",
+                                          t.name,
+                                          t.variant && reg->pending[i]->type.variant
+                                              ? " (with the same variant)"
+                                              : t.variant || reg->pending[i]->type.variant
+                                                    ? " (types sharing a name are all variants)"
+                                                    : ""));
     pthread_mutex_lock(&reg_lock);
-    lam__type_entry *dup = find_locked(t.name);
+    lam__type_entry *dup = find_locked(t.name); /* variants: one plugin's, one registration */
     char holder[512] = "";
     if (dup)
         owner_label(dup, holder, sizeof holder);
@@ -571,6 +599,10 @@ static void release_leftover(const create_frame *f, lam_module *m)
         lam_module_release(m);
 }
 
+/* Create a module of entry e (found by name, or a variant of it). */
+static lam_status create_entry(lam__type_entry *e, const char *type_name, size_t nargs,
+                               const lam_kwarg *args, lam_module **out);
+
 LAM_API lam_status lam_module_create(lam_module **out, const char *type_name, size_t nargs,
                                      const lam_kwarg *args)
 {
@@ -581,6 +613,13 @@ LAM_API lam_status lam_module_create(lam_module **out, const char *type_name, si
     registry_init();
     pthread_mutex_lock(&reg_lock);
     lam__type_entry *e = find_locked(type_name);
+    return create_entry(e, type_name, nargs, args, out);
+}
+
+/* Called with reg_lock held; releases it. */
+static lam_status create_entry(lam__type_entry *e, const char *type_name, size_t nargs,
+                               const lam_kwarg *args, lam_module **out)
+{
     lam_layer_type t;
     struct lam_plugin *owner = NULL;
     if (e) {
@@ -694,3 +733,78 @@ LAM_API char *lam_layer_type_signature(const char *type_name)
 }
 
 void lam__registry_ensure(void) { registry_init(); }
+
+/* ---- variants and bind (ABI 1.4) ---- */
+
+#define MAX_VARIANTS 16
+
+LAM_API lam_status lam_module_bind(lam_module **m, size_t nargs, const lam_kwarg *args)
+{
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(*m);
+    LAM__CHECK_ARRAY(args, nargs);
+    lam_module *cur = *m;
+    lam__type_entry *e = lam__plugin_module_entry(cur);
+    if (!e)
+        return LAM_OK;
+    const lam_host_api *h = lam__host_api();
+    lam_module *made = NULL;
+    if (e->type.variant) {
+        lam__type_entry *vs[MAX_VARIANTS];
+        size_t n = 0;
+        pthread_mutex_lock(&reg_lock);
+        for (size_t i = 0; i < n_entries && n < MAX_VARIANTS; i++)
+            if (entries[i]->owner == e->owner && !strcmp(entries[i]->name, e->name))
+                vs[n++] = entries[i];
+        pthread_mutex_unlock(&reg_lock);
+        if (!n) /* its plugin was unloaded: the module keeps its own variant */
+            vs[n++] = e;
+        /* the module holds its plugin, so these entries stay while we look */
+        lam__type_entry *pick = NULL;
+        for (size_t i = 0; i < n && !pick; i++)
+            if (vs[i]->type.matches(h, cur))
+                pick = vs[i];
+        if (!pick) {
+            lam__sb sb = {0};
+            for (size_t i = 0; i < n; i++)
+                lam__sb_printf(&sb, "%s%s", i ? "; " : "", vs[i]->type.variant);
+            lam__sb_puts(&sb, "; its children are ");
+            for (size_t i = 0; i < cur->n_children; i++)
+                lam__sb_printf(&sb, "%s%s: %s", i ? ", " : "", cur->children[i].name,
+                               lam_module_type_name(cur->children[i].module));
+            if (!cur->n_children)
+                lam__sb_puts(&sb, "none");
+            lam_status st = lam__error(LAM_ERR_INVALID_ARGUMENT,
+                                       "%s: the children match none of the forms of %s (%s)",
+                                       e->name, e->name, sb.failed ? "?" : sb.buf);
+            free(sb.buf);
+            return st;
+        }
+        if (pick != e) {
+            pthread_mutex_lock(&reg_lock);
+            lam_status st = create_entry(pick, e->name, nargs, args, &made);
+            for (size_t i = 0; i < cur->n_children && !st; i++)
+                st = lam_module_add_child(made, cur->children[i].name, cur->children[i].module);
+            if (st) {
+                lam_module_release(made);
+                return st;
+            }
+            cur = made;
+            e = pick;
+        }
+    }
+    if (e->type.bind) {
+        lam__plugin_error_begin();
+        lam_status st = e->type.bind(h, cur);
+        if (st) {
+            st = lam__plugin_error_end(st, e->name, "bind");
+            lam_module_release(made);
+            return st;
+        }
+    }
+    if (made) {
+        lam_module_release(*m);
+        *m = made;
+    }
+    return LAM_OK;
+}

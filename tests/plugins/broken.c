@@ -37,6 +37,12 @@ static const lam_layer_type fine_type = {
 __attribute__((unused)) static const lam_layer_type second_type = {
     .struct_size = sizeof(lam_layer_type),
     .name = SECOND_NAME,
+#ifdef BROKEN_SEQ_FORWARD
+    .flags = LAM_LAYER_SEQUENTIAL, /* a Sequential with a forward of its own */
+#endif
+#ifdef BROKEN_VARIANT_ONLY
+    .variant = "a variant that cannot say which children it takes",
+#endif
 #ifndef BROKEN_NULL_CREATE
     .create = ok_create,
 #endif

@@ -14,7 +14,8 @@ LAM_BROKEN_PLUGINS = \
 	tests/plugins/no_symbol.la tests/plugins/bad_magic.la tests/plugins/abi_major.la \
 	tests/plugins/abi_minor.la tests/plugins/small_struct.la tests/plugins/null_name.la \
 	tests/plugins/null_register.la tests/plugins/null_create.la tests/plugins/dup_builtin.la \
-	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la
+	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la \
+	tests/plugins/seq_forward.la tests/plugins/variant_only.la
 
 # Plugins that call back into the loader from a constructor, register_types
 # or a destructor (reenter.c), and plugins whose names collide with swish's
@@ -130,6 +131,16 @@ tests_plugins_no_forward_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_NO_FORWAR
 tests_plugins_no_forward_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 tests_plugins_no_forward_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
+tests_plugins_seq_forward_la_SOURCES = tests/plugins/broken.c
+tests_plugins_seq_forward_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_SEQ_FORWARD -DBROKEN_NAME='"seq_forward"'
+tests_plugins_seq_forward_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_seq_forward_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_variant_only_la_SOURCES = tests/plugins/broken.c
+tests_plugins_variant_only_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_VARIANT_ONLY -DBROKEN_NAME='"variant_only"'
+tests_plugins_variant_only_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_variant_only_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
 tests_plugins_reenter_reenter_ctor_la_SOURCES = tests/plugins/reenter.c
 tests_plugins_reenter_reenter_ctor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_CTOR
 tests_plugins_reenter_reenter_ctor_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
@@ -157,6 +168,17 @@ tests_test_plugins_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
 tests_test_plugins_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_plugins_LDFLAGS = -no-install
 tests_test_plugins_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM) -lpthread
+
+# plugin ABI 1.4 (Sequential types, variants, bind) through the shipped
+# torchvision plugin
+check_PROGRAMS += tests/test_plugin_forms
+TESTS += tests/test_plugin_forms
+EXTRA_tests_test_plugin_forms_DEPENDENCIES = plugins/torchvision.la
+tests_test_plugin_forms_SOURCES = tests/test_plugin_forms.c
+tests_test_plugin_forms_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_DIRS_CPPFLAGS)
+tests_test_plugin_forms_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_plugin_forms_LDFLAGS = -no-install
+tests_test_plugin_forms_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 
 # module paths in errors (forward, output_shape, plans, plugin containers)
 # and the forward hook
@@ -196,6 +218,11 @@ AM_TESTS_ENVIRONMENT += LAMINA_SRCDIR='$(abs_top_srcdir)'; export LAMINA_SRCDIR;
 	GATED_PLUGIN='$(abs_top_builddir)/examples/plugins/.libs/gated.so'; export GATED_PLUGIN;
 TESTS += tests/plugins/example-gated.sh
 EXTRA_DIST += tests/plugins/example-gated.sh
+
+# torchvision's models through the shipped torchvision plugin, against
+# PyTorch in the same run (skipped without python3-torchvision)
+TESTS += tests/torchvision/models.sh
+EXTRA_DIST += tests/torchvision/models.sh tests/torchvision/check.py
 
 if HAVE_CRITERION
 check_LTLIBRARIES += tests/plugins/util/utiltypes.la tests/plugins/util/util_dup.la

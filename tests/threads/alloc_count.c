@@ -180,6 +180,89 @@ static long into_allocations(lam_module *m, int64_t rows, int64_t cols, int thre
     return allocations;
 }
 
+/* The torchvision plugin's blocks (issue 15): a small model of each kind of
+ * block, planned for [rows, 8, 8, 6]; every block's intermediates (children's
+ * outputs, residual sums, concatenations, shuffles, SE scales) come from the
+ * plan's forward pools. */
+static const char TV_MODEL[] =
+    "Sequential(\n"
+    "  (0): Conv2dNormActivation(\n"
+    "    (0): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "    (1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "    (2): ReLU(inplace=True)\n"
+    "  )\n"
+    "  (1): BasicBlock(\n"
+    "    (conv1): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "    (bn1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "    (relu): ReLU(inplace=True)\n"
+    "    (conv2): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "    (bn2): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "  )\n"
+    "  (2): InvertedResidual(\n"
+    "    (conv): Sequential(\n"
+    "      (0): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=8)\n"
+    "      (1): SqueezeExcitation(\n"
+    "        (avgpool): AdaptiveAvgPool2d(output_size=1)\n"
+    "        (fc1): Conv2d(8, 4, kernel_size=(1, 1), stride=(1, 1))\n"
+    "        (fc2): Conv2d(4, 8, kernel_size=(1, 1), stride=(1, 1))\n"
+    "        (activation): ReLU()\n"
+    "        (scale_activation): Hardsigmoid()\n"
+    "      )\n"
+    "    )\n"
+    "  )\n"
+    "  (3): InvertedResidual(\n"
+    "    (branch1): Sequential()\n"
+    "    (branch2): Sequential(\n"
+    "      (0): Conv2d(4, 4, kernel_size=(1, 1), stride=(1, 1))\n"
+    "    )\n"
+    "  )\n"
+    "  (4): _DenseBlock(\n"
+    "    (denselayer1): _DenseLayer(\n"
+    "      (norm1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (relu1): ReLU(inplace=True)\n"
+    "      (conv1): Conv2d(8, 4, kernel_size=(1, 1), stride=(1, 1), bias=False)\n"
+    "      (norm2): BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (relu2): ReLU(inplace=True)\n"
+    "      (conv2): Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "    )\n"
+    "  )\n"
+    "  (5): AdaptiveAvgPool2d(output_size=1)\n"
+    "  (6): Flatten(start_dim=1, end_dim=-1)\n"
+    "  (7): Linear(in_features=12, out_features=10, bias=True)\n"
+    ")\n";
+
+static long tv_plan_allocations(lam_module *m, int64_t rows, int threads)
+{
+    lam_set_num_threads(threads);
+    int64_t shape[4] = {rows, 8, 8, 6};
+    lam_tensor *x, *y;
+    lam_plan *p;
+    int nd;
+    int64_t os[LAM_MAX_DIMS];
+    if (lam_tensor_create(&x, 4, shape) || lam_plan_create(&p, m, 4, shape) ||
+        lam_plan_output_shape(p, &nd, os) || lam_tensor_create(&y, nd, os)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return -1;
+    }
+    float *d = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        d[i] = (float)(i % 7) - 3.0f;
+    if (lam_plan_run(p, x, y))
+        return -1;
+    allocations = 0;
+    counting = 1;
+    for (int i = 0; i < 100; i++)
+        if (lam_plan_run(p, x, y)) {
+            fprintf(stderr, "run failed: %s\n", lam_last_error());
+            return -1;
+        }
+    counting = 0;
+    lam_plan_free(p);
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    return allocations;
+}
+
 #endif /* NO_INTERPOSE */
 
 int main(void)
@@ -249,6 +332,18 @@ int main(void)
     check("forward_into: Linear layer of the MLP, batch 8, 2 threads",
           into_allocations(lam_module_child(mlp, "0"), 8, 784, 2), 0);
     n += 12;
+    /* the shipped torchvision plugin's blocks */
+    lam_module *tv = NULL;
+    if (lam_plugin_load(LAM_TEST_TV_PLUGIN, NULL) ||
+        lam_model_parse(TV_MODEL, sizeof TV_MODEL - 1, "tv.lam", &tv)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return 1;
+    }
+    lam_module_eval(tv);
+    check("plan: torchvision blocks, batch 1, 1 thread", tv_plan_allocations(tv, 1, 1), 0);
+    check("plan: torchvision blocks, batch 5, 2 threads", tv_plan_allocations(tv, 5, 2), 0);
+    n += 2;
+    lam_module_release(tv);
     lam_module_release(list);
     lam_module_release(list_nr);
     lam_module_release(gated);
