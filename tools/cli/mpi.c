@@ -55,6 +55,7 @@ static int mpi_init(void)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     snprintf(cli_prefix, sizeof cli_prefix, "lamina: rank %d", rank);
+    cli_log_start(); /* the library's messages (the kernel choice first) with the prefix */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
