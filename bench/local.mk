@@ -50,7 +50,8 @@ BENCH_TORCH_PY =
 BENCH_OUT = bench-results
 BENCH_ARGS =
 BENCH_RUN = $(BENCH_PY) $(srcdir)/bench/run --builddir . --srcdir $(srcdir) \
-	--out $(BENCH_OUT) --cc "$(CC)" --torch-python "$(BENCH_TORCH_PY)" $(BENCH_ARGS)
+	--out $(BENCH_OUT) --cc "$(CC)" --torch-python "$(BENCH_TORCH_PY)" --mpirun "$(MPIRUN)" \
+	$(BENCH_ARGS)
 
 # bench/kernels/local.mk makes `bench` depend on `bench-kernels` (its own
 # table, printed first).  Everything of ours is in the recipe, not in

@@ -30,10 +30,13 @@ static const char main_help[] =
 
 static int dispatch(int argc, char **argv)
 {
-    lam_set_log_callback(cli_log, NULL); /* the library's warnings, on stderr */
     if (argc < 2)
         return cli_usage(NULL, "missing COMMAND (run, summary, bench or info)");
     const char *cmd = argv[1];
+    /* the library's warnings, on stderr; run and bench start them themselves,
+     * after MPI_Init with --mpi, so that every line has the rank prefix */
+    if (strcmp(cmd, "run") && strcmp(cmd, "bench"))
+        cli_log_start();
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(main_help, stdout);
         return CLI_OK;

@@ -75,9 +75,12 @@ LAM_API const char *lam_version(void);
 LAM_API void lam_manual_seed(uint64_t seed);
 
 /* Threads used by forwards.  Precedence: the value set here (n >= 1) >
- * LAMINA_NUM_THREADS > OMP_NUM_THREADS > the number of cores.  n <= 0 goes
- * back to the environment/cores default.  Called from inside someone else's
- * OpenMP parallel region, lamina runs serially instead of nesting. */
+ * LAMINA_NUM_THREADS > OMP_NUM_THREADS > the CPUs this process may run on
+ * (its CPU affinity mask, read at the first call: `taskset -c 0` or an MPI
+ * rank bound to one core gives 1; the online CPUs where there is no mask to
+ * read).  n <= 0 goes back to the environment/CPUs default.  Called from
+ * inside someone else's OpenMP parallel region, lamina runs serially instead
+ * of nesting. */
 LAM_API void lam_set_num_threads(int n);
 LAM_API int lam_get_num_threads(void);
 

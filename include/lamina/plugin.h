@@ -519,7 +519,9 @@ LAM_API lam_status lam_plugin_load_dir(const char *dir, size_t *n_loaded);
  * plugin, each probed without registering anything else) and load it.
  * LAM_ERR_KEY with a message listing the searched directories when none does;
  * LAM_ERR_PLUGIN with that plugin's load error when one lists the type but
- * cannot be loaded (e.g. its plugin name or a type name is taken). */
+ * cannot be loaded (e.g. its plugin name or a type name is taken).  A
+ * built-in type that could not be registered (see lam_module_create) is not
+ * searched for: its error is returned. */
 LAM_API lam_status lam_plugin_find_type(const char *type_name);
 
 /* Add a directory to the front part of the search path (after earlier ones). */

@@ -58,7 +58,11 @@ typedef struct lam_kwarg {
  * from constructor arguments, checked against the type's declared signature
  * (unknown keyword, missing required argument, wrong type, out-of-range value
  * each give LAM_ERR_INVALID_ARGUMENT with a message naming the argument).
- * An unknown type gives LAM_ERR_KEY. New reference in *out. */
+ * An unknown type gives LAM_ERR_KEY.  A built-in type that could not be
+ * registered when the registry started (it failed one of the registry's
+ * checks, or memory ran out; the log callback was told then) gives the
+ * status of that failure and "built-in layer type 'X' is not available:
+ * <the check or failure>", not "unknown layer type".  New reference in *out. */
 LAM_API lam_status lam_module_create(lam_module **out, const char *type_name, size_t nargs,
                                      const lam_kwarg *args);
 

@@ -2,9 +2,11 @@
  * asks OpenMP anything.  Kernels receive ranges and never start threads.
  *
  * Thread count: lam_set_num_threads > LAMINA_NUM_THREADS > OMP_NUM_THREADS >
- * cores.  Inside someone else's OpenMP parallel region, or inside one of
- * lamina's own tasks, lamina runs serially, so it never nests or
- * oversubscribes.
+ * the CPUs this process may run on (its affinity mask, so a process started
+ * with `taskset -c 0`, or an MPI rank bound to one core, defaults to 1
+ * thread; the online CPUs where the mask cannot be read).  Inside someone
+ * else's OpenMP parallel region, or inside one of lamina's own tasks, lamina
+ * runs serially, so it never nests or oversubscribes.
  *
  * Why lamina starts its own worker threads instead of opening OpenMP
  * regions: the library must never exit, and libgomp does when it cannot
@@ -39,10 +41,12 @@
  *    go to the application's threads.
  *  - OpenMP is still what tells that the caller is inside its own parallel
  *    region (omp_in_parallel); a --disable-openmp build is serial. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT_S */
 #include "runtime/core/parallel.h"
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,13 +80,42 @@ static int env_threads(const char *name)
     return n >= 1 && n <= 4096 ? (int)n : 0;
 }
 
+/* The CPUs this process may run on: its affinity mask (taskset, cgroups'
+ * cpusets, the binding mpirun or srun gives a rank), read once when the
+ * default is first asked for; 0 when it cannot be read.  The mask may be
+ * wider than a cpu_set_t (1024 CPUs): grow the set until the kernel takes it. */
+static long affinity_cpus(void)
+{
+#if defined(__linux__) && defined(CPU_COUNT_S)
+    for (int ncpu = 1024; ncpu <= (1 << 20); ncpu *= 2) {
+        cpu_set_t *set = CPU_ALLOC(ncpu);
+        if (!set)
+            return 0;
+        size_t size = CPU_ALLOC_SIZE(ncpu);
+        CPU_ZERO_S(size, set);
+        long n = 0;
+        int rc = sched_getaffinity(0, size, set);
+        if (rc == 0)
+            n = CPU_COUNT_S(size, set);
+        CPU_FREE(set);
+        if (rc == 0)
+            return n;
+        if (errno != EINVAL)
+            return 0;
+    }
+#endif
+    return 0;
+}
+
 static void init_default(void)
 {
     int n = env_threads("LAMINA_NUM_THREADS");
     if (!n)
         n = env_threads("OMP_NUM_THREADS");
     if (!n) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        long c = affinity_cpus();
+        if (c < 1)
+            c = sysconf(_SC_NPROCESSORS_ONLN);
         n = c >= 1 ? (int)(c > 4096 ? 4096 : c) : 1;
     }
     default_threads = n;

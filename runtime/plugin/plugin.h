@@ -66,6 +66,11 @@ void lam__registry_remove_owner(struct lam_plugin *p);
 /* The entry registered with this type pointer (orig or copy), or NULL.
  * Caller holds the registry lock. */
 lam__type_entry *lam__registry_find_type_locked(const lam_layer_type *type);
+/* LAM_OK, or, when type_name is a built-in type that could not be
+ * registered (it failed a check, or memory ran out, when the registry
+ * started), that error ("built-in layer type 'X' is not available: ...")
+ * with the status of the failure. */
+lam_status lam__registry_builtin_missing(const char *type_name);
 /* Whether the type's argument `arg` takes a string (LAM_ARG_STRING, or a
  * LAM_ARG_SHAPE with LAM_ARG_STRING_OK): the model parser reads a bare name
  * there as one (Conv2d(..., padding=same, padding_mode=reflect)). */

@@ -579,6 +579,10 @@ LAM_API lam_status lam_plugin_find_type(const char *type_name)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_plugin_find_type: no type name given");
     if (lam_layer_type_exists(type_name))
         return LAM_OK;
+    /* a built-in that could not register: that is the news, not that no plugin has it */
+    lam_status missing = lam__registry_builtin_missing(type_name);
+    if (missing)
+        return missing;
     if (holds_lock) /* it would have to load a plugin */
         return reentered("lam_plugin_find_type", type_name);
     loader_lock();

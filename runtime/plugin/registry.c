@@ -19,16 +19,61 @@ static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 void lam__registry_lock(void) { pthread_mutex_lock(&reg_lock); }
 void lam__registry_unlock(void) { pthread_mutex_unlock(&reg_lock); }
 
+/* The built-in types that did not register: one that fails a check (a
+ * mistake in its descriptor) or meets an allocation failure.  Each is said
+ * once through the log callback when the registry starts, and again, as the
+ * error, when a model or lam_module_create asks for it, instead of "unknown
+ * layer type".  Kept in fixed buffers: memory may be what ran out.  Written
+ * only inside builtin_once, read after it. */
+#define MAX_BUILTIN_FAILS 8
+static struct builtin_fail {
+    char name[MAX_NAME + 1]; /* "" when the descriptor has no usable name */
+    char why[384];
+    lam_status status;
+} builtin_fails[MAX_BUILTIN_FAILS];
+static size_t n_builtin_fails;   /* may exceed MAX_BUILTIN_FAILS: the rest are counted */
+static bool builtin_commit_failed; /* then none of them is registered */
+
+static bool is_identifier(const char *s, size_t max);
+
+static void builtin_failed(const lam_layer_type *t, size_t i, lam_status st)
+{
+    size_t k = n_builtin_fails++;
+    const char *why = lam_last_error();
+    if (!*why)
+        why = lam_status_str(st);
+    char label[MAX_NAME + 3] = "";
+    if (t && t->struct_size >= LAM__TYPE_MIN_SIZE && t->name && is_identifier(t->name, MAX_NAME))
+        snprintf(label, sizeof label, "'%s'", t->name);
+    if (k < MAX_BUILTIN_FAILS) {
+        struct builtin_fail *f = &builtin_fails[k];
+        if (*label)
+            snprintf(f->name, sizeof f->name, "%s", t->name);
+        snprintf(f->why, sizeof f->why, "%s", why);
+        f->status = st;
+    }
+    if (t)
+        lam__log(LAM_LOG_ERROR, "built-in layer type %s (entry %zu of the built-in list) could not "
+                 "be registered: %s", *label ? label : "(no valid name)", i, why);
+    else
+        lam__log(LAM_LOG_ERROR, "the %zu built-in layer types could not be registered: %s", i, why);
+}
+
 static void register_builtins(void)
 {
     lam_registry reg = {0}; /* owner NULL: built-in */
     size_t n;
     const lam_layer_type *const *types = lam__builtin_types(&n);
-    for (size_t i = 0; i < n; i++)
-        lam__registry_add(&reg, types[i]);
-    /* A built-in that fails to register (only on OOM) is simply absent:
-     * lam_module_create then reports it as unknown. */
+    for (size_t i = 0; i < n; i++) {
+        lam_status st = lam__registry_add(&reg, types[i]);
+        if (st)
+            builtin_failed(types[i], i, st);
+    }
     lam__registry_commit(&reg);
+    if (reg.n_pending) { /* the registry could not grow: none of them is there */
+        builtin_commit_failed = true;
+        builtin_failed(NULL, n, LAM_ERR_NO_MEMORY);
+    }
     lam__registry_discard(&reg);
 }
 
@@ -534,17 +579,55 @@ static lam_status bind_args(const lam_layer_type *t, size_t nargs, const lam_kwa
     return LAM_OK;
 }
 
+/* The error for a built-in type that did not register, or LAM_OK when
+ * type_name is not one of the built-in list. */
+static lam_status builtin_missing(const char *type_name)
+{
+    registry_init();
+    if (!n_builtin_fails)
+        return LAM_OK;
+    size_t n, nf = n_builtin_fails < MAX_BUILTIN_FAILS ? n_builtin_fails : MAX_BUILTIN_FAILS;
+    const lam_layer_type *const *types = lam__builtin_types(&n);
+    bool builtin = false;
+    for (size_t i = 0; i < n && !builtin; i++)
+        builtin = types[i] && types[i]->struct_size >= LAM__TYPE_MIN_SIZE && types[i]->name &&
+                  !strcmp(types[i]->name, type_name);
+    if (!builtin)
+        return LAM_OK;
+    for (size_t i = 0; i < nf; i++) {
+        const struct builtin_fail *f = &builtin_fails[i];
+        if (builtin_commit_failed || !strcmp(f->name, type_name))
+            return lam__error(f->status ? f->status : LAM_ERR_RUNTIME,
+                              "built-in layer type '%.128s' is not available: %s when the "
+                              "registry started: %s", type_name,
+                              builtin_commit_failed ? "the built-in types could not be registered"
+                                                    : "it could not be registered",
+                              f->why);
+    }
+    return lam__error(LAM_ERR_RUNTIME, "built-in layer type '%.128s' is not available: it could "
+                      "not be registered when the registry started (one of %zu that failed; "
+                      "the log callback was told why)", type_name, n_builtin_fails);
+}
+
 static lam_status unknown_type(const char *type_name)
 {
+    lam_status st = builtin_missing(type_name);
+    if (st)
+        return st;
     lam__sb sb = {0};
     pthread_mutex_lock(&reg_lock);
     for (size_t i = 0; i < n_entries; i++)
         lam__sb_printf(&sb, "%s%s", i ? ", " : "", entries[i]->name);
     pthread_mutex_unlock(&reg_lock);
-    lam_status st = lam__error(LAM_ERR_KEY,
-                               "unknown layer type '%.128s' (registered types: %s); a plugin may "
-                               "provide it: lam_plugin_load() or LAMINA_PLUGIN_PATH",
-                               type_name, sb.buf && !sb.failed ? sb.buf : "none");
+    /* a built-in without a usable name that failed: it may be the one asked for */
+    char unnamed[96] = "";
+    if (n_builtin_fails)
+        snprintf(unnamed, sizeof unnamed, "; %zu built-in type(s) failed to register (logged)",
+                 n_builtin_fails);
+    st = lam__error(LAM_ERR_KEY,
+                    "unknown layer type '%.128s' (registered types: %s); a plugin may "
+                    "provide it: lam_plugin_load() or LAMINA_PLUGIN_PATH%s",
+                    type_name, sb.buf && !sb.failed ? sb.buf : "none", unnamed);
     free(sb.buf);
     return st;
 }
@@ -807,4 +890,9 @@ LAM_API lam_status lam_module_bind(lam_module **m, size_t nargs, const lam_kwarg
         *m = made;
     }
     return LAM_OK;
+}
+
+lam_status lam__registry_builtin_missing(const char *type_name)
+{
+    return type_name ? builtin_missing(type_name) : LAM_OK;
 }

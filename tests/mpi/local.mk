@@ -1,6 +1,7 @@
-# tests/mpi/ — `lamina run --mpi` under mpirun (issue 17).  The script
-# skips (77) when lamina was built without MPI and says why.  Included by
-# Makefile.am.
+# tests/mpi/ — `lamina run --mpi` under mpirun (issue 17).  The scripts
+# skip (77) when lamina was built without MPI and say why; larger-than-memory.sh
+# streams an input 5 times a rank's ulimit -v every time (its 1 GB form with
+# LAMINA_LARGE_TESTS=1).  Included by Makefile.am.
 check_PROGRAMS += tests/mpi/npytool
 tests_mpi_npytool_SOURCES = tests/mpi/npytool.c
 tests_mpi_npytool_LDADD = liblamina.la

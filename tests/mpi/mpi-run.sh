@@ -8,7 +8,8 @@
 # on stderr prefixed with its rank, and no output file (nor a temporary
 # one) left; a rank killed mid-run leaves no output either.
 #
-# Also runs tests/mpi/embed (the C API of <lamina/mpi.h>) on 1-4 ranks.
+# Also runs tests/mpi/embed (the C API of <lamina/mpi.h>) on 1-4 ranks, and
+# checks that with LAMINA_VERBOSE=1 even the kernel-choice line has the rank prefix.
 # Needs LAMINA_BIN, NPYTOOL, EMBED, MODEL_TESTS_DIR, MPIRUN and LAMINA_MPI_WHY (set
 # by `make check`).  Exit 77 (skipped) when lamina was built without MPI.
 # Loopback only: shared memory and self (btl self,vader); as root with
@@ -199,5 +200,16 @@ case $out in
     *'"ranks": 2'*'"samples_per_second": '*'"per_rank": [{"rank": 0'*'{"rank": 1'*) ;;
     *) bad "bench --mpi printed: $out" ;;
 esac
+
+# LAMINA_VERBOSE=1: the library's first message, the kernel choice, comes after
+# MPI_Init, so it carries each rank's prefix like every other line
+for cmd in "run --mpi $T/seed.lam -i $T/x.npy -o $T/verbose.npy" "bench --mpi $T/seed.lam --batch 8 --seconds 0.1"; do
+    LAMINA_VERBOSE=1 mpirun -n 2 "$LAMINA_BIN" $cmd >"$T/out" 2>"$T/err" || bad "LAMINA_VERBOSE=1 $cmd: $(cat "$T/err")"
+    for r in 0 1; do
+        grep -q "^lamina: rank $r: info: kernels: " "$T/err" ||
+            bad "LAMINA_VERBOSE=1 lamina $cmd: no kernel-choice line with the prefix of rank $r: $(cat "$T/err")"
+    done
+    ! grep -q "^lamina: info: " "$T/err" || bad "LAMINA_VERBOSE=1 lamina $cmd: a line without the rank prefix: $(cat "$T/err")"
+done
 
 exit $fail

@@ -30,6 +30,15 @@ LAM_TEST_DIRS_CPPFLAGS = \
 	-DLAM_TEST_REENTER_DIR='"$(abs_top_builddir)/tests/plugins/reenter/.libs"' \
 	-DLAM_TEST_COLLIDE_DIR='"$(abs_top_builddir)/tests/plugins/collide/.libs"'
 
+# A built-in type that cannot register (an allocation failure while the
+# registry starts) is logged and named by lam_module_create (own main: it
+# replaces malloc).
+check_PROGRAMS += tests/plugins/builtin_register
+TESTS += tests/plugins/builtin_register
+tests_plugins_builtin_register_SOURCES = tests/plugins/builtin_register.c
+tests_plugins_builtin_register_LDFLAGS = -no-install
+tests_plugins_builtin_register_LDADD = liblamina.la
+
 # The loader from several threads (a plain program, also run under TSan by
 # `make tsan-check`): built with or without Criterion.
 check_LTLIBRARIES += tests/plugins/reenter/reenter_register.la

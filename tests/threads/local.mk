@@ -21,6 +21,9 @@ TESTS += tests/threads/thread-limits.sh
 EXTRA_DIST += tests/threads/thread-limits.sh
 AM_TESTS_ENVIRONMENT += THREAD_LIMITS_BIN='$(abs_top_builddir)/tests/threads/thread_limits'; \
 	export THREAD_LIMITS_BIN;
+# the default thread count follows the CPU affinity mask (taskset -c 0: 1)
+TESTS += tests/threads/affinity.sh
+EXTRA_DIST += tests/threads/affinity.sh
 tests_threads_thread_limits_SOURCES = tests/threads/thread_limits.c
 tests_threads_thread_limits_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 tests_threads_thread_limits_LDADD = liblamina.la

@@ -139,6 +139,8 @@ int cmd_bench(int argc, char **argv)
                             "MODEL");
     if (rc != CLI_CONTINUE)
         goto out;
+    if (!a.mpi)
+        cli_log_start(); /* with --mpi, after MPI_Init (the rank prefix) */
     long long batch = a.batch, warmup = a.warmup;
     double seconds = a.seconds;
     const char *shape = a.shape;

@@ -21,6 +21,11 @@ int cli_fail_status(lam_status st, const char *what);
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The library's log callback: "lamina: warning: <message>" on stderr. */
 void cli_log(lam_log_level level, const char *message, void *user);
+/* Installs cli_log (once; later calls do nothing).  The first installation
+ * makes the library log its kernel choice (LAMINA_VERBOSE=1), so run and
+ * bench install it only once they know whether they are an MPI rank: after
+ * MPI_Init, with the rank in cli_prefix. */
+void cli_log_start(void);
 
 /* Options several subcommands share. */
 typedef struct cli_common {

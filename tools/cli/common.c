@@ -42,6 +42,15 @@ void cli_log(lam_log_level level, const char *message, void *user)
     fputs(line, stderr);
 }
 
+void cli_log_start(void)
+{
+    static bool started;
+    if (!started) {
+        started = true;
+        lam_set_log_callback(cli_log, NULL);
+    }
+}
+
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

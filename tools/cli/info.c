@@ -1,6 +1,9 @@
 /* lamina info — version, CPU, kernels, threads, plugins and layer types. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "tools/cli/cli.h"
 #include <lamina/plugin.h>
+#include <sched.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +17,43 @@ static const char info_help[] =
     "  -p, --plugin P.so        load a plugin first (its types are listed)\n"
     "  -t, --threads N          the thread count to report\n"
     "  -h, --help               show this help\n";
+
+/* Where the thread count comes from, in the library's order of precedence
+ * (lam_set_num_threads: --threads here; LAMINA_NUM_THREADS; OMP_NUM_THREADS;
+ * the CPUs this process may run on).  A count other than that source's is
+ * a serial build's 1. */
+static void threads_source(const cli_common *c, int threads, char *buf, size_t size)
+{
+    static const char *const vars[] = {"LAMINA_NUM_THREADS", "OMP_NUM_THREADS"};
+    long want = 0;
+    if (c->threads > 0) {
+        want = c->threads;
+        snprintf(buf, size, "--threads");
+    }
+    for (size_t i = 0; !want && i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        char *end = NULL;
+        long n = v ? strtol(v, &end, 10) : 0;
+        /* as the library reads it: a count in 1..4096, OMP_NUM_THREADS's first of a list */
+        if (v && end != v && (!*end || *end == ',') && n >= 1 && n <= 4096) {
+            want = n;
+            snprintf(buf, size, "%s", vars[i]);
+        }
+    }
+    if (!want) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof set, &set) == 0) {
+            want = CPU_COUNT(&set);
+            snprintf(buf, size, "the CPUs this process may run on: %ld of %ld online", want, online);
+        } else {
+            want = online;
+            snprintf(buf, size, "the online CPUs: %ld", online);
+        }
+    }
+    if (threads == 1 && want > 1)
+        snprintf(buf, size, "this lamina runs serially: built without OpenMP");
+}
 
 /* "model name" (x86) / "CPU part"-less ARM: first matching key's value */
 static void cpuinfo(char *model, size_t msize, char *flags, size_t fsize)
@@ -90,7 +130,9 @@ int cmd_info(int argc, char **argv)
     printf("%s\n", any ? "" : " (none of interest found)");
     printf("kernel isa:   %s%s\n", lam_kernel_isa(),
            getenv("LAMINA_MAX_ISA") ? " (capped by LAMINA_MAX_ISA)" : "");
-    printf("threads:      %d\n", lam_get_num_threads());
+    char why[128];
+    threads_source(&c, lam_get_num_threads(), why, sizeof why);
+    printf("threads:      %d (%s)\n", lam_get_num_threads(), why);
 #ifdef LAM_HAVE_MPI
     char mpi[256];
     cli_mpi_library(mpi, sizeof mpi);

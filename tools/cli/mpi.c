@@ -55,6 +55,7 @@ static int mpi_init(void)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     snprintf(cli_prefix, sizeof cli_prefix, "lamina: rank %d", rank);
+    cli_log_start(); /* the library's messages (the kernel choice first) with the prefix */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -94,9 +95,9 @@ static bool env_set(const char *name)
 /* The thread count of a rank: --threads, LAMINA_NUM_THREADS or
  * OMP_NUM_THREADS when given; otherwise the cores this rank may run on
  * (Open MPI binds each rank to one core by default when there are at most
- * 2 ranks: lamina's default, every online core, would crowd that one).  A
- * count given explicitly beyond the cores of a rank bound to one gets a
- * warning. */
+ * 2 ranks; the library's own default follows the affinity mask too, and
+ * this says so explicitly for the rank).  A count given explicitly beyond
+ * the cores of a rank bound to one gets a warning. */
 static int rank_threads(const cli_common *c)
 {
     int cores = affinity_cores();

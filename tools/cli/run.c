@@ -85,6 +85,8 @@ int cmd_run(int argc, char **argv)
                             "MODEL");
     if (rc != CLI_CONTINUE)
         goto out;
+    if (!a.mpi)
+        cli_log_start(); /* with --mpi, after MPI_Init (the rank prefix) */
     if (!a.input) {
         rc = cli_usage("run", "missing --input X.npy");
         goto out;
