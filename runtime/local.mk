@@ -33,6 +33,7 @@ liblamina_la_SOURCES += \
 	runtime/layers/activation.c \
 	runtime/layers/softmax.c \
 	runtime/layers/layer_norm.c \
+	runtime/layers/attention.c \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
 	runtime/layers/rowwise.c \

@@ -68,14 +68,14 @@ class Writer:
     def int(self, name, value):
         self.parts.append('int %s %d\n' % (name, int(value)))
 
-    def tensor(self, name, t):
+    def tensor(self, name, t, allow_nan=False):
         t = t.detach().to(torch.float32).contiguous()
         assert 1 <= t.dim() <= 4, (name, t.shape)
         self.parts.append('tensor %s %d %s\n' % (name, t.dim(), ' '.join(str(d) for d in t.shape)))
         vals = t.reshape(-1).tolist()
         for i in range(0, len(vals), 8):
             chunk = vals[i:i + 8]
-            assert all(math.isfinite(v) for v in chunk), name
+            assert allow_nan or all(math.isfinite(v) for v in chunk), name
             self.parts.append(' '.join('%.9g' % v for v in chunk) + '\n')
 
     def state_dict(self, module):
@@ -1383,11 +1383,122 @@ def gen_conv():
     w.close()
 
 
+# ------------------------------------------------------------- attention ---
+
+def mha_case(name, ctor, q, k=None, v=None, kpm=None, attn_mask=None, need_weights=True,
+             average=True, seed=0):
+    """MultiheadAttention: constructor arguments, repr, parameter names,
+    state_dict, inputs, masks (bool masks written as 0/1 with an int flag),
+    expected attn_output and weights.  The reference is the module's slow
+    path (F.multi_head_attention_forward, taken while grad is enabled) in
+    float64: PyTorch's fast path differs on fully masked rows (0, not NaN)."""
+    torch.manual_seed(seed)
+    m = nn.MultiheadAttention(**ctor)
+    with torch.no_grad():  # non-zero biases, so that they are tested
+        for pn, p in m.named_parameters():
+            if 'bias' in pn:
+                p.uniform_(-0.5, 0.5)
+    m.eval()
+    self_attn = k is None
+    if self_attn:
+        k = v = q
+    w = Writer(os.path.join(OUT, 'attention', name + '.txt'), name)
+    full = dict(dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False, kdim=None,
+                vdim=None, batch_first=False)
+    full.update(ctor)
+    for key in ('embed_dim', 'num_heads'):
+        w.int(key, full[key])
+    for key in ('bias', 'add_bias_kv', 'add_zero_attn', 'batch_first'):
+        w.int(key, 1 if full[key] else 0)
+    w.int('kdim', full['kdim'] or 0)
+    w.int('vdim', full['vdim'] or 0)
+    w.int('self', 1 if self_attn else 0)
+    w.int('need_weights', 1 if need_weights else 0)
+    w.int('average', 1 if average else 0)
+    w.text('repr', repr(m))
+    w.list('params', [pn for pn, _ in m.named_parameters()])
+    w.state_dict(m)
+    w.tensor('query', q)
+    if not self_attn:
+        w.tensor('key', k)
+        w.tensor('value', v)
+    for mname, mk in (('kpm', kpm), ('attn_mask', attn_mask)):
+        if mk is not None:
+            w.int(mname + '_bool', 1 if mk.dtype == torch.bool else 0)
+            w.tensor(mname, mk.float(), allow_nan=True)  # -inf entries
+    m64 = copy.deepcopy(m).double()
+    with torch.enable_grad():
+        k64 = q.double() if self_attn else k.double()
+        v64 = q.double() if self_attn else v.double()
+        def d(mk):
+            return mk if mk is None or mk.dtype == torch.bool else mk.double()
+        out, wts = m64(q.double(), k64, v64, key_padding_mask=d(kpm), need_weights=need_weights,
+                       attn_mask=d(attn_mask), average_attn_weights=average)
+    w.tensor('output', out.float(), allow_nan=True)
+    if need_weights:
+        w.tensor('weights', wts.float(), allow_nan=True)
+    w.close()
+
+
+def gen_attention():
+    def r(*shape, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        return torch.randn(*shape, generator=g)
+
+    mha_case('self_seqfirst', dict(embed_dim=16, num_heads=4), r(7, 3, 16, seed=1))
+    mha_case('self_batchfirst_perhead', dict(embed_dim=12, num_heads=3, batch_first=True),
+             r(2, 9, 12, seed=2), average=False)
+    mha_case('self_noweights', dict(embed_dim=16, num_heads=2, batch_first=True),
+             r(3, 5, 16, seed=3), need_weights=False)
+    mha_case('cross', dict(embed_dim=8, num_heads=2), r(5, 2, 8, seed=4), r(11, 2, 8, seed=5),
+             r(11, 2, 8, seed=6))
+    mha_case('kdim_vdim', dict(embed_dim=8, num_heads=4, kdim=6, vdim=10, batch_first=True),
+             r(2, 5, 8, seed=7), r(2, 7, 6, seed=8), r(2, 7, 10, seed=9))
+    mha_case('nobias', dict(embed_dim=12, num_heads=2, bias=False), r(6, 2, 12, seed=10))
+    kpm = torch.zeros(2, 6, dtype=torch.bool)
+    kpm[0, 4:] = True
+    kpm[1, 0] = True
+    am = torch.zeros(5, 6, dtype=torch.bool)
+    am[1, 2] = True
+    am[3, :3] = True
+    mha_case('bias_kv_masks', dict(embed_dim=8, num_heads=2, add_bias_kv=True),
+             r(5, 2, 8, seed=11), r(6, 2, 8, seed=12), r(6, 2, 8, seed=13), kpm=kpm, attn_mask=am)
+    mha_case('zero_attn', dict(embed_dim=8, num_heads=2, add_zero_attn=True, batch_first=True),
+             r(2, 5, 8, seed=14), r(2, 6, 8, seed=15), r(2, 6, 8, seed=16), kpm=kpm)
+    am3 = torch.rand(2 * 2, 5, 6, generator=torch.Generator().manual_seed(17)) < 0.3
+    mha_case('bias_kv_zero_attn_3d', dict(embed_dim=8, num_heads=2, add_bias_kv=True,
+                                          add_zero_attn=True),
+             r(5, 2, 8, seed=18), r(6, 2, 8, seed=19), r(6, 2, 8, seed=20), attn_mask=am3,
+             average=False)
+    fm = r(7, 7, seed=21)
+    fm[2, 5] = float('-inf')
+    mha_case('float_mask_bool_kpm', dict(embed_dim=16, num_heads=4, batch_first=True),
+             r(2, 7, 16, seed=22), r(2, 7, 16, seed=23), r(2, 7, 16, seed=24),
+             kpm=torch.tensor([[False] * 6 + [True], [True] + [False] * 6]), attn_mask=fm)
+    dead = torch.zeros(2, 5, dtype=torch.bool)
+    dead[1, :] = True  # batch 1 sees no key: NaN, as the slow path gives
+    mha_case('dead_rows', dict(embed_dim=8, num_heads=2), r(4, 2, 8, seed=25),
+             r(5, 2, 8, seed=26), r(5, 2, 8, seed=27), kpm=dead)
+    mha_case('unbatched', dict(embed_dim=10, num_heads=5), r(6, 10, seed=28), r(9, 10, seed=29),
+             r(9, 10, seed=30), kpm=torch.tensor([False] * 8 + [True]))
+    mha_case('odd_head', dict(embed_dim=15, num_heads=5, batch_first=True), r(2, 13, 15, seed=31))
+    mha_case('float_kpm', dict(embed_dim=8, num_heads=2, batch_first=True), r(2, 5, 8, seed=32),
+             r(2, 6, 8, seed=33), r(2, 6, 8, seed=34), kpm=r(2, 6, seed=35))
+    mha_case('long', dict(embed_dim=64, num_heads=8, batch_first=True), r(2, 70, 64, seed=36),
+             need_weights=False)
+    mha_case('causal_float', dict(embed_dim=16, num_heads=2), r(9, 1, 16, seed=37),
+             attn_mask=torch.triu(torch.full((9, 9), float('-inf')), diagonal=1))
+
+
 if __name__ == '__main__':
     torch.set_default_dtype(torch.float32)
+    if len(sys.argv) > 2 and sys.argv[2] == 'attention':
+        gen_attention()
+        sys.exit(0)
     gen_layers()
     gen_models()
     gen_containers()
     gen_norms()
     gen_vision()
     gen_conv()
+    gen_attention()
