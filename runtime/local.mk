@@ -34,6 +34,7 @@ liblamina_la_SOURCES += \
 	runtime/layers/softmax.c \
 	runtime/layers/layer_norm.c \
 	runtime/layers/attention.c \
+	runtime/layers/transformer.c \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
 	runtime/layers/rowwise.c \
@@ -55,4 +56,5 @@ liblamina_la_SOURCES += \
 	runtime/exec/plan.c \
 	runtime/exec/plan_cache.c \
 	runtime/nn/container.c \
-	runtime/nn/custom.c
+	runtime/nn/custom.c \
+	runtime/nn/transformer.c

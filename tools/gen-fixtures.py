@@ -1490,8 +1490,76 @@ def gen_attention():
              attn_mask=torch.triu(torch.full((9, 9), float('-inf')), diagonal=1))
 
 
+def tel_case(name, ctor, x, num_layers=0, final_norm=False, seed=0):
+    """TransformerEncoderLayer (num_layers 0) or TransformerEncoder of
+    num_layers copies (and a final LayerNorm when final_norm): constructor
+    arguments, repr, parameter names, state_dict, input, expected output
+    (float64, the slow path: grad enabled)."""
+    torch.manual_seed(seed)
+    layer = nn.TransformerEncoderLayer(**ctor)
+    m = layer
+    if num_layers:
+        norm = nn.LayerNorm(ctor['d_model'], eps=ctor.get('layer_norm_eps', 1e-5)) \
+            if final_norm else None
+        m = nn.TransformerEncoder(layer, num_layers, norm=norm)
+    with torch.no_grad():  # every layer its own values; norms and biases not at their init
+        for pn, p in m.named_parameters():
+            if 'norm' in pn or 'bias' in pn:
+                p.uniform_(0.5, 1.5) if pn.endswith('weight') else p.uniform_(-0.5, 0.5)
+            elif num_layers:
+                p.mul_(1.0 + 0.1 * torch.rand(()))
+    m.eval()
+    w = Writer(os.path.join(OUT, 'transformer', name + '.txt'), name)
+    full = dict(dim_feedforward=2048, dropout=0.1, activation='relu', layer_norm_eps=1e-5,
+                batch_first=False, norm_first=False)
+    full.update(ctor)
+    w.int('d_model', full['d_model'])
+    w.int('nhead', full['nhead'])
+    w.int('dim_feedforward', full['dim_feedforward'])
+    w.text('dropout', repr(float(full['dropout'])))
+    w.int('gelu', 1 if full['activation'] == 'gelu' else 0)
+    w.text('layer_norm_eps', repr(float(full['layer_norm_eps'])))
+    w.int('batch_first', 1 if full['batch_first'] else 0)
+    w.int('norm_first', 1 if full['norm_first'] else 0)
+    w.int('num_layers', num_layers)
+    w.int('final_norm', 1 if final_norm else 0)
+    w.text('repr', repr(m))
+    w.list('params', [pn for pn, _ in m.named_parameters()])
+    w.state_dict(m)
+    w.tensor('input', x)
+    m64 = copy.deepcopy(m).double()
+    with torch.enable_grad():
+        y = m64(x.double())
+    w.tensor('output', y.float())
+    w.close()
+
+
+def gen_transformer():
+    def r(*shape, seed=0):
+        return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+    tel_case('layer_relu', dict(d_model=16, nhead=4, dim_feedforward=32), r(7, 2, 16, seed=1))
+    tel_case('layer_gelu_bf', dict(d_model=16, nhead=2, dim_feedforward=24, activation='gelu',
+                                   batch_first=True), r(3, 9, 16, seed=2))
+    tel_case('layer_norm_first', dict(d_model=12, nhead=3, dim_feedforward=20, norm_first=True,
+                                      layer_norm_eps=1e-3), r(5, 2, 12, seed=3))
+    tel_case('layer_unbatched', dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0),
+             r(11, 8, seed=4))
+    tel_case('layer_long', dict(d_model=32, nhead=4, dim_feedforward=64, batch_first=True,
+                                norm_first=True, activation='gelu'), r(2, 70, 32, seed=5))
+    tel_case('encoder_3', dict(d_model=16, nhead=4, dim_feedforward=32, batch_first=True), r(2, 13, 16, seed=6),
+             num_layers=3)
+    tel_case('encoder_2_norm', dict(d_model=16, nhead=2, dim_feedforward=40, norm_first=True),
+             r(9, 3, 16, seed=7), num_layers=2, final_norm=True)
+    tel_case('encoder_1_norm', dict(d_model=8, nhead=2, dim_feedforward=16, activation='gelu'),
+             r(5, 1, 8, seed=8), num_layers=1, final_norm=True)
+
+
 if __name__ == '__main__':
     torch.set_default_dtype(torch.float32)
+    if len(sys.argv) > 2 and sys.argv[2] == 'transformer':
+        gen_transformer()
+        sys.exit(0)
     if len(sys.argv) > 2 and sys.argv[2] == 'attention':
         gen_attention()
         sys.exit(0)
@@ -1502,3 +1570,4 @@ if __name__ == '__main__':
     gen_vision()
     gen_conv()
     gen_attention()
+    gen_transformer()

@@ -89,6 +89,30 @@ LAM_API lam_status lam_multihead_attention_forward(
     const lam_tensor *attn_mask, bool attn_mask_is_bool, bool average_attn_weights,
     lam_tensor **attn_output, lam_tensor **attn_weights);
 
+/* TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+ * activation="relu" (or "gelu"; NULL: relu), layer_norm_eps=1e-5,
+ * batch_first=False, norm_first=False): PyTorch 1.13's children self_attn
+ * (MultiheadAttention(d_model, nhead, dropout, batch_first)), linear1,
+ * dropout, linear2, norm1, norm2, dropout1, dropout2, and its eval-mode
+ * forward without masks (input (L, N, d_model), (N, L, d_model) when
+ * batch_first, or (L, d_model)).  A forward in training mode with dropout >
+ * 0 fails (LAM_ERR_NOT_IMPLEMENTED).  Errors: LAM_ERR_INVALID_ARGUMENT
+ * (PyTorch's "activation should be relu/gelu, not x"; sizes). */
+LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_t d_model,
+                                                        int64_t nhead, int64_t dim_feedforward,
+                                                        double dropout, const char *activation,
+                                                        double layer_norm_eps, bool batch_first,
+                                                        bool norm_first);
+/* TransformerEncoder(encoder_layer, num_layers, norm=None): children
+ * `layers`, a ModuleList of num_layers new layers with encoder_layer's
+ * configuration and parameter values (PyTorch deep-copies it; encoder_layer
+ * itself is not kept, the caller still owns it), and `norm` (a reference is
+ * taken) when not NULL.  forward: the layers in order, then norm (no
+ * masks).  Errors: LAM_ERR_TYPE when encoder_layer is not a
+ * TransformerEncoderLayer. */
+LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *encoder_layer,
+                                                  int64_t num_layers, lam_module *norm);
+
 /* ---- normalisation layers (PyTorch 1.13, NCHW) ----
  *
  * BatchNorm1d / BatchNorm2d(num_features, eps=1e-5, momentum=0.1,

@@ -2,7 +2,7 @@
  * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, BatchNorm,
  * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU,
  * the padding layers, Upsample, Unflatten, the shuffles, the
- * convolutions in conv.h and MultiheadAttention) as
+ * convolutions in conv.h, MultiheadAttention and TransformerEncoderLayer) as
  * lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
@@ -50,6 +50,13 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
                             const lam_tensor *value, const lam__attn_mask *key_padding_mask,
                             const lam__attn_mask *attn_mask, bool need_weights,
                             bool average_attn_weights, lam_tensor *out, lam_tensor **weights);
+
+/* ---- TransformerEncoderLayer (transformer.c) ---- */
+extern const lam__module_ops lam__tel_ops;
+/* A new TransformerEncoderLayer with src's configuration and parameter
+ * values (copy.deepcopy, as TransformerEncoder makes its layers);
+ * LAM_ERR_TYPE when src is not one. */
+lam_status lam__tel_clone(const lam_module *src, lam_module **out);
 
 /* ---- pools (pool.c) ---- */
 enum { LAM__POOL_MAX, LAM__POOL_AVG, LAM__POOL_ADAPTIVE_AVG, LAM__POOL_ADAPTIVE_MAX };
