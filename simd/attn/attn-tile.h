@@ -18,8 +18,10 @@
 #define LAM__ATT_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
 static void LAM__ATT_NAME(score)(size_t mr, size_t dc, const float *q, size_t ldq,
-                                 const float *kt, size_t kb, float *s, size_t lds, int first)
+                                 const float *kt, size_t kb, float *s, size_t lds, int first,
+                                 int last, float scale)
 {
+    const V vs = VSET1(scale);
     const float *qr[LAM__ATT_MR];
     float *sr[LAM__ATT_MR];
     for (size_t r = 0; r < LAM__ATT_MR; r++) {
@@ -54,8 +56,8 @@ static void LAM__ATT_NAME(score)(size_t mr, size_t dc, const float *q, size_t ld
         }
 #define LAM__ATT_S(r)                                                                            \
     if (r < mr) {                                                                                \
-        VSTORE(sr[r] + t, a##r##0);                                                              \
-        VSTORE(sr[r] + t + LAM__ATT_VF, a##r##1);                                                \
+        VSTORE(sr[r] + t, last ? VMUL(a##r##0, vs) : a##r##0);                                   \
+        VSTORE(sr[r] + t + LAM__ATT_VF, last ? VMUL(a##r##1, vs) : a##r##1);                     \
     }
         LAM__ATT_ROWS(LAM__ATT_S)
 #undef LAM__ATT_S

@@ -27,9 +27,11 @@
 #define LAM__ATTN_DC 128 /* d a packed chunk */
 
 /* s[r lds + j] = (first ? 0 : s[r lds + j]) + sum_{d < dc} q[r ldq + d]
- * kt[d kb + j], as one fma chain over d, for rows r < mr and all j < kb. */
+ * kt[d kb + j], as one fma chain over d, for rows r < mr and all j < kb,
+ * then times scale when last (the chain's end: one rounding more). */
 typedef void (*lam__attn_score_fn)(size_t mr, size_t dc, const float *q, size_t ldq,
-                                   const float *kt, size_t kb, float *s, size_t lds, int first);
+                                   const float *kt, size_t kb, float *s, size_t lds, int first,
+                                   int last, float scale);
 /* The online softmax step of one row over nk scores s (already scaled and
  * masked): m' = max(*m, max s); s[j] = exp(s[j] - m'); *alpha = exp(*m - m');
  * *l = *l alpha + sum s; *m = m'.  When m' = -inf the s become 0 and

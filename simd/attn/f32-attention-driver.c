@@ -10,24 +10,21 @@
 
 #include "simd/attn/attn-ukernel.h"
 
-/* Scale, additive masks, then the -inf of the boolean and causal masks, on
- * the nk scores of query row i from key j0 (PyTorch's order: the masks are
- * summed first, then added to the scaled product). */
+/* The additive masks, then the -inf of the boolean and causal masks, on
+ * the nk scaled scores of query row i from key j0 (PyTorch's order: the
+ * masks are summed first, then added to the scaled product). */
 static void lam__attn_mask_row(const lam__attn_args *a, size_t i, size_t j0, size_t nk, float *s)
 {
-    const float sc = a->scale;
     const float *am = a->attn_add ? a->attn_add + i * a->ld_add + j0 : NULL;
     const float *km = a->key_add ? a->key_add + j0 : NULL;
     if (am && km)
         for (size_t j = 0; j < nk; j++)
-            s[j] = s[j] * sc + (am[j] + km[j]);
+            s[j] += am[j] + km[j];
     else if (am || km) {
         const float *m = am ? am : km;
         for (size_t j = 0; j < nk; j++)
-            s[j] = s[j] * sc + m[j];
-    } else
-        for (size_t j = 0; j < nk; j++)
-            s[j] *= sc;
+            s[j] += m[j];
+    }
     if (a->attn_bool) {
         const unsigned char *b = a->attn_bool + i * a->ld_bool + j0;
         for (size_t j = 0; j < nk; j++)
@@ -45,8 +42,13 @@ static void lam__attn_mask_row(const lam__attn_args *a, size_t i, size_t j0, siz
             s[j] = -INFINITY;
 }
 
+static int lam__attn_masked(const lam__attn_args *a)
+{
+    return a->attn_add || a->key_add || a->attn_bool || a->key_bool || a->causal;
+}
+
 /* Scores of rows [i0, i0 + qb) against keys [j0, j0 + nk) into s (row
- * stride LAM__ATTN_KB), before scale and masks. */
+ * stride LAM__ATTN_KB), scaled, before the masks. */
 static void lam__attn_scores(const lam__attn_ukernel *u, const lam__attn_args *a, size_t i0,
                              size_t qb, size_t j0, size_t nk, float *kt, float *s)
 {
@@ -62,7 +64,8 @@ static void lam__attn_scores(const lam__attn_ukernel *u, const lam__attn_args *a
                 memset(kt + d * LAM__ATTN_KB + nk, 0, (LAM__ATTN_KB - nk) * sizeof *kt);
         for (size_t r0 = 0; r0 < qb; r0 += u->mr)
             u->score(qb - r0 < u->mr ? qb - r0 : u->mr, dc, a->q + (i0 + r0) * a->ldq + d0,
-                     a->ldq, kt, LAM__ATTN_KB, s + r0 * LAM__ATTN_KB, LAM__ATTN_KB, d0 == 0);
+                     a->ldq, kt, LAM__ATTN_KB, s + r0 * LAM__ATTN_KB, LAM__ATTN_KB, d0 == 0,
+                     d0 + dc >= a->D, a->scale);
         if (a->D == 0)
             break;
     }
@@ -75,6 +78,7 @@ void lam__attn_run(const lam__attn_ukernel *u, const lam__attn_args *a, size_t i
     float s[LAM__ATTN_QB * LAM__ATTN_KB] __attribute__((aligned(64)));
     float m[LAM__ATTN_QB], l[LAM__ATTN_QB], alpha[LAM__ATTN_QB], ones[LAM__ATTN_QB];
     const size_t Tk = a->Tk, Dv = a->Dv;
+    const int masked = lam__attn_masked(a);
     for (size_t r = 0; r < LAM__ATTN_QB; r++)
         ones[r] = 1.0f;
     if (Tk == 0) {
@@ -91,7 +95,8 @@ void lam__attn_run(const lam__attn_ukernel *u, const lam__attn_args *a, size_t i
                 lam__attn_scores(u, a, i0, qb, j0, nk, kt, s);
                 for (size_t r = 0; r < qb; r++) {
                     float *row = s + r * LAM__ATTN_KB;
-                    lam__attn_mask_row(a, i0 + r, j0, nk, row);
+                    if (masked)
+                        lam__attn_mask_row(a, i0 + r, j0, nk, row);
                     memcpy(a->w + (i0 + r) * a->ldw + j0, row, nk * sizeof *row);
                 }
             }
@@ -118,7 +123,8 @@ void lam__attn_run(const lam__attn_ukernel *u, const lam__attn_args *a, size_t i
             const size_t nk = kend - j0 < LAM__ATTN_KB ? kend - j0 : LAM__ATTN_KB;
             lam__attn_scores(u, a, i0, qb, j0, nk, kt, s);
             for (size_t r = 0; r < qb; r++) {
-                lam__attn_mask_row(a, i0 + r, j0, nk, s + r * LAM__ATTN_KB);
+                if (masked)
+                    lam__attn_mask_row(a, i0 + r, j0, nk, s + r * LAM__ATTN_KB);
                 u->rowstep(nk, s + r * LAM__ATTN_KB, &m[r], &l[r], &alpha[r]);
             }
             for (size_t r0 = 0; r0 < qb; r0 += u->mr)

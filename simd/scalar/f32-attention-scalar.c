@@ -10,14 +10,15 @@
 #include "simd/simd.h"
 
 static void lam__attn_score_scalar(size_t mr, size_t dc, const float *q, size_t ldq,
-                                   const float *kt, size_t kb, float *s, size_t lds, int first)
+                                   const float *kt, size_t kb, float *s, size_t lds, int first,
+                                   int last, float scale)
 {
     for (size_t r = 0; r < mr; r++)
         for (size_t j = 0; j < kb; j++) {
             float acc = first ? 0.0f : s[r * lds + j];
             for (size_t d = 0; d < dc; d++)
                 acc = fmaf(q[r * ldq + d], kt[d * kb + j], acc);
-            s[r * lds + j] = acc;
+            s[r * lds + j] = last ? acc * scale : acc;
         }
 }
 
