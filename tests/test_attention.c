@@ -222,6 +222,15 @@ Test(attention, errors)
                   "message");
     cr_expect_null(y);
     cr_expect_null(w);
+    lam_tensor *kpm = NULL;
+    ASSERT_OK(lam_tensor_create(&kpm, 2, (int64_t[]){2, 4}));
+    cr_expect_eq(lam_multihead_attention_forward(m, q, q, q, kpm, true, false, NULL, false, true,
+                                                 &y, NULL),
+                 LAM_ERR_SHAPE);
+    EXPECT_STR_EQ(lam_last_error(),
+                  "expecting key_padding_mask shape of (2, 5), but got torch.Size([2, 4])",
+                  "message");
+    lam_tensor_release(kpm);
     lam_tensor *bad = NULL;
     ASSERT_OK(lam_tensor_create(&bad, 3, (int64_t[]){5, 2, 7}));
     cr_expect_eq(lam_module_forward(m, bad, &y), LAM_ERR_SHAPE);

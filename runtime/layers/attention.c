@@ -240,10 +240,14 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
     const lam__attn_mask *kpm = key_padding_mask ? key_padding_mask : &none;
     const lam__attn_mask *am = attn_mask ? attn_mask : &none;
     if (kpm->ndim && !(batched ? shape_is(kpm, 2, N, S, 0) : shape_is(kpm, 1, S, 0, 0)))
-        return lam__error(LAM_ERR_SHAPE,
-                          "MultiheadAttention: expected key_padding_mask of shape (%" PRId64
-                          ", %" PRId64 "), got %s",
-                          N, S, mask_shape(kpm, sb, sizeof sb));
+        return batched ? lam__error(LAM_ERR_SHAPE,
+                                    "expecting key_padding_mask shape of (%" PRId64 ", %" PRId64
+                                    "), but got torch.Size(%s)",
+                                    N, S, mask_shape(kpm, sb, sizeof sb))
+                       : lam__error(LAM_ERR_SHAPE,
+                                    "expecting key_padding_mask shape of (%" PRId64
+                                    ",), but got torch.Size(%s)",
+                                    S, mask_shape(kpm, sb, sizeof sb));
     bool am3 = false;
     if (am->ndim == 2) {
         if (!shape_is(am, 2, L, S, 0))
