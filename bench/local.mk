@@ -66,3 +66,13 @@ bench:
 bench-quick:
 	@$(MAKE) $(AM_MAKEFLAGS) bench-build
 	$(BENCH_RUN) --quick
+
+# TransformerEncoder (issue 16's sequence-model row): `make bench/bench_transformer`, then
+# bench/bench_transformer [threads] [reps].  Not run by bench/run yet.
+EXTRA_PROGRAMS += bench/bench_transformer
+CLEANFILES += bench/bench_transformer$(EXEEXT)
+bench_bench_transformer_SOURCES = bench/bench_transformer.c
+bench_bench_transformer_CPPFLAGS = -I$(top_srcdir)/include
+bench_bench_transformer_CFLAGS = $(AM_CFLAGS) -O2
+bench_bench_transformer_LDFLAGS = -no-install
+bench_bench_transformer_LDADD = liblamina.la

@@ -33,6 +33,8 @@ liblamina_la_SOURCES += \
 	runtime/layers/activation.c \
 	runtime/layers/softmax.c \
 	runtime/layers/layer_norm.c \
+	runtime/layers/attention.c \
+	runtime/layers/transformer.c \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \
 	runtime/layers/rowwise.c \
@@ -56,4 +58,5 @@ liblamina_la_SOURCES += \
 	runtime/exec/plan_cache.c \
 	runtime/exec/lazy.c \
 	runtime/nn/container.c \
-	runtime/nn/custom.c
+	runtime/nn/custom.c \
+	runtime/nn/transformer.c

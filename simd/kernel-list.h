@@ -76,6 +76,21 @@
     X(addc, BINARYC, '+') X(subc, BINARYC, '-') X(rsubc, RBINARYC, '-') X(mulc, BINARYC, '*')     \
     X(divc, BINARYC, '/') X(rdivc, RBINARYC, '/')
 
+/* ---- attention over one head, query rows [i_begin, i_end) ----
+ * X(name, KIND, tol, flags, specials)
+ *   KIND     ATTN: lam__attention_fn f(args, i_begin, i_end) (simd/kernels.h)
+ *   tol      |o - exact| <= tol (D + 64) eps amax(v) (1 + amax(s)), amax(s)
+ *            the largest |score| of the row, and the weights the same with
+ *            amax(v) = 1 (eps = 2^-24)
+ * o_i = sum_j softmax_j(score(i, .)) v_j, keys in blocks of 64 with an online
+ * softmax: without weights nothing of size Tq x Tk is stored.  Each row is
+ * computed alone: the bits do not depend on [i_begin, i_end) or the caller's
+ * split (a -0 may turn +0).  Rows where every score is -inf, or with a NaN or
+ * +inf score, give NaN (PyTorch's softmax); Tk = 0 gives o = 0.
+ * Symbols: lam__f32_<name>_<isa>. */
+#define LAM_ATTN_KERNELS(X)                                                                       \
+    X(attention, ATTN, 0.5, 0u, "fully masked row -> NaN (o and w); Tk = 0 -> o = 0")
+
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn
 #define LAM__KT_TYPE_UNARY1 lam__unary1_fn
@@ -85,6 +100,7 @@
 #define LAM__KT_TYPE_BINARY lam__binary_fn
 #define LAM__KT_TYPE_BINARYC lam__binaryc_fn
 #define LAM__KT_TYPE_RBINARYC lam__binaryc_fn
+#define LAM__KT_TYPE_ATTN lam__attention_fn
 
 #define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
@@ -95,6 +111,7 @@
 #define LAM__KT_PARAMS_BINARY (size_t n, const float *a, const float *b, float *y)
 #define LAM__KT_PARAMS_BINARYC (size_t n, const float *a, float c, float *y)
 #define LAM__KT_PARAMS_RBINARYC (size_t n, const float *a, float c, float *y)
+#define LAM__KT_PARAMS_ATTN (const lam__attn_args *a, size_t i_begin, size_t i_end)
 
 /* Table members (simd/kernels.h). */
 #define LAM__KT_MEMBER_E(name, kind, ...) LAM__KT_TYPE_##kind name;
@@ -116,7 +133,8 @@
 #define LAM__KERNELS_DECLARE()             \
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \
     LAM_ROW_KERNELS(LAM__KT_DECL_R)         \
-    LAM_BINARY_KERNELS(LAM__KT_DECL_B)
+    LAM_BINARY_KERNELS(LAM__KT_DECL_B)      \
+    LAM_ATTN_KERNELS(LAM__KT_DECL_R)
 
 #define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
 #define LAM__KT_SET_R(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
@@ -129,6 +147,7 @@
         LAM_ELEMENTWISE_KERNELS(LAM__KT_SET_E)      \
         LAM_ROW_KERNELS(LAM__KT_SET_R)              \
         LAM_BINARY_KERNELS(LAM__KT_SET_B)           \
+        LAM_ATTN_KERNELS(LAM__KT_SET_R)             \
     } while (0)
 
 #endif

@@ -41,6 +41,30 @@ typedef void (*lam__softplus_fn)(size_t n, const float *x, float *y, float beta,
 typedef void (*lam__layer_norm_fn)(size_t n, const float *x, float *y, const float *gamma,
                                    const float *beta, float eps);
 
+/* One head of scaled-dot-product attention (the attention entry; contract
+ * in LAM_ATTN_KERNELS, simd/kernel-list.h).  Rows are absolute: query row i
+ * is q + i ldq, its output o + i ldo, its weights w + i ldw; key/value row j
+ * is k + j ldk / v + j ldv.  score(i, j) = scale (q_i . k_j) + (attn_add[i
+ * ld_add + j] + key_add[j]) (each NULL: 0), or -inf where attn_bool[i
+ * ld_bool + j], key_bool[j] (nonzero: masked; NULL: none) or causal and j >
+ * i; ld_add / ld_bool may be 0 (one row for every query). */
+typedef struct lam__attn_args {
+    size_t Tk, D, Dv;        /* keys, q/k head size, v head size */
+    const float *q, *k, *v;
+    size_t ldq, ldk, ldv;
+    float *o;
+    size_t ldo;
+    float scale;
+    int causal;
+    const float *attn_add, *key_add;
+    size_t ld_add;
+    const unsigned char *attn_bool, *key_bool;
+    size_t ld_bool;
+    float *w; /* NULL: no weights (nothing T x T is stored); else softmax rows, ldw floats apart */
+    size_t ldw;
+} lam__attn_args;
+typedef void (*lam__attention_fn)(const lam__attn_args *a, size_t i_begin, size_t i_end);
+
 /* The entries of the elementwise, row and binary families, and their
  * contracts (accuracy, tails, special values), are the lists of
  * simd/kernel-list.h; the members below are generated from them. */
@@ -88,6 +112,10 @@ typedef struct lam__kernel_table {
      * y[i] = c - a[i], c / a[i].  y may equal a or b.  One IEEE-754 operation
      * per element: every ISA gives the same bits. */
     LAM_BINARY_KERNELS(LAM__KT_MEMBER_B)
+
+    /* fused attention over query rows [i_begin, i_end) of one head
+     * (lam__attn_args above; LAM_ATTN_KERNELS in simd/kernel-list.h) */
+    LAM_ATTN_KERNELS(LAM__KT_MEMBER_R)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */

@@ -18,7 +18,7 @@ noinst_HEADERS += simd/kernels.h simd/kernel-list.h simd/simd.h simd/scalar/act-
 	simd/x86/avx2/vmath-avx2.h simd/x86/avx2/rowmax-avx2.h simd/x86/avx2/gemm-avx2.h \
 	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h \
 	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h \
-	simd/gemm/gemm-ukernel.h simd/gemm/gemm-kernels.h simd/x86/avx2/gemm-lanes-avx2.h \
+	simd/gemm/gemm-ukernel.h simd/gemm/gemm-kernels.h simd/attn/attn-ukernel.h simd/attn/attn-tile.h simd/x86/avx2/gemm-lanes-avx2.h \
 	simd/x86/avx512/gemm-avx512.h simd/x86/avx512/gemm-lanes-avx512.h
 
 noinst_LTLIBRARIES += simd/libk_core.la
@@ -43,6 +43,7 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-layer-norm-scalar.c \
 	simd/scalar/f32-gemm-scalar.c \
 	simd/scalar/f32-mlp2-scalar.c \
+	simd/scalar/f32-attention-scalar.c \
 	simd/scalar/f32-vadd-scalar.c \
 	simd/scalar/f32-vsub-scalar.c \
 	simd/scalar/f32-vmul-scalar.c \
@@ -76,6 +77,7 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-mlp2-lanes-avx2.c \
 	simd/x86/avx2/f32-gemv-4p-avx2.c \
 	simd/x86/avx2/gemm-epilogue-avx2.c \
+	simd/x86/avx2/f32-attention-avx2.c \
 	simd/x86/avx2/f32-vadd-avx2.c \
 	simd/x86/avx2/f32-vsub-avx2.c \
 	simd/x86/avx2/f32-vmul-avx2.c \
@@ -108,6 +110,7 @@ simd_libk_avx512_la_SOURCES = \
 	simd/x86/avx512/f32-gemm-lanes-avx512.c \
 	simd/x86/avx512/f32-mlp2-lanes-avx512.c \
 	simd/x86/avx512/gemm-epilogue-avx512.c \
+	simd/x86/avx512/f32-attention-avx512.c \
 	simd/x86/avx512/f32-vadd-avx512.c \
 	simd/x86/avx512/f32-vsub-avx512.c \
 	simd/x86/avx512/f32-vmul-avx512.c \
@@ -138,6 +141,7 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-gemm-6x16-neon.c \
 	simd/arm/neon/f32-gemv-4p-neon.c \
 	simd/arm/neon/gemm-epilogue-neon.c \
+	simd/arm/neon/f32-attention-neon.c \
 	simd/arm/neon/f32-vadd-neon.c \
 	simd/arm/neon/f32-vsub-neon.c \
 	simd/arm/neon/f32-vmul-neon.c \
@@ -145,11 +149,11 @@ simd_libk_neon_la_SOURCES = \
 LAM_SIMD_LIBS += simd/libk_neon.la
 endif
 
-# The portable GEMM driver (no ISA flags), which the ISA libraries call:
-# last, so that static links resolve it.
+# The portable GEMM and attention drivers (no ISA flags), which the ISA
+# libraries call: last, so that static links resolve them.
 noinst_LTLIBRARIES += simd/libk_gemm.la
 simd_libk_gemm_la_CFLAGS = $(LAM_SIMD_CFLAGS)
-simd_libk_gemm_la_SOURCES = simd/gemm/f32-gemm-driver.c
+simd_libk_gemm_la_SOURCES = simd/gemm/f32-gemm-driver.c simd/attn/f32-attention-driver.c
 LAM_SIMD_LIBS += simd/libk_gemm.la
 
 liblamina_la_LIBADD += $(LAM_SIMD_LIBS)

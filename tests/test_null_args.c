@@ -518,6 +518,56 @@ ROW(lam_layer_norm_create)
     NULL_STATUS(lam_layer_norm_create(NULL, 1, ns, 1e-5, true), "out");
     NULL_STATUS(lam_layer_norm_create(&m, 1, NULL, 1e-5, true), "normalized_shape");
 }
+CREATE_ROW(lam_multihead_attention_create, 4, 2, 0.0, true, false, false, 0, 0, false)
+ROW(lam_multihead_attention_forward)
+{
+    lam_module *a = NULL;
+    lam_tensor *y = NULL, *w = NULL;
+    cr_assert_eq(lam_multihead_attention_create(&a, 2, 1, 0.0, true, false, false, 0, 0, false),
+                 LAM_OK);
+    NULL_STATUS(lam_multihead_attention_forward(NULL, T, T, T, NULL, false, true, NULL, false,
+                                                true, &y, &w),
+                "m");
+    NULL_STATUS(lam_multihead_attention_forward(a, NULL, T, T, NULL, false, true, NULL, false,
+                                                true, &y, &w),
+                "query");
+    NULL_STATUS(lam_multihead_attention_forward(a, T, NULL, T, NULL, false, true, NULL, false,
+                                                true, &y, &w),
+                "key");
+    NULL_STATUS(lam_multihead_attention_forward(a, T, T, NULL, NULL, false, true, NULL, false,
+                                                true, &y, &w),
+                "value");
+    NULL_STATUS(lam_multihead_attention_forward(a, T, T, T, NULL, false, true, NULL, false, true,
+                                                NULL, &w),
+                "attn_output");
+    /* the masks and attn_weights are optional */
+    NULL_ALLOWED(lam_multihead_attention_forward(a, T, T, T, NULL, false, true, NULL, false, true,
+                                                 &y, NULL));
+    lam_tensor_release(y);
+    lam_module_release(a);
+}
+ROW(lam_transformer_encoder_layer_create)
+{
+    lam_module *m = NULL;
+    NULL_STATUS(lam_transformer_encoder_layer_create(NULL, 4, 2, 8, 0.1, "relu", 1e-5, false,
+                                                     false),
+                "out");
+    /* activation NULL is "relu" */
+    NULL_ALLOWED(lam_transformer_encoder_layer_create(&m, 4, 2, 8, 0.1, NULL, 1e-5, false, false));
+    lam_module_release(m);
+}
+ROW(lam_transformer_encoder_create)
+{
+    lam_module *layer = NULL, *m = NULL;
+    cr_assert_eq(lam_transformer_encoder_layer_create(&layer, 4, 2, 8, 0.1, NULL, 1e-5, false,
+                                                      false),
+                 LAM_OK);
+    NULL_STATUS(lam_transformer_encoder_create(NULL, layer, 2, NULL), "out");
+    NULL_STATUS(lam_transformer_encoder_create(&m, NULL, 2, NULL), "encoder_layer");
+    NULL_ALLOWED(lam_transformer_encoder_create(&m, layer, 2, NULL)); /* norm is optional */
+    lam_module_release(m);
+    lam_module_release(layer);
+}
 CREATE_ROW(lam_hardswish_create)
 CREATE_ROW(lam_hardsigmoid_create)
 CREATE_ROW(lam_hardtanh_create, -1.0, 1.0)
@@ -1049,7 +1099,9 @@ static const row ROWS[] = {
     R(lam_log_softmax_create), R(lam_layer_norm_create), R(lam_dropout_create),
     R(lam_flatten_create), R(lam_batch_norm1d_create), R(lam_batch_norm2d_create),
     R(lam_instance_norm1d_create), R(lam_instance_norm2d_create), R(lam_group_norm_create),
-    R(lam_local_response_norm_create),
+    R(lam_local_response_norm_create), R(lam_multihead_attention_create),
+    R(lam_multihead_attention_forward), R(lam_transformer_encoder_layer_create),
+    R(lam_transformer_encoder_create),
     R(lam_hardswish_create), R(lam_hardsigmoid_create),
     R(lam_hardtanh_create), R(lam_mish_create), R(lam_prelu_create), R(lam_dropout1d_create),
     R(lam_dropout2d_create), R(lam_alpha_dropout_create), R(lam_feature_alpha_dropout_create),

@@ -68,14 +68,14 @@ class Writer:
     def int(self, name, value):
         self.parts.append('int %s %d\n' % (name, int(value)))
 
-    def tensor(self, name, t):
+    def tensor(self, name, t, allow_nan=False):
         t = t.detach().to(torch.float32).contiguous()
         assert 1 <= t.dim() <= 4, (name, t.shape)
         self.parts.append('tensor %s %d %s\n' % (name, t.dim(), ' '.join(str(d) for d in t.shape)))
         vals = t.reshape(-1).tolist()
         for i in range(0, len(vals), 8):
             chunk = vals[i:i + 8]
-            assert all(math.isfinite(v) for v in chunk), name
+            assert allow_nan or all(math.isfinite(v) for v in chunk), name
             self.parts.append(' '.join('%.9g' % v for v in chunk) + '\n')
 
     def state_dict(self, module):
@@ -1504,7 +1504,7 @@ def gen_vgg():
         f.write(repr(model) + '\n')
 
 
-GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg', 'rnn']
+GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg', 'rnn', 'attention', 'transformer']
 
 # ------------------------------------------------------------------- rnn ---
 
@@ -1650,6 +1650,176 @@ def gen_rnn():
     w.list('state_c0', [sh(c) for _, _, _, c in state_errors])
     w.list('state_messages', smsgs)
     w.close()
+# ------------------------------------------------------------- attention ---
+
+def mha_case(name, ctor, q, k=None, v=None, kpm=None, attn_mask=None, need_weights=True,
+             average=True, seed=0):
+    """MultiheadAttention: constructor arguments, repr, parameter names,
+    state_dict, inputs, masks (bool masks written as 0/1 with an int flag),
+    expected attn_output and weights.  The reference is the module's slow
+    path (F.multi_head_attention_forward, taken while grad is enabled) in
+    float64: PyTorch's fast path differs on fully masked rows (0, not NaN)."""
+    torch.manual_seed(seed)
+    m = nn.MultiheadAttention(**ctor)
+    with torch.no_grad():  # non-zero biases, so that they are tested
+        for pn, p in m.named_parameters():
+            if 'bias' in pn:
+                p.uniform_(-0.5, 0.5)
+    m.eval()
+    self_attn = k is None
+    if self_attn:
+        k = v = q
+    w = Writer(os.path.join(OUT, 'attention', name + '.txt'), name)
+    full = dict(dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False, kdim=None,
+                vdim=None, batch_first=False)
+    full.update(ctor)
+    for key in ('embed_dim', 'num_heads'):
+        w.int(key, full[key])
+    for key in ('bias', 'add_bias_kv', 'add_zero_attn', 'batch_first'):
+        w.int(key, 1 if full[key] else 0)
+    w.int('kdim', full['kdim'] or 0)
+    w.int('vdim', full['vdim'] or 0)
+    w.int('self', 1 if self_attn else 0)
+    w.int('need_weights', 1 if need_weights else 0)
+    w.int('average', 1 if average else 0)
+    w.text('repr', repr(m))
+    w.list('params', [pn for pn, _ in m.named_parameters()])
+    w.state_dict(m)
+    w.tensor('query', q)
+    if not self_attn:
+        w.tensor('key', k)
+        w.tensor('value', v)
+    for mname, mk in (('kpm', kpm), ('attn_mask', attn_mask)):
+        if mk is not None:
+            w.int(mname + '_bool', 1 if mk.dtype == torch.bool else 0)
+            w.tensor(mname, mk.float(), allow_nan=True)  # -inf entries
+    m64 = copy.deepcopy(m).double()
+    with torch.enable_grad():
+        k64 = q.double() if self_attn else k.double()
+        v64 = q.double() if self_attn else v.double()
+        def d(mk):
+            return mk if mk is None or mk.dtype == torch.bool else mk.double()
+        out, wts = m64(q.double(), k64, v64, key_padding_mask=d(kpm), need_weights=need_weights,
+                       attn_mask=d(attn_mask), average_attn_weights=average)
+    w.tensor('output', out.float(), allow_nan=True)
+    if need_weights:
+        w.tensor('weights', wts.float(), allow_nan=True)
+    w.close()
+
+
+def gen_attention():
+    def r(*shape, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        return torch.randn(*shape, generator=g)
+
+    mha_case('self_seqfirst', dict(embed_dim=16, num_heads=4), r(7, 3, 16, seed=1))
+    mha_case('self_batchfirst_perhead', dict(embed_dim=12, num_heads=3, batch_first=True),
+             r(2, 9, 12, seed=2), average=False)
+    mha_case('self_noweights', dict(embed_dim=16, num_heads=2, batch_first=True),
+             r(3, 5, 16, seed=3), need_weights=False)
+    mha_case('cross', dict(embed_dim=8, num_heads=2), r(5, 2, 8, seed=4), r(11, 2, 8, seed=5),
+             r(11, 2, 8, seed=6))
+    mha_case('kdim_vdim', dict(embed_dim=8, num_heads=4, kdim=6, vdim=10, batch_first=True),
+             r(2, 5, 8, seed=7), r(2, 7, 6, seed=8), r(2, 7, 10, seed=9))
+    mha_case('nobias', dict(embed_dim=12, num_heads=2, bias=False), r(6, 2, 12, seed=10))
+    kpm = torch.zeros(2, 6, dtype=torch.bool)
+    kpm[0, 4:] = True
+    kpm[1, 0] = True
+    am = torch.zeros(5, 6, dtype=torch.bool)
+    am[1, 2] = True
+    am[3, :3] = True
+    mha_case('bias_kv_masks', dict(embed_dim=8, num_heads=2, add_bias_kv=True),
+             r(5, 2, 8, seed=11), r(6, 2, 8, seed=12), r(6, 2, 8, seed=13), kpm=kpm, attn_mask=am)
+    mha_case('zero_attn', dict(embed_dim=8, num_heads=2, add_zero_attn=True, batch_first=True),
+             r(2, 5, 8, seed=14), r(2, 6, 8, seed=15), r(2, 6, 8, seed=16), kpm=kpm)
+    am3 = torch.rand(2 * 2, 5, 6, generator=torch.Generator().manual_seed(17)) < 0.3
+    mha_case('bias_kv_zero_attn_3d', dict(embed_dim=8, num_heads=2, add_bias_kv=True,
+                                          add_zero_attn=True),
+             r(5, 2, 8, seed=18), r(6, 2, 8, seed=19), r(6, 2, 8, seed=20), attn_mask=am3,
+             average=False)
+    fm = r(7, 7, seed=21)
+    fm[2, 5] = float('-inf')
+    mha_case('float_mask_bool_kpm', dict(embed_dim=16, num_heads=4, batch_first=True),
+             r(2, 7, 16, seed=22), r(2, 7, 16, seed=23), r(2, 7, 16, seed=24),
+             kpm=torch.tensor([[False] * 6 + [True], [True] + [False] * 6]), attn_mask=fm)
+    dead = torch.zeros(2, 5, dtype=torch.bool)
+    dead[1, :] = True  # batch 1 sees no key: NaN, as the slow path gives
+    mha_case('dead_rows', dict(embed_dim=8, num_heads=2), r(4, 2, 8, seed=25),
+             r(5, 2, 8, seed=26), r(5, 2, 8, seed=27), kpm=dead)
+    mha_case('unbatched', dict(embed_dim=10, num_heads=5), r(6, 10, seed=28), r(9, 10, seed=29),
+             r(9, 10, seed=30), kpm=torch.tensor([False] * 8 + [True]))
+    mha_case('odd_head', dict(embed_dim=15, num_heads=5, batch_first=True), r(2, 13, 15, seed=31))
+    mha_case('float_kpm', dict(embed_dim=8, num_heads=2, batch_first=True), r(2, 5, 8, seed=32),
+             r(2, 6, 8, seed=33), r(2, 6, 8, seed=34), kpm=r(2, 6, seed=35))
+    mha_case('long', dict(embed_dim=64, num_heads=8, batch_first=True), r(2, 70, 64, seed=36),
+             need_weights=False)
+    mha_case('causal_float', dict(embed_dim=16, num_heads=2), r(9, 1, 16, seed=37),
+             attn_mask=torch.triu(torch.full((9, 9), float('-inf')), diagonal=1))
+
+
+def tel_case(name, ctor, x, num_layers=0, final_norm=False, seed=0):
+    """TransformerEncoderLayer (num_layers 0) or TransformerEncoder of
+    num_layers copies (and a final LayerNorm when final_norm): constructor
+    arguments, repr, parameter names, state_dict, input, expected output
+    (float64, the slow path: grad enabled)."""
+    torch.manual_seed(seed)
+    layer = nn.TransformerEncoderLayer(**ctor)
+    m = layer
+    if num_layers:
+        norm = nn.LayerNorm(ctor['d_model'], eps=ctor.get('layer_norm_eps', 1e-5)) \
+            if final_norm else None
+        m = nn.TransformerEncoder(layer, num_layers, norm=norm)
+    with torch.no_grad():  # every layer its own values; norms and biases not at their init
+        for pn, p in m.named_parameters():
+            if 'norm' in pn or 'bias' in pn:
+                p.uniform_(0.5, 1.5) if pn.endswith('weight') else p.uniform_(-0.5, 0.5)
+            elif num_layers:
+                p.mul_(1.0 + 0.1 * torch.rand(()))
+    m.eval()
+    w = Writer(os.path.join(OUT, 'transformer', name + '.txt'), name)
+    full = dict(dim_feedforward=2048, dropout=0.1, activation='relu', layer_norm_eps=1e-5,
+                batch_first=False, norm_first=False)
+    full.update(ctor)
+    w.int('d_model', full['d_model'])
+    w.int('nhead', full['nhead'])
+    w.int('dim_feedforward', full['dim_feedforward'])
+    w.text('dropout', repr(float(full['dropout'])))
+    w.int('gelu', 1 if full['activation'] == 'gelu' else 0)
+    w.text('layer_norm_eps', repr(float(full['layer_norm_eps'])))
+    w.int('batch_first', 1 if full['batch_first'] else 0)
+    w.int('norm_first', 1 if full['norm_first'] else 0)
+    w.int('num_layers', num_layers)
+    w.int('final_norm', 1 if final_norm else 0)
+    w.text('repr', repr(m))
+    w.list('params', [pn for pn, _ in m.named_parameters()])
+    w.state_dict(m)
+    w.tensor('input', x)
+    m64 = copy.deepcopy(m).double()
+    with torch.enable_grad():
+        y = m64(x.double())
+    w.tensor('output', y.float())
+    w.close()
+
+
+def gen_transformer():
+    def r(*shape, seed=0):
+        return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+    tel_case('layer_relu', dict(d_model=16, nhead=4, dim_feedforward=32), r(7, 2, 16, seed=1))
+    tel_case('layer_gelu_bf', dict(d_model=16, nhead=2, dim_feedforward=24, activation='gelu',
+                                   batch_first=True), r(3, 9, 16, seed=2))
+    tel_case('layer_norm_first', dict(d_model=12, nhead=3, dim_feedforward=20, norm_first=True,
+                                      layer_norm_eps=1e-3), r(5, 2, 12, seed=3))
+    tel_case('layer_unbatched', dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0),
+             r(11, 8, seed=4))
+    tel_case('layer_long', dict(d_model=32, nhead=4, dim_feedforward=64, batch_first=True,
+                                norm_first=True, activation='gelu'), r(2, 70, 32, seed=5))
+    tel_case('encoder_3', dict(d_model=16, nhead=4, dim_feedforward=32, batch_first=True), r(2, 13, 16, seed=6),
+             num_layers=3)
+    tel_case('encoder_2_norm', dict(d_model=16, nhead=2, dim_feedforward=40, norm_first=True),
+             r(9, 3, 16, seed=7), num_layers=2, final_norm=True)
+    tel_case('encoder_1_norm', dict(d_model=8, nhead=2, dim_feedforward=16, activation='gelu'),
+             r(5, 1, 8, seed=8), num_layers=1, final_norm=True)
 
 
 if __name__ == '__main__':

@@ -12,10 +12,14 @@
  *              ('N', 'T') when built with them, as ratios (--no-anchors: lamina
  *              only, for a second table in the same benchmark run); JSON
  *              names the ISA oneDNN may use (dnnl_get_effective_cpu_isa).
+ *   attention  the fused attention entry, one head, T = 1024 queries and
+ *              keys, head size 64, without weights (plain and causal):
+ *              GFLOP/s counting 4 T Tk D (Q K^T and P V; causal: the
+ *              T (T + 1) / 2 unmasked pairs) and % of the FMA peak
  * The table is LAMINA_MAX_ISA's choice, as in the library, or --isa's.
  * Every figure is the median of several timed repetitions after a warm-up.
  * --which prints the table's ISA name and exits.
- * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick] [--gemm|--vunary]
+ * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick] [--gemm|--vunary|--attn]
  *                      [--wall] [--no-anchors] [--which] */
 #include "config.h"
 
@@ -188,6 +192,19 @@ static void run_gemm(void *p)
     }
 }
 
+/* ---- attention ---- */
+typedef struct {
+    const lam__kernel_table *k;
+    lam__attn_args a;
+    size_t T;
+} actx;
+
+static void run_attn(void *p)
+{
+    actx *c = p;
+    c->k->attention(&c->a, 0, c->T);
+}
+
 #ifdef HAVE_DNNL_BENCH
 /* dnnl_cpu_isa_t as oneDNN's documentation names it; the values, not the
  * enumerators, so that any oneDNN 2.x builds this. */
@@ -212,7 +229,7 @@ static const char *dnnl_isa_name(unsigned v)
 int main(int argc, char **argv)
 {
     const char *isa = NULL;
-    int json = 0, quick = 0, do_v = 1, do_g = 1, anchors = 1, which = 0;
+    int json = 0, quick = 0, do_v = 1, do_g = 1, do_a = 1, anchors = 1, which = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
@@ -223,16 +240,18 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--wall") == 0)
             lam_bench_clock = CLOCK_MONOTONIC;
         else if (strcmp(argv[i], "--gemm") == 0)
-            do_v = 0;
+            do_v = 0, do_a = 0;
         else if (strcmp(argv[i], "--vunary") == 0)
-            do_g = 0;
+            do_g = 0, do_a = 0;
+        else if (strcmp(argv[i], "--attn") == 0)
+            do_v = 0, do_g = 0;
         else if (strcmp(argv[i], "--no-anchors") == 0)
             anchors = 0;
         else if (strcmp(argv[i], "--which") == 0)
             which = 1;
         else {
             fprintf(stderr, "usage: %s [--isa scalar|avx2|avx512|neon] [--json] [--quick] "
-                            "[--gemm|--vunary] [--wall] [--no-anchors] [--which]\n", argv[0]);
+                            "[--gemm|--vunary|--attn] [--wall] [--no-anchors] [--which]\n", argv[0]);
             return 2;
         }
     }
@@ -282,7 +301,7 @@ int main(int argc, char **argv)
 
     const size_t nv = 1000 << 10; /* 1,024,000: whole rows of 1000 */
     vctx vc = {k, NULL, nv, falloc(nv), falloc(nv), falloc(nv)};
-    if (!json)
+    if (!json && do_v)
         printf("| kernel (1M floats) | Gelem/s | GB/s (read+write) |\n|---|---|---|\n");
     for (size_t i = 0; do_v && i < sizeof krows / sizeof krows[0]; i++) {
         vc.row = &krows[i];
@@ -304,7 +323,7 @@ int main(int argc, char **argv)
                                        {1024, 50, 10}};
     if (json)
         printf("],\n \"gemm\":[");
-    else
+    else if (do_g)
         printf("\nGEMM y = x W^T (nn.Linear), single thread, median of the repetitions\n\n"
                "| M x N x K | lamina GFLOP/s | %% of peak | µs/call | OpenBLAS GFLOP/s | lamina/OpenBLAS | oneDNN GFLOP/s | lamina/oneDNN |\n"
                "|---|---|---|---|---|---|---|---|\n");
@@ -351,6 +370,35 @@ int main(int argc, char **argv)
             printf("\n");
         }
         free(g.x), free(g.W), free(g.y), free(g.packed);
+    }
+
+    if (json)
+        printf("],\n \"attention\":[");
+    else if (do_a)
+        printf("\nAttention, one head, no weights (online softmax), single thread, median\n\n"
+               "| T x head size | GFLOP/s | %% of peak | ms/call |\n|---|---|---|---|\n");
+    for (int causal = 0; do_a && causal < 2; causal++) {
+        const size_t T = 1024, D = 64;
+        actx c = {k, {0}, T};
+        float *q = falloc(T * D), *kk = falloc(T * D), *v = falloc(T * D), *o = falloc(T * D);
+        for (size_t i = 0; i < T * D; i++) /* scores of a few units, as trained models have */
+            q[i] = 0.5f * q[i], kk[i] = 0.5f * kk[i];
+        c.a = (lam__attn_args){.Tk = T, .D = D, .Dv = D, .q = q, .k = kk, .v = v, .ldq = D,
+                               .ldk = D, .ldv = D, .o = o, .ldo = D, .scale = 0.125f,
+                               .causal = causal};
+        const double pairs = causal ? (double)T * (double)(T + 1) / 2 : (double)T * (double)T;
+        const double flop = 4.0 * pairs * (double)D;
+        double best, t = time_median(run_attn, &c, reps, &best);
+        const double gfl = flop / t / 1e9, pct = peak > 0 ? 100 * gfl * 1e9 / peak : 0;
+        if (json)
+            printf("%s{\"shape\":\"%zux%zu%s\",\"gflops\":%.2f,\"best_gflops\":%.2f,"
+                   "\"pct_peak\":%.1f,\"ms\":%.4f}",
+                   causal ? "," : "", T, D, causal ? " causal" : "", gfl, flop / best / 1e9, pct,
+                   t * 1e3);
+        else
+            printf("| %zu x %zu%s | %.1f | %.0f%% | %.3f |\n", T, D, causal ? " causal" : "", gfl,
+                   pct, t * 1e3);
+        free(q), free(kk), free(v), free(o);
     }
     printf(json ? "]}\n" : "\n");
     return 0;

@@ -48,6 +48,71 @@ LAM_API lam_status lam_dropout_create(lam_module **out, double p);
 /* Flatten(start_dim=1, end_dim=-1) */
 LAM_API lam_status lam_flatten_create(lam_module **out, int start_dim, int end_dim);
 
+/* MultiheadAttention(embed_dim, num_heads, dropout=0.0, bias=True,
+ * add_bias_kv=False, add_zero_attn=False, kdim=None, vdim=None,
+ * batch_first=False); kdim / vdim 0 are None (embed_dim).  Parameters as
+ * PyTorch 1.13 names and initialises them: in_proj_weight [3E, E]
+ * (xavier_uniform_), or q_proj_weight [E, E], k_proj_weight [E, kdim],
+ * v_proj_weight [E, vdim] when kdim or vdim differ from E; in_proj_bias
+ * [3E] (zeros) when bias; bias_k, bias_v [1, 1, E] (xavier_normal_) when
+ * add_bias_kv; and the child out_proj, a Linear(E, E, bias) that prints as
+ * NonDynamicallyQuantizableLinear (bias zeros).  As a module (Sequential,
+ * lam_module_forward) it is self-attention: forward(x) = attn(x, x, x)[0],
+ * x (L, N, E), (N, L, E) when batch_first, or (L, E) unbatched, without
+ * masks; it needs kdim = vdim = E.  dropout applies only in training mode,
+ * which lamina does not run (a forward in training mode with dropout > 0
+ * fails with LAM_ERR_NOT_IMPLEMENTED).  Errors: LAM_ERR_INVALID_ARGUMENT for
+ * a non-positive size or embed_dim not divisible by num_heads. */
+LAM_API lam_status lam_multihead_attention_create(lam_module **out, int64_t embed_dim,
+                                                  int64_t num_heads, double dropout, bool bias,
+                                                  bool add_bias_kv, bool add_zero_attn,
+                                                  int64_t kdim, int64_t vdim, bool batch_first);
+/* MultiheadAttention.forward(query, key, value, key_padding_mask,
+ * need_weights, attn_mask, average_attn_weights) of PyTorch 1.13 in eval
+ * mode.  query (L, N, E) / key (S, N, kdim) / value (S, N, vdim), batch
+ * first (N, L, E) when the module is, or unbatched (L, E).  Masks may be
+ * NULL; until lamina has bool tensors a boolean mask is a float tensor whose
+ * nonzero entries mean "masked" (*_is_bool true), else the mask is added
+ * to the scores: key_padding_mask (N, S) or (S), attn_mask (L, S) or
+ * (N num_heads, L, S).  A query row that may attend to no key gives NaN, as
+ * PyTorch.  *attn_output gets a new tensor of the query's shape; when
+ * need_weights and attn_weights is not NULL, *attn_weights gets a new tensor
+ * (N, L, S') averaged over heads or (N, num_heads, L, S') (without N
+ * unbatched; S' = S + 1 for add_bias_kv, + 1 for add_zero_attn), else it
+ * is set to NULL; nothing of size L x S is computed without weights.
+ * Errors: LAM_ERR_TYPE when m is not a MultiheadAttention, LAM_ERR_SHAPE
+ * with PyTorch's words for shapes that do not fit, LAM_ERR_NOT_IMPLEMENTED
+ * for dropout > 0 in training mode. */
+LAM_API lam_status lam_multihead_attention_forward(
+    lam_module *m, const lam_tensor *query, const lam_tensor *key, const lam_tensor *value,
+    const lam_tensor *key_padding_mask, bool key_padding_mask_is_bool, bool need_weights,
+    const lam_tensor *attn_mask, bool attn_mask_is_bool, bool average_attn_weights,
+    lam_tensor **attn_output, lam_tensor **attn_weights);
+
+/* TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+ * activation="relu" (or "gelu"; NULL: relu), layer_norm_eps=1e-5,
+ * batch_first=False, norm_first=False): PyTorch 1.13's children self_attn
+ * (MultiheadAttention(d_model, nhead, dropout, batch_first)), linear1,
+ * dropout, linear2, norm1, norm2, dropout1, dropout2, and its eval-mode
+ * forward without masks (input (L, N, d_model), (N, L, d_model) when
+ * batch_first, or (L, d_model)).  A forward in training mode with dropout >
+ * 0 fails (LAM_ERR_NOT_IMPLEMENTED).  Errors: LAM_ERR_INVALID_ARGUMENT
+ * (PyTorch's "activation should be relu/gelu, not x"; sizes). */
+LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_t d_model,
+                                                        int64_t nhead, int64_t dim_feedforward,
+                                                        double dropout, const char *activation,
+                                                        double layer_norm_eps, bool batch_first,
+                                                        bool norm_first);
+/* TransformerEncoder(encoder_layer, num_layers, norm=None): children
+ * `layers`, a ModuleList of num_layers new layers with encoder_layer's
+ * configuration and parameter values (PyTorch deep-copies it; encoder_layer
+ * itself is not kept, the caller still owns it), and `norm` (a reference is
+ * taken) when not NULL.  forward: the layers in order, then norm (no
+ * masks).  Errors: LAM_ERR_TYPE when encoder_layer is not a
+ * TransformerEncoderLayer. */
+LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *encoder_layer,
+                                                  int64_t num_layers, lam_module *norm);
+
 /* ---- normalisation layers (PyTorch 1.13, NCHW) ----
  *
  * BatchNorm1d / BatchNorm2d(num_features, eps=1e-5, momentum=0.1,

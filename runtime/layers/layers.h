@@ -2,7 +2,8 @@
  * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, BatchNorm,
  * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU,
  * the padding layers, Upsample, Unflatten, the shuffles, the
- * convolutions in conv.h and the recurrent layers of rnn.c) as
+ * convolutions in conv.h, the recurrent layers of rnn.c, MultiheadAttention and
+ * TransformerEncoderLayer) as
  * lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
@@ -28,6 +29,35 @@ void lam__act_set_inplace(lam_module *m, bool inplace);
 void lam__dropout_set_inplace(lam_module *m, bool inplace);
 /* Unflatten's unflattened_size was written as a list: its repr keeps [2, 5]. */
 void lam__unflatten_set_list(lam_module *m, bool list);
+
+/* ---- MultiheadAttention (attention.c) ---- */
+extern const lam__module_ops lam__mha_ops;
+/* A mask as PyTorch takes it: additive floats (f) or booleans (b, nonzero:
+ * masked), ndim 0 for none.  key_padding_mask is (N, S) ((S) unbatched);
+ * attn_mask (L, S) or (N num_heads, L, S). */
+typedef struct lam__attn_mask {
+    const float *f;
+    const unsigned char *b;
+    int ndim;
+    int64_t shape[3];
+} lam__attn_mask;
+/* MultiheadAttention.forward(query, key, value, key_padding_mask,
+ * need_weights, attn_mask, average_attn_weights) in eval mode: attn_output
+ * into `out` (the query's shape, preallocated); when need_weights and
+ * weights, *weights gets a new tensor ((N, L, S') averaged or (N, H, L, S'),
+ * without N unbatched; S' counts bias_k and the zero key).  Masks may be
+ * NULL.  Shape errors as PyTorch words them. */
+lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_tensor *key,
+                            const lam_tensor *value, const lam__attn_mask *key_padding_mask,
+                            const lam__attn_mask *attn_mask, bool need_weights,
+                            bool average_attn_weights, lam_tensor *out, lam_tensor **weights);
+
+/* ---- TransformerEncoderLayer (transformer.c) ---- */
+extern const lam__module_ops lam__tel_ops;
+/* A new TransformerEncoderLayer with src's configuration and parameter
+ * values (copy.deepcopy, as TransformerEncoder makes its layers);
+ * LAM_ERR_TYPE when src is not one. */
+lam_status lam__tel_clone(const lam_module *src, lam_module **out);
 
 /* ---- pools (pool.c) ---- */
 enum { LAM__POOL_MAX, LAM__POOL_AVG, LAM__POOL_ADAPTIVE_AVG, LAM__POOL_ADAPTIVE_MAX };

@@ -1,6 +1,6 @@
 /* runtime/nn — PyTorch's containers: Sequential and ModuleList
  * (container.c) and custom modules, the C form of subclassing nn.Module
- * (custom.c).  Sequential's forward runs through exec's cached plans, a
+ * (custom.c), and TransformerEncoder (transformer.c).  Sequential's forward runs through exec's cached plans, a
  * custom forward through exec's call machinery and forward pools.  Uses
  * core, tensor, module and exec; the public side is <lamina/module.h>. */
 #ifndef LAMINA_RUNTIME_NN_NN_H

@@ -1,0 +1,287 @@
+/* TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+ * activation="relu", layer_norm_eps=1e-5, batch_first=False,
+ * norm_first=False), PyTorch 1.13's children and eval-mode forward:
+ *   norm_first:  x = x + self_attn(norm1(x));  x = x + ff(norm2(x))
+ *   else:        x = norm1(x + self_attn(x));  x = norm2(x + ff(x))
+ * with ff(x) = linear2(activation(linear1(x))) (the dropouts are the
+ * identity in eval mode).  linear1 runs with its activation fused into the
+ * GEMM epilogue; both Linears split their columns across threads (each
+ * output element is one chain: the bits do not depend on the thread
+ * count); the attention is the MultiheadAttention child's compute. */
+#include "runtime/layers/layers.h"
+#include "runtime/core/parallel.h"
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tel_state {
+    int64_t d, nhead, ff;
+    double dropout, eps;
+    lam_activation act; /* RELU or GELU */
+    bool batch_first, norm_first;
+} tel_state;
+
+/* ---- a Linear's rows with a fused epilogue, columns split across threads ---- */
+typedef struct rows_job {
+    lam_module *lin;
+    const float *x;
+    int64_t rows;
+    float *y;
+    lam__epilogue ep;
+    size_t n;
+    lam_status st[64];
+} rows_job;
+
+static void rows_task(void *ctx, int ith, int nth)
+{
+    rows_job *j = ctx;
+    int64_t b, e;
+    lam__split_range((int64_t)j->n, ith, nth, 16, &b, &e);
+    j->st[ith] = b < e ? j->lin->ops->run_rows(j->lin, j->x, j->rows, j->y, j->ep, (size_t)b,
+                                               (size_t)e)
+                       : LAM_OK;
+}
+
+static lam_status linear_rows(lam_module *lin, const float *x, int64_t rows, float *y,
+                              lam_activation act)
+{
+    int64_t in, out;
+    const float *bias;
+    lam__linear_info(lin, &in, &out, &bias);
+    rows_job j = {lin, x, rows, y, {act, 0.0f}, (size_t)out, {LAM_OK}};
+    int nth = lam__threads_for_call();
+    if (nth > 64)
+        nth = 64;
+    if (nth > (out + 15) / 16)
+        nth = (int)((out + 15) / 16);
+    if ((double)rows * (double)out * (double)in < 2e5 || nth < 1)
+        nth = 1;
+    lam__parallel(nth, rows_task, &j);
+    for (int i = 0; i < nth; i++)
+        if (j.st[i])
+            return j.st[i];
+    return LAM_OK;
+}
+
+static lam_module *child_of(lam_module *m, const char *name, const lam__module_ops *ops)
+{
+    lam_module *c = lam_module_child(m, name);
+    return c && c->ops == ops ? c : NULL;
+}
+
+static lam_status tel_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
+                            int64_t *out)
+{
+    const tel_state *s = m->state;
+    if ((ndim != 2 && ndim != 3) || in[ndim - 1] != s->d) {
+        char buf[64];
+        return lam__error(LAM_ERR_SHAPE,
+                          "TransformerEncoderLayer(d_model=%" PRId64 "): expected a 2-D or 3-D "
+                          "input whose last dimension is d_model, got %s",
+                          s->d, lam_shape_str(ndim, in, buf, sizeof buf));
+    }
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    return LAM_OK;
+}
+
+/* y = linear2(act(linear1(x))), h: rows x ff scratch */
+static lam_status tel_ff(lam_module *m, const float *x, int64_t rows, float *h, float *y)
+{
+    const tel_state *s = m->state;
+    lam_module *l1 = child_of(m, "linear1", &lam__linear_ops),
+               *l2 = child_of(m, "linear2", &lam__linear_ops);
+    if (!l1 || !l2)
+        return lam__error(LAM_ERR_RUNTIME, "TransformerEncoderLayer: linear1 or linear2 is not a "
+                          "Linear");
+    int64_t a, b, c, d;
+    const float *bias;
+    lam__linear_info(l1, &a, &b, &bias);
+    lam__linear_info(l2, &c, &d, &bias);
+    if (a != s->d || b != s->ff || c != s->ff || d != s->d)
+        return lam__error(LAM_ERR_SHAPE, "TransformerEncoderLayer: linear1/linear2 do not map "
+                          "d_model %" PRId64 " -> %" PRId64 " -> d_model", s->d, s->ff);
+    lam_status st = linear_rows(l1, x, rows, h, s->act);
+    return st ? st : linear_rows(l2, h, rows, y, LAM_ACTIVATION_IDENTITY);
+}
+
+static lam_status tel_norm(lam_module *m, const char *name, const lam_tensor *x, lam_tensor *y)
+{
+    lam_module *n = lam_module_child(m, name);
+    if (!n || !n->ops->forward_into)
+        return lam__error(LAM_ERR_RUNTIME, "TransformerEncoderLayer: no %s", name);
+    return n->ops->forward_into(n, x, y);
+}
+
+static lam_status tel_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+{
+    const tel_state *s = m->state;
+    const lam__kernel_table *k = lam__kernels();
+    if (m->training && s->dropout > 0)
+        return lam__error(LAM_ERR_NOT_IMPLEMENTED,
+                          "TransformerEncoderLayer: dropout=%g in training mode is not supported "
+                          "(lamina runs inference: call eval())",
+                          s->dropout);
+    lam_module *sa = child_of(m, "self_attn", &lam__mha_ops);
+    if (!sa)
+        return lam__error(LAM_ERR_RUNTIME, "TransformerEncoderLayer: self_attn is not a "
+                          "MultiheadAttention");
+    const int64_t rows = in->numel / s->d;
+    const size_t n = (size_t)in->numel;
+    lam_tensor *ta = NULL, *tb = NULL, *th = NULL;
+    int64_t hs[2] = {rows, s->ff};
+    lam_status st = lam_tensor_create(&ta, in->ndim, in->shape);
+    if (!st)
+        st = lam_tensor_create(&tb, in->ndim, in->shape);
+    if (!st)
+        st = lam_tensor_create(&th, 2, hs);
+    if (st)
+        goto done;
+    if (s->norm_first) {
+        if ((st = tel_norm(m, "norm1", in, ta)) ||
+            (st = lam__mha_compute(sa, ta, ta, ta, NULL, NULL, false, true, tb, NULL)))
+            goto done;
+        k->add(n, in->data, tb->data, out->data);
+        if ((st = tel_norm(m, "norm2", out, ta)) ||
+            (st = tel_ff(m, ta->data, rows, th->data, tb->data)))
+            goto done;
+        k->add(n, out->data, tb->data, out->data);
+    } else {
+        if ((st = lam__mha_compute(sa, in, in, in, NULL, NULL, false, true, ta, NULL)))
+            goto done;
+        k->add(n, in->data, ta->data, ta->data);
+        if ((st = tel_norm(m, "norm1", ta, tb)) ||
+            (st = tel_ff(m, tb->data, rows, th->data, ta->data)))
+            goto done;
+        k->add(n, tb->data, ta->data, ta->data);
+        st = tel_norm(m, "norm2", ta, out);
+    }
+done:
+    lam_tensor_release(ta);
+    lam_tensor_release(tb);
+    lam_tensor_release(th);
+    return st;
+}
+
+static void tel_destroy(lam_module *m) { free(m->state); }
+
+static double tel_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
+                        const int64_t *out)
+{
+    (void)out_ndim, (void)out;
+    const tel_state *s = m->state;
+    double rows = 1, L = (double)in[in_ndim == 3 && !s->batch_first ? 0 : in_ndim - 2];
+    for (int i = 0; i < in_ndim - 1; i++)
+        rows *= (double)in[i];
+    return rows * (8.0 * (double)(s->d * s->d) + 4.0 * L * (double)s->d +
+                   4.0 * (double)(s->d * s->ff));
+}
+
+const lam__module_ops lam__tel_ops = {
+    .type_name = "TransformerEncoderLayer",
+    .py_module = "torch.nn.modules.transformer",
+    .output_shape = tel_shape,
+    .forward_into = tel_forward,
+    .destroy = tel_destroy,
+    .flops = tel_flops,
+};
+
+static lam_status add_new(lam_module *m, const char *name, lam_status st, lam_module *child)
+{
+    if (st)
+        return st;
+    st = lam_module_add_child(m, name, child);
+    lam_module_release(child);
+    return st;
+}
+
+LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_t d_model,
+                                                        int64_t nhead, int64_t dim_feedforward,
+                                                        double dropout, const char *activation,
+                                                        double layer_norm_eps, bool batch_first,
+                                                        bool norm_first)
+{
+    LAM__CHECK_ARG(out);
+    *out = NULL;
+    lam_activation act;
+    if (!activation || !strcmp(activation, "relu"))
+        act = LAM_ACTIVATION_RELU;
+    else if (!strcmp(activation, "gelu"))
+        act = LAM_ACTIVATION_GELU;
+    else
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "activation should be relu/gelu, not %.40s", activation);
+    if (d_model <= 0 || nhead <= 0 || dim_feedforward <= 0)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "TransformerEncoderLayer: d_model, nhead and dim_feedforward must be "
+                          "positive");
+    if (!(layer_norm_eps >= 0) || !isfinite(layer_norm_eps))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "TransformerEncoderLayer: layer_norm_eps must be a non-negative number");
+    tel_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return lam__oom("TransformerEncoderLayer");
+    s->d = d_model, s->nhead = nhead, s->ff = dim_feedforward, s->dropout = dropout;
+    s->eps = layer_norm_eps, s->act = act, s->batch_first = batch_first;
+    s->norm_first = norm_first;
+    lam_module *m;
+    lam_status st = lam__module_new(&m, &lam__tel_ops, s);
+    if (st) {
+        free(s);
+        return st;
+    }
+    lam_module *c = NULL;
+    int64_t shape[1] = {d_model};
+    /* PyTorch's order: self_attn, linear1, dropout, linear2, norm1, norm2,
+     * dropout1, dropout2 */
+    st = lam_multihead_attention_create(&c, d_model, nhead, dropout, true, false, false, 0, 0,
+                                        batch_first);
+    st = add_new(m, "self_attn", st, c);
+    static const char *const names[] = {"linear1", "dropout", "linear2", "norm1",
+                                        "norm2",   "dropout1", "dropout2"};
+    for (int i = 0; i < 7 && !st; i++) {
+        c = NULL;
+        switch (i) {
+        case 0: st = lam_linear_create(&c, d_model, dim_feedforward, true); break;
+        case 2: st = lam_linear_create(&c, dim_feedforward, d_model, true); break;
+        case 3:
+        case 4: st = lam_layer_norm_create(&c, 1, shape, layer_norm_eps, true); break;
+        default: st = lam_dropout_create(&c, dropout); break;
+        }
+        st = add_new(m, names[i], st, c);
+    }
+    if (st) {
+        lam_module_release(m);
+        return st;
+    }
+    *out = m;
+    return LAM_OK;
+}
+
+lam_status lam__tel_clone(const lam_module *src, lam_module **out)
+{
+    *out = NULL;
+    if (!src || src->ops != &lam__tel_ops)
+        return lam__error(LAM_ERR_TYPE, "TransformerEncoder: encoder_layer must be a "
+                          "TransformerEncoderLayer");
+    const tel_state *s = src->state;
+    lam_module *m = NULL;
+    lam_state_dict *sd = NULL;
+    lam_status st = lam_transformer_encoder_layer_create(
+        &m, s->d, s->nhead, s->ff, s->dropout, s->act == LAM_ACTIVATION_GELU ? "gelu" : "relu",
+        s->eps, s->batch_first, s->norm_first);
+    /* copy.deepcopy: the same parameter values */
+    if (!st)
+        st = lam_module_state_dict(src, &sd);
+    if (!st)
+        st = lam_module_load_state_dict(m, sd, true, NULL);
+    lam_state_dict_free(sd);
+    if (st) {
+        lam_module_release(m);
+        return st;
+    }
+    lam_module_train(m, src->training);
+    *out = m;
+    return LAM_OK;
+}

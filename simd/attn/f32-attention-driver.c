@@ -1,0 +1,143 @@
+/* The portable attention driver (attn-ukernel.h): blocking, packing, scale
+ * and masks, the online-softmax bookkeeping.  No ISA flags: the ISA's
+ * pieces come through the descriptor.  Stack: LAM__ATTN_DC x LAM__ATTN_KB
+ * packed keys (32 KiB) and a LAM__ATTN_QB x LAM__ATTN_KB score block
+ * (12 KiB). */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "simd/attn/attn-ukernel.h"
+
+/* The additive masks, then the -inf of the boolean and causal masks, on
+ * the nk scaled scores of query row i from key j0 (PyTorch's order: the
+ * masks are summed first, then added to the scaled product). */
+static void lam__attn_mask_row(const lam__attn_args *a, size_t i, size_t j0, size_t nk, float *s)
+{
+    const float *am = a->attn_add ? a->attn_add + i * a->ld_add + j0 : NULL;
+    const float *km = a->key_add ? a->key_add + j0 : NULL;
+    if (am && km)
+        for (size_t j = 0; j < nk; j++)
+            s[j] += am[j] + km[j];
+    else if (am || km) {
+        const float *m = am ? am : km;
+        for (size_t j = 0; j < nk; j++)
+            s[j] += m[j];
+    }
+    if (a->attn_bool) {
+        const unsigned char *b = a->attn_bool + i * a->ld_bool + j0;
+        for (size_t j = 0; j < nk; j++)
+            if (b[j])
+                s[j] = -INFINITY;
+    }
+    if (a->key_bool) {
+        const unsigned char *b = a->key_bool + j0;
+        for (size_t j = 0; j < nk; j++)
+            if (b[j])
+                s[j] = -INFINITY;
+    }
+    if (a->causal)
+        for (size_t j = i + 1 > j0 ? i + 1 - j0 : 0; j < nk; j++)
+            s[j] = -INFINITY;
+}
+
+static int lam__attn_masked(const lam__attn_args *a)
+{
+    return a->attn_add || a->key_add || a->attn_bool || a->key_bool || a->causal;
+}
+
+/* Scores of rows [i0, i0 + qb) against keys [j0, j0 + nk) into s (row
+ * stride LAM__ATTN_KB), scaled, before the masks. */
+static void lam__attn_scores(const lam__attn_ukernel *u, const lam__attn_args *a, size_t i0,
+                             size_t qb, size_t j0, size_t nk, float *kt, float *s)
+{
+    for (size_t d0 = 0; d0 < a->D || d0 == 0; d0 += LAM__ATTN_DC) {
+        size_t dc = a->D - d0 < LAM__ATTN_DC ? a->D - d0 : LAM__ATTN_DC;
+        for (size_t j = 0; j < nk; j++) {
+            const float *kr = a->k + (j0 + j) * a->ldk + d0;
+            for (size_t d = 0; d < dc; d++)
+                kt[d * LAM__ATTN_KB + j] = kr[d];
+        }
+        if (nk < LAM__ATTN_KB)
+            for (size_t d = 0; d < dc; d++)
+                memset(kt + d * LAM__ATTN_KB + nk, 0, (LAM__ATTN_KB - nk) * sizeof *kt);
+        for (size_t r0 = 0; r0 < qb; r0 += u->mr)
+            u->score(qb - r0 < u->mr ? qb - r0 : u->mr, dc, a->q + (i0 + r0) * a->ldq + d0,
+                     a->ldq, kt, LAM__ATTN_KB, s + r0 * LAM__ATTN_KB, LAM__ATTN_KB, d0 == 0,
+                     d0 + dc >= a->D, a->scale);
+        if (a->D == 0)
+            break;
+    }
+}
+
+void lam__attn_run(const lam__attn_ukernel *u, const lam__attn_args *a, size_t i_begin,
+                   size_t i_end)
+{
+    float kt[LAM__ATTN_DC * LAM__ATTN_KB] __attribute__((aligned(64)));
+    float s[LAM__ATTN_QB * LAM__ATTN_KB] __attribute__((aligned(64)));
+    float m[LAM__ATTN_QB], l[LAM__ATTN_QB], alpha[LAM__ATTN_QB], ones[LAM__ATTN_QB];
+    const size_t Tk = a->Tk, Dv = a->Dv;
+    const int masked = lam__attn_masked(a);
+    for (size_t r = 0; r < LAM__ATTN_QB; r++)
+        ones[r] = 1.0f;
+    if (Tk == 0) {
+        for (size_t i = i_begin; i < i_end; i++)
+            memset(a->o + i * a->ldo, 0, Dv * sizeof(float));
+        return;
+    }
+    for (size_t i0 = i_begin; i0 < i_end; i0 += LAM__ATTN_QB) {
+        const size_t qb = i_end - i0 < LAM__ATTN_QB ? i_end - i0 : LAM__ATTN_QB;
+        if (a->w) {
+            /* the weights: whole score rows, softmaxed, then P V */
+            for (size_t j0 = 0; j0 < Tk; j0 += LAM__ATTN_KB) {
+                const size_t nk = Tk - j0 < LAM__ATTN_KB ? Tk - j0 : LAM__ATTN_KB;
+                lam__attn_scores(u, a, i0, qb, j0, nk, kt, s);
+                for (size_t r = 0; r < qb; r++) {
+                    float *row = s + r * LAM__ATTN_KB;
+                    if (masked)
+                        lam__attn_mask_row(a, i0 + r, j0, nk, row);
+                    memcpy(a->w + (i0 + r) * a->ldw + j0, row, nk * sizeof *row);
+                }
+            }
+            for (size_t r = 0; r < qb; r++)
+                u->softmax(Tk, a->w + (i0 + r) * a->ldw, a->w + (i0 + r) * a->ldw);
+            for (size_t j0 = 0; j0 < Tk; j0 += LAM__ATTN_KB) {
+                const size_t nk = Tk - j0 < LAM__ATTN_KB ? Tk - j0 : LAM__ATTN_KB;
+                for (size_t r0 = 0; r0 < qb; r0 += u->mr)
+                    u->pv(qb - r0 < u->mr ? qb - r0 : u->mr, nk, a->w + (i0 + r0) * a->ldw + j0,
+                          a->ldw, a->v + j0 * a->ldv, a->ldv, a->o + (i0 + r0) * a->ldo, a->ldo,
+                          Dv, j0 == 0 ? NULL : ones);
+            }
+            continue;
+        }
+        for (size_t r = 0; r < qb; r++) {
+            m[r] = -INFINITY;
+            l[r] = 0.0f;
+            memset(a->o + (i0 + r) * a->ldo, 0, Dv * sizeof(float));
+        }
+        /* causal: the keys past the block's last row are masked for all of
+         * its rows; skipping them adds only zeros */
+        const size_t kend = a->causal && i0 + qb < Tk ? i0 + qb : Tk;
+        for (size_t j0 = 0; j0 < kend; j0 += LAM__ATTN_KB) {
+            const size_t nk = kend - j0 < LAM__ATTN_KB ? kend - j0 : LAM__ATTN_KB;
+            lam__attn_scores(u, a, i0, qb, j0, nk, kt, s);
+            for (size_t r = 0; r < qb; r++) {
+                if (masked)
+                    lam__attn_mask_row(a, i0 + r, j0, nk, s + r * LAM__ATTN_KB);
+                u->rowstep(nk, s + r * LAM__ATTN_KB, &m[r], &l[r], &alpha[r]);
+            }
+            for (size_t r0 = 0; r0 < qb; r0 += u->mr)
+                u->pv(qb - r0 < u->mr ? qb - r0 : u->mr, nk, s + r0 * LAM__ATTN_KB, LAM__ATTN_KB,
+                      a->v + j0 * a->ldv, a->ldv, a->o + (i0 + r0) * a->ldo, a->ldo, Dv,
+                      alpha + r0);
+        }
+        /* l = 0 (every score -inf) gives 0 x inf = NaN, as PyTorch */
+        for (size_t r = 0; r < qb; r++) {
+            const float inv = 1.0f / l[r];
+            float *o = a->o + (i0 + r) * a->ldo;
+            for (size_t c = 0; c < Dv; c++)
+                o[c] *= inv;
+        }
+    }
+}
