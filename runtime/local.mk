@@ -40,6 +40,7 @@ liblamina_la_SOURCES += \
 	runtime/layers/group_norm.c \
 	runtime/layers/pool.c \
 	runtime/layers/prelu.c \
+	runtime/layers/embedding.c \
 	runtime/layers/reshape.c \
 	runtime/layers/padding.c \
 	runtime/layers/upsample.c \

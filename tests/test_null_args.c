@@ -209,6 +209,66 @@ ROW(lam_tensor_set)
     NULL_STATUS(lam_tensor_set(NULL, index, 1.0f), "t");
     NULL_STATUS(lam_tensor_set(T, NULL, 1.0f), "index");
 }
+ROW(lam_dtype_name) { (void)fn; cr_expect_str_eq(lam_dtype_name((lam_dtype)99), "unknown"); }
+ROW(lam_dtype_size) { (void)fn; cr_expect_eq(lam_dtype_size((lam_dtype)99), 0); }
+ROW(lam_tensor_create_dtype)
+{
+    lam_tensor *t = NULL;
+    NULL_STATUS(lam_tensor_create_dtype(NULL, LAM_INT64, 2, SHAPE), "out");
+    NULL_STATUS(lam_tensor_create_dtype(&t, LAM_INT64, 2, NULL), "shape");
+}
+ROW(lam_tensor_from_i64)
+{
+    lam_tensor *t = NULL;
+    const int64_t v[4] = {1, 2, 3, 4};
+    NULL_STATUS(lam_tensor_from_i64(NULL, 2, SHAPE, v), "out");
+    NULL_STATUS(lam_tensor_from_i64(&t, 2, NULL, v), "shape");
+    NULL_STATUS(lam_tensor_from_i64(&t, 2, SHAPE, NULL), "data");
+}
+ROW(lam_tensor_from_bool)
+{
+    lam_tensor *t = NULL;
+    const bool v[4] = {true, false, true, false};
+    NULL_STATUS(lam_tensor_from_bool(NULL, 2, SHAPE, v), "out");
+    NULL_STATUS(lam_tensor_from_bool(&t, 2, NULL, v), "shape");
+    NULL_STATUS(lam_tensor_from_bool(&t, 2, SHAPE, NULL), "data");
+}
+ROW(lam_tensor_wrap_dtype)
+{
+    lam_tensor *t = NULL;
+    static int64_t v[4];
+    const int64_t empty[2] = {0, 2};
+    NULL_STATUS(lam_tensor_wrap_dtype(NULL, LAM_INT64, v, 2, SHAPE), "out");
+    NULL_STATUS(lam_tensor_wrap_dtype(&t, LAM_INT64, v, 2, NULL), "shape");
+    NULL_STATUS(lam_tensor_wrap_dtype(&t, LAM_INT64, NULL, 2, SHAPE), "data");
+    NULL_ALLOWED(lam_tensor_wrap_dtype(&t, LAM_INT64, NULL, 2, empty));
+    lam_tensor_release(t);
+}
+ROW(lam_tensor_to_dtype)
+{
+    lam_tensor *t = NULL;
+    NULL_STATUS(lam_tensor_to_dtype(NULL, T, LAM_INT64), "out");
+    NULL_STATUS(lam_tensor_to_dtype(&t, NULL, LAM_INT64), "t");
+}
+ROW(lam_tensor_dtype) { NULL_VALUE(lam_tensor_dtype(NULL), LAM_FLOAT32, "t"); }
+ROW(lam_tensor_data_i64) { NULL_VALUE(lam_tensor_data_i64(NULL), NULL, "t"); }
+ROW(lam_tensor_cdata_i64) { NULL_VALUE(lam_tensor_cdata_i64(NULL), NULL, "t"); }
+ROW(lam_tensor_data_bool) { NULL_VALUE(lam_tensor_data_bool(NULL), NULL, "t"); }
+ROW(lam_tensor_cdata_bool) { NULL_VALUE(lam_tensor_cdata_bool(NULL), NULL, "t"); }
+ROW(lam_tensor_get_i64)
+{
+    const int64_t index[2] = {0, 0};
+    int64_t v;
+    NULL_STATUS(lam_tensor_get_i64(NULL, index, &v), "t");
+    NULL_STATUS(lam_tensor_get_i64(T, NULL, &v), "index");
+    NULL_STATUS(lam_tensor_get_i64(T, index, NULL), "value");
+}
+ROW(lam_tensor_set_i64)
+{
+    const int64_t index[2] = {0, 0};
+    NULL_STATUS(lam_tensor_set_i64(NULL, index, 1), "t");
+    NULL_STATUS(lam_tensor_set_i64(T, NULL, 1), "index");
+}
 ROW(lam_tensor_copy)
 {
     NULL_STATUS(lam_tensor_copy(NULL, T), "dst");
@@ -523,6 +583,8 @@ CREATE_ROW(lam_hardsigmoid_create)
 CREATE_ROW(lam_hardtanh_create, -1.0, 1.0)
 CREATE_ROW(lam_mish_create)
 CREATE_ROW(lam_prelu_create, 1, 0.25)
+CREATE_ROW(lam_embedding_create, 4, 2, LAM_EMBEDDING_NO_PADDING, LAM_EMBEDDING_NO_MAX_NORM, 2.0,
+           false, false)
 CREATE_ROW(lam_dropout1d_create, 0.5)
 CREATE_ROW(lam_dropout2d_create, 0.5)
 CREATE_ROW(lam_alpha_dropout_create, 0.5)
@@ -983,7 +1045,11 @@ static const row ROWS[] = {
     R(lam_tensor_cdata), R(lam_tensor_mark_modified), R(lam_tensor_version),
     R(lam_tensor_get), R(lam_tensor_set), R(lam_tensor_copy),
     R(lam_tensor_reshape), R(lam_tensor_same_shape), R(lam_shape_str), R(lam_tensor_print),
-    R(lam_tensor_str),
+    R(lam_tensor_str), R(lam_dtype_name), R(lam_dtype_size), R(lam_tensor_create_dtype),
+    R(lam_tensor_from_i64), R(lam_tensor_from_bool), R(lam_tensor_wrap_dtype),
+    R(lam_tensor_to_dtype), R(lam_tensor_dtype), R(lam_tensor_data_i64), R(lam_tensor_cdata_i64),
+    R(lam_tensor_data_bool), R(lam_tensor_cdata_bool), R(lam_tensor_get_i64),
+    R(lam_tensor_set_i64),
     /* module.h */
     R(lam_module_retain), R(lam_module_release), R(lam_module_type_name), R(lam_module_forward),
     R(lam_module_forward_args), R(lam_module_forward_into), R(lam_module_forward_args_into),
@@ -1014,7 +1080,7 @@ static const row ROWS[] = {
     R(lam_instance_norm1d_create), R(lam_instance_norm2d_create), R(lam_group_norm_create),
     R(lam_local_response_norm_create),
     R(lam_hardswish_create), R(lam_hardsigmoid_create),
-    R(lam_hardtanh_create), R(lam_mish_create), R(lam_prelu_create), R(lam_dropout1d_create),
+    R(lam_hardtanh_create), R(lam_mish_create), R(lam_prelu_create), R(lam_embedding_create), R(lam_dropout1d_create),
     R(lam_dropout2d_create), R(lam_alpha_dropout_create), R(lam_feature_alpha_dropout_create),
     R(lam_max_pool1d_create), R(lam_max_pool2d_create), R(lam_avg_pool1d_create),
     R(lam_avg_pool2d_create), R(lam_adaptive_avg_pool1d_create),

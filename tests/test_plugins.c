@@ -205,7 +205,7 @@ static const char *const builtin_names[] = {
     "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Upsample", "ConstantPad1d",
     "ConstantPad2d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
     "ReplicationPad2d",
-    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Embedding",
 };
 
 Test(registry, builtins_are_registered_in_order)

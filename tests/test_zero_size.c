@@ -177,6 +177,10 @@ static lam_status hardsigmoid(lam_module **m) { return lam_hardsigmoid_create(m)
 static lam_status hardtanh(lam_module **m) { return lam_hardtanh_create(m, -1, 1); }
 static lam_status mish(lam_module **m) { return lam_mish_create(m); }
 static lam_status prelu(lam_module **m) { return lam_prelu_create(m, 1, 0.25); }
+static lam_status embedding(lam_module **m)
+{
+    return lam_embedding_create(m, 10, 3, 0, LAM_EMBEDDING_NO_MAX_NORM, 2.0, false, false);
+}
 static lam_status dropout1d(lam_module **m) { return lam_dropout1d_create(m, 0.5); }
 static lam_status dropout2d(lam_module **m) { return lam_dropout2d_create(m, 0.5); }
 static lam_status alpha_dropout(lam_module **m) { return lam_alpha_dropout_create(m, 0.5); }
@@ -297,6 +301,7 @@ static const layer_case LAYERS[] = {
     {"Conv2d", "Conv2d(4, 3, 3, padding=1)", conv2d, CONV, 2, 0},
     {"ConvTranspose1d", "ConvTranspose1d(4, 3, 3, stride=2)", conv_t1d, CONV, 1, 1},
     {"ConvTranspose2d", "ConvTranspose2d(4, 3, 3, stride=2)", conv_t2d, CONV, 2, 1},
+    {"Embedding", "Embedding(10, 3)", embedding, ANY, 1, 0}, /* a = 1: int64 ids */
 };
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 
@@ -424,6 +429,11 @@ static void run_layer(const layer_case *c, const shape *in, int threads)
     bool ok = layer_output(c, in, &want);
     char what[256];
     lam_tensor *x = make(in->nd, in->d);
+    if (c->kind == ANY && c->a == 1) { /* token ids */
+        lam_tensor_release(x);
+        cr_assert_eq(lam_tensor_create_dtype(&x, LAM_INT64, in->nd, in->d), LAM_OK, "%s",
+                     lam_last_error());
+    }
 
     /* the output shape, as a module reports it */
     shape got;

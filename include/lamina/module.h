@@ -209,15 +209,14 @@ LAM_API lam_tensor *lam_state_dict_get(const lam_state_dict *sd, const char *key
  * load_state_dict loads them; a non-persistent buffer is in neither (a key
  * naming one is unexpected).
  *
- * Integer buffers: lamina's tensors are float32, but num_batches_tracked is
- * an int64 in PyTorch.  It is an integer tensor: its float values are what
- * lam_tensor_cdata shows (exact up to 2^24), and lamina keeps the exact
- * int64 beside them, which load_state_dict fills from an I64 or I32
- * safetensors entry and lam_safetensors_save writes back as I64 (shape [],
- * as PyTorch's 0-dim tensor).  An integer tensor loads only into an integer
- * buffer (LAM_ERR_STATE_DICT, "dtype mismatch for 0.weight: ..."); a float
- * tensor loads into one truncated toward zero, as PyTorch's copy_ does, when
- * its values are finite.  A state_dict without num_batches_tracked loads it
+ * Integer buffers: num_batches_tracked is an int64 tensor, as in PyTorch
+ * (read it with lam_tensor_cdata_i64), which load_state_dict fills from an
+ * I64 or I32 safetensors entry and lam_safetensors_save writes back as I64
+ * (shape [], as PyTorch's 0-dim tensor).  An int64 tensor loads only into an
+ * int64 buffer (LAM_ERR_STATE_DICT, "dtype mismatch for 0.weight: ..."), a
+ * bool one only into a bool tensor; a float tensor loads into an int64
+ * buffer truncated toward zero, as PyTorch's copy_ does, when its values
+ * are finite.  A state_dict without num_batches_tracked loads it
  * as 0 rather than reporting it missing, as PyTorch does for a state_dict
  * without version metadata (every one that lamina reads). */
 

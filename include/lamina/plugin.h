@@ -51,10 +51,12 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 3u /* 1.1: host->ops, layer-type capabilities;
+#define LAM_PLUGIN_ABI_MINOR 4u /* 1.1: host->ops, layer-type capabilities;
                                    1.2: host->module_forward_into;
                                    1.3: LAM_ARG_ANY, tuples written as lists,
-                                   LAM_ARG_STRING_OK */
+                                   LAM_ARG_STRING_OK;
+                                   1.4: tensor element types (host->tensor_dtype
+                                   and the int64/bool tensor functions) */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -308,7 +310,7 @@ struct lam_host_api {
     void *(*alloc)(size_t bytes);
     void (*free)(void *ptr);
 
-    /* ---- tensors (float32, contiguous, row-major) ---- */
+    /* ---- tensors (contiguous, row-major; float32 here, other types: ABI 1.4) ---- */
     lam_status (*tensor_create)(lam_tensor **out, int ndim, const int64_t *shape);
     lam_status (*tensor_clone)(lam_tensor **out, const lam_tensor *src);
     lam_tensor *(*tensor_retain)(lam_tensor *t);
@@ -390,7 +392,25 @@ struct lam_host_api {
     lam_status (*module_forward_into)(lam_module *m, const lam_tensor *in, void *args,
                                       lam_tensor *out);
 
-    void (*reserved[30])(void);
+    /* ---- ABI 1.4: element types (<lamina/tensor.h>) ----
+     * Tensors are float32 unless made otherwise; tensor_data / tensor_cdata
+     * give NULL (LAM_ERR_TYPE) for an int64 or bool tensor.  A plugin
+     * layer's forward_into is given float32 inputs only (the host refuses
+     * others with the module path); a container's forward may be given
+     * any type and should check (tensor_dtype) before reading the data.
+     * Check LAM_HOST_HAS(host, tensor_dtype) in a plugin that may load in
+     * an older host. */
+    lam_dtype (*tensor_dtype)(const lam_tensor *t);
+    lam_status (*tensor_create_dtype)(lam_tensor **out, lam_dtype dtype, int ndim,
+                                      const int64_t *shape);
+    lam_status (*tensor_to_dtype)(lam_tensor **out, const lam_tensor *t, lam_dtype dtype);
+    int64_t *(*tensor_data_i64)(lam_tensor *t);
+    const int64_t *(*tensor_cdata_i64)(const lam_tensor *t);
+    bool *(*tensor_data_bool)(lam_tensor *t);
+    const bool *(*tensor_cdata_bool)(const lam_tensor *t);
+    const char *(*dtype_name)(lam_dtype dtype);
+
+    void (*reserved[22])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

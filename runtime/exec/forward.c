@@ -221,10 +221,21 @@ bool lam__forward_hooked(void)
     return calls.hook_fn && !calls.in_hook;
 }
 
+/* A layer given an element type it does not take. */
+static lam_status dtype_refused(const lam_module *m, const lam_tensor *in)
+{
+    if (m->ops->in_dtypes)
+        return lam__error(LAM_ERR_TYPE, "%s: the input is %s, which this layer does not take",
+                          lam_module_type_name(m), lam_dtype_name((lam_dtype)in->dtype));
+    return lam__dtype_error(lam_module_type_name(m), "input", in);
+}
+
 static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
 {
     int ndim;
     int64_t shape[LAM_MAX_DIMS];
+    if (__builtin_expect(in->dtype != LAM_FLOAT32, 0) && !lam__module_takes(m, in->dtype))
+        return dtype_refused(m, in);
     lam_status st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
     if (st)
         return st;
@@ -303,6 +314,10 @@ static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, 
     int ndim;
     int64_t shape[LAM_MAX_DIMS];
     lam_status st = LAM_OK;
+    if (!m->ops->forward && in->dtype != LAM_FLOAT32 && !lam__module_takes(m, in->dtype))
+        return dtype_refused(m, in);
+    if (out->dtype != LAM_FLOAT32)
+        return lam__dtype_error(lam_module_type_name(m), "output", out);
     bool known = m->ops->output_shape != NULL;
     if (known) {
         st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
@@ -321,7 +336,8 @@ static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, 
                           lam_shape_str(ndim, shape, b, sizeof b));
     }
     if (in->data && out->data && in->numel && out->numel &&
-        in->data < out->data + out->numel && out->data < in->data + in->numel)
+        (const char *)in->data < (const char *)(out->data + out->numel) &&
+        (const char *)out->data < (const char *)in->data + in->numel * (int64_t)lam__dtype_size(in->dtype))
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "%s: forward_into: the output shares memory with the input",
                           lam_module_type_name(m));
@@ -335,6 +351,8 @@ static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, 
     }
     lam_tensor *y = NULL;
     st = m->ops->forward(m, in, args, &y);
+    if (!st && y->dtype != LAM_FLOAT32)
+        st = lam__dtype_error(lam_module_type_name(m), "output", y);
     if (!st && !lam_tensor_same_shape(y, out)) {
         char a[64], b[64];
         st = lam__error(LAM_ERR_SHAPE, "%s: forward produced shape %s, the output has %s",

@@ -77,7 +77,16 @@ typedef struct lam__module_ops {
      * run_rows. */
     lam_status (*forward_ep)(lam_module *m, const lam_tensor *in, lam_tensor *out,
                              lam__epilogue ep);
+    /* The element types a layer's forward takes, as bits 1 << lam_dtype
+     * (Embedding: 1 << LAM_INT64).  0: float32 only; the call machinery
+     * refuses any other input (LAM_ERR_TYPE with the module path), so a
+     * layer's forward never sees a type it does not declare.  Plans run
+     * float32 inputs only. */
+    unsigned in_dtypes;
 } lam__module_ops;
+
+/* Does m's forward take an input of this element type? */
+static inline bool lam__module_takes(const lam_module *m, int dtype);
 
 /* What exec/ caches in a module (the plans of lam_module_forward): it is
  * freed with the module through its own `free`, so module/ never calls
@@ -148,6 +157,12 @@ static inline unsigned lam__module_tree_version(const lam_module *m)
 }
 
 lam_status lam__module_new(lam_module **out, const lam__module_ops *ops, void *state);
+
+static inline bool lam__module_takes(const lam_module *m, int dtype)
+{
+    unsigned mask = m->ops->in_dtypes ? m->ops->in_dtypes : 1u << LAM_FLOAT32;
+    return (mask >> dtype) & 1u;
+}
 /* Register a parameter the layer declares (takes the reference). */
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
 /* Register a buffer the layer declares (takes the reference); persistent
