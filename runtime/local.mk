@@ -24,6 +24,7 @@ liblamina_la_SOURCES += \
 	runtime/tensor/tensor.c \
 	runtime/tensor/tensor_print.c \
 	runtime/tensor/fpool.c \
+	runtime/tensor/tuple.c \
 	runtime/module/module.c \
 	runtime/module/tree.c \
 	runtime/module/params.c \

@@ -344,6 +344,41 @@ ROW(lam_module_output_shape)
     NULL_STATUS(lam_module_output_shape(M, 2, SHAPE, &nd, NULL), "out_shape");
 }
 ROW(lam_module_repr) { NULL_VALUE(lam_module_repr(NULL), NULL, "m"); }
+ROW(lam_tuple_create) { NULL_STATUS(lam_tuple_create(NULL, 1), "out"); }
+ROW(lam_tuple_retain) { (void)fn; NULL_NOOP(cr_expect_null(lam_tuple_retain(NULL))); }
+ROW(lam_tuple_release) { (void)fn; NULL_NOOP(lam_tuple_release(NULL)); }
+ROW(lam_tuple_len) { NULL_VALUE(lam_tuple_len(NULL), 0, "t"); }
+ROW(lam_tuple_tensor) { NULL_VALUE(lam_tuple_tensor(NULL, 0), NULL, "t"); }
+ROW(lam_tuple_tuple) { NULL_VALUE(lam_tuple_tuple(NULL, 0), NULL, "t"); }
+ROW(lam_tuple_is_none) { NULL_VALUE(lam_tuple_is_none(NULL, 0), false, "t"); }
+ROW(lam_tuple_set_tensor)
+{
+    NULL_STATUS(lam_tuple_set_tensor(NULL, 0, T), "t");
+    lam_tuple *t = NULL;
+    cr_assert_eq(lam_tuple_create(&t, 1), LAM_OK);
+    NULL_ALLOWED(lam_tuple_set_tensor(t, 0, NULL)); /* None */
+    lam_tuple_release(t);
+}
+ROW(lam_tuple_set_tuple)
+{
+    NULL_STATUS(lam_tuple_set_tuple(NULL, 0, NULL), "t");
+    lam_tuple *t = NULL;
+    cr_assert_eq(lam_tuple_create(&t, 1), LAM_OK);
+    NULL_ALLOWED(lam_tuple_set_tuple(t, 0, NULL)); /* None */
+    lam_tuple_release(t);
+}
+ROW(lam_module_forward_multi)
+{
+    lam_tuple *in = NULL, *ys = NULL;
+    lam_tensor *y = NULL;
+    cr_assert_eq(lam_tuple_create(&in, 1), LAM_OK);
+    cr_assert_eq(lam_tuple_set_tensor(in, 0, T), LAM_OK);
+    NULL_STATUS(lam_module_forward_multi(M, in, NULL, NULL, &ys), "output");
+    NULL_STATUS(lam_module_forward_multi(M, in, NULL, &y, NULL), "outputs");
+    NULL_STATUS(lam_module_forward_multi(NULL, in, NULL, &y, &ys), "m");
+    NULL_STATUS(lam_module_forward_multi(M, NULL, NULL, &y, &ys), "inputs");
+    lam_tuple_release(in);
+}
 ROW(lam_set_forward_hook) { (void)fn; lam_set_forward_hook(NULL, NULL); } /* NULL removes it */
 ROW(lam_module_add_child)
 {
@@ -538,6 +573,7 @@ ROW(lam_custom_create)
     NULL_STATUS(lam_custom_create(&m, NULL), "spec");
 }
 ROW(lam_module_user) { NULL_VALUE(lam_module_user(NULL), NULL, "m"); }
+ROW(lam_custom_set_forward_multi) { NULL_STATUS(lam_custom_set_forward_multi(NULL, NULL), "m"); }
 ROW(lam_custom_set_flags) { NULL_STATUS(lam_custom_set_flags(NULL, 0), "m"); }
 ROW(lam_custom_flags) { NULL_VALUE(lam_custom_flags(NULL), 0u, "m"); }
 
@@ -1053,7 +1089,10 @@ static const row ROWS[] = {
     /* module.h */
     R(lam_module_retain), R(lam_module_release), R(lam_module_type_name), R(lam_module_forward),
     R(lam_module_forward_args), R(lam_module_forward_into), R(lam_module_forward_args_into),
-    R(lam_module_output_shape), R(lam_module_repr),
+    R(lam_module_output_shape), R(lam_module_repr), R(lam_tuple_create), R(lam_tuple_retain),
+    R(lam_tuple_release), R(lam_tuple_len), R(lam_tuple_tensor), R(lam_tuple_tuple),
+    R(lam_tuple_is_none), R(lam_tuple_set_tensor), R(lam_tuple_set_tuple),
+    R(lam_module_forward_multi),
     R(lam_module_add_child), R(lam_module_num_children), R(lam_module_child_at),
     R(lam_module_child), R(lam_module_get_submodule), R(lam_module_named_modules),
     R(lam_module_register_parameter), R(lam_module_named_parameters),
@@ -1070,7 +1109,7 @@ static const row ROWS[] = {
     R(lam_container_delete_slice), R(lam_container_append), R(lam_container_extend),
     R(lam_container_insert), R(lam_container_pop), R(lam_container_concat),
     R(lam_container_iadd), R(lam_container_repeat), R(lam_container_irepeat),
-    R(lam_custom_create), R(lam_module_user), R(lam_custom_set_flags), R(lam_custom_flags),
+    R(lam_custom_create), R(lam_module_user), R(lam_custom_set_forward_multi), R(lam_custom_set_flags), R(lam_custom_flags),
     /* layers.h */
     R(lam_linear_create), R(lam_identity_create), R(lam_relu_create), R(lam_leaky_relu_create),
     R(lam_relu6_create), R(lam_elu_create), R(lam_sigmoid_create), R(lam_tanh_create),

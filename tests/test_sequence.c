@@ -452,3 +452,185 @@ Test(dtype, safetensors_round_trip)
     lam_tensor_release(f);
     unlink(path);
 }
+
+/* ---- several inputs and outputs (issue 16 item 2) ---- */
+
+static lam_tensor *vec(float a, float b)
+{
+    lam_tensor *t = NULL;
+    ASSERT_OK(lam_tensor_from_data(&t, 2, (int64_t[]){1, 2}, (float[]){a, b}));
+    return t;
+}
+
+/* forward(x, mask=None) -> (x + 1, (2 * x, None)) */
+static lam_status two_out(lam_module *self, const lam_tuple *in, void *args, lam_tensor **y,
+                          lam_tuple **ys)
+{
+    (void)self, (void)args, (void)y;
+    if (lam_tuple_len(in) < 1 || lam_tuple_len(in) > 2 || !lam_tuple_tensor(in, 0))
+        return LAM_ERR_TYPE;
+    lam_tensor *x = lam_tuple_tensor(in, 0), *a = NULL, *b = NULL;
+    lam_tuple *inner = NULL;
+    lam_status st = lam_tensor_add_scalar(&a, x, 1.0);
+    if (!st && lam_tuple_len(in) == 2 && lam_tuple_tensor(in, 1)) /* a mask: x + 1 + mask */
+        st = lam_tensor_add(&a, a, lam_tuple_tensor(in, 1));
+    if (!st)
+        st = lam_tensor_mul_scalar(&b, x, 2.0);
+    if (!st)
+        st = lam_tuple_create(ys, 2);
+    if (!st)
+        st = lam_tuple_create(&inner, 2);
+    if (!st)
+        st = lam_tuple_set_tensor(inner, 0, b);
+    if (!st)
+        st = lam_tuple_set_tensor(*ys, 0, a);
+    if (!st)
+        st = lam_tuple_set_tuple(*ys, 1, inner);
+    lam_tuple_release(inner);
+    lam_tensor_release(a);
+    lam_tensor_release(b);
+    return st;
+}
+
+/* forward((a, (b, None))) -> a + b: takes what two_out returns */
+static lam_status sum_pair(lam_module *self, const lam_tuple *in, void *args, lam_tensor **y,
+                           lam_tuple **ys)
+{
+    (void)self, (void)args, (void)ys;
+    const lam_tuple *t = lam_tuple_len(in) == 1 ? lam_tuple_tuple(in, 0) : NULL;
+    if (!t || !lam_tuple_tensor(t, 0) || !lam_tuple_tuple(t, 1))
+        return LAM_ERR_TYPE;
+    return lam_tensor_add(y, lam_tuple_tensor(t, 0), lam_tuple_tensor(lam_tuple_tuple(t, 1), 0));
+}
+
+static lam_status unused_single(lam_module *self, const lam_tensor *in, void *args,
+                                lam_tensor **out)
+{
+    (void)self, (void)args;
+    return lam_tensor_clone(out, in);
+}
+
+static lam_module *multi_custom(const char *name, lam_forward_multi_fn fn)
+{
+    lam_custom_spec spec = {.type_name = name, .forward = unused_single};
+    lam_module *m = NULL;
+    ASSERT_OK(lam_custom_create(&m, &spec));
+    ASSERT_OK(lam_custom_set_forward_multi(m, fn));
+    return m;
+}
+
+Test(multi, custom_forward_takes_and_returns_several_values)
+{
+    lam_module *m = multi_custom("TwoOut", two_out);
+    lam_tuple *in = NULL, *ys = NULL;
+    lam_tensor *x = vec(1, 2), *mask = vec(10, 20), *y = NULL;
+    ASSERT_OK(lam_tuple_create(&in, 2));
+    ASSERT_OK(lam_tuple_set_tensor(in, 0, x));
+    cr_expect(lam_tuple_is_none(in, 1));
+    ASSERT_OK(lam_module_forward_multi(m, in, NULL, &y, &ys)); /* mask=None */
+    cr_assert_null(y);
+    cr_assert_not_null(ys);
+    cr_assert_eq(lam_tuple_len(ys), 2);
+    cr_expect_eq(lam_tensor_cdata(lam_tuple_tensor(ys, 0))[1], 3.0f);
+    lam_tuple *inner = lam_tuple_tuple(ys, 1);
+    cr_assert_not_null(inner);
+    cr_expect_eq(lam_tensor_cdata(lam_tuple_tensor(inner, 0))[1], 4.0f);
+    cr_expect(lam_tuple_is_none(inner, 1));
+    lam_tuple_release(ys);
+    ASSERT_OK(lam_tuple_set_tensor(in, 1, mask)); /* with a mask */
+    ASSERT_OK(lam_module_forward_multi(m, in, NULL, &y, &ys));
+    cr_expect_eq(lam_tensor_cdata(lam_tuple_tensor(ys, 0))[1], 23.0f);
+    lam_tuple_release(ys);
+    lam_tuple_release(in);
+    lam_tensor_release(x);
+    lam_tensor_release(mask);
+    lam_module_release(m);
+}
+
+/* Sequential passes what a child returns on: a tuple into a child that takes
+ * it works, into Linear it is PyTorch's TypeError with the path; Identity
+ * passes it on; the single-tensor API says to use forward_multi. */
+Test(multi, sequential_passes_tuples_as_pytorch)
+{
+    lam_tensor *x = vec(1, 2), *y = NULL;
+    lam_tuple *ys = NULL, *in = NULL;
+    ASSERT_OK(lam_tuple_create(&in, 1));
+    ASSERT_OK(lam_tuple_set_tensor(in, 0, x));
+
+    lam_module *a = multi_custom("TwoOut", two_out), *b = multi_custom("SumPair", sum_pair);
+    lam_module *ok = TH_SEQ(a, b);
+    ASSERT_OK(lam_module_forward(ok, x, &y)); /* (x + 1) + 2x */
+    cr_expect(lam_tensor_cdata(y)[0] == 4.0f && lam_tensor_cdata(y)[1] == 7.0f);
+    lam_tensor_release(y);
+    ASSERT_OK(lam_module_forward_multi(ok, in, NULL, &y, &ys));
+    cr_expect(y && (!ys) && lam_tensor_cdata(y)[1] == 7.0f);
+    lam_tensor_release(y);
+
+    lam_module *lin = th_linear(2, 2, true), *first = th_linear(2, 2, true);
+    lam_module *bad = TH_SEQ(first, a, lin);
+    EXPECT_FAIL(lam_module_forward(bad, x, &y), LAM_ERR_TYPE,
+                "Sequential[2] linear(): argument 'input' (position 1) must be Tensor, not tuple");
+    EXPECT_FAIL(lam_module_forward_multi(bad, in, NULL, &y, &ys), LAM_ERR_TYPE,
+                "Sequential[2] linear(): argument 'input' (position 1) must be Tensor, not tuple");
+    cr_expect((!y) && (!ys));
+
+    lam_module *idm = NULL;
+    ASSERT_OK(lam_identity_create(&idm));
+    lam_module *through = TH_SEQ(a, idm);
+    ASSERT_OK(lam_module_forward_multi(through, in, NULL, &y, &ys));
+    cr_expect((!y) && ys && lam_tuple_len(ys) == 2);
+    lam_tuple_release(ys);
+    EXPECT_FAIL(lam_module_forward(through, x, &y), LAM_ERR_TYPE,
+                "Sequential returned a tuple, not a tensor: call it with lam_module_forward_multi");
+
+    /* a layer takes one tensor: two arguments, none, or None */
+    lam_tuple *two = NULL, *none = NULL, *zero = NULL;
+    ASSERT_OK(lam_tuple_create(&two, 2));
+    ASSERT_OK(lam_tuple_set_tensor(two, 0, x));
+    ASSERT_OK(lam_tuple_set_tensor(two, 1, x));
+    ASSERT_OK(lam_tuple_create(&none, 1));
+    ASSERT_OK(lam_tuple_create(&zero, 0));
+    EXPECT_FAIL(lam_module_forward_multi(lin, two, NULL, &y, &ys), LAM_ERR_TYPE,
+                "Linear.forward() takes 2 positional arguments but 3 were given");
+    EXPECT_FAIL(lam_module_forward_multi(ok, two, NULL, &y, &ys), LAM_ERR_TYPE,
+                "Sequential.forward() takes 2 positional arguments but 3 were given");
+    EXPECT_FAIL(lam_module_forward_multi(lin, none, NULL, &y, &ys), LAM_ERR_TYPE,
+                "linear(): argument 'input' (position 1) must be Tensor, not NoneType");
+    EXPECT_FAIL(lam_module_forward_multi(lin, zero, NULL, &y, &ys), LAM_ERR_TYPE,
+                "Linear.forward() missing 1 required positional argument: 'input'");
+    ASSERT_OK(lam_module_forward_multi(lin, in, NULL, &y, &ys)); /* one tensor: as forward */
+    cr_expect(y && (!ys));
+    lam_tensor_release(y);
+
+    lam_tuple_release(two);
+    lam_tuple_release(none);
+    lam_tuple_release(zero);
+    lam_module_release(through);
+    lam_module_release(idm);
+    lam_module_release(bad);
+    lam_module_release(first);
+    lam_module_release(lin);
+    lam_module_release(ok);
+    lam_module_release(a);
+    lam_module_release(b);
+    lam_tuple_release(in);
+    lam_tensor_release(x);
+}
+
+Test(multi, tuple_api)
+{
+    lam_tuple *t = NULL, *u = NULL;
+    ASSERT_OK(lam_tuple_create(&t, 2));
+    ASSERT_OK(lam_tuple_create(&u, 1));
+    cr_expect_eq(lam_tuple_set_tensor(t, 2, NULL), LAM_ERR_INDEX);
+    cr_expect_null(lam_tuple_tensor(t, 5));
+    ASSERT_OK(lam_tuple_set_tuple(t, 0, u));
+    cr_expect_eq(lam_tuple_set_tuple(u, 0, t), LAM_ERR_INVALID_ARGUMENT); /* a cycle */
+    cr_expect_eq(lam_tuple_set_tuple(t, 1, t), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(lam_tuple_tuple(t, 0), u);
+    cr_expect((!lam_tuple_is_none(t, 0)) && lam_tuple_is_none(t, 1));
+    ASSERT_OK(lam_tuple_set_tensor(t, 0, NULL)); /* back to None, u released once */
+    cr_expect(lam_tuple_is_none(t, 0));
+    lam_tuple_release(u);
+    lam_tuple_release(t);
+}

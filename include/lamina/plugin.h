@@ -56,7 +56,10 @@ extern "C" {
                                    1.3: LAM_ARG_ANY, tuples written as lists,
                                    LAM_ARG_STRING_OK;
                                    1.4: tensor element types (host->tensor_dtype
-                                   and the int64/bool tensor functions) */
+                                   and the int64/bool tensor functions);
+                                   several inputs and outputs (tuples,
+                                   host->module_forward_multi,
+                                   lam_layer_type.forward_multi) */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -222,7 +225,18 @@ struct lam_layer_type {
     double (*flops)(const lam_host_api *host, const lam_module *self, int ndim,
                     const int64_t *in_shape, int out_ndim, const int64_t *out_shape);
 
-    void *reserved[5];
+    /* ---- ABI 1.4 ---- */
+    /* A container's forward(*inputs) with several values in and out (as
+     * lam_module_forward_multi in <lamina/module.h>): read the positional
+     * arguments from `inputs` (host->tuple_len, tuple_tensor, ...), return
+     * a tensor in *output, a tuple in *outputs (host->tuple_create), or
+     * None (neither).  Set it beside forward, which lam_module_forward and
+     * plans still call with one tensor.  NULL: the container takes one
+     * tensor. */
+    lam_status (*forward_multi)(const lam_host_api *host, lam_module *self, const lam_tuple *inputs,
+                                void *args, lam_tensor **output, lam_tuple **outputs);
+
+    void *reserved[4];
 };
 
 /* ------------------------------------------------------------------------
@@ -410,7 +424,20 @@ struct lam_host_api {
     const bool *(*tensor_cdata_bool)(const lam_tensor *t);
     const char *(*dtype_name)(lam_dtype dtype);
 
-    void (*reserved[22])(void);
+    /* ---- ABI 1.4: several inputs and outputs (<lamina/module.h>) ---- */
+    lam_status (*module_forward_multi)(lam_module *m, const lam_tuple *inputs, void *args,
+                                       lam_tensor **output, lam_tuple **outputs);
+    lam_status (*tuple_create)(lam_tuple **out, size_t n);
+    lam_tuple *(*tuple_retain)(lam_tuple *t);
+    void (*tuple_release)(lam_tuple *t);
+    size_t (*tuple_len)(const lam_tuple *t);
+    lam_tensor *(*tuple_tensor)(const lam_tuple *t, size_t i);
+    lam_tuple *(*tuple_tuple)(const lam_tuple *t, size_t i);
+    bool (*tuple_is_none)(const lam_tuple *t, size_t i);
+    lam_status (*tuple_set_tensor)(lam_tuple *t, size_t i, lam_tensor *x);
+    lam_status (*tuple_set_tuple)(lam_tuple *t, size_t i, lam_tuple *x);
+
+    void (*reserved[12])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

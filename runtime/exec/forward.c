@@ -252,6 +252,30 @@ static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out
     return LAM_OK;
 }
 
+/* A module with only forward(*inputs), called with one tensor: its result
+ * must be a tensor here. */
+static lam_status multi_as_single(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
+{
+    lam_tuple *t;
+    lam_status st = lam_tuple_create(&t, 1);
+    if (st)
+        return st;
+    t->items[0].t = lam_tensor_retain((lam_tensor *)in);
+    lam__val y = {0};
+    st = m->ops->forward_multi(m, t, args, &y);
+    lam_tuple_release(t);
+    if (!st && !y.t)
+        st = lam__error(LAM_ERR_TYPE,
+                        "%s returned %s, not a tensor: call it with lam_module_forward_multi",
+                        lam_module_type_name(m), y.tup ? "a tuple" : "None");
+    if (st) {
+        lam__val_clear(&y);
+        return st;
+    }
+    *out = y.t;
+    return LAM_OK;
+}
+
 lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, void *args,
                              lam_tensor **out)
 {
@@ -263,6 +287,8 @@ lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, 
     lam_status st;
     if (m->ops->forward)
         st = m->ops->forward(m, in, args, out);
+    else if (__builtin_expect(!m->ops->forward_into && m->ops->forward_multi != NULL, 0))
+        st = multi_as_single(m, in, args, out);
     else
         st = run_leaf(m, in, out);
     if (st != LAM_OK)
@@ -288,6 +314,113 @@ LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *inpu
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(input);
     return lam__call_forward(m, LAM__NO_INDEX, input, args, output);
+}
+
+/* The torch function a built-in layer's forward calls first, which is what
+ * PyTorch's TypeError names when the layer is given a tuple or None ("relu():
+ * argument 'input' (position 1) must be Tensor, not tuple"); a layer whose
+ * forward calls a method of its input fails with AttributeError instead. */
+static const struct {
+    const char *type, *fn, *attr;
+} torch_fns[] = {
+    {"Linear", "linear", NULL},         {"ReLU", "relu", NULL},
+    {"Sigmoid", "sigmoid", NULL},       {"Tanh", "tanh", NULL},
+    {"GELU", "gelu", NULL},             {"SiLU", "silu", NULL},
+    {"LayerNorm", "layer_norm", NULL},  {"Dropout", "dropout", NULL},
+    {"LeakyReLU", "leaky_relu", NULL},  {"ELU", "elu", NULL},
+    {"ReLU6", "hardtanh", NULL},        {"Hardtanh", "hardtanh", NULL},
+    {"Softplus", "softplus", NULL},     {"MaxPool1d", "max_pool1d", NULL},
+    {"MaxPool2d", "max_pool2d", NULL},  {"AvgPool1d", "avg_pool1d", NULL},
+    {"AvgPool2d", "avg_pool2d", NULL},  {"Mish", "mish", NULL},
+    {"Hardswish", "hardswish", NULL},   {"Hardsigmoid", "hardsigmoid", NULL},
+    {"Softmax", NULL, "softmax"},       {"LogSoftmax", NULL, "log_softmax"},
+    {"Flatten", NULL, "flatten"},       {"BatchNorm1d", NULL, "dim"},
+    {"BatchNorm2d", NULL, "dim"},
+};
+
+static lam_status not_a_tensor(const lam_module *m, const lam__val *x)
+{
+    const char *type = lam_module_type_name(m), *got = x->tup ? "tuple" : "NoneType";
+    if (!strcmp(type, "Embedding"))
+        return lam__error(LAM_ERR_TYPE,
+                          "embedding(): argument 'indices' (position 2) must be Tensor, not %s", got);
+    for (size_t i = 0; i < sizeof torch_fns / sizeof torch_fns[0]; i++) {
+        if (strcmp(torch_fns[i].type, type))
+            continue;
+        if (torch_fns[i].attr)
+            return lam__error(LAM_ERR_TYPE, "'%s' object has no attribute '%s'", got,
+                              torch_fns[i].attr);
+        return lam__error(LAM_ERR_TYPE, "%s(): argument 'input' (position 1) must be Tensor, not %s",
+                          torch_fns[i].fn, got);
+    }
+    return lam__error(LAM_ERR_TYPE, "%s.forward(): argument 'input' (position 1) must be Tensor, "
+                      "not %s", type, got);
+}
+
+/* Identity returns its argument, whatever it is. */
+static bool is_identity(const lam_module *m)
+{
+    return m->ops->kind == LAM__KIND_LEAF && !strcmp(m->ops->type_name, "Identity") &&
+           m->ops->py_module && !strcmp(m->ops->py_module, "torch.nn.modules.linear");
+}
+
+static lam_status forward_multi(lam_module *m, size_t index, const lam_tuple *in, void *args,
+                                lam__val *out)
+{
+    if (m->ops->forward_multi)
+        return m->ops->forward_multi(m, in, args, out);
+    const char *type = lam_module_type_name(m);
+    if (in->n != 1)
+        return in->n == 0
+                   ? lam__error(LAM_ERR_TYPE,
+                                "%s.forward() missing 1 required positional argument: 'input'", type)
+                   : lam__error(LAM_ERR_TYPE,
+                                "%s.forward() takes 2 positional arguments but %zu were given", type,
+                                in->n + 1);
+    const lam__val *x = &in->items[0];
+    if (!x->t) {
+        if (is_identity(m)) {
+            out->tup = lam_tuple_retain(x->tup);
+            return LAM_OK;
+        }
+        return not_a_tensor(m, x);
+    }
+    call_depth--; /* lam__call_forward pushes m again, with its index */
+    lam_status st = lam__call_forward(m, index, x->t, args, &out->t);
+    call_depth++;
+    if (st)
+        mark_located(); /* located by the inner call */
+    return st;
+}
+
+lam_status lam__call_forward_multi(lam_module *m, size_t index, const lam_tuple *in, void *args,
+                                   lam__val *out)
+{
+    out->t = NULL;
+    out->tup = NULL;
+    call_enter(m, index);
+    lam_status st = forward_multi(m, index, in, args, out);
+    if (st)
+        lam__val_clear(out);
+    return call_leave(st);
+}
+
+LAM_API lam_status lam_module_forward_multi(lam_module *m, const lam_tuple *inputs, void *args,
+                                            lam_tensor **output, lam_tuple **outputs)
+{
+    LAM__CHECK_ARG(output);
+    LAM__CHECK_ARG(outputs);
+    *output = NULL;
+    *outputs = NULL;
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(inputs);
+    lam__val y;
+    lam_status st = lam__call_forward_multi(m, LAM__NO_INDEX, inputs, args, &y);
+    if (!st) {
+        *output = y.t;
+        *outputs = y.tup;
+    }
+    return st;
 }
 
 lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)

@@ -83,6 +83,12 @@ typedef struct lam__module_ops {
      * layer's forward never sees a type it does not declare.  Plans run
      * float32 inputs only. */
     unsigned in_dtypes;
+    /* forward(*inputs) with several values in and out (containers, custom
+     * modules, plugin containers that declare it): reads the positional
+     * arguments from `in`, sets *out (a tensor, a tuple or None; zeroed by
+     * the caller).  NULL: the module takes exactly one tensor and returns
+     * one (forward / forward_into). */
+    lam_status (*forward_multi)(lam_module *m, const lam_tuple *in, void *args, lam__val *out);
 } lam__module_ops;
 
 /* Does m's forward take an input of this element type? */

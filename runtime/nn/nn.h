@@ -8,4 +8,8 @@
 
 #include "runtime/exec/plan.h"
 
+/* Has a Sequential a child (through nested Sequentials) with a forward of
+ * several values? */
+bool lam__seq_has_multi(const lam_module *m);
+
 #endif

@@ -263,6 +263,17 @@ static const lam_host_api host = {
     .tensor_data_bool = lam_tensor_data_bool,
     .tensor_cdata_bool = lam_tensor_cdata_bool,
     .dtype_name = lam_dtype_name,
+
+    .module_forward_multi = lam_module_forward_multi,
+    .tuple_create = lam_tuple_create,
+    .tuple_retain = lam_tuple_retain,
+    .tuple_release = lam_tuple_release,
+    .tuple_len = lam_tuple_len,
+    .tuple_tensor = lam_tuple_tensor,
+    .tuple_tuple = lam_tuple_tuple,
+    .tuple_is_none = lam_tuple_is_none,
+    .tuple_set_tensor = lam_tuple_set_tensor,
+    .tuple_set_tuple = lam_tuple_set_tuple,
 };
 
 const lam_host_api *lam__host_api(void) { return &host; }

@@ -1,6 +1,7 @@
 /* runtime/tensor — tensors (tensor.c), their storage versions and views,
- * PyTorch's printing (tensor_print.c), and the forward pools that a plan
- * lends to custom forwards (fpool.c).  Uses core. */
+ * PyTorch's printing (tensor_print.c), the forward pools that a plan
+ * lends to custom forwards (fpool.c), and the tuples forwards take and
+ * return (tuple.c).  Uses core. */
 #ifndef LAMINA_RUNTIME_TENSOR_TENSOR_H
 #define LAMINA_RUNTIME_TENSOR_TENSOR_H
 
@@ -68,6 +69,24 @@ static inline uint64_t lam__tensor_version(const lam_tensor *t)
 }
 void *lam__aligned_alloc(size_t bytes);
 void lam__aligned_free(void *p);
+
+/* ---- tuples (tuple.c): a forward's values ---- */
+/* A value: a tensor, a tuple, or None (both NULL); holds references. */
+typedef struct lam__val {
+    lam_tensor *t;
+    lam_tuple *tup;
+} lam__val;
+struct lam_tuple {
+    int refcount;
+    size_t n;
+    lam__val items[];
+};
+/* Release what the item holds; it becomes None. */
+void lam__val_clear(lam__val *it);
+/* A new 1-tuple holding (references to) it's value. */
+lam_status lam__tuple_of(lam_tuple **out, const lam__val *it);
+/* Python's type name of the value: "Tensor", "tuple", "NoneType". */
+const char *lam__val_type(const lam__val *it);
 
 /* Forward pools (runtime/fpool.c): while one is entered on a thread, the
  * tensors made there (struct and data) come from it and go back to it on
