@@ -11,7 +11,8 @@ bool lam__seq_has_multi(const lam_module *m)
     for (size_t i = 0; i < m->n_children; i++) {
         const lam_module *c = m->children[i].module;
         if (lam_module_is_sequential(c) ? lam__seq_has_multi(c)
-                                        : c->ops->forward_multi != NULL)
+              : c->ops->kind == LAM__KIND_CUSTOM ? lam__custom_has_multi(c)
+                                                 : c->ops->forward_multi != NULL)
             return true;
     }
     return false;

@@ -121,6 +121,11 @@ LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *sp
     return LAM_OK;
 }
 
+bool lam__custom_has_multi(const lam_module *m)
+{
+    return ((const custom_state *)m->state)->forward_multi != NULL;
+}
+
 LAM_API lam_status lam_custom_set_forward_multi(lam_module *m, lam_forward_multi_fn fn)
 {
     LAM__CHECK_ARG(m);

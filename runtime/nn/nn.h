@@ -11,5 +11,7 @@
 /* Has a Sequential a child (through nested Sequentials) with a forward of
  * several values? */
 bool lam__seq_has_multi(const lam_module *m);
+/* Has a custom module a forward of several values (lam_custom_set_forward_multi)? */
+bool lam__custom_has_multi(const lam_module *m);
 
 #endif
