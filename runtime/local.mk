@@ -24,6 +24,7 @@ liblamina_la_SOURCES += \
 	runtime/tensor/tensor.c \
 	runtime/tensor/tensor_print.c \
 	runtime/tensor/fpool.c \
+	runtime/tensor/tuple.c \
 	runtime/module/module.c \
 	runtime/module/tree.c \
 	runtime/module/params.c \
@@ -42,6 +43,7 @@ liblamina_la_SOURCES += \
 	runtime/layers/group_norm.c \
 	runtime/layers/pool.c \
 	runtime/layers/prelu.c \
+	runtime/layers/embedding.c \
 	runtime/layers/reshape.c \
 	runtime/layers/padding.c \
 	runtime/layers/upsample.c \

@@ -12,10 +12,10 @@ EXTRA_DIST += tools/gen-fixtures.py tools/gen-ops-fixtures.py tests/fixtures
 if HAVE_CRITERION
 check_PROGRAMS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
 	tests/test_ops tests/test_norms tests/test_vision tests/test_fold tests/test_attention \
-	tests/test_transformer
+	tests/test_transformer tests/test_sequence
 TESTS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
 	tests/test_ops tests/test_norms tests/test_vision tests/test_fold tests/test_attention \
-	tests/test_transformer
+	tests/test_transformer tests/test_sequence
 
 LAM_CORE_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DLAMINA_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 LAM_CORE_TEST_SOURCES = tests/fixture.c tests/fixture.h
@@ -43,6 +43,12 @@ tests_test_transformer_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
 tests_test_transformer_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_transformer_LDFLAGS = -no-install
 tests_test_transformer_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+tests_test_sequence_SOURCES = tests/test_sequence.c $(LAM_CORE_TEST_SOURCES)
+tests_test_sequence_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_sequence_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_sequence_LDFLAGS = -no-install
+tests_test_sequence_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 
 tests_test_layers_SOURCES = tests/test_layers.c $(LAM_CORE_TEST_SOURCES)
 tests_test_layers_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)

@@ -188,9 +188,11 @@ static inline float *th_snapshot(const lam_module *m, size_t *n)
         total += (size_t)lam_tensor_numel(lam_state_dict_tensor(sd, i));
     float *buf = malloc((total + 1) * sizeof(float)), *w = buf;
     for (size_t i = 0; i < lam_state_dict_len(sd); i++) {
-        const lam_tensor *t = lam_state_dict_tensor(sd, i);
+        lam_tensor *t = NULL; /* int64 buffers (num_batches_tracked) as floats */
+        cr_assert_eq(lam_tensor_to_dtype(&t, lam_state_dict_tensor(sd, i), LAM_FLOAT32), LAM_OK);
         memcpy(w, lam_tensor_cdata(t), (size_t)lam_tensor_numel(t) * sizeof(float));
         w += lam_tensor_numel(t);
+        lam_tensor_release(t);
     }
     lam_state_dict_free(sd);
     *n = total;

@@ -142,8 +142,9 @@ ParameterizedTest(struct norm_case *c, norms, matches_pytorch)
         if (fx_int(fx, name, &nbt)) {
             lam_tensor *got = buffer_of(m, "num_batches_tracked");
             cr_assert_not_null(got);
-            cr_expect_eq(lam_tensor_cdata(got)[0], (float)nbt, "%s: %s = %g, expected %lld", c->file,
-                         name, lam_tensor_cdata(got)[0], (long long)nbt);
+            cr_expect_eq(lam_tensor_dtype(got), LAM_INT64);
+            cr_expect_eq(lam_tensor_cdata_i64(got)[0], nbt, "%s: %s = %lld, expected %lld", c->file,
+                         name, (long long)lam_tensor_cdata_i64(got)[0], (long long)nbt);
         }
         lam_tensor_release(y);
         lam_tensor_release(x);
@@ -276,7 +277,7 @@ Test(norms, training_moves_buffer_versions)
     lam_tensor_release(y);
     cr_expect_gt(lam_tensor_version(rm), v0);
     cr_expect_gt(lam_tensor_version(nbt), n0);
-    cr_expect_eq(lam_tensor_cdata(nbt)[0], 1.0f);
+    cr_expect_eq(lam_tensor_cdata_i64(nbt)[0], 1);
     /* mean 2, 3.5; unbiased variance 2, 4.5; momentum 0.1 */
     cr_expect_float_eq(lam_tensor_cdata(rm)[0], 0.2f, 1e-7);
     cr_expect_float_eq(lam_tensor_cdata(rm)[1], 0.35f, 1e-7);
@@ -402,7 +403,7 @@ Test(safetensors_buffers, pytorch_file_runs_and_saves_back_byte_for_byte)
     cr_expect(fx_keys_equal(sd, fx, "state_dict_keys", msg, sizeof msg), "%s", msg);
     int64_t nbt0, n;
     cr_assert(fx_int(fx, "nbt0", &nbt0) && fx_int(fx, "num_parameters", &n));
-    cr_expect_eq(lam_tensor_cdata(lam_state_dict_get(sd, "0.num_batches_tracked"))[0], (float)nbt0);
+    cr_expect_eq(lam_tensor_cdata_i64(lam_state_dict_get(sd, "0.num_batches_tracked"))[0], nbt0);
     cr_expect_eq(lam_module_num_parameters(m), n);
 
     lam_tensor *x = fx_lam_tensor(fx, "input"), *y = NULL;
@@ -451,8 +452,8 @@ Test(safetensors_buffers, i32_counts_load)
     ASSERT_OK(lam_model_load_weights(m, path, true, NULL));
     int64_t nbt0;
     cr_assert(fx_int(fx, "nbt0", &nbt0));
-    cr_expect_eq(lam_tensor_cdata(buffer_of(m, "0.num_batches_tracked"))[0], (float)nbt0);
-    cr_expect_eq(lam_tensor_cdata(buffer_of(m, "2.num_batches_tracked"))[0], 5.0f);
+    cr_expect_eq(lam_tensor_cdata_i64(buffer_of(m, "0.num_batches_tracked"))[0], nbt0);
+    cr_expect_eq(lam_tensor_cdata_i64(buffer_of(m, "2.num_batches_tracked"))[0], 5);
     lam_module_release(m);
     fx_close(fx);
 }
@@ -497,7 +498,7 @@ Test(safetensors_buffers, missing_count_loads_as_zero)
     ASSERT_OK(lam_model_load_weights(m, path, true, NULL));
     int64_t want;
     cr_assert(fx_int(fx, "no_count_nbt0", &want));
-    cr_expect_eq(lam_tensor_cdata(buffer_of(m, "0.num_batches_tracked"))[0], (float)want);
+    cr_expect_eq(lam_tensor_cdata_i64(buffer_of(m, "0.num_batches_tracked"))[0], want);
     lam_tensor_release(x);
     lam_module_release(m);
     fx_close(fx);
@@ -518,11 +519,11 @@ Test(buffers, float_into_integer_buffer)
     ASSERT_OK(lam_tensor_from_data(&c, 1, (int64_t[]){1}, (float[]){3.7f}));
     ASSERT_OK(lam_state_dict_set(in, "num_batches_tracked", c));
     ASSERT_OK(lam_module_load_state_dict(m, in, true, NULL));
-    cr_expect_eq(lam_tensor_cdata(buffer_of(m, "num_batches_tracked"))[0], 3.0f);
+    cr_expect_eq(lam_tensor_cdata_i64(buffer_of(m, "num_batches_tracked"))[0], 3);
     lam_tensor_data(c)[0] = NAN;
     EXPECT_FAIL(lam_module_load_state_dict(m, in, true, NULL), LAM_ERR_STATE_DICT,
                 "dtype mismatch for num_batches_tracked: copying a float tensor holding NaN");
-    cr_expect_eq(lam_tensor_cdata(buffer_of(m, "num_batches_tracked"))[0], 3.0f);
+    cr_expect_eq(lam_tensor_cdata_i64(buffer_of(m, "num_batches_tracked"))[0], 3);
     lam_tensor_release(c);
     lam_state_dict_free(in);
     lam_state_dict_free(sd);

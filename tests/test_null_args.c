@@ -209,6 +209,66 @@ ROW(lam_tensor_set)
     NULL_STATUS(lam_tensor_set(NULL, index, 1.0f), "t");
     NULL_STATUS(lam_tensor_set(T, NULL, 1.0f), "index");
 }
+ROW(lam_dtype_name) { (void)fn; cr_expect_str_eq(lam_dtype_name((lam_dtype)99), "unknown"); }
+ROW(lam_dtype_size) { (void)fn; cr_expect_eq(lam_dtype_size((lam_dtype)99), 0); }
+ROW(lam_tensor_create_dtype)
+{
+    lam_tensor *t = NULL;
+    NULL_STATUS(lam_tensor_create_dtype(NULL, LAM_INT64, 2, SHAPE), "out");
+    NULL_STATUS(lam_tensor_create_dtype(&t, LAM_INT64, 2, NULL), "shape");
+}
+ROW(lam_tensor_from_i64)
+{
+    lam_tensor *t = NULL;
+    const int64_t v[4] = {1, 2, 3, 4};
+    NULL_STATUS(lam_tensor_from_i64(NULL, 2, SHAPE, v), "out");
+    NULL_STATUS(lam_tensor_from_i64(&t, 2, NULL, v), "shape");
+    NULL_STATUS(lam_tensor_from_i64(&t, 2, SHAPE, NULL), "data");
+}
+ROW(lam_tensor_from_bool)
+{
+    lam_tensor *t = NULL;
+    const bool v[4] = {true, false, true, false};
+    NULL_STATUS(lam_tensor_from_bool(NULL, 2, SHAPE, v), "out");
+    NULL_STATUS(lam_tensor_from_bool(&t, 2, NULL, v), "shape");
+    NULL_STATUS(lam_tensor_from_bool(&t, 2, SHAPE, NULL), "data");
+}
+ROW(lam_tensor_wrap_dtype)
+{
+    lam_tensor *t = NULL;
+    static int64_t v[4];
+    const int64_t empty[2] = {0, 2};
+    NULL_STATUS(lam_tensor_wrap_dtype(NULL, LAM_INT64, v, 2, SHAPE), "out");
+    NULL_STATUS(lam_tensor_wrap_dtype(&t, LAM_INT64, v, 2, NULL), "shape");
+    NULL_STATUS(lam_tensor_wrap_dtype(&t, LAM_INT64, NULL, 2, SHAPE), "data");
+    NULL_ALLOWED(lam_tensor_wrap_dtype(&t, LAM_INT64, NULL, 2, empty));
+    lam_tensor_release(t);
+}
+ROW(lam_tensor_to_dtype)
+{
+    lam_tensor *t = NULL;
+    NULL_STATUS(lam_tensor_to_dtype(NULL, T, LAM_INT64), "out");
+    NULL_STATUS(lam_tensor_to_dtype(&t, NULL, LAM_INT64), "t");
+}
+ROW(lam_tensor_dtype) { NULL_VALUE(lam_tensor_dtype(NULL), LAM_FLOAT32, "t"); }
+ROW(lam_tensor_data_i64) { NULL_VALUE(lam_tensor_data_i64(NULL), NULL, "t"); }
+ROW(lam_tensor_cdata_i64) { NULL_VALUE(lam_tensor_cdata_i64(NULL), NULL, "t"); }
+ROW(lam_tensor_data_bool) { NULL_VALUE(lam_tensor_data_bool(NULL), NULL, "t"); }
+ROW(lam_tensor_cdata_bool) { NULL_VALUE(lam_tensor_cdata_bool(NULL), NULL, "t"); }
+ROW(lam_tensor_get_i64)
+{
+    const int64_t index[2] = {0, 0};
+    int64_t v;
+    NULL_STATUS(lam_tensor_get_i64(NULL, index, &v), "t");
+    NULL_STATUS(lam_tensor_get_i64(T, NULL, &v), "index");
+    NULL_STATUS(lam_tensor_get_i64(T, index, NULL), "value");
+}
+ROW(lam_tensor_set_i64)
+{
+    const int64_t index[2] = {0, 0};
+    NULL_STATUS(lam_tensor_set_i64(NULL, index, 1), "t");
+    NULL_STATUS(lam_tensor_set_i64(T, NULL, 1), "index");
+}
 ROW(lam_tensor_copy)
 {
     NULL_STATUS(lam_tensor_copy(NULL, T), "dst");
@@ -284,6 +344,41 @@ ROW(lam_module_output_shape)
     NULL_STATUS(lam_module_output_shape(M, 2, SHAPE, &nd, NULL), "out_shape");
 }
 ROW(lam_module_repr) { NULL_VALUE(lam_module_repr(NULL), NULL, "m"); }
+ROW(lam_tuple_create) { NULL_STATUS(lam_tuple_create(NULL, 1), "out"); }
+ROW(lam_tuple_retain) { (void)fn; NULL_NOOP(cr_expect_null(lam_tuple_retain(NULL))); }
+ROW(lam_tuple_release) { (void)fn; NULL_NOOP(lam_tuple_release(NULL)); }
+ROW(lam_tuple_len) { NULL_VALUE(lam_tuple_len(NULL), 0, "t"); }
+ROW(lam_tuple_tensor) { NULL_VALUE(lam_tuple_tensor(NULL, 0), NULL, "t"); }
+ROW(lam_tuple_tuple) { NULL_VALUE(lam_tuple_tuple(NULL, 0), NULL, "t"); }
+ROW(lam_tuple_is_none) { NULL_VALUE(lam_tuple_is_none(NULL, 0), false, "t"); }
+ROW(lam_tuple_set_tensor)
+{
+    NULL_STATUS(lam_tuple_set_tensor(NULL, 0, T), "t");
+    lam_tuple *t = NULL;
+    cr_assert_eq(lam_tuple_create(&t, 1), LAM_OK);
+    NULL_ALLOWED(lam_tuple_set_tensor(t, 0, NULL)); /* None */
+    lam_tuple_release(t);
+}
+ROW(lam_tuple_set_tuple)
+{
+    NULL_STATUS(lam_tuple_set_tuple(NULL, 0, NULL), "t");
+    lam_tuple *t = NULL;
+    cr_assert_eq(lam_tuple_create(&t, 1), LAM_OK);
+    NULL_ALLOWED(lam_tuple_set_tuple(t, 0, NULL)); /* None */
+    lam_tuple_release(t);
+}
+ROW(lam_module_forward_multi)
+{
+    lam_tuple *in = NULL, *ys = NULL;
+    lam_tensor *y = NULL;
+    cr_assert_eq(lam_tuple_create(&in, 1), LAM_OK);
+    cr_assert_eq(lam_tuple_set_tensor(in, 0, T), LAM_OK);
+    NULL_STATUS(lam_module_forward_multi(M, in, NULL, NULL, &ys), "output");
+    NULL_STATUS(lam_module_forward_multi(M, in, NULL, &y, NULL), "outputs");
+    NULL_STATUS(lam_module_forward_multi(NULL, in, NULL, &y, &ys), "m");
+    NULL_STATUS(lam_module_forward_multi(M, NULL, NULL, &y, &ys), "inputs");
+    lam_tuple_release(in);
+}
 ROW(lam_set_forward_hook) { (void)fn; lam_set_forward_hook(NULL, NULL); } /* NULL removes it */
 ROW(lam_module_add_child)
 {
@@ -478,6 +573,7 @@ ROW(lam_custom_create)
     NULL_STATUS(lam_custom_create(&m, NULL), "spec");
 }
 ROW(lam_module_user) { NULL_VALUE(lam_module_user(NULL), NULL, "m"); }
+ROW(lam_custom_set_forward_multi) { NULL_STATUS(lam_custom_set_forward_multi(NULL, NULL), "m"); }
 ROW(lam_custom_set_flags) { NULL_STATUS(lam_custom_set_flags(NULL, 0), "m"); }
 ROW(lam_custom_flags) { NULL_VALUE(lam_custom_flags(NULL), 0u, "m"); }
 
@@ -573,6 +669,8 @@ CREATE_ROW(lam_hardsigmoid_create)
 CREATE_ROW(lam_hardtanh_create, -1.0, 1.0)
 CREATE_ROW(lam_mish_create)
 CREATE_ROW(lam_prelu_create, 1, 0.25)
+CREATE_ROW(lam_embedding_create, 4, 2, LAM_EMBEDDING_NO_PADDING, LAM_EMBEDDING_NO_MAX_NORM, 2.0,
+           false, false)
 CREATE_ROW(lam_dropout1d_create, 0.5)
 CREATE_ROW(lam_dropout2d_create, 0.5)
 CREATE_ROW(lam_alpha_dropout_create, 0.5)
@@ -1070,11 +1168,18 @@ static const row ROWS[] = {
     R(lam_tensor_cdata), R(lam_tensor_mark_modified), R(lam_tensor_version),
     R(lam_tensor_get), R(lam_tensor_set), R(lam_tensor_copy),
     R(lam_tensor_reshape), R(lam_tensor_same_shape), R(lam_shape_str), R(lam_tensor_print),
-    R(lam_tensor_str),
+    R(lam_tensor_str), R(lam_dtype_name), R(lam_dtype_size), R(lam_tensor_create_dtype),
+    R(lam_tensor_from_i64), R(lam_tensor_from_bool), R(lam_tensor_wrap_dtype),
+    R(lam_tensor_to_dtype), R(lam_tensor_dtype), R(lam_tensor_data_i64), R(lam_tensor_cdata_i64),
+    R(lam_tensor_data_bool), R(lam_tensor_cdata_bool), R(lam_tensor_get_i64),
+    R(lam_tensor_set_i64),
     /* module.h */
     R(lam_module_retain), R(lam_module_release), R(lam_module_type_name), R(lam_module_forward),
     R(lam_module_forward_args), R(lam_module_forward_into), R(lam_module_forward_args_into),
-    R(lam_module_output_shape), R(lam_module_repr),
+    R(lam_module_output_shape), R(lam_module_repr), R(lam_tuple_create), R(lam_tuple_retain),
+    R(lam_tuple_release), R(lam_tuple_len), R(lam_tuple_tensor), R(lam_tuple_tuple),
+    R(lam_tuple_is_none), R(lam_tuple_set_tensor), R(lam_tuple_set_tuple),
+    R(lam_module_forward_multi),
     R(lam_module_add_child), R(lam_module_num_children), R(lam_module_child_at),
     R(lam_module_child), R(lam_module_get_submodule), R(lam_module_named_modules),
     R(lam_module_register_parameter), R(lam_module_named_parameters),
@@ -1091,7 +1196,7 @@ static const row ROWS[] = {
     R(lam_container_delete_slice), R(lam_container_append), R(lam_container_extend),
     R(lam_container_insert), R(lam_container_pop), R(lam_container_concat),
     R(lam_container_iadd), R(lam_container_repeat), R(lam_container_irepeat),
-    R(lam_custom_create), R(lam_module_user), R(lam_custom_set_flags), R(lam_custom_flags),
+    R(lam_custom_create), R(lam_module_user), R(lam_custom_set_forward_multi), R(lam_custom_set_flags), R(lam_custom_flags),
     /* layers.h */
     R(lam_linear_create), R(lam_identity_create), R(lam_relu_create), R(lam_leaky_relu_create),
     R(lam_relu6_create), R(lam_elu_create), R(lam_sigmoid_create), R(lam_tanh_create),
@@ -1103,7 +1208,7 @@ static const row ROWS[] = {
     R(lam_multihead_attention_forward), R(lam_transformer_encoder_layer_create),
     R(lam_transformer_encoder_create),
     R(lam_hardswish_create), R(lam_hardsigmoid_create),
-    R(lam_hardtanh_create), R(lam_mish_create), R(lam_prelu_create), R(lam_dropout1d_create),
+    R(lam_hardtanh_create), R(lam_mish_create), R(lam_prelu_create), R(lam_embedding_create), R(lam_dropout1d_create),
     R(lam_dropout2d_create), R(lam_alpha_dropout_create), R(lam_feature_alpha_dropout_create),
     R(lam_max_pool1d_create), R(lam_max_pool2d_create), R(lam_avg_pool1d_create),
     R(lam_avg_pool2d_create), R(lam_adaptive_avg_pool1d_create),

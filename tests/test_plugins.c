@@ -205,7 +205,7 @@ static const char *const builtin_names[] = {
     "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Upsample", "ConstantPad1d",
     "ConstantPad2d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
     "ReplicationPad2d",
-    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Embedding",
     "RNN", "LSTM", "GRU",
 };
 
@@ -1383,4 +1383,41 @@ Test(reenter, destructor_calling_the_loader_gets_an_error, .timeout = 60)
     snprintf(context, sizeof context, "closing plugin 'reenter_dtor' (%s)", real);
     expect_reentry_refused(log, context);
     expect_loader_unchanged(sw);
+}
+
+/* A plugin container with forward_multi (ABI 1.4): several inputs in, a
+ * tuple out, through the host table. */
+Test(plugins, container_forward_multi)
+{
+    load_test("testtypes");
+    lam_module *m = NULL;
+    OK(lam_module_create(&m, "PairUp", 0, NULL));
+    lam_tensor *x = NULL, *y = NULL;
+    OK(lam_tensor_from_data(&x, 1, (int64_t[]){2}, (float[]){1, 2}));
+    lam_tuple *in = NULL, *ys = NULL;
+    OK(lam_tuple_create(&in, 1));
+    OK(lam_tuple_set_tensor(in, 0, x));
+    OK(lam_module_forward_multi(m, in, NULL, &y, &ys));
+    cr_assert_null(y);
+    cr_assert_not_null(ys);
+    cr_assert_eq(lam_tuple_len(ys), 3);
+    cr_expect_eq(lam_tensor_cdata(lam_tuple_tensor(ys, 1))[1], 4.0f);
+    cr_expect_eq(lam_tuple_is_none(ys, 2), true);
+    lam_tuple_release(ys);
+    lam_tuple_release(in);
+    OK(lam_tuple_create(&in, 2));
+    OK(lam_tuple_set_tensor(in, 0, x));
+    OK(lam_tuple_set_tensor(in, 1, x));
+    OK(lam_module_forward_multi(m, in, NULL, &y, &ys));
+    cr_assert_not_null(y);
+    cr_assert_null(ys);
+    cr_expect_eq(lam_tensor_cdata(y)[1], 4.0f);
+    lam_tensor_release(y);
+    lam_tuple_release(in);
+    /* its single-tensor forward still works */
+    OK(lam_module_forward(m, x, &y));
+    cr_expect_eq(lam_tensor_cdata(y)[0], 1.0f);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(m);
 }

@@ -177,6 +177,10 @@ static lam_status hardsigmoid(lam_module **m) { return lam_hardsigmoid_create(m)
 static lam_status hardtanh(lam_module **m) { return lam_hardtanh_create(m, -1, 1); }
 static lam_status mish(lam_module **m) { return lam_mish_create(m); }
 static lam_status prelu(lam_module **m) { return lam_prelu_create(m, 1, 0.25); }
+static lam_status embedding(lam_module **m)
+{
+    return lam_embedding_create(m, 10, 3, 0, LAM_EMBEDDING_NO_MAX_NORM, 2.0, false, false);
+}
 static lam_status dropout1d(lam_module **m) { return lam_dropout1d_create(m, 0.5); }
 static lam_status dropout2d(lam_module **m) { return lam_dropout2d_create(m, 0.5); }
 static lam_status alpha_dropout(lam_module **m) { return lam_alpha_dropout_create(m, 0.5); }
@@ -304,6 +308,7 @@ static const layer_case LAYERS[] = {
     {"RNN", "RNN(4, 3, nonlinearity='relu')", rnn, ANY, 0, 0},
     {"LSTM", "LSTM(4, 3, 2, batch_first=True, bidirectional=True, proj_size=2)", lstm, ANY, 0, 0},
     {"GRU", "GRU(4, 3, bias=False, batch_first=True, bidirectional=True)", gru, ANY, 0, 0},
+    {"Embedding", "Embedding(10, 3)", embedding, ANY, 1, 0}, /* a = 1: int64 ids */
 };
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 
@@ -431,6 +436,11 @@ static void run_layer(const layer_case *c, const shape *in, int threads)
     bool ok = layer_output(c, in, &want);
     char what[256];
     lam_tensor *x = make(in->nd, in->d);
+    if (c->kind == ANY && c->a == 1) { /* token ids */
+        lam_tensor_release(x);
+        cr_assert_eq(lam_tensor_create_dtype(&x, LAM_INT64, in->nd, in->d), LAM_OK, "%s",
+                     lam_last_error());
+    }
 
     /* the output shape, as a module reports it */
     shape got;

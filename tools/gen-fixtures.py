@@ -1504,7 +1504,7 @@ def gen_vgg():
         f.write(repr(model) + '\n')
 
 
-GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg', 'rnn', 'attention', 'transformer']
+GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg', 'rnn', 'attention', 'transformer', 'sequence']
 
 # ------------------------------------------------------------------- rnn ---
 
@@ -1820,6 +1820,92 @@ def gen_transformer():
              r(9, 3, 16, seed=7), num_layers=2, final_norm=True)
     tel_case('encoder_1_norm', dict(d_model=8, nhead=2, dim_feedforward=16, activation='gelu'),
              r(5, 1, 8, seed=8), num_layers=1, final_norm=True)
+
+
+def gen_sequence():
+    """Embedding (issue 16): tests/fixtures/sequence/embedding.txt.  Per case
+    i: ctor_i (the constructor as a model file writes it), repr_i, weight_i
+    (the weight the forward starts from), ids_i (int64 ids, stored as exact
+    floats), output_i, and weight_after_i (the weight after the forward:
+    max_norm renormalises the rows looked up in place).  Per error case j:
+    ector_j, eids_j, error_j (PyTorch's message)."""
+    w = Writer(os.path.join(OUT, 'sequence', 'embedding.txt'), 'Embedding (issue 16)')
+    g = torch.Generator().manual_seed(1600)
+    cases = [
+        ('Embedding(10, 3)', [[1, 2, 4, 5], [4, 3, 2, 9]]),
+        ('Embedding(10, 3, padding_idx=0)', [[0, 2, 0, 5]]),
+        ('Embedding(10, 3, padding_idx=-1)', [9, 9, 1]),
+        ('Embedding(5, 4, max_norm=1.0)', [[0, 2, 2], [4, 0, 1]]),
+        ('Embedding(5, 4, max_norm=1)', [[[3, 3], [1, 0]], [[2, 4], [4, 4]]]),
+        ('Embedding(6, 2, max_norm=0.5, norm_type=1)', [5, 1, 1, 0]),
+        ('Embedding(6, 2, max_norm=0.5, norm_type=3.5)', [5, 1, 2, 0]),
+        ('Embedding(6, 3, max_norm=2.0, norm_type=float("inf"))', [0, 1, 2, 3, 4, 5]),
+        ('Embedding(7, 5, scale_grad_by_freq=True, sparse=True)', [[6], [0]]),
+        ('Embedding(4, 1, padding_idx=3, max_norm=0.25)', [3, 2]),
+        ('Embedding(3, 0)', [[1, 2]]),
+        ('Embedding(3, 2)', [[]]),
+    ]
+    w.int('n', len(cases))
+    for i, (ctor, ids) in enumerate(cases):
+        m = eval('nn.' + ctor)
+        if 'inf' in ctor:
+            ctor = ctor.replace('float("inf")', 'inf')
+        with torch.no_grad():
+            m.weight.copy_(torch.randn(m.weight.shape, generator=g) * 1.5)
+            if m.padding_idx is not None:
+                m.weight[m.padding_idx].zero_()
+        weight = m.weight.detach().clone()
+        x = torch.tensor(ids, dtype=torch.int64)
+        with torch.no_grad():
+            y = m(x)
+        w.text('ctor_%d' % i, ctor)
+        w.text('repr_%d' % i, repr(m))
+        if weight.numel():
+            w.tensor('weight_%d' % i, weight)
+            w.tensor('weight_after_%d' % i, m.weight.detach())
+        if x.numel():
+            w.tensor('ids_%d' % i, x.double())
+        w.list('ids_shape_%d' % i, [str(d) for d in x.shape])
+        if y.numel():
+            w.tensor('output_%d' % i, y)
+    errors = [
+        ('Embedding(10, 3)', [10]),
+        ('Embedding(10, 3)', [-1]),
+        ('Embedding(10, 3)', [[0, 3], [2, 12]]),
+        ('Embedding(10, 3, max_norm=1.0)', [10]),
+        ('Embedding(10, 3, max_norm=1.0)', [-11, 3]),
+        ('Embedding(10, 3, max_norm=1.0)', [-1]),
+    ]
+    w.int('nerr', len(errors))
+    for j, (ctor, ids) in enumerate(errors):
+        m = eval('nn.' + ctor)
+        try:
+            m(torch.tensor(ids, dtype=torch.int64))
+            raise AssertionError('no error: %s %s' % (ctor, ids))
+        except IndexError as e:
+            msg = str(e)
+        w.text('ector_%d' % j, ctor)
+        w.tensor('eids_%d' % j, torch.tensor(ids, dtype=torch.float64))
+        w.text('error_%d' % j, msg)
+    for j, (ctor, msg) in enumerate([
+            ('Embedding(10, 3, padding_idx=10)', None), ('Embedding(10, 3, padding_idx=-11)', None),
+            ('Embedding(-1, 3)', None), ('Embedding(10, -2)', None)]):
+        try:
+            eval('nn.' + ctor)
+            raise AssertionError('no error: ' + ctor)
+        except (AssertionError, RuntimeError) as e:
+            msg = str(e)
+        w.text('cerr_ctor_%d' % j, ctor)
+        w.text('cerr_%d' % j, msg)
+    w.int('ncerr', 4)
+    for ids, name in [(torch.tensor([1.0]), 'float'), (torch.tensor([True]), 'bool')]:
+        for k, ctor in enumerate(['Embedding(10, 3)', 'Embedding(10, 3, max_norm=1.0)']):
+            try:
+                eval('nn.' + ctor)(ids)
+                raise AssertionError('no error')
+            except RuntimeError as e:
+                w.text('type_error_%s_%d' % (name, k), str(e))
+    w.close()
 
 
 if __name__ == '__main__':

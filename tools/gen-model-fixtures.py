@@ -59,7 +59,8 @@ def case(name, model, x, lam_text=None, condition=None, plugin=None):
             f.write(lam_text)
     with torch.no_grad():
         y = model(x, condition) if isinstance(model, ConditionalModel) else model(x)
-    np.save(prefix + ".input.npy", x.numpy().astype("<f4"))
+    # token ids stay int64 ('<i8'): lamina run reads them as int64 tensors
+    np.save(prefix + ".input.npy", x.numpy() if x.dtype == torch.int64 else x.numpy().astype("<f4"))
     np.save(prefix + ".output.npy", y.numpy().astype("<f4"))
     line = name
     if lam_text is not None:
@@ -87,6 +88,14 @@ class ConditionalModel(nn.Module):
             if i < 3 or condition:
                 x = layer(x)
         return x
+
+
+def gen_embedding():
+    """Issue 16: an Embedding-first Sequential, run from int64 ids."""
+    torch.manual_seed(27)
+    case("embedding", nn.Sequential(
+        nn.Embedding(20, 8, padding_idx=0), nn.Flatten(), nn.Linear(40, 6), nn.Tanh()),
+        torch.randint(0, 20, (3, 5), dtype=torch.int64))
 
 
 def gen():
@@ -241,6 +250,8 @@ def gen():
                  "    (4): Linear(in_features=4, out_features=3, bias=True)\n"
                  "  )\n"
                  ")\n")
+
+    gen_embedding()
 
     # the same model as safetensors.torch.save_model() writes it: one name per
     # tied group (the first in sorted order), the others recorded in metadata

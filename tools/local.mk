@@ -6,6 +6,7 @@ tools_lamina_SOURCES = \
 	tools/cli/common.c \
 	tools/cli/plugins.c \
 	tools/cli/run.c \
+	tools/cli/outputs.c \
 	tools/cli/summary.c \
 	tools/cli/bench.c \
 	tools/cli/info.c

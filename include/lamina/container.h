@@ -153,6 +153,17 @@ LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *sp
 LAM_API lam_status lam_custom_set_flags(lam_module *m, unsigned flags);
 /* A custom module's flags (0 for other modules). */
 LAM_API unsigned lam_custom_flags(const lam_module *m);
+/* A custom forward with several inputs and outputs (forward(*inputs)): it
+ * reads the positional arguments from `inputs` and returns a tensor in
+ * *output, a tuple in *outputs, or None (neither), as described at
+ * lam_module_forward_multi in <lamina/module.h>. */
+typedef lam_status (*lam_forward_multi_fn)(lam_module *self, const lam_tuple *inputs, void *args,
+                                           lam_tensor **output, lam_tuple **outputs);
+/* Give a custom module a forward with several inputs and outputs (NULL:
+ * none).  lam_module_forward_multi then calls it; lam_module_forward still
+ * calls the spec's single-tensor forward.  LAM_ERR_INVALID_ARGUMENT for a
+ * module that is not custom. */
+LAM_API lam_status lam_custom_set_forward_multi(lam_module *m, lam_forward_multi_fn fn);
 /* The user pointer of a custom module (NULL for other modules). */
 LAM_API void *lam_module_user(const lam_module *m);
 

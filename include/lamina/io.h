@@ -116,10 +116,11 @@ LAM_API lam_status lam_safetensors_save(const char *path, const lam_state_dict *
 
 /* ---- NumPy .npy (format versions 1.0, 2.0 and 3.0) ---------------------
  *
- * Loading accepts dtype '<f4' and '<f8' (float64 is rounded to float32), and
- * the big-endian '>f4' and '>f8', which are byte-swapped on load.  Any other
- * dtype (ints, '<f2', structured dtypes, ...) fails with LAM_ERR_FORMAT naming
- * it.  fortran_order True (column-major) is rejected when the array has two or
+ * Loading accepts dtype '<f4' and '<f8' as float32 tensors (float64 is
+ * rounded to float32), '<i8' and '<i4' as int64 tensors (int32 widened),
+ * '|b1' as bool tensors, and the big-endian forms ('>f4', '>i8', ...), which
+ * are byte-swapped on load.  Any other dtype ('<f2', '<u8', structured
+ * dtypes, ...) fails with LAM_ERR_FORMAT naming it.  fortran_order True (column-major) is rejected when the array has two or
  * more dimensions (for 0 and 1 dimensions both orders are the same bytes);
  * re-save such arrays with np.ascontiguousarray.  Shapes: () loads as [1];
  * more than 4 dimensions fail.  The data must be exactly
@@ -128,8 +129,8 @@ LAM_API lam_status lam_safetensors_save(const char *path, const lam_state_dict *
 LAM_API lam_status lam_npy_load(const char *path, lam_tensor **out);
 LAM_API lam_status lam_npy_parse(const void *buf, size_t len, lam_tensor **out);
 
-/* Write `t` as a version 1.0 '<f4' C-order .npy file, as numpy.save does:
- * the header dict padded with spaces and ended by '\n' so the data starts at
+/* Write `t` as a version 1.0 C-order .npy file, as numpy.save does ('<f4'
+ * for float32, '<i8' for int64, '|b1' for bool): the header dict padded with spaces and ended by '\n' so the data starts at
  * a multiple of 64 bytes.  Written as described at the top of this file. */
 LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t);
 
@@ -148,10 +149,11 @@ LAM_API lam_status lam_npy_header(int ndim, const int64_t *shape, void *buf, siz
 /* ---- .npy files read a range of rows at a time --------------------------
  *
  * For arrays larger than memory: a reader checks the file's header as
- * lam_npy_load does (the same dtypes and messages, the data size against the
+ * lam_npy_load does (the same messages, the data size against the
  * file's size) without reading the data, then reads any range of rows of
  * axis 0 into the caller's buffer, converted to float32 as lam_npy_load
- * converts.  The file is read with pread(2), not mapped: a reader uses no
+ * converts.  Float arrays only: an integer or bool array fails to open
+ * (LAM_ERR_FORMAT).  The file is read with pread(2), not mapped: a reader uses no
  * address space beyond the caller's buffer, and a file truncated after
  * opening gives LAM_ERR_IO rather than SIGBUS.  A reader holds the file
  * open (replacing the file by rename does not disturb it).  Threads: after

@@ -168,6 +168,25 @@ LAM_API lam_status lam_mish_create(lam_module **out);
  * filled with init; x if x > 0 else weight[c] * x, c on dim 1 (one weight
  * for all when num_parameters is 1). */
 LAM_API lam_status lam_prelu_create(lam_module **out, int64_t num_parameters, double init);
+/* Embedding(num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+ * norm_type=2.0, scale_grad_by_freq=False, sparse=False): parameter
+ * `weight` [num_embeddings, embedding_dim] drawn from N(0, 1) with the
+ * padding_idx row zeroed.  Takes int64 ids of 1 to 3 dims and gives
+ * (*ids.shape, embedding_dim); float or bool ids fail (LAM_ERR_TYPE, in
+ * PyTorch's words), ids outside [0, num_embeddings) fail with PyTorch's
+ * "index out of range in self" (LAM_ERR_INDEX) before anything is read.
+ * padding_idx: LAM_EMBEDDING_NO_PADDING for None, negative counts from the
+ * end ("Padding_idx must be within num_embeddings" otherwise).  max_norm:
+ * LAM_EMBEDDING_NO_MAX_NORM (NaN) for None; otherwise every forward first
+ * renormalises the rows it looks up, in place, as PyTorch does (the weight
+ * changes: its version moves).  scale_grad_by_freq and sparse only matter
+ * for gradients: kept for the repr. */
+#define LAM_EMBEDDING_NO_PADDING INT64_MIN
+#define LAM_EMBEDDING_NO_MAX_NORM (__builtin_nan(""))
+LAM_API lam_status lam_embedding_create(lam_module **out, int64_t num_embeddings,
+                                        int64_t embedding_dim, int64_t padding_idx,
+                                        double max_norm, double norm_type,
+                                        bool scale_grad_by_freq, bool sparse);
 /* Dropout1d/Dropout2d(p=0.5): identity in eval mode; in training mode zero
  * whole channels (dims 0 and 1; Dropout1d of a 2-D input: dim 0) with
  * probability p and scale the rest by 1/(1-p).  Dropout1d takes 2-D or 3-D

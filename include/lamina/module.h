@@ -76,6 +76,56 @@ LAM_API lam_status lam_module_forward_into(lam_module *m, const lam_tensor *inpu
 LAM_API lam_status lam_module_forward_args_into(lam_module *m, const lam_tensor *input, void *args,
                                                 lam_tensor *output);
 
+/* ---- several inputs and outputs: forward(*inputs) and tuples ----
+ *
+ * PyTorch modules may take several tensors (forward(query, key, value,
+ * mask=None)) and return tuples ((output, weights), LSTM's (output, (h, c))).
+ * A lam_tuple is an ordered list of values, each a tensor, None or a nested
+ * tuple; the positional arguments of a forward are one, and so is a result
+ * that is a tuple.  Tuples are reference-counted like tensors: create and
+ * retain give a reference, release drops one; a tuple holds references to
+ * its tensors and nested tuples.  Set the items before handing a tuple to a
+ * forward; the forward only reads it.
+ *
+ * lam_module_forward_multi(m, inputs, args, &y, &ys) calls forward(*inputs)
+ * and gives what it returned: a tensor in *y (*ys NULL), a tuple in *ys (*y
+ * NULL), or None (both NULL); release what you get.  A module that takes one
+ * tensor (every built-in layer) takes a tuple of exactly one tensor: else
+ * LAM_ERR_TYPE with PyTorch's TypeError ("Linear.forward() takes 2
+ * positional arguments but 3 were given", "linear(): argument 'input'
+ * (position 1) must be Tensor, not tuple") and the module path.  A
+ * Sequential passes what a child returns to the next child, as PyTorch
+ * does: a tuple returned by one child is the single argument of the next
+ * (so a layer after it fails as above), and Identity passes anything on.
+ * Custom modules (lam_custom_set_forward_multi) and plugin containers
+ * (lam_layer_type.forward_multi) may take and return several values.
+ * lam_module_forward on a module that returns a tuple fails (LAM_ERR_TYPE)
+ * and says to use this function. */
+typedef struct lam_tuple lam_tuple;
+/* A new tuple of n Nones. */
+LAM_API lam_status lam_tuple_create(lam_tuple **out, size_t n);
+LAM_API lam_tuple *lam_tuple_retain(lam_tuple *t);
+/* Drop a reference; at zero the tuple releases its items (NULL: no-op). */
+LAM_API void lam_tuple_release(lam_tuple *t);
+/* Items; 0 for NULL (with a message). */
+LAM_API size_t lam_tuple_len(const lam_tuple *t);
+/* Item i when it is a tensor (borrowed), else NULL (None, a tuple, or i out
+ * of range: see lam_tuple_is_none). */
+LAM_API lam_tensor *lam_tuple_tensor(const lam_tuple *t, size_t i);
+/* Item i when it is a tuple (borrowed), else NULL. */
+LAM_API lam_tuple *lam_tuple_tuple(const lam_tuple *t, size_t i);
+/* Is item i None?  (false for NULL t or i out of range, with a message) */
+LAM_API bool lam_tuple_is_none(const lam_tuple *t, size_t i);
+/* Set item i to a tensor or a tuple (the tuple takes a reference; NULL:
+ * None).  LAM_ERR_INDEX for i out of range; setting a tuple into itself
+ * (directly or through a nested one) is LAM_ERR_INVALID_ARGUMENT. */
+LAM_API lam_status lam_tuple_set_tensor(lam_tuple *t, size_t i, lam_tensor *x);
+LAM_API lam_status lam_tuple_set_tuple(lam_tuple *t, size_t i, lam_tuple *x);
+/* forward(*inputs) (see above).  inputs may hold Nones and nested tuples;
+ * args is the per-call argument as for lam_module_forward_args. */
+LAM_API lam_status lam_module_forward_multi(lam_module *m, const lam_tuple *inputs, void *args,
+                                            lam_tensor **output, lam_tuple **outputs);
+
 /* The output shape for an input shape, without running the module.
  * out_shape must hold LAM_MAX_DIMS entries.  Custom modules without a shape
  * callback give LAM_ERR_NOT_IMPLEMENTED.  Errors name the module path as
@@ -209,15 +259,14 @@ LAM_API lam_tensor *lam_state_dict_get(const lam_state_dict *sd, const char *key
  * load_state_dict loads them; a non-persistent buffer is in neither (a key
  * naming one is unexpected).
  *
- * Integer buffers: lamina's tensors are float32, but num_batches_tracked is
- * an int64 in PyTorch.  It is an integer tensor: its float values are what
- * lam_tensor_cdata shows (exact up to 2^24), and lamina keeps the exact
- * int64 beside them, which load_state_dict fills from an I64 or I32
- * safetensors entry and lam_safetensors_save writes back as I64 (shape [],
- * as PyTorch's 0-dim tensor).  An integer tensor loads only into an integer
- * buffer (LAM_ERR_STATE_DICT, "dtype mismatch for 0.weight: ..."); a float
- * tensor loads into one truncated toward zero, as PyTorch's copy_ does, when
- * its values are finite.  A state_dict without num_batches_tracked loads it
+ * Integer buffers: num_batches_tracked is an int64 tensor, as in PyTorch
+ * (read it with lam_tensor_cdata_i64), which load_state_dict fills from an
+ * I64 or I32 safetensors entry and lam_safetensors_save writes back as I64
+ * (shape [], as PyTorch's 0-dim tensor).  An int64 tensor loads only into an
+ * int64 buffer (LAM_ERR_STATE_DICT, "dtype mismatch for 0.weight: ..."), a
+ * bool one only into a bool tensor; a float tensor loads into an int64
+ * buffer truncated toward zero, as PyTorch's copy_ does, when its values
+ * are finite.  A state_dict without num_batches_tracked loads it
  * as 0 rather than reporting it missing, as PyTorch does for a state_dict
  * without version metadata (every one that lamina reads). */
 

@@ -36,6 +36,10 @@
  *     strided view.  lam_tensor_contiguous is then a new reference to x;
  *   - scalars are doubles, converted to float as torch does for a float32
  *     tensor; results are float32 with float64 accumulation in sum/mean.
+ *   - the ops compute on float32: an int64 or bool input (or a given output
+ *     of another type) is LAM_ERR_TYPE, "lam_tensor_add: expected a float32
+ *     input, got int64 (input shape [2, 3])"; view, flatten and the views of
+ *     narrow/split/chunk keep any type (a copying narrow refuses one).
  *
  * Errors: LAM_ERR_INVALID_ARGUMENT for NULL arguments ("lam_tensor_add: b
  * is NULL"; the pointers that may be NULL are named where they are) and bad

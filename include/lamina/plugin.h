@@ -57,7 +57,12 @@ extern "C" {
                                    LAM_ARG_STRING_OK;
                                    1.4: channel_affine, affine_axis and
                                    fold_affine (BatchNorm folding);
-                                   LAM_LAYER_SEQUENTIAL, bind, variants */
+                                   LAM_LAYER_SEQUENTIAL, bind, variants;
+                                   tensor element types (host->tensor_dtype
+                                   and the int64/bool tensor functions);
+                                   several inputs and outputs (tuples,
+                                   host->module_forward_multi,
+                                   lam_layer_type.forward_multi) */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -279,8 +284,18 @@ struct lam_layer_type {
     const char *variant; /* a short description: "MobileNetV2's: a child 'conv'" */
     bool (*matches)(const lam_host_api *host, const lam_module *self);
 
-    /* (ABI 1.4 used the five reserved slots and one more: the struct grew,
-     * which its struct_size tells the host) */
+    /* A container's forward(*inputs) with several values in and out (as
+     * lam_module_forward_multi in <lamina/module.h>): read the positional
+     * arguments from `inputs` (host->tuple_len, tuple_tensor, ...), return
+     * a tensor in *output, a tuple in *outputs (host->tuple_create), or
+     * None (neither).  Set it beside forward, which lam_module_forward and
+     * plans still call with one tensor.  NULL: the container takes one
+     * tensor. */
+    lam_status (*forward_multi)(const lam_host_api *host, lam_module *self, const lam_tuple *inputs,
+                                void *args, lam_tensor **output, lam_tuple **outputs);
+
+    /* (ABI 1.4 used the five reserved slots and two more: the struct grew,
+     * which its struct_size tells the host, and has four in reserve again) */
     void *reserved[4];
 };
 
@@ -369,7 +384,7 @@ struct lam_host_api {
     void *(*alloc)(size_t bytes);
     void (*free)(void *ptr);
 
-    /* ---- tensors (float32, contiguous, row-major) ---- */
+    /* ---- tensors (contiguous, row-major; float32 here, other types: ABI 1.4) ---- */
     lam_status (*tensor_create)(lam_tensor **out, int ndim, const int64_t *shape);
     lam_status (*tensor_clone)(lam_tensor **out, const lam_tensor *src);
     lam_tensor *(*tensor_retain)(lam_tensor *t);
@@ -451,7 +466,38 @@ struct lam_host_api {
     lam_status (*module_forward_into)(lam_module *m, const lam_tensor *in, void *args,
                                       lam_tensor *out);
 
-    void (*reserved[30])(void);
+    /* ---- ABI 1.4: element types (<lamina/tensor.h>) ----
+     * Tensors are float32 unless made otherwise; tensor_data / tensor_cdata
+     * give NULL (LAM_ERR_TYPE) for an int64 or bool tensor.  A plugin
+     * layer's forward_into is given float32 inputs only (the host refuses
+     * others with the module path); a container's forward may be given
+     * any type and should check (tensor_dtype) before reading the data.
+     * Check LAM_HOST_HAS(host, tensor_dtype) in a plugin that may load in
+     * an older host. */
+    lam_dtype (*tensor_dtype)(const lam_tensor *t);
+    lam_status (*tensor_create_dtype)(lam_tensor **out, lam_dtype dtype, int ndim,
+                                      const int64_t *shape);
+    lam_status (*tensor_to_dtype)(lam_tensor **out, const lam_tensor *t, lam_dtype dtype);
+    int64_t *(*tensor_data_i64)(lam_tensor *t);
+    const int64_t *(*tensor_cdata_i64)(const lam_tensor *t);
+    bool *(*tensor_data_bool)(lam_tensor *t);
+    const bool *(*tensor_cdata_bool)(const lam_tensor *t);
+    const char *(*dtype_name)(lam_dtype dtype);
+
+    /* ---- ABI 1.4: several inputs and outputs (<lamina/module.h>) ---- */
+    lam_status (*module_forward_multi)(lam_module *m, const lam_tuple *inputs, void *args,
+                                       lam_tensor **output, lam_tuple **outputs);
+    lam_status (*tuple_create)(lam_tuple **out, size_t n);
+    lam_tuple *(*tuple_retain)(lam_tuple *t);
+    void (*tuple_release)(lam_tuple *t);
+    size_t (*tuple_len)(const lam_tuple *t);
+    lam_tensor *(*tuple_tensor)(const lam_tuple *t, size_t i);
+    lam_tuple *(*tuple_tuple)(const lam_tuple *t, size_t i);
+    bool (*tuple_is_none)(const lam_tuple *t, size_t i);
+    lam_status (*tuple_set_tensor)(lam_tuple *t, size_t i, lam_tensor *x);
+    lam_status (*tuple_set_tuple)(lam_tuple *t, size_t i, lam_tuple *x);
+
+    void (*reserved[12])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

@@ -19,6 +19,11 @@
 #define LAM__NO_INDEX ((size_t)-1)
 lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, void *args,
                              lam_tensor **out);
+/* forward(*in) through the call machinery: m's forward_multi, or its
+ * single-tensor forward when `in` is one tensor (PyTorch's TypeError
+ * otherwise); *out is set (a tensor, a tuple or None) on success. */
+lam_status lam__call_forward_multi(lam_module *m, size_t index, const lam_tuple *in, void *args,
+                                   lam__val *out);
 lam_status lam__call_shape(lam_module *m, size_t index, int ndim, const int64_t *shape,
                            int *out_ndim, int64_t *out_shape);
 /* Has the current message its path already (set by a frame below)? */

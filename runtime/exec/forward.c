@@ -221,6 +221,15 @@ bool lam__forward_hooked(void)
     return calls.hook_fn && !calls.in_hook;
 }
 
+/* A layer given an element type it does not take. */
+static lam_status dtype_refused(const lam_module *m, const lam_tensor *in)
+{
+    if (m->ops->in_dtypes)
+        return lam__error(LAM_ERR_TYPE, "%s: the input is %s, which this layer does not take",
+                          lam_module_type_name(m), lam_dtype_name((lam_dtype)in->dtype));
+    return lam__dtype_error(lam_module_type_name(m), "input", in);
+}
+
 static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out)
 {
     if (lam__fpool_active()) { /* in a custom forward that a plan runs */
@@ -232,6 +241,8 @@ static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out
     }
     int ndim;
     int64_t shape[LAM_MAX_DIMS];
+    if (__builtin_expect(in->dtype != LAM_FLOAT32, 0) && !lam__module_takes(m, in->dtype))
+        return dtype_refused(m, in);
     lam_status st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
     if (st)
         return st;
@@ -248,6 +259,30 @@ static lam_status run_leaf(lam_module *m, const lam_tensor *in, lam_tensor **out
     return LAM_OK;
 }
 
+/* A module with only forward(*inputs), called with one tensor: its result
+ * must be a tensor here. */
+static lam_status multi_as_single(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
+{
+    lam_tuple *t;
+    lam_status st = lam_tuple_create(&t, 1);
+    if (st)
+        return st;
+    t->items[0].t = lam_tensor_retain((lam_tensor *)in);
+    lam__val y = {0};
+    st = m->ops->forward_multi(m, t, args, &y);
+    lam_tuple_release(t);
+    if (!st && !y.t)
+        st = lam__error(LAM_ERR_TYPE,
+                        "%s returned %s, not a tensor: call it with lam_module_forward_multi",
+                        lam_module_type_name(m), y.tup ? "a tuple" : "None");
+    if (st) {
+        lam__val_clear(&y);
+        return st;
+    }
+    *out = y.t;
+    return LAM_OK;
+}
+
 lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, void *args,
                              lam_tensor **out)
 {
@@ -259,6 +294,8 @@ lam_status lam__call_forward(lam_module *m, size_t index, const lam_tensor *in, 
     lam_status st;
     if (m->ops->forward) /* it may read any tensor: deferred calls happen first */
         st = (st = lam__sync()) != LAM_OK ? st : m->ops->forward(m, in, args, out);
+    else if (__builtin_expect(!m->ops->forward_into && m->ops->forward_multi != NULL, 0))
+        st = (st = lam__sync()) != LAM_OK ? st : multi_as_single(m, in, args, out);
     else
         st = run_leaf(m, in, out);
     if (st != LAM_OK)
@@ -286,6 +323,113 @@ LAM_API lam_status lam_module_forward_args(lam_module *m, const lam_tensor *inpu
     return lam__call_forward(m, LAM__NO_INDEX, input, args, output);
 }
 
+/* The torch function a built-in layer's forward calls first, which is what
+ * PyTorch's TypeError names when the layer is given a tuple or None ("relu():
+ * argument 'input' (position 1) must be Tensor, not tuple"); a layer whose
+ * forward calls a method of its input fails with AttributeError instead. */
+static const struct {
+    const char *type, *fn, *attr;
+} torch_fns[] = {
+    {"Linear", "linear", NULL},         {"ReLU", "relu", NULL},
+    {"Sigmoid", "sigmoid", NULL},       {"Tanh", "tanh", NULL},
+    {"GELU", "gelu", NULL},             {"SiLU", "silu", NULL},
+    {"LayerNorm", "layer_norm", NULL},  {"Dropout", "dropout", NULL},
+    {"LeakyReLU", "leaky_relu", NULL},  {"ELU", "elu", NULL},
+    {"ReLU6", "hardtanh", NULL},        {"Hardtanh", "hardtanh", NULL},
+    {"Softplus", "softplus", NULL},     {"MaxPool1d", "max_pool1d", NULL},
+    {"MaxPool2d", "max_pool2d", NULL},  {"AvgPool1d", "avg_pool1d", NULL},
+    {"AvgPool2d", "avg_pool2d", NULL},  {"Mish", "mish", NULL},
+    {"Hardswish", "hardswish", NULL},   {"Hardsigmoid", "hardsigmoid", NULL},
+    {"Softmax", NULL, "softmax"},       {"LogSoftmax", NULL, "log_softmax"},
+    {"Flatten", NULL, "flatten"},       {"BatchNorm1d", NULL, "dim"},
+    {"BatchNorm2d", NULL, "dim"},
+};
+
+static lam_status not_a_tensor(const lam_module *m, const lam__val *x)
+{
+    const char *type = lam_module_type_name(m), *got = x->tup ? "tuple" : "NoneType";
+    if (!strcmp(type, "Embedding"))
+        return lam__error(LAM_ERR_TYPE,
+                          "embedding(): argument 'indices' (position 2) must be Tensor, not %s", got);
+    for (size_t i = 0; i < sizeof torch_fns / sizeof torch_fns[0]; i++) {
+        if (strcmp(torch_fns[i].type, type))
+            continue;
+        if (torch_fns[i].attr)
+            return lam__error(LAM_ERR_TYPE, "'%s' object has no attribute '%s'", got,
+                              torch_fns[i].attr);
+        return lam__error(LAM_ERR_TYPE, "%s(): argument 'input' (position 1) must be Tensor, not %s",
+                          torch_fns[i].fn, got);
+    }
+    return lam__error(LAM_ERR_TYPE, "%s.forward(): argument 'input' (position 1) must be Tensor, "
+                      "not %s", type, got);
+}
+
+/* Identity returns its argument, whatever it is. */
+static bool is_identity(const lam_module *m)
+{
+    return m->ops->kind == LAM__KIND_LEAF && !strcmp(m->ops->type_name, "Identity") &&
+           m->ops->py_module && !strcmp(m->ops->py_module, "torch.nn.modules.linear");
+}
+
+static lam_status forward_multi(lam_module *m, size_t index, const lam_tuple *in, void *args,
+                                lam__val *out)
+{
+    if (m->ops->forward_multi)
+        return m->ops->forward_multi(m, in, args, out);
+    const char *type = lam_module_type_name(m);
+    if (in->n != 1)
+        return in->n == 0
+                   ? lam__error(LAM_ERR_TYPE,
+                                "%s.forward() missing 1 required positional argument: 'input'", type)
+                   : lam__error(LAM_ERR_TYPE,
+                                "%s.forward() takes 2 positional arguments but %zu were given", type,
+                                in->n + 1);
+    const lam__val *x = &in->items[0];
+    if (!x->t) {
+        if (is_identity(m)) {
+            out->tup = lam_tuple_retain(x->tup);
+            return LAM_OK;
+        }
+        return not_a_tensor(m, x);
+    }
+    call_depth--; /* lam__call_forward pushes m again, with its index */
+    lam_status st = lam__call_forward(m, index, x->t, args, &out->t);
+    call_depth++;
+    if (st)
+        mark_located(); /* located by the inner call */
+    return st;
+}
+
+lam_status lam__call_forward_multi(lam_module *m, size_t index, const lam_tuple *in, void *args,
+                                   lam__val *out)
+{
+    out->t = NULL;
+    out->tup = NULL;
+    call_enter(m, index);
+    lam_status st = forward_multi(m, index, in, args, out);
+    if (st)
+        lam__val_clear(out);
+    return call_leave(st);
+}
+
+LAM_API lam_status lam_module_forward_multi(lam_module *m, const lam_tuple *inputs, void *args,
+                                            lam_tensor **output, lam_tuple **outputs)
+{
+    LAM__CHECK_ARG(output);
+    LAM__CHECK_ARG(outputs);
+    *output = NULL;
+    *outputs = NULL;
+    LAM__CHECK_ARG(m);
+    LAM__CHECK_ARG(inputs);
+    lam__val y;
+    lam_status st = lam__call_forward_multi(m, LAM__NO_INDEX, inputs, args, &y);
+    if (!st) {
+        *output = y.t;
+        *outputs = y.tup;
+    }
+    return st;
+}
+
 lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     if (innermost_is(m)) {
@@ -310,6 +454,10 @@ static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, 
     int ndim;
     int64_t shape[LAM_MAX_DIMS];
     lam_status st = LAM_OK;
+    if (!m->ops->forward && in->dtype != LAM_FLOAT32 && !lam__module_takes(m, in->dtype))
+        return dtype_refused(m, in);
+    if (out->dtype != LAM_FLOAT32)
+        return lam__dtype_error(lam_module_type_name(m), "output", out);
     bool known = m->ops->output_shape != NULL;
     if (known) {
         st = m->ops->output_shape(m, in->ndim, in->shape, &ndim, shape);
@@ -328,7 +476,8 @@ static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, 
                           lam_shape_str(ndim, shape, b, sizeof b));
     }
     if (in->data && out->data && in->numel && out->numel &&
-        in->data < out->data + out->numel && out->data < in->data + in->numel)
+        (const char *)in->data < (const char *)(out->data + out->numel) &&
+        (const char *)out->data < (const char *)in->data + in->numel * (int64_t)lam__dtype_size(in->dtype))
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "%s: forward_into: the output shares memory with the input",
                           lam_module_type_name(m));
@@ -342,6 +491,8 @@ static lam_status forward_into(lam_module *m, const lam_tensor *in, void *args, 
     }
     lam_tensor *y = NULL;
     st = m->ops->forward(m, in, args, &y);
+    if (!st && y->dtype != LAM_FLOAT32)
+        st = lam__dtype_error(lam_module_type_name(m), "output", y);
     if (!st && !lam_tensor_same_shape(y, out)) {
         char a[64], b[64];
         st = lam__error(LAM_ERR_SHAPE, "%s: forward produced shape %s, the output has %s",

@@ -836,7 +836,10 @@ static lam_status run_columns(lam_plan *p, run_ctx *c)
 
 lam_status lam__plan_exec(lam_plan *p, const lam_tensor *in, void *args, lam_tensor *out)
 {
-    if (p->generic) {
+    /* the steps run float32 activations: another input (ids for an
+     * Embedding first) goes through the module's forward, which checks each
+     * layer's type */
+    if (p->generic || __builtin_expect(in->dtype != LAM_FLOAT32, 0)) {
         lam_tensor *y;
         lam_status st = lam_module_forward_args(p->root, in, args, &y);
         if (st)
@@ -956,6 +959,8 @@ LAM_API lam_status lam_plan_run_args(lam_plan *p, const lam_tensor *input, void 
     }
     if (__builtin_expect(lam__plan_stale(p), 0))
         return stale_error(p);
+    if (__builtin_expect(output->dtype != LAM_FLOAT32, 0))
+        return lam__dtype_error("plan run", "output", output);
     return lam__plan_exec(p, input, args, output);
 }
 
@@ -1030,6 +1035,8 @@ LAM_API size_t lam_plan_buffer_bytes(const lam_plan *p)
  * allocation: the plan and its single step live on the stack. */
 lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
+    if (__builtin_expect(in->dtype != LAM_FLOAT32, 0)) /* ids: the layer sees their type */
+        return m->ops->forward_into(m, in, out);
     int threads = lam__threads_for_call();
     plan_step s;
     memset(&s, 0, sizeof s);

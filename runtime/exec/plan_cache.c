@@ -130,6 +130,12 @@ static lam_status forward_planned(lam_module *m, const lam_tensor *in, lam_tenso
                                   lam_tensor *into, bool *unplannable)
 {
     *unplannable = false;
+    if (__builtin_expect(in->dtype != LAM_FLOAT32, 0)) {
+        /* plans run float32 activations: an int64 input (token ids for an
+         * Embedding) goes child by child, each layer checking its type */
+        *unplannable = true;
+        return LAM_OK;
+    }
     lam__plan_cache *c = cache_of(m);
     if (!c)
         return lam__oom("plan cache");

@@ -64,15 +64,18 @@ typedef struct lam__npy_meta {
     int64_t shape[LAM_MAX_DIMS];
     uint64_t numel;
     size_t data_off;              /* where the data starts in the file */
-    size_t item;                  /* 4 or 8 */
+    size_t item;                  /* bytes per element in the file: 1, 4 or 8 */
     bool swap;                    /* big-endian in the file */
+    char kind;                    /* 'f' float, 'i' signed integer, 'b' bool */
+    int dtype;                    /* the tensor's lam_dtype: float32, int64, bool */
 } lam__npy_meta;
 /* How many bytes of a .npy file hold its header, at most. */
 #define LAM__NPY_HEADER_READ (12 + 10000)
 lam_status lam__npy_header(const char *what, const unsigned char *buf, size_t avail, uint64_t file_len,
                            lam__npy_meta *m);
-/* n elements of the file's dtype at data into float32 dst, as lam_npy_load does. */
-void lam__npy_convert(const unsigned char *data, size_t n, const lam__npy_meta *m, float *dst);
+/* n elements of the file's dtype at data into dst, elements of m->dtype
+ * (float32, int64 or bool), as lam_npy_load does. */
+void lam__npy_convert(const unsigned char *data, size_t n, const lam__npy_meta *m, void *dst);
 
 /* ---- messages ------------------------------------------------------------ */
 

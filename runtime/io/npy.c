@@ -224,13 +224,22 @@ lam_status lam__npy_header(const char *what, const unsigned char *buf, size_t av
     if (st != LAM_OK)
         return st;
 
-    if (!strcmp(h.descr, "<f4") || !strcmp(h.descr, ">f4"))
-        item = 4;
-    else if (!strcmp(h.descr, "<f8") || !strcmp(h.descr, ">f8"))
-        item = 8;
-    else
-        return npy_fail(what, "dtype '%s' is not supported (lamina reads '<f4' and '<f8', and big-endian "
-                        "'>f4' and '>f8')", h.descr);
+    /* float32 from '<f4'/'<f8', int64 from '<i8'/'<i4' (token ids), bool
+     * from '|b1' (masks); '=' is the native order, '|' for one byte */
+    char order = h.descr[0], kind = h.descr[0] ? h.descr[1] : 0;
+    item = 0;
+    if ((order == '<' || order == '>' || order == '=') && h.descr[2] && !h.descr[3]) {
+        if (kind == 'f' && (h.descr[2] == '4' || h.descr[2] == '8'))
+            item = (size_t)(h.descr[2] - '0');
+        else if (kind == 'i' && (h.descr[2] == '4' || h.descr[2] == '8'))
+            item = (size_t)(h.descr[2] - '0');
+    } else if ((order == '|' || order == '<' || order == '>' || order == '=') && kind == 'b' &&
+               h.descr[2] == '1' && !h.descr[3]) {
+        item = 1;
+    }
+    if (!item)
+        return npy_fail(what, "dtype '%s' is not supported (lamina reads '<f4' and '<f8' as float32, "
+                        "'<i8' and '<i4' as int64, '|b1' as bool, and the big-endian forms)", h.descr);
     if (h.fortran && h.rank >= 2)
         return npy_fail(what, "fortran_order=True (column-major) arrays are not supported; save the array "
                         "with np.ascontiguousarray");
@@ -261,14 +270,19 @@ lam_status lam__npy_header(const char *what, const unsigned char *buf, size_t av
         return npy_fail(what, "shape %s is too large for a lamina tensor", shape_str(&h, sh, sizeof sh));
     m->data_off = hstart + hlen;
     m->item = item;
-    m->swap = h.descr[0] == '>';
+    m->swap = order == '>' || (order == '=' && !lam__io_host_is_le());
+    m->kind = kind;
+    m->dtype = kind == 'f' ? LAM_FLOAT32 : kind == 'i' ? LAM_INT64 : LAM_BOOL;
     m->numel = numel;
     return LAM_OK;
 }
 
-void lam__npy_convert(const unsigned char *data, size_t n, const lam__npy_meta *m, float *dst)
+void lam__npy_convert(const unsigned char *data, size_t n, const lam__npy_meta *m, void *dst)
 {
     const size_t item = m->item;
+    float *f = dst;
+    int64_t *l = dst;
+    bool *b1 = dst;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = data + item * i;
         unsigned char b[8];
@@ -277,7 +291,13 @@ void lam__npy_convert(const unsigned char *data, size_t n, const lam__npy_meta *
                 b[k] = p[item - 1 - k];
             p = b;
         }
-        dst[i] = item == 4 ? lam__io_f32_from_bits(lam__io_le32(p)) : (float)lam__io_f64_from_bits(lam__io_le64(p));
+        if (m->kind == 'b')
+            b1[i] = *p != 0;
+        else if (m->kind == 'i')
+            l[i] = item == 4 ? (int64_t)(int32_t)lam__io_le32(p) : (int64_t)lam__io_le64(p);
+        else
+            f[i] = item == 4 ? lam__io_f32_from_bits(lam__io_le32(p))
+                             : (float)lam__io_f64_from_bits(lam__io_le64(p));
     }
 }
 
@@ -288,14 +308,14 @@ static lam_status npy_read(const char *what, const unsigned char *buf, size_t le
     lam_status st = lam__npy_header(what, buf, len, len, &m);
     if (st != LAM_OK)
         return st;
-    st = lam_tensor_create(out, m.ndim, m.shape);
+    st = lam_tensor_create_dtype(out, (lam_dtype)m.dtype, m.ndim, m.shape);
     if (st != LAM_OK) {
         char prefix[300];
         snprintf(prefix, sizeof prefix, "%.256s:", what);
         lam__error_prefix(prefix);
         return st;
     }
-    lam__npy_convert(buf + m.data_off, (size_t)m.numel, &m, lam_tensor_data(*out));
+    lam__npy_convert(buf + m.data_off, (size_t)m.numel, &m, (*out)->data);
     return LAM_OK;
 }
 
@@ -330,12 +350,37 @@ typedef struct npy_save_ctx {
 static lam_status npy_fill(lam__io_out *o, void *vctx)
 {
     npy_save_ctx *c = vctx;
+    const lam_tensor *t = c->t;
     lam__io_put(o, c->header, c->hlen);
-    lam__io_put_f32(o, lam_tensor_cdata(c->t), (size_t)lam_tensor_numel(c->t));
+    if (t->dtype == LAM_FLOAT32) {
+        lam__io_put_f32(o, t->data, (size_t)t->numel);
+    } else if (t->dtype == LAM_BOOL) {
+        for (int64_t j = 0; j < t->numel; j++) {
+            unsigned char b = lam__tensor_bool(t)[j] ? 1 : 0;
+            lam__io_put(o, &b, 1);
+        }
+    } else {
+        for (int64_t j = 0; j < t->numel; j++) {
+            uint64_t v = (uint64_t)lam__tensor_i64(t)[j];
+            unsigned char b[8];
+            for (int k = 0; k < 8; k++)
+                b[k] = (unsigned char)(v >> (8 * k));
+            lam__io_put(o, b, 8);
+        }
+    }
     return LAM_OK;
 }
 
+static lam_status npy_header_descr(const char *descr, int ndim, const int64_t *shape, void *buf,
+                                   size_t size, size_t *len);
+
 LAM_API lam_status lam_npy_header(int ndim, const int64_t *shape, void *buf, size_t size, size_t *len)
+{
+    return npy_header_descr("<f4", ndim, shape, buf, size, len);
+}
+
+static lam_status npy_header_descr(const char *descr, int ndim, const int64_t *shape, void *buf,
+                                   size_t size, size_t *len)
 {
     char dict[200], dim0[24], header[LAM_NPY_HEADER_MAX];
     int n;
@@ -349,7 +394,7 @@ LAM_API lam_status lam_npy_header(int ndim, const int64_t *shape, void *buf, siz
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 0)
             return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_header: shape[%d] is %" PRId64, i, shape[i]);
-    n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int i = 0; i < ndim; i++)
         n += snprintf(dict + n, sizeof dict - (size_t)n, "%s%" PRId64, i ? ", " : "", shape[i]);
     n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", ndim == 1 ? "," : "");
@@ -379,7 +424,8 @@ LAM_API lam_status lam_npy_save(const char *path, const lam_tensor *t)
 
     if (!path || !t)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_save: %s is NULL", path ? "t" : "path");
-    lam_status st = lam_npy_header(lam_tensor_ndim(t), lam_tensor_shape(t), c.header, sizeof c.header, &c.hlen);
+    const char *descr = t->dtype == LAM_INT64 ? "<i8" : t->dtype == LAM_BOOL ? "|b1" : "<f4";
+    lam_status st = npy_header_descr(descr, t->ndim, t->shape, c.header, sizeof c.header, &c.hlen);
     if (st != LAM_OK)
         return st;
     return lam__io_write_atomic(path, npy_fill, &c);

@@ -83,6 +83,11 @@ LAM_API lam_status lam_npy_reader_open(const char *path, lam_npy_reader **out)
     }
     lam_status s = lam__npy_header(path, head, got, file_len, &r->m);
     free(head);
+    if (s == LAM_OK && r->m.dtype != LAM_FLOAT32)
+        s = lam__error(LAM_ERR_FORMAT,
+                       "%s: the row reader reads float arrays ('<f4', '<f8'), this one is %s; "
+                       "load it whole with lam_npy_load",
+                       path, lam_dtype_name((lam_dtype)r->m.dtype));
     if (s != LAM_OK) {
         lam_npy_reader_close(r);
         return s;

@@ -24,7 +24,7 @@
 
 #define ST_MAX_HEADER 100000000u /* MAX_HEADER_SIZE in tensor.rs */
 
-enum st_kind { ST_OTHER, ST_F32, ST_F16, ST_BF16, ST_F64, ST_I32, ST_I64 };
+enum st_kind { ST_OTHER, ST_F32, ST_F16, ST_BF16, ST_F64, ST_I32, ST_I64, ST_BOOL };
 
 typedef struct st_dtype {
     const char *name;
@@ -34,7 +34,7 @@ typedef struct st_dtype {
 
 /* The Dtype enum of tensor.rs (sizes in bits, since F4/F6 are sub-byte). */
 static const st_dtype st_dtypes[] = {
-    {"BOOL", 8, ST_OTHER},        {"F4", 4, ST_OTHER},          {"F6_E2M3", 6, ST_OTHER},
+    {"BOOL", 8, ST_BOOL},         {"F4", 4, ST_OTHER},          {"F6_E2M3", 6, ST_OTHER},
     {"F6_E3M2", 6, ST_OTHER},     {"U8", 8, ST_OTHER},          {"I8", 8, ST_OTHER},
     {"F8_E5M2", 8, ST_OTHER},     {"F8_E4M3", 8, ST_OTHER},     {"F8_E8M0", 8, ST_OTHER},
     {"F8_E4M3FNUZ", 8, ST_OTHER}, {"F8_E5M2FNUZ", 8, ST_OTHER}, {"I16", 16, ST_OTHER},
@@ -249,8 +249,8 @@ static lam_status check_supported(const st_parse *p, const st_entry *e)
     if (memchr(e->m->key, '\0', e->m->key_len))
         return st_fail(p, e->m, "tensor names containing NUL are not supported");
     if (e->dt->kind == ST_OTHER)
-        return st_fail(p, e->m, "dtype %s is not supported (lamina loads F32, F16, BF16 and F64, as "
-                       "float32, and I64 and I32 as integer tensors)", e->dt->name);
+        return st_fail(p, e->m, "dtype %s is not supported (lamina loads F32, F16, BF16 and F64 as "
+                       "float32, I64 and I32 as int64, and BOOL as bool)", e->dt->name);
     if (e->shape->v.arr.n > LAM_MAX_DIMS)
         return st_fail(p, e->m, "%s %s has %zu dimensions; lamina tensors have 1 to %d", e->dt->name,
                        shape_str(e->shape, sh, sizeof sh), e->shape->v.arr.n, LAM_MAX_DIMS);
@@ -277,16 +277,24 @@ static lam_status build_tensor(const st_parse *p, const st_entry *e, lam_tensor 
         ndim = 1; /* 0-dim scalars load as shape [1] (see io.h) */
 
     if (e->dt->kind == ST_I64 || e->dt->kind == ST_I32) {
-        /* an integer tensor: exact values, and floats for float readers */
-        st = lam__tensor_create_int(out, ndim, shape, (int)e->dt->bits);
+        /* int64 (an I32 entry widened): token ids, counts */
+        st = lam_tensor_create_dtype(out, LAM_INT64, ndim, shape);
         if (st != LAM_OK)
             return st;
-        for (size_t i = 0; i < numel; i++) {
-            int64_t v = e->dt->kind == ST_I64 ? (int64_t)lam__io_le64(src + 8 * i)
-                                              : (int64_t)(int32_t)lam__io_le32(src + 4 * i);
-            (*out)->ints[i] = v;
-            (*out)->data[i] = (float)v;
-        }
+        int64_t *dst = lam__tensor_i64(*out);
+        for (size_t i = 0; i < numel; i++)
+            dst[i] = e->dt->kind == ST_I64 ? (int64_t)lam__io_le64(src + 8 * i)
+                                           : (int64_t)(int32_t)lam__io_le32(src + 4 * i);
+        (*out)->scalar = scalar;
+        return LAM_OK;
+    }
+    if (e->dt->kind == ST_BOOL) {
+        st = lam_tensor_create_dtype(out, LAM_BOOL, ndim, shape);
+        if (st != LAM_OK)
+            return st;
+        bool *dst = lam__tensor_bool(*out);
+        for (size_t i = 0; i < numel; i++)
+            dst[i] = src[i] != 0;
         (*out)->scalar = scalar;
         return LAM_OK;
     }
@@ -309,7 +317,7 @@ static lam_status build_tensor(const st_parse *p, const st_entry *e, lam_tensor 
         case ST_F16: dst[i] = lam__io_half_to_float(lam__io_le16(src + 2 * i)); break;
         case ST_BF16: dst[i] = lam__io_bf16_to_float(lam__io_le16(src + 2 * i)); break;
         case ST_F64: dst[i] = (float)lam__io_f64_from_bits(lam__io_le64(src + 8 * i)); break;
-        case ST_I32: case ST_I64: /* made above */
+        case ST_I32: case ST_I64: case ST_BOOL: /* made above */
         case ST_OTHER: break;     /* rejected by check_supported */
         }
     }

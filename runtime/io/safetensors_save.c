@@ -96,9 +96,9 @@ typedef struct save_ctx {
 static int cmp_items(const void *a, const void *b)
 {
     const save_item *x = a, *y = b;
-    bool xi = lam__tensor_is_int(x->t), yi = lam__tensor_is_int(y->t);
-    if (xi != yi)
-        return xi ? -1 : 1; /* 8-byte alignment before 4 */
+    size_t xs = lam__dtype_size(x->t->dtype), ys = lam__dtype_size(y->t->dtype);
+    if (xs != ys)
+        return xs > ys ? -1 : 1; /* 8-byte alignment before 4 before 1 */
     return strcmp(x->key, y->key);
 }
 
@@ -113,12 +113,19 @@ static lam_status fill(lam__io_out *o, void *vctx)
     lam__io_put(o, c->header.p, c->header.n);
     for (size_t i = 0; i < c->n; i++) {
         const lam_tensor *t = c->items[i].t;
-        if (!lam__tensor_is_int(t)) {
-            lam__io_put_f32(o, lam_tensor_cdata(t), (size_t)lam_tensor_numel(t));
+        if (t->dtype == LAM_FLOAT32) {
+            lam__io_put_f32(o, t->data, (size_t)t->numel);
+            continue;
+        }
+        if (t->dtype == LAM_BOOL) {
+            for (int64_t j = 0; j < t->numel; j++) {
+                unsigned char b = lam__tensor_bool(t)[j] ? 1 : 0;
+                lam__io_put(o, &b, 1);
+            }
             continue;
         }
         for (int64_t j = 0; j < t->numel; j++) {
-            uint64_t v = (uint64_t)lam__tensor_int_at(t, j);
+            uint64_t v = (uint64_t)lam__tensor_i64(t)[j];
             unsigned char b[8];
             for (int k = 0; k < 8; k++)
                 b[k] = (unsigned char)(v >> (8 * k));
@@ -164,12 +171,13 @@ LAM_API lam_status lam_safetensors_save(const char *path, const lam_state_dict *
     for (size_t i = 0; i < n; i++) {
         const lam_tensor *t = c.items[i].t;
         const int64_t *shape = lam_tensor_shape(t);
-        bool is_int = lam__tensor_is_int(t);
-        uint64_t nbytes = (uint64_t)lam_tensor_numel(t) * (is_int ? 8 : sizeof(float));
+        uint64_t nbytes = (uint64_t)lam_tensor_numel(t) * lam__dtype_size(t->dtype);
         sb_str(&c.header, ",");
         sb_json_str(&c.header, c.items[i].key);
-        sb_str(&c.header, is_int ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < (is_int && t->scalar ? 0 : lam_tensor_ndim(t)); d++) {
+        sb_str(&c.header, t->dtype == LAM_INT64  ? ":{\"dtype\":\"I64\",\"shape\":["
+                          : t->dtype == LAM_BOOL ? ":{\"dtype\":\"BOOL\",\"shape\":["
+                                                 : ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < (t->scalar ? 0 : lam_tensor_ndim(t)); d++) {
             if (d)
                 sb_str(&c.header, ",");
             sb_u64(&c.header, (uint64_t)shape[d]);

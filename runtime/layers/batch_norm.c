@@ -4,7 +4,7 @@
  *
  * Parameters weight (ones) and bias (zeros) when affine; buffers
  * running_mean (zeros), running_var (ones) and num_batches_tracked (an
- * integer 0, shape [1] for PyTorch's 0-dim) when track_running_stats.
+ * int64 0, shape [1] for PyTorch's 0-dim) when track_running_stats.
  *
  * Normalising uses PyTorch's order: per channel invstd = 1 / sqrt(var + eps),
  * alpha = invstd * weight, beta = bias - mean * alpha, then y = x * alpha +
@@ -389,7 +389,7 @@ static lam_status add_filled(lam_module *m, const char *name, int64_t n, float v
     lam_status st = what == 2 ? lam__tensor_create_int(&t, 1, &n, 64) : lam_tensor_create(&t, 1, &n);
     if (st)
         return st;
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n && what != 2; i++) /* the int64 count starts at 0 */
         t->data[i] = v;
     if (what == 2)
         t->scalar = true; /* PyTorch's 0-dim tensor(0, dtype=torch.long) */

@@ -1,6 +1,6 @@
 /* runtime/layers — the built-in layer types (Linear, the activations,
  * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, BatchNorm,
- * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU,
+ * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU, Embedding,
  * the padding layers, Upsample, Unflatten, the shuffles, the
  * convolutions in conv.h, the recurrent layers of rnn.c, MultiheadAttention and
  * TransformerEncoderLayer) as
@@ -94,6 +94,8 @@ lam_status lam__pad_create(lam_module **out, int type, int n, const int64_t *pad
  * InstanceNorm: eps, momentum; GroupNorm: eps; LocalResponseNorm: alpha,
  * beta, k.  (Each of their states starts with this mask.) */
 void lam__norm_set_int_args(lam_module *m, unsigned mask);
+/* Embedding's max_norm / norm_type printed as ints ("max_norm=1"). */
+void lam__embedding_set_repr_style(lam_module *m, bool max_norm_int, bool norm_type_int);
 
 /* The capabilities of lam__module_ops, asked of any module (NULL-safe). */
 /* True for layers whose forward treats rows of dim 0 independently. */

@@ -97,7 +97,22 @@ typedef struct lam__module_ops {
     int (*affine_axis)(const lam_module *m, int out_ndim, const int64_t *out);
     lam_status (*fold_affine)(const lam_module *m, const double *scale, const double *shift,
                               lam_module **folded);
+    /* The element types a layer's forward takes, as bits 1 << lam_dtype
+     * (Embedding: 1 << LAM_INT64).  0: float32 only; the call machinery
+     * refuses any other input (LAM_ERR_TYPE with the module path), so a
+     * layer's forward never sees a type it does not declare.  Plans run
+     * float32 inputs only. */
+    unsigned in_dtypes;
+    /* forward(*inputs) with several values in and out (containers, custom
+     * modules, plugin containers that declare it): reads the positional
+     * arguments from `in`, sets *out (a tensor, a tuple or None; zeroed by
+     * the caller).  NULL: the module takes exactly one tensor and returns
+     * one (forward / forward_into). */
+    lam_status (*forward_multi)(lam_module *m, const lam_tuple *in, void *args, lam__val *out);
 } lam__module_ops;
+
+/* Does m's forward take an input of this element type? */
+static inline bool lam__module_takes(const lam_module *m, int dtype);
 
 /* What exec/ caches in a module (the plans of lam_module_forward): it is
  * freed with the module through its own `free`, so module/ never calls
@@ -168,6 +183,12 @@ static inline unsigned lam__module_tree_version(const lam_module *m)
 }
 
 lam_status lam__module_new(lam_module **out, const lam__module_ops *ops, void *state);
+
+static inline bool lam__module_takes(const lam_module *m, int dtype)
+{
+    unsigned mask = m->ops->in_dtypes ? m->ops->in_dtypes : 1u << LAM_FLOAT32;
+    return (mask >> dtype) & 1u;
+}
 /* Register a parameter the layer declares (takes the reference). */
 lam_status lam__module_add_param(lam_module *m, const char *name, lam_tensor *t);
 /* Register a buffer the layer declares (takes the reference); persistent

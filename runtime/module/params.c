@@ -227,27 +227,29 @@ static void torch_size(const lam_tensor *t, lam__sb *sb)
     lam__sb_puts(sb, "])");
 }
 
-/* Tensors are float32 but for integer buffers (num_batches_tracked) and the
- * integer entries of safetensors files: an integer tensor loads only into an
- * integer buffer, and a float one into an integer buffer only when every
- * value is finite (it is truncated, as PyTorch's copy_ does).  NULL when
- * `in` may be copied into `p`. */
+/* An int64 or bool tensor loads only into a buffer of its type (an I32
+ * entry is an int64 tensor by now); a float one into an int64 buffer only
+ * when every value is finite (it is truncated, as PyTorch's copy_ does).
+ * NULL when `in` may be copied into `p`. */
 static const char *dtype_mismatch(const lam_tensor *in, const lam_tensor *p)
 {
-    if (lam__tensor_is_int(in) && !lam__tensor_is_int(p))
-        return in->int_bits == 32
-                   ? "copying an I32 (integer) tensor from checkpoint into a float32 tensor in "
-                     "current model (lamina loads integer tensors only into integer buffers "
-                     "such as num_batches_tracked)."
-                   : "copying an I64 (integer) tensor from checkpoint into a float32 tensor in "
-                     "current model (lamina loads integer tensors only into integer buffers "
-                     "such as num_batches_tracked).";
-    if (!lam__tensor_is_int(in) && lam__tensor_is_int(p))
+    if (in->dtype == p->dtype)
+        return NULL;
+    if (in->dtype == LAM_INT64 && p->dtype == LAM_FLOAT32)
+        return "copying an I64 (integer) tensor from checkpoint into a float32 tensor in "
+               "current model (lamina loads integer tensors only into integer buffers "
+               "such as num_batches_tracked).";
+    if (in->dtype == LAM_FLOAT32 && p->dtype == LAM_INT64) {
         for (int64_t j = 0; j < in->numel; j++)
             if (!isfinite(in->data[j]))
                 return "copying a float tensor holding NaN or infinity from checkpoint into an "
                        "integer buffer in current model.";
-    return NULL;
+        return NULL;
+    }
+    return p->dtype == LAM_BOOL ? "copying a non-bool tensor from checkpoint into a bool tensor in "
+                                  "current model."
+                                : "copying a BOOL tensor from checkpoint into a non-bool tensor in "
+                                  "current model.";
 }
 
 /* Module._load_from_state_dict + the recursion of load_state_dict */

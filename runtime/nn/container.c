@@ -4,6 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Has a child (at any depth of nested Sequentials) a forward with several
+ * values?  Such a Sequential goes child by child, passing values. */
+bool lam__seq_has_multi(const lam_module *m)
+{
+    for (size_t i = 0; i < m->n_children; i++) {
+        const lam_module *c = m->children[i].module;
+        if (lam_module_is_sequential(c) ? lam__seq_has_multi(c)
+              : c->ops->kind == LAM__KIND_CUSTOM ? lam__custom_has_multi(c)
+                                                 : c->ops->forward_multi != NULL)
+            return true;
+    }
+    return false;
+}
+
 lam_status lam__sequential_output_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
                                         int64_t *out)
 {
@@ -30,6 +44,47 @@ lam_status lam__sequential_output_shape(lam_module *m, int ndim, const int64_t *
  * name the failing module's path); a Sequential that cannot be planned goes
  * child by child, and so does every Sequential while a forward hook is
  * installed, so that the hook sees every child's call. */
+/* Sequential.forward(input) with values: for module in self: input =
+ * module(input), whatever a module returns (a tuple is the next one's single
+ * argument, as in PyTorch). */
+static lam_status seq_chain(lam_module *m, lam__val x, lam__val *out)
+{
+    for (size_t i = 0; i < m->n_children; i++) {
+        lam_tuple *arg;
+        lam_status st = lam__tuple_of(&arg, &x);
+        lam__val_clear(&x);
+        if (st)
+            return st;
+        st = lam__call_forward_multi(m->children[i].module, i, arg, NULL, &x);
+        lam_tuple_release(arg);
+        if (st)
+            return st;
+    }
+    *out = x;
+    return LAM_OK;
+}
+
+static lam_status seq_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
+{
+    (void)args;
+    if (in->n != 1)
+        return in->n == 0
+                   ? lam__error(LAM_ERR_TYPE,
+                                "Sequential.forward() missing 1 required positional argument: "
+                                "'input'")
+                   : lam__error(LAM_ERR_TYPE,
+                                "Sequential.forward() takes 2 positional arguments but %zu were "
+                                "given",
+                                in->n + 1);
+    const lam__val *x0 = &in->items[0];
+    if (x0->t && !lam__seq_has_multi(m)) { /* a tensor through tensor layers: the usual forward */
+        lam_status st = m->ops->forward(m, x0->t, NULL, &out->t);
+        return st;
+    }
+    lam__val x = {lam_tensor_retain(x0->t), lam_tuple_retain(x0->tup)};
+    return seq_chain(m, x, out);
+}
+
 lam_status lam__sequential_forward(lam_module *m, const lam_tensor *in, void *args,
                                    lam_tensor **out)
 {
@@ -40,6 +95,23 @@ lam_status lam__sequential_forward(lam_module *m, const lam_tensor *in, void *ar
     lam_status st = lam__forward_hooked() ? LAM_OK : lam__forward_planned(m, in, out, &unplannable);
     if (!unplannable)
         return st;
+    if (__builtin_expect(lam__seq_has_multi(m), 0)) {
+        /* a child takes or returns several values: tuples may pass between
+         * children; the result must be a tensor here */
+        lam__val y = {0};
+        st = seq_chain(m, (lam__val){lam_tensor_retain((lam_tensor *)in), NULL}, &y);
+        if (!st && !y.t)
+            st = lam__error(LAM_ERR_TYPE,
+                            "Sequential returned %s, not a tensor: call it with "
+                            "lam_module_forward_multi",
+                            y.tup ? "a tuple" : "None");
+        if (st) {
+            lam__val_clear(&y);
+            return st;
+        }
+        *out = y.t;
+        return LAM_OK;
+    }
     const lam_tensor *x = in;
     lam_tensor *owned = NULL;
     for (size_t i = 0; i < m->n_children; i++) {
@@ -68,6 +140,7 @@ static const lam__module_ops sequential_ops = {
     .kind = LAM__KIND_SEQUENTIAL,
     .output_shape = lam__sequential_output_shape,
     .forward = lam__sequential_forward,
+    .forward_multi = seq_forward_multi,
 };
 
 static const lam__module_ops modulelist_ops = {

@@ -9,6 +9,7 @@ typedef struct custom_state {
     void *user;
     void (*user_free)(void *);
     unsigned flags; /* LAM_CUSTOM_* */
+    lam_forward_multi_fn forward_multi; /* lam_custom_set_forward_multi */
 } custom_state;
 
 static lam_status custom_forward(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
@@ -27,6 +28,26 @@ static lam_status custom_forward(lam_module *m, const lam_tensor *in, void *args
         return lam__error(LAM_ERR_RUNTIME, "%s: forward returned success but no output",
                           s->type_name);
     return st;
+}
+
+/* forward(*inputs): the user's multi forward, or the single one for one tensor. */
+static lam_status custom_forward_multi(lam_module *m, const lam_tuple *in, void *args,
+                                       lam__val *out)
+{
+    custom_state *s = m->state;
+    if (!s->forward_multi) {
+        if (in->n == 1 && in->items[0].t)
+            return custom_forward(m, in->items[0].t, args, &out->t);
+        if (in->n != 1)
+            return lam__error(LAM_ERR_TYPE,
+                              "%s.forward() takes 2 positional arguments but %zu were given "
+                              "(give it a forward with lam_custom_set_forward_multi)",
+                              s->type_name, in->n + 1);
+        return lam__error(LAM_ERR_TYPE,
+                          "%s.forward(): argument 'input' (position 1) must be Tensor, not %s",
+                          s->type_name, lam__val_type(&in->items[0]));
+    }
+    return s->forward_multi(m, in, args, &out->t, &out->tup);
 }
 
 static lam_status custom_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
@@ -62,6 +83,9 @@ static const lam__module_ops custom_ops = {
     .forward = custom_forward,
     .destroy = custom_destroy,
     .rowwise = custom_rowwise,
+    .forward_multi = custom_forward_multi,
+    /* the user's forward checks what it is given */
+    .in_dtypes = 1u << LAM_FLOAT32 | 1u << LAM_INT64 | 1u << LAM_BOOL,
 };
 
 LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *spec)
@@ -94,6 +118,22 @@ LAM_API lam_status lam_custom_create(lam_module **out, const lam_custom_spec *sp
     s->user_free = spec->user_free;
     m->type_name = s->type_name;
     *out = m;
+    return LAM_OK;
+}
+
+bool lam__custom_has_multi(const lam_module *m)
+{
+    return ((const custom_state *)m->state)->forward_multi != NULL;
+}
+
+LAM_API lam_status lam_custom_set_forward_multi(lam_module *m, lam_forward_multi_fn fn)
+{
+    LAM__CHECK_ARG(m);
+    if (m->ops->kind != LAM__KIND_CUSTOM)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "lam_custom_set_forward_multi: %s is not a custom module",
+                          lam_module_type_name(m));
+    ((custom_state *)m->state)->forward_multi = fn;
     return LAM_OK;
 }
 

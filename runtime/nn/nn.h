@@ -14,5 +14,10 @@ lam_status lam__sequential_output_shape(lam_module *m, int ndim, const int64_t *
                                         int64_t *out);
 lam_status lam__sequential_forward(lam_module *m, const lam_tensor *in, void *args,
                                    lam_tensor **out);
+/* Has a Sequential a child (through nested Sequentials) with a forward of
+ * several values? */
+bool lam__seq_has_multi(const lam_module *m);
+/* Has a custom module a forward of several values (lam_custom_set_forward_multi)? */
+bool lam__custom_has_multi(const lam_module *m);
 
 #endif

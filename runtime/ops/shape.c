@@ -156,6 +156,8 @@ static lam_status slice(lam_tensor **out, const lam_tensor *x, int d, int64_t st
     if (outer == 1 || length == x->shape[d])
         return lam__tensor_view_at(out, x, start * strides[d], x->ndim, shape);
     lam_tensor *y;
+    if (x->dtype != LAM_FLOAT32) /* the strided copy below moves floats */
+        return lam__dtype_error("lam_tensor_narrow", "input", x);
     lam_status st = lam__tensor_create_uninit(&y, x->ndim, shape);
     if (st)
         return st;

@@ -46,8 +46,8 @@ bool lam__tensors_overlap(const lam_tensor *a, const lam_tensor *b)
 {
     if (!a->numel || !b->numel)
         return false;
-    uintptr_t a0 = (uintptr_t)a->data, a1 = (uintptr_t)(a->data + a->numel);
-    uintptr_t b0 = (uintptr_t)b->data, b1 = (uintptr_t)(b->data + b->numel);
+    uintptr_t a0 = (uintptr_t)a->data, a1 = a0 + (uintptr_t)a->numel * lam__dtype_size(a->dtype);
+    uintptr_t b0 = (uintptr_t)b->data, b1 = b0 + (uintptr_t)b->numel * lam__dtype_size(b->dtype);
     return a0 < b1 && b0 < a1;
 }
 
@@ -65,9 +65,15 @@ lam_status lam__op_output(const char *what, lam_tensor **out, int ndim, const in
 {
     if (!out)
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: out is NULL", what);
+    /* the ops compute on float32: any other type is refused here, once */
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && inputs[i]->dtype != LAM_FLOAT32)
+            return lam__dtype_error(what, "input", inputs[i]);
     lam_tensor *o = *out;
     if (!o)
         return lam__tensor_create_uninit(y, ndim, shape);
+    if (o->dtype != LAM_FLOAT32)
+        return lam__dtype_error(what, "output", o);
     if (o->ndim != ndim || memcmp(o->shape, shape, sizeof(int64_t) * (size_t)ndim) != 0) {
         char a[96], b[96];
         return lam__error(LAM_ERR_SHAPE,
@@ -149,7 +155,8 @@ lam_status lam__tensor_view_at(lam_tensor **out, const lam_tensor *x, int64_t of
     lam_tensor *v = lam__tensor_struct_new();
     if (!v)
         return lam__oom("tensor view");
-    v->data = x->data + offset;
+    v->data = (float *)(void *)((char *)x->data + (size_t)offset * lam__dtype_size(x->dtype));
+    v->dtype = x->dtype;
     v->ndim = ndim;
     memcpy(v->shape, shape, sizeof(int64_t) * (size_t)ndim);
     v->numel = n;

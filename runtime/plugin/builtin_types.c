@@ -697,6 +697,31 @@ static lam_status lrn_create(const lam_host_api *h, const lam_layer_type *t, con
 TYPE(lrn_type, "LocalResponseNorm", "torch.nn.modules.normalization", NULL, lrn_args, 4,
      lrn_create);
 
+/* ---- Embedding ---- */
+
+static const lam_arg_spec embedding_args[] = {
+    ARG_REQ("num_embeddings", LAM_ARG_INT, 0),
+    ARG_REQ("embedding_dim", LAM_ARG_INT, 0),
+    ARG("padding_idx", LAM_ARG_INT, LAM_ARG_NONE_OK, LAM_DEFAULT_NONE),
+    ARG("max_norm", LAM_ARG_FLOAT, LAM_ARG_NONE_OK | LAM_ARG_FINITE, LAM_DEFAULT_NONE),
+    ARG("norm_type", LAM_ARG_FLOAT, 0, LAM_DEFAULT_FLOAT(2.0)),
+    ARG("scale_grad_by_freq", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false)),
+    ARG("sparse", LAM_ARG_BOOL, 0, LAM_DEFAULT_BOOL(false)),
+};
+static lam_status embedding_create(const lam_host_api *h, const lam_layer_type *t,
+                                   const lam_value *a, lam_module **out)
+{
+    (void)h, (void)t;
+    lam_status st = lam_embedding_create(
+        out, a[0].i, a[1].i, a[2].kind == LAM_VALUE_NONE ? LAM_EMBEDDING_NO_PADDING : a[2].i,
+        a[3].kind == LAM_VALUE_NONE ? LAM_EMBEDDING_NO_MAX_NORM : a[3].f, a[4].f, a[5].b, a[6].b);
+    if (!st)
+        lam__embedding_set_repr_style(*out, a[3].kind == LAM_VALUE_INT, a[4].kind == LAM_VALUE_INT);
+    return st;
+}
+TYPE(embedding_type, "Embedding", "torch.nn.modules.sparse", NULL, embedding_args, 7,
+     embedding_create);
+
 /* ---- convolutions ---- */
 
 /* An int or a tuple of nsp ints (a 1-tuple is taken as the int) into dst[2]
@@ -888,7 +913,7 @@ static const lam_layer_type *const builtins[] = {
     &pixel_unshuffle_type, &channel_shuffle_type, &upsample_type, &constant_pad1d_type,
     &constant_pad2d_type, &zero_pad2d_type, &reflection_pad1d_type, &reflection_pad2d_type,
     &replication_pad1d_type, &replication_pad2d_type,
-    &conv1d_type, &conv2d_type, &conv_t1d_type, &conv_t2d_type,
+    &conv1d_type, &conv2d_type, &conv_t1d_type, &conv_t2d_type, &embedding_type,
     &rnn_type, &lstm_type, &gru_type,
 };
 

@@ -59,6 +59,24 @@ static lam_status h_tensor_create(lam_tensor **out, int ndim, const int64_t *sha
     return lam_tensor_create(out, ndim, shape);
 }
 
+static lam_status h_tensor_create_dtype(lam_tensor **out, lam_dtype dtype, int ndim,
+                                        const int64_t *shape)
+{
+    int64_t numel;
+    char sh[96];
+    lam_status st = lam__check_shape(ndim, shape, &numel);
+    if (!st) /* counted in floats, as everything the budget sees */
+        st = lam__budget_charge(dtype == LAM_INT64 ? 2 * numel : numel,
+                                "a plugin tensor of shape %s",
+                                lam_shape_str(ndim, shape, sh, sizeof sh));
+    if (st) {
+        if (out)
+            *out = NULL;
+        return st;
+    }
+    return lam_tensor_create_dtype(out, dtype, ndim, shape);
+}
+
 static lam_status h_tensor_clone(lam_tensor **out, const lam_tensor *src)
 {
     char sh[96];
@@ -236,6 +254,26 @@ static const lam_host_api host = {
     .ops = &host_ops,
 
     .module_forward_into = lam_module_forward_args_into,
+
+    .tensor_dtype = lam_tensor_dtype,
+    .tensor_create_dtype = h_tensor_create_dtype,
+    .tensor_to_dtype = lam_tensor_to_dtype,
+    .tensor_data_i64 = lam_tensor_data_i64,
+    .tensor_cdata_i64 = lam_tensor_cdata_i64,
+    .tensor_data_bool = lam_tensor_data_bool,
+    .tensor_cdata_bool = lam_tensor_cdata_bool,
+    .dtype_name = lam_dtype_name,
+
+    .module_forward_multi = lam_module_forward_multi,
+    .tuple_create = lam_tuple_create,
+    .tuple_retain = lam_tuple_retain,
+    .tuple_release = lam_tuple_release,
+    .tuple_len = lam_tuple_len,
+    .tuple_tensor = lam_tuple_tensor,
+    .tuple_tuple = lam_tuple_tuple,
+    .tuple_is_none = lam_tuple_is_none,
+    .tuple_set_tensor = lam_tuple_set_tensor,
+    .tuple_set_tuple = lam_tuple_set_tuple,
 };
 
 const lam_host_api *lam__host_api(void) { return &host; }

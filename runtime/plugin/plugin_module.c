@@ -95,6 +95,19 @@ static lam_status pm_forward(lam_module *m, const lam_tensor *in, void *args, la
     return LAM_OK;
 }
 
+static lam_status pm_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
+{
+    const lam_layer_type *t = type_of(m);
+    lam__plugin_error_begin();
+    lam_status st = lam__plugin_status(
+        t->forward_multi(lam__host_api(), m, in, args, &out->t, &out->tup));
+    if (st) {
+        lam__val_clear(out);
+        return lam__plugin_error_end(st, t->name, "forward_multi");
+    }
+    return LAM_OK;
+}
+
 static int pm_extra_repr(const lam_module *m, char *buf, size_t size)
 {
     const lam_layer_type *t = type_of(m);
@@ -241,6 +254,8 @@ void lam__plugin_ops_init(lam__type_entry *e)
         o->affine_axis = pm_affine_axis;
         o->fold_affine = pm_fold_affine;
     }
+    if (e->type.forward_multi)
+        o->forward_multi = pm_forward_multi;
 }
 
 static bool is_plugin_module(const lam_module *m) { return m && m->ops->destroy == pm_destroy; }

@@ -1,4 +1,4 @@
-/* Tensors: float32, contiguous, 1-4 dims, 64-byte aligned when owning. */
+/* Tensors: float32, int64 or bool, contiguous, 1-4 dims, 64-byte aligned when owning. */
 #include "runtime/tensor/tensor.h"
 #include <inttypes.h>
 #include <pthread.h>
@@ -132,19 +132,22 @@ static lam_status tensor_alloc_struct(lam_tensor **out, int ndim, const int64_t 
     return LAM_OK;
 }
 
-lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape)
+lam_status lam__tensor_create_uninit_dtype(lam_tensor **out, int dtype, int ndim,
+                                           const int64_t *shape)
 {
+    size_t esize = lam__dtype_size(dtype);
     if (lam__fpool_active()) {
         /* inside a custom forward run by a plan: struct and data from its pool */
         int64_t numel;
         lam_status st = lam__check_shape(ndim, shape, &numel);
         if (st)
             return st;
-        lam_tensor *t = lam__fpool_take((size_t)numel * sizeof(float), true);
+        lam_tensor *t = lam__fpool_take((size_t)numel * esize, true);
         if (t) {
             t->ndim = ndim;
             memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
             t->numel = numel;
+            t->dtype = (uint8_t)dtype;
             *out = t;
             return LAM_OK;
         }
@@ -153,7 +156,13 @@ lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *
     lam_status st = tensor_alloc_struct(&t, ndim, shape);
     if (st)
         return st;
-    size_t bytes = (size_t)t->numel * sizeof(float);
+    if ((uint64_t)t->numel > SIZE_MAX / esize) {
+        tensor_free_struct(t);
+        *out = NULL;
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: shape is too large");
+    }
+    size_t bytes = (size_t)t->numel * esize;
+    t->dtype = (uint8_t)dtype;
     t->data = buffer_get(bytes, &t->capacity);
     if (!t->data) {
         char buf[64];
@@ -166,14 +175,48 @@ lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *
     return LAM_OK;
 }
 
+lam_status lam__tensor_create_uninit(lam_tensor **out, int ndim, const int64_t *shape)
+{
+    return lam__tensor_create_uninit_dtype(out, LAM_FLOAT32, ndim, shape);
+}
+
+static bool dtype_known(lam_dtype d) { return d == LAM_FLOAT32 || d == LAM_INT64 || d == LAM_BOOL; }
+
+LAM_API const char *lam_dtype_name(lam_dtype dtype)
+{
+    switch (dtype) {
+    case LAM_FLOAT32: return "float32";
+    case LAM_INT64: return "int64";
+    case LAM_BOOL: return "bool";
+    }
+    return "unknown";
+}
+
+LAM_API size_t lam_dtype_size(lam_dtype dtype)
+{
+    return dtype_known(dtype) ? lam__dtype_size(dtype) : 0;
+}
+
+LAM_API lam_status lam_tensor_create_dtype(lam_tensor **out, lam_dtype dtype, int ndim,
+                                           const int64_t *shape)
+{
+    LAM__CHECK_ARG(out);
+    *out = NULL;
+    LAM__CHECK_ARG(shape);
+    if (!dtype_known(dtype))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_create_dtype: unknown dtype %d",
+                          (int)dtype);
+    lam_status st = lam__tensor_create_uninit_dtype(out, dtype, ndim, shape);
+    if (!st)
+        memset((*out)->data, 0, (size_t)(*out)->numel * lam__dtype_size(dtype));
+    return st;
+}
+
 LAM_API lam_status lam_tensor_create(lam_tensor **out, int ndim, const int64_t *shape)
 {
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(shape);
-    lam_status st = lam__tensor_create_uninit(out, ndim, shape);
-    if (!st)
-        memset((*out)->data, 0, (size_t)(*out)->numel * sizeof(float));
-    return st;
+    return lam_tensor_create_dtype(out, LAM_FLOAT32, ndim, shape);
 }
 
 LAM_API lam_status lam_tensor_from_data(lam_tensor **out, int ndim, const int64_t *shape,
@@ -186,6 +229,35 @@ LAM_API lam_status lam_tensor_from_data(lam_tensor **out, int ndim, const int64_
     if (st)
         return st;
     memcpy((*out)->data, data, (size_t)(*out)->numel * sizeof(float));
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_from_i64(lam_tensor **out, int ndim, const int64_t *shape,
+                                       const int64_t *data)
+{
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(shape);
+    LAM__CHECK_ARG(data);
+    lam_status st = lam__tensor_create_uninit_dtype(out, LAM_INT64, ndim, shape);
+    if (st)
+        return st;
+    memcpy((*out)->data, data, (size_t)(*out)->numel * sizeof(int64_t));
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_from_bool(lam_tensor **out, int ndim, const int64_t *shape,
+                                        const bool *data)
+{
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(shape);
+    LAM__CHECK_ARG(data);
+    lam_status st = lam__tensor_create_uninit_dtype(out, LAM_BOOL, ndim, shape);
+    if (st)
+        return st;
+    const unsigned char *src = (const unsigned char *)data; /* a byte, whatever it holds */
+    bool *dst = lam__tensor_bool(*out);
+    for (int64_t i = 0; i < (*out)->numel; i++)
+        dst[i] = src[i] != 0;
     return LAM_OK;
 }
 
@@ -215,35 +287,74 @@ LAM_API lam_status lam_tensor_wrap(lam_tensor **out, float *data, int ndim, cons
     return lam__tensor_wrap_keep(out, data, ndim, shape, NULL, NULL);
 }
 
+LAM_API lam_status lam_tensor_wrap_dtype(lam_tensor **out, lam_dtype dtype, void *data, int ndim,
+                                         const int64_t *shape)
+{
+    LAM__CHECK_ARG(out);
+    *out = NULL;
+    LAM__CHECK_ARG(shape);
+    if (!dtype_known(dtype))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_wrap_dtype: unknown dtype %d",
+                          (int)dtype);
+    int64_t numel;
+    if (!data && lam__check_shape(ndim, shape, &numel) == LAM_OK && numel > 0)
+        return lam__null_arg(__func__, "data");
+    if ((uintptr_t)data % lam__dtype_size(dtype))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "lam_tensor_wrap_dtype: data is not aligned for %s elements",
+                          lam_dtype_name(dtype));
+    lam_status st = lam__tensor_wrap_keep(out, data, ndim, shape, NULL, NULL);
+    if (!st)
+        (*out)->dtype = (uint8_t)dtype;
+    return st;
+}
+
 LAM_API lam_status lam_tensor_clone(lam_tensor **out, const lam_tensor *src)
 {
     LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(src);
-    if (src->ints) { /* an integer tensor clones as one, exact values kept */
-        lam_status st = lam__tensor_create_int(out, src->ndim, src->shape, src->int_bits);
-        if (st)
-            return st;
-        lam_tensor_copy(*out, src);
-        (*out)->scalar = src->scalar;
-        return LAM_OK;
-    }
-    return lam_tensor_from_data(out, src->ndim, src->shape, src->data);
+    lam_status st = lam__tensor_create_uninit_dtype(out, src->dtype, src->ndim, src->shape);
+    if (st)
+        return st;
+    memcpy((*out)->data, src->data, (size_t)src->numel * lam__dtype_size(src->dtype));
+    (*out)->scalar = src->scalar;
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_to_dtype(lam_tensor **out, const lam_tensor *t, lam_dtype dtype)
+{
+    LAM__CHECK_ARG(out);
+    *out = NULL;
+    LAM__CHECK_ARG(t);
+    if (!dtype_known(dtype))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_tensor_to_dtype: unknown dtype %d",
+                          (int)dtype);
+    lam_status st = lam__tensor_create_uninit_dtype(out, dtype, t->ndim, t->shape);
+    if (st)
+        return st;
+    (*out)->scalar = t->scalar;
+    return lam_tensor_copy(*out, t);
+}
+
+LAM_API lam_dtype lam_tensor_dtype(const lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, LAM_FLOAT32);
+    return (lam_dtype)t->dtype;
 }
 
 lam_status lam__tensor_create_int(lam_tensor **out, int ndim, const int64_t *shape, int bits)
 {
-    lam_status st = lam_tensor_create(out, ndim, shape);
-    if (st)
-        return st;
-    (*out)->ints = calloc((size_t)((*out)->numel ? (*out)->numel : 1), sizeof(int64_t));
-    if (!(*out)->ints) {
-        lam_tensor_release(*out);
-        *out = NULL;
-        return lam__oom("integer tensor");
-    }
-    (*out)->int_bits = (uint8_t)bits;
-    return LAM_OK;
+    (void)bits;
+    return lam_tensor_create_dtype(out, LAM_INT64, ndim, shape);
+}
+
+lam_status lam__dtype_error(const char *what, const char *role, const lam_tensor *t)
+{
+    char sh[64];
+    return lam__error(LAM_ERR_TYPE, "%s: expected a float32 %s, got %s (%s shape %s)", what, role,
+                      lam_dtype_name((lam_dtype)t->dtype), role,
+                      lam_shape_str(t->ndim, t->shape, sh, sizeof sh));
 }
 
 int64_t lam__f32_to_i64(float f)
@@ -259,16 +370,39 @@ int64_t lam__f32_to_i64(float f)
 
 int64_t lam__tensor_int_at(const lam_tensor *t, int64_t i)
 {
-    if (t->ints && (float)t->ints[i] == t->data[i])
-        return t->ints[i];
-    return lam__f32_to_i64(t->data[i]);
+    switch (t->dtype) {
+    case LAM_INT64: return lam__tensor_i64(t)[i];
+    case LAM_BOOL: return lam__tensor_bool(t)[i] ? 1 : 0;
+    default: return lam__f32_to_i64(t->data[i]);
+    }
+}
+
+double lam__tensor_value_at(const lam_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case LAM_INT64: return (double)lam__tensor_i64(t)[i];
+    case LAM_BOOL: return lam__tensor_bool(t)[i] ? 1.0 : 0.0;
+    default: return (double)t->data[i];
+    }
+}
+
+/* Store element i of dst from element j of src, converted. */
+static void convert_one(lam_tensor *dst, int64_t i, const lam_tensor *src, int64_t j)
+{
+    switch (dst->dtype) {
+    case LAM_INT64: lam__tensor_i64(dst)[i] = lam__tensor_int_at(src, j); break;
+    case LAM_BOOL: lam__tensor_bool(dst)[i] = lam__tensor_value_at(src, j) != 0.0; break;
+    default: dst->data[i] = (float)lam__tensor_value_at(src, j); break;
+    }
 }
 
 void lam__tensor_int_set(lam_tensor *t, int64_t i, int64_t v)
 {
-    t->data[i] = (float)v;
-    if (t->ints)
-        t->ints[i] = v;
+    switch (t->dtype) {
+    case LAM_INT64: lam__tensor_i64(t)[i] = v; break;
+    case LAM_BOOL: lam__tensor_bool(t)[i] = v != 0; break;
+    default: t->data[i] = (float)v; break;
+    }
     lam_tensor_mark_modified(t);
 }
 
@@ -285,8 +419,6 @@ LAM_API void lam_tensor_release(lam_tensor *t)
         return;
     if (t->pend.run) /* released unread: the deferred call never happens */
         t->pend.drop(t);
-    if (!t->base)
-        free(t->ints); /* a view's are its base's */
     if (t->base)
         lam_tensor_release(t->base);
     else if (!t->borrowed && lam__fpool_owns_data(t))
@@ -333,9 +465,23 @@ LAM_API void lam_tensor_mark_modified(lam_tensor *t)
         __atomic_add_fetch(&storage(t)->version, 1, __ATOMIC_RELEASE);
 }
 
+static bool has_dtype(const lam_tensor *t, int dtype, const char *fn)
+{
+    if (t->dtype == dtype)
+        return true;
+    static const char *const getter[] = {"lam_tensor_data", "lam_tensor_data_i64",
+                                         "lam_tensor_data_bool"};
+    lam__error(LAM_ERR_TYPE, "%s: the tensor is %s, not %s (use %s)", fn,
+               lam_dtype_name((lam_dtype)t->dtype), lam_dtype_name((lam_dtype)dtype),
+               t->dtype <= LAM_BOOL ? getter[t->dtype] : "lam_tensor_dtype");
+    return false;
+}
+
 LAM_API float *lam_tensor_data(lam_tensor *t)
 {
     LAM__CHECK_ARG_OR(t, NULL);
+    if (!has_dtype(t, LAM_FLOAT32, __func__))
+        return NULL;
     lam_tensor_mark_modified(t);
     return t->data;
 }
@@ -343,8 +489,40 @@ LAM_API float *lam_tensor_data(lam_tensor *t)
 LAM_API const float *lam_tensor_cdata(const lam_tensor *t)
 {
     LAM__CHECK_ARG_OR(t, NULL);
+    if (!has_dtype(t, LAM_FLOAT32, __func__))
+        return NULL;
     (void)lam__tensor_ready(t); /* on failure its data is NaN, and the error is set */
     return t->data;
+}
+
+LAM_API int64_t *lam_tensor_data_i64(lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, NULL);
+    if (!has_dtype(t, LAM_INT64, __func__))
+        return NULL;
+    lam_tensor_mark_modified(t);
+    return lam__tensor_i64(t);
+}
+
+LAM_API const int64_t *lam_tensor_cdata_i64(const lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, NULL);
+    return has_dtype(t, LAM_INT64, __func__) ? lam__tensor_i64(t) : NULL;
+}
+
+LAM_API bool *lam_tensor_data_bool(lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, NULL);
+    if (!has_dtype(t, LAM_BOOL, __func__))
+        return NULL;
+    lam_tensor_mark_modified(t);
+    return lam__tensor_bool(t);
+}
+
+LAM_API const bool *lam_tensor_cdata_bool(const lam_tensor *t)
+{
+    LAM__CHECK_ARG_OR(t, NULL);
+    return has_dtype(t, LAM_BOOL, __func__) ? lam__tensor_bool(t) : NULL;
 }
 
 LAM_API uint64_t lam_tensor_version(const lam_tensor *t)
@@ -377,9 +555,7 @@ LAM_API lam_status lam_tensor_get(const lam_tensor *t, const int64_t *index, flo
     lam_status st = flat_index(t, index, &f);
     if (st)
         return st;
-    if (!value)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "tensor: value pointer is NULL");
-    *value = t->data[f];
+    *value = t->dtype == LAM_FLOAT32 ? t->data[f] : (float)lam__tensor_value_at(t, f);
     return LAM_OK;
 }
 
@@ -392,8 +568,38 @@ LAM_API lam_status lam_tensor_set(lam_tensor *t, const int64_t *index, float val
     lam_status st = flat_index(t, index, &f);
     if (st)
         return st;
-    t->data[f] = value;
+    if (t->dtype == LAM_INT64)
+        lam__tensor_i64(t)[f] = lam__f32_to_i64(value);
+    else if (t->dtype == LAM_BOOL)
+        lam__tensor_bool(t)[f] = value != 0;
+    else
+        t->data[f] = value;
     lam_tensor_mark_modified(t); /* after the write: a reader that sees the version sees the value */
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_get_i64(const lam_tensor *t, const int64_t *index, int64_t *value)
+{
+    LAM__CHECK_ARG(t);
+    LAM__CHECK_ARG(index);
+    LAM__CHECK_ARG(value);
+    int64_t f;
+    lam_status st = flat_index(t, index, &f);
+    if (st)
+        return st;
+    *value = lam__tensor_int_at(t, f);
+    return LAM_OK;
+}
+
+LAM_API lam_status lam_tensor_set_i64(lam_tensor *t, const int64_t *index, int64_t value)
+{
+    LAM__CHECK_ARG(t);
+    LAM__CHECK_ARG(index);
+    int64_t f;
+    lam_status st = flat_index(t, index, &f);
+    if (st)
+        return st;
+    lam__tensor_int_set(t, f, value);
     return LAM_OK;
 }
 
@@ -417,17 +623,16 @@ LAM_API lam_status lam_tensor_copy(lam_tensor *dst, const lam_tensor *src)
                           lam_shape_str(src->ndim, src->shape, a, sizeof a),
                           lam_shape_str(dst->ndim, dst->shape, b, sizeof b));
     }
-    if (dst->ints) { /* an integer destination keeps exact values */
-        for (int64_t i = 0; i < src->numel; i++) {
-            int64_t v = lam__tensor_int_at(src, i);
-            dst->ints[i] = v;
-            dst->data[i] = (float)v;
-        }
+    if (dst->dtype != src->dtype) { /* converted, as PyTorch's copy_ */
+        if (dst->data == src->data) /* a view of another type cannot be made */
+            return LAM_OK;
+        for (int64_t i = 0; i < src->numel; i++)
+            convert_one(dst, i, src, i);
         lam_tensor_mark_modified(dst);
         return LAM_OK;
     }
     if (dst->data != src->data) {
-        memmove(dst->data, src->data, (size_t)src->numel * sizeof(float));
+        memmove(dst->data, src->data, (size_t)src->numel * lam__dtype_size(src->dtype));
         lam_tensor_mark_modified(dst);
     }
     return LAM_OK;
@@ -452,8 +657,7 @@ LAM_API lam_status lam_tensor_reshape(lam_tensor **out, lam_tensor *t, int ndim,
                           lam_shape_str(t->ndim, t->shape, b, sizeof b));
     }
     v->data = t->data;
-    v->ints = t->ints;
-    v->int_bits = t->int_bits;
+    v->dtype = t->dtype;
     v->base = lam_tensor_retain(t->base ? t->base : t);
     *out = v;
     return LAM_OK;
@@ -465,8 +669,7 @@ void lam__tensor_rows_view(lam_tensor *view, const lam_tensor *t, int64_t r0, in
     *view = *t;
     view->shape[0] = r1 - r0;
     view->numel = (r1 - r0) * inner;
-    view->data = t->data + r0 * inner;
-    view->ints = t->ints ? t->ints + r0 * inner : NULL;
+    view->data = (float *)(void *)((char *)t->data + (size_t)(r0 * inner) * lam__dtype_size(t->dtype));
     view->refcount = 1;
     view->borrowed = true;
     view->release = NULL;

@@ -1,6 +1,7 @@
 /* runtime/tensor — tensors (tensor.c), their storage versions and views,
- * PyTorch's printing (tensor_print.c), and the forward pools that a plan
- * lends to custom forwards (fpool.c).  Uses core. */
+ * PyTorch's printing (tensor_print.c), the forward pools that a plan
+ * lends to custom forwards (fpool.c), and the tuples forwards take and
+ * return (tuple.c).  Uses core. */
 #ifndef LAMINA_RUNTIME_TENSOR_TENSOR_H
 #define LAMINA_RUNTIME_TENSOR_TENSOR_H
 
@@ -24,12 +25,15 @@ typedef struct lam__pending {
     int n;
 } lam__pending;
 struct lam_tensor {
-    float *data;
+    float *data;   /* the storage: float32 values, or int64 / bool ones by dtype
+                      (lam__tensor_i64, lam__tensor_bool); 64-byte aligned when owned */
     int ndim;
     int64_t shape[LAM_MAX_DIMS];
     int64_t numel;
     int refcount;
     bool borrowed;
+    uint8_t dtype;                    /* lam_dtype; 0 (float32) in a zeroed struct */
+    bool scalar;                      /* a 0-dim tensor, held as [1]: saved back with shape [] */
     size_t capacity;                  /* bytes of owned data (for the buffer cache) */
     uint64_t version;                 /* of the storage: views use their base's (tensor.h) */
     void (*release)(void *ctx);       /* keeper of borrowed data, if any */
@@ -40,28 +44,38 @@ struct lam_tensor {
      * returns, so layer calls on it may be deferred (runtime/exec/lazy.c). */
     bool lazy_src;
     lam__pending pend; /* a deferred call that makes this tensor's data */
-    /* Integer tensors (tensors are float32 until the dtypes issue; these
-     * carry the integer buffers of PyTorch's state_dicts, num_batches_tracked,
-     * and the I64/I32 entries of safetensors files).  `data` holds the values
-     * as floats, for every float reader; `ints` the exact values (numel,
-     * owned by the storage: a view points into its base's).  Whoever writes
-     * through `data` only leaves `ints` stale: lam__tensor_int_at reads ints[i]
-     * only while data[i] is its float value.  NULL for float tensors. */
-    int64_t *ints;
-    uint8_t int_bits;  /* 64 or 32: the dtype it came as (I64 / I32) */
-    bool scalar;       /* a 0-dim tensor, held as [1]: saved back with shape [] */
 };
-/* A new zero integer tensor (see `ints`); bits 64 or 32. */
+static inline size_t lam__dtype_size(int dtype)
+{
+    return dtype == LAM_INT64 ? 8 : dtype == LAM_BOOL ? 1 : 4;
+}
+static inline int64_t *lam__tensor_i64(const lam_tensor *t) { return (int64_t *)(void *)t->data; }
+static inline bool *lam__tensor_bool(const lam_tensor *t) { return (bool *)(void *)t->data; }
+/* A new zero int64 tensor (bits: the width it came as, 64 or 32; both are
+ * held as int64). */
 lam_status lam__tensor_create_int(lam_tensor **out, int ndim, const int64_t *shape, int bits);
-static inline bool lam__tensor_is_int(const lam_tensor *t) { return t->ints != NULL; }
-/* The exact value of element i: ints[i] while data[i] is its float value,
- * else data[i] truncated toward zero as PyTorch's float-to-int copy_ does
- * (NaN gives 0, the out-of-range saturate). */
+static inline bool lam__tensor_is_int(const lam_tensor *t) { return t->dtype == LAM_INT64; }
+/* Element i as an int64: exact for int64, truncated toward zero for float32
+ * as PyTorch's float-to-int copy_ does (NaN gives 0, the out-of-range
+ * saturate), 0/1 for bool. */
 int64_t lam__tensor_int_at(const lam_tensor *t, int64_t i);
-/* Store v in element i (data and, for an integer tensor, ints); moves the version. */
+/* Element i as a double (int64 rounded to the nearest double). */
+double lam__tensor_value_at(const lam_tensor *t, int64_t i);
+/* Store v in element i (converted to t's type); moves the version. */
 void lam__tensor_int_set(lam_tensor *t, int64_t i, int64_t v);
 /* float -> int64 as lam__tensor_int_at reads a float. */
 int64_t lam__f32_to_i64(float f);
+/* LAM_ERR_TYPE: "<what>: expected a float32 tensor, got int64" (what: a
+ * function or a module's type). */
+lam_status lam__dtype_error(const char *what, const char *role, const lam_tensor *t);
+/* t is float32, or the error above. */
+static inline lam_status lam__check_f32(const char *what, const char *role, const lam_tensor *t)
+{
+    return t->dtype == LAM_FLOAT32 ? LAM_OK : lam__dtype_error(what, role, t);
+}
+/* Like lam__tensor_create_uninit, of any element type. */
+lam_status lam__tensor_create_uninit_dtype(lam_tensor **out, int dtype, int ndim,
+                                           const int64_t *shape);
 lam_status lam__tensor_wrap_keep(lam_tensor **out, float *data, int ndim, const int64_t *shape,
                                  void (*release)(void *ctx), void *ctx);
 /* A tensor whose data is not zeroed: for outputs that are about to be
@@ -75,6 +89,24 @@ static inline uint64_t lam__tensor_version(const lam_tensor *t)
 }
 void *lam__aligned_alloc(size_t bytes);
 void lam__aligned_free(void *p);
+
+/* ---- tuples (tuple.c): a forward's values ---- */
+/* A value: a tensor, a tuple, or None (both NULL); holds references. */
+typedef struct lam__val {
+    lam_tensor *t;
+    lam_tuple *tup;
+} lam__val;
+struct lam_tuple {
+    int refcount;
+    size_t n;
+    lam__val items[];
+};
+/* Release what the item holds; it becomes None. */
+void lam__val_clear(lam__val *it);
+/* A new 1-tuple holding (references to) it's value. */
+lam_status lam__tuple_of(lam_tuple **out, const lam__val *it);
+/* Python's type name of the value: "Tensor", "tuple", "NoneType". */
+const char *lam__val_type(const lam__val *it);
 
 /* Forward pools (runtime/fpool.c): while one is entered on a thread, the
  * tensors made there (struct and data) come from it and go back to it on

@@ -15,7 +15,16 @@
 typedef struct fmt {
     bool int_mode, sci_mode;
     int width;
+    int dtype; /* int64 and bool: str(value), right-aligned to the widest */
 } fmt;
+
+/* An int64 or bool element as Python's str() writes it. */
+static int format_exact(const lam_tensor *t, int64_t i, char *buf, size_t n)
+{
+    if (t->dtype == LAM_BOOL)
+        return snprintf(buf, n, "%s", lam__tensor_bool(t)[i] ? "True" : "False");
+    return snprintf(buf, n, "%lld", (long long)lam__tensor_i64(t)[i]);
+}
 
 /* _Formatter.format without the padding.  Non-finite values print as Python
  * prints them ("nan", "inf", "-inf") in every mode. */
@@ -46,7 +55,7 @@ typedef struct scan {
 
 /* Call fn on every printed element (all of them unless summarising). */
 static void each_shown(const lam_tensor *t, bool summarize, int dim, int64_t offset,
-                       void (*fn)(scan *, float), scan *s)
+                       void (*fn)(scan *, const lam_tensor *, int64_t), scan *s)
 {
     int64_t stride = 1;
     for (int d = dim + 1; d < t->ndim; d++)
@@ -57,15 +66,16 @@ static void each_shown(const lam_tensor *t, bool summarize, int dim, int64_t off
             continue;
         }
         if (dim == t->ndim - 1)
-            fn(s, t->data[offset + i]);
+            fn(s, t, offset + i);
         else
             each_shown(t, summarize, dim + 1, offset + i * stride, fn, s);
     }
 }
 
 /* Only non-zero finite values choose the mode and the width. */
-static void scan_range(scan *s, float v)
+static void scan_range(scan *s, const lam_tensor *t, int64_t i)
 {
+    float v = t->data[i];
     if (!isfinite(v) || v == 0)
         return;
     double a = fabs((double)v);
@@ -76,12 +86,20 @@ static void scan_range(scan *s, float v)
         s->f->int_mode = false;
 }
 
-static void scan_width(scan *s, float v)
+static void scan_width(scan *s, const lam_tensor *t, int64_t i)
 {
+    float v = t->data[i];
     if (!isfinite(v) || v == 0)
         return;
     char buf[64];
     int w = format_raw(s->f, v, buf, sizeof buf);
+    s->f->width = w > s->f->width ? w : s->f->width;
+}
+
+static void scan_exact(scan *s, const lam_tensor *t, int64_t i)
+{
+    char buf[32];
+    int w = format_exact(t, i, buf, sizeof buf);
     s->f->width = w > s->f->width ? w : s->f->width;
 }
 
@@ -90,7 +108,12 @@ static void setup(fmt *f, const lam_tensor *t, bool summarize)
     f->int_mode = true;
     f->sci_mode = false;
     f->width = 1;
+    f->dtype = t->dtype;
     scan s = {.f = f};
+    if (t->dtype != LAM_FLOAT32) {
+        each_shown(t, summarize, 0, 0, scan_exact, &s);
+        return;
+    }
     each_shown(t, summarize, 0, 0, scan_range, &s);
     if (!s.any)
         return;
@@ -99,10 +122,13 @@ static void setup(fmt *f, const lam_tensor *t, bool summarize)
     each_shown(t, summarize, 0, 0, scan_width, &s);
 }
 
-static void put_value(lam__sb *sb, const fmt *f, float v)
+static void put_value(lam__sb *sb, const fmt *f, const lam_tensor *t, int64_t i)
 {
     char buf[64];
-    format_raw(f, v, buf, sizeof buf);
+    if (f->dtype != LAM_FLOAT32)
+        format_exact(t, i, buf, sizeof buf);
+    else
+        format_raw(f, t->data[i], buf, sizeof buf);
     lam__sb_printf(sb, "%*s", f->width, buf);
 }
 
@@ -128,7 +154,7 @@ static void print_vector(lam__sb *sb, const fmt *f, const lam_tensor *t, bool su
             lam__sb_puts(sb, " ...");
             i = size - EDGEITEMS - 1;
         } else {
-            put_value(sb, f, t->data[offset + i]);
+            put_value(sb, f, t, offset + i);
         }
     }
     lam__sb_puts(sb, "]");
@@ -174,21 +200,33 @@ LAM_API char *lam_tensor_str(const lam_tensor *t)
     lam__sb sb = {0};
     lam__sb_puts(&sb, "tensor(");
     if (t->numel == 0) {
-        /* "[]" and, unless 1-D, the size: on the same line if it fits in
-         * LINEWIDTH by _add_suffixes' count, else on the next */
+        /* "[]" and, unless 1-D, the size, then the dtype (an empty tensor
+         * shows no values to tell it by): each on the same line if it fits
+         * in LINEWIDTH by _add_suffixes' count, else on the next */
         lam__sb_puts(&sb, "[]");
+        size_t last_line = strlen("tensor([]") + 2; /* as _add_suffixes counts it */
+        char suffix[2][160];
+        int ns = 0;
         if (t->ndim != 1) {
-            char size[160];
-            int n = snprintf(size, sizeof size, "size=(");
+            int n = snprintf(suffix[ns], sizeof suffix[ns], "size=(");
             for (int i = 0; i < t->ndim; i++)
-                n += snprintf(size + n, sizeof size - (size_t)n, i ? ", %lld" : "%lld",
+                n += snprintf(suffix[ns] + n, sizeof suffix[ns] - (size_t)n, i ? ", %lld" : "%lld",
                               (long long)t->shape[i]);
-            n += snprintf(size + n, sizeof size - (size_t)n, ")");
-            size_t last_line = strlen("tensor([]") + 2;
-            if (last_line + (size_t)n + 2 > LINEWIDTH)
-                lam__sb_printf(&sb, ",\n%*s%s", (int)strlen("tensor("), "", size);
-            else
-                lam__sb_printf(&sb, ", %s", size);
+            snprintf(suffix[ns] + n, sizeof suffix[ns] - (size_t)n, "%s", t->ndim == 1 ? ",)" : ")");
+            ns++;
+        }
+        if (t->dtype != LAM_FLOAT32)
+            snprintf(suffix[ns++], sizeof suffix[0], "dtype=torch.%s",
+                     lam_dtype_name((lam_dtype)t->dtype));
+        for (int k = 0; k < ns; k++) {
+            size_t n = strlen(suffix[k]);
+            if (last_line + n + 2 > LINEWIDTH) {
+                lam__sb_printf(&sb, ",\n%*s%s", (int)strlen("tensor("), "", suffix[k]);
+                last_line = strlen("tensor(") + n;
+            } else {
+                lam__sb_printf(&sb, ", %s", suffix[k]);
+                last_line += n + 2;
+            }
         }
     } else {
         bool summarize = t->numel > THRESHOLD;

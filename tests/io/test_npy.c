@@ -70,7 +70,6 @@ Test(npy, unsupported_fixtures)
 {
     static const struct { const char *file, *expect; } c[] = {
         {"fortran_2x3.npy", "fortran_order=True (column-major) arrays are not supported"},
-        {"int64.npy", "dtype '<i8' is not supported"},
         {"f2.npy", "dtype '<f2' is not supported"},
         {"five_d.npy", "shape (1, 1, 1, 1, 2) has 5 dimensions; lamina tensors have 1 to 4"},
     };
@@ -81,6 +80,19 @@ Test(npy, unsupported_fixtures)
         cr_expect(strstr(lam_last_error(), c[i].file) && strstr(lam_last_error(), c[i].expect), "%s: %s",
                   c[i].file, lam_last_error());
     }
+    io_leak_check();
+}
+
+/* '<i8' (np.arange(4)) loads as an int64 tensor (issue 16). */
+Test(npy, int64_loads_as_int64)
+{
+    lam_tensor *t = NULL;
+    cr_assert_eq(lam_npy_load(io_fixture("int64.npy"), &t), LAM_OK, "%s", lam_last_error());
+    cr_expect_eq(lam_tensor_dtype(t), LAM_INT64);
+    const int64_t *v = lam_tensor_cdata_i64(t);
+    cr_assert_not_null(v);
+    cr_expect(lam_tensor_numel(t) == 4 && v[0] == 0 && v[3] == 3);
+    lam_tensor_release(t);
     io_leak_check();
 }
 

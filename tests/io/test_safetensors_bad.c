@@ -101,7 +101,7 @@ static const bad_case cases[] = {
     HDR("data but no tensors", "{}", 4, "4 trailing bytes"),
     /* valid safetensors that lamina cannot hold */
     HDR("NUL in a tensor name", "{" ENTRY("a\\u0000b", "F32", "[2]", "0", "8") "}", 8, "names containing NUL are not supported"),
-    HDR("BOOL tensor", "{" ENTRY("mask", "BOOL", "[2]", "0", "2") "}", 2, "tensor \"mask\": dtype BOOL is not supported"),
+    HDR("U8 tensor", "{" ENTRY("mask", "U8", "[2]", "0", "2") "}", 2, "tensor \"mask\": dtype U8 is not supported"),
 };
 
 #define NCASES (sizeof cases / sizeof cases[0])

@@ -56,6 +56,34 @@ done < "$F/MANIFEST"
     exit $fail
 ) || fail=1
 
+# several inputs and outputs (issue 16): testtypes' PairUp returns (x, 2 * x, None)
+# for one input and x + y for two
+if [ -n "${TESTTYPES_PLUGIN:-}" ] && [ -f "$TESTTYPES_PLUGIN" ]; then
+    printf 'PairUp()\n' > "$T/pair.lam"
+    x=$F/mlp.input.npy
+    pair="$LAMINA_BIN run $T/pair.lam -p $TESTTYPES_PLUGIN"
+    $pair -i "$x" -o "$T/pair.npy" || bad "run PairUp -o pair.npy"
+    "$NPY_COMPARE" "$T/pair.0.npy" "$x" || bad "PairUp: pair.0.npy is not x"
+    [ ! -e "$T/pair.2.npy" ] || bad "PairUp: None was written"
+    $pair -i "$x" -i "$x" -o "$T/sum.npy" || bad "run PairUp with two inputs"
+    "$NPY_COMPARE" "$T/sum.npy" "$T/pair.1.npy" || bad "PairUp: x + x differs from 2 * x"
+    $pair -i "$x" -i none -o "$T/same.npy" || bad "run PairUp with x, None"
+    "$NPY_COMPARE" "$T/same.npy" "$x" || bad "PairUp(x, None) is not x"
+    $pair -i "$x" -o "$T/pair.npz" || bad "run PairUp -o pair.npz"
+    [ "$(head -c 4 "$T/pair.npz" | od -An -c | tr -d ' ')" = 'PK003004' ] || bad "pair.npz is not a zip"
+    if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+        /usr/bin/python3 - "$T" <<'PY' || bad "numpy cannot read pair.npz as savez's"
+import sys, numpy as np
+d = sys.argv[1]
+z = np.load(d + "/pair.npz")
+assert sorted(z.files) == ["0", "1"], z.files
+assert (z["0"] == np.load(d + "/pair.0.npy")).all() and (z["1"] == np.load(d + "/pair.1.npy")).all()
+PY
+    fi
+    out=$($pair -i "$x") || bad "run PairUp (print)"
+    case $out in "(tensor(["*", None)") ;; *) bad "PairUp printed: $out" ;; esac
+fi
+
 # printing (no --output): PyTorch's tensor format
 out=$("$LAMINA_BIN" run "$F/mlp.lam" -w "$F/mlp.safetensors" -i "$F/mlp.input.npy") || bad "run (print)"
 case $out in "tensor([["*"]])") ;; *) bad "printed output: $out" ;; esac

@@ -5,7 +5,8 @@
 AM_TESTS_ENVIRONMENT += MODEL_TESTS_DIR='$(abs_top_srcdir)/tests/model'; export MODEL_TESTS_DIR; \
 	LAMINA_BIN='$(abs_top_builddir)/tools/lamina'; export LAMINA_BIN; \
 	NPY_COMPARE='$(abs_top_builddir)/tests/model/npy-compare'; export NPY_COMPARE; \
-	ODD_PLUGIN='$(abs_top_builddir)/tests/model/.libs/odd_strings.so'; export ODD_PLUGIN;
+	ODD_PLUGIN='$(abs_top_builddir)/tests/model/.libs/odd_strings.so'; export ODD_PLUGIN; \
+	TESTTYPES_PLUGIN='$(abs_top_builddir)/tests/plugins/.libs/testtypes.so'; export TESTTYPES_PLUGIN;
 
 EXTRA_DIST += tests/model/fixtures tests/model/malformed tests/model/corpus \
 	tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh

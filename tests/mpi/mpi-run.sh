@@ -173,7 +173,11 @@ usage() {
 }
 usage "--mpi needs --output" run --mpi "$T/seed.lam" -i "$T/x.npy"
 usage "--output - (standard output) cannot take it" run --mpi "$T/seed.lam" -i "$T/x.npy" -o -
-usage "several inputs (shards) need --mpi" run "$T/seed.lam" -i "$T/x.npy" -i "$T/x.npy"
+# without --mpi, several inputs are the forward's positional arguments (shards need --mpi)
+"$LAMINA_BIN" run "$T/seed.lam" -i "$T/x.npy" -i "$T/x.npy" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && grep -qF "Sequential.forward() takes 2 positional arguments but 3 were given" "$T/err" ||
+    bad "run with two inputs, no --mpi: exit $rc: $(cat "$T/err")"
 usage "--chunk-rows needs --mpi" run "$T/seed.lam" -i "$T/x.npy" --chunk-rows 5
 usage "--chunk-rows needs a positive integer" run --mpi "$T/seed.lam" -i "$T/x.npy" --chunk-rows 0 -o "$T/y.npy"
 

@@ -30,7 +30,10 @@
  *                      folds it into the layer before it, as an eval BatchNorm.
  *   GatedBlock()     — a container that feeds x to both of its children
  *                      (a ModuleList "layers"), not one into the other:
- *                      layers[0](x) * sigmoid(layers[1](x)). */
+ *                      layers[0](x) * sigmoid(layers[1](x)).
+ *   PairUp()         — forward(*inputs) (ABI 1.4): (x) gives the tuple
+ *                      (x, 2 * x, None), (x, y) gives x + y, (x, None) gives
+ *                      x; its single-tensor forward gives x. */
 #include <lamina/plugin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,6 +601,47 @@ static const lam_layer_type gated_type = {
     .output_shape = gated_shape, .forward = gated_forward,
 };
 
+/* ---- PairUp: several inputs and outputs ---- */
+static lam_status pair_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                               void *args, lam_tensor **out)
+{
+    (void)self, (void)args;
+    return h->tensor_clone(out, in);
+}
+static lam_status pair_forward_multi(const lam_host_api *h, lam_module *self,
+                                     const lam_tuple *inputs, void *args, lam_tensor **output,
+                                     lam_tuple **outputs)
+{
+    (void)self, (void)args;
+    size_t n = h->tuple_len(inputs);
+    lam_tensor *x = n ? h->tuple_tensor(inputs, 0) : NULL;
+    if (!x || n > 2)
+        return h->error(LAM_ERR_TYPE, "PairUp: takes (x) or (x, y), x a tensor");
+    if (n == 2) {
+        lam_tensor *y = h->tuple_tensor(inputs, 1);
+        if (!y)
+            return h->tensor_clone(output, x); /* (x, None) */
+        return h->ops->add(output, x, y);
+    }
+    lam_tensor *twice = NULL;
+    lam_status st = h->ops->mul_scalar(&twice, x, 2.0);
+    if (!st)
+        st = h->tuple_create(outputs, 3);
+    if (!st)
+        st = h->tuple_set_tensor(*outputs, 0, x);
+    if (!st)
+        st = h->tuple_set_tensor(*outputs, 1, twice);
+    h->tensor_release(twice);
+    return st;
+}
+static const lam_layer_type pair_type = {
+    .struct_size = sizeof(lam_layer_type),
+    .name = "PairUp",
+    .create = plain_create,
+    .forward = pair_forward,
+    .forward_multi = pair_forward_multi,
+};
+
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const lam_layer_type *types[] = {
@@ -605,6 +649,7 @@ static lam_status register_types(const lam_host_api *h, lam_registry *reg)
         &packed_type,       &leaky_type,   &released_type,  &leaky_container_type,
         &leaky_builtin_type, &chatty_type, &hoard_type,     &rows_linear_type,
         &counter_type,      &gated_type,   &failing_rows_type, &channel_affine_type,
+        &pair_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);

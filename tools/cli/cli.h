@@ -17,6 +17,11 @@ extern char cli_prefix[32];
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "lamina: error: <what>: <lam_last_error()>"; returns CLI_FAIL. */
 int cli_fail_status(lam_status st, const char *what);
+/* lamina run's result: a tensor (y), a tuple (ys) or None, printed (output
+ * NULL) or written: OUT.npz holds every tensor of the tuple (members "0.npy",
+ * "1.npy", "1.0.npy" for nested ones; Nones left out); OUT.npy holds a
+ * tensor, or for a tuple each tensor goes to OUT.0.npy, OUT.1.npy, ... */
+int cli_write_outputs(const lam_tensor *y, const lam_tuple *ys, const char *output);
 /* "lamina CMD: error: <fmt>" + a pointer to --help; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The library's log callback: "lamina: warning: <message>" on stderr. */

@@ -5,12 +5,21 @@
 #include <string.h>
 
 static const char run_help[] =
-    "Usage: lamina run MODEL --input X.npy [options]\n"
+    "Usage: lamina run MODEL --input X.npy [--input X2.npy ...] [options]\n"
     "Run the model described in MODEL (a .lam file: the text print(model) shows)\n"
     "on the array in X.npy and print the result as PyTorch prints a tensor.\n"
+    "Several --input options are the forward's positional arguments, in order\n"
+    "(forward(x, mask)); '--input none' passes None.  A model that returns a\n"
+    "tuple prints it as Python does, or writes it as below.\n"
     "\n"
-    "  -i, --input X.npy        the input (float32 or float64 .npy)\n"
-    "  -o, --output Y.npy       write the output to Y.npy instead of printing it;\n"
+    "  -i, --input X.npy        the input: a float32 or float64 .npy, or int64/int32\n"
+    "                           token ids ('<i8', '<i4') for a model that starts\n"
+    "                           with Embedding, or a bool ('|b1') array\n"
+    "  -o, --output Y.npy       write the output to Y.npy instead of printing it\n"
+    "                           (a tuple: each tensor to Y.0.npy, Y.1.npy, ..., a\n"
+    "                           nested one to Y.1.0.npy; Nones are not written);\n"
+    "      --output Y.npz       write the output(s) to one .npz (numpy.savez's\n"
+    "                           format: members 0.npy, 1.npy, 1.0.npy ...);\n"
     "                           '-' writes the .npy to standard output.  A file is\n"
     "                           replaced atomically (keeping its mode); a symlink is\n"
     "                           followed; a device, FIFO or hard-linked file is\n"
@@ -99,34 +108,44 @@ int cmd_run(int argc, char **argv)
 #endif
         goto out;
     }
-    if (a.n_inputs > 1 || a.chunk_rows) {
-        rc = cli_usage("run", a.n_inputs > 1 ? "--input given %d times: several inputs (shards) need --mpi"
-                                             : "--chunk-rows needs --mpi", a.n_inputs);
+    if (a.chunk_rows) {
+        rc = cli_usage("run", "--chunk-rows needs --mpi");
         goto out;
     }
     /* '-' is standard output, written where it points (see lam_npy_save) */
     const char *output = a.output && !strcmp(a.output, "-") ? "/dev/stdout" : a.output;
 
     lam_module *m = NULL;
-    lam_tensor *x = NULL, *y = NULL;
+    lam_tensor *y = NULL;
+    lam_tuple *xs = NULL, *ys = NULL;
     if ((rc = cli_load_model(&c, &m)) != 0)
         goto out;
-    lam_status st = lam_npy_load(a.input, &x);
+    /* the positional arguments: forward(*inputs) */
+    lam_status st = lam_tuple_create(&xs, (size_t)a.n_inputs);
+    for (int i = 0; !st && i < a.n_inputs; i++) {
+        if (!strcmp(a.inputs[i], "none"))
+            continue; /* None */
+        lam_tensor *x = NULL;
+        st = lam_npy_load(a.inputs[i], &x);
+        if (!st)
+            st = lam_tuple_set_tensor(xs, (size_t)i, x);
+        lam_tensor_release(x);
+    }
     if (st) {
         rc = cli_fail_status(st, NULL);
         goto done;
     }
     bool condition = c.condition;
-    st = lam_module_forward_args(m, x, &condition, &y);
+    st = lam_module_forward_multi(m, xs, &condition, &y, &ys);
     if (st) {
         rc = cli_fail_status(st, "forward");
         goto done;
     }
-    st = output ? lam_npy_save(output, y) : lam_tensor_print(y, stdout);
-    rc = st ? cli_fail_status(st, NULL) : CLI_OK; /* lamina.c checks that stdout took it all */
+    rc = cli_write_outputs(y, ys, output); /* lamina.c checks that stdout took it all */
 done:
     lam_tensor_release(y);
-    lam_tensor_release(x);
+    lam_tuple_release(ys);
+    lam_tuple_release(xs);
     lam_module_release(m);
 out:
     free(a.inputs);
