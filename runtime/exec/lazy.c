@@ -80,7 +80,7 @@ static lam_status pending_run(lam_tensor *t)
 
 bool lam__defer(lam_module *m, const lam_tensor *in, lam_tensor **out, lam_status *st)
 {
-    if (in->numel == 0 || in->ndim < 1)
+    if (in->numel == 0 || in->ndim < 1 || in->dtype != LAM_FLOAT32)
         return false;
     const lam__pending *ip = in->pend.run ? &in->pend : NULL;
     lam_activation act = LAM_ACTIVATION_IDENTITY;
