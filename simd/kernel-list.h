@@ -76,6 +76,29 @@
     X(addc, BINARYC, '+') X(subc, BINARYC, '-') X(rsubc, RBINARYC, '-') X(mulc, BINARYC, '*')     \
     X(divc, BINARYC, '/') X(rdivc, RBINARYC, '/')
 
+/* ---- window kernels over one NCHW plane (convolution and pooling) ----
+ * X(name, KIND, flags, specials)
+ *   KIND     DWCONV2D: lam__dwconv2d_fn; MAXPOOL2D: lam__maxpool2d_fn;
+ *            AVGPOOL2D: lam__avgpool2d_fn (simd/kernels.h)
+ * The geometry is a lam__win2d (simd/kernels.h); each call computes output
+ * rows [oh_begin, oh_end) of one plane, any sizes (1d: h = oh = kh = 1), any
+ * kernel, stride, dilation and leading padding; taps outside the input are
+ * skipped (zero padding for the convolution, -inf for max).  Every output
+ * is one chain in window order (kernel rows, then columns):
+ *   dwconv2d   acc = 0; acc = fmaf(w, x, acc) per tap; y = acc + bias
+ *   maxpool2d  m = -inf; m = x where x > m or x is NaN (PyTorch's rule:
+ *              NaN propagates, the first of equal values is kept)
+ *   avgpool2d  s = 0; s += x per tap; y = 0 + s / divisor (PyTorch's
+ *              cpu_avg_pool: divisor_override, else the window clipped to
+ *              the padded input with count_include_pad, else the taps)
+ * so every ISA gives the scalar twin's bits (LAM_KF_EXACT), signed zeros
+ * included (a NaN's sign and payload are not promised).  Symbols:
+ * lam__f32_<name>_<isa>. */
+#define LAM_WINDOW_KERNELS(X)                                                                    \
+    X(dwconv2d, DWCONV2D, LAM_KF_EXACT, "padding taps skipped: inf weights never meet a pad")    \
+    X(maxpool2d, MAXPOOL2D, LAM_KF_EXACT, "NaN anywhere in the window -> NaN; all pad -> -inf")  \
+    X(avgpool2d, AVGPOOL2D, LAM_KF_EXACT, "no input tap in the window -> 0; -0 sums give +0")
+
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn
 #define LAM__KT_TYPE_UNARY1 lam__unary1_fn
@@ -85,6 +108,9 @@
 #define LAM__KT_TYPE_BINARY lam__binary_fn
 #define LAM__KT_TYPE_BINARYC lam__binaryc_fn
 #define LAM__KT_TYPE_RBINARYC lam__binaryc_fn
+#define LAM__KT_TYPE_DWCONV2D lam__dwconv2d_fn
+#define LAM__KT_TYPE_MAXPOOL2D lam__maxpool2d_fn
+#define LAM__KT_TYPE_AVGPOOL2D lam__avgpool2d_fn
 
 #define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
@@ -95,11 +121,20 @@
 #define LAM__KT_PARAMS_BINARY (size_t n, const float *a, const float *b, float *y)
 #define LAM__KT_PARAMS_BINARYC (size_t n, const float *a, float c, float *y)
 #define LAM__KT_PARAMS_RBINARYC (size_t n, const float *a, float c, float *y)
+#define LAM__KT_PARAMS_DWCONV2D                                                               \
+    (const lam__win2d *g, const float *x, const float *w, float bias, float *y, size_t oh_begin, \
+     size_t oh_end)
+#define LAM__KT_PARAMS_MAXPOOL2D \
+    (const lam__win2d *g, const float *x, float *y, size_t oh_begin, size_t oh_end)
+#define LAM__KT_PARAMS_AVGPOOL2D                                                              \
+    (const lam__win2d *g, const float *x, float *y, size_t oh_begin, size_t oh_end,           \
+     int count_include_pad, int64_t divisor)
 
 /* Table members (simd/kernels.h). */
 #define LAM__KT_MEMBER_E(name, kind, ...) LAM__KT_TYPE_##kind name;
 #define LAM__KT_MEMBER_R(name, kind, ...) LAM__KT_TYPE_##kind name;
 #define LAM__KT_MEMBER_B(name, kind, op) LAM__KT_TYPE_##kind name;
+#define LAM__KT_MEMBER_W(name, kind, ...) LAM__KT_TYPE_##kind name;
 
 /* One ISA's symbols, for the ISA named by LAM__KT_ISA (defined around the
  * expansion: the list cannot carry the ISA through X):
@@ -112,15 +147,18 @@
 #define LAM__KT_DECL_E(name, kind, ...) void LAM__KT_SYM_E(name) LAM__KT_PARAMS_##kind;
 #define LAM__KT_DECL_R(name, kind, ...) void LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
 #define LAM__KT_DECL_B(name, kind, op) void LAM__KT_SYM_E(name) LAM__KT_PARAMS_##kind;
-/* Declare every kernel of the three families for ISA LAM__KT_ISA. */
+#define LAM__KT_DECL_W(name, kind, ...) void LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
+/* Declare every kernel of the four families for ISA LAM__KT_ISA. */
 #define LAM__KERNELS_DECLARE()             \
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \
     LAM_ROW_KERNELS(LAM__KT_DECL_R)         \
-    LAM_BINARY_KERNELS(LAM__KT_DECL_B)
+    LAM_BINARY_KERNELS(LAM__KT_DECL_B)      \
+    LAM_WINDOW_KERNELS(LAM__KT_DECL_W)
 
 #define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
 #define LAM__KT_SET_R(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
 #define LAM__KT_SET_B(name, kind, op) lam__kt_->name = LAM__KT_SYM_E(name);
+#define LAM__KT_SET_W(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
 /* Inside lam__kernels_init_<isa>: set every entry of the three families of
  * table k to ISA LAM__KT_ISA's kernel (one statement per entry). */
 #define LAM__KERNELS_INIT(k)                        \
@@ -129,6 +167,7 @@
         LAM_ELEMENTWISE_KERNELS(LAM__KT_SET_E)      \
         LAM_ROW_KERNELS(LAM__KT_SET_R)              \
         LAM_BINARY_KERNELS(LAM__KT_SET_B)           \
+        LAM_WINDOW_KERNELS(LAM__KT_SET_W)           \
     } while (0)
 
 #endif

@@ -13,6 +13,7 @@
 #define LAMINA_SIMD_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <lamina/activation.h> /* public and dependency-free: simd/ may include it */
 
 #include "simd/kernel-list.h"
@@ -40,6 +41,29 @@ typedef void (*lam__softplus_fn)(size_t n, const float *x, float *y, float beta,
                                  float threshold);
 typedef void (*lam__layer_norm_fn)(size_t n, const float *x, float *y, const float *gamma,
                                    const float *beta, float eps);
+
+/* The geometry of a window kernel (LAM_WINDOW_KERNELS): an input plane of
+ * h x w floats (row stride w), an output plane of oh x ow (row stride ow),
+ * a kh x kw window with stride sh, sw (>= 1), dilation dh, dw (>= 1) and
+ * leading padding ph, pw; output (i, j) reads input rows i sh - ph + a dh,
+ * columns j sw - pw + b dw.  Trailing padding needs no field: taps past
+ * the input are skipped as leading ones are. */
+typedef struct lam__win2d {
+    size_t h, w, oh, ow;
+    size_t kh, kw, sh, sw, dh, dw, ph, pw;
+} lam__win2d;
+
+/* Depthwise convolution of one plane: y = x (*) w (w: kh x kw, row-major) +
+ * bias; zero padding. */
+typedef void (*lam__dwconv2d_fn)(const lam__win2d *g, const float *x, const float *w, float bias,
+                                 float *y, size_t oh_begin, size_t oh_end);
+/* Max pooling of one plane, -inf padding, NaN propagating. */
+typedef void (*lam__maxpool2d_fn)(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
+                                  size_t oh_end);
+/* Average pooling of one plane (dilation 1): count_include_pad and a
+ * divisor override (0: none), as nn.AvgPool2d. */
+typedef void (*lam__avgpool2d_fn)(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
+                                  size_t oh_end, int count_include_pad, int64_t divisor);
 
 /* The entries of the elementwise, row and binary families, and their
  * contracts (accuracy, tails, special values), are the lists of
@@ -88,6 +112,10 @@ typedef struct lam__kernel_table {
      * y[i] = c - a[i], c / a[i].  y may equal a or b.  One IEEE-754 operation
      * per element: every ISA gives the same bits. */
     LAM_BINARY_KERNELS(LAM__KT_MEMBER_B)
+
+    /* window kernels over one plane, output rows [oh_begin, oh_end):
+     * dwconv2d, maxpool2d, avgpool2d (contract: LAM_WINDOW_KERNELS) */
+    LAM_WINDOW_KERNELS(LAM__KT_MEMBER_W)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */

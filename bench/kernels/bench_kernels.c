@@ -12,10 +12,15 @@
  *              ('N', 'T') when built with them, as ratios (--no-anchors: lamina
  *              only, for a second table in the same benchmark run); JSON
  *              names the ISA oneDNN may use (dnnl_get_effective_cpu_isa).
+ *   window     the window kernels (LAM_WINDOW_KERNELS) on the CNN shapes of
+ *              issue 14, single thread, plane by plane: depthwise 3x3
+ *              (stride 1 and 2) on 8x32x112x112 in GFLOP/s and ms, max and
+ *              average pooling 3x3 stride 2 padding 1 on 8x64x112x112 in ms
  * The table is LAMINA_MAX_ISA's choice, as in the library, or --isa's.
  * Every figure is the median of several timed repetitions after a warm-up.
  * --which prints the table's ISA name and exits.
- * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick] [--gemm|--vunary]
+ * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick]
+ *                      [--gemm|--vunary|--window]
  *                      [--wall] [--no-anchors] [--which] */
 #include "config.h"
 
@@ -156,6 +161,31 @@ static void run_kernel(void *p)
     }
 }
 
+/* ---- window kernels: one call per plane ---- */
+typedef struct {
+    const lam__kernel_table *k;
+    int kind; /* 0 dwconv2d, 1 maxpool2d, 2 avgpool2d */
+    lam__win2d g;
+    size_t planes;
+    float *x, *w, *y;
+} wctx;
+
+static void run_window(void *p)
+{
+    wctx *c = p;
+    size_t isz = c->g.h * c->g.w, osz = c->g.oh * c->g.ow;
+    for (size_t i = 0; i < c->planes; i++) {
+        const float *x = c->x + i * isz;
+        float *y = c->y + i * osz;
+        if (c->kind == 0)
+            c->k->dwconv2d(&c->g, x, c->w + (i % 32) * 9, 0.5f, y, 0, c->g.oh);
+        else if (c->kind == 1)
+            c->k->maxpool2d(&c->g, x, y, 0, c->g.oh);
+        else
+            c->k->avgpool2d(&c->g, x, y, 0, c->g.oh, 1, 0);
+    }
+}
+
 /* ---- GEMM ---- */
 typedef struct {
     const lam__kernel_table *k;
@@ -212,7 +242,7 @@ static const char *dnnl_isa_name(unsigned v)
 int main(int argc, char **argv)
 {
     const char *isa = NULL;
-    int json = 0, quick = 0, do_v = 1, do_g = 1, anchors = 1, which = 0;
+    int json = 0, quick = 0, do_v = 1, do_g = 1, do_w = 1, anchors = 1, which = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
@@ -223,16 +253,18 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--wall") == 0)
             lam_bench_clock = CLOCK_MONOTONIC;
         else if (strcmp(argv[i], "--gemm") == 0)
-            do_v = 0;
+            do_v = do_w = 0;
         else if (strcmp(argv[i], "--vunary") == 0)
-            do_g = 0;
+            do_g = do_w = 0;
+        else if (strcmp(argv[i], "--window") == 0)
+            do_v = do_g = 0;
         else if (strcmp(argv[i], "--no-anchors") == 0)
             anchors = 0;
         else if (strcmp(argv[i], "--which") == 0)
             which = 1;
         else {
             fprintf(stderr, "usage: %s [--isa scalar|avx2|avx512|neon] [--json] [--quick] "
-                            "[--gemm|--vunary] [--wall] [--no-anchors] [--which]\n", argv[0]);
+                            "[--gemm|--vunary|--window] [--wall] [--no-anchors] [--which]\n", argv[0]);
             return 2;
         }
     }
@@ -351,6 +383,42 @@ int main(int argc, char **argv)
             printf("\n");
         }
         free(g.x), free(g.W), free(g.y), free(g.packed);
+    }
+
+    /* window kernels on issue 14's CNN shapes */
+    static const struct {
+        const char *name;
+        int kind;
+        size_t n, c, hw, k, s, p;
+    } wrows[] = {
+        {"dwconv2d 3x3 s1 p1, 8x32x112x112", 0, 8, 32, 112, 3, 1, 1},
+        {"dwconv2d 3x3 s2 p1, 8x32x112x112", 0, 8, 32, 112, 3, 2, 1},
+        {"maxpool2d 3x3 s2 p1, 8x64x112x112", 1, 8, 64, 112, 3, 2, 1},
+        {"avgpool2d 3x3 s2 p1, 8x64x112x112", 2, 8, 64, 112, 3, 2, 1},
+    };
+    if (json)
+        printf("],\n \"window\":[");
+    else if (do_w)
+        printf("\nWindow kernels, single thread, plane by plane (median of the repetitions)\n\n"
+               "| kernel, input | ms | GFLOP/s (convolution) |\n|---|---|---|\n");
+    for (size_t i = 0; do_w && i < sizeof wrows / sizeof wrows[0]; i++) {
+        wctx c = {k, wrows[i].kind, {0}, wrows[i].n * wrows[i].c, NULL, NULL, NULL};
+        size_t hw = wrows[i].hw, kk = wrows[i].k, st = wrows[i].s, p = wrows[i].p;
+        size_t o = (hw + 2 * p - kk) / st + 1;
+        c.g = (lam__win2d){hw, hw, o, o, kk, kk, st, st, 1, 1, p, p};
+        c.x = falloc(c.planes * hw * hw);
+        c.y = falloc(c.planes * o * o);
+        c.w = falloc(32 * 9);
+        double t = time_median(run_window, &c, quick ? 3 : 7, NULL);
+        double flop = 2.0 * (double)(c.planes * o * o * kk * kk);
+        if (json)
+            printf("%s{\"kernel\":\"%s\",\"ms\":%.4f,\"gflops\":%.2f}", i ? "," : "",
+                   wrows[i].name, t * 1e3, wrows[i].kind == 0 ? flop / t / 1e9 : 0.0);
+        else if (wrows[i].kind == 0)
+            printf("| %s | %.3f | %.1f |\n", wrows[i].name, t * 1e3, flop / t / 1e9);
+        else
+            printf("| %s | %.3f | — |\n", wrows[i].name, t * 1e3);
+        free(c.x), free(c.y), free(c.w);
     }
     printf(json ? "]}\n" : "\n");
     return 0;
