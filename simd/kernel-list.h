@@ -32,7 +32,9 @@
  * X(name, KIND, ulp, abs, flags, param, specials)
  *   KIND     UNARY: lam__unary_fn f(n, x, y); UNARY1: lam__unary1_fn
  *            f(n, x, y, a), a = param; SOFTPLUS: f(n, x, y, beta, threshold),
- *            beta = param, threshold 20 (PyTorch's default)
+ *            beta = param, threshold 20 (PyTorch's default); UNARY2:
+ *            lam__unary2_fn f(n, x, y, a, b), a = param, b =
+ *            LAM__KT_P2_<name>
  *   ulp      bound in ULP of the exact value on normal results, for x in
  *            [-20, 20] and the special values (0: exact)
  *   abs      or an absolute bound in [-20, 20] where relative accuracy is
@@ -50,7 +52,16 @@
     X(gelu_tanh, UNARY, 0, 5e-7, 0u, 0.0f, "tanh form; +inf -> +inf, -inf -> NaN")                \
     X(silu, UNARY, 3, 0, 0u, 0.0f, "x sigmoid(x); +inf -> +inf, -inf -> NaN")                    \
     X(exp, UNARY, 1, 0, 0u, 0.0f, "overflows to +inf past 88.72, underflows through subnormals") \
-    X(softplus, SOFTPLUS, 4, 0, 0u, 1.0f, "x where beta x > threshold; never overflows")
+    X(softplus, SOFTPLUS, 4, 0, 0u, 1.0f, "x where beta x > threshold; never overflows")      \
+    X(hardswish, UNARY, 2, 0, LAM_KF_EXACT, 0.0f, "(x min(max(x + 3, 0), 6)) / 6; -inf -> NaN")   \
+    X(hardsigmoid, UNARY, 2, 0, LAM_KF_EXACT, 0.0f, "min(max(x + 3, 0), 6) / 6; NaN stays NaN")  \
+    X(hardtanh, UNARY2, 0, 0, LAM_KF_EXACT, -1.0f, "min(max(x, a), b) as clamp; NaN stays NaN")  \
+    X(mish, UNARY, 4, 0, 0u, 0.0f, "x tanh(log1p(exp(x))); +inf -> +inf, -inf -> NaN")           \
+    X(prelu, UNARY1, 0.5, 0, LAM_KF_EXACT, 0.25f, "x > 0 ? x : a x (one rounding); -0 -> -0 a")  \
+    X(affine, UNARY2, 0.5, 0, LAM_KF_EXACT, 0.5f, "fmaf(x, a, b): BatchNorm's x alpha + beta")
+/* The second parameter of each UNARY2 entry (b; a is the list's param). */
+#define LAM__KT_P2_hardtanh 1.0f
+#define LAM__KT_P2_affine 0.25f
 
 /* ---- row kernels over one row of n floats ----
  * X(name, KIND, ulp, flags, specials)
@@ -103,6 +114,7 @@
 #define LAM__KT_TYPE_UNARY lam__unary_fn
 #define LAM__KT_TYPE_UNARY1 lam__unary1_fn
 #define LAM__KT_TYPE_SOFTPLUS lam__softplus_fn
+#define LAM__KT_TYPE_UNARY2 lam__unary2_fn
 #define LAM__KT_TYPE_ROW lam__unary_fn
 #define LAM__KT_TYPE_LAYER_NORM lam__layer_norm_fn
 #define LAM__KT_TYPE_BINARY lam__binary_fn
@@ -115,6 +127,7 @@
 #define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
 #define LAM__KT_PARAMS_SOFTPLUS (size_t n, const float *x, float *y, float beta, float threshold)
+#define LAM__KT_PARAMS_UNARY2 (size_t n, const float *x, float *y, float a, float b)
 #define LAM__KT_PARAMS_ROW (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_LAYER_NORM \
     (size_t n, const float *x, float *y, const float *gamma, const float *beta, float eps)

@@ -33,6 +33,7 @@ typedef struct lam__epilogue {
 
 typedef void (*lam__unary_fn)(size_t n, const float *x, float *y);
 typedef void (*lam__unary1_fn)(size_t n, const float *x, float *y, float a);
+typedef void (*lam__unary2_fn)(size_t n, const float *x, float *y, float a, float b);
 /* y[i] = a[i] op b[i]; and with a scalar, y[i] = a[i] op c (or c op a[i]) */
 typedef void (*lam__binary_fn)(size_t n, const float *a, const float *b, float *y);
 typedef void (*lam__binaryc_fn)(size_t n, const float *a, float c, float *y);
@@ -75,7 +76,9 @@ typedef struct lam__kernel_table {
      * negative_slope), relu6, elu (a = alpha), sigmoid, tanh, gelu (0.5 x (1
      * + erf(x / sqrt 2))), gelu_tanh (0.5 x (1 + tanh(sqrt(2/pi) (x +
      * 0.044715 x^3)))), silu, exp, softplus (log1p(exp(beta x)) / beta, or x
-     * where beta x > threshold) */
+     * where beta x > threshold), hardswish, hardsigmoid, hardtanh (a = min_val,
+     * b = max_val), mish, prelu (a = the channel's weight), affine (fmaf(x,
+     * a, b): BatchNorm in eval) */
     LAM_ELEMENTWISE_KERNELS(LAM__KT_MEMBER_E)
 
     /* row kernels over one row of n floats: softmax, log_softmax, layer_norm

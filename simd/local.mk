@@ -51,7 +51,13 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-vdiv-scalar.c \
 	simd/scalar/f32-dwconv2d-scalar.c \
 	simd/scalar/f32-maxpool2d-scalar.c \
-	simd/scalar/f32-avgpool2d-scalar.c
+	simd/scalar/f32-avgpool2d-scalar.c \
+	simd/scalar/f32-vhardswish-scalar.c \
+	simd/scalar/f32-vhardsigmoid-scalar.c \
+	simd/scalar/f32-vhardtanh-scalar.c \
+	simd/scalar/f32-vmish-scalar.c \
+	simd/scalar/f32-vprelu-scalar.c \
+	simd/scalar/f32-vaffine-scalar.c
 
 # What a program needs to use the kernel layer (in this order).
 LAM_SIMD_LIBS = simd/libk_core.la
@@ -87,7 +93,13 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-vdiv-avx2.c \
 	simd/x86/avx2/f32-dwconv2d-avx2.c \
 	simd/x86/avx2/f32-maxpool2d-avx2.c \
-	simd/x86/avx2/f32-avgpool2d-avx2.c
+	simd/x86/avx2/f32-avgpool2d-avx2.c \
+	simd/x86/avx2/f32-vhardswish-avx2.c \
+	simd/x86/avx2/f32-vhardsigmoid-avx2.c \
+	simd/x86/avx2/f32-vhardtanh-avx2.c \
+	simd/x86/avx2/f32-vmish-avx2.c \
+	simd/x86/avx2/f32-vprelu-avx2.c \
+	simd/x86/avx2/f32-vaffine-avx2.c
 LAM_SIMD_LIBS += simd/libk_avx2.la
 endif
 
@@ -122,7 +134,13 @@ simd_libk_avx512_la_SOURCES = \
 	simd/x86/avx512/f32-vdiv-avx512.c \
 	simd/x86/avx512/f32-dwconv2d-avx512.c \
 	simd/x86/avx512/f32-maxpool2d-avx512.c \
-	simd/x86/avx512/f32-avgpool2d-avx512.c
+	simd/x86/avx512/f32-avgpool2d-avx512.c \
+	simd/x86/avx512/f32-vhardswish-avx512.c \
+	simd/x86/avx512/f32-vhardsigmoid-avx512.c \
+	simd/x86/avx512/f32-vhardtanh-avx512.c \
+	simd/x86/avx512/f32-vmish-avx512.c \
+	simd/x86/avx512/f32-vprelu-avx512.c \
+	simd/x86/avx512/f32-vaffine-avx512.c
 LAM_SIMD_LIBS += simd/libk_avx512.la
 endif
 
@@ -155,7 +173,13 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vdiv-neon.c \
 	simd/arm/neon/f32-dwconv2d-neon.c \
 	simd/arm/neon/f32-maxpool2d-neon.c \
-	simd/arm/neon/f32-avgpool2d-neon.c
+	simd/arm/neon/f32-avgpool2d-neon.c \
+	simd/arm/neon/f32-vhardswish-neon.c \
+	simd/arm/neon/f32-vhardsigmoid-neon.c \
+	simd/arm/neon/f32-vhardtanh-neon.c \
+	simd/arm/neon/f32-vmish-neon.c \
+	simd/arm/neon/f32-vprelu-neon.c \
+	simd/arm/neon/f32-vaffine-neon.c
 LAM_SIMD_LIBS += simd/libk_neon.la
 endif
 

@@ -547,3 +547,53 @@ Test(vision, maxpool2d_nan_inf_signed_zeros_as_pytorch)
     }
     lam_tensor_release(x);
 }
+
+/* The new activations' special values as PyTorch 1.13 gives them
+ * (F.hardsigmoid / hardswish / mish / prelu on this input): NaN stays NaN
+ * (lamina's Hardsigmoid gave 0 for NaN before it became a kernel-table
+ * entry: fmaxf drops NaN), -inf through hardswish and mish is NaN, and the
+ * signs of zeros are PyTorch's. */
+Test(vision, activation_special_values_as_pytorch)
+{
+    const float nan = NAN, inf = INFINITY;
+    const float xv[8] = {nan, -0.0f, 0.0f, -3.0f, 3.0f, inf, -inf, -1.5f};
+    const int64_t shape[2] = {1, 8};
+    static const struct {
+        int which;
+        float y[8];
+        bool neg0[8];
+    } cases[] = {
+        {0, {NAN, 0.5f, 0.5f, 0.0f, 1.0f, 1.0f, 0.0f, 0.25f}, {0}},
+        {1, {NAN, 0.0f, 0.0f, 0.0f, 3.0f, INFINITY, NAN, -0.375f}, {0, 1, 0, 1, 0, 0, 0, 0}},
+        {2, {NAN, 0.0f, 0.0f, -0.145647466f, 2.98653507f, INFINITY, NAN, -0.298099756f}, {0, 1}},
+        {3, {NAN, 0.0f, 0.0f, 1.5f, 3.0f, INFINITY, INFINITY, 0.75f}, {0, 0, 1}},
+    };
+    lam_tensor *x = NULL;
+    ASSERT_OK(lam_tensor_from_data(&x, 2, shape, xv));
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lam_module *m = NULL;
+        switch (cases[c].which) {
+        case 0: ASSERT_OK(lam_hardsigmoid_create(&m)); break;
+        case 1: ASSERT_OK(lam_hardswish_create(&m)); break;
+        case 2: ASSERT_OK(lam_mish_create(&m)); break;
+        default: ASSERT_OK(lam_prelu_create(&m, 1, -0.5)); break;
+        }
+        lam_tensor *y = NULL;
+        ASSERT_OK(lam_module_forward(m, x, &y));
+        const float *yd = lam_tensor_cdata(y);
+        for (int i = 0; i < 8; i++) {
+            float e = cases[c].y[i];
+            if (isnan(e))
+                cr_expect(isnan(yd[i]), "case %zu [%d]: %g, PyTorch nan", c, i, yd[i]);
+            else
+                cr_expect(fabsf(yd[i] - e) <= 1e-6f * (1 + fabsf(e)) || yd[i] == e,
+                          "case %zu [%d]: %g, PyTorch %g", c, i, yd[i], e);
+            if (e == 0)
+                cr_expect(!!signbit(yd[i]) == cases[c].neg0[i], "case %zu [%d]: sign of zero", c,
+                          i);
+        }
+        lam_tensor_release(y);
+        lam_module_release(m);
+    }
+    lam_tensor_release(x);
+}

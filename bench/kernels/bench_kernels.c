@@ -104,7 +104,7 @@ static float *falloc(size_t n)
 
 /* ---- elementwise, row and binary kernels: one row per entry of the
  * kernel lists (simd/kernel-list.h) ---- */
-enum { K_UNARY, K_UNARY1, K_SOFTPLUS, K_ROW, K_LAYER_NORM, K_BINARY, K_BINARYC, K_RBINARYC, K_MEMCPY };
+enum { K_UNARY, K_UNARY1, K_SOFTPLUS, K_UNARY2, K_ROW, K_LAYER_NORM, K_BINARY, K_BINARYC, K_RBINARYC, K_MEMCPY };
 
 typedef struct {
     const char *name;
@@ -146,6 +146,7 @@ static void run_kernel(void *p)
     case K_UNARY: ((lam__unary_fn)f)(c->n, c->x, c->y); break;
     case K_UNARY1: ((lam__unary1_fn)f)(c->n, c->x, c->y, r->param); break;
     case K_SOFTPLUS: ((lam__softplus_fn)f)(c->n, c->x, c->y, r->param, 20.0f); break;
+    case K_UNARY2: ((lam__unary2_fn)f)(c->n, c->x, c->y, r->param, 1.0f); break;
     case K_ROW: /* rows of 1000 floats */
         for (size_t i = 0; i < c->n; i += 1000)
             ((lam__unary_fn)f)(1000, c->x + i, c->y + i);
