@@ -198,11 +198,11 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
             LW_V a0 = init, a1 = init, a2 = init, a3 = init;
             for (lam__wi i = i0; i < i1; i++) {
                 const float *p = x + (h0 + i * dh) * W + ow * sw - pw;
-                const float *wr = w ? w + i * kw : NULL;
+                const float *wr = kind == LAM__W_DW ? w + i * kw : NULL; /* w: DW only */
 #pragma GCC unroll 4
                 for (lam__wi b = 0; b < kw; b++) {
                     const float *q = p + b * dw;
-                    LW_V wv = LW_SET1(wr ? wr[b] : 0.0f);
+                    LW_V wv = kind == LAM__W_DW ? LW_SET1(wr[b]) : init;
                     LAM__W_STEP(kind, a0, wv, LAM__W_LOAD(q, sw));
                     LAM__W_STEP(kind, a1, wv, LAM__W_LOAD(q + L * sw, sw));
                     LAM__W_STEP(kind, a2, wv, LAM__W_LOAD(q + 2 * L * sw, sw));
@@ -237,11 +237,11 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
             LW_V a0 = init, a1 = init, a2 = init, a3 = init;
             for (lam__wi i = i0; i < i1; i++) {
                 const float *p = x + (h0 + i * dh) * W + ow * sw - pw;
-                const float *wr = w ? w + i * kw : NULL;
+                const float *wr = kind == LAM__W_DW ? w + i * kw : NULL; /* w: DW only */
 #pragma GCC unroll 4
                 for (lam__wi b = 0; b < kw; b++) {
                     const float *q = p + b * dw;
-                    LW_V wv = LW_SET1(wr ? wr[b] : 0.0f);
+                    LW_V wv = kind == LAM__W_DW ? LW_SET1(wr[b]) : init;
 #define LAM__W_LD_U(u)                                                                             \
     (full[u] ? LAM__W_LOAD(q + (u) * L * sw, sw) : LAM__W_LOADN(q + (u) * L * sw, sw, (size_t)n[u]))
                     LAM__W_STEP(kind, a0, wv, LAM__W_LD_U(0));
