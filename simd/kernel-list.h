@@ -32,7 +32,9 @@
  * X(name, KIND, ulp, abs, flags, param, specials)
  *   KIND     UNARY: lam__unary_fn f(n, x, y); UNARY1: lam__unary1_fn
  *            f(n, x, y, a), a = param; SOFTPLUS: f(n, x, y, beta, threshold),
- *            beta = param, threshold 20 (PyTorch's default)
+ *            beta = param, threshold 20 (PyTorch's default); UNARY2:
+ *            lam__unary2_fn f(n, x, y, a, b), a = param, b =
+ *            LAM__KT_P2_<name>
  *   ulp      bound in ULP of the exact value on normal results, for x in
  *            [-20, 20] and the special values (0: exact)
  *   abs      or an absolute bound in [-20, 20] where relative accuracy is
@@ -50,7 +52,16 @@
     X(gelu_tanh, UNARY, 0, 5e-7, 0u, 0.0f, "tanh form; +inf -> +inf, -inf -> NaN")                \
     X(silu, UNARY, 3, 0, 0u, 0.0f, "x sigmoid(x); +inf -> +inf, -inf -> NaN")                    \
     X(exp, UNARY, 1, 0, 0u, 0.0f, "overflows to +inf past 88.72, underflows through subnormals") \
-    X(softplus, SOFTPLUS, 4, 0, 0u, 1.0f, "x where beta x > threshold; never overflows")
+    X(softplus, SOFTPLUS, 4, 0, 0u, 1.0f, "x where beta x > threshold; never overflows")      \
+    X(hardswish, UNARY, 2, 0, LAM_KF_EXACT, 0.0f, "(x min(max(x + 3, 0), 6)) / 6; -inf -> NaN")   \
+    X(hardsigmoid, UNARY, 2, 0, LAM_KF_EXACT, 0.0f, "min(max(x + 3, 0), 6) / 6; NaN stays NaN")  \
+    X(hardtanh, UNARY2, 0, 0, LAM_KF_EXACT, -1.0f, "min(max(x, a), b) as clamp; NaN stays NaN")  \
+    X(mish, UNARY, 4, 0, 0u, 0.0f, "x tanh(log1p(exp(x))); +inf -> +inf, -inf -> NaN")           \
+    X(prelu, UNARY1, 0.5, 0, LAM_KF_EXACT, 0.25f, "x > 0 ? x : a x (one rounding); -0 -> -0 a")  \
+    X(affine, UNARY2, 0.5, 0, LAM_KF_EXACT, 0.5f, "fmaf(x, a, b): BatchNorm's x alpha + beta")
+/* The second parameter of each UNARY2 entry (b; a is the list's param). */
+#define LAM__KT_P2_hardtanh 1.0f
+#define LAM__KT_P2_affine 0.25f
 
 /* ---- row kernels over one row of n floats ----
  * X(name, KIND, ulp, flags, specials)
@@ -91,20 +102,48 @@
 #define LAM_ATTN_KERNELS(X)                                                                       \
     X(attention, ATTN, 0.5, 0u, "fully masked row -> NaN (o and w); Tk = 0 -> o = 0")
 
+/* ---- window kernels over one NCHW plane (convolution and pooling) ----
+ * X(name, KIND, flags, specials)
+ *   KIND     DWCONV2D: lam__dwconv2d_fn; MAXPOOL2D: lam__maxpool2d_fn;
+ *            AVGPOOL2D: lam__avgpool2d_fn (simd/kernels.h)
+ * The geometry is a lam__win2d (simd/kernels.h); each call computes output
+ * rows [oh_begin, oh_end) of one plane, any sizes (1d: h = oh = kh = 1), any
+ * kernel, stride, dilation and leading padding; taps outside the input are
+ * skipped (zero padding for the convolution, -inf for max).  Every output
+ * is one chain in window order (kernel rows, then columns):
+ *   dwconv2d   acc = 0; acc = fmaf(w, x, acc) per tap; y = acc + bias
+ *   maxpool2d  m = -inf; m = x where x > m or x is NaN (PyTorch's rule:
+ *              NaN propagates, the first of equal values is kept)
+ *   avgpool2d  s = 0; s += x per tap; y = 0 + s / divisor (PyTorch's
+ *              cpu_avg_pool: divisor_override, else the window clipped to
+ *              the padded input with count_include_pad, else the taps)
+ * so every ISA gives the scalar twin's bits (LAM_KF_EXACT), signed zeros
+ * included (a NaN's sign and payload are not promised).  Symbols:
+ * lam__f32_<name>_<isa>. */
+#define LAM_WINDOW_KERNELS(X)                                                                    \
+    X(dwconv2d, DWCONV2D, LAM_KF_EXACT, "padding taps skipped: inf weights never meet a pad")    \
+    X(maxpool2d, MAXPOOL2D, LAM_KF_EXACT, "NaN anywhere in the window -> NaN; all pad -> -inf")  \
+    X(avgpool2d, AVGPOOL2D, LAM_KF_EXACT, "no input tap in the window -> 0; -0 sums give +0")
+
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn
 #define LAM__KT_TYPE_UNARY1 lam__unary1_fn
 #define LAM__KT_TYPE_SOFTPLUS lam__softplus_fn
+#define LAM__KT_TYPE_UNARY2 lam__unary2_fn
 #define LAM__KT_TYPE_ROW lam__unary_fn
 #define LAM__KT_TYPE_LAYER_NORM lam__layer_norm_fn
 #define LAM__KT_TYPE_BINARY lam__binary_fn
 #define LAM__KT_TYPE_BINARYC lam__binaryc_fn
 #define LAM__KT_TYPE_RBINARYC lam__binaryc_fn
 #define LAM__KT_TYPE_ATTN lam__attention_fn
+#define LAM__KT_TYPE_DWCONV2D lam__dwconv2d_fn
+#define LAM__KT_TYPE_MAXPOOL2D lam__maxpool2d_fn
+#define LAM__KT_TYPE_AVGPOOL2D lam__avgpool2d_fn
 
 #define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
 #define LAM__KT_PARAMS_SOFTPLUS (size_t n, const float *x, float *y, float beta, float threshold)
+#define LAM__KT_PARAMS_UNARY2 (size_t n, const float *x, float *y, float a, float b)
 #define LAM__KT_PARAMS_ROW (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_LAYER_NORM \
     (size_t n, const float *x, float *y, const float *gamma, const float *beta, float eps)
@@ -112,11 +151,20 @@
 #define LAM__KT_PARAMS_BINARYC (size_t n, const float *a, float c, float *y)
 #define LAM__KT_PARAMS_RBINARYC (size_t n, const float *a, float c, float *y)
 #define LAM__KT_PARAMS_ATTN (const lam__attn_args *a, size_t i_begin, size_t i_end)
+#define LAM__KT_PARAMS_DWCONV2D                                                               \
+    (const lam__win2d *g, const float *x, const float *w, float bias, float *y, size_t oh_begin, \
+     size_t oh_end)
+#define LAM__KT_PARAMS_MAXPOOL2D \
+    (const lam__win2d *g, const float *x, float *y, size_t oh_begin, size_t oh_end)
+#define LAM__KT_PARAMS_AVGPOOL2D                                                              \
+    (const lam__win2d *g, const float *x, float *y, size_t oh_begin, size_t oh_end,           \
+     int count_include_pad, int64_t divisor)
 
 /* Table members (simd/kernels.h). */
 #define LAM__KT_MEMBER_E(name, kind, ...) LAM__KT_TYPE_##kind name;
 #define LAM__KT_MEMBER_R(name, kind, ...) LAM__KT_TYPE_##kind name;
 #define LAM__KT_MEMBER_B(name, kind, op) LAM__KT_TYPE_##kind name;
+#define LAM__KT_MEMBER_W(name, kind, ...) LAM__KT_TYPE_##kind name;
 
 /* One ISA's symbols, for the ISA named by LAM__KT_ISA (defined around the
  * expansion: the list cannot carry the ISA through X):
@@ -129,16 +177,19 @@
 #define LAM__KT_DECL_E(name, kind, ...) void LAM__KT_SYM_E(name) LAM__KT_PARAMS_##kind;
 #define LAM__KT_DECL_R(name, kind, ...) void LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
 #define LAM__KT_DECL_B(name, kind, op) void LAM__KT_SYM_E(name) LAM__KT_PARAMS_##kind;
-/* Declare every kernel of the three families for ISA LAM__KT_ISA. */
+#define LAM__KT_DECL_W(name, kind, ...) void LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
+/* Declare every kernel of the four families for ISA LAM__KT_ISA. */
 #define LAM__KERNELS_DECLARE()             \
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \
     LAM_ROW_KERNELS(LAM__KT_DECL_R)         \
     LAM_BINARY_KERNELS(LAM__KT_DECL_B)      \
     LAM_ATTN_KERNELS(LAM__KT_DECL_R)
+    LAM_WINDOW_KERNELS(LAM__KT_DECL_W)
 
 #define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
 #define LAM__KT_SET_R(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
 #define LAM__KT_SET_B(name, kind, op) lam__kt_->name = LAM__KT_SYM_E(name);
+#define LAM__KT_SET_W(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
 /* Inside lam__kernels_init_<isa>: set every entry of the three families of
  * table k to ISA LAM__KT_ISA's kernel (one statement per entry). */
 #define LAM__KERNELS_INIT(k)                        \
@@ -148,6 +199,7 @@
         LAM_ROW_KERNELS(LAM__KT_SET_R)              \
         LAM_BINARY_KERNELS(LAM__KT_SET_B)           \
         LAM_ATTN_KERNELS(LAM__KT_SET_R)             \
+        LAM_WINDOW_KERNELS(LAM__KT_SET_W)           \
     } while (0)
 
 #endif

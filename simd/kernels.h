@@ -13,6 +13,7 @@
 #define LAMINA_SIMD_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <lamina/activation.h> /* public and dependency-free: simd/ may include it */
 
 #include "simd/kernel-list.h"
@@ -32,6 +33,7 @@ typedef struct lam__epilogue {
 
 typedef void (*lam__unary_fn)(size_t n, const float *x, float *y);
 typedef void (*lam__unary1_fn)(size_t n, const float *x, float *y, float a);
+typedef void (*lam__unary2_fn)(size_t n, const float *x, float *y, float a, float b);
 /* y[i] = a[i] op b[i]; and with a scalar, y[i] = a[i] op c (or c op a[i]) */
 typedef void (*lam__binary_fn)(size_t n, const float *a, const float *b, float *y);
 typedef void (*lam__binaryc_fn)(size_t n, const float *a, float c, float *y);
@@ -65,6 +67,29 @@ typedef struct lam__attn_args {
 } lam__attn_args;
 typedef void (*lam__attention_fn)(const lam__attn_args *a, size_t i_begin, size_t i_end);
 
+/* The geometry of a window kernel (LAM_WINDOW_KERNELS): an input plane of
+ * h x w floats (row stride w), an output plane of oh x ow (row stride ow),
+ * a kh x kw window with stride sh, sw (>= 1), dilation dh, dw (>= 1) and
+ * leading padding ph, pw; output (i, j) reads input rows i sh - ph + a dh,
+ * columns j sw - pw + b dw.  Trailing padding needs no field: taps past
+ * the input are skipped as leading ones are. */
+typedef struct lam__win2d {
+    size_t h, w, oh, ow;
+    size_t kh, kw, sh, sw, dh, dw, ph, pw;
+} lam__win2d;
+
+/* Depthwise convolution of one plane: y = x (*) w (w: kh x kw, row-major) +
+ * bias; zero padding. */
+typedef void (*lam__dwconv2d_fn)(const lam__win2d *g, const float *x, const float *w, float bias,
+                                 float *y, size_t oh_begin, size_t oh_end);
+/* Max pooling of one plane, -inf padding, NaN propagating. */
+typedef void (*lam__maxpool2d_fn)(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
+                                  size_t oh_end);
+/* Average pooling of one plane (dilation 1): count_include_pad and a
+ * divisor override (0: none), as nn.AvgPool2d. */
+typedef void (*lam__avgpool2d_fn)(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
+                                  size_t oh_end, int count_include_pad, int64_t divisor);
+
 /* The entries of the elementwise, row and binary families, and their
  * contracts (accuracy, tails, special values), are the lists of
  * simd/kernel-list.h; the members below are generated from them. */
@@ -75,7 +100,9 @@ typedef struct lam__kernel_table {
      * negative_slope), relu6, elu (a = alpha), sigmoid, tanh, gelu (0.5 x (1
      * + erf(x / sqrt 2))), gelu_tanh (0.5 x (1 + tanh(sqrt(2/pi) (x +
      * 0.044715 x^3)))), silu, exp, softplus (log1p(exp(beta x)) / beta, or x
-     * where beta x > threshold) */
+     * where beta x > threshold), hardswish, hardsigmoid, hardtanh (a = min_val,
+     * b = max_val), mish, prelu (a = the channel's weight), affine (fmaf(x,
+     * a, b): BatchNorm in eval) */
     LAM_ELEMENTWISE_KERNELS(LAM__KT_MEMBER_E)
 
     /* row kernels over one row of n floats: softmax, log_softmax, layer_norm
@@ -116,6 +143,9 @@ typedef struct lam__kernel_table {
     /* fused attention over query rows [i_begin, i_end) of one head
      * (lam__attn_args above; LAM_ATTN_KERNELS in simd/kernel-list.h) */
     LAM_ATTN_KERNELS(LAM__KT_MEMBER_R)
+    /* window kernels over one plane, output rows [oh_begin, oh_end):
+     * dwconv2d, maxpool2d, avgpool2d (contract: LAM_WINDOW_KERNELS) */
+    LAM_WINDOW_KERNELS(LAM__KT_MEMBER_W)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */

@@ -19,7 +19,9 @@ noinst_HEADERS += simd/kernels.h simd/kernel-list.h simd/simd.h simd/scalar/act-
 	simd/arm/neon/vmath-neon.h simd/arm/neon/rowmax-neon.h simd/arm/neon/gemm-neon.h \
 	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h \
 	simd/gemm/gemm-ukernel.h simd/gemm/gemm-kernels.h simd/attn/attn-ukernel.h simd/attn/attn-tile.h simd/x86/avx2/gemm-lanes-avx2.h \
-	simd/x86/avx512/gemm-avx512.h simd/x86/avx512/gemm-lanes-avx512.h
+	simd/x86/avx512/gemm-avx512.h simd/x86/avx512/gemm-lanes-avx512.h \
+	simd/window/window-impl.h simd/x86/avx2/vwin-avx2.h simd/x86/avx512/vwin-avx512.h \
+	simd/arm/neon/vwin-neon.h
 
 noinst_LTLIBRARIES += simd/libk_core.la
 simd_libk_core_la_CFLAGS = $(LAM_SIMD_CFLAGS)
@@ -47,7 +49,16 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-vadd-scalar.c \
 	simd/scalar/f32-vsub-scalar.c \
 	simd/scalar/f32-vmul-scalar.c \
-	simd/scalar/f32-vdiv-scalar.c
+	simd/scalar/f32-vdiv-scalar.c \
+	simd/scalar/f32-dwconv2d-scalar.c \
+	simd/scalar/f32-maxpool2d-scalar.c \
+	simd/scalar/f32-avgpool2d-scalar.c \
+	simd/scalar/f32-vhardswish-scalar.c \
+	simd/scalar/f32-vhardsigmoid-scalar.c \
+	simd/scalar/f32-vhardtanh-scalar.c \
+	simd/scalar/f32-vmish-scalar.c \
+	simd/scalar/f32-vprelu-scalar.c \
+	simd/scalar/f32-vaffine-scalar.c
 
 # What a program needs to use the kernel layer (in this order).
 LAM_SIMD_LIBS = simd/libk_core.la
@@ -81,7 +92,16 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-vadd-avx2.c \
 	simd/x86/avx2/f32-vsub-avx2.c \
 	simd/x86/avx2/f32-vmul-avx2.c \
-	simd/x86/avx2/f32-vdiv-avx2.c
+	simd/x86/avx2/f32-vdiv-avx2.c \
+	simd/x86/avx2/f32-dwconv2d-avx2.c \
+	simd/x86/avx2/f32-maxpool2d-avx2.c \
+	simd/x86/avx2/f32-avgpool2d-avx2.c \
+	simd/x86/avx2/f32-vhardswish-avx2.c \
+	simd/x86/avx2/f32-vhardsigmoid-avx2.c \
+	simd/x86/avx2/f32-vhardtanh-avx2.c \
+	simd/x86/avx2/f32-vmish-avx2.c \
+	simd/x86/avx2/f32-vprelu-avx2.c \
+	simd/x86/avx2/f32-vaffine-avx2.c
 LAM_SIMD_LIBS += simd/libk_avx2.la
 endif
 
@@ -114,7 +134,16 @@ simd_libk_avx512_la_SOURCES = \
 	simd/x86/avx512/f32-vadd-avx512.c \
 	simd/x86/avx512/f32-vsub-avx512.c \
 	simd/x86/avx512/f32-vmul-avx512.c \
-	simd/x86/avx512/f32-vdiv-avx512.c
+	simd/x86/avx512/f32-vdiv-avx512.c \
+	simd/x86/avx512/f32-dwconv2d-avx512.c \
+	simd/x86/avx512/f32-maxpool2d-avx512.c \
+	simd/x86/avx512/f32-avgpool2d-avx512.c \
+	simd/x86/avx512/f32-vhardswish-avx512.c \
+	simd/x86/avx512/f32-vhardsigmoid-avx512.c \
+	simd/x86/avx512/f32-vhardtanh-avx512.c \
+	simd/x86/avx512/f32-vmish-avx512.c \
+	simd/x86/avx512/f32-vprelu-avx512.c \
+	simd/x86/avx512/f32-vaffine-avx512.c
 LAM_SIMD_LIBS += simd/libk_avx512.la
 endif
 
@@ -145,7 +174,16 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vadd-neon.c \
 	simd/arm/neon/f32-vsub-neon.c \
 	simd/arm/neon/f32-vmul-neon.c \
-	simd/arm/neon/f32-vdiv-neon.c
+	simd/arm/neon/f32-vdiv-neon.c \
+	simd/arm/neon/f32-dwconv2d-neon.c \
+	simd/arm/neon/f32-maxpool2d-neon.c \
+	simd/arm/neon/f32-avgpool2d-neon.c \
+	simd/arm/neon/f32-vhardswish-neon.c \
+	simd/arm/neon/f32-vhardsigmoid-neon.c \
+	simd/arm/neon/f32-vhardtanh-neon.c \
+	simd/arm/neon/f32-vmish-neon.c \
+	simd/arm/neon/f32-vprelu-neon.c \
+	simd/arm/neon/f32-vaffine-neon.c
 LAM_SIMD_LIBS += simd/libk_neon.la
 endif
 

@@ -484,3 +484,116 @@ Test(vision, planned_and_threaded_same_bits)
     lam_tensor_release(x);
     lam_module_release(m);
 }
+
+/* MaxPool2d keeps PyTorch 1.13's rule in every kernel table: NaN anywhere in
+ * a window gives NaN, padding is -inf (a window of -inf and padding gives
+ * -inf), and of equal values (+0 and -0) the first in window order is
+ * kept.  Expected bits printed by PyTorch 1.13 for this input. */
+Test(vision, maxpool2d_nan_inf_signed_zeros_as_pytorch)
+{
+    const float nan = NAN, inf = INFINITY;
+    const float xv[30] = {1, 2, nan, -1, 0, -0.0f, -0.0f, 0, 3, -inf, -2, -0.0f,
+                          -inf, -inf, -inf, 5, nan, 1, 0, -0.0f, -3, -4, 2, 2,
+                          -0.0f, 0, 7, -1, inf, -0.0f};
+    const int64_t shape[4] = {1, 1, 5, 6};
+    static const struct {
+        int64_t k[2], s[2], p[2], d[2];
+        bool ceil;
+        int64_t oh, ow;
+        uint32_t bits[42];
+    } cases[] = {
+        {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false, 3, 3,
+         {0x40000000u, 0x7fc00000u, 0u, 0x80000000u, 0x40a00000u, 0x7fc00000u, 0u, 0x40e00000u,
+          0x7f800000u}},
+        {{2, 2}, {1, 1}, {1, 1}, {1, 1}, false, 6, 7,
+         {0x3f800000u, 0x40000000u, 0x7fc00000u, 0x7fc00000u, 0u, 0u, 0x80000000u,
+          0x3f800000u, 0x40000000u, 0x7fc00000u, 0x7fc00000u, 0u, 0u, 0x80000000u,
+          0x80000000u, 0x80000000u, 0x40400000u, 0x40a00000u, 0x7fc00000u, 0x7fc00000u,
+          0x3f800000u, 0u, 0u, 0x80000000u, 0x40a00000u, 0x7fc00000u, 0x7fc00000u,
+          0x40000000u, 0u, 0u, 0x40e00000u, 0x40e00000u, 0x7f800000u, 0x7f800000u,
+          0x40000000u, 0x80000000u, 0x80000000u, 0x40e00000u, 0x40e00000u, 0x7f800000u,
+          0x7f800000u, 0x80000000u}},
+        {{3, 3}, {1, 1}, {1, 1}, {1, 1}, true, 5, 6,
+         {0x40000000u, 0x7fc00000u, 0x7fc00000u, 0x7fc00000u, 0u, 0u, 0x40000000u,
+          0x7fc00000u, 0x7fc00000u, 0x7fc00000u, 0x7fc00000u, 0x7fc00000u, 0x80000000u,
+          0x40400000u, 0x40a00000u, 0x7fc00000u, 0x7fc00000u, 0x7fc00000u, 0u, 0x40e00000u,
+          0x40e00000u, 0x7fc00000u, 0x7fc00000u, 0x7fc00000u, 0u, 0x40e00000u, 0x40e00000u,
+          0x7f800000u, 0x7f800000u, 0x7f800000u}},
+        {{2, 3}, {2, 1}, {1, 1}, {2, 1}, false, 3, 6,
+         {0x80000000u, 0x40400000u, 0x40400000u, 0x40400000u, 0x80000000u, 0x80000000u,
+          0x80000000u, 0x40400000u, 0x40400000u, 0x40400000u, 0x40000000u, 0x40000000u, 0u,
+          0u, 0x80000000u, 0x40000000u, 0x40000000u, 0x40000000u}},
+    };
+    lam_tensor *x = NULL;
+    ASSERT_OK(lam_tensor_from_data(&x, 4, shape, xv));
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lam_module *m = NULL;
+        ASSERT_OK(lam_max_pool2d_create(&m, cases[c].k, cases[c].s, cases[c].p, cases[c].d,
+                                        cases[c].ceil));
+        lam_tensor *y = NULL;
+        ASSERT_OK(lam_module_forward(m, x, &y));
+        cr_assert(lam_tensor_shape(y)[2] == cases[c].oh && lam_tensor_shape(y)[3] == cases[c].ow);
+        const float *yd = lam_tensor_cdata(y);
+        for (int64_t i = 0; i < cases[c].oh * cases[c].ow; i++) {
+            uint32_t b;
+            memcpy(&b, &yd[i], 4);
+            if (isnan(yd[i]))
+                b = 0x7fc00000u; /* the payload is not PyTorch's to promise */
+            cr_expect_eq(b, cases[c].bits[i], "case %zu [%lld]: %g (0x%08x), PyTorch 0x%08x", c,
+                         (long long)i, yd[i], b, cases[c].bits[i]);
+        }
+        lam_tensor_release(y);
+        lam_module_release(m);
+    }
+    lam_tensor_release(x);
+}
+
+/* The new activations' special values as PyTorch 1.13 gives them
+ * (F.hardsigmoid / hardswish / mish / prelu on this input): NaN stays NaN
+ * (lamina's Hardsigmoid gave 0 for NaN before it became a kernel-table
+ * entry: fmaxf drops NaN), -inf through hardswish and mish is NaN, and the
+ * signs of zeros are PyTorch's. */
+Test(vision, activation_special_values_as_pytorch)
+{
+    const float nan = NAN, inf = INFINITY;
+    const float xv[8] = {nan, -0.0f, 0.0f, -3.0f, 3.0f, inf, -inf, -1.5f};
+    const int64_t shape[2] = {1, 8};
+    static const struct {
+        int which;
+        float y[8];
+        bool neg0[8];
+    } cases[] = {
+        {0, {NAN, 0.5f, 0.5f, 0.0f, 1.0f, 1.0f, 0.0f, 0.25f}, {0}},
+        {1, {NAN, 0.0f, 0.0f, 0.0f, 3.0f, INFINITY, NAN, -0.375f}, {0, 1, 0, 1, 0, 0, 0, 0}},
+        {2, {NAN, 0.0f, 0.0f, -0.145647466f, 2.98653507f, INFINITY, NAN, -0.298099756f}, {0, 1}},
+        {3, {NAN, 0.0f, 0.0f, 1.5f, 3.0f, INFINITY, INFINITY, 0.75f}, {0, 0, 1}},
+    };
+    lam_tensor *x = NULL;
+    ASSERT_OK(lam_tensor_from_data(&x, 2, shape, xv));
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lam_module *m = NULL;
+        switch (cases[c].which) {
+        case 0: ASSERT_OK(lam_hardsigmoid_create(&m)); break;
+        case 1: ASSERT_OK(lam_hardswish_create(&m)); break;
+        case 2: ASSERT_OK(lam_mish_create(&m)); break;
+        default: ASSERT_OK(lam_prelu_create(&m, 1, -0.5)); break;
+        }
+        lam_tensor *y = NULL;
+        ASSERT_OK(lam_module_forward(m, x, &y));
+        const float *yd = lam_tensor_cdata(y);
+        for (int i = 0; i < 8; i++) {
+            float e = cases[c].y[i];
+            if (isnan(e))
+                cr_expect(isnan(yd[i]), "case %zu [%d]: %g, PyTorch nan", c, i, yd[i]);
+            else
+                cr_expect(fabsf(yd[i] - e) <= 1e-6f * (1 + fabsf(e)) || yd[i] == e,
+                          "case %zu [%d]: %g, PyTorch %g", c, i, yd[i], e);
+            if (e == 0)
+                cr_expect(!!signbit(yd[i]) == cases[c].neg0[i], "case %zu [%d]: sign of zero", c,
+                          i);
+        }
+        lam_tensor_release(y);
+        lam_module_release(m);
+    }
+    lam_tensor_release(x);
+}

@@ -16,10 +16,15 @@
  *              keys, head size 64, without weights (plain and causal):
  *              GFLOP/s counting 4 T Tk D (Q K^T and P V; causal: the
  *              T (T + 1) / 2 unmasked pairs) and % of the FMA peak
+ *   window     the window kernels (LAM_WINDOW_KERNELS) on the CNN shapes of
+ *              issue 14, single thread, plane by plane: depthwise 3x3
+ *              (stride 1 and 2) on 8x32x112x112 in GFLOP/s and ms, max and
+ *              average pooling 3x3 stride 2 padding 1 on 8x64x112x112 in ms
  * The table is LAMINA_MAX_ISA's choice, as in the library, or --isa's.
  * Every figure is the median of several timed repetitions after a warm-up.
  * --which prints the table's ISA name and exits.
- * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick] [--gemm|--vunary|--attn]
+ * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick]
+ *                      [--gemm|--vunary|--attn|--window]
  *                      [--wall] [--no-anchors] [--which] */
 #include "config.h"
 
@@ -103,7 +108,7 @@ static float *falloc(size_t n)
 
 /* ---- elementwise, row and binary kernels: one row per entry of the
  * kernel lists (simd/kernel-list.h) ---- */
-enum { K_UNARY, K_UNARY1, K_SOFTPLUS, K_ROW, K_LAYER_NORM, K_BINARY, K_BINARYC, K_RBINARYC, K_MEMCPY };
+enum { K_UNARY, K_UNARY1, K_SOFTPLUS, K_UNARY2, K_ROW, K_LAYER_NORM, K_BINARY, K_BINARYC, K_RBINARYC, K_MEMCPY };
 
 typedef struct {
     const char *name;
@@ -145,6 +150,7 @@ static void run_kernel(void *p)
     case K_UNARY: ((lam__unary_fn)f)(c->n, c->x, c->y); break;
     case K_UNARY1: ((lam__unary1_fn)f)(c->n, c->x, c->y, r->param); break;
     case K_SOFTPLUS: ((lam__softplus_fn)f)(c->n, c->x, c->y, r->param, 20.0f); break;
+    case K_UNARY2: ((lam__unary2_fn)f)(c->n, c->x, c->y, r->param, 1.0f); break;
     case K_ROW: /* rows of 1000 floats */
         for (size_t i = 0; i < c->n; i += 1000)
             ((lam__unary_fn)f)(1000, c->x + i, c->y + i);
@@ -157,6 +163,31 @@ static void run_kernel(void *p)
     case K_BINARYC:
     case K_RBINARYC: ((lam__binaryc_fn)f)(c->n, c->x, 1.5f, c->y); break;
     default: memcpy(c->y, c->x, c->n * sizeof(float)); break;
+    }
+}
+
+/* ---- window kernels: one call per plane ---- */
+typedef struct {
+    const lam__kernel_table *k;
+    int kind; /* 0 dwconv2d, 1 maxpool2d, 2 avgpool2d */
+    lam__win2d g;
+    size_t planes;
+    float *x, *w, *y;
+} wctx;
+
+static void run_window(void *p)
+{
+    wctx *c = p;
+    size_t isz = c->g.h * c->g.w, osz = c->g.oh * c->g.ow;
+    for (size_t i = 0; i < c->planes; i++) {
+        const float *x = c->x + i * isz;
+        float *y = c->y + i * osz;
+        if (c->kind == 0)
+            c->k->dwconv2d(&c->g, x, c->w + (i % 32) * 9, 0.5f, y, 0, c->g.oh);
+        else if (c->kind == 1)
+            c->k->maxpool2d(&c->g, x, y, 0, c->g.oh);
+        else
+            c->k->avgpool2d(&c->g, x, y, 0, c->g.oh, 1, 0);
     }
 }
 
@@ -229,7 +260,7 @@ static const char *dnnl_isa_name(unsigned v)
 int main(int argc, char **argv)
 {
     const char *isa = NULL;
-    int json = 0, quick = 0, do_v = 1, do_g = 1, do_a = 1, anchors = 1, which = 0;
+    int json = 0, quick = 0, do_v = 1, do_g = 1, do_a = 1, do_w = 1, anchors = 1, which = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
@@ -240,18 +271,20 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--wall") == 0)
             lam_bench_clock = CLOCK_MONOTONIC;
         else if (strcmp(argv[i], "--gemm") == 0)
-            do_v = 0, do_a = 0;
+            do_v = do_a = do_w = 0;
         else if (strcmp(argv[i], "--vunary") == 0)
-            do_g = 0, do_a = 0;
+            do_g = do_a = do_w = 0;
         else if (strcmp(argv[i], "--attn") == 0)
-            do_v = 0, do_g = 0;
+            do_v = do_g = do_w = 0;
+        else if (strcmp(argv[i], "--window") == 0)
+            do_v = do_g = do_a = 0;
         else if (strcmp(argv[i], "--no-anchors") == 0)
             anchors = 0;
         else if (strcmp(argv[i], "--which") == 0)
             which = 1;
         else {
             fprintf(stderr, "usage: %s [--isa scalar|avx2|avx512|neon] [--json] [--quick] "
-                            "[--gemm|--vunary|--attn] [--wall] [--no-anchors] [--which]\n", argv[0]);
+                            "[--gemm|--vunary|--attn|--window] [--wall] [--no-anchors] [--which]\n", argv[0]);
             return 2;
         }
     }
@@ -399,6 +432,41 @@ int main(int argc, char **argv)
             printf("| %zu x %zu%s | %.1f | %.0f%% | %.3f |\n", T, D, causal ? " causal" : "", gfl,
                    pct, t * 1e3);
         free(q), free(kk), free(v), free(o);
+    }
+    /* window kernels on issue 14's CNN shapes */
+    static const struct {
+        const char *name;
+        int kind;
+        size_t n, c, hw, k, s, p;
+    } wrows[] = {
+        {"dwconv2d 3x3 s1 p1, 8x32x112x112", 0, 8, 32, 112, 3, 1, 1},
+        {"dwconv2d 3x3 s2 p1, 8x32x112x112", 0, 8, 32, 112, 3, 2, 1},
+        {"maxpool2d 3x3 s2 p1, 8x64x112x112", 1, 8, 64, 112, 3, 2, 1},
+        {"avgpool2d 3x3 s2 p1, 8x64x112x112", 2, 8, 64, 112, 3, 2, 1},
+    };
+    if (json)
+        printf("],\n \"window\":[");
+    else if (do_w)
+        printf("\nWindow kernels, single thread, plane by plane (median of the repetitions)\n\n"
+               "| kernel, input | ms | GFLOP/s (convolution) |\n|---|---|---|\n");
+    for (size_t i = 0; do_w && i < sizeof wrows / sizeof wrows[0]; i++) {
+        wctx c = {k, wrows[i].kind, {0}, wrows[i].n * wrows[i].c, NULL, NULL, NULL};
+        size_t hw = wrows[i].hw, kk = wrows[i].k, st = wrows[i].s, p = wrows[i].p;
+        size_t o = (hw + 2 * p - kk) / st + 1;
+        c.g = (lam__win2d){hw, hw, o, o, kk, kk, st, st, 1, 1, p, p};
+        c.x = falloc(c.planes * hw * hw);
+        c.y = falloc(c.planes * o * o);
+        c.w = falloc(32 * 9);
+        double t = time_median(run_window, &c, quick ? 3 : 7, NULL);
+        double flop = 2.0 * (double)(c.planes * o * o * kk * kk);
+        if (json)
+            printf("%s{\"kernel\":\"%s\",\"ms\":%.4f,\"gflops\":%.2f}", i ? "," : "",
+                   wrows[i].name, t * 1e3, wrows[i].kind == 0 ? flop / t / 1e9 : 0.0);
+        else if (wrows[i].kind == 0)
+            printf("| %s | %.3f | %.1f |\n", wrows[i].name, t * 1e3, flop / t / 1e9);
+        else
+            printf("| %s | %.3f | — |\n", wrows[i].name, t * 1e3);
+        free(c.x), free(c.y), free(c.w);
     }
     printf(json ? "]}\n" : "\n");
     return 0;

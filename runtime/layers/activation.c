@@ -7,7 +7,7 @@
 typedef enum act_kind {
     A_IDENTITY, A_RELU, A_LEAKY, A_RELU6, A_ELU, A_SIGMOID, A_TANH, A_GELU, A_GELU_TANH, A_SILU,
     A_SOFTPLUS,
-    /* plain C here (no kernel-table entries), PyTorch's CPU formulas in float */
+    /* kernel-table entries, not GEMM epilogues */
     A_HARDSWISH, A_HARDSIGMOID, A_HARDTANH, A_MISH,
 } act_kind;
 
@@ -47,22 +47,10 @@ static lam_status act_forward(lam_module *m, const lam_tensor *in, lam_tensor *o
     case A_GELU_TANH: k->gelu_tanh(n, x, y); break;
     case A_SILU: k->silu(n, x, y); break;
     case A_SOFTPLUS: k->softplus(n, x, y, s->a, s->b); break;
-    case A_HARDSWISH:
-        for (size_t i = 0; i < n; i++)
-            y[i] = x[i] * fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
-        break;
-    case A_HARDSIGMOID:
-        for (size_t i = 0; i < n; i++)
-            y[i] = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
-        break;
-    case A_HARDTANH: /* clamp: NaN stays NaN */
-        for (size_t i = 0; i < n; i++)
-            y[i] = x[i] < s->a ? s->a : x[i] > s->b ? s->b : x[i];
-        break;
-    case A_MISH:
-        for (size_t i = 0; i < n; i++)
-            y[i] = x[i] * tanhf(log1pf(expf(x[i])));
-        break;
+    case A_HARDSWISH: k->hardswish(n, x, y); break;
+    case A_HARDSIGMOID: k->hardsigmoid(n, x, y); break;
+    case A_HARDTANH: k->hardtanh(n, x, y, s->a, s->b); break; /* clamp: NaN stays NaN */
+    case A_MISH: k->mish(n, x, y); break;
     }
     return LAM_OK;
 }

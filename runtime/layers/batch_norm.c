@@ -11,8 +11,9 @@
  * beta, all in float32, the last two as fused multiply-adds: PyTorch's CPU
  * kernel (batch_norm_kernel.cpp, built with -mavx2 -mfma) has the compiler
  * contract both into FMAs, and fmaf() gives the same single rounding on
- * every machine.  With the running statistics (eval) that is PyTorch's
- * float32 output bit for bit (tests/test_norms.c checks it against PyTorch's
+ * every machine (in eval, the kernel table's `affine` entry: one fused
+ * multiply-add per element on every table).  With the running statistics
+ * (eval) that is PyTorch's float32 output bit for bit (tests/test_norms.c checks it against PyTorch's
  * own float32 outputs).  Batch statistics (training,
  * or track_running_stats=False) are summed in float64 (PyTorch sums the mean
  * in float64 and the squares of float32 differences), so they may differ
@@ -219,7 +220,9 @@ static lam_status norm_forward(lam_module *m, const lam_tensor *in, lam_tensor *
                 float alpha, beta;
                 float invstd = 1.0f / sqrtf(rv[c] + (float)s->eps);
                 terms(m, c, rm[c], invstd, &alpha, &beta);
-                affine_apply(x + (n * C + c) * S, y + (n * C + c) * S, S, alpha, beta);
+                /* the kernel table's fmaf(x, alpha, beta): affine_apply's bits */
+                lam__kernels()->affine((size_t)S, x + (n * C + c) * S, y + (n * C + c) * S,
+                                       alpha, beta);
             }
         return LAM_OK;
     }

@@ -45,7 +45,8 @@ static inline void conv_gemm_dims(const conv_state *s, int64_t *N, int64_t *K)
     }
 }
 
-/* Depthwise-style: one input channel per group, computed by a direct loop. */
+/* Depthwise-style: one input channel per group, computed plane by plane by
+ * the kernel table's dwconv2d. */
 static inline bool conv_is_direct(const conv_state *s)
 {
     return !s->transposed && s->groups > 1 && s->in_ch == s->groups;

@@ -10,8 +10,10 @@
  * written back transposed into the NCHW output.  A 1x1 convolution (stride
  * 1, no padding) is a plain GEMM on the pixels' rows, transposed from NCHW
  * chunk by chunk.  Depthwise-style convolutions (one input channel per
- * group) run as a direct loop.  Padding modes map a padded coordinate to an
- * input coordinate (or to nothing, for zeros), so no padded copy is made.
+ * group) run the kernel table's dwconv2d plane by plane.  Padding modes map
+ * a padded coordinate to an input coordinate (or to nothing, for zeros), so
+ * no padded copy is made, except of one plane for a depthwise convolution
+ * with a padding mode other than zeros.
  *
  * Transposed convolution: per sample and group, the input pixels' NHWC rows
  * times the weight give each pixel's contribution to kH x kW output pixels
@@ -247,102 +249,38 @@ static void apply_ep(lam__epilogue ep, float *y, size_t n)
     }
 }
 
-/* Four floats (SSE / NEON registers where the target has them; GCC's
- * generic vectors elsewhere).  runtime/ is built for the base ISA, and the
- * direct loop's inner loop is short and memory-bound, so this is enough. */
-typedef float v4f __attribute__((vector_size(16)));
-
-static inline v4f load4(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* One direct task: sample n, output channel co (one input channel).  Every
- * output is ((0 + w[a][b] x) + ...) over the taps in order (kh, then kw),
- * skipping zero padding, then + bias, whichever loop computes it; the
- * kernel rows of an output row are summed in registers. */
-#define DIRECT_MAX_KH 32
-static void conv_direct_task(conv_job *j, int64_t t)
+/* One direct task: sample n, output channel co (one input channel): the
+ * kernel table's depthwise kernel on the plane (each output one fmaf chain
+ * over its taps in window order, then + bias; zero padding skips taps).
+ * Other padding modes first copy the plane, padded, into the task's
+ * scratch, and run the kernel on it without padding. */
+static void conv_direct_task(conv_job *j, int64_t t, float *padded)
 {
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
     int64_t co = t % s->out_ch, n = t / s->out_ch;
     int64_t mult = s->out_ch / s->groups, ci = co / mult;
-    int64_t ohw = g->oh * g->ow, kh = s->k[0], kw = s->k[1], ow_n = g->ow;
+    int64_t ohw = g->oh * g->ow, kh = s->k[0], kw = s->k[1];
     const float *xc = j->x + (n * s->in_ch + ci) * g->h * g->w;
-    const float *wc = j->weight + co * kh * kw;
     float *yc = j->y + (n * s->out_ch + co) * ohw;
-    const float bv = j->bias ? j->bias[co] : 0.0f;
-    int64_t sw = s->stride[1], dw = s->dil[1], pl = s->pad_lo[1];
-    /* [lo, hi): the outputs all of whose kw taps fall inside the row */
-    int64_t lo = pl > 0 ? (pl + sw - 1) / sw : 0;
-    int64_t last = (kw - 1) * dw - pl; /* offset of the last tap */
-    int64_t hi = g->w - last > 0 ? (g->w - last + sw - 1) / sw : 0;
-    if (hi > ow_n)
-        hi = ow_n;
-    if (lo > hi)
-        lo = hi;
-    const float *rows[DIRECT_MAX_KH]; /* the input rows of this output row's kernel rows */
-    const float *wts[DIRECT_MAX_KH];
-    for (int64_t oh = 0; oh < g->oh; oh++) {
-        float *restrict yr = yc + oh * ow_n;
-        int64_t k0 = 0;
-        while (k0 < kh) { /* kernel rows in blocks of DIRECT_MAX_KH */
-            int nr = 0;
-            int64_t k1 = kh - k0 < DIRECT_MAX_KH ? kh : k0 + DIRECT_MAX_KH;
-            for (int64_t a = k0; a < k1; a++) {
-                int32_t ih = j->th[a * g->oh + oh];
-                if (ih >= 0) {
-                    rows[nr] = xc + (int64_t)ih * g->w;
-                    wts[nr++] = wc + a * kw;
-                }
-            }
-            bool first = k0 == 0, final = k1 == kh;
-            k0 = k1;
-            /* the edges, through the tap tables (padding modes) */
-            for (int64_t ow = 0; ow < ow_n; ow++) {
-                if (ow == lo)
-                    ow = hi; /* [lo, hi) below */
-                if (ow >= ow_n)
-                    break;
-                float acc = first ? 0.0f : yr[ow];
-                for (int r = 0; r < nr; r++)
-                    for (int64_t b = 0; b < kw; b++) {
-                        int32_t idx = j->tw[b * ow_n + ow];
-                        if (idx >= 0)
-                            acc += wts[r][b] * rows[r][idx];
-                    }
-                yr[ow] = final ? acc + bv : acc;
-            }
-            /* the inside, read in place */
-            int64_t ow = lo;
-            if (sw == 1) {
-                for (; ow + 4 <= hi; ow += 4) {
-                    v4f acc = first ? (v4f){0, 0, 0, 0} : load4(yr + ow);
-                    for (int r = 0; r < nr; r++) {
-                        const float *xs = rows[r] - pl + ow;
-                        for (int64_t b = 0; b < kw; b++)
-                            acc += wts[r][b] * load4(xs + b * dw);
-                    }
-                    if (final)
-                        acc += bv;
-                    memcpy(yr + ow, &acc, sizeof acc);
-                }
-            }
-            for (; ow < hi; ow++) {
-                float acc = first ? 0.0f : yr[ow];
-                for (int r = 0; r < nr; r++) {
-                    const float *xs = rows[r] + ow * sw - pl;
-                    for (int64_t b = 0; b < kw; b++)
-                        acc += wts[r][b] * xs[b * dw];
-                }
-                yr[ow] = final ? acc + bv : acc;
-            }
+    lam__win2d w2 = {.h = (size_t)g->h, .w = (size_t)g->w, .oh = (size_t)g->oh,
+                     .ow = (size_t)g->ow, .kh = (size_t)kh, .kw = (size_t)kw,
+                     .sh = (size_t)s->stride[0], .sw = (size_t)s->stride[1],
+                     .dh = (size_t)s->dil[0], .dw = (size_t)s->dil[1],
+                     .ph = (size_t)s->pad_lo[0], .pw = (size_t)s->pad_lo[1]};
+    if (s->mode != CONV_ZEROS) {
+        int64_t hp = g->h + s->pad_lo[0] + s->pad_hi[0], wp = g->w + s->pad_lo[1] + s->pad_hi[1];
+        for (int64_t r = 0; r < hp; r++) {
+            const float *xr = xc + map_index(r - s->pad_lo[0], g->h, s->mode) * g->w;
+            for (int64_t c = 0; c < wp; c++)
+                padded[r * wp + c] = xr[map_index(c - s->pad_lo[1], g->w, s->mode)];
         }
-        apply_ep(j->ep, yr, (size_t)ow_n);
+        w2.h = (size_t)hp, w2.w = (size_t)wp, w2.ph = 0, w2.pw = 0;
+        xc = padded;
     }
+    lam__kernels()->dwconv2d(&w2, xc, j->weight + co * kh * kw, j->bias ? j->bias[co] : 0.0f, yc,
+                             0, (size_t)g->oh);
+    apply_ep(j->ep, yc, (size_t)ohw);
 }
 
 /* One transposed task: sample n, group gi. */
@@ -402,8 +340,14 @@ static size_t col_floats(const conv_job *j)
 
 static size_t task_scratch(const conv_job *j)
 {
-    if (conv_is_direct(j->s))
-        return 0;
+    if (conv_is_direct(j->s)) {
+        const conv_state *s = j->s;
+        if (s->mode == CONV_ZEROS)
+            return 0;
+        return (size_t)((j->g->h + s->pad_lo[0] + s->pad_hi[0]) *
+                        (j->g->w + s->pad_lo[1] + s->pad_hi[1])) *
+                   sizeof(float) + 64; /* the padded plane */
+    }
     return (col_floats(j) + (size_t)j->chunk * (size_t)j->N) * sizeof(float) + 64;
 }
 
@@ -424,7 +368,7 @@ static void run_tasks(void *ctx, int ith, int nth)
         if (j->s->transposed)
             conv_t_task(j, t, b);
         else if (conv_is_direct(j->s))
-            conv_direct_task(j, t);
+            conv_direct_task(j, t, a);
         else
             conv_gemm_task(j, t, a, b);
     }

@@ -5,8 +5,10 @@
  * are kept as written (an int or a tuple) and checked at forward, as
  * PyTorch does: MaxPool2d(2, padding=2) is made, its forward fails with
  * "pad should be at most half of kernel size ...".  A 1d layer runs as the
- * 2d one with a height of 1.  Plain C: the arithmetic follows PyTorch's CPU
- * kernels (float sums in window order, NaN propagating through max). */
+ * 2d one with a height of 1.  The window pools run the kernel table's
+ * maxpool2d / avgpool2d plane by plane (simd/kernel-list.h: PyTorch's CPU
+ * arithmetic, float sums in window order, NaN propagating through max, the
+ * same bits on every table); the adaptive pools are plain C. */
 #include "runtime/layers/layers.h"
 #include <math.h>
 #include <stdlib.h>
@@ -423,66 +425,14 @@ static int64_t end_index(int64_t a, int64_t b, int64_t c)
     return (int64_t)(1 + ((a + 1) * (__int128)c - 1) / b);
 }
 
-/* The taps [*first, *last) of a window starting at `start` (dilation d,
- * k taps) that fall inside [0, n): the loops never walk a huge kernel's
- * taps outside the input. */
-static void taps(int64_t start, int64_t d, int64_t k, int64_t n, int64_t *first, int64_t *last)
+/* The window pools' geometry for the kernel table's maxpool2d / avgpool2d
+ * (window_geom keeps every size within int32). */
+static lam__win2d win_of(const geom *g)
 {
-    int64_t a = start < 0 ? (int64_t)((-(__int128)start + d - 1) / d) : 0;
-    int64_t b = start < n ? (int64_t)(((__int128)n - start + d - 1) / d) : 0;
-    *first = a;
-    *last = b < k ? b : k;
-}
-
-static void max_plane(const geom *g, const float *x, float *y)
-{
-    for (int64_t oh = 0; oh < g->OH; oh++) {
-        int64_t h0 = oh * g->sH - g->pH, i0, i1;
-        taps(h0, g->dH, g->kH, g->H, &i0, &i1);
-        for (int64_t ow = 0; ow < g->OW; ow++) {
-            int64_t w0 = ow * g->sW - g->pW, j0, j1;
-            taps(w0, g->dW, g->kW, g->W, &j0, &j1);
-            float best = -INFINITY;
-            for (int64_t i = i0; i < i1; i++) {
-                int64_t ih = h0 + i * g->dH;
-                const float *row = x + ih * g->W;
-                for (int64_t j = j0; j < j1; j++) {
-                    int64_t iw = w0 + j * g->dW;
-                    float v = row[iw];
-                    if (v > best || isnan(v))
-                        best = v;
-                }
-            }
-            y[oh * g->OW + ow] = best;
-        }
-    }
-}
-
-/* cpu_avg_pool: the window clipped to the padded input counts for
- * count_include_pad, the part inside the input is summed. */
-static void avg_plane(const lam__pool_cfg *c, const geom *g, const float *x, float *y)
-{
-    for (int64_t oh = 0; oh < g->OH; oh++) {
-        for (int64_t ow = 0; ow < g->OW; ow++) {
-            int64_t h0 = oh * g->sH - g->pH, w0 = ow * g->sW - g->pW;
-            int64_t h1 = h0 + g->kH < g->H + g->pH ? h0 + g->kH : g->H + g->pH;
-            int64_t w1 = w0 + g->kW < g->W + g->pW ? w0 + g->kW : g->W + g->pW;
-            int64_t pool_size = (h1 - h0) * (w1 - w0);
-            h0 = h0 > 0 ? h0 : 0, w0 = w0 > 0 ? w0 : 0;
-            h1 = h1 < g->H ? h1 : g->H, w1 = w1 < g->W ? w1 : g->W;
-            float *o = &y[oh * g->OW + ow];
-            *o = 0.0f;
-            if (h0 >= h1 || w0 >= w1)
-                continue;
-            int64_t div = c->has_divisor ? c->divisor
-                          : c->count_include_pad ? pool_size : (h1 - h0) * (w1 - w0);
-            float sum = 0.0f;
-            for (int64_t ih = h0; ih < h1; ih++)
-                for (int64_t iw = w0; iw < w1; iw++)
-                    sum += x[ih * g->W + iw];
-            *o += sum / (float)div;
-        }
-    }
+    return (lam__win2d){.h = (size_t)g->H, .w = (size_t)g->W, .oh = (size_t)g->OH,
+                        .ow = (size_t)g->OW, .kh = (size_t)g->kH, .kw = (size_t)g->kW,
+                        .sh = (size_t)g->sH, .sw = (size_t)g->sW, .dh = (size_t)g->dH,
+                        .dw = (size_t)g->dW, .ph = (size_t)g->pH, .pw = (size_t)g->pW};
 }
 
 static void adaptive_plane(bool max, const geom *g, const float *x, float *y)
@@ -519,12 +469,17 @@ static lam_status pool_forward(lam_module *m, const lam_tensor *in, lam_tensor *
     if (st || out->numel == 0) /* empty: other dims may multiply past int64 */
         return st;
     int64_t isz = g.H * g.W, osz = g.OH * g.OW;
+    const lam__kernel_table *k = lam__kernels();
+    lam__win2d w2 = win_of(&g);
+    int64_t dv = s->c.has_divisor ? s->c.divisor : 0;
     for (int64_t p = 0; p < g.planes; p++) {
         const float *x = in->data + p * isz;
         float *y = out->data + p * osz;
         switch (s->c.kind) {
-        case LAM__POOL_MAX: max_plane(&g, x, y); break;
-        case LAM__POOL_AVG: avg_plane(&s->c, &g, x, y); break;
+        case LAM__POOL_MAX: k->maxpool2d(&w2, x, y, 0, (size_t)g.OH); break;
+        case LAM__POOL_AVG:
+            k->avgpool2d(&w2, x, y, 0, (size_t)g.OH, s->c.count_include_pad, dv);
+            break;
         case LAM__POOL_ADAPTIVE_AVG: adaptive_plane(false, &g, x, y); break;
         default: adaptive_plane(true, &g, x, y); break;
         }

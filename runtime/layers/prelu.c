@@ -1,7 +1,8 @@
 /* PReLU(num_parameters=1, init=0.25): y = x if x > 0 else weight[c] * x,
  * with c the index on dim 1 (one weight for every element when
  * num_parameters is 1, and for inputs of fewer than 2 dims), as PyTorch's
- * CPU prelu computes it in float. */
+ * CPU prelu computes it in float: the kernel table's prelu, channel plane by
+ * channel plane. */
 #include "runtime/layers/layers.h"
 #include <inttypes.h>
 #include <math.h>
@@ -43,6 +44,7 @@ static lam_status prelu_forward(lam_module *m, const lam_tensor *in, lam_tensor 
         return st;
     const float *w = m->params[0].tensor->data, *x = in->data;
     float *y = out->data;
+    const lam__kernel_table *k = lam__kernels();
     int64_t C = in->ndim >= 2 ? in->shape[1] : 1, inner = 1, outer = in->ndim >= 1 ? in->shape[0] : 1;
     for (int i = 2; i < in->ndim; i++)
         inner *= in->shape[i];
@@ -53,8 +55,7 @@ static lam_status prelu_forward(lam_module *m, const lam_tensor *in, lam_tensor 
             float a = w[s->n == 1 ? 0 : c];
             const float *xp = x + (o * C + c) * inner;
             float *yp = y + (o * C + c) * inner;
-            for (int64_t i = 0; i < inner; i++)
-                yp[i] = xp[i] > 0.0f ? xp[i] : a * xp[i];
+            k->prelu((size_t)inner, xp, yp, a);
         }
     return LAM_OK;
 }

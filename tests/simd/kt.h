@@ -146,6 +146,39 @@ static inline double kt_eref_gelu_tanh(double x, double p) { (void)p; return kt_
 static inline double kt_eref_silu(double x, double p) { (void)p; return kt_ref_silu(x); }
 static inline double kt_eref_exp(double x, double p) { (void)p; return kt_ref_exp(x); }
 static inline double kt_eref_softplus(double x, double p) { return kt_ref_softplus(x, p, 20.0); }
+/* torch.nn.functional's hardswish, hardsigmoid (NaN propagating), hardtanh
+ * (clamp to [p, LAM__KT_P2_hardtanh]), mish, prelu, and BatchNorm's affine
+ * step x p + LAM__KT_P2_affine */
+static inline double kt_eref_hardsigmoid(double x, double p)
+{
+    (void)p;
+    if (isnan(x))
+        return x;
+    double t = x + 3 < 0 ? 0 : x + 3 > 6 ? 6 : x + 3;
+    return t / 6;
+}
+/* (x t) / 6 with x t rounded to float first, as PyTorch: it overflows to inf
+ * for |x| > FLT_MAX / 6 */
+static inline double kt_eref_hardswish(double x, double p)
+{
+    (void)p;
+    if (isnan(x))
+        return x;
+    double t = x + 3 < 0 ? 0 : x + 3 > 6 ? 6 : x + 3;
+    return (double)(float)(x * t) / 6;
+}
+static inline double kt_eref_hardtanh(double x, double p)
+{
+    double hi = LAM__KT_P2_hardtanh;
+    return x < p ? p : x > hi ? hi : x;
+}
+static inline double kt_eref_mish(double x, double p)
+{
+    (void)p;
+    return x * tanh(log1p(exp(x)));
+}
+static inline double kt_eref_prelu(double x, double p) { return x > 0 ? x : p * x; }
+static inline double kt_eref_affine(double x, double p) { return x * p + (double)LAM__KT_P2_affine; }
 
 static inline double kt_ref_act(lam_activation act, double alpha, double v)
 {

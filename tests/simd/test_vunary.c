@@ -14,21 +14,26 @@
 
 #include "tests/simd/kt.h"
 
-enum { KT_UNARY, KT_UNARY1, KT_SOFTPLUS };
+enum { KT_UNARY, KT_UNARY1, KT_SOFTPLUS, KT_UNARY2 };
 
 typedef struct vcase {
     const char *name;
     int kind;
     size_t off; /* of the table member */
     double (*ref)(double x, double param);
-    float param;
+    float param, param2; /* param2: UNARY2's b (LAM__KT_P2_<name>) */
     double ulp, abs; /* the SIMD bound of the list */
     unsigned flags;
     const char *specials;
 } vcase;
 
-#define KT_CASE(name, kind, ulp, abs, flags, param, specials) \
-    {#name, KT_##kind, offsetof(lam__kernel_table, name), kt_eref_##name, param, ulp, abs, flags, specials},
+#define KT_P2_UNARY(name) 0.0f
+#define KT_P2_UNARY1(name) 0.0f
+#define KT_P2_SOFTPLUS(name) 0.0f
+#define KT_P2_UNARY2(name) LAM__KT_P2_##name
+#define KT_CASE(name, kind, ulp, abs, flags, param, specials)                                     \
+    {#name, KT_##kind, offsetof(lam__kernel_table, name), kt_eref_##name, param,                \
+     KT_P2_##kind(name), ulp, abs, flags, specials},
 static const vcase cases[] = {LAM_ELEMENTWISE_KERNELS(KT_CASE)};
 #undef KT_CASE
 #define NCASES (sizeof cases / sizeof cases[0])
@@ -44,7 +49,7 @@ static float params_of(const vcase *c, int j)
         return unary1[j - 1];
     return softplus[j - 1];
 }
-static int nparams(const vcase *c) { return c->kind == KT_UNARY ? 1 : 3; }
+static int nparams(const vcase *c) { return c->kind == KT_UNARY || c->kind == KT_UNARY2 ? 1 : 3; }
 
 static int is_scalar(const lam__kernel_table *k) { return strcmp(k->isa, "scalar") == 0; }
 
@@ -67,6 +72,7 @@ static void run(const lam__kernel_table *k, const vcase *c, float param, size_t 
     switch (c->kind) {
     case KT_UNARY: ((lam__unary_fn)f)(n, x, y); break;
     case KT_UNARY1: ((lam__unary1_fn)f)(n, x, y, param); break;
+    case KT_UNARY2: ((lam__unary2_fn)f)(n, x, y, param, c->param2); break;
     default: ((lam__softplus_fn)f)(n, x, y, param, 20.0f); break;
     }
 }

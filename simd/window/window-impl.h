@@ -1,0 +1,293 @@
+/* The window kernels' shared body (LAM_WINDOW_KERNELS in
+ * simd/kernel-list.h: dwconv2d, maxpool2d, avgpool2d), included by each
+ * ISA's kernel files after the ISA's vector primitives (vwin-<isa>.h), and
+ * by the scalar twins with LAM__W_SCALAR defined (no vectors).
+ *
+ * One output is one chain over its window's taps in window order (kernel
+ * rows, then columns), the same operations whichever path computes it:
+ *   - lam__w_out: one output, any position (edges, padding, scalar twins);
+ *   - the vector path: the outputs whose taps all lie inside the input row
+ *     (the "interior" columns [lo, hi)), L outputs per vector, every lane
+ *     its own chain; four vectors at once (independent chains hide the FMA
+ *     latency), then the rest four vectors at a time, lane-masked where a
+ *     vector's reads would leave the row.
+ * A vector lane reads input columns (ow0 + t) sw - pw + b dw: one unaligned
+ * load at stride 1, a two-vector load and deinterleave at stride 2, a
+ * gather (or lane by lane) otherwise.  fmaf is one fused operation on every
+ * target (an instruction where the ISA flags have FMA, libm's exact fmaf in
+ * the scalar twins), so each ISA gives the scalar twin's bits.
+ *
+ * The ISA header defines: LW_V (vector type), LW_L (lanes), LW_LD(p),
+ * LW_LDN(p, n) (lanes [0, n) from p[0, n), reading nothing else),
+ * LW_LDS2(p) (p[0], p[2], .. from p[0, 2L)), LW_LDS2N(p, n) (n lanes from
+ * p[0, 2n - 1)), LW_LDSG(p, s, n) (n lanes p[t s]), LW_ST(p, v),
+ * LW_STN(p, v, n), LW_SET1(f), LW_FMA(a, b, c) (a b + c, fused), LW_ADD,
+ * LW_DIV, LW_MAXNAN(m, v) (v where v > m or v is NaN, else m). */
+#ifndef LAMINA_SIMD_WINDOW_WINDOW_IMPL_H
+#define LAMINA_SIMD_WINDOW_WINDOW_IMPL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simd/kernels.h"
+
+#define LAM__W_INLINE static inline __attribute__((always_inline))
+
+enum { LAM__W_DW, LAM__W_MAX, LAM__W_AVG };
+
+typedef ptrdiff_t lam__wi;
+
+/* The taps [*first, *last) of a window starting at `start` (dilation d, k
+ * taps) that fall inside [0, n). */
+LAM__W_INLINE void lam__w_taps(lam__wi start, lam__wi d, lam__wi k, lam__wi n, lam__wi *first,
+                               lam__wi *last)
+{
+    lam__wi a, b;
+    if (d == 1) { /* no division */
+        a = start < 0 ? -start : 0;
+        b = start < n ? n - start : 0;
+    } else {
+        a = start < 0 ? (-start + d - 1) / d : 0;
+        b = start < n ? (n - start + d - 1) / d : 0;
+    }
+    *first = a;
+    *last = b < k ? b : k;
+}
+
+/* The average pool's divisor for output (oh, ow), or 0 when its window holds
+ * no input (the output is then 0): cpu_avg_pool's formula. */
+LAM__W_INLINE int64_t lam__w_avg_div(const lam__win2d *g, lam__wi oh, lam__wi ow, int cip,
+                                     int64_t divisor)
+{
+    lam__wi H = (lam__wi)g->h, W = (lam__wi)g->w;
+    lam__wi h0 = oh * (lam__wi)g->sh - (lam__wi)g->ph, w0 = ow * (lam__wi)g->sw - (lam__wi)g->pw;
+    lam__wi h1 = h0 + (lam__wi)g->kh, w1 = w0 + (lam__wi)g->kw;
+    if (h1 > H + (lam__wi)g->ph)
+        h1 = H + (lam__wi)g->ph;
+    if (w1 > W + (lam__wi)g->pw)
+        w1 = W + (lam__wi)g->pw;
+    int64_t pool = (int64_t)(h1 - h0) * (int64_t)(w1 - w0);
+    h0 = h0 > 0 ? h0 : 0, w0 = w0 > 0 ? w0 : 0;
+    h1 = h1 < H ? h1 : H, w1 = w1 < W ? w1 : W;
+    if (h0 >= h1 || w0 >= w1)
+        return 0;
+    return divisor ? divisor : cip ? pool : (int64_t)(h1 - h0) * (int64_t)(w1 - w0);
+}
+
+/* One output (oh, ow), through the taps inside the input. */
+LAM__W_INLINE float lam__w_out(int kind, const lam__win2d *g, const float *x, const float *w,
+                               float bias, lam__wi oh, lam__wi ow, int cip, int64_t divisor)
+{
+    lam__wi kh = (lam__wi)g->kh, kw = (lam__wi)g->kw, dh = (lam__wi)g->dh, dw = (lam__wi)g->dw;
+    lam__wi h0 = oh * (lam__wi)g->sh - (lam__wi)g->ph, w0 = ow * (lam__wi)g->sw - (lam__wi)g->pw;
+    lam__wi i0, i1, j0, j1;
+    lam__w_taps(h0, dh, kh, (lam__wi)g->h, &i0, &i1);
+    lam__w_taps(w0, dw, kw, (lam__wi)g->w, &j0, &j1);
+    int64_t div = 1;
+    if (kind == LAM__W_AVG) {
+        div = lam__w_avg_div(g, oh, ow, cip, divisor);
+        if (div == 0)
+            return 0.0f;
+    }
+    float acc = kind == LAM__W_MAX ? -INFINITY : 0.0f;
+    for (lam__wi i = i0; i < i1; i++) {
+        const float *row = x + (h0 + i * dh) * (lam__wi)g->w + w0;
+        for (lam__wi j = j0; j < j1; j++) {
+            float v = row[j * dw];
+            if (kind == LAM__W_DW)
+                acc = fmaf(w[i * kw + j], v, acc);
+            else if (kind == LAM__W_MAX) {
+                if (v > acc || isnan(v))
+                    acc = v;
+            } else
+                acc += v;
+        }
+    }
+    if (kind == LAM__W_DW)
+        return acc + bias;
+    if (kind == LAM__W_AVG)
+        return 0.0f + acc / (float)div;
+    return acc;
+}
+
+/* Output rows [oh_begin, oh_end) one output at a time (the scalar twins). */
+LAM__W_INLINE void lam__w_plane_scalar(int kind, const lam__win2d *g, const float *x,
+                                       const float *w, float bias, float *y, size_t oh_begin,
+                                       size_t oh_end, int cip, int64_t divisor)
+{
+    for (size_t oh = oh_begin; oh < oh_end; oh++)
+        for (size_t ow = 0; ow < g->ow; ow++)
+            y[oh * g->ow + ow] =
+                lam__w_out(kind, g, x, w, bias, (lam__wi)oh, (lam__wi)ow, cip, divisor);
+}
+
+#ifndef LAM__W_SCALAR
+
+/* The taps of column tap b for L lanes from p (the lane-0 input column). */
+#define LAM__W_LOAD(p, s)                                                                          \
+    ((s) == 1 ? LW_LD(p) : (s) == 2 ? LW_LDS2(p) : LW_LDSG((p), (s), LW_L))
+#define LAM__W_LOADN(p, s, n)                                                                      \
+    ((s) == 1 ? LW_LDN((p), (n)) : (s) == 2 ? LW_LDS2N((p), (n)) : LW_LDSG((p), (s), (n)))
+
+/* One tap into accumulator a. */
+#define LAM__W_STEP(kind, a, wv, v)                                                                \
+    do {                                                                                           \
+        if ((kind) == LAM__W_DW)                                                                   \
+            (a) = LW_FMA((wv), (v), (a));                                                          \
+        else if ((kind) == LAM__W_MAX)                                                             \
+            (a) = LW_MAXNAN((a), (v));                                                             \
+        else                                                                                       \
+            (a) = LW_ADD((a), (v));                                                                \
+    } while (0)
+
+/* Output rows [oh_begin, oh_end): the interior by vectors, the edges one
+ * output at a time.  S and KW are compile-time specialisations (0: take
+ * sw, kw from g; KW != 0 means kw = KW with dw = 1). */
+LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2d *g,
+                                const float *x, const float *w, float bias, float *y,
+                                size_t oh_begin, size_t oh_end, int cip, int64_t divisor)
+{
+    const lam__wi W = (lam__wi)g->w, OW = (lam__wi)g->ow, kh = (lam__wi)g->kh,
+                  kw = KW ? KW : (lam__wi)g->kw, sw = S ? S : (lam__wi)g->sw,
+                  dh = (lam__wi)g->dh, dw = KW ? 1 : (lam__wi)g->dw, pw = (lam__wi)g->pw,
+                  L = LW_L;
+    /* [lo, hi): the columns all of whose taps are inside the row */
+    lam__wi lo = (pw + sw - 1) / sw, last = (kw - 1) * dw - pw;
+    lam__wi hi = W - last > 0 ? (W - last - 1) / sw + 1 : 0;
+    if (hi > OW)
+        hi = OW;
+    if (lo > hi)
+        lo = hi;
+    /* full vectors read s L floats from a tap's first column at stride <= 2
+     * (one past the last lane's at stride 2): ow0 + n <= vend keeps them in
+     * the row; a gather reads only the lanes' own columns */
+    lam__wi span = sw <= 2 ? sw * L : (L - 1) * sw + 1;
+    lam__wi vend = hi;
+    {
+        lam__wi room = W + pw - (kw - 1) * dw - span; /* ow0 sw <= room */
+        lam__wi v = room >= 0 ? room / sw + L : 0;    /* ow0 + L <= v */
+        if (v < vend)
+            vend = v;
+    }
+    const LW_V init = LW_SET1(kind == LAM__W_MAX ? -INFINITY : 0.0f);
+    for (size_t ohu = oh_begin; ohu < oh_end; ohu++) {
+        lam__wi oh = (lam__wi)ohu;
+        float *yr = y + oh * OW;
+        lam__wi h0 = oh * (lam__wi)g->sh - (lam__wi)g->ph, i0, i1;
+        lam__w_taps(h0, dh, kh, (lam__wi)g->h, &i0, &i1);
+        for (lam__wi ow = 0; ow < lo; ow++)
+            yr[ow] = lam__w_out(kind, g, x, w, bias, oh, ow, cip, divisor);
+        for (lam__wi ow = hi; ow < OW; ow++)
+            yr[ow] = lam__w_out(kind, g, x, w, bias, oh, ow, cip, divisor);
+        if (lo >= hi)
+            continue;
+        LW_V fin = LW_SET1(kind == LAM__W_DW ? bias : 0.0f);
+        if (kind == LAM__W_AVG) {
+            int64_t div = lam__w_avg_div(g, oh, lo, cip, divisor);
+            if (div == 0) { /* no input row in the window */
+                for (lam__wi ow = lo; ow < hi; ow++)
+                    yr[ow] = 0.0f;
+                continue;
+            }
+            fin = LW_SET1((float)div);
+        }
+        lam__wi ow = lo;
+        /* four vectors */
+        for (; ow + 4 * L <= vend; ow += 4 * L) {
+            LW_V a0 = init, a1 = init, a2 = init, a3 = init;
+            for (lam__wi i = i0; i < i1; i++) {
+                const float *p = x + (h0 + i * dh) * W + ow * sw - pw;
+                const float *wr = kind == LAM__W_DW ? w + i * kw : NULL; /* w: DW only */
+#pragma GCC unroll 4
+                for (lam__wi b = 0; b < kw; b++) {
+                    const float *q = p + b * dw;
+                    LW_V wv = kind == LAM__W_DW ? LW_SET1(wr[b]) : init;
+                    LAM__W_STEP(kind, a0, wv, LAM__W_LOAD(q, sw));
+                    LAM__W_STEP(kind, a1, wv, LAM__W_LOAD(q + L * sw, sw));
+                    LAM__W_STEP(kind, a2, wv, LAM__W_LOAD(q + 2 * L * sw, sw));
+                    LAM__W_STEP(kind, a3, wv, LAM__W_LOAD(q + 3 * L * sw, sw));
+                }
+            }
+            if (kind == LAM__W_DW) {
+                a0 = LW_ADD(a0, fin), a1 = LW_ADD(a1, fin);
+                a2 = LW_ADD(a2, fin), a3 = LW_ADD(a3, fin);
+            } else if (kind == LAM__W_AVG) {
+                const LW_V z = LW_SET1(0.0f);
+                a0 = LW_ADD(z, LW_DIV(a0, fin)), a1 = LW_ADD(z, LW_DIV(a1, fin));
+                a2 = LW_ADD(z, LW_DIV(a2, fin)), a3 = LW_ADD(z, LW_DIV(a3, fin));
+            }
+            LW_ST(yr + ow, a0);
+            LW_ST(yr + ow + L, a1);
+            LW_ST(yr + ow + 2 * L, a2);
+            LW_ST(yr + ow + 3 * L, a3);
+        }
+        /* the rest, at most four vectors at a time (four chains again),
+         * full ones where their reads stay in the row, else lane-masked
+         * (exact reads) */
+        while (ow < hi) {
+            lam__wi n[4], o[4];
+            int full[4];
+            for (int u = 0; u < 4; u++) {
+                o[u] = ow + u * L;
+                lam__wi r = hi - o[u];
+                n[u] = r < 0 ? 0 : r > L ? L : r;
+                full[u] = n[u] == L && o[u] + L <= vend;
+            }
+            LW_V a0 = init, a1 = init, a2 = init, a3 = init;
+            for (lam__wi i = i0; i < i1; i++) {
+                const float *p = x + (h0 + i * dh) * W + ow * sw - pw;
+                const float *wr = kind == LAM__W_DW ? w + i * kw : NULL; /* w: DW only */
+#pragma GCC unroll 4
+                for (lam__wi b = 0; b < kw; b++) {
+                    const float *q = p + b * dw;
+                    LW_V wv = kind == LAM__W_DW ? LW_SET1(wr[b]) : init;
+#define LAM__W_LD_U(u)                                                                             \
+    (full[u] ? LAM__W_LOAD(q + (u) * L * sw, sw) : LAM__W_LOADN(q + (u) * L * sw, sw, (size_t)n[u]))
+                    LAM__W_STEP(kind, a0, wv, LAM__W_LD_U(0));
+                    if (n[1]) /* the same way for every tap: predicted */
+                        LAM__W_STEP(kind, a1, wv, LAM__W_LD_U(1));
+                    if (n[2])
+                        LAM__W_STEP(kind, a2, wv, LAM__W_LD_U(2));
+                    if (n[3])
+                        LAM__W_STEP(kind, a3, wv, LAM__W_LD_U(3));
+#undef LAM__W_LD_U
+                }
+            }
+            LW_V acc[4] = {a0, a1, a2, a3};
+            for (int u = 0; u < 4 && n[u]; u++) {
+                LW_V v = acc[u];
+                if (kind == LAM__W_DW)
+                    v = LW_ADD(v, fin);
+                else if (kind == LAM__W_AVG)
+                    v = LW_ADD(LW_SET1(0.0f), LW_DIV(v, fin));
+                if (n[u] == L)
+                    LW_ST(yr + o[u], v);
+                else
+                    LW_STN(yr + o[u], v, (size_t)n[u]);
+            }
+            ow += n[0] + n[1] + n[2] + n[3];
+        }
+    }
+}
+
+/* The kernel: the 3-wide stride-1 and stride-2 windows (3x3 convolutions
+ * and pools) specialised, then stride 1, stride 2, any. */
+LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, const float *w,
+                                 float bias, float *y, size_t oh_begin, size_t oh_end, int cip,
+                                 int64_t divisor)
+{
+    if (g->kw == 3 && g->dw == 1 && g->sw == 1)
+        lam__w_plane(kind, 1, 3, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+    else if (g->kw == 3 && g->dw == 1 && g->sw == 2)
+        lam__w_plane(kind, 2, 3, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+    else if (g->sw == 1)
+        lam__w_plane(kind, 1, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+    else if (g->sw == 2)
+        lam__w_plane(kind, 2, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+    else
+        lam__w_plane(kind, 0, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+}
+
+#endif /* LAM__W_SCALAR */
+#endif

@@ -1,0 +1,19 @@
+/* f32 hardtanh, AVX2+FMA: x < a ? a : x > b ? b : x (a = min_val, b = max_val; NaN stays NaN,
+ * a signed zero input equal to a bound is kept).
+ * Contract: y[i] = hardtanh(x[i]) for i in [0, n); n in floats, any n: 16 per step, then 8,
+ * then a masked tail (never reads or writes past n); no alignment needed; y may equal x.
+ * Accuracy: exact. */
+#include "config.h"
+
+#include "simd/simd.h"
+#include "simd/x86/avx2/vmath-avx2.h"
+
+void lam__f32_vhardtanh_avx2(size_t n, const float *x, float *y, float a, float b)
+{
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    /* max_ps(a, x) = a > x ? a : x, min_ps(b, t) = b < t ? b : t: the
+     * scalar rule, NaN and signed zeros included */
+#define LAM__OP(v) _mm256_min_ps(vb, _mm256_max_ps(va, (v)))
+    LAM__AVX2_UNARY_LOOP(n, x, y, LAM__OP);
+#undef LAM__OP
+}

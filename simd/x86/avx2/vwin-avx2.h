@@ -1,0 +1,66 @@
+/* AVX2+FMA primitives of the window kernels' shared body
+ * (simd/window/window-impl.h): 8 lanes, maskload/maskstore for the tails
+ * (never touching memory outside the lanes' own floats), a shuffle and a
+ * cross-lane permute for stride 2, a masked gather otherwise.  Only for
+ * files built with -mavx2 -mfma. */
+#ifndef LAMINA_SIMD_X86_AVX2_VWIN_AVX2_H
+#define LAMINA_SIMD_X86_AVX2_VWIN_AVX2_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#define LW_V __m256
+#define LW_L 8
+#define LAM__WV static inline __attribute__((always_inline))
+
+/* lanes [0, n) set, n in [0, 8] */
+LAM__WV __m256i lam__w_mask256(size_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+/* the even floats of a and b, in order */
+LAM__WV __m256 lam__w_even256(__m256 a, __m256 b)
+{
+    __m256 t = _mm256_shuffle_ps(a, b, 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
+LAM__WV __m256 lam__w_lds2_256(const float *p)
+{
+    return lam__w_even256(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8));
+}
+/* n lanes (n <= 8) from p[0, 2n - 1); n = 0 reads nothing */
+LAM__WV __m256 lam__w_lds2n_256(const float *p, size_t n)
+{
+    if (n == 0)
+        return _mm256_setzero_ps();
+    size_t m = 2 * n - 1; /* <= 15 */
+    __m256 a = _mm256_maskload_ps(p, lam__w_mask256(m < 8 ? m : 8));
+    __m256 b = m > 8 ? _mm256_maskload_ps(p + 8, lam__w_mask256(m - 8)) : _mm256_setzero_ps();
+    return lam__w_even256(a, b);
+}
+LAM__WV __m256 lam__w_ldsg_256(const float *p, ptrdiff_t s, size_t n)
+{
+    __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)s));
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx,
+                                    _mm256_castsi256_ps(lam__w_mask256(n)), 4);
+}
+/* v where v > m or v is NaN, else m: max_ps(v, m) is v > m ? v : m */
+LAM__WV __m256 lam__w_maxnan256(__m256 m, __m256 v)
+{
+    return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
+#define LW_LD(p) _mm256_loadu_ps(p)
+#define LW_LDN(p, n) _mm256_maskload_ps((p), lam__w_mask256(n))
+#define LW_LDS2(p) lam__w_lds2_256(p)
+#define LW_LDS2N(p, n) lam__w_lds2n_256((p), (n))
+#define LW_LDSG(p, s, n) lam__w_ldsg_256((p), (s), (size_t)(n))
+#define LW_ST(p, v) _mm256_storeu_ps((p), (v))
+#define LW_STN(p, v, n) _mm256_maskstore_ps((p), lam__w_mask256(n), (v))
+#define LW_SET1(f) _mm256_set1_ps(f)
+#define LW_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define LW_ADD(a, b) _mm256_add_ps((a), (b))
+#define LW_DIV(a, b) _mm256_div_ps((a), (b))
+#define LW_MAXNAN(m, v) lam__w_maxnan256((m), (v))
+
+#endif

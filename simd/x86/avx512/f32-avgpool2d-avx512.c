@@ -1,0 +1,20 @@
+/* f32 avgpool2d, avx512: average pooling of one plane: s += x over the taps inside the input in
+ * window order from 0, y = 0 + s / divisor (cpu_avg_pool's divisor).
+ *
+ * Contract: LAM_WINDOW_KERNELS (simd/kernel-list.h) and lam__win2d
+ * (simd/kernels.h): output rows [oh_begin, oh_end) of one plane, any
+ * geometry.  16 lanes; stride 2 by a two-register permute, other strides by
+ * gather; masked tails.
+ * Accuracy: exact (bit-identical to the scalar twin: the same chain per
+ * output, simd/window/window-impl.h). */
+#include "config.h"
+
+#include "simd/simd.h"
+#include "simd/x86/avx512/vwin-avx512.h"
+#include "simd/window/window-impl.h"
+
+void lam__f32_avgpool2d_avx512(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
+                               size_t oh_end, int count_include_pad, int64_t divisor)
+{
+    lam__w_kernel(LAM__W_AVG, g, x, NULL, 0.0f, y, oh_begin, oh_end, count_include_pad, divisor);
+}

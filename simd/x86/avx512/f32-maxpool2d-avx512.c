@@ -1,0 +1,21 @@
+/* f32 maxpool2d, avx512: max pooling of one plane: m = -inf, then m = x where x > m or x is NaN
+ * over the taps inside the input in window order (PyTorch's rule: NaN
+ * propagates, the first of equal values, -0 or +0, is kept).
+ *
+ * Contract: LAM_WINDOW_KERNELS (simd/kernel-list.h) and lam__win2d
+ * (simd/kernels.h): output rows [oh_begin, oh_end) of one plane, any
+ * geometry.  16 lanes; stride 2 by a two-register permute, other strides by
+ * gather; masked tails.
+ * Accuracy: exact (bit-identical to the scalar twin: the same chain per
+ * output, simd/window/window-impl.h). */
+#include "config.h"
+
+#include "simd/simd.h"
+#include "simd/x86/avx512/vwin-avx512.h"
+#include "simd/window/window-impl.h"
+
+void lam__f32_maxpool2d_avx512(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
+                               size_t oh_end)
+{
+    lam__w_kernel(LAM__W_MAX, g, x, NULL, 0.0f, y, oh_begin, oh_end, 0, 0);
+}

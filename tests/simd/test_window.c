@@ -1,0 +1,306 @@
+/* Window kernels (LAM_WINDOW_KERNELS in simd/kernel-list.h: dwconv2d,
+ * maxpool2d, avgpool2d): every table this build and CPU have (one Criterion
+ * test per ISA, skipped with the reason where it is missing).
+ *   - the scalar twin against references written here from PyTorch's
+ *     definitions: max pooling exactly (the NaN and first-of-equal rule),
+ *     the convolution and the average against float64 within the chain's
+ *     bound;
+ *   - every table bit-identical to the scalar twin over a sweep of
+ *     geometries (kernel 1-7, stride 1-4, dilation 1-3, padding, ceil-mode
+ *     outputs, widths around every vector width), with NaN, infinities and
+ *     signed zeros in the input, split row ranges giving the same bits,
+ *     rows outside the range untouched, and the input plane ending at an
+ *     unreadable page (a read past it would fault). */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tests/simd/kt.h"
+
+enum { W_DW, W_MAX, W_AVG };
+static const char *const wnames[] = {"dwconv2d", "maxpool2d", "avgpool2d"};
+
+static void run(const lam__kernel_table *k, int kind, const lam__win2d *g, const float *x,
+                const float *w, float bias, float *y, size_t o0, size_t o1, int cip, int64_t div)
+{
+    switch (kind) {
+    case W_DW: k->dwconv2d(g, x, w, bias, y, o0, o1); break;
+    case W_MAX: k->maxpool2d(g, x, y, o0, o1); break;
+    default: k->avgpool2d(g, x, y, o0, o1, cip, div); break;
+    }
+}
+
+/* The input plane at the end of a readable region followed by a PROT_NONE
+ * page. */
+typedef struct guarded {
+    void *base;
+    size_t len;
+    float *x;
+} guarded;
+
+static guarded guarded_alloc(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), bytes = (n * sizeof(float) + pg - 1) / pg * pg;
+    guarded r;
+    r.len = bytes + pg;
+    r.base = mmap(NULL, r.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert(r.base != MAP_FAILED);
+    cr_assert(mprotect((char *)r.base + bytes, pg, PROT_NONE) == 0);
+    r.x = (float *)(void *)((char *)r.base + bytes) - n;
+    return r;
+}
+
+/* PyTorch's output size (pooling_output_shape / conv), ceil mode optional */
+static size_t out_len(size_t in, size_t k, size_t s, size_t d, size_t p, int ceil_mode)
+{
+    long num = (long)in + 2 * (long)p - (long)d * ((long)k - 1) - 1;
+    if (num < 0)
+        return 0;
+    long o = (num + (ceil_mode ? (long)s - 1 : 0)) / (long)s + 1;
+    if (ceil_mode && (o - 1) * (long)s >= (long)in + (long)p)
+        o--;
+    return (size_t)o;
+}
+
+/* References: each output from its definition (taps in window order). */
+static float ref_max(const lam__win2d *g, const float *x, long oh, long ow)
+{
+    float m = -INFINITY;
+    for (long a = 0; a < (long)g->kh; a++)
+        for (long b = 0; b < (long)g->kw; b++) {
+            long ih = oh * (long)g->sh - (long)g->ph + a * (long)g->dh;
+            long iw = ow * (long)g->sw - (long)g->pw + b * (long)g->dw;
+            if (ih < 0 || ih >= (long)g->h || iw < 0 || iw >= (long)g->w)
+                continue;
+            float v = x[ih * (long)g->w + iw];
+            if (v > m || isnan(v))
+                m = v;
+        }
+    return m;
+}
+
+/* float64 value and sum of |terms| */
+static double ref_dw(const lam__win2d *g, const float *x, const float *w, float bias, long oh,
+                     long ow, double *mag)
+{
+    double s = bias;
+    *mag = fabs((double)bias);
+    for (long a = 0; a < (long)g->kh; a++)
+        for (long b = 0; b < (long)g->kw; b++) {
+            long ih = oh * (long)g->sh - (long)g->ph + a * (long)g->dh;
+            long iw = ow * (long)g->sw - (long)g->pw + b * (long)g->dw;
+            if (ih < 0 || ih >= (long)g->h || iw < 0 || iw >= (long)g->w)
+                continue;
+            double t = (double)w[a * (long)g->kw + b] * (double)x[ih * (long)g->w + iw];
+            s += t;
+            *mag += fabs(t);
+        }
+    return s;
+}
+
+static double ref_avg(const lam__win2d *g, const float *x, long oh, long ow, int cip, int64_t dv,
+                      double *mag)
+{
+    long H = (long)g->h, W = (long)g->w;
+    long h0 = oh * (long)g->sh - (long)g->ph, w0 = ow * (long)g->sw - (long)g->pw;
+    long h1 = h0 + (long)g->kh < H + (long)g->ph ? h0 + (long)g->kh : H + (long)g->ph;
+    long w1 = w0 + (long)g->kw < W + (long)g->pw ? w0 + (long)g->kw : W + (long)g->pw;
+    long pool = (h1 - h0) * (w1 - w0);
+    h0 = h0 > 0 ? h0 : 0, w0 = w0 > 0 ? w0 : 0, h1 = h1 < H ? h1 : H, w1 = w1 < W ? w1 : W;
+    *mag = 0;
+    if (h0 >= h1 || w0 >= w1)
+        return 0;
+    double s = 0;
+    for (long i = h0; i < h1; i++)
+        for (long j = w0; j < w1; j++) {
+            s += x[i * W + j];
+            *mag += fabs((double)x[i * W + j]);
+        }
+    double d = dv ? (double)dv : cip ? (double)pool : (double)((h1 - h0) * (w1 - w0));
+    *mag /= d;
+    return s / d;
+}
+
+static void fill(kt_rng *r, float *x, size_t n, int specials)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = kt_uniform(r, -4.0f, 4.0f);
+    if (specials && n > 4) {
+        static const float sp[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, -NAN};
+        for (size_t i = 0; i < n / 16 + 1; i++)
+            x[kt_next(r) % n] = sp[kt_next(r) % 6];
+    }
+    if (n > 8 && !specials) /* ties and signed zeros in the max pool's windows */
+        for (size_t i = 0; i < n / 8; i++)
+            x[kt_next(r) % n] = (kt_next(r) & 1) ? 0.0f : -0.0f;
+}
+
+/* A random geometry for kind (pools: padding <= k/2, avg dilation 1). */
+static int random_geom(kt_rng *r, int kind, lam__win2d *g)
+{
+    g->kh = 1 + kt_next(r) % 5, g->kw = 1 + kt_next(r) % 7;
+    g->sh = 1 + kt_next(r) % 3, g->sw = 1 + kt_next(r) % 4;
+    g->dh = kind == W_AVG ? 1 : 1 + kt_next(r) % 2;
+    g->dw = kind == W_AVG ? 1 : 1 + kt_next(r) % 3;
+    if (kt_next(r) % 3 == 0) /* the 3x3 fast paths */
+        g->kh = g->kw = 3, g->dh = g->dw = 1, g->sh = g->sw = 1 + kt_next(r) % 2;
+    size_t pmax_h = kind == W_DW ? g->kh : g->kh / 2, pmax_w = kind == W_DW ? g->kw : g->kw / 2;
+    g->ph = kt_next(r) % (pmax_h + 1), g->pw = kt_next(r) % (pmax_w + 1);
+    g->h = 1 + kt_next(r) % 12;
+    static const size_t widths[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 47, 64, 65, 70, 97, 130};
+    g->w = widths[kt_next(r) % (sizeof widths / sizeof widths[0])] + kt_next(r) % 3;
+    int ceil_mode = kind != W_DW && (kt_next(r) & 1);
+    g->oh = out_len(g->h, g->kh, g->sh, g->dh, g->ph, ceil_mode);
+    g->ow = out_len(g->w, g->kw, g->sw, g->dw, g->pw, ceil_mode);
+    return g->oh > 0 && g->ow > 0;
+}
+
+/* The scalar twin against the references. */
+Test(window, scalar_twin_against_definitions)
+{
+    const lam__kernel_table *s = kt_scalar();
+    kt_rng r = {99};
+    for (int kind = 0; kind < 3; kind++)
+        for (int it = 0; it < 300; it++) {
+            lam__win2d g;
+            if (!random_geom(&r, kind, &g))
+                continue;
+            size_t nx = g.h * g.w, ny = g.oh * g.ow;
+            float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), w[35];
+            fill(&r, x, nx, kind == W_MAX && (it & 1));
+            for (int i = 0; i < 35; i++)
+                w[i] = kt_uniform(&r, -1.0f, 1.0f);
+            float bias = kt_uniform(&r, -1.0f, 1.0f);
+            int cip = it & 1;
+            int64_t dv = it % 5 == 0 ? 3 : 0;
+            run(s, kind, &g, x, w, bias, y, 0, g.oh, cip, dv);
+            size_t taps = g.kh * g.kw;
+            for (long oh = 0; oh < (long)g.oh; oh++)
+                for (long ow = 0; ow < (long)g.ow; ow++) {
+                    float got = y[oh * (long)g.ow + ow];
+                    double mag = 0, ref;
+                    if (kind == W_MAX) {
+                        float e = ref_max(&g, x, oh, ow);
+                        cr_assert(kt_same_bits(got, e) && signbit(got) == signbit(e),
+                                  "maxpool2d (%ld, %ld): %g, expected %g", oh, ow, got, e);
+                        continue;
+                    }
+                    ref = kind == W_DW ? ref_dw(&g, x, w, bias, oh, ow, &mag)
+                                       : ref_avg(&g, x, oh, ow, cip, dv, &mag);
+                    double tol = (double)(taps + 2) * FLT_EPSILON * mag + 1e-30;
+                    cr_assert(fabs((double)got - ref) <= tol,
+                              "%s (%ld, %ld) k %zux%zu: %.9g, exact %.17g (tolerance %.3g)",
+                              wnames[kind], oh, ow, g.kh, g.kw, got, ref, tol);
+                    if (kind == W_AVG && ref == 0 && mag == 0)
+                        cr_assert(!signbit(got), "avgpool2d: an empty window gives +0");
+                }
+            free(x);
+            free(y);
+        }
+}
+
+/* Hand-checked values. */
+Test(window, known_values)
+{
+    const lam__kernel_table *s = kt_scalar();
+    const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float y[9];
+    /* 3x3 ones kernel, padding 1: the sums of each 3x3 neighbourhood */
+    lam__win2d g = {3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1};
+    const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    s->dwconv2d(&g, x, ones, 0.5f, y, 0, 3);
+    cr_assert(y[0] == 12.5f && y[4] == 45.5f && y[8] == 28.5f);
+    s->maxpool2d(&g, x, y, 0, 3);
+    cr_assert(y[0] == 5 && y[4] == 9 && y[6] == 8);
+    s->avgpool2d(&g, x, y, 0, 3, 1, 0); /* count_include_pad: the corner / 9 */
+    cr_assert(y[0] == 12.0f / 9.0f && y[4] == 5.0f);
+    s->avgpool2d(&g, x, y, 0, 3, 0, 0); /* the corner's 4 taps */
+    cr_assert(y[0] == 3.0f);
+}
+
+ParameterizedTestParameters(window, same_bits_as_scalar) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, window, same_bits_as_scalar)
+{
+    const lam__kernel_table *k, *s = kt_scalar();
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
+    kt_rng r = {1234 + (uint64_t)*isa};
+    long checked = 0;
+    for (int kind = 0; kind < 3; kind++)
+        for (int it = 0; it < 1500; it++) {
+            lam__win2d g;
+            if (!random_geom(&r, kind, &g))
+                continue;
+            size_t nx = g.h * g.w, ny = g.oh * g.ow;
+            guarded gx = guarded_alloc(nx);
+            float *ys = malloc((ny + 16) * sizeof *ys), *yk = malloc((ny + 16) * sizeof *yk), w[35];
+            fill(&r, gx.x, nx, it & 1);
+            for (int i = 0; i < 35; i++)
+                w[i] = kt_uniform(&r, -1.0f, 1.0f);
+            if (it % 7 == 0)
+                w[kt_next(&r) % 35] = INFINITY; /* never meets a padding tap */
+            float bias = kt_uniform(&r, -1.0f, 1.0f);
+            int cip = (it >> 1) & 1;
+            int64_t dv = it % 5 == 0 ? 7 : 0;
+            for (size_t i = 0; i < ny + 16; i++)
+                ys[i] = yk[i] = 1234.5f;
+            run(s, kind, &g, gx.x, w, bias, ys, 0, g.oh, cip, dv);
+            /* the table's kernel in two row ranges; rows after the first
+             * range untouched by it */
+            size_t split = g.oh / 2;
+            run(k, kind, &g, gx.x, w, bias, yk, 0, split, cip, dv);
+            for (size_t i = split * g.ow; i < ny + 16; i++)
+                cr_assert(yk[i] == 1234.5f, "%s %s wrote outside its rows", k->isa, wnames[kind]);
+            run(k, kind, &g, gx.x, w, bias, yk, split, g.oh, cip, dv);
+            for (size_t i = 0; i < ny; i++)
+                cr_assert(kt_same_bits(yk[i], ys[i]) &&
+                              (isnan(ys[i]) || signbit(yk[i]) == signbit(ys[i])),
+                          "%s %s h %zu w %zu k %zux%zu s %zu,%zu d %zu,%zu p %zu,%zu -> %zux%zu: "
+                          "[%zu] %.9g vs scalar %.9g",
+                          k->isa, wnames[kind], g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph,
+                          g.pw, g.oh, g.ow, i, yk[i], ys[i]);
+            for (size_t i = ny; i < ny + 16; i++)
+                cr_assert(yk[i] == 1234.5f, "%s %s wrote past the plane", k->isa, wnames[kind]);
+            checked += (long)ny;
+            free(ys);
+            free(yk);
+            munmap(gx.base, gx.len);
+        }
+    cr_log_info("%s: %ld outputs bit-identical to the scalar twin", k->isa, checked);
+}
+
+/* A wide plane (many full vectors, the four-vector loop) at the 3x3 fast
+ * paths and a 7x7 stride-2 one, every table against the scalar twin. */
+ParameterizedTestParameters(window, wide_planes) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, window, wide_planes)
+{
+    const lam__kernel_table *k, *s = kt_scalar();
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
+    static const size_t shapes[][4] = {{3, 1, 1, 1}, {3, 2, 1, 1}, {7, 2, 3, 1}, {3, 1, 1, 2}, {5, 3, 2, 1}};
+    kt_rng r = {5};
+    for (int kind = 0; kind < 3; kind++)
+        for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+            size_t kk = shapes[c][0], st = shapes[c][1], p = shapes[c][2], d = shapes[c][3];
+            if (kind == W_AVG && d > 1)
+                continue;
+            lam__win2d g = {37, 229, 0, 0, kk, kk, st, st, d, d, p, p};
+            g.oh = out_len(g.h, kk, st, d, p, 0), g.ow = out_len(g.w, kk, st, d, p, 0);
+            size_t nx = g.h * g.w, ny = g.oh * g.ow;
+            guarded gx = guarded_alloc(nx);
+            float *ys = malloc(ny * sizeof *ys), *yk = malloc(ny * sizeof *yk), w[49];
+            fill(&r, gx.x, nx, kind == W_MAX);
+            for (int i = 0; i < 49; i++)
+                w[i] = kt_uniform(&r, -1.0f, 1.0f);
+            run(s, kind, &g, gx.x, w, 0.25f, ys, 0, g.oh, 0, 0);
+            run(k, kind, &g, gx.x, w, 0.25f, yk, 0, g.oh, 0, 0);
+            for (size_t i = 0; i < ny; i++)
+                cr_assert(kt_same_bits(yk[i], ys[i]), "%s %s k %zu s %zu [%zu]: %.9g vs %.9g",
+                          k->isa, wnames[kind], kk, st, i, yk[i], ys[i]);
+            free(ys);
+            free(yk);
+            munmap(gx.base, gx.len);
+        }
+}
