@@ -183,7 +183,7 @@
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \
     LAM_ROW_KERNELS(LAM__KT_DECL_R)         \
     LAM_BINARY_KERNELS(LAM__KT_DECL_B)      \
-    LAM_ATTN_KERNELS(LAM__KT_DECL_R)
+    LAM_ATTN_KERNELS(LAM__KT_DECL_R)        \
     LAM_WINDOW_KERNELS(LAM__KT_DECL_W)
 
 #define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
