@@ -126,6 +126,40 @@ ParameterizedTest(struct rnn_case *c, rnn, matches_pytorch)
                      (size_t)lam_tensor_numel(x) * sizeof(float)) == 0,
               "%s: forward modified its input", c->name);
 
+    /* PyTorch's forward(input, hx) through lam_module_forward_multi: the
+     * tuple (output, h_n), for LSTM (output, (h_n, c_n)), against PyTorch's
+     * numbers */
+    {
+        lam_tuple *args = NULL, *hx = NULL, *res = NULL;
+        lam_tensor *single = NULL;
+        ASSERT_OK(lam_tuple_create(&args, h0 ? 2 : 1));
+        ASSERT_OK(lam_tuple_set_tensor(args, 0, x));
+        if (h0 && lstm) {
+            ASSERT_OK(lam_tuple_create(&hx, 2));
+            ASSERT_OK(lam_tuple_set_tensor(hx, 0, h0));
+            ASSERT_OK(lam_tuple_set_tensor(hx, 1, c0));
+            ASSERT_OK(lam_tuple_set_tuple(args, 1, hx));
+        } else if (h0) {
+            ASSERT_OK(lam_tuple_set_tensor(args, 1, h0));
+        }
+        ASSERT_OK(lam_module_forward_multi(m, args, NULL, &single, &res));
+        cr_assert_null(single, "%s: forward_multi gave a tensor, not a tuple", c->name);
+        cr_assert_not_null(res);
+        cr_assert_eq(lam_tuple_len(res), 2, "%s: tuple length", c->name);
+        expect_close(lam_tuple_tensor(res, 0), ey, "tuple output", c->name);
+        if (lstm) {
+            lam_tuple *st = lam_tuple_tuple(res, 1);
+            cr_assert_not_null(st, "%s: (h_n, c_n) is not a tuple", c->name);
+            expect_close(lam_tuple_tensor(st, 0), eh, "tuple h_n", c->name);
+            expect_close(lam_tuple_tensor(st, 1), ec, "tuple c_n", c->name);
+        } else {
+            expect_close(lam_tuple_tensor(res, 1), eh, "tuple h_n", c->name);
+        }
+        lam_tuple_release(res);
+        lam_tuple_release(hx);
+        lam_tuple_release(args);
+    }
+
     /* the module's forward: output from zero states, as lam_rnn_forward */
     lam_tensor *yz = NULL, *ym = NULL, *ym2 = NULL;
     ASSERT_OK(lam_rnn_forward(m, x, NULL, NULL, &yz, NULL, NULL));
@@ -267,6 +301,45 @@ Test(rnn, forward_errors_are_pytorchs)
     lam_tensor_release(c0);
     lam_module_release(lin);
     lam_module_release(gru);
+}
+
+/* A Sequential passes the layer's tuple on, as PyTorch's does: alone it
+ * returns (output, (h_n, c_n)); before a Linear it is PyTorch's TypeError
+ * with the module path.  A wrong hx is refused. */
+Test(rnn, sequential_passes_the_tuple_on)
+{
+    lam_module *lstm, *lin, *seq1, *seq2;
+    ASSERT_OK(lam_lstm_create(&lstm, 3, 4, 1, true, false, 0.0, false, 0));
+    ASSERT_OK(lam_linear_create(&lin, 4, 2, true));
+    ASSERT_OK(lam_sequential_create(&seq1, 1, &lstm));
+    lam_module *both[2] = {lstm, lin};
+    ASSERT_OK(lam_sequential_create(&seq2, 2, both));
+    lam_tensor *x = zeros("5 2 3"), *y = NULL;
+    lam_tuple *args = NULL, *res = NULL;
+    ASSERT_OK(lam_tuple_create(&args, 1));
+    ASSERT_OK(lam_tuple_set_tensor(args, 0, x));
+    ASSERT_OK(lam_module_forward_multi(seq1, args, NULL, &y, &res));
+    cr_assert_null(y);
+    cr_assert_eq(lam_tuple_len(res), 2);
+    cr_assert_not_null(lam_tuple_tensor(res, 0));
+    cr_assert_not_null(lam_tuple_tuple(res, 1));
+    lam_tuple_release(res);
+    res = NULL;
+    EXPECT_FAIL(lam_module_forward_multi(seq2, args, NULL, &y, &res), LAM_ERR_TYPE,
+                "Sequential[1] linear(): argument 'input' (position 1) must be Tensor, not tuple");
+    lam_tuple *bad = NULL;
+    ASSERT_OK(lam_tuple_create(&bad, 2));
+    ASSERT_OK(lam_tuple_set_tensor(bad, 0, x));
+    ASSERT_OK(lam_tuple_set_tensor(bad, 1, x));
+    EXPECT_FAIL(lam_module_forward_multi(lstm, bad, NULL, &y, &res), LAM_ERR_TYPE,
+                "LSTM: hx must be a tuple of two tensors (h_0, c_0), got Tensor");
+    lam_tuple_release(bad);
+    lam_tuple_release(args);
+    lam_tensor_release(x);
+    lam_module_release(seq1);
+    lam_module_release(seq2);
+    lam_module_release(lin);
+    lam_module_release(lstm);
 }
 
 /* A batch of 0 is an empty output, as PyTorch gives. */

@@ -334,11 +334,12 @@ LAM_API lam_status lam_conv_transpose2d_create(lam_module **out, int64_t in_chan
  * with PyTorch's message (LAM_ERR_SHAPE), e.g. "input.size(-1) must be equal
  * to input_size. Expected 10, got 7".
  *
- * Interim limitation: lam_module_forward on these modules takes the input
- * alone and returns `output` computed from zero initial states; PyTorch's
- * tuple (output, h_n) / (output, (h_n, c_n)) and its initial states come
- * through lam_rnn_forward below until lamina has several-input/output
- * forwards. */
+ * PyTorch's forward(input, hx=None) is lam_module_forward_multi: it returns
+ * the tuple (output, h_n), for LSTM (output, (h_n, c_n)), and takes hx (an
+ * LSTM's as the tuple (h_0, c_0)); a Sequential passes that tuple on, as
+ * PyTorch's does.  lam_module_forward, which returns one tensor, gives
+ * `output` from zero initial states; lam_rnn_forward below gives every
+ * tensor without tuples. */
 LAM_API lam_status lam_rnn_create(lam_module **out, int64_t input_size, int64_t hidden_size,
                                   int64_t num_layers, const char *nonlinearity, bool bias,
                                   bool batch_first, double dropout, bool bidirectional);

@@ -6,11 +6,9 @@
  * 1/sqrt(hidden)) from the default generator, in that order), repr, and
  * PyTorch's messages for bad arguments and inputs.
  *
- * Interim limitation: the module's forward takes one tensor and returns one
- * tensor, `output`, computed from zero initial states; until lamina's
- * several-inputs-and-outputs API exists, the whole computation (initial
- * states h_0 / c_0 given or not, and h_n / c_n returned) is reached through
- * lam_rnn_forward (<lamina/layers.h>).
+ * forward_multi is PyTorch's forward(input, hx=None), returning (output, h_n)
+ * or (output, (h_n, c_n)); the single-tensor forward gives `output` from zero
+ * initial states; lam_rnn_forward (<lamina/layers.h>) gives every tensor.
  *
  * Compute, per layer and direction: the input projection of every time
  * step, xp = x W_ihᵀ + b_ih, is one GEMM through the kernel table (all T x B
@@ -464,11 +462,8 @@ static lam_status rnn_forward(lam_module *m, const lam_tensor *in, lam_tensor *o
         T = s->batch_first ? in->shape[1] : in->shape[0];
         B = s->batch_first ? in->shape[0] : in->shape[1];
     }
-    /* The multi-input/output API will plug in here: PyTorch's forward
-     * returns (output, h_n) — (output, (h_n, c_n)) for LSTM — and takes
-     * optional initial states; until lamina can pass several tensors, the
-     * single-tensor forward gives `output` from zero initial states, and
-     * lam_rnn_forward gives the rest. */
+    /* The single-tensor forward gives `output` from zero initial states;
+     * PyTorch's tuple and initial states are rnn_forward_multi's. */
     return rnn_compute(m, in->data, T, B, NULL, NULL, out->data, NULL, NULL);
 }
 
@@ -530,7 +525,14 @@ LAM_API lam_status lam_rnn_forward(lam_module *m, const lam_tensor *input, const
     if (c_0 && s->mode != RNN_LSTM)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "lam_rnn_forward: c_0 is given but %s has no cell state", type_name(s));
-    lam_status st = check_input(m, input->ndim, input->shape);
+    lam_status st = lam__check_f32(type_name(s), "input", input);
+    if (!st && h_0)
+        st = lam__check_f32(type_name(s), "h_0", h_0);
+    if (!st && c_0)
+        st = lam__check_f32(type_name(s), "c_0", c_0);
+    if (st)
+        return st;
+    st = check_input(m, input->ndim, input->shape);
     if (st)
         return lam__error(st, "%s: %s", type_name(s), lam_last_error());
     bool batched = input->ndim == 3;
@@ -621,12 +623,88 @@ static void rnn_destroy(lam_module *m)
     free(s);
 }
 
+/* PyTorch's forward(input, hx=None) with several values: (output, h_n), for
+ * LSTM (output, (h_n, c_n)); hx None or absent gives zero initial states,
+ * an LSTM's hx is the tuple (h_0, c_0).  A Sequential holding one of these
+ * layers passes this tuple on, as PyTorch's does (so Sequential(LSTM,
+ * Linear) fails as it does there). */
+static const char *value_kind(const lam__val *v)
+{
+    return v->t ? "Tensor" : v->tup ? "tuple" : "NoneType";
+}
+
+static lam_status rnn_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
+{
+    (void)args;
+    const rnn_state *s = m->state;
+    const char *name = type_name(s);
+    bool lstm = s->mode == RNN_LSTM;
+    if (in->n < 1 || in->n > 2)
+        return in->n == 0
+                   ? lam__error(LAM_ERR_TYPE,
+                                "%s.forward() missing 1 required positional argument: 'input'", name)
+                   : lam__error(LAM_ERR_TYPE,
+                                "%s.forward() takes from 2 to 3 positional arguments but %zu were "
+                                "given",
+                                name, in->n + 1);
+    const lam__val *x = &in->items[0];
+    if (!x->t)
+        return lam__error(LAM_ERR_TYPE, "%s: '%s' object has no attribute 'dim'", name,
+                          value_kind(x));
+    const lam_tensor *h0 = NULL, *c0 = NULL;
+    if (in->n == 2 && (in->items[1].t || in->items[1].tup)) {
+        const lam__val *hx = &in->items[1];
+        if (lstm) {
+            if (!hx->tup || hx->tup->n != 2 || !hx->tup->items[0].t || !hx->tup->items[1].t)
+                return lam__error(LAM_ERR_TYPE,
+                                  "LSTM: hx must be a tuple of two tensors (h_0, c_0), got %s",
+                                  value_kind(hx));
+            h0 = hx->tup->items[0].t;
+            c0 = hx->tup->items[1].t;
+        } else {
+            if (!hx->t)
+                return lam__error(LAM_ERR_TYPE, "%s: hx must be a Tensor, got %s", name,
+                                  value_kind(hx));
+            h0 = hx->t;
+        }
+    }
+    lam_tensor *y = NULL, *hn = NULL, *cn = NULL;
+    lam_tuple *res = NULL, *hc = NULL;
+    lam_status st = lam_rnn_forward(m, x->t, h0, c0, &y, &hn, lstm ? &cn : NULL);
+    if (!st)
+        st = lam_tuple_create(&res, 2);
+    if (!st)
+        st = lam_tuple_set_tensor(res, 0, y);
+    if (!st && lstm) {
+        st = lam_tuple_create(&hc, 2);
+        if (!st)
+            st = lam_tuple_set_tensor(hc, 0, hn);
+        if (!st)
+            st = lam_tuple_set_tensor(hc, 1, cn);
+        if (!st)
+            st = lam_tuple_set_tuple(res, 1, hc);
+    } else if (!st) {
+        st = lam_tuple_set_tensor(res, 1, hn);
+    }
+    lam_tensor_release(y);
+    lam_tensor_release(hn);
+    lam_tensor_release(cn);
+    lam_tuple_release(hc);
+    if (st) {
+        lam_tuple_release(res);
+        return st;
+    }
+    out->tup = res;
+    return LAM_OK;
+}
+
 #define RNN_OPS(var, name)                                                                         \
     static const lam__module_ops var = {                                                           \
         .type_name = name,                                                                         \
         .py_module = "torch.nn.modules.rnn",                                                       \
         .output_shape = rnn_shape,                                                                 \
         .forward_into = rnn_forward,                                                               \
+        .forward_multi = rnn_forward_multi,                                                        \
         .extra_repr = rnn_repr,                                                                    \
         .destroy = rnn_destroy,                                                                    \
         .flops = rnn_flops,                                                                        \
