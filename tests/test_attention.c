@@ -80,6 +80,57 @@ static lam_status run_case(lam_module *m, const fx_file *fx, lam_tensor **out, l
     return st;
 }
 
+/* The same through PyTorch's forward(query, key, value, key_padding_mask,
+ * need_weights, attn_mask, average_attn_weights) as lam_module_forward_multi
+ * gives it: boolean masks as bool tensors, the flags as one-element bool
+ * tensors; the result the tuple (attn_output, attn_weights or None). */
+static lam_tensor *flag(bool v)
+{
+    lam_tensor *t = NULL;
+    ASSERT_OK(lam_tensor_create_dtype(&t, LAM_BOOL, 1, (int64_t[]){1}));
+    lam_tensor_data_bool(t)[0] = v;
+    return t;
+}
+
+static lam_tensor *mask(const fx_file *fx, const char *name, const char *is_bool)
+{
+    if (!fx_get_tensor(fx, name))
+        return NULL;
+    lam_tensor *t = fx_lam_tensor(fx, name), *b = NULL;
+    if (!fxi_or(fx, is_bool, 0))
+        return t;
+    ASSERT_OK(lam_tensor_to_dtype(&b, t, LAM_BOOL));
+    lam_tensor_release(t);
+    return b;
+}
+
+static lam_status run_case_multi(lam_module *m, const fx_file *fx, lam_tuple **res)
+{
+    lam_tensor *q = fx_lam_tensor(fx, "query");
+    bool self = fxi(fx, "self");
+    lam_tensor *items[7] = {
+        q,
+        self ? lam_tensor_retain(q) : fx_lam_tensor(fx, "key"),
+        self ? lam_tensor_retain(q) : fx_lam_tensor(fx, "value"),
+        mask(fx, "kpm", "kpm_bool"),
+        flag(fxi(fx, "need_weights")),
+        mask(fx, "attn_mask", "attn_mask_bool"),
+        flag(fxi(fx, "average")),
+    };
+    lam_tuple *args = NULL;
+    ASSERT_OK(lam_tuple_create(&args, 7));
+    for (int i = 0; i < 7; i++) {
+        if (items[i])
+            ASSERT_OK(lam_tuple_set_tensor(args, i, items[i]));
+        lam_tensor_release(items[i]);
+    }
+    lam_tensor *single = NULL;
+    lam_status st = lam_module_forward_multi(m, args, NULL, &single, res);
+    cr_expect_null(single);
+    lam_tuple_release(args);
+    return st;
+}
+
 struct mha_case {
     char file[40];
 };
@@ -127,6 +178,18 @@ ParameterizedTest(struct mha_case *c, attention, matches_pytorch)
         expect_close(w, fx_get_tensor(fx, "weights"), c->file, "weights");
     else
         cr_expect_null(w);
+
+    lam_tuple *res = NULL;
+    ASSERT_OK(run_case_multi(m, fx, &res));
+    cr_assert_eq(lam_tuple_len(res), 2, "%s: forward_multi's tuple", c->file);
+    expect_close(lam_tuple_tensor(res, 0), fx_get_tensor(fx, "output"), c->file,
+                 "forward_multi output");
+    if (fxi(fx, "need_weights"))
+        expect_close(lam_tuple_tensor(res, 1), fx_get_tensor(fx, "weights"), c->file,
+                     "forward_multi weights");
+    else
+        cr_expect(lam_tuple_is_none(res, 1), "%s: weights not asked for, not None", c->file);
+    lam_tuple_release(res);
 
     /* the module's own forward is self-attention without masks and without
      * weights: PyTorch's output, and the bits of the call without weights
@@ -231,6 +294,17 @@ Test(attention, errors)
                   "expecting key_padding_mask shape of (2, 5), but got torch.Size([2, 4])",
                   "message");
     lam_tensor_release(kpm);
+    /* PyTorch's forward(query, key, value, ...) with fewer than three */
+    lam_tuple *one = NULL, *res = NULL;
+    ASSERT_OK(lam_tuple_create(&one, 1));
+    ASSERT_OK(lam_tuple_set_tensor(one, 0, q));
+    cr_expect_eq(lam_module_forward_multi(m, one, NULL, &y, &res), LAM_ERR_TYPE);
+    EXPECT_STR_EQ(lam_last_error(),
+                  "MultiheadAttention.forward() missing 2 required positional arguments: 'key' "
+                  "and 'value'",
+                  "message");
+    cr_expect_null(res);
+    lam_tuple_release(one);
     lam_tensor *bad = NULL;
     ASSERT_OK(lam_tensor_create(&bad, 3, (int64_t[]){5, 2, 7}));
     cr_expect_eq(lam_module_forward(m, bad, &y), LAM_ERR_SHAPE);

@@ -71,15 +71,20 @@ LAM_API lam_status lam_multihead_attention_create(lam_module **out, int64_t embe
  * need_weights, attn_mask, average_attn_weights) of PyTorch 1.13 in eval
  * mode.  query (L, N, E) / key (S, N, kdim) / value (S, N, vdim), batch
  * first (N, L, E) when the module is, or unbatched (L, E).  Masks may be
- * NULL; until lamina has bool tensors a boolean mask is a float tensor whose
- * nonzero entries mean "masked" (*_is_bool true), else the mask is added
- * to the scores: key_padding_mask (N, S) or (S), attn_mask (L, S) or
+ * NULL; a bool tensor is a boolean mask (True: masked), and so is a float
+ * tensor with *_is_bool true (nonzero: masked); else the mask is added to
+ * the scores: key_padding_mask (N, S) or (S), attn_mask (L, S) or
  * (N num_heads, L, S).  A query row that may attend to no key gives NaN, as
  * PyTorch.  *attn_output gets a new tensor of the query's shape; when
  * need_weights and attn_weights is not NULL, *attn_weights gets a new tensor
  * (N, L, S') averaged over heads or (N, num_heads, L, S') (without N
  * unbatched; S' = S + 1 for add_bias_kv, + 1 for add_zero_attn), else it
  * is set to NULL; nothing of size L x S is computed without weights.
+ * lam_module_forward_multi(m, (query, key, value, key_padding_mask,
+ * need_weights, attn_mask, average_attn_weights)) is the same call in
+ * PyTorch's form (flags None or one-element tensors), returning the tuple
+ * (attn_output, attn_weights or None); lam_module_forward is
+ * self-attention without masks or weights.
  * Errors: LAM_ERR_TYPE when m is not a MultiheadAttention, LAM_ERR_SHAPE
  * with PyTorch's words for shapes that do not fit, LAM_ERR_NOT_IMPLEMENTED
  * for dropout > 0 in training mode. */

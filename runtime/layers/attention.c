@@ -453,10 +453,9 @@ static lam_status mha_shape(lam_module *m, int ndim, const int64_t *in, int *out
     return LAM_OK;
 }
 
-/* What a Sequential can call: forward(x) = self_attn(x, x, x)[0], no masks,
- * need_weights=False.  The multi-input / tuple API (several tensors in,
- * (attn_output, attn_weights) out, masks as bool tensors) plugs in here: it
- * calls lam__mha_compute with the caller's key, value, masks and flags. */
+/* The single-tensor forward: self_attn(x, x, x)[0], no masks,
+ * need_weights=False.  PyTorch's forward with key, value, masks and flags,
+ * returning (attn_output, attn_weights), is lam__mha_forward_multi. */
 static lam_status mha_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     return lam__mha_compute(m, in, in, in, NULL, NULL, false, true, out, NULL);
@@ -487,6 +486,7 @@ const lam__module_ops lam__mha_ops = {
     .py_module = "torch.nn.modules.activation",
     .output_shape = mha_shape,
     .forward_into = mha_forward,
+    .forward_multi = lam__mha_forward_multi,
     .destroy = mha_destroy,
     .flops = mha_flops,
 };
@@ -630,6 +630,13 @@ static lam_status mask_from(const lam_tensor *t, bool is_bool, lam__attn_mask *m
         return lam__error(LAM_ERR_SHAPE, "MultiheadAttention: a mask has %d dimensions", t->ndim);
     mk->ndim = t->ndim;
     memcpy(mk->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+    if (t->dtype == LAM_BOOL) { /* a bool tensor: True masks (bool is one byte, 0 or 1) */
+        mk->b = (const unsigned char *)lam__tensor_bool(t);
+        return LAM_OK;
+    }
+    lam_status st = lam__check_f32("MultiheadAttention", "mask", t);
+    if (st)
+        return st;
     if (!is_bool) {
         mk->f = t->data;
         return LAM_OK;
@@ -680,5 +687,105 @@ LAM_API lam_status lam_multihead_attention_forward(
         return st;
     }
     *attn_output = out;
+    return LAM_OK;
+}
+
+/* PyTorch's forward(query, key, value, key_padding_mask=None,
+ * need_weights=True, attn_mask=None, average_attn_weights=True) with
+ * several values: the masks bool tensors (True: masked) or float tensors
+ * (added to the scores); the flags None (their default) or one-element
+ * tensors read as Python reads them.  Returns (attn_output, attn_weights),
+ * attn_weights None unless need_weights. */
+static const char *mha_value_kind(const lam__val *v)
+{
+    return v->t ? "Tensor" : v->tup ? "tuple" : "NoneType";
+}
+
+static lam_status mha_flag(const lam__val *v, const char *name, bool dflt, bool *out)
+{
+    *out = dflt;
+    if (!v->t && !v->tup)
+        return LAM_OK;
+    if (!v->t || v->t->numel != 1)
+        return lam__error(LAM_ERR_TYPE,
+                          "MultiheadAttention: %s must be a bool (None or a one-element tensor), "
+                          "got %s",
+                          name, v->t ? "a tensor of several elements" : mha_value_kind(v));
+    const lam_tensor *t = v->t;
+    *out = t->dtype == LAM_BOOL    ? lam__tensor_bool(t)[0]
+           : t->dtype == LAM_INT64 ? lam__tensor_i64(t)[0] != 0
+                                   : t->data[0] != 0.0f;
+    return LAM_OK;
+}
+
+lam_status lam__mha_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
+{
+    (void)args;
+    static const char *const names[] = {"query", "key", "value"};
+    if (in->n < 3) {
+        if (in->n == 2)
+            return lam__error(LAM_ERR_TYPE,
+                              "MultiheadAttention.forward() missing 1 required positional "
+                              "argument: 'value'");
+        if (in->n == 1)
+            return lam__error(LAM_ERR_TYPE,
+                              "MultiheadAttention.forward() missing 2 required positional "
+                              "arguments: 'key' and 'value'");
+        return lam__error(LAM_ERR_TYPE,
+                          "MultiheadAttention.forward() missing 3 required positional arguments: "
+                          "'query', 'key', and 'value'");
+    }
+    if (in->n > 7)
+        return lam__error(LAM_ERR_TYPE,
+                          "MultiheadAttention.forward() takes from 4 to 8 positional arguments but "
+                          "%zu were given",
+                          in->n + 1);
+    for (int i = 0; i < 3; i++) {
+        if (!in->items[i].t)
+            return lam__error(LAM_ERR_TYPE, "MultiheadAttention: %s must be a Tensor, not %s",
+                              names[i], mha_value_kind(&in->items[i]));
+        lam_status st = lam__check_f32("MultiheadAttention", names[i], in->items[i].t);
+        if (st)
+            return st;
+    }
+    const lam_tensor *kpm = NULL, *am = NULL;
+    bool need_weights = true, average = true;
+    lam_status st = LAM_OK;
+    if (in->n > 3) {
+        if (in->items[3].tup)
+            return lam__error(LAM_ERR_TYPE, "MultiheadAttention: key_padding_mask must be a "
+                                            "Tensor or None, not tuple");
+        kpm = in->items[3].t;
+    }
+    if (in->n > 4)
+        st = mha_flag(&in->items[4], "need_weights", true, &need_weights);
+    if (!st && in->n > 5) {
+        if (in->items[5].tup)
+            return lam__error(LAM_ERR_TYPE,
+                              "MultiheadAttention: attn_mask must be a Tensor or None, not tuple");
+        am = in->items[5].t;
+    }
+    if (!st && in->n > 6)
+        st = mha_flag(&in->items[6], "average_attn_weights", true, &average);
+    if (st)
+        return st;
+    lam_tensor *o = NULL, *w = NULL;
+    lam_tuple *res = NULL;
+    st = lam_multihead_attention_forward(m, in->items[0].t, in->items[1].t, in->items[2].t, kpm,
+                                         false, need_weights, am, false, average, &o,
+                                         need_weights ? &w : NULL);
+    if (!st)
+        st = lam_tuple_create(&res, 2);
+    if (!st)
+        st = lam_tuple_set_tensor(res, 0, o);
+    if (!st && w)
+        st = lam_tuple_set_tensor(res, 1, w);
+    lam_tensor_release(o);
+    lam_tensor_release(w);
+    if (st) {
+        lam_tuple_release(res);
+        return st;
+    }
+    out->tup = res;
     return LAM_OK;
 }

@@ -52,6 +52,9 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
                             const lam__attn_mask *attn_mask, bool need_weights,
                             bool average_attn_weights, lam_tensor *out, lam_tensor **weights);
 
+/* MultiheadAttention's forward with several values (forward_multi). */
+lam_status lam__mha_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out);
+
 /* ---- TransformerEncoderLayer (transformer.c) ---- */
 extern const lam__module_ops lam__tel_ops;
 /* A new TransformerEncoderLayer with src's configuration and parameter
