@@ -25,6 +25,8 @@ enum mode {
     OP_ON_HIDDEN, /* adds relu(Linear0(x)) to itself with the tensor op */
     SEQ_ON_HIDDEN,/* runs a Sequential child on relu(Linear0(x)) */
     TRAIN_TOGGLE, /* toggles train/eval between a call and its read */
+    MULTI_ON_HIDDEN, /* runs the Sequential child through lam_module_forward_multi */
+    TO_DTYPE,     /* copies relu(Linear0(x)) with lam_tensor_to_dtype */
 };
 
 static enum mode g_mode;
@@ -101,6 +103,26 @@ static lam_status forward(lam_module *self, const lam_tensor *x, void *args, lam
             goto out;
         lam_tensor_release(a);
         a = s;
+    }
+    if (g_mode == MULTI_ON_HIDDEN) {
+        lam_tuple *args1 = NULL, *tup = NULL;
+        lam_tensor *s = NULL;
+        if ((st = lam_tuple_create(&args1, 1)) == LAM_OK &&
+            (st = lam_tuple_set_tensor(args1, 0, a)) == LAM_OK)
+            st = lam_module_forward_multi(lam_module_child(self, "seq"), args1, NULL, &s, &tup);
+        lam_tuple_release(args1);
+        lam_tuple_release(tup);
+        if (st)
+            goto out;
+        lam_tensor_release(a);
+        a = s;
+    }
+    if (g_mode == TO_DTYPE) {
+        lam_tensor *c = NULL;
+        if ((st = lam_tensor_to_dtype(&c, a, LAM_FLOAT32)) != LAM_OK)
+            goto out;
+        lam_tensor_release(a);
+        a = c;
     }
     if ((st = fwd(layer(self, 2), a, &z)) != LAM_OK)
         goto out;
@@ -328,4 +350,6 @@ Test(lazy, dropped_ops_and_children_on_intermediates)
     check_model(OP_ON_HIDDEN, 1000, 2);
     check_model(SEQ_ON_HIDDEN, 1000, 1);
     check_model(TRAIN_TOGGLE, 1000, 1);
+    check_model(MULTI_ON_HIDDEN, 1000, 1);
+    check_model(TO_DTYPE, 1000, 1);
 }

@@ -374,8 +374,10 @@ static bool is_identity(const lam_module *m)
 static lam_status forward_multi(lam_module *m, size_t index, const lam_tuple *in, void *args,
                                 lam__val *out)
 {
-    if (m->ops->forward_multi)
-        return m->ops->forward_multi(m, in, args, out);
+    if (m->ops->forward_multi) { /* it may read any tensor: deferred calls happen first */
+        lam_status st = lam__sync();
+        return st ? st : m->ops->forward_multi(m, in, args, out);
+    }
     const char *type = lam_module_type_name(m);
     if (in->n != 1)
         return in->n == 0

@@ -657,6 +657,7 @@ LAM_API lam_status lam_multihead_attention_forward(
     const lam_tensor *attn_mask, bool attn_mask_is_bool, bool average_attn_weights,
     lam_tensor **attn_output, lam_tensor **attn_weights)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(attn_output);
     *attn_output = NULL;
     if (attn_weights)

@@ -510,6 +510,7 @@ LAM_API lam_status lam_rnn_forward(lam_module *m, const lam_tensor *input, const
                                    const lam_tensor *c_0, lam_tensor **output, lam_tensor **h_n,
                                    lam_tensor **c_n)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(input);
     LAM__CHECK_ARG(output);

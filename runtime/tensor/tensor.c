@@ -324,6 +324,7 @@ LAM_API lam_status lam_tensor_clone(lam_tensor **out, const lam_tensor *src)
 
 LAM_API lam_status lam_tensor_to_dtype(lam_tensor **out, const lam_tensor *t, lam_dtype dtype)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(out);
     *out = NULL;
     LAM__CHECK_ARG(t);
@@ -580,6 +581,7 @@ LAM_API lam_status lam_tensor_set(lam_tensor *t, const int64_t *index, float val
 
 LAM_API lam_status lam_tensor_get_i64(const lam_tensor *t, const int64_t *index, int64_t *value)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(t);
     LAM__CHECK_ARG(index);
     LAM__CHECK_ARG(value);
@@ -593,6 +595,7 @@ LAM_API lam_status lam_tensor_get_i64(const lam_tensor *t, const int64_t *index,
 
 LAM_API lam_status lam_tensor_set_i64(lam_tensor *t, const int64_t *index, int64_t value)
 {
+    LAM__SYNC();
     LAM__CHECK_ARG(t);
     LAM__CHECK_ARG(index);
     int64_t f;
