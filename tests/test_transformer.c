@@ -56,6 +56,7 @@ ParameterizedTestParameters(transformer, matches_pytorch)
     static struct tcase cases[] = {
         {"layer_relu"}, {"layer_gelu_bf"}, {"layer_norm_first"}, {"layer_unbatched"},
         {"layer_long"}, {"encoder_3"}, {"encoder_2_norm"}, {"encoder_1_norm"},
+        {"layer_masks"}, {"layer_bool_mask_bf"}, {"encoder_masks"},
     };
     return cr_make_param_array(struct tcase, cases, sizeof cases / sizeof cases[0]);
 }
@@ -85,6 +86,46 @@ ParameterizedTest(struct tcase *c, transformer, matches_pytorch)
     lam_module_eval(m);
 
     lam_tensor *x = fx_lam_tensor(fx, "input"), *y = NULL;
+    if (fx_get_tensor(fx, "src_mask") || fx_get_tensor(fx, "kpm")) {
+        /* PyTorch's forward(src, mask, src_key_padding_mask) */
+        lam_tuple *args = NULL;
+        ASSERT_OK(lam_tuple_create(&args, 3));
+        ASSERT_OK(lam_tuple_set_tensor(args, 0, x));
+        const char *names[2] = {"src_mask", "kpm"}, *flags[2] = {"src_mask_bool", "kpm_bool"};
+        for (int i = 0; i < 2; i++) {
+            if (!fx_get_tensor(fx, names[i]))
+                continue;
+            lam_tensor *mk = fx_lam_tensor(fx, names[i]), *b = NULL;
+            if (fxi(fx, flags[i])) {
+                ASSERT_OK(lam_tensor_to_dtype(&b, mk, LAM_BOOL));
+                lam_tensor_release(mk);
+                mk = b;
+            }
+            ASSERT_OK(lam_tuple_set_tensor(args, (size_t)i + 1, mk));
+            lam_tensor_release(mk);
+        }
+        lam_tuple *none = NULL;
+        ASSERT_OK(lam_module_forward_multi(m, args, NULL, &y, &none));
+        cr_assert_null(none);
+        cr_expect(fx_tensor_close(y, fx_get_tensor(fx, "output"), msg, sizeof msg), "%s: %s",
+                  c->file, msg);
+        for (int t = 2; t <= 3; t++) {
+            lam_set_num_threads(t);
+            lam_tensor *yt = NULL;
+            ASSERT_OK(lam_module_forward_multi(m, args, NULL, &yt, &none));
+            cr_expect(memcmp(lam_tensor_cdata(y), lam_tensor_cdata(yt),
+                             (size_t)lam_tensor_numel(y) * sizeof(float)) == 0,
+                      "%s: %d threads differ", c->file, t);
+            lam_tensor_release(yt);
+        }
+        lam_set_num_threads(1);
+        lam_tuple_release(args);
+        lam_tensor_release(y);
+        lam_tensor_release(x);
+        lam_module_release(m);
+        fx_close(fx);
+        return;
+    }
     ASSERT_OK(lam_module_forward(m, x, &y));
     cr_expect(fx_tensor_close(y, fx_get_tensor(fx, "output"), msg, sizeof msg), "%s: %s",
               c->file, msg);

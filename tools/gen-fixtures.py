@@ -1757,7 +1757,7 @@ def gen_attention():
              attn_mask=torch.triu(torch.full((9, 9), float('-inf')), diagonal=1))
 
 
-def tel_case(name, ctor, x, num_layers=0, final_norm=False, seed=0):
+def tel_case(name, ctor, x, num_layers=0, final_norm=False, seed=0, src_mask=None, kpm=None):
     """TransformerEncoderLayer (num_layers 0) or TransformerEncoder of
     num_layers copies (and a final LayerNorm when final_norm): constructor
     arguments, repr, parameter names, state_dict, input, expected output
@@ -1794,9 +1794,21 @@ def tel_case(name, ctor, x, num_layers=0, final_norm=False, seed=0):
     w.list('params', [pn for pn, _ in m.named_parameters()])
     w.state_dict(m)
     w.tensor('input', x)
+    # masks (the forward's src_mask / mask and src_key_padding_mask): a bool
+    # one saved as 0/1 floats with a flag, a float one as it is
+    kw = {}
+    for key, mk in (('src_mask', src_mask), ('kpm', kpm)):
+        if mk is None:
+            continue
+        w.int(key + '_bool', 1 if mk.dtype == torch.bool else 0)
+        w.tensor(key, mk.float(), allow_nan=True)  # -inf entries
+        kw[key] = mk if mk.dtype == torch.bool else mk.double()
     m64 = copy.deepcopy(m).double()
     with torch.enable_grad():
-        y = m64(x.double())
+        if num_layers:
+            y = m64(x.double(), mask=kw.get('src_mask'), src_key_padding_mask=kw.get('kpm'))
+        else:
+            y = m64(x.double(), src_mask=kw.get('src_mask'), src_key_padding_mask=kw.get('kpm'))
     w.tensor('output', y.float())
     w.close()
 
@@ -1820,6 +1832,17 @@ def gen_transformer():
              r(9, 3, 16, seed=7), num_layers=2, final_norm=True)
     tel_case('encoder_1_norm', dict(d_model=8, nhead=2, dim_feedforward=16, activation='gelu'),
              r(5, 1, 8, seed=8), num_layers=1, final_norm=True)
+    # masks: a causal float mask and a bool key padding mask (the last keys of
+    # the second sequence), a bool attention mask, both on an encoder
+    causal = torch.triu(torch.full((6, 6), float('-inf')), diagonal=1)
+    pad = torch.tensor([[False] * 6, [False] * 4 + [True] * 2])
+    tel_case('layer_masks', dict(d_model=16, nhead=4, dim_feedforward=32), r(6, 2, 16, seed=9),
+             src_mask=causal, kpm=pad)
+    band = torch.tensor([[abs(i - j) > 2 for j in range(7)] for i in range(7)])
+    tel_case('layer_bool_mask_bf', dict(d_model=12, nhead=3, dim_feedforward=20, batch_first=True,
+                                        norm_first=True), r(3, 7, 12, seed=10), src_mask=band)
+    tel_case('encoder_masks', dict(d_model=16, nhead=2, dim_feedforward=32, batch_first=True),
+             r(2, 6, 16, seed=11), num_layers=2, final_norm=True, src_mask=causal, kpm=pad)
 
 
 def gen_sequence():

@@ -99,8 +99,10 @@ LAM_API lam_status lam_multihead_attention_forward(
  * batch_first=False, norm_first=False): PyTorch 1.13's children self_attn
  * (MultiheadAttention(d_model, nhead, dropout, batch_first)), linear1,
  * dropout, linear2, norm1, norm2, dropout1, dropout2, and its eval-mode
- * forward without masks (input (L, N, d_model), (N, L, d_model) when
- * batch_first, or (L, d_model)).  A forward in training mode with dropout >
+ * forward (input (L, N, d_model), (N, L, d_model) when batch_first, or (L,
+ * d_model)): lam_module_forward without masks, lam_module_forward_multi
+ * with PyTorch's (src, src_mask, src_key_padding_mask), masks bool (True:
+ * masked) or additive float tensors.  A forward in training mode with dropout >
  * 0 fails (LAM_ERR_NOT_IMPLEMENTED).  Errors: LAM_ERR_INVALID_ARGUMENT
  * (PyTorch's "activation should be relu/gelu, not x"; sizes). */
 LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_t d_model,
@@ -112,8 +114,11 @@ LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_
  * `layers`, a ModuleList of num_layers new layers with encoder_layer's
  * configuration and parameter values (PyTorch deep-copies it; encoder_layer
  * itself is not kept, the caller still owns it), and `norm` (a reference is
- * taken) when not NULL.  forward: the layers in order, then norm (no
- * masks).  Errors: LAM_ERR_TYPE when encoder_layer is not a
+ * taken) when not NULL.  forward: the layers in order, then norm;
+ * lam_module_forward_multi takes PyTorch's (src, mask, src_key_padding_mask)
+ * and gives every layer both masks (PyTorch's slow path: under no_grad its
+ * nested-tensor fast path gives 0 at padded positions before the norm,
+ * lamina computes them).  Errors: LAM_ERR_TYPE when encoder_layer is not a
  * TransformerEncoderLayer. */
 LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *encoder_layer,
                                                   int64_t num_layers, lam_module *norm);

@@ -651,6 +651,11 @@ static lam_status mask_from(const lam_tensor *t, bool is_bool, lam__attn_mask *m
     return LAM_OK;
 }
 
+lam_status lam__attn_mask_of(const lam_tensor *t, lam__attn_mask *mk, unsigned char **owned)
+{
+    return mask_from(t, false, mk, owned);
+}
+
 LAM_API lam_status lam_multihead_attention_forward(
     lam_module *m, const lam_tensor *query, const lam_tensor *key, const lam_tensor *value,
     const lam_tensor *key_padding_mask, bool key_padding_mask_is_bool, bool need_weights,

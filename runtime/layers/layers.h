@@ -52,6 +52,19 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
                             const lam__attn_mask *attn_mask, bool need_weights,
                             bool average_attn_weights, lam_tensor *out, lam_tensor **weights);
 
+/* A mask tensor as the attention takes it: a bool tensor masks where True,
+ * a float one is added to the scores; *owned (to free) is always NULL for
+ * these.  NULL t: no mask (ndim 0).  LAM_ERR_TYPE for another type. */
+lam_status lam__attn_mask_of(const lam_tensor *t, lam__attn_mask *mk, unsigned char **owned);
+/* TransformerEncoderLayer's eval forward with an attention mask and a key
+ * padding mask (either NULL), into `out` (the input's shape). */
+lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mask *attn_mask,
+                        const lam__attn_mask *key_padding_mask, lam_tensor *out);
+/* forward(src, mask=None, key_padding_mask=None)'s values (in->n 1..3) for
+ * the encoder layer and the encoder: src float32, the masks as
+ * lam__attn_mask_of makes them (*has_*: given and not None). */
+lam_status lam__tel_args(const char *type, const lam_tuple *in, const lam_tensor **src,
+                         lam__attn_mask *am, lam__attn_mask *kpm, bool *has_am, bool *has_kpm);
 /* MultiheadAttention's forward with several values (forward_multi). */
 lam_status lam__mha_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out);
 

@@ -114,7 +114,8 @@ static lam_status tel_norm(lam_module *m, const char *name, const lam_tensor *x,
     return n->ops->forward_into(n, x, y);
 }
 
-static lam_status tel_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mask *am,
+                        const lam__attn_mask *kpm, lam_tensor *out)
 {
     const tel_state *s = m->state;
     const lam__kernel_table *k = lam__kernels();
@@ -140,7 +141,7 @@ static lam_status tel_forward(lam_module *m, const lam_tensor *in, lam_tensor *o
         goto done;
     if (s->norm_first) {
         if ((st = tel_norm(m, "norm1", in, ta)) ||
-            (st = lam__mha_compute(sa, ta, ta, ta, NULL, NULL, false, true, tb, NULL)))
+            (st = lam__mha_compute(sa, ta, ta, ta, kpm, am, false, true, tb, NULL)))
             goto done;
         k->add(n, in->data, tb->data, out->data);
         if ((st = tel_norm(m, "norm2", out, ta)) ||
@@ -148,7 +149,7 @@ static lam_status tel_forward(lam_module *m, const lam_tensor *in, lam_tensor *o
             goto done;
         k->add(n, out->data, tb->data, out->data);
     } else {
-        if ((st = lam__mha_compute(sa, in, in, in, NULL, NULL, false, true, ta, NULL)))
+        if ((st = lam__mha_compute(sa, in, in, in, kpm, am, false, true, ta, NULL)))
             goto done;
         k->add(n, in->data, ta->data, ta->data);
         if ((st = tel_norm(m, "norm1", ta, tb)) ||
@@ -162,6 +163,67 @@ done:
     lam_tensor_release(tb);
     lam_tensor_release(th);
     return st;
+}
+
+static lam_status tel_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+{
+    return lam__tel_run(m, in, NULL, NULL, out);
+}
+
+/* Values a forward(src, mask, key_padding_mask) was given, as PyTorch 1.13's
+ * TransformerEncoderLayer.forward(src, src_mask=None,
+ * src_key_padding_mask=None) and TransformerEncoder.forward(src, mask=None,
+ * src_key_padding_mask=None) take them. */
+lam_status lam__tel_args(const char *type, const lam_tuple *in, const lam_tensor **src,
+                         lam__attn_mask *am, lam__attn_mask *kpm, bool *has_am, bool *has_kpm)
+{
+    if (in->n < 1 || in->n > 3)
+        return in->n == 0
+                   ? lam__error(LAM_ERR_TYPE,
+                                "%s.forward() missing 1 required positional argument: 'src'", type)
+                   : lam__error(LAM_ERR_TYPE,
+                                "%s.forward() takes from 2 to 4 positional arguments but %zu were "
+                                "given",
+                                type, in->n + 1);
+    if (!in->items[0].t)
+        return lam__error(LAM_ERR_TYPE, "%s: src must be a Tensor, not %s", type,
+                          in->items[0].tup ? "tuple" : "NoneType");
+    lam_status st = lam__check_f32(type, "src", in->items[0].t);
+    if (st)
+        return st;
+    *src = in->items[0].t;
+    for (size_t i = 1; i < 3; i++) {
+        const lam__val *v = i < in->n ? &in->items[i] : NULL;
+        if (v && v->tup)
+            return lam__error(LAM_ERR_TYPE, "%s: a mask must be a Tensor or None, not tuple",
+                              type);
+        unsigned char *owned = NULL;
+        st = lam__attn_mask_of(v ? v->t : NULL, i == 1 ? am : kpm, &owned);
+        if (st)
+            return st;
+        *(i == 1 ? has_am : has_kpm) = v && v->t;
+    }
+    return LAM_OK;
+}
+
+static lam_status tel_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
+{
+    (void)args;
+    const lam_tensor *src = NULL;
+    lam__attn_mask am, kpm;
+    bool has_am = false, has_kpm = false;
+    lam_status st = lam__tel_args("TransformerEncoderLayer", in, &src, &am, &kpm, &has_am, &has_kpm);
+    lam_tensor *y = NULL;
+    if (!st)
+        st = lam_tensor_create(&y, src->ndim, src->shape);
+    if (!st)
+        st = lam__tel_run(m, src, has_am ? &am : NULL, has_kpm ? &kpm : NULL, y);
+    if (st) {
+        lam_tensor_release(y);
+        return st;
+    }
+    out->t = y;
+    return LAM_OK;
 }
 
 static void tel_destroy(lam_module *m) { free(m->state); }
@@ -183,6 +245,7 @@ const lam__module_ops lam__tel_ops = {
     .py_module = "torch.nn.modules.transformer",
     .output_shape = tel_shape,
     .forward_into = tel_forward,
+    .forward_multi = tel_forward_multi,
     .destroy = tel_destroy,
     .flops = tel_flops,
 };

@@ -1,7 +1,8 @@
 /* TransformerEncoder(encoder_layer, num_layers, norm=None): PyTorch 1.13's
  * children — `layers`, a ModuleList of num_layers copies of encoder_layer
  * (copy.deepcopy: the same parameter values), and `norm` when given — and
- * its eval-mode forward without masks: the layers in order, then norm.  In
+ * its eval-mode forward (masks through forward_multi): the layers in order,
+ * then norm.  In
  * nn/ because it builds a ModuleList. */
 #include "runtime/nn/nn.h"
 #include "runtime/layers/layers.h"
@@ -38,7 +39,28 @@ static lam_status run_child(lam_module *c, const lam_tensor *x, lam_tensor *y)
     return c->ops->forward_into(c, x, y);
 }
 
-static lam_status te_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+/* A layer with the masks: an encoder layer takes them; any other module only
+ * when there are none. */
+static lam_status run_layer(lam_module *c, const lam_tensor *x, const lam__attn_mask *am,
+                            const lam__attn_mask *kpm, lam_tensor *y)
+{
+    if (!am && !kpm)
+        return run_child(c, x, y);
+    if (c->ops != &lam__tel_ops)
+        return lam__error(LAM_ERR_NOT_IMPLEMENTED,
+                          "TransformerEncoder: %s takes no masks (only TransformerEncoderLayer "
+                          "layers do)",
+                          c->type_name ? c->type_name : c->ops->type_name);
+    int nd;
+    int64_t sh[LAM_MAX_DIMS];
+    lam_status st = c->ops->output_shape(c, x->ndim, x->shape, &nd, sh);
+    if (st)
+        return st;
+    return lam__tel_run(c, x, am, kpm, y);
+}
+
+static lam_status te_run(lam_module *m, const lam_tensor *in, const lam__attn_mask *am,
+                         const lam__attn_mask *kpm, lam_tensor *out)
 {
     lam_module *layers = lam_module_child(m, "layers"), *norm = lam_module_child(m, "norm");
     size_t n = layers ? layers->n_children : 0;
@@ -55,7 +77,7 @@ static lam_status te_forward(lam_module *m, const lam_tensor *in, lam_tensor *ou
             dst = buf[0];
         }
         if (!st)
-            st = run_child(layers->children[i].module, cur, dst);
+            st = run_layer(layers->children[i].module, cur, am, kpm, dst);
         cur = dst;
     }
     if (!st && norm)
@@ -67,6 +89,40 @@ static lam_status te_forward(lam_module *m, const lam_tensor *in, lam_tensor *ou
     return st;
 }
 
+static lam_status te_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
+{
+    return te_run(m, in, NULL, NULL, out);
+}
+
+/* PyTorch 1.13's forward(src, mask=None, src_key_padding_mask=None), every
+ * layer given both masks: its slow path.  (Under torch.no_grad(), with a
+ * key padding mask and no mask, batch_first, post-norm layers and an even
+ * head count, PyTorch's fast path runs nested tensors instead and gives 0
+ * at padded positions before the final norm; lamina computes them.) */
+static lam_status te_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
+{
+    (void)args;
+    const lam_tensor *src = NULL;
+    lam__attn_mask am, kpm;
+    bool has_am = false, has_kpm = false;
+    lam_status st = lam__tel_args("TransformerEncoder", in, &src, &am, &kpm, &has_am, &has_kpm);
+    lam_tensor *y = NULL;
+    int nd;
+    int64_t sh[LAM_MAX_DIMS];
+    if (!st)
+        st = te_shape(m, src->ndim, src->shape, &nd, sh);
+    if (!st)
+        st = lam_tensor_create(&y, nd, sh);
+    if (!st)
+        st = te_run(m, src, has_am ? &am : NULL, has_kpm ? &kpm : NULL, y);
+    if (st) {
+        lam_tensor_release(y);
+        return st;
+    }
+    out->t = y;
+    return LAM_OK;
+}
+
 static void te_destroy(lam_module *m) { (void)m; }
 
 static const lam__module_ops te_ops = {
@@ -74,6 +130,7 @@ static const lam__module_ops te_ops = {
     .py_module = "torch.nn.modules.transformer",
     .output_shape = te_shape,
     .forward_into = te_forward,
+    .forward_multi = te_forward_multi,
     .destroy = te_destroy,
 };
 
