@@ -22,8 +22,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
-    for (int64_t k = 0; k < lam_tensor_numel(t); k++)
-        sink += lam_tensor_cdata(t)[k];
+    /* every element, of whichever type the file gave (ASan sees a tensor
+     * whose shape and data disagree) */
+    const int64_t n = lam_tensor_numel(t);
+    switch (lam_tensor_dtype(t)) {
+    case LAM_INT64:
+        for (int64_t k = 0; k < n; k++)
+            sink += (float)lam_tensor_cdata_i64(t)[k];
+        break;
+    case LAM_BOOL:
+        for (int64_t k = 0; k < n; k++)
+            sink += lam_tensor_cdata_bool(t)[k];
+        break;
+    default:
+        for (int64_t k = 0; k < n; k++)
+            sink += lam_tensor_cdata(t)[k];
+    }
     lam_tensor_release(t);
     return 0;
 }

@@ -33,11 +33,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < lam_state_dict_len(sd); i++) {
         const lam_tensor *t = lam_state_dict_tensor(sd, i);
-        const float *v = lam_tensor_cdata(t);
         if (strlen(lam_state_dict_key(sd, i)) > size)
             abort();
-        for (int64_t k = 0; k < lam_tensor_numel(t); k++)
-            sink += v[k];
+        /* every element, of whichever type the file gave */
+        const int64_t n = lam_tensor_numel(t);
+        switch (lam_tensor_dtype(t)) {
+        case LAM_INT64:
+            for (int64_t k = 0; k < n; k++)
+                sink += (float)lam_tensor_cdata_i64(t)[k];
+            break;
+        case LAM_BOOL:
+            for (int64_t k = 0; k < n; k++)
+                sink += lam_tensor_cdata_bool(t)[k];
+            break;
+        default:
+            for (int64_t k = 0; k < n; k++)
+                sink += lam_tensor_cdata(t)[k];
+        }
     }
     lam_state_dict_free(sd);
     return 0;
