@@ -347,7 +347,7 @@ static const struct {
 
 static lam_status not_a_tensor(const lam_module *m, const lam__val *x)
 {
-    const char *type = lam_module_type_name(m), *got = x->tup ? "tuple" : "NoneType";
+    const char *type = lam_module_type_name(m), *got = lam__val_kind(x);
     if (!strcmp(type, "Embedding"))
         return lam__error(LAM_ERR_TYPE,
                           "embedding(): argument 'indices' (position 2) must be Tensor, not %s", got);

@@ -702,11 +702,6 @@ LAM_API lam_status lam_multihead_attention_forward(
  * (added to the scores); the flags None (their default) or one-element
  * tensors read as Python reads them.  Returns (attn_output, attn_weights),
  * attn_weights None unless need_weights. */
-static const char *mha_value_kind(const lam__val *v)
-{
-    return v->t ? "Tensor" : v->tup ? "tuple" : "NoneType";
-}
-
 static lam_status mha_flag(const lam__val *v, const char *name, bool dflt, bool *out)
 {
     *out = dflt;
@@ -716,7 +711,7 @@ static lam_status mha_flag(const lam__val *v, const char *name, bool dflt, bool 
         return lam__error(LAM_ERR_TYPE,
                           "MultiheadAttention: %s must be a bool (None or a one-element tensor), "
                           "got %s",
-                          name, v->t ? "a tensor of several elements" : mha_value_kind(v));
+                          name, v->t ? "a tensor of several elements" : lam__val_kind(v));
     const lam_tensor *t = v->t;
     *out = t->dtype == LAM_BOOL    ? lam__tensor_bool(t)[0]
            : t->dtype == LAM_INT64 ? lam__tensor_i64(t)[0] != 0
@@ -749,7 +744,7 @@ lam_status lam__mha_forward_multi(lam_module *m, const lam_tuple *in, void *args
     for (int i = 0; i < 3; i++) {
         if (!in->items[i].t)
             return lam__error(LAM_ERR_TYPE, "MultiheadAttention: %s must be a Tensor, not %s",
-                              names[i], mha_value_kind(&in->items[i]));
+                              names[i], lam__val_kind(&in->items[i]));
         lam_status st = lam__check_f32("MultiheadAttention", names[i], in->items[i].t);
         if (st)
             return st;

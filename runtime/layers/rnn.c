@@ -629,11 +629,6 @@ static void rnn_destroy(lam_module *m)
  * an LSTM's hx is the tuple (h_0, c_0).  A Sequential holding one of these
  * layers passes this tuple on, as PyTorch's does (so Sequential(LSTM,
  * Linear) fails as it does there). */
-static const char *value_kind(const lam__val *v)
-{
-    return v->t ? "Tensor" : v->tup ? "tuple" : "NoneType";
-}
-
 static lam_status rnn_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
 {
     (void)args;
@@ -651,7 +646,7 @@ static lam_status rnn_forward_multi(lam_module *m, const lam_tuple *in, void *ar
     const lam__val *x = &in->items[0];
     if (!x->t)
         return lam__error(LAM_ERR_TYPE, "%s: '%s' object has no attribute 'dim'", name,
-                          value_kind(x));
+                          lam__val_kind(x));
     const lam_tensor *h0 = NULL, *c0 = NULL;
     if (in->n == 2 && (in->items[1].t || in->items[1].tup)) {
         const lam__val *hx = &in->items[1];
@@ -659,13 +654,13 @@ static lam_status rnn_forward_multi(lam_module *m, const lam_tuple *in, void *ar
             if (!hx->tup || hx->tup->n != 2 || !hx->tup->items[0].t || !hx->tup->items[1].t)
                 return lam__error(LAM_ERR_TYPE,
                                   "LSTM: hx must be a tuple of two tensors (h_0, c_0), got %s",
-                                  value_kind(hx));
+                                  lam__val_kind(hx));
             h0 = hx->tup->items[0].t;
             c0 = hx->tup->items[1].t;
         } else {
             if (!hx->t)
                 return lam__error(LAM_ERR_TYPE, "%s: hx must be a Tensor, got %s", name,
-                                  value_kind(hx));
+                                  lam__val_kind(hx));
             h0 = hx->t;
         }
     }

@@ -187,7 +187,7 @@ lam_status lam__tel_args(const char *type, const lam_tuple *in, const lam_tensor
                                 type, in->n + 1);
     if (!in->items[0].t)
         return lam__error(LAM_ERR_TYPE, "%s: src must be a Tensor, not %s", type,
-                          in->items[0].tup ? "tuple" : "NoneType");
+                          lam__val_kind(&in->items[0]));
     lam_status st = lam__check_f32(type, "src", in->items[0].t);
     if (st)
         return st;

@@ -96,6 +96,11 @@ typedef struct lam__val {
     lam_tensor *t;
     lam_tuple *tup;
 } lam__val;
+/* Python's type name of a value, for TypeError messages: "Tensor", "tuple", "NoneType". */
+static inline const char *lam__val_kind(const lam__val *v)
+{
+    return v->t ? "Tensor" : v->tup ? "tuple" : "NoneType";
+}
 struct lam_tuple {
     int refcount;
     size_t n;
