@@ -342,6 +342,53 @@ Test(rnn, sequential_passes_the_tuple_on)
     lam_module_release(lstm);
 }
 
+/* The single-tensor forward (lam_module_forward, lam_plan_run) of a
+ * Sequential holding an LSTM is PyTorch's module(x) too: the tuple reaches
+ * the Linear (its TypeError, with the path), or comes back (not a tensor);
+ * Sequential(Linear, MultiheadAttention) is missing key and value. */
+Test(rnn, sequential_single_forward_is_pytorchs)
+{
+    lam_module *lstm, *lin, *lin2, *lin3, *mha, *seq1, *seq2, *seq3;
+    ASSERT_OK(lam_lstm_create(&lstm, 3, 4, 1, true, false, 0.0, false, 0));
+    ASSERT_OK(lam_linear_create(&lin, 4, 2, true));
+    ASSERT_OK(lam_linear_create(&lin2, 3, 4, true));
+    ASSERT_OK(lam_linear_create(&lin3, 3, 3, true));
+    ASSERT_OK(lam_multihead_attention_create(&mha, 4, 2, 0.0, true, false, false, 0, 0, true));
+    lam_module *a[2] = {lstm, lin}, *b[2] = {lin3, lstm}, *c[2] = {lin2, mha};
+    ASSERT_OK(lam_sequential_create(&seq1, 2, a));
+    ASSERT_OK(lam_sequential_create(&seq2, 2, b));
+    ASSERT_OK(lam_sequential_create(&seq3, 2, c));
+    lam_tensor *x = zeros("5 2 3"), *y = NULL;
+    EXPECT_FAIL(lam_module_forward(seq1, x, &y), LAM_ERR_TYPE,
+                "Sequential[1] linear(): argument 'input' (position 1) must be Tensor, not tuple");
+    cr_assert_null(y);
+    EXPECT_FAIL(lam_module_forward(seq2, x, &y), LAM_ERR_TYPE,
+                "Sequential returned a tuple, not a tensor: call it with lam_module_forward_multi");
+    EXPECT_FAIL(lam_module_forward(seq3, x, &y), LAM_ERR_TYPE,
+                "MultiheadAttention.forward() missing 2 required positional arguments");
+    int64_t shape[3] = {5, 2, 3};
+    lam_plan *p = NULL;
+    ASSERT_OK(lam_plan_create(&p, seq1, 3, shape));
+    lam_tensor *out = zeros("5 2 2");
+    EXPECT_FAIL(lam_plan_run(p, x, out), LAM_ERR_TYPE,
+                "linear(): argument 'input' (position 1) must be Tensor, not tuple");
+    lam_plan_free(p);
+    /* the layer alone keeps lamina's convenience: the output tensor */
+    ASSERT_OK(lam_module_forward(lstm, x, &y));
+    cr_assert_eq(lam_tensor_dim(y, 2), 4);
+    lam_tensor_release(y);
+    lam_tensor_release(out);
+    lam_tensor_release(x);
+    lam_module_release(seq1);
+    lam_module_release(seq2);
+    lam_module_release(seq3);
+    lam_module_release(lin);
+    lam_module_release(lin2);
+    lam_module_release(lin3);
+    lam_module_release(mha);
+    lam_module_release(lstm);
+}
+
 /* A batch of 0 is an empty output, as PyTorch gives. */
 Test(rnn, empty_batch)
 {

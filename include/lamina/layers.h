@@ -347,9 +347,10 @@ LAM_API lam_status lam_conv_transpose2d_create(lam_module **out, int64_t in_chan
  * PyTorch's forward(input, hx=None) is lam_module_forward_multi: it returns
  * the tuple (output, h_n), for LSTM (output, (h_n, c_n)), and takes hx (an
  * LSTM's as the tuple (h_0, c_0)); a Sequential passes that tuple on, as
- * PyTorch's does.  lam_module_forward, which returns one tensor, gives
- * `output` from zero initial states; lam_rnn_forward below gives every
- * tensor without tuples. */
+ * PyTorch's does.  lam_module_forward, which returns one tensor, gives the
+ * layer's `output` from zero initial states (a Sequential holding the layer
+ * still passes the tuple on, whichever call runs it); lam_rnn_forward below
+ * gives every tensor without tuples. */
 LAM_API lam_status lam_rnn_create(lam_module **out, int64_t input_size, int64_t hidden_size,
                                   int64_t num_layers, const char *nonlinearity, bool bias,
                                   bool batch_first, double dropout, bool bidirectional);

@@ -127,9 +127,13 @@ static bool collect_leaves(builder *b, lam_module *m, int parent, size_t index, 
     if (idx < 0 || depth > MAX_DEPTH)
         return false;
     if (lam_module_is_sequential(m)) {
-        for (size_t i = 0; i < m->n_children; i++)
-            if (!collect_leaves(b, m->children[i].module, idx, i, depth + 1, oom))
+        for (size_t i = 0; i < m->n_children; i++) {
+            lam_module *c = m->children[i].module;
+            /* PyTorch's values pass between its children (a tuple, or a
+             * missing argument): the Sequential's own forward does that */
+            if (c->ops->tuple_result || !collect_leaves(b, c, idx, i, depth + 1, oom))
                 return false;
+        }
         return true;
     }
     bool custom = !plannable_leaf(m) && custom_step(m);

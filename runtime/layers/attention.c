@@ -487,6 +487,7 @@ const lam__module_ops lam__mha_ops = {
     .output_shape = mha_shape,
     .forward_into = mha_forward,
     .forward_multi = lam__mha_forward_multi,
+    .tuple_result = true,
     .destroy = mha_destroy,
     .flops = mha_flops,
 };

@@ -701,6 +701,7 @@ static lam_status rnn_forward_multi(lam_module *m, const lam_tuple *in, void *ar
         .output_shape = rnn_shape,                                                                 \
         .forward_into = rnn_forward,                                                               \
         .forward_multi = rnn_forward_multi,                                                        \
+        .tuple_result = true,                                                                      \
         .extra_repr = rnn_repr,                                                                    \
         .destroy = rnn_destroy,                                                                    \
         .flops = rnn_flops,                                                                        \

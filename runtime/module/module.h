@@ -109,6 +109,13 @@ typedef struct lam__module_ops {
      * the caller).  NULL: the module takes exactly one tensor and returns
      * one (forward / forward_into). */
     lam_status (*forward_multi)(lam_module *m, const lam_tuple *in, void *args, lam__val *out);
+    /* PyTorch's module(x) does not give one tensor for one tensor: it
+     * returns a tuple (RNN, LSTM, GRU) or needs more arguments
+     * (MultiheadAttention); forward_into is lamina's convenience (the
+     * output alone, self-attention).  A Sequential holding such a layer
+     * passes PyTorch's values from child to child (forward_multi), never
+     * planned, so Sequential(LSTM, Linear) fails as PyTorch's does. */
+    bool tuple_result;
 } lam__module_ops;
 
 /* Does m's forward take an input of this element type? */
