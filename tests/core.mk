@@ -160,3 +160,7 @@ tests_test_gpt_LDFLAGS = -no-install
 tests_test_gpt_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 EXTRA_tests_test_gpt_DEPENDENCIES = examples/plugins/gpt.la
 endif
+# ... and through the lamina command (tests/gpt-cli.sh)
+TESTS += tests/gpt-cli.sh
+EXTRA_DIST += tests/gpt-cli.sh
+AM_TESTS_ENVIRONMENT += GPT_PLUGIN='$(abs_top_builddir)/examples/plugins/.libs/gpt.so'; export GPT_PLUGIN;
