@@ -1989,6 +1989,10 @@ def gen_gpt():
     assert float((top[:, 0] - top[:, 1]).min()) > 1e-3, 'a near tie in the greedy choice'
     np.save(os.path.join(path, 'prompt.npy'), prompt.numpy())
     np.save(os.path.join(path, 'generated.npy'), out.numpy())
+    # bad inputs for `lamina run` (tests/gpt-cli.sh): an id past the
+    # vocabulary, more positions than the block size
+    np.save(os.path.join(path, 'bad_ids.npy'), np.array([[1, 67]], dtype=np.int64))
+    np.save(os.path.join(path, 'long_ids.npy'), np.zeros((1, 49), dtype=np.int64))
 
 
 if __name__ == '__main__':
