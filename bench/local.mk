@@ -76,3 +76,16 @@ bench_bench_transformer_CPPFLAGS = -I$(top_srcdir)/include
 bench_bench_transformer_CFLAGS = $(AM_CFLAGS) -O2
 bench_bench_transformer_LDFLAGS = -no-install
 bench_bench_transformer_LDADD = liblamina.la
+
+# The GPT row (issue 16): tokens/s of greedy generation with the key/value
+# cache, bench/bench_gpt next to bench/torch_gpt.py (bench/run's `gpt`
+# section).  Needs the example plugin examples/plugins/gpt.la.
+EXTRA_PROGRAMS += bench/bench_gpt
+BENCH_BINS += bench/bench_gpt$(EXEEXT)
+EXTRA_bench_bench_gpt_DEPENDENCIES = examples/plugins/gpt.la
+bench_bench_gpt_SOURCES = bench/bench_gpt.c
+bench_bench_gpt_CPPFLAGS = -I$(top_srcdir)/include
+bench_bench_gpt_CFLAGS = $(AM_CFLAGS) -O2
+bench_bench_gpt_LDFLAGS = -no-install
+bench_bench_gpt_LDADD = liblamina.la
+EXTRA_DIST += bench/torch_gpt.py

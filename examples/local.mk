@@ -25,6 +25,20 @@ examples_vgg_LDADD = liblamina.la $(LIBM)
 examples_vgg_LDFLAGS = -no-install
 TESTS += examples/vgg
 
+# gpt: a GPT from its print(model) with the types of the plugin
+# examples/plugins/gpt.c, checked against PyTorch (tests/fixtures/gpt, from
+# tools/gen-fixtures.py's gen_gpt); greedy generation with a key/value
+# cache.  `make check` runs it too.
+noinst_PROGRAMS += examples/gpt
+examples_gpt_SOURCES = examples/gpt.c
+examples_gpt_CPPFLAGS = $(AM_CPPFLAGS) -DGPT_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"' \
+	-DGPT_PLUGIN='"$(abs_top_builddir)/examples/plugins/.libs/gpt.so"'
+examples_gpt_LDADD = liblamina.la $(LIBM)
+examples_gpt_LDFLAGS = -no-install
+EXTRA_examples_gpt_DEPENDENCIES = examples/plugins/gpt.la
+TESTS += examples/gpt
+EXAMPLES += examples/gpt
+
 .PHONY: examples
 examples: $(EXAMPLES)
 	@for e in $(EXAMPLES); do \
@@ -45,3 +59,15 @@ EXTRA_DIST += examples/plugins/gated.py examples/plugins/gated.lam \
 	examples/plugins/gated.output.npy examples/plugins/gated_replaced.lam \
 	examples/plugins/gated_replaced.safetensors examples/plugins/gated_replaced.input.npy \
 	examples/plugins/gated_replaced.output.npy
+
+# examples/plugins/gpt.c — the types of examples/plugins/gpt.py's GPT (GPT,
+# Block, CausalSelfAttention, MLP), built like any plugin and never
+# installed: their names are the example's own classes, too common to claim
+# for every model in the plugin search path.  examples/gpt and
+# tests/test_gpt load it by path.
+check_LTLIBRARIES += examples/plugins/gpt.la
+examples_plugins_gpt_la_SOURCES = examples/plugins/gpt.c
+examples_plugins_gpt_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
+examples_plugins_gpt_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+examples_plugins_gpt_la_LDFLAGS = $(LAM_PLUGIN_LDFLAGS) -rpath /nowhere
+EXTRA_DIST += examples/plugins/gpt.py

@@ -35,6 +35,7 @@ liblamina_la_SOURCES += \
 	runtime/layers/softmax.c \
 	runtime/layers/layer_norm.c \
 	runtime/layers/attention.c \
+	runtime/layers/kv_cache.c \
 	runtime/layers/transformer.c \
 	runtime/layers/dropout.c \
 	runtime/layers/flatten.c \

@@ -145,3 +145,22 @@ tests_test_rnn_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_rnn_LDFLAGS = -no-install
 tests_test_rnn_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 endif
+
+# Issue 16's GPT: lam_causal_attention and the key/value cache, and
+# examples/plugins/gpt.py's model with the types of examples/plugins/gpt.c
+# against PyTorch (tests/fixtures/gpt, tools/gen-fixtures.py's gen_gpt).
+if HAVE_CRITERION
+check_PROGRAMS += tests/test_gpt
+TESTS += tests/test_gpt
+tests_test_gpt_SOURCES = tests/test_gpt.c $(LAM_CORE_TEST_SOURCES)
+tests_test_gpt_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS) \
+	-DGPT_PLUGIN='"$(abs_top_builddir)/examples/plugins/.libs/gpt.so"'
+tests_test_gpt_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_gpt_LDFLAGS = -no-install
+tests_test_gpt_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+EXTRA_tests_test_gpt_DEPENDENCIES = examples/plugins/gpt.la
+endif
+# ... and through the lamina command (tests/gpt-cli.sh)
+TESTS += tests/gpt-cli.sh
+EXTRA_DIST += tests/gpt-cli.sh
+AM_TESTS_ENVIRONMENT += GPT_PLUGIN='$(abs_top_builddir)/examples/plugins/.libs/gpt.so'; export GPT_PLUGIN;

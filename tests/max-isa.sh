@@ -24,7 +24,7 @@ if [ "$got" != "$isa" ]; then
   exit 77
 fi
 status=0
-for t in tests/test_layers tests/test_conv tests/test_vision tests/test_norms tests/test_models tests/test_ops tests/test_zero_size tests/test_rnn tests/threads/test_threads tests/test_attention tests/test_transformer; do
+for t in tests/test_layers tests/test_conv tests/test_vision tests/test_norms tests/test_models tests/test_ops tests/test_zero_size tests/test_rnn tests/threads/test_threads tests/test_attention tests/test_transformer tests/test_gpt; do
   if [ -x "$t" ]; then
     echo "== LAMINA_MAX_ISA=$isa $t"
     LAMINA_MAX_ISA=$isa ./$t || status=1

@@ -1155,6 +1155,43 @@ typedef struct row {
 } row;
 
 #define R(name) {#name, row_##name}
+/* kv_cache.h */
+ROW(lam_causal_attention)
+{
+    lam_tensor *y = NULL;
+    NULL_STATUS(lam_causal_attention(NULL, T, T, T, 1), "out");
+    NULL_STATUS(lam_causal_attention(&y, NULL, T, T, 1), "q");
+    NULL_STATUS(lam_causal_attention(&y, T, NULL, T, 1), "k");
+    NULL_STATUS(lam_causal_attention(&y, T, T, NULL, 1), "v");
+}
+ROW(lam_kv_cache_create) { NULL_STATUS(lam_kv_cache_create(NULL, 1, 1, 1, 1, 1), "out"); }
+ROW(lam_kv_cache_free) { (void)fn; NULL_NOOP(lam_kv_cache_free(NULL)); }
+ROW(lam_kv_cache_layer)
+{
+    lam_kv_cache *c = NULL, *l = NULL;
+    cr_assert_eq(lam_kv_cache_create(&c, 1, 1, 1, 1, 1), LAM_OK);
+    NULL_STATUS(lam_kv_cache_layer(NULL, 0, &l), "cache");
+    NULL_STATUS(lam_kv_cache_layer(c, 0, NULL), "out");
+    lam_kv_cache_free(c);
+}
+ROW(lam_kv_cache_reset) { NULL_VOID(lam_kv_cache_reset(NULL), "cache"); }
+ROW(lam_kv_cache_truncate) { NULL_STATUS(lam_kv_cache_truncate(NULL, 0), "cache"); }
+ROW(lam_kv_cache_length) { NULL_VALUE(lam_kv_cache_length(NULL), -1, "cache"); }
+ROW(lam_kv_cache_max_length) { NULL_VALUE(lam_kv_cache_max_length(NULL), -1, "cache"); }
+ROW(lam_kv_cache_num_layers) { NULL_VALUE(lam_kv_cache_num_layers(NULL), -1, "cache"); }
+ROW(lam_kv_cache_attention)
+{
+    lam_kv_cache *c = NULL;
+    lam_tensor *y = NULL;
+    cr_assert_eq(lam_kv_cache_create(&c, 1, 1, 1, 1, 1), LAM_OK);
+    NULL_STATUS(lam_kv_cache_attention(NULL, &y, T, T, T, 1), "layer");
+    NULL_STATUS(lam_kv_cache_attention(c, NULL, T, T, T, 1), "out");
+    NULL_STATUS(lam_kv_cache_attention(c, &y, NULL, T, T, 1), "q");
+    NULL_STATUS(lam_kv_cache_attention(c, &y, T, NULL, T, 1), "k");
+    NULL_STATUS(lam_kv_cache_attention(c, &y, T, T, NULL, 1), "v");
+    lam_kv_cache_free(c);
+}
+
 static const row ROWS[] = {
     /* common.h */
     R(lam_status_str), R(lam_last_error), R(lam_clear_error), R(lam_version),
@@ -1252,6 +1289,10 @@ static const row ROWS[] = {
     R(lam_tensor_chunk), R(lam_tensor_view), R(lam_tensor_flatten), R(lam_tensor_narrow),
     R(lam_tensor_transpose), R(lam_tensor_permute), R(lam_tensor_contiguous), R(lam_tensor_sum),
     R(lam_tensor_mean),
+    /* kv_cache.h */
+    R(lam_causal_attention), R(lam_kv_cache_create), R(lam_kv_cache_free), R(lam_kv_cache_layer),
+    R(lam_kv_cache_reset), R(lam_kv_cache_truncate), R(lam_kv_cache_length),
+    R(lam_kv_cache_max_length), R(lam_kv_cache_num_layers), R(lam_kv_cache_attention),
 };
 #define N_ROWS (sizeof ROWS / sizeof ROWS[0])
 

@@ -1504,7 +1504,7 @@ def gen_vgg():
         f.write(repr(model) + '\n')
 
 
-GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg', 'rnn', 'attention', 'transformer', 'sequence']
+GENERATORS = ['layers', 'models', 'containers', 'norms', 'vision', 'conv', 'fold', 'vgg', 'rnn', 'attention', 'transformer', 'sequence', 'gpt']
 
 # ------------------------------------------------------------------- rnn ---
 
@@ -1929,6 +1929,70 @@ def gen_sequence():
             except RuntimeError as e:
                 w.text('type_error_%s_%d' % (name, k), str(e))
     w.close()
+
+
+# ------------------------------------------------------------------- gpt ---
+
+def gen_gpt():
+    """examples/plugins/gpt.py's GPT (wte, wpe, a ModuleList of pre-norm
+    blocks, ln_f, lm_head tied to wte) for examples/gpt.c and
+    tests/test_gpt.c: the model file, its state_dict (both tied keys, equal),
+    token ids and the logits of a full forward, and greedy generation
+    without a cache (the whole sequence again each step, as nanoGPT's
+    generate) from a prompt.  References in float64; the weights are drawn
+    larger than GPT's initialisation so that the greedy choice is never a
+    near tie (checked: the best logit leads the second by > 1e-3 at every
+    step), which a float32 run could then pick differently."""
+    import importlib.util
+    import numpy as np
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        'gen_io', os.path.join(here, 'gen-io-fixtures.py'))
+    gen_io = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_io)
+    spec = importlib.util.spec_from_file_location(
+        'gpt', os.path.join(here, '..', 'examples', 'plugins', 'gpt.py'))
+    gpt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpt)
+    torch.manual_seed(160)
+    model = gpt.GPT(vocab_size=67, block_size=48, n_layer=2, n_head=4, n_embd=48).eval()
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            if k.endswith('ln_1.weight') or k.endswith('ln_2.weight') or k == 'ln_f.weight':
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            elif p.dim() == 1:
+                p.copy_(0.1 * torch.randn_like(p))
+            else:
+                p.copy_(torch.randn_like(p) / math.sqrt(p.shape[1]))
+    path = os.path.join(OUT, 'gpt')
+    os.makedirs(path, exist_ok=True)
+    sd = OrderedDict(model.state_dict())
+    assert sd['wte.weight'].data_ptr() == sd['lm_head.weight'].data_ptr()
+    with open(os.path.join(path, 'gpt.safetensors'), 'wb') as f:
+        f.write(gen_io.serialize_safetensors(OrderedDict((k, v.clone()) for k, v in sd.items()),
+                                             metadata={'format': 'pt'}))
+    with open(os.path.join(path, 'gpt.lam'), 'w') as f:
+        f.write(repr(model) + '\n')
+    m64 = copy.deepcopy(model).double()
+    torch.manual_seed(161)
+    tokens = torch.randint(0, 67, (2, 13))
+    np.save(os.path.join(path, 'tokens.npy'), tokens.numpy())
+    with torch.no_grad():
+        np.save(os.path.join(path, 'logits.npy'), m64(tokens).float().numpy())
+    prompt = torch.randint(0, 67, (1, 6))
+    n_new = 30
+    out = m64.generate(prompt, n_new)
+    assert torch.equal(out, m64.generate_cached(prompt, n_new))
+    with torch.no_grad():
+        logits = m64(out[:, :-1])[0, prompt.shape[1] - 1:]
+    top = torch.topk(logits, 2, dim=-1).values
+    assert float((top[:, 0] - top[:, 1]).min()) > 1e-3, 'a near tie in the greedy choice'
+    np.save(os.path.join(path, 'prompt.npy'), prompt.numpy())
+    np.save(os.path.join(path, 'generated.npy'), out.numpy())
+    # bad inputs for `lamina run` (tests/gpt-cli.sh): an id past the
+    # vocabulary, more positions than the block size
+    np.save(os.path.join(path, 'bad_ids.npy'), np.array([[1, 67]], dtype=np.int64))
+    np.save(os.path.join(path, 'long_ids.npy'), np.zeros((1, 49), dtype=np.int64))
 
 
 if __name__ == '__main__':

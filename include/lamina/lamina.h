@@ -21,5 +21,6 @@
 #include "plugin.h"
 #include "model.h"
 #include "ops.h"
+#include "kv_cache.h"
 
 #endif

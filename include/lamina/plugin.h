@@ -44,6 +44,7 @@
 #include "tensor.h"
 #include "module.h"
 #include "registry.h"
+#include "kv_cache.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,7 +52,7 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 4u /* 1.1: host->ops, layer-type capabilities;
+#define LAM_PLUGIN_ABI_MINOR 5u /* 1.1: host->ops, layer-type capabilities;
                                    1.2: host->module_forward_into;
                                    1.3: LAM_ARG_ANY, tuples written as lists,
                                    LAM_ARG_STRING_OK;
@@ -62,7 +63,10 @@ extern "C" {
                                    and the int64/bool tensor functions);
                                    several inputs and outputs (tuples,
                                    host->module_forward_multi,
-                                   lam_layer_type.forward_multi) */
+                                   lam_layer_type.forward_multi);
+                                   1.5: host->kv_cache (causal attention
+                                   and the key/value cache) and
+                                   host->module_register_parameter */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -355,6 +359,29 @@ typedef struct lam_host_ops {
     void (*reserved[32])(void);
 } lam_host_ops;
 
+/* The functions of <lamina/kv_cache.h> for plugins (host->kv_cache, ABI
+ * 1.5): each is the function named in its comment, with its semantics,
+ * ownership and messages.  Append-only, with its own struct_size. */
+typedef struct lam_host_kv_cache {
+    uint32_t struct_size; /* sizeof(lam_host_kv_cache) of the host */
+    uint32_t reserved0;
+    /* lam_causal_attention */
+    lam_status (*causal_attention)(lam_tensor **out, const lam_tensor *q, const lam_tensor *k,
+                                   const lam_tensor *v, int64_t num_heads);
+    /* lam_kv_cache_attention */
+    lam_status (*attention)(lam_kv_cache *layer, lam_tensor **out, const lam_tensor *q,
+                            const lam_tensor *k, const lam_tensor *v, int64_t num_heads);
+    /* lam_kv_cache_layer, lam_kv_cache_num_layers, lam_kv_cache_length,
+     * lam_kv_cache_max_length, lam_kv_cache_truncate */
+    lam_status (*layer)(lam_kv_cache *cache, int64_t i, lam_kv_cache **out);
+    int64_t (*num_layers)(const lam_kv_cache *cache);
+    int64_t (*length)(const lam_kv_cache *cache);
+    int64_t (*max_length)(const lam_kv_cache *cache);
+    lam_status (*truncate)(lam_kv_cache *cache, int64_t length);
+
+    void (*reserved[8])(void);
+} lam_host_kv_cache;
+
 /* Does this host's ops table have `field`? */
 #define LAM_HOST_OPS_HAS(ops, field)                                                               \
     ((ops)->struct_size >= offsetof(lam_host_ops, field) + sizeof((ops)->field) &&               \
@@ -497,7 +524,20 @@ struct lam_host_api {
     lam_status (*tuple_set_tensor)(lam_tuple *t, size_t i, lam_tensor *x);
     lam_status (*tuple_set_tuple)(lam_tuple *t, size_t i, lam_tuple *x);
 
-    void (*reserved[12])(void);
+    /* ---- ABI 1.5 (in what were reserved slots) ---- */
+    /* Causal self-attention and the key/value cache of <lamina/kv_cache.h>
+     * (a table of its own, like ops): host->kv_cache->attention(layer, &y,
+     * q, k, v).  Check LAM_HOST_HAS(host, kv_cache) in a plugin that may
+     * load in an older host. */
+    const lam_host_kv_cache *kv_cache;
+    /* lam_module_register_parameter (<lamina/module.h>): a parameter of m
+     * under `name`, replacing one of that name (a built-in layer's weight by
+     * a tensor of its shape).  Ties weights: a GPT's bind makes lm_head's
+     * weight the token embedding's tensor with
+     * host->module_register_parameter(lm_head, "weight", wte_weight). */
+    lam_status (*module_register_parameter)(lam_module *m, const char *name, lam_tensor *t);
+
+    void (*reserved[10])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

@@ -29,8 +29,24 @@ LAM_API lam_status lam_model_load_state_dict(lam_module *m, const lam_state_dict
             st = lam__oom("load_state_dict");
     for (size_t i = 0; !st && i < n; i++) {
         const char *key = lam_state_dict_key(own, i);
-        if (lam_state_dict_get(sd, key))
+        const lam_tensor *mine = lam_state_dict_get(sd, key);
+        if (mine) {
+            /* both names of a tied group in the dict: one tensor cannot take
+             * two different values (PyTorch would keep the last silently) */
+            const size_t *j = lam__ptrmap_get(&kept, lam_state_dict_tensor(own, i));
+            const char *first = j && *j != i ? lam_state_dict_key(own, *j) : NULL;
+            const lam_tensor *other = first ? lam_state_dict_get(sd, first) : NULL;
+            if (other && other != mine &&
+                (!lam_tensor_same_shape(other, mine) || other->dtype != mine->dtype ||
+                 memcmp(other->data, mine->data,
+                        (size_t)mine->numel * lam__dtype_size(mine->dtype)) != 0))
+                st = lam__error(LAM_ERR_STATE_DICT,
+                                "Error(s) in loading state_dict for %s:\n\t'%s' and '%s' are one "
+                                "tensor in the model (tied), but the state_dict holds different "
+                                "values for them",
+                                lam_module_type_name(m), key, first);
             continue;
+        }
         const size_t *j = lam__ptrmap_get(&kept, lam_state_dict_tensor(own, i));
         if (j)
             st = lam_state_dict_set(fill, key, lam_state_dict_get(sd, lam_state_dict_key(own, *j)));

@@ -203,6 +203,17 @@ static const lam_host_ops host_ops = {
     .mean = lam_tensor_mean,
 };
 
+static const lam_host_kv_cache host_kv_cache = {
+    .struct_size = sizeof(lam_host_kv_cache),
+    .causal_attention = lam_causal_attention,
+    .attention = lam_kv_cache_attention,
+    .layer = lam_kv_cache_layer,
+    .num_layers = lam_kv_cache_num_layers,
+    .length = lam_kv_cache_length,
+    .max_length = lam_kv_cache_max_length,
+    .truncate = lam_kv_cache_truncate,
+};
+
 static const lam_host_api host = {
     .struct_size = sizeof(lam_host_api),
     .abi_major = LAM_PLUGIN_ABI_MAJOR,
@@ -274,6 +285,9 @@ static const lam_host_api host = {
     .tuple_is_none = lam_tuple_is_none,
     .tuple_set_tensor = lam_tuple_set_tensor,
     .tuple_set_tuple = lam_tuple_set_tuple,
+
+    .kv_cache = &host_kv_cache,
+    .module_register_parameter = lam_module_register_parameter,
 };
 
 const lam_host_api *lam__host_api(void) { return &host; }

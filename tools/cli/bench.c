@@ -201,7 +201,7 @@ int cmd_bench(int argc, char **argv)
     char in_shape[96];
     lam_shape_str(s.ndim + 1, dims, in_shape, sizeof in_shape);
     for (long long i = 0; i < warmup || i == 0; i++) {
-        if ((st = lam_module_forward_args(m, x, &cond, &y)) != LAM_OK) {
+        if ((st = lam_module_forward_args(m, x, cond ? &cond : NULL, &y)) != LAM_OK) {
             rc = cli_fail_status(st, "forward");
             goto done;
         }
@@ -230,7 +230,7 @@ int cmd_bench(int argc, char **argv)
     double t0 = now(), last_progress = t0, t;
     do {
         double a = now();
-        if ((st = lam_module_forward_args(m, x, &cond, &y)) != LAM_OK) {
+        if ((st = lam_module_forward_args(m, x, cond ? &cond : NULL, &y)) != LAM_OK) {
             rc = cli_fail_status(st, "forward");
             goto done;
         }

@@ -169,7 +169,9 @@ int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const ch
     if (rc)
         goto out;
     bool condition = c->condition;
-    lam_mpi_run_options opt = {.chunk_rows = chunk_rows, .args = &condition, .on_tmpfile = on_tmpfile};
+    /* without --condition, custom forwards get no per-call argument (NULL) */
+    lam_mpi_run_options opt = {.chunk_rows = chunk_rows, .args = condition ? &condition : NULL,
+                               .on_tmpfile = on_tmpfile};
     lam_mpi_run_stats stats;
     lam_status st = lam_mpi_run(MPI_COMM_WORLD, m, n_inputs, inputs, output, &opt, &stats);
     if (st) {
@@ -225,7 +227,7 @@ int cli_mpi_bench_measure(const cli_bench_run *b)
     long long n = 0;
     bool tty = rank == 0 && isatty(2) && !b->json;
     while (t - t0 < b->seconds) {
-        if ((st = lam_module_forward_args(b->m, b->x, &cond, &y)) != LAM_OK)
+        if ((st = lam_module_forward_args(b->m, b->x, cond ? &cond : NULL, &y)) != LAM_OK)
             break;
         lam_tensor_release(y);
         y = NULL;

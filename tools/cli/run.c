@@ -136,7 +136,9 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     bool condition = c.condition;
-    st = lam_module_forward_multi(m, xs, &condition, &y, &ys);
+    /* without --condition, custom forwards get no per-call argument (NULL):
+     * a forward may take another kind of argument (a GPT's key/value cache) */
+    st = lam_module_forward_multi(m, xs, condition ? &condition : NULL, &y, &ys);
     if (st) {
         rc = cli_fail_status(st, "forward");
         goto done;

@@ -229,7 +229,7 @@ int cmd_summary(int argc, char **argv)
         bool cond = c.condition;
         lam_set_forward_hook(record, &rec);
         if (!st)
-            st = lam_module_forward_args(m, x, &cond, &y);
+            st = lam_module_forward_args(m, x, cond ? &cond : NULL, &y);
         lam_set_forward_hook(NULL, NULL);
         lam_tensor_release(x);
         lam_tensor_release(y);

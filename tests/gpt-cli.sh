@@ -1,0 +1,39 @@
+#!/bin/sh
+# examples/plugins/gpt.py's GPT through the lamina command: `lamina run
+# gpt.lam --weights gpt.safetensors --plugin gpt.so --input tokens.npy`
+# gives PyTorch's logits (tests/fixtures/gpt).  Without --condition a
+# custom forward gets no per-call argument (NULL): GPT reads its argument
+# as a key/value cache, so a bool there would be misread.  Token ids past
+# the vocabulary and sequences past the block size fail with messages that
+# say what and where.
+# Needs LAMINA_BIN, NPY_COMPARE, LAMINA_FIXTURES and GPT_PLUGIN (set by `make check`).
+set -u
+: "${LAMINA_BIN:?}" "${NPY_COMPARE:?}" "${LAMINA_FIXTURES:?}" "${GPT_PLUGIN:?}"
+F=$LAMINA_FIXTURES/gpt
+T=$(mktemp -d "${TMPDIR:-/tmp}/lamina-gpt.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+fail=0
+for threads in 1 2; do
+    if ! "$LAMINA_BIN" run "$F/gpt.lam" --weights "$F/gpt.safetensors" --plugin "$GPT_PLUGIN" \
+        --input "$F/tokens.npy" --threads $threads --output "$T/logits.npy" 2> "$T/err"; then
+        echo "FAIL: lamina run ($threads threads): $(cat "$T/err")"
+        fail=1
+    elif ! "$NPY_COMPARE" "$T/logits.npy" "$F/logits.npy"; then
+        echo "FAIL: lamina run's logits ($threads threads) differ from PyTorch's"
+        fail=1
+    fi
+done
+# bad inputs: what and where
+expect_error() { # input, text
+    if "$LAMINA_BIN" run "$F/gpt.lam" --weights "$F/gpt.safetensors" --plugin "$GPT_PLUGIN" \
+        --input "$F/$1" > /dev/null 2> "$T/err"; then
+        echo "FAIL: lamina run on $1 succeeded"
+        fail=1
+    elif ! grep -qF "$2" "$T/err"; then
+        echo "FAIL: lamina run on $1: '$(cat "$T/err")' lacks '$2'"
+        fail=1
+    fi
+}
+expect_error bad_ids.npy "lamina: error: forward: GPT.wte index out of range in self"
+expect_error long_ids.npy "GPT: Cannot forward sequence of length 49, block size is only 48"
+exit $fail
