@@ -216,3 +216,29 @@ Test(conv_gemm, inf_weight_times_zero_is_nan, .init = init_tables)
         cc_free(&c);
     }
 }
+
+/* K past every ISA's K block (the chains continue from the stored floats)
+ * and more pixels than two strips (the next strip's prefetch): the scalar
+ * twin's bits. */
+Test(conv_gemm, long_k_and_many_strips_match_the_scalar_twin, .init = init_tables)
+{
+    kt_rng r = {41};
+    const lam__kernel_table *sc = kt_scalar();
+    ccase c;
+    cc_make(&c, &r, 11, 203, 2100, 1);
+    float *ps = cc_pack(sc, &c);
+    lam__epilogue ep = {LAM_ACTIVATION_RELU, 0.0f};
+    cc_run(sc, &c, ps, c.bias, ep, c.y0);
+    cc_check_ref(sc, &c, c.bias, ep, c.y0);
+    for (int t = 1; t < ntables; t++) {
+        const lam__kernel_table *k = tables[t];
+        float *pk = cc_pack(k, &c);
+        cc_run(k, &c, pk, c.bias, ep, c.y);
+        for (size_t i = 0; i < c.M * c.ldy; i++)
+            cr_assert(kt_same_bits(c.y[i], c.y0[i]), "%s K=%zu: y[%zu] %.9g, scalar %.9g",
+                      k->isa, c.K, i, c.y[i], c.y0[i]);
+        free(pk);
+    }
+    free(ps);
+    cc_free(&c);
+}
