@@ -596,6 +596,17 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             j.chunk = even_chunk(ohw, want < 48 ? 48 : want > 1536 ? 1536 : want);
         }
         j.nchunks = (nitems + j.chunk - 1) / j.chunk;
+        if (nth > 1 && (g->n * s->groups) % nth != 0 && j.nchunks < nitems) {
+            /* (a batch of 1) as many chunks per thread: the chunking
+             * changes no bit */
+            int64_t nc = (j.nchunks + nth - 1) / nth * nth;
+            j.chunk = (nitems + nc - 1) / nc;
+            j.nchunks = (nitems + j.chunk - 1) / j.chunk;
+            if (j.path == CONV_PATH_FLAT) {
+                j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
+                j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
+            }
+        }
         j.ntasks = g->n * s->groups * j.nchunks;
     }
     if (nth > j.ntasks)
