@@ -587,8 +587,12 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
             j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
         } else if (j.path == CONV_PATH_POINTWISE) {
+            /* whole strips of every ISA's tile (48, 24, 12 pixels), so
+             * that only the plane's end is a tail */
             nitems = ohw;
             j.chunk = even_chunk(ohw, 768);
+            if (j.chunk < ohw)
+                j.chunk = (j.chunk + 47) / 48 * 48;
         } else {
             /* im2col columns of about 384 KiB (L2), whole 48-pixel strips */
             nitems = ohw;
