@@ -39,7 +39,7 @@ void lam__f32_conv_pack_avx2(size_t M, size_t K, const float *W, float *packed)
 LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
                                  const float *const *rows, size_t col, __m256i ml, float *y,
                                  size_t ldy, size_t mr, int first, int last, const float *bias,
-                                 lam__epilogue ep)
+                                 lam__epilogue ep, size_t pfo)
 {
     __m256 c[LAM__CMR * LAM__CNV];
     _Pragma("GCC unroll 4")
@@ -53,6 +53,8 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
     _Pragma("GCC unroll 2")
     for (size_t k = 0; k < kc; k++) {
         const float *b = rows[k] + col;
+        if (pfo) /* a line of the next strip's row k, into L2 */
+            _mm_prefetch((const char *)(b + pfo), _MM_HINT_T1);
         __m256 bv[LAM__CNV];
         _Pragma("GCC unroll 3")
         for (int j = 0; j < LAM__CNV; j++)
@@ -113,15 +115,25 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
 
 LAM__INLINE void lam__cstrip_avx2(const int nv, size_t M, size_t K, const float *packed,
                                   const float *const *rows, size_t col, __m256i ml, float *y,
-                                  size_t ldy, const float *bias, lam__epilogue ep)
+                                  size_t ldy, const float *bias, lam__epilogue ep, int more)
 {
     size_t k0 = 0;
     do {
         const size_t kc = K - k0 < LAM__CKC2 ? K - k0 : LAM__CKC2;
-        for (size_t p = 0; p < M; p += LAM__CMR)
-            lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
-                            y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
-                            k0 + kc == K, bias ? bias + p : NULL, ep);
+        for (size_t p = 0; p < M; p += LAM__CMR) {
+            /* the first two panels prefetch the next strip's B (its 96
+             * bytes per row: two lines), as the AVX-512 kernel does */
+            const size_t q = p / LAM__CMR;
+            const size_t pfo = more && q < 2 ? LAM__CNR + 16 * q : 0;
+            if (pfo)
+                lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
+                                y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
+                                k0 + kc == K, bias ? bias + p : NULL, ep, pfo);
+            else
+                lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
+                                y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
+                                k0 + kc == K, bias ? bias + p : NULL, ep, 0);
+        }
         k0 += kc;
     } while (k0 < K);
 }
@@ -134,11 +146,16 @@ void lam__f32_conv_gemm_avx2(size_t M, size_t N, size_t K, const float *packed,
         const size_t w = N - n0 < LAM__CNR ? N - n0 : LAM__CNR;
         const int nv = (int)((w + 7) / 8);
         const __m256i ml = lam__colmask_avx2(0, 0, w - 8 * (size_t)(nv - 1));
+        const int more = n0 + 2 * LAM__CNR <= N; /* a whole strip follows */
         switch (nv) {
-        case 1: lam__cstrip_avx2(1, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep); break;
-        case 2: lam__cstrip_avx2(2, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep); break;
+        case 1:
+            lam__cstrip_avx2(1, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0);
+            break;
+        case 2:
+            lam__cstrip_avx2(2, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0);
+            break;
         default:
-            lam__cstrip_avx2(3, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep);
+            lam__cstrip_avx2(3, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, more);
             break;
         }
     }
