@@ -125,6 +125,32 @@
     X(maxpool2d, MAXPOOL2D, LAM_KF_EXACT, "NaN anywhere in the window -> NaN; all pad -> -inf")  \
     X(avgpool2d, AVGPOOL2D, LAM_KF_EXACT, "no input tap in the window -> 0; -0 sums give +0")
 
+/* ---- convolution as Y = W . B on NCHW tensors (no transposes) ----
+ * X(name, KIND, flags, specials)
+ *   KIND     CONV_PACKED_SIZE: lam__conv_packed_size_fn; CONV_PACK:
+ *            lam__conv_pack_fn; CONV_GEMM: lam__conv_gemm_fn (simd/kernels.h)
+ * conv_gemm computes y[m ldy + j] = act(sum_k W[m, k] rows[k][off + j] +
+ * bias[m]) for m in [0, M), j in [0, N): M output channels, N output pixels
+ * (contiguous in the NCHW output), K = (ci, kh, kw) taps, row k of B given
+ * by a pointer (the input plane itself for a 1x1 convolution, a padded
+ * plane at a tap's offset, or an im2col row).  W (M x K, row-major: the
+ * PyTorch weight of one group) is packed once by conv_pack into
+ * conv_packed_size(M, K) floats, in the ISA's layout.  Each output is one
+ * chain, acc = 0; acc = fmaf(W[m, k], B[k, j], acc) for k = 0 .. K-1 in
+ * order; + bias[m] (bias NULL: nothing); then the activation (the GEMM
+ * epilogue's, < LAM_ACTIVATION__EPILOGUE_COUNT), so every ISA gives the
+ * scalar twin's bits (IDENTITY, RELU, RELU6, LEAKY_RELU; the others within
+ * the activation's bound), whatever the blocking, and the bits do not
+ * depend on N, off or the split of the pixels.  Reads rows[k][off + j] only
+ * for j in [0, N) (masked tails: a row may end at an unreadable page);
+ * writes only y[m ldy + j], m < M, j < N.  K = 0 gives act(bias).
+ * Accuracy: |y - exact| <= 1.2 (K + 2) eps (sum |w x| + |b|) + the
+ * activation's bound.  Symbols: lam__f32_<name>_<isa>. */
+#define LAM_CONV_KERNELS(X)                                                                      \
+    X(conv_packed_size, CONV_PACKED_SIZE, 0u, "any M, K (0 too): the floats conv_pack writes")   \
+    X(conv_pack, CONV_PACK, 0u, "any M, K: W row-major M x K, zero-padded to the ISA's panels")  \
+    X(conv_gemm, CONV_GEMM, LAM_KF_EXACT, "any M, N, K; inf x 0 = NaN (the padding's zeros)")
+
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn
 #define LAM__KT_TYPE_UNARY1 lam__unary1_fn
@@ -139,6 +165,9 @@
 #define LAM__KT_TYPE_DWCONV2D lam__dwconv2d_fn
 #define LAM__KT_TYPE_MAXPOOL2D lam__maxpool2d_fn
 #define LAM__KT_TYPE_AVGPOOL2D lam__avgpool2d_fn
+#define LAM__KT_TYPE_CONV_PACKED_SIZE lam__conv_packed_size_fn
+#define LAM__KT_TYPE_CONV_PACK lam__conv_pack_fn
+#define LAM__KT_TYPE_CONV_GEMM lam__conv_gemm_fn
 
 #define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
@@ -159,12 +188,17 @@
 #define LAM__KT_PARAMS_AVGPOOL2D                                                              \
     (const lam__win2d *g, const float *x, float *y, size_t oh_begin, size_t oh_end,           \
      int count_include_pad, int64_t divisor)
+#define LAM__KT_PARAMS_CONV_PACK (size_t M, size_t K, const float *W, float *packed)
+#define LAM__KT_PARAMS_CONV_GEMM                                                              \
+    (size_t M, size_t N, size_t K, const float *packed, const float *const *rows, size_t off,  \
+     const float *bias, float *y, size_t ldy, lam__epilogue ep)
 
 /* Table members (simd/kernels.h). */
 #define LAM__KT_MEMBER_E(name, kind, ...) LAM__KT_TYPE_##kind name;
 #define LAM__KT_MEMBER_R(name, kind, ...) LAM__KT_TYPE_##kind name;
 #define LAM__KT_MEMBER_B(name, kind, op) LAM__KT_TYPE_##kind name;
 #define LAM__KT_MEMBER_W(name, kind, ...) LAM__KT_TYPE_##kind name;
+#define LAM__KT_MEMBER_C(name, kind, ...) LAM__KT_TYPE_##kind name;
 
 /* One ISA's symbols, for the ISA named by LAM__KT_ISA (defined around the
  * expansion: the list cannot carry the ISA through X):
@@ -178,13 +212,19 @@
 #define LAM__KT_DECL_R(name, kind, ...) void LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
 #define LAM__KT_DECL_B(name, kind, op) void LAM__KT_SYM_E(name) LAM__KT_PARAMS_##kind;
 #define LAM__KT_DECL_W(name, kind, ...) void LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
-/* Declare every kernel of the four families for ISA LAM__KT_ISA. */
+#define LAM__KT_DECL_C(name, kind, ...) LAM__KT_RET_##kind LAM__KT_SYM_R(name) LAM__KT_PARAMS_##kind;
+#define LAM__KT_RET_CONV_PACKED_SIZE size_t
+#define LAM__KT_PARAMS_CONV_PACKED_SIZE (size_t M, size_t K)
+#define LAM__KT_RET_CONV_PACK void
+#define LAM__KT_RET_CONV_GEMM void
+/* Declare every kernel of the families for ISA LAM__KT_ISA. */
 #define LAM__KERNELS_DECLARE()             \
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \
     LAM_ROW_KERNELS(LAM__KT_DECL_R)         \
     LAM_BINARY_KERNELS(LAM__KT_DECL_B)      \
     LAM_ATTN_KERNELS(LAM__KT_DECL_R)        \
-    LAM_WINDOW_KERNELS(LAM__KT_DECL_W)
+    LAM_WINDOW_KERNELS(LAM__KT_DECL_W)      \
+    LAM_CONV_KERNELS(LAM__KT_DECL_C)
 
 #define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
 #define LAM__KT_SET_R(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
@@ -200,6 +240,7 @@
         LAM_BINARY_KERNELS(LAM__KT_SET_B)           \
         LAM_ATTN_KERNELS(LAM__KT_SET_R)             \
         LAM_WINDOW_KERNELS(LAM__KT_SET_W)           \
+        LAM_CONV_KERNELS(LAM__KT_SET_W)             \
     } while (0)
 
 #endif

@@ -90,6 +90,15 @@ typedef void (*lam__maxpool2d_fn)(const lam__win2d *g, const float *x, float *y,
 typedef void (*lam__avgpool2d_fn)(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
                                   size_t oh_end, int count_include_pad, int64_t divisor);
 
+/* The convolution GEMM (LAM_CONV_KERNELS in simd/kernel-list.h): the
+ * weight of one group, M x K row-major, packed once; row k of B at
+ * rows[k] + off. */
+typedef size_t (*lam__conv_packed_size_fn)(size_t M, size_t K);
+typedef void (*lam__conv_pack_fn)(size_t M, size_t K, const float *W, float *packed);
+typedef void (*lam__conv_gemm_fn)(size_t M, size_t N, size_t K, const float *packed,
+                                  const float *const *rows, size_t off, const float *bias,
+                                  float *y, size_t ldy, lam__epilogue ep);
+
 /* The entries of the elementwise, row and binary families, and their
  * contracts (accuracy, tails, special values), are the lists of
  * simd/kernel-list.h; the members below are generated from them. */
@@ -146,6 +155,9 @@ typedef struct lam__kernel_table {
     /* window kernels over one plane, output rows [oh_begin, oh_end):
      * dwconv2d, maxpool2d, avgpool2d (contract: LAM_WINDOW_KERNELS) */
     LAM_WINDOW_KERNELS(LAM__KT_MEMBER_W)
+    /* convolution as Y = W . B over NCHW planes: conv_packed_size,
+     * conv_pack, conv_gemm (contract: LAM_CONV_KERNELS) */
+    LAM_CONV_KERNELS(LAM__KT_MEMBER_C)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */

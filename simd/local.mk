@@ -58,7 +58,8 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-vhardtanh-scalar.c \
 	simd/scalar/f32-vmish-scalar.c \
 	simd/scalar/f32-vprelu-scalar.c \
-	simd/scalar/f32-vaffine-scalar.c
+	simd/scalar/f32-vaffine-scalar.c \
+	simd/scalar/f32-conv-gemm-scalar.c
 
 # What a program needs to use the kernel layer (in this order).
 LAM_SIMD_LIBS = simd/libk_core.la
@@ -101,7 +102,8 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-vhardtanh-avx2.c \
 	simd/x86/avx2/f32-vmish-avx2.c \
 	simd/x86/avx2/f32-vprelu-avx2.c \
-	simd/x86/avx2/f32-vaffine-avx2.c
+	simd/x86/avx2/f32-vaffine-avx2.c \
+	simd/x86/avx2/f32-conv-gemm-avx2.c
 LAM_SIMD_LIBS += simd/libk_avx2.la
 endif
 
@@ -143,7 +145,8 @@ simd_libk_avx512_la_SOURCES = \
 	simd/x86/avx512/f32-vhardtanh-avx512.c \
 	simd/x86/avx512/f32-vmish-avx512.c \
 	simd/x86/avx512/f32-vprelu-avx512.c \
-	simd/x86/avx512/f32-vaffine-avx512.c
+	simd/x86/avx512/f32-vaffine-avx512.c \
+	simd/x86/avx512/f32-conv-gemm-avx512.c
 LAM_SIMD_LIBS += simd/libk_avx512.la
 endif
 
@@ -183,7 +186,8 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vhardtanh-neon.c \
 	simd/arm/neon/f32-vmish-neon.c \
 	simd/arm/neon/f32-vprelu-neon.c \
-	simd/arm/neon/f32-vaffine-neon.c
+	simd/arm/neon/f32-vaffine-neon.c \
+	simd/arm/neon/f32-conv-gemm-neon.c
 LAM_SIMD_LIBS += simd/libk_neon.la
 endif
 

@@ -467,6 +467,13 @@ Test(conv, large_cases_any_thread_count)
         /* more kernel rows than the direct loop sums at once (32) */
         {"Conv2d(3, 6, 35, padding=17, groups=3)", false, 3, 1, 17, 1, {1, 3, 40, 37}},
         {"Conv2d(12, 18, 3, stride=2, padding=1, groups=3)", false, 3, 2, 1, 1, {4, 12, 40, 36}},
+        /* conv_compute.c's paths: flat with phase planes (a stem), flat with
+         * dilation, and im2col columns (many output channels on a narrow
+         * image), stride 1 and 2 */
+        {"Conv2d(3, 16, 7, stride=2, padding=3)", false, 1, 2, 3, 1, {2, 3, 45, 39}},
+        {"Conv2d(6, 10, 3, padding=2, dilation=2)", false, 1, 1, 2, 2, {2, 6, 23, 19}},
+        {"Conv2d(20, 96, 3, padding=1)", false, 1, 1, 1, 1, {3, 20, 7, 9}},
+        {"Conv2d(8, 64, 3, stride=2, padding=1, dilation=2)", false, 1, 2, 1, 2, {2, 8, 13, 11}},
         {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}},
         {"ConvTranspose2d(8, 12, 3, stride=3, dilation=2, groups=2)", true, 2, 3, 0, 2,
          {2, 8, 17, 20}},

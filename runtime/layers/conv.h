@@ -20,8 +20,9 @@ typedef struct conv_state {
     int64_t pad_lo[2], pad_hi[2]; /* the padding applied (asymmetric for even 'same') */
     int mode;                     /* CONV_ZEROS .. (padding_mode) */
     bool bias;
-    /* the packed weight, one GEMM panel set per group, remade when the
-     * weight changes (as Linear's: its version or the module's params_version) */
+    /* the packed weight, one conv_pack (transposed: gemm_pack) panel set
+     * per group, remade when the weight changes (as Linear's: its version
+     * or the module's params_version) */
     pthread_mutex_t lock;
     float *packed;
     size_t packed_group; /* floats per group */
@@ -30,9 +31,10 @@ typedef struct conv_state {
     bool packed_valid;
 } conv_state;
 
-/* Per-group GEMM sizes: a convolution's rows are output pixels, K =
- * in/groups * kH * kW, N = out/groups; a transposed one's rows are input
- * pixels, K = in/groups, N = out/groups * kH * kW. */
+/* Per-group GEMM sizes: a convolution's weight is conv_gemm's W, N =
+ * out/groups rows (its M) by K = in/groups * kH * kW (its columns are the
+ * output pixels); a transposed one's GEMM rows are input pixels, K =
+ * in/groups, N = out/groups * kH * kW. */
 static inline void conv_gemm_dims(const conv_state *s, int64_t *N, int64_t *K)
 {
     int64_t kk = s->k[0] * s->k[1];

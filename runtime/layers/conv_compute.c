@@ -1,19 +1,25 @@
 /* The convolutions' arithmetic, on NCHW tensors (a 1-d one has H = 1).
  *
- * Convolution: per sample and group, the output pixels are the rows of a
- * GEMM through the kernel table, y[pixel, co] = patch[pixel, (kh, kw, ci)] .
- * W[co, (kh, kw, ci)] + bias[co], with W the weight permuted to that order
- * and packed once (conv.c / lam__conv_pack).  The input is first copied to
- * NHWC rows, so a patch row is kH x kW contiguous runs of in/groups floats;
- * the patches are gathered (im2col) in chunks of a bounded number of rows
- * that stay in L2, never for the whole image, and each chunk's result is
- * written back transposed into the NCHW output.  A 1x1 convolution (stride
- * 1, no padding) is a plain GEMM on the pixels' rows, transposed from NCHW
- * chunk by chunk.  Depthwise-style convolutions (one input channel per
- * group) run the kernel table's dwconv2d plane by plane.  Padding modes map
- * a padded coordinate to an input coordinate (or to nothing, for zeros), so
- * no padded copy is made, except of one plane for a depthwise convolution
- * with a padding mode other than zeros.
+ * Convolution: per sample and group, Y = W . B through the kernel table's
+ * conv_gemm (LAM_CONV_KERNELS): y[co, pixel] = act(sum_k W[co, k] B[k,
+ * pixel] + bias[co]), k = (ci, kh, kw) in PyTorch's weight order (the
+ * weight packed once, conv.c / lam__conv_pack), the pixels contiguous in
+ * the NCHW output, so nothing is transposed.  Row k of B is a pointer
+ * (rows[k]), made once per thread, and the task's pixels an offset:
+ *   - pointwise (1x1, stride 1, no padding): B is the input itself,
+ *     rows[ci] = channel ci's plane; no copy at all;
+ *   - flat (stride 1, any kernel, dilation, padding mode): per task (a
+ *     band of output rows), the input rows it reads are copied once into a
+ *     block padded by the padding mode (map_index), hb x wp per channel;
+ *     output (oh, ow) is then pixel (oh - oh0) wp + ow of every tap's row
+ *     blk + ci hb wp + a dh wp + b dw, so the kernel runs on the padded
+ *     width into a tile whose wp - ow extra columns per row are dropped as
+ *     it is copied out;
+ *   - im2col (strides: the stem, downsampling): the patches as columns (K x
+ *     chunk, in L2), chunk by chunk, never for the whole image.
+ * Depthwise-style convolutions (one input channel per group) run the
+ * kernel table's dwconv2d plane by plane (a padding mode other than zeros
+ * copies the plane, padded, first).
  *
  * Transposed convolution: per sample and group, the input pixels' NHWC rows
  * times the weight give each pixel's contribution to kH x kW output pixels
@@ -21,14 +27,16 @@
  * are added into the output (col2im) in a fixed order.
  *
  * Determinism: every output element is computed by one task, with a fixed
- * summation order (the GEMM promises the same bits whatever its M and
- * column range), so results do not depend on the thread count.  Tasks
- * (sample x group x row chunk; sample x channel for the direct loop; sample
- * x group for the transposed one) go to lam__parallel.  Scratch memory is
- * per thread and kept for reuse (freed when the thread ends): each task's
- * buffer grows to the largest chunk, the calling thread's to the largest
- * input (its NHWC copy) and tap tables, so that a forward of a shape seen
- * before allocates nothing. */
+ * summation order (conv_gemm and the GEMM promise the same bits whatever
+ * the pixel or row range), so results do not depend on the thread count,
+ * and the three paths give the same bits (one chain over k in the same
+ * order, the padding's zeros included).  Tasks (sample x group x pixel or
+ * row chunk; sample x channel for the direct loop; sample x group for the
+ * transposed one) go to lam__parallel.  Scratch memory is per thread and
+ * kept for reuse (freed when the thread ends): each task's buffer grows to
+ * the largest chunk, the calling thread's to the largest input (the
+ * transposed path's NHWC copy) and tap tables, so that a forward of a shape
+ * seen before allocates nothing. */
 #include "runtime/core/parallel.h"
 #include "runtime/layers/conv.h"
 #include <stdlib.h>
@@ -102,6 +110,13 @@ static void fill_taps(int32_t *tab, int64_t k, int64_t out, int64_t stride, int6
 
 /* ---- tasks ---- */
 
+/* How a convolution's B (K x pixels) is made (conv_gemm's rows). */
+enum {
+    CONV_PATH_POINTWISE, /* 1x1, stride 1, no padding: the input planes */
+    CONV_PATH_FLAT,      /* stride 1: padded rows of the input, flat */
+    CONV_PATH_COL,       /* the rest: im2col columns, chunk by chunk */
+};
+
 typedef struct conv_job {
     const conv_state *s;
     const conv_geom *g;
@@ -109,9 +124,10 @@ typedef struct conv_job {
     float *y;
     lam__epilogue ep; /* a joined activation */
     const int32_t *th, *tw; /* tap tables (convolution) */
-    float *xt;              /* the input as NHWC rows (GEMM paths) */
-    bool pointwise;         /* 1x1, stride 1, no padding: rows transposed per chunk */
+    float *xt;              /* the input as NHWC rows (transposed convolution) */
+    int path;               /* CONV_PATH_* (convolution) */
     int64_t N, K, chunk, nchunks, ntasks;
+    int64_t wp, hb, ldt; /* the flat path's padded width, block rows, tile stride */
     int failed; /* a task found no scratch memory */
 } conv_job;
 
@@ -143,92 +159,153 @@ static void nhwc_tasks(void *ctx, int ith, int nth)
     }
 }
 
-/* One GEMM task: sample n, group gi, output pixels [p0, p1).  A patch row
- * is kH x kW runs of in/groups channels copied from the NHWC rows (the
- * packed weight is in that order: (kh, kw, ci)). */
-static void conv_gemm_task(conv_job *j, int64_t t, float *col, float *tmp)
+/* The first [lo, hi) of the n outputs o with 0 <= o s + t < w (a tap t's
+ * interior: every input index inside the row). */
+static void interior(int64_t n, int64_t s, int64_t t, int64_t w, int64_t *lo, int64_t *hi)
+{
+    int64_t a = t >= 0 ? 0 : (-t + s - 1) / s, b = w - 1 - t < 0 ? 0 : (w - 1 - t) / s + 1;
+    *lo = a < n ? a : n;
+    *hi = b < *lo ? *lo : (b < n ? b : n);
+}
+
+/* One task of the pointwise path: sample n, group gi, output pixels [p0,
+ * p1): B is the input itself (rows[ci] = channel ci's plane, set up once
+ * per thread; the sample, group and pixels are the offset). */
+static void pw_task(conv_job *j, int64_t t, const float *const *rows)
+{
+    const conv_state *s = j->s;
+    int64_t ohw = j->g->oh * j->g->ow, cin = s->in_ch / s->groups;
+    int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
+    int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw;
+    lam__kernels()->conv_gemm((size_t)j->N, (size_t)(p1 - p0), (size_t)j->K,
+                              j->packed + (size_t)gi * s->packed_group, rows,
+                              (size_t)((n * s->in_ch + gi * cin) * ohw + p0),
+                              j->bias ? j->bias + gi * j->N : NULL,
+                              j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
+}
+
+/* One task of the flat path: sample n, group gi, output rows [oh0, oh1).
+ * The padded input rows they read are copied (padding by the padding
+ * mode) into blk, split by stride into sh x sw phase planes per channel
+ * (space to depth): plane (ph, pw) holds padded (r sh + ph, c sw + pw) at
+ * row r - oh0 sh, column c, hb x wq floats.  Tap (a, b) of output (oh, ow)
+ * is padded (oh sh + a dh, ow sw + b dw): in plane ((a dh) % sh, (b dw) %
+ * sw), at pixel (oh - oh0 + (a dh) / sh) wq + ow + (b dw) / sw, so with
+ * rows[(ci, a, b)] = that plane + ((a dh) / sh) wq + (b dw) / sw (set up
+ * once per thread) output (oh, ow) is pixel (oh - oh0) wq + ow of every
+ * row: the kernel runs over (oh1 - oh0 - 1) wq + ow pixels into tile, and
+ * the wq - ow extra columns per row are dropped as it is copied out. */
+static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *blk, float *tile)
 {
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
-    int64_t ohw = g->oh * g->ow, hw = g->h * g->w, C = s->in_ch;
+    int64_t ohw = g->oh * g->ow, cin = s->in_ch / s->groups, wq = j->wp, hb = j->hb;
+    int64_t sh = s->stride[0], sw = s->stride[1];
     int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
-    int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw, rows = p1 - p0;
-    int64_t cin = C / s->groups, K = j->K, N = j->N;
-    if (j->pointwise) {
-        /* the rows are the NCHW input's pixels, transposed chunk by chunk
-         * (in L2) rather than the whole input first */
-        const float *xc = j->x + (n * C + gi * cin) * hw + p0;
-        for (int64_t r0 = 0; r0 < rows; r0 += 16) { /* in 16 x 16 tiles (L1) */
-            int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows;
-            for (int64_t c0 = 0; c0 < cin; c0 += 16) {
-                int64_t c1 = c0 + 16 < cin ? c0 + 16 : cin;
-                for (int64_t r = r0; r < r1; r++)
-                    for (int64_t ci = c0; ci < c1; ci++)
-                        col[r * K + ci] = xc[ci * hw + r];
-            }
-        }
-    } else {
-        const float *xg = j->xt + n * hw * C + gi * cin;
-        int64_t kh = s->k[0], kw = s->k[1];
-        size_t run = (size_t)cin * sizeof(float);
-        bool contiguous = s->dil[1] == 1 && cin == C;
-        int64_t oh = p0 / g->ow, ow = p0 % g->ow;
-        for (int64_t r = 0; r < rows; r++) {
-            float *dst = col + r * K;
-            for (int64_t a = 0; a < kh; a++) {
-                int32_t ih = j->th[a * g->oh + oh];
-                if (ih < 0) {
-                    memset(dst + a * kw * cin, 0, run * (size_t)kw);
-                    continue;
-                }
-                const float *xrow = xg + (int64_t)ih * g->w * C;
-                /* all of the kernel row inside the input, one group: its kw
-                 * pixels' channels are one run of the NHWC rows */
-                int32_t iw0 = j->tw[ow];
-                if (contiguous && iw0 >= 0 && j->tw[(kw - 1) * g->ow + ow] == iw0 + kw - 1) {
-                    float *d = dst + a * kw * cin;
-                    const float *src = xrow + (int64_t)iw0 * C;
-                    if (kw * cin >= 16) {
-                        memcpy(d, src, run * (size_t)kw);
-                    } else { /* a few floats (LeNet's 5 x 1): no call */
-                        for (int64_t q = 0; q < kw * cin; q++)
-                            d[q] = src[q];
+    int64_t oh0 = c * j->chunk, oh1 = oh0 + j->chunk < g->oh ? oh0 + j->chunk : g->oh;
+    int64_t rb = oh1 - oh0 + (s->k[0] - 1) * s->dil[0] / sh; /* plane rows needed */
+    int64_t pl = s->pad_lo[1];
+    int64_t hp = g->h + s->pad_lo[0] + s->pad_hi[0], wpad = g->w + pl + s->pad_hi[1];
+    const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
+    for (int64_t ci = 0; ci < cin; ci++)
+        for (int64_t ph = 0; ph < sh; ph++)
+            for (int64_t pw = 0; pw < sw; pw++) {
+                float *plane = blk + ((ci * sh + ph) * sw + pw) * hb * wq;
+                int64_t lo, hi; /* the columns inside the input */
+                interior(wq, sw, pw - pl, g->w, &lo, &hi);
+                for (int64_t r = 0; r < rb; r++) {
+                    float *d = plane + r * wq;
+                    int64_t pr = (oh0 + r) * sh + ph; /* padded row */
+                    int64_t ih = pr < hp ? map_index(pr - s->pad_lo[0], g->h, s->mode) : -1;
+                    if (ih < 0) {
+                        memset(d, 0, (size_t)wq * sizeof(float));
+                        continue;
                     }
-                    continue;
-                }
-                for (int64_t b = 0; b < kw; b++) {
-                    int32_t iw = j->tw[b * g->ow + ow];
-                    float *d = dst + (a * kw + b) * cin;
-                    if (iw < 0) {
-                        memset(d, 0, run);
-                    } else if (cin >= 16) {
-                        memcpy(d, xrow + (int64_t)iw * C, run);
-                    } else { /* a stem's 3 channels: no call */
-                        const float *src = xrow + (int64_t)iw * C;
-                        for (int64_t ci = 0; ci < cin; ci++)
-                            d[ci] = src[ci];
+                    const float *xr = xg + (ci * g->h + ih) * g->w;
+                    for (int64_t q = 0; q < wq; q++) {
+                        if (q == lo && hi > lo) { /* the interior */
+                            if (sw == 1)
+                                memcpy(d + lo, xr + lo + pw - pl,
+                                       (size_t)(hi - lo) * sizeof(float));
+                            else
+                                for (; q < hi; q++)
+                                    d[q] = xr[q * sw + pw - pl];
+                            q = hi - 1;
+                            continue;
+                        }
+                        int64_t pc = q * sw + pw; /* padded column */
+                        int64_t iw = pc < wpad ? map_index(pc - pl, g->w, s->mode) : -1;
+                        d[q] = iw < 0 ? 0.0f : xr[iw];
                     }
                 }
             }
-            if (++ow == g->ow) {
-                ow = 0;
-                oh++;
+    int64_t np = (oh1 - oh0 - 1) * wq + g->ow, M = j->N;
+    lam__kernels()->conv_gemm((size_t)M, (size_t)np, (size_t)j->K,
+                              j->packed + (size_t)gi * s->packed_group, rows, 0,
+                              j->bias ? j->bias + gi * M : NULL, tile, (size_t)j->ldt, j->ep);
+    float *yg = j->y + (n * s->out_ch + gi * M) * ohw + oh0 * g->ow;
+    for (int64_t co = 0; co < M; co++)
+        for (int64_t r = 0; r < oh1 - oh0; r++)
+            memcpy(yg + co * ohw + r * g->ow, tile + co * j->ldt + r * wq,
+                   (size_t)g->ow * sizeof(float));
+}
+
+/* One task of the im2col path (strides, the stem): sample n, group gi,
+ * output pixels [p0, p1): the patches as columns, col[k][p - p0] for k =
+ * (ci, a, b) (rows[k] = col + k chunk, set up once per thread), gathered
+ * through the tap tables (interior runs without them), then the kernel
+ * writes the NCHW output in place. */
+static void col_task(conv_job *j, int64_t t, const float *const *rows, float *col)
+{
+    const conv_state *s = j->s;
+    const conv_geom *g = j->g;
+    int64_t ohw = g->oh * g->ow, cin = s->in_ch / s->groups, kh = s->k[0], kw = s->k[1];
+    int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
+    int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw;
+    int64_t sw = s->stride[1];
+    const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
+    for (int64_t ci = 0; ci < cin; ci++)
+        for (int64_t a = 0; a < kh; a++)
+            for (int64_t b = 0; b < kw; b++) {
+                float *d = col + ((ci * kh + a) * kw + b) * j->chunk;
+                const int32_t *twb = j->tw + b * g->ow;
+                int64_t lo, hi, tb = b * s->dil[1] - s->pad_lo[1];
+                interior(g->ow, sw, tb, g->w, &lo, &hi);
+                for (int64_t p = p0; p < p1;) {
+                    int64_t oh = p / g->ow, ow = p % g->ow;
+                    int64_t e = (oh + 1) * g->ow < p1 ? (oh + 1) * g->ow : p1, ow1 = ow + e - p;
+                    int32_t ih = j->th[a * g->oh + oh];
+                    float *dd = d + (p - p0); /* output ow at dd[ow - ow0] */
+                    int64_t ow0 = ow;
+                    if (ih < 0) {
+                        memset(dd, 0, (size_t)(ow1 - ow) * sizeof(float));
+                    } else {
+                        const float *xr = xg + (ci * g->h + ih) * g->w;
+                        int64_t q = ow, m0 = lo > ow ? lo : ow, m1 = hi < ow1 ? hi : ow1;
+                        for (; q < m0 && q < ow1; q++)
+                            dd[q - ow0] = twb[q] < 0 ? 0.0f : xr[twb[q]];
+                        if (m1 > m0) {
+                            if (sw == 1)
+                                memcpy(dd + (m0 - ow0), xr + m0 + tb,
+                                       (size_t)(m1 - m0) * sizeof(float));
+                            else if (sw == 2)
+                                for (q = m0; q < m1; q++)
+                                    dd[q - ow0] = xr[2 * q + tb];
+                            else
+                                for (q = m0; q < m1; q++)
+                                    dd[q - ow0] = xr[q * sw + tb];
+                            q = m1;
+                        }
+                        for (; q < ow1; q++)
+                            dd[q - ow0] = twb[q] < 0 ? 0.0f : xr[twb[q]];
+                    }
+                    p = e;
+                }
             }
-        }
-    }
-    lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, col, (size_t)K,
-                         j->packed + (size_t)gi * s->packed_group, j->bias ? j->bias + gi * N : NULL,
-                         tmp, (size_t)N, j->ep, 0, (size_t)N);
-    float *yg = j->y + (n * s->out_ch + gi * N) * ohw + p0;
-    for (int64_t c0 = 0; c0 < N; c0 += 16) { /* back to NCHW in 16 x 16 tiles */
-        int64_t c1 = c0 + 16 < N ? c0 + 16 : N;
-        for (int64_t r0 = 0; r0 < rows; r0 += 16) {
-            int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows;
-            for (int64_t co = c0; co < c1; co++)
-                for (int64_t r = r0; r < r1; r++)
-                    yg[co * ohw + r] = tmp[r * N + co];
-        }
-    }
+    lam__kernels()->conv_gemm((size_t)j->N, (size_t)(p1 - p0), (size_t)j->K,
+                              j->packed + (size_t)gi * s->packed_group, rows, 0,
+                              j->bias ? j->bias + gi * j->N : NULL,
+                              j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
 }
 
 /* y = act(y) for n floats, by the activation's own elementwise kernel (what
@@ -329,13 +406,28 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
     apply_ep(j->ep, yg, (size_t)(cout * ohw));
 }
 
-/* A task's buffers: the patch rows (none for a transposed one, which reads
- * the NHWC rows in place), then the GEMM's output rows. */
-static size_t col_floats(const conv_job *j)
+/* A task's buffers, in floats.  Transposed: the GEMM's output rows.
+ * Convolution: conv_gemm's K row pointers, then the im2col columns (K x
+ * chunk) or the flat path's padded block (cin x hb x wp) and tile (M x
+ * ldt). */
+static size_t rows_floats(const conv_job *j)
 {
-    if (j->s->transposed)
-        return 0;
-    return ((size_t)j->chunk * (size_t)j->K + 15) & ~(size_t)15;
+    return ((size_t)j->K * sizeof(float *) / sizeof(float) + 15) & ~(size_t)15;
+}
+
+static size_t buf_floats(const conv_job *j)
+{
+    const conv_state *s = j->s;
+    if (s->transposed)
+        return (size_t)j->chunk * (size_t)j->N;
+    switch (j->path) {
+    case CONV_PATH_COL: return (size_t)j->K * (size_t)j->chunk;
+    case CONV_PATH_FLAT:
+        return (((size_t)(s->in_ch / s->groups * s->stride[0] * s->stride[1] * j->hb * j->wp) +
+                 15) & ~(size_t)15) +
+               (size_t)j->N * (size_t)j->ldt;
+    default: return 0;
+    }
 }
 
 static size_t task_scratch(const conv_job *j)
@@ -348,13 +440,16 @@ static size_t task_scratch(const conv_job *j)
                         (j->g->w + s->pad_lo[1] + s->pad_hi[1])) *
                    sizeof(float) + 64; /* the padded plane */
     }
-    return (col_floats(j) + (size_t)j->chunk * (size_t)j->N) * sizeof(float) + 64;
+    if (j->s->transposed)
+        return buf_floats(j) * sizeof(float) + 64;
+    return (rows_floats(j) + buf_floats(j)) * sizeof(float) + 64;
 }
 
 static void run_tasks(void *ctx, int ith, int nth)
 {
     conv_job *j = ctx;
-    float *a = NULL, *b = NULL;
+    const conv_state *s = j->s;
+    float *a = NULL;
     size_t bytes = task_scratch(j);
     if (bytes) {
         a = scratch_get(0, bytes);
@@ -362,15 +457,44 @@ static void run_tasks(void *ctx, int ith, int nth)
             job_fail(j);
             return;
         }
-        b = a + col_floats(j); /* on a 64-byte boundary */
     }
-    for (int64_t t = ith; t < j->ntasks; t += nth) {
-        if (j->s->transposed)
-            conv_t_task(j, t, b);
-        else if (conv_is_direct(j->s))
+    if (s->transposed) {
+        for (int64_t t = ith; t < j->ntasks; t += nth)
+            conv_t_task(j, t, a);
+        return;
+    }
+    if (conv_is_direct(s)) {
+        for (int64_t t = ith; t < j->ntasks; t += nth)
             conv_direct_task(j, t, a);
-        else
-            conv_gemm_task(j, t, a, b);
+        return;
+    }
+    /* conv_gemm's rows, the same for every task of this thread */
+    const float **rows = (const float **)(void *)a;
+    float *buf = a + rows_floats(j); /* on a 64-byte boundary */
+    int64_t kh = s->k[0], kw = s->k[1], cin = s->in_ch / s->groups;
+    float *tile = buf + (((size_t)(cin * s->stride[0] * s->stride[1] * j->hb * j->wp) + 15) &
+                         ~(size_t)15);
+    for (int64_t ci = 0; ci < cin; ci++)
+        for (int64_t q = 0; q < kh * kw; q++) {
+            int64_t k = ci * kh * kw + q, qa = q / kw, qb = q % kw;
+            switch (j->path) {
+            case CONV_PATH_POINTWISE: rows[k] = j->x + ci * j->g->h * j->g->w; break;
+            case CONV_PATH_FLAT: {
+                int64_t sh = s->stride[0], sw = s->stride[1], da = qa * s->dil[0],
+                        db = qb * s->dil[1];
+                rows[k] = buf + ((ci * sh + da % sh) * sw + db % sw) * j->hb * j->wp +
+                          da / sh * j->wp + db / sw;
+                break;
+            }
+            default: rows[k] = buf + k * j->chunk; break;
+            }
+        }
+    for (int64_t t = ith; t < j->ntasks; t += nth) {
+        switch (j->path) {
+        case CONV_PATH_POINTWISE: pw_task(j, t, rows); break;
+        case CONV_PATH_FLAT: flat_task(j, t, rows, buf, tile); break;
+        default: col_task(j, t, rows, buf); break;
+        }
     }
 }
 
@@ -383,6 +507,18 @@ static int64_t chunk_rows(int64_t K, int64_t N, int64_t total)
     if (r > 1024)
         r = 1024;
     return total < r ? (total > 0 ? total : 1) : r;
+}
+
+/* n items in chunks of about `want` (at least 1), evened out: the chunk
+ * size. */
+static int64_t even_chunk(int64_t n, int64_t want)
+{
+    if (want < 1)
+        want = 1;
+    if (n <= want)
+        return n > 0 ? n : 1;
+    int64_t nc = (n + want - 1) / want;
+    return (n + nc - 1) / nc;
 }
 
 /* Work below this many flops stays on the calling thread. */
@@ -401,11 +537,21 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
     double flops = 2.0 * (double)g->n * (double)s->out_ch * (double)ohw *
                    (double)(s->in_ch / s->groups) * (double)(s->k[0] * s->k[1]);
     bool direct = conv_is_direct(s);
-    /* the caller's scratch: the NHWC rows (GEMM paths), then the tap tables */
-    bool pointwise = !s->transposed && !direct && s->k[0] == 1 && s->k[1] == 1 &&
-                     s->stride[0] == 1 && s->stride[1] == 1 && s->pad_lo[0] == 0 &&
-                     s->pad_lo[1] == 0 && s->pad_hi[0] == 0 && s->pad_hi[1] == 0;
-    size_t nx = direct || pointwise ? 0 : ((size_t)(g->n * hw * s->in_ch) + 15) & ~(size_t)15;
+    if (!s->transposed && !direct) {
+        bool s1 = s->stride[0] == 1 && s->stride[1] == 1;
+        bool nopad = s->pad_lo[0] == 0 && s->pad_lo[1] == 0 && s->pad_hi[0] == 0 &&
+                     s->pad_hi[1] == 0;
+        /* flat unless its extra columns cost more FMAs than im2col's copy
+         * (about one cycle per patch element against out/groups / 16 per
+         * FMA column) */
+        int64_t wq = (g->w + s->pad_lo[1] + s->pad_hi[1] + s->stride[1] - 1) / s->stride[1];
+        bool flat = (wq - g->ow) * (s->out_ch / s->groups) < 16 * g->ow;
+        j.path = s1 && nopad && s->k[0] == 1 && s->k[1] == 1 ? CONV_PATH_POINTWISE
+                 : flat                                     ? CONV_PATH_FLAT
+                                                            : CONV_PATH_COL;
+    }
+    /* the caller's scratch: the NHWC rows (transposed), then the tap tables */
+    size_t nx = s->transposed ? ((size_t)(g->n * hw * s->in_ch) + 15) & ~(size_t)15 : 0;
     size_t ntaps = s->transposed ? 0 : (size_t)(s->k[0] * g->oh + s->k[1] * g->ow);
     float *mem = scratch_get(1, nx * sizeof(float) + ntaps * sizeof(int32_t) + 64);
     if (!mem)
@@ -419,8 +565,7 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.tw = taps + s->k[0] * g->oh;
     }
     int nth = flops < CONV_PARALLEL_MIN_FLOPS ? 1 : lam__threads_for_call();
-    j.pointwise = pointwise;
-    if (!direct && !j.pointwise) {
+    if (s->transposed) {
         j.xt = mem;
         int64_t blocks = g->n * ((hw + 63) / 64);
         int t = nth < blocks ? nth : (int)blocks;
@@ -428,15 +573,44 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             lam__parallel(t, nhwc_tasks, &j);
         else
             nhwc_tasks(&j, 0, 1);
-    }
-    if (s->transposed) {
         j.chunk = chunk_rows(0, j.N, hw);
         j.ntasks = g->n * s->groups;
     } else if (direct) {
         j.ntasks = g->n * s->out_ch;
     } else {
-        j.chunk = chunk_rows(j.K, j.N, ohw);
-        j.nchunks = (ohw + j.chunk - 1) / j.chunk;
+        int64_t nitems;
+        if (j.path == CONV_PATH_FLAT) {
+            /* whole output rows, about 512 pixels of the phase planes' width */
+            j.wp = (g->w + s->pad_lo[1] + s->pad_hi[1] + s->stride[1] - 1) / s->stride[1];
+            nitems = g->oh;
+            j.chunk = even_chunk(g->oh, 512 / j.wp);
+            j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
+            j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
+        } else if (j.path == CONV_PATH_POINTWISE) {
+            /* whole strips of every ISA's tile (48, 24, 12 pixels), so
+             * that only the plane's end is a tail */
+            nitems = ohw;
+            j.chunk = even_chunk(ohw, 768);
+            if (j.chunk < ohw)
+                j.chunk = (j.chunk + 47) / 48 * 48;
+        } else {
+            /* im2col columns of about 384 KiB (L2), whole 48-pixel strips */
+            nitems = ohw;
+            int64_t want = (INT64_C(96) * 1024 / (j.K > 0 ? j.K : 1)) / 48 * 48;
+            j.chunk = even_chunk(ohw, want < 48 ? 48 : want > 1536 ? 1536 : want);
+        }
+        j.nchunks = (nitems + j.chunk - 1) / j.chunk;
+        if (nth > 1 && (g->n * s->groups) % nth != 0 && j.nchunks < nitems) {
+            /* (a batch of 1) as many chunks per thread: the chunking
+             * changes no bit */
+            int64_t nc = (j.nchunks + nth - 1) / nth * nth;
+            j.chunk = (nitems + nc - 1) / nc;
+            j.nchunks = (nitems + j.chunk - 1) / j.chunk;
+            if (j.path == CONV_PATH_FLAT) {
+                j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
+                j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
+            }
+        }
         j.ntasks = g->n * s->groups * j.nchunks;
     }
     if (nth > j.ntasks)
@@ -455,10 +629,9 @@ lam_status lam__conv_pack(conv_state *s, const float *w)
     int64_t N, K;
     conv_gemm_dims(s, &N, &K);
     const lam__kernel_table *k = lam__kernels();
-    float *t = malloc(sizeof(float) * (size_t)(N * K > 0 ? N * K : 1));
-    if (!t)
+    float *t = NULL;
+    if (s->transposed && !(t = malloc(sizeof(float) * (size_t)(N * K > 0 ? N * K : 1))))
         return lam__oom("convolution weight packing");
-    int64_t kk = s->k[0] * s->k[1];
     for (int64_t gi = 0; gi < s->groups; gi++) {
         const float *wg = w + gi * K * N;
         if (s->transposed) {
@@ -467,16 +640,12 @@ lam_status lam__conv_pack(conv_state *s, const float *w)
             for (int64_t i = 0; i < K; i++)
                 for (int64_t o = 0; o < N; o++)
                     t[o * K + i] = wg[i * N + o];
+            k->gemm_pack((size_t)N, (size_t)K, t, s->packed + gi * s->packed_group);
         } else {
-            /* weight [out, in/groups, kH, kW]: each output's row as (kh,
-             * kw, ci), the order of the patch rows */
-            int64_t cin = K / kk;
-            for (int64_t o = 0; o < N; o++)
-                for (int64_t ci = 0; ci < cin; ci++)
-                    for (int64_t q = 0; q < kk; q++)
-                        t[o * K + q * cin + ci] = wg[o * K + ci * kk + q];
+            /* weight [out, in/groups, kH, kW]: group gi's rows are conv_gemm's
+             * W (N x K, k = (ci, kh, kw)) as they are */
+            k->conv_pack((size_t)N, (size_t)K, wg, s->packed + gi * s->packed_group);
         }
-        k->gemm_pack((size_t)N, (size_t)K, t, s->packed + gi * s->packed_group);
     }
     free(t);
     return LAM_OK;

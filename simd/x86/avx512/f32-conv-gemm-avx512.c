@@ -1,0 +1,178 @@
+/* The convolution GEMM, AVX-512: y[m, j] = act(sum_k W[m, k] rows[k][off +
+ * j] + bias[m]) (contract: LAM_CONV_KERNELS in simd/kernel-list.h).
+ *
+ * Tile: 8 output channels x 48 pixels (3 zmm per channel, 24 zmm
+ * accumulators): per k, 3 loads of B (row k of the pixels) and 8 broadcasts
+ * of the packed weights (embedded-broadcast FMAs), 24 FMAs.  Packed W:
+ * panels of 8 rows, panel p's weight (row 8 p + i, k) at packed[8 p K + 8 k
+ * + i], zero for rows past M, so a panel's k-th 8 weights are contiguous.
+ * Loops: 48-pixel strips outer; K in blocks of LAM__CKC inner to them (the
+ * strip's KC x 48 floats of B stay in L1 while every panel of W streams
+ * through it from L2; the tile continues its chains from the stored floats
+ * between blocks, which changes no bit); panels innermost.  Pixel tails:
+ * masked loads and stores (a row may end at an unreadable page); channel
+ * tails: the zero rows of the last panel, computed and not stored.
+ * Epilogue: + bias, then RELU inline or the elementwise kernels over the
+ * tile in a stack buffer (gemm-epilogue-avx512.c).  Accuracy: one FMA chain
+ * per output, as the scalar twin. */
+#include "config.h"
+
+#include "simd/x86/avx512/gemm-avx512.h"
+
+#define LAM__CMR 8
+#define LAM__CNV 3
+#define LAM__CNR (16 * LAM__CNV)
+/* K block (-D override: for the measurements only) */
+#ifndef LAM__CKC
+#define LAM__CKC 1024
+#endif
+
+size_t lam__f32_conv_packed_size_avx512(size_t M, size_t K)
+{
+    return (M + LAM__CMR - 1) / LAM__CMR * LAM__CMR * K;
+}
+
+void lam__f32_conv_pack_avx512(size_t M, size_t K, const float *W, float *packed)
+{
+    for (size_t p = 0; p < M; p += LAM__CMR)
+        for (size_t k = 0; k < K; k++)
+            for (size_t i = 0; i < LAM__CMR; i++)
+                packed[p * K + k * LAM__CMR + i] = p + i < M ? W[(p + i) * K + k] : 0.0f;
+}
+
+/* One tile: rows [0, mr) stored of the panel's 8, vectors [0, nv) of the
+ * strip (the last one masked by ml), k in [0, kc). */
+LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
+                                   const float *const *rows, size_t col, __mmask16 ml, float *y,
+                                   size_t ldy, size_t mr, int first, int last, const float *bias,
+                                   lam__epilogue ep, size_t pfo)
+{
+    __mmask16 m[LAM__CNV];
+    _Pragma("GCC unroll 3")
+    for (int j = 0; j < LAM__CNV; j++)
+        m[j] = j == nv - 1 ? ml : (__mmask16)0xFFFF;
+    __m512 c[LAM__CMR][LAM__CNV];
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < LAM__CMR; i++)
+        _Pragma("GCC unroll 3")
+        for (int j = 0; j < LAM__CNV; j++)
+            c[i][j] = j < nv && !first && (size_t)i < mr
+                          ? _mm512_maskz_loadu_ps(m[j], y + i * ldy + 16 * j)
+                          : _mm512_setzero_ps();
+    _Pragma("GCC unroll 2")
+    for (size_t k = 0; k < kc; k++) {
+        const float *b = rows[k] + col;
+        if (pfo) /* a line of the next strip's row k, into L2 */
+            _mm_prefetch((const char *)(b + pfo), _MM_HINT_T1);
+        __m512 bv[LAM__CNV];
+        _Pragma("GCC unroll 3")
+        for (int j = 0; j < LAM__CNV; j++)
+            bv[j] = j < nv - 1   ? _mm512_loadu_ps(b + 16 * j)
+                    : j == nv - 1 ? _mm512_maskz_loadu_ps(ml, b + 16 * j)
+                                  : _mm512_setzero_ps();
+        _Pragma("GCC unroll 8")
+        for (int i = 0; i < LAM__CMR; i++) {
+            const __m512 av = _mm512_set1_ps(a[i]);
+            _Pragma("GCC unroll 3")
+            for (int j = 0; j < LAM__CNV; j++)
+                if (j < nv)
+                    c[i][j] = _mm512_fmadd_ps(av, bv[j], c[i][j]);
+        }
+        a += LAM__CMR;
+    }
+    if (last) {
+        if (bias)
+            _Pragma("GCC unroll 8")
+            for (int i = 0; i < LAM__CMR; i++) {
+                if ((size_t)i >= mr)
+                    break;
+                const __m512 bi = _mm512_set1_ps(bias[i]);
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    if (j < nv)
+                        c[i][j] = _mm512_add_ps(c[i][j], bi);
+            }
+        if (ep.act == LAM_ACTIVATION_RELU) {
+            _Pragma("GCC unroll 8")
+            for (int i = 0; i < LAM__CMR; i++)
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    if (j < nv)
+                        c[i][j] = _mm512_max_ps(_mm512_setzero_ps(), c[i][j]);
+        } else if (ep.act != LAM_ACTIVATION_IDENTITY) {
+            /* through a buffer: c must not escape, or GCC keeps it in memory */
+            float t[LAM__CMR * LAM__CNR] __attribute__((aligned(64)));
+            _Pragma("GCC unroll 8")
+            for (int i = 0; i < LAM__CMR; i++)
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    if (j < nv)
+                        _mm512_store_ps(t + (i * nv + j) * 16, c[i][j]);
+            lam__gemm_act_avx512((size_t)(LAM__CMR * nv * 16), t, ep);
+            _Pragma("GCC unroll 8")
+            for (int i = 0; i < LAM__CMR; i++)
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    if (j < nv)
+                        c[i][j] = _mm512_load_ps(t + (i * nv + j) * 16);
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < LAM__CMR; i++) {
+        if ((size_t)i >= mr)
+            break;
+        _Pragma("GCC unroll 3")
+        for (int j = 0; j < LAM__CNV; j++)
+            if (j < nv)
+                _mm512_mask_storeu_ps(y + i * ldy + 16 * j, m[j], c[i][j]);
+    }
+}
+
+LAM__INLINE void lam__cstrip_avx512(const int nv, size_t M, size_t K, const float *packed,
+                                    const float *const *rows, size_t col, __mmask16 ml, float *y,
+                                    size_t ldy, const float *bias, lam__epilogue ep, int more)
+{
+    size_t k0 = 0;
+    do {
+        const size_t kc = K - k0 < LAM__CKC ? K - k0 : LAM__CKC;
+        for (size_t p = 0; p < M; p += LAM__CMR) {
+            /* while a strip runs, its first three panels prefetch the next
+             * strip's B (a 1x1 convolution's rows come from memory, one
+             * page apart: the hardware prefetcher does not follow them) */
+            const size_t q = p / LAM__CMR;
+            const size_t pfo = more && q < LAM__CNV ? LAM__CNR + 16 * q : 0;
+            if (pfo)
+                lam__ctile_avx512(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
+                                  y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR,
+                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, pfo);
+            else
+                lam__ctile_avx512(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
+                                  y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR,
+                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, 0);
+        }
+        k0 += kc;
+    } while (k0 < K);
+}
+
+void lam__f32_conv_gemm_avx512(size_t M, size_t N, size_t K, const float *packed,
+                               const float *const *rows, size_t off, const float *bias, float *y,
+                               size_t ldy, lam__epilogue ep)
+{
+    for (size_t n0 = 0; n0 < N; n0 += LAM__CNR) {
+        const size_t w = N - n0 < LAM__CNR ? N - n0 : LAM__CNR;
+        const int nv = (int)((w + 15) / 16);
+        const __mmask16 ml = (__mmask16)((1u << (w - 16 * (size_t)(nv - 1))) - 1u);
+        const int more = n0 + 2 * LAM__CNR <= N; /* a whole strip follows */
+        switch (nv) {
+        case 1:
+            lam__cstrip_avx512(1, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0);
+            break;
+        case 2:
+            lam__cstrip_avx512(2, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0);
+            break;
+        default:
+            lam__cstrip_avx512(3, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, more);
+            break;
+        }
+    }
+}

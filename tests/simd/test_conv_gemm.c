@@ -1,0 +1,244 @@
+/* The convolution GEMM (LAM_CONV_KERNELS in simd/kernel-list.h:
+ * conv_packed_size, conv_pack, conv_gemm), every table this build and CPU
+ * have, the scalar twin first:
+ *   - every table against a float64 reference within the chain's bound, for
+ *     every epilogue, over odd M (channel tails of each ISA's panels), N
+ *     (pixel tails around every vector and strip width) and K (K blocks,
+ *     K = 0);
+ *   - every table bit-identical to the scalar twin for the exact epilogues
+ *     (IDENTITY, RELU, RELU6, LEAKY_RELU), with B rows at odd offsets and
+ *     overlapping (as the flat path's taps), the last row ending at an
+ *     unreadable page (a read past N would fault), outputs outside [0, N)
+ *     of each row untouched;
+ *   - pixel splits (two calls, the second with a larger offset) giving the
+ *     same bits as one call;
+ *   - an infinite weight meeting a zero pixel gives NaN (no skipped taps). */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tests/simd/kt-gemm.h"
+
+static const lam__kernel_table *tables[KT_MAX_TABLES];
+static int ntables;
+static void init_tables(void) { ntables = kt_gemm_tables(tables); }
+
+static const lam_activation acts[] = {LAM_ACTIVATION_IDENTITY, LAM_ACTIVATION_RELU,
+                                      LAM_ACTIVATION_LEAKY_RELU, LAM_ACTIVATION_RELU6,
+                                      LAM_ACTIVATION_SIGMOID, LAM_ACTIVATION_TANH,
+                                      LAM_ACTIVATION_GELU, LAM_ACTIVATION_GELU_TANH,
+                                      LAM_ACTIVATION_SILU};
+#define NACTS (sizeof acts / sizeof acts[0])
+
+static int exact_act(lam_activation a)
+{
+    return a == LAM_ACTIVATION_IDENTITY || a == LAM_ACTIVATION_RELU ||
+           a == LAM_ACTIVATION_RELU6 || a == LAM_ACTIVATION_LEAKY_RELU;
+}
+
+/* A B source: nb floats ending at a PROT_NONE page. */
+typedef struct bsrc {
+    void *base;
+    size_t len;
+    float *b;
+} bsrc;
+
+static bsrc bsrc_alloc(size_t nb)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), bytes = (nb * sizeof(float) + pg - 1) / pg * pg;
+    bsrc r;
+    r.len = bytes + pg;
+    r.base = mmap(NULL, r.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert(r.base != MAP_FAILED);
+    cr_assert(mprotect((char *)r.base + bytes, pg, PROT_NONE) == 0);
+    r.b = (float *)(void *)((char *)r.base + bytes) - nb;
+    return r;
+}
+
+typedef struct ccase {
+    size_t M, N, K, off, ldy;
+    bsrc src;
+    const float **rows;
+    float *W, *bias, *y, *y0;
+} ccase;
+
+/* Rows of B: row k at a pseudo-random position of one source (rows may
+ * overlap), the last row ending exactly at the unreadable page. */
+static void cc_make(ccase *c, kt_rng *r, size_t M, size_t N, size_t K, size_t off)
+{
+    c->M = M, c->N = N, c->K = K, c->off = off, c->ldy = N + 3;
+    size_t span = off + N, nb = span + 3 * K + 64;
+    c->src = bsrc_alloc(nb);
+    for (size_t i = 0; i < nb; i++)
+        c->src.b[i] = kt_uniform(r, -1, 1);
+    c->rows = malloc((K + 1) * sizeof *c->rows);
+    for (size_t k = 0; k < K; k++)
+        c->rows[k] = k + 1 == K ? c->src.b + nb - span : c->src.b + (kt_next(r) % (nb - span + 1));
+    c->W = malloc((M * K + 1) * sizeof(float));
+    for (size_t i = 0; i < M * K; i++)
+        c->W[i] = kt_uniform(r, -1, 1);
+    c->bias = malloc((M + 1) * sizeof(float));
+    for (size_t i = 0; i < M; i++)
+        c->bias[i] = kt_uniform(r, -1, 1);
+    c->y = malloc((M * c->ldy + 1) * sizeof(float));
+    c->y0 = malloc((M * c->ldy + 1) * sizeof(float));
+}
+
+static void cc_free(ccase *c)
+{
+    munmap(c->src.base, c->src.len);
+    free(c->rows), free(c->W), free(c->bias), free(c->y), free(c->y0);
+}
+
+static float *cc_pack(const lam__kernel_table *k, const ccase *c)
+{
+    float *p = malloc((k->conv_packed_size(c->M, c->K) + 1) * sizeof(float));
+    k->conv_pack(c->M, c->K, c->W, p);
+    return p;
+}
+
+/* Run with y poisoned (-7: outside [0, N) of each row must stay so). */
+static void cc_run(const lam__kernel_table *k, ccase *c, const float *packed, const float *bias,
+                   lam__epilogue ep, float *y)
+{
+    for (size_t i = 0; i < c->M * c->ldy; i++)
+        y[i] = -7.0f;
+    k->conv_gemm(c->M, c->N, c->K, packed, c->rows, c->off, bias, y, c->ldy, ep);
+    for (size_t m = 0; m < c->M; m++)
+        for (size_t j = c->N; j < c->ldy; j++)
+            cr_assert(y[m * c->ldy + j] == -7.0f, "%s conv_gemm wrote y[%zu][%zu] (N=%zu)",
+                      k->isa, m, j, c->N);
+}
+
+static void cc_check_ref(const lam__kernel_table *k, const ccase *c, const float *bias,
+                         lam__epilogue ep, const float *y)
+{
+    for (size_t m = 0; m < c->M; m++)
+        for (size_t j = 0; j < c->N; j++) {
+            double acc = bias ? bias[m] : 0.0, mag = bias ? fabs(bias[m]) : 0.0;
+            for (size_t kk = 0; kk < c->K; kk++) {
+                double p = (double)c->W[m * c->K + kk] * c->rows[kk][c->off + j];
+                acc += p;
+                mag += fabs(p);
+            }
+            double r = kt_ref_act(ep.act, ep.alpha, acc);
+            double tol = 1.2 * (double)(c->K + 2) * FLT_EPSILON * mag + 4 * kt_ulp_at(r) + 5e-7;
+            float v = y[m * c->ldy + j];
+            cr_assert(fabs(v - r) <= tol, "%s conv_gemm M=%zu N=%zu K=%zu act=%d [%zu,%zu]: %.9g, exact %.9g",
+                      k->isa, c->M, c->N, c->K, (int)ep.act, m, j, v, r);
+        }
+}
+
+Test(conv_gemm, every_table_against_float64_and_the_scalar_twin, .init = init_tables)
+{
+    const size_t Ms[] = {1, 3, 4, 5, 8, 13, 16, 64, 70};
+    const size_t Ns[] = {1, 3, 4, 7, 8, 12, 15, 16, 17, 24, 25, 31, 47, 48, 49, 100, 131};
+    const size_t Ks[] = {0, 1, 2, 7, 25, 127, 128, 129, 300};
+    kt_rng r = {29};
+    const lam__kernel_table *sc = kt_scalar();
+    for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+            for (size_t ni = (mi + ki) % 3; ni < sizeof Ns / sizeof Ns[0]; ni += 3) {
+                ccase c;
+                cc_make(&c, &r, Ms[mi], Ns[ni], Ks[ki], (mi * 7 + ni) % 5);
+                float *ps = cc_pack(sc, &c);
+                for (int t = 0; t < ntables; t++) {
+                    const lam__kernel_table *k = tables[t];
+                    float *pk = cc_pack(k, &c);
+                    for (size_t a = 0; a < NACTS; a++) {
+                        lam__epilogue ep = {acts[a], 0.1f};
+                        const float *bias = (a + ni) % 2 ? NULL : c.bias;
+                        cc_run(k, &c, pk, bias, ep, c.y);
+                        cc_check_ref(k, &c, bias, ep, c.y);
+                        if (t == 0 || !exact_act(acts[a]))
+                            continue;
+                        cc_run(sc, &c, ps, bias, ep, c.y0);
+                        for (size_t i = 0; i < c.M * c.ldy; i++)
+                            cr_assert(kt_same_bits(c.y[i], c.y0[i]),
+                                      "%s conv_gemm M=%zu N=%zu K=%zu act=%d: y[%zu] %.9g, scalar %.9g",
+                                      k->isa, c.M, c.N, c.K, (int)ep.act, i, c.y[i], c.y0[i]);
+                    }
+                    free(pk);
+                }
+                free(ps);
+                cc_free(&c);
+            }
+}
+
+Test(conv_gemm, pixel_splits_are_bit_identical, .init = init_tables)
+{
+    kt_rng r = {31};
+    for (int t = 0; t < ntables; t++) {
+        const lam__kernel_table *k = tables[t];
+        ccase c;
+        cc_make(&c, &r, 19, 157, 140, 2);
+        float *pk = cc_pack(k, &c);
+        lam__epilogue ep = {LAM_ACTIVATION_SILU, 0.0f};
+        cc_run(k, &c, pk, c.bias, ep, c.y0);
+        const size_t cuts[] = {1, 5, 16, 33, 48, 100, 156};
+        for (size_t s = 0; s < sizeof cuts / sizeof cuts[0]; s++) {
+            size_t n1 = cuts[s];
+            for (size_t i = 0; i < c.M * c.ldy; i++)
+                c.y[i] = -7.0f;
+            k->conv_gemm(c.M, n1, c.K, pk, c.rows, c.off, c.bias, c.y, c.ldy, ep);
+            k->conv_gemm(c.M, c.N - n1, c.K, pk, c.rows, c.off + n1, c.bias, c.y + n1, c.ldy, ep);
+            for (size_t i = 0; i < c.M * c.ldy; i++)
+                cr_assert(kt_same_bits(c.y[i], c.y0[i]), "%s split at %zu: y[%zu] %.9g vs %.9g",
+                          k->isa, n1, i, c.y[i], c.y0[i]);
+        }
+        free(pk);
+        cc_free(&c);
+    }
+}
+
+Test(conv_gemm, inf_weight_times_zero_is_nan, .init = init_tables)
+{
+    kt_rng r = {37};
+    for (int t = 0; t < ntables; t++) {
+        const lam__kernel_table *k = tables[t];
+        ccase c;
+        cc_make(&c, &r, 9, 20, 5, 0);
+        c.W[2 * c.K + 3] = INFINITY; /* channel 2, tap 3 */
+        float *zero = calloc(40, sizeof(float));
+        c.rows[3] = zero;
+        float *pk = cc_pack(k, &c);
+        lam__epilogue ep = {LAM_ACTIVATION_RELU, 0.0f};
+        cc_run(k, &c, pk, c.bias, ep, c.y);
+        for (size_t m = 0; m < c.M; m++)
+            for (size_t j = 0; j < c.N; j++)
+                cr_assert(isnan(c.y[m * c.ldy + j]) == (m == 2), "%s [%zu,%zu] %g", k->isa, m, j,
+                          c.y[m * c.ldy + j]);
+        free(pk);
+        free(zero);
+        cc_free(&c);
+    }
+}
+
+/* K past every ISA's K block (the chains continue from the stored floats)
+ * and more pixels than two strips (the next strip's prefetch): the scalar
+ * twin's bits. */
+Test(conv_gemm, long_k_and_many_strips_match_the_scalar_twin, .init = init_tables)
+{
+    kt_rng r = {41};
+    const lam__kernel_table *sc = kt_scalar();
+    ccase c;
+    cc_make(&c, &r, 11, 203, 2100, 1);
+    float *ps = cc_pack(sc, &c);
+    lam__epilogue ep = {LAM_ACTIVATION_RELU, 0.0f};
+    cc_run(sc, &c, ps, c.bias, ep, c.y0);
+    cc_check_ref(sc, &c, c.bias, ep, c.y0);
+    for (int t = 1; t < ntables; t++) {
+        const lam__kernel_table *k = tables[t];
+        float *pk = cc_pack(k, &c);
+        cc_run(k, &c, pk, c.bias, ep, c.y);
+        for (size_t i = 0; i < c.M * c.ldy; i++)
+            cr_assert(kt_same_bits(c.y[i], c.y0[i]), "%s K=%zu: y[%zu] %.9g, scalar %.9g",
+                      k->isa, c.K, i, c.y[i], c.y0[i]);
+        free(pk);
+    }
+    free(ps);
+    cc_free(&c);
+}
