@@ -152,4 +152,22 @@ lam_status lam__model_find_plugin_type(const char *type);
 /* Levenshtein distance, capped: returns > cap as soon as it is known. */
 size_t lam__edit_distance(const char *a, const char *b, size_t cap);
 
+/* The builder, for the types built by their own code (attention_types.c):
+ * build a call (a child) as the builder does; the file name for messages;
+ * a call's type without its "nn." / "torch.nn." prefix. */
+typedef struct lam__builder lam__builder;
+lam_status lam__model_build_call(lam__builder *B, const lam__node *call, lam_module **out);
+const char *lam__model_builder_file(const lam__builder *B);
+const char *lam__model_type_of(const lam__node *call);
+
+/* MultiheadAttention, NonDynamicallyQuantizableLinear,
+ * TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
+ * TransformerDecoder and Transformer (attention_types.c): as constructor
+ * calls, or as PyTorch prints them, the arguments the repr leaves out
+ * recovered from the children, written in the file, or left unknown for
+ * lam_model_set_arg. */
+bool lam__model_is_attention_type(const char *type);
+lam_status lam__model_build_attention(lam__builder *B, const lam__node *call, const char *type,
+                                      lam_module **out);
+
 #endif
