@@ -420,3 +420,236 @@ Test(transformer, transformer_init)
     lam_state_dict_free(ps);
     lam_module_release(m);
 }
+
+/* ---- model files: MultiheadAttention and the transformer types ---- */
+
+#include <lamina/model.h>
+
+static lam_module *parse_ok(const char *text)
+{
+    lam_module *m = NULL;
+    lam_status st = lam_model_parse(text, strlen(text), "t.lam", &m);
+    cr_assert_eq(st, LAM_OK, "parse: %s", lam_last_error());
+    return m;
+}
+
+static void parse_fails(const char *text, const char *want)
+{
+    lam_module *m = NULL;
+    cr_expect_neq(lam_model_parse(text, strlen(text), "t.lam", &m), LAM_OK, "%s parsed", text);
+    cr_expect_null(m);
+    cr_expect(strstr(lam_last_error(), want) != NULL, "message %s lacks %s", lam_last_error(),
+              want);
+}
+
+/* The printed form reads back to itself byte for byte, with or without the
+ * written arguments; what it lacks is unknown until set. */
+Test(transformer_files, printed_form_reads_back)
+{
+    const char *const files[] = {"layer_norm_first", "encoder_2_norm", "dec_layer_relu",
+                                 "decoder_2_norm_masks", "transformer_small"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "transformer/%s.txt", files[i]);
+        fx_file *fx = FX_OPEN(path);
+        const char *text = fx_text(fx, "repr");
+        lam_module *m = parse_ok(text);
+        char *repr = lam_module_repr(m);
+        EXPECT_STR_EQ(repr, text, files[i]);
+        lam_free(repr);
+        cr_expect_eq(lam_model_check_args(m), LAM_ERR_INVALID_ARGUMENT, "%s", files[i]);
+        cr_expect(strstr(lam_last_error(), "not known") != NULL, "%s", lam_last_error());
+        lam_module_release(m);
+        fx_close(fx);
+    }
+}
+
+/* The bare printed form, given its arguments with lam_model_set_arg, runs as
+ * PyTorch (the fixture's state_dict and output). */
+Test(transformer_files, set_arg_runs_as_pytorch)
+{
+    fx_file *fx = FX_OPEN("transformer/dec_layer_gelu_bf_nf.txt");
+    lam_module *m = parse_ok(fx_text(fx, "repr"));
+    lam_state_dict *sd = fx_state_dict(fx);
+    ASSERT_OK(lam_model_load_state_dict(m, sd, true, NULL));
+    lam_state_dict_free(sd);
+    lam_tuple *args = NULL, *none = NULL;
+    lam_tensor *x = fx_lam_tensor(fx, "input"), *mem = fx_lam_tensor(fx, "input2"), *y = NULL;
+    ASSERT_OK(lam_tuple_create(&args, 2));
+    ASSERT_OK(lam_tuple_set_tensor(args, 0, x));
+    ASSERT_OK(lam_tuple_set_tensor(args, 1, mem));
+    /* unknown: the forward says so */
+    cr_expect_eq(lam_module_forward_multi(m, args, NULL, &y, &none), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "is not known") != NULL, "%s", lam_last_error());
+    ASSERT_OK(lam_model_set_arg(m, "nhead", "3"));
+    ASSERT_OK(lam_model_set_arg(m, "batch_first", "True"));
+    ASSERT_OK(lam_model_set_arg(m, "norm_first", "True"));
+    cr_expect_eq(lam_model_check_args(m), LAM_ERR_INVALID_ARGUMENT);
+    EXPECT_STR_EQ(lam_last_error(),
+                  "TransformerDecoderLayer: activation not known: PyTorch's repr does not print "
+                  "it; write it in the model file's TransformerDecoderLayer(...) call before its "
+                  "children (lamina-export does), or set it: lamina --set activation=relu|gelu "
+                  "(a path names a module and everything under it), or lam_model_set_arg()",
+                  "message");
+    ASSERT_OK(lam_model_set_arg(m, "activation", "'gelu'"));
+    ASSERT_OK(lam_model_check_args(m));
+    char msg[512];
+    ASSERT_OK(lam_module_forward_multi(m, args, NULL, &y, &none));
+    cr_expect(fx_tensor_close(y, fx_get_tensor(fx, "output"), msg, sizeof msg), "%s", msg);
+    lam_tensor_release(y);
+    /* one module by path; errors */
+    ASSERT_OK(lam_model_set_arg(m, "self_attn.num_heads", "6"));
+    cr_expect_eq(lam_model_set_arg(m, "self_attn.num_heads", "5"), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "embed_dim must be divisible by num_heads") != NULL, "%s",
+              lam_last_error());
+    cr_expect_eq(lam_model_set_arg(m, "linear1.num_heads", "2"), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "no module at 'linear1' takes num_heads") != NULL, "%s",
+                     lam_last_error());
+    cr_expect_eq(lam_model_set_arg(m, "nowhere.num_heads", "2"), LAM_ERR_KEY);
+    cr_expect_eq(lam_model_set_arg(m, "dim_feedforward", "2"), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(lam_model_set_arg(m, "norm_first", "maybe"), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(lam_model_set_arg(m, "activation", "tanh"), LAM_ERR_INVALID_ARGUMENT);
+    EXPECT_STR_EQ(lam_last_error(), "activation should be relu/gelu, not tanh", "message");
+    lam_tuple_release(args);
+    lam_tensor_release(x);
+    lam_tensor_release(mem);
+    lam_module_release(m);
+    fx_close(fx);
+}
+
+/* Arguments written in the call, before the children (what lamina-export
+ * writes), reach the modules under it. */
+Test(transformer_files, written_arguments)
+{
+    const char *text =
+        "TransformerEncoder(\n"
+        "  (layers): ModuleList(\n"
+        "    (0): TransformerEncoderLayer(\n"
+        "      nhead=2, batch_first=True, norm_first=False, activation='relu'\n"
+        "      (self_attn): MultiheadAttention(\n"
+        "        (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8, "
+        "bias=True)\n"
+        "      )\n"
+        "      (linear1): Linear(in_features=8, out_features=16, bias=True)\n"
+        "      (dropout): Dropout(p=0.1, inplace=False)\n"
+        "      (linear2): Linear(in_features=16, out_features=8, bias=True)\n"
+        "      (norm1): LayerNorm((8,), eps=1e-05, elementwise_affine=True)\n"
+        "      (norm2): LayerNorm((8,), eps=1e-05, elementwise_affine=True)\n"
+        "      (dropout1): Dropout(p=0.1, inplace=False)\n"
+        "      (dropout2): Dropout(p=0.1, inplace=False)\n"
+        "    )\n"
+        "  )\n"
+        ")\n";
+    lam_module *m = parse_ok(text);
+    ASSERT_OK(lam_model_check_args(m));
+    lam_module_release(m);
+    /* a contradiction inside the file */
+    char bad[2048];
+    snprintf(bad, sizeof bad, "%s", text);
+    char *p = strstr(bad, "(self_attn): MultiheadAttention(\n");
+    cr_assert_not_null(p);
+    const char *with = "(self_attn): MultiheadAttention(num_heads=4,\n";
+    memmove(p + strlen(with), p + strlen("(self_attn): MultiheadAttention(\n"),
+            strlen(p) - strlen("(self_attn): MultiheadAttention(\n") + 1);
+    memcpy(p, with, strlen(with));
+    parse_fails(bad, "t.lam:4:7: num_heads=2 disagrees with self_attn MultiheadAttention's "
+                     "num_heads=4");
+}
+
+/* Constructor calls: Python's defaults, modules as arguments. */
+Test(transformer_files, constructor_calls)
+{
+    lam_module *a = parse_ok("TransformerEncoder(TransformerEncoderLayer(8, 2, "
+                             "dim_feedforward=16, batch_first=True), 2, norm=LayerNorm(8))");
+    lam_module *b = NULL, *layer = NULL, *norm = NULL;
+    ASSERT_OK(lam_transformer_encoder_layer_create(&layer, 8, 2, 16, 0.1, NULL, 1e-5, true,
+                                                   false));
+    ASSERT_OK(lam_layer_norm_create(&norm, 1, (int64_t[]){8}, 1e-5, true));
+    ASSERT_OK(lam_transformer_encoder_create(&b, layer, 2, norm));
+    char *ra = lam_module_repr(a), *rb = lam_module_repr(b);
+    EXPECT_STR_EQ(ra, rb, "TransformerEncoder");
+    lam_free(ra);
+    lam_free(rb);
+    ASSERT_OK(lam_model_check_args(a));
+    lam_module_release(a);
+    lam_module_release(b);
+    lam_module_release(layer);
+    lam_module_release(norm);
+    a = parse_ok("nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, "
+                 "num_decoder_layers=1, dim_feedforward=16, activation='gelu')");
+    ASSERT_OK(lam_model_check_args(a));
+    lam_module_release(a);
+    a = parse_ok("MultiheadAttention(8, 2, kdim=3, vdim=5, batch_first=True)");
+    lam_state_dict *sd = NULL;
+    ASSERT_OK(lam_module_state_dict(a, &sd));
+    cr_expect_not_null(lam_state_dict_get(sd, "k_proj_weight"));
+    lam_state_dict_free(sd);
+    lam_module_release(a);
+    parse_fails("MultiheadAttention(8)", "MultiheadAttention: missing required argument "
+                                         "'num_heads'");
+    parse_fails("TransformerEncoderLayer(8, 2, activation='tanh')",
+                "activation should be relu/gelu, not tanh");
+    parse_fails("MultiheadAttention(8, 3)", "embed_dim must be divisible by num_heads");
+    parse_fails("TransformerDecoderLayer(8, 2, bogus=1)",
+                "TransformerDecoderLayer: got an unexpected keyword argument 'bogus'");
+    parse_fails("TransformerEncoder(Linear(2, 2), 2)",
+                "TransformerEncoder: encoder_layer must be a TransformerEncoderLayer");
+    parse_fails("MultiheadAttention(\n  (proj): Linear(4, 4)\n)",
+                "MultiheadAttention: expected a child (out_proj)");
+}
+
+/* kdim, vdim and add_bias_kv that the printed form does not show come from
+ * the weights' keys (a nested MultiheadAttention is rebuilt to fit; the
+ * model itself cannot be, and says what to write). */
+Test(transformer_files, kv_from_weights)
+{
+    const char *text = "ModuleList(\n"
+                       "  (0): MultiheadAttention(\n"
+                       "    (out_proj): NonDynamicallyQuantizableLinear(in_features=8, "
+                       "out_features=8, bias=True)\n"
+                       "  )\n"
+                       ")";
+    lam_module *m = parse_ok(text), *want = NULL;
+    ASSERT_OK(lam_multihead_attention_create(&want, 8, 2, 0.0, true, true, false, 3, 5, false));
+    lam_state_dict *sd = NULL, *wrapped = NULL;
+    ASSERT_OK(lam_module_state_dict(want, &sd));
+    ASSERT_OK(lam_state_dict_create(&wrapped));
+    for (size_t i = 0; i < lam_state_dict_len(sd); i++) {
+        char key[128];
+        snprintf(key, sizeof key, "0.%s", lam_state_dict_key(sd, i));
+        ASSERT_OK(lam_state_dict_set(wrapped, key, lam_state_dict_tensor(sd, i)));
+    }
+    ASSERT_OK(lam_model_load_state_dict(m, wrapped, true, NULL));
+    lam_module *c = lam_module_child(m, "0");
+    lam_state_dict *got = NULL;
+    ASSERT_OK(lam_module_state_dict(c, &got));
+    cr_expect_eq(lam_state_dict_len(got), lam_state_dict_len(sd));
+    for (size_t i = 0; i < lam_state_dict_len(sd) && i < lam_state_dict_len(got); i++) {
+        EXPECT_STR_EQ(lam_state_dict_key(got, i), lam_state_dict_key(sd, i), "key");
+        const lam_tensor *a = lam_state_dict_tensor(got, i), *b = lam_state_dict_tensor(sd, i);
+        cr_expect(lam_tensor_numel(a) == lam_tensor_numel(b) &&
+                      !memcmp(lam_tensor_cdata(a), lam_tensor_cdata(b),
+                              (size_t)lam_tensor_numel(a) * sizeof(float)),
+                  "%s", lam_state_dict_key(sd, i));
+    }
+    char *repr = lam_module_repr(m);
+    EXPECT_STR_EQ(repr, text, "repr");
+    lam_free(repr);
+    /* num_heads is still for someone to say */
+    cr_expect_eq(lam_model_check_args(m), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "0 MultiheadAttention: num_heads, batch_first not known") !=
+                  NULL,
+              "%s", lam_last_error());
+    lam_state_dict_free(got);
+    lam_module_release(m);
+    /* the model is the attention: it cannot be replaced */
+    m = parse_ok("MultiheadAttention(\n  (out_proj): NonDynamicallyQuantizableLinear("
+                 "in_features=8, out_features=8, bias=True)\n)\n");
+    cr_expect_eq(lam_model_load_state_dict(m, sd, true, NULL), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "write kdim=, vdim= and add_bias_kv=") != NULL, "%s",
+              lam_last_error());
+    lam_module_release(m);
+    lam_state_dict_free(sd);
+    lam_state_dict_free(wrapped);
+    lam_module_release(want);
+}

@@ -195,7 +195,7 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
     const int64_t E = s->E, H = s->H, hd = E / H;
     if (weights)
         *weights = NULL;
-    if (s->unknown)
+    if (s->unknown & (LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST))
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
                           "MultiheadAttention(embed_dim=%" PRId64 "): %s is not known (PyTorch's "
                           "repr does not print it): %s",
@@ -806,8 +806,12 @@ void lam__mha_hidden(const lam_module *m, lam__hidden *h)
     memset(h, 0, sizeof *h);
     h->takes = LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST;
     h->known = h->takes & ~s->unknown;
+    if (s->unknown & LAM__HID_KV)
+        h->takes |= LAM__HID_KV;
     h->num_heads = s->H;
     h->batch_first = s->batch_first;
+    h->dropout = s->dropout;
+    h->add_zero_attn = s->zero_attn;
 }
 
 lam_status lam__mha_set_hidden(lam_module *m, const lam__hidden *v, unsigned which)
@@ -830,5 +834,5 @@ lam_status lam__mha_set_hidden(lam_module *m, const lam__hidden *v, unsigned whi
 void lam__mha_forget(lam_module *m, unsigned which)
 {
     mha_state *s = m->state;
-    s->unknown |= which & (LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST);
+    s->unknown |= which & (LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST | LAM__HID_KV);
 }

@@ -80,6 +80,9 @@ enum {
     LAM__HID_BATCH_FIRST = 2u,
     LAM__HID_NORM_FIRST = 4u,
     LAM__HID_ACTIVATION = 8u,
+    /* MultiheadAttention only, never reported missing: kdim, vdim and
+     * add_bias_kv were not written, the weights may tell (their keys) */
+    LAM__HID_KV = 16u,
 };
 #define LAM__HID_HOW                                                                               \
     "write it in the model file (as lamina-export does), or set it with "                         \
@@ -89,6 +92,9 @@ typedef struct lam__hidden {
     unsigned known; /* those it knows */
     int64_t num_heads;
     bool batch_first, norm_first, gelu;
+    /* MultiheadAttention's other arguments, for rebuilding it */
+    double dropout;
+    bool add_zero_attn;
 } lam__hidden;
 void lam__mha_hidden(const lam_module *m, lam__hidden *h);
 /* Set the arguments of `which` from v (num_heads must divide embed_dim);

@@ -21,9 +21,9 @@
  *     unknown: lam_model_set_arg gives it later, lam_model_check_args and
  *     the forward say what is missing and how to give it.
  *
- * kdim, vdim, add_bias_kv, add_zero_attn and dropout are PyTorch's
- * defaults unless written (the weights of kdim/vdim or bias_k then do not
- * load, with PyTorch's unexpected-key message). */
+ * kdim, vdim and add_bias_kv, when not written, are read from the weights'
+ * keys when they load (lam__model_fit_attention); add_zero_attn and dropout
+ * are PyTorch's defaults unless written. */
 #include "runtime/model/model_internal.h"
 #include "runtime/nn/nn.h"
 #include "runtime/layers/layers.h"
@@ -579,8 +579,11 @@ static lam_status build_mha(call_args *A, const lam__node *call, lam_module **ou
                                                 vdim, bf));
     if (st)
         return st;
+    /* kdim, vdim, add_bias_kv not written: the weights' keys may tell */
+    unsigned kv = given(A, "kdim") || given(A, "vdim") || given(A, "add_bias_kv") ? 0
+                                                                                  : LAM__HID_KV;
     if (op && (st = attach_children(A, m)) == LAM_OK)
-        st = written_hidden(A, m, LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST);
+        st = written_hidden(A, m, LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST | kv);
     if (st) {
         lam_module_release(m);
         return st;
@@ -828,4 +831,92 @@ lam_status lam__model_build_attention(lam__builder *B, const lam__node *call, co
     for (size_t i = 0; i < A.n_children; i++)
         lam_module_release(A.children[i]);
     return st;
+}
+
+/* ---- kdim, vdim and add_bias_kv from the weights ---- */
+
+static const lam_tensor *sd_get(const lam_state_dict *sd, const char *prefix, const char *name)
+{
+    char key[600];
+    snprintf(key, sizeof key, "%s%s", prefix, name);
+    return lam_state_dict_get(sd, key);
+}
+
+/* m (a MultiheadAttention that took its kdim, vdim, add_bias_kv from no
+ * one) rebuilt for the weights under `prefix`, into *out (NULL: it fits). */
+static lam_status fit_one(lam_module *m, const char *prefix, const lam_state_dict *sd,
+                          lam_module **out)
+{
+    *out = NULL;
+    lam__hidden h;
+    lam__mha_hidden(m, &h);
+    if (!(h.takes & LAM__HID_KV))
+        return LAM_OK;
+    lam_module *op = lam_module_child(m, "out_proj");
+    if (!op || op->ops != &lam__linear_ops)
+        return LAM_OK;
+    int64_t E, o;
+    const float *b;
+    lam__linear_info(op, &E, &o, &b);
+    const lam_tensor *k = sd_get(sd, prefix, "k_proj_weight"),
+                     *v = sd_get(sd, prefix, "v_proj_weight");
+    const bool bkv = sd_get(sd, prefix, "bias_k") != NULL;
+    int64_t kdim = k && k->ndim == 2 ? k->shape[1] : E, vdim = v && v->ndim == 2 ? v->shape[1] : E;
+    /* separate projections when the dict has them (PyTorch keeps them only
+     * when kdim or vdim differs from embed_dim); the module, which nobody
+     * told, has PyTorch's defaults: in_proj_weight and no bias_k */
+    const bool sep = (k || v) && !sd_get(sd, prefix, "in_proj_weight");
+    if (!sep && !bkv)
+        return LAM_OK;
+    if (!sep)
+        kdim = vdim = E;
+    lam_module *n = NULL;
+    lam_status st = lam_multihead_attention_create(&n, E, h.num_heads, h.dropout, b != NULL, bkv,
+                                                   h.add_zero_attn, kdim, vdim, h.batch_first);
+    if (st)
+        return st;
+    lam__mha_forget(n, (LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST) & ~h.known);
+    st = lam_module_add_child(n, "out_proj", op); /* the file's out_proj */
+    if (st) {
+        lam_module_release(n);
+        return st;
+    }
+    lam_module_train(n, m->training);
+    *out = n;
+    return LAM_OK;
+}
+
+static lam_status fit(lam_module *m, const char *prefix, const lam_state_dict *sd)
+{
+    for (size_t i = 0; i < m->n_children; i++) {
+        lam_module *c = m->children[i].module;
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s%s.", prefix, m->children[i].name);
+        lam_module *n = NULL;
+        lam_status st = c->ops == &lam__mha_ops ? fit_one(c, sub, sd, &n) : LAM_OK;
+        if (!st && n) {
+            st = lam_module_add_child(m, m->children[i].name, n);
+            lam_module_release(n);
+            c = m->children[i].module;
+        }
+        if (!st)
+            st = fit(c, sub, sd);
+        if (st)
+            return st;
+    }
+    return LAM_OK;
+}
+
+lam_status lam__model_fit_attention(lam_module *m, const lam_state_dict *sd)
+{
+    lam_module *n = NULL;
+    lam_status st = m->ops == &lam__mha_ops ? fit_one(m, "", sd, &n) : LAM_OK;
+    if (!st && n) {
+        lam_module_release(n);
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "MultiheadAttention: the weights have other key/value projections or "
+                          "bias_k than the model file says: write kdim=, vdim= and add_bias_kv= "
+                          "in its MultiheadAttention(...) call");
+    }
+    return st ? st : fit(m, "", sd);
 }

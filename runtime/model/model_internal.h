@@ -169,5 +169,11 @@ const char *lam__model_type_of(const lam__node *call);
 bool lam__model_is_attention_type(const char *type);
 lam_status lam__model_build_attention(lam__builder *B, const lam__node *call, const char *type,
                                       lam_module **out);
+/* Before a state_dict loads: a MultiheadAttention read in its printed form
+ * without kdim, vdim or add_bias_kv takes them from the dict's keys
+ * (q/k/v_proj_weight, bias_k), rebuilt in its parent when they differ from
+ * PyTorch's defaults (the model itself, when it is one, cannot be: an error
+ * says what to write). */
+lam_status lam__model_fit_attention(lam_module *m, const lam_state_dict *sd);
 
 #endif
