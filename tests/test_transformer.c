@@ -653,3 +653,24 @@ Test(transformer_files, kv_from_weights)
     lam_state_dict_free(wrapped);
     lam_module_release(want);
 }
+
+/* activation given as a module prints as a child: it tells the activation */
+Test(transformer_files, activation_child)
+{
+    fx_file *fx = FX_OPEN("transformer/layer_relu.txt");
+    const char *text = fx_text(fx, "repr");
+    char buf[4096];
+    size_t n = strlen(text);
+    cr_assert(n < sizeof buf - 64 && text[n - 1] == ')');
+    snprintf(buf, sizeof buf, "%.*s  (activation): GELU(approximate='none')\n)", (int)(n - 1),
+             text);
+    lam_module *m = parse_ok(buf);
+    cr_expect_eq(lam_model_check_args(m), LAM_ERR_INVALID_ARGUMENT);
+    cr_expect(strstr(lam_last_error(), "TransformerEncoderLayer: norm_first not known") != NULL,
+              "%s", lam_last_error());
+    char *repr = lam_module_repr(m);
+    EXPECT_STR_EQ(repr, buf, "repr");
+    lam_free(repr);
+    lam_module_release(m);
+    fx_close(fx);
+}

@@ -574,6 +574,7 @@ lam_status lam__tel_clone(const lam_module *src, const lam__module_ops *ops, con
         lam_module_release(m);
         return st;
     }
+    ((tel_state *)m->state)->unknown = s->unknown;
     lam_module_train(m, src->training);
     *out = m;
     return LAM_OK;

@@ -651,12 +651,19 @@ static lam_status build_layer(call_args *A, const lam__node *call, bool dec, lam
         nhead = h.num_heads;
     if (!given(A, "batch_first"))
         bf = h.batch_first;
+    /* activation given as a module (PyTorch then prints it as a child) */
+    unsigned forget = LAM__HID_NORM_FIRST | LAM__HID_ACTIVATION;
+    lam_module *ac = child(A, "activation");
+    char *ar = ac && !given(A, "activation") ? lam_module_repr(ac) : NULL;
+    if (ar && (!strcmp(ar, "ReLU()") || !strcmp(ar, "GELU(approximate='none')")))
+        gelu = ar[0] == 'G', forget &= ~LAM__HID_ACTIVATION;
+    lam_free(ar);
     st = at_call(A, call,
                  lam__tel_shell(ops, &m, in, nhead, o, dropout, gelu, eps, bf, nf));
     if (!st)
         st = attach_children(A, m);
     if (!st)
-        st = written_hidden(A, m, LAM__HID_NORM_FIRST | LAM__HID_ACTIVATION);
+        st = written_hidden(A, m, forget);
     if (st) {
         lam_module_release(m);
         return st;
