@@ -169,6 +169,16 @@ const char *lam__model_type_of(const lam__node *call);
 bool lam__model_is_attention_type(const char *type);
 lam_status lam__model_build_attention(lam__builder *B, const lam__node *call, const char *type,
                                       lam_module **out);
+/* attention_args.c: set `bit` (LAM__HID_*, runtime/layers/layers.h) from v
+ * on m and every module under it that takes it (path: m's, for messages).
+ * fill: only where a module does not know it, and one that knows another
+ * value is an error; else every one is set.  *count: how many took it. */
+struct lam__hidden;
+lam_status lam__model_apply_hidden(lam_module *m, const char *path, unsigned bit,
+                                   const struct lam__hidden *v, bool fill, size_t *count);
+/* "num_heads" / "nhead", "batch_first", "norm_first", "activation" -> its
+ * LAM__HID_* bit, else 0. */
+unsigned lam__model_hidden_bit(const char *name);
 /* Before a state_dict loads: a MultiheadAttention read in its printed form
  * without kdim, vdim or add_bias_kv takes them from the dict's keys
  * (q/k/v_proj_weight, bias_k), rebuilt in its parent when they differ from
