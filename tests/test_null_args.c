@@ -664,6 +664,57 @@ ROW(lam_transformer_encoder_create)
     lam_module_release(m);
     lam_module_release(layer);
 }
+ROW(lam_transformer_decoder_layer_create)
+{
+    lam_module *m = NULL;
+    NULL_STATUS(lam_transformer_decoder_layer_create(NULL, 4, 2, 8, 0.1, "relu", 1e-5, false,
+                                                     false),
+                "out");
+    NULL_ALLOWED(lam_transformer_decoder_layer_create(&m, 4, 2, 8, 0.1, NULL, 1e-5, false, false));
+    lam_module_release(m);
+}
+ROW(lam_transformer_decoder_create)
+{
+    lam_module *layer = NULL, *m = NULL;
+    cr_assert_eq(lam_transformer_decoder_layer_create(&layer, 4, 2, 8, 0.1, NULL, 1e-5, false,
+                                                      false),
+                 LAM_OK);
+    NULL_STATUS(lam_transformer_decoder_create(NULL, layer, 2, NULL), "out");
+    NULL_STATUS(lam_transformer_decoder_create(&m, NULL, 2, NULL), "decoder_layer");
+    NULL_ALLOWED(lam_transformer_decoder_create(&m, layer, 2, NULL)); /* norm is optional */
+    lam_module_release(m);
+    lam_module_release(layer);
+}
+ROW(lam_transformer_create)
+{
+    lam_module *m = NULL;
+    NULL_STATUS(lam_transformer_create(NULL, 4, 2, 1, 1, 8, 0.1, NULL, NULL, NULL, 1e-5, false,
+                                       false),
+                "out");
+    /* activation, custom_encoder and custom_decoder are optional */
+    NULL_ALLOWED(lam_transformer_create(&m, 4, 2, 1, 1, 8, 0.1, NULL, NULL, NULL, 1e-5, false,
+                                        false));
+    lam_module_release(m);
+}
+ROW(lam_transformer_generate_square_subsequent_mask)
+{
+    NULL_STATUS(lam_transformer_generate_square_subsequent_mask(NULL, 3), "out");
+}
+ROW(lam_model_set_arg)
+{
+    lam_module *m = NULL;
+    cr_assert_eq(lam_multihead_attention_create(&m, 4, 2, 0.0, true, false, false, 0, 0, false),
+                 LAM_OK);
+    NULL_STATUS(lam_model_set_arg(NULL, "num_heads", "2"), "m");
+    NULL_STATUS(lam_model_set_arg(m, NULL, "2"), "name");
+    NULL_STATUS(lam_model_set_arg(m, "num_heads", NULL), "value");
+    NULL_ALLOWED(lam_model_set_arg(m, "num_heads", "4"));
+    lam_module_release(m);
+}
+ROW(lam_model_check_args)
+{
+    NULL_STATUS(lam_model_check_args(NULL), "m");
+}
 CREATE_ROW(lam_hardswish_create)
 CREATE_ROW(lam_hardsigmoid_create)
 CREATE_ROW(lam_hardtanh_create, -1.0, 1.0)
@@ -1243,7 +1294,9 @@ static const row ROWS[] = {
     R(lam_instance_norm1d_create), R(lam_instance_norm2d_create), R(lam_group_norm_create),
     R(lam_local_response_norm_create), R(lam_multihead_attention_create),
     R(lam_multihead_attention_forward), R(lam_transformer_encoder_layer_create),
-    R(lam_transformer_encoder_create),
+    R(lam_transformer_encoder_create), R(lam_transformer_decoder_layer_create),
+    R(lam_transformer_decoder_create), R(lam_transformer_create),
+    R(lam_transformer_generate_square_subsequent_mask),
     R(lam_hardswish_create), R(lam_hardsigmoid_create),
     R(lam_hardtanh_create), R(lam_mish_create), R(lam_prelu_create), R(lam_embedding_create), R(lam_dropout1d_create),
     R(lam_dropout2d_create), R(lam_alpha_dropout_create), R(lam_feature_alpha_dropout_create),
@@ -1265,7 +1318,7 @@ static const row ROWS[] = {
     R(lam_npy_reader_read), R(lam_npy_reader_prefetch),
     /* model.h */
     R(lam_model_load), R(lam_model_parse), R(lam_model_parse_ex), R(lam_model_load_state_dict),
-    R(lam_model_load_weights),
+    R(lam_model_load_weights), R(lam_model_set_arg), R(lam_model_check_args),
     /* plan.h */
     R(lam_plan_create), R(lam_plan_free), R(lam_plan_output_shape), R(lam_plan_run),
     R(lam_plan_run_args), R(lam_plan_strategy), R(lam_plan_describe),

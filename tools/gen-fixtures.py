@@ -1844,6 +1844,117 @@ def gen_transformer():
     tel_case('encoder_masks', dict(d_model=16, nhead=2, dim_feedforward=32, batch_first=True),
              r(2, 6, 16, seed=11), num_layers=2, final_norm=True, src_mask=causal, kpm=pad)
 
+    # the decoder side: TransformerDecoderLayer, TransformerDecoder, Transformer
+    tdec_case('dec_layer_relu', 'layer', dict(d_model=16, nhead=4, dim_feedforward=32),
+              r(7, 2, 16, seed=12), r(5, 2, 16, seed=13))
+    tdec_case('dec_layer_gelu_bf_nf', 'layer',
+              dict(d_model=12, nhead=3, dim_feedforward=20, activation='gelu', batch_first=True,
+                   norm_first=True, layer_norm_eps=1e-3),
+              r(3, 5, 12, seed=14), r(3, 9, 12, seed=15))
+    tdec_case('dec_layer_unbatched', 'layer', dict(d_model=8, nhead=2, dim_feedforward=16),
+              r(5, 8, seed=16), r(3, 8, seed=17))
+    tdec_case('dec_layer_long', 'layer',
+              dict(d_model=32, nhead=4, dim_feedforward=48, batch_first=True),
+              r(2, 67, 32, seed=18), r(2, 71, 32, seed=19))
+    causal5 = torch.triu(torch.full((5, 5), float('-inf')), diagonal=1)
+    mpad = torch.tensor([[False] * 7, [False] * 3 + [True] * 4])
+    tpad = torch.tensor([[False] * 5, [False] * 4 + [True]])
+    tdec_case('dec_layer_masks', 'layer', dict(d_model=16, nhead=2, dim_feedforward=32),
+              r(5, 2, 16, seed=20), r(7, 2, 16, seed=21),
+              masks=dict(tgt_mask=causal5, tgt_key_padding_mask=tpad,
+                         memory_key_padding_mask=mpad))
+    mband = torch.tensor([[j > i + 3 for j in range(7)] for i in range(5)])
+    tdec_case('dec_layer_bool_masks_bf', 'layer',
+              dict(d_model=12, nhead=3, dim_feedforward=20, batch_first=True, norm_first=True),
+              r(2, 5, 12, seed=22), r(2, 7, 12, seed=23),
+              masks=dict(tgt_mask=causal5 != 0, memory_mask=mband,
+                         memory_key_padding_mask=mpad.float().masked_fill(mpad, -1e9)))
+    tdec_case('decoder_3', 'decoder', dict(d_model=16, nhead=4, dim_feedforward=24,
+                                           batch_first=True),
+              r(2, 6, 16, seed=24), r(2, 8, 16, seed=25), num_layers=3)
+    tdec_case('decoder_2_norm_masks', 'decoder',
+              dict(d_model=16, nhead=2, dim_feedforward=40, norm_first=True, final_norm=True,
+                   activation='gelu'),
+              r(5, 2, 16, seed=26), r(7, 2, 16, seed=27), num_layers=2,
+              masks=dict(tgt_mask=causal5, memory_key_padding_mask=mpad))
+    tdec_case('transformer_small', 'transformer',
+              dict(d_model=16, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
+                   dim_feedforward=24),
+              r(7, 2, 16, seed=28), r(5, 2, 16, seed=29),
+              masks=dict(tgt_mask=causal5, src_key_padding_mask=mpad,
+                         memory_key_padding_mask=mpad))
+    tdec_case('transformer_bf_nf_gelu', 'transformer',
+              dict(d_model=12, nhead=2, num_encoder_layers=1, num_decoder_layers=3,
+                   dim_feedforward=20, activation='gelu', batch_first=True, norm_first=True,
+                   layer_norm_eps=1e-4),
+              r(2, 9, 12, seed=30), r(2, 5, 12, seed=31),
+              masks=dict(tgt_mask=causal5 != 0, tgt_key_padding_mask=tpad,
+                         src_mask=torch.zeros(9, 9).masked_fill(
+                             torch.eye(9, dtype=torch.bool).roll(1, 0), -2.0)))
+
+
+
+def tdec_case(name, kind, ctor, x, y, num_layers=0, masks=None, seed=0):
+    """TransformerDecoderLayer (kind 'layer'), TransformerDecoder of
+    num_layers copies with a final LayerNorm when ctor has 'final_norm'
+    (kind 'decoder'), or Transformer (kind 'transformer', ctor its keyword
+    arguments): x is tgt (src for a Transformer), y memory (tgt).  masks:
+    the forward's keyword masks by PyTorch's names; a bool one is saved as
+    0/1 floats with NAME_bool 1.  Output in float64 (the slow path: grad
+    enabled)."""
+    torch.manual_seed(seed)
+    ctor = dict(ctor)
+    final_norm = ctor.pop('final_norm', False)
+    if kind == 'transformer':
+        m = nn.Transformer(**ctor)
+    else:
+        m = nn.TransformerDecoderLayer(**ctor)
+        if kind == 'decoder':
+            norm = nn.LayerNorm(ctor['d_model'], eps=ctor.get('layer_norm_eps', 1e-5)) \
+                if final_norm else None
+            m = nn.TransformerDecoder(m, num_layers, norm=norm)
+    with torch.no_grad():  # every layer its own values; norms and biases not at their init
+        for pn, p in m.named_parameters():
+            if 'norm' in pn or 'bias' in pn:
+                p.uniform_(0.5, 1.5) if pn.endswith('weight') else p.uniform_(-0.5, 0.5)
+            else:
+                p.mul_(1.0 + 0.1 * torch.rand(()))
+    m.eval()
+    w = Writer(os.path.join(OUT, 'transformer', name + '.txt'), name)
+    full = dict(dim_feedforward=2048, dropout=0.1, activation='relu', layer_norm_eps=1e-5,
+                batch_first=False, norm_first=False)
+    if kind == 'transformer':
+        full.update(d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6)
+    full.update(ctor)
+    w.text('kind', kind)
+    for k in ('d_model', 'nhead', 'dim_feedforward'):
+        w.int(k, full[k])
+    if kind == 'transformer':
+        w.int('num_encoder_layers', full['num_encoder_layers'])
+        w.int('num_decoder_layers', full['num_decoder_layers'])
+    w.text('dropout', repr(float(full['dropout'])))
+    w.int('gelu', 1 if full['activation'] == 'gelu' else 0)
+    w.text('layer_norm_eps', repr(float(full['layer_norm_eps'])))
+    w.int('batch_first', 1 if full['batch_first'] else 0)
+    w.int('norm_first', 1 if full['norm_first'] else 0)
+    w.int('num_layers', num_layers)
+    w.int('final_norm', 1 if final_norm else 0)
+    w.text('repr', repr(m))
+    w.list('params', [pn for pn, _ in m.named_parameters()])
+    w.state_dict(m)
+    w.tensor('input', x)
+    w.tensor('input2', y)
+    kw = {}
+    for key, mk in (masks or {}).items():
+        w.int(key + '_bool', 1 if mk.dtype == torch.bool else 0)
+        w.tensor(key, mk.float(), allow_nan=True)  # -inf entries
+        kw[key] = mk if mk.dtype == torch.bool else mk.double()
+    m64 = copy.deepcopy(m).double()
+    with torch.enable_grad():
+        out = m64(x.double(), y.double(), **kw)
+    w.tensor('output', out.float())
+    w.close()
+
 
 def gen_sequence():
     """Embedding (issue 16): tests/fixtures/sequence/embedding.txt.  Per case

@@ -122,6 +122,56 @@ LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_
  * TransformerEncoderLayer. */
 LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *encoder_layer,
                                                   int64_t num_layers, lam_module *norm);
+/* TransformerDecoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+ * activation="relu" (or "gelu"; NULL: relu), layer_norm_eps=1e-5,
+ * batch_first=False, norm_first=False): PyTorch 1.13's children self_attn,
+ * multihead_attn (both MultiheadAttention(d_model, nhead, dropout,
+ * batch_first)), linear1, dropout, linear2, norm1, norm2, norm3, dropout1,
+ * dropout2, dropout3, and its eval-mode forward through
+ * lam_module_forward_multi with PyTorch's (tgt, memory, tgt_mask,
+ * memory_mask, tgt_key_padding_mask, memory_key_padding_mask) (masks None,
+ * bool (True: masked) or additive float; tgt (T, N, d_model), memory (S, N,
+ * d_model), batch first when batch_first, or unbatched (T, d_model)).  It
+ * has no single-tensor forward: lam_module_forward fails with PyTorch's
+ * TypeError (memory missing).  Errors as lam_transformer_encoder_layer_create. */
+LAM_API lam_status lam_transformer_decoder_layer_create(lam_module **out, int64_t d_model,
+                                                        int64_t nhead, int64_t dim_feedforward,
+                                                        double dropout, const char *activation,
+                                                        double layer_norm_eps, bool batch_first,
+                                                        bool norm_first);
+/* TransformerDecoder(decoder_layer, num_layers, norm=None): children
+ * `layers` (num_layers copies of decoder_layer's configuration and values;
+ * the caller still owns decoder_layer) and `norm` (a reference is taken)
+ * when not NULL; lam_module_forward_multi takes the decoder layer's six
+ * arguments and gives them to every layer, then norm.  Errors: LAM_ERR_TYPE
+ * when decoder_layer is not a TransformerDecoderLayer. */
+LAM_API lam_status lam_transformer_decoder_create(lam_module **out, lam_module *decoder_layer,
+                                                  int64_t num_layers, lam_module *norm);
+/* Transformer(d_model=512, nhead=8, num_encoder_layers=6,
+ * num_decoder_layers=6, dim_feedforward=2048, dropout=0.1,
+ * activation="relu", custom_encoder=None, custom_decoder=None,
+ * layer_norm_eps=1e-5, batch_first=False, norm_first=False): children
+ * encoder (TransformerEncoder of num_encoder_layers layers and a final
+ * LayerNorm, or custom_encoder: a reference is taken) and decoder (the
+ * same), every parameter of 2 or more dims re-initialised with
+ * xavier_uniform_ as PyTorch's _reset_parameters does (custom ones
+ * included).  lam_module_forward_multi takes PyTorch's (src, tgt, src_mask,
+ * tgt_mask, memory_mask, src_key_padding_mask, tgt_key_padding_mask,
+ * memory_key_padding_mask) and returns the decoder's output; the children
+ * are called through their forward_multi, so custom ones may be any module
+ * that takes those arguments.  Errors: those of the layers; at forward,
+ * PyTorch's "the batch number of src and tgt must be equal" and "the
+ * feature number of src and tgt must be equal to d_model" (LAM_ERR_SHAPE). */
+LAM_API lam_status lam_transformer_create(lam_module **out, int64_t d_model, int64_t nhead,
+                                          int64_t num_encoder_layers, int64_t num_decoder_layers,
+                                          int64_t dim_feedforward, double dropout,
+                                          const char *activation, lam_module *custom_encoder,
+                                          lam_module *custom_decoder, double layer_norm_eps,
+                                          bool batch_first, bool norm_first);
+/* Transformer.generate_square_subsequent_mask(sz): a new float (sz, sz)
+ * tensor, -inf above the diagonal and 0 elsewhere (the causal mask).
+ * Errors: LAM_ERR_INVALID_ARGUMENT for sz < 0. */
+LAM_API lam_status lam_transformer_generate_square_subsequent_mask(lam_tensor **out, int64_t sz);
 
 /* ---- normalisation layers (PyTorch 1.13, NCHW) ----
  *

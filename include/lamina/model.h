@@ -82,6 +82,26 @@ LAM_API lam_status lam_model_load_state_dict(lam_module *m, const lam_state_dict
 LAM_API lam_status lam_model_load_weights(lam_module *m, const char *safetensors_path, bool strict,
                                           lam_incompatible_keys *keys);
 
+/* Arguments PyTorch's repr does not print.  A MultiheadAttention,
+ * TransformerEncoderLayer, TransformerDecoderLayer or Transformer read from
+ * a model file in PyTorch's printed form does not know num_heads (nhead),
+ * batch_first, norm_first or activation unless the file writes them in its
+ * call (docs/model-format.md).  lam_model_set_arg sets one: name is
+ * "PATH.ARG" or "ARG" (PATH a dotted submodule path, as in state_dict keys;
+ * without one, the whole model), ARG one of num_heads / nhead (the same
+ * value: MultiheadAttention's num_heads, the layers' and Transformer's
+ * nhead), batch_first, norm_first, activation; value "2", "True"/"False",
+ * "relu"/"gelu".  It is set on the module at PATH and on every module
+ * under it that takes it, replacing what they had.  Errors:
+ * LAM_ERR_INVALID_ARGUMENT (no module there takes it; a bad value;
+ * num_heads that does not divide embed_dim), LAM_ERR_KEY (no such path). */
+LAM_API lam_status lam_model_set_arg(lam_module *m, const char *name, const char *value);
+/* LAM_OK when every module of m knows the arguments its forward needs;
+ * else LAM_ERR_INVALID_ARGUMENT with a message naming the first module's
+ * path and type, the missing arguments and the ways to give them.  (A
+ * forward that needs an unknown one fails too, without the path.) */
+LAM_API lam_status lam_model_check_args(const lam_module *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,7 @@ typedef struct mha_state {
     unsigned packed_params;
     uint64_t packed_version[3];
     bool packed_valid;
+    unsigned unknown; /* LAM__HID_* a model file did not give (lam__mha_forget) */
 } mha_state;
 
 static const lam_tensor *mha_param(const lam_module *m, int pos)
@@ -194,6 +195,12 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
     const int64_t E = s->E, H = s->H, hd = E / H;
     if (weights)
         *weights = NULL;
+    if (s->unknown & (LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST))
+        return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                          "MultiheadAttention(embed_dim=%" PRId64 "): %s is not known (PyTorch's "
+                          "repr does not print it): %s",
+                          E, s->unknown & LAM__HID_NUM_HEADS ? "num_heads" : "batch_first",
+                          LAM__HID_HOW);
     if (m->training && s->dropout > 0)
         return lam__error(LAM_ERR_NOT_IMPLEMENTED,
                           "MultiheadAttention: dropout=%g in training mode is not supported "
@@ -790,4 +797,43 @@ lam_status lam__mha_forward_multi(lam_module *m, const lam_tuple *in, void *args
     }
     out->tup = res;
     return LAM_OK;
+}
+
+/* ---- what a model file may not know (layers.h, LAM__HID_*) ---- */
+
+void lam__mha_hidden(const lam_module *m, lam__hidden *h)
+{
+    const mha_state *s = m->state;
+    memset(h, 0, sizeof *h);
+    h->takes = LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST;
+    h->known = h->takes & ~s->unknown;
+    if (s->unknown & LAM__HID_KV)
+        h->takes |= LAM__HID_KV;
+    h->num_heads = s->H;
+    h->batch_first = s->batch_first;
+    h->dropout = s->dropout;
+    h->add_zero_attn = s->zero_attn;
+}
+
+lam_status lam__mha_set_hidden(lam_module *m, const lam__hidden *v, unsigned which)
+{
+    mha_state *s = m->state;
+    if (which & LAM__HID_NUM_HEADS) {
+        if (v->num_heads <= 0 || s->E % v->num_heads)
+            return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                              "MultiheadAttention(embed_dim=%" PRId64 "): num_heads=%" PRId64
+                              ": embed_dim must be divisible by num_heads",
+                              s->E, v->num_heads);
+        s->H = v->num_heads;
+    }
+    if (which & LAM__HID_BATCH_FIRST)
+        s->batch_first = v->batch_first;
+    s->unknown &= ~which;
+    return LAM_OK;
+}
+
+void lam__mha_forget(lam_module *m, unsigned which)
+{
+    mha_state *s = m->state;
+    s->unknown |= which & (LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST | LAM__HID_KV);
 }

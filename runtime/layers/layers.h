@@ -2,8 +2,8 @@
  * Softmax/LogSoftmax, LayerNorm, the dropouts, Flatten, BatchNorm,
  * InstanceNorm, GroupNorm, LocalResponseNorm, the pools of pool.c, PReLU, Embedding,
  * the padding layers, Upsample, Unflatten, the shuffles, the
- * convolutions in conv.h, the recurrent layers of rnn.c, MultiheadAttention and
- * TransformerEncoderLayer) as
+ * convolutions in conv.h, the recurrent layers of rnn.c, MultiheadAttention,
+ * TransformerEncoderLayer and TransformerDecoderLayer) as
  * lam__module_ops, and
  * the capability queries the executor asks of any layer, built-in or plugin
  * (rowwise.c).  Uses core, tensor and module; registered with the type
@@ -68,12 +68,71 @@ lam_status lam__tel_args(const char *type, const lam_tuple *in, const lam_tensor
 /* MultiheadAttention's forward with several values (forward_multi). */
 lam_status lam__mha_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out);
 
-/* ---- TransformerEncoderLayer (transformer.c) ---- */
-extern const lam__module_ops lam__tel_ops;
-/* A new TransformerEncoderLayer with src's configuration and parameter
- * values (copy.deepcopy, as TransformerEncoder makes its layers);
- * LAM_ERR_TYPE when src is not one. */
-lam_status lam__tel_clone(const lam_module *src, lam_module **out);
+/* ---- constructor arguments PyTorch's repr does not print ----
+ * A MultiheadAttention, Transformer{Encoder,Decoder}Layer or Transformer
+ * read from a model file in PyTorch's printed form may not know some of
+ * them (docs/model-format.md, "Arguments the repr does not print"): the
+ * model file marks them unknown (forget), lam_model_set_arg and the
+ * weights' metadata set them, and a forward that needs one still unknown
+ * fails with LAM__HID_HOW. */
+enum {
+    LAM__HID_NUM_HEADS = 1u, /* num_heads, nhead */
+    LAM__HID_BATCH_FIRST = 2u,
+    LAM__HID_NORM_FIRST = 4u,
+    LAM__HID_ACTIVATION = 8u,
+    /* MultiheadAttention only, never reported missing: kdim, vdim and
+     * add_bias_kv were not written, the weights may tell (their keys) */
+    LAM__HID_KV = 16u,
+};
+#define LAM__HID_HOW                                                                               \
+    "write it in the model file (as lamina-export does), or set it with "                         \
+    "lam_model_set_arg() / lamina --set PATH.NAME=VALUE"
+typedef struct lam__hidden {
+    unsigned takes; /* the arguments the module has */
+    unsigned known; /* those it knows */
+    int64_t num_heads;
+    bool batch_first, norm_first, gelu;
+    /* MultiheadAttention's other arguments, for rebuilding it */
+    double dropout;
+    bool add_zero_attn;
+} lam__hidden;
+void lam__mha_hidden(const lam_module *m, lam__hidden *h);
+/* Set the arguments of `which` from v (num_heads must divide embed_dim);
+ * they become known. */
+lam_status lam__mha_set_hidden(lam_module *m, const lam__hidden *v, unsigned which);
+void lam__mha_forget(lam_module *m, unsigned which);
+/* The same for both transformer layers: nhead and batch_first are the
+ * layer's record of its attention children's (always known), norm_first
+ * and activation its own. */
+void lam__tel_hidden(const lam_module *m, lam__hidden *h);
+lam_status lam__tel_set_hidden(lam_module *m, const lam__hidden *v, unsigned which);
+void lam__tel_forget(lam_module *m, unsigned which);
+/* A layer (ops lam__tel_ops or lam__tdl_ops) without children, for a model
+ * file that lists them: the forward finds them by name. */
+lam_status lam__tel_shell(const lam__module_ops *ops, lam_module **out, int64_t d_model,
+                          int64_t nhead, int64_t dim_feedforward, double dropout, bool gelu,
+                          double layer_norm_eps, bool batch_first, bool norm_first);
+
+/* ---- TransformerEncoderLayer, TransformerDecoderLayer (transformer.c) ---- */
+extern const lam__module_ops lam__tel_ops, lam__tdl_ops;
+/* A new layer with src's configuration and parameter values
+ * (copy.deepcopy, as TransformerEncoder / TransformerDecoder make their
+ * layers); LAM_ERR_TYPE, naming `owner`, when src is not of type ops
+ * (lam__tel_ops or lam__tdl_ops). */
+lam_status lam__tel_clone(const lam_module *src, const lam__module_ops *ops, const char *owner,
+                          lam_module **out);
+/* TransformerDecoderLayer's eval forward (any mask NULL), into `out` (tgt's
+ * shape). */
+lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *memory,
+                        const lam__attn_mask *tgt_mask, const lam__attn_mask *memory_mask,
+                        const lam__attn_mask *tgt_kpm, const lam__attn_mask *memory_kpm,
+                        lam_tensor *out);
+/* forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+ * memory_key_padding_mask)'s values (in->n 2..6) for the decoder layer and
+ * the decoder: given[i] is &masks[i], or NULL for a mask absent or None. */
+lam_status lam__tdl_args(const char *type, const lam_tuple *in, const lam_tensor **tgt,
+                         const lam_tensor **memory, lam__attn_mask masks[4],
+                         const lam__attn_mask *given[4]);
 
 /* ---- pools (pool.c) ---- */
 enum { LAM__POOL_MAX, LAM__POOL_AVG, LAM__POOL_ADAPTIVE_AVG, LAM__POOL_ADAPTIVE_MAX };

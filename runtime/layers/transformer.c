@@ -3,6 +3,11 @@
  * norm_first=False), PyTorch 1.13's children and eval-mode forward:
  *   norm_first:  x = x + self_attn(norm1(x));  x = x + ff(norm2(x))
  *   else:        x = norm1(x + self_attn(x));  x = norm2(x + ff(x))
+ * and TransformerDecoderLayer (the same arguments), with a cross-attention
+ * block mha(x, memory) = multihead_attn(x, memory, memory) between the two:
+ *   norm_first:  x += self_attn(norm1(x)); x += mha(norm2(x)); x += ff(norm3(x))
+ *   else:        x = norm1(x + self_attn(x)); x = norm2(x + mha(x));
+ *                x = norm3(x + ff(x))
  * with ff(x) = linear2(activation(linear1(x))) (the dropouts are the
  * identity in eval mode).  linear1 runs with its activation fused into the
  * GEMM epilogue; both Linears split their columns across threads (each
@@ -20,7 +25,23 @@ typedef struct tel_state {
     double dropout, eps;
     lam_activation act; /* RELU or GELU */
     bool batch_first, norm_first;
+    unsigned unknown; /* LAM__HID_NORM_FIRST, LAM__HID_ACTIVATION a model file did not give */
 } tel_state;
+
+/* A layer read from a model file without norm_first or activation cannot
+ * run until they are given. */
+static lam_status tel_known(const lam_module *m)
+{
+    const tel_state *s = m->state;
+    if (!s->unknown)
+        return LAM_OK;
+    return lam__error(LAM_ERR_INVALID_ARGUMENT,
+                      "%s(d_model=%" PRId64 "): %s is not known (PyTorch's repr does not print "
+                      "it): %s",
+                      m->ops->type_name, s->d,
+                      s->unknown & LAM__HID_NORM_FIRST ? "norm_first" : "activation",
+                      LAM__HID_HOW);
+}
 
 /* ---- a Linear's rows with a fused epilogue, columns split across threads ---- */
 typedef struct rows_job {
@@ -77,9 +98,9 @@ static lam_status tel_shape(lam_module *m, int ndim, const int64_t *in, int *out
     if ((ndim != 2 && ndim != 3) || in[ndim - 1] != s->d) {
         char buf[64];
         return lam__error(LAM_ERR_SHAPE,
-                          "TransformerEncoderLayer(d_model=%" PRId64 "): expected a 2-D or 3-D "
+                          "%s(d_model=%" PRId64 "): expected a 2-D or 3-D "
                           "input whose last dimension is d_model, got %s",
-                          s->d, lam_shape_str(ndim, in, buf, sizeof buf));
+                          m->ops->type_name, s->d, lam_shape_str(ndim, in, buf, sizeof buf));
     }
     *out_ndim = ndim;
     memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
@@ -93,15 +114,16 @@ static lam_status tel_ff(lam_module *m, const float *x, int64_t rows, float *h, 
     lam_module *l1 = child_of(m, "linear1", &lam__linear_ops),
                *l2 = child_of(m, "linear2", &lam__linear_ops);
     if (!l1 || !l2)
-        return lam__error(LAM_ERR_RUNTIME, "TransformerEncoderLayer: linear1 or linear2 is not a "
-                          "Linear");
+        return lam__error(LAM_ERR_RUNTIME, "%s: linear1 or linear2 is not a Linear",
+                          m->ops->type_name);
     int64_t a, b, c, d;
     const float *bias;
     lam__linear_info(l1, &a, &b, &bias);
     lam__linear_info(l2, &c, &d, &bias);
     if (a != s->d || b != s->ff || c != s->ff || d != s->d)
-        return lam__error(LAM_ERR_SHAPE, "TransformerEncoderLayer: linear1/linear2 do not map "
-                          "d_model %" PRId64 " -> %" PRId64 " -> d_model", s->d, s->ff);
+        return lam__error(LAM_ERR_SHAPE, "%s: linear1/linear2 do not map "
+                          "d_model %" PRId64 " -> %" PRId64 " -> d_model", m->ops->type_name, s->d,
+                          s->ff);
     lam_status st = linear_rows(l1, x, rows, h, s->act);
     return st ? st : linear_rows(l2, h, rows, y, LAM_ACTIVATION_IDENTITY);
 }
@@ -110,7 +132,7 @@ static lam_status tel_norm(lam_module *m, const char *name, const lam_tensor *x,
 {
     lam_module *n = lam_module_child(m, name);
     if (!n || !n->ops->forward_into)
-        return lam__error(LAM_ERR_RUNTIME, "TransformerEncoderLayer: no %s", name);
+        return lam__error(LAM_ERR_RUNTIME, "%s: no %s", m->ops->type_name, name);
     return n->ops->forward_into(n, x, y);
 }
 
@@ -119,6 +141,8 @@ lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mas
 {
     const tel_state *s = m->state;
     const lam__kernel_table *k = lam__kernels();
+    if (tel_known(m))
+        return LAM_ERR_INVALID_ARGUMENT;
     if (m->training && s->dropout > 0)
         return lam__error(LAM_ERR_NOT_IMPLEMENTED,
                           "TransformerEncoderLayer: dropout=%g in training mode is not supported "
@@ -250,6 +274,180 @@ const lam__module_ops lam__tel_ops = {
     .flops = tel_flops,
 };
 
+/* ---- TransformerDecoderLayer ---- */
+
+/* The attention children a layer's forward needs, and the eval-mode check. */
+static lam_status attn_child(lam_module *m, const char *name, lam_module **out)
+{
+    const tel_state *s = m->state;
+    if (m->training && s->dropout > 0)
+        return lam__error(LAM_ERR_NOT_IMPLEMENTED,
+                          "%s: dropout=%g in training mode is not supported (lamina runs "
+                          "inference: call eval())",
+                          m->ops->type_name, s->dropout);
+    *out = child_of(m, name, &lam__mha_ops);
+    if (!*out)
+        return lam__error(LAM_ERR_RUNTIME, "%s: %s is not a MultiheadAttention",
+                          m->ops->type_name, name);
+    return LAM_OK;
+}
+
+lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *memory,
+                        const lam__attn_mask *tgt_mask, const lam__attn_mask *memory_mask,
+                        const lam__attn_mask *tgt_kpm, const lam__attn_mask *memory_kpm,
+                        lam_tensor *out)
+{
+    const tel_state *s = m->state;
+    const lam__kernel_table *k = lam__kernels();
+    lam_module *sa = NULL, *ca = NULL;
+    lam_status st = tel_known(m);
+    if (!st)
+        st = attn_child(m, "self_attn", &sa);
+    if (!st)
+        st = attn_child(m, "multihead_attn", &ca);
+    if (st)
+        return st;
+    int nd;
+    int64_t sh[LAM_MAX_DIMS];
+    if ((st = tel_shape(m, tgt->ndim, tgt->shape, &nd, sh)))
+        return st;
+    const int64_t rows = tgt->numel / s->d;
+    const size_t n = (size_t)tgt->numel;
+    lam_tensor *ta = NULL, *tb = NULL, *th = NULL;
+    int64_t hs[2] = {rows, s->ff};
+    st = lam_tensor_create(&ta, tgt->ndim, tgt->shape);
+    if (!st)
+        st = lam_tensor_create(&tb, tgt->ndim, tgt->shape);
+    if (!st)
+        st = lam_tensor_create(&th, 2, hs);
+    if (st)
+        goto done;
+    if (s->norm_first) {
+        if ((st = tel_norm(m, "norm1", tgt, ta)) ||
+            (st = lam__mha_compute(sa, ta, ta, ta, tgt_kpm, tgt_mask, false, true, tb, NULL)))
+            goto done;
+        k->add(n, tgt->data, tb->data, out->data);
+        if ((st = tel_norm(m, "norm2", out, ta)) ||
+            (st = lam__mha_compute(ca, ta, memory, memory, memory_kpm, memory_mask, false, true,
+                                   tb, NULL)))
+            goto done;
+        k->add(n, out->data, tb->data, out->data);
+        if ((st = tel_norm(m, "norm3", out, ta)) ||
+            (st = tel_ff(m, ta->data, rows, th->data, tb->data)))
+            goto done;
+        k->add(n, out->data, tb->data, out->data);
+    } else {
+        /* ta, tb alternate: x1 = norm1(x + sa(x)) in tb, x2 = norm2(x1 +
+         * mha(x1)) in tb, out = norm3(x2 + ff(x2)) */
+        if ((st = lam__mha_compute(sa, tgt, tgt, tgt, tgt_kpm, tgt_mask, false, true, ta, NULL)))
+            goto done;
+        k->add(n, tgt->data, ta->data, ta->data);
+        if ((st = tel_norm(m, "norm1", ta, tb)) ||
+            (st = lam__mha_compute(ca, tb, memory, memory, memory_kpm, memory_mask, false, true,
+                                   ta, NULL)))
+            goto done;
+        k->add(n, tb->data, ta->data, ta->data);
+        if ((st = tel_norm(m, "norm2", ta, tb)) ||
+            (st = tel_ff(m, tb->data, rows, th->data, ta->data)))
+            goto done;
+        k->add(n, tb->data, ta->data, ta->data);
+        st = tel_norm(m, "norm3", ta, out);
+    }
+done:
+    lam_tensor_release(ta);
+    lam_tensor_release(tb);
+    lam_tensor_release(th);
+    return st;
+}
+
+/* Values a forward(tgt, memory, tgt_mask, memory_mask,
+ * tgt_key_padding_mask, memory_key_padding_mask) was given, as PyTorch
+ * 1.13's TransformerDecoderLayer and TransformerDecoder take them.  masks[i]
+ * is NULL for a mask not given or None. */
+lam_status lam__tdl_args(const char *type, const lam_tuple *in, const lam_tensor **tgt,
+                         const lam_tensor **memory, lam__attn_mask masks[4],
+                         const lam__attn_mask *given[4])
+{
+    if (in->n < 2)
+        return in->n == 0
+                   ? lam__error(LAM_ERR_TYPE,
+                                "%s.forward() missing 2 required positional arguments: 'tgt' "
+                                "and 'memory'",
+                                type)
+                   : lam__error(LAM_ERR_TYPE,
+                                "%s.forward() missing 1 required positional argument: 'memory'",
+                                type);
+    if (in->n > 6)
+        return lam__error(LAM_ERR_TYPE,
+                          "%s.forward() takes from 3 to 7 positional arguments but %zu were given",
+                          type, in->n + 1);
+    static const char *const names[2] = {"tgt", "memory"};
+    for (int i = 0; i < 2; i++) {
+        if (!in->items[i].t)
+            return lam__error(LAM_ERR_TYPE, "%s: %s must be a Tensor, not %s", type, names[i],
+                              lam__val_kind(&in->items[i]));
+        lam_status st = lam__check_f32(type, names[i], in->items[i].t);
+        if (st)
+            return st;
+    }
+    *tgt = in->items[0].t;
+    *memory = in->items[1].t;
+    for (size_t i = 0; i < 4; i++) {
+        const lam__val *v = i + 2 < in->n ? &in->items[i + 2] : NULL;
+        if (v && v->tup)
+            return lam__error(LAM_ERR_TYPE, "%s: a mask must be a Tensor or None, not tuple",
+                              type);
+        unsigned char *owned = NULL;
+        lam_status st = lam__attn_mask_of(v ? v->t : NULL, &masks[i], &owned);
+        if (st)
+            return st;
+        given[i] = v && v->t ? &masks[i] : NULL;
+    }
+    return LAM_OK;
+}
+
+static lam_status tdl_forward_multi(lam_module *m, const lam_tuple *in, void *args, lam__val *out)
+{
+    (void)args;
+    const lam_tensor *tgt = NULL, *mem = NULL;
+    lam__attn_mask mk[4];
+    const lam__attn_mask *g[4];
+    lam_status st = lam__tdl_args("TransformerDecoderLayer", in, &tgt, &mem, mk, g);
+    lam_tensor *y = NULL;
+    if (!st)
+        st = lam_tensor_create(&y, tgt->ndim, tgt->shape);
+    if (!st)
+        st = lam__tdl_run(m, tgt, mem, g[0], g[1], g[2], g[3], y);
+    if (st) {
+        lam_tensor_release(y);
+        return st;
+    }
+    out->t = y;
+    return LAM_OK;
+}
+
+static double tdl_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
+                        const int64_t *out)
+{
+    const tel_state *s = m->state;
+    double rows = 1;
+    for (int i = 0; i < in_ndim - 1; i++)
+        rows *= (double)in[i];
+    return tel_flops(m, in_ndim, in, out_ndim, out) + 8.0 * rows * (double)(s->d * s->d);
+}
+
+/* No single-tensor forward: forward(tgt) is PyTorch's TypeError (memory
+ * missing), which the call machinery gets from forward_multi. */
+const lam__module_ops lam__tdl_ops = {
+    .type_name = "TransformerDecoderLayer",
+    .py_module = "torch.nn.modules.transformer",
+    .forward_multi = tdl_forward_multi,
+    .destroy = tel_destroy,
+    .flops = tdl_flops,
+};
+
+/* ---- construction, shared by both layers ---- */
+
 static lam_status add_new(lam_module *m, const char *name, lam_status st, lam_module *child)
 {
     if (st)
@@ -259,14 +457,13 @@ static lam_status add_new(lam_module *m, const char *name, lam_status st, lam_mo
     return st;
 }
 
-LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_t d_model,
-                                                        int64_t nhead, int64_t dim_feedforward,
-                                                        double dropout, const char *activation,
-                                                        double layer_norm_eps, bool batch_first,
-                                                        bool norm_first)
+static lam_status layer_create(const lam__module_ops *ops, lam_module **out, int64_t d_model,
+                               int64_t nhead, int64_t dim_feedforward, double dropout,
+                               const char *activation, double layer_norm_eps, bool batch_first,
+                               bool norm_first, bool children)
 {
-    LAM__CHECK_ARG(out);
     *out = NULL;
+    const bool dec = ops == &lam__tdl_ops;
     lam_activation act;
     if (!activation || !strcmp(activation, "relu"))
         act = LAM_ACTIVATION_RELU;
@@ -277,42 +474,50 @@ LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_
                           "activation should be relu/gelu, not %.40s", activation);
     if (d_model <= 0 || nhead <= 0 || dim_feedforward <= 0)
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
-                          "TransformerEncoderLayer: d_model, nhead and dim_feedforward must be "
-                          "positive");
+                          "%s: d_model, nhead and dim_feedforward must be positive",
+                          ops->type_name);
     if (!(layer_norm_eps >= 0) || !isfinite(layer_norm_eps))
         return lam__error(LAM_ERR_INVALID_ARGUMENT,
-                          "TransformerEncoderLayer: layer_norm_eps must be a non-negative number");
+                          "%s: layer_norm_eps must be a non-negative number", ops->type_name);
     tel_state *s = calloc(1, sizeof *s);
     if (!s)
-        return lam__oom("TransformerEncoderLayer");
+        return lam__oom(ops->type_name);
     s->d = d_model, s->nhead = nhead, s->ff = dim_feedforward, s->dropout = dropout;
     s->eps = layer_norm_eps, s->act = act, s->batch_first = batch_first;
     s->norm_first = norm_first;
     lam_module *m;
-    lam_status st = lam__module_new(&m, &lam__tel_ops, s);
+    lam_status st = lam__module_new(&m, ops, s);
     if (st) {
         free(s);
         return st;
     }
     lam_module *c = NULL;
     int64_t shape[1] = {d_model};
-    /* PyTorch's order: self_attn, linear1, dropout, linear2, norm1, norm2,
-     * dropout1, dropout2 */
-    st = lam_multihead_attention_create(&c, d_model, nhead, dropout, true, false, false, 0, 0,
-                                        batch_first);
-    st = add_new(m, "self_attn", st, c);
-    static const char *const names[] = {"linear1", "dropout", "linear2", "norm1",
-                                        "norm2",   "dropout1", "dropout2"};
-    for (int i = 0; i < 7 && !st; i++) {
+    /* PyTorch's order: self_attn, (multihead_attn,) linear1, dropout,
+     * linear2, norm1, norm2, (norm3,) dropout1, dropout2, (dropout3) */
+    static const char *const enc_names[] = {"self_attn", "linear1", "dropout", "linear2",
+                                            "norm1", "norm2", "dropout1", "dropout2"};
+    static const char *const dec_names[] = {"self_attn", "multihead_attn", "linear1",
+                                            "dropout",   "linear2",        "norm1",
+                                            "norm2",     "norm3",          "dropout1",
+                                            "dropout2",  "dropout3"};
+    const char *const *names = dec ? dec_names : enc_names;
+    const int count = !children ? 0 : dec ? 11 : 8;
+    for (int i = 0; i < count && !st; i++) {
+        const char *nm = names[i];
         c = NULL;
-        switch (i) {
-        case 0: st = lam_linear_create(&c, d_model, dim_feedforward, true); break;
-        case 2: st = lam_linear_create(&c, dim_feedforward, d_model, true); break;
-        case 3:
-        case 4: st = lam_layer_norm_create(&c, 1, shape, layer_norm_eps, true); break;
-        default: st = lam_dropout_create(&c, dropout); break;
-        }
-        st = add_new(m, names[i], st, c);
+        if (!strcmp(nm, "self_attn") || !strcmp(nm, "multihead_attn"))
+            st = lam_multihead_attention_create(&c, d_model, nhead, dropout, true, false, false,
+                                                0, 0, batch_first);
+        else if (!strcmp(nm, "linear1"))
+            st = lam_linear_create(&c, d_model, dim_feedforward, true);
+        else if (!strcmp(nm, "linear2"))
+            st = lam_linear_create(&c, dim_feedforward, d_model, true);
+        else if (!strncmp(nm, "norm", 4))
+            st = lam_layer_norm_create(&c, 1, shape, layer_norm_eps, true);
+        else
+            st = lam_dropout_create(&c, dropout);
+        st = add_new(m, nm, st, c);
     }
     if (st) {
         lam_module_release(m);
@@ -322,19 +527,44 @@ LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_
     return LAM_OK;
 }
 
-lam_status lam__tel_clone(const lam_module *src, lam_module **out)
+LAM_API lam_status lam_transformer_encoder_layer_create(lam_module **out, int64_t d_model,
+                                                        int64_t nhead, int64_t dim_feedforward,
+                                                        double dropout, const char *activation,
+                                                        double layer_norm_eps, bool batch_first,
+                                                        bool norm_first)
+{
+    LAM__CHECK_ARG(out);
+    return layer_create(&lam__tel_ops, out, d_model, nhead, dim_feedforward, dropout, activation,
+                        layer_norm_eps, batch_first, norm_first, true);
+}
+
+LAM_API lam_status lam_transformer_decoder_layer_create(lam_module **out, int64_t d_model,
+                                                        int64_t nhead, int64_t dim_feedforward,
+                                                        double dropout, const char *activation,
+                                                        double layer_norm_eps, bool batch_first,
+                                                        bool norm_first)
+{
+    LAM__CHECK_ARG(out);
+    return layer_create(&lam__tdl_ops, out, d_model, nhead, dim_feedforward, dropout, activation,
+                        layer_norm_eps, batch_first, norm_first, true);
+}
+
+lam_status lam__tel_clone(const lam_module *src, const lam__module_ops *ops, const char *owner,
+                          lam_module **out)
 {
     *out = NULL;
-    if (!src || src->ops != &lam__tel_ops)
-        return lam__error(LAM_ERR_TYPE, "TransformerEncoder: encoder_layer must be a "
-                          "TransformerEncoderLayer");
+    if (!src || src->ops != ops)
+        return lam__error(LAM_ERR_TYPE, "%s: %s must be a %s", owner,
+                          ops == &lam__tdl_ops ? "decoder_layer" : "encoder_layer",
+                          ops->type_name);
     const tel_state *s = src->state;
     lam_module *m = NULL;
     lam_state_dict *sd = NULL;
-    lam_status st = lam_transformer_encoder_layer_create(
-        &m, s->d, s->nhead, s->ff, s->dropout, s->act == LAM_ACTIVATION_GELU ? "gelu" : "relu",
-        s->eps, s->batch_first, s->norm_first);
-    /* copy.deepcopy: the same parameter values */
+    lam_status st = layer_create(ops, &m, s->d, s->nhead, s->ff, s->dropout,
+                                 s->act == LAM_ACTIVATION_GELU ? "gelu" : "relu", s->eps,
+                                 s->batch_first, s->norm_first, true);
+    /* copy.deepcopy: the same parameter values (and structure: a layer read
+     * from a model file may hold other children) */
     if (!st)
         st = lam_module_state_dict(src, &sd);
     if (!st)
@@ -344,7 +574,53 @@ lam_status lam__tel_clone(const lam_module *src, lam_module **out)
         lam_module_release(m);
         return st;
     }
+    ((tel_state *)m->state)->unknown = s->unknown;
     lam_module_train(m, src->training);
     *out = m;
     return LAM_OK;
+}
+
+lam_status lam__tel_shell(const lam__module_ops *ops, lam_module **out, int64_t d_model,
+                          int64_t nhead, int64_t dim_feedforward, double dropout, bool gelu,
+                          double layer_norm_eps, bool batch_first, bool norm_first)
+{
+    return layer_create(ops, out, d_model, nhead, dim_feedforward, dropout, gelu ? "gelu" : "relu",
+                        layer_norm_eps, batch_first, norm_first, false);
+}
+
+void lam__tel_hidden(const lam_module *m, lam__hidden *h)
+{
+    const tel_state *s = m->state;
+    memset(h, 0, sizeof *h);
+    h->takes = LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST | LAM__HID_NORM_FIRST |
+               LAM__HID_ACTIVATION;
+    h->known = h->takes & ~s->unknown;
+    h->num_heads = s->nhead;
+    h->batch_first = s->batch_first;
+    h->norm_first = s->norm_first;
+    h->gelu = s->act == LAM_ACTIVATION_GELU;
+}
+
+lam_status lam__tel_set_hidden(lam_module *m, const lam__hidden *v, unsigned which)
+{
+    tel_state *s = m->state;
+    if ((which & LAM__HID_NUM_HEADS) && v->num_heads <= 0)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: nhead must be positive",
+                          m->ops->type_name);
+    if (which & LAM__HID_NUM_HEADS)
+        s->nhead = v->num_heads;
+    if (which & LAM__HID_BATCH_FIRST)
+        s->batch_first = v->batch_first;
+    if (which & LAM__HID_NORM_FIRST)
+        s->norm_first = v->norm_first;
+    if (which & LAM__HID_ACTIVATION)
+        s->act = v->gelu ? LAM_ACTIVATION_GELU : LAM_ACTIVATION_RELU;
+    s->unknown &= ~which;
+    return LAM_OK;
+}
+
+void lam__tel_forget(lam_module *m, unsigned which)
+{
+    tel_state *s = m->state;
+    s->unknown |= which & (LAM__HID_NORM_FIRST | LAM__HID_ACTIVATION);
 }

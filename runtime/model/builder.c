@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct builder {
+typedef struct lam__builder {
     lam__arena *a;
     const char *file;
     const lam__limits *lim;
@@ -416,6 +416,8 @@ static lam_status build_registered(builder *B, const lam__node *call, const char
 static lam_status build_call(builder *B, const lam__node *call, lam_module **out)
 {
     const char *type = type_of(call);
+    if (lam__model_is_attention_type(type))
+        return lam__model_build_attention(B, call, type, out);
     if (!strcmp(type, "Sequential") || !strcmp(type, "ModuleList"))
         return build_container(B, call, type, out);
     if (!strcmp(type, "OrderedDict"))
@@ -423,6 +425,15 @@ static lam_status build_call(builder *B, const lam__node *call, lam_module **out
                                 "OrderedDict is only valid as the argument of Sequential");
     return build_registered(B, call, type, out);
 }
+
+lam_status lam__model_build_call(lam__builder *B, const lam__node *call, lam_module **out)
+{
+    return build_call(B, call, out);
+}
+
+const char *lam__model_builder_file(const lam__builder *B) { return B->file; }
+
+const char *lam__model_type_of(const lam__node *call) { return type_of(call); }
 
 lam_status lam__model_build(lam__arena *a, const lam__node *root, const char *file,
                             const lam__limits *limits, lam_module **out)

@@ -8,6 +8,8 @@ liblamina_la_SOURCES += \
 	runtime/model/lexer.c \
 	runtime/model/parser.c \
 	runtime/model/builder.c \
+	runtime/model/attention_types.c \
+	runtime/model/attention_args.c \
 	runtime/model/resolve.c \
 	runtime/model/model.c \
 	runtime/model/weights.c

@@ -152,4 +152,38 @@ lam_status lam__model_find_plugin_type(const char *type);
 /* Levenshtein distance, capped: returns > cap as soon as it is known. */
 size_t lam__edit_distance(const char *a, const char *b, size_t cap);
 
+/* The builder, for the types built by their own code (attention_types.c):
+ * build a call (a child) as the builder does; the file name for messages;
+ * a call's type without its "nn." / "torch.nn." prefix. */
+typedef struct lam__builder lam__builder;
+lam_status lam__model_build_call(lam__builder *B, const lam__node *call, lam_module **out);
+const char *lam__model_builder_file(const lam__builder *B);
+const char *lam__model_type_of(const lam__node *call);
+
+/* MultiheadAttention, NonDynamicallyQuantizableLinear,
+ * TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
+ * TransformerDecoder and Transformer (attention_types.c): as constructor
+ * calls, or as PyTorch prints them, the arguments the repr leaves out
+ * recovered from the children, written in the file, or left unknown for
+ * lam_model_set_arg. */
+bool lam__model_is_attention_type(const char *type);
+lam_status lam__model_build_attention(lam__builder *B, const lam__node *call, const char *type,
+                                      lam_module **out);
+/* attention_args.c: set `bit` (LAM__HID_*, runtime/layers/layers.h) from v
+ * on m and every module under it that takes it (path: m's, for messages).
+ * fill: only where a module does not know it, and one that knows another
+ * value is an error; else every one is set.  *count: how many took it. */
+struct lam__hidden;
+lam_status lam__model_apply_hidden(lam_module *m, const char *path, unsigned bit,
+                                   const struct lam__hidden *v, bool fill, size_t *count);
+/* "num_heads" / "nhead", "batch_first", "norm_first", "activation" -> its
+ * LAM__HID_* bit, else 0. */
+unsigned lam__model_hidden_bit(const char *name);
+/* Before a state_dict loads: a MultiheadAttention read in its printed form
+ * without kdim, vdim or add_bias_kv takes them from the dict's keys
+ * (q/k/v_proj_weight, bias_k), rebuilt in its parent when they differ from
+ * PyTorch's defaults (the model itself, when it is one, cannot be: an error
+ * says what to write). */
+lam_status lam__model_fit_attention(lam_module *m, const lam_state_dict *sd);
+
 #endif

@@ -13,7 +13,10 @@ LAM_API lam_status lam_model_load_state_dict(lam_module *m, const lam_state_dict
     LAM__CHECK_ARG(m);
     LAM__CHECK_ARG(sd);
     lam_state_dict *own = NULL, *fill = NULL;
-    lam_status st = lam_module_state_dict(m, &own);
+    lam_status st = lam__model_fit_attention(m, sd);
+    if (st)
+        return st;
+    st = lam_module_state_dict(m, &own);
     if (!st)
         st = lam_state_dict_create(&fill);
     for (size_t i = 0; !st && i < lam_state_dict_len(sd); i++)

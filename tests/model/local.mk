@@ -9,7 +9,8 @@ AM_TESTS_ENVIRONMENT += MODEL_TESTS_DIR='$(abs_top_srcdir)/tests/model'; export 
 	TESTTYPES_PLUGIN='$(abs_top_builddir)/tests/plugins/.libs/testtypes.so'; export TESTTYPES_PLUGIN;
 
 EXTRA_DIST += tests/model/fixtures tests/model/malformed tests/model/corpus \
-	tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh
+	tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh \
+	tests/model/export-transformer.sh
 
 model_test_cppflags = $(AM_CPPFLAGS) -DMODEL_TESTS_DIR='"$(abs_top_srcdir)/tests/model"'
 model_test_helpers = tests/model/modeltest.c tests/model/modeltest.h
@@ -19,7 +20,8 @@ tests_model_npy_compare_SOURCES = tests/model/npy-compare.c $(model_test_helpers
 tests_model_npy_compare_CPPFLAGS = $(model_test_cppflags)
 tests_model_npy_compare_LDFLAGS = -no-install
 tests_model_npy_compare_LDADD = liblamina.la $(LIBM)
-TESTS += tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh
+TESTS += tests/model/cli-roundtrip.sh tests/model/cli-errors.sh tests/model/export-with-torch.sh \
+	tests/model/export-transformer.sh
 
 # a plugin with control bytes in its strings, for `lamina info` (cli-errors.sh);
 # outside tests/plugins so that the plugin-path listings there do not see it

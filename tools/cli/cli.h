@@ -42,13 +42,15 @@ typedef struct cli_common {
     unsigned long long seed;
     int strict;         /* 1 unless --no-strict */
     int condition;      /* --condition: the per-call flag for custom forwards */
+    const char **sets;  /* --set PATH.ARG=VALUE, in order (lam_model_set_arg) */
+    int n_sets;
 } cli_common;
 
 /* Long-option ids shared by the subcommands' getopt_long tables. */
 enum {
     OPT_WEIGHTS = 256, OPT_PLUGIN, OPT_THREADS, OPT_SEED, OPT_NO_STRICT, OPT_CONDITION,
     OPT_INPUT, OPT_OUTPUT, OPT_INPUT_SHAPE, OPT_BATCH, OPT_SECONDS, OPT_JSON, OPT_HELP,
-    OPT_WARMUP, OPT_MPI, OPT_CHUNK_ROWS,
+    OPT_WARMUP, OPT_MPI, OPT_CHUNK_ROWS, OPT_SET,
 };
 /* getopt_long table entries for the options every model command takes */
 #define CLI_MODEL_OPTIONS                                                                          \
@@ -57,7 +59,8 @@ enum {
         {"threads", required_argument, NULL, OPT_THREADS},                                        \
         {"seed", required_argument, NULL, OPT_SEED},                                              \
         {"no-strict", no_argument, NULL, OPT_NO_STRICT},                                          \
-        {"condition", no_argument, NULL, OPT_CONDITION}, {"help", no_argument, NULL, OPT_HELP}
+        {"condition", no_argument, NULL, OPT_CONDITION},                                          \
+        {"set", required_argument, NULL, OPT_SET}, {"help", no_argument, NULL, OPT_HELP}
 
 /* Handles a shared option: 0 done, -1 not a shared option, else an exit code. */
 int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg);

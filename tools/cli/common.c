@@ -132,6 +132,19 @@ int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg)
     case OPT_CONDITION:
         c->condition = 1;
         return 0;
+    case OPT_SET: {
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg || !eq[1])
+            return cli_usage(cmd, "--set needs PATH.ARG=VALUE (num_heads=8, "
+                                  "encoder.layers.0.self_attn.batch_first=True), got '%s'",
+                             arg);
+        const char **p = realloc(c->sets, (size_t)(c->n_sets + 1) * sizeof *p);
+        if (!p)
+            return cli_fail("out of memory");
+        c->sets = p;
+        c->sets[c->n_sets++] = arg;
+        return 0;
+    }
     default:
         return -1;
     }
@@ -178,6 +191,8 @@ void cli_common_free(cli_common *c)
 {
     free(c->plugins);
     c->plugins = NULL;
+    free(c->sets);
+    c->sets = NULL;
 }
 
 static void print_keys(const char *what, char **keys, size_t n)
@@ -213,6 +228,20 @@ int cli_load_model(const cli_common *c, lam_module **out)
         print_keys("missing", keys.missing_keys, keys.n_missing);
         print_keys("unexpected", keys.unexpected_keys, keys.n_unexpected);
         lam_incompatible_keys_clear(&keys);
+    }
+    /* the arguments PyTorch's repr does not print: --set, then every module
+     * must know what its forward needs */
+    for (int i = 0; i < c->n_sets && !st; i++) {
+        const char *eq = strchr(c->sets[i], '=');
+        char name[512];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - c->sets[i]), c->sets[i]);
+        st = lam_model_set_arg(m, name, eq + 1);
+    }
+    if (!st)
+        st = lam_model_check_args(m);
+    if (st) {
+        lam_module_release(m);
+        return cli_fail_status(st, NULL);
     }
     *out = m;
     return CLI_OK;
