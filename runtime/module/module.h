@@ -109,6 +109,11 @@ typedef struct lam__module_ops {
      * the caller).  NULL: the module takes exactly one tensor and returns
      * one (forward / forward_into). */
     lam_status (*forward_multi)(lam_module *m, const lam_tuple *in, void *args, lam__val *out);
+    /* forward_into makes scratch tensors (lam_tensor_create and friends)
+     * that it releases before returning: a plan runs it with its forward
+     * pool entered (runtime/tensor/fpool.c), so that from the second run on
+     * the scratch comes from the pool and the run allocates nothing. */
+    bool pooled_scratch;
 } lam__module_ops;
 
 /* Does m's forward take an input of this element type? */
