@@ -27,7 +27,8 @@ OpenBLAS is only driven when PyTorch itself has loaded it.  Works with
 PyTorch 1.13 and 2.x.
 
 Each call is timed on its own (perf_counter_ns); every PyTorch call costs
-more than the clock.  "samples_us" are per-call microseconds.
+more than the clock.  "samples_us" are per-call microseconds, "cpu_samples_us"
+the same calls in process CPU time (process_time_ns).
 """
 import ctypes
 import ctypes.util
@@ -219,8 +220,9 @@ def build(case, form):
 _models = {}
 
 
-def measure(fn, budget, min_samples, max_samples):
-    """Warm up, then per-call times in µs until the budget is spent."""
+def measure(fn, budget, min_samples, max_samples, cpu=None):
+    """Warm up, then per-call times in µs until the budget is spent (wall clock; with a
+    list `cpu`, the process CPU time of each call is appended to it too)."""
     t0 = time.perf_counter()
     warm_calls = 0
     warm = min(budget / 5, 0.05)
@@ -229,12 +231,16 @@ def measure(fn, budget, min_samples, max_samples):
         warm_calls += 1
     samples = []
     clock = time.perf_counter_ns
+    cclock = time.process_time_ns
     start = time.perf_counter()
     while len(samples) < max_samples and (len(samples) < min_samples or
                                           time.perf_counter() - start < budget):
+        ca = cclock() if cpu is not None else 0
         a = clock()
         fn()
         samples.append((clock() - a) / 1e3)
+        if cpu is not None:
+            cpu.append((cclock() - ca) / 1e3)
     return samples
 
 
@@ -253,12 +259,14 @@ def cmd_run(case, form, batch, threads, budget, min_samples, max_samples):
         x = torch.rand(*[batch if d is None else d for d in shape]) * 2 - 1
     else:
         x = torch.rand(batch, *shape) * 2 - 1
+    cpu = []
     with torch.inference_mode():
-        samples = measure(lambda: model(x), budget, min_samples, max_samples)
+        samples = measure(lambda: model(x), budget, min_samples, max_samples, cpu)
     return {"kind": "result", "impl": "pytorch", "case": case, "api": form, "batch": batch,
             "threads": threads, "torch_threads": torch.get_num_threads(),
             "openblas_threads": openblas_threads(), "inner": 1,
-            "samples_us": [round(s, 3) for s in samples]}
+            "samples_us": [round(s, 3) for s in samples],
+            "cpu_samples_us": [round(s, 3) for s in cpu]}
 
 
 def cmd_elementwise(n, budget):
