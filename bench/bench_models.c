@@ -29,6 +29,13 @@
  *       stem7x7    Conv2d(3, 64, 7, stride=2, padding=3) on 3 x 224 x 224
  *       maxpool    MaxPool2d(3, 2, 1) on 64 x 112 x 112
  *       lenet5     examples/lenet5.c's LeNet-5 on 1 x 28 x 28
+ *       The sequence-model rows (issue 16), BATCH where the layer takes it:
+ *       encoder    TransformerEncoder(TransformerEncoderLayer(512, 8, 2048,
+ *                  batch_first=True), 6) on [BATCH, 128, 512]
+ *       mha        MultiheadAttention(512, 8) self-attention (x, x, x, no
+ *                  weights) on [1024, BATCH, 512]
+ *       lstm       LSTM(256, 512, num_layers=2), output only, on
+ *                  [100, BATCH, 256]
  * seed_list declares itself row-independent (lam_custom_set_flags, looked up
  * at run time like the plugin API) where the library has it.
  * API   plan       lam_plan_create once, then lam_plan_run on wrapped buffers
@@ -39,7 +46,8 @@
  * warms up, then takes timed samples until BUDGET_S has passed and at least
  * MIN_SAMPLES (at most MAX_SAMPLES) were taken.  A call shorter than 10 µs is
  * timed in groups of `inner` back-to-back calls (the clock costs ~20 ns), so
- * its samples are group means; "samples_us" are per-call µs.
+ * its samples are group means; "samples_us" are per-call µs of wall-clock
+ * time, "cpu_samples_us" the same samples in process CPU time.
  *
  * Plugins come from the directories given with --plugin-dir (then
  * LAMINA_PLUGIN_PATH and the installed directory, as lam_plugin_load looks).
@@ -65,6 +73,15 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The process's CPU time (all its threads): on a shared machine the figure
+ * that waiting for a core does not inflate. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -340,6 +357,26 @@ static lam_status build_stem7x7(lam_module **out) { return parse_text(out, cnn_t
 static lam_status build_maxpool(lam_module **out) { return parse_text(out, cnn_text[4]); }
 static lam_status build_lenet5(lam_module **out) { return parse_text(out, cnn_text[5]); }
 
+/* The sequence-model rows, through the C API. */
+static lam_status build_encoder(lam_module **out)
+{
+    lam_module *layer = NULL;
+    lam_status st = lam_transformer_encoder_layer_create(&layer, 512, 8, 2048, 0.1, "relu", 1e-5,
+                                                         true, false);
+    if (st == LAM_OK)
+        st = lam_transformer_encoder_create(out, layer, 6, NULL);
+    lam_module_release(layer);
+    return st;
+}
+static lam_status build_mha(lam_module **out)
+{
+    return lam_multihead_attention_create(out, 512, 8, 0.0, true, false, false, 0, 0, false);
+}
+static lam_status build_lstm(lam_module **out)
+{
+    return lam_lstm_create(out, 256, 512, 2, true, false, 0.0, false, 0);
+}
+
 typedef struct model_case {
     const char *name;
     int64_t in_features;
@@ -348,21 +385,26 @@ typedef struct model_case {
     int tried;
     lam_status status;
     int64_t chw[3]; /* a CNN row's input [C, H, W] (then in_features is C * H * W) */
+    int64_t seq[3]; /* a sequence row's input, 0 where the batch goes (then in_features is
+                       the product of the others) */
 } model_case;
 
 static model_case cases[] = {
-    {"seed_seq", 10, build_seed_seq, NULL, 0, LAM_OK, {0, 0, 0}},
-    {"seed_list", 10, build_seed_list, NULL, 0, LAM_OK, {0, 0, 0}},
-    {"mlp", 784, build_mlp, NULL, 0, LAM_OK, {0, 0, 0}},
-    {"mix", 64, build_mix, NULL, 0, LAM_OK, {0, 0, 0}},
-    {"gated_plugin", 64, build_gated_plugin, NULL, 0, LAM_OK, {0, 0, 0}},
-    {"gated_seq", 64, build_gated_seq, NULL, 0, LAM_OK, {0, 0, 0}},
-    {"conv3x3", 64 * 56 * 56, build_conv3x3, NULL, 0, LAM_OK, {64, 56, 56}},
-    {"conv1x1", 256 * 56 * 56, build_conv1x1, NULL, 0, LAM_OK, {256, 56, 56}},
-    {"dw3x3", 32 * 112 * 112, build_dw3x3, NULL, 0, LAM_OK, {32, 112, 112}},
-    {"stem7x7", 3 * 224 * 224, build_stem7x7, NULL, 0, LAM_OK, {3, 224, 224}},
-    {"maxpool", 64 * 112 * 112, build_maxpool, NULL, 0, LAM_OK, {64, 112, 112}},
-    {"lenet5", 28 * 28, build_lenet5, NULL, 0, LAM_OK, {1, 28, 28}},
+    {"seed_seq", 10, build_seed_seq, NULL, 0, LAM_OK, {0, 0, 0}, {0, 0, 0}},
+    {"seed_list", 10, build_seed_list, NULL, 0, LAM_OK, {0, 0, 0}, {0, 0, 0}},
+    {"mlp", 784, build_mlp, NULL, 0, LAM_OK, {0, 0, 0}, {0, 0, 0}},
+    {"mix", 64, build_mix, NULL, 0, LAM_OK, {0, 0, 0}, {0, 0, 0}},
+    {"gated_plugin", 64, build_gated_plugin, NULL, 0, LAM_OK, {0, 0, 0}, {0, 0, 0}},
+    {"gated_seq", 64, build_gated_seq, NULL, 0, LAM_OK, {0, 0, 0}, {0, 0, 0}},
+    {"conv3x3", 64 * 56 * 56, build_conv3x3, NULL, 0, LAM_OK, {64, 56, 56}, {0, 0, 0}},
+    {"conv1x1", 256 * 56 * 56, build_conv1x1, NULL, 0, LAM_OK, {256, 56, 56}, {0, 0, 0}},
+    {"dw3x3", 32 * 112 * 112, build_dw3x3, NULL, 0, LAM_OK, {32, 112, 112}, {0, 0, 0}},
+    {"stem7x7", 3 * 224 * 224, build_stem7x7, NULL, 0, LAM_OK, {3, 224, 224}, {0, 0, 0}},
+    {"maxpool", 64 * 112 * 112, build_maxpool, NULL, 0, LAM_OK, {64, 112, 112}, {0, 0, 0}},
+    {"lenet5", 28 * 28, build_lenet5, NULL, 0, LAM_OK, {1, 28, 28}, {0, 0, 0}},
+    {"encoder", 128 * 512, build_encoder, NULL, 0, LAM_OK, {0, 0, 0}, {0, 128, 512}},
+    {"mha", 1024 * 512, build_mha, NULL, 0, LAM_OK, {0, 0, 0}, {1024, 0, 512}},
+    {"lstm", 100 * 256, build_lstm, NULL, 0, LAM_OK, {0, 0, 0}, {100, 0, 256}},
 };
 
 static model_case *get_case(const char *name)
@@ -441,12 +483,17 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
     if (c->chw[0]) {
         in_ndim = 4;
         memcpy(in_shape + 1, c->chw, sizeof c->chw);
+    } else if (c->seq[2]) {
+        in_ndim = 3;
+        for (int i = 0; i < 3; i++)
+            in_shape[i] = c->seq[i] ? c->seq[i] : batch;
     }
     float *x = falloc((size_t)batch * (size_t)c->in_features), *y = NULL;
     double *samples = malloc(sizeof(double) * (size_t)max_samples);
+    double *cpu_samples = malloc(sizeof(double) * (size_t)max_samples);
     char strategy[64] = "forward";
     int plan_threads = 0;
-    lam_status st = x && samples ? LAM_OK : LAM_ERR_NO_MEMORY;
+    lam_status st = x && samples && cpu_samples ? LAM_OK : LAM_ERR_NO_MEMORY;
     if (st == LAM_OK) {
         uint32_t s = 12345u;
         for (long i = 0; i < batch * c->in_features; i++) {
@@ -479,13 +526,15 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
         goto done;
     }
 
-    /* Warm-up: at least 3 calls and min(budget/5, 50 ms). */
+    /* Warm-up: min(budget/5, 50 ms), at least 3 calls, or 1 when they take
+     * 0.2 s (the sequence models' forwards take up to a second on a busy
+     * machine: 3 would double a row's time) */
     double t0 = now(), warm = budget / 5 < 0.05 ? budget / 5 : 0.05;
     long warm_calls = 0;
     do {
         call_once(&r);
         warm_calls++;
-    } while (warm_calls < 3 || now() - t0 < warm);
+    } while ((warm_calls < 3 && now() - t0 < 0.2) || now() - t0 < warm);
     double per_call = (now() - t0) / (double)warm_calls;
     if (r.st != LAM_OK) {
         reply_error("run failed", lam_last_error());
@@ -500,9 +549,10 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
     int n = 0;
     double start = now();
     while (n < max_samples && (n < min_samples || now() - start < budget)) {
-        double a = now();
+        double a = now(), ca = cpu_now();
         for (long i = 0; i < inner; i++)
             call_once(&r);
+        cpu_samples[n] = (cpu_now() - ca) / (double)inner;
         samples[n++] = (now() - a) / (double)inner;
     }
     if (r.st != LAM_OK) {
@@ -515,6 +565,9 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
            case_name, api, batch, threads, strategy, plan_threads, t_plan * 1e6, inner);
     for (int i = 0; i < n; i++)
         printf("%s%.5g", i ? "," : "", samples[i] * 1e6);
+    printf("],\"cpu_samples_us\":[");
+    for (int i = 0; i < n; i++)
+        printf("%s%.5g", i ? "," : "", cpu_samples[i] * 1e6);
     printf("]}\n");
     fflush(stdout);
 done:
@@ -524,6 +577,7 @@ done:
     free(x);
     free(y);
     free(samples);
+    free(cpu_samples);
 }
 
 static void cmd_info(void)

@@ -67,8 +67,8 @@ bench-quick:
 	@$(MAKE) $(AM_MAKEFLAGS) bench-build
 	$(BENCH_RUN) --quick
 
-# TransformerEncoder (issue 16's sequence-model row): `make bench/bench_transformer`, then
-# bench/bench_transformer [threads] [reps].  Not run by bench/run yet.
+# TransformerEncoder by hand (issue 16's rows are in bench/run's `seq` section, through
+# bench_models): `make bench/bench_transformer`, then bench/bench_transformer [threads] [reps].
 EXTRA_PROGRAMS += bench/bench_transformer
 CLEANFILES += bench/bench_transformer$(EXEEXT)
 bench_bench_transformer_SOURCES = bench/bench_transformer.c

@@ -11,11 +11,14 @@ on stdout.
     quit
 
 CASE is seed_seq, seed_list, mlp, mix, gated_plugin, gated_seq or one of
-the CNN rows conv3x3, conv1x1, dw3x3, stem7x7, maxpool, lenet5 (the models
-of bench_models.c; the CNN rows' inputs are [BATCH, C, H, W]);
+the CNN rows conv3x3, conv1x1, dw3x3, stem7x7, maxpool, lenet5 or the
+sequence rows encoder, mha, lstm (the models of bench_models.c; the CNN rows'
+inputs are [BATCH, C, H, W], the sequence rows' have BATCH where the layer
+takes it: encoder [BATCH, 128, 512], mha [1024, BATCH, 512], lstm
+[100, BATCH, 256]);
 FORM is "sequential" (the nn.Module as written), "functional" (the same
-arithmetic hand-chained with torch.nn.functional) or "modulelist" (seed_list:
-a ModuleList walked by a Python loop in forward).  Everything runs under
+arithmetic hand-chained with torch.nn.functional; mha: need_weights=False)
+or "modulelist" (seed_list: a ModuleList walked by a Python loop in forward).  Everything runs under
 torch.inference_mode().  THREADS sets torch.set_num_threads and, through
 ctypes, openblas_set_num_threads: Debian's PyTorch runs Linear on the system
 OpenBLAS, whose own thread pool torch.set_num_threads does not control.  A
@@ -24,7 +27,8 @@ OpenBLAS is only driven when PyTorch itself has loaded it.  Works with
 PyTorch 1.13 and 2.x.
 
 Each call is timed on its own (perf_counter_ns); every PyTorch call costs
-more than the clock.  "samples_us" are per-call microseconds.
+more than the clock.  "samples_us" are per-call microseconds, "cpu_samples_us"
+the same calls in process CPU time (process_time_ns).
 """
 import ctypes
 import ctypes.util
@@ -148,12 +152,34 @@ CNN = {
 }
 
 
+def encoder():
+    layer = nn.TransformerEncoderLayer(512, 8, 2048, batch_first=True)
+    return nn.TransformerEncoder(layer, 6)
+
+
+# the sequence rows: (module, input shape with None where the batch goes)
+SEQ = {
+    "encoder": (encoder, (None, 128, 512)),
+    "mha": (lambda: nn.MultiheadAttention(512, 8), (1024, None, 512)),
+    "lstm": (lambda: nn.LSTM(256, 512, num_layers=2), (100, None, 256)),
+}
+
+
 def build(case, form):
     """(callable, in_features or input shape after the batch) for a case and form, or None."""
     torch.manual_seed(0)
     if case in CNN:
         make, shape = CNN[case]
         return make().eval(), shape
+    if case in SEQ:
+        make, shape = SEQ[case]
+        m = make().eval()
+        if case == "mha":  # self-attention; the module's default need_weights=True, or not
+            nw = form != "functional"
+            return (lambda x: m(x, x, x, need_weights=nw)[0]), shape
+        if case == "lstm":
+            return (lambda x: m(x)[0]), shape
+        return m, shape
     if case in ("seed_seq", "seed_list"):
         layers = seed_layers()
         if case == "seed_list" or form == "modulelist":
@@ -194,22 +220,29 @@ def build(case, form):
 _models = {}
 
 
-def measure(fn, budget, min_samples, max_samples):
-    """Warm up, then per-call times in µs until the budget is spent."""
+def measure(fn, budget, min_samples, max_samples, cpu=None):
+    """Warm up, then per-call times in µs until the budget is spent (wall clock; with a
+    list `cpu`, the process CPU time of each call is appended to it too)."""
     t0 = time.perf_counter()
     warm_calls = 0
     warm = min(budget / 5, 0.05)
-    while warm_calls < 3 or time.perf_counter() - t0 < warm:
+    # at least 3 calls, or 1 when they take 0.2 s (as bench_models.c)
+    while (warm_calls < 3 and time.perf_counter() - t0 < 0.2) or \
+            time.perf_counter() - t0 < warm:
         fn()
         warm_calls += 1
     samples = []
     clock = time.perf_counter_ns
+    cclock = time.process_time_ns
     start = time.perf_counter()
     while len(samples) < max_samples and (len(samples) < min_samples or
                                           time.perf_counter() - start < budget):
+        ca = cclock() if cpu is not None else 0
         a = clock()
         fn()
         samples.append((clock() - a) / 1e3)
+        if cpu is not None:
+            cpu.append((cclock() - ca) / 1e3)
     return samples
 
 
@@ -224,13 +257,18 @@ def cmd_run(case, form, batch, threads, budget, min_samples, max_samples):
     set_threads(threads)
     torch.manual_seed(1)
     shape = in_features if isinstance(in_features, tuple) else (in_features,)
-    x = torch.rand(batch, *shape) * 2 - 1
+    if None in shape:  # a sequence row: the batch where the layer takes it
+        x = torch.rand(*[batch if d is None else d for d in shape]) * 2 - 1
+    else:
+        x = torch.rand(batch, *shape) * 2 - 1
+    cpu = []
     with torch.inference_mode():
-        samples = measure(lambda: model(x), budget, min_samples, max_samples)
+        samples = measure(lambda: model(x), budget, min_samples, max_samples, cpu)
     return {"kind": "result", "impl": "pytorch", "case": case, "api": form, "batch": batch,
             "threads": threads, "torch_threads": torch.get_num_threads(),
             "openblas_threads": openblas_threads(), "inner": 1,
-            "samples_us": [round(s, 3) for s in samples]}
+            "samples_us": [round(s, 3) for s in samples],
+            "cpu_samples_us": [round(s, 3) for s in cpu]}
 
 
 def cmd_elementwise(n, budget):

@@ -3,7 +3,8 @@
  * float64): repr, parameter names, state_dict keys and the eval-mode
  * forward for relu and gelu, norm_first, batch_first both ways, unbatched
  * input, layer_norm_eps, sequences past one attention block, stacks with
- * and without a final norm; the same bits for 1, 2 and 3 threads; the
+ * and without a final norm; the same bits for 1, 2 and 3 threads, through
+ * lam_module_forward and through a plan (scratch from its pool); the
  * layers of an encoder start as copies of its encoder_layer; errors. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -137,6 +138,23 @@ ParameterizedTest(struct tcase *c, transformer, matches_pytorch)
                          (size_t)lam_tensor_numel(y) * sizeof(float)) == 0,
                   "%s: %d threads differ", c->file, t);
         lam_tensor_release(yt);
+    }
+    /* a plan (its scratch from the plan's forward pool from the second run
+     * on): the same bits at 1, 2 and 3 threads */
+    for (int t = 1; t <= 3; t++) {
+        lam_set_num_threads(t);
+        lam_plan *p = NULL;
+        lam_tensor *yp = NULL;
+        ASSERT_OK(lam_plan_create(&p, m, lam_tensor_ndim(x), lam_tensor_shape(x)));
+        ASSERT_OK(lam_tensor_create(&yp, lam_tensor_ndim(y), lam_tensor_shape(y)));
+        for (int r = 0; r < 2; r++) {
+            ASSERT_OK(lam_plan_run(p, x, yp));
+            cr_expect(memcmp(lam_tensor_cdata(y), lam_tensor_cdata(yp),
+                             (size_t)lam_tensor_numel(y) * sizeof(float)) == 0,
+                      "%s: plan run %d, %d threads differ", c->file, r, t);
+        }
+        lam_tensor_release(yp);
+        lam_plan_free(p);
     }
     lam_set_num_threads(1);
     lam_tensor_release(y);

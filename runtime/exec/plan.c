@@ -41,6 +41,7 @@ typedef struct plan_step {
     bool rowwise;
     bool pair; /* this step's run_rows then the next one's as one kernel (run_pair) */
     bool custom; /* a module with its own forward, run with a forward pool */
+    bool pooled; /* a leaf whose forward_into takes scratch from the forward pool */
 } plan_step;
 
 struct lam_plan {
@@ -151,6 +152,7 @@ static bool collect_leaves(builder *b, lam_module *m, int parent, size_t index, 
     }
     memset(&b->steps[b->n], 0, sizeof b->steps[b->n]);
     b->steps[b->n].custom = custom;
+    b->steps[b->n].pooled = !custom && m->ops->pooled_scratch;
     b->steps[b->n].m = m;
     b->steps[b->n++].dep = idx;
     return true;
@@ -441,7 +443,7 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
     }
     bool custom = false;
     for (size_t i = 0; i < p->n_steps; i++)
-        custom = custom || p->steps[i].custom;
+        custom = custom || p->steps[i].custom || p->steps[i].pooled;
     if (custom) {
         p->pools = calloc((size_t)p->nthreads, sizeof *p->pools);
         if (!p->pools)
@@ -822,10 +824,11 @@ static lam_status run_columns(lam_plan *p, run_ctx *c)
             nth = 1;
             /* a custom step that is not row-independent runs here, whole;
              * its children and ops may still use the threads */
-            lam__fpool *prev = s->custom ? lam__fpool_enter(p->pools[0]) : NULL;
+            const bool pool = s->custom || s->pooled;
+            lam__fpool *prev = pool ? lam__fpool_enter(p->pools[0]) : NULL;
             lam_status st = run_step_rows(s, x, y, s->in_shape[0], 0, s->out_shape[s->out_ndim - 1],
                                           c->args);
-            if (s->custom)
+            if (pool)
                 lam__fpool_leave(prev);
             if (st)
                 record_failure(c, 0, st, i);

@@ -186,6 +186,15 @@ static const char *mask_shape(const lam__attn_mask *mk, char *buf, size_t size)
     return lam_shape_str(mk->ndim, mk->shape, buf, size);
 }
 
+/* A scratch buffer of n floats as a tensor (*t: release it), uninitialised. */
+static lam_status scratch(lam_tensor **t, size_t n, float **data)
+{
+    int64_t shape[1] = {(int64_t)n};
+    lam_status st = lam__tensor_create_uninit(t, 1, shape);
+    *data = st ? NULL : (*t)->data;
+    return st;
+}
+
 lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_tensor *key,
                             const lam_tensor *value, const lam__attn_mask *key_padding_mask,
                             const lam__attn_mask *attn_mask, bool need_weights,
@@ -312,16 +321,14 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
     float *qbuf = NULL, *kbuf = NULL, *vbuf = NULL, *obuf = NULL, *kx = NULL, *vx = NULL,
           *wbuf = NULL;
     void *am_pad = NULL, *kpm_pad = NULL;
-    qbuf = malloc((Lr * ld + 1) * sizeof(float));
-    if (!self) {
-        kbuf = malloc((Sr * ld + 1) * sizeof(float));
-        vbuf = malloc((Sr * ld + 1) * sizeof(float));
-    }
-    obuf = malloc((Lr * (size_t)E + 1) * sizeof(float));
-    if (!qbuf || (!self && (!kbuf || !vbuf)) || !obuf) {
-        st = lam__oom("MultiheadAttention: buffers");
+    /* scratch tensors: from the forward pool when a plan runs this
+     * (pooled_scratch), so a planned forward allocates nothing */
+    lam_tensor *scr[4] = {NULL, NULL, NULL, NULL};
+    if ((st = scratch(&scr[0], Lr * ld, &qbuf)) ||
+        (!self && ((st = scratch(&scr[1], Sr * ld, &kbuf)) ||
+                   (st = scratch(&scr[2], Sr * ld, &vbuf)))) ||
+        (st = scratch(&scr[3], Lr * (size_t)E, &obuf)))
         goto done;
-    }
     if (self) {
         kbuf = vbuf = qbuf;
         gemm_job g = {Lr, (size_t)(3 * E), (size_t)E, (size_t)E, ld, 0, (size_t)(3 * E),
@@ -429,10 +436,9 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
                 }
     }
 done:
-    free(qbuf);
-    if (!self)
-        free(kbuf), free(vbuf);
-    free(obuf), free(kx), free(vx), free(wbuf), free(am_pad), free(kpm_pad);
+    for (int i = 0; i < 4; i++)
+        lam_tensor_release(scr[i]);
+    free(kx), free(vx), free(wbuf), free(am_pad), free(kpm_pad);
     if (st && weights && *weights) {
         lam_tensor_release(*weights);
         *weights = NULL;
@@ -497,6 +503,7 @@ const lam__module_ops lam__mha_ops = {
     .tuple_result = true,
     .destroy = mha_destroy,
     .flops = mha_flops,
+    .pooled_scratch = true,
 };
 
 static lam_status add_param(lam_module *m, const char *name, int ndim, const int64_t *shape,

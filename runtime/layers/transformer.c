@@ -156,11 +156,11 @@ lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mas
     const size_t n = (size_t)in->numel;
     lam_tensor *ta = NULL, *tb = NULL, *th = NULL;
     int64_t hs[2] = {rows, s->ff};
-    lam_status st = lam_tensor_create(&ta, in->ndim, in->shape);
+    lam_status st = lam__tensor_create_uninit(&ta, in->ndim, in->shape);
     if (!st)
-        st = lam_tensor_create(&tb, in->ndim, in->shape);
+        st = lam__tensor_create_uninit(&tb, in->ndim, in->shape);
     if (!st)
-        st = lam_tensor_create(&th, 2, hs);
+        st = lam__tensor_create_uninit(&th, 2, hs);
     if (st)
         goto done;
     if (s->norm_first) {
@@ -272,6 +272,7 @@ const lam__module_ops lam__tel_ops = {
     .forward_multi = tel_forward_multi,
     .destroy = tel_destroy,
     .flops = tel_flops,
+    .pooled_scratch = true,
 };
 
 /* ---- TransformerDecoderLayer ---- */

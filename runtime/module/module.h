@@ -116,6 +116,11 @@ typedef struct lam__module_ops {
      * passes PyTorch's values from child to child (forward_multi), never
      * planned, so Sequential(LSTM, Linear) fails as PyTorch's does. */
     bool tuple_result;
+    /* forward_into makes scratch tensors (lam_tensor_create and friends)
+     * that it releases before returning: a plan runs it with its forward
+     * pool entered (runtime/tensor/fpool.c), so that from the second run on
+     * the scratch comes from the pool and the run allocates nothing. */
+    bool pooled_scratch;
 } lam__module_ops;
 
 /* Does m's forward take an input of this element type? */

@@ -69,13 +69,13 @@ static lam_status te_run(lam_module *m, const lam_tensor *in, const lam__attn_ma
     lam_tensor *buf[2] = {NULL, NULL};
     lam_status st = LAM_OK;
     for (int i = 0; i < 2 && !st && n > 1; i++)
-        st = lam_tensor_create(&buf[i], in->ndim, in->shape);
+        st = lam__tensor_create_uninit(&buf[i], in->ndim, in->shape);
     const lam_tensor *cur = in;
     for (size_t i = 0; i < n && !st; i++) {
         lam_tensor *dst = i + 1 == n && !norm ? out : (n == 1 ? out : buf[i % 2]);
         if (i + 1 == n && norm && n == 1) {
             if (!buf[0])
-                st = lam_tensor_create(&buf[0], in->ndim, in->shape);
+                st = lam__tensor_create_uninit(&buf[0], in->ndim, in->shape);
             dst = buf[0];
         }
         if (!st)
@@ -134,6 +134,7 @@ const lam__module_ops lam__te_ops = {
     .forward_into = te_forward,
     .forward_multi = te_forward_multi,
     .destroy = te_destroy,
+    .pooled_scratch = true,
 };
 
 LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *encoder_layer,

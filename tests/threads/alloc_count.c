@@ -263,6 +263,42 @@ static long tv_plan_allocations(lam_module *m, int64_t rows, int threads)
     return allocations;
 }
 
+/* A plan of m for a 3-D input (a sequence model): allocations in 100 runs
+ * after the first.  The layers' scratch (attention projections, the
+ * feed-forward hidden rows, the encoder's ping-pong buffers) comes from the
+ * plan's forward pool. */
+static long seq_plan_allocations(lam_module *m, int64_t d0, int64_t d1, int64_t d2, int threads)
+{
+    lam_set_num_threads(threads);
+    int64_t shape[3] = {d0, d1, d2};
+    lam_tensor *x, *y;
+    lam_plan *p;
+    int nd;
+    int64_t os[LAM_MAX_DIMS];
+    if (lam_tensor_create(&x, 3, shape) || lam_plan_create(&p, m, 3, shape) ||
+        lam_plan_output_shape(p, &nd, os) || lam_tensor_create(&y, nd, os)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return -1;
+    }
+    float *d = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        d[i] = (float)(i % 13) * 0.1f - 0.6f;
+    if (lam_plan_run(p, x, y))
+        return -1;
+    allocations = 0;
+    counting = 1;
+    for (int i = 0; i < 100; i++)
+        if (lam_plan_run(p, x, y)) {
+            fprintf(stderr, "run failed: %s\n", lam_last_error());
+            return -1;
+        }
+    counting = 0;
+    lam_plan_free(p);
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    return allocations;
+}
+
 #endif /* NO_INTERPOSE */
 
 int main(void)
@@ -343,6 +379,40 @@ int main(void)
     check("plan: torchvision blocks, batch 1, 1 thread", tv_plan_allocations(tv, 1, 1), 0);
     check("plan: torchvision blocks, batch 5, 2 threads", tv_plan_allocations(tv, 5, 2), 0);
     n += 2;
+    /* issue 16's sequence models: TransformerEncoder (post-norm and
+     * norm_first, with a final LayerNorm) and MultiheadAttention alone */
+    lam_module *layer = NULL, *layer_nf = NULL, *enc = NULL, *enc_nf = NULL, *norm = NULL,
+               *mha = NULL;
+    int64_t nshape[1] = {32};
+    if (lam_transformer_encoder_layer_create(&layer, 32, 4, 64, 0.1, "relu", 1e-5, true, false) ||
+        lam_transformer_encoder_layer_create(&layer_nf, 32, 4, 64, 0.1, "gelu", 1e-5, false,
+                                             true) ||
+        lam_layer_norm_create(&norm, 1, nshape, 1e-5, true) ||
+        lam_transformer_encoder_create(&enc, layer, 2, NULL) ||
+        lam_transformer_encoder_create(&enc_nf, layer_nf, 3, norm) ||
+        lam_multihead_attention_create(&mha, 32, 4, 0.0, true, false, false, 0, 0, false)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return 1;
+    }
+    lam_module_eval(enc);
+    lam_module_eval(enc_nf);
+    lam_module_eval(layer);
+    check("plan: TransformerEncoder, batch 1 x 128, 1 thread",
+          seq_plan_allocations(enc, 1, 128, 32, 1), 0);
+    check("plan: TransformerEncoder, batch 8 x 128, 2 threads",
+          seq_plan_allocations(enc, 8, 128, 32, 2), 0);
+    check("plan: TransformerEncoder norm_first + norm, 17 x 3, 2 threads",
+          seq_plan_allocations(enc_nf, 17, 3, 32, 2), 0);
+    check("plan: TransformerEncoderLayer, batch 2 x 9, 1 thread",
+          seq_plan_allocations(layer, 2, 9, 32, 1), 0);
+    check("plan: MultiheadAttention, 70 x 2, 2 threads", seq_plan_allocations(mha, 70, 2, 32, 2), 0);
+    n += 5;
+    lam_module_release(layer);
+    lam_module_release(layer_nf);
+    lam_module_release(norm);
+    lam_module_release(enc);
+    lam_module_release(enc_nf);
+    lam_module_release(mha);
     lam_module_release(tv);
     lam_module_release(list);
     lam_module_release(list_nr);
