@@ -5,8 +5,9 @@
  * can alternate lamina and PyTorch row by row in one sitting.
  *
  *   info      version, ISA, default thread count
- *   probe     build the plugin model now: is it available?
- *   run CASE API BATCH THREADS BUDGET_S MIN_SAMPLES MAX_SAMPLES
+ *   probe     build the plugin model now, load the torchvision plugin: are they
+ *             available?
+ *   run CASE API BATCH THREADS BUDGET_S MIN_SAMPLES MAX_SAMPLES [WARM_CALLS]
  *   quit
  *
  * CASE  seed_seq   Sequential(Linear(10,50), ReLU(), Linear(50,2), Sigmoid())
@@ -36,6 +37,12 @@
  *                  weights) on [1024, BATCH, 512]
  *       lstm       LSTM(256, 512, num_layers=2), output only, on
  *                  [100, BATCH, 256]
+ *       The torchvision rows (issue 15): any name, made by
+ *   tvload NAME MODEL.lam WEIGHTS.safetensors C H W
+ *                  a model file and its weights (tools/lamina-export's, made
+ *                  by bench/torch_models.py's tvexport), loaded with the
+ *                  torchvision plugin; then `run NAME ...` times it on
+ *                  [BATCH, C, H, W]
  * seed_list declares itself row-independent (lam_custom_set_flags, looked up
  * at run time like the plugin API) where the library has it.
  * API   plan       lam_plan_create once, then lam_plan_run on wrapped buffers
@@ -407,8 +414,16 @@ static model_case cases[] = {
     {"lstm", 100 * 256, build_lstm, NULL, 0, LAM_OK, {0, 0, 0}, {100, 0, 256}},
 };
 
+/* The torchvision rows: loaded by `tvload` (slots reused by name). */
+#define MAX_TV_CASES 8
+static model_case tv_cases[MAX_TV_CASES];
+static char tv_names[MAX_TV_CASES][32];
+
 static model_case *get_case(const char *name)
 {
+    for (int i = 0; i < MAX_TV_CASES; i++)
+        if (tv_cases[i].name && strcmp(tv_cases[i].name, name) == 0)
+            return &tv_cases[i];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         model_case *c = &cases[i];
         if (strcmp(c->name, name) != 0)
@@ -457,7 +472,7 @@ static float *falloc(size_t n)
 }
 
 static void cmd_run(const char *case_name, const char *api, long batch, int threads, double budget,
-                    int min_samples, int max_samples)
+                    int min_samples, int max_samples, int warm_min)
 {
     model_case *c = get_case(case_name);
     if (!c) {
@@ -526,15 +541,15 @@ static void cmd_run(const char *case_name, const char *api, long batch, int thre
         goto done;
     }
 
-    /* Warm-up: min(budget/5, 50 ms), at least 3 calls, or 1 when they take
-     * 0.2 s (the sequence models' forwards take up to a second on a busy
-     * machine: 3 would double a row's time) */
+    /* Warm-up: min(budget/5, 50 ms), at least warm_min calls (default 3), or
+     * fewer when they take 0.2 s (the sequence models' forwards take up to a
+     * second on a busy machine: 3 would double a row's time) */
     double t0 = now(), warm = budget / 5 < 0.05 ? budget / 5 : 0.05;
     long warm_calls = 0;
     do {
         call_once(&r);
         warm_calls++;
-    } while ((warm_calls < 3 && now() - t0 < 0.2) || now() - t0 < warm);
+    } while ((warm_calls < warm_min && now() - t0 < 0.2) || now() - t0 < warm);
     double per_call = (now() - t0) / (double)warm_calls;
     if (r.st != LAM_OK) {
         reply_error("run failed", lam_last_error());
@@ -591,6 +606,49 @@ static void cmd_info(void)
     fflush(stdout);
 }
 
+/* tvload NAME MODEL.lam WEIGHTS.safetensors C H W: a torchvision model
+ * (print(model) and its state_dict), run with the torchvision plugin. */
+static void cmd_tvload(const char *name, const char *lam_path, const char *weights, long c,
+                       long h, long w)
+{
+    if (no_plugins) {
+        reply_error("plugin not available", "plugins disabled (--no-plugins)");
+        return;
+    }
+    if (!ensure_type("ResNet", "torchvision")) {
+        reply_error("plugin not available", plugin_note);
+        return;
+    }
+    int slot = -1;
+    for (int i = 0; i < MAX_TV_CASES && slot < 0; i++)
+        if (!tv_cases[i].name || strcmp(tv_names[i], name) == 0)
+            slot = i;
+    if (slot < 0 || strlen(name) >= sizeof tv_names[0]) {
+        reply_error("tvload", slot < 0 ? "no free model slot" : "name too long");
+        return;
+    }
+    lam_module *m = NULL;
+    lam_status st = lam_model_load(lam_path, &m);
+    if (st == LAM_OK)
+        st = lam_model_load_weights(m, weights, true, NULL);
+    if (st != LAM_OK) {
+        reply_error("model failed", lam_last_error());
+        lam_module_release(m);
+        return;
+    }
+    lam_module_eval(m);
+    model_case *k = &tv_cases[slot];
+    lam_module_release(k->model);
+    snprintf(tv_names[slot], sizeof tv_names[slot], "%s", name);
+    *k = (model_case){tv_names[slot], c * h * w, NULL, m, 1, LAM_OK, {c, h, w}};
+    printf("{\"kind\":\"loaded\",\"case\":");
+    jstr(name);
+    printf(",\"type\":");
+    jstr(lam_module_type_name(m));
+    printf("}\n");
+    fflush(stdout);
+}
+
 /* Build the plugin model (loading the plugins) and say whether it worked.
  * bench/run asks this of a throwaway process first, so that a plugin that
  * crashes the loader costs the row, not the run. */
@@ -600,6 +658,9 @@ static void cmd_probe(void)
     printf("{\"kind\":\"probe\",\"mix_available\":%s,\"mix_note\":",
            mix->status == LAM_OK ? "true" : "false");
     jstr(mix->status == LAM_OK ? "" : plugin_note);
+    int tv = !no_plugins && ensure_type("ResNet", "torchvision");
+    printf(",\"tv_available\":%s,\"tv_note\":", tv ? "true" : "false");
+    jstr(tv ? "" : no_plugins ? "plugins disabled (--no-plugins)" : plugin_note);
     printf("}\n");
     fflush(stdout);
 }
@@ -621,11 +682,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    char line[512];
+    char line[4096];
     while (fgets(line, sizeof line, stdin)) {
-        char cmd[32] = "", case_name[32] = "", api[32] = "";
-        long batch = 0;
-        int threads = 1, min_samples = 5, max_samples = 5000;
+        char cmd[32] = "", case_name[32] = "", api[32] = "", path1[1024], path2[1024];
+        long batch = 0, c = 0, h = 0, w = 0;
+        int threads = 1, min_samples = 5, max_samples = 5000, warm_min = 3;
         double budget = 0.2;
         if (sscanf(line, "%31s", cmd) != 1)
             continue;
@@ -636,15 +697,22 @@ int main(int argc, char **argv)
         } else if (strcmp(cmd, "probe") == 0) {
             cmd_probe();
         } else if (strcmp(cmd, "run") == 0 &&
-                   sscanf(line, "%*s %31s %31s %ld %d %lf %d %d", case_name, api, &batch, &threads,
-                          &budget, &min_samples, &max_samples) == 7 &&
-                   batch > 0 && threads > 0) {
-            cmd_run(case_name, api, batch, threads, budget, min_samples, max_samples);
+                   sscanf(line, "%*s %31s %31s %ld %d %lf %d %d %d", case_name, api, &batch,
+                          &threads, &budget, &min_samples, &max_samples, &warm_min) >= 7 &&
+                   batch > 0 && threads > 0 && warm_min >= 1) {
+            cmd_run(case_name, api, batch, threads, budget, min_samples, max_samples, warm_min);
+        } else if (strcmp(cmd, "tvload") == 0 &&
+                   sscanf(line, "%*s %31s %1023s %1023s %ld %ld %ld", case_name, path1, path2, &c,
+                          &h, &w) == 6 &&
+                   c > 0 && h > 0 && w > 0) {
+            cmd_tvload(case_name, path1, path2, c, h, w);
         } else {
             reply_error("bad command", line);
         }
     }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         lam_module_release(cases[i].model);
+    for (int i = 0; i < MAX_TV_CASES; i++)
+        lam_module_release(tv_cases[i].model);
     return 0;
 }

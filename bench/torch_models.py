@@ -6,8 +6,9 @@ bench/bench_models: one command per line on stdin, one JSON object per line
 on stdout.
 
     info
-    run CASE FORM BATCH THREADS BUDGET_S MIN_SAMPLES MAX_SAMPLES
+    run CASE FORM BATCH THREADS BUDGET_S MIN_SAMPLES MAX_SAMPLES [WARM_CALLS]
     elementwise N BUDGET_S
+    tvexport NAME OUT_PREFIX
     quit
 
 CASE is seed_seq, seed_list, mlp, mix, gated_plugin, gated_seq or one of
@@ -25,6 +26,11 @@ OpenBLAS, whose own thread pool torch.set_num_threads does not control.  A
 PyTorch that brings no OpenBLAS (the PyPI wheels: MKL/oneDNN) is left alone:
 OpenBLAS is only driven when PyTorch itself has loaded it.  Works with
 PyTorch 1.13 and 2.x.
+
+tvexport builds torchvision.models.NAME() (default arguments, seed 0) with
+randomised BatchNorm statistics and affine parameters, writes OUT_PREFIX.lam
+and OUT_PREFIX.safetensors with tools/lamina-export, and keeps the model as
+case tv_NAME, form "module" (its input is [BATCH, 3, 224, 224]).
 
 Each call is timed on its own (perf_counter_ns); every PyTorch call costs
 more than the clock.  "samples_us" are per-call microseconds, "cpu_samples_us"
@@ -220,14 +226,14 @@ def build(case, form):
 _models = {}
 
 
-def measure(fn, budget, min_samples, max_samples, cpu=None):
+def measure(fn, budget, min_samples, max_samples, cpu=None, warm_min=3):
     """Warm up, then per-call times in µs until the budget is spent (wall clock; with a
     list `cpu`, the process CPU time of each call is appended to it too)."""
     t0 = time.perf_counter()
     warm_calls = 0
     warm = min(budget / 5, 0.05)
-    # at least 3 calls, or 1 when they take 0.2 s (as bench_models.c)
-    while (warm_calls < 3 and time.perf_counter() - t0 < 0.2) or \
+    # at least warm_min calls, or fewer when they take 0.2 s (as bench_models.c)
+    while (warm_calls < warm_min and time.perf_counter() - t0 < 0.2) or \
             time.perf_counter() - t0 < warm:
         fn()
         warm_calls += 1
@@ -246,7 +252,42 @@ def measure(fn, budget, min_samples, max_samples, cpu=None):
     return samples
 
 
-def cmd_run(case, form, batch, threads, budget, min_samples, max_samples):
+def tv_randomise(model, g):
+    """BatchNorm statistics and affine parameters away from their initial values (as
+    tests/torchvision/check.py does): a model with fresh BatchNorms is not what runs."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
+                m.running_var.copy_(torch.rand(n, generator=g) * 0.5 + 0.75)
+                m.weight.copy_(1 + 0.2 * torch.randn(n, generator=g))
+                m.bias.copy_(0.2 * torch.randn(n, generator=g))
+
+
+def cmd_tvexport(name, out):
+    import importlib.machinery
+    import os
+    import torchvision.models as tvm
+    make = getattr(tvm, name, None)
+    if make is None or not callable(make):
+        return {"kind": "error", "error": "unknown torchvision model", "detail": name}
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools",
+                        "lamina-export")
+    lx = importlib.machinery.SourceFileLoader("lamina_export", tool).load_module()
+    torch.manual_seed(0)
+    model = make()
+    tv_randomise(model, torch.Generator().manual_seed(1))
+    model.eval()
+    t0 = time.perf_counter()
+    lam, st = lx.export(model, out, warn=False)
+    _models[("tv_" + name, "module")] = (model, (3, 224, 224))
+    return {"kind": "exported", "case": "tv_" + name, "lam": lam, "weights": st,
+            "params": sum(p.numel() for p in model.parameters()),
+            "export_s": time.perf_counter() - t0}
+
+
+def cmd_run(case, form, batch, threads, budget, min_samples, max_samples, warm_min=3):
     key = (case, form)
     if key not in _models:
         _models[key] = build(case, form)
@@ -263,7 +304,7 @@ def cmd_run(case, form, batch, threads, budget, min_samples, max_samples):
         x = torch.rand(batch, *shape) * 2 - 1
     cpu = []
     with torch.inference_mode():
-        samples = measure(lambda: model(x), budget, min_samples, max_samples, cpu)
+        samples = measure(lambda: model(x), budget, min_samples, max_samples, cpu, warm_min)
     return {"kind": "result", "impl": "pytorch", "case": case, "api": form, "batch": batch,
             "threads": threads, "torch_threads": torch.get_num_threads(),
             "openblas_threads": openblas_threads(), "inner": 1,
@@ -331,9 +372,12 @@ def main():
                 break
             if parts[0] == "info":
                 reply = cmd_info()
-            elif parts[0] == "run" and len(parts) == 8:
+            elif parts[0] == "run" and len(parts) in (8, 9):
                 reply = cmd_run(parts[1], parts[2], int(parts[3]), int(parts[4]),
-                                float(parts[5]), int(parts[6]), int(parts[7]))
+                                float(parts[5]), int(parts[6]), int(parts[7]),
+                                int(parts[8]) if len(parts) == 9 else 3)
+            elif parts[0] == "tvexport" and len(parts) == 3:
+                reply = cmd_tvexport(parts[1], parts[2])
             elif parts[0] == "elementwise" and len(parts) == 3:
                 reply = cmd_elementwise(int(parts[1]), float(parts[2]))
             else:

@@ -7,7 +7,9 @@
  * same layers called one by one with deferral off (a forward hook turns
  * it off), it matches a float64 reference, and every way a forward can
  * look at, keep, change or drop an intermediate sees the values the calls
- * would have produced when they were made. */
+ * would have produced when they were made.  A convolution -> BatchNorm ->
+ * activation chain (the tests at the end) runs folded, as a Sequential's
+ * plan runs it, so its bits are that plan's, not the calls' one by one. */
 #include <criterion/criterion.h>
 #include <lamina/lamina.h>
 #include <math.h>
@@ -352,4 +354,246 @@ Test(lazy, dropped_ops_and_children_on_intermediates)
     check_model(TRAIN_TOGGLE, 1000, 1);
     check_model(MULTI_ON_HIDDEN, 1000, 1);
     check_model(TO_DTYPE, 1000, 1);
+}
+
+/* ---- convolution -> BatchNorm -> activation in a block (issue 15.3) ----
+ * A ResNet block calls conv1, bn1, relu, conv2, bn2 one by one.  Run by a
+ * plan, those calls wait and run as a Sequential's plan runs them: each
+ * eval-mode BatchNorm folded into the convolution before it (through
+ * lam__can_fold, the layers' capabilities), the ReLU in that convolution's
+ * epilogue.  So the block gives the bits of Sequential(conv1, bn1, relu,
+ * conv2, bn2) planned, which test_fold holds to PyTorch; changed parameters
+ * are folded in again; an intermediate read gives the unfolded call's
+ * result. */
+static float g_conv_seen[5 * 8 * 9 * 7];
+static bool g_block_read; /* read conv1's output after bn1 was called on it */
+
+static lam_status block_forward(lam_module *self, const lam_tensor *x, void *args,
+                                lam_tensor **out)
+{
+    (void)args;
+    static const char *const names[] = {"conv1", "bn1", "relu", "conv2", "bn2"};
+    lam_tensor *cur = NULL, *c1 = NULL;
+    lam_status st = LAM_OK;
+    for (int i = 0; i < 5 && !st; i++) {
+        lam_tensor *y = NULL;
+        st = lam_module_forward(lam_module_child(self, names[i]), cur ? cur : x, &y);
+        if (i == 0)
+            c1 = lam_tensor_retain(y);
+        lam_tensor_release(cur);
+        cur = y;
+    }
+    if (!st && g_block_read)
+        memcpy(g_conv_seen, lam_tensor_cdata(c1), sizeof(float) * (size_t)lam_tensor_numel(c1));
+    lam_tensor_release(c1);
+    if (st)
+        lam_tensor_release(cur);
+    else
+        *out = cur;
+    return st;
+}
+
+static lam_status block_shape(lam_module *self, int ndim, const int64_t *in, int *out_ndim,
+                              int64_t *out)
+{
+    (void)self;
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    out[1] = 6;
+    return LAM_OK;
+}
+
+static lam_module *parse_layer(const char *text)
+{
+    lam_module *m = NULL;
+    OK(lam_model_parse(text, strlen(text), "<test>", &m));
+    return m;
+}
+
+/* running statistics and affine parameters away from 0 and 1 */
+static void randomise_norm(lam_module *bn, float seed)
+{
+    lam_state_dict *sd;
+    OK(lam_module_state_dict(bn, &sd));
+    static const char *const keys[] = {"weight", "bias", "running_mean", "running_var"};
+    for (int k = 0; k < 4; k++) {
+        lam_tensor *t = lam_state_dict_get(sd, keys[k]);
+        cr_assert_not_null(t, "%s", keys[k]);
+        float *d = lam_tensor_data(t);
+        for (int64_t i = 0; i < lam_tensor_numel(t); i++) {
+            float s = (float)sin(seed + 1.7 * (double)i + 0.9 * k);
+            d[i] = k == 3 ? 0.8f + 0.4f * s * s : k == 0 ? 1.0f + 0.3f * s : 0.3f * s;
+        }
+    }
+    lam_state_dict_free(sd);
+}
+
+/* the block (a custom module) and its Sequential twin over the same children */
+static void make_block(lam_module **block, lam_module **twin)
+{
+    lam_manual_seed(11);
+    lam_module *l[5] = {
+        parse_layer("Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"),
+        parse_layer("BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, "
+                    "track_running_stats=True)"),
+        parse_layer("ReLU()"),
+        parse_layer("Conv2d(8, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)"),
+        parse_layer("BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, "
+                    "track_running_stats=True)"),
+    };
+    randomise_norm(l[1], 0.3f);
+    randomise_norm(l[4], 2.1f);
+    static const char *const names[] = {"conv1", "bn1", "relu", "conv2", "bn2"};
+    lam_custom_spec spec = {.type_name = "Block", .forward = block_forward,
+                            .output_shape = block_shape};
+    OK(lam_custom_create(block, &spec));
+    for (int i = 0; i < 5; i++)
+        OK(lam_module_add_child(*block, names[i], l[i]));
+    OK(lam_custom_set_flags(*block, LAM_CUSTOM_ROWWISE));
+    OK(lam_sequential_create(twin, 5, l));
+    for (int i = 0; i < 5; i++)
+        lam_module_release(l[i]);
+    lam_module_eval(*block);
+    lam_module_eval(*twin);
+}
+
+static lam_tensor *make_image(int64_t n)
+{
+    lam_tensor *x;
+    int64_t shape[4] = {n, 3, 9, 7};
+    OK(lam_tensor_create(&x, 4, shape));
+    float *d = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        d[i] = (float)sin(0.61 * (double)i + 0.2) * 1.5f;
+    return x;
+}
+
+static lam_tensor *planned(lam_module *m, const lam_tensor *x)
+{
+    lam_plan *p;
+    lam_tensor *y;
+    int nd;
+    int64_t shape[LAM_MAX_DIMS];
+    OK(lam_plan_create(&p, m, lam_tensor_ndim(x), lam_tensor_shape(x)));
+    OK(lam_plan_output_shape(p, &nd, shape));
+    OK(lam_tensor_create(&y, nd, shape));
+    for (int rep = 0; rep < 2; rep++)
+        OK(lam_plan_run(p, x, y));
+    lam_plan_free(p);
+    return y;
+}
+
+static bool same_bits(const lam_tensor *a, const lam_tensor *b)
+{
+    return lam_tensor_numel(a) == lam_tensor_numel(b) &&
+           memcmp(lam_tensor_cdata(a), lam_tensor_cdata(b),
+                  sizeof(float) * (size_t)lam_tensor_numel(a)) == 0;
+}
+
+static void expect_close(const lam_tensor *got, const lam_tensor *want, const char *what)
+{
+    const float *g = lam_tensor_cdata(got), *w = lam_tensor_cdata(want);
+    for (int64_t i = 0; i < lam_tensor_numel(want); i++)
+        cr_assert(fabsf(g[i] - w[i]) <= 1e-5f + 1e-5f * fabsf(w[i]), "%s[%lld]: %.9g vs %.9g",
+                  what, (long long)i, g[i], w[i]);
+}
+
+Test(lazy, conv_norm_relu_in_a_block_runs_as_the_sequential_plan_does)
+{
+    lam_module *block, *twin;
+    make_block(&block, &twin);
+    lam_set_num_threads(1);
+    for (int64_t n = 1; n <= 5; n += 4) {
+        lam_tensor *x = make_image(n);
+        lam_tensor *yb = planned(block, x), *ys = planned(twin, x), *ye = eager(block, x);
+        cr_expect(same_bits(yb, ys), "batch %lld: the block's calls are not the Sequential "
+                                     "plan's folded kernels", (long long)n);
+        expect_close(yb, ye, "block vs its calls one by one");
+        lam_tensor *yf = NULL; /* lam_module_forward's cached plan too */
+        OK(lam_module_forward(block, x, &yf));
+        cr_expect(same_bits(yf, ys), "batch %lld: lam_module_forward", (long long)n);
+        lam_tensor_release(yf);
+        /* 2 threads (batch 5: the rows split between them): the same bits */
+        lam_set_num_threads(2);
+        lam_tensor *y2 = planned(block, x);
+        cr_expect(same_bits(y2, yb), "batch %lld: 1 and 2 threads differ", (long long)n);
+        lam_set_num_threads(1);
+        lam_tensor_release(y2);
+        lam_tensor_release(yb);
+        lam_tensor_release(ys);
+        lam_tensor_release(ye);
+        lam_tensor_release(x);
+    }
+    lam_module_release(block);
+    lam_module_release(twin);
+}
+
+/* A norm's statistics or a convolution's weight changed after the block ran:
+ * the next run folds them in again, as the Sequential's plan does. */
+Test(lazy, a_block_refolds_changed_parameters)
+{
+    lam_module *block, *twin;
+    make_block(&block, &twin);
+    lam_set_num_threads(1);
+    lam_tensor *x = make_image(2);
+    lam_plan *p;
+    OK(lam_plan_create(&p, block, 4, lam_tensor_shape(x)));
+    int64_t oshape[4] = {2, 6, 9, 7};
+    lam_tensor *y, *before;
+    OK(lam_tensor_create(&y, 4, oshape));
+    OK(lam_plan_run(p, x, y));
+    OK(lam_tensor_clone(&before, y));
+    for (int change = 0; change < 3; change++) {
+        if (change == 0) {
+            randomise_norm(lam_module_child(block, "bn1"), 5.0f);
+        } else {
+            lam_state_dict *sd;
+            OK(lam_module_state_dict(lam_module_child(block, change == 1 ? "conv2" : "bn2"), &sd));
+            lam_tensor *w = lam_state_dict_get(sd, change == 1 ? "weight" : "running_var");
+            float *d = lam_tensor_data(w);
+            for (int64_t i = 0; i < lam_tensor_numel(w); i++)
+                d[i] *= 1.5f;
+            lam_state_dict_free(sd);
+        }
+        OK(lam_plan_run(p, x, y));
+        lam_tensor *ys = planned(twin, x), *ye = eager(block, x);
+        cr_expect(same_bits(y, ys), "change %d: not the Sequential plan's refolded result", change);
+        expect_close(y, ye, "refolded block vs its calls one by one");
+        cr_expect(!same_bits(y, before), "change %d: the output did not change", change);
+        lam_tensor_release(before);
+        OK(lam_tensor_clone(&before, y));
+        lam_tensor_release(ys);
+        lam_tensor_release(ye);
+    }
+    lam_plan_free(p);
+    lam_tensor_release(before);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(block);
+    lam_module_release(twin);
+}
+
+/* conv1's output, read after bn1 was called on it, is the convolution's own
+ * result (the fold is bn1's call's, not conv1's). */
+Test(lazy, a_convolution_read_after_its_norm_is_unfolded)
+{
+    lam_module *block, *twin;
+    make_block(&block, &twin);
+    lam_set_num_threads(1);
+    lam_tensor *x = make_image(5), *y, *c;
+    g_block_read = true;
+    y = planned(block, x);
+    g_block_read = false;
+    OK(lam_module_forward(lam_module_child(block, "conv1"), x, &c));
+    cr_expect(memcmp(g_conv_seen, lam_tensor_cdata(c), sizeof(float) * (size_t)lam_tensor_numel(c)) ==
+                  0,
+              "conv1's output as read in the block is not conv1(x)");
+    lam_tensor *ys = planned(twin, x);
+    cr_expect(same_bits(y, ys));
+    lam_tensor_release(ys);
+    lam_tensor_release(c);
+    lam_tensor_release(y);
+    lam_tensor_release(x);
+    lam_module_release(block);
+    lam_module_release(twin);
 }

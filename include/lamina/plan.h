@@ -49,8 +49,11 @@
  * the rounding: a folded output is not the unfolded one bit for bit;
  * tests/test_fold.c holds folded outputs within 1e-5 + 1e-5 |expected| of
  * PyTorch's float64 forward (measured within 1e-6 + 1e-5 |expected|, the
- * fixtures' usual tolerance).  Run the layers one by one
- * (lam_module_forward on each) for the unfolded bits.
+ * fixtures' usual tolerance).  Inside a custom forward that a plan runs,
+ * the same layers called one by one (a convolution, the norm on its
+ * result, the activation on that) are folded and fused the same way, with
+ * the same bits.  Run the layers one by one outside a plan (or with a
+ * forward hook installed) for the unfolded bits.
  *
  * Validity.  A plan records the modules it was made from (the model and the
  * modules below it that it reached) with their versions, and holds while

@@ -1042,6 +1042,12 @@ LAM_API size_t lam_plan_buffer_bytes(const lam_plan *p)
  * allocation: the plan and its single step live on the stack. */
 lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
+    return lam__leaf_run_ep(m, in, out, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0.0f});
+}
+
+lam_status lam__leaf_run_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,
+                            lam__epilogue ep)
+{
     if (__builtin_expect(in->dtype != LAM_FLOAT32, 0)) /* ids: the layer sees their type */
         return m->ops->forward_into(m, in, out);
     int threads = lam__threads_for_call();
@@ -1049,6 +1055,9 @@ lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
     memset(&s, 0, sizeof s);
     s.m = m;
     s.dense = lam__runs_rows(m);
+    s.ep = ep;
+    if (!s.dense && ep.act != LAM_ACTIVATION_IDENTITY)
+        s.act = m; /* (only that it is set: run_step_rows then calls forward_ep) */
     s.in_ndim = in->ndim;
     s.out_ndim = out->ndim;
     memcpy(s.in_shape, in->shape, sizeof s.in_shape);

@@ -52,6 +52,10 @@ bool lam__plan_in_use(const lam_plan *p);
 void lam__plan_shape(const lam_plan *p, int *ndim, int64_t *shape);
 /* Run one layer (forward_into), splitting big work across threads. */
 lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out);
+/* The same with an epilogue: run_rows' for a layer that runs rows, else
+ * forward_ep (the layer must have it when ep is not the identity). */
+lam_status lam__leaf_run_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,
+                            lam__epilogue ep);
 
 /* A layer call inside a custom forward that a plan runs, deferred when it
  * can join the calls before or after it in one kernel (runtime/exec/lazy.c):

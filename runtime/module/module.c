@@ -62,6 +62,8 @@ LAM_API void lam_module_release(lam_module *m)
         return;
     if (m->plans)
         m->plans->free(m->plans);
+    if (m->folds)
+        m->folds->free(m->folds);
     if (m->ops->destroy)
         m->ops->destroy(m);
     lam__tree_forget(m);

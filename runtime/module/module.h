@@ -172,6 +172,9 @@ struct lam_module {
     int below;
     void *state;
     lam__module_cache *plans; /* plans for lam_module_forward (exec/), made lazily */
+    /* norms folded into this layer for the deferred calls of custom forwards
+     * (exec/lazy.c), made lazily */
+    lam__module_cache *folds;
     unsigned params_version; /* moves when a parameter of m is registered or replaced */
     /* Structure versions (runtime/module.c): `version` moves when m's own
      * children or mode change; `tree_version` when m's or any descendant's

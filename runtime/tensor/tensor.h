@@ -23,6 +23,9 @@ typedef struct lam__pending {
     int act[2];
     float alpha[2];
     int n;
+    void *norm;   /* a norm folded into m[0], or NULL */
+    bool whole;   /* m[0] forwards whole tensors (a convolution), not rows */
+    bool own_src; /* the record holds a reference to src */
 } lam__pending;
 struct lam_tensor {
     float *data;   /* the storage: float32 values, or int64 / bool ones by dtype
