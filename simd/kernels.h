@@ -90,6 +90,10 @@ typedef void (*lam__maxpool2d_fn)(const lam__win2d *g, const float *x, float *y,
 typedef void (*lam__avgpool2d_fn)(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
                                   size_t oh_end, int count_include_pad, int64_t divisor);
 
+/* Sum of (x_i - c) and of (x_i - c)^2 over n floats, in float64:
+ * s[0], s[1] (LAM_STATS_KERNELS). */
+typedef void (*lam__moments_fn)(size_t n, const float *x, double c, double s[2]);
+
 /* The entries of the elementwise, row and binary families, and their
  * contracts (accuracy, tails, special values), are the lists of
  * simd/kernel-list.h; the members below are generated from them. */
@@ -146,6 +150,10 @@ typedef struct lam__kernel_table {
     /* window kernels over one plane, output rows [oh_begin, oh_end):
      * dwconv2d, maxpool2d, avgpool2d (contract: LAM_WINDOW_KERNELS) */
     LAM_WINDOW_KERNELS(LAM__KT_MEMBER_W)
+
+    /* row statistics: moments (sum of x - c and of its square, float64,
+     * in a fixed order; contract: LAM_STATS_KERNELS) */
+    LAM_STATS_KERNELS(LAM__KT_MEMBER_W)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */

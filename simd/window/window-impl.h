@@ -34,7 +34,9 @@
 
 #define LAM__W_INLINE static inline __attribute__((always_inline))
 
-enum { LAM__W_DW, LAM__W_MAX, LAM__W_AVG };
+/* LAM__W_AAVG: the adaptive average pool's uniform windows (no padding,
+ * dilation 1): the sum, then / kh / kw (two divisions, as PyTorch) */
+enum { LAM__W_DW, LAM__W_MAX, LAM__W_AVG, LAM__W_AAVG };
 
 typedef ptrdiff_t lam__wi;
 
@@ -108,6 +110,8 @@ LAM__W_INLINE float lam__w_out(int kind, const lam__win2d *g, const float *x, co
         return acc + bias;
     if (kind == LAM__W_AVG)
         return 0.0f + acc / (float)div;
+    if (kind == LAM__W_AAVG)
+        return acc / (float)g->kh / (float)g->kw;
     return acc;
 }
 
@@ -120,6 +124,42 @@ LAM__W_INLINE void lam__w_plane_scalar(int kind, const lam__win2d *g, const floa
         for (size_t ow = 0; ow < g->ow; ow++)
             y[oh * g->ow + ow] =
                 lam__w_out(kind, g, x, w, bias, (lam__wi)oh, (lam__wi)ow, cip, divisor);
+}
+
+/* ---- the adaptive pools: PyTorch's AdaptivePooling.h windows ----
+ * output o of n over an input of c: [floor(o c / n), ceil((o + 1) c / n)) */
+LAM__W_INLINE lam__wi lam__w_astart(lam__wi a, lam__wi b, lam__wi c)
+{
+    return (lam__wi)((a / b) * (__int128)c + ((a % b) * (__int128)c) / b);
+}
+LAM__W_INLINE lam__wi lam__w_aend(lam__wi a, lam__wi b, lam__wi c)
+{
+    return (lam__wi)(1 + ((a + 1) * (__int128)c - 1) / b);
+}
+
+/* Output rows [oh_begin, oh_end) one output at a time, PyTorch's loops:
+ * max m = -inf, m = x where x > m or x is NaN; average sum = 0, sum += x,
+ * y = sum / kh / kw; the window's rows, then columns, in order. */
+LAM__W_INLINE void lam__w_adaptive_scalar(int max, const lam__win2d *g, const float *x, float *y,
+                                          size_t oh_begin, size_t oh_end)
+{
+    lam__wi H = (lam__wi)g->h, W = (lam__wi)g->w, OH = (lam__wi)g->oh, OW = (lam__wi)g->ow;
+    for (lam__wi oh = (lam__wi)oh_begin; oh < (lam__wi)oh_end; oh++) {
+        lam__wi h0 = lam__w_astart(oh, OH, H), h1 = lam__w_aend(oh, OH, H);
+        for (lam__wi ow = 0; ow < OW; ow++) {
+            lam__wi w0 = lam__w_astart(ow, OW, W), w1 = lam__w_aend(ow, OW, W);
+            float acc = max ? -INFINITY : 0.0f;
+            for (lam__wi ih = h0; ih < h1; ih++)
+                for (lam__wi iw = w0; iw < w1; iw++) {
+                    float v = x[ih * W + iw];
+                    if (!max)
+                        acc += v;
+                    else if (v > acc || isnan(v))
+                        acc = v;
+                }
+            y[oh * OW + ow] = max ? acc : acc / (float)(h1 - h0) / (float)(w1 - w0);
+        }
+    }
 }
 
 #ifndef LAM__W_SCALAR
@@ -171,6 +211,7 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
             vend = v;
     }
     const LW_V init = LW_SET1(kind == LAM__W_MAX ? -INFINITY : 0.0f);
+    const LW_V fkh = LW_SET1((float)g->kh), fkw = LW_SET1((float)g->kw); /* AAVG */
     for (size_t ohu = oh_begin; ohu < oh_end; ohu++) {
         lam__wi oh = (lam__wi)ohu;
         float *yr = y + oh * OW;
@@ -216,6 +257,9 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
                 const LW_V z = LW_SET1(0.0f);
                 a0 = LW_ADD(z, LW_DIV(a0, fin)), a1 = LW_ADD(z, LW_DIV(a1, fin));
                 a2 = LW_ADD(z, LW_DIV(a2, fin)), a3 = LW_ADD(z, LW_DIV(a3, fin));
+            } else if (kind == LAM__W_AAVG) {
+                a0 = LW_DIV(LW_DIV(a0, fkh), fkw), a1 = LW_DIV(LW_DIV(a1, fkh), fkw);
+                a2 = LW_DIV(LW_DIV(a2, fkh), fkw), a3 = LW_DIV(LW_DIV(a3, fkh), fkw);
             }
             LW_ST(yr + ow, a0);
             LW_ST(yr + ow + L, a1);
@@ -261,6 +305,8 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
                     v = LW_ADD(v, fin);
                 else if (kind == LAM__W_AVG)
                     v = LW_ADD(LW_SET1(0.0f), LW_DIV(v, fin));
+                else if (kind == LAM__W_AAVG)
+                    v = LW_DIV(LW_DIV(v, fkh), fkw);
                 if (n[u] == L)
                     LW_ST(yr + o[u], v);
                 else
@@ -393,6 +439,24 @@ LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, 
         lam__w_plane(kind, 2, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
     else
         lam__w_plane(kind, 0, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+}
+
+/* The adaptive pools: where the output divides the input (every window
+ * k = in / out wide at stride k, no overlap), the window path of
+ * maxpool2d, or of the average with PyTorch's two divisions; otherwise
+ * (windows of two widths, overlapping) one output at a time. */
+LAM__W_INLINE void lam__w_adaptive(int max, const lam__win2d *g, const float *x, float *y,
+                                   size_t oh_begin, size_t oh_end)
+{
+    if (g->oh && g->ow && g->h % g->oh == 0 && g->w % g->ow == 0) {
+        size_t kh = g->h / g->oh, kw = g->w / g->ow;
+        lam__win2d u = {.h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow, .kh = kh, .kw = kw,
+                        .sh = kh, .sw = kw, .dh = 1, .dw = 1, .ph = 0, .pw = 0};
+        lam__w_kernel(max ? LAM__W_MAX : LAM__W_AAVG, &u, x, NULL, 0.0f, y, oh_begin, oh_end, 0,
+                      0);
+    } else {
+        lam__w_adaptive_scalar(max, g, x, y, oh_begin, oh_end);
+    }
 }
 
 #endif /* LAM__W_SCALAR */
