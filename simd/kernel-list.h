@@ -117,13 +117,36 @@
  *   avgpool2d  s = 0; s += x per tap; y = 0 + s / divisor (PyTorch's
  *              cpu_avg_pool: divisor_override, else the window clipped to
  *              the padded input with count_include_pad, else the taps)
+ *   adaptive_maxpool2d, adaptive_avgpool2d  the adaptive pools (g: h, w,
+ *              oh, ow only; the rest is ignored): output o of n over an
+ *              input of c has the window [floor(o c / n), ceil((o + 1) c /
+ *              n)) on each axis (PyTorch's AdaptivePooling.h), the chain of
+ *              maxpool2d, or s = 0; s += x; y = s / kh / kw (PyTorch's
+ *              cpu_adaptive_avg_pool, two divisions)
  * so every ISA gives the scalar twin's bits (LAM_KF_EXACT), signed zeros
  * included (a NaN's sign and payload are not promised).  Symbols:
  * lam__f32_<name>_<isa>. */
 #define LAM_WINDOW_KERNELS(X)                                                                    \
     X(dwconv2d, DWCONV2D, LAM_KF_EXACT, "padding taps skipped: inf weights never meet a pad")    \
     X(maxpool2d, MAXPOOL2D, LAM_KF_EXACT, "NaN anywhere in the window -> NaN; all pad -> -inf")  \
-    X(avgpool2d, AVGPOOL2D, LAM_KF_EXACT, "no input tap in the window -> 0; -0 sums give +0")
+    X(avgpool2d, AVGPOOL2D, LAM_KF_EXACT, "no input tap in the window -> 0; -0 sums give +0")    \
+    X(adaptive_maxpool2d, MAXPOOL2D, LAM_KF_EXACT, "NaN anywhere in the window -> NaN")       \
+    X(adaptive_avgpool2d, MAXPOOL2D, LAM_KF_EXACT, "s = 0; s += x per tap; y = s / kh / kw")
+
+/* ---- statistics of one row (the norms' mean and variance) ----
+ * X(name, KIND, flags, specials)
+ *   KIND     MOMENTS: lam__moments_fn f(n, x, c, s): s[0] = sum (x_i - c),
+ *            s[1] = sum (x_i - c)^2, both in float64 (x_i - c one rounding,
+ *            the square fused into the sum: fma(d, d, s1))
+ * The order is fixed, the same on every table: 16 partial sums, element i
+ * into partial i mod 16 in order of i, then combined as a tree (p[j] +=
+ * p[j + 8], then + p[j + 4], + p[j + 2], + p[j + 1]); so every ISA gives
+ * the scalar twin's bits (LAM_KF_EXACT).  Any n (0 gives 0, 0), no
+ * alignment.  Two calls make the norms' two-pass statistics: c = 0 gives
+ * the sum, then c = the mean gives the sum of squared deviations.
+ * Symbols: lam__f32_<name>_<isa>. */
+#define LAM_STATS_KERNELS(X)                                                                     \
+    X(moments, MOMENTS, LAM_KF_EXACT, "NaN in -> NaN sums; inf -> inf (or NaN: inf - inf)")
 
 /* ---- convolution as Y = W . B on NCHW tensors (no transposes) ----
  * X(name, KIND, flags, specials)
@@ -168,6 +191,7 @@
 #define LAM__KT_TYPE_CONV_PACKED_SIZE lam__conv_packed_size_fn
 #define LAM__KT_TYPE_CONV_PACK lam__conv_pack_fn
 #define LAM__KT_TYPE_CONV_GEMM lam__conv_gemm_fn
+#define LAM__KT_TYPE_MOMENTS lam__moments_fn
 
 #define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
@@ -192,6 +216,7 @@
 #define LAM__KT_PARAMS_CONV_GEMM                                                              \
     (size_t M, size_t N, size_t K, const float *packed, const float *const *rows, size_t off,  \
      const float *bias, float *y, size_t ldy, lam__epilogue ep)
+#define LAM__KT_PARAMS_MOMENTS (size_t n, const float *x, double c, double s[2])
 
 /* Table members (simd/kernels.h). */
 #define LAM__KT_MEMBER_E(name, kind, ...) LAM__KT_TYPE_##kind name;
@@ -224,7 +249,8 @@
     LAM_BINARY_KERNELS(LAM__KT_DECL_B)      \
     LAM_ATTN_KERNELS(LAM__KT_DECL_R)        \
     LAM_WINDOW_KERNELS(LAM__KT_DECL_W)      \
-    LAM_CONV_KERNELS(LAM__KT_DECL_C)
+    LAM_CONV_KERNELS(LAM__KT_DECL_C)        \
+    LAM_STATS_KERNELS(LAM__KT_DECL_W)
 
 #define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
 #define LAM__KT_SET_R(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
@@ -241,6 +267,7 @@
         LAM_ATTN_KERNELS(LAM__KT_SET_R)             \
         LAM_WINDOW_KERNELS(LAM__KT_SET_W)           \
         LAM_CONV_KERNELS(LAM__KT_SET_W)             \
+        LAM_STATS_KERNELS(LAM__KT_SET_W)            \
     } while (0)
 
 #endif

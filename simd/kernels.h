@@ -98,6 +98,9 @@ typedef void (*lam__conv_pack_fn)(size_t M, size_t K, const float *W, float *pac
 typedef void (*lam__conv_gemm_fn)(size_t M, size_t N, size_t K, const float *packed,
                                   const float *const *rows, size_t off, const float *bias,
                                   float *y, size_t ldy, lam__epilogue ep);
+/* Sum of (x_i - c) and of (x_i - c)^2 over n floats, in float64:
+ * s[0], s[1] (LAM_STATS_KERNELS). */
+typedef void (*lam__moments_fn)(size_t n, const float *x, double c, double s[2]);
 
 /* The entries of the elementwise, row and binary families, and their
  * contracts (accuracy, tails, special values), are the lists of
@@ -158,6 +161,10 @@ typedef struct lam__kernel_table {
     /* convolution as Y = W . B over NCHW planes: conv_packed_size,
      * conv_pack, conv_gemm (contract: LAM_CONV_KERNELS) */
     LAM_CONV_KERNELS(LAM__KT_MEMBER_C)
+
+    /* row statistics: moments (sum of x - c and of its square, float64,
+     * in a fixed order; contract: LAM_STATS_KERNELS) */
+    LAM_STATS_KERNELS(LAM__KT_MEMBER_W)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */

@@ -51,7 +51,10 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-vmul-scalar.c \
 	simd/scalar/f32-vdiv-scalar.c \
 	simd/scalar/f32-dwconv2d-scalar.c \
+	simd/scalar/f32-moments-scalar.c \
 	simd/scalar/f32-maxpool2d-scalar.c \
+	simd/scalar/f32-adaptive-maxpool2d-scalar.c \
+	simd/scalar/f32-adaptive-avgpool2d-scalar.c \
 	simd/scalar/f32-avgpool2d-scalar.c \
 	simd/scalar/f32-vhardswish-scalar.c \
 	simd/scalar/f32-vhardsigmoid-scalar.c \
@@ -95,7 +98,10 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-vmul-avx2.c \
 	simd/x86/avx2/f32-vdiv-avx2.c \
 	simd/x86/avx2/f32-dwconv2d-avx2.c \
+	simd/x86/avx2/f32-moments-avx2.c \
 	simd/x86/avx2/f32-maxpool2d-avx2.c \
+	simd/x86/avx2/f32-adaptive-maxpool2d-avx2.c \
+	simd/x86/avx2/f32-adaptive-avgpool2d-avx2.c \
 	simd/x86/avx2/f32-avgpool2d-avx2.c \
 	simd/x86/avx2/f32-vhardswish-avx2.c \
 	simd/x86/avx2/f32-vhardsigmoid-avx2.c \
@@ -138,7 +144,10 @@ simd_libk_avx512_la_SOURCES = \
 	simd/x86/avx512/f32-vmul-avx512.c \
 	simd/x86/avx512/f32-vdiv-avx512.c \
 	simd/x86/avx512/f32-dwconv2d-avx512.c \
+	simd/x86/avx512/f32-moments-avx512.c \
 	simd/x86/avx512/f32-maxpool2d-avx512.c \
+	simd/x86/avx512/f32-adaptive-maxpool2d-avx512.c \
+	simd/x86/avx512/f32-adaptive-avgpool2d-avx512.c \
 	simd/x86/avx512/f32-avgpool2d-avx512.c \
 	simd/x86/avx512/f32-vhardswish-avx512.c \
 	simd/x86/avx512/f32-vhardsigmoid-avx512.c \
@@ -179,7 +188,10 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vmul-neon.c \
 	simd/arm/neon/f32-vdiv-neon.c \
 	simd/arm/neon/f32-dwconv2d-neon.c \
+	simd/arm/neon/f32-moments-neon.c \
 	simd/arm/neon/f32-maxpool2d-neon.c \
+	simd/arm/neon/f32-adaptive-maxpool2d-neon.c \
+	simd/arm/neon/f32-adaptive-avgpool2d-neon.c \
 	simd/arm/neon/f32-avgpool2d-neon.c \
 	simd/arm/neon/f32-vhardswish-neon.c \
 	simd/arm/neon/f32-vhardsigmoid-neon.c \

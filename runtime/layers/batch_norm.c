@@ -15,7 +15,8 @@
  * multiply-add per element on every table).  With the running statistics
  * (eval) that is PyTorch's float32 output bit for bit (tests/test_norms.c checks it against PyTorch's
  * own float32 outputs).  Batch statistics (training,
- * or track_running_stats=False) are summed in float64 (PyTorch sums the mean
+ * or track_running_stats=False) are summed in float64, by the kernel table's
+ * `moments` in a fixed order, the same bits on every table (PyTorch sums the mean
  * in float64 and the squares of float32 differences), so they may differ
  * from PyTorch's in the last float32 bit.
  *
@@ -129,11 +130,11 @@ static lam_status norm_shape(lam_module *m, int ndim, const int64_t *in, int *ou
     return LAM_OK;
 }
 
-/* y = x * alpha + beta over n values, one rounding, as PyTorch's kernel */
+/* y = x * alpha + beta over n values, one rounding, as PyTorch's kernel
+ * (the kernel table's affine: fmaf(x, alpha, beta)) */
 static void affine_apply(const float *x, float *y, int64_t n, float alpha, float beta)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = fmaf(x[i], alpha, beta);
+    lam__kernels()->affine((size_t)n, x, y, alpha, beta);
 }
 
 /* alpha and beta of one channel from its mean and invstd */
@@ -152,18 +153,21 @@ static void terms(const lam_module *m, int64_t c, float mean, float invstd, floa
 static void moments(const float *x, int64_t rows, int64_t stride, int64_t len, float *mean,
                     double *var_sum)
 {
-    double sum = 0.0;
-    for (int64_t n = 0; n < rows; n++)
-        for (int64_t i = 0; i < len; i++)
-            sum += x[n * stride + i];
+    /* each row's float64 sums by the kernel table (a fixed order: the same
+     * bits on every table), the rows added in order */
+    const lam__kernel_table *k = lam__kernels();
+    double sum = 0.0, m[2];
+    for (int64_t n = 0; n < rows; n++) {
+        k->moments((size_t)len, x + n * stride, 0.0, m);
+        sum += m[0];
+    }
     int64_t cnt = rows * len;
     float mf = (float)(sum / (double)cnt);
     double vs = 0.0;
-    for (int64_t n = 0; n < rows; n++)
-        for (int64_t i = 0; i < len; i++) {
-            double d = (double)x[n * stride + i] - (double)mf;
-            vs += d * d;
-        }
+    for (int64_t n = 0; n < rows; n++) {
+        k->moments((size_t)len, x + n * stride, (double)mf, m);
+        vs += m[1];
+    }
     *mean = mf;
     *var_sum = vs;
 }

@@ -355,9 +355,20 @@ static void conv_direct_task(conv_job *j, int64_t t, float *padded)
         w2.h = (size_t)hp, w2.w = (size_t)wp, w2.ph = 0, w2.pw = 0;
         xc = padded;
     }
-    lam__kernels()->dwconv2d(&w2, xc, j->weight + co * kh * kw, j->bias ? j->bias[co] : 0.0f, yc,
-                             0, (size_t)g->oh);
-    apply_ep(j->ep, yc, (size_t)ohw);
+    /* a joined activation runs on blocks of about 16 KiB of rows while they
+     * are in L1, not as a second pass over the plane (the rows' bits do not
+     * depend on the blocks) */
+    int64_t step = g->oh;
+    if (j->ep.act != LAM_ACTIVATION_IDENTITY) {
+        step = (4096 / (g->ow > 0 ? g->ow : 1)) & ~(int64_t)3; /* whole 4-row blocks */
+        step = step < 4 ? 4 : step;
+    }
+    for (int64_t r0 = 0; r0 < g->oh; r0 += step) {
+        int64_t r1 = r0 + step < g->oh ? r0 + step : g->oh;
+        lam__kernels()->dwconv2d(&w2, xc, j->weight + co * kh * kw,
+                                 j->bias ? j->bias[co] : 0.0f, yc, (size_t)r0, (size_t)r1);
+        apply_ep(j->ep, yc + r0 * g->ow, (size_t)((r1 - r0) * g->ow));
+    }
 }
 
 /* One transposed task: sample n, group gi. */

@@ -4,7 +4,8 @@
  *
  * GroupNorm normalises each sample's groups of num_channels / num_groups
  * channels (and every position after dim 1) by their mean and biased
- * variance, summed in float64; then, as PyTorch's CPU kernel, per channel
+ * variance, summed in float64 (the kernel table's `moments`: a fixed
+ * order, the same bits on every table); then, as PyTorch's CPU kernel, per channel
  * scale = rstd * weight, bias = bias - scale * mean and y = x * scale + bias
  * in float32, the last two fused multiply-adds (as batch_norm.c).  LocalResponseNorm divides each value by (k + alpha / size *
  * the sum of the squares of the size channels around it, zero-padded)^beta,
@@ -79,26 +80,25 @@ static lam_status gn_forward(lam_module *m, const lam_tensor *in, lam_tensor *ou
     const float *w = s->affine ? m->params[0].tensor->data : NULL;
     const float *b = s->affine ? m->params[1].tensor->data : NULL;
     int64_t cnt = D * S;
+    const lam__kernel_table *k = lam__kernels();
     for (int64_t n = 0; n < N; n++)
         for (int64_t g = 0; g < G; g++) {
             const float *x = in->data + (n * C + g * D) * S;
             float *y = out->data + (n * C + g * D) * S;
-            double sum = 0.0, sq = 0.0;
-            for (int64_t i = 0; i < cnt; i++)
-                sum += x[i];
-            double mean = cnt ? sum / (double)cnt : 0.0;
-            for (int64_t i = 0; i < cnt; i++) {
-                double d = (double)x[i] - mean;
-                sq += d * d;
-            }
+            /* the kernel table's float64 sums: in a fixed order, so every
+             * table gives the same bits */
+            double m[2];
+            k->moments((size_t)cnt, x, 0.0, m);
+            double mean = cnt ? m[0] / (double)cnt : 0.0;
+            k->moments((size_t)cnt, x, mean, m);
+            double sq = m[1];
             float meanf = (float)mean;
             float rstd = (float)(1.0 / sqrt((cnt ? sq / (double)cnt : 0.0) + s->eps));
             for (int64_t d = 0; d < D; d++) {
                 int64_t c = g * D + d;
                 float scale = w ? rstd * w[c] : rstd;
                 float shift = fmaf(-scale, meanf, b ? b[c] : 0.0f);
-                for (int64_t i = 0; i < S; i++)
-                    y[d * S + i] = fmaf(x[d * S + i], scale, shift);
+                k->affine((size_t)S, x + d * S, y + d * S, scale, shift); /* fmaf(x, scale, shift) */
             }
         }
     return LAM_OK;

@@ -8,7 +8,9 @@
  * 2d one with a height of 1.  The window pools run the kernel table's
  * maxpool2d / avgpool2d plane by plane (simd/kernel-list.h: PyTorch's CPU
  * arithmetic, float sums in window order, NaN propagating through max, the
- * same bits on every table); the adaptive pools are plain C. */
+ * same bits on every table); the adaptive pools its adaptive_maxpool2d /
+ * adaptive_avgpool2d (PyTorch's windows and loop order, the same bits on
+ * every table). */
 #include "runtime/layers/layers.h"
 #include <math.h>
 #include <stdlib.h>
@@ -415,50 +417,14 @@ static lam_status pool_shape(lam_module *m, int ndim, const int64_t *in, int *ou
     return LAM_OK;
 }
 
-/* AdaptivePooling.h (in int128: output sizes from a model file may be large) */
-static int64_t start_index(int64_t a, int64_t b, int64_t c)
-{
-    return (int64_t)((a / b) * (__int128)c + ((a % b) * (__int128)c) / b);
-}
-static int64_t end_index(int64_t a, int64_t b, int64_t c)
-{
-    return (int64_t)(1 + ((a + 1) * (__int128)c - 1) / b);
-}
-
-/* The window pools' geometry for the kernel table's maxpool2d / avgpool2d
- * (window_geom keeps every size within int32). */
+/* The pools' geometry for the kernel table's window kernels (window_geom
+ * keeps every size within int32; the adaptive kernels read h, w, oh, ow). */
 static lam__win2d win_of(const geom *g)
 {
     return (lam__win2d){.h = (size_t)g->H, .w = (size_t)g->W, .oh = (size_t)g->OH,
                         .ow = (size_t)g->OW, .kh = (size_t)g->kH, .kw = (size_t)g->kW,
                         .sh = (size_t)g->sH, .sw = (size_t)g->sW, .dh = (size_t)g->dH,
                         .dw = (size_t)g->dW, .ph = (size_t)g->pH, .pw = (size_t)g->pW};
-}
-
-static void adaptive_plane(bool max, const geom *g, const float *x, float *y)
-{
-    for (int64_t oh = 0; oh < g->OH; oh++) {
-        int64_t h0 = start_index(oh, g->OH, g->H), h1 = end_index(oh, g->OH, g->H);
-        for (int64_t ow = 0; ow < g->OW; ow++) {
-            int64_t w0 = start_index(ow, g->OW, g->W), w1 = end_index(ow, g->OW, g->W);
-            if (max) {
-                float best = -INFINITY;
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++) {
-                        float v = x[ih * g->W + iw];
-                        if (v > best || isnan(v))
-                            best = v;
-                    }
-                y[oh * g->OW + ow] = best;
-            } else {
-                float sum = 0.0f;
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++)
-                        sum += x[ih * g->W + iw];
-                y[oh * g->OW + ow] = sum / (float)(h1 - h0) / (float)(w1 - w0);
-            }
-        }
-    }
 }
 
 static lam_status pool_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
@@ -480,8 +446,8 @@ static lam_status pool_forward(lam_module *m, const lam_tensor *in, lam_tensor *
         case LAM__POOL_AVG:
             k->avgpool2d(&w2, x, y, 0, (size_t)g.OH, s->c.count_include_pad, dv);
             break;
-        case LAM__POOL_ADAPTIVE_AVG: adaptive_plane(false, &g, x, y); break;
-        default: adaptive_plane(true, &g, x, y); break;
+        case LAM__POOL_ADAPTIVE_AVG: k->adaptive_avgpool2d(&w2, x, y, 0, (size_t)g.OH); break;
+        default: k->adaptive_maxpool2d(&w2, x, y, 0, (size_t)g.OH); break;
         }
     }
     return LAM_OK;

@@ -34,7 +34,9 @@
 
 #define LAM__W_INLINE static inline __attribute__((always_inline))
 
-enum { LAM__W_DW, LAM__W_MAX, LAM__W_AVG };
+/* LAM__W_AAVG: the adaptive average pool's uniform windows (no padding,
+ * dilation 1): the sum, then / kh / kw (two divisions, as PyTorch) */
+enum { LAM__W_DW, LAM__W_MAX, LAM__W_AVG, LAM__W_AAVG };
 
 typedef ptrdiff_t lam__wi;
 
@@ -108,6 +110,8 @@ LAM__W_INLINE float lam__w_out(int kind, const lam__win2d *g, const float *x, co
         return acc + bias;
     if (kind == LAM__W_AVG)
         return 0.0f + acc / (float)div;
+    if (kind == LAM__W_AAVG)
+        return acc / (float)g->kh / (float)g->kw;
     return acc;
 }
 
@@ -120,6 +124,42 @@ LAM__W_INLINE void lam__w_plane_scalar(int kind, const lam__win2d *g, const floa
         for (size_t ow = 0; ow < g->ow; ow++)
             y[oh * g->ow + ow] =
                 lam__w_out(kind, g, x, w, bias, (lam__wi)oh, (lam__wi)ow, cip, divisor);
+}
+
+/* ---- the adaptive pools: PyTorch's AdaptivePooling.h windows ----
+ * output o of n over an input of c: [floor(o c / n), ceil((o + 1) c / n)) */
+LAM__W_INLINE lam__wi lam__w_astart(lam__wi a, lam__wi b, lam__wi c)
+{
+    return (lam__wi)((a / b) * (__int128)c + ((a % b) * (__int128)c) / b);
+}
+LAM__W_INLINE lam__wi lam__w_aend(lam__wi a, lam__wi b, lam__wi c)
+{
+    return (lam__wi)(1 + ((a + 1) * (__int128)c - 1) / b);
+}
+
+/* Output rows [oh_begin, oh_end) one output at a time, PyTorch's loops:
+ * max m = -inf, m = x where x > m or x is NaN; average sum = 0, sum += x,
+ * y = sum / kh / kw; the window's rows, then columns, in order. */
+LAM__W_INLINE void lam__w_adaptive_scalar(int max, const lam__win2d *g, const float *x, float *y,
+                                          size_t oh_begin, size_t oh_end)
+{
+    lam__wi H = (lam__wi)g->h, W = (lam__wi)g->w, OH = (lam__wi)g->oh, OW = (lam__wi)g->ow;
+    for (lam__wi oh = (lam__wi)oh_begin; oh < (lam__wi)oh_end; oh++) {
+        lam__wi h0 = lam__w_astart(oh, OH, H), h1 = lam__w_aend(oh, OH, H);
+        for (lam__wi ow = 0; ow < OW; ow++) {
+            lam__wi w0 = lam__w_astart(ow, OW, W), w1 = lam__w_aend(ow, OW, W);
+            float acc = max ? -INFINITY : 0.0f;
+            for (lam__wi ih = h0; ih < h1; ih++)
+                for (lam__wi iw = w0; iw < w1; iw++) {
+                    float v = x[ih * W + iw];
+                    if (!max)
+                        acc += v;
+                    else if (v > acc || isnan(v))
+                        acc = v;
+                }
+            y[oh * OW + ow] = max ? acc : acc / (float)(h1 - h0) / (float)(w1 - w0);
+        }
+    }
 }
 
 #ifndef LAM__W_SCALAR
@@ -171,6 +211,7 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
             vend = v;
     }
     const LW_V init = LW_SET1(kind == LAM__W_MAX ? -INFINITY : 0.0f);
+    const LW_V fkh = LW_SET1((float)g->kh), fkw = LW_SET1((float)g->kw); /* AAVG */
     for (size_t ohu = oh_begin; ohu < oh_end; ohu++) {
         lam__wi oh = (lam__wi)ohu;
         float *yr = y + oh * OW;
@@ -216,6 +257,9 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
                 const LW_V z = LW_SET1(0.0f);
                 a0 = LW_ADD(z, LW_DIV(a0, fin)), a1 = LW_ADD(z, LW_DIV(a1, fin));
                 a2 = LW_ADD(z, LW_DIV(a2, fin)), a3 = LW_ADD(z, LW_DIV(a3, fin));
+            } else if (kind == LAM__W_AAVG) {
+                a0 = LW_DIV(LW_DIV(a0, fkh), fkw), a1 = LW_DIV(LW_DIV(a1, fkh), fkw);
+                a2 = LW_DIV(LW_DIV(a2, fkh), fkw), a3 = LW_DIV(LW_DIV(a3, fkh), fkw);
             }
             LW_ST(yr + ow, a0);
             LW_ST(yr + ow + L, a1);
@@ -261,6 +305,8 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
                     v = LW_ADD(v, fin);
                 else if (kind == LAM__W_AVG)
                     v = LW_ADD(LW_SET1(0.0f), LW_DIV(v, fin));
+                else if (kind == LAM__W_AAVG)
+                    v = LW_DIV(LW_DIV(v, fkh), fkw);
                 if (n[u] == L)
                     LW_ST(yr + o[u], v);
                 else
@@ -271,13 +317,119 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
     }
 }
 
+/* ---- the 3x3 depthwise convolution at stride 1, dilation 1 ----
+ * A block of LW_DW_R output rows and a tile of up to LAM__W_DW_TW output
+ * columns at a time: the LW_DW_R + 2 input rows the block reads are first
+ * copied, zero-padded on both sides (and as zero rows above and below the
+ * input), into a stack buffer in L1, so that every output is a full 9-tap
+ * chain with no edge case, and every loaded vector feeds each of the (up
+ * to 3) output rows of the block that reads it: R + 2 rows of loads for R
+ * output rows instead of 3 R.  A padding tap then meets a zero instead of
+ * being skipped: fmaf(w, 0, acc) is acc when w is finite (acc starts at +0
+ * and a chain never reaches -0, so adding a signed zero changes nothing),
+ * so this path runs only when the nine weights are finite and gives
+ * lam__w_out's bits; otherwise lam__w_plane runs.  Each accumulator takes
+ * its taps in window order (input rows in order, columns in order), then
+ * + bias.  (Stride 2 stays on lam__w_plane: each input row feeds about one
+ * output row there, and the buffer's copy cost more than it saved.) */
+#ifndef LW_DW_R
+#define LW_DW_R 4 /* output rows per block: LW_DW_R independent chains */
+#endif
+enum { LAM__W_DW_TW = 128, LAM__W_DW_BW = LAM__W_DW_TW + 4 * LW_L };
+
+/* dst[q], q < n: row[c + q] where 0 <= c + q < W and row is not NULL, else
+ * 0 (dst has room for n + LW_L floats) */
+LAM__W_INLINE void lam__w_dw_fill(float *dst, const float *row, lam__wi c, lam__wi n, lam__wi W)
+{
+    const lam__wi L = LW_L;
+    const LW_V z = LW_SET1(0.0f);
+    lam__wi qa = c < 0 ? -c : 0, qb = row ? W - c : 0, q;
+    qa = qa < n ? qa : n;
+    qb = qb < n ? qb : n;
+    qb = qb > qa ? qb : qa;
+    for (q = 0; q < qa; q += L)
+        LW_ST(dst + q, z);
+    for (q = qa; q + L <= qb; q += L)
+        LW_ST(dst + q, LW_LD(row + c + q));
+    if (q < qb)
+        LW_STN(dst + q, LW_LDN(row + c + q, (size_t)(qb - q)), (size_t)(qb - q));
+    for (q = qb; q < n; q += L)
+        LW_ST(dst + q, z);
+}
+
+LAM__W_INLINE void lam__w_dw3(const lam__win2d *g, const float *x, const float *w, float bias,
+                              float *y, size_t oh_begin, size_t oh_end)
+{
+    enum { R = LW_DW_R, BW = LAM__W_DW_BW };
+    const lam__wi L = LW_L, H = (lam__wi)g->h, W = (lam__wi)g->w, OW = (lam__wi)g->ow,
+                  ph = (lam__wi)g->ph, pw = (lam__wi)g->pw;
+    float buf[(R + 2) * BW] __attribute__((aligned(64)));
+    LW_V wv[9];
+    for (int k = 0; k < 9; k++)
+        wv[k] = LW_SET1(w[k]);
+    const LW_V fin = LW_SET1(bias), zero = LW_SET1(0.0f);
+    for (lam__wi c0 = 0; c0 < OW; c0 += LAM__W_DW_TW) {
+        lam__wi nc = OW - c0 < LAM__W_DW_TW ? OW - c0 : LAM__W_DW_TW;
+        /* the loads see [0, nc rounded up to L, + 2) of a buffered row */
+        lam__wi ne = (nc + L - 1) / L * L + L;
+        for (lam__wi oh0 = (lam__wi)oh_begin; oh0 < (lam__wi)oh_end; oh0 += R) {
+            lam__wi nr = (lam__wi)oh_end - oh0 < R ? (lam__wi)oh_end - oh0 : R;
+            for (lam__wi t = 0; t < R + 2; t++) {
+                lam__wi ih = oh0 - ph + t;
+                lam__w_dw_fill(buf + t * BW, ih >= 0 && ih < H ? x + ih * W : NULL, c0 - pw, ne,
+                               W);
+            }
+            for (lam__wi ow = 0; ow < nc; ow += L) {
+                LW_V acc[R];
+                for (int j = 0; j < R; j++)
+                    acc[j] = zero;
+#pragma GCC unroll 16
+                for (int t = 0; t < R + 2; t++) {
+#pragma GCC unroll 3
+                    for (int b = 0; b < 3; b++) {
+                        LW_V xv = LW_LD(buf + t * BW + ow + b); /* padded column ow + lane + b */
+                        LW_PIN(xv);
+#pragma GCC unroll 16
+                        for (int j = 0; j < R; j++) {
+                            int i = t - j;
+                            if (i >= 0 && i < 3)
+                                acc[j] = LW_FMA(wv[i * 3 + b], xv, acc[j]);
+                        }
+                    }
+                }
+                lam__wi left = nc - ow;
+                for (int j = 0; j < R && j < nr; j++) {
+                    float *yr = y + (oh0 + j) * OW + c0 + ow;
+                    if (left >= L)
+                        LW_ST(yr, LW_ADD(acc[j], fin));
+                    else
+                        LW_STN(yr, LW_ADD(acc[j], fin), (size_t)left);
+                }
+            }
+        }
+    }
+}
+
+/* The nine weights of a 3x3 window are finite (the buffered path's
+ * condition). */
+LAM__W_INLINE int lam__w_finite9(const float *w)
+{
+    int ok = 1;
+    for (int k = 0; k < 9; k++)
+        ok &= isfinite(w[k]) != 0;
+    return ok;
+}
+
 /* The kernel: the 3-wide stride-1 and stride-2 windows (3x3 convolutions
  * and pools) specialised, then stride 1, stride 2, any. */
 LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, const float *w,
                                  float bias, float *y, size_t oh_begin, size_t oh_end, int cip,
                                  int64_t divisor)
 {
-    if (g->kw == 3 && g->dw == 1 && g->sw == 1)
+    if (kind == LAM__W_DW && g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 &&
+        g->sh == 1 && g->sw == 1 && lam__w_finite9(w))
+        lam__w_dw3(g, x, w, bias, y, oh_begin, oh_end);
+    else if (g->kw == 3 && g->dw == 1 && g->sw == 1)
         lam__w_plane(kind, 1, 3, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
     else if (g->kw == 3 && g->dw == 1 && g->sw == 2)
         lam__w_plane(kind, 2, 3, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
@@ -287,6 +439,24 @@ LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, 
         lam__w_plane(kind, 2, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
     else
         lam__w_plane(kind, 0, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+}
+
+/* The adaptive pools: where the output divides the input (every window
+ * k = in / out wide at stride k, no overlap), the window path of
+ * maxpool2d, or of the average with PyTorch's two divisions; otherwise
+ * (windows of two widths, overlapping) one output at a time. */
+LAM__W_INLINE void lam__w_adaptive(int max, const lam__win2d *g, const float *x, float *y,
+                                   size_t oh_begin, size_t oh_end)
+{
+    if (g->oh && g->ow && g->h % g->oh == 0 && g->w % g->ow == 0) {
+        size_t kh = g->h / g->oh, kw = g->w / g->ow;
+        lam__win2d u = {.h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow, .kh = kh, .kw = kw,
+                        .sh = kh, .sw = kw, .dh = 1, .dw = 1, .ph = 0, .pw = 0};
+        lam__w_kernel(max ? LAM__W_MAX : LAM__W_AAVG, &u, x, NULL, 0.0f, y, oh_begin, oh_end, 0,
+                      0);
+    } else {
+        lam__w_adaptive_scalar(max, g, x, y, oh_begin, oh_end);
+    }
 }
 
 #endif /* LAM__W_SCALAR */

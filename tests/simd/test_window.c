@@ -279,7 +279,10 @@ ParameterizedTest(int *isa, window, wide_planes)
 {
     const lam__kernel_table *k, *s = kt_scalar();
     KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
-    static const size_t shapes[][4] = {{3, 1, 1, 1}, {3, 2, 1, 1}, {7, 2, 3, 1}, {3, 1, 1, 2}, {5, 3, 2, 1}};
+    /* {3, 1, 3, 1}: padding wider than the kernel (dwconv2d: windows of
+     * padding only, at the buffered 3x3 path's edges) */
+    static const size_t shapes[][4] = {{3, 1, 1, 1}, {3, 2, 1, 1}, {7, 2, 3, 1}, {3, 1, 1, 2},
+                                       {5, 3, 2, 1}, {3, 1, 3, 1}, {3, 1, 0, 1}};
     kt_rng r = {5};
     for (int kind = 0; kind < 3; kind++)
         for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
@@ -295,12 +298,142 @@ ParameterizedTest(int *isa, window, wide_planes)
             for (int i = 0; i < 49; i++)
                 w[i] = kt_uniform(&r, -1.0f, 1.0f);
             run(s, kind, &g, gx.x, w, 0.25f, ys, 0, g.oh, 0, 0);
-            run(k, kind, &g, gx.x, w, 0.25f, yk, 0, g.oh, 0, 0);
+            /* in two row ranges, the first not a whole number of blocks */
+            size_t mid = g.oh < 5 ? g.oh : 5;
+            run(k, kind, &g, gx.x, w, 0.25f, yk, 0, mid, 0, 0);
+            run(k, kind, &g, gx.x, w, 0.25f, yk, mid, g.oh, 0, 0);
             for (size_t i = 0; i < ny; i++)
-                cr_assert(kt_same_bits(yk[i], ys[i]), "%s %s k %zu s %zu [%zu]: %.9g vs %.9g",
-                          k->isa, wnames[kind], kk, st, i, yk[i], ys[i]);
+                cr_assert(kt_same_bits(yk[i], ys[i]), "%s %s k %zu s %zu p %zu [%zu]: %.9g vs %.9g",
+                          k->isa, wnames[kind], kk, st, p, i, yk[i], ys[i]);
             free(ys);
             free(yk);
             munmap(gx.base, gx.len);
         }
+}
+
+/* ---- adaptive pools (adaptive_maxpool2d, adaptive_avgpool2d) ---- */
+
+/* AdaptivePooling.h's window of output o of n over c */
+static long a_start(long o, long n, long c) { return o * c / n; }
+static long a_end(long o, long n, long c) { return ((o + 1) * c + n - 1) / n; }
+
+/* sizes: divisible ones (the vector path), others, outputs larger than the
+ * input, 1-d (h = oh = 1), global (oh = ow = 1) */
+static void adaptive_geom(kt_rng *r, lam__win2d *g)
+{
+    static const size_t sizes[] = {1, 2, 3, 5, 7, 8, 14, 16, 17, 28, 33, 56, 64, 97};
+    memset(g, 0, sizeof *g);
+    g->h = sizes[kt_next(r) % 14], g->w = sizes[kt_next(r) % 14];
+    switch (kt_next(r) % 4) {
+    case 0: /* divisible */
+        g->oh = g->h / (1 + kt_next(r) % 4), g->ow = g->w / (1 + kt_next(r) % 5);
+        g->oh = g->oh ? g->oh : 1, g->ow = g->ow ? g->ow : 1;
+        if (g->h % g->oh)
+            g->oh = 1;
+        if (g->w % g->ow)
+            g->ow = 1;
+        break;
+    case 1: g->oh = 1 + kt_next(r) % (g->h + 3), g->ow = 1 + kt_next(r) % (g->w + 3); break;
+    case 2: g->h = g->oh = 1, g->ow = 1 + kt_next(r) % (g->w + 2); break;
+    default: g->oh = g->ow = 1; break;
+    }
+}
+
+/* The scalar twins against float64 definitions: the max exactly (NaN where
+ * the window has one), the average within the float sum's bound. */
+Test(window, adaptive_scalar_against_definitions)
+{
+    const lam__kernel_table *s = kt_scalar();
+    kt_rng r = {41};
+    for (int it = 0; it < 400; it++) {
+        lam__win2d g;
+        adaptive_geom(&r, &g);
+        size_t nx = g.h * g.w, ny = g.oh * g.ow;
+        float *x = malloc(nx * sizeof *x), *ym = malloc(ny * sizeof *ym), *ya = malloc(ny * sizeof *ya);
+        fill(&r, x, nx, it & 1);
+        s->adaptive_maxpool2d(&g, x, ym, 0, g.oh);
+        s->adaptive_avgpool2d(&g, x, ya, 0, g.oh);
+        for (long oh = 0; oh < (long)g.oh; oh++)
+            for (long ow = 0; ow < (long)g.ow; ow++) {
+                long h0 = a_start(oh, (long)g.oh, (long)g.h), h1 = a_end(oh, (long)g.oh, (long)g.h);
+                long w0 = a_start(ow, (long)g.ow, (long)g.w), w1 = a_end(ow, (long)g.ow, (long)g.w);
+                double m = -INFINITY, sum = 0, mag = 0;
+                int nan = 0;
+                for (long i = h0; i < h1; i++)
+                    for (long j = w0; j < w1; j++) {
+                        float v = x[i * (long)g.w + j];
+                        nan |= isnan(v);
+                        m = v > m ? v : m;
+                        sum += v, mag += fabs((double)v);
+                    }
+                double cnt = (double)((h1 - h0) * (w1 - w0));
+                float gm = ym[oh * (long)g.ow + ow], ga = ya[oh * (long)g.ow + ow];
+                if (nan) {
+                    cr_assert(isnan(gm) && isnan(ga), "NaN window (%ld, %ld)", oh, ow);
+                    continue;
+                }
+                cr_assert(gm == (float)m, "max (%ld, %ld): %g vs %g", oh, ow, gm, m);
+                if (isinf(sum) || isnan(sum) || isinf(mag)) {
+                    cr_assert(isinf(ga) || isnan(ga));
+                    continue;
+                }
+                double tol = (cnt + 3) * 0x1p-24 * mag / cnt + 1e-30;
+                cr_assert(fabs(ga - sum / cnt) <= tol, "avg %zux%zu->%zux%zu (%ld, %ld): %.9g vs %.9g",
+                          g.h, g.w, g.oh, g.ow, oh, ow, ga, sum / cnt);
+            }
+        free(x), free(ym), free(ya);
+    }
+}
+
+/* Every table bit-identical to the scalar twin (NaN, infinities, signed
+ * zeros and ties included), in two row ranges, the input at the end of a
+ * readable page. */
+ParameterizedTestParameters(window, adaptive_same_bits_as_scalar) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, window, adaptive_same_bits_as_scalar)
+{
+    const lam__kernel_table *k, *s = kt_scalar();
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
+    kt_rng r = {43};
+    long checked = 0;
+    for (int it = 0; it < 600; it++) {
+        lam__win2d g;
+        adaptive_geom(&r, &g);
+        size_t nx = g.h * g.w, ny = g.oh * g.ow, mid = kt_next(&r) % (g.oh + 1);
+        guarded gx = guarded_alloc(nx);
+        fill(&r, gx.x, nx, it & 1);
+        float *ys = malloc(ny * sizeof *ys), *yk = malloc(ny * sizeof *yk);
+        for (int max = 0; max < 2; max++) {
+            lam__maxpool2d_fn fs = max ? s->adaptive_maxpool2d : s->adaptive_avgpool2d;
+            lam__maxpool2d_fn fk = max ? k->adaptive_maxpool2d : k->adaptive_avgpool2d;
+            fs(&g, gx.x, ys, 0, g.oh);
+            fk(&g, gx.x, yk, 0, mid);
+            fk(&g, gx.x, yk, mid, g.oh);
+            for (size_t i = 0; i < ny; i++)
+                cr_assert(kt_same_bits(yk[i], ys[i]), "%s adaptive %s %zux%zu->%zux%zu [%zu]: %.9g vs %.9g",
+                          k->isa, max ? "max" : "avg", g.h, g.w, g.oh, g.ow, i, yk[i], ys[i]);
+            checked += (long)ny;
+        }
+        free(ys), free(yk);
+        munmap(gx.base, gx.len);
+    }
+    cr_log_info("%s: %ld adaptive outputs bit-identical to the scalar twin", k->isa, checked);
+}
+
+/* NaN propagates through the adaptive max pool on every table (PyTorch's
+ * rule), wherever it sits in the window. */
+ParameterizedTestParameters(window, adaptive_max_nan) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, window, adaptive_max_nan)
+{
+    const lam__kernel_table *k;
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
+    lam__win2d g = {.h = 8, .w = 40, .oh = 2, .ow = 20}; /* 4 x 2 windows */
+    for (int pos = 0; pos < 8; pos++) {
+        float x[320], y[40];
+        for (int i = 0; i < 320; i++)
+            x[i] = (float)(i % 13);
+        x[(pos / 2) * 40 + 6 + pos % 2] = NAN; /* window (0, 3) */
+        k->adaptive_maxpool2d(&g, x, y, 0, 2);
+        for (int o = 0; o < 40; o++)
+            cr_assert(o == 3 ? isnan(y[o]) : !isnan(y[o]), "%s pos %d out %d", k->isa, pos, o);
+    }
 }

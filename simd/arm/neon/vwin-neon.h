@@ -49,4 +49,8 @@ LAM__WV float32x4_t lam__w_maxnan_neon(float32x4_t m, float32x4_t v)
 #define LW_DIV(a, b) vdivq_f32((a), (b))
 #define LW_MAXNAN(m, v) lam__w_maxnan_neon((m), (v))
 
+/* keep a loaded vector in a register (the compiler would fold it into
+ * every FMA that uses it: one load per use) */
+#define LW_PIN(v) __asm__("" : "+w"(v))
+
 #endif

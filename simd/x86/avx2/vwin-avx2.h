@@ -63,4 +63,8 @@ LAM__WV __m256 lam__w_maxnan256(__m256 m, __m256 v)
 #define LW_DIV(a, b) _mm256_div_ps((a), (b))
 #define LW_MAXNAN(m, v) lam__w_maxnan256((m), (v))
 
+/* keep a loaded vector in a register (the compiler would fold it into
+ * every FMA that uses it: one load per use) */
+#define LW_PIN(v) __asm__("" : "+x"(v))
+
 #endif

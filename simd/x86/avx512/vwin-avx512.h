@@ -56,4 +56,11 @@ LAM__WV __m512 lam__w_maxnan512(__m512 m, __m512 v)
 #define LW_DIV(a, b) _mm512_div_ps((a), (b))
 #define LW_MAXNAN(m, v) lam__w_maxnan512((m), (v))
 
+/* keep a loaded vector in a register (the compiler would fold it into
+ * every FMA that uses it: one load per use) */
+#define LW_PIN(v) __asm__("" : "+v"(v))
+
+
+
+
 #endif
