@@ -80,6 +80,12 @@ typedef struct lam_mpi_run_options {
      * wants to remove it when killed (a signal handler) keeps the name */
     void (*on_tmpfile)(const char *path, void *user);
     void *user;
+    /* false (the default): on Linux, where the file system takes it, each
+     * rank writes its output rows with direct I/O (O_DIRECT, asynchronous,
+     * bypassing the page cache), and only the partial pages at the two ends
+     * of its range with MPI-IO; true: every write with MPI-IO
+     * (MPI_File_iwrite_at).  The bytes written are the same. */
+    bool mpi_io_output;
 } lam_mpi_run_options;
 
 /* What lam_mpi_run did on this rank (seconds are wall-clock). */
@@ -93,6 +99,7 @@ typedef struct lam_mpi_run_stats {
     double seconds;            /* the whole call, on this rank */
     int failed_rank;           /* after a failure, the lowest rank that failed; else -1 */
     bool failed_here;          /* this rank failed (its message is its own, not "rank R failed") */
+    bool direct_output;        /* this rank wrote its rows with direct I/O (see mpi_io_output) */
 } lam_mpi_run_stats;
 
 /* Collective over `comm`: run `m` on the rows of the n_inputs .npy files
