@@ -1,13 +1,15 @@
 /* liblamina-mpi — lam_mpi_run: one model over the rows of .npy files, split
- * across the ranks of a communicator, into one .npy written with MPI-IO.
+ * across the ranks of a communicator, into one .npy (opened, sized, synced
+ * and closed with MPI-IO).
  *
  * Each rank: opens every input's header (so that every rank checks the
  * whole input, and ranks that see different files find out), takes its
  * contiguous range of rows, and runs it a chunk at a time: read the chunk
  * (pread through lam_npy_reader), ask the kernel to read the next one ahead,
- * run the plan, and start writing the output rows at their offset
- * (MPI_File_iwrite_at) while the next chunk is computed into the other of
- * two output buffers.  Byte identity with one process comes from lamina's
+ * run the plan, and start writing the output rows at their offset while
+ * the next chunk is computed into the other of two output buffers: with
+ * direct I/O where the file system takes it (run_rows_direct, see "Direct
+ * output" below), else with MPI_File_iwrite_at (run_rows).  Byte identity with one process comes from lamina's
  * determinism contract: a row's output depends only on that row for a model
  * whose rows are independent (checked), whatever the batch, the chunk and
  * the thread count.
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__linux__) && defined(O_DIRECT) && defined(__has_include)
 #if __has_include(<linux/aio_abi.h>)
@@ -402,13 +405,14 @@ static lam_status run_rows(job *j, MPI_File fh, MPI_Offset data_off, void *args,
  * MPI-IO like every write of the buffered path.  A file system that refuses
  * a direct write (EINVAL: other alignment, no O_DIRECT) gets that write and
  * every later one through MPI-IO instead. */
-enum { DIO_ALIGN = 4096, DIO_PIECES = 8, DIO_MIN_PIECE = 256 << 10 };
+enum { DIO_ALIGN = 4096, DIO_PIECES = 8, DIO_MIN_PIECE = 256 << 10, DIO_MIN_STAGE = 2 << 20 };
 
 typedef struct dio {
     int fd;                        /* the temporary file opened O_DIRECT, or -1 */
     bool direct;                   /* write whole pages through fd (else everything with MPI-IO) */
     aio_context_t ctx;
     char *buf[2];                  /* staging buffers, DIO_ALIGN-aligned */
+    int64_t cap;                   /* bytes in each */
     int pending[2];                /* writes in flight from buf[k] */
     struct iocb cb[2][DIO_PIECES];
     int64_t base;                  /* file offset of buf[cur][0], a multiple of DIO_ALIGN */
@@ -418,13 +422,17 @@ static int64_t dio_down(int64_t v) { return v / DIO_ALIGN * DIO_ALIGN; }
 static int64_t dio_up(int64_t v) { return (v + DIO_ALIGN - 1) / DIO_ALIGN * DIO_ALIGN; }
 
 /* Open the temporary file for direct writes and allocate the staging
- * buffers for chunks of out_bytes bytes.  d->fd stays -1 (MPI-IO) where
- * the file system or the kernel does not take it; LAM_ERR_NO_MEMORY only. */
+ * buffers for chunks of out_bytes bytes: each holds at least DIO_MIN_STAGE
+ * bytes, so that small chunks are written a few together (a direct write
+ * waits for the device: many small ones would be slow).  d->fd stays -1
+ * (MPI-IO) where the file system or the kernel does not take it;
+ * LAM_ERR_NO_MEMORY only. */
 static lam_status dio_open(const job *j, dio *d, size_t out_bytes)
 {
     memset(d, 0, sizeof *d);
     d->fd = -1;
-    size_t cap = (size_t)dio_up((int64_t)out_bytes + DIO_ALIGN) + DIO_ALIGN;
+    size_t cap = (size_t)dio_up((int64_t)out_bytes > DIO_MIN_STAGE ? (int64_t)out_bytes : DIO_MIN_STAGE) + 2 * DIO_ALIGN;
+    d->cap = (int64_t)cap;
     for (int k = 0; k < 2; k++)
         if (posix_memalign((void **)&d->buf[k], DIO_ALIGN, cap) != 0) {
             d->buf[k] = NULL;
@@ -603,6 +611,8 @@ static lam_status run_rows_direct(job *j, MPI_File fh, MPI_Offset data_off, void
             break;
         to_little_endian(y_rows, n * j->out_row);
         done += n;
+        if (done < j->rows && e - d.base + next * rb <= d.cap)
+            continue; /* the next chunk fits behind this one */
         int64_t stop = done == j->rows ? e : dio_down(e); /* whole pages until the last chunk */
         if (stop > issued) {
             t = MPI_Wtime();
@@ -636,6 +646,25 @@ static void job_free(job *j)
     free(j->out[0]);
     free(j->out[1]);
     free(j->target);
+}
+
+/* A barrier that waits without spinning: Open MPI's blocking collectives
+ * poll, so a rank that finished its rows first would keep a core busy
+ * until the slowest one finishes, a core that the other ranks' threads or
+ * anything else on a shared node could use.  Sleeps between tests (50 us
+ * doubling to 2 ms: at most 2 ms late). */
+static void quiet_barrier(MPI_Comm comm)
+{
+    MPI_Request req;
+    if (MPI_Ibarrier(comm, &req) != MPI_SUCCESS)
+        return; /* the collective steps after it then wait as before */
+    int done = 0;
+    long ns = 50000;
+    while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        ns = ns < 2000000 ? ns * 2 : ns;
+    }
 }
 
 /* The whole file from the collective open to the rename (or removal). */
@@ -672,6 +701,7 @@ static lam_status write_output(job *j, const lam_mpi_run_options *opt, const cha
     if (st == LAM_OK)
         st = run_rows(j, fh, (MPI_Offset)hlen, opt ? opt->args : NULL, stats);
     double t = MPI_Wtime();
+    quiet_barrier(j->comm); /* every rank, failed or not */
     err = MPI_File_sync(fh); /* collective: every rank calls it, failed or not */
     if (err != MPI_SUCCESS && st == LAM_OK)
         st = lam__mpi_call_fail(err, j->tmp);

@@ -10,8 +10,9 @@
  * contiguous ranges, one per rank, nearly equal (sizes differ by at most
  * one row; lam_mpi_split_rows), with no padding and no row read twice.
  * Each rank reads its rows a chunk at a time, runs the model on each chunk
- * and writes the output rows at their place in one output .npy with MPI-IO
- * (rank 0 writes the header), so the output is byte for byte what
+ * and writes the output rows at their place in one output .npy, opened,
+ * sized and synced collectively with MPI-IO (rank 0 writes the header; the
+ * rows go with direct I/O or MPI-IO, see mpi_io_output), so the output is byte for byte what
  * `lamina run` (lam_module_forward over the whole input, saved with
  * lam_npy_save) gives in one process, for any number of ranks, threads and
  * chunk sizes.  That needs a model whose rows are independent
