@@ -570,7 +570,6 @@ static lam_status run_rows_direct(job *j, MPI_File fh, MPI_Offset data_off, void
     dio d;
     int64_t rb = j->out_row * 4;
     lam_status st = dio_open(j, &d, (size_t)(j->chunk * rb));
-    stats->direct_output = d.fd >= 0;
     int64_t a = (int64_t)data_off + j->first * rb, issued = a;
     int cur = 0;
     d.base = dio_down(a);
@@ -630,6 +629,7 @@ static lam_status run_rows_direct(job *j, MPI_File fh, MPI_Offset data_off, void
         d.base = nb;
         cur ^= 1;
     }
+    stats->direct_output = d.fd >= 0 && d.direct; /* false when the file system refused a direct write */
     lam_status c = dio_close(&d, fh, &stats->write_seconds);
     return st != LAM_OK ? st : c;
 }

@@ -100,7 +100,8 @@ typedef struct lam_mpi_run_stats {
     double seconds;            /* the whole call, on this rank */
     int failed_rank;           /* after a failure, the lowest rank that failed; else -1 */
     bool failed_here;          /* this rank failed (its message is its own, not "rank R failed") */
-    bool direct_output;        /* this rank wrote its rows with direct I/O (see mpi_io_output) */
+    bool direct_output;        /* this rank wrote its rows with direct I/O (see mpi_io_output; false
+                                  when the file system refused it) */
 } lam_mpi_run_stats;
 
 /* Collective over `comm`: run `m` on the rows of the n_inputs .npy files

@@ -177,7 +177,9 @@ fails "a model that mixes rows" "does not treat the rows of its input independen
 # a rank killed mid-run: mpirun ends the job; nothing is left behind.  Rank
 # 0 is lamina itself (exec), as in a real job, so that mpirun's SIGTERM
 # reaches it; rank 1's shell kills its lamina once the output is being
-# written.
+# written: once the temporary file has its size (MPI_File_set_size, after
+# every rank has opened it; Open MPI's open makes and removes files of its
+# own, "<tmp>.locktest.<rank>", which a rank killed inside it leaves).
 "$NPYTOOL" gen "$T/long.npy" 400000 10 8 || exit 99
 rm -rf "$T/f" && mkdir "$T/f"
 lrun="$LAMINA_BIN run --mpi $T/seed.lam -i $T/long.npy --chunk-rows 50 -t 1 -o $T/f/y.npy"
@@ -186,7 +188,7 @@ mpirun -n 2 sh -c '
     '"$lrun"' &
     pid=$!
     n=0   # wait until the run is writing
-    while ! ls '"$T"'/f | grep -q tmp && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
+    while [ -z "$(find '"$T"'/f -name "*.tmp" -size +0c)" ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
     kill -9 $pid
     wait $pid' >"$T/out" 2>"$T/err"
 rc=$?
