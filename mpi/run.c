@@ -1,13 +1,15 @@
 /* liblamina-mpi — lam_mpi_run: one model over the rows of .npy files, split
- * across the ranks of a communicator, into one .npy written with MPI-IO.
+ * across the ranks of a communicator, into one .npy (opened, sized, synced
+ * and closed with MPI-IO).
  *
  * Each rank: opens every input's header (so that every rank checks the
  * whole input, and ranks that see different files find out), takes its
  * contiguous range of rows, and runs it a chunk at a time: read the chunk
  * (pread through lam_npy_reader), ask the kernel to read the next one ahead,
- * run the plan, and start writing the output rows at their offset
- * (MPI_File_iwrite_at) while the next chunk is computed into the other of
- * two output buffers.  Byte identity with one process comes from lamina's
+ * run the plan, and start writing the output rows at their offset while
+ * the next chunk is computed into the other of two output buffers: with
+ * direct I/O where the file system takes it (run_rows_direct, see "Direct
+ * output" below), else with MPI_File_iwrite_at (run_rows).  Byte identity with one process comes from lamina's
  * determinism contract: a row's output depends only on that row for a model
  * whose rows are independent (checked), whatever the batch, the chunk and
  * the thread count.
@@ -15,16 +17,26 @@
  * Every step that can fail on one rank only ends in lam_mpi_agree, so all
  * ranks leave together; the output goes to a temporary file that rank 0
  * renames once every rank has written and closed it. */
+#define _GNU_SOURCE /* O_DIRECT */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#if defined(__linux__) && defined(O_DIRECT) && defined(__has_include)
+#if __has_include(<linux/aio_abi.h>)
+#include <linux/aio_abi.h>
+#include <sys/syscall.h>
+#define LAM_DIRECT_OUTPUT 1
+#endif
+#endif
 
 #include "mpi/mpi_internal.h"
 
@@ -207,13 +219,11 @@ static lam_status prepare(job *j, lam_module *m, const lam_mpi_run_options *opt,
     int64_t tail = j->rows % chunk;
     if (tail && (st = make_plan(j, m, tail, &j->tail)) != LAM_OK)
         return st;
-    size_t in_bytes = (size_t)(chunk * j->in_row) * sizeof(float), out_bytes = (size_t)(chunk * j->out_row) * sizeof(float);
+    size_t in_bytes = (size_t)(chunk * j->in_row) * sizeof(float);
     j->in = malloc(in_bytes ? in_bytes : 1);
-    j->out[0] = malloc(out_bytes ? out_bytes : 1);
-    j->out[1] = malloc(out_bytes ? out_bytes : 1);
-    if (!j->in || !j->out[0] || !j->out[1])
-        return lam__mpi_fail(LAM_ERR_NO_MEMORY, "out of memory for chunks of %" PRId64 " rows (%zu + 2 x %zu "
-                             "bytes): ask for fewer rows per chunk", chunk, in_bytes, out_bytes);
+    if (!j->in)
+        return lam__mpi_fail(LAM_ERR_NO_MEMORY, "out of memory for chunks of %" PRId64 " rows (%zu bytes): ask "
+                             "for fewer rows per chunk", chunk, in_bytes);
     int64_t oshape[LAM_MAX_DIMS];
     int ondim;
     if (lam_plan_output_shape(j->plan, &ondim, oshape) != LAM_OK)
@@ -319,6 +329,12 @@ static lam_status run_rows(job *j, MPI_File fh, MPI_Offset data_off, void *args,
     MPI_Request req[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
     lam_status st = LAM_OK;
     int cur = 0;
+    size_t out_bytes = (size_t)(j->chunk * j->out_row) * sizeof(float);
+    j->out[0] = malloc(out_bytes ? out_bytes : 1);
+    j->out[1] = malloc(out_bytes ? out_bytes : 1);
+    if (!j->out[0] || !j->out[1])
+        return lam__mpi_fail(LAM_ERR_NO_MEMORY, "out of memory for the output of chunks of %" PRId64 " rows (2 x "
+                             "%zu bytes): ask for fewer rows per chunk", j->chunk, out_bytes);
     if (j->rows > 0)
         st = read_rows(j, j->first, j->chunk < j->rows ? j->chunk : j->rows, NULL, true);
     for (int64_t done = 0; done < j->rows && st == LAM_OK;) {
@@ -370,6 +386,255 @@ static lam_status run_rows(job *j, MPI_File fh, MPI_Offset data_off, void *args,
     return st;
 }
 
+#ifdef LAM_DIRECT_OUTPUT
+/* Direct output.  Where the file system takes O_DIRECT, a rank writes its
+ * rows with direct I/O, submitted with Linux's native asynchronous I/O
+ * (io_submit) so that the writes proceed while the next chunk is computed.
+ * Direct I/O moves the rows from the rank's buffer to the file system
+ * without copying them into the page cache: a write-once output that is
+ * synced at the end anyway gains nothing from the cache, and filling new
+ * page-cache pages is where most of a small model's time went (on a virtual
+ * machine, first touches of memory the host has reclaimed are slow).
+ *
+ * Direct I/O needs offsets, lengths and memory aligned to the device's
+ * block: a chunk's output is computed into a page-aligned staging buffer at
+ * its offset within the file's 4 KiB page, the whole pages are written
+ * directly, the partial page at the end is carried to the start of the
+ * other buffer, and the partial pages at the two ends of the rank's range
+ * (which it shares with the neighbouring rank, or the header) go through
+ * MPI-IO like every write of the buffered path.  A file system that refuses
+ * a direct write (EINVAL: other alignment, no O_DIRECT) gets that write and
+ * every later one through MPI-IO instead. */
+enum { DIO_ALIGN = 4096, DIO_PIECES = 8, DIO_MIN_PIECE = 256 << 10, DIO_MIN_STAGE = 2 << 20 };
+
+typedef struct dio {
+    int fd;                        /* the temporary file opened O_DIRECT, or -1 */
+    bool direct;                   /* write whole pages through fd (else everything with MPI-IO) */
+    aio_context_t ctx;
+    char *buf[2];                  /* staging buffers, DIO_ALIGN-aligned */
+    int64_t cap;                   /* bytes in each */
+    int pending[2];                /* writes in flight from buf[k] */
+    struct iocb cb[2][DIO_PIECES];
+    int64_t base;                  /* file offset of buf[cur][0], a multiple of DIO_ALIGN */
+} dio;
+
+static int64_t dio_down(int64_t v) { return v / DIO_ALIGN * DIO_ALIGN; }
+static int64_t dio_up(int64_t v) { return (v + DIO_ALIGN - 1) / DIO_ALIGN * DIO_ALIGN; }
+
+/* Open the temporary file for direct writes and allocate the staging
+ * buffers for chunks of out_bytes bytes: each holds at least DIO_MIN_STAGE
+ * bytes, so that small chunks are written a few together (a direct write
+ * waits for the device: many small ones would be slow).  d->fd stays -1
+ * (MPI-IO) where the file system or the kernel does not take it;
+ * LAM_ERR_NO_MEMORY only. */
+static lam_status dio_open(const job *j, dio *d, size_t out_bytes)
+{
+    memset(d, 0, sizeof *d);
+    d->fd = -1;
+    size_t cap = (size_t)dio_up((int64_t)out_bytes > DIO_MIN_STAGE ? (int64_t)out_bytes : DIO_MIN_STAGE) + 2 * DIO_ALIGN;
+    d->cap = (int64_t)cap;
+    for (int k = 0; k < 2; k++)
+        if (posix_memalign((void **)&d->buf[k], DIO_ALIGN, cap) != 0) {
+            d->buf[k] = NULL;
+            return lam__mpi_fail(LAM_ERR_NO_MEMORY, "out of memory for the output's staging buffers (2 x %zu "
+                                 "bytes): ask for fewer rows per chunk", cap);
+        }
+    int fd = open(j->tmp, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    if (fd < 0)
+        return LAM_OK;
+    if (syscall(SYS_io_setup, 2 * DIO_PIECES, &d->ctx) != 0) {
+        d->ctx = 0;
+        close(fd);
+        return LAM_OK;
+    }
+    d->fd = fd;
+    d->direct = true;
+    return LAM_OK;
+}
+
+static lam_status dio_mpi_write(MPI_File fh, int64_t off, const char *p, int64_t len)
+{
+    MPI_Status ms;
+    int err = MPI_File_write_at(fh, (MPI_Offset)off, p, (int)len, MPI_BYTE, &ms);
+    return err == MPI_SUCCESS ? LAM_OK : lam__mpi_call_fail(err, "writing the output");
+}
+
+/* Wait for the writes in flight from buffer `k` (from both when k < 0):
+ * LAM_OK or the first failure. */
+static lam_status dio_wait(dio *d, MPI_File fh, int k, double *seconds)
+{
+    lam_status st = LAM_OK;
+    double t = MPI_Wtime();
+    while (k < 0 ? d->pending[0] + d->pending[1] > 0 : d->pending[k] > 0) {
+        struct io_event ev[2 * DIO_PIECES];
+        long n = syscall(SYS_io_getevents, d->ctx, 1L, (long)(2 * DIO_PIECES), ev, NULL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            st = lam__mpi_fail(LAM_ERR_IO, "writing the output: io_getevents: %s", strerror(errno));
+            break;
+        }
+        for (long i = 0; i < n; i++) {
+            const struct iocb *cb = (const struct iocb *)(uintptr_t)ev[i].obj;
+            d->pending[ev[i].data]--;
+            int64_t res = (int64_t)ev[i].res;
+            if (res == (int64_t)cb->aio_nbytes || st != LAM_OK)
+                continue;
+            if (res == -EINVAL) { /* the file system wants other alignment: MPI-IO from here on */
+                d->direct = false;
+                st = dio_mpi_write(fh, cb->aio_offset, (const char *)(uintptr_t)cb->aio_buf, (int64_t)cb->aio_nbytes);
+            } else {
+                st = lam__mpi_fail(LAM_ERR_IO, "writing the output: %s", res < 0 ? strerror((int)-res) : "short write");
+            }
+        }
+    }
+    *seconds += MPI_Wtime() - t;
+    return st;
+}
+
+/* Bytes [s, e) of the file, which lie at buf[k] + (s - d->base): the whole
+ * pages directly (in flight when this returns), partial pages and anything
+ * after the direct path was given up with MPI-IO. */
+static lam_status dio_issue(dio *d, MPI_File fh, int k, int64_t s, int64_t e)
+{
+    const char *p = d->buf[k] - d->base;
+    int64_t head = dio_up(s) < e ? dio_up(s) : e, body = dio_down(e);
+    lam_status st = LAM_OK;
+    if (!d->direct || body <= head) /* nothing to write directly */
+        return dio_mpi_write(fh, s, p + s, e - s);
+    if (head > s && (st = dio_mpi_write(fh, s, p + s, head - s)) != LAM_OK)
+        return st;
+    int64_t len = body - head;
+    int pieces = (int)((len + DIO_MIN_PIECE - 1) / DIO_MIN_PIECE);
+    pieces = pieces > DIO_PIECES ? DIO_PIECES : pieces;
+    int64_t piece = dio_up((len + pieces - 1) / pieces);
+    struct iocb *list[DIO_PIECES];
+    int n = 0;
+    for (int64_t off = head; off < body; off += piece, n++) {
+        struct iocb *cb = &d->cb[k][n];
+        memset(cb, 0, sizeof *cb);
+        cb->aio_data = (uint64_t)k;
+        cb->aio_lio_opcode = IOCB_CMD_PWRITE;
+        cb->aio_fildes = (uint32_t)d->fd;
+        cb->aio_buf = (uint64_t)(uintptr_t)(p + off);
+        cb->aio_nbytes = (uint64_t)(body - off < piece ? body - off : piece);
+        cb->aio_offset = off;
+        list[n] = cb;
+    }
+    for (int done = 0; done < n;) {
+        long r = syscall(SYS_io_submit, d->ctx, (long)(n - done), list + done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) { /* refused: these pieces, and every later write, through MPI-IO */
+            d->direct = false;
+            for (; done < n && st == LAM_OK; done++)
+                st = dio_mpi_write(fh, (int64_t)list[done]->aio_offset, (const char *)(uintptr_t)list[done]->aio_buf,
+                                   (int64_t)list[done]->aio_nbytes);
+            break;
+        }
+        d->pending[k] += (int)r;
+        done += (int)r;
+    }
+    if (st == LAM_OK && body < e)
+        st = dio_mpi_write(fh, body, p + body, e - body);
+    return st;
+}
+
+/* Wait for every write, make them durable and close (also after a
+ * failure: nothing may be in flight from a buffer that is freed). */
+static lam_status dio_close(dio *d, MPI_File fh, double *seconds)
+{
+    lam_status st = LAM_OK;
+    if (d->ctx) {
+        st = dio_wait(d, fh, -1, seconds);
+        syscall(SYS_io_destroy, d->ctx);
+        d->ctx = 0;
+    }
+    if (d->fd >= 0) {
+        double t = MPI_Wtime();
+        if (fdatasync(d->fd) != 0 && st == LAM_OK)
+            st = lam__mpi_fail(LAM_ERR_IO, "writing the output: %s", strerror(errno));
+        close(d->fd);
+        *seconds += MPI_Wtime() - t;
+    }
+    d->fd = -1;
+    free(d->buf[0]);
+    free(d->buf[1]);
+    d->buf[0] = d->buf[1] = NULL;
+    return st;
+}
+
+/* run_rows with the output written through a dio. */
+static lam_status run_rows_direct(job *j, MPI_File fh, MPI_Offset data_off, void *args, lam_mpi_run_stats *stats)
+{
+    dio d;
+    int64_t rb = j->out_row * 4;
+    lam_status st = dio_open(j, &d, (size_t)(j->chunk * rb));
+    int64_t a = (int64_t)data_off + j->first * rb, issued = a;
+    int cur = 0;
+    d.base = dio_down(a);
+    if (st == LAM_OK && j->rows > 0)
+        st = read_rows(j, j->first, j->chunk < j->rows ? j->chunk : j->rows, NULL, true);
+    for (int64_t done = 0; done < j->rows && st == LAM_OK;) {
+        int64_t n = j->rows - done < j->chunk ? j->rows - done : j->chunk;
+        double t = MPI_Wtime();
+        st = read_rows(j, j->first + done, n, j->in, false);
+        stats->read_seconds += MPI_Wtime() - t;
+        if (st != LAM_OK)
+            break;
+        int64_t next = j->rows - done - n < j->chunk ? j->rows - done - n : j->chunk;
+        if (next > 0 && (st = read_rows(j, j->first + done + n, next, NULL, true)) != LAM_OK)
+            break;
+        /* buf[cur] holds the carried bytes [d.base, s) and nothing in flight */
+        int64_t s = a + done * rb, e = s + n * rb;
+        int64_t ishape[LAM_MAX_DIMS], oshape[LAM_MAX_DIMS];
+        int ondim;
+        lam_plan *p = n == j->chunk ? j->plan : j->tail;
+        memcpy(ishape, j->shape, sizeof ishape);
+        ishape[0] = n;
+        lam_plan_output_shape(p, &ondim, oshape);
+        float *y_rows = (float *)(void *)(d.buf[cur] + (s - d.base));
+        lam_tensor *x = NULL, *y = NULL;
+        t = MPI_Wtime();
+        if (lam_tensor_wrap(&x, j->in, j->ndim, ishape) != LAM_OK ||
+            lam_tensor_wrap(&y, y_rows, ondim, oshape) != LAM_OK || lam_plan_run_args(p, x, args, y) != LAM_OK) {
+            char what[96];
+            snprintf(what, sizeof what, "forward of rows [%" PRId64 ", %" PRId64 ")", j->first + done,
+                     j->first + done + n);
+            st = lam__mpi_lamina_fail(LAM_ERR_RUNTIME, what);
+        }
+        lam_tensor_release(x);
+        lam_tensor_release(y);
+        stats->compute_seconds += MPI_Wtime() - t;
+        if (st != LAM_OK)
+            break;
+        to_little_endian(y_rows, n * j->out_row);
+        done += n;
+        if (done < j->rows && e - d.base + next * rb <= d.cap)
+            continue; /* the next chunk fits behind this one */
+        int64_t stop = done == j->rows ? e : dio_down(e); /* whole pages until the last chunk */
+        if (stop > issued) {
+            t = MPI_Wtime();
+            st = dio_issue(&d, fh, cur, issued, stop);
+            stats->write_seconds += MPI_Wtime() - t;
+            issued = stop;
+        }
+        if (st != LAM_OK || done == j->rows)
+            break;
+        /* the partial page at the end starts the other buffer, once its writes are done */
+        if ((st = dio_wait(&d, fh, cur ^ 1, &stats->write_seconds)) != LAM_OK)
+            break;
+        int64_t nb = dio_down(e);
+        memcpy(d.buf[cur ^ 1], d.buf[cur] + (nb - d.base), (size_t)(e - nb));
+        d.base = nb;
+        cur ^= 1;
+    }
+    stats->direct_output = d.fd >= 0 && d.direct; /* false when the file system refused a direct write */
+    lam_status c = dio_close(&d, fh, &stats->write_seconds);
+    return st != LAM_OK ? st : c;
+}
+#endif
+
 static void job_free(job *j)
 {
     for (int i = 0; j->shards && i < j->n_shards; i++)
@@ -381,6 +646,25 @@ static void job_free(job *j)
     free(j->out[0]);
     free(j->out[1]);
     free(j->target);
+}
+
+/* A barrier that waits without spinning: Open MPI's blocking collectives
+ * poll, so a rank that finished its rows first would keep a core busy
+ * until the slowest one finishes, a core that the other ranks' threads or
+ * anything else on a shared node could use.  Sleeps between tests (50 us
+ * doubling to 2 ms: at most 2 ms late). */
+static void quiet_barrier(MPI_Comm comm)
+{
+    MPI_Request req;
+    if (MPI_Ibarrier(comm, &req) != MPI_SUCCESS)
+        return; /* the collective steps after it then wait as before */
+    int done = 0;
+    long ns = 50000;
+    while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        ns = ns < 2000000 ? ns * 2 : ns;
+    }
 }
 
 /* The whole file from the collective open to the rename (or removal). */
@@ -409,9 +693,15 @@ static lam_status write_output(job *j, const lam_mpi_run_options *opt, const cha
         if (err != MPI_SUCCESS)
             st = lam__mpi_call_fail(err, j->tmp);
     }
+#ifdef LAM_DIRECT_OUTPUT
+    if (st == LAM_OK && !(opt && opt->mpi_io_output))
+        st = run_rows_direct(j, fh, (MPI_Offset)hlen, opt ? opt->args : NULL, stats);
+    else
+#endif
     if (st == LAM_OK)
         st = run_rows(j, fh, (MPI_Offset)hlen, opt ? opt->args : NULL, stats);
     double t = MPI_Wtime();
+    quiet_barrier(j->comm); /* every rank, failed or not */
     err = MPI_File_sync(fh); /* collective: every rank calls it, failed or not */
     if (err != MPI_SUCCESS && st == LAM_OK)
         st = lam__mpi_call_fail(err, j->tmp);

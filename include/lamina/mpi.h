@@ -10,8 +10,9 @@
  * contiguous ranges, one per rank, nearly equal (sizes differ by at most
  * one row; lam_mpi_split_rows), with no padding and no row read twice.
  * Each rank reads its rows a chunk at a time, runs the model on each chunk
- * and writes the output rows at their place in one output .npy with MPI-IO
- * (rank 0 writes the header), so the output is byte for byte what
+ * and writes the output rows at their place in one output .npy, opened,
+ * sized and synced collectively with MPI-IO (rank 0 writes the header; the
+ * rows go with direct I/O or MPI-IO, see mpi_io_output), so the output is byte for byte what
  * `lamina run` (lam_module_forward over the whole input, saved with
  * lam_npy_save) gives in one process, for any number of ranks, threads and
  * chunk sizes.  That needs a model whose rows are independent
@@ -80,6 +81,12 @@ typedef struct lam_mpi_run_options {
      * wants to remove it when killed (a signal handler) keeps the name */
     void (*on_tmpfile)(const char *path, void *user);
     void *user;
+    /* false (the default): on Linux, where the file system takes it, each
+     * rank writes its output rows with direct I/O (O_DIRECT, asynchronous,
+     * bypassing the page cache), and only the partial pages at the two ends
+     * of its range with MPI-IO; true: every write with MPI-IO
+     * (MPI_File_iwrite_at).  The bytes written are the same. */
+    bool mpi_io_output;
 } lam_mpi_run_options;
 
 /* What lam_mpi_run did on this rank (seconds are wall-clock). */
@@ -93,6 +100,8 @@ typedef struct lam_mpi_run_stats {
     double seconds;            /* the whole call, on this rank */
     int failed_rank;           /* after a failure, the lowest rank that failed; else -1 */
     bool failed_here;          /* this rank failed (its message is its own, not "rank R failed") */
+    bool direct_output;        /* this rank wrote its rows with direct I/O (see mpi_io_output; false
+                                  when the file system refused it) */
 } lam_mpi_run_stats;
 
 /* Collective over `comm`: run `m` on the rows of the n_inputs .npy files

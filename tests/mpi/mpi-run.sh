@@ -58,14 +58,14 @@ Sequential(
 EOF
 "$NPYTOOL" gen "$T/x.npy" 1003 10 1 || exit 99
 
-# same MODEL_ARGS NAME CONFIGS: one process, then each "RANKS THREADS CHUNK"
+# same MODEL_ARGS NAME CONFIGS: one process, then each "RANKS THREADS CHUNK [OPTION]"
 # of CONFIGS (CHUNK 0: the default), compared byte for byte
 same() {
     args=$1 name=$2
     "$LAMINA_BIN" run $args -o "$T/$name.ref.npy" 2>"$T/err" || { bad "$name: lamina run: $(cat "$T/err")"; return; }
-    while read -r k t chunk; do
+    while read -r k t chunk extra; do
         [ -n "$k" ] || continue
-        c=; [ "$chunk" = 0 ] || c="--chunk-rows $chunk"
+        c=$extra; [ "$chunk" = 0 ] || c="$c --chunk-rows $chunk"
         rm -f "$T/$name.out.npy"
         if ! mpirun -n $k "$LAMINA_BIN" run --mpi -t $t $c $args -o "$T/$name.out.npy" >"$T/out" 2>"$T/err"; then
             bad "$name: $k ranks x $t threads $c: $(cat "$T/err")"
@@ -87,6 +87,41 @@ for name in mlp layernorm softmax gelu_both deep three_d nested; do
     same "$F/$name.lam -w $F/$name.safetensors -i $T/$name.in.npy" "$name" "3 2 5
 4 1 0"
 done
+
+# the output's writes: each rank writes the whole 4 KiB pages of its range with
+# direct I/O (where the file system takes O_DIRECT) from staging buffers that
+# carry a chunk's last partial page over to the next chunk, and the partial
+# pages at the two ends of its range with MPI-IO; --mpi-io writes everything
+# with MPI-IO.  Outputs of 360 and 540 KB, so that ranges and chunks end at
+# all kinds of offsets within a page (rows of 8 and 12 bytes)
+cat > "$T/odd.lam" <<'EOF'
+Sequential(
+  (0): Linear(in_features=10, out_features=3, bias=True)
+)
+EOF
+"$NPYTOOL" gen "$T/big.npy" 45001 10 7 || exit 99
+for m in seed odd; do
+    same "$T/$m.lam -i $T/big.npy" "big-$m" "1 1 0
+2 1 0
+3 1 333
+4 2 1000
+2 1 7
+3 2 4099
+2 1 0 --mpi-io
+3 1 333 --mpi-io"
+done
+# which path a rank took is in its LAMINA_VERBOSE line
+if dd if=/dev/zero of="$T/direct" bs=4096 count=1 oflag=direct 2>/dev/null; then
+    LAMINA_VERBOSE=1 mpirun -n 2 "$LAMINA_BIN" run --mpi "$T/seed.lam" -i "$T/big.npy" -o "$T/big.out.npy" \
+        2>"$T/err" || bad "direct I/O: $(cat "$T/err")"
+    [ "$(grep -c "info: rows .*write [0-9.]* s (direct I/O)" "$T/err")" = 2 ] ||
+        bad "$T takes O_DIRECT but the ranks did not write with direct I/O: $(cat "$T/err")"
+else
+    echo "note: $T does not take O_DIRECT: the direct path is not exercised here"
+fi
+LAMINA_VERBOSE=1 mpirun -n 2 "$LAMINA_BIN" run --mpi --mpi-io "$T/seed.lam" -i "$T/big.npy" -o "$T/big.out.npy" \
+    2>"$T/err" || bad "--mpi-io: $(cat "$T/err")"
+[ "$(grep -c "info: rows .*write [0-9.]* s (MPI-IO)" "$T/err")" = 2 ] || bad "--mpi-io: not written with MPI-IO: $(cat "$T/err")"
 
 # shards of three dtypes read as one array; more ranks than rows
 "$NPYTOOL" gen "$T/s1.npy" 5 10 2 f4 && "$NPYTOOL" gen "$T/s2.npy" 0 10 3 f4 &&
@@ -142,7 +177,9 @@ fails "a model that mixes rows" "does not treat the rows of its input independen
 # a rank killed mid-run: mpirun ends the job; nothing is left behind.  Rank
 # 0 is lamina itself (exec), as in a real job, so that mpirun's SIGTERM
 # reaches it; rank 1's shell kills its lamina once the output is being
-# written.
+# written: once the temporary file has its size (MPI_File_set_size, after
+# every rank has opened it; Open MPI's open makes and removes files of its
+# own, "<tmp>.locktest.<rank>", which a rank killed inside it leaves).
 "$NPYTOOL" gen "$T/long.npy" 400000 10 8 || exit 99
 rm -rf "$T/f" && mkdir "$T/f"
 lrun="$LAMINA_BIN run --mpi $T/seed.lam -i $T/long.npy --chunk-rows 50 -t 1 -o $T/f/y.npy"
@@ -151,7 +188,7 @@ mpirun -n 2 sh -c '
     '"$lrun"' &
     pid=$!
     n=0   # wait until the run is writing
-    while ! ls '"$T"'/f | grep -q tmp && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
+    while [ -z "$(find '"$T"'/f -name "*.tmp" -size +0c)" ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
     kill -9 $pid
     wait $pid' >"$T/out" 2>"$T/err"
 rc=$?
@@ -179,6 +216,7 @@ rc=$?
 [ $rc = 1 ] && grep -qF "Sequential.forward() takes 2 positional arguments but 3 were given" "$T/err" ||
     bad "run with two inputs, no --mpi: exit $rc: $(cat "$T/err")"
 usage "--chunk-rows needs --mpi" run "$T/seed.lam" -i "$T/x.npy" --chunk-rows 5
+usage "--mpi-io needs --mpi" run "$T/seed.lam" -i "$T/x.npy" --mpi-io
 usage "--chunk-rows needs a positive integer" run --mpi "$T/seed.lam" -i "$T/x.npy" --chunk-rows 0 -o "$T/y.npy"
 
 # a rank bound to one core: --threads 2 gets a warning; without --threads

@@ -50,7 +50,7 @@ typedef struct cli_common {
 enum {
     OPT_WEIGHTS = 256, OPT_PLUGIN, OPT_THREADS, OPT_SEED, OPT_NO_STRICT, OPT_CONDITION,
     OPT_INPUT, OPT_OUTPUT, OPT_INPUT_SHAPE, OPT_BATCH, OPT_SECONDS, OPT_JSON, OPT_HELP,
-    OPT_WARMUP, OPT_MPI, OPT_CHUNK_ROWS, OPT_SET,
+    OPT_WARMUP, OPT_MPI, OPT_CHUNK_ROWS, OPT_SET, OPT_MPI_IO,
 };
 /* getopt_long table entries for the options every model command takes */
 #define CLI_MODEL_OPTIONS                                                                          \
@@ -116,7 +116,7 @@ int cli_walk(lam_module *m, cli_visit_fn fn, void *user);
  * and MPI_Finalize themselves), and "Open MPI v4.1.4" for info.  A rank's
  * default thread count is the cores it is bound to. */
 int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const char *output,
-                long long chunk_rows);
+                long long chunk_rows, bool mpi_io);
 void cli_mpi_library(char *buf, size_t size);
 /* bench --mpi: begin (MPI_Init), agree on the set-up's exit code (every
  * rank's, as one), measure and report on rank 0, end (MPI_Finalize). */

@@ -153,7 +153,7 @@ void cli_mpi_library(char *buf, size_t size)
 }
 
 int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const char *output,
-                long long chunk_rows)
+                long long chunk_rows, bool mpi_io)
 {
     if (!output)
         return cli_usage("run", "--mpi needs --output Y.npy (every rank writes its rows there)");
@@ -171,7 +171,7 @@ int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const ch
     bool condition = c->condition;
     /* without --condition, custom forwards get no per-call argument (NULL) */
     lam_mpi_run_options opt = {.chunk_rows = chunk_rows, .args = condition ? &condition : NULL,
-                               .on_tmpfile = on_tmpfile};
+                               .on_tmpfile = on_tmpfile, .mpi_io_output = mpi_io};
     lam_mpi_run_stats stats;
     lam_status st = lam_mpi_run(MPI_COMM_WORLD, m, n_inputs, inputs, output, &opt, &stats);
     if (st) {
@@ -184,10 +184,11 @@ int cli_mpi_run(const cli_common *c, int n_inputs, const char **inputs, const ch
         char line[768], mem[160];
         memory_peaks(mem, sizeof mem);
         snprintf(line, sizeof line, "rows [%lld, %lld) of %lld in chunks of %lld, %d thread%s: read %.3f s, "
-                 "compute %.3f s, write %.3f s, total %.3f s%s", (long long)stats.first_row,
+                 "compute %.3f s, write %.3f s (%s), total %.3f s%s", (long long)stats.first_row,
                  (long long)(stats.first_row + stats.rows), (long long)stats.total_rows,
                  (long long)stats.chunk_rows, lam_get_num_threads(), lam_get_num_threads() == 1 ? "" : "s",
-                 stats.read_seconds, stats.compute_seconds, stats.write_seconds, stats.seconds, mem);
+                 stats.read_seconds, stats.compute_seconds, stats.write_seconds,
+                 stats.direct_output ? "direct I/O" : "MPI-IO", stats.seconds, mem);
         cli_log(LAM_LOG_INFO, line, NULL);
     }
 out:

@@ -45,6 +45,9 @@ static const char run_help[] =
     "                           concatenated along axis 0).  See docs/scale-out.md\n"
     "      --chunk-rows N       with --mpi: rows per forward (default: from the\n"
     "                           model's planned memory, about 64 MiB a chunk)\n"
+    "      --mpi-io             with --mpi: write every output row with MPI-IO\n"
+    "                           (default: whole pages with direct I/O where the\n"
+    "                           file system takes it, bypassing the page cache)\n"
     "  -h, --help               show this help\n"
     "\n"
     "Exit status: 0 success, 1 bad model/weights/input/plugin (with --mpi: on any\n"
@@ -54,7 +57,7 @@ typedef struct run_args {
     const char *input, *output;
     const char **inputs; /* every --input, for --mpi */
     int n_inputs;
-    int mpi;
+    int mpi, mpi_io;
     long long chunk_rows;
 } run_args;
 
@@ -73,6 +76,7 @@ static int run_option(int opt, const char *arg, void *user)
     }
     case 'o': case OPT_OUTPUT: a->output = arg; return CLI_OK;
     case OPT_MPI: a->mpi = 1; return CLI_OK;
+    case OPT_MPI_IO: a->mpi_io = 1; return CLI_OK;
     case OPT_CHUNK_ROWS:
         if (cli_parse_int(arg, 1, INT64_MAX, &a->chunk_rows))
             return cli_usage("run", "--chunk-rows needs a positive integer, got '%s'", arg);
@@ -89,6 +93,7 @@ int cmd_run(int argc, char **argv)
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"mpi", no_argument, NULL, OPT_MPI},
         {"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
+        {"mpi-io", no_argument, NULL, OPT_MPI_IO},
         {NULL, 0, NULL, 0},
     };
     cli_common c = {.strict = 1};
@@ -105,14 +110,14 @@ int cmd_run(int argc, char **argv)
     }
     if (a.mpi) {
 #ifdef LAM_HAVE_MPI
-        rc = cli_mpi_run(&c, a.n_inputs, a.inputs, a.output, a.chunk_rows);
+        rc = cli_mpi_run(&c, a.n_inputs, a.inputs, a.output, a.chunk_rows, a.mpi_io);
 #else
         rc = cli_usage("run", "--mpi: this lamina was built without MPI (%s)", LAM_MPI_WHY);
 #endif
         goto out;
     }
-    if (a.chunk_rows) {
-        rc = cli_usage("run", "--chunk-rows needs --mpi");
+    if (a.chunk_rows || a.mpi_io) {
+        rc = cli_usage("run", a.mpi_io ? "--mpi-io needs --mpi" : "--chunk-rows needs --mpi");
         goto out;
     }
     /* '-' is standard output, written where it points (see lam_npy_save) */
