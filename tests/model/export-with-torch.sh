@@ -77,5 +77,17 @@ PY
 "$LAMINA_BIN" run "$T/cnn/net.lam" --weights "$T/cnn/net.safetensors" --input "$T/cx.npy" \
     --output "$T/cnn.npy" || { echo "FAIL: lamina run (cnn)"; fail=1; }
 "$NPY_COMPARE" "$T/cnn.npy" "$T/cy.npy" || { echo "FAIL: cnn differs"; fail=1; }
+# lamina-export notes the types a model needs a plugin for: it must know every
+# type lamina builds itself (the registry's, as `lamina info` lists them)
+"$LAMINA_BIN" info 2>/dev/null | awk '$2 == "built-in" { print $1 }' > "$T/builtins"
+"$py" - "$export_tool" "$T/builtins" <<'PY' || fail=1
+import importlib.machinery, sys
+lx = importlib.machinery.SourceFileLoader("lamina_export", sys.argv[1]).load_module()
+have = {l.strip() for l in open(sys.argv[2]) if l.strip()}
+assert len(have) > 40, "lamina info listed %d built-in types" % len(have)
+missing = sorted(have - lx.BUILTIN_TYPES)
+if missing:
+    sys.exit("FAIL: lamina-export's BUILTIN_TYPES lacks %s" % ", ".join(missing))
+PY
 [ $fail -eq 0 ] && echo "export-with-torch: OK"
 exit $fail
