@@ -11,8 +11,11 @@
  *     (lamina-export writes it), 224 (torchvision's vit_* default) when not
  *     written; the input must be image_size x image_size, as torchvision
  *     asserts.
- *   - the attention's num_heads: MultiheadAttention's own rule
- *     (docs/model-format.md §1.7: written in its call, or --set).
+ *   - the attention's num_heads and batch_first: MultiheadAttention's own
+ *     rule (docs/model-format.md §1.7: written in its call, or --set);
+ *     when the file gives neither, EncoderBlock's bind makes the attention
+ *     as torchvision does, batch_first with the vit_* builders' num_heads
+ *     for its hidden_dim (768: 12, 1024: 16, 1280: 16).
  * MLPBlock is an nn.Sequential subclass (torchvision.ops.MLP) that adds no
  * forward. */
 #include "tv.h"
@@ -46,6 +49,39 @@ static lam_status encoder_block(tv_ctx *c, tv_val *x)
 
 TV_CONTAINER(encoder_block)
 
+/* torchvision's vit_* builders tie num_heads to hidden_dim */
+static int64_t vit_default_heads(int64_t hidden_dim)
+{
+    switch (hidden_dim) {
+    case 768: return 12;  /* vit_b_16, vit_b_32 */
+    case 1024: return 16; /* vit_l_16, vit_l_32 */
+    case 1280: return 16; /* vit_h_14 */
+    default: return 0;
+    }
+}
+
+/* A self_attention whose num_heads or batch_first the model file does not
+ * give (print(model) shows neither) gets them as EncoderBlock.__init__
+ * makes it: batch_first=True and the vit_* builders' num_heads for its
+ * hidden_dim.  What the file gives is kept, and --set still replaces these
+ * (host->attention_default_args).  Other sizes keep num_heads unknown: the
+ * attention's message says how to give it. */
+static lam_status encoder_block_bind(const lam_host_api *h, lam_module *self)
+{
+    lam_module *a = h->module_child(self, "self_attention");
+    if (!a || strcmp(h->module_type_name(a), "MultiheadAttention"))
+        return h->error(LAM_ERR_INVALID_ARGUMENT,
+                        "EncoderBlock: expected a child 'self_attention' (MultiheadAttention)");
+    if (!LAM_HOST_HAS(h, attention_default_args))
+        return LAM_OK;
+    lam_module *op = h->module_child(a, "out_proj");
+    lam_tensor *w = op ? h->module_param(op, "weight") : NULL;
+    if (!w || h->tensor_ndim(w) != 2)
+        return LAM_OK; /* the attention's own checks speak */
+    const int64_t E = h->tensor_shape(w)[0], heads = vit_default_heads(E);
+    return h->attention_default_args(a, heads, true); /* heads 0: batch_first only */
+}
+
 static const lam_layer_type encoder_block_type = {
     .struct_size = sizeof(lam_layer_type),
     .name = "EncoderBlock",
@@ -54,6 +90,7 @@ static const lam_layer_type encoder_block_type = {
     .create = tv_create_plain,
     .output_shape = encoder_block_shape,
     .forward = encoder_block_forward,
+    .bind = encoder_block_bind,
 };
 
 TV_SEQUENTIAL(mlp_block_type, "MLPBlock");

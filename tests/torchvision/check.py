@@ -141,9 +141,20 @@ CASES = [
     ("inception_aux", lambda: M.inception_v3(num_classes=10, aux_logits=True,
                                              init_weights=False).AuxLogits, (768, 17, 17)),
     ("vit", small_vit, (3, 32, 32)),
+    # hidden_dim 768: print(model) alone (no num_heads, batch_first, image_size
+    # in the file) runs with vit_b's 12 heads; the 4 heads lamina-export
+    # writes win over that default
+    ("vit_print", lambda: M.VisionTransformer(224, 32, 1, 12, 768, 64, num_classes=10),
+     (3, 224, 224)),
+    ("vit_heads", lambda: M.VisionTransformer(224, 32, 1, 4, 768, 64, num_classes=10),
+     (3, 224, 224)),
     ("vit_b_16", lambda: M.vit_b_16(image_size=32, num_classes=10), (3, 32, 32)),
     # non-square, not a multiple of the window: padding and the shifted mask
     ("swin", small_swin, (3, 60, 44)),
+    # print(model) alone: window 7, num_heads dim / 32 and the shifts by block
+    # position, as torchvision's swin builders make them
+    ("swin_print", lambda: tv_swin.SwinTransformer([4, 4], 64, [2, 2], [2, 4], [7, 7],
+                                                   num_classes=10), (3, 64, 56)),
     ("swin_t", lambda: M.swin_t(num_classes=10), (3, 64, 64)),
     ("mixed_block", mixed_block, (3, 20, 12)),
     ("mixed_fc", mixed_fc, (3, 64, 48)),
@@ -195,6 +206,9 @@ def run_case(lamina, lx, name, make, chw, tmp):
     model.eval()
     out = os.path.join(tmp, name)
     lx.export(model, out, warn=False)
+    if name.endswith("_print"):  # the printed form only
+        with open(out + ".lam", "w") as f:
+            f.write(repr(model) + "\n")
     x = torch.randn((3,) + tuple(chw), generator=g)
     with torch.no_grad():
         ref = model(x).numpy()
