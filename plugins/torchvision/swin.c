@@ -214,28 +214,36 @@ static lam_status swa_forward(const lam_host_api *h, lam_module *self, const lam
     st = h->module_forward(qkv_m, X, NULL, &qkv);
     if (!st)
         st = h->tensor_create(&A, 3, xs);
-    float *logit = NULL;
-    if (!st && !(logit = h->alloc(sizeof(float) * (size_t)N)))
+    float *logit = NULL, *kt = NULL;
+    if (!st && !(logit = h->alloc(sizeof(float) * (size_t)(N + hd * N))))
         st = h->error(LAM_ERR_NO_MEMORY, "ShiftedWindowAttention: out of memory");
     if (!st) {
         const float *qd = h->tensor_cdata(qkv), *tb = h->tensor_cdata(table);
         float *ad = h->tensor_data(A);
         const float scale = 1.0f / sqrtf((float)hd);
+        kt = logit + N;
         for (int64_t bw = 0; bw < Bn; bw++) {
             int64_t win = bw % (nWh * nWw), wy = win / nWw, wx = win % nWw;
             const float *base = qd + bw * N * 3 * C;
-            for (int64_t hh = 0; hh < heads; hh++)
+            for (int64_t hh = 0; hh < heads; hh++) {
+                /* this head's keys as [hd, N]: the logits' loop runs over keys */
+                for (int64_t j = 0; j < N; j++)
+                    for (int64_t d = 0; d < hd; d++)
+                        kt[d * N + j] = base[j * 3 * C + C + hh * hd + d];
                 for (int64_t i = 0; i < N; i++) {
                     const float *qi = base + i * 3 * C + hh * hd;
                     int ri = region(wy * w + i / w, pH, w, shH) * 3 +
                              region(wx * w + i % w, pW, w, shW);
+                    for (int64_t j = 0; j < N; j++)
+                        logit[j] = 0.0f;
+                    for (int64_t d = 0; d < hd; d++) {
+                        const float qd_ = qi[d] * scale, *kd = kt + d * N;
+                        for (int64_t j = 0; j < N; j++)
+                            logit[j] += qd_ * kd[j];
+                    }
                     float mx = -INFINITY;
                     for (int64_t j = 0; j < N; j++) {
-                        const float *kj = base + j * 3 * C + C + hh * hd;
-                        float acc = 0.0f;
-                        for (int64_t d = 0; d < hd; d++)
-                            acc += qi[d] * scale * kj[d];
-                        acc += tb[(int64_t)s->idx[i * N + j] * heads + hh];
+                        float acc = logit[j] + tb[(int64_t)s->idx[i * N + j] * heads + hh];
                         if (masked && ri != region(wy * w + j / w, pH, w, shH) * 3 +
                                                 region(wx * w + j % w, pW, w, shW))
                             acc += -100.0f;
@@ -258,6 +266,7 @@ static lam_status swa_forward(const lam_host_api *h, lam_module *self, const lam
                             o[d] += p * vj[d];
                     }
                 }
+            }
         }
     }
     h->free(logit);
