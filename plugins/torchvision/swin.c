@@ -167,6 +167,28 @@ static lam_status swa_shape(const lam_host_api *h, lam_module *self, int ndim, c
     return LAM_OK;
 }
 
+/* A tensor of `shape` to fill: from the plan's pools (like * 0, viewed)
+ * when it has like's size, which is every step of a model whose feature
+ * maps are multiples of the window, else a new one. */
+static lam_status scratch(const lam_host_api *h, const lam_tensor *like, int nd,
+                          const int64_t *shape, lam_tensor **out)
+{
+    int64_t n = 1;
+    for (int i = 0; i < nd; i++)
+        n *= shape[i];
+    if (n != h->tensor_numel(like))
+        return h->tensor_create(out, nd, shape);
+    lam_tensor *z = NULL;
+    lam_status st = h->ops->mul_scalar(&z, like, 0.0);
+    if (st)
+        return st;
+    st = h->ops->view(out, z, nd, shape);
+    h->tensor_release(z);
+    return st;
+}
+
+#define SWA_STACK 8192 /* floats of logits and keys on the stack (w 7, 128 per head) */
+
 /* the shifted-window mask's region of padded position p (of P) */
 static int region(int64_t p, int64_t P, int64_t w, int64_t shift)
 {
@@ -195,7 +217,7 @@ static lam_status swa_forward(const lam_host_api *h, lam_module *self, const lam
     /* windows of the rolled, padded input: [Bn, N, C] */
     lam_tensor *X = NULL, *qkv = NULL, *A = NULL, *P = NULL;
     int64_t xs[3] = {Bn, N, C};
-    lam_status st = h->tensor_create(&X, 3, xs);
+    lam_status st = scratch(h, in, 3, xs, &X);
     if (st)
         return st;
     float *xd = h->tensor_data(X);
@@ -213,9 +235,10 @@ static lam_status swa_forward(const lam_host_api *h, lam_module *self, const lam
     lam_module *qkv_m = h->module_child(self, "qkv"), *proj_m = h->module_child(self, "proj");
     st = h->module_forward(qkv_m, X, NULL, &qkv);
     if (!st)
-        st = h->tensor_create(&A, 3, xs);
-    float *logit = NULL, *kt = NULL;
-    if (!st && !(logit = h->alloc(sizeof(float) * (size_t)(N + hd * N))))
+        st = scratch(h, X, 3, xs, &A);
+    float stack[SWA_STACK], *logit = NULL, *kt = NULL;
+    const bool heap = N + hd * N > SWA_STACK;
+    if (!st && !(logit = heap ? h->alloc(sizeof(float) * (size_t)(N + hd * N)) : stack))
         st = h->error(LAM_ERR_NO_MEMORY, "ShiftedWindowAttention: out of memory");
     if (!st) {
         const float *qd = h->tensor_cdata(qkv), *tb = h->tensor_cdata(table);
@@ -269,7 +292,8 @@ static lam_status swa_forward(const lam_host_api *h, lam_module *self, const lam
             }
         }
     }
-    h->free(logit);
+    if (heap)
+        h->free(logit);
     if (!st)
         st = h->module_forward(proj_m, A, NULL, &P);
     if (!st) {
@@ -363,7 +387,7 @@ static lam_status patch_merging(tv_ctx *c, tv_val *x)
     int64_t shape[4] = {B, (H + 1) / 2, (W + 1) / 2, 4 * C};
     if (!c->shape_only) {
         lam_tensor *t = NULL;
-        lam_status st = c->h->tensor_create(&t, 4, shape);
+        lam_status st = scratch(c->h, x->t, 4, shape, &t);
         if (st)
             return st;
         const float *xd = c->h->tensor_cdata(x->t);

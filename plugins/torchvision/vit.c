@@ -210,23 +210,33 @@ static lam_status vit(tv_ctx *c, tv_val *x)
         x->s[1] = S + 1;
         x->s[2] = E;
     } else {
-        /* cat([class_token.expand(n, -1, -1), x.reshape(n, E, S).permute(0, 2, 1)], 1) */
-        lam_tensor *t = NULL;
-        int64_t shape[3] = {n, S + 1, E};
-        if ((st = h->tensor_create(&t, 3, shape)))
-            return st;
-        const float *xd = h->tensor_cdata(x->t), *cd = h->tensor_cdata(cls);
-        float *td = h->tensor_data(t);
-        for (int64_t b = 0; b < n; b++) {
-            float *tb = td + b * (S + 1) * E;
-            const float *xb = xd + b * E * S;
-            memcpy(tb, cd, sizeof(float) * (size_t)E);
-            for (int64_t e = 0; e < E; e++)
-                for (int64_t i = 0; i < S; i++)
-                    tb[(1 + i) * E + e] = xb[e * S + i];
+        /* cat([class_token.expand(n, -1, -1), x.reshape(n, E, S).permute(0, 2, 1)], 1),
+         * the expand as x[:, :1] * 0 + class_token: host ops, whose outputs
+         * come from the plan's pools */
+        int64_t v3[3] = {n, E, S}, shape[3] = {n, S + 1, E};
+        static const int perm[3] = {0, 2, 1};
+        lam_tensor *a = NULL, *b = NULL, *t1 = NULL, *t2 = NULL, *cl = NULL, *r = NULL;
+        st = h->ops->view(&a, x->t, 3, v3);
+        if (!st)
+            st = h->ops->permute(&b, a, 3, perm);
+        if (!st)
+            st = h->ops->narrow(&t1, b, 1, 0, 1);
+        if (!st)
+            st = h->ops->mul_scalar(&t2, t1, 0.0);
+        if (!st)
+            st = h->ops->add(&cl, t2, cls);
+        if (!st) {
+            const lam_tensor *parts[2] = {cl, b};
+            st = h->ops->cat(&r, 2, parts, 1);
         }
+        lam_tensor *tmp[5] = {a, b, t1, t2, cl};
+        for (int i = 0; i < 5; i++)
+            if (tmp[i])
+                h->tensor_release(tmp[i]);
+        if (st)
+            return st;
         h->tensor_release(x->t);
-        x->t = t;
+        x->t = r;
         x->nd = 3;
         memcpy(x->s, shape, sizeof shape);
     }
