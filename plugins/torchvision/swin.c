@@ -321,9 +321,20 @@ static lam_status swa_forward(const lam_host_api *h, lam_module *self, const lam
 
 static int swa_repr(const lam_host_api *h, const lam_module *self, char *buf, size_t size)
 {
+    /* torchvision prints its children only; what a file wrote is printed
+     * back, so that lamina's print of the model reads back to it */
     const swa_state *s = h->module_state(self);
-    (void)s;
-    return snprintf(buf, size, "%s", ""); /* torchvision prints its children only */
+    int n = 0;
+    if (s->window_given)
+        n += snprintf(buf, size, "window_size=[%lld, %lld]", (long long)s->w, (long long)s->w);
+    if (s->shift_given)
+        n += snprintf(buf + (n < (int)size ? n : (int)size), (size_t)n < size ? size - (size_t)n : 0,
+                      "%sshift_size=[%lld, %lld]", n ? ", " : "", (long long)s->shift,
+                      (long long)s->shift);
+    if (s->heads_given)
+        n += snprintf(buf + (n < (int)size ? n : (int)size), (size_t)n < size ? size - (size_t)n : 0,
+                      "%snum_heads=%lld", n ? ", " : "", (long long)s->heads);
+    return n;
 }
 
 static const lam_layer_type swa_type = {
