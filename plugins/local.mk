@@ -34,7 +34,8 @@ plugins_containers_la_LDFLAGS = $(LAM_PLUGIN_LDFLAGS)
 plugins_torchvision_la_SOURCES = plugins/torchvision/tv.h plugins/torchvision/common.c \
 	plugins/torchvision/resnet.c plugins/torchvision/classic.c plugins/torchvision/mobile.c \
 	plugins/torchvision/densenet.c plugins/torchvision/regnet.c plugins/torchvision/convnext.c \
-	plugins/torchvision/inception.c
+	plugins/torchvision/inception.c plugins/torchvision/vit.c \
+	plugins/torchvision/swin.c
 plugins_torchvision_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS)
 plugins_torchvision_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 plugins_torchvision_la_LDFLAGS = $(LAM_PLUGIN_LDFLAGS)

@@ -52,7 +52,7 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 5u /* 1.1: host->ops, layer-type capabilities;
+#define LAM_PLUGIN_ABI_MINOR 6u /* 1.1: host->ops, layer-type capabilities;
                                    1.2: host->module_forward_into;
                                    1.3: LAM_ARG_ANY, tuples written as lists,
                                    LAM_ARG_STRING_OK;
@@ -66,7 +66,8 @@ extern "C" {
                                    lam_layer_type.forward_multi);
                                    1.5: host->kv_cache (causal attention
                                    and the key/value cache) and
-                                   host->module_register_parameter */
+                                   host->module_register_parameter;
+                                   1.6: host->attention_default_args */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -537,7 +538,20 @@ struct lam_host_api {
      * host->module_register_parameter(lm_head, "weight", wte_weight). */
     lam_status (*module_register_parameter)(lam_module *m, const char *name, lam_tensor *t);
 
-    void (*reserved[10])(void);
+    /* ---- ABI 1.6 (in a reserved slot) ---- */
+    /* The model's default for a MultiheadAttention's arguments its printed
+     * form hides (docs/model-format.md §1.7): each of num_heads and
+     * batch_first that the model file left unknown gets the value given
+     * (num_heads <= 0: num_heads is left as it is);
+     * one the file (or an earlier lam_model_set_arg) gave is kept, and a
+     * later lam_model_set_arg still replaces these.  For a type whose
+     * builder ties them to sizes it sees (torchvision's ViT EncoderBlock:
+     * num_heads from hidden_dim), called from its bind.  LAM_ERR_TYPE when
+     * m is not a MultiheadAttention; LAM_ERR_INVALID_ARGUMENT, changing
+     * nothing, when num_heads would be used and does not divide embed_dim. */
+    lam_status (*attention_default_args)(lam_module *m, int64_t num_heads, bool batch_first);
+
+    void (*reserved[9])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

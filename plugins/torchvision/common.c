@@ -464,7 +464,8 @@ static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const tv_family *fams[] = {&tv_common_family,   &tv_resnet_family,   &tv_classic_family,
                                &tv_mobile_family,   &tv_densenet_family, &tv_regnet_family,
-                               &tv_convnext_family, &tv_inception_family};
+                               &tv_convnext_family, &tv_inception_family, &tv_vit_family,
+                               &tv_swin_family};
     for (size_t f = 0; f < TV_COUNT(fams); f++)
         for (size_t i = 0; i < fams[f]->n; i++) {
             lam_status st = h->register_type(reg, fams[f]->types[i]);

@@ -127,6 +127,15 @@ static const lam_layer_type permute_type = {
     .destroy = free_state,
 };
 
+void tv_permute_give(const lam_host_api *h, lam_module *m, const int dims[4])
+{
+    permute_state *s = strcmp(h->module_type_name(m), "Permute") ? NULL : h->module_state(m);
+    if (s && s->magic == PERMUTE_MAGIC && !s->given) {
+        s->n = 4;
+        memcpy(s->dims, dims, sizeof(int) * 4);
+    }
+}
+
 /* ---- LayerNorm2d: LayerNorm over the channels of an NCHW input ---- */
 
 typedef struct ln2d_state {

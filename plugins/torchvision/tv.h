@@ -62,6 +62,10 @@ lam_status tv_channel_shuffle(tv_ctx *c, tv_val *v, int64_t groups);
  * every inverted residual's skip connection. */
 lam_status tv_keeps_shape(tv_ctx *c, lam_module *m, int64_t channels, bool *keeps);
 
+/* Give a Permute() that printed no dims (torchvision's Permute) these 4
+ * dims; anything else is left as it is (convnext.c). */
+void tv_permute_give(const lam_host_api *h, lam_module *m, const int dims[4]);
+
 /* ---- types ---- */
 /* A container type whose forward is tv_fn: TV_CONTAINER(basic_block) makes
  * basic_block_forward and basic_block_shape for a lam_layer_type. */
@@ -127,7 +131,8 @@ typedef struct tv_family {
     size_t n;
 } tv_family;
 extern const tv_family tv_common_family, tv_resnet_family, tv_classic_family, tv_mobile_family,
-    tv_densenet_family, tv_regnet_family, tv_convnext_family, tv_inception_family;
+    tv_densenet_family, tv_regnet_family, tv_convnext_family, tv_inception_family,
+    tv_vit_family, tv_swin_family;
 
 #define TV_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

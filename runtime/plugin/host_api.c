@@ -214,6 +214,26 @@ static const lam_host_kv_cache host_kv_cache = {
     .truncate = lam_kv_cache_truncate,
 };
 
+/* host->attention_default_args: the unknown ones of num_heads and
+ * batch_first get the values given */
+static lam_status h_attention_default_args(lam_module *m, int64_t num_heads, bool batch_first)
+{
+    if (!m || m->ops != &lam__mha_ops)
+        return lam__error(LAM_ERR_TYPE, "attention_default_args: %s is not a MultiheadAttention",
+                          m ? lam_module_type_name(m) : "NULL");
+    lam__hidden cur, v;
+    lam__mha_hidden(m, &cur);
+    unsigned which = cur.takes & ~cur.known & (LAM__HID_NUM_HEADS | LAM__HID_BATCH_FIRST);
+    if (num_heads <= 0)
+        which &= ~(unsigned)LAM__HID_NUM_HEADS;
+    if (!which)
+        return LAM_OK;
+    v = cur;
+    v.num_heads = num_heads;
+    v.batch_first = batch_first;
+    return lam__mha_set_hidden(m, &v, which);
+}
+
 static const lam_host_api host = {
     .struct_size = sizeof(lam_host_api),
     .abi_major = LAM_PLUGIN_ABI_MAJOR,
@@ -288,6 +308,7 @@ static const lam_host_api host = {
 
     .kv_cache = &host_kv_cache,
     .module_register_parameter = lam_module_register_parameter,
+    .attention_default_args = h_attention_default_args,
 };
 
 const lam_host_api *lam__host_api(void) { return &host; }

@@ -263,6 +263,148 @@ static long tv_plan_allocations(lam_module *m, int64_t rows, int threads)
     return allocations;
 }
 
+/* The torchvision plugin's transformers (issue 16): a ViT and a Swin
+ * planned for [rows, 3, 16, 16].  Their token tensors, windows and merged
+ * patches come from the plan's pools (host ops), as the blocks' above do:
+ * a Swin whose feature maps are multiples of its window (no padding). */
+static const char VIT_MODEL[] =
+    "VisionTransformer(\n"
+    "  image_size=16\n"
+    "  (conv_proj): Conv2d(3, 8, kernel_size=(8, 8), stride=(8, 8))\n"
+    "  (encoder): Encoder(\n"
+    "    (dropout): Dropout(p=0.0, inplace=False)\n"
+    "    (layers): Sequential(\n"
+    "      (encoder_layer_0): EncoderBlock(\n"
+    "        (ln_1): LayerNorm((8,), eps=1e-06, elementwise_affine=True)\n"
+    "        (self_attention): MultiheadAttention(\n"
+    "          embed_dim=8, num_heads=2, dropout=0.0, add_bias_kv=False, add_zero_attn=False, kdim=8, vdim=8, batch_first=True\n"
+    "          (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8, bias=True)\n"
+    "        )\n"
+    "        (dropout): Dropout(p=0.0, inplace=False)\n"
+    "        (ln_2): LayerNorm((8,), eps=1e-06, elementwise_affine=True)\n"
+    "        (mlp): MLPBlock(\n"
+    "          (0): Linear(in_features=8, out_features=16, bias=True)\n"
+    "          (1): GELU(approximate='none')\n"
+    "          (2): Dropout(p=0.0, inplace=False)\n"
+    "          (3): Linear(in_features=16, out_features=8, bias=True)\n"
+    "          (4): Dropout(p=0.0, inplace=False)\n"
+    "        )\n"
+    "      )\n"
+    "    )\n"
+    "    (ln): LayerNorm((8,), eps=1e-06, elementwise_affine=True)\n"
+    "  )\n"
+    "  (heads): Sequential(\n"
+    "    (head): Linear(in_features=8, out_features=10, bias=True)\n"
+    "  )\n"
+    ")\n";
+
+static const char SWIN_MODEL[] =
+    "SwinTransformer(\n"
+    "  (features): Sequential(\n"
+    "    (0): Sequential(\n"
+    "      (0): Conv2d(3, 8, kernel_size=(4, 4), stride=(4, 4))\n"
+    "      (1): Permute()\n"
+    "      (2): LayerNorm((8,), eps=1e-05, elementwise_affine=True)\n"
+    "    )\n"
+    "    (1): Sequential(\n"
+    "      (0): SwinTransformerBlock(\n"
+    "        (norm1): LayerNorm((8,), eps=1e-05, elementwise_affine=True)\n"
+    "        (attn): ShiftedWindowAttention(\n"
+    "          window_size=[2, 2], shift_size=[0, 0], num_heads=2\n"
+    "          (qkv): Linear(in_features=8, out_features=24, bias=True)\n"
+    "          (proj): Linear(in_features=8, out_features=8, bias=True)\n"
+    "        )\n"
+    "        (stochastic_depth): StochasticDepth(p=0.0, mode=row)\n"
+    "        (norm2): LayerNorm((8,), eps=1e-05, elementwise_affine=True)\n"
+    "        (mlp): MLP(\n"
+    "          (0): Linear(in_features=8, out_features=32, bias=True)\n"
+    "          (1): GELU(approximate='none')\n"
+    "          (2): Dropout(p=0.0, inplace=False)\n"
+    "          (3): Linear(in_features=32, out_features=8, bias=True)\n"
+    "          (4): Dropout(p=0.0, inplace=False)\n"
+    "        )\n"
+    "      )\n"
+    "      (1): SwinTransformerBlock(\n"
+    "        (norm1): LayerNorm((8,), eps=1e-05, elementwise_affine=True)\n"
+    "        (attn): ShiftedWindowAttention(\n"
+    "          window_size=[2, 2], shift_size=[1, 1], num_heads=2\n"
+    "          (qkv): Linear(in_features=8, out_features=24, bias=True)\n"
+    "          (proj): Linear(in_features=8, out_features=8, bias=True)\n"
+    "        )\n"
+    "        (stochastic_depth): StochasticDepth(p=0.05, mode=row)\n"
+    "        (norm2): LayerNorm((8,), eps=1e-05, elementwise_affine=True)\n"
+    "        (mlp): MLP(\n"
+    "          (0): Linear(in_features=8, out_features=32, bias=True)\n"
+    "          (1): GELU(approximate='none')\n"
+    "          (2): Dropout(p=0.0, inplace=False)\n"
+    "          (3): Linear(in_features=32, out_features=8, bias=True)\n"
+    "          (4): Dropout(p=0.0, inplace=False)\n"
+    "        )\n"
+    "      )\n"
+    "    )\n"
+    "    (2): PatchMerging(\n"
+    "      (reduction): Linear(in_features=32, out_features=16, bias=False)\n"
+    "      (norm): LayerNorm((32,), eps=1e-05, elementwise_affine=True)\n"
+    "    )\n"
+    "    (3): Sequential(\n"
+    "      (0): SwinTransformerBlock(\n"
+    "        (norm1): LayerNorm((16,), eps=1e-05, elementwise_affine=True)\n"
+    "        (attn): ShiftedWindowAttention(\n"
+    "          window_size=[2, 2], shift_size=[0, 0], num_heads=2\n"
+    "          (qkv): Linear(in_features=16, out_features=48, bias=True)\n"
+    "          (proj): Linear(in_features=16, out_features=16, bias=True)\n"
+    "        )\n"
+    "        (stochastic_depth): StochasticDepth(p=0.1, mode=row)\n"
+    "        (norm2): LayerNorm((16,), eps=1e-05, elementwise_affine=True)\n"
+    "        (mlp): MLP(\n"
+    "          (0): Linear(in_features=16, out_features=64, bias=True)\n"
+    "          (1): GELU(approximate='none')\n"
+    "          (2): Dropout(p=0.0, inplace=False)\n"
+    "          (3): Linear(in_features=64, out_features=16, bias=True)\n"
+    "          (4): Dropout(p=0.0, inplace=False)\n"
+    "        )\n"
+    "      )\n"
+    "    )\n"
+    "  )\n"
+    "  (norm): LayerNorm((16,), eps=1e-05, elementwise_affine=True)\n"
+    "  (permute): Permute()\n"
+    "  (avgpool): AdaptiveAvgPool2d(output_size=1)\n"
+    "  (flatten): Flatten(start_dim=1, end_dim=-1)\n"
+    "  (head): Linear(in_features=16, out_features=10, bias=True)\n"
+    ")\n";
+
+static long tv_image_allocations(lam_module *m, int64_t rows, int threads)
+{
+    lam_set_num_threads(threads);
+    int64_t shape[4] = {rows, 3, 16, 16};
+    lam_tensor *x, *y;
+    lam_plan *p;
+    int nd;
+    int64_t os[LAM_MAX_DIMS];
+    if (lam_tensor_create(&x, 4, shape) || lam_plan_create(&p, m, 4, shape) ||
+        lam_plan_output_shape(p, &nd, os) || lam_tensor_create(&y, nd, os)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return -1;
+    }
+    float *d = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        d[i] = (float)(i % 7) - 3.0f;
+    if (lam_plan_run(p, x, y))
+        return -1;
+    allocations = 0;
+    counting = 1;
+    for (int i = 0; i < 100; i++)
+        if (lam_plan_run(p, x, y)) {
+            fprintf(stderr, "run failed: %s\n", lam_last_error());
+            return -1;
+        }
+    counting = 0;
+    lam_plan_free(p);
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    return allocations;
+}
+
 /* A plan of m for a 3-D input (a sequence model): allocations in 100 runs
  * after the first.  The layers' scratch (attention projections, the
  * feed-forward hidden rows, the encoder's ping-pong buffers) comes from the
@@ -379,6 +521,21 @@ int main(void)
     check("plan: torchvision blocks, batch 1, 1 thread", tv_plan_allocations(tv, 1, 1), 0);
     check("plan: torchvision blocks, batch 5, 2 threads", tv_plan_allocations(tv, 5, 2), 0);
     n += 2;
+    lam_module *vit = NULL, *swin = NULL;
+    if (lam_model_parse(VIT_MODEL, sizeof VIT_MODEL - 1, "vit.lam", &vit) ||
+        lam_model_parse(SWIN_MODEL, sizeof SWIN_MODEL - 1, "swin.lam", &swin)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return 1;
+    }
+    lam_module_eval(vit);
+    lam_module_eval(swin);
+    check("plan: VisionTransformer, batch 1, 1 thread", tv_image_allocations(vit, 1, 1), 0);
+    check("plan: VisionTransformer, batch 3, 2 threads", tv_image_allocations(vit, 3, 2), 0);
+    check("plan: SwinTransformer, batch 1, 1 thread", tv_image_allocations(swin, 1, 1), 0);
+    check("plan: SwinTransformer, batch 3, 2 threads", tv_image_allocations(swin, 3, 2), 0);
+    n += 4;
+    lam_module_release(vit);
+    lam_module_release(swin);
     /* issue 16's sequence models: TransformerEncoder (post-norm and
      * norm_first, with a final LayerNorm) and MultiheadAttention alone */
     lam_module *layer = NULL, *layer_nf = NULL, *enc = NULL, *enc_nf = NULL, *norm = NULL,

@@ -4,7 +4,8 @@
 
 For each case: build the model (small widths, num_classes=10, a small
 non-square input), randomise its BatchNorm statistics and affine parameters
-(and ConvNeXt's layer_scale), write print(model) + state_dict with
+(and ConvNeXt's layer_scale, ViT's class token and position embedding,
+Swin's relative position bias tables), write print(model) + state_dict with
 tools/lamina-export, run `lamina run --plugin torchvision` at batch 1 (with
 LAMINA_MAX_ISA=avx2; some with scalar too) and 3 (the default kernel table)
 (mixed_block without --plugin: the plugin is found by the type search)
@@ -28,6 +29,7 @@ from torchvision.models import convnext as tv_convnext
 from torchvision.models import densenet as tv_densenet
 from torchvision.models import efficientnet as tv_eff
 from torchvision.models import resnet as tv_resnet
+from torchvision.models import swin_transformer as tv_swin
 from torchvision.models import vgg as tv_vgg
 
 
@@ -74,6 +76,17 @@ def small_convnext():
     C = tv_convnext.CNBlockConfig
     return tv_convnext.ConvNeXt([C(16, 32, 2), C(32, 48, 1), C(48, None, 1)],
                                 stochastic_depth_prob=0.1, num_classes=10)
+
+
+def small_vit():
+    return M.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4,
+                               hidden_dim=32, mlp_dim=64, num_classes=10)
+
+
+def small_swin():
+    return tv_swin.SwinTransformer(patch_size=[4, 4], embed_dim=32, depths=[2, 2, 1],
+                                   num_heads=[2, 2, 4], window_size=[4, 4],
+                                   stochastic_depth_prob=0.1, num_classes=10)
 
 
 def mixed_block():
@@ -127,13 +140,30 @@ CASES = [
                                           init_weights=False).aux1, (512, 6, 5)),
     ("inception_aux", lambda: M.inception_v3(num_classes=10, aux_logits=True,
                                              init_weights=False).AuxLogits, (768, 17, 17)),
+    ("vit", small_vit, (3, 32, 32)),
+    # hidden_dim 768: print(model) alone (no num_heads, batch_first, image_size
+    # in the file) runs with vit_b's 12 heads; the 4 heads lamina-export
+    # writes win over that default
+    ("vit_print", lambda: M.VisionTransformer(224, 32, 1, 12, 768, 64, num_classes=10),
+     (3, 224, 224)),
+    ("vit_heads", lambda: M.VisionTransformer(224, 32, 1, 4, 768, 64, num_classes=10),
+     (3, 224, 224)),
+    ("vit_b_16", lambda: M.vit_b_16(image_size=32, num_classes=10), (3, 32, 32)),
+    # non-square, not a multiple of the window: padding and the shifted mask
+    ("swin", small_swin, (3, 60, 44)),
+    # print(model) alone: window 7, num_heads dim / 32 and the shifts by block
+    # position, as torchvision's swin builders make them
+    ("swin_print", lambda: tv_swin.SwinTransformer([4, 4], 64, [2, 2], [2, 4], [7, 7],
+                                                   num_classes=10), (3, 64, 56)),
+    ("swin_t", lambda: M.swin_t(num_classes=10), (3, 64, 64)),
     ("mixed_block", mixed_block, (3, 20, 12)),
     ("mixed_fc", mixed_fc, (3, 64, 48)),
 ]
 
 
 # also run on the scalar kernel table (small enough for it)
-SCALAR_TOO = {"squeezenet1_1", "shufflenet_v2", "mobilenet_v3_small", "convnext", "mixed_block"}
+SCALAR_TOO = {"squeezenet1_1", "shufflenet_v2", "mobilenet_v3_small", "convnext", "mixed_block",
+              "vit", "swin"}
 
 
 def randomise(model, g):
@@ -151,6 +181,15 @@ def randomise(model, g):
             elif isinstance(m, nn.LayerNorm):
                 m.weight.copy_(1 + 0.2 * torch.randn(m.weight.shape, generator=g))
                 m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=g))
+            # ViT's head starts at zero (an all-zero output would compare equal)
+            if isinstance(m, nn.Linear) and not m.weight.any():
+                m.weight.copy_(0.2 * torch.randn(m.weight.shape, generator=g))
+                if m.bias is not None:
+                    m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=g))
+            # the parameters ViT and Swin types declare themselves
+            for p in ("class_token", "pos_embedding", "relative_position_bias_table"):
+                if isinstance(getattr(m, p, None), nn.Parameter):
+                    getattr(m, p).copy_(0.5 * torch.randn(getattr(m, p).shape, generator=g))
             if hasattr(m, "layer_scale") and isinstance(m.layer_scale, nn.Parameter):
                 m.layer_scale.copy_(0.5 + 0.5 * torch.rand(m.layer_scale.shape, generator=g))
 
@@ -167,6 +206,9 @@ def run_case(lamina, lx, name, make, chw, tmp):
     model.eval()
     out = os.path.join(tmp, name)
     lx.export(model, out, warn=False)
+    if name.endswith("_print"):  # the printed form only
+        with open(out + ".lam", "w") as f:
+            f.write(repr(model) + "\n")
     x = torch.randn((3,) + tuple(chw), generator=g)
     with torch.no_grad():
         ref = model(x).numpy()
