@@ -407,11 +407,30 @@ Test(conv, repacks_when_the_weight_changes)
 
 /* ---- larger convolutions: threads, chunks, a Sequential ------------------- */
 
+/* Padding modes of the reference (PyTorch's padding_mode). */
+enum { PAD_ZEROS, PAD_REFLECT, PAD_REPLICATE, PAD_CIRCULAR };
+
+/* Input index that padded index i (i - pad, maybe outside [0, n)) reads
+ * under a padding mode, or -1 for a zero: PyTorch's F.pad definitions
+ * (reflect mirrors without repeating the edge, circular wraps). */
+static int64_t pad_index(int64_t i, int64_t n, int mode)
+{
+    if (i >= 0 && i < n)
+        return i;
+    switch (mode) {
+    case PAD_REFLECT: return i < 0 ? -i : 2 * (n - 1) - i;
+    case PAD_REPLICATE: return i < 0 ? 0 : n - 1;
+    case PAD_CIRCULAR: return ((i % n) + n) % n;
+    default: return -1;
+    }
+}
+
 /* The convolution by its definition, in float64: x [n, c, h, w] (NCHW; a
- * 1-d one has h = 1), the module's own weight and bias. */
+ * 1-d one has h = 1), the module's own weight and bias, padded by `mode`
+ * (a convolution; a transposed one pads with zeros only). */
 static void reference(bool tr, int64_t groups, int64_t st, int64_t pad,
-                      int64_t dil, const lam_tensor *x, lam_module *m, const lam_tensor *y,
-                      double *out, double *scale)
+                      int64_t dil, int mode, const lam_tensor *x, lam_module *m,
+                      const lam_tensor *y, double *out, double *scale)
 {
     lam_tensor *w, *b;
     params(m, &w, &b);
@@ -443,7 +462,9 @@ static void reference(bool tr, int64_t groups, int64_t st, int64_t pad,
                                         oc_[p * ow + q] += wv * xc[i * wd + j];
                                         sc_[p * ow + q] += fabs(wv * xc[i * wd + j]);
                                     } else { /* output (i, j) reads input (p, q) */
-                                        if (p < 0 || p >= h || q < 0 || q >= wd)
+                                        p = pad_index(p, h, mode);
+                                        q = pad_index(q, wd, mode);
+                                        if (p < 0 || q < 0)
                                             continue;
                                         oc_[i * ow + j] += wv * xc[p * wd + q];
                                         sc_[i * ow + j] += fabs(wv * xc[p * wd + q]);
@@ -458,47 +479,64 @@ Test(conv, large_cases_any_thread_count)
         const char *ctor;
         bool tr;
         int64_t groups, stride, pad, dil, shape[4];
+        int mode; /* PAD_* */
     } cases[] = {
-        {"Conv2d(16, 24, 3, padding=1)", false, 1, 1, 1, 1, {3, 16, 37, 41}},
+        {"Conv2d(16, 24, 3, padding=1)", false, 1, 1, 1, 1, {3, 16, 37, 41}, PAD_ZEROS},
         {"Conv2d(32, 32, 3, stride=2, padding=2, dilation=2, groups=32)", false, 32, 2, 2, 2,
-         {2, 32, 45, 38}},
-        {"Conv2d(24, 24, 5, padding=2, groups=24)", false, 24, 1, 2, 1, {2, 24, 40, 43}},
-        {"Conv2d(64, 48, 1)", false, 1, 1, 0, 1, {2, 64, 33, 35}},
+         {2, 32, 45, 38}, PAD_ZEROS},
+        {"Conv2d(24, 24, 5, padding=2, groups=24)", false, 24, 1, 2, 1, {2, 24, 40, 43}, PAD_ZEROS},
+        {"Conv2d(64, 48, 1)", false, 1, 1, 0, 1, {2, 64, 33, 35}, PAD_ZEROS},
         /* more kernel rows than the direct loop sums at once (32) */
-        {"Conv2d(3, 6, 35, padding=17, groups=3)", false, 3, 1, 17, 1, {1, 3, 40, 37}},
-        {"Conv2d(12, 18, 3, stride=2, padding=1, groups=3)", false, 3, 2, 1, 1, {4, 12, 40, 36}},
+        {"Conv2d(3, 6, 35, padding=17, groups=3)", false, 3, 1, 17, 1, {1, 3, 40, 37}, PAD_ZEROS},
+        {"Conv2d(12, 18, 3, stride=2, padding=1, groups=3)", false, 3, 2, 1, 1, {4, 12, 40, 36}, PAD_ZEROS},
         /* conv_compute.c's paths: flat with phase planes (a stem), flat with
          * dilation, and im2col columns (many output channels on a narrow
          * image), stride 1 and 2 */
-        {"Conv2d(3, 16, 7, stride=2, padding=3)", false, 1, 2, 3, 1, {2, 3, 45, 39}},
-        {"Conv2d(6, 10, 3, padding=2, dilation=2)", false, 1, 1, 2, 2, {2, 6, 23, 19}},
-        {"Conv2d(20, 96, 3, padding=1)", false, 1, 1, 1, 1, {3, 20, 7, 9}},
-        {"Conv2d(8, 64, 3, stride=2, padding=1, dilation=2)", false, 1, 2, 1, 2, {2, 8, 13, 11}},
-        {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}},
+        {"Conv2d(3, 16, 7, stride=2, padding=3)", false, 1, 2, 3, 1, {2, 3, 45, 39}, PAD_ZEROS},
+        {"Conv2d(6, 10, 3, padding=2, dilation=2)", false, 1, 1, 2, 2, {2, 6, 23, 19}, PAD_ZEROS},
+        {"Conv2d(20, 96, 3, padding=1)", false, 1, 1, 1, 1, {3, 20, 7, 9}, PAD_ZEROS},
+        {"Conv2d(8, 64, 3, stride=2, padding=1, dilation=2)", false, 1, 2, 1, 2, {2, 8, 13, 11}, PAD_ZEROS},
+        /* the im2col path with the other padding modes (the columns'
+         * edges come from the tap tables): stride 1, stride 2 with a 5x5
+         * kernel, dilation, and a narrow tall image whose pixel chunks
+         * start and end inside rows */
+        {"Conv2d(8, 64, 3, padding=1, padding_mode='reflect')", false, 1, 1, 1, 1,
+         {2, 8, 6, 7}, PAD_REFLECT},
+        {"Conv2d(6, 48, 5, stride=2, padding=2, padding_mode='replicate')", false, 1, 2, 2, 1,
+         {2, 6, 9, 10}, PAD_REPLICATE},
+        {"Conv2d(5, 40, 3, padding=2, dilation=2, padding_mode='circular')", false, 1, 1, 2, 2,
+         {3, 5, 7, 6}, PAD_CIRCULAR},
+        {"Conv2d(64, 64, 3, padding=1, padding_mode='reflect')", false, 1, 1, 1, 1,
+         {1, 64, 41, 7}, PAD_REFLECT},
+        {"Conv2d(64, 48, 5, stride=2, padding=3, padding_mode='replicate')", false, 1, 2, 3, 1,
+         {1, 64, 43, 5}, PAD_REPLICATE},
+        {"Conv2d(16, 40, 3, padding=1, padding_mode='circular')", false, 1, 1, 1, 1,
+         {1, 16, 37, 4}, PAD_CIRCULAR},
+        {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}, PAD_ZEROS},
         {"ConvTranspose2d(8, 12, 3, stride=3, dilation=2, groups=2)", true, 2, 3, 0, 2,
-         {2, 8, 17, 20}},
+         {2, 8, 17, 20}, PAD_ZEROS},
     };
     int threads = lam_get_num_threads();
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lam_manual_seed(11 + c);
         lam_module *m = parse(cases[c].ctor);
-        lam_tensor *x = NULL, *y[3] = {NULL, NULL, NULL};
+        lam_tensor *x = NULL, *y[4] = {NULL, NULL, NULL, NULL};
         ASSERT_OK(lam_tensor_create(&x, 4, cases[c].shape));
         float *xd = lam_tensor_data(x);
         for (int64_t i = 0; i < lam_tensor_numel(x); i++)
             xd[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f;
-        for (int k = 0; k < 3; k++) {
-            lam_set_num_threads(k == 0 ? 1 : k == 1 ? 2 : 5);
+        for (int k = 0; k < 4; k++) {
+            lam_set_num_threads(k == 3 ? 5 : k + 1);
             ASSERT_OK(lam_module_forward(m, x, &y[k]));
         }
         lam_set_num_threads(threads);
-        cr_expect(same_bits(y[0], y[1]) && same_bits(y[0], y[2]),
+        cr_expect(same_bits(y[0], y[1]) && same_bits(y[0], y[2]) && same_bits(y[0], y[3]),
                   "%s: results depend on the thread count", cases[c].ctor);
         int64_t n = lam_tensor_numel(y[0]);
         double *want = malloc(sizeof(double) * (size_t)n), *scale = malloc(sizeof(double) * (size_t)n);
         cr_assert(want && scale);
         reference(cases[c].tr, cases[c].groups, cases[c].stride, cases[c].pad,
-                  cases[c].dil, x, m, y[0], want, scale);
+                  cases[c].dil, cases[c].mode, x, m, y[0], want, scale);
         const float *got = lam_tensor_cdata(y[0]);
         int bad = 0;
         for (int64_t i = 0; i < n; i++)
@@ -507,7 +545,7 @@ Test(conv, large_cases_any_thread_count)
                           (long long)i, got[i], want[i]);
         free(want);
         free(scale);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             lam_tensor_release(y[k]);
         lam_tensor_release(x);
         lam_module_release(m);

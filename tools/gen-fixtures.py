@@ -1242,6 +1242,11 @@ def gen_conv():
         ('convt1d_basic', 'ConvTranspose1d(3, 5, 4, stride=2, padding=1)', (2, 3, 7)),
         ('convt1d_groups', 'ConvTranspose1d(4, 2, 3, stride=3, output_padding=2, groups=2, dilation=1)', (1, 4, 5)),
         ('convt1d_unbatched', 'ConvTranspose1d(2, 4, 5, dilation=2, padding=3)', (2, 6)),
+        # conv_compute.c's im2col path (many output channels on a narrow
+        # image) with each padding mode other than zeros
+        ('conv2d_col_reflect', "Conv2d(4, 40, 3, padding=1, padding_mode='reflect')", (2, 4, 5, 3)),
+        ('conv2d_col_replicate_s2', "Conv2d(3, 32, 5, stride=2, padding=2, padding_mode='replicate')", (1, 3, 7, 6)),
+        ('conv2d_col_circular_dil', "Conv2d(3, 24, 3, padding=2, dilation=2, padding_mode='circular')", (2, 3, 5, 4)),
     ]
     seed = 500
     for name, ctor, shape in fixed:

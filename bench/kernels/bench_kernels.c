@@ -12,6 +12,16 @@
  *              ('N', 'T') when built with them, as ratios (--no-anchors: lamina
  *              only, for a second table in the same benchmark run); JSON
  *              names the ISA oneDNN may use (dnnl_get_effective_cpu_isa).
+ *   conv_gemm  the convolution's GEMM (LAM_CONV_KERNELS) in GFLOP/s and % of
+ *              the peak, single thread, for two layers of issue 14 as
+ *              runtime/layers/conv_compute.c runs them: 3x3 64->64 on 56x56
+ *              (flat path: B rows in a padded block of 8 output rows, 462
+ *              pixels a task, the extra columns counted) and 1x1 256->64
+ *              (pointwise: B is the input planes, 672-pixel chunks); "in
+ *              cache" repeats one task, "layer" runs every task of a batch
+ *              of 8 in turn, each on its own B (1x1: the input, writing the
+ *              NCHW output; 3x3: a padded block per task, cold where the
+ *              layer's copy leaves it warm, into one tile as a thread does)
  *   attention  the fused attention entry, one head, T = 1024 queries and
  *              keys, head size 64, without weights (plain and causal):
  *              GFLOP/s counting 4 T Tk D (Q K^T and P V; causal: the
@@ -24,7 +34,7 @@
  * Every figure is the median of several timed repetitions after a warm-up.
  * --which prints the table's ISA name and exits.
  * Usage: bench_kernels [--isa scalar|avx2|avx512|neon] [--json] [--quick]
- *                      [--gemm|--vunary|--attn|--window]
+ *                      [--gemm|--vunary|--attn|--window] (--gemm: conv_gemm too)
  *                      [--wall] [--no-anchors] [--which] */
 #include "config.h"
 
@@ -223,6 +233,24 @@ static void run_gemm(void *p)
     }
 }
 
+/* ---- conv_gemm ---- */
+typedef struct {
+    const lam__kernel_table *k;
+    size_t M, K, ntasks;
+    const float *const *rows; /* task 0's B rows; task t at off[t] */
+    const float *packed, *bias;
+    float *y;
+    size_t ldy, *n, *off, *yoff;
+} cctx;
+
+static void run_conv(void *p)
+{
+    cctx *c = p;
+    for (size_t t = 0; t < c->ntasks; t++)
+        c->k->conv_gemm(c->M, c->n[t], c->K, c->packed, c->rows, c->off[t], c->bias,
+                        c->y + c->yoff[t], c->ldy, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0});
+}
+
 /* ---- attention ---- */
 typedef struct {
     const lam__kernel_table *k;
@@ -403,6 +431,62 @@ int main(int argc, char **argv)
             printf("\n");
         }
         free(g.x), free(g.W), free(g.y), free(g.packed);
+    }
+
+    /* conv_gemm on two layers' shapes: in cache (one task) and the layer
+     * (batch 8, every task in turn) */
+    if (json)
+        printf("],\n \"conv_gemm\":[");
+    else if (do_g)
+        printf("\nconv_gemm (the convolution's GEMM, W . B), single thread, median\n\n"
+               "| layer, B | M x N x K a task | GFLOP/s | %% of peak |\n|---|---|---|---|\n");
+    for (int row = 0; do_g && row < 4; row++) {
+        const int pw = row >= 2, layer = row & 1; /* 1x1 256->64, or 3x3 64->64 */
+        const size_t M = 64, hw = 56 * 56, cin = pw ? 256 : 64, K = pw ? 256 : 576;
+        const size_t wp = 58, hb = 10, blk = cin * hb * wp;           /* flat: 8 rows + 2 */
+        const size_t chunk = 672, nch = (hw + chunk - 1) / chunk, batch = 8;
+        const size_t ntasks = layer ? (pw ? batch * nch : batch * 7) : 1;
+        size_t *n = malloc(3 * ntasks * sizeof(size_t));
+        if (!n)
+            abort();
+        size_t *off = n + ntasks, *yoff = off + ntasks;
+        const float **rows = malloc(K * sizeof(float *));
+        float *b = falloc(pw ? (layer ? batch : 1) * cin * hw : ntasks * blk);
+        float *w = falloc(M * K), *bias = falloc(M);
+        float *y = falloc(pw ? (layer ? batch : 1) * M * hw : M * 464);
+        float *packed = falloc(k->conv_packed_size(M, K));
+        if (!rows)
+            abort();
+        k->conv_pack(M, K, w, packed);
+        for (size_t ci = 0; ci < cin; ci++)
+            for (size_t q = 0; q < K / cin; q++)
+                rows[ci * (K / cin) + q] = pw ? b + ci * hw : b + ci * hb * wp + q / 3 * wp + q % 3;
+        double flop = 0;
+        for (size_t t = 0; t < ntasks; t++) {
+            if (pw) { /* sample t / nch, pixels from (t % nch) chunk */
+                size_t s0 = t / nch, p0 = t % nch * chunk;
+                n[t] = hw - p0 < chunk ? hw - p0 : chunk;
+                off[t] = s0 * cin * hw + p0;
+                yoff[t] = s0 * M * hw + p0;
+            } else {
+                n[t] = 7 * wp + 56;
+                off[t] = t * blk;
+                yoff[t] = 0;
+            }
+            flop += 2.0 * (double)M * (double)n[t] * (double)K;
+        }
+        cctx c = {k, M, K, ntasks, rows, packed, bias, y, pw ? hw : 464, n, off, yoff};
+        double best, t = time_median(run_conv, &c, reps, &best);
+        const double gfl = flop / t / 1e9, pct = peak > 0 ? 100 * gfl * 1e9 / peak : 0;
+        const char *name = pw ? "1x1 256->64 56x56" : "3x3 64->64 56x56";
+        if (json)
+            printf("%s{\"shape\":\"%s, %s\",\"gflops\":%.2f,\"best_gflops\":%.2f,"
+                   "\"pct_peak\":%.1f}",
+                   row ? "," : "", name, layer ? "layer" : "in cache", gfl, flop / best / 1e9, pct);
+        else
+            printf("| %s, %s | %zu x %zu x %zu | %.1f | %.0f%% |\n", name,
+                   layer ? "layer (batch 8)" : "in cache", M, n[0], K, gfl, pct);
+        free(n), free(rows), free(b), free(w), free(bias), free(y), free(packed);
     }
 
     if (json)
