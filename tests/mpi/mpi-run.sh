@@ -180,9 +180,13 @@ fails "a model that mixes rows" "does not treat the rows of its input independen
 # written: once the temporary file has its size (MPI_File_set_size, after
 # every rank has opened it; Open MPI's open makes and removes files of its
 # own, "<tmp>.locktest.<rank>", which a rank killed inside it leaves).
-"$NPYTOOL" gen "$T/long.npy" 400000 10 8 || exit 99
+# The run must outlast the wait: the seed model streams 400,000 rows in a few
+# milliseconds once the file is sized, so a kill could come after the end;
+# an MLP of ~2 MFLOP a row keeps each rank computing for a second or more.
+printf 'Sequential(\n  (0): Linear(in_features=10, out_features=1024, bias=True)\n  (1): ReLU()\n  (2): Linear(in_features=1024, out_features=1024, bias=True)\n  (3): ReLU()\n  (4): Linear(in_features=1024, out_features=10, bias=True)\n)\n' > "$T/slow.lam"
+"$NPYTOOL" gen "$T/long.npy" 100000 10 8 || exit 99
 rm -rf "$T/f" && mkdir "$T/f"
-lrun="$LAMINA_BIN run --mpi $T/seed.lam -i $T/long.npy --chunk-rows 50 -t 1 -o $T/f/y.npy"
+lrun="$LAMINA_BIN run --mpi $T/slow.lam -i $T/long.npy --chunk-rows 50 -t 1 -o $T/f/y.npy"
 mpirun -n 2 sh -c '
     if [ $OMPI_COMM_WORLD_RANK = 0 ]; then exec '"$lrun"'; fi
     '"$lrun"' &
