@@ -537,7 +537,19 @@ struct lam_host_api {
      * host->module_register_parameter(lm_head, "weight", wte_weight). */
     lam_status (*module_register_parameter)(lam_module *m, const char *name, lam_tensor *t);
 
-    void (*reserved[10])(void);
+    /* ---- in a reserved slot (check LAM_HOST_HAS(host, forward_output)) ---- */
+    /* Inside a container's forward: the tensor (a new reference) that the
+     * caller will take as this call's output, when it offers one of exactly
+     * this shape (a plan's own buffer for self's output), else NULL: make
+     * the output as usual.  Handed out once per call.  Write the forward's
+     * LAST result there with an elementwise op's output rule
+     * (host->ops->mul(&t, x, s)) and return it as *out: the plan then skips
+     * copying the output.  It may share memory with the forward's input, so
+     * write it only after everything else has read the input, and only
+     * elementwise (an op that may write into its inputs). */
+    lam_tensor *(*forward_output)(lam_module *self, int ndim, const int64_t *shape);
+
+    void (*reserved[9])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

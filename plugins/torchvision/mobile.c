@@ -18,7 +18,7 @@ static lam_status squeeze_excitation(tv_ctx *c, tv_val *x)
     tv_copy(c, x, &s);
     lam_status st = tv_chain(c, "avgpool fc1 activation fc2 scale_activation", &s);
     if (!st)
-        st = tv_mul(c, x, &s);
+        st = tv_mul_last(c, x, &s);
     tv_drop(c, &s);
     return st;
 }
@@ -50,7 +50,7 @@ static lam_status skip_block(tv_ctx *c, tv_val *x, const char *body, bool stocha
             st = tv_run(c, sd, x);
     }
     if (!st && skip)
-        st = tv_add(c, x, &idn);
+        st = tv_add_last(c, x, &idn);
     tv_drop(c, &idn);
     return st;
 }
