@@ -1421,3 +1421,42 @@ Test(plugins, container_forward_multi)
     lam_tensor_release(x);
     lam_module_release(m);
 }
+
+/* host->forward_output: a plan offers a custom step's forward its own
+ * output buffer (the forward writes there and the plan copies nothing);
+ * outside a plan, or for a shape that is not the output's, nothing is
+ * offered, and the results are the same. */
+Test(plugins, forward_output_offers_the_plans_buffer)
+{
+    load_test("testtypes");
+    lam_module *seq = create("Sequential", 0, NULL);
+    add(seq, "0", create("OutputTaker", 0, NULL));
+    lam_tensor *x = input_2d(4, 5, -0.5f), *want = NULL, *y = NULL;
+    OK(lam_tensor_relu(&want, x));
+    lam_set_num_threads(1);
+    lam_plan *p;
+    OK(lam_plan_create(&p, seq, 2, lam_tensor_shape(x)));
+    OK(lam_tensor_clone(&y, x));
+    for (int k = 1; k <= 2; k++) {
+        memset(lam_tensor_data(y), 0xff, 20 * sizeof(float));
+        OK(lam_plan_run(p, x, y));
+        cr_expect(memcmp(lam_tensor_cdata(y), lam_tensor_cdata(want), 20 * sizeof(float)) == 0);
+        cr_expect_eq(param(seq, "0.calls")[0], (float)k);
+        cr_expect_eq(param(seq, "0.taken")[0], (float)k, "the plan offered its buffer %g times "
+                     "in %d runs", (double)param(seq, "0.taken")[0], k);
+    }
+    lam_plan_free(p);
+    /* the custom module called with a per-call argument: no plan, no offer */
+    int dummy = 0;
+    lam_tensor *z = NULL;
+    OK(lam_module_forward_args(lam_module_child(seq, "0"), x, &dummy, &z));
+    cr_expect(memcmp(lam_tensor_cdata(z), lam_tensor_cdata(want), 20 * sizeof(float)) == 0);
+    cr_expect_eq(param(seq, "0.calls")[0], 3.0f);
+    cr_expect_eq(param(seq, "0.taken")[0], 2.0f);
+    lam_set_num_threads(0);
+    lam_tensor_release(z);
+    lam_tensor_release(y);
+    lam_tensor_release(want);
+    lam_tensor_release(x);
+    lam_module_release(seq);
+}

@@ -67,7 +67,8 @@ extern "C" {
                                    1.5: host->kv_cache (causal attention
                                    and the key/value cache) and
                                    host->module_register_parameter;
-                                   1.6: host->attention_default_args */
+                                   1.6: host->attention_default_args and
+                                   host->forward_output */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -550,8 +551,20 @@ struct lam_host_api {
      * m is not a MultiheadAttention; LAM_ERR_INVALID_ARGUMENT, changing
      * nothing, when num_heads would be used and does not divide embed_dim. */
     lam_status (*attention_default_args)(lam_module *m, int64_t num_heads, bool batch_first);
+    /* ---- ABI 1.6 too, in a reserved slot (check LAM_HOST_HAS(host,
+     * forward_output)) ---- */
+    /* Inside a container's forward: the tensor (a new reference) that the
+     * caller will take as this call's output, when it offers one of exactly
+     * this shape (a plan's own buffer for self's output), else NULL: make
+     * the output as usual.  Handed out once per call.  Write the forward's
+     * LAST result there with an elementwise op's output rule
+     * (host->ops->mul(&t, x, s)) and return it as *out: the plan then skips
+     * copying the output.  It may share memory with the forward's input, so
+     * write it only after everything else has read the input, and only
+     * elementwise (an op that may write into its inputs). */
+    lam_tensor *(*forward_output)(lam_module *self, int ndim, const int64_t *shape);
 
-    void (*reserved[9])(void);
+    void (*reserved[8])(void);
 };
 
 /* Does this host's table have `field`?  (For plugins that use fields added

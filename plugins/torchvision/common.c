@@ -84,6 +84,19 @@ lam_status tv_call(tv_ctx *c, const char *name, tv_val *v)
     return st ? st : tv_run(c, m, v);
 }
 
+lam_status tv_call_inplace(tv_ctx *c, const char *name, tv_val *v)
+{
+    lam_module *m;
+    lam_status st = tv_need(c, name, &m);
+    if (st)
+        return st;
+    if (strcmp(c->h->module_type_name(m), "ReLU"))
+        return tv_run(c, m, v);
+    if (c->shape_only)
+        return LAM_OK;
+    return c->h->ops->relu(&v->t, v->t); /* elementwise: in place is allowed */
+}
+
 lam_status tv_chain(tv_ctx *c, const char *names, tv_val *v)
 {
     const char *p = names;
@@ -113,41 +126,65 @@ static bool same(const tv_val *a, const tv_val *b)
     return a->nd == b->nd && !memcmp(a->s, b->s, sizeof(int64_t) * (size_t)a->nd);
 }
 
-lam_status tv_add(tv_ctx *c, tv_val *a, const tv_val *b)
+/* The tensor for an op's result of shape (nd, s): when `last` (the
+ * forward's final result), the caller's own output buffer if it offers
+ * one (host->forward_output: no copy after the forward), else NULL (a new
+ * tensor).  An owned reference. */
+static lam_tensor *result_tensor(tv_ctx *c, bool last, int nd, const int64_t *s)
+{
+    if (!last || !LAM_HOST_HAS(c->h, forward_output))
+        return NULL;
+    return c->h->forward_output(c->self, nd, s);
+}
+
+static lam_status add_impl(tv_ctx *c, tv_val *a, const tv_val *b, bool last)
 {
     if (!same(a, b))
         return shape_error(c, "the residual sum", a, b);
     if (c->shape_only)
         return LAM_OK;
-    /* into a new tensor: a child may hand out a tensor it keeps */
-    lam_tensor *r = NULL;
+    /* into a new tensor (or the caller's output): a child may hand out a
+     * tensor it keeps */
+    lam_tensor *r = result_tensor(c, last, a->nd, a->s);
     lam_status st = c->h->ops->add(&r, a->t, b->t);
     if (!st)
         replace(c, a, r);
+    else if (r)
+        c->h->tensor_release(r);
     return st;
 }
 
-lam_status tv_mul(tv_ctx *c, tv_val *a, const tv_val *b)
+lam_status tv_add(tv_ctx *c, tv_val *a, const tv_val *b) { return add_impl(c, a, b, false); }
+lam_status tv_add_last(tv_ctx *c, tv_val *a, const tv_val *b) { return add_impl(c, a, b, true); }
+
+static lam_status mul_impl(tv_ctx *c, tv_val *a, const tv_val *b, bool last)
 {
-    if (c->shape_only) {
-        if (a->nd < b->nd)
+    tv_val r = *a; /* the broadcast shape */
+    if (r.nd < b->nd)
+        return shape_error(c, "the product", a, b);
+    for (int i = 0; i < b->nd; i++) {
+        int64_t *x = &r.s[r.nd - b->nd + i];
+        int64_t y = b->s[i];
+        if (*x != y && *x != 1 && y != 1)
             return shape_error(c, "the product", a, b);
-        for (int i = 0; i < b->nd; i++) {
-            int64_t *x = &a->s[a->nd - b->nd + i];
-            int64_t y = b->s[i];
-            if (*x != y && *x != 1 && y != 1)
-                return shape_error(c, "the product", a, b);
-            if (*x == 1)
-                *x = y;
-        }
+        if (*x == 1)
+            *x = y;
+    }
+    if (c->shape_only) {
+        memcpy(a->s, r.s, sizeof r.s);
         return LAM_OK;
     }
-    lam_tensor *r = NULL;
-    lam_status st = c->h->ops->mul(&r, a->t, b->t);
+    lam_tensor *t = result_tensor(c, last, r.nd, r.s);
+    lam_status st = c->h->ops->mul(&t, a->t, b->t);
     if (!st)
-        replace(c, a, r);
+        replace(c, a, t);
+    else if (t)
+        c->h->tensor_release(t);
     return st;
 }
+
+lam_status tv_mul(tv_ctx *c, tv_val *a, const tv_val *b) { return mul_impl(c, a, b, false); }
+lam_status tv_mul_last(tv_ctx *c, tv_val *a, const tv_val *b) { return mul_impl(c, a, b, true); }
 
 lam_status tv_relu(tv_ctx *c, tv_val *v)
 {

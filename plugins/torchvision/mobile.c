@@ -18,7 +18,7 @@ static lam_status squeeze_excitation(tv_ctx *c, tv_val *x)
     tv_copy(c, x, &s);
     lam_status st = tv_chain(c, "avgpool fc1 activation fc2 scale_activation", &s);
     if (!st)
-        st = tv_mul(c, x, &s);
+        st = tv_mul_last(c, x, &s);
     tv_drop(c, &s);
     return st;
 }
@@ -40,10 +40,17 @@ static lam_status skip_block(tv_ctx *c, tv_val *x, const char *body, bool stocha
     if (skip)
         tv_copy(c, x, &idn);
     st = tv_run(c, m, x);
-    if (!st && skip && stochastic_depth)
-        st = tv_call(c, "stochastic_depth", x);
+    if (!st && skip && stochastic_depth) {
+        /* torchvision's StochasticDepth is the identity in eval mode: skip
+         * the call (and its copy); in training mode it runs (and refuses) */
+        lam_module *sd;
+        st = tv_need(c, "stochastic_depth", &sd);
+        if (!st && (strcmp(c->h->module_type_name(sd), "StochasticDepth") ||
+                    c->h->module_is_training(sd)))
+            st = tv_run(c, sd, x);
+    }
     if (!st && skip)
-        st = tv_add(c, x, &idn);
+        st = tv_add_last(c, x, &idn);
     tv_drop(c, &idn);
     return st;
 }

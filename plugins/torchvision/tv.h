@@ -39,12 +39,20 @@ lam_status tv_need(tv_ctx *c, const char *name, lam_module **out);
 lam_status tv_run(tv_ctx *c, lam_module *m, tv_val *v);
 /* *v = self.name(*v) */
 lam_status tv_call(tv_ctx *c, const char *name, tv_val *v);
+/* *v = self.name(*v) where v's tensor is the forward's own (made by an op
+ * in this forward, not a child's output it may keep): a ReLU child as
+ * F.relu in place, any other child as tv_call */
+lam_status tv_call_inplace(tv_ctx *c, const char *name, tv_val *v);
 /* *v = self.a(*v), self.b(...), ... for the space-separated names in `names` */
 lam_status tv_chain(tv_ctx *c, const char *names, tv_val *v);
 
 /* ---- ops ---- */
 lam_status tv_add(tv_ctx *c, tv_val *a, const tv_val *b);   /* a += b (a new tensor) */
 lam_status tv_mul(tv_ctx *c, tv_val *a, const tv_val *b);   /* a *= b, broadcasting */
+/* The same, as the forward's final result: written into the caller's
+ * output buffer when it offers one (host->forward_output), saving the copy */
+lam_status tv_add_last(tv_ctx *c, tv_val *a, const tv_val *b);
+lam_status tv_mul_last(tv_ctx *c, tv_val *a, const tv_val *b);
 lam_status tv_relu(tv_ctx *c, tv_val *v);
 lam_status tv_flatten(tv_ctx *c, tv_val *v);                /* torch.flatten(x, 1) */
 lam_status tv_mean_hw(tv_ctx *c, tv_val *v, bool keepdim);  /* x.mean([2, 3]) */

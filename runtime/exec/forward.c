@@ -432,6 +432,28 @@ LAM_API lam_status lam_module_forward_multi(lam_module *m, const lam_tuple *inpu
     return st;
 }
 
+static __thread lam__fwd_dest offered;
+
+lam__fwd_dest lam__forward_dest_begin(const lam_module *m, lam_tensor *t)
+{
+    lam__fwd_dest saved = offered;
+    offered.m = m;
+    offered.t = t;
+    return saved;
+}
+
+void lam__forward_dest_end(lam__fwd_dest saved) { offered = saved; }
+
+lam_tensor *lam__forward_dest(const lam_module *m, int ndim, const int64_t *shape)
+{
+    lam_tensor *t = offered.t;
+    if (!m || offered.m != m || !t || !shape || t->ndim != ndim ||
+        memcmp(t->shape, shape, sizeof(int64_t) * (size_t)ndim) != 0)
+        return NULL;
+    offered.t = NULL; /* once */
+    return t;
+}
+
 lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out)
 {
     if (innermost_is(m)) {

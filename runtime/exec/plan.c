@@ -616,10 +616,14 @@ static int64_t dense_vectors(const plan_step *s, int64_t rows)
 static lam_status run_custom(const plan_step *s, const float *x, float *y, int64_t rows,
                              void *args)
 {
-    lam_tensor vin, *t = NULL;
+    lam_tensor vin, vout, *t = NULL;
     view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
     vin.lazy_src = true; /* unchanged until the forward returns: calls on it may wait */
+    /* the forward may write its last result into y itself (no copy below) */
+    view(&vout, y, s->out_ndim, s->out_shape, rows);
+    lam__fwd_dest saved = lam__forward_dest_begin(s->m, &vout);
     lam_status st = lam__forward_step(s->m, &vin, args, &t);
+    lam__forward_dest_end(saved);
     /* what was deferred happens now, while vin is there */
     lam_status synced = lam__sync();
     if (!st && synced) {

@@ -83,6 +83,22 @@ lam_status lam__forward_planned_custom(lam_module *m, const lam_tensor *in, lam_
  * this thread (runtime/exec/forward.c). */
 lam_status lam__forward_step(lam_module *m, const lam_tensor *in, void *args, lam_tensor **out);
 
+/* The output a plan offers a custom step's forward: while m's forward runs
+ * on this thread (until the matching lam__forward_dest_end), `t` (the
+ * plan's own buffer for the step's output, as a borrowed view) is what
+ * lam__forward_dest(m, ...) hands out, once.  A forward that writes its
+ * last result there (an elementwise op's output rule) saves the plan the
+ * copy.  Nests: lam__forward_dest_end restores what `saved` holds. */
+typedef struct lam__fwd_dest {
+    const lam_module *m;
+    lam_tensor *t;
+} lam__fwd_dest;
+lam__fwd_dest lam__forward_dest_begin(const lam_module *m, lam_tensor *t);
+void lam__forward_dest_end(lam__fwd_dest saved);
+/* t, when m's forward is being offered one of exactly this shape and has
+ * not taken it yet; else NULL. */
+lam_tensor *lam__forward_dest(const lam_module *m, int ndim, const int64_t *shape);
+
 /* An error raised in chain[n-1], reached from chain[0] through chain[1..n-2]
  * without the call machinery (a planned run; index[i]: chain[i]'s position
  * among chain[i-1]'s children): prefix the message with the path a forward

@@ -10,7 +10,10 @@
  * arithmetic, float sums in window order, NaN propagating through max, the
  * same bits on every table); the adaptive pools its adaptive_maxpool2d /
  * adaptive_avgpool2d (PyTorch's windows and loop order, the same bits on
- * every table). */
+ * every table), except the global average pool (a 1 x 1 output: squeeze-
+ * excitation and classifier heads), which sums the plane in 16 lanes in a
+ * fixed order (plane_sum: the same bits on every table and thread count)
+ * instead of one chain of H x W additions. */
 #include "runtime/layers/layers.h"
 #include <math.h>
 #include <stdlib.h>
@@ -427,6 +430,36 @@ static lam__win2d win_of(const geom *g)
                         .dw = (size_t)g->dW, .ph = (size_t)g->pH, .pw = (size_t)g->pW};
 }
 
+/* The sum of x[0, n) in 16 lanes (lane j adds x[j], x[j + 16], ...; then
+ * the lanes in a fixed tree): independent chains the compiler vectorizes,
+ * a fixed order (the same bits on every thread count and split) and a
+ * smaller rounding error than one chain.  The global average pool of
+ * squeeze-excitation blocks and classifier heads. */
+typedef float pool_v4f __attribute__((vector_size(16)));
+
+static float plane_sum(const float *x, int64_t n)
+{
+    /* lane j of the 16: a<j / 4>[j % 4] */
+    pool_v4f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, v0, v1, v2, v3;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&v0, x + i, sizeof v0);
+        memcpy(&v1, x + i + 4, sizeof v1);
+        memcpy(&v2, x + i + 8, sizeof v2);
+        memcpy(&v3, x + i + 12, sizeof v3);
+        a0 += v0, a1 += v1, a2 += v2, a3 += v3;
+    }
+    pool_v4f a[4] = {a0, a1, a2, a3};
+    float acc[16];
+    memcpy(acc, a, sizeof acc);
+    for (int j = 0; i < n; i++, j++)
+        acc[j] += x[i];
+    for (int w = 8; w > 0; w /= 2)
+        for (int j = 0; j < w; j++)
+            acc[j] += acc[j + w];
+    return acc[0];
+}
+
 static lam_status pool_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
     const pool_state *s = m->state;
@@ -446,7 +479,12 @@ static lam_status pool_forward(lam_module *m, const lam_tensor *in, lam_tensor *
         case LAM__POOL_AVG:
             k->avgpool2d(&w2, x, y, 0, (size_t)g.OH, s->c.count_include_pad, dv);
             break;
-        case LAM__POOL_ADAPTIVE_AVG: k->adaptive_avgpool2d(&w2, x, y, 0, (size_t)g.OH); break;
+        case LAM__POOL_ADAPTIVE_AVG:
+            if (g.OH == 1 && g.OW == 1) /* the whole plane: one contiguous run */
+                y[0] = plane_sum(x, isz) / (float)g.H / (float)g.W;
+            else
+                k->adaptive_avgpool2d(&w2, x, y, 0, (size_t)g.OH);
+            break;
         default: k->adaptive_maxpool2d(&w2, x, y, 0, (size_t)g.OH); break;
         }
     }

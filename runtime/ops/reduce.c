@@ -21,6 +21,8 @@ typedef struct reduce_ctx {
     int64_t rshape[LAM_MAX_DIMS], rstride[LAM_MAX_DIMS];
     int64_t count;        /* reduced elements per output */
     bool mean;
+    bool tail;            /* the reduced dims end the shape: each output's
+                             elements are one contiguous run (x.mean([2, 3])) */
 } reduce_ctx;
 
 static int64_t offset_of(int64_t i, int n, const int64_t *shape, const int64_t *stride)
@@ -37,6 +39,16 @@ static void reduce_range(void *p, int64_t begin, int64_t end)
 {
     const reduce_ctx *c = p;
     double acc[SEG];
+    if (c->tail) { /* inner == 1; the same sum, without an index per element */
+        for (int64_t o = begin; o < end; o++) {
+            const float *row = c->x + offset_of(o, c->nkept, c->kshape, c->kstride);
+            double a = 0.0;
+            for (int64_t r = 0; r < c->count; r++)
+                a += (double)row[r];
+            c->y[o] = (float)(c->mean ? a / (double)c->count : a);
+        }
+        return;
+    }
     while (begin < end) {
         int64_t o = begin / c->inner, c0 = begin % c->inner;
         int64_t len = c->inner - c0 < end - begin ? c->inner - c0 : end - begin;
@@ -118,6 +130,12 @@ static lam_status reduce(const char *what, lam_tensor **out, const lam_tensor *x
             c.kstride[c.nkept++] = strides[i];
         }
     }
+    int first_red = x->ndim;
+    while (first_red > 0 && red[first_red - 1])
+        first_red--;
+    c.tail = c.inner == 1 && first_red < x->ndim;
+    for (int i = 0; i < first_red; i++)
+        c.tail = c.tail && !red[i];
     c.x = x->data;
     c.y = lam_tensor_data(y);
     lam__ops_for(y->numel, 2.0 * (double)c.count, 16, reduce_range, &c);

@@ -203,6 +203,12 @@ static const lam_host_ops host_ops = {
     .mean = lam_tensor_mean,
 };
 
+static lam_tensor *host_forward_output(lam_module *self, int ndim, const int64_t *shape)
+{
+    lam_tensor *t = lam__forward_dest(self, ndim, shape);
+    return t ? lam_tensor_retain(t) : NULL;
+}
+
 static const lam_host_kv_cache host_kv_cache = {
     .struct_size = sizeof(lam_host_kv_cache),
     .causal_attention = lam_causal_attention,
@@ -309,6 +315,7 @@ static const lam_host_api host = {
     .kv_cache = &host_kv_cache,
     .module_register_parameter = lam_module_register_parameter,
     .attention_default_args = h_attention_default_args,
+    .forward_output = host_forward_output,
 };
 
 const lam_host_api *lam__host_api(void) { return &host; }

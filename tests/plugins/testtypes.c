@@ -33,7 +33,11 @@
  *                      layers[0](x) * sigmoid(layers[1](x)).
  *   PairUp()         — forward(*inputs) (ABI 1.4): (x) gives the tuple
  *                      (x, 2 * x, None), (x, y) gives x + y, (x, None) gives
- *                      x; its single-tensor forward gives x. */
+ *                      x; its single-tensor forward gives x.
+ *   OutputTaker()    — a container computing relu(x) into the caller's
+ *                      output buffer when host->forward_output offers one;
+ *                      parameters "calls" and "taken" (shape [1]) count its
+ *                      forwards and the offers it took. */
 #include <lamina/plugin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -642,6 +646,49 @@ static const lam_layer_type pair_type = {
     .forward_multi = pair_forward_multi,
 };
 
+/* ---- OutputTaker ---- */
+static lam_status taker_create(const lam_host_api *h, const lam_layer_type *type,
+                               const lam_value *args, lam_module **out)
+{
+    (void)args;
+    lam_status st = h->module_new(out, type, NULL);
+    int64_t one = 1;
+    if (!st && !(st = h->module_add_param(*out, "calls", 1, &one, NULL)))
+        st = h->module_add_param(*out, "taken", 1, &one, NULL);
+    if (st) {
+        h->module_release(*out);
+        *out = NULL;
+    }
+    return st;
+}
+static lam_status taker_shape(const lam_host_api *h, lam_module *self, int ndim,
+                              const int64_t *in, int *out_ndim, int64_t *out)
+{
+    (void)h, (void)self;
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    return LAM_OK;
+}
+static lam_status taker_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                void *args, lam_tensor **out)
+{
+    (void)args; /* single-threaded tests only: the counters */
+    h->tensor_data(h->module_param(self, "calls"))[0] += 1.0f;
+    lam_tensor *t = h->forward_output(self, h->tensor_ndim(in), h->tensor_shape(in));
+    if (t)
+        h->tensor_data(h->module_param(self, "taken"))[0] += 1.0f;
+    lam_status st = h->ops->relu(&t, in);
+    if (st && t)
+        h->tensor_release(t);
+    if (!st)
+        *out = t;
+    return st;
+}
+static const lam_layer_type taker_type = {
+    .struct_size = sizeof(lam_layer_type), .name = "OutputTaker", .create = taker_create,
+    .output_shape = taker_shape, .forward = taker_forward,
+};
+
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const lam_layer_type *types[] = {
@@ -649,7 +696,7 @@ static lam_status register_types(const lam_host_api *h, lam_registry *reg)
         &packed_type,       &leaky_type,   &released_type,  &leaky_container_type,
         &leaky_builtin_type, &chatty_type, &hoard_type,     &rows_linear_type,
         &counter_type,      &gated_type,   &failing_rows_type, &channel_affine_type,
-        &pair_type,
+        &pair_type,         &taker_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);
