@@ -137,23 +137,23 @@ const lam__module_ops lam__te_ops = {
     .pooled_scratch = true,
 };
 
-LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *encoder_layer,
-                                                  int64_t num_layers, lam_module *norm)
+/* A container of num_layers copies of layer (of type ops) and norm. */
+static lam_status stack_create(const lam__module_ops *ops, const lam__module_ops *layer_ops,
+                               lam_module **out, lam_module *layer, int64_t num_layers,
+                               lam_module *norm)
 {
-    LAM__CHECK_ARG(out);
     *out = NULL;
-    LAM__CHECK_ARG(encoder_layer);
     if (num_layers < 0 || num_layers > 100000)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT,
-                          "TransformerEncoder: num_layers=%" PRId64 " is out of range", num_layers);
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: num_layers=%" PRId64 " is out of range",
+                          ops->type_name, num_layers);
     lam_module *m = NULL, *list = NULL;
-    lam_status st = lam__module_new(&m, &lam__te_ops, NULL);
+    lam_status st = lam__module_new(&m, ops, NULL);
     if (st)
         return st;
     st = lam_modulelist_create(&list, 0, NULL);
     for (int64_t i = 0; i < num_layers && !st; i++) {
         lam_module *c = NULL;
-        st = lam__tel_clone(encoder_layer, &lam__tel_ops, "TransformerEncoder", &c);
+        st = lam__tel_clone(layer, layer_ops, ops->type_name, &c);
         if (!st) {
             char name[24];
             snprintf(name, sizeof name, "%" PRId64, i);
@@ -172,6 +172,15 @@ LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *
     }
     *out = m;
     return LAM_OK;
+}
+
+LAM_API lam_status lam_transformer_encoder_create(lam_module **out, lam_module *encoder_layer,
+                                                  int64_t num_layers, lam_module *norm)
+{
+    LAM__CHECK_ARG(out);
+    *out = NULL;
+    LAM__CHECK_ARG(encoder_layer);
+    return stack_create(&lam__te_ops, &lam__tel_ops, out, encoder_layer, num_layers, norm);
 }
 
 
@@ -237,43 +246,6 @@ const lam__module_ops lam__td_ops = {
     .forward_multi = td_forward_multi,
     .destroy = te_destroy,
 };
-
-/* A container of num_layers copies of layer (of type ops) and norm. */
-static lam_status stack_create(const lam__module_ops *ops, const lam__module_ops *layer_ops,
-                               lam_module **out, lam_module *layer, int64_t num_layers,
-                               lam_module *norm)
-{
-    *out = NULL;
-    if (num_layers < 0 || num_layers > 100000)
-        return lam__error(LAM_ERR_INVALID_ARGUMENT, "%s: num_layers=%" PRId64 " is out of range",
-                          ops->type_name, num_layers);
-    lam_module *m = NULL, *list = NULL;
-    lam_status st = lam__module_new(&m, ops, NULL);
-    if (st)
-        return st;
-    st = lam_modulelist_create(&list, 0, NULL);
-    for (int64_t i = 0; i < num_layers && !st; i++) {
-        lam_module *c = NULL;
-        st = lam__tel_clone(layer, layer_ops, ops->type_name, &c);
-        if (!st) {
-            char name[24];
-            snprintf(name, sizeof name, "%" PRId64, i);
-            st = lam_module_add_child(list, name, c);
-            lam_module_release(c);
-        }
-    }
-    if (!st)
-        st = lam_module_add_child(m, "layers", list);
-    lam_module_release(list);
-    if (!st && norm)
-        st = lam_module_add_child(m, "norm", norm);
-    if (st) {
-        lam_module_release(m);
-        return st;
-    }
-    *out = m;
-    return LAM_OK;
-}
 
 LAM_API lam_status lam_transformer_decoder_create(lam_module **out, lam_module *decoder_layer,
                                                   int64_t num_layers, lam_module *norm)
