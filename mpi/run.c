@@ -314,6 +314,51 @@ static void to_little_endian(float *v, int64_t n)
 #endif
 }
 
+/* The chunk at row `done` of this rank's range into j->in (*n rows), and
+ * the page cache asked for the next one (*next rows, 0 at the end). */
+static lam_status read_chunk(job *j, int64_t done, lam_mpi_run_stats *stats, int64_t *n,
+                             int64_t *next)
+{
+    *n = j->rows - done < j->chunk ? j->rows - done : j->chunk;
+    *next = j->rows - done - *n < j->chunk ? j->rows - done - *n : j->chunk;
+    double t = MPI_Wtime();
+    lam_status st = read_rows(j, j->first + done, *n, j->in, false);
+    stats->read_seconds += MPI_Wtime() - t;
+    if (st == LAM_OK && *next > 0)
+        st = read_rows(j, j->first + done + *n, *next, NULL, true);
+    return st;
+}
+
+/* The forward of the n rows in j->in (row `done` of the range) into y, in
+ * the file's byte order. */
+static lam_status run_chunk(job *j, int64_t done, int64_t n, void *args, float *y_rows,
+                            lam_mpi_run_stats *stats)
+{
+    int64_t ishape[LAM_MAX_DIMS], oshape[LAM_MAX_DIMS];
+    int ondim;
+    lam_plan *p = n == j->chunk ? j->plan : j->tail;
+    memcpy(ishape, j->shape, sizeof ishape);
+    ishape[0] = n;
+    lam_plan_output_shape(p, &ondim, oshape);
+    lam_status st = LAM_OK;
+    lam_tensor *x = NULL, *y = NULL;
+    double t = MPI_Wtime();
+    if (lam_tensor_wrap(&x, j->in, j->ndim, ishape) != LAM_OK ||
+        lam_tensor_wrap(&y, y_rows, ondim, oshape) != LAM_OK ||
+        lam_plan_run_args(p, x, args, y) != LAM_OK) {
+        char what[96];
+        snprintf(what, sizeof what, "forward of rows [%" PRId64 ", %" PRId64 ")", j->first + done,
+                 j->first + done + n);
+        st = lam__mpi_lamina_fail(LAM_ERR_RUNTIME, what);
+    }
+    lam_tensor_release(x);
+    lam_tensor_release(y);
+    stats->compute_seconds += MPI_Wtime() - t;
+    if (st == LAM_OK)
+        to_little_endian(y_rows, n * j->out_row);
+    return st;
+}
+
 static lam_status wait_write(MPI_Request *req, double *seconds)
 {
     double t = MPI_Wtime();
@@ -338,39 +383,13 @@ static lam_status run_rows(job *j, MPI_File fh, MPI_Offset data_off, void *args,
     if (j->rows > 0)
         st = read_rows(j, j->first, j->chunk < j->rows ? j->chunk : j->rows, NULL, true);
     for (int64_t done = 0; done < j->rows && st == LAM_OK;) {
-        int64_t n = j->rows - done < j->chunk ? j->rows - done : j->chunk;
-        double t = MPI_Wtime();
-        st = read_rows(j, j->first + done, n, j->in, false);
-        stats->read_seconds += MPI_Wtime() - t;
-        if (st != LAM_OK)
-            break;
-        int64_t next = j->rows - done - n < j->chunk ? j->rows - done - n : j->chunk;
-        if (next > 0 && (st = read_rows(j, j->first + done + n, next, NULL, true)) != LAM_OK)
+        int64_t n, next;
+        if ((st = read_chunk(j, done, stats, &n, &next)) != LAM_OK)
             break;
         if ((st = wait_write(&req[cur], &stats->write_seconds)) != LAM_OK)
             break;
-        int64_t ishape[LAM_MAX_DIMS], oshape[LAM_MAX_DIMS];
-        int ondim;
-        lam_plan *p = n == j->chunk ? j->plan : j->tail;
-        memcpy(ishape, j->shape, sizeof ishape);
-        ishape[0] = n;
-        lam_plan_output_shape(p, &ondim, oshape);
-        lam_tensor *x = NULL, *y = NULL;
-        t = MPI_Wtime();
-        if (lam_tensor_wrap(&x, j->in, j->ndim, ishape) != LAM_OK ||
-            lam_tensor_wrap(&y, j->out[cur], ondim, oshape) != LAM_OK ||
-            lam_plan_run_args(p, x, args, y) != LAM_OK) {
-            char what[96];
-            snprintf(what, sizeof what, "forward of rows [%" PRId64 ", %" PRId64 ")", j->first + done,
-                     j->first + done + n);
-            st = lam__mpi_lamina_fail(LAM_ERR_RUNTIME, what);
-        }
-        lam_tensor_release(x);
-        lam_tensor_release(y);
-        stats->compute_seconds += MPI_Wtime() - t;
-        if (st != LAM_OK)
+        if ((st = run_chunk(j, done, n, args, j->out[cur], stats)) != LAM_OK)
             break;
-        to_little_endian(j->out[cur], n * j->out_row);
         MPI_Offset off = data_off + (MPI_Offset)(j->first + done) * j->out_row * 4;
         int err = MPI_File_iwrite_at(fh, off, j->out[cur], (int)(n * j->out_row * 4), MPI_BYTE, &req[cur]);
         if (err != MPI_SUCCESS)
@@ -576,45 +595,20 @@ static lam_status run_rows_direct(job *j, MPI_File fh, MPI_Offset data_off, void
     if (st == LAM_OK && j->rows > 0)
         st = read_rows(j, j->first, j->chunk < j->rows ? j->chunk : j->rows, NULL, true);
     for (int64_t done = 0; done < j->rows && st == LAM_OK;) {
-        int64_t n = j->rows - done < j->chunk ? j->rows - done : j->chunk;
-        double t = MPI_Wtime();
-        st = read_rows(j, j->first + done, n, j->in, false);
-        stats->read_seconds += MPI_Wtime() - t;
-        if (st != LAM_OK)
-            break;
-        int64_t next = j->rows - done - n < j->chunk ? j->rows - done - n : j->chunk;
-        if (next > 0 && (st = read_rows(j, j->first + done + n, next, NULL, true)) != LAM_OK)
+        int64_t n, next;
+        if ((st = read_chunk(j, done, stats, &n, &next)) != LAM_OK)
             break;
         /* buf[cur] holds the carried bytes [d.base, s) and nothing in flight */
         int64_t s = a + done * rb, e = s + n * rb;
-        int64_t ishape[LAM_MAX_DIMS], oshape[LAM_MAX_DIMS];
-        int ondim;
-        lam_plan *p = n == j->chunk ? j->plan : j->tail;
-        memcpy(ishape, j->shape, sizeof ishape);
-        ishape[0] = n;
-        lam_plan_output_shape(p, &ondim, oshape);
         float *y_rows = (float *)(void *)(d.buf[cur] + (s - d.base));
-        lam_tensor *x = NULL, *y = NULL;
-        t = MPI_Wtime();
-        if (lam_tensor_wrap(&x, j->in, j->ndim, ishape) != LAM_OK ||
-            lam_tensor_wrap(&y, y_rows, ondim, oshape) != LAM_OK || lam_plan_run_args(p, x, args, y) != LAM_OK) {
-            char what[96];
-            snprintf(what, sizeof what, "forward of rows [%" PRId64 ", %" PRId64 ")", j->first + done,
-                     j->first + done + n);
-            st = lam__mpi_lamina_fail(LAM_ERR_RUNTIME, what);
-        }
-        lam_tensor_release(x);
-        lam_tensor_release(y);
-        stats->compute_seconds += MPI_Wtime() - t;
-        if (st != LAM_OK)
+        if ((st = run_chunk(j, done, n, args, y_rows, stats)) != LAM_OK)
             break;
-        to_little_endian(y_rows, n * j->out_row);
         done += n;
         if (done < j->rows && e - d.base + next * rb <= d.cap)
             continue; /* the next chunk fits behind this one */
         int64_t stop = done == j->rows ? e : dio_down(e); /* whole pages until the last chunk */
         if (stop > issued) {
-            t = MPI_Wtime();
+            double t = MPI_Wtime();
             st = dio_issue(&d, fh, cur, issued, stop);
             stats->write_seconds += MPI_Wtime() - t;
             issued = stop;
