@@ -163,15 +163,17 @@
  * position, in float64 (as the layer did):
  *   s = 0; s = fma(x_j, x_j, s) for j over the window in order (each
  *        square is exact: s is the same on every table);
- *   d = fma(s, alpha / size, k); y = (float)(x pow(d, -beta))
+ *   d = fma(s, alpha / size, k); y = (float)(x pow(d, -beta)), or where
+ *        beta = 0.75 (PyTorch's default) y = (float)(x / (r sqrt(r))), r =
+ *        sqrt(d): IEEE operations, the same bits on every table
  * the window summed afresh for every output (no running sum: removing a
  * large square that leaves the window would cancel the small ones still in
  * it).  Only pow differs: the scalar twin's libm pow, the vector tables'
  * SLEEF u10 float64 pow (<= 1 ULP of float64); the float64 result is within
- * (|beta| (size + 1) + 3) 2^-53 of exact, so y is within 1 ULP of the exact
- * value, and of the scalar twin's y.  Any C, S, size >= 1, no alignment;
- * reads only the channels' positions [p_begin, p_end) (masked tails),
- * writes only y's.  Symbols: lam__f32_<name>_<isa>. */
+ * (|beta| (size + 1) + 5) 2^-53 of exact, so y is within 1 ULP of the exact
+ * value, and of the scalar twin's y (its bits where beta = 0.75).  Any C,
+ * S, size >= 1, no alignment; reads only the channels' positions [p_begin,
+ * p_end) (masked tails), writes only y's.  Symbols: lam__f32_<name>_<isa>. */
 #define LAM_CHANNEL_KERNELS(X)                                                                    \
     X(lrn, LRN, 1, 0u, "NaN in the window -> NaN; inf there (alpha, beta > 0) -> +-0, or NaN at x = inf")
 
