@@ -148,6 +148,35 @@
 #define LAM_STATS_KERNELS(X)                                                                     \
     X(moments, MOMENTS, LAM_KF_EXACT, "NaN in -> NaN sums; inf -> inf (or NaN: inf - inf)")
 
+/* ---- across the channels of one NCHW sample (LocalResponseNorm) ----
+ * X(name, KIND, ulp, flags, specials)
+ *   KIND     LRN: lam__lrn_fn f(C, S, x, y, size, alpha, beta, k, p_begin,
+ *            p_end) (simd/kernels.h): x, y one sample of C channels of S
+ *            positions (channel c at c S), positions [p_begin, p_end) of
+ *            every channel; y must not overlap x (the windows read the
+ *            other channels)
+ *   ulp      bound in ULP of the exact value, for k >= 0 and |beta| (size +
+ *            1) < 2^27 (normal results; outside, the float64 pipeline's)
+ * PyTorch's F.local_response_norm, b = a (k + alpha / size sum a'^2)^-beta
+ * over the channels [c - size / 2, c + (size - 1) / 2] clipped to [0, C)
+ * (zero padding; the divisor is always size).  Every table computes, per
+ * position, in float64 (as the layer did):
+ *   s = 0; s = fma(x_j, x_j, s) for j over the window in order (each
+ *        square is exact: s is the same on every table);
+ *   d = fma(s, alpha / size, k); y = (float)(x pow(d, -beta)), or where
+ *        beta = 0.75 (PyTorch's default) y = (float)(x / (r sqrt(r))), r =
+ *        sqrt(d): IEEE operations, the same bits on every table
+ * the window summed afresh for every output (no running sum: removing a
+ * large square that leaves the window would cancel the small ones still in
+ * it).  Only pow differs: the scalar twin's libm pow, the vector tables'
+ * SLEEF u10 float64 pow (<= 1 ULP of float64); the float64 result is within
+ * (|beta| (size + 1) + 5) 2^-53 of exact, so y is within 1 ULP of the exact
+ * value, and of the scalar twin's y (its bits where beta = 0.75).  Any C,
+ * S, size >= 1, no alignment; reads only the channels' positions [p_begin,
+ * p_end) (masked tails), writes only y's.  Symbols: lam__f32_<name>_<isa>. */
+#define LAM_CHANNEL_KERNELS(X)                                                                    \
+    X(lrn, LRN, 1, 0u, "NaN in the window -> NaN; inf there (alpha, beta > 0) -> +-0, or NaN at x = inf")
+
 /* ---- convolution as Y = W . B on NCHW tensors (no transposes) ----
  * X(name, KIND, flags, specials)
  *   KIND     CONV_PACKED_SIZE: lam__conv_packed_size_fn; CONV_PACK:
@@ -192,6 +221,7 @@
 #define LAM__KT_TYPE_CONV_PACK lam__conv_pack_fn
 #define LAM__KT_TYPE_CONV_GEMM lam__conv_gemm_fn
 #define LAM__KT_TYPE_MOMENTS lam__moments_fn
+#define LAM__KT_TYPE_LRN lam__lrn_fn
 
 #define LAM__KT_PARAMS_UNARY (size_t n, const float *x, float *y)
 #define LAM__KT_PARAMS_UNARY1 (size_t n, const float *x, float *y, float a)
@@ -217,6 +247,9 @@
     (size_t M, size_t N, size_t K, const float *packed, const float *const *rows, size_t off,  \
      const float *bias, float *y, size_t ldy, lam__epilogue ep)
 #define LAM__KT_PARAMS_MOMENTS (size_t n, const float *x, double c, double s[2])
+#define LAM__KT_PARAMS_LRN                                                                    \
+    (size_t C, size_t S, const float *x, float *y, size_t size, double alpha, double beta,      \
+     double k, size_t p_begin, size_t p_end)
 
 /* Table members (simd/kernels.h). */
 #define LAM__KT_MEMBER_E(name, kind, ...) LAM__KT_TYPE_##kind name;
@@ -250,7 +283,8 @@
     LAM_ATTN_KERNELS(LAM__KT_DECL_R)        \
     LAM_WINDOW_KERNELS(LAM__KT_DECL_W)      \
     LAM_CONV_KERNELS(LAM__KT_DECL_C)        \
-    LAM_STATS_KERNELS(LAM__KT_DECL_W)
+    LAM_STATS_KERNELS(LAM__KT_DECL_W)      \
+    LAM_CHANNEL_KERNELS(LAM__KT_DECL_W)
 
 #define LAM__KT_SET_E(name, kind, ...) lam__kt_->name = LAM__KT_SYM_E(name);
 #define LAM__KT_SET_R(name, kind, ...) lam__kt_->name = LAM__KT_SYM_R(name);
@@ -268,6 +302,7 @@
         LAM_WINDOW_KERNELS(LAM__KT_SET_W)           \
         LAM_CONV_KERNELS(LAM__KT_SET_W)             \
         LAM_STATS_KERNELS(LAM__KT_SET_W)            \
+        LAM_CHANNEL_KERNELS(LAM__KT_SET_W)          \
     } while (0)
 
 #endif

@@ -101,6 +101,11 @@ typedef void (*lam__conv_gemm_fn)(size_t M, size_t N, size_t K, const float *pac
 /* Sum of (x_i - c) and of (x_i - c)^2 over n floats, in float64:
  * s[0], s[1] (LAM_STATS_KERNELS). */
 typedef void (*lam__moments_fn)(size_t n, const float *x, double c, double s[2]);
+/* LocalResponseNorm of positions [p_begin, p_end) of one sample: x and y
+ * are C channels of S floats (channel c at c S); size, alpha, beta, k as
+ * nn.LocalResponseNorm (LAM_CHANNEL_KERNELS). */
+typedef void (*lam__lrn_fn)(size_t C, size_t S, const float *x, float *y, size_t size, double alpha,
+                            double beta, double k, size_t p_begin, size_t p_end);
 
 /* The entries of the elementwise, row and binary families, and their
  * contracts (accuracy, tails, special values), are the lists of
@@ -165,6 +170,10 @@ typedef struct lam__kernel_table {
     /* row statistics: moments (sum of x - c and of its square, float64,
      * in a fixed order; contract: LAM_STATS_KERNELS) */
     LAM_STATS_KERNELS(LAM__KT_MEMBER_W)
+
+    /* across the channels of one sample: lrn (LocalResponseNorm; contract:
+     * LAM_CHANNEL_KERNELS) */
+    LAM_CHANNEL_KERNELS(LAM__KT_MEMBER_W)
 } lam__kernel_table;
 
 /* The largest K and N of lam__kernel_table.mlp2. */

@@ -15,6 +15,7 @@ tests_simd_test_kernels_SOURCES = \
 	tests/simd/test_window.c \
 	tests/simd/test_conv_gemm.c \
 	tests/simd/test_stats.c \
+	tests/simd/test_lrn.c \
 	tests/simd/test_dispatch.c
 tests_simd_test_kernels_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_simd_test_kernels_LDFLAGS = -no-install
