@@ -4,8 +4,10 @@
  *
  * Each rank: opens every input's header (so that every rank checks the
  * whole input, and ranks that see different files find out), takes its
- * contiguous range of rows, and runs it a chunk at a time: read the chunk
- * (pread through lam_npy_reader), ask the kernel to read the next one ahead,
+ * contiguous range of rows, and runs it a chunk at a time: map the chunk
+ * (lam_npy_reader_map: no copy; a chunk that spans two shards, or a file
+ * that is not float32 in this host's byte order, is read with pread into a
+ * buffer instead), ask the kernel to read the next one ahead,
  * run the plan, and start writing the output rows at their offset while
  * the next chunk is computed into the other of two output buffers: with
  * direct I/O where the file system takes it (run_rows_direct, see "Direct
@@ -58,7 +60,11 @@ typedef struct job {
     int64_t in_row, out_row;     /* floats per row */
     int64_t first, rows, chunk;  /* this rank's range, rows per forward */
     lam_plan *plan, *tail;       /* for chunk rows, and for the last, shorter chunk */
-    float *in, *out[2];
+    float *in, *out[2];          /* in: allocated the first time a chunk is read rather than mapped */
+    const float *x;              /* the current chunk's input: j->in, or a mapping */
+    const shard *mapped;         /* the shard x is a mapping of, or NULL */
+    int64_t mapped_rows;         /* its rows */
+    bool no_map;                 /* mapping failed once (or is not possible): read from then on */
     char *target;
     char tmp[PATH_MAX + 64];
     int has_mode;
@@ -219,11 +225,6 @@ static lam_status prepare(job *j, lam_module *m, const lam_mpi_run_options *opt,
     int64_t tail = j->rows % chunk;
     if (tail && (st = make_plan(j, m, tail, &j->tail)) != LAM_OK)
         return st;
-    size_t in_bytes = (size_t)(chunk * j->in_row) * sizeof(float);
-    j->in = malloc(in_bytes ? in_bytes : 1);
-    if (!j->in)
-        return lam__mpi_fail(LAM_ERR_NO_MEMORY, "out of memory for chunks of %" PRId64 " rows (%zu bytes): ask "
-                             "for fewer rows per chunk", chunk, in_bytes);
     int64_t oshape[LAM_MAX_DIMS];
     int ondim;
     if (lam_plan_output_shape(j->plan, &ondim, oshape) != LAM_OK)
@@ -314,23 +315,59 @@ static void to_little_endian(float *v, int64_t n)
 #endif
 }
 
-/* The chunk at row `done` of this rank's range into j->in (*n rows), and
- * the page cache asked for the next one (*next rows, 0 at the end). */
+/* The mapping of the current chunk (if it is one) released. */
+static void release_chunk(job *j)
+{
+    if (j->mapped)
+        lam_npy_reader_unmap(j->mapped->r, j->x, j->mapped_rows);
+    j->mapped = NULL;
+    j->x = NULL;
+}
+
+/* Rows [row, row + n) of the concatenated inputs as j->x: a mapping when
+ * they lie in one shard (no copy of the input), else read into j->in. */
+static lam_status load_rows(job *j, int64_t row, int64_t n)
+{
+    for (int i = 0; i < j->n_shards && !j->no_map; i++) {
+        const shard *s = &j->shards[i];
+        if (row < s->first || row + n > s->first + s->rows)
+            continue;
+        if (lam_npy_reader_map(s->r, row - s->first, n, &j->x) == LAM_OK) {
+            j->mapped = s;
+            j->mapped_rows = n;
+            return LAM_OK;
+        }
+        j->no_map = true; /* not float32 here, or no address space: read from now on (errors are read's) */
+    }
+    if (!j->in) {
+        size_t in_bytes = (size_t)(j->chunk * j->in_row) * sizeof(float);
+        j->in = malloc(in_bytes ? in_bytes : 1);
+        if (!j->in)
+            return lam__mpi_fail(LAM_ERR_NO_MEMORY, "out of memory for chunks of %" PRId64 " rows (%zu bytes): "
+                                 "ask for fewer rows per chunk", j->chunk, in_bytes);
+    }
+    j->x = j->in;
+    return read_rows(j, row, n, j->in, false);
+}
+
+/* The chunk at row `done` of this rank's range as j->x (*n rows; release
+ * it with release_chunk), and the page cache asked for the next one (*next
+ * rows, 0 at the end). */
 static lam_status read_chunk(job *j, int64_t done, lam_mpi_run_stats *stats, int64_t *n,
                              int64_t *next)
 {
     *n = j->rows - done < j->chunk ? j->rows - done : j->chunk;
     *next = j->rows - done - *n < j->chunk ? j->rows - done - *n : j->chunk;
     double t = MPI_Wtime();
-    lam_status st = read_rows(j, j->first + done, *n, j->in, false);
+    lam_status st = load_rows(j, j->first + done, *n);
     stats->read_seconds += MPI_Wtime() - t;
     if (st == LAM_OK && *next > 0)
         st = read_rows(j, j->first + done + *n, *next, NULL, true);
     return st;
 }
 
-/* The forward of the n rows in j->in (row `done` of the range) into y, in
- * the file's byte order. */
+/* The forward of the n rows at j->x (row `done` of the range) into y, in
+ * the file's byte order; the chunk's mapping released. */
 static lam_status run_chunk(job *j, int64_t done, int64_t n, void *args, float *y_rows,
                             lam_mpi_run_stats *stats)
 {
@@ -343,7 +380,8 @@ static lam_status run_chunk(job *j, int64_t done, int64_t n, void *args, float *
     lam_status st = LAM_OK;
     lam_tensor *x = NULL, *y = NULL;
     double t = MPI_Wtime();
-    if (lam_tensor_wrap(&x, j->in, j->ndim, ishape) != LAM_OK ||
+    /* lam_plan_run reads its input only (const): a mapping serves as well as j->in */
+    if (lam_tensor_wrap(&x, (float *)(uintptr_t)j->x, j->ndim, ishape) != LAM_OK ||
         lam_tensor_wrap(&y, y_rows, ondim, oshape) != LAM_OK ||
         lam_plan_run_args(p, x, args, y) != LAM_OK) {
         char what[96];
@@ -354,6 +392,7 @@ static lam_status run_chunk(job *j, int64_t done, int64_t n, void *args, float *
     lam_tensor_release(x);
     lam_tensor_release(y);
     stats->compute_seconds += MPI_Wtime() - t;
+    release_chunk(j);
     if (st == LAM_OK)
         to_little_endian(y_rows, n * j->out_row);
     return st;
@@ -631,6 +670,7 @@ static lam_status run_rows_direct(job *j, MPI_File fh, MPI_Offset data_off, void
 
 static void job_free(job *j)
 {
+    release_chunk(j); /* a chunk mapped when a later step failed */
     for (int i = 0; j->shards && i < j->n_shards; i++)
         lam_npy_reader_close(j->shards[i].r);
     free(j->shards);

@@ -924,6 +924,12 @@ ROW(lam_npy_reader_read)
     NULL_STATUS(lam_npy_reader_read(NULL, 0, 1, f), "r");
 }
 ROW(lam_npy_reader_prefetch) { NULL_STATUS(lam_npy_reader_prefetch(NULL, 0, 1), "r"); }
+ROW(lam_npy_reader_map)
+{
+    const float *data = NULL;
+    NULL_STATUS(lam_npy_reader_map(NULL, 0, 1, &data), "r");
+}
+ROW(lam_npy_reader_unmap) { (void)fn; NULL_NOOP(lam_npy_reader_unmap(NULL, NULL, 1)); }
 
 /* model.h */
 ROW(lam_model_load)
@@ -1315,7 +1321,7 @@ static const row ROWS[] = {
     R(lam_safetensors_load), R(lam_safetensors_parse), R(lam_safetensors_save), R(lam_npy_load),
     R(lam_npy_parse), R(lam_npy_save), R(lam_npy_header), R(lam_npy_reader_open),
     R(lam_npy_reader_close), R(lam_npy_reader_ndim), R(lam_npy_reader_shape),
-    R(lam_npy_reader_read), R(lam_npy_reader_prefetch),
+    R(lam_npy_reader_read), R(lam_npy_reader_prefetch), R(lam_npy_reader_map), R(lam_npy_reader_unmap),
     /* model.h */
     R(lam_model_load), R(lam_model_parse), R(lam_model_parse_ex), R(lam_model_load_state_dict),
     R(lam_model_load_weights), R(lam_model_set_arg), R(lam_model_check_args),

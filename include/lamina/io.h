@@ -182,6 +182,25 @@ LAM_API lam_status lam_npy_reader_read(lam_npy_reader *r, int64_t row, int64_t r
  * reading them ahead (posix_fadvise WILLNEED) and this returns at once.
  * A hint only; LAM_ERR_INVALID_ARGUMENT for a range outside the array. */
 LAM_API lam_status lam_npy_reader_prefetch(lam_npy_reader *r, int64_t row, int64_t rows);
+/* Map rows [row, row + rows) of axis 0 instead of reading them (rows > 0):
+ * *data points at their float32 values in a private, read-only-in-effect
+ * mapping of the file (writes to it would stay in this process; the
+ * caller should treat it as const), which the caller releases with
+ * lam_npy_reader_unmap(r, *data, rows).  No copy: the pages come from the
+ * page cache as they are touched (read ahead with madvise WILLNEED).  Only
+ * where the file's bytes are the floats ('<f4' on a little-endian host):
+ * LAM_ERR_NOT_IMPLEMENTED otherwise (use lam_npy_reader_read, which
+ * converts).  The address space used is the rows' bytes plus at most a
+ * page.  LAM_ERR_INVALID_ARGUMENT for an empty range or one outside the
+ * array, LAM_ERR_IO when the file is now shorter than the rows need or
+ * mmap fails.  Unlike reading, a mapping is exposed to the file being
+ * truncated by another process while it is mapped: touching the lost pages
+ * raises SIGBUS (as it does for lam_npy_load's mapping of a whole file);
+ * use lam_npy_reader_read where that must not happen.  Threads: as read. */
+LAM_API lam_status lam_npy_reader_map(lam_npy_reader *r, int64_t row, int64_t rows, const float **data);
+/* Release a mapping made by lam_npy_reader_map of `rows` rows (data NULL
+ * is a no-op). */
+LAM_API void lam_npy_reader_unmap(lam_npy_reader *r, const float *data, int64_t rows);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,9 @@
  * its limit), and a file truncated under us gives an error, not SIGBUS.
  * Prefetching asks the kernel to start reading ahead (posix_fadvise
  * WILLNEED) and returns at once, so the next chunk's I/O overlaps the
- * current chunk's compute. */
+ * current chunk's compute.  lam_npy_reader_map maps a range of rows
+ * instead (no copy), for callers that accept the mapping's SIGBUS on a
+ * truncated file. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -197,4 +200,56 @@ LAM_API lam_status lam_npy_reader_prefetch(lam_npy_reader *r, int64_t row, int64
     /* a hint: its failure (a file system without read-ahead) changes nothing */
     (void)posix_fadvise(r->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
     return LAM_OK;
+}
+
+static uint64_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (uint64_t)p : 4096;
+}
+
+LAM_API lam_status lam_npy_reader_map(lam_npy_reader *r, int64_t row, int64_t rows, const float **data)
+{
+    uint64_t off = 0, len = 0;
+    if (!r || !data)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_reader_map: %s is NULL", r ? "data" : "r");
+    *data = NULL;
+    if (rows <= 0)
+        return lam__error(LAM_ERR_INVALID_ARGUMENT, "lam_npy_reader_map: %s: %" PRId64 " rows (map at least one)",
+                          r->path, rows);
+    lam_status s = row_range(r, "lam_npy_reader_map", row, rows, &off, &len);
+    if (s != LAM_OK)
+        return s;
+    if (!(r->m.item == 4 && !r->m.swap && lam__io_host_is_le()))
+        return lam__error(LAM_ERR_NOT_IMPLEMENTED, "lam_npy_reader_map: %s: the file's values are not this host's "
+                          "float32 (read them with lam_npy_reader_read, which converts)", r->path);
+    uint64_t pg = page_size(), start = off / pg * pg, span = off + len - start;
+    if (span > (uint64_t)SIZE_MAX)
+        return lam__error(LAM_ERR_NO_MEMORY, "lam_npy_reader_map: %s: %" PRIu64 " bytes do not fit in memory",
+                          r->path, len);
+    struct stat st;
+    if (fstat(r->fd, &st) != 0)
+        return lam__error(LAM_ERR_IO, "%s: cannot stat: %s", r->path, strerror(errno));
+    if ((uint64_t)st.st_size < off + len)
+        return lam__error(LAM_ERR_IO, "%s: cannot map %" PRIu64 " bytes at offset %" PRIu64 ": the file was "
+                          "truncated after it was opened", r->path, len, off);
+    /* private and writable: a writer (there should be none) copies its pages
+     * instead of faulting; reading maps the page cache's pages as they are */
+    void *p = mmap(NULL, (size_t)span, PROT_READ | PROT_WRITE, MAP_PRIVATE, r->fd, (off_t)start);
+    if (p == MAP_FAILED)
+        return lam__error(LAM_ERR_IO, "%s: cannot map %" PRIu64 " bytes at offset %" PRIu64 ": %s", r->path, len,
+                          off, strerror(errno));
+    (void)madvise(p, (size_t)span, MADV_WILLNEED); /* a hint */
+    *data = (const float *)(const void *)((const char *)p + (off - start));
+    return LAM_OK;
+}
+
+LAM_API void lam_npy_reader_unmap(lam_npy_reader *r, const float *data, int64_t rows)
+{
+    if (!r || !data || rows <= 0)
+        return;
+    uint64_t pg = page_size();
+    uintptr_t a = (uintptr_t)data, base = a / pg * pg;
+    uint64_t len = (uint64_t)rows * (uint64_t)r->row_numel * r->m.item;
+    munmap((void *)base, (size_t)(a - base + len));
 }

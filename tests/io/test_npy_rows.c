@@ -57,6 +57,49 @@ Test(npy_rows, every_range_reads_as_load)
     io_leak_check();
 }
 
+/* lam_npy_reader_map gives the bytes lam_npy_load gives for every non-empty
+ * range of a float32 file (data at any offset in its page), refuses files
+ * whose bytes need converting, empty ranges and ranges outside the array. */
+Test(npy_rows, every_range_maps_as_load)
+{
+    static const char *const files[] = {"arange_2x3_f4.npy", "vec5_f4.npy", "four_d_f4.npy", "v2_f4.npy",
+                                        "v3_f4.npy", "scalar_f4.npy"};
+    for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
+        lam_tensor *t = NULL;
+        lam_npy_reader *r = NULL;
+        cr_assert_eq(lam_npy_load(io_fixture(files[f]), &t), LAM_OK, "%s", lam_last_error());
+        cr_assert_eq(lam_npy_reader_open(io_fixture(files[f]), &r), LAM_OK, "%s", lam_last_error());
+        int64_t rows = lam_tensor_shape(t)[0], rn = row_numel(t);
+        for (int64_t b = 0; b < rows; b++)
+            for (int64_t n = 1; b + n <= rows; n++) {
+                const float *data = NULL;
+                cr_assert_eq(lam_npy_reader_map(r, b, n, &data), LAM_OK, "%s", lam_last_error());
+                cr_expect_eq(memcmp(data, lam_tensor_cdata(t) + b * rn, sizeof(float) * (size_t)(n * rn)), 0,
+                             "%s rows [%lld, %lld)", files[f], (long long)b, (long long)(b + n));
+                lam_npy_reader_unmap(r, data, n);
+            }
+        const float *data = (const float *)1;
+        cr_expect_eq(lam_npy_reader_map(r, 0, rows + 1, &data), LAM_ERR_INVALID_ARGUMENT);
+        cr_expect_null(data);
+        cr_expect_eq(lam_npy_reader_map(r, -1, 1, &data), LAM_ERR_INVALID_ARGUMENT);
+        cr_expect_eq(lam_npy_reader_map(r, 0, 0, &data), LAM_ERR_INVALID_ARGUMENT);
+        cr_expect(strstr(lam_last_error(), "map at least one"), "%s", lam_last_error());
+        lam_npy_reader_close(r);
+        lam_tensor_release(t);
+    }
+    static const char *const converted[] = {"f8_2x3.npy", "be_f4.npy", "be_f8.npy"};
+    for (size_t f = 0; f < sizeof converted / sizeof *converted; f++) {
+        lam_npy_reader *r = NULL;
+        const float *data = (const float *)1;
+        cr_assert_eq(lam_npy_reader_open(io_fixture(converted[f]), &r), LAM_OK, "%s", lam_last_error());
+        cr_expect_eq(lam_npy_reader_map(r, 0, 1, &data), LAM_ERR_NOT_IMPLEMENTED, "%s", converted[f]);
+        cr_expect(strstr(lam_last_error(), "lam_npy_reader_read"), "%s", lam_last_error());
+        cr_expect_null(data);
+        lam_npy_reader_close(r);
+    }
+    io_leak_check();
+}
+
 /* The header parser is lam_npy_load's: same status, same message. */
 Test(npy_rows, open_fails_as_load)
 {
@@ -117,6 +160,14 @@ Test(npy_rows, truncated_after_open)
     cr_expect_eq(lam_npy_reader_read(r, 0, 1, buf), LAM_OK); /* row 0 is still there */
     cr_expect_eq(lam_npy_reader_read(r, 0, 2, buf), LAM_ERR_IO);
     cr_expect(strstr(lam_last_error(), "truncated after it was opened"), "%s", lam_last_error());
+    /* mapping checks the file's length first: an error, not a mapping to SIGBUS on */
+    const float *data = NULL;
+    cr_expect_eq(lam_npy_reader_map(r, 0, 2, &data), LAM_ERR_IO);
+    cr_expect(strstr(lam_last_error(), "truncated after it was opened"), "%s", lam_last_error());
+    cr_expect_null(data);
+    cr_expect_eq(lam_npy_reader_map(r, 0, 1, &data), LAM_OK, "%s", lam_last_error());
+    cr_expect_eq(memcmp(data, good + len - 24, sizeof(float) * 3), 0);
+    lam_npy_reader_unmap(r, data, 1);
     lam_npy_reader_close(r);
     free(good);
     io_leak_check();
