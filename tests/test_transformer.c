@@ -187,6 +187,143 @@ Test(transformer, layers_are_copies)
     lam_module_release(layer);
 }
 
+/* ---- the fused residual add + LayerNorm pass (rows split across threads)
+ * against the layer's forward written out with its children, as PyTorch's
+ * forward reads: the same bits, at 1, 2 and 3 threads, post-norm and
+ * norm_first, encoder and decoder layer; large enough (6 x 100 x 64) for
+ * the pass to use threads. */
+static uint32_t lcg_state = 12345;
+static float lcg(void)
+{
+    lcg_state = lcg_state * 1664525u + 1013904223u;
+    return (float)((lcg_state >> 8) & 0xffff) / 65536.0f - 0.5f;
+}
+
+static lam_tensor *rand_tensor(int ndim, const int64_t *shape)
+{
+    lam_tensor *t = NULL;
+    ASSERT_OK(lam_tensor_create(&t, ndim, shape));
+    float *d = lam_tensor_data(t);
+    for (int64_t i = 0; i < lam_tensor_numel(t); i++)
+        d[i] = lcg();
+    return t;
+}
+
+static void randomise(lam_module *m)
+{
+    lam_state_dict *sd = NULL;
+    ASSERT_OK(lam_module_named_parameters(m, true, true, &sd));
+    for (size_t i = 0; i < lam_state_dict_len(sd); i++) {
+        lam_tensor *t = (lam_tensor *)lam_state_dict_tensor(sd, i);
+        float *d = lam_tensor_data(t);
+        for (int64_t e = 0; e < lam_tensor_numel(t); e++)
+            d[e] = 0.4f * lcg() + (strstr(lam_state_dict_key(sd, i), "norm") ? 1.0f : 0.0f);
+    }
+    lam_state_dict_free(sd);
+}
+
+static lam_tensor *child_fwd(lam_module *m, const char *name, lam_tensor *x)
+{
+    lam_tensor *y = NULL;
+    ASSERT_OK(lam_module_forward(lam_module_child(m, name), x, &y));
+    return y;
+}
+
+static lam_tensor *attn_fwd(lam_module *m, const char *name, lam_tensor *q, lam_tensor *kv)
+{
+    lam_tensor *y = NULL;
+    ASSERT_OK(lam_multihead_attention_forward(lam_module_child(m, name), q, kv, kv, NULL, false,
+                                              false, NULL, false, true, &y, NULL));
+    return y;
+}
+
+/* x + f(x) with f one of the blocks below; releases both */
+static lam_tensor *residual(lam_tensor *x, lam_tensor *fx)
+{
+    lam_tensor *y = NULL;
+    ASSERT_OK(lam_tensor_add(&y, x, fx));
+    lam_tensor_release(fx);
+    return y;
+}
+
+static lam_tensor *ff_fwd(lam_module *m, lam_tensor *x)
+{
+    lam_tensor *h = child_fwd(m, "linear1", x), *r = NULL;
+    ASSERT_OK(lam_tensor_relu(&r, h));
+    lam_tensor *y = child_fwd(m, "linear2", r);
+    lam_tensor_release(h);
+    lam_tensor_release(r);
+    return y;
+}
+
+/* the block `b` (0 self-attention, 1 cross-attention, 2 feed-forward) of x */
+static lam_tensor *block(lam_module *m, int b, lam_tensor *x, lam_tensor *mem)
+{
+    return b == 0 ? attn_fwd(m, "self_attn", x, x)
+                  : b == 1 ? attn_fwd(m, "multihead_attn", x, mem) : ff_fwd(m, x);
+}
+
+static lam_tensor *written_out(lam_module *m, bool dec, bool norm_first, lam_tensor *x,
+                               lam_tensor *mem)
+{
+    static const char *const norms[2][3] = {{"norm1", "norm2", NULL}, {"norm1", "norm2", "norm3"}};
+    const int blocks[2][3] = {{0, 2, -1}, {0, 1, 2}};
+    lam_tensor *cur = lam_tensor_retain(x);
+    for (int i = 0; i < 3 && blocks[dec][i] >= 0; i++) {
+        lam_tensor *next;
+        if (norm_first) {
+            lam_tensor *n = child_fwd(m, norms[dec][i], cur);
+            next = residual(cur, block(m, blocks[dec][i], n, mem));
+            lam_tensor_release(n);
+        } else {
+            lam_tensor *s = residual(cur, block(m, blocks[dec][i], cur, mem));
+            next = child_fwd(m, norms[dec][i], s);
+            lam_tensor_release(s);
+        }
+        lam_tensor_release(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+Test(transformer, fused_add_norm_bits)
+{
+    const int64_t shape[3] = {6, 100, 64}, mshape[3] = {6, 37, 64};
+    for (int dec = 0; dec < 2; dec++)
+        for (int nf = 0; nf < 2; nf++) {
+            lam_module *m = NULL;
+            ASSERT_OK((dec ? lam_transformer_decoder_layer_create
+                           : lam_transformer_encoder_layer_create)(&m, 64, 4, 96, 0.1, "relu",
+                                                                   1e-5, true, nf));
+            lam_module_eval(m);
+            randomise(m);
+            lam_tensor *x = rand_tensor(3, shape), *mem = rand_tensor(3, mshape);
+            lam_tensor *want = written_out(m, dec, nf, x, mem);
+            lam_tuple *args = NULL;
+            ASSERT_OK(lam_tuple_create(&args, dec ? 2 : 1));
+            ASSERT_OK(lam_tuple_set_tensor(args, 0, x));
+            if (dec)
+                ASSERT_OK(lam_tuple_set_tensor(args, 1, mem));
+            for (int t = 1; t <= 3; t++) {
+                lam_set_num_threads(t);
+                lam_tensor *y = NULL;
+                lam_tuple *none = NULL;
+                ASSERT_OK(lam_module_forward_multi(m, args, NULL, &y, &none));
+                cr_expect(memcmp(lam_tensor_cdata(y), lam_tensor_cdata(want),
+                                 (size_t)lam_tensor_numel(y) * sizeof(float)) == 0,
+                          "%s norm_first=%d, %d threads: not the written-out forward's bits",
+                          dec ? "decoder" : "encoder", nf, t);
+                lam_tensor_release(y);
+            }
+            lam_set_num_threads(1);
+            lam_tuple_release(args);
+            lam_tensor_release(want);
+            lam_tensor_release(x);
+            lam_tensor_release(mem);
+            lam_module_release(m);
+        }
+}
+
 Test(transformer, errors)
 {
     lam_module *m = NULL;

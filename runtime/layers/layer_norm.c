@@ -86,6 +86,19 @@ static const lam__module_ops ln_ops = {
     .rowwise = ln_rowwise,
 };
 
+bool lam__layer_norm_info(const lam_module *m, int64_t *size, const float **gamma,
+                          const float **beta, float *eps)
+{
+    if (!m || m->ops != &ln_ops)
+        return false;
+    const ln_state *s = m->state;
+    *size = s->size;
+    *gamma = s->affine ? m->params[0].tensor->data : NULL;
+    *beta = s->affine ? m->params[1].tensor->data : NULL;
+    *eps = (float)s->eps;
+    return true;
+}
+
 
 LAM_API lam_status lam_layer_norm_create(lam_module **out, int ndim, const int64_t *normalized_shape,
                                          double eps, bool elementwise_affine)

@@ -20,6 +20,12 @@ void lam__linear_info(const lam_module *m, int64_t *in, int64_t *out, const floa
  * LAMINA_CHECK_WEIGHTS, for a weight changed behind lamina's back). */
 lam_status lam__linear_packed(lam_module *m, const float **packed);
 
+/* A LayerNorm's row length (the product of normalized_shape), its weight
+ * and bias (NULL when not elementwise_affine) and eps; false when m is not
+ * a LayerNorm (nothing is set). */
+bool lam__layer_norm_info(const lam_module *m, int64_t *size, const float **gamma,
+                          const float **beta, float *eps);
+
 /* How an activation prints its numeric arguments (int or float literal),
  * for modules created from model files: LeakyReLU(negative_slope=1) prints 1. */
 void lam__act_set_repr_style(lam_module *m, bool a_int, bool b_int);

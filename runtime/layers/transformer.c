@@ -12,7 +12,10 @@
  * identity in eval mode).  linear1 runs with its activation fused into the
  * GEMM epilogue; both Linears split their columns across threads (each
  * output element is one chain: the bits do not depend on the thread
- * count); the attention is the MultiheadAttention child's compute. */
+ * count); the attention is the MultiheadAttention child's compute.  Each
+ * residual add and the LayerNorm after it are one pass over rows split
+ * across threads (add_norm): a row is normalised while it is in L1, with the
+ * bits of the separate passes. */
 #include "runtime/layers/layers.h"
 #include "runtime/core/parallel.h"
 #include <inttypes.h>
@@ -136,11 +139,64 @@ static lam_status tel_norm(lam_module *m, const char *name, const lam_tensor *x,
     return n->ops->forward_into(n, x, y);
 }
 
+/* ---- the residual add and the LayerNorm after it, one pass over rows ----
+ * sum = a + b row by row and, while that row is in L1, y = norm(sum) (y
+ * NULL: the add alone), rows split across threads.  Each element gets the
+ * one add and each row the one layer_norm call that the separate passes
+ * (k->add over everything, then the LayerNorm's forward) gave it, so the
+ * bits are theirs whatever the thread count.  a, b and sum may be the same
+ * rows; y may be a's rows (a row is added before it is normalised). */
+typedef struct addnorm_job {
+    const float *a, *b;
+    float *sum, *y;
+    size_t d;
+    int64_t rows;
+    const float *gamma, *beta;
+    float eps;
+} addnorm_job;
+
+static void addnorm_task(void *ctx, int ith, int nth)
+{
+    const addnorm_job *j = ctx;
+    const lam__kernel_table *k = lam__kernels();
+    int64_t b, e;
+    lam__split_range(j->rows, ith, nth, 1, &b, &e);
+    for (int64_t r = b; r < e; r++) {
+        const size_t o = (size_t)r * j->d;
+        k->add(j->d, j->a + o, j->b + o, j->sum + o);
+        if (j->y)
+            k->layer_norm(j->d, j->sum + o, j->y + o, j->gamma, j->beta, j->eps);
+    }
+}
+
+/* sum = a + b (all of x's shape), then y = the child `norm`(sum) unless
+ * norm is NULL.  A norm child that is not a LayerNorm over d_model (a model
+ * file may hold another module) runs as its own pass. */
+static lam_status add_norm(lam_module *m, const lam_tensor *a, const lam_tensor *b,
+                           lam_tensor *sum, const char *norm, lam_tensor *y)
+{
+    const tel_state *s = m->state;
+    addnorm_job j = {a->data, b->data, sum->data, NULL, (size_t)s->d, a->numel / s->d,
+                     NULL, NULL, 0.0f};
+    int64_t size = 0;
+    const bool fused = norm && lam__layer_norm_info(lam_module_child(m, norm), &size, &j.gamma,
+                                                    &j.beta, &j.eps) && size == s->d;
+    if (fused)
+        j.y = y->data;
+    int nth = lam__threads_for_call();
+    if (nth > j.rows)
+        nth = (int)j.rows;
+    /* a row costs ~3 d flops: below ~32k elements one thread is quicker */
+    if ((double)a->numel < 32768.0 || nth < 1)
+        nth = 1;
+    lam__parallel(nth, addnorm_task, &j);
+    return norm && !fused ? tel_norm(m, norm, sum, y) : LAM_OK;
+}
+
 lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mask *am,
                         const lam__attn_mask *kpm, lam_tensor *out)
 {
     const tel_state *s = m->state;
-    const lam__kernel_table *k = lam__kernels();
     if (tel_known(m))
         return LAM_ERR_INVALID_ARGUMENT;
     if (m->training && s->dropout > 0)
@@ -153,7 +209,6 @@ lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mas
         return lam__error(LAM_ERR_RUNTIME, "TransformerEncoderLayer: self_attn is not a "
                           "MultiheadAttention");
     const int64_t rows = in->numel / s->d;
-    const size_t n = (size_t)in->numel;
     lam_tensor *ta = NULL, *tb = NULL, *th = NULL;
     int64_t hs[2] = {rows, s->ff};
     lam_status st = lam__tensor_create_uninit(&ta, in->ndim, in->shape);
@@ -165,22 +220,17 @@ lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mas
         goto done;
     if (s->norm_first) {
         if ((st = tel_norm(m, "norm1", in, ta)) ||
-            (st = lam__mha_compute(sa, ta, ta, ta, kpm, am, false, true, tb, NULL)))
-            goto done;
-        k->add(n, in->data, tb->data, out->data);
-        if ((st = tel_norm(m, "norm2", out, ta)) ||
+            (st = lam__mha_compute(sa, ta, ta, ta, kpm, am, false, true, tb, NULL)) ||
+            (st = add_norm(m, in, tb, out, "norm2", ta)) ||
             (st = tel_ff(m, ta->data, rows, th->data, tb->data)))
             goto done;
-        k->add(n, out->data, tb->data, out->data);
+        st = add_norm(m, out, tb, out, NULL, NULL);
     } else {
-        if ((st = lam__mha_compute(sa, in, in, in, kpm, am, false, true, ta, NULL)))
-            goto done;
-        k->add(n, in->data, ta->data, ta->data);
-        if ((st = tel_norm(m, "norm1", ta, tb)) ||
+        if ((st = lam__mha_compute(sa, in, in, in, kpm, am, false, true, ta, NULL)) ||
+            (st = add_norm(m, in, ta, ta, "norm1", tb)) ||
             (st = tel_ff(m, tb->data, rows, th->data, ta->data)))
             goto done;
-        k->add(n, tb->data, ta->data, ta->data);
-        st = tel_norm(m, "norm2", ta, out);
+        st = add_norm(m, tb, ta, ta, "norm2", out);
     }
 done:
     lam_tensor_release(ta);
@@ -299,7 +349,6 @@ lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *
                         lam_tensor *out)
 {
     const tel_state *s = m->state;
-    const lam__kernel_table *k = lam__kernels();
     lam_module *sa = NULL, *ca = NULL;
     lam_status st = tel_known(m);
     if (!st)
@@ -313,7 +362,6 @@ lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *
     if ((st = tel_shape(m, tgt->ndim, tgt->shape, &nd, sh)))
         return st;
     const int64_t rows = tgt->numel / s->d;
-    const size_t n = (size_t)tgt->numel;
     lam_tensor *ta = NULL, *tb = NULL, *th = NULL;
     int64_t hs[2] = {rows, s->ff};
     st = lam_tensor_create(&ta, tgt->ndim, tgt->shape);
@@ -325,34 +373,25 @@ lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *
         goto done;
     if (s->norm_first) {
         if ((st = tel_norm(m, "norm1", tgt, ta)) ||
-            (st = lam__mha_compute(sa, ta, ta, ta, tgt_kpm, tgt_mask, false, true, tb, NULL)))
-            goto done;
-        k->add(n, tgt->data, tb->data, out->data);
-        if ((st = tel_norm(m, "norm2", out, ta)) ||
+            (st = lam__mha_compute(sa, ta, ta, ta, tgt_kpm, tgt_mask, false, true, tb, NULL)) ||
+            (st = add_norm(m, tgt, tb, out, "norm2", ta)) ||
             (st = lam__mha_compute(ca, ta, memory, memory, memory_kpm, memory_mask, false, true,
-                                   tb, NULL)))
-            goto done;
-        k->add(n, out->data, tb->data, out->data);
-        if ((st = tel_norm(m, "norm3", out, ta)) ||
+                                   tb, NULL)) ||
+            (st = add_norm(m, out, tb, out, "norm3", ta)) ||
             (st = tel_ff(m, ta->data, rows, th->data, tb->data)))
             goto done;
-        k->add(n, out->data, tb->data, out->data);
+        st = add_norm(m, out, tb, out, NULL, NULL);
     } else {
         /* ta, tb alternate: x1 = norm1(x + sa(x)) in tb, x2 = norm2(x1 +
          * mha(x1)) in tb, out = norm3(x2 + ff(x2)) */
-        if ((st = lam__mha_compute(sa, tgt, tgt, tgt, tgt_kpm, tgt_mask, false, true, ta, NULL)))
-            goto done;
-        k->add(n, tgt->data, ta->data, ta->data);
-        if ((st = tel_norm(m, "norm1", ta, tb)) ||
+        if ((st = lam__mha_compute(sa, tgt, tgt, tgt, tgt_kpm, tgt_mask, false, true, ta, NULL)) ||
+            (st = add_norm(m, tgt, ta, ta, "norm1", tb)) ||
             (st = lam__mha_compute(ca, tb, memory, memory, memory_kpm, memory_mask, false, true,
-                                   ta, NULL)))
-            goto done;
-        k->add(n, tb->data, ta->data, ta->data);
-        if ((st = tel_norm(m, "norm2", ta, tb)) ||
+                                   ta, NULL)) ||
+            (st = add_norm(m, tb, ta, ta, "norm2", tb)) ||
             (st = tel_ff(m, tb->data, rows, th->data, ta->data)))
             goto done;
-        k->add(n, tb->data, ta->data, ta->data);
-        st = tel_norm(m, "norm3", ta, out);
+        st = add_norm(m, tb, ta, ta, "norm3", out);
     }
 done:
     lam_tensor_release(ta);
