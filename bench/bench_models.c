@@ -640,7 +640,7 @@ static void cmd_tvload(const char *name, const char *lam_path, const char *weigh
     model_case *k = &tv_cases[slot];
     lam_module_release(k->model);
     snprintf(tv_names[slot], sizeof tv_names[slot], "%s", name);
-    *k = (model_case){tv_names[slot], c * h * w, NULL, m, 1, LAM_OK, {c, h, w}};
+    *k = (model_case){tv_names[slot], c * h * w, NULL, m, 1, LAM_OK, {c, h, w}, {0, 0, 0}};
     printf("{\"kind\":\"loaded\",\"case\":");
     jstr(name);
     printf(",\"type\":");

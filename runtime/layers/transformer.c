@@ -364,11 +364,11 @@ lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *
     const int64_t rows = tgt->numel / s->d;
     lam_tensor *ta = NULL, *tb = NULL, *th = NULL;
     int64_t hs[2] = {rows, s->ff};
-    st = lam_tensor_create(&ta, tgt->ndim, tgt->shape);
+    st = lam__tensor_create_uninit(&ta, tgt->ndim, tgt->shape); /* each written before read */
     if (!st)
-        st = lam_tensor_create(&tb, tgt->ndim, tgt->shape);
+        st = lam__tensor_create_uninit(&tb, tgt->ndim, tgt->shape);
     if (!st)
-        st = lam_tensor_create(&th, 2, hs);
+        st = lam__tensor_create_uninit(&th, 2, hs);
     if (st)
         goto done;
     if (s->norm_first) {
