@@ -12,10 +12,10 @@ EXTRA_DIST += tools/gen-fixtures.py tools/gen-ops-fixtures.py tests/fixtures
 if HAVE_CRITERION
 check_PROGRAMS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
 	tests/test_ops tests/test_norms tests/test_vision tests/test_fold tests/test_attention \
-	tests/test_transformer tests/test_sequence
+	tests/test_transformer tests/test_sequence tests/test_blocks
 TESTS += tests/test_layers tests/test_containers tests/test_module_tree tests/test_models \
 	tests/test_ops tests/test_norms tests/test_vision tests/test_fold tests/test_attention \
-	tests/test_transformer tests/test_sequence
+	tests/test_transformer tests/test_sequence tests/test_blocks
 
 LAM_CORE_TEST_CPPFLAGS = $(AM_CPPFLAGS) -DLAMINA_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 LAM_CORE_TEST_SOURCES = tests/fixture.c tests/fixture.h
@@ -31,6 +31,12 @@ tests_test_fold_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
 tests_test_fold_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_fold_LDFLAGS = -no-install
 tests_test_fold_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
+
+tests_test_blocks_SOURCES = tests/test_blocks.c $(LAM_CORE_TEST_SOURCES)
+tests_test_blocks_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)
+tests_test_blocks_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_blocks_LDFLAGS = -no-install
+tests_test_blocks_LDADD = liblamina.la $(CRITERION_LIBS) $(LIBM)
 
 tests_test_attention_SOURCES = tests/test_attention.c $(LAM_CORE_TEST_SOURCES)
 tests_test_attention_CPPFLAGS = $(LAM_CORE_TEST_CPPFLAGS)

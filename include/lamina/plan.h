@@ -55,6 +55,28 @@
  * the same bits.  Run the layers one by one outside a plan (or with a
  * forward hook installed) for the unfolded bits.
  *
+ * Sample blocks.  A layer that computes each sample alone and splits its
+ * own work across the threads (a convolution, with its folded BatchNorm
+ * and fused activation), followed by layers that map each (sample,
+ * channel) plane alone (the pools, an activation the epilogue did not
+ * take: "Conv2d+BatchNorm2d+ReLU, MaxPool2d"; LeNet's conv, pool, conv,
+ * pool), runs block by block when the whole batch's intermediates would
+ * not stay in cache: a block of samples goes through all of these layers
+ * (its intermediates in two block buffers of at most 384 KiB, or one
+ * sample's when a sample is larger), the convolution splitting the block
+ * across the threads, the pools the block's planes ("{blocks of 3:
+ * Conv2d+BatchNorm2d+ReLU, MaxPool2d}"); or, when the blocks share out
+ * evenly among the threads, each thread running its own range of blocks
+ * through them, with one barrier at the end ("{blocks of 19 on one thread
+ * each: ...}").  The bits are those
+ * of running each layer over the whole batch, for any block size and
+ * thread count (tests/test_blocks.c).  The plan asks the layers'
+ * capabilities ("computes samples alone", "maps planes alone"), not their
+ * type names; the built-in convolutions, pools and activations declare
+ * them (the plugin ABI has no flag for them yet).
+ * LAMINA_SAMPLE_BLOCKS=0 in the environment when a plan is made plans it
+ * layer by layer over the whole batch instead (to compare).
+ *
  * Validity.  A plan records the modules it was made from (the model and the
  * modules below it that it reached) with their versions, and holds while
  * none of them changes its children or its train/eval mode.  After such a
@@ -104,7 +126,8 @@ LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
 /* What the plan runs, on one line: the strategy and thread count, then the
  * steps in order.  A layer with a fused activation prints as
  * "Linear+ReLU", one with a folded BatchNorm as "Conv2d+BatchNorm2d+ReLU";
- * two layers run as one kernel as "[Linear+ReLU & Linear]";
+ * two layers run as one kernel as "[Linear+ReLU & Linear]"; layers run
+ * block by block as "{blocks of 17: Conv2d+ReLU, MaxPool2d}";
  * a module with its own forward as "serial/1: MyModel (its own forward)",
  * or "batch/2: MyModel (its own forward, row-independent)".
  * For example "batch/2: [Linear+ReLU & Linear+Sigmoid]".  The format is for

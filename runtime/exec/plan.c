@@ -5,6 +5,7 @@
 #include "runtime/exec/plan.h"
 #include "runtime/layers/layers.h"
 #include "runtime/core/parallel.h"
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,15 @@ typedef struct plan_step {
     bool pair; /* this step's run_rows then the next one's as one kernel (run_pair) */
     bool custom; /* a module with its own forward, run with a forward pool */
     bool pooled; /* a leaf whose forward_into takes scratch from the forward pool */
+    /* Sample blocks (plan_segments): at a segment's first step, seg > 0
+     * steps (it and the ones after it) run block by block, seg_rows samples
+     * at a time, instead of each step over the whole batch; `blocks` marks
+     * every step of a segment, `planes` those that run as (sample, channel)
+     * planes split across the threads (lam__planewise). */
+    int seg;
+    int64_t seg_rows;
+    bool blocks, planes;
+    bool seg_threads; /* the threads take whole blocks (seg_blocks), not each step's work */
 } plan_step;
 
 struct lam_plan {
@@ -63,6 +73,11 @@ struct lam_plan {
     unsigned stamp; /* root's tree_version when made: valid while it holds */
     lam__deps deps; /* the modules reached (for messages) */
     lam__fpool **pools; /* one per thread slot, when a step is custom */
+    /* a segment's block intermediates: two buffers of seg_slot floats, per
+     * thread when a segment's threads take whole blocks */
+    float *seg_buf;
+    size_t seg_slot;
+    bool seg_threads; /* some segment's threads take whole blocks */
 };
 
 /* ---- building ---- */
@@ -361,6 +376,100 @@ static int64_t shape_numel(int ndim, const int64_t *shape)
     return n;
 }
 
+/* ---- sample blocks ----
+ * A layer that computes each sample alone and splits its own work across
+ * the threads (lam__sample_blocks: a convolution, with its folded norm and
+ * joined activation) followed by layers that map (sample, channel) planes
+ * alone (lam__planewise: a pool, an activation the epilogue did not take),
+ * more such layers possibly after them (LeNet's conv, pool, conv, pool),
+ * form a segment.  Run step by step, each layer writes the whole batch's
+ * activations (8 x 64 x 112 x 112 floats: 25 MB) and the next reads them
+ * back from memory; a segment runs block by block instead: a block of
+ * samples through every step of it, its intermediates in two block
+ * buffers sized for L2 (or one sample's, in L3, when a sample is larger),
+ * the last step writing its rows of the whole output.  Every step keeps its
+ * threads: the sample-block layers split their block themselves, the
+ * plane-wise ones are split by planes (sample x channel) across the plan's
+ * threads.  Or, when the blocks share out evenly enough among the threads
+ * (seg_threads), each thread takes its range of whole blocks through the
+ * segment (seg_blocks): one barrier for the segment, not one per step and
+ * block, which on a busy machine (a thread the OS keeps off its core holds
+ * up every barrier) matters more than a finer split; the sample-block
+ * layers then run on that thread alone.  Each sample's and plane's
+ * arithmetic is the same in any block and on any thread (the capabilities
+ * promise it), so the bits are those of the step-by-step run for any block
+ * size and thread count.  The capabilities decide, never a type's name.
+ *
+ * SEG_FLOATS bounds a block's largest intermediate (floats): 96 K (384 KiB,
+ * with the convolution's packed weight and tiles in a 1 MiB L2).  A batch
+ * whose intermediates fit already is not cut (nothing to gain, and each
+ * block costs a barrier per step). */
+#define SEG_FLOATS (96 * 1024)
+
+static bool seg_head(const plan_step *s)
+{
+    return !s->custom && !s->dense && s->in_ndim >= 2 && s->out_ndim >= 2 &&
+           s->in_shape[0] == s->out_shape[0] && s->in_row > 0 && s->out_row > 0 &&
+           lam__sample_blocks(s->m, s->in_ndim);
+}
+
+static bool seg_plane(const plan_step *s)
+{
+    return !s->custom && !s->dense && !s->act && !s->folded && s->in_ndim >= 2 &&
+           s->out_ndim == s->in_ndim && s->in_shape[0] == s->out_shape[0] &&
+           s->in_shape[1] == s->out_shape[1] && s->in_shape[1] > 0 && s->in_row > 0 &&
+           s->out_row > 0 && lam__planewise(s->m, s->in_ndim);
+}
+
+static void plan_segments(lam_plan *p)
+{
+    p->seg_slot = 0;
+    /* LAMINA_SAMPLE_BLOCKS=0: plans made step by step (to compare) */
+    const char *e = getenv("LAMINA_SAMPLE_BLOCKS");
+    if (e && strcmp(e, "0") == 0)
+        return;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        if (!seg_head(&p->steps[i]))
+            continue;
+        size_t end = i; /* the last plane-wise step of the run */
+        for (size_t j = i + 1; j < p->n_steps; j++) {
+            if (seg_plane(&p->steps[j]))
+                end = j;
+            else if (!seg_head(&p->steps[j]))
+                break;
+        }
+        if (end == i)
+            continue;
+        int64_t row = 0; /* the largest intermediate, per sample */
+        for (size_t k = i; k < end; k++)
+            row = p->steps[k].out_row > row ? p->steps[k].out_row : row;
+        int64_t rows = p->steps[i].in_shape[0], b = SEG_FLOATS / row;
+        b = b < 1 ? 1 : b;
+        if (b < rows) {
+            int64_t nb = (rows + b - 1) / b; /* equal blocks */
+            b = (rows + nb - 1) / nb;
+            /* the threads take whole blocks when a multiple of their count
+             * of blocks leaves no thread more than 15% above its share */
+            int64_t nth = p->nthreads, nbt = (nb + nth - 1) / nth * nth;
+            int64_t bt = (rows + nbt - 1) / nbt;
+            if (nth > 1 && (nbt / nth) * bt * nth * 20 <= rows * 23) {
+                b = bt;
+                p->steps[i].seg_threads = p->seg_threads = true;
+            }
+            p->steps[i].seg = (int)(end - i + 1);
+            p->steps[i].seg_rows = b;
+            for (size_t k = i; k <= end; k++) {
+                p->steps[k].blocks = true;
+                p->steps[k].planes = k > i && seg_plane(&p->steps[k]);
+            }
+            if ((size_t)(b * row) > p->seg_slot)
+                p->seg_slot = (size_t)(b * row);
+        }
+        i = end;
+    }
+    p->seg_slot = (p->seg_slot + CACHE_LINE_FLOATS - 1) / CACHE_LINE_FLOATS * CACHE_LINE_FLOATS;
+}
+
 static lam_status choose_and_allocate(lam_plan *p, int threads)
 {
     bool rowwise = p->in_ndim >= 1;
@@ -424,6 +533,18 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
         p->block_rows = p->rows;
         slot = (size_t)max_numel;
         slots = 2;
+        plan_segments(p);
+        if (p->seg_slot) { /* a segment's intermediates stay in its block buffers */
+            max_numel = 0;
+            for (size_t i = 0; i < p->n_steps; i++) {
+                const plan_step *s = &p->steps[i];
+                int64_t n = shape_numel(s->out_ndim, s->out_shape);
+                bool inner = s->blocks && i + 1 < p->n_steps && s[1].blocks && !s[1].seg;
+                if (!inner && n > max_numel)
+                    max_numel = n;
+            }
+            slot = (size_t)max_numel;
+        }
     }
     size_t bytes;
     if (slot > SIZE_MAX - CACHE_LINE_FLOATS)
@@ -435,6 +556,14 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
         p->buf = lam__aligned_alloc(bytes);
         if (!p->buf)
             return lam__oom("plan activation buffers");
+    }
+    if (!p->blocked) {
+        if (p->seg_slot) {
+            size_t n = p->seg_threads ? 2 * (size_t)p->nthreads : 2;
+            p->seg_buf = lam__aligned_alloc(n * p->seg_slot * sizeof(float));
+            if (!p->seg_buf)
+                return lam__oom("plan sample-block buffers");
+        }
     }
     if (p->blocked) {
         p->claims = lam__aligned_alloc((size_t)p->nthreads * CLAIM_STRIDE * sizeof(int64_t));
@@ -508,9 +637,12 @@ lam_status lam__plan_build(lam_plan **out, lam_module *m, int ndim, const int64_
         p->n_steps = 0;
         lam__aligned_free(p->buf);
         lam__aligned_free(p->claims);
+        lam__aligned_free(p->seg_buf);
         free_pools(p);
         p->buf = NULL;
         p->claims = NULL;
+        p->seg_buf = NULL;
+        p->seg_slot = 0;
         b.steps = NULL;
         b.n = 0;
         st = LAM_OK;
@@ -560,6 +692,7 @@ void lam__plan_destroy(lam_plan *p)
     free(p->deps.items);
     lam__aligned_free(p->buf);
     lam__aligned_free(p->claims);
+    lam__aligned_free(p->seg_buf);
     free(p);
 }
 
@@ -661,8 +794,9 @@ static lam_status run_step_rows(const plan_step *s, const float *x, float *y, in
                                 (size_t)n_end);
     lam_tensor vin, vout;
     view(&vin, (float *)x, s->in_ndim, s->in_shape, rows);
-    /* a step that is not rowwise runs whole, and its dim 0 may change */
-    view(&vout, y, s->out_ndim, s->out_shape, s->rowwise ? rows : s->out_shape[0]);
+    /* a step that is not rowwise runs whole (unless on sample blocks), and
+     * its dim 0 may change */
+    view(&vout, y, s->out_ndim, s->out_shape, s->rowwise || s->blocks ? rows : s->out_shape[0]);
     if (s->act) /* a joined activation (lam__forwards_ep) */
         return m->ops->forward_ep(m, &vin, &vout, s->ep);
     return m->ops->forward_into(m, &vin, &vout);
@@ -675,6 +809,7 @@ typedef struct run_ctx {
     size_t step; /* for column splits */
     const float *sx;
     float *sy;
+    int64_t rows; /* a sample block's (planes_task) */
     void *args;         /* for a custom step that is the plan's root */
     int failed;         /* batch: a block failed, stop claiming */
     lam_status status[64];
@@ -799,11 +934,131 @@ static void rows_task(void *ctx, int ith, int nth)
         record_failure(c, ith, st, c->step);
 }
 
+/* Planes [q0, q1) (sample q / C, channel q % C) of a plane-wise step on x
+ * (rows of the step's input): as views [n', c', ...] into x and y, a
+ * partial sample, whole samples, a partial sample. */
+static lam_status run_planes(const plan_step *s, const float *x, float *y, int64_t q0, int64_t q1)
+{
+    lam_module *m = run_module(s);
+    const int64_t C = s->in_shape[1], ip = s->in_row / C, op = s->out_row / C;
+    while (q0 < q1) {
+        int64_t n = 1, ch = C - q0 % C;
+        if (q0 % C == 0 && q1 - q0 >= C)
+            n = (q1 - q0) / C;
+        else if (ch > q1 - q0)
+            ch = q1 - q0;
+        lam_tensor vin, vout;
+        view(&vin, (float *)x + q0 * ip, s->in_ndim, s->in_shape, n);
+        view(&vout, y + q0 * op, s->out_ndim, s->out_shape, n);
+        if (ch != C) {
+            vin.shape[1] = vout.shape[1] = ch;
+            vin.numel = n * ch * ip;
+            vout.numel = n * ch * op;
+        }
+        lam_status st = m->ops->forward_into(m, &vin, &vout);
+        if (st)
+            return st;
+        q0 += n * ch;
+    }
+    return LAM_OK;
+}
+
+/* A plane-wise step of a segment on one sample block, split by planes. */
+static void planes_task(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    const plan_step *s = &c->p->steps[c->step];
+    int64_t q0, q1;
+    lam__split_range(c->rows * s->in_shape[1], ith, nth, 1, &q0, &q1);
+    if (q0 >= q1)
+        return;
+    lam_status st = run_planes(s, c->sx, c->sy, q0, q1);
+    if (st)
+        record_failure(c, ith, st, c->step);
+}
+
 static lam_status finish(run_ctx *c, int nth)
 {
     for (int i = 0; i < (nth < 64 ? nth : 64); i++)
         if (c->status[i])
             return lam__error(c->status[i], "%s", c->message);
+    return LAM_OK;
+}
+
+/* A segment (c->step its first step, c->sx its input, c->sy its output)
+ * whose threads take whole blocks: each runs its own contiguous range of
+ * blocks through every step of it, in its own two block buffers, alone
+ * (the sample-block layers see they are in a parallel region and split
+ * nothing).  A fixed split, not blocks claimed as batch_blocks does: a
+ * convolution's scratch is per thread and sized at its first use, so every
+ * thread must meet its blocks in the first run for the later runs to
+ * allocate nothing. */
+static void seg_blocks(void *ctx, int ith, int nth)
+{
+    run_ctx *c = ctx;
+    lam_plan *p = c->p;
+    const plan_step *h = &p->steps[c->step];
+    float *buf = p->seg_buf + (size_t)(2 * ith) * p->seg_slot;
+    const int64_t rows = h->in_shape[0], nblocks = (rows + h->seg_rows - 1) / h->seg_rows;
+    for (int64_t blk = nblocks * ith / nth; blk < nblocks * (ith + 1) / nth; blk++) {
+        if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED))
+            return;
+        const int64_t r0 = blk * h->seg_rows;
+        const int64_t n = rows - r0 < h->seg_rows ? rows - r0 : h->seg_rows;
+        const float *sx = c->sx + r0 * h->in_row;
+        for (size_t k = 0; k < (size_t)h->seg; k++) {
+            const plan_step *s = &p->steps[c->step + k];
+            float *sy = k + 1 == (size_t)h->seg ? c->sy + r0 * s->out_row
+                                                : buf + (k % 2) * p->seg_slot;
+            lam_status st = s->planes ? run_planes(s, sx, sy, 0, n * s->in_shape[1])
+                                      : run_step_rows(s, sx, sy, n, 0, s->out_shape[s->out_ndim - 1],
+                                                      NULL);
+            if (st) {
+                record_failure(c, ith, st, c->step + k);
+                __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+                return;
+            }
+            sx = sy;
+        }
+    }
+}
+
+/* The segment starting at step i0 (plan_segments), block by block: x is
+ * the first step's whole input, y the last one's whole output. */
+static lam_status run_segment(lam_plan *p, run_ctx *c, size_t i0, const float *x, float *y)
+{
+    const plan_step *h = &p->steps[i0];
+    const int64_t rows = h->in_shape[0];
+    for (int64_t r0 = 0; r0 < rows; r0 += h->seg_rows) {
+        const int64_t n = rows - r0 < h->seg_rows ? rows - r0 : h->seg_rows;
+        const float *sx = x + r0 * h->in_row;
+        for (size_t k = 0; k < (size_t)h->seg; k++) {
+            const size_t i = i0 + k;
+            const plan_step *s = &p->steps[i];
+            float *sy = k + 1 == (size_t)h->seg ? y + r0 * s->out_row
+                                                : p->seg_buf + (k % 2) * p->seg_slot;
+            int nth = p->nthreads;
+            if (s->planes && nth > 1 && n * s->in_shape[1] > 1) {
+                if (n * s->in_shape[1] < nth)
+                    nth = (int)(n * s->in_shape[1]);
+                c->step = i;
+                c->sx = sx;
+                c->sy = sy;
+                c->rows = n;
+                lam__parallel(nth, planes_task, c);
+            } else {
+                /* a sample-block layer splits the block itself */
+                nth = 1;
+                lam_status st = run_step_rows(s, sx, sy, n, 0, s->out_shape[s->out_ndim - 1], NULL);
+                if (st)
+                    record_failure(c, 0, st, i);
+            }
+            lam_status st = finish(c, nth);
+            if (st)
+                return st;
+            sx = sy;
+        }
+    }
     return LAM_OK;
 }
 
@@ -813,6 +1068,26 @@ static lam_status run_columns(lam_plan *p, run_ctx *c)
     const float *x = c->x;
     for (size_t i = 0; i < p->n_steps; i++) {
         const plan_step *s = &p->steps[i];
+        if (s->seg) {
+            /* the segment's last step writes where it would have */
+            size_t last = i + (size_t)s->seg - 1;
+            float *y = last + 1 == p->n_steps ? c->y : (x == a ? b : a);
+            lam_status st;
+            if (s->seg_threads) {
+                c->step = i;
+                c->sx = x;
+                c->sy = y;
+                lam__parallel(p->nthreads, seg_blocks, c);
+                st = finish(c, p->nthreads);
+            } else {
+                st = run_segment(p, c, i, x, y);
+            }
+            if (st)
+                return st;
+            x = y;
+            i = last;
+            continue;
+        }
         float *y = i + 1 == p->n_steps ? c->y : (x == a ? b : a);
         c->step = i;
         c->sx = x;
@@ -995,6 +1270,9 @@ LAM_API char *lam_plan_describe(const lam_plan *p)
         lam__sb_puts(&sb, i == 0 ? " " : s[-1].pair ? " & " : ", ");
         if (s->pair)
             lam__sb_puts(&sb, "[");
+        if (s->seg)
+            lam__sb_printf(&sb, "{blocks of %" PRId64 "%s: ", s->seg_rows,
+                           s->seg_threads ? " on one thread each" : "");
         lam__sb_puts(&sb, lam_module_type_name(s->m));
         if (s->custom)
             lam__sb_printf(&sb, " (its own forward%s)",
@@ -1005,6 +1283,8 @@ LAM_API char *lam_plan_describe(const lam_plan *p)
             lam__sb_printf(&sb, "+%s", lam_module_type_name(s->act));
         if (i > 0 && s[-1].pair)
             lam__sb_puts(&sb, "]");
+        if (s->blocks && (i + 1 == p->n_steps || !s[1].blocks || s[1].seg))
+            lam__sb_puts(&sb, "}");
     }
     if (sb.failed) {
         free(sb.buf);
@@ -1037,7 +1317,8 @@ LAM_API size_t lam_plan_buffer_bytes(const lam_plan *p)
 {
     LAM__CHECK_ARG_OR(p, 0);
     size_t slots = p->buf ? (p->blocked ? 2 * (size_t)p->nthreads : 2) : 0;
-    return slots * p->slot * sizeof(float);
+    size_t seg = p->seg_slot * (p->seg_threads ? 2 * (size_t)p->nthreads : 2);
+    return (slots * p->slot + seg) * sizeof(float);
 }
 
 /* ---- one layer run on its own (custom forwards call layers one by one) ----

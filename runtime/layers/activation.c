@@ -99,6 +99,13 @@ static bool act_rowwise(const lam_module *m, int ndim)
     return true;
 }
 
+/* Elementwise: every plane alone, whatever the rank. */
+static bool act_planewise(const lam_module *m, int ndim)
+{
+    (void)m;
+    return ndim >= 2;
+}
+
 /* The activations a GEMM epilogue computes (the others run on their own). */
 static lam_activation act_epilogue(const lam_module *m, float *alpha)
 {
@@ -127,6 +134,7 @@ static lam_activation act_epilogue(const lam_module *m, float *alpha)
         .destroy = act_destroy,                                                                    \
         .rowwise = act_rowwise,                                                                    \
         .epilogue_act = act_epilogue,                                                              \
+        .planewise = act_planewise,                                                                \
     }
 
 ACT_OPS(identity_ops, "Identity", "torch.nn.modules.linear");

@@ -336,6 +336,15 @@ static lam_status conv_forward(lam_module *m, const lam_tensor *in, lam_tensor *
  * own work across threads (sample x group x pixel chunk, or x channel), which
  * also serves batch 1; a plan that cut the batch into row blocks would run
  * it on one thread per block of at least 8 samples. */
+/* But the samples are independent, and the convolution splits a block of
+ * them across the threads itself: a plan may run it on sample blocks
+ * (batched input only). */
+static bool conv_sample_blocks(const lam_module *m, int ndim)
+{
+    const conv_state *s = m->state;
+    return ndim == s->nsp + 2;
+}
+
 static double conv_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
                          const int64_t *out)
 {
@@ -446,6 +455,7 @@ static lam_status conv_fold_affine(const lam_module *m, const double *scale, con
         .forward_ep = conv_forward_ep,                                                             \
         .affine_axis = conv_affine_axis,                                                           \
         .fold_affine = conv_fold_affine,                                                           \
+        .sample_blocks = conv_sample_blocks,                                                       \
     }
 CONV_OPS(conv1d_ops, "Conv1d");
 CONV_OPS(conv2d_ops, "Conv2d");

@@ -183,6 +183,12 @@ void lam__embedding_set_repr_style(lam_module *m, bool max_norm_int, bool norm_t
 bool lam__rowwise(const lam_module *m, int ndim);
 /* The activation m is, if an epilogue can fuse it (LAM_ACTIVATION_IDENTITY otherwise). */
 lam_activation lam__epilogue_act(const lam_module *m, float *alpha);
+/* Whether m computes samples alone and splits its own work across threads
+ * for an input of this rank (lam__module_ops.sample_blocks). */
+bool lam__sample_blocks(const lam_module *m, int ndim);
+/* Whether m maps each (sample, channel) plane alone for an input of this
+ * rank (lam__module_ops.planewise). */
+bool lam__planewise(const lam_module *m, int ndim);
 /* Whether m runs rows with a fused epilogue (lam__module_ops.run_rows). */
 bool lam__runs_rows(const lam_module *m);
 /* Whether m forwards with a fused epilogue (lam__module_ops.forward_ep). */

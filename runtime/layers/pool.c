@@ -556,6 +556,14 @@ static bool pool_rowwise(const lam_module *m, int ndim)
     return ndim == s->c.dims + 2 || ndim == s->c.dims + 1;
 }
 
+/* And each (sample, channel) plane of a batched input alone, by the same
+ * window arithmetic: a plan may run any block of planes. */
+static bool pool_planewise(const lam_module *m, int ndim)
+{
+    const pool_state *s = m->state;
+    return ndim == s->c.dims + 2;
+}
+
 static double pool_flops(const lam_module *m, int in_ndim, const int64_t *in, int out_ndim,
                          const int64_t *out)
 {
@@ -584,6 +592,7 @@ static double pool_flops(const lam_module *m, int in_ndim, const int64_t *in, in
         .destroy = pool_destroy,                                                                   \
         .rowwise = pool_rowwise,                                                                   \
         .flops = pool_flops,                                                                       \
+        .planewise = pool_planewise,                                                               \
     }
 POOL_OPS(maxpool1d_ops, "MaxPool1d");
 POOL_OPS(maxpool2d_ops, "MaxPool2d");

@@ -11,6 +11,16 @@ bool lam__rowwise(const lam_module *m, int ndim)
     return m && m->ops->rowwise && m->ops->rowwise(m, ndim);
 }
 
+bool lam__sample_blocks(const lam_module *m, int ndim)
+{
+    return m && m->ops->sample_blocks && m->ops->sample_blocks(m, ndim);
+}
+
+bool lam__planewise(const lam_module *m, int ndim)
+{
+    return m && ndim >= 2 && m->ops->planewise && m->ops->planewise(m, ndim);
+}
+
 lam_activation lam__epilogue_act(const lam_module *m, float *alpha)
 {
     *alpha = 0.0f;

@@ -121,6 +121,22 @@ typedef struct lam__module_ops {
      * pool entered (runtime/tensor/fpool.c), so that from the second run on
      * the scratch comes from the pool and the run allocates nothing. */
     bool pooled_scratch;
+    /* "Computes each sample alone, and splits its own work across threads"
+     * (a convolution: sample x group x pixel tasks): for an input of this
+     * rank, forward_into (forward_ep) on rows [r0, r1) of dim 0 gives rows
+     * [r0, r1) of the whole input's output, bit for bit.  Unlike `rowwise`
+     * it does not ask the executor to split it across threads; a plan may
+     * run it on blocks of samples, one block at a time with all the
+     * threads, and the plane-wise layers after it on each block while the
+     * block is in cache.  NULL = no. */
+    bool (*sample_blocks)(const lam_module *m, int ndim);
+    /* "Maps each (sample, channel) plane alone" (a pool, an elementwise
+     * activation): for an input of this rank (>= 2), output[i, j] depends
+     * on input[i, j] only, by the same map for every i and j, and dims 0
+     * and 1 pass through; so a plan may run it on any block of samples
+     * and channels (a view [n', c', ...] into the tensor), on any thread,
+     * with the same bits.  NULL = no. */
+    bool (*planewise)(const lam_module *m, int ndim);
 } lam__module_ops;
 
 /* Does m's forward take an input of this element type? */

@@ -373,10 +373,40 @@ static const char SWIN_MODEL[] =
     "  (head): Linear(in_features=16, out_features=10, bias=True)\n"
     ")\n";
 
+/* Convolutions and pools run in sample blocks (runtime/exec/plan.c,
+ * plan_segments): the block buffers are the plan's, the convolution's
+ * scratch is kept per thread. */
+static const char VGG_BLOCK[] =
+    "Sequential(\n"
+    "  (0): Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
+    "  (1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "  (2): ReLU(inplace=True)\n"
+    "  (3): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=True)\n"
+    "  (4): Hardswish()\n"
+    ")\n";
+static const char LENET[] =
+    "Sequential(\n"
+    "  (0): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))\n"
+    "  (1): ReLU()\n"
+    "  (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+    "  (3): Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))\n"
+    "  (4): ReLU()\n"
+    "  (5): AvgPool2d(kernel_size=2, stride=2, padding=0)\n"
+    "  (6): Flatten(start_dim=1, end_dim=-1)\n"
+    "  (7): Linear(in_features=400, out_features=10, bias=True)\n"
+    ")\n";
+
+static long image_allocations(lam_module *m, int64_t rows, int64_t c, int64_t h, int threads);
+
 static long tv_image_allocations(lam_module *m, int64_t rows, int threads)
 {
+    return image_allocations(m, rows, 3, 16, threads);
+}
+
+static long image_allocations(lam_module *m, int64_t rows, int64_t c, int64_t h, int threads)
+{
     lam_set_num_threads(threads);
-    int64_t shape[4] = {rows, 3, 16, 16};
+    int64_t shape[4] = {rows, c, h, h};
     lam_tensor *x, *y;
     lam_plan *p;
     int nd;
@@ -536,6 +566,25 @@ int main(void)
     n += 4;
     lam_module_release(vit);
     lam_module_release(swin);
+    lam_module *vgg = NULL, *lenet = NULL;
+    if (lam_model_parse(VGG_BLOCK, sizeof VGG_BLOCK - 1, "vgg.lam", &vgg) ||
+        lam_model_parse(LENET, sizeof LENET - 1, "lenet.lam", &lenet)) {
+        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+        return 1;
+    }
+    lam_module_eval(vgg);
+    lam_module_eval(lenet);
+    check("plan: Conv-BN-ReLU-MaxPool blocks, batch 7, 1 thread", image_allocations(vgg, 7, 3, 40, 1),
+          0);
+    check("plan: Conv-BN-ReLU-MaxPool blocks, batch 7, 2 threads",
+          image_allocations(vgg, 7, 3, 40, 2), 0);
+    check("plan: Conv-BN-ReLU-MaxPool blocks, batch 8, 2 threads",
+          image_allocations(vgg, 8, 3, 40, 2), 0);
+    check("plan: LeNet blocks, batch 65, 3 threads", image_allocations(lenet, 65, 1, 28, 3), 0);
+    check("plan: LeNet blocks, batch 256, 2 threads", image_allocations(lenet, 256, 1, 28, 2), 0);
+    n += 5;
+    lam_module_release(vgg);
+    lam_module_release(lenet);
     /* issue 16's sequence models: TransformerEncoder (post-norm and
      * norm_first, with a final LayerNorm) and MultiheadAttention alone */
     lam_module *layer = NULL, *layer_nf = NULL, *enc = NULL, *enc_nf = NULL, *norm = NULL,
