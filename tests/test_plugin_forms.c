@@ -299,3 +299,107 @@ Test(forms, child_names_with_dashes)
     lam_module_release(m);
     parse_fails("Sequential(\n  (block1 - 0): ReLU()\n)");
 }
+
+/* A top-level model type (ResNet, at an eighth of resnet18's widths) is
+ * row-independent in eval mode: a plan runs a batch in row blocks (one
+ * image per block: an image's activations stay in cache through the
+ * network) and on several threads at once, with the bits of the whole batch
+ * through lam_module_forward; in training mode it is not (BatchNorm sums
+ * over the batch). */
+static const char TINY_RESNET[] =
+    "ResNet(\n"
+    "  (conv1): Conv2d(3, 8, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False)\n"
+    "  (bn1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "  (relu): ReLU(inplace=True)\n"
+    "  (maxpool): MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)\n"
+    "  (layer1): Sequential(\n"
+    "    (0): BasicBlock(\n"
+    "      (conv1): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "      (bn1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (relu): ReLU(inplace=True)\n"
+    "      (conv2): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "      (bn2): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "    )\n"
+    "  )\n"
+    "  (layer2): Sequential(\n"
+    "    (0): BasicBlock(\n"
+    "      (conv1): Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
+    "      (bn1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (relu): ReLU(inplace=True)\n"
+    "      (conv2): Conv2d(16, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "      (bn2): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (downsample): Sequential(\n"
+    "        (0): Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
+    "        (1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      )\n"
+    "    )\n"
+    "  )\n"
+    "  (layer3): Sequential(\n"
+    "    (0): BasicBlock(\n"
+    "      (conv1): Conv2d(16, 32, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
+    "      (bn1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (relu): ReLU(inplace=True)\n"
+    "      (conv2): Conv2d(32, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "      (bn2): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (downsample): Sequential(\n"
+    "        (0): Conv2d(16, 32, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
+    "        (1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      )\n"
+    "    )\n"
+    "  )\n"
+    "  (layer4): Sequential(\n"
+    "    (0): BasicBlock(\n"
+    "      (conv1): Conv2d(32, 64, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
+    "      (bn1): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (relu): ReLU(inplace=True)\n"
+    "      (conv2): Conv2d(64, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
+    "      (bn2): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      (downsample): Sequential(\n"
+    "        (0): Conv2d(32, 64, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
+    "        (1): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+    "      )\n"
+    "    )\n"
+    "  )\n"
+    "  (avgpool): AdaptiveAvgPool2d(output_size=(1, 1))\n"
+    "  (fc): Linear(in_features=64, out_features=10, bias=True)\n"
+    ")\n";
+
+Test(forms, top_level_model_runs_row_blocks_with_the_same_bits)
+{
+    lam_module *m = parse(TINY_RESNET);
+    int64_t shape[4] = {9, 3, 40, 36};
+    lam_tensor *x = input(9, 3, 40, 36);
+    int saved = lam_get_num_threads();
+    lam_set_num_threads(1);
+    lam_tensor *ref = run(m, x);
+    cr_assert_eq(lam_tensor_ndim(ref), 2);
+    for (int t = 1; t <= 3; t++) {
+        lam_set_num_threads(t);
+        lam_plan *p = NULL;
+        OK(lam_plan_create(&p, m, 4, shape));
+        cr_expect(lam_plan_rows_independent(p), "%d threads", t);
+        int nth = 0;
+        const char *strat = lam_plan_strategy(p, &nth);
+        /* 9 images: blocks on 1 and 2 threads; on 3, a third of the rows each */
+        if (t < 3)
+            cr_expect_str_eq(strat, t == 1 ? "serial" : "batch", "%d threads", t);
+        cr_expect_eq(nth, t, "%s/%d for %d threads", strat, nth, t);
+        lam_tensor *y = NULL;
+        OK(lam_tensor_create(&y, 2, lam_tensor_shape(ref)));
+        OK(lam_plan_run(p, x, y));
+        expect_same(ref, y);
+        OK(lam_plan_run(p, x, y)); /* and again, from the pools */
+        expect_same(ref, y);
+        lam_tensor_release(y);
+        lam_plan_free(p);
+    }
+    lam_module_train(m, true);
+    lam_plan *p = NULL;
+    OK(lam_plan_create(&p, m, 4, shape));
+    cr_expect_not(lam_plan_rows_independent(p), "a model in training mode");
+    lam_plan_free(p);
+    lam_set_num_threads(saved);
+    lam_tensor_release(ref);
+    lam_tensor_release(x);
+    lam_module_release(m);
+}

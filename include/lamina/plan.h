@@ -10,7 +10,11 @@
  *   - tiny work (the seed model at batch 1) runs on the calling thread;
  *   - a large batch is cut into cache-sized row blocks, each running the
  *     whole pipeline; the threads claim blocks one at a time (a thread the
- *     OS delays holds up only its block), with one barrier at the end;
+ *     OS delays holds up only its block), with one barrier at the end.
+ *     Blocks hold at least 8 rows where a step is a Linear (its GEMM wants
+ *     them); rows bigger than that allows (an image through a row-
+ *     independent CNN) go fewer to a block, down to one, each thread
+ *     running its own images through the whole network;
  *   - a small batch of large layers splits each Linear over output columns.
  * lam_plan_run then allocates nothing.  Results are bit-identical for any
  * thread count.  A plan may be run by one thread at a time; make one plan per

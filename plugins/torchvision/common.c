@@ -419,6 +419,26 @@ lam_status tv_top_shape(const lam_host_api *h, lam_module *self, int ndim, const
     return tv_shape(h, self, ndim, in, out_ndim, out, top_fn);
 }
 
+/* No module of the tree is in training mode (a BatchNorm there would sum
+ * over the batch; a Dropout would draw per batch). */
+static bool tv_all_eval(const lam_host_api *h, const lam_module *m, int depth)
+{
+    if (h->module_is_training(m) || depth > 64)
+        return false;
+    size_t n = h->module_num_children(m);
+    for (size_t i = 0; i < n; i++) {
+        const lam_module *c = h->module_child_at(m, i, NULL);
+        if (c && !tv_all_eval(h, c, depth + 1))
+            return false;
+    }
+    return true;
+}
+
+bool tv_top_rowwise(const lam_host_api *h, const lam_module *self, int ndim)
+{
+    return ndim == 4 && tv_all_eval(h, self, 0);
+}
+
 /* ---- shared types ---- */
 
 TV_SEQUENTIAL(conv_norm_act_type, "Conv2dNormActivation");

@@ -114,6 +114,7 @@ lam_status tv_create_plain(const lam_host_api *h, const lam_layer_type *type,
         .create = tv_top_create,                                                                   \
         .output_shape = tv_top_shape,                                                              \
         .forward = tv_top_forward,                                                                 \
+        .rowwise = tv_top_rowwise,                                                                 \
     }
 lam_status tv_top_create(const lam_host_api *h, const lam_layer_type *type, const lam_value *args,
                          lam_module **out);
@@ -121,6 +122,9 @@ lam_status tv_top_forward(const lam_host_api *h, lam_module *self, const lam_ten
                           void *args, lam_tensor **out);
 lam_status tv_top_shape(const lam_host_api *h, lam_module *self, int ndim, const int64_t *in,
                         int *out_ndim, int64_t *out);
+/* In eval mode a model's images are independent (BatchNorm uses its running
+ * statistics): a plan may run a batch in row blocks, on several threads. */
+bool tv_top_rowwise(const lam_host_api *h, const lam_module *self, int ndim);
 
 /* A type that is a Sequential under its own name (an nn.Sequential subclass
  * that adds no forward: Conv2dNormActivation, _Transition, AnyStage). */

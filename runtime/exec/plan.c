@@ -472,12 +472,13 @@ static void plan_segments(lam_plan *p)
 
 static lam_status choose_and_allocate(lam_plan *p, int threads)
 {
-    bool rowwise = p->in_ndim >= 1;
+    bool rowwise = p->in_ndim >= 1, dense = false;
     int64_t max_row = p->in_shape[0] ? row_size(p->in_ndim, p->in_shape) : 1;
     int64_t max_numel = 0; /* of the steps' outputs */
     for (size_t i = 0; i < p->n_steps; i++) {
         const plan_step *s = &p->steps[i];
         rowwise = rowwise && s->rowwise;
+        dense = dense || s->dense;
         if (s->out_row > max_row)
             max_row = s->out_row;
         if (s->in_row > max_row)
@@ -494,9 +495,15 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
         p->strategy = STRAT_BATCH;
     else
         p->strategy = STRAT_COLUMNS;
+    /* Rows too big for 8 of them to stay in L2 (an image through a CNN, a
+     * sequence through a transformer block), with no step that streams a
+     * weight matrix per block (a Linear: its GEMMs want 8 rows or more), go
+     * in blocks of fewer rows, down to one: each row's activations stay in
+     * cache through the steps, and each thread runs its own rows. */
+    const bool big = max_row > BLOCK_FLOATS / 8 && !dense;
     p->nthreads = p->strategy == STRAT_SERIAL ? 1 : threads;
-    if (p->strategy == STRAT_BATCH && p->rows < (int64_t)p->nthreads * 8)
-        p->nthreads = (int)((p->rows + 7) / 8);
+    if (p->strategy == STRAT_BATCH && p->rows < (int64_t)p->nthreads * (big ? 1 : 8))
+        p->nthreads = (int)(big ? p->rows : (p->rows + 7) / 8);
 
     int slots;
     size_t slot;
@@ -512,14 +519,18 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
     if (p->blocked) {
         /* blocks of rows that keep both activation buffers in L2 */
         int64_t b = BLOCK_FLOATS / (max_row ? max_row : 1);
-        b = b < 8 ? 8 : b > 512 ? 512 : b - b % 8;
+        if (big)
+            b = b < 1 ? 1 : b;
+        else
+            b = b < 8 ? 8 : b > 512 ? 512 : b - b % 8;
         /* a multiple of the thread count of equal blocks (threads claim
          * them one at a time, see batch_task), at most b rows each */
         if (p->rows > 0) {
             int64_t nth = p->nthreads, nb = (p->rows + b - 1) / b;
             nb = (nb + nth - 1) / nth * nth;
             int64_t br = (p->rows + nb - 1) / nb;
-            br = (br + 7) / 8 * 8;
+            if (!big)
+                br = (br + 7) / 8 * 8;
             b = br < b ? br : b;
         }
         p->block_rows = b;
