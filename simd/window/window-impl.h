@@ -19,6 +19,8 @@
  *
  * The ISA header defines: LW_V (vector type), LW_L (lanes), LW_LD(p),
  * LW_LDN(p, n) (lanes [0, n) from p[0, n), reading nothing else),
+ * LW_LDR(p, a, e) (lanes [a, e) from p[a, e), the others 0, reading
+ * nothing else; a <= e <= L),
  * LW_LDS2(p) (p[0], p[2], .. from p[0, 2L)), LW_LDS2N(p, n) (n lanes from
  * p[0, 2n - 1)), LW_LDSG(p, s, n) (n lanes p[t s]), LW_ST(p, v),
  * LW_STN(p, v, n), LW_SET1(f), LW_FMA(a, b, c) (a b + c, fused), LW_ADD,
@@ -318,94 +320,117 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
 }
 
 /* ---- the 3x3 depthwise convolution at stride 1, dilation 1 ----
- * A block of LW_DW_R output rows and a tile of up to LAM__W_DW_TW output
- * columns at a time: the LW_DW_R + 2 input rows the block reads are first
- * copied, zero-padded on both sides (and as zero rows above and below the
- * input), into a stack buffer in L1, so that every output is a full 9-tap
- * chain with no edge case, and every loaded vector feeds each of the (up
- * to 3) output rows of the block that reads it: R + 2 rows of loads for R
- * output rows instead of 3 R.  A padding tap then meets a zero instead of
- * being skipped: fmaf(w, 0, acc) is acc when w is finite (acc starts at +0
- * and a chain never reaches -0, so adding a signed zero changes nothing),
- * so this path runs only when the nine weights are finite and gives
+ * A block of RR output rows (LW_DW_R, then 4, then 1 for the rest of the
+ * range) one vector of L output columns at a time, straight from the
+ * input: every vector loaded from the block's RR + 2 input rows feeds each
+ * of the (up to 3) output rows of the block that reads it, RR + 2 rows of
+ * loads for RR output rows instead of 3 RR, and RR independent chains.
+ * The vectors whose taps all lie inside the input (interior rows and
+ * columns) load without a check; the others (the first and last vectors
+ * of a row, the blocks at the top and bottom) skip the rows outside the
+ * input and load each tap lane-masked, 0 outside the row.  A skipped row
+ * is what lam__w_out does; a masked lane meets a zero instead of being
+ * skipped: fmaf(w, 0, acc) is acc when w is finite (acc starts at +0 and a
+ * chain never reaches -0, so adding a signed zero changes nothing), so
+ * this path runs only when the nine weights are finite and gives
  * lam__w_out's bits; otherwise lam__w_plane runs.  Each accumulator takes
  * its taps in window order (input rows in order, columns in order), then
  * + bias.  (Stride 2 stays on lam__w_plane: each input row feeds about one
- * output row there, and the buffer's copy cost more than it saved.) */
+ * output row there.) */
 #ifndef LW_DW_R
 #define LW_DW_R 4 /* output rows per block: LW_DW_R independent chains */
 #endif
-enum { LAM__W_DW_TW = 128, LAM__W_DW_BW = LAM__W_DW_TW + 4 * LW_L };
 
-/* dst[q], q < n: row[c + q] where 0 <= c + q < W and row is not NULL, else
- * 0 (dst has room for n + LW_L floats) */
-LAM__W_INLINE void lam__w_dw_fill(float *dst, const float *row, lam__wi c, lam__wi n, lam__wi W)
+/* Output rows [oh0, oh0 + RR), output columns [c, c + n) (n <= L): input
+ * rows ih0 + t, t in [tlo, thi) (the others outside the input), columns
+ * from col (lane 0, tap 0).  EDGE: rows and columns checked; else all
+ * RR + 2 rows are inside and every load p[0, L + 2) stays in its row. */
+LAM__W_INLINE void lam__w_dw3_vec(int RR, int EDGE, const float *x, lam__wi W, lam__wi ih0,
+                                  int tlo, int thi, lam__wi col, const LW_V *wv, LW_V fin,
+                                  float *y, lam__wi OW, lam__wi n)
 {
     const lam__wi L = LW_L;
-    const LW_V z = LW_SET1(0.0f);
-    lam__wi qa = c < 0 ? -c : 0, qb = row ? W - c : 0, q;
-    qa = qa < n ? qa : n;
-    qb = qb < n ? qb : n;
-    qb = qb > qa ? qb : qa;
-    for (q = 0; q < qa; q += L)
-        LW_ST(dst + q, z);
-    for (q = qa; q + L <= qb; q += L)
-        LW_ST(dst + q, LW_LD(row + c + q));
-    if (q < qb)
-        LW_STN(dst + q, LW_LDN(row + c + q, (size_t)(qb - q)), (size_t)(qb - q));
-    for (q = qb; q < n; q += L)
-        LW_ST(dst + q, z);
+    LW_V acc[LW_DW_R > 4 ? LW_DW_R : 4];
+    lam__wi a[3], e[3];
+    if (EDGE)
+#pragma GCC unroll 3
+        for (int b = 0; b < 3; b++) { /* tap b reads lanes [a, e) of the row */
+            lam__wi o = col + b;
+            a[b] = o < 0 ? (-o < L ? -o : L) : 0;
+            e[b] = W - o < L ? (W - o > a[b] ? W - o : a[b]) : L;
+        }
+#pragma GCC unroll 16
+    for (int j = 0; j < RR; j++)
+        acc[j] = LW_SET1(0.0f);
+#pragma GCC unroll 16
+    for (int t = 0; t < RR + 2; t++) {
+        if (EDGE && (t < tlo || t >= thi))
+            continue;
+        const float *p = x + (ih0 + t) * W + col;
+#pragma GCC unroll 3
+        for (int b = 0; b < 3; b++) {
+            LW_V xv = EDGE ? LW_LDR(p + b, (size_t)a[b], (size_t)e[b]) : LW_LD(p + b);
+            LW_PIN(xv);
+#pragma GCC unroll 16
+            for (int j = 0; j < RR; j++) {
+                int i = t - j;
+                if (i >= 0 && i < 3)
+                    acc[j] = LW_FMA(wv[i * 3 + b], xv, acc[j]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < RR; j++) {
+        if (n == L)
+            LW_ST(y + j * OW, LW_ADD(acc[j], fin));
+        else
+            LW_STN(y + j * OW, LW_ADD(acc[j], fin), (size_t)n);
+    }
+}
+
+/* Output rows [oh0, oh0 + RR), all columns. */
+LAM__W_INLINE void lam__w_dw3_rows(int RR, const lam__win2d *g, const float *x, const LW_V *wv,
+                                   LW_V fin, float *y, lam__wi oh0)
+{
+    const lam__wi L = LW_L, H = (lam__wi)g->h, W = (lam__wi)g->w, OW = (lam__wi)g->ow,
+                  pw = (lam__wi)g->pw, ih0 = oh0 - (lam__wi)g->ph;
+    float *yr = y + oh0 * OW;
+    if (ih0 >= 0 && ih0 + RR + 2 <= H) {
+        for (lam__wi c = 0; c < OW; c += L) {
+            lam__wi col = c - pw;
+            if (col >= 0 && col + L + 2 <= W && c + L <= OW)
+                lam__w_dw3_vec(RR, 0, x, W, ih0, 0, RR + 2, col, wv, fin, yr + c, OW, L);
+            else
+                lam__w_dw3_vec(RR, 1, x, W, ih0, 0, RR + 2, col, wv, fin, yr + c, OW,
+                               OW - c < L ? OW - c : L);
+        }
+    } else {
+        int tlo = ih0 < 0 ? (int)(-ih0 < RR + 2 ? -ih0 : RR + 2) : 0;
+        int thi = H - ih0 < RR + 2 ? (int)(H - ih0 > tlo ? H - ih0 : tlo) : RR + 2;
+        for (lam__wi c = 0; c < OW; c += L)
+            lam__w_dw3_vec(RR, 1, x, W, ih0, tlo, thi, c - pw, wv, fin, yr + c, OW,
+                           OW - c < L ? OW - c : L);
+    }
 }
 
 LAM__W_INLINE void lam__w_dw3(const lam__win2d *g, const float *x, const float *w, float bias,
                               float *y, size_t oh_begin, size_t oh_end)
 {
-    enum { R = LW_DW_R, BW = LAM__W_DW_BW };
-    const lam__wi L = LW_L, H = (lam__wi)g->h, W = (lam__wi)g->w, OW = (lam__wi)g->ow,
-                  ph = (lam__wi)g->ph, pw = (lam__wi)g->pw;
-    float buf[(R + 2) * BW] __attribute__((aligned(64)));
     LW_V wv[9];
     for (int k = 0; k < 9; k++)
         wv[k] = LW_SET1(w[k]);
-    const LW_V fin = LW_SET1(bias), zero = LW_SET1(0.0f);
-    for (lam__wi c0 = 0; c0 < OW; c0 += LAM__W_DW_TW) {
-        lam__wi nc = OW - c0 < LAM__W_DW_TW ? OW - c0 : LAM__W_DW_TW;
-        /* the loads see [0, nc rounded up to L, + 2) of a buffered row */
-        lam__wi ne = (nc + L - 1) / L * L + L;
-        for (lam__wi oh0 = (lam__wi)oh_begin; oh0 < (lam__wi)oh_end; oh0 += R) {
-            lam__wi nr = (lam__wi)oh_end - oh0 < R ? (lam__wi)oh_end - oh0 : R;
-            for (lam__wi t = 0; t < R + 2; t++) {
-                lam__wi ih = oh0 - ph + t;
-                lam__w_dw_fill(buf + t * BW, ih >= 0 && ih < H ? x + ih * W : NULL, c0 - pw, ne,
-                               W);
-            }
-            for (lam__wi ow = 0; ow < nc; ow += L) {
-                LW_V acc[R];
-                for (int j = 0; j < R; j++)
-                    acc[j] = zero;
-#pragma GCC unroll 16
-                for (int t = 0; t < R + 2; t++) {
-#pragma GCC unroll 3
-                    for (int b = 0; b < 3; b++) {
-                        LW_V xv = LW_LD(buf + t * BW + ow + b); /* padded column ow + lane + b */
-                        LW_PIN(xv);
-#pragma GCC unroll 16
-                        for (int j = 0; j < R; j++) {
-                            int i = t - j;
-                            if (i >= 0 && i < 3)
-                                acc[j] = LW_FMA(wv[i * 3 + b], xv, acc[j]);
-                        }
-                    }
-                }
-                lam__wi left = nc - ow;
-                for (int j = 0; j < R && j < nr; j++) {
-                    float *yr = y + (oh0 + j) * OW + c0 + ow;
-                    if (left >= L)
-                        LW_ST(yr, LW_ADD(acc[j], fin));
-                    else
-                        LW_STN(yr, LW_ADD(acc[j], fin), (size_t)left);
-                }
-            }
+    const LW_V fin = LW_SET1(bias);
+    lam__wi oh = (lam__wi)oh_begin, end = (lam__wi)oh_end;
+    while (oh < end) {
+        if (end - oh >= LW_DW_R) {
+            lam__w_dw3_rows(LW_DW_R, g, x, wv, fin, y, oh);
+            oh += LW_DW_R;
+        } else if (LW_DW_R > 4 && end - oh >= 4) {
+            lam__w_dw3_rows(4, g, x, wv, fin, y, oh);
+            oh += 4;
+        } else {
+            lam__w_dw3_rows(1, g, x, wv, fin, y, oh);
+            oh += 1;
         }
     }
 }

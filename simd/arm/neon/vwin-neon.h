@@ -22,6 +22,16 @@ LAM__WV float32x4_t lam__w_ldsn_neon(const float *p, ptrdiff_t s, size_t n)
         b[t] = p[(ptrdiff_t)t * s];
     return vld1q_f32(b);
 }
+/* lanes [a, e) from p[a, e) (a <= e <= 4), the others 0 */
+LAM__WV float32x4_t lam__w_ldr_neon(const float *p, size_t a, size_t e)
+{
+    if (a == 0 && e == 4)
+        return vld1q_f32(p);
+    float b[4] = {0, 0, 0, 0};
+    for (size_t t = a; t < e; t++)
+        b[t] = p[t];
+    return vld1q_f32(b);
+}
 LAM__WV void lam__w_stn_neon(float *p, float32x4_t v, size_t n)
 {
     float b[4];
@@ -38,6 +48,7 @@ LAM__WV float32x4_t lam__w_maxnan_neon(float32x4_t m, float32x4_t v)
 
 #define LW_LD(p) vld1q_f32(p)
 #define LW_LDN(p, n) lam__w_ldsn_neon((p), 1, (n))
+#define LW_LDR(p, a, e) lam__w_ldr_neon((p), (a), (e))
 #define LW_LDS2(p) (vld2q_f32(p).val[0])
 #define LW_LDS2N(p, n) lam__w_ldsn_neon((p), 2, (n))
 #define LW_LDSG(p, s, n) lam__w_ldsn_neon((p), (s), (size_t)(n))

@@ -52,6 +52,7 @@ LAM__WV __m256 lam__w_maxnan256(__m256 m, __m256 v)
 
 #define LW_LD(p) _mm256_loadu_ps(p)
 #define LW_LDN(p, n) _mm256_maskload_ps((p), lam__w_mask256(n))
+#define LW_LDR(p, a, e) _mm256_maskload_ps((p), _mm256_andnot_si256(lam__w_mask256(a), lam__w_mask256(e)))
 #define LW_LDS2(p) lam__w_lds2_256(p)
 #define LW_LDS2N(p, n) lam__w_lds2n_256((p), (n))
 #define LW_LDSG(p, s, n) lam__w_ldsg_256((p), (s), (size_t)(n))

@@ -45,6 +45,7 @@ LAM__WV __m512 lam__w_maxnan512(__m512 m, __m512 v)
 
 #define LW_LD(p) _mm512_loadu_ps(p)
 #define LW_LDN(p, n) _mm512_maskz_loadu_ps(lam__w_mask512(n), (p))
+#define LW_LDR(p, a, e) _mm512_maskz_loadu_ps(lam__w_mask512(e) & ~lam__w_mask512(a), (p))
 #define LW_LDS2(p) lam__w_lds2_512(p)
 #define LW_LDS2N(p, n) lam__w_lds2n_512((p), (n))
 #define LW_LDSG(p, s, n) lam__w_ldsg_512((p), (s), (size_t)(n))
