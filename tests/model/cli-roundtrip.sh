@@ -173,6 +173,12 @@ grep -q "^Input shape: \[2, 5, 8\], \[2, 7, 8\], \[2, 7, 8\], None, None$" "$T/s
     bad "bench (attention): $(cat "$T/json")"
 grep -q '"input_shape": \[\[3, 5, 8\], \[3, 7, 8\], \[3, 7, 8\], \[3, 7\]\], "input_dtypes": \["float32", "float32", "float32", "bool"\]' "$T/json" ||
     bad "bench json (attention): $(cat "$T/json")"
+# need_weights=False (a one-element bool) and an attn_mask without a batch
+"$LAMINA_BIN" bench $mha --batch 3 --seconds 0.1 --warmup 1 --input-shape 5,8 \
+    --input-shape B,7,8 --input-shape B,7,8 --input-shape none --input-shape 1:bool \
+    --input-shape 5,7 --json > "$T/json" 2>&1 || bad "bench (attn_mask): $(cat "$T/json")"
+grep -q '"input_shape": \[\[3, 5, 8\], \[3, 7, 8\], \[3, 7, 8\], null, \[1\], \[5, 7\]\], "input_dtypes": \["float32", "float32", "float32", null, "bool", "float32"\]' "$T/json" ||
+    bad "bench json (attn_mask): $(cat "$T/json")"
 # sequence first: B in the middle of the first input's shape
 "$LAMINA_BIN" bench "$T/mha.lam" --set num_heads=2 --set batch_first=False --batch 3 \
     --seconds 0.1 --warmup 1 --input-shape 5,B,8 --input-shape 7,B,8 --input-shape 7,B,8 \

@@ -184,7 +184,7 @@ int cmd_bench(int argc, char **argv)
         if (cli_parse_input_spec(a.shapes[i], true, sp, &why)) {
             rc = cli_usage("bench", "--input-shape needs 1 to %d positive sizes, an optional "
                            ":int64 or :bool, or none; got '%s' (%s)",
-                           LAM_MAX_DIMS - 1, a.shapes[i], why);
+                           LAM_MAX_DIMS, a.shapes[i], why);
             goto out;
         }
         if (i == 0 && sp->none) {
