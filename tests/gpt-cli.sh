@@ -34,6 +34,35 @@ expect_error() { # input, text
         fail=1
     fi
 }
+# summary and bench of a model whose input is int64 token ids: --input-shape T:int64
+gpt="$F/gpt.lam --weights $F/gpt.safetensors --plugin $GPT_PLUGIN"
+if ! "$LAMINA_BIN" summary $gpt --input-shape 1,8:int64 > "$T/sum" 2>&1; then
+    echo "FAIL: lamina summary (int64): $(cat "$T/sum")"
+    fail=1
+elif ! grep -q "^(model) .*GPT .*\[1, 8, 67\] .* 62160$" "$T/sum" ||
+    ! grep -q "^  wte .*Embedding .*\[1, 8, 48\]" "$T/sum" ||
+    ! grep -q "^Input shape: \[1, 8\] int64$" "$T/sum"; then
+    echo "FAIL: lamina summary (int64): $(cat "$T/sum")"
+    fail=1
+fi
+if ! "$LAMINA_BIN" bench $gpt --batch 2 --input-shape 8:int64 --seconds 0.1 --warmup 1 --json \
+    > "$T/bench" 2>&1 ||
+    ! grep -q '"input_shape": \[\[2, 8\]\], "input_dtypes": \["int64"\]' "$T/bench"; then
+    echo "FAIL: lamina bench (int64): $(cat "$T/bench")"
+    fail=1
+fi
+# without --input-shape: bench cannot guess ids' length, and says so
+if "$LAMINA_BIN" bench $gpt --batch 2 --seconds 0.1 > /dev/null 2> "$T/err" ||
+    ! grep -qF "it starts with an Embedding, which takes int64 token ids: give --input-shape T:int64" "$T/err"; then
+    echo "FAIL: lamina bench (no --input-shape): $(cat "$T/err")"
+    fail=1
+fi
+# float input where ids are expected: the model says so
+if "$LAMINA_BIN" summary $gpt --input-shape 1,8 > /dev/null 2> "$T/err" ||
+    ! grep -qF "lamina: error: cannot compute the output shape: GPT: expected token ids (an int64 tensor [B, T]), got float32 (input shape [1, 8])" "$T/err"; then
+    echo "FAIL: lamina summary (float ids): $(cat "$T/err")"
+    fail=1
+fi
 expect_error bad_ids.npy "lamina: error: forward: GPT.wte index out of range in self"
 expect_error long_ids.npy "GPT: Cannot forward sequence of length 49, block size is only 48"
 exit $fail

@@ -536,6 +536,171 @@ Test(transformer, decoder_errors)
     lam_module_release(m);
 }
 
+/* ---- errors inside the layers of a stack name their module path (issue 16) ---- */
+
+/* m(items...) through lam_module_forward_multi: its status; *msg the message.
+ * items[i] NULL: None. */
+static lam_status call_multi(lam_module *m, size_t n, lam_tensor *const *items)
+{
+    lam_tuple *t = NULL;
+    ASSERT_OK(lam_tuple_create(&t, n));
+    for (size_t i = 0; i < n; i++)
+        if (items[i])
+            ASSERT_OK(lam_tuple_set_tensor(t, i, items[i]));
+    lam_tensor *y = NULL;
+    lam_tuple *ys = NULL;
+    lam_status st = lam_module_forward_multi(m, t, NULL, &y, &ys);
+    lam_tensor_release(y);
+    lam_tuple_release(ys);
+    lam_tuple_release(t);
+    return st;
+}
+
+static lam_tensor *tensor3(lam_dtype dt, int64_t a, int64_t b, int64_t c)
+{
+    lam_tensor *t = NULL;
+    ASSERT_OK(lam_tensor_create_dtype(&t, dt, c ? 3 : 2, (int64_t[]){a, b, c}));
+    return t;
+}
+
+static lam_module *stack_of(bool decoder, int64_t n, bool norm_first)
+{
+    lam_module *layer = NULL, *m = NULL;
+    ASSERT_OK((decoder ? lam_transformer_decoder_layer_create
+                       : lam_transformer_encoder_layer_create)(&layer, 8, 2, 16, 0.1, NULL, 1e-5,
+                                                               false, norm_first));
+    ASSERT_OK((decoder ? lam_transformer_decoder_create : lam_transformer_encoder_create)(
+        &m, layer, n, NULL));
+    lam_module_release(layer);
+    lam_module_eval(m);
+    return m;
+}
+
+/* The messages are PyTorch 1.13's (from the same calls on the same
+ * modules), after the path of the child that raises them there. */
+Test(transformer, stack_error_paths)
+{
+    lam_module *enc = stack_of(false, 4, false);
+    lam_tensor *x = tensor3(LAM_FLOAT32, 5, 2, 8), *y = NULL;
+    const char *in_l0 = " (in TransformerEncoderLayer at TransformerEncoder.layers[0])";
+    char want[512];
+
+    lam_tensor *x7 = tensor3(LAM_FLOAT32, 5, 2, 7);
+    cr_expect_eq(lam_module_forward(enc, x7, &y), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerEncoder.layers[0].self_attn was expecting embedding "
+             "dimension of 8, but got 7%s", in_l0);
+    EXPECT_STR_EQ(lam_last_error(), want, "wrong d_model");
+    lam_tensor *x4 = NULL;
+    ASSERT_OK(lam_tensor_create(&x4, 4, (int64_t[]){1, 5, 2, 8}));
+    cr_expect_eq(lam_module_forward(enc, x4, &y), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerEncoder.layers[0].self_attn query should be "
+             "unbatched 2D or batched 3D tensor but received 4-D query tensor%s", in_l0);
+    EXPECT_STR_EQ(lam_last_error(), want, "4-D input");
+
+    lam_tensor *mask = tensor3(LAM_FLOAT32, 3, 3, 0);
+    cr_expect_eq(call_multi(enc, 2, (lam_tensor *[]){x, mask}), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerEncoder.layers[0].self_attn The shape of the 2D "
+             "attn_mask is torch.Size([3, 3]), but should be (5, 5).%s", in_l0);
+    EXPECT_STR_EQ(lam_last_error(), want, "mask");
+    lam_tensor *kpm = tensor3(LAM_BOOL, 2, 4, 0);
+    cr_expect_eq(call_multi(enc, 3, (lam_tensor *[]){x, NULL, kpm}), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerEncoder.layers[0].self_attn expecting "
+             "key_padding_mask shape of (2, 5), but got torch.Size([2, 4])%s", in_l0);
+    EXPECT_STR_EQ(lam_last_error(), want, "key_padding_mask");
+
+    /* an error in layer 3 only, run by the plan of a Sequential */
+    lam_module *seq = NULL;
+    ASSERT_OK(lam_sequential_create(&seq, 1, (lam_module *[]){enc}));
+    lam_module_eval(seq);
+    lam_module_train(lam_module_child_at(lam_module_child(enc, "layers"), 3, NULL), true);
+    cr_expect_eq(lam_module_forward(seq, x, &y), LAM_ERR_NOT_IMPLEMENTED);
+    EXPECT_STR_EQ(lam_last_error(),
+                  "Sequential[0].layers[3] TransformerEncoderLayer: dropout=0.1 in training mode "
+                  "is not supported (lamina runs inference: call eval()) (in TransformerEncoder "
+                  "at Sequential[0])",
+                  "layer 3");
+    lam_module_eval(seq);
+    cr_expect_eq(lam_module_forward(seq, x7, &y), LAM_ERR_SHAPE);
+    EXPECT_STR_EQ(lam_last_error(),
+                  "Sequential[0].layers[0].self_attn was expecting embedding dimension of 8, but "
+                  "got 7 (in TransformerEncoder at Sequential[0], in TransformerEncoderLayer at "
+                  "Sequential[0].layers[0])",
+                  "planned, wrong d_model");
+    lam_tensor *ids = tensor3(LAM_INT64, 5, 2, 8);
+    cr_expect_eq(lam_module_forward(seq, ids, &y), LAM_ERR_TYPE);
+    EXPECT_STR_EQ(lam_last_error(), "Sequential[0] TransformerEncoder: expected a float32 src, "
+                  "got int64 (src shape [5, 2, 8])", "int64 input");
+    lam_module_release(seq);
+    lam_module_release(enc);
+
+    /* pre-norm: norm1 meets the input first */
+    enc = stack_of(false, 2, true);
+    cr_expect_eq(lam_module_forward(enc, x7, &y), LAM_ERR_SHAPE);
+    EXPECT_STR_EQ(lam_last_error(), "TransformerEncoder.layers[0].norm1 LayerNorm: Given "
+                  "normalized_shape=[8], expected input with shape [*, 8], but got input of "
+                  "size[5, 2, 7] (in TransformerEncoderLayer at TransformerEncoder.layers[0])",
+                  "norm_first, wrong d_model");
+    lam_module_release(enc);
+
+    /* TransformerDecoder: self_attn and multihead_attn */
+    lam_module *dec = stack_of(true, 3, false);
+    lam_tensor *mem = tensor3(LAM_FLOAT32, 6, 2, 8), *mask5 = tensor3(LAM_FLOAT32, 5, 5, 0),
+               *mkpm = tensor3(LAM_BOOL, 2, 5, 0), *mem7 = tensor3(LAM_FLOAT32, 6, 2, 7);
+    const char *in_d0 = " (in TransformerDecoderLayer at TransformerDecoder.layers[0])";
+    cr_expect_eq(call_multi(dec, 2, (lam_tensor *[]){x7, mem}), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerDecoder.layers[0].self_attn was expecting embedding "
+             "dimension of 8, but got 7%s", in_d0);
+    EXPECT_STR_EQ(lam_last_error(), want, "decoder, wrong d_model");
+    cr_expect_eq(call_multi(dec, 3, (lam_tensor *[]){x, mem, mask}), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerDecoder.layers[0].self_attn The shape of the 2D "
+             "attn_mask is torch.Size([3, 3]), but should be (5, 5).%s", in_d0);
+    EXPECT_STR_EQ(lam_last_error(), want, "tgt_mask");
+    cr_expect_eq(call_multi(dec, 4, (lam_tensor *[]){x, mem, NULL, mask5}), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerDecoder.layers[0].multihead_attn The shape of the 2D "
+             "attn_mask is torch.Size([5, 5]), but should be (5, 6).%s", in_d0);
+    EXPECT_STR_EQ(lam_last_error(), want, "memory_mask");
+    cr_expect_eq(call_multi(dec, 6, (lam_tensor *[]){x, mem, NULL, NULL, NULL, mkpm}),
+                 LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerDecoder.layers[0].multihead_attn expecting "
+             "key_padding_mask shape of (2, 6), but got torch.Size([2, 5])%s", in_d0);
+    EXPECT_STR_EQ(lam_last_error(), want, "memory_key_padding_mask");
+    /* PyTorch: "mat1 and mat2 shapes cannot be multiplied (12x7 and 8x16)" from the k
+     * projection; lamina's attention says which input */
+    cr_expect_eq(call_multi(dec, 2, (lam_tensor *[]){x, mem7}), LAM_ERR_SHAPE);
+    snprintf(want, sizeof want, "TransformerDecoder.layers[0].multihead_attn MultiheadAttention: "
+             "was expecting embedding dimensions query 8, key 8, value 8, but got 8, 7, 7%s",
+             in_d0);
+    EXPECT_STR_EQ(lam_last_error(), want, "memory's d_model");
+    lam_module_train(lam_module_child_at(lam_module_child(dec, "layers"), 2, NULL), true);
+    cr_expect_eq(call_multi(dec, 2, (lam_tensor *[]){x, mem}), LAM_ERR_NOT_IMPLEMENTED);
+    EXPECT_STR_EQ(lam_last_error(), "TransformerDecoder.layers[2] TransformerDecoderLayer: "
+                  "dropout=0.1 in training mode is not supported (lamina runs inference: call "
+                  "eval())", "decoder layer 2");
+    lam_module_release(dec);
+
+    /* Transformer: the encoder's and decoder's paths continue its own */
+    lam_module *tf = NULL;
+    ASSERT_OK(lam_transformer_create(&tf, 8, 2, 1, 1, 16, 0.1, NULL, NULL, NULL, 1e-5, false,
+                                     false));
+    lam_module_eval(tf);
+    cr_expect_eq(call_multi(tf, 3, (lam_tensor *[]){x, mem, mask}), LAM_ERR_SHAPE);
+    EXPECT_STR_EQ(lam_last_error(), "Transformer.encoder.layers[0].self_attn The shape of the 2D "
+                  "attn_mask is torch.Size([3, 3]), but should be (5, 5). (in TransformerEncoder "
+                  "at Transformer.encoder, in TransformerEncoderLayer at "
+                  "Transformer.encoder.layers[0])", "Transformer, src_mask");
+    lam_tensor *kpm4 = tensor3(LAM_BOOL, 2, 4, 0);
+    cr_expect_eq(call_multi(tf, 8, (lam_tensor *[]){x, mem, NULL, NULL, NULL, NULL, NULL, kpm4}),
+                 LAM_ERR_SHAPE);
+    EXPECT_STR_EQ(lam_last_error(), "Transformer.decoder.layers[0].multihead_attn expecting "
+                  "key_padding_mask shape of (2, 5), but got torch.Size([2, 4]) (in "
+                  "TransformerDecoder at Transformer.decoder, in TransformerDecoderLayer at "
+                  "Transformer.decoder.layers[0])", "Transformer, memory_key_padding_mask");
+    lam_module_release(tf);
+    lam_tensor *all[] = {x, x7, x4, mask, kpm, ids, mem, mask5, mkpm, mem7, kpm4};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        lam_tensor_release(all[i]);
+}
+
 Test(transformer, square_subsequent_mask)
 {
     lam_tensor *t = NULL;

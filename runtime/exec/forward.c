@@ -96,13 +96,31 @@ static void mark_located(void)
     located_serial = lam__error_serial();
 }
 
-/* stack[0 .. depth-1] with the failing module on top */
+/* stack[0 .. depth-1] with the failing module on top; the descendants it
+ * ran itself where the error arose (lam__error_within) extend the path. */
 static void locate_error(const call_frame *stack, int depth, lam_status st)
 {
     if (lam__error_located())
         return;
     if (depth > CALL_STACK_MAX)
         depth = CALL_STACK_MAX;
+    lam_module *within[LAM__WITHIN_MAX];
+    int n_within = depth > 0 ? lam__error_within_take(within, LAM__WITHIN_MAX) : 0;
+    call_frame ext[CALL_STACK_MAX + LAM__WITHIN_MAX];
+    if (n_within) {
+        memcpy(ext, stack, sizeof *ext * (size_t)depth);
+        for (int i = 0; i < n_within; i++) {
+            if (within[i] == ext[depth - 1].m)
+                continue; /* the failing module itself */
+            lam__sb probe = {0};
+            bool below = find_path(ext[depth - 1].m, within[i], &probe, 0);
+            free(probe.buf);
+            if (!below) /* not a descendant (the chain is stale): the path ends here */
+                break;
+            ext[depth++] = (call_frame){within[i], LAM__NO_INDEX};
+        }
+        stack = ext;
+    }
     if (depth >= 2) {
         lam__sb sb = {0}, note = {0};
         lam__sb_puts(&sb, lam_module_type_name(stack[0].m));

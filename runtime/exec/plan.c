@@ -826,6 +826,8 @@ typedef struct run_ctx {
     lam_status status[64];
     size_t message_step; /* the step whose failure the message is */
     char message[1024];
+    lam_module *within[LAM__WITHIN_MAX]; /* where in the step (lam__error_within) */
+    int n_within;
 } run_ctx;
 
 static void record_failure(run_ctx *c, int ith, lam_status st, size_t step)
@@ -834,6 +836,7 @@ static void record_failure(run_ctx *c, int ith, lam_status st, size_t step)
     if (ith == 0 || !c->message[0]) {
         snprintf(c->message, sizeof c->message, "%s", lam_last_error());
         c->message_step = step;
+        c->n_within = lam__error_within_take(c->within, LAM__WITHIN_MAX);
     }
 }
 
@@ -991,8 +994,12 @@ static void planes_task(void *ctx, int ith, int nth)
 static lam_status finish(run_ctx *c, int nth)
 {
     for (int i = 0; i < (nth < 64 ? nth : 64); i++)
-        if (c->status[i])
-            return lam__error(c->status[i], "%s", c->message);
+        if (c->status[i]) {
+            lam__error(c->status[i], "%s", c->message);
+            for (int k = c->n_within; k-- > 0;) /* the worker's, on this thread */
+                lam__error_within(c->within[k]);
+            return c->status[i];
+        }
     return LAM_OK;
 }
 

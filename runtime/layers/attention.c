@@ -195,10 +195,10 @@ static lam_status scratch(lam_tensor **t, size_t n, float **data)
     return st;
 }
 
-lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_tensor *key,
-                            const lam_tensor *value, const lam__attn_mask *key_padding_mask,
-                            const lam__attn_mask *attn_mask, bool need_weights,
-                            bool average_attn_weights, lam_tensor *out, lam_tensor **weights)
+static lam_status mha_compute(lam_module *m, const lam_tensor *query, const lam_tensor *key,
+                              const lam_tensor *value, const lam__attn_mask *key_padding_mask,
+                              const lam__attn_mask *attn_mask, bool need_weights,
+                              bool average_attn_weights, lam_tensor *out, lam_tensor **weights)
 {
     mha_state *s = m->state;
     const int64_t E = s->E, H = s->H, hd = E / H;
@@ -443,6 +443,20 @@ done:
         lam_tensor_release(*weights);
         *weights = NULL;
     }
+    return st;
+}
+
+/* A layer that runs this attention itself (a Transformer layer) gets its
+ * error's path through m (lam__error_within). */
+lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_tensor *key,
+                            const lam_tensor *value, const lam__attn_mask *key_padding_mask,
+                            const lam__attn_mask *attn_mask, bool need_weights,
+                            bool average_attn_weights, lam_tensor *out, lam_tensor **weights)
+{
+    lam_status st = mha_compute(m, query, key, value, key_padding_mask, attn_mask, need_weights,
+                                average_attn_weights, out, weights);
+    if (st)
+        lam__error_within(m);
     return st;
 }
 

@@ -99,11 +99,29 @@ static lam_status tel_shape(lam_module *m, int ndim, const int64_t *in, int *out
 {
     const tel_state *s = m->state;
     if ((ndim != 2 && ndim != 3) || in[ndim - 1] != s->d) {
-        char buf[64];
-        return lam__error(LAM_ERR_SHAPE,
-                          "%s(d_model=%" PRId64 "): expected a 2-D or 3-D "
-                          "input whose last dimension is d_model, got %s",
-                          m->ops->type_name, s->d, lam_shape_str(ndim, in, buf, sizeof buf));
+        /* PyTorch's message, from the child that meets the input first:
+         * norm1 (norm_first) or self_attn */
+        lam_module *n1 = s->norm_first ? lam_module_child(m, "norm1") : NULL;
+        if (n1 && n1->ops->output_shape && ndim >= 1 && in[ndim - 1] != s->d) {
+            int nd;
+            int64_t sh[LAM_MAX_DIMS];
+            lam_status st = n1->ops->output_shape(n1, ndim, in, &nd, sh);
+            if (st) {
+                lam__error_within(n1);
+                return st;
+            }
+        }
+        if (ndim != 2 && ndim != 3)
+            lam__error(LAM_ERR_SHAPE,
+                       "query should be unbatched 2D or batched 3D tensor but received %d-D "
+                       "query tensor",
+                       ndim);
+        else
+            lam__error(LAM_ERR_SHAPE,
+                       "was expecting embedding dimension of %" PRId64 ", but got %" PRId64, s->d,
+                       in[ndim - 1]);
+        lam__error_within(lam_module_child(m, "self_attn"));
+        return LAM_ERR_SHAPE;
     }
     *out_ndim = ndim;
     memcpy(out, in, sizeof(int64_t) * (size_t)ndim);

@@ -371,3 +371,32 @@ LAM_API bool lam_module_is_modulelist(const lam_module *m)
     LAM__CHECK_ARG_OR(m, false);
     return m && m->ops->kind == LAM__KIND_MODULELIST;
 }
+
+static __thread struct {
+    unsigned serial;
+    int n;
+    lam_module *m[LAM__WITHIN_MAX];
+} within;
+
+void lam__error_within(lam_module *d)
+{
+    if (!d)
+        return;
+    if (within.serial != lam__error_serial())
+        within.n = 0;
+    within.serial = lam__error_serial();
+    int n = within.n < LAM__WITHIN_MAX ? within.n : LAM__WITHIN_MAX - 1; /* the innermost goes */
+    memmove(within.m + 1, within.m, sizeof within.m[0] * (size_t)n);
+    within.m[0] = d;
+    within.n = n + 1;
+}
+
+int lam__error_within_take(lam_module **chain, int max)
+{
+    int n = within.serial == lam__error_serial() ? within.n : 0;
+    if (n > max)
+        n = max;
+    memcpy(chain, within.m, sizeof within.m[0] * (size_t)n);
+    within.n = 0;
+    return n;
+}

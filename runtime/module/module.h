@@ -257,4 +257,17 @@ void lam__tree_forget(lam_module *m);
 /* "<class 'torch.nn.modules.container.Sequential'>" */
 void lam__py_class(const lam_module *m, char *buf, size_t size);
 
+/* Where inside a failing module the current error arose, for modules that
+ * run descendants without the call machinery (a TransformerEncoder's
+ * layers, the attention inside a layer): lam__error_within(d), called after
+ * the error was set, puts descendant d in front of the chain the current
+ * error has (or starts one when the error is new); exec/'s error paths
+ * extend the failing module's path by it ("TransformerEncoder.layers[3]
+ * .self_attn ...").  Thread-local, no allocation; d may be NULL (ignored).
+ * lam__error_within_take copies the chain (outermost first, at most max)
+ * when it belongs to the current error, drops it, and returns its length. */
+#define LAM__WITHIN_MAX 8
+void lam__error_within(lam_module *d);
+int lam__error_within_take(lam_module **chain, int max);
+
 #endif

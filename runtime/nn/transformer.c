@@ -17,15 +17,19 @@ static lam_status te_shape(lam_module *m, int ndim, const int64_t *in, int *out_
 {
     lam_module *layers = lam_module_child(m, "layers");
     size_t n = layers ? layers->n_children : 0;
-    if (n)
-        return layers->children[0].module->ops->output_shape(layers->children[0].module, ndim,
-                                                              in, out_ndim, out);
+    if (n) {
+        lam_module *c = layers->children[0].module;
+        lam_status st = c->ops->output_shape(c, ndim, in, out_ndim, out);
+        if (st)
+            lam__error_within(c); /* the error's path: layers[0] */
+        return st;
+    }
     *out_ndim = ndim;
     memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
     return LAM_OK;
 }
 
-static lam_status run_child(lam_module *c, const lam_tensor *x, lam_tensor *y)
+static lam_status run_child_(lam_module *c, const lam_tensor *x, lam_tensor *y)
 {
     if (!c->ops->forward_into || !c->ops->output_shape)
         return lam__error(LAM_ERR_NOT_IMPLEMENTED,
@@ -39,6 +43,16 @@ static lam_status run_child(lam_module *c, const lam_tensor *x, lam_tensor *y)
     if (nd != y->ndim || memcmp(sh, y->shape, sizeof(int64_t) * (size_t)nd))
         return lam__error(LAM_ERR_SHAPE, "TransformerEncoder: a layer changes the shape");
     return c->ops->forward_into(c, x, y);
+}
+
+/* c's errors name c in their path (lam__error_within): the stack runs its
+ * layers and norm without the call machinery, which would allocate. */
+static lam_status run_child(lam_module *c, const lam_tensor *x, lam_tensor *y)
+{
+    lam_status st = run_child_(c, x, y);
+    if (st)
+        lam__error_within(c);
+    return st;
 }
 
 /* A layer with the masks: an encoder layer takes them; any other module only
@@ -56,9 +70,11 @@ static lam_status run_layer(lam_module *c, const lam_tensor *x, const lam__attn_
     int nd;
     int64_t sh[LAM_MAX_DIMS];
     lam_status st = c->ops->output_shape(c, x->ndim, x->shape, &nd, sh);
+    if (!st)
+        st = lam__tel_run(c, x, am, kpm, y);
     if (st)
-        return st;
-    return lam__tel_run(c, x, am, kpm, y);
+        lam__error_within(c);
+    return st;
 }
 
 static lam_status te_run(lam_module *m, const lam_tensor *in, const lam__attn_mask *am,
@@ -204,8 +220,8 @@ static lam_status td_run(lam_module *m, const lam_tensor *tgt, const lam_tensor 
                             "TransformerDecoder: layers.%zu is a %s (only TransformerDecoderLayer "
                             "layers take tgt and memory)",
                             i, lam_module_type_name(c));
-        else
-            st = lam__tdl_run(c, cur, memory, g[0], g[1], g[2], g[3], dst);
+        else if ((st = lam__tdl_run(c, cur, memory, g[0], g[1], g[2], g[3], dst)))
+            lam__error_within(c);
         cur = dst;
     }
     if (!st && norm)

@@ -130,6 +130,13 @@ expect 2 "missing --input-shape" -- summary "$F/mlp.lam"
 expect 2 "--input-shape needs" -- summary "$F/mlp.lam" --input-shape 1,x
 expect 2 "--input-shape needs" -- summary "$F/mlp.lam" --input-shape 1,2,3,4,5
 expect 2 "missing --batch" -- bench "$F/mlp.lam"
+expect 2 "got '1,10:int32' (the element type is float32, int64 or bool)" -- summary "$F/mlp.lam" --input-shape 1,10:int32
+expect 2 "got 'B,10' (the sizes are numbers (B is for lamina bench))" -- summary "$F/mlp.lam" --input-shape B,10
+expect 2 "got 'B,B' (B stands for --batch, once, as a whole size)" -- bench "$F/mlp.lam" --batch 2 --input-shape B,B
+expect 2 "got '1B,10' (B stands for --batch, once, as a whole size)" -- bench "$F/mlp.lam" --batch 2 --input-shape 1B,10
+expect 2 "the first --input-shape cannot be none" -- bench "$F/mlp.lam" --batch 2 --input-shape none
+expect 2 "--mpi times one float32 input whose batch comes first" -- bench "$F/mlp.lam" --batch 2 --input-shape 10 --input-shape none --mpi
+expect 1 "lamina: error: forward: Sequential[0] Linear: expected a float32 input, got int64" -- bench "$F/mlp.lam" --batch 2 --input-shape 10:int64 --seconds 0.05
 expect 2 "--batch needs" -- bench "$F/mlp.lam" --batch 0
 expect 2 "--seconds needs" -- bench "$F/mlp.lam" --batch 1 --seconds -3
 expect 2 "unexpected argument" -- info extra

@@ -149,6 +149,59 @@ grep -q "samples/s" "$T/bench" || bad "bench output: $(cat "$T/bench")"
 grep -q '"samples_per_second": ' "$T/json" || bad "bench json: $(cat "$T/json")"
 grep -q '"input_shape": \[2, 5, 8\]' "$T/json" || bad "bench json shape: $(cat "$T/json")"
 
+# several inputs, as run's --input options: --input-shape once per positional
+# argument, :bool / :int64 for other element types, none for None; bench
+# puts the batch where B says (the first input without B: in front)
+cat > "$T/mha.lam" <<'EOF'
+MultiheadAttention(
+  (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8, bias=True)
+)
+EOF
+mha="$T/mha.lam --set num_heads=2 --set batch_first=True"
+"$LAMINA_BIN" summary $mha --input-shape 2,5,8 --input-shape 2,7,8 --input-shape 2,7,8 \
+    --input-shape 2,7:bool > "$T/sum" 2>&1 || bad "summary (attention): $(cat "$T/sum")"
+grep -q "^(model) .*MultiheadAttention .*(\[2, 5, 8\], \[2, 5, 7\]) .* 288$" "$T/sum" &&
+    grep -q "^Input shape: \[2, 5, 8\], \[2, 7, 8\], \[2, 7, 8\], \[2, 7\] bool$" "$T/sum" &&
+    grep -q "^Output shape: (\[2, 5, 8\], \[2, 5, 7\])$" "$T/sum" ||
+    bad "summary (attention): $(cat "$T/sum")"
+"$LAMINA_BIN" summary $mha --input-shape 2,5,8 --input-shape 2,7,8 --input-shape 2,7,8 \
+    --input-shape none --input-shape none > "$T/sum" 2>&1 || bad "summary (None): $(cat "$T/sum")"
+grep -q "^Input shape: \[2, 5, 8\], \[2, 7, 8\], \[2, 7, 8\], None, None$" "$T/sum" ||
+    bad "summary (None): $(cat "$T/sum")"
+"$LAMINA_BIN" bench $mha --batch 3 --seconds 0.1 --warmup 1 --input-shape 5,8 \
+    --input-shape B,7,8 --input-shape B,7,8 --input-shape B,7:bool --json > "$T/json" 2>&1 ||
+    bad "bench (attention): $(cat "$T/json")"
+grep -q '"input_shape": \[\[3, 5, 8\], \[3, 7, 8\], \[3, 7, 8\], \[3, 7\]\], "input_dtypes": \["float32", "float32", "float32", "bool"\]' "$T/json" ||
+    bad "bench json (attention): $(cat "$T/json")"
+# need_weights=False (a one-element bool) and an attn_mask without a batch
+"$LAMINA_BIN" bench $mha --batch 3 --seconds 0.1 --warmup 1 --input-shape 5,8 \
+    --input-shape B,7,8 --input-shape B,7,8 --input-shape none --input-shape 1:bool \
+    --input-shape 5,7 --json > "$T/json" 2>&1 || bad "bench (attn_mask): $(cat "$T/json")"
+grep -q '"input_shape": \[\[3, 5, 8\], \[3, 7, 8\], \[3, 7, 8\], null, \[1\], \[5, 7\]\], "input_dtypes": \["float32", "float32", "float32", null, "bool", "float32"\]' "$T/json" ||
+    bad "bench json (attn_mask): $(cat "$T/json")"
+# sequence first: B in the middle of the first input's shape
+"$LAMINA_BIN" bench "$T/mha.lam" --set num_heads=2 --set batch_first=False --batch 3 \
+    --seconds 0.1 --warmup 1 --input-shape 5,B,8 --input-shape 7,B,8 --input-shape 7,B,8 \
+    > "$T/bench" 2>&1 || bad "bench (sequence first): $(cat "$T/bench")"
+grep -q "^input: *\[5, 3, 8\], \[7, 3, 8\], \[7, 3, 8\] (batch 3)" "$T/bench" ||
+    bad "bench (sequence first): $(cat "$T/bench")"
+cat > "$T/tf.lam" <<'EOF'
+Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=16, batch_first=True)
+EOF
+"$LAMINA_BIN" summary "$T/tf.lam" --input-shape 2,5,8 --input-shape 2,6,8 > "$T/sum" 2>&1 ||
+    bad "summary (Transformer): $(cat "$T/sum")"
+grep -q "^(model) .*Transformer .*\[2, 6, 8\] .* 1536$" "$T/sum" &&
+    grep -q "^  encoder .*TransformerEncoder .*(not run)" "$T/sum" ||
+    bad "summary (Transformer): $(cat "$T/sum")"
+"$LAMINA_BIN" bench "$T/tf.lam" --batch 2 --seconds 0.1 --warmup 1 --input-shape 5,8 \
+    --input-shape B,6,8 > "$T/bench" 2>&1 || bad "bench (Transformer): $(cat "$T/bench")"
+grep -q "^input: *\[2, 5, 8\], \[2, 6, 8\] (batch 2)" "$T/bench" ||
+    bad "bench (Transformer): $(cat "$T/bench")"
+"$LAMINA_BIN" summary "$T/tf.lam" --input-shape 2,5,8 > "$T/sum" 2>&1 &&
+    bad "summary (Transformer, one input) succeeded"
+grep -qF "lamina: error: cannot compute the output shape: Transformer.forward() missing 1 required positional argument: 'tgt'" "$T/sum" ||
+    bad "summary (Transformer, one input): $(cat "$T/sum")"
+
 # info
 "$LAMINA_BIN" info > "$T/info" 2>&1 || bad "info: $(cat "$T/info")"
 grep -q "^lamina [0-9]" "$T/info" && grep -q "^kernel isa: " "$T/info" &&

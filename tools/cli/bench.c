@@ -2,7 +2,11 @@
  *
  * The input is random in [-1, 1); its per-sample shape comes from
  * --input-shape or from the first Linear (in_features) or LayerNorm
- * (normalized_shape) in the model.  GFLOP/s counts 2*B*in*out (+B*out for
+ * (normalized_shape) in the model.  Several --input-shape options are the
+ * forward's positional arguments (as run's --input options are): the first
+ * gets the batch in front unless it says where ('B'), the others are as
+ * written with 'B' standing for the batch; int64 inputs (token ids) are
+ * zeros and bool ones False.  GFLOP/s counts 2*B*in*out (+B*out for
  * the bias) per Linear occurrence: an estimate that ignores activations and
  * the branches a custom forward may skip. */
 #include "tools/cli/cli.h"
@@ -20,8 +24,16 @@ static const char bench_help[] =
     "  -b, --batch B            batch size (rows of the input)\n"
     "      --seconds S          how long to measure (default 3; warm-up comes first)\n"
     "      --warmup N           warm-up forwards (default 3)\n"
-    "      --input-shape D,...  per-sample input shape (default: from the first\n"
-    "                           Linear or LayerNorm)\n"
+    "      --input-shape D,...[:DTYPE]\n"
+    "                           per-sample input shape (default: from the first\n"
+    "                           Linear or LayerNorm); B in it says where the batch\n"
+    "                           goes (5,B,8: sequence first).  DTYPE float32\n"
+    "                           (default, random), int64 (token ids, given as 0) or\n"
+    "                           bool (False).  Repeat it for a forward that takes\n"
+    "                           several inputs, in order, as run's --input ('none'\n"
+    "                           passes None); shapes after the first are whole\n"
+    "                           shapes, B standing for the batch: --input-shape 5,8\n"
+    "                           --input-shape B,7,8 --input-shape B,7,8 (attention)\n"
     "  -t, --threads N          threads for the forward\n"
     "  -w, --weights W.safetensors, -p, --plugin P.so, --condition, --seed S,\n"
     "      --set PATH.ARG=VALUE\n"
@@ -42,6 +54,7 @@ static double now(void)
 }
 
 typedef struct scan {
+    bool embedding;        /* an Embedding came before any Linear or LayerNorm */
     int ndim;              /* per-sample shape found (0 = none yet) */
     int64_t shape[LAM_MAX_DIMS];
     double flops_per_row;  /* per sample */
@@ -64,6 +77,8 @@ static int scan_visit(lam_module *m, const char *path, int depth, void *user)
     scan *s = user;
     const char *type = lam_module_type_name(m);
     lam_tensor *w = own_param(m, "weight");
+    if (!strcmp(type, "Embedding") && !s->ndim)
+        s->embedding = true;
     if (!strcmp(type, "Linear") && w && lam_tensor_ndim(w) == 2) {
         double out = (double)lam_tensor_dim(w, 0), in = (double)lam_tensor_dim(w, 1);
         s->flops_per_row += 2.0 * in * out + (own_param(m, "bias") ? out : 0.0);
@@ -93,7 +108,8 @@ static double pct(const double *sorted, size_t n, double p)
 typedef struct bench_args {
     long long batch, warmup;
     double seconds;
-    const char *shape;
+    const char **shapes; /* every --input-shape, in order */
+    int n_shapes;
     bool json, mpi;
 } bench_args;
 
@@ -115,7 +131,14 @@ static int bench_option(int opt, const char *arg, void *user)
         if (cli_parse_int(arg, 0, 1000000, &a->warmup))
             return cli_usage("bench", "--warmup needs an integer from 0 to 1000000, got '%s'", arg);
         return CLI_OK;
-    case OPT_INPUT_SHAPE: a->shape = arg; return CLI_OK;
+    case OPT_INPUT_SHAPE: {
+        const char **p = realloc(a->shapes, (size_t)(a->n_shapes + 1) * sizeof *p);
+        if (!p)
+            return cli_fail("out of memory");
+        a->shapes = p;
+        a->shapes[a->n_shapes++] = arg;
+        return CLI_OK;
+    }
     case OPT_JSON: a->json = true; return CLI_OK;
     case OPT_MPI: a->mpi = true; return CLI_OK;
     }
@@ -144,20 +167,55 @@ int cmd_bench(int argc, char **argv)
         cli_log_start(); /* with --mpi, after MPI_Init (the rank prefix) */
     long long batch = a.batch, warmup = a.warmup;
     double seconds = a.seconds;
-    const char *shape = a.shape;
     bool json = a.json;
     if (!batch) {
         rc = cli_usage("bench", "missing --batch B");
         goto out;
     }
     scan s = {0};
-    if (shape && (s.ndim = cli_parse_shape(shape, s.shape)) < 0) {
-        rc = cli_usage("bench", "--input-shape needs 1 to %d positive sizes, got '%s'",
-                       LAM_MAX_DIMS - 1, shape);
+    cli_input_spec specs[16];
+    if (a.n_shapes > 16) {
+        rc = cli_usage("bench", "at most 16 --input-shape options");
         goto out;
     }
-    if (s.ndim >= LAM_MAX_DIMS) {
-        rc = cli_usage("bench", "--input-shape is per sample: at most %d sizes", LAM_MAX_DIMS - 1);
+    for (int i = 0; i < a.n_shapes; i++) {
+        const char *why;
+        cli_input_spec *sp = &specs[i];
+        if (cli_parse_input_spec(a.shapes[i], true, sp, &why)) {
+            rc = cli_usage("bench", "--input-shape needs 1 to %d positive sizes, an optional "
+                           ":int64 or :bool, or none; got '%s' (%s)",
+                           LAM_MAX_DIMS, a.shapes[i], why);
+            goto out;
+        }
+        if (i == 0 && sp->none) {
+            rc = cli_usage("bench", "the first --input-shape cannot be none");
+            goto out;
+        }
+        if (i == 0 && sp->batch_at < 0) { /* per sample: the batch goes in front */
+            if (sp->ndim >= LAM_MAX_DIMS) {
+                rc = cli_usage("bench", "--input-shape is per sample: at most %d sizes",
+                               LAM_MAX_DIMS - 1);
+                goto out;
+            }
+            memmove(sp->shape + 1, sp->shape, (size_t)sp->ndim * sizeof *sp->shape);
+            sp->ndim++;
+            sp->batch_at = 0;
+        }
+        if (sp->batch_at >= 0)
+            sp->shape[sp->batch_at] = batch;
+    }
+    /* one float32 input: the forward (and --mpi) as always */
+    bool multi = a.n_shapes > 1 || (a.n_shapes == 1 && specs[0].dtype != LAM_FLOAT32);
+    if (a.n_shapes == 1 && !multi) {
+        s.ndim = specs[0].ndim - 1;
+        memcpy(s.shape, specs[0].shape + 1, (size_t)s.ndim * sizeof *s.shape);
+        if (specs[0].batch_at != 0) {
+            multi = true; /* the batch elsewhere: the shape as it is */
+            s.ndim = 0;
+        }
+    }
+    if (multi && a.mpi) {
+        rc = cli_usage("bench", "--mpi times one float32 input whose batch comes first");
         goto out;
     }
     bool mpi = a.mpi;
@@ -172,6 +230,7 @@ int cmd_bench(int argc, char **argv)
 #endif
     lam_module *m = NULL;
     lam_tensor *x = NULL, *y = NULL;
+    lam_tuple *xs = NULL, *ys = NULL;
     double *lat = NULL;
     /* with --mpi every rank agrees once, at the measurement or at done: */
     if ((rc = cli_load_model(&c, &m)) != 0)
@@ -180,34 +239,69 @@ int cmd_bench(int argc, char **argv)
     cli_walk(m, scan_visit, &s);
     if (given)
         s.ndim = given; /* the walk only fills an empty shape */
-    if (!s.ndim) {
+    if (!multi && !a.n_shapes && s.embedding) {
+        rc = cli_fail("cannot tell the input of '%s': it starts with an Embedding, which takes "
+                      "int64 token ids: give --input-shape T:int64 (T ids per sample)",
+                      c.model);
+        goto done;
+    }
+    if (!multi && !s.ndim) {
         rc = cli_fail("cannot tell the input size of '%s' (no Linear or LayerNorm): "
                       "give --input-shape", c.model);
         goto done;
     }
     int64_t dims[LAM_MAX_DIMS] = {batch};
     memcpy(dims + 1, s.shape, (size_t)s.ndim * sizeof *dims);
-    lam_status st = lam_tensor_create(&x, s.ndim + 1, dims);
+    lam_status st = LAM_OK;
+    /* in_shape: the text line's; in_json: JSON's ("[8, 10]", or a list for
+     * several inputs), in_dtypes: JSON's list of element types */
+    char in_shape[512] = "", in_json[600] = "", in_dtypes[256] = "[";
+    if (!multi) {
+        cli_input_spec one = {.dtype = LAM_FLOAT32, .ndim = s.ndim + 1};
+        memcpy(one.shape, dims, sizeof dims);
+        st = cli_input_tensor(&one, true, c.seed, &x);
+        lam_shape_str(s.ndim + 1, dims, in_shape, sizeof in_shape);
+        snprintf(in_json, sizeof in_json, "%s", in_shape);
+        strcat(in_dtypes, "\"float32\"]");
+    } else {
+        st = lam_tuple_create(&xs, (size_t)a.n_shapes);
+        strcat(in_json, "[");
+        for (int i = 0; !st && i < a.n_shapes; i++) {
+            lam_tensor *t = NULL;
+            st = cli_input_tensor(&specs[i], true, c.seed + (unsigned long long)i, &t);
+            if (!st)
+                st = lam_tuple_set_tensor(xs, (size_t)i, t);
+            char one[160], sh[128] = "null";
+            cli_input_str(t, one, sizeof one);
+            if (t)
+                lam_shape_str(lam_tensor_ndim(t), lam_tensor_shape(t), sh, sizeof sh);
+            size_t l = strlen(in_shape), lj = strlen(in_json), ld = strlen(in_dtypes);
+            snprintf(in_shape + l, sizeof in_shape - l, "%s%s", i ? ", " : "", one);
+            snprintf(in_json + lj, sizeof in_json - lj, "%s%s", i ? ", " : "", sh);
+            snprintf(in_dtypes + ld, sizeof in_dtypes - ld, "%s%s%s%s", i ? ", " : "",
+                     t ? "\"" : "", t ? lam_dtype_name(lam_tensor_dtype(t)) : "null",
+                     t ? "\"" : "");
+            lam_tensor_release(t);
+        }
+        strcat(in_json, "]");
+        strcat(in_dtypes, "]");
+    }
     if (st) {
         rc = cli_fail_status(st, "input");
         goto done;
     }
-    float *xd = lam_tensor_data(x);
-    uint64_t r = 0x9E3779B97F4A7C15ull ^ c.seed;
-    for (int64_t i = 0; i < lam_tensor_numel(x); i++) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        xd[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-    }
     bool cond = c.condition;
-    char in_shape[96];
-    lam_shape_str(s.ndim + 1, dims, in_shape, sizeof in_shape);
     for (long long i = 0; i < warmup || i == 0; i++) {
-        if ((st = lam_module_forward_args(m, x, cond ? &cond : NULL, &y)) != LAM_OK) {
+        st = xs ? lam_module_forward_multi(m, xs, cond ? &cond : NULL, &y, &ys)
+                : lam_module_forward_args(m, x, cond ? &cond : NULL, &y);
+        if (st != LAM_OK) {
             rc = cli_fail_status(st, "forward");
             goto done;
         }
         lam_tensor_release(y);
+        lam_tuple_release(ys);
         y = NULL;
+        ys = NULL;
     }
 #ifdef LAM_HAVE_MPI
     if (a.mpi) {
@@ -231,13 +325,17 @@ int cmd_bench(int argc, char **argv)
     double t0 = now(), last_progress = t0, t;
     do {
         double a = now();
-        if ((st = lam_module_forward_args(m, x, cond ? &cond : NULL, &y)) != LAM_OK) {
+        st = xs ? lam_module_forward_multi(m, xs, cond ? &cond : NULL, &y, &ys)
+                : lam_module_forward_args(m, x, cond ? &cond : NULL, &y);
+        if (st != LAM_OK) {
             rc = cli_fail_status(st, "forward");
             goto done;
         }
         t = now();
         lam_tensor_release(y);
+        lam_tuple_release(ys);
         y = NULL;
+        ys = NULL;
         if (n == cap) {
             double *l = realloc(lat, 2 * cap * sizeof *l);
             if (!l) {
@@ -263,11 +361,11 @@ int cmd_bench(int argc, char **argv)
     if (json) {
         fputs("{\"model\": ", stdout);
         cli_json_string(stdout, c.model);
-        printf(", \"batch\": %lld, \"input_shape\": %s, \"threads\": %d, "
+        printf(", \"batch\": %lld, \"input_shape\": %s, \"input_dtypes\": %s, \"threads\": %d, "
                "\"isa\": \"%s\", \"iterations\": %zu, \"seconds\": %.3f, "
                "\"samples_per_second\": %.1f, \"gflops\": %.3f, \"latency_ms\": {\"p50\": %.4f, "
                "\"p90\": %.4f, \"p99\": %.4f, \"min\": %.4f, \"max\": %.4f}}\n",
-               batch, in_shape, lam_get_num_threads(), lam_kernel_isa(), n, total, sps,
+               batch, in_json, in_dtypes, lam_get_num_threads(), lam_kernel_isa(), n, total, sps,
                gflops, pct(lat, n, 50) * 1e3, pct(lat, n, 90) * 1e3, pct(lat, n, 99) * 1e3,
                lat[0] * 1e3, lat[n - 1] * 1e3);
     } else {
@@ -288,12 +386,14 @@ end:
 #endif
     free(lat);
     lam_tensor_release(x);
+    lam_tuple_release(xs);
     lam_module_release(m);
 #ifdef LAM_HAVE_MPI
     if (mpi)
         rc = cli_mpi_bench_end(rc);
 #endif
 out:
+    free(a.shapes);
     cli_common_free(&c);
     return rc;
 }

@@ -87,6 +87,27 @@ int cli_parse_int(const char *s, long long lo, long long hi, long long *out);
 /* "1,10" or "1x10" into dims (1..LAM_MAX_DIMS, each >= 1); ndim or -1. */
 int cli_parse_shape(const char *s, int64_t *dims);
 
+/* One positional input of summary or bench: --input-shape SHAPE[:DTYPE]
+ * (repeatable, in the forward's order, as run's --input), or 'none' (None).
+ * SHAPE is "5,8" or "5x8"; with allow_batch one size may be 'B' (bench's
+ * --batch).  DTYPE is float32 (the default), int64 (token ids) or bool. */
+typedef struct cli_input_spec {
+    bool none;
+    lam_dtype dtype;
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+    int batch_at; /* the index of 'B' in shape, or -1 */
+} cli_input_spec;
+/* 0, or -1 with `why` saying what is wrong (a static string). */
+int cli_parse_input_spec(const char *s, bool allow_batch, cli_input_spec *out, const char **why);
+/* The inputs a forward gets from specs: float32 ones from the generator
+ * `seed` in [-1, 1) (random) or zeros, int64 ones zeros (token id 0, valid
+ * for any Embedding), bool ones False.  *out NULL for 'none'.  A status. */
+lam_status cli_input_tensor(const cli_input_spec *sp, bool random, unsigned long long seed,
+                            lam_tensor **out);
+/* "[1, 16] int64" (no dtype for float32), "None" */
+void cli_input_str(const lam_tensor *x, char *buf, size_t size);
+
 /* Applies --threads and --seed, loads plugins, the model and the weights.
  * Returns CLI_OK with *out set, or an exit code after printing the error. */
 int cli_load_model(const cli_common *c, lam_module **out);

@@ -101,6 +101,97 @@ int cli_parse_shape(const char *s, int64_t *dims)
     return n ? n : -1;
 }
 
+int cli_parse_input_spec(const char *s, bool allow_batch, cli_input_spec *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    out->batch_at = -1;
+    out->dtype = LAM_FLOAT32;
+    *why = NULL;
+    if (!strcmp(s, "none")) {
+        out->none = true;
+        return 0;
+    }
+    char buf[256];
+    if (strlen(s) >= sizeof buf) {
+        *why = "too long";
+        return -1;
+    }
+    strcpy(buf, s);
+    char *colon = strchr(buf, ':');
+    if (colon) {
+        *colon++ = '\0';
+        if (!strcmp(colon, "float32"))
+            out->dtype = LAM_FLOAT32;
+        else if (!strcmp(colon, "int64"))
+            out->dtype = LAM_INT64;
+        else if (!strcmp(colon, "bool"))
+            out->dtype = LAM_BOOL;
+        else {
+            *why = "the element type is float32, int64 or bool";
+            return -1;
+        }
+    }
+    /* 'B' (bench's batch) becomes 1 for cli_parse_shape, then is marked */
+    for (char *p = buf; *p; p++) {
+        if (*p != 'B')
+            continue;
+        bool alone = (p == buf || p[-1] == ',' || p[-1] == 'x') &&
+                     (!p[1] || p[1] == ',' || p[1] == 'x');
+        if (!allow_batch || !alone || out->batch_at >= 0) {
+            *why = allow_batch ? "B stands for --batch, once, as a whole size"
+                               : "the sizes are numbers (B is for lamina bench)";
+            return -1;
+        }
+        int idx = 0;
+        for (char *q = buf; q < p; q++)
+            idx += *q == ',' || *q == 'x';
+        out->batch_at = idx;
+        *p = '1';
+    }
+    out->ndim = cli_parse_shape(buf, out->shape);
+    if (out->ndim < 0) {
+        *why = "the sizes are 1 to 4 positive integers separated by commas";
+        return -1;
+    }
+    return 0;
+}
+
+lam_status cli_input_tensor(const cli_input_spec *sp, bool random, unsigned long long seed,
+                            lam_tensor **out)
+{
+    *out = NULL;
+    if (sp->none)
+        return LAM_OK;
+    lam_tensor *x = NULL;
+    lam_status st = lam_tensor_create_dtype(&x, sp->dtype, sp->ndim, sp->shape);
+    if (st)
+        return st;
+    if (random && sp->dtype == LAM_FLOAT32) {
+        float *xd = lam_tensor_data(x);
+        uint64_t r = 0x9E3779B97F4A7C15ull ^ seed;
+        for (int64_t i = 0; i < lam_tensor_numel(x); i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            xd[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+        }
+    }
+    *out = x;
+    return LAM_OK;
+}
+
+void cli_input_str(const lam_tensor *x, char *buf, size_t size)
+{
+    if (!x) {
+        snprintf(buf, size, "None");
+        return;
+    }
+    char sh[128];
+    lam_shape_str(lam_tensor_ndim(x), lam_tensor_shape(x), sh, sizeof sh);
+    if (lam_tensor_dtype(x) == LAM_FLOAT32)
+        snprintf(buf, size, "%s", sh);
+    else
+        snprintf(buf, size, "%s %s", sh, lam_dtype_name(lam_tensor_dtype(x)));
+}
+
 int cli_common_option(cli_common *c, const char *cmd, int opt, const char *arg)
 {
     long long v;
