@@ -866,8 +866,13 @@ static void batch_blocks(void *ctx, int ith, int nth)
                             __atomic_fetch_add(&p->claims[(size_t)victim * CLAIM_STRIDE], 1,
                                                __ATOMIC_RELAXED);
         if (blk >= end) {
+            /* a plan with forward pools runs only its own blocks: each
+             * thread's pool and the plans its custom forwards cache then
+             * see the same block shapes every run (a stolen short block
+             * would make them grow later, when the OS happens to delay a
+             * thread) */
             victim = victim + 1 < nth ? victim + 1 : 0;
-            if (victim == ith)
+            if (victim == ith || p->pools)
                 return;
             continue;
         }

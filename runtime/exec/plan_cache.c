@@ -1,7 +1,11 @@
 /* Plans cached inside a module, so that lam_module_forward plans each input
  * shape once and later forwards of that shape only allocate their output.
  * Several user threads may forward one model at once: a plan in use by one
- * call is never handed to another (a second plan is made instead).  A plan
+ * call is never handed to another (a second plan is made instead).  Inside
+ * a plan's forward (a custom forward run on row blocks by several threads
+ * at once, each with its own forward pool), a plan is kept for the pool
+ * that made it: each thread of the team reuses its own from run to run, so
+ * which threads happen to meet in a child decides no allocation.  A plan
  * is used while the module's tree_version is the one it was made with
  * (module/module.h); a module that cannot be planned is remembered the same way. */
 #include "runtime/exec/plan.h"
@@ -15,6 +19,7 @@ struct lam__plan_cache {
     lam__module_cache base; /* first: m->plans points here */
     pthread_mutex_t lock;
     lam_plan *plans[CACHE_SLOTS];
+    const lam__fpool *owner[CACHE_SLOTS]; /* the forward pool plans[i] is kept for */
     bool unplannable;           /* m could not be planned ... */
     unsigned unplannable_stamp; /* ... when its tree_version was this */
 };
@@ -57,6 +62,7 @@ static lam_plan *take(lam__plan_cache *c, lam_module *m, int ndim, const int64_t
 {
     lam_plan *found = NULL, *stale[CACHE_SLOTS];
     int n_stale = 0;
+    const lam__fpool *pool = lam__fpool_current();
     pthread_mutex_lock(&c->lock);
     if (c->unplannable) {
         if (c->unplannable_stamp == lam__module_tree_version(m)) {
@@ -68,7 +74,8 @@ static lam_plan *take(lam__plan_cache *c, lam_module *m, int ndim, const int64_t
     }
     for (int i = 0; i < CACHE_SLOTS && !found; i++) {
         lam_plan *p = c->plans[i];
-        if (p && !lam__plan_in_use(p) && lam__plan_matches(p, ndim, shape, threads)) {
+        if (p && c->owner[i] == pool && !lam__plan_in_use(p) &&
+            lam__plan_matches(p, ndim, shape, threads)) {
             if (lam__plan_stale(p)) {
                 stale[n_stale++] = p;
                 c->plans[i] = NULL;
@@ -98,10 +105,12 @@ static bool keep(lam__plan_cache *c, lam_plan *p)
 {
     bool kept = false;
     lam_plan *evicted = NULL;
+    const lam__fpool *pool = lam__fpool_current();
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < CACHE_SLOTS && !kept; i++) {
         if (!c->plans[i]) {
             c->plans[i] = p;
+            c->owner[i] = pool;
             kept = true;
         }
     }
@@ -109,6 +118,7 @@ static bool keep(lam__plan_cache *c, lam_plan *p)
         if (!lam__plan_in_use(c->plans[i])) {
             evicted = c->plans[i];
             c->plans[i] = p;
+            c->owner[i] = pool;
             kept = true;
         }
     }

@@ -95,6 +95,11 @@ bool lam__fpool_active(void)
     return __atomic_load_n(&pools_made, __ATOMIC_RELAXED) && tls_pool != NULL;
 }
 
+lam__fpool *lam__fpool_current(void)
+{
+    return __atomic_load_n(&pools_made, __ATOMIC_RELAXED) ? tls_pool : NULL;
+}
+
 static lam__fpool_entry *add_entry(lam__fpool *p, size_t cap)
 {
     if (p->n >= POOL_MAX_ENTRIES || p->bytes + cap > POOL_MAX_BYTES)

@@ -128,6 +128,8 @@ void lam__fpool_free(lam__fpool *p);
 lam__fpool *lam__fpool_enter(lam__fpool *p);
 void lam__fpool_leave(lam__fpool *prev);
 bool lam__fpool_active(void);
+/* This thread's pool (NULL: none). */
+lam__fpool *lam__fpool_current(void);
 /* A zeroed tensor struct (refcount 1) from this thread's pool, with `bytes`
  * of data when `buffer`; NULL when no pool is entered or it is full. */
 lam_tensor *lam__fpool_take(size_t bytes, bool buffer);
