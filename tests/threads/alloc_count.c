@@ -232,9 +232,9 @@ static const char TV_MODEL[] =
     ")\n";
 
 /* MobileNetV2's block without the skip (a stride-2 depthwise convolution
- * and ReLU6 between two pointwise ones), and a top-level model type (a
- * ResNet at an eighth of resnet18's widths, 8 input channels): planned, a
- * batch of them runs in row blocks (one image each) on every thread. */
+ * and ReLU6 between two pointwise ones); TV_RESNET (models.h), a top-level
+ * model type: planned, a batch runs in row blocks (one image each) on every
+ * thread. */
 static const char MV2_BLOCK[] =
     "Sequential(\n"
     "  (0): InvertedResidual(\n"
@@ -255,63 +255,6 @@ static const char MV2_BLOCK[] =
     "  )\n"
     ")\n";
 
-static const char TV_RESNET[] =
-    "ResNet(\n"
-    "  (conv1): Conv2d(8, 8, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False)\n"
-    "  (bn1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "  (relu): ReLU(inplace=True)\n"
-    "  (maxpool): MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)\n"
-    "  (layer1): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "    )\n"
-    "  )\n"
-    "  (layer2): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(16, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (downsample): Sequential(\n"
-    "        (0): Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
-    "        (1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      )\n"
-    "    )\n"
-    "  )\n"
-    "  (layer3): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(16, 32, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(32, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (downsample): Sequential(\n"
-    "        (0): Conv2d(16, 32, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
-    "        (1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      )\n"
-    "    )\n"
-    "  )\n"
-    "  (layer4): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(32, 64, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(64, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (downsample): Sequential(\n"
-    "        (0): Conv2d(32, 64, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
-    "        (1): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      )\n"
-    "    )\n"
-    "  )\n"
-    "  (avgpool): AdaptiveAvgPool2d(output_size=(1, 1))\n"
-    "  (fc): Linear(in_features=64, out_features=10, bias=True)\n"
-    ")\n";
 
 static long tv_plan_allocations(lam_module *m, int64_t rows, int threads)
 {

@@ -13,6 +13,9 @@ tests_threads_alloc_count_CPPFLAGS = $(AM_CPPFLAGS) $(LAM_TEST_GATED_CPPFLAGS) \
 tests_threads_stress_SOURCES = tests/threads/stress.c
 tests_threads_stress_LDADD = liblamina.la
 tests_threads_stress_LDFLAGS = -no-install
+EXTRA_tests_threads_stress_DEPENDENCIES = plugins/torchvision.la
+tests_threads_stress_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLAM_TEST_TV_PLUGIN='"$(abs_top_builddir)/plugins/.libs/torchvision.so"'
 
 # thread creation that fails (ulimit -v / -u): lamina run, lamina bench and an
 # embedding program must go on with fewer threads (issue 12.3)
