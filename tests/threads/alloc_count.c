@@ -591,10 +591,13 @@ int main(void)
     lam_module_eval(resnet);
     check("plan: MobileNetV2 block, stride 2, batch 1, 1 thread", tv_plan_allocations(mv2, 1, 1), 0);
     check("plan: MobileNetV2 block, stride 2, batch 6, 2 threads", tv_plan_allocations(mv2, 6, 2), 0);
+    /* one row: the 1x1 maps from layer2 on, the pool and the Linear on a
+     * single row (run twice first, as every case here) */
+    check("plan: ResNet (row blocks), batch 1, 1 thread", tv_plan_allocations(resnet, 1, 1), 0);
     check("plan: ResNet (row blocks), batch 2, 1 thread", tv_plan_allocations(resnet, 2, 1), 0);
     check("plan: ResNet (row blocks), batch 9, 2 threads", tv_plan_allocations(resnet, 9, 2), 0);
     check("plan: ResNet (row blocks), batch 9, 3 threads", tv_plan_allocations(resnet, 9, 3), 0);
-    n += 5;
+    n += 6;
     lam_module_release(mv2);
     lam_module_release(resnet);
     lam_module *vit = NULL, *swin = NULL;
