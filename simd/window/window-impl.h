@@ -396,8 +396,18 @@ LAM__W_INLINE void lam__w_dw3_rows(int RR, const lam__win2d *g, const float *x, 
                   pw = (lam__wi)g->pw, ih0 = oh0 - (lam__wi)g->ph;
     float *yr = y + oh0 * OW;
     if (ih0 >= 0 && ih0 + RR + 2 <= H) {
+#ifdef LW_PREFETCH
+        /* the next block's new input rows, in address order */
+        const float *pf = x + (ih0 + RR + 2) * W - pw;
+        lam__wi npf = ih0 + 2 * RR + 2 <= H ? RR : H - (ih0 + RR + 2);
+#endif
         for (lam__wi c = 0; c < OW; c += L) {
             lam__wi col = c - pw;
+#ifdef LW_PREFETCH
+            if (c % 16 < L) /* once per 64-byte line */
+                for (lam__wi t = 0; t < npf; t++)
+                    LW_PREFETCH(pf + t * W + c);
+#endif
             if (col >= 0 && col + L + 2 <= W && c + L <= OW)
                 lam__w_dw3_vec(RR, 0, x, W, ih0, 0, RR + 2, col, wv, fin, yr + c, OW, L);
             else
