@@ -523,8 +523,20 @@ LAM__W_INLINE void lam__w_dwk_rows(int K, int S, int RR, const lam__win2d *g, co
     const int T = (RR - 1) * S + K;
     float *yr = y + oh0 * OW;
     if (ih0 >= 0 && ih0 + T <= H) {
+#ifdef LW_PREFETCH
+        /* the next block's new input rows, in address order */
+        const float *pf = x + (ih0 + T) * W - pw;
+        lam__wi npf = ih0 + T + RR * S <= H ? RR * S : H - (ih0 + T);
+        const lam__wi span = S * L < 16 ? S * L : 16;
+#endif
         for (lam__wi c = 0; c < OW; c += L) {
             lam__wi col = c * S - pw;
+#ifdef LW_PREFETCH
+            for (lam__wi u = 0; u < S * L; u += 16)
+                if ((c * S + u) % 16 < span) /* once per 64-byte line */
+                    for (lam__wi t = 0; t < npf; t++)
+                        LW_PREFETCH(pf + t * W + c * S + u);
+#endif
             if (col >= 0 && col + S * L + K - 1 <= W && c + L <= OW)
                 lam__w_dwk_vec(K, S, RR, 0, x, W, ih0, 0, T, col, wv, fin, yr + c, OW, L);
             else
