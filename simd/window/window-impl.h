@@ -21,7 +21,8 @@
  * LW_LDN(p, n) (lanes [0, n) from p[0, n), reading nothing else),
  * LW_LDR(p, a, e) (lanes [a, e) from p[a, e), the others 0, reading
  * nothing else; a <= e <= L),
- * LW_LDS2(p) (p[0], p[2], .. from p[0, 2L)), LW_LDS2N(p, n) (n lanes from
+ * LW_LDS2(p) (p[0], p[2], .. from p[0, 2L)), LW_EVEN(a, b) (the even lanes
+ * of a, then those of b), LW_LDS2N(p, n) (n lanes from
  * p[0, 2n - 1)), LW_LDSG(p, s, n) (n lanes p[t s]), LW_ST(p, v),
  * LW_STN(p, v, n), LW_SET1(f), LW_FMA(a, b, c) (a b + c, fused), LW_ADD,
  * LW_DIV, LW_MAXNAN(m, v) (v where v > m or v is NaN, else m). */
@@ -335,8 +336,7 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
  * this path runs only when the nine weights are finite and gives
  * lam__w_out's bits; otherwise lam__w_plane runs.  Each accumulator takes
  * its taps in window order (input rows in order, columns in order), then
- * + bias.  (Stride 2 stays on lam__w_plane: each input row feeds about one
- * output row there.) */
+ * + bias.  (The other sizes and stride 2: lam__w_dwk below.) */
 #ifndef LW_DW_R
 #define LW_DW_R 4 /* output rows per block: LW_DW_R independent chains */
 #endif
@@ -396,8 +396,18 @@ LAM__W_INLINE void lam__w_dw3_rows(int RR, const lam__win2d *g, const float *x, 
                   pw = (lam__wi)g->pw, ih0 = oh0 - (lam__wi)g->ph;
     float *yr = y + oh0 * OW;
     if (ih0 >= 0 && ih0 + RR + 2 <= H) {
+#ifdef LW_PREFETCH
+        /* the next block's new input rows, in address order */
+        const float *pf = x + (ih0 + RR + 2) * W - pw;
+        lam__wi npf = ih0 + 2 * RR + 2 <= H ? RR : H - (ih0 + RR + 2);
+#endif
         for (lam__wi c = 0; c < OW; c += L) {
             lam__wi col = c - pw;
+#ifdef LW_PREFETCH
+            if (c % 16 < L) /* once per 64-byte line */
+                for (lam__wi t = 0; t < npf; t++)
+                    LW_PREFETCH(pf + t * W + c);
+#endif
             if (col >= 0 && col + L + 2 <= W && c + L <= OW)
                 lam__w_dw3_vec(RR, 0, x, W, ih0, 0, RR + 2, col, wv, fin, yr + c, OW, L);
             else
@@ -435,25 +445,154 @@ LAM__W_INLINE void lam__w_dw3(const lam__win2d *g, const float *x, const float *
     }
 }
 
-/* The nine weights of a 3x3 window are finite (the buffered path's
- * condition). */
-LAM__W_INLINE int lam__w_finite9(const float *w)
+/* ---- the other K x K depthwise convolutions (K = 3, 5) at stride S
+ * (1, 2), dilation 1: lam__w_dw3's blocks, generalised ----
+ * A block of RR output rows reads the T = (RR - 1) S + K input rows from
+ * ih0 = oh0 S - ph; every vector loaded from input row t (one unaligned
+ * load at stride 1, two and a deinterleave at stride 2) feeds each output
+ * row j of the block with 0 <= t - j S < K, tap (t - j S, b).  Each
+ * accumulator still takes its taps in window order, then + bias.  The
+ * vectors at the plane's edges skip the rows outside the input and load
+ * lane-masked (zeros outside the row, reading nothing outside it; at
+ * stride 2 both halves masked, then deinterleaved), so this path too runs
+ * only when the K K weights are finite. */
+
+/* Output rows [oh0, oh0 + RR), output columns [c, c + n) (n <= L): input
+ * rows ih0 + t, t in [tlo, thi), columns from col (lane 0, tap 0).  EDGE:
+ * rows and columns checked; else all T rows are inside and every load
+ * p[0, S L + K - 1) stays in its row. */
+LAM__W_INLINE void lam__w_dwk_vec(int K, int S, int RR, int EDGE, const float *x, lam__wi W,
+                                  lam__wi ih0, int tlo, int thi, lam__wi col, const LW_V *wv,
+                                  LW_V fin, float *y, lam__wi OW, lam__wi n)
+{
+    const lam__wi L = LW_L;
+    const int T = (RR - 1) * S + K;
+    LW_V acc[4];
+    lam__wi a[2][5], e[2][5]; /* tap b, half h: lanes [a, e) inside the row */
+    if (EDGE)
+#pragma GCC unroll 5
+        for (int b = 0; b < K; b++)
+#pragma GCC unroll 2
+            for (int h = 0; h < S; h++) {
+                lam__wi o = col + b + h * L;
+                a[h][b] = o < 0 ? (-o < L ? -o : L) : 0;
+                e[h][b] = W - o < L ? (W - o > a[h][b] ? W - o : a[h][b]) : L;
+            }
+#pragma GCC unroll 4
+    for (int j = 0; j < RR; j++)
+        acc[j] = LW_SET1(0.0f);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; t++) {
+        if (EDGE && (t < tlo || t >= thi))
+            continue;
+        const float *p = x + (ih0 + t) * W + col;
+#pragma GCC unroll 5
+        for (int b = 0; b < K; b++) {
+            LW_V xv;
+            if (S == 1)
+                xv = EDGE ? LW_LDR(p + b, (size_t)a[0][b], (size_t)e[0][b]) : LW_LD(p + b);
+            else if (EDGE)
+                xv = LW_EVEN(LW_LDR(p + b, (size_t)a[0][b], (size_t)e[0][b]),
+                             LW_LDR(p + b + L, (size_t)a[1][b], (size_t)e[1][b]));
+            else
+                xv = LW_LDS2(p + b);
+            LW_PIN(xv);
+#pragma GCC unroll 4
+            for (int j = 0; j < RR; j++) {
+                int i = t - j * S;
+                if (i >= 0 && i < K)
+                    acc[j] = LW_FMA(wv[i * K + b], xv, acc[j]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < RR; j++) {
+        if (n == L)
+            LW_ST(y + j * OW, LW_ADD(acc[j], fin));
+        else
+            LW_STN(y + j * OW, LW_ADD(acc[j], fin), (size_t)n);
+    }
+}
+
+/* Output rows [oh0, oh0 + RR), all columns. */
+LAM__W_INLINE void lam__w_dwk_rows(int K, int S, int RR, const lam__win2d *g, const float *x,
+                                   const LW_V *wv, LW_V fin, float *y, lam__wi oh0)
+{
+    const lam__wi L = LW_L, H = (lam__wi)g->h, W = (lam__wi)g->w, OW = (lam__wi)g->ow,
+                  pw = (lam__wi)g->pw, ih0 = oh0 * S - (lam__wi)g->ph;
+    const int T = (RR - 1) * S + K;
+    float *yr = y + oh0 * OW;
+    if (ih0 >= 0 && ih0 + T <= H) {
+#ifdef LW_PREFETCH
+        /* the next block's new input rows, in address order */
+        const float *pf = x + (ih0 + T) * W - pw;
+        lam__wi npf = ih0 + T + RR * S <= H ? RR * S : H - (ih0 + T);
+        const lam__wi span = S * L < 16 ? S * L : 16;
+#endif
+        for (lam__wi c = 0; c < OW; c += L) {
+            lam__wi col = c * S - pw;
+#ifdef LW_PREFETCH
+            for (lam__wi u = 0; u < S * L; u += 16)
+                if ((c * S + u) % 16 < span) /* once per 64-byte line */
+                    for (lam__wi t = 0; t < npf; t++)
+                        LW_PREFETCH(pf + t * W + c * S + u);
+#endif
+            if (col >= 0 && col + S * L + K - 1 <= W && c + L <= OW)
+                lam__w_dwk_vec(K, S, RR, 0, x, W, ih0, 0, T, col, wv, fin, yr + c, OW, L);
+            else
+                lam__w_dwk_vec(K, S, RR, 1, x, W, ih0, 0, T, col, wv, fin, yr + c, OW,
+                               OW - c < L ? OW - c : L);
+        }
+    } else {
+        int tlo = ih0 < 0 ? (int)(-ih0 < T ? -ih0 : T) : 0;
+        int thi = H - ih0 < T ? (int)(H - ih0 > tlo ? H - ih0 : tlo) : T;
+        for (lam__wi c = 0; c < OW; c += L)
+            lam__w_dwk_vec(K, S, RR, 1, x, W, ih0, tlo, thi, c * S - pw, wv, fin, yr + c, OW,
+                           OW - c < L ? OW - c : L);
+    }
+}
+
+LAM__W_INLINE void lam__w_dwk(int K, int S, const lam__win2d *g, const float *x, const float *w,
+                              float bias, float *y, size_t oh_begin, size_t oh_end)
+{
+    LW_V wv[25];
+    for (int k = 0; k < K * K; k++)
+        wv[k] = LW_SET1(w[k]);
+    const LW_V fin = LW_SET1(bias);
+    lam__wi oh = (lam__wi)oh_begin, end = (lam__wi)oh_end;
+    for (; end - oh >= 4; oh += 4)
+        lam__w_dwk_rows(K, S, 4, g, x, wv, fin, y, oh);
+    for (; oh < end; oh++)
+        lam__w_dwk_rows(K, S, 1, g, x, wv, fin, y, oh);
+}
+
+/* The n weights of a window are finite (the fast paths' condition). */
+LAM__W_INLINE int lam__w_finite(const float *w, int n)
 {
     int ok = 1;
-    for (int k = 0; k < 9; k++)
+    for (int k = 0; k < n; k++)
         ok &= isfinite(w[k]) != 0;
     return ok;
 }
 
-/* The kernel: the 3-wide stride-1 and stride-2 windows (3x3 convolutions
- * and pools) specialised, then stride 1, stride 2, any. */
+/* The kernel: the 3x3 and 5x5 depthwise convolutions at stride 1 and 2
+ * with finite weights, the 3-wide stride-1 and stride-2 windows (the
+ * other 3x3 convolutions and pools) specialised, then stride 1, stride 2,
+ * any. */
 LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, const float *w,
                                  float bias, float *y, size_t oh_begin, size_t oh_end, int cip,
                                  int64_t divisor)
 {
-    if (kind == LAM__W_DW && g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 &&
-        g->sh == 1 && g->sw == 1 && lam__w_finite9(w))
+    int sq = kind == LAM__W_DW && g->kh == g->kw && g->dh == 1 && g->dw == 1 &&
+             g->sh == g->sw && (g->sw == 1 || g->sw == 2);
+    if (sq && g->kh == 3 && g->sw == 1 && lam__w_finite(w, 9))
         lam__w_dw3(g, x, w, bias, y, oh_begin, oh_end);
+    else if (sq && g->kh == 3 && lam__w_finite(w, 9))
+        lam__w_dwk(3, 2, g, x, w, bias, y, oh_begin, oh_end);
+    else if (sq && g->kh == 5 && g->sw == 1 && lam__w_finite(w, 25))
+        lam__w_dwk(5, 1, g, x, w, bias, y, oh_begin, oh_end);
+    else if (sq && g->kh == 5 && lam__w_finite(w, 25))
+        lam__w_dwk(5, 2, g, x, w, bias, y, oh_begin, oh_end);
     else if (g->kw == 3 && g->dw == 1 && g->sw == 1)
         lam__w_plane(kind, 1, 3, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
     else if (g->kw == 3 && g->dw == 1 && g->sw == 2)

@@ -146,8 +146,9 @@ static int random_geom(kt_rng *r, int kind, lam__win2d *g)
     g->sh = 1 + kt_next(r) % 3, g->sw = 1 + kt_next(r) % 4;
     g->dh = kind == W_AVG ? 1 : 1 + kt_next(r) % 2;
     g->dw = kind == W_AVG ? 1 : 1 + kt_next(r) % 3;
-    if (kt_next(r) % 3 == 0) /* the 3x3 fast paths */
-        g->kh = g->kw = 3, g->dh = g->dw = 1, g->sh = g->sw = 1 + kt_next(r) % 2;
+    if (kt_next(r) % 3 == 0) /* the 3x3 and 5x5 fast paths */
+        g->kh = g->kw = kt_next(r) % 3 ? 3 : 5, g->dh = g->dw = 1,
+        g->sh = g->sw = 1 + kt_next(r) % 2;
     size_t pmax_h = kind == W_DW ? g->kh : g->kh / 2, pmax_w = kind == W_DW ? g->kw : g->kw / 2;
     g->ph = kt_next(r) % (pmax_h + 1), g->pw = kt_next(r) % (pmax_w + 1);
     g->h = 1 + kt_next(r) % 12;
@@ -282,7 +283,8 @@ ParameterizedTest(int *isa, window, wide_planes)
     /* {3, 1, 3, 1}: padding wider than the kernel (dwconv2d: windows of
      * padding only, at the buffered 3x3 path's edges) */
     static const size_t shapes[][4] = {{3, 1, 1, 1}, {3, 2, 1, 1}, {7, 2, 3, 1}, {3, 1, 1, 2},
-                                       {5, 3, 2, 1}, {3, 1, 3, 1}, {3, 1, 0, 1}};
+                                       {5, 3, 2, 1}, {3, 1, 3, 1}, {3, 1, 0, 1}, {5, 1, 2, 1},
+                                       {5, 2, 2, 1}, {5, 2, 6, 1}, {3, 2, 0, 1}};
     kt_rng r = {5};
     for (int kind = 0; kind < 3; kind++)
         for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {

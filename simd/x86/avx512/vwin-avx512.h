@@ -14,6 +14,12 @@
 #define LAM__WV static inline __attribute__((always_inline))
 
 LAM__WV __mmask16 lam__w_mask512(size_t n) { return (__mmask16)((1u << n) - 1u); }
+/* the even floats of a and b, in order */
+LAM__WV __m512 lam__w_even512(__m512 a, __m512 b)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, even, b);
+}
 LAM__WV __m512 lam__w_lds2_512(const float *p)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -47,6 +53,7 @@ LAM__WV __m512 lam__w_maxnan512(__m512 m, __m512 v)
 #define LW_LDN(p, n) _mm512_maskz_loadu_ps(lam__w_mask512(n), (p))
 #define LW_LDR(p, a, e) _mm512_maskz_loadu_ps(lam__w_mask512(e) & ~lam__w_mask512(a), (p))
 #define LW_LDS2(p) lam__w_lds2_512(p)
+#define LW_EVEN(a, b) lam__w_even512((a), (b))
 #define LW_LDS2N(p, n) lam__w_lds2n_512((p), (n))
 #define LW_LDSG(p, s, n) lam__w_ldsg_512((p), (s), (size_t)(n))
 #define LW_ST(p, v) _mm512_storeu_ps((p), (v))
