@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/threads/models.h"
+
 #ifndef LAM_TEST_SHIPPED_DIR
 #define LAM_TEST_SHIPPED_DIR "plugins/.libs"
 #endif
@@ -300,75 +302,19 @@ Test(forms, child_names_with_dashes)
     parse_fails("Sequential(\n  (block1 - 0): ReLU()\n)");
 }
 
-/* A top-level model type (ResNet, at an eighth of resnet18's widths) is
- * row-independent in eval mode: a plan runs a batch in row blocks (one
+/* A top-level model type (TV_RESNET, tests/threads/models.h: a ResNet at
+ * an eighth of resnet18's widths, 8 input channels) is row-independent in
+ * eval mode: a plan runs a batch in row blocks (one
  * image per block: an image's activations stay in cache through the
  * network) and on several threads at once, with the bits of the whole batch
  * through lam_module_forward; in training mode it is not (BatchNorm sums
  * over the batch). */
-static const char TINY_RESNET[] =
-    "ResNet(\n"
-    "  (conv1): Conv2d(3, 8, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False)\n"
-    "  (bn1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "  (relu): ReLU(inplace=True)\n"
-    "  (maxpool): MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)\n"
-    "  (layer1): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "    )\n"
-    "  )\n"
-    "  (layer2): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(16, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (downsample): Sequential(\n"
-    "        (0): Conv2d(8, 16, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
-    "        (1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      )\n"
-    "    )\n"
-    "  )\n"
-    "  (layer3): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(16, 32, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(32, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (downsample): Sequential(\n"
-    "        (0): Conv2d(16, 32, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
-    "        (1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      )\n"
-    "    )\n"
-    "  )\n"
-    "  (layer4): Sequential(\n"
-    "    (0): BasicBlock(\n"
-    "      (conv1): Conv2d(32, 64, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"
-    "      (bn1): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (relu): ReLU(inplace=True)\n"
-    "      (conv2): Conv2d(64, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
-    "      (bn2): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      (downsample): Sequential(\n"
-    "        (0): Conv2d(32, 64, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"
-    "        (1): BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
-    "      )\n"
-    "    )\n"
-    "  )\n"
-    "  (avgpool): AdaptiveAvgPool2d(output_size=(1, 1))\n"
-    "  (fc): Linear(in_features=64, out_features=10, bias=True)\n"
-    ")\n";
 
 Test(forms, top_level_model_runs_row_blocks_with_the_same_bits)
 {
-    lam_module *m = parse(TINY_RESNET);
-    int64_t shape[4] = {9, 3, 40, 36};
-    lam_tensor *x = input(9, 3, 40, 36);
+    lam_module *m = parse(TV_RESNET);
+    int64_t shape[4] = {9, 8, 40, 36};
+    lam_tensor *x = input(9, 8, 40, 36);
     int saved = lam_get_num_threads();
     lam_set_num_threads(1);
     lam_tensor *ref = run(m, x);
