@@ -76,6 +76,11 @@ typedef void (*lam__attention_fn)(const lam__attn_args *a, size_t i_begin, size_
 typedef struct lam__win2d {
     size_t h, w, oh, ow;
     size_t kh, kw, sh, sw, dh, dw, ph, pw;
+    /* nonzero: the caller will not read the output back while it could
+     * still be in the caches (it streams a working set larger than them):
+     * a kernel may write it with non-temporal stores, ordered (sfence)
+     * before it returns.  The bits do not change. */
+    int stream;
 } lam__win2d;
 
 /* Depthwise convolution of one plane: y = x (*) w (w: kh x kw, row-major) +

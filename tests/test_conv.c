@@ -485,6 +485,10 @@ Test(conv, large_cases_any_thread_count)
         {"Conv2d(32, 32, 3, stride=2, padding=2, dilation=2, groups=32)", false, 32, 2, 2, 2,
          {2, 32, 45, 38}, PAD_ZEROS},
         {"Conv2d(24, 24, 5, padding=2, groups=24)", false, 24, 1, 2, 1, {2, 24, 40, 43}, PAD_ZEROS},
+        /* a depthwise call whose input + output (52 MB) exceed a thread's
+         * share of the caches: its output streams (lam__stream_bytes) */
+        {"Conv2d(32, 32, 3, padding=1, groups=32)", false, 32, 1, 1, 1, {8, 32, 160, 160},
+         PAD_ZEROS},
         {"Conv2d(64, 48, 1)", false, 1, 1, 0, 1, {2, 64, 33, 35}, PAD_ZEROS},
         /* more kernel rows than the direct loop sums at once (32) */
         {"Conv2d(3, 6, 35, padding=17, groups=3)", false, 3, 1, 17, 1, {1, 3, 40, 37}, PAD_ZEROS},

@@ -55,6 +55,13 @@ void lam__vlog(lam_log_level level, const char *fmt, va_list ap);
 
 /* ---- strings ---- */
 char *lam__strdup(const char *s);
+/* The working set (bytes read + written by one layer call) above which its
+ * output will have left the caches before the next layer reads it, so the
+ * call may store it with non-temporal stores: this thread's share of the
+ * last-level cache (its size over the online CPUs) plus its L2, times 3/4 —
+ * the estimate glibc's memcpy uses to switch to streaming stores.  From
+ * sysconf where it knows the caches, else 12 MiB; computed once. */
+size_t lam__stream_bytes(void);
 /* The value of a hexadecimal digit (0-9, a-f, A-F), -1 for anything else. */
 int lam__hexval(int c);
 /* A growable string builder; on allocation failure `failed` is set and

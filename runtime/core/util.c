@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *lam__strdup(const char *s)
 {
@@ -187,4 +188,25 @@ char *lam__py_number(double v, bool int_style, char *buf, size_t size)
         return buf;
     }
     return lam__py_float(v, buf, size);
+}
+
+size_t lam__stream_bytes(void)
+{
+    static size_t cached; /* 0: not yet; the same value from every thread */
+    size_t v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v)
+        return v;
+    long l3 = -1, l2 = -1, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    double share = 0;
+    if (l3 > 0)
+        share += (double)l3 / (double)(cpus > 0 ? cpus : 1);
+    if (l2 > 0)
+        share += (double)l2;
+    v = share > 0 ? (size_t)(share * 0.75) : (size_t)12 << 20;
+    __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    return v;
 }

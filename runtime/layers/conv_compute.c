@@ -129,6 +129,7 @@ typedef struct conv_job {
     int64_t N, K, chunk, nchunks, ntasks;
     int64_t wp, hb, ldt; /* the flat path's padded width, block rows, tile stride */
     int failed; /* a task found no scratch memory */
+    int stream; /* the direct kernel may store its output past the caches */
 } conv_job;
 
 static void job_fail(conv_job *j)
@@ -344,7 +345,8 @@ static void conv_direct_task(conv_job *j, int64_t t, float *padded)
                      .ow = (size_t)g->ow, .kh = (size_t)kh, .kw = (size_t)kw,
                      .sh = (size_t)s->stride[0], .sw = (size_t)s->stride[1],
                      .dh = (size_t)s->dil[0], .dw = (size_t)s->dil[1],
-                     .ph = (size_t)s->pad_lo[0], .pw = (size_t)s->pad_lo[1]};
+                     .ph = (size_t)s->pad_lo[0], .pw = (size_t)s->pad_lo[1],
+                     .stream = j->stream};
     if (s->mode != CONV_ZEROS) {
         int64_t hp = g->h + s->pad_lo[0] + s->pad_hi[0], wp = g->w + s->pad_lo[1] + s->pad_hi[1];
         for (int64_t r = 0; r < hp; r++) {
@@ -588,6 +590,13 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.ntasks = g->n * s->groups;
     } else if (direct) {
         j.ntasks = g->n * s->out_ch;
+        /* an output that leaves the caches before anyone reads it (the
+         * call's input and output exceed this thread's share of them)
+         * streams past them: no read-for-ownership of its lines.  Not with
+         * a joined activation, which reads the rows back at once. */
+        double bytes = 4.0 * (double)g->n * ((double)s->in_ch * (double)hw +
+                                             (double)s->out_ch * (double)ohw);
+        j.stream = ep.act == LAM_ACTIVATION_IDENTITY && bytes > (double)lam__stream_bytes();
     } else {
         int64_t nitems;
         if (j.path == CONV_PATH_FLAT) {

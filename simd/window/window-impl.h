@@ -25,7 +25,9 @@
  * of a, then those of b), LW_LDS2N(p, n) (n lanes from
  * p[0, 2n - 1)), LW_LDSG(p, s, n) (n lanes p[t s]), LW_ST(p, v),
  * LW_STN(p, v, n), LW_SET1(f), LW_FMA(a, b, c) (a b + c, fused), LW_ADD,
- * LW_DIV, LW_MAXNAN(m, v) (v where v > m or v is NaN, else m). */
+ * LW_DIV, LW_MAXNAN(m, v) (v where v > m or v is NaN, else m); optionally
+ * LW_STNT(p, v) (a non-temporal store to a vector-aligned p) and
+ * LW_SFENCE() (which orders them), used where lam__win2d.stream is set. */
 #ifndef LAMINA_SIMD_WINDOW_WINDOW_IMPL_H
 #define LAMINA_SIMD_WINDOW_WINDOW_IMPL_H
 
@@ -36,6 +38,27 @@
 #include "simd/kernels.h"
 
 #define LAM__W_INLINE static inline __attribute__((always_inline))
+
+/* A whole vector of output at p: a non-temporal store where the geometry
+ * says the output streams (lam__win2d.stream) and p is vector-aligned
+ * (the ISA header's optional LW_STNT, then LW_SFENCE at the kernel's end),
+ * else LW_ST. */
+#ifdef LW_STNT
+#define LAM__W_ST(st, p, v)                                                       \
+    do {                                                                          \
+        float *lam__w_p = (p);                                                    \
+        if ((st) && (uintptr_t)lam__w_p % (sizeof(float) * (size_t)LW_L) == 0)    \
+            LW_STNT(lam__w_p, (v));                                               \
+        else                                                                      \
+            LW_ST(lam__w_p, (v));                                                 \
+    } while (0)
+#else
+#define LAM__W_ST(st, p, v)                                                       \
+    do {                                                                          \
+        (void)(st);                                                               \
+        LW_ST((p), (v));                                                          \
+    } while (0)
+#endif
 
 /* LAM__W_AAVG: the adaptive average pool's uniform windows (no padding,
  * dilation 1): the sum, then / kh / kw (two divisions, as PyTorch) */
@@ -347,7 +370,7 @@ LAM__W_INLINE void lam__w_plane(int kind, lam__wi S, lam__wi KW, const lam__win2
  * RR + 2 rows are inside and every load p[0, L + 2) stays in its row. */
 LAM__W_INLINE void lam__w_dw3_vec(int RR, int EDGE, const float *x, lam__wi W, lam__wi ih0,
                                   int tlo, int thi, lam__wi col, const LW_V *wv, LW_V fin,
-                                  float *y, lam__wi OW, lam__wi n)
+                                  float *y, lam__wi OW, lam__wi n, int st)
 {
     const lam__wi L = LW_L;
     LW_V acc[LW_DW_R > 4 ? LW_DW_R : 4];
@@ -382,7 +405,7 @@ LAM__W_INLINE void lam__w_dw3_vec(int RR, int EDGE, const float *x, lam__wi W, l
 #pragma GCC unroll 16
     for (int j = 0; j < RR; j++) {
         if (n == L)
-            LW_ST(y + j * OW, LW_ADD(acc[j], fin));
+            LAM__W_ST(st, y + j * OW, LW_ADD(acc[j], fin));
         else
             LW_STN(y + j * OW, LW_ADD(acc[j], fin), (size_t)n);
     }
@@ -409,17 +432,18 @@ LAM__W_INLINE void lam__w_dw3_rows(int RR, const lam__win2d *g, const float *x, 
                     LW_PREFETCH(pf + t * W + c);
 #endif
             if (col >= 0 && col + L + 2 <= W && c + L <= OW)
-                lam__w_dw3_vec(RR, 0, x, W, ih0, 0, RR + 2, col, wv, fin, yr + c, OW, L);
+                lam__w_dw3_vec(RR, 0, x, W, ih0, 0, RR + 2, col, wv, fin, yr + c, OW, L,
+                               g->stream);
             else
                 lam__w_dw3_vec(RR, 1, x, W, ih0, 0, RR + 2, col, wv, fin, yr + c, OW,
-                               OW - c < L ? OW - c : L);
+                               OW - c < L ? OW - c : L, g->stream);
         }
     } else {
         int tlo = ih0 < 0 ? (int)(-ih0 < RR + 2 ? -ih0 : RR + 2) : 0;
         int thi = H - ih0 < RR + 2 ? (int)(H - ih0 > tlo ? H - ih0 : tlo) : RR + 2;
         for (lam__wi c = 0; c < OW; c += L)
             lam__w_dw3_vec(RR, 1, x, W, ih0, tlo, thi, c - pw, wv, fin, yr + c, OW,
-                           OW - c < L ? OW - c : L);
+                           OW - c < L ? OW - c : L, g->stream);
     }
 }
 
@@ -463,7 +487,7 @@ LAM__W_INLINE void lam__w_dw3(const lam__win2d *g, const float *x, const float *
  * p[0, S L + K - 1) stays in its row. */
 LAM__W_INLINE void lam__w_dwk_vec(int K, int S, int RR, int EDGE, const float *x, lam__wi W,
                                   lam__wi ih0, int tlo, int thi, lam__wi col, const LW_V *wv,
-                                  LW_V fin, float *y, lam__wi OW, lam__wi n)
+                                  LW_V fin, float *y, lam__wi OW, lam__wi n, int st)
 {
     const lam__wi L = LW_L;
     const int T = (RR - 1) * S + K;
@@ -508,7 +532,7 @@ LAM__W_INLINE void lam__w_dwk_vec(int K, int S, int RR, int EDGE, const float *x
 #pragma GCC unroll 4
     for (int j = 0; j < RR; j++) {
         if (n == L)
-            LW_ST(y + j * OW, LW_ADD(acc[j], fin));
+            LAM__W_ST(st, y + j * OW, LW_ADD(acc[j], fin));
         else
             LW_STN(y + j * OW, LW_ADD(acc[j], fin), (size_t)n);
     }
@@ -538,17 +562,18 @@ LAM__W_INLINE void lam__w_dwk_rows(int K, int S, int RR, const lam__win2d *g, co
                         LW_PREFETCH(pf + t * W + c * S + u);
 #endif
             if (col >= 0 && col + S * L + K - 1 <= W && c + L <= OW)
-                lam__w_dwk_vec(K, S, RR, 0, x, W, ih0, 0, T, col, wv, fin, yr + c, OW, L);
+                lam__w_dwk_vec(K, S, RR, 0, x, W, ih0, 0, T, col, wv, fin, yr + c, OW, L,
+                               g->stream);
             else
                 lam__w_dwk_vec(K, S, RR, 1, x, W, ih0, 0, T, col, wv, fin, yr + c, OW,
-                               OW - c < L ? OW - c : L);
+                               OW - c < L ? OW - c : L, g->stream);
         }
     } else {
         int tlo = ih0 < 0 ? (int)(-ih0 < T ? -ih0 : T) : 0;
         int thi = H - ih0 < T ? (int)(H - ih0 > tlo ? H - ih0 : tlo) : T;
         for (lam__wi c = 0; c < OW; c += L)
             lam__w_dwk_vec(K, S, RR, 1, x, W, ih0, tlo, thi, c * S - pw, wv, fin, yr + c, OW,
-                           OW - c < L ? OW - c : L);
+                           OW - c < L ? OW - c : L, g->stream);
     }
 }
 
@@ -603,6 +628,10 @@ LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, 
         lam__w_plane(kind, 2, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
     else
         lam__w_plane(kind, 0, 0, g, x, w, bias, y, oh_begin, oh_end, cip, divisor);
+#ifdef LW_SFENCE
+    if (g->stream)
+        LW_SFENCE(); /* the non-temporal stores, before whoever reads y next */
+#endif
 }
 
 /* The adaptive pools: where the output divides the input (every window

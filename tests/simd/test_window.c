@@ -313,6 +313,55 @@ ParameterizedTest(int *isa, window, wide_planes)
         }
 }
 
+/* lam__win2d.stream (non-temporal stores where a row's vectors are
+ * aligned): the depthwise fast paths (3x3 and 5x5, strides 1 and 2) and
+ * the generic window write the bits of the scalar twin without it, into a
+ * 64-byte-aligned plane whose rows are aligned (width 112, 64) or not (57),
+ * row ranges split, and nothing written outside the range. */
+ParameterizedTestParameters(window, stream) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, window, stream)
+{
+    const lam__kernel_table *k, *s = kt_scalar();
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
+    static const size_t widths[] = {112, 64, 57};
+    static const size_t shapes[][3] = {{3, 1, 1}, {3, 2, 1}, {5, 1, 2}, {5, 2, 2}, {7, 1, 3}};
+    kt_rng r = {11};
+    long checked = 0;
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
+        for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+            size_t kk = shapes[c][0], st = shapes[c][1], p = shapes[c][2];
+            lam__win2d g = {widths[wi], widths[wi], 0, 0, kk, kk, st, st, 1, 1, p, p};
+            g.oh = out_len(g.h, kk, st, 1, p, 0), g.ow = out_len(g.w, kk, st, 1, p, 0);
+            size_t nx = g.h * g.w, ny = g.oh * g.ow, split = g.oh / 3;
+            guarded gx = guarded_alloc(nx);
+            float *ys = malloc(ny * sizeof *ys), w[49];
+            float *yk = aligned_alloc(64, (ny + 16 + 15) / 16 * 16 * sizeof *yk);
+            cr_assert(ys && yk);
+            fill(&r, gx.x, nx, 0);
+            for (int i = 0; i < 49; i++)
+                w[i] = kt_uniform(&r, -1.0f, 1.0f);
+            run(s, W_DW, &g, gx.x, w, 0.5f, ys, 0, g.oh, 0, 0);
+            for (size_t i = 0; i < ny + 16; i++)
+                yk[i] = 1234.5f;
+            g.stream = 1;
+            run(k, W_DW, &g, gx.x, w, 0.5f, yk, split, g.oh, 0, 0);
+            for (size_t i = 0; i < split * g.ow; i++)
+                cr_assert(yk[i] == 1234.5f, "%s stream wrote outside its rows", k->isa);
+            run(k, W_DW, &g, gx.x, w, 0.5f, yk, 0, split, 0, 0);
+            for (size_t i = 0; i < ny; i++)
+                cr_assert(kt_same_bits(yk[i], ys[i]),
+                          "%s stream w %zu k %zu s %zu [%zu]: %.9g vs scalar %.9g", k->isa,
+                          g.w, kk, st, i, yk[i], ys[i]);
+            for (size_t i = ny; i < ny + 16; i++)
+                cr_assert(yk[i] == 1234.5f, "%s stream wrote past the plane", k->isa);
+            checked += (long)ny;
+            free(ys);
+            free(yk);
+            munmap(gx.base, gx.len);
+        }
+    cr_log_info("%s: %ld streamed outputs bit-identical to the scalar twin", k->isa, checked);
+}
+
 /* ---- adaptive pools (adaptive_maxpool2d, adaptive_avgpool2d) ---- */
 
 /* AdaptivePooling.h's window of output o of n over c */
