@@ -537,7 +537,7 @@ int main(int argc, char **argv)
         wctx c = {k, wrows[i].kind, {0}, wrows[i].n * wrows[i].c, NULL, NULL, NULL};
         size_t hw = wrows[i].hw, kk = wrows[i].k, st = wrows[i].s, p = wrows[i].p;
         size_t o = (hw + 2 * p - kk) / st + 1;
-        c.g = (lam__win2d){hw, hw, o, o, kk, kk, st, st, 1, 1, p, p};
+        c.g = (lam__win2d){hw, hw, o, o, kk, kk, st, st, 1, 1, p, p, 0};
         c.x = falloc(c.planes * hw * hw);
         c.y = falloc(c.planes * o * o);
         c.w = falloc(32 * 9);

@@ -7,6 +7,7 @@ TESTS += tests/simd/test_kernels
 tests_simd_test_kernels_SOURCES = \
 	tests/simd/kt.h \
 	tests/simd/kt-gemm.h \
+	tests/simd/kt-guard.h \
 	tests/simd/test_vunary.c \
 	tests/simd/test_vbinary.c \
 	tests/simd/test_rows.c \

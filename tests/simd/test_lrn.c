@@ -20,29 +20,9 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "tests/simd/kt-guard.h"
 #include "tests/simd/kt.h"
-
-/* n floats ending at a PROT_NONE page */
-typedef struct guarded {
-    void *base;
-    size_t len;
-    float *x;
-} guarded;
-
-static guarded guarded_alloc(size_t n)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE), bytes = (n * sizeof(float) + pg - 1) / pg * pg;
-    guarded r;
-    r.len = bytes + pg;
-    r.base = mmap(NULL, r.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert(r.base != MAP_FAILED);
-    cr_assert(mprotect((char *)r.base + bytes, pg, PROT_NONE) == 0);
-    r.x = (float *)(void *)((char *)r.base + bytes) - n;
-    return r;
-}
 
 /* F.local_response_norm at channel c, position i, in long double:
  * x / (k + alpha / size sum x'^2)^beta over the zero-padded window */
@@ -134,7 +114,7 @@ ParameterizedTest(int *isa, lrn, against_reference_and_scalar)
                         checked++;
                     }
             }
-            munmap(g.base, g.len);
+            kt_guard_free(g);
             free(ys);
             free(yk);
         }

@@ -16,9 +16,8 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "tests/simd/kt-guard.h"
 #include "tests/simd/kt.h"
 
 enum { W_DW, W_MAX, W_AVG };
@@ -32,26 +31,6 @@ static void run(const lam__kernel_table *k, int kind, const lam__win2d *g, const
     case W_MAX: k->maxpool2d(g, x, y, o0, o1); break;
     default: k->avgpool2d(g, x, y, o0, o1, cip, div); break;
     }
-}
-
-/* The input plane at the end of a readable region followed by a PROT_NONE
- * page. */
-typedef struct guarded {
-    void *base;
-    size_t len;
-    float *x;
-} guarded;
-
-static guarded guarded_alloc(size_t n)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE), bytes = (n * sizeof(float) + pg - 1) / pg * pg;
-    guarded r;
-    r.len = bytes + pg;
-    r.base = mmap(NULL, r.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert(r.base != MAP_FAILED);
-    cr_assert(mprotect((char *)r.base + bytes, pg, PROT_NONE) == 0);
-    r.x = (float *)(void *)((char *)r.base + bytes) - n;
-    return r;
 }
 
 /* PyTorch's output size (pooling_output_shape / conv), ceil mode optional */
@@ -211,7 +190,7 @@ Test(window, known_values)
     const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     float y[9];
     /* 3x3 ones kernel, padding 1: the sums of each 3x3 neighbourhood */
-    lam__win2d g = {3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1};
+    lam__win2d g = {3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0};
     const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     s->dwconv2d(&g, x, ones, 0.5f, y, 0, 3);
     cr_assert(y[0] == 12.5f && y[4] == 45.5f && y[8] == 28.5f);
@@ -268,7 +247,7 @@ ParameterizedTest(int *isa, window, same_bits_as_scalar)
             checked += (long)ny;
             free(ys);
             free(yk);
-            munmap(gx.base, gx.len);
+            kt_guard_free(gx);
         }
     cr_log_info("%s: %ld outputs bit-identical to the scalar twin", k->isa, checked);
 }
@@ -291,7 +270,7 @@ ParameterizedTest(int *isa, window, wide_planes)
             size_t kk = shapes[c][0], st = shapes[c][1], p = shapes[c][2], d = shapes[c][3];
             if (kind == W_AVG && d > 1)
                 continue;
-            lam__win2d g = {37, 229, 0, 0, kk, kk, st, st, d, d, p, p};
+            lam__win2d g = {37, 229, 0, 0, kk, kk, st, st, d, d, p, p, 0};
             g.oh = out_len(g.h, kk, st, d, p, 0), g.ow = out_len(g.w, kk, st, d, p, 0);
             size_t nx = g.h * g.w, ny = g.oh * g.ow;
             guarded gx = guarded_alloc(nx);
@@ -309,7 +288,7 @@ ParameterizedTest(int *isa, window, wide_planes)
                           k->isa, wnames[kind], kk, st, p, i, yk[i], ys[i]);
             free(ys);
             free(yk);
-            munmap(gx.base, gx.len);
+            kt_guard_free(gx);
         }
 }
 
@@ -330,7 +309,7 @@ ParameterizedTest(int *isa, window, stream)
     for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
         for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
             size_t kk = shapes[c][0], st = shapes[c][1], p = shapes[c][2];
-            lam__win2d g = {widths[wi], widths[wi], 0, 0, kk, kk, st, st, 1, 1, p, p};
+            lam__win2d g = {widths[wi], widths[wi], 0, 0, kk, kk, st, st, 1, 1, p, p, 0};
             g.oh = out_len(g.h, kk, st, 1, p, 0), g.ow = out_len(g.w, kk, st, 1, p, 0);
             size_t nx = g.h * g.w, ny = g.oh * g.ow, split = g.oh / 3;
             guarded gx = guarded_alloc(nx);
@@ -357,7 +336,7 @@ ParameterizedTest(int *isa, window, stream)
             checked += (long)ny;
             free(ys);
             free(yk);
-            munmap(gx.base, gx.len);
+            kt_guard_free(gx);
         }
     cr_log_info("%s: %ld streamed outputs bit-identical to the scalar twin", k->isa, checked);
 }
@@ -465,7 +444,7 @@ ParameterizedTest(int *isa, window, adaptive_same_bits_as_scalar)
             checked += (long)ny;
         }
         free(ys), free(yk);
-        munmap(gx.base, gx.len);
+        kt_guard_free(gx);
     }
     cr_log_info("%s: %ld adaptive outputs bit-identical to the scalar twin", k->isa, checked);
 }
