@@ -633,12 +633,14 @@ static void check_t(const tcase *c, const char *what)
     cr_expect(same_bits(y[0], y[1]), "%s: batch 3 depends on the thread count", what);
     cr_expect(same_bits(y[2], y[3]), "%s: batch 1 depends on the thread count", what);
     int64_t n1 = lam_tensor_numel(y[2]), n3 = lam_tensor_numel(y[0]);
-    cr_expect(memcmp(lam_tensor_cdata(y[0]), lam_tensor_cdata(y[2]), (size_t)n1 * sizeof(float)) == 0,
+    cr_expect(memcmp(lam_tensor_cdata(y[0]), lam_tensor_cdata(y[2]),
+                     (size_t)n1 * sizeof(float)) == 0,
               "%s: batch 1 differs from batch 3's first sample", what);
     lam_tensor *y2 = NULL;
     ASSERT_OK(lam_module_forward(m, x3, &y2));
     cr_expect(same_bits(y[0], y2), "%s: a second forward differs", what);
-    double *want = malloc(sizeof(double) * (size_t)n3), *scale = malloc(sizeof(double) * (size_t)n3);
+    double *want = malloc(sizeof(double) * (size_t)n3);
+    double *scale = malloc(sizeof(double) * (size_t)n3);
     cr_assert(want && scale);
     reference_t(c, 3, c->nsp == 1 ? 1 : oh, ow, xd, lam_tensor_cdata(w),
                 b ? lam_tensor_cdata(b) : NULL, want, scale);

@@ -4,7 +4,7 @@
  * the bias with the same bound, drawn as Linear draws them), repr, and the
  * shape errors PyTorch raises at forward, in its words and order.  The
  * weight is packed for the kernel table's conv_gemm (a transposed one's for
- * its GEMM) once and again only when it changes, as Linear's is.  The arithmetic is in conv_compute.c. */
+ * its GEMM and, per output phase, for conv_gemm) once and again only when it changes, as Linear's is.  The arithmetic is in conv_compute.c. */
 #include "runtime/layers/conv.h"
 #include <inttypes.h>
 #include <stdint.h>

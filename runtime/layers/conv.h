@@ -21,8 +21,9 @@ typedef struct conv_state {
     int mode;                     /* CONV_ZEROS .. (padding_mode) */
     bool bias;
     /* the packed weight, one conv_pack (transposed: gemm_pack, then a
-     * conv_pack per output phase) panel set per group, remade when the weight changes (as Linear's: its version
-     * or the module's params_version) */
+     * conv_pack per output phase) panel set per group, remade when the
+     * weight changes (as Linear's: its version or the module's
+     * params_version) */
     pthread_mutex_t lock;
     float *packed;
     size_t packed_group; /* floats per group */

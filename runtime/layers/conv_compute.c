@@ -516,6 +516,58 @@ static inline int64_t t_count(int64_t n, int64_t s, int64_t p)
     return p < n ? (n - p + s - 1) / s : 0;
 }
 
+/* The column phases of one output row are stored together where there
+ * are at most this many (a tile each), else one by one. */
+#define T_TILES 4
+
+/* Output row y's columns c sw + p for phase columns c in [c0, c1) from
+ * the phases' tiles (phase p's at t + p ts, column c at c - c0); phase p
+ * has t_count(ow, sw, p) columns. */
+static void t_interleave(const float *t, int64_t ts, int64_t sw, int64_t ow, int64_t c0,
+                         int64_t c1, float *y)
+{
+    int64_t cm = t_count(ow, sw, sw - 1); /* the columns every phase has */
+    cm = cm < c1 ? cm : c1;
+    float *d = y + c0 * sw;
+    int64_t m = cm > c0 ? cm - c0 : 0;
+    if (sw == 2) {
+        const float *a = t, *b = t + ts;
+        int64_t c = 0;
+#if defined(__GNUC__) /* 4 at a time with the compiler's generic vectors (any ISA) */
+        typedef float v4f __attribute__((vector_size(16)));
+        for (; c + 4 <= m; c += 4) {
+            v4f va, vb, lo, hi;
+            memcpy(&va, a + c, sizeof va);
+            memcpy(&vb, b + c, sizeof vb);
+#if defined(__clang__)
+            lo = __builtin_shufflevector(va, vb, 0, 4, 1, 5);
+            hi = __builtin_shufflevector(va, vb, 2, 6, 3, 7);
+#else
+            typedef int v4i __attribute__((vector_size(16)));
+            lo = __builtin_shuffle(va, vb, (v4i){0, 4, 1, 5});
+            hi = __builtin_shuffle(va, vb, (v4i){2, 6, 3, 7});
+#endif
+            memcpy(d + 2 * c, &lo, sizeof lo);
+            memcpy(d + 2 * c + 4, &hi, sizeof hi);
+        }
+#endif
+        for (; c < m; c++) {
+            d[2 * c] = a[c];
+            d[2 * c + 1] = b[c];
+        }
+    } else {
+        for (int64_t c = 0; c < m; c++)
+            for (int64_t p = 0; p < sw; p++)
+                d[c * sw + p] = t[p * ts + c];
+    }
+    for (int64_t p = 0; p < sw; p++) { /* the last column, where only some phases have it */
+        int64_t ce = t_count(ow, sw, p);
+        ce = ce < c1 ? ce : c1;
+        for (int64_t c = c0 + m; c < ce; c++)
+            d[(c - c0) * sw + p] = t[p * ts + c - c0];
+    }
+}
+
 /* One task of the phases: sample n, group gi, phase rows [q0, q1), phase
  * columns [c0, c1).  blk holds input rows q0 + lo_h .. and columns c0 +
  * lo_w .. (zeros outside the input), hb x wb per channel; lo = the
@@ -580,22 +632,27 @@ static void t_phase_task(conv_job *j, int64_t t, const float **rows, float *blk,
                         rows[(ci * na + a) * nb + b] =
                             blk + (ci * hb + offh[a] - loh) * wb + offw[b] - low;
             int64_t np = (qe - q0 - 1) * wb + (ce - c0);
+            float *tp = tile + (sw <= T_TILES ? pw : 0) * cout * ldt;
             lam__kernels()->conv_gemm((size_t)cout, (size_t)np, (size_t)K,
-                                      packed + j->po[ph * sw + pw], rows, 0, bias, tile,
+                                      packed + j->po[ph * sw + pw], rows, 0, bias, tp,
                                       (size_t)ldt, j->ep);
-            /* phase outputs (q, c) to y at (q sh + ph, c sw + pw) */
-            for (int64_t co = 0; co < cout; co++)
-                for (int64_t q = q0; q < qe; q++) {
-                    const float *src = tile + co * ldt + (q - q0) * wb;
-                    float *dst = yg + co * ohw + (q * sh + ph) * g->ow + c0 * sw + pw;
-                    int64_t m = ce - c0;
-                    if (sw == 1)
-                        memcpy(dst, src, (size_t)m * sizeof(float));
-                    else
-                        for (int64_t c = 0; c < m; c++)
-                            dst[c * sw] = src[c];
-                }
+            if (sw > T_TILES || sw == 1) /* phase outputs (q, c) to (q sh + ph, c sw + pw) */
+                for (int64_t co = 0; co < cout; co++)
+                    for (int64_t q = q0; q < qe; q++) {
+                        const float *src = tp + co * ldt + (q - q0) * wb;
+                        float *dst = yg + co * ohw + (q * sh + ph) * g->ow + c0 * sw + pw;
+                        if (sw == 1)
+                            memcpy(dst, src, (size_t)(ce - c0) * sizeof(float));
+                        else
+                            for (int64_t c = 0; c < ce - c0; c++)
+                                dst[c * sw] = src[c];
+                    }
         }
+        if (sw > 1 && sw <= T_TILES) /* the row's phases interleaved, in one pass */
+            for (int64_t co = 0; co < cout; co++)
+                for (int64_t q = q0; q < qe; q++)
+                    t_interleave(tile + co * ldt + (q - q0) * wb, cout * ldt, sw, g->ow, c0, c1,
+                                 yg + co * ohw + (q * sh + ph) * g->ow);
     }
 }
 
@@ -624,7 +681,8 @@ static size_t buf_floats(const conv_job *j)
 {
     const conv_state *s = j->s;
     if (s->transposed && j->phased)
-        return t_block_floats(j) + (size_t)(s->out_ch / s->groups) * (size_t)j->ldt;
+        return t_block_floats(j) + (size_t)(s->stride[1] <= T_TILES ? s->stride[1] : 1) *
+                                       (size_t)(s->out_ch / s->groups) * (size_t)j->ldt;
     if (s->transposed)
         return (size_t)j->chunk * (size_t)j->N;
     switch (j->path) {
