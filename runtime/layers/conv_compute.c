@@ -442,16 +442,23 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
  * chunk of phase columns) copies the input rows and columns its band reads
  * into a zero-padded block, then runs conv_gemm per phase on it (the flat
  * path's trick: output (q, c) is pixel (q - q0) wb + c - c0 of every tap's
- * row, the wb - columns extra per row dropped) and stores the phase's
- * outputs at their stride into y.  Each output is then one chain over its
- * taps (ci major) + bias, then the epilogue: the same bits on any split. */
+ * row, the wb - (c1 - c0) extra columns per row dropped) and stores the
+ * phase's outputs at their stride into y.  Each output is then one chain over its
+ * taps (ci major) + bias, then the epilogue: the same bits on any split.
+ * The summation order differs from the col2im path's (per tap a chain over
+ * ci, the taps then added into y in input-pixel order): the error is
+ * conv_gemm's bound, 1.2 (K + 2) eps (sum |w x| + |b|) with K = in/groups x
+ * the phase's taps, at most in/groups kH kW, the K of a convolution of the
+ * same weight, so the tests' tolerance for convolutions (1e-6 + 1e-5 x that
+ * sum, against float64) holds for the transposed ones alike. */
 
 /* Dimension d's phases: tab[0 .. s) the number of taps of phase p, tab[s ..
- * 2s) where its taps start in tab[2s ..) (s + k entries: the taps a, then
- * k entries: their offsets off(a)).  3 s + 2 k int64 in all. */
+ * 2s) where its taps start in tab[2s .. 2s + k) (the taps a, ascending
+ * within a phase), then their offsets off(a) (k entries).  2 s + 2 k int64
+ * in all. */
 static size_t t_phase_len(const conv_state *s, int d)
 {
-    return (size_t)(3 * s->stride[d] + 2 * s->k[d]);
+    return (size_t)(2 * s->stride[d] + 2 * s->k[d]);
 }
 
 static void t_phases(const conv_state *s, int d, int64_t *tab)
