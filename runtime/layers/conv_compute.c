@@ -42,7 +42,7 @@
  * for its col2im) go to lam__parallel.  Scratch memory is per thread and
  * kept for reuse (freed when the thread ends): each task's buffer grows to
  * the largest chunk, the calling thread's to the largest input (the
- * transposed path's NHWC copy) and tap tables, so that a forward of a shape
+ * transposed col2im path's NHWC copy) and tap or phase tables, so that a forward of a shape
  * seen before allocates nothing. */
 #include "runtime/core/parallel.h"
 #include "runtime/layers/conv.h"
@@ -443,9 +443,9 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
  * into a zero-padded block, then runs conv_gemm per phase on it (the flat
  * path's trick: output (q, c) is pixel (q - q0) wb + c - c0 of every tap's
  * row, the wb - (c1 - c0) extra columns per row dropped) and stores the
- * phase's outputs at their stride into y.  Each output is then one chain over its
- * taps (ci major) + bias, then the epilogue: the same bits on any split.
- * The summation order differs from the col2im path's (per tap a chain over
+ * phase's outputs at their stride into y.  Each output is then one chain
+ * over its taps (ci major) + bias, then the epilogue: the same bits on any
+ * split.  The summation order differs from the col2im path's (per tap a chain over
  * ci, the taps then added into y in input-pixel order): the error is
  * conv_gemm's bound, 1.2 (K + 2) eps (sum |w x| + |b|) with K = in/groups x
  * the phase's taps, at most in/groups kH kW, the K of a convolution of the
