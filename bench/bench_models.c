@@ -30,6 +30,8 @@
  *       stem7x7    Conv2d(3, 64, 7, stride=2, padding=3) on 3 x 224 x 224
  *       maxpool    MaxPool2d(3, 2, 1) on 64 x 112 x 112
  *       lenet5     examples/lenet5.c's LeNet-5 on 1 x 28 x 28
+ *       convt4x4   ConvTranspose2d(64, 32, 4, stride=2, padding=1) on
+ *                  64 x 56 x 56 (informational: no goal)
  *       The sequence-model rows (issue 16), BATCH where the layer takes it:
  *       encoder    TransformerEncoder(TransformerEncoderLayer(512, 8, 2048,
  *                  batch_first=True), 6) on [BATCH, 128, 512]
@@ -363,6 +365,11 @@ static lam_status build_dw3x3(lam_module **out) { return parse_text(out, cnn_tex
 static lam_status build_stem7x7(lam_module **out) { return parse_text(out, cnn_text[3]); }
 static lam_status build_maxpool(lam_module **out) { return parse_text(out, cnn_text[4]); }
 static lam_status build_lenet5(lam_module **out) { return parse_text(out, cnn_text[5]); }
+static lam_status build_convt4x4(lam_module **out)
+{
+    return parse_text(out, "ConvTranspose2d(64, 32, kernel_size=(4, 4), stride=(2, 2), "
+                           "padding=(1, 1))");
+}
 
 /* The sequence-model rows, through the C API. */
 static lam_status build_encoder(lam_module **out)
@@ -409,6 +416,7 @@ static model_case cases[] = {
     {"stem7x7", 3 * 224 * 224, build_stem7x7, NULL, 0, LAM_OK, {3, 224, 224}, {0, 0, 0}},
     {"maxpool", 64 * 112 * 112, build_maxpool, NULL, 0, LAM_OK, {64, 112, 112}, {0, 0, 0}},
     {"lenet5", 28 * 28, build_lenet5, NULL, 0, LAM_OK, {1, 28, 28}, {0, 0, 0}},
+    {"convt4x4", 64 * 56 * 56, build_convt4x4, NULL, 0, LAM_OK, {64, 56, 56}, {0, 0, 0}},
     {"encoder", 128 * 512, build_encoder, NULL, 0, LAM_OK, {0, 0, 0}, {0, 128, 512}},
     {"mha", 1024 * 512, build_mha, NULL, 0, LAM_OK, {0, 0, 0}, {1024, 0, 512}},
     {"lstm", 100 * 256, build_lstm, NULL, 0, LAM_OK, {0, 0, 0}, {100, 0, 256}},

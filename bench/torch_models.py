@@ -12,7 +12,7 @@ on stdout.
     quit
 
 CASE is seed_seq, seed_list, mlp, mix, gated_plugin, gated_seq or one of
-the CNN rows conv3x3, conv1x1, dw3x3, stem7x7, maxpool, lenet5 or the
+the CNN rows conv3x3, conv1x1, dw3x3, stem7x7, maxpool, lenet5, convt4x4 or the
 sequence rows encoder, mha, lstm (the models of bench_models.c; the CNN rows'
 inputs are [BATCH, C, H, W], the sequence rows' have BATCH where the layer
 takes it: encoder [BATCH, 128, 512], mha [1024, BATCH, 512], lstm
@@ -155,6 +155,7 @@ CNN = {
     "stem7x7": (lambda: nn.Conv2d(3, 64, 7, stride=2, padding=3), (3, 224, 224)),
     "maxpool": (lambda: nn.MaxPool2d(3, 2, 1), (64, 112, 112)),
     "lenet5": (lenet5, (1, 28, 28)),
+    "convt4x4": (lambda: nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), (64, 56, 56)),
 }
 
 

@@ -556,6 +556,180 @@ Test(conv, large_cases_any_thread_count)
     }
 }
 
+/* ---- transposed convolutions: a sweep against the definition ----------- */
+
+typedef struct tcase {
+    int nsp;
+    int64_t in, out, groups, k[2], st[2], pad[2], dil[2], op[2], h, w;
+    bool bias;
+} tcase;
+
+/* The transposed convolution by its definition, in float64: input pixel
+ * (i, j) of channel ci adds x w[ci, co, a, b] to output (i sh - ph + a dh,
+ * j sw - pw + b dw) of each channel co of its group (w [in, out/groups, kh,
+ * kw]); out starts at the bias; scale is the same through |x|, |w|, |b|. */
+static void reference_t(const tcase *c, int64_t n, int64_t oh, int64_t ow, const float *x,
+                        const float *wt, const float *bd, double *out, double *scale)
+{
+    int64_t cin = c->in / c->groups, cout = c->out / c->groups, kh = c->k[0], kw = c->k[1];
+    for (int64_t i = 0; i < n * c->out * oh * ow; i++) {
+        out[i] = bd ? bd[(i / (oh * ow)) % c->out] : 0.0;
+        scale[i] = fabs(out[i]);
+    }
+    for (int64_t s = 0; s < n; s++)
+        for (int64_t ci = 0; ci < c->in; ci++)
+            for (int64_t i = 0; i < c->h; i++)
+                for (int64_t j = 0; j < c->w; j++) {
+                    double xv = x[((s * c->in + ci) * c->h + i) * c->w + j];
+                    int64_t g = ci / cin;
+                    for (int64_t co = 0; co < cout; co++)
+                        for (int64_t a = 0; a < kh; a++)
+                            for (int64_t b = 0; b < kw; b++) {
+                                int64_t p = i * c->st[0] - c->pad[0] + a * c->dil[0];
+                                int64_t q = j * c->st[1] - c->pad[1] + b * c->dil[1];
+                                if (p < 0 || p >= oh || q < 0 || q >= ow)
+                                    continue;
+                                double v = xv * wt[((ci * cout + co) * kh + a) * kw + b];
+                                int64_t o = ((s * c->out + g * cout + co) * oh + p) * ow + q;
+                                out[o] += v;
+                                scale[o] += fabs(v);
+                            }
+                }
+}
+
+/* One case: batch 3 on 1 and 2 threads (the same bits), batch 1 (the
+ * first sample's bits), a second (planned) forward, all within 1e-6 + 1e-5
+ * scale of the definition. */
+static void check_t(const tcase *c, const char *what)
+{
+    lam_module *m = NULL;
+    if (c->nsp == 1)
+        ASSERT_OK(lam_conv_transpose1d_create(&m, c->in, c->out, c->k[1], c->st[1], c->pad[1],
+                                              c->op[1], c->groups, c->bias, c->dil[1], NULL));
+    else
+        ASSERT_OK(lam_conv_transpose2d_create(&m, c->in, c->out, c->k, c->st, c->pad, c->op,
+                                              c->groups, c->bias, c->dil, NULL));
+    lam_state_dict *sd = NULL;
+    ASSERT_OK(lam_module_state_dict(m, &sd));
+    const lam_tensor *w = lam_state_dict_get(sd, "weight"), *b = lam_state_dict_get(sd, "bias");
+    lam_state_dict_free(sd); /* the module's tensors */
+    int64_t oh = (c->h - 1) * c->st[0] - 2 * c->pad[0] + c->dil[0] * (c->k[0] - 1) + c->op[0] + 1;
+    int64_t ow = (c->w - 1) * c->st[1] - 2 * c->pad[1] + c->dil[1] * (c->k[1] - 1) + c->op[1] + 1;
+    int64_t xs3[4] = {3, c->in, c->h, c->w}, xs1[4] = {1, c->in, c->h, c->w};
+    if (c->nsp == 1)
+        xs3[2] = xs1[2] = c->w;
+    lam_tensor *x3 = NULL, *x1 = NULL, *y[4] = {NULL, NULL, NULL, NULL};
+    ASSERT_OK(lam_tensor_create(&x3, c->nsp + 2, xs3));
+    ASSERT_OK(lam_tensor_create(&x1, c->nsp + 2, xs1));
+    float *xd = lam_tensor_data(x3);
+    for (int64_t i = 0; i < lam_tensor_numel(x3); i++)
+        xd[i] = (float)((i * 7919 + 17) % 2003) / 1001.0f - 1.0f;
+    memcpy(lam_tensor_data(x1), xd, (size_t)lam_tensor_numel(x1) * sizeof(float));
+    int threads = lam_get_num_threads();
+    lam_set_num_threads(1);
+    ASSERT_OK(lam_module_forward(m, x3, &y[0]));
+    ASSERT_OK(lam_module_forward(m, x1, &y[2]));
+    lam_set_num_threads(2);
+    ASSERT_OK(lam_module_forward(m, x3, &y[1]));
+    ASSERT_OK(lam_module_forward(m, x1, &y[3]));
+    lam_set_num_threads(threads);
+    cr_assert_eq(lam_tensor_shape(y[0])[c->nsp + 1], ow, "%s: output width", what);
+    cr_expect(same_bits(y[0], y[1]), "%s: batch 3 depends on the thread count", what);
+    cr_expect(same_bits(y[2], y[3]), "%s: batch 1 depends on the thread count", what);
+    int64_t n1 = lam_tensor_numel(y[2]), n3 = lam_tensor_numel(y[0]);
+    cr_expect(memcmp(lam_tensor_cdata(y[0]), lam_tensor_cdata(y[2]),
+                     (size_t)n1 * sizeof(float)) == 0,
+              "%s: batch 1 differs from batch 3's first sample", what);
+    lam_tensor *y2 = NULL;
+    ASSERT_OK(lam_module_forward(m, x3, &y2));
+    cr_expect(same_bits(y[0], y2), "%s: a second forward differs", what);
+    double *want = malloc(sizeof(double) * (size_t)n3);
+    double *scale = malloc(sizeof(double) * (size_t)n3);
+    cr_assert(want && scale);
+    reference_t(c, 3, c->nsp == 1 ? 1 : oh, ow, xd, lam_tensor_cdata(w),
+                b ? lam_tensor_cdata(b) : NULL, want, scale);
+    const float *got = lam_tensor_cdata(y[0]);
+    int bad = 0;
+    for (int64_t i = 0; i < n3; i++)
+        if (!(fabs(got[i] - want[i]) <= 1e-6 + 1e-5 * scale[i]) && bad++ < 3)
+            cr_expect(0, "%s: output[%lld] = %.9g, expected %.9g", what, (long long)i, got[i],
+                      want[i]);
+    free(want);
+    free(scale);
+    for (int k = 0; k < 4; k++)
+        lam_tensor_release(y[k]);
+    lam_tensor_release(y2);
+    lam_tensor_release(x1);
+    lam_tensor_release(x3);
+    lam_module_release(m);
+}
+
+static void tcase_name(const tcase *c, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "ConvTranspose%dd(%lld, %lld, k=(%lld, %lld), stride=(%lld, %lld), pad=(%lld, %lld), "
+             "dil=(%lld, %lld), op=(%lld, %lld), groups=%lld, bias=%d) on %lldx%lld",
+             c->nsp, (long long)c->in, (long long)c->out, (long long)c->k[0], (long long)c->k[1],
+             (long long)c->st[0], (long long)c->st[1], (long long)c->pad[0],
+             (long long)c->pad[1], (long long)c->dil[0], (long long)c->dil[1],
+             (long long)c->op[0], (long long)c->op[1], (long long)c->groups, c->bias,
+             (long long)c->h, (long long)c->w);
+}
+
+/* A random sweep over stride, padding, output_padding, dilation, groups,
+ * kernel and odd sizes, 1-d and 2-d, with and without bias (small: one
+ * thread runs them), then larger cases that split across threads: by
+ * output phase rows (batch 1), by phase columns (a long 1-d input), strides
+ * past the kernel (phases without taps: the bias alone), different strides
+ * and dilations per dimension, and taps reaching far past a small input
+ * (the col2im path). */
+Test(conv, transposed_sweep_against_the_definition)
+{
+    uint64_t r = 12345;
+#define RND(n) ((int64_t)((r = r * 6364136223846793005ULL + 1442695040888963407ULL) >> 33) % (n))
+    char name[256];
+    for (int i = 0; i < 90; i++) {
+        tcase c = {.nsp = i % 3 == 0 ? 1 : 2, .k = {1, 1}, .st = {1, 1}, .dil = {1, 1}, .h = 1};
+        c.groups = 1 + RND(3);
+        c.in = c.groups * (1 + RND(4));
+        c.out = c.groups * (1 + RND(4));
+        c.bias = RND(4) != 0;
+        for (int d = 2 - c.nsp; d < 2; d++) {
+            c.k[d] = 1 + RND(5);
+            c.st[d] = 1 + RND(4);
+            c.dil[d] = 1 + RND(3);
+            c.pad[d] = RND(c.dil[d] * (c.k[d] - 1) + 1);
+            int64_t m = c.st[d] > c.dil[d] ? c.st[d] : c.dil[d];
+            c.op[d] = RND(m);
+        }
+        c.w = 1 + RND(13);
+        if (c.nsp == 2)
+            c.h = 1 + RND(13);
+        int64_t oh = (c.h - 1) * c.st[0] - 2 * c.pad[0] + c.dil[0] * (c.k[0] - 1) + c.op[0] + 1;
+        int64_t ow = (c.w - 1) * c.st[1] - 2 * c.pad[1] + c.dil[1] * (c.k[1] - 1) + c.op[1] + 1;
+        if (oh <= 0 || ow <= 0)
+            continue;
+        lam_manual_seed(100 + i);
+        tcase_name(&c, name, sizeof name);
+        check_t(&c, name);
+    }
+#undef RND
+    static const tcase big[] = {
+        {2, 16, 12, 1, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 21, 19, true},
+        {2, 24, 18, 3, {3, 3}, {2, 3}, {1, 2}, {2, 1}, {1, 2}, 40, 37, true},
+        {1, 16, 16, 1, {1, 5}, {1, 3}, {0, 2}, {1, 2}, {0, 1}, 1, 1500, true},
+        {2, 8, 8, 2, {2, 1}, {5, 4}, {0, 0}, {1, 1}, {3, 2}, 30, 33, true},
+        {2, 16, 16, 1, {3, 3}, {1, 1}, {0, 0}, {15, 15}, {0, 0}, 4, 5, true},
+        {1, 12, 20, 4, {1, 3}, {1, 2}, {0, 0}, {1, 40}, {0, 1}, 1, 3, false},
+        {2, 64, 32, 1, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 14, 13, true},
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        lam_manual_seed(200 + i);
+        tcase_name(&big[i], name, sizeof name);
+        check_t(&big[i], name);
+    }
+}
+
 /* A Sequential of convolutions on 1 and 4 threads (each convolution splits
  * its samples, groups and pixel chunks across the threads): the same bits. */
 Test(conv, sequential_batch_split_same_bits)

@@ -4,7 +4,7 @@
  * the bias with the same bound, drawn as Linear draws them), repr, and the
  * shape errors PyTorch raises at forward, in its words and order.  The
  * weight is packed for the kernel table's conv_gemm (a transposed one's for
- * its GEMM) once and again only when it changes, as Linear's is.  The arithmetic is in conv_compute.c. */
+ * its GEMM and, per output phase, for conv_gemm) once and again only when it changes, as Linear's is.  The arithmetic is in conv_compute.c. */
 #include "runtime/layers/conv.h"
 #include <inttypes.h>
 #include <stdint.h>
@@ -615,7 +615,7 @@ static lam_status conv_create(lam_module **out, conv_args *a)
     if (!conv_is_direct(s)) {
         int64_t N, K;
         conv_gemm_dims(s, &N, &K);
-        s->packed_group = s->transposed ? lam__kernels()->gemm_packed_size((size_t)N, (size_t)K)
+        s->packed_group = s->transposed ? lam__conv_t_packed_floats(s)
                                         : lam__kernels()->conv_packed_size((size_t)N, (size_t)K);
         s->packed = lam__aligned_alloc(s->packed_group * (size_t)s->groups * sizeof(float));
         if (!s->packed) {

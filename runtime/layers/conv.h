@@ -20,9 +20,10 @@ typedef struct conv_state {
     int64_t pad_lo[2], pad_hi[2]; /* the padding applied (asymmetric for even 'same') */
     int mode;                     /* CONV_ZEROS .. (padding_mode) */
     bool bias;
-    /* the packed weight, one conv_pack (transposed: gemm_pack) panel set
-     * per group, remade when the weight changes (as Linear's: its version
-     * or the module's params_version) */
+    /* the packed weight, one conv_pack (transposed: gemm_pack, then a
+     * conv_pack per output phase) panel set per group, remade when the
+     * weight changes (as Linear's: its version or the module's
+     * params_version) */
     pthread_mutex_t lock;
     float *packed;
     size_t packed_group; /* floats per group */
@@ -66,6 +67,9 @@ typedef struct conv_geom {
 lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const float *x, float *y,
                              const float *packed, const float *weight, const float *bias,
                              lam__epilogue ep);
+/* A transposed convolution's packed floats per group: the GEMM's panels,
+ * then conv_gemm's W of each output phase (conv_compute.c). */
+size_t lam__conv_t_packed_floats(const conv_state *s);
 /* Pack the weight w (the parameter's layout) into s->packed. */
 lam_status lam__conv_pack(conv_state *s, const float *w);
 

@@ -21,21 +21,28 @@
  * kernel table's dwconv2d plane by plane (a padding mode other than zeros
  * copies the plane, padded, first).
  *
- * Transposed convolution: per sample and group, the input pixels' NHWC rows
- * times the weight give each pixel's contribution to kH x kW output pixels
- * of every output channel (a GEMM with N = out/groups * kH * kW), which
- * are added into the output (col2im) in a fixed order.
+ * Transposed convolution: split by output phase (oh mod stride, ow mod
+ * stride) into ordinary stride-1 convolutions over the input, each with
+ * the weight's taps of that phase, run through conv_gemm like the flat
+ * path (t_phase_task, below), their outputs stored at the stride.  Where
+ * that does not pay (taps reaching far past a small input: the phases
+ * would multiply many zeros; see lam__conv_compute), per sample and group
+ * the input pixels' NHWC rows times the weight give each pixel's
+ * contribution to kH x kW output pixels of every output channel (a GEMM
+ * with N = out/groups * kH * kW), which are added into the output (col2im)
+ * in a fixed order.  Which of the two runs depends only on the shapes.
  *
  * Determinism: every output element is computed by one task, with a fixed
  * summation order (conv_gemm and the GEMM promise the same bits whatever
  * the pixel or row range), so results do not depend on the thread count,
  * and the three paths give the same bits (one chain over k in the same
  * order, the padding's zeros included).  Tasks (sample x group x pixel or
- * row chunk; sample x channel for the direct loop; sample x group for the
- * transposed one) go to lam__parallel.  Scratch memory is per thread and
+ * row chunk; sample x channel for the direct loop; sample x group x phase
+ * row band x column chunk for the transposed one by phases, sample x group
+ * for its col2im) go to lam__parallel.  Scratch memory is per thread and
  * kept for reuse (freed when the thread ends): each task's buffer grows to
  * the largest chunk, the calling thread's to the largest input (the
- * transposed path's NHWC copy) and tap tables, so that a forward of a shape
+ * transposed col2im path's NHWC copy) and tap or phase tables, so that a forward of a shape
  * seen before allocates nothing. */
 #include "runtime/core/parallel.h"
 #include "runtime/layers/conv.h"
@@ -125,6 +132,10 @@ typedef struct conv_job {
     lam__epilogue ep; /* a joined activation */
     const int32_t *th, *tw; /* tap tables (convolution) */
     float *xt;              /* the input as NHWC rows (transposed convolution) */
+    const int64_t *ph[2];   /* transposed by phases: per dimension, t_phases' table */
+    const size_t *po;       /* ... each phase's packed weight offset in a group */
+    bool phased;            /* transposed: by output phases (else GEMM + col2im) */
+    int64_t qb, cw, nqb, ncb, span[2], qn[2]; /* the phases' row bands, column chunks */
     int path;               /* CONV_PATH_* (convolution) */
     int64_t N, K, chunk, nchunks, ntasks;
     int64_t wp, hb, ldt; /* the flat path's padded width, block rows, tile stride */
@@ -419,18 +430,268 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
     apply_ep(j->ep, yg, (size_t)(cout * ohw));
 }
 
+/* ---- transposed convolution by output phases ----
+ *
+ * Output o (in one dimension) of a transposed convolution with stride s,
+ * padding p, dilation d sums the taps a whose input index (o + p - a d) / s
+ * is whole, i.e. (o + p - a d) = 0 mod s: a set that depends only on the
+ * phase o mod s.  So with o = q s + ph, output q of phase ph is an ordinary
+ * stride-1 correlation over the input: tap a reads input q + off(a), off(a)
+ * = (ph + p - a d) / s.  Every tap is in exactly one phase of each
+ * dimension.  The weight is packed once per group and phase (ph_h, ph_w)
+ * as conv_gemm's W (cout x K, K = (ci, a, b) over the phase's taps, a and
+ * b ascending), and each task (sample x group x band of phase rows q x
+ * chunk of phase columns) copies the input rows and columns its band reads
+ * into a zero-padded block, then runs conv_gemm per phase on it (the flat
+ * path's trick: output (q, c) is pixel (q - q0) wb + c - c0 of every tap's
+ * row, the wb - (c1 - c0) extra columns per row dropped) and stores the
+ * phase's outputs at their stride into y.  Each output is then one chain
+ * over its taps (ci major) + bias, then the epilogue: the same bits on any
+ * split.  The summation order differs from the col2im path's (per tap a chain over
+ * ci, the taps then added into y in input-pixel order): the error is
+ * conv_gemm's bound, 1.2 (K + 2) eps (sum |w x| + |b|) with K = in/groups x
+ * the phase's taps, at most in/groups kH kW, the K of a convolution of the
+ * same weight, so the tests' tolerance for convolutions (1e-6 + 1e-5 x that
+ * sum, against float64) holds for the transposed ones alike. */
+
+/* Dimension d's phases: tab[0 .. s) the number of taps of phase p, tab[s ..
+ * 2s) where its taps start in tab[2s .. 2s + k) (the taps a, ascending
+ * within a phase), then their offsets off(a) (k entries).  2 s + 2 k int64
+ * in all. */
+static size_t t_phase_len(const conv_state *s, int d)
+{
+    return (size_t)(2 * s->stride[d] + 2 * s->k[d]);
+}
+
+static void t_phases(const conv_state *s, int d, int64_t *tab)
+{
+    int64_t st = s->stride[d], k = s->k[d], n = 0;
+    int64_t *cnt = tab, *start = tab + st, *tap = tab + 2 * st, *off = tap + k;
+    for (int64_t p = 0; p < st; p++) {
+        start[p] = n;
+        for (int64_t a = 0; a < k; a++) {
+            int64_t v = p + s->pad[d] - a * s->dil[d];
+            if (v % st == 0) {
+                tap[n] = a;
+                off[n] = v / st;
+                n++;
+            }
+        }
+        cnt[p] = n - start[p];
+    }
+}
+
+/* The number of taps of phase p of dimension d (t_phases' count). */
+static int64_t t_taps(const conv_state *s, int d, int64_t p)
+{
+    int64_t n = 0;
+    for (int64_t a = 0; a < s->k[d]; a++)
+        n += (p + s->pad[d] - a * s->dil[d]) % s->stride[d] == 0;
+    return n;
+}
+
+/* The floats of one phase's packed weight, whole 64-byte lines. */
+static size_t t_phase_floats(const conv_state *s, int64_t taps)
+{
+    size_t m = (size_t)(s->out_ch / s->groups), kk = (size_t)(s->in_ch / s->groups * taps);
+    return (lam__kernels()->conv_packed_size(m, kk) + 15) & ~(size_t)15;
+}
+
+size_t lam__conv_t_packed_floats(const conv_state *s)
+{
+    int64_t N, K;
+    conv_gemm_dims(s, &N, &K);
+    size_t n = (lam__kernels()->gemm_packed_size((size_t)N, (size_t)K) + 15) & ~(size_t)15;
+    for (int64_t a = 0; a < s->stride[0]; a++)
+        for (int64_t b = 0; b < s->stride[1]; b++)
+            n += t_phase_floats(s, t_taps(s, 0, a) * t_taps(s, 1, b));
+    return n;
+}
+
+/* The minimum and maximum offset of dimension d's taps. */
+static void t_span(const conv_state *s, const int64_t *tab, int d, int64_t *lo, int64_t *hi)
+{
+    const int64_t *off = tab + 2 * s->stride[d] + s->k[d];
+    *lo = *hi = off[0];
+    for (int64_t i = 1; i < s->k[d]; i++) {
+        *lo = off[i] < *lo ? off[i] : *lo;
+        *hi = off[i] > *hi ? off[i] : *hi;
+    }
+}
+
+/* The outputs of phase p of n outputs at stride s. */
+static inline int64_t t_count(int64_t n, int64_t s, int64_t p)
+{
+    return p < n ? (n - p + s - 1) / s : 0;
+}
+
+/* The column phases of one output row are stored together where there
+ * are at most this many (a tile each), else one by one. */
+#define T_TILES 4
+
+/* Output row y's columns c sw + p for phase columns c in [c0, c1) from
+ * the phases' tiles (phase p's at t + p ts, column c at c - c0); phase p
+ * has t_count(ow, sw, p) columns. */
+static void t_interleave(const float *t, int64_t ts, int64_t sw, int64_t ow, int64_t c0,
+                         int64_t c1, float *y)
+{
+    int64_t cm = t_count(ow, sw, sw - 1); /* the columns every phase has */
+    cm = cm < c1 ? cm : c1;
+    float *d = y + c0 * sw;
+    int64_t m = cm > c0 ? cm - c0 : 0;
+    if (sw == 2) {
+        const float *a = t, *b = t + ts;
+        int64_t c = 0;
+#if defined(__GNUC__) /* 4 at a time with the compiler's generic vectors (any ISA) */
+        typedef float v4f __attribute__((vector_size(16)));
+        for (; c + 4 <= m; c += 4) {
+            v4f va, vb, lo, hi;
+            memcpy(&va, a + c, sizeof va);
+            memcpy(&vb, b + c, sizeof vb);
+#if defined(__clang__)
+            lo = __builtin_shufflevector(va, vb, 0, 4, 1, 5);
+            hi = __builtin_shufflevector(va, vb, 2, 6, 3, 7);
+#else
+            typedef int v4i __attribute__((vector_size(16)));
+            lo = __builtin_shuffle(va, vb, (v4i){0, 4, 1, 5});
+            hi = __builtin_shuffle(va, vb, (v4i){2, 6, 3, 7});
+#endif
+            memcpy(d + 2 * c, &lo, sizeof lo);
+            memcpy(d + 2 * c + 4, &hi, sizeof hi);
+        }
+#endif
+        for (; c < m; c++) {
+            d[2 * c] = a[c];
+            d[2 * c + 1] = b[c];
+        }
+    } else {
+        for (int64_t c = 0; c < m; c++)
+            for (int64_t p = 0; p < sw; p++)
+                d[c * sw + p] = t[p * ts + c];
+    }
+    for (int64_t p = 0; p < sw; p++) { /* the last column, where only some phases have it */
+        int64_t ce = t_count(ow, sw, p);
+        ce = ce < c1 ? ce : c1;
+        for (int64_t c = c0 + m; c < ce; c++)
+            d[(c - c0) * sw + p] = t[p * ts + c - c0];
+    }
+}
+
+/* One task of the phases: sample n, group gi, phase rows [q0, q1), phase
+ * columns [c0, c1).  blk holds input rows q0 + lo_h .. and columns c0 +
+ * lo_w .. (zeros outside the input), hb x wb per channel; lo = the
+ * smallest tap offset, span = largest - smallest. */
+static void t_phase_task(conv_job *j, int64_t t, const float **rows, float *blk, float *tile)
+{
+    const conv_state *s = j->s;
+    const conv_geom *g = j->g;
+    int64_t cin = s->in_ch / s->groups, cout = s->out_ch / s->groups;
+    int64_t sh = s->stride[0], sw = s->stride[1];
+    int64_t bc = t % j->ncb, bq = t / j->ncb % j->nqb, gi = t / j->ncb / j->nqb % s->groups,
+            n = t / j->ncb / j->nqb / s->groups;
+    int64_t q0 = bq * j->qb, q1 = q0 + j->qb < j->qn[0] ? q0 + j->qb : j->qn[0];
+    int64_t c0 = bc * j->cw, c1 = c0 + j->cw < j->qn[1] ? c0 + j->cw : j->qn[1];
+    const int64_t *th = j->ph[0], *tw = j->ph[1];
+    int64_t loh, hih, low, hiw;
+    t_span(s, th, 0, &loh, &hih);
+    t_span(s, tw, 1, &low, &hiw);
+    int64_t hb = q1 - q0 + hih - loh, wb = c1 - c0 + hiw - low;
+    int64_t r0 = q0 + loh, x0 = c0 + low; /* the block's first input row, column */
+    int64_t xa = x0 < 0 ? 0 : x0 > g->w ? g->w : x0, xb = x0 + wb > g->w ? g->w : x0 + wb;
+    if (xb < xa)
+        xb = xa;
+    const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
+    for (int64_t ci = 0; ci < cin; ci++)
+        for (int64_t r = 0; r < hb; r++) {
+            float *d = blk + (ci * hb + r) * wb;
+            int64_t ih = r0 + r;
+            if (ih < 0 || ih >= g->h || xb == xa) {
+                memset(d, 0, (size_t)wb * sizeof(float));
+                continue;
+            }
+            if (xa > x0)
+                memset(d, 0, (size_t)(xa - x0) * sizeof(float));
+            memcpy(d + (xa - x0), xg + (ci * g->h + ih) * g->w + xa,
+                   (size_t)(xb - xa) * sizeof(float));
+            if (x0 + wb > xb)
+                memset(d + (xb - x0), 0, (size_t)(x0 + wb - xb) * sizeof(float));
+        }
+    int64_t ohw = g->oh * g->ow, ldt = j->ldt;
+    const float *bias = j->bias ? j->bias + gi * cout : NULL;
+    float *yg = j->y + (n * s->out_ch + gi * cout) * ohw;
+    const float *packed = j->packed + (size_t)gi * s->packed_group;
+    for (int64_t ph = 0; ph < sh; ph++) {
+        int64_t qe = t_count(g->oh, sh, ph);
+        qe = qe < q1 ? qe : q1;
+        if (qe <= q0)
+            continue;
+        int64_t na = th[ph], ha = th[sh + ph];
+        const int64_t *offh = th + 2 * sh + s->k[0] + ha;
+        for (int64_t pw = 0; pw < sw; pw++) {
+            int64_t ce = t_count(g->ow, sw, pw);
+            ce = ce < c1 ? ce : c1;
+            if (ce <= c0)
+                continue;
+            int64_t nb = tw[pw], hbw = tw[sw + pw];
+            const int64_t *offw = tw + 2 * sw + s->k[1] + hbw;
+            int64_t K = cin * na * nb;
+            for (int64_t ci = 0; ci < cin; ci++)
+                for (int64_t a = 0; a < na; a++)
+                    for (int64_t b = 0; b < nb; b++)
+                        rows[(ci * na + a) * nb + b] =
+                            blk + (ci * hb + offh[a] - loh) * wb + offw[b] - low;
+            int64_t np = (qe - q0 - 1) * wb + (ce - c0);
+            float *tp = tile + (sw <= T_TILES ? pw : 0) * cout * ldt;
+            lam__kernels()->conv_gemm((size_t)cout, (size_t)np, (size_t)K,
+                                      packed + j->po[ph * sw + pw], rows, 0, bias, tp,
+                                      (size_t)ldt, j->ep);
+            if (sw > T_TILES || sw == 1) /* phase outputs (q, c) to (q sh + ph, c sw + pw) */
+                for (int64_t co = 0; co < cout; co++)
+                    for (int64_t q = q0; q < qe; q++) {
+                        const float *src = tp + co * ldt + (q - q0) * wb;
+                        float *dst = yg + co * ohw + (q * sh + ph) * g->ow + c0 * sw + pw;
+                        if (sw == 1)
+                            memcpy(dst, src, (size_t)(ce - c0) * sizeof(float));
+                        else
+                            for (int64_t c = 0; c < ce - c0; c++)
+                                dst[c * sw] = src[c];
+                    }
+        }
+        if (sw > 1 && sw <= T_TILES) /* the row's phases interleaved, in one pass */
+            for (int64_t co = 0; co < cout; co++)
+                for (int64_t q = q0; q < qe; q++)
+                    t_interleave(tile + co * ldt + (q - q0) * wb, cout * ldt, sw, g->ow, c0, c1,
+                                 yg + co * ohw + (q * sh + ph) * g->ow);
+    }
+}
+
 /* A task's buffers, in floats.  Transposed: the GEMM's output rows.
  * Convolution: conv_gemm's K row pointers, then the im2col columns (K x
  * chunk) or the flat path's padded block (cin x hb x wp) and tile (M x
  * ldt). */
 static size_t rows_floats(const conv_job *j)
 {
-    return ((size_t)j->K * sizeof(float *) / sizeof(float) + 15) & ~(size_t)15;
+    size_t k = (size_t)j->K;
+    if (j->s->transposed) /* the phases: at most every tap of every channel */
+        k = (size_t)(j->s->in_ch / j->s->groups * j->s->k[0] * j->s->k[1]);
+    return (k * sizeof(float *) / sizeof(float) + 15) & ~(size_t)15;
+}
+
+/* The phases' block (cin x hb x wb, hb and wb at most a band's and a
+ * chunk's plus the taps' span), whole 64-byte lines. */
+static size_t t_block_floats(const conv_job *j)
+{
+    const conv_state *s = j->s;
+    return ((size_t)(s->in_ch / s->groups * (j->qb + j->span[0]) * (j->cw + j->span[1])) + 15) &
+           ~(size_t)15;
 }
 
 static size_t buf_floats(const conv_job *j)
 {
     const conv_state *s = j->s;
+    if (s->transposed && j->phased)
+        return t_block_floats(j) + (size_t)(s->stride[1] <= T_TILES ? s->stride[1] : 1) *
+                                       (size_t)(s->out_ch / s->groups) * (size_t)j->ldt;
     if (s->transposed)
         return (size_t)j->chunk * (size_t)j->N;
     switch (j->path) {
@@ -453,7 +714,7 @@ static size_t task_scratch(const conv_job *j)
                         (j->g->w + s->pad_lo[1] + s->pad_hi[1])) *
                    sizeof(float) + 64; /* the padded plane */
     }
-    if (j->s->transposed)
+    if (j->s->transposed && !j->phased)
         return buf_floats(j) * sizeof(float) + 64;
     return (rows_floats(j) + buf_floats(j)) * sizeof(float) + 64;
 }
@@ -470,6 +731,12 @@ static void run_tasks(void *ctx, int ith, int nth)
             job_fail(j);
             return;
         }
+    }
+    if (s->transposed && j->phased) {
+        float *blk = a + rows_floats(j);
+        for (int64_t t = ith; t < j->ntasks; t += nth)
+            t_phase_task(j, t, (const float **)(void *)a, blk, blk + t_block_floats(j));
+        return;
     }
     if (s->transposed) {
         for (int64_t t = ith; t < j->ntasks; t += nth)
@@ -563,10 +830,38 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
                  : flat                                     ? CONV_PATH_FLAT
                                                             : CONV_PATH_COL;
     }
-    /* the caller's scratch: the NHWC rows (transposed), then the tap tables */
-    size_t nx = s->transposed ? ((size_t)(g->n * hw * s->in_ch) + 15) & ~(size_t)15 : 0;
+    /* the caller's scratch: the tap tables (convolution); the phase tables
+     * and packed offsets, then the NHWC rows where the phases do not pay
+     * (transposed) */
+    size_t ntab = 0, nx = 0;
+    if (s->transposed) {
+        ntab = (t_phase_len(s, 0) + t_phase_len(s, 1) + (size_t)(s->stride[0] * s->stride[1]) +
+                1) & ~(size_t)1; /* in int64 */
+        float *mem = scratch_get(1, ntab * sizeof(int64_t) + 64);
+        if (!mem)
+            return lam__oom("convolution scratch");
+        int64_t *th = (int64_t *)(void *)mem, *tw = th + t_phase_len(s, 0);
+        t_phases(s, 0, th);
+        t_phases(s, 1, tw);
+        /* the phases' multiply-adds (with the flat extra columns) against
+         * the GEMM's (input pixels x taps): the phases compute every output
+         * from every tap of its phase, zeros outside the input included,
+         * which does not pay where the taps reach far past a small input
+         * (dilation) */
+        int64_t lo, hi;
+        double mh = 0, mw = 0;
+        t_span(s, tw, 1, &lo, &hi);
+        for (int64_t p = 0; p < s->stride[0]; p++)
+            mh += (double)t_count(g->oh, s->stride[0], p) * (double)th[p];
+        for (int64_t p = 0; p < s->stride[1]; p++)
+            mw += (double)(t_count(g->ow, s->stride[1], p) + hi - lo) * (double)tw[p];
+        j.phased = mh * mw <= 2.0 * (double)(g->h * s->k[0]) * (double)(g->w * s->k[1]);
+        if (!j.phased)
+            nx = ((size_t)(g->n * hw * s->in_ch) + 15) & ~(size_t)15;
+    }
     size_t ntaps = s->transposed ? 0 : (size_t)(s->k[0] * g->oh + s->k[1] * g->ow);
-    float *mem = scratch_get(1, nx * sizeof(float) + ntaps * sizeof(int32_t) + 64);
+    float *mem = scratch_get(1, ntab * sizeof(int64_t) + nx * sizeof(float) +
+                                    ntaps * sizeof(int32_t) + 64);
     if (!mem)
         return lam__oom("convolution scratch");
     if (!s->transposed) {
@@ -578,8 +873,50 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.tw = taps + s->k[0] * g->oh;
     }
     int nth = flops < CONV_PARALLEL_MIN_FLOPS ? 1 : lam__threads_for_call();
-    if (s->transposed) {
-        j.xt = mem;
+    if (s->transposed && j.phased) {
+        int64_t *th = (int64_t *)(void *)mem, *tw = th + t_phase_len(s, 0);
+        size_t *po = (size_t *)(tw + t_phase_len(s, 1)), off;
+        j.ph[0] = th;
+        j.ph[1] = tw;
+        j.po = po;
+        int64_t N, K;
+        conv_gemm_dims(s, &N, &K);
+        off = (lam__kernels()->gemm_packed_size((size_t)N, (size_t)K) + 15) & ~(size_t)15;
+        for (int64_t a = 0; a < s->stride[0]; a++)
+            for (int64_t b = 0; b < s->stride[1]; b++) {
+                po[a * s->stride[1] + b] = off;
+                off += t_phase_floats(s, th[a] * tw[b]);
+            }
+        for (int d = 0; d < 2; d++) {
+            int64_t lo, hi;
+            t_span(s, j.ph[d], d, &lo, &hi);
+            j.span[d] = hi - lo;
+        }
+        /* phase 0 has the most rows and columns; tasks of about 512 pixels
+         * of the block's width, whole rows unless a row is longer than 1024 */
+        j.qn[0] = t_count(g->oh, s->stride[0], 0);
+        j.qn[1] = t_count(g->ow, s->stride[1], 0);
+        j.cw = j.qn[1] + j.span[1] <= 1024 ? j.qn[1] : even_chunk(j.qn[1], 512);
+        j.qb = even_chunk(j.qn[0], 512 / (j.cw + j.span[1]));
+        j.nqb = (j.qn[0] + j.qb - 1) / j.qb;
+        j.ncb = (j.qn[1] + j.cw - 1) / j.cw;
+        if (nth > 1 && (g->n * s->groups) % nth != 0) {
+            /* (a batch of 1) as many tasks per thread, by rows, else by
+             * columns: the split changes no bit */
+            if (j.qn[0] >= nth && j.nqb % nth != 0) {
+                int64_t nc = (j.nqb + nth - 1) / nth * nth;
+                j.qb = (j.qn[0] + nc - 1) / nc;
+                j.nqb = (j.qn[0] + j.qb - 1) / j.qb;
+            } else if (j.qn[0] < nth && j.qn[1] >= nth && (j.nqb * j.ncb) % nth != 0) {
+                int64_t nc = (j.ncb + nth - 1) / nth * nth;
+                j.cw = (j.qn[1] + nc - 1) / nc;
+                j.ncb = (j.qn[1] + j.cw - 1) / j.cw;
+            }
+        }
+        j.ldt = ((j.qb - 1) * (j.cw + j.span[1]) + j.cw + 15) & ~INT64_C(15);
+        j.ntasks = g->n * s->groups * j.nqb * j.ncb;
+    } else if (s->transposed) {
+        j.xt = mem + ntab * 2;
         int64_t blocks = g->n * ((hw + 63) / 64);
         int t = nth < blocks ? nth : (int)blocks;
         if (t > 1)
@@ -650,8 +987,19 @@ lam_status lam__conv_pack(conv_state *s, const float *w)
     conv_gemm_dims(s, &N, &K);
     const lam__kernel_table *k = lam__kernels();
     float *t = NULL;
-    if (s->transposed && !(t = malloc(sizeof(float) * (size_t)(N * K > 0 ? N * K : 1))))
-        return lam__oom("convolution weight packing");
+    int64_t *th = NULL, *tw = NULL;
+    if (s->transposed) {
+        t = malloc(sizeof(float) * (size_t)(N * K > 0 ? N * K : 1));
+        th = malloc(sizeof(int64_t) * (t_phase_len(s, 0) + t_phase_len(s, 1)));
+        if (!t || !th) {
+            free(t);
+            free(th);
+            return lam__oom("convolution weight packing");
+        }
+        tw = th + t_phase_len(s, 0);
+        t_phases(s, 0, th);
+        t_phases(s, 1, tw);
+    }
     for (int64_t gi = 0; gi < s->groups; gi++) {
         const float *wg = w + gi * K * N;
         if (s->transposed) {
@@ -660,7 +1008,26 @@ lam_status lam__conv_pack(conv_state *s, const float *w)
             for (int64_t i = 0; i < K; i++)
                 for (int64_t o = 0; o < N; o++)
                     t[o * K + i] = wg[i * N + o];
-            k->gemm_pack((size_t)N, (size_t)K, t, s->packed + gi * s->packed_group);
+            float *pg = s->packed + gi * s->packed_group;
+            k->gemm_pack((size_t)N, (size_t)K, t, pg);
+            /* and per phase (a, b): conv_gemm's W, cout x (ci, the phase's
+             * taps) */
+            int64_t cin = K, cout = s->out_ch / s->groups, kh = s->k[0], kw = s->k[1];
+            size_t off = (k->gemm_packed_size((size_t)N, (size_t)K) + 15) & ~(size_t)15;
+            for (int64_t a = 0; a < s->stride[0]; a++)
+                for (int64_t b = 0; b < s->stride[1]; b++) {
+                    int64_t na = th[a], nb = tw[b], kk = cin * na * nb;
+                    const int64_t *ta = th + 2 * s->stride[0] + th[s->stride[0] + a];
+                    const int64_t *tb = tw + 2 * s->stride[1] + tw[s->stride[1] + b];
+                    for (int64_t co = 0; co < cout; co++)
+                        for (int64_t ci = 0; ci < cin; ci++)
+                            for (int64_t p = 0; p < na; p++)
+                                for (int64_t q = 0; q < nb; q++)
+                                    t[co * kk + (ci * na + p) * nb + q] =
+                                        wg[((ci * cout + co) * kh + ta[p]) * kw + tb[q]];
+                    k->conv_pack((size_t)cout, (size_t)kk, t, pg + off);
+                    off += t_phase_floats(s, na * nb);
+                }
         } else {
             /* weight [out, in/groups, kH, kW]: group gi's rows are conv_gemm's
              * W (N x K, k = (ci, kh, kw)) as they are */
@@ -668,5 +1035,6 @@ lam_status lam__conv_pack(conv_state *s, const float *w)
         }
     }
     free(t);
+    free(th);
     return LAM_OK;
 }
