@@ -213,14 +213,15 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
     int64_t pl = s->pad_lo[1];
     int64_t hp = g->h + s->pad_lo[0] + s->pad_hi[0], wpad = g->w + pl + s->pad_hi[1];
     const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
+    /* the padded rows in order (each input row read once, for all its
+     * phases) */
     for (int64_t ci = 0; ci < cin; ci++)
-        for (int64_t ph = 0; ph < sh; ph++)
-            for (int64_t pw = 0; pw < sw; pw++) {
-                float *plane = blk + ((ci * sh + ph) * sw + pw) * hb * wq;
-                int64_t lo, hi; /* the columns inside the input */
-                interior(wq, sw, pw - pl, g->w, &lo, &hi);
-                for (int64_t r = 0; r < rb; r++) {
-                    float *d = plane + r * wq;
+        for (int64_t r = 0; r < rb; r++)
+            for (int64_t ph = 0; ph < sh; ph++)
+                for (int64_t pw = 0; pw < sw; pw++) {
+                    float *d = blk + ((ci * sh + ph) * sw + pw) * hb * wq + r * wq;
+                    int64_t lo, hi; /* the columns inside the input */
+                    interior(wq, sw, pw - pl, g->w, &lo, &hi);
                     int64_t pr = (oh0 + r) * sh + ph; /* padded row */
                     int64_t ih = pr < hp ? map_index(pr - s->pad_lo[0], g->h, s->mode) : -1;
                     if (ih < 0) {
@@ -244,7 +245,6 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
                         d[q] = iw < 0 ? 0.0f : xr[iw];
                     }
                 }
-            }
     int64_t np = (oh1 - oh0 - 1) * wq + g->ow, M = j->N;
     float *yg = j->y + (n * s->out_ch + gi * M) * ohw + oh0 * g->ow;
     if (j->ldt == 0) {
