@@ -611,12 +611,15 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
              * into a tile; or, where a row wastes fewer lanes of 16 than
              * the tile's wp - ow extra columns per row, row by row into the
              * output (no copy out: its stores overlap the arithmetic), in
-             * blocks of about 128 KiB */
+             * blocks of about 128 KiB where that is more rows */
             j.wp = (g->w + s->pad_lo[1] + s->pad_hi[1] + s->stride[1] - 1) / s->stride[1];
             nitems = g->oh;
             rowwise = g->ow >= 48 && (-g->ow & 15) < j.wp - g->ow;
             int64_t rowf = s->in_ch / s->groups * s->stride[0] * s->stride[1] * j.wp;
-            j.chunk = even_chunk(g->oh, rowwise ? 32768 / rowf : 512 / j.wp);
+            int64_t want = 512 / j.wp;
+            if (rowwise && 32768 / rowf > want)
+                want = 32768 / rowf;
+            j.chunk = even_chunk(g->oh, want);
             j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
             j.ldt = rowwise ? 0 : ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
         } else if (j.path == CONV_PATH_POINTWISE) {
