@@ -500,6 +500,12 @@ Test(conv, large_cases_any_thread_count)
         {"Conv2d(6, 10, 3, padding=2, dilation=2)", false, 1, 1, 2, 2, {2, 6, 23, 19}, PAD_ZEROS},
         {"Conv2d(20, 96, 3, padding=1)", false, 1, 1, 1, 1, {3, 20, 7, 9}, PAD_ZEROS},
         {"Conv2d(8, 64, 3, stride=2, padding=1, dilation=2)", false, 1, 2, 1, 2, {2, 8, 13, 11}, PAD_ZEROS},
+        /* the flat path row by row into the output (rows of 48 or more
+         * pixels wasting fewer lanes of 16 than the padded width): a stem
+         * with whole vectors, and a 7x7 stride 1 with a masked tail on one
+         * sample (the chunks evened out per thread) */
+        {"Conv2d(3, 16, 7, stride=2, padding=3)", false, 1, 2, 3, 1, {2, 3, 20, 96}, PAD_ZEROS},
+        {"Conv2d(4, 12, 7, padding=3)", false, 1, 1, 3, 1, {1, 4, 9, 61}, PAD_ZEROS},
         /* the im2col path with the other padding modes (the columns'
          * edges come from the tap tables): stride 1, stride 2 with a 5x5
          * kernel, dilation, and a narrow tall image whose pixel chunks

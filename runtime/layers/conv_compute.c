@@ -14,9 +14,12 @@
  *     output (oh, ow) is then pixel (oh - oh0) wp + ow of every tap's row
  *     blk + ci hb wp + a dh wp + b dw, so the kernel runs on the padded
  *     width into a tile whose wp - ow extra columns per row are dropped as
- *     it is copied out;
- *   - im2col (strides: the stem, downsampling): the patches as columns (K x
- *     chunk, in L2), chunk by chunk, never for the whole image.
+ *     it is copied out, or, where whole rows waste fewer lanes than that
+ *     (the stem), row by row straight into the output (off = the row's
+ *     start in the block);
+ *   - im2col (where the flat path's extra columns would cost more): the
+ *     patches as columns (K x chunk, in L2), chunk by chunk, never for the
+ *     whole image.
  * Depthwise-style convolutions (one input channel per group) run the
  * kernel table's dwconv2d plane by plane (a padding mode other than zeros
  * copies the plane, padded, first).
@@ -138,7 +141,8 @@ typedef struct conv_job {
     int64_t qb, cw, nqb, ncb, span[2], qn[2]; /* the phases' row bands, column chunks */
     int path;               /* CONV_PATH_* (convolution) */
     int64_t N, K, chunk, nchunks, ntasks;
-    int64_t wp, hb, ldt; /* the flat path's padded width, block rows, tile stride */
+    int64_t wp, hb, ldt; /* the flat path's padded width, block rows, tile stride (0: no
+                          * tile, the kernel writes each output row in place) */
     int failed; /* a task found no scratch memory */
     int stream; /* the direct kernel may store its output past the caches */
 } conv_job;
@@ -206,7 +210,9 @@ static void pw_task(conv_job *j, int64_t t, const float *const *rows)
  * rows[(ci, a, b)] = that plane + ((a dh) / sh) wq + (b dw) / sw (set up
  * once per thread) output (oh, ow) is pixel (oh - oh0) wq + ow of every
  * row: the kernel runs over (oh1 - oh0 - 1) wq + ow pixels into tile, and
- * the wq - ow extra columns per row are dropped as it is copied out. */
+ * the wq - ow extra columns per row are dropped as it is copied out; or,
+ * without a tile (ldt 0), once per output row, ow pixels from offset (oh -
+ * oh0) wq, into the output in place. */
 static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *blk, float *tile)
 {
     const conv_state *s = j->s;
@@ -219,14 +225,15 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
     int64_t pl = s->pad_lo[1];
     int64_t hp = g->h + s->pad_lo[0] + s->pad_hi[0], wpad = g->w + pl + s->pad_hi[1];
     const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
+    /* the padded rows in order (each input row read once, for all its
+     * phases) */
     for (int64_t ci = 0; ci < cin; ci++)
-        for (int64_t ph = 0; ph < sh; ph++)
-            for (int64_t pw = 0; pw < sw; pw++) {
-                float *plane = blk + ((ci * sh + ph) * sw + pw) * hb * wq;
-                int64_t lo, hi; /* the columns inside the input */
-                interior(wq, sw, pw - pl, g->w, &lo, &hi);
-                for (int64_t r = 0; r < rb; r++) {
-                    float *d = plane + r * wq;
+        for (int64_t r = 0; r < rb; r++)
+            for (int64_t ph = 0; ph < sh; ph++)
+                for (int64_t pw = 0; pw < sw; pw++) {
+                    float *d = blk + ((ci * sh + ph) * sw + pw) * hb * wq + r * wq;
+                    int64_t lo, hi; /* the columns inside the input */
+                    interior(wq, sw, pw - pl, g->w, &lo, &hi);
                     int64_t pr = (oh0 + r) * sh + ph; /* padded row */
                     int64_t ih = pr < hp ? map_index(pr - s->pad_lo[0], g->h, s->mode) : -1;
                     if (ih < 0) {
@@ -250,12 +257,20 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
                         d[q] = iw < 0 ? 0.0f : xr[iw];
                     }
                 }
-            }
     int64_t np = (oh1 - oh0 - 1) * wq + g->ow, M = j->N;
+    float *yg = j->y + (n * s->out_ch + gi * M) * ohw + oh0 * g->ow;
+    if (j->ldt == 0) {
+        /* row by row, in place: output row r is pixels [r wq, r wq + ow) */
+        for (int64_t r = 0; r < oh1 - oh0; r++)
+            lam__kernels()->conv_gemm((size_t)M, (size_t)g->ow, (size_t)j->K,
+                                      j->packed + (size_t)gi * s->packed_group, rows,
+                                      (size_t)(r * wq), j->bias ? j->bias + gi * M : NULL,
+                                      yg + r * g->ow, (size_t)ohw, j->ep);
+        return;
+    }
     lam__kernels()->conv_gemm((size_t)M, (size_t)np, (size_t)j->K,
                               j->packed + (size_t)gi * s->packed_group, rows, 0,
                               j->bias ? j->bias + gi * M : NULL, tile, (size_t)j->ldt, j->ep);
-    float *yg = j->y + (n * s->out_ch + gi * M) * ohw + oh0 * g->ow;
     for (int64_t co = 0; co < M; co++)
         for (int64_t r = 0; r < oh1 - oh0; r++)
             memcpy(yg + co * ohw + r * g->ow, tile + co * j->ldt + r * wq,
@@ -936,13 +951,23 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.stream = ep.act == LAM_ACTIVATION_IDENTITY && bytes > (double)lam__stream_bytes();
     } else {
         int64_t nitems;
+        bool rowwise = false;
         if (j.path == CONV_PATH_FLAT) {
-            /* whole output rows, about 512 pixels of the phase planes' width */
+            /* whole output rows, about 512 pixels of the phase planes' width
+             * into a tile; or, where a row wastes fewer lanes of 16 than
+             * the tile's wp - ow extra columns per row, row by row into the
+             * output (no copy out: its stores overlap the arithmetic), in
+             * blocks of about 128 KiB where that is more rows */
             j.wp = (g->w + s->pad_lo[1] + s->pad_hi[1] + s->stride[1] - 1) / s->stride[1];
             nitems = g->oh;
-            j.chunk = even_chunk(g->oh, 512 / j.wp);
+            rowwise = g->ow >= 48 && (-g->ow & 15) < j.wp - g->ow;
+            int64_t rowf = s->in_ch / s->groups * s->stride[0] * s->stride[1] * j.wp;
+            int64_t want = 512 / j.wp;
+            if (rowwise && 32768 / rowf > want)
+                want = 32768 / rowf;
+            j.chunk = even_chunk(g->oh, want);
             j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
-            j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
+            j.ldt = rowwise ? 0 : ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
         } else if (j.path == CONV_PATH_POINTWISE) {
             /* whole strips of every ISA's tile (48, 24, 12 pixels), so
              * that only the plane's end is a tail */
@@ -965,7 +990,8 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             j.nchunks = (nitems + j.chunk - 1) / j.chunk;
             if (j.path == CONV_PATH_FLAT) {
                 j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
-                j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
+                if (!rowwise)
+                    j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
             }
         }
         j.ntasks = g->n * s->groups * j.nchunks;
