@@ -1350,7 +1350,7 @@ LAM_API size_t lam_plan_buffer_bytes(const lam_plan *p)
  * allocation: the plan and its single step live on the stack. */
 lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
-    return lam__leaf_run_ep(m, in, out, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0.0f});
+    return lam__leaf_run_ep(m, in, out, (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY});
 }
 
 lam_status lam__leaf_run_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,

@@ -86,7 +86,7 @@ static void gemm_task(void *ctx, int ith, int nth)
     lam__split_range((int64_t)(g->n1 - g->n0), ith, nth, 16, &b, &e);
     if (b < e)
         lam__kernels()->gemm(g->M, g->N, g->K, g->x, g->ldx, g->packed, g->bias, g->y, g->ldy,
-                             (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, g->n0 + (size_t)b,
+                             (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY}, g->n0 + (size_t)b,
                              g->n0 + (size_t)e);
 }
 

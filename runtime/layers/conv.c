@@ -329,7 +329,7 @@ static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tenso
 
 static lam_status conv_forward(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
-    return conv_forward_ep(m, in, out, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0.0f});
+    return conv_forward_ep(m, in, out, (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY});
 }
 
 /* No `rowwise`: the samples are independent, but a convolution splits its

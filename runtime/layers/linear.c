@@ -177,7 +177,7 @@ static lam_status linear_forward(lam_module *m, const lam_tensor *in, lam_tensor
     linear_state *s = m->state;
     /* counted on the output: with in_features 0 every row is the bias */
     int64_t rows = s->out ? out->numel / s->out : 0;
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY};
     return linear_run_rows(m, in->data, rows, out->data, ep, 0, (size_t)s->out);
 }
 

@@ -73,7 +73,7 @@ static lam_status linear_rows(lam_module *lin, const float *x, int64_t rows, flo
     int64_t in, out;
     const float *bias;
     lam__linear_info(lin, &in, &out, &bias);
-    rows_job j = {lin, x, rows, y, {act, 0.0f}, (size_t)out, {LAM_OK}};
+    rows_job j = {lin, x, rows, y, {.act = act, .alpha = 0.0f}, (size_t)out, {LAM_OK}};
     int nth = lam__threads_for_call();
     if (nth > 64)
         nth = 64;
