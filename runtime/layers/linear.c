@@ -162,6 +162,9 @@ static lam_status linear_run_pair(lam_module *m1, lam__epilogue ep1, lam_module 
                                   lam__epilogue ep2, const float *x, int64_t rows, float *y)
 {
     linear_state *a = m1->state, *b = m2->state;
+    if (ep1.add || ep2.add) /* mlp2 takes no addend (kernels.h) */
+        return lam__error(LAM_ERR_RUNTIME, "Linear: a residual addend in a fused Linear pair is "
+                          "not supported (internal error)");
     const float *p1 = packed_weight(m1), *p2 = p1 ? packed_weight(m2) : NULL;
     if (!p2)
         return LAM_ERR_RUNTIME;
