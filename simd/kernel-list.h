@@ -197,7 +197,9 @@
  * for j in [0, N) (masked tails: a row may end at an unreadable page);
  * writes only y[m ldy + j], m < M, j < N.  K = 0 gives act(bias).
  * Accuracy: |y - exact| <= 1.2 (K + 2) eps (sum |w x| + |b|) + the
- * activation's bound.  Symbols: lam__f32_<name>_<isa>. */
+ * activation's bound.  ep.add must be NULL: the convolution GEMM takes no
+ * residual addend (it would not be read; the runtime's conv forward_ep
+ * refuses an epilogue with one).  Symbols: lam__f32_<name>_<isa>. */
 #define LAM_CONV_KERNELS(X)                                                                      \
     X(conv_packed_size, CONV_PACKED_SIZE, 0u, "any M, K (0 too): the floats conv_pack writes")   \
     X(conv_pack, CONV_PACK, 0u, "any M, K: W row-major M x K, zero-padded to the ISA's panels")  \

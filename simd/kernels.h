@@ -26,9 +26,19 @@ extern "C" {
  * IDENTITY .. SILU: those below this bound. */
 #define LAM_ACTIVATION__EPILOGUE_COUNT (LAM_ACTIVATION_SILU + 1)
 
+/* What a GEMM does to each finished output element: the activation (after
+ * the bias), then, when add is not NULL, + the addend r: y[m, n] =
+ * act(x W^T + b)[m, n] + add[m ldadd + n] (row m counted from y's first
+ * row, column n as y's), one IEEE add, the bits of the unfused gemm and then
+ * the add kernel (a residual x + sublayer(x)).  Only the gemm entry takes an
+ * addend: mlp2, conv_gemm (kernel-list.h) and the runtime's run_rows /
+ * forward_ep other than Linear's require add == NULL.  add must not overlap
+ * y (y holds the partial sums between K blocks). */
 typedef struct lam__epilogue {
     lam_activation act; /* < LAM_ACTIVATION__EPILOGUE_COUNT */
     float alpha;
+    const float *add; /* NULL: no addend */
+    size_t ldadd;     /* add's row stride in floats */
 } lam__epilogue;
 
 typedef void (*lam__unary_fn)(size_t n, const float *x, float *y);
@@ -132,7 +142,8 @@ typedef struct lam__kernel_table {
      * NULL) */
     LAM_ROW_KERNELS(LAM__KT_MEMBER_R)
 
-    /* GEMM as nn.Linear does it: y[M, N] = act(x[M, K] · W[N, K]ᵀ + bias[N]).
+    /* GEMM as nn.Linear does it: y[M, N] = act(x[M, K] · W[N, K]ᵀ + bias[N])
+     * (+ ep.add[M, N], the residual addend, when not NULL).
      * W is packed once by gemm_pack into gemm_packed_size(N, K) floats (the
      * layout belongs to this table's ISA).  gemm computes output columns
      * [n_begin, n_end) of every row; ldx / ldy are row strides in floats.
@@ -149,8 +160,10 @@ typedef struct lam__kernel_table {
      * / bias2 may be NULL.  Gives the same bits as gemm(x, W1) into a hidden
      * buffer, then gemm(hidden, W2) (the hidden layer stays in registers
      * or in stack chunks).  Never NULL: every table has one (the scalar
-     * twin, or the driver's generic path).  The GEMM family's contract,
-     * entry by entry, is the list in simd/gemm/gemm-kernels.h. */
+     * twin, or the driver's generic path).  ep1.add and ep2.add must be
+     * NULL (no addend: the runtime checks before calling).  The GEMM
+     * family's contract, entry by entry, is the list in
+     * simd/gemm/gemm-kernels.h. */
     void (*mlp2)(size_t M, size_t K, size_t H, size_t N, const float *x, size_t ldx,
                  const float *packed1, const float *bias1, lam__epilogue ep1,
                  const float *packed2, const float *bias2, lam__epilogue ep2, float *y,

@@ -286,14 +286,14 @@ static lam_tensor *written_out(lam_module *m, bool dec, bool norm_first, lam_ten
     return cur;
 }
 
-Test(transformer, fused_add_norm_bits)
+static void fused_bits(int64_t d, int64_t ff, int64_t L)
 {
-    const int64_t shape[3] = {6, 100, 64}, mshape[3] = {6, 37, 64};
+    const int64_t shape[3] = {6, L, d}, mshape[3] = {6, 37, d};
     for (int dec = 0; dec < 2; dec++)
         for (int nf = 0; nf < 2; nf++) {
             lam_module *m = NULL;
             ASSERT_OK((dec ? lam_transformer_decoder_layer_create
-                           : lam_transformer_encoder_layer_create)(&m, 64, 4, 96, 0.1, "relu",
+                           : lam_transformer_encoder_layer_create)(&m, d, 4, ff, 0.1, "relu",
                                                                    1e-5, true, nf));
             lam_module_eval(m);
             randomise(m);
@@ -322,6 +322,39 @@ Test(transformer, fused_add_norm_bits)
             lam_tensor_release(mem);
             lam_module_release(m);
         }
+}
+
+Test(transformer, fused_add_norm_bits) { fused_bits(64, 96, 100); }
+
+/* norm_first adds each residual in the epilogue of the GEMM before it
+ * (self_attn.out_proj, linear2): the written-out forward's bits where the
+ * GEMMs take the packed path (K past a K block, N past a panel) and the
+ * 96-row blocks of the whole-rows paths have tails. */
+Test(transformer, residual_epilogue_bits) { fused_bits(160, 600, 33); }
+
+/* The plan says where the residual adds are, so the fused path is seen to
+ * be the one planned. */
+Test(transformer, residual_epilogue_described)
+{
+    for (int nf = 0; nf < 2; nf++) {
+        lam_module *m = NULL;
+        ASSERT_OK(lam_transformer_encoder_layer_create(&m, 32, 4, 64, 0.1, "gelu", 1e-5, true,
+                                                       nf));
+        lam_module_eval(m);
+        const int64_t shape[3] = {2, 5, 32};
+        lam_plan *p = NULL;
+        ASSERT_OK(lam_plan_create(&p, m, 3, shape));
+        char *d = lam_plan_describe(p);
+        cr_assert(d);
+        const char *want = nf ? "TransformerEncoderLayer (residual adds in the GEMM epilogues of "
+                                "self_attn.out_proj and linear2)"
+                              : "TransformerEncoderLayer (residual adds fused with norm1 and "
+                                "norm2)";
+        cr_expect(strstr(d, want) != NULL, "norm_first=%d: plan \"%s\"", nf, d);
+        lam_free(d);
+        lam_plan_free(p);
+        lam_module_release(m);
+    }
 }
 
 Test(transformer, errors)

@@ -215,7 +215,7 @@ static void run_gemm(void *p)
     switch (g->lib) {
     case 0:
         g->k->gemm(g->M, g->N, g->K, g->x, g->K, g->packed, NULL, g->y, g->N,
-                   (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g->N);
+                   (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY}, 0, g->N);
         break;
 #ifdef HAVE_OPENBLAS_BENCH
     case 1:
@@ -248,7 +248,7 @@ static void run_conv(void *p)
     cctx *c = p;
     for (size_t t = 0; t < c->ntasks; t++)
         c->k->conv_gemm(c->M, c->n[t], c->K, c->packed, c->rows, c->off[t], c->bias,
-                        c->y + c->yoff[t], c->ldy, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0});
+                        c->y + c->yoff[t], c->ldy, (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY});
 }
 
 /* ---- attention ---- */

@@ -133,7 +133,10 @@ LAM_API const char *lam_plan_strategy(const lam_plan *p, int *nthreads);
  * two layers run as one kernel as "[Linear+ReLU & Linear]"; layers run
  * block by block as "{blocks of 17: Conv2d+ReLU, MaxPool2d}";
  * a module with its own forward as "serial/1: MyModel (its own forward)",
- * or "batch/2: MyModel (its own forward, row-independent)".
+ * or "batch/2: MyModel (its own forward, row-independent)"; a layer that
+ * fuses inside its forward says what in parentheses
+ * ("TransformerEncoderLayer (residual adds in the GEMM epilogues of
+ * self_attn.out_proj and linear2)").
  * For example "batch/2: [Linear+ReLU & Linear+Sigmoid]".  The format is for
  * people (lamina summary, logs), not for parsing.  Free with lam_free; NULL
  * on failure. */

@@ -189,8 +189,8 @@ static lam_status pending_run(lam_tensor *t)
     lam__pending p = t->pend;
     t->pend.run = NULL;
     lam_module *m0 = p.m[0], *m1 = p.n > 1 ? p.m[1] : NULL, *folded = NULL;
-    lam__epilogue e0 = {(lam_activation)p.act[0], p.alpha[0]};
-    lam__epilogue e1 = {(lam_activation)p.act[1], p.alpha[1]};
+    lam__epilogue e0 = {.act = (lam_activation)p.act[0], .alpha = p.alpha[0]};
+    lam__epilogue e1 = {.act = (lam_activation)p.act[1], .alpha = p.alpha[1]};
     int64_t vectors = vectors_of(p.src);
     lam_status st = LAM_OK;
     if (p.norm && (st = folded_of(m0, p.norm, t->ndim, t->shape, &folded)) == LAM_OK)

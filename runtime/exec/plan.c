@@ -1297,6 +1297,9 @@ LAM_API char *lam_plan_describe(const lam_plan *p)
             lam__sb_printf(&sb, "{blocks of %" PRId64 "%s: ", s->seg_rows,
                            s->seg_threads ? " on one thread each" : "");
         lam__sb_puts(&sb, lam_module_type_name(s->m));
+        char note[128];
+        if (s->m->ops->plan_note && s->m->ops->plan_note(s->m, note, sizeof note) > 0)
+            lam__sb_printf(&sb, " (%s)", note);
         if (s->custom)
             lam__sb_printf(&sb, " (its own forward%s)",
                            s->rowwise ? ", row-independent" : "");
@@ -1350,7 +1353,7 @@ LAM_API size_t lam_plan_buffer_bytes(const lam_plan *p)
  * allocation: the plan and its single step live on the stack. */
 lam_status lam__leaf_run(lam_module *m, const lam_tensor *in, lam_tensor *out)
 {
-    return lam__leaf_run_ep(m, in, out, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0.0f});
+    return lam__leaf_run_ep(m, in, out, (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY});
 }
 
 lam_status lam__leaf_run_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,

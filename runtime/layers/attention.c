@@ -77,6 +77,7 @@ typedef struct gemm_job {
     size_t M, N, K, ldx, ldy, n0, n1;
     const float *x, *packed, *bias;
     float *y;
+    const float *add; /* the epilogue's residual addend (ldy apart), or NULL */
 } gemm_job;
 
 static void gemm_task(void *ctx, int ith, int nth)
@@ -86,8 +87,9 @@ static void gemm_task(void *ctx, int ith, int nth)
     lam__split_range((int64_t)(g->n1 - g->n0), ith, nth, 16, &b, &e);
     if (b < e)
         lam__kernels()->gemm(g->M, g->N, g->K, g->x, g->ldx, g->packed, g->bias, g->y, g->ldy,
-                             (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, g->n0 + (size_t)b,
-                             g->n0 + (size_t)e);
+                             (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY, .add = g->add,
+                                             .ldadd = g->ldy},
+                             g->n0 + (size_t)b, g->n0 + (size_t)e);
 }
 
 static void par_gemm(gemm_job *g)
@@ -198,7 +200,8 @@ static lam_status scratch(lam_tensor **t, size_t n, float **data)
 static lam_status mha_compute(lam_module *m, const lam_tensor *query, const lam_tensor *key,
                               const lam_tensor *value, const lam__attn_mask *key_padding_mask,
                               const lam__attn_mask *attn_mask, bool need_weights,
-                              bool average_attn_weights, lam_tensor *out, lam_tensor **weights)
+                              bool average_attn_weights, lam_tensor *out, lam_tensor **weights,
+                              const float *residual)
 {
     mha_state *s = m->state;
     const int64_t E = s->E, H = s->H, hd = E / H;
@@ -332,7 +335,7 @@ static lam_status mha_compute(lam_module *m, const lam_tensor *query, const lam_
     if (self) {
         kbuf = vbuf = qbuf;
         gemm_job g = {Lr, (size_t)(3 * E), (size_t)E, (size_t)E, ld, 0, (size_t)(3 * E),
-                      query->data, packed[0], bias, qbuf};
+                      query->data, packed[0], bias, qbuf, NULL};
         par_gemm(&g);
     } else {
         const lam_tensor *in[3] = {query, key, value};
@@ -343,10 +346,12 @@ static lam_status mha_compute(lam_module *m, const lam_tensor *query, const lam_
             gemm_job g;
             if (s->same)
                 g = (gemm_job){rows[i], (size_t)(3 * E), kin[i], kin[i], ld, (size_t)(i * E),
-                               (size_t)((i + 1) * E), in[i]->data, packed[0], bias, bufs[i]};
+                               (size_t)((i + 1) * E), in[i]->data, packed[0], bias, bufs[i],
+                               NULL};
             else
                 g = (gemm_job){rows[i], (size_t)E, kin[i], kin[i], ld, 0, (size_t)E,
-                               in[i]->data, packed[i], bias ? bias + i * E : NULL, bufs[i]};
+                               in[i]->data, packed[i], bias ? bias + i * E : NULL, bufs[i],
+                               NULL};
             par_gemm(&g);
         }
     }
@@ -418,9 +423,10 @@ static lam_status mha_compute(lam_module *m, const lam_tensor *query, const lam_
             nth = (int)j.ntasks;
         lam__parallel(nth, attn_task, &j);
     }
-    /* out_proj over every row, in the input's order: the output's layout */
+    /* out_proj over every row, in the input's order: the output's layout;
+     * + residual in its epilogue when there is one */
     gemm_job g = {Lr, (size_t)E, (size_t)E, (size_t)E, (size_t)E, 0, (size_t)E,
-                  obuf, opacked, obias, out->data};
+                  obuf, opacked, obias, out->data, residual};
     par_gemm(&g);
     if (need_weights && weights) {
         float *w = (*weights)->data;
@@ -454,7 +460,19 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
                             bool average_attn_weights, lam_tensor *out, lam_tensor **weights)
 {
     lam_status st = mha_compute(m, query, key, value, key_padding_mask, attn_mask, need_weights,
-                                average_attn_weights, out, weights);
+                                average_attn_weights, out, weights, NULL);
+    if (st)
+        lam__error_within(m);
+    return st;
+}
+
+lam_status lam__mha_compute_add(lam_module *m, const lam_tensor *query, const lam_tensor *key,
+                                const lam_tensor *value, const lam__attn_mask *key_padding_mask,
+                                const lam__attn_mask *attn_mask, lam_tensor *out,
+                                const float *residual)
+{
+    lam_status st = mha_compute(m, query, key, value, key_padding_mask, attn_mask, false, true,
+                                out, NULL, residual);
     if (st)
         lam__error_within(m);
     return st;

@@ -415,7 +415,7 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
         for (int64_t p = 0; p < ohw; p++)
             yg[co * ohw + p] = bv;
     }
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f}; /* the sums are not final yet */
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY}; /* the sums are not final yet */
     for (int64_t p0 = 0; p0 < hw; p0 += j->chunk) {
         int64_t rows = hw - p0 < j->chunk ? hw - p0 : j->chunk;
         lam__kernels()->gemm((size_t)rows, (size_t)N, (size_t)K, xg + p0 * s->in_ch,

@@ -57,6 +57,14 @@ lam_status lam__mha_compute(lam_module *m, const lam_tensor *query, const lam_te
                             const lam_tensor *value, const lam__attn_mask *key_padding_mask,
                             const lam__attn_mask *attn_mask, bool need_weights,
                             bool average_attn_weights, lam_tensor *out, lam_tensor **weights);
+/* The same without weights, out = residual + attn_output: the residual
+ * (the query's shape and layout, not overlapping out) is added in
+ * out_proj's GEMM epilogue, with the bits of attn_output then an add
+ * (a pre-norm transformer's x + self_attn(norm1(x))). */
+lam_status lam__mha_compute_add(lam_module *m, const lam_tensor *query, const lam_tensor *key,
+                                const lam_tensor *value, const lam__attn_mask *key_padding_mask,
+                                const lam__attn_mask *attn_mask, lam_tensor *out,
+                                const float *residual);
 
 /* A mask tensor as the attention takes it: a bool tensor masks where True,
  * a float one is added to the scores; *owned (to free) is always NULL for

@@ -162,6 +162,9 @@ static lam_status linear_run_pair(lam_module *m1, lam__epilogue ep1, lam_module 
                                   lam__epilogue ep2, const float *x, int64_t rows, float *y)
 {
     linear_state *a = m1->state, *b = m2->state;
+    if (ep1.add || ep2.add) /* mlp2 takes no addend (kernels.h) */
+        return lam__error(LAM_ERR_RUNTIME, "Linear: a residual addend in a fused Linear pair is "
+                          "not supported (internal error)");
     const float *p1 = packed_weight(m1), *p2 = p1 ? packed_weight(m2) : NULL;
     if (!p2)
         return LAM_ERR_RUNTIME;
@@ -177,7 +180,7 @@ static lam_status linear_forward(lam_module *m, const lam_tensor *in, lam_tensor
     linear_state *s = m->state;
     /* counted on the output: with in_features 0 every row is the bias */
     int64_t rows = s->out ? out->numel / s->out : 0;
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY};
     return linear_run_rows(m, in->data, rows, out->data, ep, 0, (size_t)s->out);
 }
 

@@ -209,7 +209,7 @@ static void proj_task(void *ctx, int ith, int nth)
     const proj_job *j = ctx;
     int64_t b, e;
     lam__split_range((int64_t)j->N, ith, nth, 64, &b, &e);
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY};
     if (b < e)
         j->k->gemm(j->M, j->N, j->K, j->x, j->K, j->packed, j->bias, j->y, j->N, ep, (size_t)b,
                    (size_t)e);
@@ -289,7 +289,7 @@ static void gates(const step_job *j, size_t j0, size_t j1)
 static void step_task(void *ctx, int ith, int nth)
 {
     const step_job *j = ctx;
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY};
     const size_t GH = j->G * j->H;
     if (nth == 1) {
         j->k->gemm(j->B, GH, j->R, j->hprev, j->ldh, j->packed_hh, j->b_hh, j->hp, GH, ep, 0, GH);
@@ -309,7 +309,7 @@ static void step_task(void *ctx, int ith, int nth)
 static void hr_task(void *ctx, int ith, int nth)
 {
     const step_job *j = ctx;
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY};
     int64_t b, e;
     lam__split_range((int64_t)j->R, ith, nth, 16, &b, &e);
     if (b < e)

@@ -67,13 +67,16 @@ static void rows_task(void *ctx, int ith, int nth)
                        : LAM_OK;
 }
 
+/* y = act(lin(x)) (+ add, rows of out floats like y, when not NULL: the
+ * residual in the GEMM epilogue) */
 static lam_status linear_rows(lam_module *lin, const float *x, int64_t rows, float *y,
-                              lam_activation act)
+                              lam_activation act, const float *add)
 {
     int64_t in, out;
     const float *bias;
     lam__linear_info(lin, &in, &out, &bias);
-    rows_job j = {lin, x, rows, y, {act, 0.0f}, (size_t)out, {LAM_OK}};
+    rows_job j = {lin, x, rows, y, {.act = act, .add = add, .ldadd = (size_t)out}, (size_t)out,
+                  {LAM_OK}};
     int nth = lam__threads_for_call();
     if (nth > 64)
         nth = 64;
@@ -128,8 +131,10 @@ static lam_status tel_shape(lam_module *m, int ndim, const int64_t *in, int *out
     return LAM_OK;
 }
 
-/* y = linear2(act(linear1(x))), h: rows x ff scratch */
-static lam_status tel_ff(lam_module *m, const float *x, int64_t rows, float *h, float *y)
+/* y = linear2(act(linear1(x))) (+ add when not NULL, in linear2's
+ * epilogue), h: rows x ff scratch */
+static lam_status tel_ff(lam_module *m, const float *x, int64_t rows, float *h, float *y,
+                         const float *add)
 {
     const tel_state *s = m->state;
     lam_module *l1 = child_of(m, "linear1", &lam__linear_ops),
@@ -145,8 +150,8 @@ static lam_status tel_ff(lam_module *m, const float *x, int64_t rows, float *h, 
         return lam__error(LAM_ERR_SHAPE, "%s: linear1/linear2 do not map "
                           "d_model %" PRId64 " -> %" PRId64 " -> d_model", m->ops->type_name, s->d,
                           s->ff);
-    lam_status st = linear_rows(l1, x, rows, h, s->act);
-    return st ? st : linear_rows(l2, h, rows, y, LAM_ACTIVATION_IDENTITY);
+    lam_status st = linear_rows(l1, x, rows, h, s->act, NULL);
+    return st ? st : linear_rows(l2, h, rows, y, LAM_ACTIVATION_IDENTITY, add);
 }
 
 static lam_status tel_norm(lam_module *m, const char *name, const lam_tensor *x, lam_tensor *y)
@@ -181,21 +186,23 @@ static void addnorm_task(void *ctx, int ith, int nth)
     lam__split_range(j->rows, ith, nth, 1, &b, &e);
     for (int64_t r = b; r < e; r++) {
         const size_t o = (size_t)r * j->d;
-        k->add(j->d, j->a + o, j->b + o, j->sum + o);
+        if (j->a) /* NULL: sum is already there (the GEMM epilogue added it) */
+            k->add(j->d, j->a + o, j->b + o, j->sum + o);
         if (j->y)
             k->layer_norm(j->d, j->sum + o, j->y + o, j->gamma, j->beta, j->eps);
     }
 }
 
 /* sum = a + b (all of x's shape), then y = the child `norm`(sum) unless
- * norm is NULL.  A norm child that is not a LayerNorm over d_model (a model
- * file may hold another module) runs as its own pass. */
+ * norm is NULL; a and b NULL: y = norm(sum) alone, rows split the same way.
+ * A norm child that is not a LayerNorm over d_model (a model file may hold
+ * another module) runs as its own pass. */
 static lam_status add_norm(lam_module *m, const lam_tensor *a, const lam_tensor *b,
                            lam_tensor *sum, const char *norm, lam_tensor *y)
 {
     const tel_state *s = m->state;
-    addnorm_job j = {a->data, b->data, sum->data, NULL, (size_t)s->d, a->numel / s->d,
-                     NULL, NULL, 0.0f};
+    addnorm_job j = {a ? a->data : NULL, b ? b->data : NULL, sum->data, NULL, (size_t)s->d,
+                     sum->numel / s->d, NULL, NULL, 0.0f};
     int64_t size = 0;
     const bool fused = norm && lam__layer_norm_info(lam_module_child(m, norm), &size, &j.gamma,
                                                     &j.beta, &j.eps) && size == s->d;
@@ -205,10 +212,18 @@ static lam_status add_norm(lam_module *m, const lam_tensor *a, const lam_tensor 
     if (nth > j.rows)
         nth = (int)j.rows;
     /* a row costs ~3 d flops: below ~32k elements one thread is quicker */
-    if ((double)a->numel < 32768.0 || nth < 1)
+    if ((double)sum->numel < 32768.0 || nth < 1)
         nth = 1;
-    lam__parallel(nth, addnorm_task, &j);
+    if (a || fused)
+        lam__parallel(nth, addnorm_task, &j);
     return norm && !fused ? tel_norm(m, norm, sum, y) : LAM_OK;
+}
+
+/* Whether n floats at a and at b share memory (the residual in a GEMM
+ * epilogue must not be the GEMM's output). */
+static bool overlap(const float *a, const float *b, int64_t n)
+{
+    return (uintptr_t)a < (uintptr_t)(b + n) && (uintptr_t)b < (uintptr_t)(a + n);
 }
 
 lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mask *am,
@@ -236,17 +251,25 @@ lam_status lam__tel_run(lam_module *m, const lam_tensor *in, const lam__attn_mas
         st = lam__tensor_create_uninit(&th, 2, hs);
     if (st)
         goto done;
-    if (s->norm_first) {
+    if (s->norm_first && !overlap(in->data, out->data, in->numel)) {
+        /* each residual add in the epilogue of the GEMM before it (out_proj,
+         * linear2): x1 = in + sa(norm1(in)) in tb, out = x1 + ff(norm2(x1)) */
+        if ((st = tel_norm(m, "norm1", in, ta)) ||
+            (st = lam__mha_compute_add(sa, ta, ta, ta, kpm, am, tb, in->data)) ||
+            (st = add_norm(m, NULL, NULL, tb, "norm2", ta)))
+            goto done;
+        st = tel_ff(m, ta->data, rows, th->data, out->data, tb->data);
+    } else if (s->norm_first) {
         if ((st = tel_norm(m, "norm1", in, ta)) ||
             (st = lam__mha_compute(sa, ta, ta, ta, kpm, am, false, true, tb, NULL)) ||
             (st = add_norm(m, in, tb, out, "norm2", ta)) ||
-            (st = tel_ff(m, ta->data, rows, th->data, tb->data)))
+            (st = tel_ff(m, ta->data, rows, th->data, tb->data, NULL)))
             goto done;
         st = add_norm(m, out, tb, out, NULL, NULL);
     } else {
         if ((st = lam__mha_compute(sa, in, in, in, kpm, am, false, true, ta, NULL)) ||
             (st = add_norm(m, in, ta, ta, "norm1", tb)) ||
-            (st = tel_ff(m, tb->data, rows, th->data, ta->data)))
+            (st = tel_ff(m, tb->data, rows, th->data, ta->data, NULL)))
             goto done;
         st = add_norm(m, tb, ta, ta, "norm2", out);
     }
@@ -332,6 +355,21 @@ static double tel_flops(const lam_module *m, int in_ndim, const int64_t *in, int
                    4.0 * (double)(s->d * s->ff));
 }
 
+/* What the forward fuses (lam_plan_describe): where each residual add is. */
+static int tel_plan_note(const lam_module *m, char *buf, size_t size)
+{
+    const tel_state *s = m->state;
+    const bool dec = m->ops == &lam__tdl_ops;
+    if (s->unknown)
+        return 0;
+    if (s->norm_first)
+        return snprintf(buf, size, "residual adds in the GEMM epilogues of %s",
+                        dec ? "self_attn.out_proj, multihead_attn.out_proj and linear2"
+                            : "self_attn.out_proj and linear2");
+    return snprintf(buf, size, "residual adds fused with %s",
+                    dec ? "norm1, norm2 and norm3" : "norm1 and norm2");
+}
+
 const lam__module_ops lam__tel_ops = {
     .type_name = "TransformerEncoderLayer",
     .py_module = "torch.nn.modules.transformer",
@@ -341,6 +379,7 @@ const lam__module_ops lam__tel_ops = {
     .destroy = tel_destroy,
     .flops = tel_flops,
     .pooled_scratch = true,
+    .plan_note = tel_plan_note,
 };
 
 /* ---- TransformerDecoderLayer ---- */
@@ -389,14 +428,26 @@ lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *
         st = lam__tensor_create_uninit(&th, 2, hs);
     if (st)
         goto done;
-    if (s->norm_first) {
+    if (s->norm_first && !overlap(tgt->data, out->data, tgt->numel)) {
+        /* the residual adds in out_proj's and linear2's epilogues: x1 = tgt
+         * + sa(norm1(tgt)) in out, x2 = x1 + mha(norm2(x1)) in tb, out = x2
+         * + ff(norm3(x2)) */
+        if ((st = tel_norm(m, "norm1", tgt, ta)) ||
+            (st = lam__mha_compute_add(sa, ta, ta, ta, tgt_kpm, tgt_mask, out, tgt->data)) ||
+            (st = add_norm(m, NULL, NULL, out, "norm2", ta)) ||
+            (st = lam__mha_compute_add(ca, ta, memory, memory, memory_kpm, memory_mask, tb,
+                                       out->data)) ||
+            (st = add_norm(m, NULL, NULL, tb, "norm3", ta)))
+            goto done;
+        st = tel_ff(m, ta->data, rows, th->data, out->data, tb->data);
+    } else if (s->norm_first) {
         if ((st = tel_norm(m, "norm1", tgt, ta)) ||
             (st = lam__mha_compute(sa, ta, ta, ta, tgt_kpm, tgt_mask, false, true, tb, NULL)) ||
             (st = add_norm(m, tgt, tb, out, "norm2", ta)) ||
             (st = lam__mha_compute(ca, ta, memory, memory, memory_kpm, memory_mask, false, true,
                                    tb, NULL)) ||
             (st = add_norm(m, out, tb, out, "norm3", ta)) ||
-            (st = tel_ff(m, ta->data, rows, th->data, tb->data)))
+            (st = tel_ff(m, ta->data, rows, th->data, tb->data, NULL)))
             goto done;
         st = add_norm(m, out, tb, out, NULL, NULL);
     } else {
@@ -407,7 +458,7 @@ lam_status lam__tdl_run(lam_module *m, const lam_tensor *tgt, const lam_tensor *
             (st = lam__mha_compute(ca, tb, memory, memory, memory_kpm, memory_mask, false, true,
                                    ta, NULL)) ||
             (st = add_norm(m, tb, ta, ta, "norm2", tb)) ||
-            (st = tel_ff(m, tb->data, rows, th->data, ta->data)))
+            (st = tel_ff(m, tb->data, rows, th->data, ta->data, NULL)))
             goto done;
         st = add_norm(m, tb, ta, ta, "norm3", out);
     }
@@ -502,6 +553,7 @@ const lam__module_ops lam__tdl_ops = {
     .forward_multi = tdl_forward_multi,
     .destroy = tel_destroy,
     .flops = tdl_flops,
+    .plan_note = tel_plan_note,
 };
 
 /* ---- construction, shared by both layers ---- */

@@ -44,7 +44,9 @@ typedef struct lam__module_ops {
      * input's last dimension, y `rows` vectors of the output's last
      * dimension; computes output columns [n_begin, n_end) and applies `ep`
      * to them.  The executor then fuses a following activation into `ep` and
-     * may split the columns (or the rows) across threads. */
+     * may split the columns (or the rows) across threads.  ep.add (the
+     * residual addend, simd/kernels.h) only Linear's takes; the others
+     * refuse it with an error, never drop it. */
     lam_status (*run_rows)(lam_module *m, const float *x, int64_t rows, float *y,
                            lam__epilogue ep, size_t n_begin, size_t n_end);
     /* "Is an elementwise activation that its producer's epilogue can
@@ -74,7 +76,7 @@ typedef struct lam__module_ops {
      * every output element, in one pass (a convolution's GEMM epilogue),
      * with the same bits as the activation run after it.  The executor
      * then joins a following activation to the layer, as it does for
-     * run_rows. */
+     * run_rows.  ep.add must be NULL (a convolution refuses it). */
     lam_status (*forward_ep)(lam_module *m, const lam_tensor *in, lam_tensor *out,
                              lam__epilogue ep);
     /* "Is a per-channel affine map now" (an eval-mode BatchNorm): for an
@@ -137,6 +139,10 @@ typedef struct lam__module_ops {
      * and channels (a view [n', c', ...] into the tensor), on any thread,
      * with the same bits.  NULL = no. */
     bool (*planewise)(const lam_module *m, int ndim);
+    /* What the layer fuses inside its own forward, for lam_plan_describe
+     * ("residual adds in the GEMM epilogues"): writes it to buf (snprintf's
+     * contract) and returns its length, 0 for nothing.  NULL = nothing. */
+    int (*plan_note)(const lam_module *m, char *buf, size_t size);
 } lam__module_ops;
 
 /* Does m's forward take an input of this element type? */

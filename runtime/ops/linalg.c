@@ -54,7 +54,7 @@ static void rows_range(void *p, int64_t begin, int64_t end)
 {
     const gemm_job *j = p;
     const lam__kernel_table *k = lam__kernels();
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY};
     while (begin < end) {
         int64_t b = begin / j->M, i = begin % j->M;
         int64_t m = j->M - i < end - begin ? j->M - i : end - begin, aoff, widx;
@@ -70,7 +70,7 @@ static void columns_range(void *p, int64_t begin, int64_t end)
 {
     const gemm_job *j = p;
     const lam__kernel_table *k = lam__kernels();
-    lam__epilogue ep = {LAM_ACTIVATION_IDENTITY, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_IDENTITY};
     for (int64_t b = 0; b < j->nbatch; b++) {
         int64_t aoff, widx;
         batch_offsets(j, b, &aoff, &widx);

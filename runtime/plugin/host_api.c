@@ -163,7 +163,7 @@ static lam_status h_gemm(size_t M, size_t N, size_t K, const float *x, size_t ld
                           N, K, ldx, ldy, n_begin, n_end);
     if (M && n_end > n_begin && (!y || !packed || (K && !x)))
         return lam__error(LAM_ERR_INVALID_ARGUMENT, "gemm: NULL array");
-    lam__epilogue ep = {f, alpha};
+    lam__epilogue ep = {.act = f, .alpha = alpha};
     lam__kernels()->gemm(M, N, K, x, ldx, packed, bias, y, ldy, ep, n_begin, n_end);
     return LAM_OK;
 }

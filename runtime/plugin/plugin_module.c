@@ -155,6 +155,9 @@ static lam_status pm_run_rows(lam_module *m, const float *x, int64_t rows, float
                               lam__epilogue ep, size_t n_begin, size_t n_end)
 {
     const lam_layer_type *t = type_of(m);
+    if (ep.add) /* forward_rows has no addend to pass it to */
+        return lam__error(LAM_ERR_RUNTIME, "%s: a residual addend in a plugin layer's epilogue "
+                          "is not supported (internal error)", t->name);
     lam__plugin_error_begin();
     lam_status st = t->forward_rows(lam__host_api(), m, x, rows, y, ep.act,
                                     ep.alpha, n_begin, n_end);

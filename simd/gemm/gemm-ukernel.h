@@ -18,7 +18,8 @@
  * Summation order (the determinism contract, every ISA and path): each y
  * element is one fused multiply-add chain over k = 0 .. K-1 in order,
  * starting from 0 (K blocks continue the chain from the stored float), then
- * + bias, then the activation.  So results are bit-identical whatever M,
+ * + bias, then the activation, then + the addend (lam__epilogue.add: one
+ * add, after everything else).  So results are bit-identical whatever M,
  * the column range, the tile position, the path (GEMV, lanes, direct,
  * packed) or the ISA (the activation aside, which each ISA evaluates within
  * its stated bound; IDENTITY, RELU, RELU6 and LEAKY_RELU are exact). */
@@ -39,12 +40,16 @@
  * (NR k + j).  pf: the next panel's slice to prefetch while this tile
  * runs, or NULL.  Only columns [lo, hi) of the panel are read from (when
  * not FIRST) and written to y (row stride ldy); bias: the panel's NR
- * floats or NULL, added when LAST, then ep's activation. */
+ * floats or NULL, added when LAST, then ep's activation, then (ep.add not
+ * NULL) the addend: the tile's own rows and columns, row i column j at
+ * ep.add[i ep.ldadd + j] (the driver points it at the tile). */
 typedef void (*lam__gemm_tile_fn)(size_t mr, size_t kc, const float *a, const float *b,
                                   const float *pf, float *y, size_t ldy, size_t lo, size_t hi,
                                   int flags, const float *bias, lam__epilogue ep);
 
-/* A whole-rows path (GEMV, lanes, direct): the gemm entry without N. */
+/* A whole-rows path (GEMV, lanes, direct): the gemm entry without N.  These
+ * get no addend (ep.add NULL): the driver runs them on blocks of rows and
+ * adds the addend to each block while it is in L1. */
 typedef void (*lam__gemm_rows_fn)(size_t M, size_t K, const float *x, size_t ldx,
                                   const float *packed, const float *bias, float *y, size_t ldy,
                                   lam__epilogue ep, size_t n_begin, size_t n_end);

@@ -5,7 +5,8 @@
  * Packing is the identity (packed = W, row-major N x K).  Each output is
  * the determinism contract's chain (simd/gemm/gemm-ukernel.h): fmaf over
  * k = 0..K-1 in order from 0, then + bias, then the activation as the
- * scalar elementwise kernels compute it (lam__act_f32).  So every ISA's
+ * scalar elementwise kernels compute it (lam__act_f32), then + the
+ * epilogue's addend (ep.add, when not NULL).  So every ISA's
  * gemm gives these bits exactly for IDENTITY, RELU, RELU6 and LEAKY_RELU,
  * and within its activation's bound otherwise: this is the oracle.
  * Accuracy: |err| <= K eps sum_k |x_k w_k| + 1 ULP of the activation. */
@@ -39,7 +40,10 @@ void lam__f32_gemm_scalar(size_t M, size_t N, size_t K, const float *x, size_t l
                 acc = fmaf(xr[k], w[k], acc);
             if (bias)
                 acc += bias[n];
-            y[m * ldy + n] = lam__act_f32(ep.act, ep.alpha, acc);
+            acc = lam__act_f32(ep.act, ep.alpha, acc);
+            if (ep.add)
+                acc += ep.add[m * ep.ldadd + n];
+            y[m * ldy + n] = acc;
         }
     }
 }

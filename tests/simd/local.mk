@@ -12,6 +12,7 @@ tests_simd_test_kernels_SOURCES = \
 	tests/simd/test_vbinary.c \
 	tests/simd/test_rows.c \
 	tests/simd/test_gemm.c \
+	tests/simd/test_gemm_addend.c \
 	tests/simd/test_attention.c \
 	tests/simd/test_window.c \
 	tests/simd/test_conv_gemm.c \

@@ -149,7 +149,7 @@ Test(conv_gemm, every_table_against_float64_and_the_scalar_twin, .init = init_ta
                     const lam__kernel_table *k = tables[t];
                     float *pk = cc_pack(k, &c);
                     for (size_t a = 0; a < NACTS; a++) {
-                        lam__epilogue ep = {acts[a], 0.1f};
+                        lam__epilogue ep = {.act = acts[a], .alpha = 0.1f};
                         const float *bias = (a + ni) % 2 ? NULL : c.bias;
                         cc_run(k, &c, pk, bias, ep, c.y);
                         cc_check_ref(k, &c, bias, ep, c.y);
@@ -176,7 +176,7 @@ Test(conv_gemm, pixel_splits_are_bit_identical, .init = init_tables)
         ccase c;
         cc_make(&c, &r, 19, 157, 140, 2);
         float *pk = cc_pack(k, &c);
-        lam__epilogue ep = {LAM_ACTIVATION_SILU, 0.0f};
+        lam__epilogue ep = {.act = LAM_ACTIVATION_SILU, .alpha = 0.0f};
         cc_run(k, &c, pk, c.bias, ep, c.y0);
         const size_t cuts[] = {1, 5, 16, 33, 48, 100, 156};
         for (size_t s = 0; s < sizeof cuts / sizeof cuts[0]; s++) {
@@ -205,7 +205,7 @@ Test(conv_gemm, inf_weight_times_zero_is_nan, .init = init_tables)
         float *zero = calloc(40, sizeof(float));
         c.rows[3] = zero;
         float *pk = cc_pack(k, &c);
-        lam__epilogue ep = {LAM_ACTIVATION_RELU, 0.0f};
+        lam__epilogue ep = {.act = LAM_ACTIVATION_RELU, .alpha = 0.0f};
         cc_run(k, &c, pk, c.bias, ep, c.y);
         for (size_t m = 0; m < c.M; m++)
             for (size_t j = 0; j < c.N; j++)
@@ -227,7 +227,7 @@ Test(conv_gemm, long_k_and_many_strips_match_the_scalar_twin, .init = init_table
     ccase c;
     cc_make(&c, &r, 11, 203, 2100, 1);
     float *ps = cc_pack(sc, &c);
-    lam__epilogue ep = {LAM_ACTIVATION_RELU, 0.0f};
+    lam__epilogue ep = {.act = LAM_ACTIVATION_RELU, .alpha = 0.0f};
     cc_run(sc, &c, ps, c.bias, ep, c.y0);
     cc_check_ref(sc, &c, c.bias, ep, c.y0);
     for (int t = 1; t < ntables; t++) {

@@ -92,14 +92,14 @@ Test(gemm, exact_small_case, .init = init_tables)
         const lam__kernel_table *k = tables[t];
         cr_assert(k->gemm_packed_size(2, 3) <= 64 * 3);
         k->gemm_pack(2, 3, W, packed);
-        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, 2);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY, .alpha = 0}, 0, 2);
         for (int i = 0; i < 4; i++)
             cr_assert(y[i] == expect_none[i], "%s y[%d] = %g", k->isa, i, y[i]);
-        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam__epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
+        k->gemm(2, 2, 3, x, 3, packed, b, y, 2, (lam__epilogue){.act = LAM_ACTIVATION_RELU, .alpha = 0}, 0, 2);
         for (int i = 0; i < 4; i++)
             cr_assert(y[i] == expect_relu[i], "%s relu y[%d] = %g", k->isa, i, y[i]);
         /* K = 0: y = act(bias) */
-        k->gemm(2, 2, 0, x, 3, packed, b, y, 2, (lam__epilogue){LAM_ACTIVATION_RELU, 0}, 0, 2);
+        k->gemm(2, 2, 0, x, 3, packed, b, y, 2, (lam__epilogue){.act = LAM_ACTIVATION_RELU, .alpha = 0}, 0, 2);
         cr_assert(y[0] == 0.5f && y[1] == 0 && y[2] == 0.5f && y[3] == 0, "%s K=0", k->isa);
     }
 }
@@ -119,7 +119,7 @@ Test(gemm, exact_integers, .init = init_tables)
                     gc_alloc(&g, k, Ms[a], Ns[b], Ks[c], 3, 2);
                     gc_fill(&g, &r, 1);
                     k->gemm_pack(g.N, g.K, g.W, g.packed);
-                    gc_run(k, &g, g.bias, (lam__epilogue){LAM_ACTIVATION_IDENTITY, 0}, 0, g.N);
+                    gc_run(k, &g, g.bias, (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY, .alpha = 0}, 0, g.N);
                     for (size_t m = 0; m < g.M; m++)
                         for (size_t n = 0; n < g.N; n++) {
                             long s = (long)g.bias[n];
@@ -150,7 +150,7 @@ Test(gemm, shapes_and_epilogues, .init = init_tables)
             gc_fill(&g, &r, 0);
             k->gemm_pack(g.N, g.K, g.W, g.packed);
             for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
-                lam__epilogue ep = {all_acts[a], 0.1f};
+                lam__epilogue ep = {.act = all_acts[a], .alpha = 0.1f};
                 const float *bias = a % 2 ? NULL : g.bias;
                 gc_run(k, &g, bias, ep, 0, g.N);
                 gc_check(k, &g, bias, ep, 0, g.N);
@@ -173,7 +173,7 @@ Test(gemm, ranges_and_splits_are_bit_identical, .init = init_tables)
             gc_alloc(&g, k, shapes[s][0], shapes[s][1], shapes[s][2], 1, 3);
             gc_fill(&g, &r, 0);
             k->gemm_pack(g.N, g.K, g.W, g.packed);
-            lam__epilogue ep = {LAM_ACTIVATION_GELU, 0};
+            lam__epilogue ep = {.act = LAM_ACTIVATION_GELU, .alpha = 0};
             gc_run(k, &g, g.bias, ep, 0, g.N);
             size_t ny = g.M * g.ldy;
             float *full = malloc(ny * sizeof *full);
@@ -228,7 +228,7 @@ Test(gemm, nan_propagates, .init = init_tables)
             g.x[(M - 1) * g.ldx + 7] = NAN; /* last row */
             g.W[3 * g.K + 2] = NAN;        /* column 3 */
             k->gemm_pack(g.N, g.K, g.W, g.packed);
-            gc_run(k, &g, g.bias, (lam__epilogue){LAM_ACTIVATION_RELU, 0}, 0, g.N);
+            gc_run(k, &g, g.bias, (lam__epilogue){.act = LAM_ACTIVATION_RELU, .alpha = 0}, 0, g.N);
             for (size_t m = 0; m < M; m++)
                 for (size_t n = 0; n < g.N; n++) {
                     int want = m == M - 1 || n == 3;
@@ -258,7 +258,7 @@ Test(gemm, small_layers_match_fma_chain, .init = init_tables)
         k->gemm_pack(g.N, g.K, g.W, g.packed);
         float *row = malloc(g.ldy * sizeof *row);
         for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
-            lam__epilogue ep = {all_acts[a], 0.1f};
+            lam__epilogue ep = {.act = all_acts[a], .alpha = 0.1f};
             const float *bias = a % 2 ? NULL : g.bias;
             size_t nb = s % 4 == 3 ? 1 : 0;
             gc_run(k, &g, bias, ep, nb, g.N);
@@ -314,7 +314,7 @@ Test(gemm, narrow_layers_match_gemv_and_fma_chain, .init = init_tables)
                     const size_t ny = M * g.ldy;
                     float *row = malloc(g.ldy * sizeof *row);
                     for (size_t a = 0; a < sizeof all_acts / sizeof all_acts[0]; a++) {
-                        lam__epilogue ep = {all_acts[a], 0.1f};
+                        lam__epilogue ep = {.act = all_acts[a], .alpha = 0.1f};
                         const float *bias = (a + N) % 2 ? NULL : g.bias;
                         for (size_t i = 0; i < ny; i++)
                             g.y[i] = -7.0f;
@@ -402,7 +402,7 @@ Test(gemm, mlp2_matches_two_gemms, .init = init_tables)
                         k->gemm_pack(H, K, W1, p1);
                         k->gemm_pack(N, H, W2, p2);
                         for (size_t e = 0; e < sizeof pairs / sizeof pairs[0]; e++) {
-                            const lam__epilogue e1 = {pairs[e][0], 0.05f}, e2 = {pairs[e][1], 0.3f};
+                            const lam__epilogue e1 = {.act = pairs[e][0], .alpha = 0.05f}, e2 = {.act = pairs[e][1], .alpha = 0.3f};
                             const float *bb1 = (e + d) % 3 == 2 ? NULL : b1;
                             const float *bb2 = (e + a) % 3 == 1 ? NULL : b2;
                             for (size_t i = 0; i < M * ldy; i++)
@@ -505,7 +505,7 @@ static void kt_gemm_case(const lam__kernel_table *k, const lam__kernel_table *s,
     const size_t ny = M * g.ldy;
     float *full = malloc(ny * sizeof *full);
     for (int a = 0; a < 3; a++) {
-        const lam__epilogue ep = {acts[a], 0};
+        const lam__epilogue ep = {.act = acts[a], .alpha = 0};
         const float *bias = a == 1 ? NULL : g.bias;
         for (size_t i = 0; i < ny; i++)
             g.y[i] = h.y[i] = -7.0f;
@@ -598,8 +598,8 @@ static void kt_check_mlp2(const lam__kernel_table *k, const kt_gemm_entry *e)
                     k->gemm_pack(H, K, W1, p1), k->gemm_pack(N, H, W2, p2);
                     s->gemm_pack(H, K, W1, q1), s->gemm_pack(N, H, W2, q2);
                     for (int pr = 0; pr < 2; pr++) {
-                        const lam__epilogue e1 = {pr ? LAM_ACTIVATION_RELU : LAM_ACTIVATION_IDENTITY, 0};
-                        const lam__epilogue e2 = {pr ? LAM_ACTIVATION_IDENTITY : LAM_ACTIVATION_RELU, 0};
+                        const lam__epilogue e1 = {.act = pr ? LAM_ACTIVATION_RELU : LAM_ACTIVATION_IDENTITY, .alpha = 0};
+                        const lam__epilogue e2 = {.act = pr ? LAM_ACTIVATION_IDENTITY : LAM_ACTIVATION_RELU, .alpha = 0};
                         const float *bb1 = pr ? b1 : NULL, *bb2 = b2;
                         for (size_t i = 0; i < M * ldy; i++)
                             y[i] = z[i] = -7.0f;
@@ -657,7 +657,7 @@ Test(gemm_avx512, bit_identical_to_avx2)
                 k5->gemm_pack(N, K, g.W, g.packed);
                 k2->gemm_pack(N, K, g.W, h.packed);
                 for (int act = 0; act < 2; act++) {
-                    const lam__epilogue ep = {act ? LAM_ACTIVATION_RELU : LAM_ACTIVATION_IDENTITY, 0};
+                    const lam__epilogue ep = {.act = act ? LAM_ACTIVATION_RELU : LAM_ACTIVATION_IDENTITY, .alpha = 0};
                     const float *bias = (a + act) % 2 ? NULL : g.bias;
                     gc_run(k5, &g, bias, ep, 0, N);
                     gc_run(k2, &h, bias, ep, 0, N);
@@ -693,7 +693,7 @@ Test(gemm_avx512, bit_identical_to_avx2)
                     b2[i] = kt_uniform(&r, -1, 1);
                 k5->gemm_pack(H, K, W1, p1), k5->gemm_pack(N, H, W2, p2);
                 k2->gemm_pack(H, K, W1, q1), k2->gemm_pack(N, H, W2, q2);
-                const lam__epilogue e1 = {LAM_ACTIVATION_RELU, 0}, e2 = {LAM_ACTIVATION_IDENTITY, 0};
+                const lam__epilogue e1 = {.act = LAM_ACTIVATION_RELU, .alpha = 0}, e2 = {.act = LAM_ACTIVATION_IDENTITY, .alpha = 0};
                 k5->mlp2(M, K, H, N, x, K, p1, b1, e1, p2, b2, e2, y, N);
                 k2->mlp2(M, K, H, N, x, K, q1, b1, e1, q2, b2, e2, z, N);
                 for (size_t i = 0; i < M * N; i++)
@@ -730,7 +730,7 @@ Test(gemm_avx512, lanes_kernel_up_to_16_columns)
                 s->gemm_pack(N, K, g.W, h.packed);
                 float *want = malloc(M * g.ldy * sizeof *want);
                 for (size_t e = 0; e < 3; e++) {
-                    const lam__epilogue ep = {all_acts[(N + e) % 9], 0.1f};
+                    const lam__epilogue ep = {.act = all_acts[(N + e) % 9], .alpha = 0.1f};
                     const float *bias = e == 1 ? NULL : g.bias;
                     for (size_t i = 0; i < M * g.ldy; i++)
                         g.y[i] = want[i] = h.y[i] = -7.0f;

@@ -1,5 +1,6 @@
-/* The NEON GEMM epilogue: bias + activation on an accumulator tile, then the
- * store of the tile's columns [lo, hi) (partial tiles through a buffer).
+/* The NEON GEMM epilogue: bias + activation (+ the addend) on an
+ * accumulator tile, then the store of the tile's columns [lo, hi) (partial
+ * tiles through a buffer).
  * Out of line, once per tile per K block; the activations are the inline
  * code of the elementwise kernels (vmath-neon.h). */
 #include "config.h"
@@ -65,6 +66,17 @@ void lam__gemm_store_tile_neon(int mr, float32x4_t *c, float *y, size_t ldy, siz
             }
         }
         lam__gemm_act_neon(4 * mr, c, ep);
+        if (ep.add) /* the residual addend, after the activation */
+            for (int i = 0; i < mr; i++) {
+                float t[16] = {0};
+                const float *r = ep.add + i * ep.ldadd;
+                if (!full) {
+                    memcpy(t + lo, r + lo, (hi - lo) * sizeof *t);
+                    r = t;
+                }
+                for (int j = 0; j < 4; j++)
+                    c[4 * i + j] = vaddq_f32(c[4 * i + j], vld1q_f32(r + 4 * j));
+            }
     }
     for (int i = 0; i < mr; i++) {
         if (full) {

@@ -12,7 +12,8 @@
 
 /* Store an mr x 16 tile c[4 i + j] (row i, quarter j) into y (row stride
  * ldy), columns [lo, hi) of the tile only; when `last`, add bias (the
- * panel's 16 floats, or NULL) and apply the activation first. */
+ * panel's 16 floats, or NULL) and apply the activation first, then ep.add
+ * (row i at ep.add + i ep.ldadd) when not NULL. */
 void lam__gemm_store_tile_neon(int mr, float32x4_t *c, float *y, size_t ldy, size_t lo, size_t hi,
                                int last, const float *bias, lam__epilogue ep);
 

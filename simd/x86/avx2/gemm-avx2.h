@@ -28,7 +28,8 @@ LAM__INLINE __m256i lam__colmask_avx2(int h, size_t lo, size_t hi)
 
 /* Store an mr x 16 accumulator tile c[2 i + h] (row i, half h) into y (row
  * stride ldy), columns [lo, hi) of the tile only.  When `last`, add bias
- * (16 floats of the panel, or NULL) and apply the activation first. */
+ * (16 floats of the panel, or NULL) and apply the activation first, then
+ * ep.add (row i at ep.add + i ep.ldadd, the tile's columns) when not NULL. */
 void lam__gemm_store_tile_avx2(int mr, __m256 *c, float *y, size_t ldy, size_t lo, size_t hi,
                                int last, const float *bias, lam__epilogue ep);
 

@@ -1,5 +1,5 @@
-/* The AVX2 GEMM epilogue: bias + activation on an accumulator tile, then
- * the store of the tile's columns [lo, hi).  Out of line (once per tile per
+/* The AVX2 GEMM epilogue: bias + activation (+ the addend) on an
+ * accumulator tile, then the store of the tile's columns [lo, hi).  Out of line (once per tile per
  * K block, against KC FMAs per element), so that the microkernels stay
  * small; the activations are the same inline code as the elementwise
  * kernels (vmath-avx2.h), so Linear+act equals Linear then act, bit for bit. */
@@ -43,6 +43,9 @@ void lam__gemm_store_tile_avx2(int mr, __m256 *c, float *y, size_t ldy, size_t l
         for (int i = 0; i < mr; i++)
             c[i] = bias ? _mm256_add_ps(c[2 * i], b0) : c[2 * i];
         lam__gemm_act_avx2(mr, c, ep);
+        if (ep.add)
+            for (int i = 0; i < mr; i++)
+                c[i] = _mm256_add_ps(c[i], _mm256_maskload_ps(ep.add + i * ep.ldadd, m0));
         for (int i = 0; i < mr; i++)
             _mm256_maskstore_ps(y + i * ldy, m0, c[i]);
         return;
@@ -57,6 +60,14 @@ void lam__gemm_store_tile_avx2(int mr, __m256 *c, float *y, size_t ldy, size_t l
             }
         }
         lam__gemm_act_avx2(2 * mr, c, ep);
+        if (ep.add)
+            for (int i = 0; i < mr; i++) {
+                const float *r = ep.add + i * ep.ldadd;
+                c[2 * i] = _mm256_add_ps(c[2 * i], full ? _mm256_loadu_ps(r)
+                                                        : _mm256_maskload_ps(r, m0));
+                c[2 * i + 1] = _mm256_add_ps(c[2 * i + 1], full ? _mm256_loadu_ps(r + 8)
+                                                                : _mm256_maskload_ps(r + 8, m1));
+            }
     }
     if (full) {
         for (int i = 0; i < mr; i++) {

@@ -101,6 +101,14 @@ LAM__INLINE void lam__tile_avx512(const int mr, const int nv, size_t kc, const f
                     if (i < mr && j < nv)
                         c[i][j] = _mm512_load_ps(t + (i * nv + j) * 16);
         }
+        if (ep.add) /* the residual addend, after the activation */
+            _Pragma("GCC unroll 6")
+            for (int i = 0; i < LAM__MR; i++)
+                _Pragma("GCC unroll 4")
+                for (int j = 0; j < LAM__NV; j++)
+                    if (i < mr && j < nv)
+                        c[i][j] = _mm512_add_ps(
+                            c[i][j], _mm512_maskz_loadu_ps(m[j], ep.add + i * ep.ldadd + 16 * j));
     }
     _Pragma("GCC unroll 6")
     for (int i = 0; i < LAM__MR; i++)
