@@ -1109,6 +1109,8 @@ Test(broken, each_defect_has_its_message_and_nothing_half_registers)
                         "its children and sets neither forward nor forward_into"},
         {"variant_only", "layer type 'AlsoFine' sets variant without matches"},
         {"unknown_flag", "layer type 'AlsoFine': unknown bits 0x40 in flags 0x41"},
+        {"plane_container", "layer type 'AlsoFine' declares LAM_LAYER_PLANEWISE without "
+                            "forward_into (a plan runs sample blocks through forward_into)"},
     };
     size_t n_types = 0;
     while (lam_layer_type_name(n_types))

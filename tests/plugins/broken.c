@@ -55,12 +55,25 @@ static uint32_t old_caps(const lam_host_api *h, const lam_module *self, int ndim
 #define ok_forward copy_forward
 #endif
 
+#if defined(BROKEN_PLANE_CONTAINER)
+static lam_status container_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                    void *args, lam_tensor **out)
+{
+    (void)self, (void)args;
+    return h->ops->relu(out, in);
+}
+#endif
+
 /* unused in some variants */
 __attribute__((unused)) static const lam_layer_type second_type = {
     .struct_size = sizeof(lam_layer_type),
     .name = SECOND_NAME,
 #ifdef BROKEN_UNKNOWN_FLAG
     .flags = LAM_LAYER_ROWWISE | 0x40u, /* a bit no ABI defines */
+#endif
+#ifdef BROKEN_PLANE_CONTAINER
+    .flags = LAM_LAYER_PLANEWISE, /* a container: plans could not run it in blocks */
+    .forward = container_forward,
 #endif
 #ifdef BROKEN_OLD_FLAGS
     .flags = LAM_LAYER_ROWWISE | LAM_LAYER_PLANEWISE | LAM_LAYER_SAMPLE_BLOCKS | 0x40u,
@@ -75,7 +88,7 @@ __attribute__((unused)) static const lam_layer_type second_type = {
 #ifndef BROKEN_NULL_CREATE
     .create = ok_create,
 #endif
-#ifndef BROKEN_NO_FORWARD
+#if !defined(BROKEN_NO_FORWARD) && !defined(BROKEN_PLANE_CONTAINER)
     .forward_into = ok_forward,
 #endif
 };

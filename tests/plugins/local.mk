@@ -15,7 +15,8 @@ LAM_BROKEN_PLUGINS = \
 	tests/plugins/abi_minor.la tests/plugins/small_struct.la tests/plugins/null_name.la \
 	tests/plugins/null_register.la tests/plugins/null_create.la tests/plugins/dup_builtin.la \
 	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la \
-	tests/plugins/seq_forward.la tests/plugins/variant_only.la tests/plugins/unknown_flag.la
+	tests/plugins/seq_forward.la tests/plugins/variant_only.la tests/plugins/unknown_flag.la \
+	tests/plugins/plane_container.la
 
 # Plugins that call back into the loader from a constructor, register_types
 # or a destructor (reenter.c), and plugins whose names collide with swish's
@@ -155,6 +156,11 @@ tests_plugins_unknown_flag_la_SOURCES = tests/plugins/broken.c
 tests_plugins_unknown_flag_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_UNKNOWN_FLAG -DBROKEN_NAME='"unknown_flag"'
 tests_plugins_unknown_flag_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 tests_plugins_unknown_flag_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_plane_container_la_SOURCES = tests/plugins/broken.c
+tests_plugins_plane_container_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_PLANE_CONTAINER -DBROKEN_NAME='"plane_container"'
+tests_plugins_plane_container_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_plane_container_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
 # not broken: built for ABI 1.6, with flag bits and a slot 1.6 did not use
 # (a good plugin: in a directory of its own, outside the search path)
