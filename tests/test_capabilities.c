@@ -390,7 +390,8 @@ Test(capabilities, plugin_producer_folds_a_batchnorm)
 
 /* One layer of the float64 reference, on [N, C, H, W] (H = 1 for 1-d):
  * 'c' a convolution (weight [O, C, (kh,) kw] and bias from the state_dict,
- * stride 1, padding `pad` on the spatial dims), 's' softsign, 'm' PointMix,
+ * stride 1, padding `pad` on the spatial dims), 's' softsign, 'w'
+ * Swish(beta=k), 'm' PointMix,
  * 'p' max pooling with kernel and stride `k` on the spatial dims. */
 struct ref_step {
     char kind;
@@ -463,6 +464,9 @@ static double *reference(lam_module *m, const lam_tensor *x, const struct ref_st
                         } else if (r->kind == 's') {
                             double e = a[((n * C + c) * H + y) * W + z];
                             v = e / (1.0 + fabs(e));
+                        } else if (r->kind == 'w') { /* Swish(beta=k) */
+                            double e = a[((n * C + c) * H + y) * W + z];
+                            v = e / (1.0 + exp(-r->k * e));
                         } else {
                             int64_t ky = nd == 4 ? r->k : 1;
                             v = -INFINITY;
@@ -587,7 +591,7 @@ static void check_blocks(const char *text, int ndim, const int64_t *shape,
 #define CONV_ACT_CONV_POOL(act)                                                                    \
     "Sequential(\n"                                                                                \
     "  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"                     \
-    "  (1): " act "()\n"                                                                           \
+    "  (1): " act "\n"                                                                             \
     "  (2): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1))\n"                                     \
     "  (3): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"          \
     ")"
@@ -597,24 +601,33 @@ static const int64_t img[4] = {16, 3, 30, 30};
 
 Test(capabilities, planewise_plugin_activation_runs_in_the_convolutions_blocks)
 {
-    check_blocks(CONV_ACT_CONV_POOL("PlaneSoftsign"), 4, img, conv_act_conv_pool, 4,
+    check_blocks(CONV_ACT_CONV_POOL("PlaneSoftsign()"), 4, img, conv_act_conv_pool, 4,
                  "{blocks of 8: Conv2d, PlaneSoftsign, Conv2d, MaxPool2d}");
     /* one sample a block (its intermediates exceed the block budget) */
     const int64_t big[4] = {2, 3, 120, 120};
-    check_blocks(CONV_ACT_CONV_POOL("PlaneSoftsign"), 4, big, conv_act_conv_pool, 4,
+    check_blocks(CONV_ACT_CONV_POOL("PlaneSoftsign()"), 4, big, conv_act_conv_pool, 4,
                  "{blocks of 1: Conv2d, PlaneSoftsign, Conv2d, MaxPool2d}");
+}
+
+/* The shipped Swish declares LAM_LAYER_PLANEWISE: with beta != 1 (no
+ * epilogue computes it) it runs in the blocks. */
+Test(capabilities, shipped_swish_runs_in_the_convolutions_blocks)
+{
+    static const struct ref_step steps[] = {{'c', 3, 1}, {'w', 2, 0}, {'c', 3, 0}, {'p', 2, 0}};
+    check_blocks(CONV_ACT_CONV_POOL("Swish(beta=2)"), 4, img, steps, 4,
+                 "{blocks of 8: Conv2d, Swish, Conv2d, MaxPool2d}");
 }
 
 Test(capabilities, plugin_activation_without_the_flag_runs_step_by_step)
 {
     /* (the second convolution and the pool still make a block) */
-    check_blocks(CONV_ACT_CONV_POOL("Softsign"), 4, img, conv_act_conv_pool, 4,
+    check_blocks(CONV_ACT_CONV_POOL("Softsign()"), 4, img, conv_act_conv_pool, 4,
                  "Conv2d, Softsign, {blocks of 8: Conv2d, MaxPool2d}");
 }
 
 Test(capabilities, capabilities_callback_answers_per_rank)
 {
-    check_blocks(CONV_ACT_CONV_POOL("RankSoftsign"), 4, img, conv_act_conv_pool, 4,
+    check_blocks(CONV_ACT_CONV_POOL("RankSoftsign()"), 4, img, conv_act_conv_pool, 4,
                  "{blocks of 8: Conv2d, RankSoftsign, Conv2d, MaxPool2d}");
     /* plane-wise for 4-d inputs only: not in a 1-d block */
     static const struct ref_step steps[] = {{'c', 3, 1}, {'s', 0, 0}, {'p', 2, 0}};
