@@ -616,6 +616,9 @@ Test(capabilities, shipped_swish_runs_in_the_convolutions_blocks)
     static const struct ref_step steps[] = {{'c', 3, 1}, {'w', 2, 0}, {'c', 3, 0}, {'p', 2, 0}};
     check_blocks(CONV_ACT_CONV_POOL("Swish(beta=2)"), 4, img, steps, 4,
                  "{blocks of 8: Conv2d, Swish, Conv2d, MaxPool2d}");
+    const int64_t big[4] = {2, 3, 120, 120}; /* planes split across 3 threads */
+    check_blocks(CONV_ACT_CONV_POOL("Swish(beta=2)"), 4, big, steps, 4,
+                 "{blocks of 1: Conv2d, Swish, Conv2d, MaxPool2d}");
 }
 
 Test(capabilities, plugin_activation_without_the_flag_runs_step_by_step)
