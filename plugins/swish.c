@@ -77,9 +77,11 @@ static void swish_destroy(const lam_host_api *h, void *state)
     free(state);
 }
 
+/* Elementwise, so it maps each (sample, channel) plane alone: a plan runs
+ * it inside the sample blocks of a convolution before it (ABI 1.7). */
 static const lam_layer_type swish_type = {
     .struct_size = sizeof(lam_layer_type),
-    .flags = LAM_LAYER_ROWWISE,
+    .flags = LAM_LAYER_ROWWISE | LAM_LAYER_PLANEWISE,
     .name = "Swish",
     .doc = "x * sigmoid(beta * x)",
     .args = swish_args,

@@ -379,3 +379,287 @@ Test(capabilities, plugin_producer_folds_a_batchnorm)
     lam_tensor_release(x);
     lam_module_release(seq);
 }
+
+/* ---- sample blocks (ABI 1.7): a plugin layer declaring LAM_LAYER_PLANEWISE
+ * or LAM_LAYER_SAMPLE_BLOCKS (or answering them through `capabilities`) runs
+ * inside a convolution's sample blocks as the built-in activations and pools
+ * do; one that does not declare them runs step by step.  Every plan gives the
+ * bits of the step-by-step plan (LAMINA_SAMPLE_BLOCKS=0), of lam_module_forward
+ * and of the children one by one, on 1, 2 and 3 threads, and is close to a
+ * float64 computation of the same layers. ---- */
+
+/* One layer of the float64 reference, on [N, C, H, W] (H = 1 for 1-d):
+ * 'c' a convolution (weight [O, C, (kh,) kw] and bias from the state_dict,
+ * stride 1, padding `pad` on the spatial dims), 's' softsign, 'w'
+ * Swish(beta=k), 'm' PointMix,
+ * 'p' max pooling with kernel and stride `k` on the spatial dims. */
+struct ref_step {
+    char kind;
+    int k, pad;
+};
+
+static lam_tensor *sd_tensor(lam_state_dict *sd, size_t i, const char *what)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%zu.%s", i, what);
+    lam_tensor *t = lam_state_dict_get(sd, key);
+    cr_assert(t != NULL, "no %s in the state_dict", key);
+    return t;
+}
+
+/* The reference output (malloc'd, out_numel doubles) for x through steps. */
+static double *reference(lam_module *m, const lam_tensor *x, const struct ref_step *steps,
+                         size_t n_steps, int64_t *out_numel)
+{
+    lam_state_dict *sd = NULL;
+    OK(lam_module_state_dict(m, &sd));
+    const int nd = lam_tensor_ndim(x);
+    const int64_t *xs = lam_tensor_shape(x);
+    int64_t N = xs[0], C = xs[1], H = nd == 4 ? xs[2] : 1, W = xs[nd - 1];
+    double *a = malloc(sizeof(double) * (size_t)lam_tensor_numel(x));
+    cr_assert(a);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        a[i] = lam_tensor_data((lam_tensor *)x)[i];
+    for (size_t s = 0; s < n_steps; s++) {
+        const struct ref_step *r = &steps[s];
+        int64_t O = C, OH = H, OW = W;
+        const float *w = NULL, *b = NULL;
+        int64_t kh = 1, kw = 1, ph = 0, pw = r->pad;
+        if (r->kind == 'c' || r->kind == 'm') {
+            lam_tensor *wt = sd_tensor(sd, s, "weight");
+            w = lam_tensor_data(wt);
+            O = lam_tensor_shape(wt)[0];
+            if (r->kind == 'c') {
+                b = lam_tensor_data(sd_tensor(sd, s, "bias"));
+                kw = r->k;
+                kh = nd == 4 ? r->k : 1;
+                ph = nd == 4 ? r->pad : 0;
+                OH = H + 2 * ph - kh + 1;
+                OW = W + 2 * pw - kw + 1;
+            }
+        } else if (r->kind == 'p') {
+            OH = nd == 4 ? H / r->k : 1;
+            OW = W / r->k;
+        }
+        double *o = malloc(sizeof(double) * (size_t)(N * O * OH * OW));
+        cr_assert(o);
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t c = 0; c < O; c++)
+                for (int64_t y = 0; y < OH; y++)
+                    for (int64_t z = 0; z < OW; z++) {
+                        double v = 0.0;
+                        if (r->kind == 'c') {
+                            v = b[c];
+                            for (int64_t i = 0; i < C; i++)
+                                for (int64_t u = 0; u < kh; u++)
+                                    for (int64_t t = 0; t < kw; t++) {
+                                        int64_t iy = y + u - ph, iz = z + t - pw;
+                                        if (iy >= 0 && iy < H && iz >= 0 && iz < W)
+                                            v += (double)w[((c * C + i) * kh + u) * kw + t] *
+                                                 a[((n * C + i) * H + iy) * W + iz];
+                                    }
+                        } else if (r->kind == 'm') {
+                            for (int64_t i = 0; i < C; i++)
+                                v += (double)w[c * C + i] * a[((n * C + i) * H + y) * W + z];
+                        } else if (r->kind == 's') {
+                            double e = a[((n * C + c) * H + y) * W + z];
+                            v = e / (1.0 + fabs(e));
+                        } else if (r->kind == 'w') { /* Swish(beta=k) */
+                            double e = a[((n * C + c) * H + y) * W + z];
+                            v = e / (1.0 + exp(-r->k * e));
+                        } else {
+                            int64_t ky = nd == 4 ? r->k : 1;
+                            v = -INFINITY;
+                            for (int64_t u = 0; u < ky; u++)
+                                for (int64_t t = 0; t < r->k; t++) {
+                                    double e = a[((n * C + c) * H + y * ky + u) * W + z * r->k + t];
+                                    v = e > v ? e : v;
+                                }
+                        }
+                        o[((n * O + c) * OH + y) * OW + z] = v;
+                    }
+        free(a);
+        a = o;
+        C = O;
+        H = OH;
+        W = OW;
+    }
+    lam_state_dict_free(sd);
+    *out_numel = N * C * H * W;
+    return a;
+}
+
+static bool same_bits(const lam_tensor *a, const lam_tensor *b)
+{
+    return a && b && lam_tensor_numel(a) == lam_tensor_numel(b) &&
+           memcmp(lam_tensor_data((lam_tensor *)a), lam_tensor_data((lam_tensor *)b),
+                  sizeof(float) * (size_t)lam_tensor_numel(a)) == 0;
+}
+
+/* Parses text, draws its parameters in [-0.5, 0.5], runs x of this shape
+ * through it every way, checks the bits and the reference, and checks the
+ * description of the plan with blocks on 1 thread against want (the text
+ * after "strategy/n: "). */
+static void check_blocks(const char *text, int ndim, const int64_t *shape,
+                         const struct ref_step *steps, size_t n_steps, const char *want)
+{
+    lam_module *m = NULL;
+    OK(lam_model_parse(text, strlen(text), "<case>", &m));
+    lam_module_eval(m);
+    lam_state_dict *sd = NULL;
+    OK(lam_module_state_dict(m, &sd));
+    unsigned seed = 5;
+    for (size_t i = 0; i < lam_state_dict_len(sd); i++) {
+        lam_tensor *t = lam_state_dict_get(sd, lam_state_dict_key(sd, i));
+        float *d = lam_tensor_data(t);
+        for (int64_t j = 0; j < lam_tensor_numel(t); j++) {
+            seed = seed * 1103515245u + 12345u;
+            d[j] = (float)((seed >> 9) % 1001) / 1000.0f - 0.5f;
+        }
+        lam_tensor_mark_modified(t);
+    }
+    lam_state_dict_free(sd);
+    lam_tensor *x;
+    OK(lam_tensor_create(&x, ndim, shape));
+    float *xd = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        xd[i] = (float)sin(0.113 * (double)i) * 1.5f;
+
+    /* the step-by-step plan on 1 thread */
+    char *d = NULL;
+    lam_set_num_threads(1);
+    setenv("LAMINA_SAMPLE_BLOCKS", "0", 1);
+    lam_tensor *ref = run_plan(m, x, &d);
+    cr_expect(strchr(d, '{') == NULL, "LAMINA_SAMPLE_BLOCKS=0 plan: %s", d);
+    lam_free(d);
+    unsetenv("LAMINA_SAMPLE_BLOCKS");
+
+    /* close to float64 */
+    int64_t n_ref = 0;
+    double *r = reference(m, x, steps, n_steps, &n_ref);
+    cr_assert_eq(n_ref, lam_tensor_numel(ref));
+    const float *rd = lam_tensor_data(ref);
+    double worst = 0.0;
+    for (int64_t i = 0; i < n_ref; i++) {
+        double e = fabs(rd[i] - r[i]) / (1.0 + fabs(r[i]));
+        worst = e > worst ? e : worst;
+    }
+    cr_expect(worst < 1e-5, "%s: off float64 by %g (relative)", text, worst);
+    free(r);
+
+    /* the children one by one */
+    lam_tensor *h = x;
+    lam_tensor_retain(h);
+    for (size_t i = 0; i < lam_module_num_children(m); i++) {
+        lam_tensor *next = NULL;
+        OK(lam_module_forward(lam_module_child_at(m, i, NULL), h, &next));
+        lam_tensor_release(h);
+        h = next;
+    }
+    cr_expect(same_bits(ref, h), "%s: the children one by one differ", text);
+    lam_tensor_release(h);
+
+    /* (3 threads: planes of a block split across threads, in views that
+     * cut a sample's channels, where the threads do not take whole blocks) */
+    for (int threads = 1; threads <= 3; threads++) {
+        lam_set_num_threads(threads);
+        setenv("LAMINA_SAMPLE_BLOCKS", "0", 1);
+        lam_tensor *y0 = run_plan(m, x, &d);
+        cr_expect(same_bits(ref, y0), "%d threads: step-by-step plan %s differs", threads, d);
+        lam_free(d);
+        lam_tensor_release(y0);
+        unsetenv("LAMINA_SAMPLE_BLOCKS");
+        lam_tensor *y = run_plan(m, x, &d);
+        cr_expect(same_bits(ref, y), "%d threads: plan %s differs", threads, d);
+        if (threads == 1)
+            cr_expect(strchr(d, ':') && strcmp(strchr(d, ':') + 2, want) == 0,
+                      "plan %s, want ...: %s", d, want);
+        else if (strchr(want, '{')) /* block sizes may follow the threads */
+            cr_expect(strstr(d, "{blocks of ") != NULL, "2 threads: plan %s has no blocks", d);
+        lam_free(d);
+        lam_tensor_release(y);
+        lam_tensor *y2 = NULL;
+        OK(lam_module_forward(m, x, &y2));
+        cr_expect(same_bits(ref, y2), "%d threads: lam_module_forward differs", threads);
+        lam_tensor_release(y2);
+    }
+    lam_tensor_release(ref);
+    lam_tensor_release(x);
+    lam_module_release(m);
+}
+
+#define CONV_ACT_CONV_POOL(act)                                                                    \
+    "Sequential(\n"                                                                                \
+    "  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"                     \
+    "  (1): " act "\n"                                                                             \
+    "  (2): Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1))\n"                                     \
+    "  (3): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"          \
+    ")"
+static const struct ref_step conv_act_conv_pool[] = {
+    {'c', 3, 1}, {'s', 0, 0}, {'c', 3, 0}, {'p', 2, 0}};
+static const int64_t img[4] = {16, 3, 30, 30};
+
+Test(capabilities, planewise_plugin_activation_runs_in_the_convolutions_blocks)
+{
+    check_blocks(CONV_ACT_CONV_POOL("PlaneSoftsign()"), 4, img, conv_act_conv_pool, 4,
+                 "{blocks of 8: Conv2d, PlaneSoftsign, Conv2d, MaxPool2d}");
+    /* one sample a block (its intermediates exceed the block budget) */
+    const int64_t big[4] = {2, 3, 120, 120};
+    check_blocks(CONV_ACT_CONV_POOL("PlaneSoftsign()"), 4, big, conv_act_conv_pool, 4,
+                 "{blocks of 1: Conv2d, PlaneSoftsign, Conv2d, MaxPool2d}");
+}
+
+/* The shipped Swish declares LAM_LAYER_PLANEWISE: with beta != 1 (no
+ * epilogue computes it) it runs in the blocks. */
+Test(capabilities, shipped_swish_runs_in_the_convolutions_blocks)
+{
+    static const struct ref_step steps[] = {{'c', 3, 1}, {'w', 2, 0}, {'c', 3, 0}, {'p', 2, 0}};
+    check_blocks(CONV_ACT_CONV_POOL("Swish(beta=2)"), 4, img, steps, 4,
+                 "{blocks of 8: Conv2d, Swish, Conv2d, MaxPool2d}");
+    const int64_t big[4] = {2, 3, 120, 120}; /* planes split across 3 threads */
+    check_blocks(CONV_ACT_CONV_POOL("Swish(beta=2)"), 4, big, steps, 4,
+                 "{blocks of 1: Conv2d, Swish, Conv2d, MaxPool2d}");
+}
+
+Test(capabilities, plugin_activation_without_the_flag_runs_step_by_step)
+{
+    /* (the second convolution and the pool still make a block) */
+    check_blocks(CONV_ACT_CONV_POOL("Softsign()"), 4, img, conv_act_conv_pool, 4,
+                 "Conv2d, Softsign, {blocks of 8: Conv2d, MaxPool2d}");
+}
+
+Test(capabilities, capabilities_callback_answers_per_rank)
+{
+    check_blocks(CONV_ACT_CONV_POOL("RankSoftsign()"), 4, img, conv_act_conv_pool, 4,
+                 "{blocks of 8: Conv2d, RankSoftsign, Conv2d, MaxPool2d}");
+    /* plane-wise for 4-d inputs only: not in a 1-d block */
+    static const struct ref_step steps[] = {{'c', 3, 1}, {'s', 0, 0}, {'p', 2, 0}};
+    const int64_t shape[3] = {16, 3, 1000};
+    static const char text[] =
+        "Sequential(\n"
+        "  (0): Conv1d(3, 8, kernel_size=(3,), stride=(1,), padding=(1,))\n"
+        "  (1): RankSoftsign()\n"
+        "  (2): MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+        ")";
+    check_blocks(text, 3, shape, steps, 3, "Conv1d, RankSoftsign, MaxPool1d");
+    static const char plane[] =
+        "Sequential(\n"
+        "  (0): Conv1d(3, 8, kernel_size=(3,), stride=(1,), padding=(1,))\n"
+        "  (1): PlaneSoftsign()\n"
+        "  (2): MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+        ")";
+    check_blocks(plane, 3, shape, steps, 3,
+                 "{blocks of 8: Conv1d, PlaneSoftsign, MaxPool1d}");
+}
+
+Test(capabilities, sample_blocks_plugin_layer_starts_a_block)
+{
+    static const struct ref_step steps[] = {{'m', 0, 0}, {'s', 0, 0}, {'p', 2, 0}};
+    static const char text[] = "Sequential(\n"
+                               "  (0): PointMix(3, 8)\n"
+                               "  (1): PlaneSoftsign()\n"
+                               "  (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, "
+                               "ceil_mode=False)\n"
+                               ")";
+    check_blocks(text, 4, img, steps, 3, "{blocks of 8: PointMix, PlaneSoftsign, MaxPool2d}");
+}

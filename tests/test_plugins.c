@@ -28,6 +28,9 @@
 #ifndef LAM_TEST_COLLIDE_DIR
 #define LAM_TEST_COLLIDE_DIR "tests/plugins/collide/.libs"
 #endif
+#ifndef LAM_TEST_OLD_DIR
+#define LAM_TEST_OLD_DIR "tests/plugins/old/.libs"
+#endif
 
 static void setup(void)
 {
@@ -1105,6 +1108,9 @@ Test(broken, each_defect_has_its_message_and_nothing_half_registers)
         {"seq_forward", "layer type 'AlsoFine' is a Sequential (LAM_LAYER_SEQUENTIAL): it runs "
                         "its children and sets neither forward nor forward_into"},
         {"variant_only", "layer type 'AlsoFine' sets variant without matches"},
+        {"unknown_flag", "layer type 'AlsoFine': unknown bits 0x40 in flags 0x41"},
+        {"plane_container", "layer type 'AlsoFine' declares LAM_LAYER_PLANEWISE without "
+                            "forward_into (a plan runs sample blocks through forward_into)"},
     };
     size_t n_types = 0;
     while (lam_layer_type_name(n_types))
@@ -1179,6 +1185,82 @@ Test(broken, type_without_forward_is_rejected_at_registration)
     cr_expect_null(p);
     cr_expect_not(lam_layer_type_exists("AlsoFine"));
     cr_expect_not(lam_layer_type_exists("HalfRegistered"));
+}
+
+/* ABI 1.7: a flag bit this lamina does not know fails the load, naming the
+ * plugin, the type, the bits and the flags it knows. */
+Test(broken, unknown_flag_is_rejected_at_registration)
+{
+    char real[4096];
+    cr_assert(realpath(path_of(LAM_TEST_PLUGIN_DIR, "unknown_flag"), real) != NULL);
+    char want[4400];
+    snprintf(want, sizeof want,
+             "plugin 'unknown_flag' (%s): layer type 'AlsoFine': unknown bits 0x40 in flags 0x41 "
+             "(plugin ABI %u.%u knows LAM_LAYER_ROWWISE, LAM_LAYER_SEQUENTIAL, "
+             "LAM_LAYER_PLANEWISE and LAM_LAYER_SAMPLE_BLOCKS: 0xf)",
+             real, LAM_PLUGIN_ABI_MAJOR, LAM_PLUGIN_ABI_MINOR);
+    lam_plugin *p = (lam_plugin *)1;
+    lam_status st = lam_plugin_load(real, &p);
+    cr_expect_eq(st, LAM_ERR_PLUGIN);
+    cr_expect_str_eq(lam_last_error(), want);
+    cr_expect_null(p);
+    cr_expect_not(lam_layer_type_exists("AlsoFine"));
+    cr_expect_not(lam_layer_type_exists("HalfRegistered"));
+}
+
+/* A plugin built against ABI 1.6 keeps loading and running as under 1.6:
+ * flag bits 1.6 did not define, and what it has in the slot that was
+ * reserved then (capabilities now), are ignored, so its layer between a
+ * convolution and a pool is not run in sample blocks (a 1.7 plugin's
+ * plane-wise layer is: tests/test_capabilities.c). */
+Test(plugins, abi_1_6_plugin_keeps_its_flags_meaning)
+{
+    lam_plugin *p = NULL;
+    OK(lam_plugin_load(path_of(LAM_TEST_OLD_DIR, "old_flags"), &p));
+    static const char text[] =
+        "Sequential(\n"
+        "  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
+        "  (1): AlsoFine()\n"
+        "  (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+        ")";
+    lam_module *m = NULL;
+    OK(lam_model_parse(text, strlen(text), "<old>", &m));
+    lam_module_eval(m);
+    int64_t shape[4] = {16, 3, 30, 30};
+    lam_tensor *x = NULL, *y = NULL, *want = NULL;
+    OK(lam_tensor_create(&x, 4, shape));
+    float *xd = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        xd[i] = (float)((i * 37) % 101) / 25.0f - 2.0f;
+    for (int threads = 1; threads <= 2; threads++) {
+        lam_set_num_threads(threads);
+        lam_plan *plan = NULL;
+        OK(lam_plan_create(&plan, m, 4, shape));
+        char *d = lam_plan_describe(plan);
+        cr_expect(d && strchr(d, '{') == NULL && strstr(d, "Conv2d, AlsoFine, MaxPool2d"),
+                  "%d threads: plan %s", threads, d);
+        lam_free(d);
+        int nd;
+        int64_t os[LAM_MAX_DIMS];
+        OK(lam_plan_output_shape(plan, &nd, os));
+        OK(lam_tensor_create(&y, nd, os));
+        OK(lam_plan_run(plan, x, y));
+        lam_plan_free(plan);
+        /* the children one by one (AlsoFine copies) */
+        lam_tensor *h = NULL;
+        OK(lam_module_forward(lam_module_child_at(m, 0, NULL), x, &h));
+        OK(lam_module_forward(lam_module_child_at(m, 2, NULL), h, &want));
+        lam_tensor_release(h);
+        cr_expect(lam_tensor_numel(want) == lam_tensor_numel(y) &&
+                      memcmp(lam_tensor_data(want), lam_tensor_data(y),
+                             sizeof(float) * (size_t)lam_tensor_numel(y)) == 0,
+                  "%d threads: the plan differs from the layers one by one", threads);
+        lam_tensor_release(want);
+        lam_tensor_release(y);
+    }
+    lam_tensor_release(x);
+    lam_module_release(m);
+    OK(lam_plugin_unload(p));
 }
 
 /* What a failing create made is released by the host: the module it left in

@@ -77,7 +77,8 @@
  * thread count (tests/test_blocks.c).  The plan asks the layers'
  * capabilities ("computes samples alone", "maps planes alone"), not their
  * type names; the built-in convolutions, pools and activations declare
- * them (the plugin ABI has no flag for them yet).
+ * them, plugin layers with LAM_LAYER_SAMPLE_BLOCKS and LAM_LAYER_PLANEWISE
+ * (plugin ABI 1.7, <lamina/plugin.h>).
  * LAMINA_SAMPLE_BLOCKS=0 in the environment when a plan is made plans it
  * layer by layer over the whole batch instead (to compare).
  *

@@ -52,7 +52,7 @@ extern "C" {
 
 #define LAM_PLUGIN_MAGIC 0x4C4D5047u /* "LMPG" */
 #define LAM_PLUGIN_ABI_MAJOR 1u
-#define LAM_PLUGIN_ABI_MINOR 6u /* 1.1: host->ops, layer-type capabilities;
+#define LAM_PLUGIN_ABI_MINOR 7u /* 1.1: host->ops, layer-type capabilities;
                                    1.2: host->module_forward_into;
                                    1.3: LAM_ARG_ANY, tuples written as lists,
                                    LAM_ARG_STRING_OK;
@@ -68,7 +68,11 @@ extern "C" {
                                    and the key/value cache) and
                                    host->module_register_parameter;
                                    1.6: host->attention_default_args and
-                                   host->forward_output */
+                                   host->forward_output;
+                                   1.7: LAM_LAYER_PLANEWISE,
+                                   LAM_LAYER_SAMPLE_BLOCKS and
+                                   lam_layer_type.capabilities (sample
+                                   blocks); unknown flags are rejected */
 /* The name of the exported descriptor symbol. */
 #define LAM_PLUGIN_SYMBOL "lamina_plugin"
 
@@ -173,6 +177,33 @@ typedef struct lam_arg_spec {
                                      name (it runs, plans, fuses and is edited as
                                      one); set neither forward_into nor forward;
                                      create may be NULL (a module without state) */
+/* ABI 1.7: the capabilities that let a plan run a layer inside sample
+ * blocks (docs/plugins.md, "Sample blocks"), as the built-in convolutions,
+ * pools and activations do.  Both need forward_into, and do not go with
+ * LAM_LAYER_SEQUENTIAL.  A flag this host does not know fails the
+ * registration; a plugin built against ABI 1.6 or older has its flags read
+ * as that ABI defined them (these bits ignored). */
+#define LAM_LAYER_PLANEWISE 0x4u /* "maps each (sample, channel) plane alone"
+                                    (an elementwise activation, a pool): for
+                                    an input of rank >= 2, output[i, j]
+                                    depends on input[i, j] only, by the same
+                                    map for every i and j, and dims 0 and 1
+                                    pass through.  A plan may call
+                                    forward_into on any block of samples and
+                                    channels (contiguous tensors [n', c', ...]
+                                    cut from the input and the output), on
+                                    any thread, and expects the same bits */
+#define LAM_LAYER_SAMPLE_BLOCKS 0x8u /* "computes each sample alone" (a
+                                        convolution): for an input of rank
+                                        >= 2, forward_into on rows [r0, r1)
+                                        of dim 0 gives rows [r0, r1) of the
+                                        whole input's output, bit for bit.  A
+                                        plan may run it on blocks of samples
+                                        and the PLANEWISE layers after it on
+                                        each block while it is in cache (on
+                                        several threads at once, one block
+                                        each).  Unlike ROWWISE it does not
+                                        ask the host to split the layer */
 
 struct lam_layer_type {
     uint32_t struct_size;       /* sizeof(lam_layer_type) */
@@ -302,7 +333,13 @@ struct lam_layer_type {
 
     /* (ABI 1.4 used the five reserved slots and two more: the struct grew,
      * which its struct_size tells the host, and has four in reserve again) */
-    void *reserved[4];
+    /* ABI 1.7, in a reserved slot: the LAM_LAYER_PLANEWISE and
+     * LAM_LAYER_SAMPLE_BLOCKS bits that hold for this module and an input of
+     * this rank (a pool that also takes unbatched input: only for its
+     * batched rank); overrides those two flags when set; other bits of the
+     * result are ignored.  Needs forward_into. */
+    uint32_t (*capabilities)(const lam_host_api *host, const lam_module *self, int ndim);
+    void *reserved[3];
 };
 
 /* ------------------------------------------------------------------------

@@ -14,7 +14,7 @@
 
 /* The v1.0 sizes: a struct smaller than this is rejected as too small. */
 #define LAM__DESC_MIN_SIZE ((uint32_t)offsetof(lam_plugin_descriptor, reserved))
-#define LAM__TYPE_MIN_SIZE ((uint32_t)offsetof(lam_layer_type, reserved))
+#define LAM__TYPE_MIN_SIZE ((uint32_t)offsetof(lam_layer_type, capabilities)) /* 1.4's reserved */
 
 /* One registered layer type. */
 typedef struct lam__type_entry {
@@ -35,6 +35,7 @@ struct lam_registry {
     char *fail_msg;             /* the first rejection's message */
     const char *want;           /* lam_plugin_find_type's type, or NULL */
     bool want_seen;             /* register_type was called with it (accepted or not) */
+    const lam_plugin_descriptor *desc; /* the plugin's (its ABI minor), NULL: built-in */
 };
 
 struct lam_plugin {

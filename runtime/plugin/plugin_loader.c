@@ -295,7 +295,7 @@ static bool pending_has(const lam_registry *reg, const char *type_name)
  * loaded: was it the one being looked for?)  Nothing is kept. */
 static bool probe_lists(const lam_plugin_descriptor *d, const char *want)
 {
-    lam_registry reg = {.want = want};
+    lam_registry reg = {.want = want, .desc = d};
     lam__plugin_error_begin();
     d->register_types(lam__host_api(), &reg);
     bool seen = reg.want_seen;
@@ -379,7 +379,7 @@ static lam_status load_file_running(const char *file, const char *want_type, lam
         dlclose(handle);
         return lam__oom("plugin record");
     }
-    lam_registry reg = {.owner = p, .want = want_type};
+    lam_registry reg = {.owner = p, .want = want_type, .desc = d};
     lam__plugin_error_begin();
     st = lam__plugin_status(d->register_types(lam__host_api(), &reg));
     *provides = reg.want_seen;

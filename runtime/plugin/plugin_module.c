@@ -134,6 +134,25 @@ static bool pm_rowwise(const lam_module *m, int ndim)
     return t->flags & LAM_LAYER_ROWWISE;
 }
 
+/* Sample blocks (ABI 1.7): the flag, or the type's answer for this rank. */
+static uint32_t pm_block_caps(const lam_module *m, int ndim)
+{
+    const lam_layer_type *t = type_of(m);
+    if (t->capabilities)
+        return t->capabilities(lam__host_api(), m, ndim);
+    return t->flags;
+}
+
+static bool pm_sample_blocks(const lam_module *m, int ndim)
+{
+    return ndim >= 2 && (pm_block_caps(m, ndim) & LAM_LAYER_SAMPLE_BLOCKS);
+}
+
+static bool pm_planewise(const lam_module *m, int ndim)
+{
+    return ndim >= 2 && (pm_block_caps(m, ndim) & LAM_LAYER_PLANEWISE);
+}
+
 /* The capabilities a type declares (lam_layer_type, ABI 1.1), as the
  * executor asks them of any layer. */
 static lam_activation pm_epilogue_act(const lam_module *m, float *alpha)
@@ -259,6 +278,11 @@ void lam__plugin_ops_init(lam__type_entry *e)
     }
     if (e->type.forward_multi)
         o->forward_multi = pm_forward_multi;
+    if (e->type.forward_into &&
+        (e->type.capabilities || (e->type.flags & LAM_LAYER_SAMPLE_BLOCKS)))
+        o->sample_blocks = pm_sample_blocks;
+    if (e->type.forward_into && (e->type.capabilities || (e->type.flags & LAM_LAYER_PLANEWISE)))
+        o->planewise = pm_planewise;
 }
 
 static bool is_plugin_module(const lam_module *m) { return m && m->ops->destroy == pm_destroy; }

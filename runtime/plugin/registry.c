@@ -254,6 +254,23 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
                                       t.name, MAX_NAME));
     if (reg->want && strcmp(t.name, reg->want) == 0)
         reg->want_seen = true;
+    /* flags: a plugin built against ABI 1.6 or older keeps the meaning its
+     * flags had then (bits it did not define were ignored; so they are, and
+     * the capabilities slot was reserved); from 1.7 every bit must be known */
+    const uint32_t blocks = LAM_LAYER_PLANEWISE | LAM_LAYER_SAMPLE_BLOCKS;
+    const uint32_t known = LAM_LAYER_ROWWISE | LAM_LAYER_SEQUENTIAL | blocks;
+    if (reg->desc && reg->desc->abi_minor < 7) {
+        t.flags &= LAM_LAYER_ROWWISE | LAM_LAYER_SEQUENTIAL;
+        t.capabilities = NULL;
+    }
+    if (t.flags & ~known)
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s': unknown bits 0x%" PRIx32 " in flags "
+                                      "0x%" PRIx32 " (plugin ABI %u.%u knows LAM_LAYER_ROWWISE, "
+                                      "LAM_LAYER_SEQUENTIAL, LAM_LAYER_PLANEWISE and "
+                                      "LAM_LAYER_SAMPLE_BLOCKS: 0x%" PRIx32 ")",
+                                      t.name, t.flags & ~known, t.flags, LAM_PLUGIN_ABI_MAJOR,
+                                      LAM_PLUGIN_ABI_MINOR, known));
     bool seq = t.flags & LAM_LAYER_SEQUENTIAL;
     if (seq && !t.create)
         t.create = default_create; /* a Sequential without state */
@@ -285,6 +302,16 @@ lam_status lam__registry_add(lam_registry *reg, const lam_layer_type *type)
         return reject(reg, lam__error(LAM_ERR_PLUGIN,
                                       "layer type '%s' sets forward_rows without forward_into",
                                       t.name));
+    if (((t.flags & blocks) || t.capabilities) && (seq || !t.forward_into))
+        return reject(reg, lam__error(LAM_ERR_PLUGIN,
+                                      "layer type '%s' declares %s without forward_into%s (a plan "
+                                      "runs sample blocks through forward_into)",
+                                      t.name,
+                                      (t.flags & LAM_LAYER_PLANEWISE) ? "LAM_LAYER_PLANEWISE"
+                                      : (t.flags & LAM_LAYER_SAMPLE_BLOCKS)
+                                          ? "LAM_LAYER_SAMPLE_BLOCKS"
+                                          : "capabilities",
+                                      seq ? " (it is a Sequential: LAM_LAYER_SEQUENTIAL)" : ""));
     lam_status st = check_args(&t);
     if (st)
         return reject(reg, st);

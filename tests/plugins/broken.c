@@ -33,10 +33,52 @@ static const lam_layer_type fine_type = {
 #define SECOND_NAME "AlsoFine"
 #endif
 
+#if defined(BROKEN_OLD_FLAGS)
+/* Not broken: a plugin built against ABI 1.6 whose type has bits that 1.6
+ * did not define in its flags and something in what was a reserved slot
+ * then (capabilities now); it loads and runs as under 1.6: not plane-wise. */
+static lam_status copy_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                               lam_tensor *out)
+{
+    (void)self;
+    const float *x = h->tensor_cdata(in);
+    float *y = h->tensor_data(out);
+    for (int64_t i = 0, n = h->tensor_numel(in); i < n; i++)
+        y[i] = x[i];
+    return LAM_OK;
+}
+static uint32_t old_caps(const lam_host_api *h, const lam_module *self, int ndim)
+{
+    (void)h, (void)self, (void)ndim;
+    return LAM_LAYER_PLANEWISE | LAM_LAYER_SAMPLE_BLOCKS;
+}
+#define ok_forward copy_forward
+#endif
+
+#if defined(BROKEN_PLANE_CONTAINER)
+static lam_status container_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                    void *args, lam_tensor **out)
+{
+    (void)self, (void)args;
+    return h->ops->relu(out, in);
+}
+#endif
+
 /* unused in some variants */
 __attribute__((unused)) static const lam_layer_type second_type = {
     .struct_size = sizeof(lam_layer_type),
     .name = SECOND_NAME,
+#ifdef BROKEN_UNKNOWN_FLAG
+    .flags = LAM_LAYER_ROWWISE | 0x40u, /* a bit no ABI defines */
+#endif
+#ifdef BROKEN_PLANE_CONTAINER
+    .flags = LAM_LAYER_PLANEWISE, /* a container: plans could not run it in blocks */
+    .forward = container_forward,
+#endif
+#ifdef BROKEN_OLD_FLAGS
+    .flags = LAM_LAYER_ROWWISE | LAM_LAYER_PLANEWISE | LAM_LAYER_SAMPLE_BLOCKS | 0x40u,
+    .capabilities = old_caps,
+#endif
 #ifdef BROKEN_SEQ_FORWARD
     .flags = LAM_LAYER_SEQUENTIAL, /* a Sequential with a forward of its own */
 #endif
@@ -46,7 +88,7 @@ __attribute__((unused)) static const lam_layer_type second_type = {
 #ifndef BROKEN_NULL_CREATE
     .create = ok_create,
 #endif
-#ifndef BROKEN_NO_FORWARD
+#if !defined(BROKEN_NO_FORWARD) && !defined(BROKEN_PLANE_CONTAINER)
     .forward_into = ok_forward,
 #endif
 };
@@ -85,6 +127,8 @@ int not_a_descriptor(void) { return register_types(NULL, NULL) == LAM_OK; }
 #endif
 #if defined(BROKEN_ABI_MINOR)
 #define MINOR (LAM_PLUGIN_ABI_MINOR + 1)
+#elif defined(BROKEN_OLD_FLAGS)
+#define MINOR 6u
 #else
 #define MINOR LAM_PLUGIN_ABI_MINOR
 #endif

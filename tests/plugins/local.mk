@@ -15,7 +15,8 @@ LAM_BROKEN_PLUGINS = \
 	tests/plugins/abi_minor.la tests/plugins/small_struct.la tests/plugins/null_name.la \
 	tests/plugins/null_register.la tests/plugins/null_create.la tests/plugins/dup_builtin.la \
 	tests/plugins/dup_plugin.la tests/plugins/register_fails.la tests/plugins/no_forward.la \
-	tests/plugins/seq_forward.la tests/plugins/variant_only.la
+	tests/plugins/seq_forward.la tests/plugins/variant_only.la tests/plugins/unknown_flag.la \
+	tests/plugins/plane_container.la
 
 # Plugins that call back into the loader from a constructor, register_types
 # or a destructor (reenter.c), and plugins whose names collide with swish's
@@ -28,7 +29,8 @@ LAM_TEST_DIRS_CPPFLAGS = \
 	-DLAM_TEST_SHIPPED_DIR='"$(abs_top_builddir)/plugins/.libs"' \
 	-DLAM_TEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"' \
 	-DLAM_TEST_REENTER_DIR='"$(abs_top_builddir)/tests/plugins/reenter/.libs"' \
-	-DLAM_TEST_COLLIDE_DIR='"$(abs_top_builddir)/tests/plugins/collide/.libs"'
+	-DLAM_TEST_COLLIDE_DIR='"$(abs_top_builddir)/tests/plugins/collide/.libs"' \
+	-DLAM_TEST_OLD_DIR='"$(abs_top_builddir)/tests/plugins/old/.libs"'
 
 # A built-in type that cannot register (an allocation failure while the
 # registry starts) is logged and named by lam_module_create (own main: it
@@ -71,7 +73,7 @@ LAM_TEST_GATED_CPPFLAGS = \
 	-DLAM_TEST_GATED_PLUGIN='"$(abs_top_builddir)/tests/plugins/gated/.libs/gated.so"'
 
 if HAVE_CRITERION
-check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la \
+check_LTLIBRARIES += $(LAM_BROKEN_PLUGINS) tests/plugins/testtypes.la tests/plugins/old/old_flags.la \
 	tests/plugins/reenter/reenter_ctor.la tests/plugins/reenter/reenter_dtor.la \
 	$(LAM_COLLIDE_PLUGINS)
 
@@ -149,6 +151,23 @@ tests_plugins_variant_only_la_SOURCES = tests/plugins/broken.c
 tests_plugins_variant_only_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_VARIANT_ONLY -DBROKEN_NAME='"variant_only"'
 tests_plugins_variant_only_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
 tests_plugins_variant_only_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_unknown_flag_la_SOURCES = tests/plugins/broken.c
+tests_plugins_unknown_flag_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_UNKNOWN_FLAG -DBROKEN_NAME='"unknown_flag"'
+tests_plugins_unknown_flag_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_unknown_flag_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+tests_plugins_plane_container_la_SOURCES = tests/plugins/broken.c
+tests_plugins_plane_container_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_PLANE_CONTAINER -DBROKEN_NAME='"plane_container"'
+tests_plugins_plane_container_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_plane_container_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
+
+# not broken: built for ABI 1.6, with flag bits and a slot 1.6 did not use
+# (a good plugin: in a directory of its own, outside the search path)
+tests_plugins_old_old_flags_la_SOURCES = tests/plugins/broken.c
+tests_plugins_old_old_flags_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DBROKEN_OLD_FLAGS -DBROKEN_NAME='"old_flags"'
+tests_plugins_old_old_flags_la_CFLAGS = $(LAM_PLUGIN_CFLAGS)
+tests_plugins_old_old_flags_la_LDFLAGS = $(LAM_TEST_PLUGIN_LDFLAGS)
 
 tests_plugins_reenter_reenter_ctor_la_SOURCES = tests/plugins/reenter.c
 tests_plugins_reenter_reenter_ctor_la_CPPFLAGS = $(LAM_PLUGIN_CPPFLAGS) -DREENTER_CTOR

@@ -37,7 +37,16 @@
  *   OutputTaker()    — a container computing relu(x) into the caller's
  *                      output buffer when host->forward_output offers one;
  *                      parameters "calls" and "taken" (shape [1]) count its
- *                      forwards and the offers it took. */
+ *                      forwards and the offers it took.
+ *   PlaneSoftsign(), Softsign(), RankSoftsign() — y = x / (1 + |x|), an
+ *                      activation no epilogue computes; (ABI 1.7) declared
+ *                      LAM_LAYER_PLANEWISE, not declared, and plane-wise
+ *                      through `capabilities` for 4-d inputs only: a plan
+ *                      runs the first inside a convolution's sample blocks.
+ *   PointMix(in_channels, out_channels) — y[n, o, ...] = sum over c of
+ *                      weight[o, c] * x[n, c, ...] (a 1x1 convolution
+ *                      without bias, c in order), declared (ABI 1.7)
+ *                      LAM_LAYER_SAMPLE_BLOCKS: it can start sample blocks. */
 #include <lamina/plugin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -689,6 +698,87 @@ static const lam_layer_type taker_type = {
     .output_shape = taker_shape, .forward = taker_forward,
 };
 
+/* ---- PlaneSoftsign, Softsign, RankSoftsign (ABI 1.7) ---- */
+static lam_status softsign_forward(const lam_host_api *h, lam_module *self, const lam_tensor *in,
+                                   lam_tensor *out)
+{
+    (void)self;
+    const float *x = h->tensor_cdata(in);
+    float *y = h->tensor_data(out);
+    for (int64_t i = 0, n = h->tensor_numel(in); i < n; i++)
+        y[i] = x[i] / (1.0f + (x[i] < 0.0f ? -x[i] : x[i]));
+    return LAM_OK;
+}
+static uint32_t softsign_caps(const lam_host_api *h, const lam_module *self, int ndim)
+{
+    (void)h, (void)self;
+    return ndim == 4 ? LAM_LAYER_PLANEWISE : 0;
+}
+static const lam_layer_type plane_softsign_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE | LAM_LAYER_PLANEWISE,
+    .name = "PlaneSoftsign", .create = plain_create, .forward_into = softsign_forward,
+};
+static const lam_layer_type softsign_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "Softsign",
+    .create = plain_create, .forward_into = softsign_forward,
+};
+static const lam_layer_type rank_softsign_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_ROWWISE, .name = "RankSoftsign",
+    .create = plain_create, .forward_into = softsign_forward, .capabilities = softsign_caps,
+};
+
+/* ---- PointMix (ABI 1.7) ---- */
+static const lam_arg_spec point_mix_args[] = {
+    {.name = "in_channels", .type = LAM_ARG_INT, .flags = LAM_ARG_REQUIRED | LAM_ARG_POSITIVE},
+    {.name = "out_channels", .type = LAM_ARG_INT, .flags = LAM_ARG_REQUIRED | LAM_ARG_POSITIVE},
+};
+static lam_status point_mix_create(const lam_host_api *h, const lam_layer_type *type,
+                                   const lam_value *args, lam_module **out)
+{
+    lam_status st = h->module_new(out, type, NULL);
+    int64_t wshape[2] = {args[1].i, args[0].i};
+    if (!st && (st = h->module_add_param(*out, "weight", 2, wshape, NULL))) {
+        h->module_release(*out);
+        *out = NULL;
+    }
+    return st;
+}
+static lam_status point_mix_shape(const lam_host_api *h, lam_module *self, int ndim,
+                                  const int64_t *in, int *out_ndim, int64_t *out)
+{
+    const int64_t *w = h->tensor_shape(h->module_param(self, "weight"));
+    if (ndim < 2 || in[1] != w[1])
+        return h->error(LAM_ERR_SHAPE, "PointMix: expected [N, %lld, ...]", (long long)w[1]);
+    *out_ndim = ndim;
+    memcpy(out, in, sizeof(int64_t) * (size_t)ndim);
+    out[1] = w[0];
+    return LAM_OK;
+}
+static lam_status point_mix_forward(const lam_host_api *h, lam_module *self,
+                                    const lam_tensor *in, lam_tensor *out)
+{
+    const lam_tensor *wt = h->module_param(self, "weight");
+    const float *x = h->tensor_cdata(in), *w = h->tensor_cdata(wt);
+    float *y = h->tensor_data(out);
+    const int64_t O = h->tensor_shape(wt)[0], C = h->tensor_shape(wt)[1];
+    const int64_t rows = h->tensor_shape(in)[0];
+    const int64_t plane = rows ? h->tensor_numel(in) / (rows * C) : 0;
+    for (int64_t n = 0; n < rows; n++)
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t p = 0; p < plane; p++) {
+                float acc = 0.0f;
+                for (int64_t c = 0; c < C; c++)
+                    acc += w[o * C + c] * x[(n * C + c) * plane + p];
+                y[(n * O + o) * plane + p] = acc;
+            }
+    return LAM_OK;
+}
+static const lam_layer_type point_mix_type = {
+    .struct_size = sizeof(lam_layer_type), .flags = LAM_LAYER_SAMPLE_BLOCKS, .name = "PointMix",
+    .args = point_mix_args, .n_args = 2, .create = point_mix_create,
+    .output_shape = point_mix_shape, .forward_into = point_mix_forward,
+};
+
 static lam_status register_types(const lam_host_api *h, lam_registry *reg)
 {
     const lam_layer_type *types[] = {
@@ -696,7 +786,8 @@ static lam_status register_types(const lam_host_api *h, lam_registry *reg)
         &packed_type,       &leaky_type,   &released_type,  &leaky_container_type,
         &leaky_builtin_type, &chatty_type, &hoard_type,     &rows_linear_type,
         &counter_type,      &gated_type,   &failing_rows_type, &channel_affine_type,
-        &pair_type,         &taker_type,
+        &pair_type,         &taker_type,   &plane_softsign_type, &softsign_type,
+        &rank_softsign_type, &point_mix_type,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lam_status st = h->register_type(reg, types[i]);
