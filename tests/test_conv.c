@@ -826,6 +826,73 @@ Test(conv, following_activation_is_joined_with_the_same_bits)
     }
 }
 
+/* A 1x1 convolution on planes whose pixel count leaves a short tail past
+ * the last 16 (7 x 7: 1, 14 x 14: 4, 1 x 1: 1, 2 x 3: 6) computes those
+ * pixels with the GEMM (conv_pw_tail): every output must have the bits of
+ * the same pixel in a plane 16 wide (no tail), with each joined
+ * activation, on 1 and 3 threads, and again after the weight changes (the
+ * GEMM's packed copy remade). */
+Test(conv, pointwise_plane_tails_same_bits)
+{
+    static const char *const acts[] = {"Identity()", "ReLU6()", "SiLU()", "Sigmoid()"};
+    static const int64_t planes[][2] = {{7, 7}, {14, 14}, {1, 1}, {2, 3}, {5, 5}};
+    int threads = lam_get_num_threads();
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
+        for (size_t q = 0; q < sizeof planes / sizeof planes[0]; q++)
+            for (int nt = 1; nt <= 3; nt += 2) {
+                lam_set_num_threads(nt);
+                char text[256];
+                snprintf(text, sizeof text,
+                         "Sequential(\n  (0): Conv2d(37, 70, kernel_size=(1, 1), stride=(1, 1))\n"
+                         "  (1): %s\n)", acts[a]);
+                lam_manual_seed(70 + (uint64_t)q);
+                lam_module *seq = parse(text);
+                const int64_t H = planes[q][0], W = planes[q][1];
+                int64_t s1[4] = {3, 37, H, W}, s2[4] = {3, 37, H, 16};
+                lam_tensor *x = NULL, *xw = NULL;
+                ASSERT_OK(lam_tensor_create(&x, 4, s1));
+                ASSERT_OK(lam_tensor_create(&xw, 4, s2));
+                float *xd = lam_tensor_data(x), *wd = lam_tensor_data(xw);
+                memset(wd, 0, sizeof(float) * (size_t)lam_tensor_numel(xw));
+                for (int64_t p = 0; p < 3 * 37; p++)
+                    for (int64_t i = 0; i < H * W; i++) {
+                        float v = (float)((p * 131 + i * 53) % 97) / 13.0f - 3.5f;
+                        xd[p * H * W + i] = v;
+                        wd[(p * H + i / W) * 16 + i % W] = v;
+                    }
+                for (int round = 0; round < 2; round++) {
+                    lam_tensor *y = NULL, *yw = NULL;
+                    ASSERT_OK(lam_module_forward(seq, x, &y));
+                    ASSERT_OK(lam_module_forward(seq, xw, &yw));
+                    const float *yd = lam_tensor_cdata(y), *ywd = lam_tensor_cdata(yw);
+                    int bad = 0;
+                    for (int64_t p = 0; p < 3 * 70; p++)
+                        for (int64_t i = 0; i < H * W; i++)
+                            bad += memcmp(&yd[p * H * W + i], &ywd[(p * H + i / W) * 16 + i % W],
+                                          sizeof(float)) != 0;
+                    cr_expect_eq(bad, 0, "%s on %lldx%lld, %d thread(s), round %d: %d outputs "
+                                 "differ from the same pixels of a plane 16 wide", acts[a],
+                                 (long long)H, (long long)W, nt, round, bad);
+                    lam_tensor_release(y);
+                    lam_tensor_release(yw);
+                    /* round 2: a new weight (the GEMM's copy must follow) */
+                    lam_module *conv = NULL;
+                    ASSERT_OK(lam_container_get(seq, 0, &conv));
+                    lam_state_dict *sd = NULL;
+                    ASSERT_OK(lam_module_state_dict(conv, &sd));
+                    lam_tensor *w = lam_state_dict_get(sd, "weight");
+                    lam_state_dict_free(sd);
+                    float *wt = lam_tensor_data(w);
+                    for (int64_t i = 0; i < lam_tensor_numel(w); i++)
+                        wt[i] = wt[i] * -1.5f + 0.01f * (float)(i % 7);
+                }
+                lam_tensor_release(x);
+                lam_tensor_release(xw);
+                lam_module_release(seq);
+            }
+    lam_set_num_threads(threads);
+}
+
 /* ---- several user threads on one module ----------------------------------- */
 
 struct user_thread {

@@ -14,7 +14,11 @@
  *     Blocks hold at least 8 rows where a step is a Linear (its GEMM wants
  *     them); rows bigger than that allows (an image through a row-
  *     independent CNN) go fewer to a block, down to one, each thread
- *     running its own images through the whole network;
+ *     running its own images through the whole network; a row-independent
+ *     module of its own forward that holds a Linear (a CNN with its
+ *     classifier) takes images up to 8 a block (each thread's share), its
+ *     Sequentials inside still going image by image, so that the
+ *     classifier's weight is read once a block rather than once an image;
  *   - a small batch of large layers splits each Linear over output columns.
  * lam_plan_run then allocates nothing.  Results are bit-identical for any
  * thread count.  A plan may be run by one thread at a time; make one plan per

@@ -470,6 +470,19 @@ static void plan_segments(lam_plan *p)
     p->seg_slot = (p->seg_slot + CACHE_LINE_FLOATS - 1) / CACHE_LINE_FLOATS * CACHE_LINE_FLOATS;
 }
 
+/* Whether m or a module below it runs rows through a weight matrix (a
+ * Linear: lam__runs_rows), as a CNN's classifier does at the end of the
+ * model's own forward. */
+static bool runs_rows_below(const lam_module *m, int depth)
+{
+    if (lam__runs_rows(m))
+        return true;
+    for (size_t i = 0; depth < 64 && i < m->n_children; i++)
+        if (m->children[i].module && runs_rows_below(m->children[i].module, depth + 1))
+            return true;
+    return false;
+}
+
 static lam_status choose_and_allocate(lam_plan *p, int threads)
 {
     bool rowwise = p->in_ndim >= 1, dense = false;
@@ -519,9 +532,21 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
     if (p->blocked) {
         /* blocks of rows that keep both activation buffers in L2 */
         int64_t b = BLOCK_FLOATS / (max_row ? max_row : 1);
-        if (big)
+        if (big) {
             b = b < 1 ? 1 : b;
-        else
+            /* images (4-d rows) through a custom step with a Linear inside
+             * (a whole CNN, its classifier last): as many rows a block as
+             * each thread's share, up to 8.  Its convolutions still go
+             * image by image (the plans of its Sequentials cut their rows
+             * again), while the Linear reads its weight once a block, not
+             * once an image (ResNet-50's fc: 8 MB) */
+            bool head = false;
+            for (size_t i = 0; i < p->n_steps && p->in_ndim == 4; i++)
+                head = head || (p->steps[i].custom && runs_rows_below(p->steps[i].m, 0));
+            int64_t share = (p->rows + p->nthreads - 1) / p->nthreads;
+            if (head && b < share)
+                b = share < 8 ? share : 8;
+        } else
             b = b < 8 ? 8 : b > 512 ? 512 : b - b % 8;
         /* a multiple of the thread count of equal blocks (threads claim
          * them one at a time, see batch_task), at most b rows each */

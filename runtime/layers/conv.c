@@ -307,6 +307,52 @@ static inline lam_status packed_weight(lam_module *m)
     return packed_slow(m);
 }
 
+/* The weight packed for gemm too (conv_pw_tail), allocated at the first
+ * forward that needs it; under the lock as packed_slow. */
+static __attribute__((noinline)) lam_status gpacked_slow(lam_module *m)
+{
+    conv_state *s = m->state;
+    lam_status st = LAM_OK;
+    pthread_mutex_lock(&s->lock);
+    unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
+    const lam_tensor *w = m->params[0].tensor;
+    uint64_t v = lam__tensor_version(w);
+    if (!(__atomic_load_n(&s->gpacked_valid, __ATOMIC_ACQUIRE) &&
+          __atomic_load_n(&s->gpacked_params, __ATOMIC_RELAXED) == pv &&
+          __atomic_load_n(&s->gpacked_version, __ATOMIC_RELAXED) == v)) {
+        __atomic_store_n(&s->gpacked_valid, false, __ATOMIC_RELEASE);
+        const lam__kernel_table *k = lam__kernels();
+        if (!s->gpacked)
+            s->gpacked = lam__aligned_alloc(
+                k->gemm_packed_size((size_t)s->out_ch, (size_t)s->in_ch) * sizeof(float) + 64);
+        if (!s->gpacked) {
+            st = lam__oom("convolution weight packing");
+        } else {
+            k->gemm_pack((size_t)s->out_ch, (size_t)s->in_ch, w->data, s->gpacked);
+            __atomic_store_n(&s->gpacked_params, pv, __ATOMIC_RELAXED);
+            __atomic_store_n(&s->gpacked_version, v, __ATOMIC_RELAXED);
+            __atomic_store_n(&s->gpacked_valid, true, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+static inline lam_status gpacked_weight(lam_module *m, const conv_geom *g)
+{
+    conv_state *s = m->state;
+    if (!g->n || !conv_pw_tail(s, g))
+        return LAM_OK;
+    unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(__atomic_load_n(&s->gpacked_valid, __ATOMIC_ACQUIRE) &&
+                             __atomic_load_n(&s->gpacked_params, __ATOMIC_RELAXED) == pv &&
+                             __atomic_load_n(&s->gpacked_version, __ATOMIC_RELAXED) ==
+                                 lam__tensor_version(m->params[0].tensor),
+                         1))
+        return LAM_OK;
+    return gpacked_slow(m);
+}
+
 static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,
                                   lam__epilogue ep)
 {
@@ -320,6 +366,8 @@ static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tenso
     lam_status st = conv_shape_geom(m, in->ndim, in->shape, &ond, oshape, &g);
     if (!st)
         st = packed_weight(m);
+    if (!st)
+        st = gpacked_weight(m, &g);
     if (st)
         return st;
     if (in->numel && !s->transposed && (g.h > INT32_MAX || g.w > INT32_MAX))
@@ -370,6 +418,7 @@ static void conv_destroy(lam_module *m)
     conv_state *s = m->state;
     pthread_mutex_destroy(&s->lock);
     lam__aligned_free(s->packed);
+    lam__aligned_free(s->gpacked);
     free(s);
 }
 
@@ -397,6 +446,8 @@ static lam_status conv_fold_affine(const lam_module *m, const double *scale, con
         f->bias = true;
         f->packed = NULL;
         f->packed_valid = false;
+        f->gpacked = NULL;
+        f->gpacked_valid = false;
         pthread_mutex_init(&f->lock, NULL);
         if (s->packed) {
             f->packed = lam__aligned_alloc(s->packed_group * (size_t)s->groups * sizeof(float));

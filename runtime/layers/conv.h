@@ -30,6 +30,13 @@ typedef struct conv_state {
     unsigned packed_params;
     uint64_t packed_version;
     bool packed_valid;
+    /* a pointwise convolution's weight packed for the kernel table's gemm
+     * too, for the last pixels of planes that end in a short tail
+     * (conv_pw_tail): made at the first such forward, remade as packed */
+    float *gpacked;
+    unsigned gpacked_params;
+    uint64_t gpacked_version;
+    bool gpacked_valid;
 } conv_state;
 
 /* Per-group GEMM sizes: a convolution's weight is conv_gemm's W, N =
@@ -59,6 +66,23 @@ static inline bool conv_is_direct(const conv_state *s)
 typedef struct conv_geom {
     int64_t n, h, w, oh, ow;
 } conv_geom;
+
+/* The pixels at the end of each plane that a pointwise convolution (1x1,
+ * stride 1, no padding, one group) computes with the kernel table's gemm
+ * (pixels as rows, the channels as its vectors) rather than conv_gemm,
+ * whose last vector of 16 pixels would hold only these few: the 7 x 7 and
+ * 14 x 14 maps of MobileNet / EfficientNet / ResNet stages (1 and 4 left
+ * over) and the 1 x 1 maps of squeeze-excitation.  0: none.  Both kernels
+ * compute each output as one fmaf chain over k in order, + bias, then the
+ * activation, so the bits are those of conv_gemm alone. */
+static inline int64_t conv_pw_tail(const conv_state *s, const conv_geom *g)
+{
+    if (s->transposed || s->groups != 1 || s->k[0] != 1 || s->k[1] != 1 || s->stride[0] != 1 ||
+        s->stride[1] != 1 || s->pad_lo[0] || s->pad_lo[1] || s->pad_hi[0] || s->pad_hi[1])
+        return 0;
+    int64_t r = g->oh * g->ow % 16;
+    return r <= 6 ? r : 0;
+}
 
 /* Compute y from x (both contiguous NCHW, with geometry g); packed is the
  * current packed weight (NULL for the direct path), weight and bias the

@@ -143,6 +143,7 @@ typedef struct conv_job {
     int64_t N, K, chunk, nchunks, ntasks;
     int64_t wp, hb, ldt; /* the flat path's padded width, block rows, tile stride (0: no
                           * tile, the kernel writes each output row in place) */
+    int64_t tail;        /* pointwise: the plane's last pixels done by gemm (conv_pw_tail) */
     int failed; /* a task found no scratch memory */
     int stream; /* the direct kernel may store its output past the caches */
 } conv_job;
@@ -187,17 +188,37 @@ static void interior(int64_t n, int64_t s, int64_t t, int64_t w, int64_t *lo, in
 /* One task of the pointwise path: sample n, group gi, output pixels [p0,
  * p1): B is the input itself (rows[ci] = channel ci's plane, set up once
  * per thread; the sample, group and pixels are the offset). */
-static void pw_task(conv_job *j, int64_t t, const float *const *rows)
+static void pw_task(conv_job *j, int64_t t, const float *const *rows, float *xt, float *yt)
 {
     const conv_state *s = j->s;
     int64_t ohw = j->g->oh * j->g->ow, cin = s->in_ch / s->groups;
     int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
     int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw;
-    lam__kernels()->conv_gemm((size_t)j->N, (size_t)(p1 - p0), (size_t)j->K,
-                              j->packed + (size_t)gi * s->packed_group, rows,
-                              (size_t)((n * s->in_ch + gi * cin) * ohw + p0),
-                              j->bias ? j->bias + gi * j->N : NULL,
-                              j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
+    int64_t q = p1 == ohw && ohw - j->tail > p0 ? ohw - j->tail : p1 == ohw ? p0 : p1;
+    /* [q, p1): gemm's (the chunking may leave part of the tail to [p0, q):
+     * the same bits either way) */
+    const lam__kernel_table *k = lam__kernels();
+    if (q > p0)
+        k->conv_gemm((size_t)j->N, (size_t)(q - p0), (size_t)j->K,
+                     j->packed + (size_t)gi * s->packed_group, rows,
+                     (size_t)((n * s->in_ch + gi * cin) * ohw + p0),
+                     j->bias ? j->bias + gi * j->N : NULL,
+                     j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
+    if (q == p1)
+        return;
+    /* the tail's pixels as rows of K channels (xt), through gemm into rows
+     * of N channels (yt), put back in their planes (one group: gi = 0) */
+    const int64_t r = p1 - q, K = j->K, N = j->N;
+    const float *x = j->x + n * s->in_ch * ohw + q;
+    for (int64_t ci = 0; ci < K; ci++)
+        for (int64_t i = 0; i < r; i++)
+            xt[i * K + ci] = x[ci * ohw + i];
+    k->gemm((size_t)r, (size_t)N, (size_t)K, xt, (size_t)K, j->s->gpacked, j->bias, yt,
+            (size_t)N, j->ep, 0, (size_t)N);
+    float *y = j->y + n * s->out_ch * ohw + q;
+    for (int64_t co = 0; co < N; co++)
+        for (int64_t i = 0; i < r; i++)
+            y[co * ohw + i] = yt[i * N + co];
 }
 
 /* One task of the flat path: sample n, group gi, output rows [oh0, oh1).
@@ -711,6 +732,8 @@ static size_t buf_floats(const conv_job *j)
         return (size_t)j->chunk * (size_t)j->N;
     switch (j->path) {
     case CONV_PATH_COL: return (size_t)j->K * (size_t)j->chunk;
+    case CONV_PATH_POINTWISE: /* the tail's rows, in and out */
+        return ((size_t)(j->tail * j->K + 15) & ~(size_t)15) + (size_t)(j->tail * j->N);
     case CONV_PATH_FLAT:
         return (((size_t)(s->in_ch / s->groups * s->stride[0] * s->stride[1] * j->hb * j->wp) +
                  15) & ~(size_t)15) +
@@ -786,7 +809,9 @@ static void run_tasks(void *ctx, int ith, int nth)
         }
     for (int64_t t = ith; t < j->ntasks; t += nth) {
         switch (j->path) {
-        case CONV_PATH_POINTWISE: pw_task(j, t, rows); break;
+        case CONV_PATH_POINTWISE:
+            pw_task(j, t, rows, buf, buf + ((j->tail * j->K + 15) & ~INT64_C(15)));
+            break;
         case CONV_PATH_FLAT: flat_task(j, t, rows, buf, tile); break;
         default: col_task(j, t, rows, buf); break;
         }
@@ -972,6 +997,7 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             /* whole strips of every ISA's tile (48, 24, 12 pixels), so
              * that only the plane's end is a tail */
             nitems = ohw;
+            j.tail = s->gpacked ? conv_pw_tail(s, g) : 0;
             j.chunk = even_chunk(ohw, 768);
             if (j.chunk < ohw)
                 j.chunk = (j.chunk + 47) / 48 * 48;

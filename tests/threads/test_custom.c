@@ -3,6 +3,8 @@
  * the bits of the direct forward, survive tensors kept beyond the forward,
  * and lam_module_forward_into writes into a caller's tensor. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tests/threads/models.h"
@@ -298,4 +300,102 @@ Test(custom, errors)
     lam_module_release(relu);
     lam_module_release(lin);
     lam_module_release(m);
+}
+
+/* Images (rows of 4 x 100 x 100 floats, past the 32,768 of a plan's row
+ * block: one image a block) through a row-independent forward: with a
+ * Linear below it (a CNN's classifier) the forward gets each thread's
+ * share of the rows, up to 8, a block (evened out over the blocks), so that the Linear's weight is read
+ * once a block; without one, one image a block.  Either way the bits of
+ * the direct forward. */
+typedef struct rows_seen {
+    pthread_mutex_t lock; /* the plan's threads call the forward at once */
+    int64_t max, min;
+} rows_seen;
+
+static lam_status head_forward(lam_module *self, const lam_tensor *x, void *args,
+                               lam_tensor **out)
+{
+    (void)args;
+    rows_seen *r = lam_module_user(self);
+    int64_t n = lam_tensor_dim(x, 0);
+    pthread_mutex_lock(&r->lock);
+    r->max = n > r->max ? n : r->max;
+    r->min = n < r->min ? n : r->min;
+    pthread_mutex_unlock(&r->lock);
+    lam_module *body = lam_module_child(self, "body");
+    lam_tensor *f = NULL;
+    lam_status st = lam_tensor_flatten(&f, x, 1, -1);
+    if (!st)
+        st = lam_module_forward(body, f, out);
+    lam_tensor_release(f);
+    return st;
+}
+
+static lam_status head_shape(lam_module *self, int ndim, const int64_t *shape, int *out_ndim,
+                             int64_t *out_shape)
+{
+    (void)ndim;
+    lam_module *body = lam_module_child(self, "body");
+    int64_t flat[2] = {shape[0], shape[1] * shape[2] * shape[3]};
+    return lam_module_output_shape(body, 2, flat, out_ndim, out_shape);
+}
+
+Test(custom, images_through_a_forward_with_a_linear_take_blocks_of_8)
+{
+    for (int linear = 0; linear <= 1; linear++) {
+        lam_manual_seed(31);
+        lam_module *body = NULL, *m = NULL;
+        if (linear)
+            cr_assert_eq(lam_linear_create(&body, 40000, 5, true), LAM_OK);
+        else
+            cr_assert_eq(lam_relu_create(&body), LAM_OK);
+        rows_seen *seen = calloc(1, sizeof *seen);
+        pthread_mutex_init(&seen->lock, NULL);
+        lam_custom_spec spec = {.type_name = "Head", .forward = head_forward,
+                                .output_shape = head_shape, .user = seen, .user_free = free};
+        cr_assert_eq(lam_custom_create(&m, &spec), LAM_OK);
+        cr_assert_eq(lam_module_add_child(m, "body", body), LAM_OK);
+        cr_assert_eq(lam_custom_set_flags(m, LAM_CUSTOM_ROWWISE), LAM_OK);
+        static const int64_t batches[] = {1, 16, 20};
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+            int64_t shape[4] = {batches[b], 4, 100, 100};
+            lam_tensor *x = NULL;
+            cr_assert_eq(lam_tensor_create(&x, 4, shape), LAM_OK);
+            float *xd = lam_tensor_data(x);
+            for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+                xd[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+            lam_tensor *ref = direct(m, x);
+            for (int t = 1; t <= 2; t++) {
+                lam_set_num_threads(t);
+                int nth = 0;
+                lam_plan *p;
+                cr_assert_eq(lam_plan_create(&p, m, 4, shape), LAM_OK, "%s", lam_last_error());
+                (void)lam_plan_strategy(p, &nth);
+                lam_tensor *y = NULL;
+                cr_assert_eq(lam_tensor_create(&y, lam_tensor_ndim(ref), lam_tensor_shape(ref)),
+                             LAM_OK);
+                seen->max = 0;
+                seen->min = INT64_MAX;
+                cr_assert_eq(lam_plan_run(p, x, y), LAM_OK, "%s", lam_last_error());
+                assert_same_bits(ref, y, linear ? "with a Linear" : "without");
+                /* each thread's share, up to 8, then equal blocks, a
+                 * multiple of the thread count of them */
+                int64_t rows = batches[b], share = (rows + nth - 1) / nth;
+                int64_t bl = share < 8 ? share : 8, nb = (rows + bl - 1) / bl;
+                nb = (nb + nth - 1) / nth * nth;
+                int64_t want = linear ? (rows + nb - 1) / nb : 1;
+                cr_expect_eq(seen->max, want, "%s, batch %lld, %d thread(s): blocks of up to "
+                             "%lld rows, want %lld", linear ? "with a Linear" : "without",
+                             (long long)batches[b], nth, (long long)seen->max, (long long)want);
+                lam_tensor_release(y);
+                lam_plan_free(p);
+            }
+            lam_set_num_threads(0);
+            lam_tensor_release(ref);
+            lam_tensor_release(x);
+        }
+        lam_module_release(body);
+        lam_module_release(m);
+    }
 }
