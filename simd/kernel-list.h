@@ -180,7 +180,8 @@
 /* ---- convolution as Y = W . B on NCHW tensors (no transposes) ----
  * X(name, KIND, flags, specials)
  *   KIND     CONV_PACKED_SIZE: lam__conv_packed_size_fn; CONV_PACK:
- *            lam__conv_pack_fn; CONV_GEMM: lam__conv_gemm_fn (simd/kernels.h)
+ *            lam__conv_pack_fn; CONV_GEMM: lam__conv_gemm_fn; CONV_GEMM_ROWS:
+ *            lam__conv_gemm_rows_fn (simd/kernels.h)
  * conv_gemm computes y[m ldy + j] = act(sum_k W[m, k] rows[k][off + j] +
  * bias[m]) for m in [0, M), j in [0, N): M output channels, N output pixels
  * (contiguous in the NCHW output), K = (ci, kh, kw) taps, row k of B given
@@ -197,13 +198,20 @@
  * for j in [0, N) (masked tails: a row may end at an unreadable page);
  * writes only y[m ldy + j], m < M, j < N.  K = 0 gives act(bias).
  * Accuracy: |y - exact| <= 1.2 (K + 2) eps (sum |w x| + |b|) + the
- * activation's bound.  ep.add must be NULL: the convolution GEMM takes no
+ * activation's bound.  ep.add must be NULL: the convolution GEMMs take no
  * residual addend (it would not be read; the runtime's conv forward_ep
- * refuses an epilogue with one).  Symbols: lam__f32_<name>_<isa>. */
+ * refuses an epilogue with one).  conv_gemm_rows is conv_gemm with an
+ * output row geometry (the flat path's padded width, without a copy out):
+ * pixel j of [0, N) is output column j % wp of output row j / wp, stored at
+ * y[m ldy + (j / wp) ow + j % wp] when j % wp < ow, not stored otherwise
+ * (1 <= ow <= wp); the same bits as conv_gemm over the same pixels, and it
+ * writes nothing else (no gap columns, nothing past the last row's pixels).
+ * Symbols: lam__f32_<name>_<isa>. */
 #define LAM_CONV_KERNELS(X)                                                                      \
     X(conv_packed_size, CONV_PACKED_SIZE, 0u, "any M, K (0 too): the floats conv_pack writes")   \
     X(conv_pack, CONV_PACK, 0u, "any M, K: W row-major M x K, zero-padded to the ISA's panels")  \
-    X(conv_gemm, CONV_GEMM, LAM_KF_EXACT, "any M, N, K; inf x 0 = NaN (the padding's zeros)")
+    X(conv_gemm, CONV_GEMM, LAM_KF_EXACT, "any M, N, K; inf x 0 = NaN (the padding's zeros)")    \
+    X(conv_gemm_rows, CONV_GEMM_ROWS, LAM_KF_EXACT, "conv_gemm, pixel j stored in rows of ow of wp")
 
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn
@@ -222,6 +230,7 @@
 #define LAM__KT_TYPE_CONV_PACKED_SIZE lam__conv_packed_size_fn
 #define LAM__KT_TYPE_CONV_PACK lam__conv_pack_fn
 #define LAM__KT_TYPE_CONV_GEMM lam__conv_gemm_fn
+#define LAM__KT_TYPE_CONV_GEMM_ROWS lam__conv_gemm_rows_fn
 #define LAM__KT_TYPE_MOMENTS lam__moments_fn
 #define LAM__KT_TYPE_LRN lam__lrn_fn
 
@@ -248,6 +257,9 @@
 #define LAM__KT_PARAMS_CONV_GEMM                                                              \
     (size_t M, size_t N, size_t K, const float *packed, const float *const *rows, size_t off,  \
      const float *bias, float *y, size_t ldy, lam__epilogue ep)
+#define LAM__KT_PARAMS_CONV_GEMM_ROWS                                                         \
+    (size_t M, size_t N, size_t K, const float *packed, const float *const *rows, size_t off,  \
+     const float *bias, float *y, size_t ldy, lam__epilogue ep, size_t wp, size_t ow)
 #define LAM__KT_PARAMS_MOMENTS (size_t n, const float *x, double c, double s[2])
 #define LAM__KT_PARAMS_LRN                                                                    \
     (size_t C, size_t S, const float *x, float *y, size_t size, double alpha, double beta,      \
@@ -277,6 +289,7 @@
 #define LAM__KT_PARAMS_CONV_PACKED_SIZE (size_t M, size_t K)
 #define LAM__KT_RET_CONV_PACK void
 #define LAM__KT_RET_CONV_GEMM void
+#define LAM__KT_RET_CONV_GEMM_ROWS void
 /* Declare every kernel of the families for ISA LAM__KT_ISA. */
 #define LAM__KERNELS_DECLARE()             \
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \

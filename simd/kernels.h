@@ -113,6 +113,12 @@ typedef void (*lam__conv_pack_fn)(size_t M, size_t K, const float *W, float *pac
 typedef void (*lam__conv_gemm_fn)(size_t M, size_t N, size_t K, const float *packed,
                                   const float *const *rows, size_t off, const float *bias,
                                   float *y, size_t ldy, lam__epilogue ep);
+/* conv_gemm whose pixel j goes to output row j / wp, column j % wp (not
+ * stored where that is >= ow): y[m ldy + (j / wp) ow + j % wp]. */
+typedef void (*lam__conv_gemm_rows_fn)(size_t M, size_t N, size_t K, const float *packed,
+                                       const float *const *rows, size_t off, const float *bias,
+                                       float *y, size_t ldy, lam__epilogue ep, size_t wp,
+                                       size_t ow);
 /* Sum of (x_i - c) and of (x_i - c)^2 over n floats, in float64:
  * s[0], s[1] (LAM_STATS_KERNELS). */
 typedef void (*lam__moments_fn)(size_t n, const float *x, double c, double s[2]);
@@ -182,7 +188,7 @@ typedef struct lam__kernel_table {
      * dwconv2d, maxpool2d, avgpool2d (contract: LAM_WINDOW_KERNELS) */
     LAM_WINDOW_KERNELS(LAM__KT_MEMBER_W)
     /* convolution as Y = W . B over NCHW planes: conv_packed_size,
-     * conv_pack, conv_gemm (contract: LAM_CONV_KERNELS) */
+     * conv_pack, conv_gemm, conv_gemm_rows (contract: LAM_CONV_KERNELS) */
     LAM_CONV_KERNELS(LAM__KT_MEMBER_C)
 
     /* row statistics: moments (sum of x - c and of its square, float64,

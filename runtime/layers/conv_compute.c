@@ -13,10 +13,10 @@
  *     block padded by the padding mode (map_index), hb x wp per channel;
  *     output (oh, ow) is then pixel (oh - oh0) wp + ow of every tap's row
  *     blk + ci hb wp + a dh wp + b dw, so the kernel runs on the padded
- *     width into a tile whose wp - ow extra columns per row are dropped as
- *     it is copied out, or, where whole rows waste fewer lanes than that
- *     (the stem), row by row straight into the output (off = the row's
- *     start in the block);
+ *     width straight into the output, the wp - ow extra columns per row
+ *     not stored (conv_gemm_rows), or, where whole rows waste fewer lanes
+ *     than that (the stem), row by row (conv_gemm, off = the row's start
+ *     in the block);
  *   - im2col (where the flat path's extra columns would cost more): the
  *     patches as columns (K x chunk, in L2), chunk by chunk, never for the
  *     whole image.
@@ -141,8 +141,10 @@ typedef struct conv_job {
     int64_t qb, cw, nqb, ncb, span[2], qn[2]; /* the phases' row bands, column chunks */
     int path;               /* CONV_PATH_* (convolution) */
     int64_t N, K, chunk, nchunks, ntasks;
-    int64_t wp, hb, ldt; /* the flat path's padded width, block rows, tile stride (0: no
-                          * tile, the kernel writes each output row in place) */
+    int64_t wp, hb, ldt; /* the flat path's padded width, block rows; the transposed
+                          * one's tile stride */
+    bool rowwise;        /* the flat path: conv_gemm per output row (else the band at once,
+                          * conv_gemm_rows) */
     int64_t tail;        /* pointwise: the plane's last pixels done by gemm (conv_pw_tail) */
     int failed; /* a task found no scratch memory */
     int stream; /* the direct kernel may store its output past the caches */
@@ -230,11 +232,10 @@ static void pw_task(conv_job *j, int64_t t, const float *const *rows, float *xt,
  * sw), at pixel (oh - oh0 + (a dh) / sh) wq + ow + (b dw) / sw, so with
  * rows[(ci, a, b)] = that plane + ((a dh) / sh) wq + (b dw) / sw (set up
  * once per thread) output (oh, ow) is pixel (oh - oh0) wq + ow of every
- * row: the kernel runs over (oh1 - oh0 - 1) wq + ow pixels into tile, and
- * the wq - ow extra columns per row are dropped as it is copied out; or,
- * without a tile (ldt 0), once per output row, ow pixels from offset (oh -
- * oh0) wq, into the output in place. */
-static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *blk, float *tile)
+ * row: the kernel runs over (oh1 - oh0 - 1) wq + ow pixels into the
+ * output, the wq - ow extra columns per row not stored (conv_gemm_rows);
+ * or (rowwise) once per output row, ow pixels from offset (oh - oh0) wq. */
+static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *blk)
 {
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
@@ -280,7 +281,7 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
                 }
     int64_t np = (oh1 - oh0 - 1) * wq + g->ow, M = j->N;
     float *yg = j->y + (n * s->out_ch + gi * M) * ohw + oh0 * g->ow;
-    if (j->ldt == 0) {
+    if (j->rowwise) {
         /* row by row, in place: output row r is pixels [r wq, r wq + ow) */
         for (int64_t r = 0; r < oh1 - oh0; r++)
             lam__kernels()->conv_gemm((size_t)M, (size_t)g->ow, (size_t)j->K,
@@ -289,13 +290,10 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
                                       yg + r * g->ow, (size_t)ohw, j->ep);
         return;
     }
-    lam__kernels()->conv_gemm((size_t)M, (size_t)np, (size_t)j->K,
-                              j->packed + (size_t)gi * s->packed_group, rows, 0,
-                              j->bias ? j->bias + gi * M : NULL, tile, (size_t)j->ldt, j->ep);
-    for (int64_t co = 0; co < M; co++)
-        for (int64_t r = 0; r < oh1 - oh0; r++)
-            memcpy(yg + co * ohw + r * g->ow, tile + co * j->ldt + r * wq,
-                   (size_t)g->ow * sizeof(float));
+    lam__kernels()->conv_gemm_rows((size_t)M, (size_t)np, (size_t)j->K,
+                                   j->packed + (size_t)gi * s->packed_group, rows, 0,
+                                   j->bias ? j->bias + gi * M : NULL, yg, (size_t)ohw, j->ep,
+                                   (size_t)wq, (size_t)g->ow);
 }
 
 /* One task of the im2col path (strides, the stem): sample n, group gi,
@@ -703,8 +701,7 @@ static void t_phase_task(conv_job *j, int64_t t, const float **rows, float *blk,
 
 /* A task's buffers, in floats.  Transposed: the GEMM's output rows.
  * Convolution: conv_gemm's K row pointers, then the im2col columns (K x
- * chunk) or the flat path's padded block (cin x hb x wp) and tile (M x
- * ldt). */
+ * chunk) or the flat path's padded block (cin x hb x wp). */
 static size_t rows_floats(const conv_job *j)
 {
     size_t k = (size_t)j->K;
@@ -735,9 +732,8 @@ static size_t buf_floats(const conv_job *j)
     case CONV_PATH_POINTWISE: /* the tail's rows, in and out */
         return ((size_t)(j->tail * j->K + 15) & ~(size_t)15) + (size_t)(j->tail * j->N);
     case CONV_PATH_FLAT:
-        return (((size_t)(s->in_ch / s->groups * s->stride[0] * s->stride[1] * j->hb * j->wp) +
-                 15) & ~(size_t)15) +
-               (size_t)j->N * (size_t)j->ldt;
+        return ((size_t)(s->in_ch / s->groups * s->stride[0] * s->stride[1] * j->hb * j->wp) +
+                15) & ~(size_t)15;
     default: return 0;
     }
 }
@@ -790,8 +786,6 @@ static void run_tasks(void *ctx, int ith, int nth)
     const float **rows = (const float **)(void *)a;
     float *buf = a + rows_floats(j); /* on a 64-byte boundary */
     int64_t kh = s->k[0], kw = s->k[1], cin = s->in_ch / s->groups;
-    float *tile = buf + (((size_t)(cin * s->stride[0] * s->stride[1] * j->hb * j->wp) + 15) &
-                         ~(size_t)15);
     for (int64_t ci = 0; ci < cin; ci++)
         for (int64_t q = 0; q < kh * kw; q++) {
             int64_t k = ci * kh * kw + q, qa = q / kw, qb = q % kw;
@@ -812,7 +806,7 @@ static void run_tasks(void *ctx, int ith, int nth)
         case CONV_PATH_POINTWISE:
             pw_task(j, t, rows, buf, buf + ((j->tail * j->K + 15) & ~INT64_C(15)));
             break;
-        case CONV_PATH_FLAT: flat_task(j, t, rows, buf, tile); break;
+        case CONV_PATH_FLAT: flat_task(j, t, rows, buf); break;
         default: col_task(j, t, rows, buf); break;
         }
     }
@@ -979,9 +973,8 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         bool rowwise = false;
         if (j.path == CONV_PATH_FLAT) {
             /* whole output rows, about 512 pixels of the phase planes' width
-             * into a tile; or, where a row wastes fewer lanes of 16 than
-             * the tile's wp - ow extra columns per row, row by row into the
-             * output (no copy out: its stores overlap the arithmetic), in
+             * at once (conv_gemm_rows); or, where a row wastes fewer lanes
+             * of 16 than the wp - ow extra columns per row, row by row, in
              * blocks of about 128 KiB where that is more rows */
             j.wp = (g->w + s->pad_lo[1] + s->pad_hi[1] + s->stride[1] - 1) / s->stride[1];
             nitems = g->oh;
@@ -992,7 +985,7 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
                 want = 32768 / rowf;
             j.chunk = even_chunk(g->oh, want);
             j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
-            j.ldt = rowwise ? 0 : ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
+            j.rowwise = rowwise;
         } else if (j.path == CONV_PATH_POINTWISE) {
             /* whole strips of every ISA's tile (48, 24, 12 pixels), so
              * that only the plane's end is a tail */
@@ -1014,11 +1007,8 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             int64_t nc = (j.nchunks + nth - 1) / nth * nth;
             j.chunk = (nitems + nc - 1) / nc;
             j.nchunks = (nitems + j.chunk - 1) / j.chunk;
-            if (j.path == CONV_PATH_FLAT) {
+            if (j.path == CONV_PATH_FLAT)
                 j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
-                if (!rowwise)
-                    j.ldt = ((j.chunk - 1) * j.wp + g->ow + 15) & ~INT64_C(15);
-            }
         }
         j.ntasks = g->n * s->groups * j.nchunks;
     }

@@ -40,3 +40,23 @@ void lam__f32_conv_gemm_scalar(size_t M, size_t N, size_t K, const float *packed
         }
     }
 }
+
+/* conv_gemm_rows: pixel j to output row j / wp, column j % wp (< ow). */
+void lam__f32_conv_gemm_rows_scalar(size_t M, size_t N, size_t K, const float *packed,
+                                    const float *const *rows, size_t off, const float *bias,
+                                    float *y, size_t ldy, lam__epilogue ep, size_t wp, size_t ow)
+{
+    for (size_t m = 0; m < M; m++) {
+        const float *w = packed + m * K;
+        for (size_t j = 0; j < N; j++) {
+            if (j % wp >= ow)
+                continue;
+            float acc = 0.0f;
+            for (size_t k = 0; k < K; k++)
+                acc = fmaf(w[k], rows[k][off + j], acc);
+            if (bias)
+                acc += bias[m];
+            y[m * ldy + j / wp * ow + j % wp] = lam__act_f32(ep.act, ep.alpha, acc);
+        }
+    }
+}

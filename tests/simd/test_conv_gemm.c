@@ -12,7 +12,13 @@
  *     of each row untouched;
  *   - pixel splits (two calls, the second with a larger offset) giving the
  *     same bits as one call;
- *   - an infinite weight meeting a zero pixel gives NaN (no skipped taps). */
+ *   - an infinite weight meeting a zero pixel gives NaN (no skipped taps);
+ *   - conv_gemm_rows (pixel j to output row j / wp, column j % wp < ow):
+ *     every table bit-identical to its own conv_gemm row by row and, for
+ *     the exact epilogues, to the scalar twin, over widths whose rows end
+ *     inside vectors, at their ends and across strips, with several rows
+ *     per vector, masked tails and K blocks; nothing written in the gap
+ *     columns, past the last row's pixels or outside [0, M) rows. */
 #include "config.h"
 
 #include <criterion/criterion.h>
@@ -241,4 +247,73 @@ Test(conv_gemm, long_k_and_many_strips_match_the_scalar_twin, .init = init_table
     }
     free(ps);
     cc_free(&c);
+}
+
+/* conv_gemm_rows' expected output: conv_gemm of table k once per output
+ * row, into y poisoned with -7 (the gaps and the rest stay so). */
+static void rows_expect(const lam__kernel_table *k, const ccase *c, const float *packed,
+                        const float *bias, lam__epilogue ep, size_t wp, size_t ow, float *y)
+{
+    for (size_t i = 0; i < c->M * c->ldy; i++)
+        y[i] = -7.0f;
+    for (size_t j = 0; j < c->N; j += wp)
+        k->conv_gemm(c->M, c->N - j < ow ? c->N - j : ow, c->K, packed, c->rows, c->off + j,
+                     bias, y + j / wp * ow, c->ldy, ep);
+}
+
+Test(conv_gemm, rows_geometry_matches_conv_gemm_row_by_row, .init = init_tables)
+{
+    /* (wp, ow): several rows per vector, rows ending inside and at vector
+     * and strip ends (16, 48 of AVX-512; 8, 24 of AVX2; 4, 12 of NEON) */
+    const size_t geo[][2] = {{1, 1},   {3, 1},   {3, 2},   {5, 5},   {7, 4},   {9, 8},
+                             {16, 15}, {17, 16}, {18, 16}, {20, 3},  {26, 24}, {33, 31},
+                             {50, 48}, {58, 56}, {60, 1},  {130, 128}};
+    const size_t Ms[] = {1, 5, 8, 13, 64};
+    const size_t Ks[] = {1, 9, 130, 1100};
+    kt_rng r = {41};
+    const lam__kernel_table *sc = kt_scalar();
+    size_t n = 0;
+    for (size_t gi = 0; gi < sizeof geo / sizeof geo[0]; gi++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++, n++) {
+            size_t wp = geo[gi][0], ow = geo[gi][1], K = Ks[ki];
+            size_t M = Ks[ki] > 200 ? Ms[n % 3] : Ms[n % 5];
+            /* whole rows, a last row cut inside its pixels or in its gap */
+            size_t nrows = 1 + n % 4, cut = (n * 7) % (wp + 1);
+            size_t N = nrows * wp - (cut < nrows * wp ? cut : 0);
+            ccase c;
+            cc_make(&c, &r, M, N, K, n % 5);
+            float *ps = cc_pack(sc, &c);
+            for (int t = 0; t < ntables; t++) {
+                const lam__kernel_table *k = tables[t];
+                float *pk = cc_pack(k, &c);
+                for (size_t a = 0; a < NACTS; a += 1 + (K > 200)) {
+                    lam__epilogue ep = {.act = acts[a], .alpha = 0.1f};
+                    const float *bias = (a + n) % 2 ? NULL : c.bias;
+                    rows_expect(k, &c, pk, bias, ep, wp, ow, c.y0);
+                    for (size_t i = 0; i < c.M * c.ldy; i++)
+                        c.y[i] = -7.0f;
+                    k->conv_gemm_rows(c.M, c.N, c.K, pk, c.rows, c.off, bias, c.y, c.ldy, ep,
+                                      wp, ow);
+                    for (size_t i = 0; i < c.M * c.ldy; i++)
+                        cr_assert(kt_same_bits(c.y[i], c.y0[i]),
+                                  "%s conv_gemm_rows M=%zu N=%zu K=%zu wp=%zu ow=%zu act=%d: "
+                                  "y[%zu] %.9g, conv_gemm row by row %.9g",
+                                  k->isa, c.M, c.N, c.K, wp, ow, (int)ep.act, i, c.y[i], c.y0[i]);
+                    if (t == 0 || !exact_act(acts[a]))
+                        continue;
+                    for (size_t i = 0; i < c.M * c.ldy; i++)
+                        c.y0[i] = -7.0f;
+                    sc->conv_gemm_rows(c.M, c.N, c.K, ps, c.rows, c.off, bias, c.y0, c.ldy, ep,
+                                       wp, ow);
+                    for (size_t i = 0; i < c.M * c.ldy; i++)
+                        cr_assert(kt_same_bits(c.y[i], c.y0[i]),
+                                  "%s conv_gemm_rows M=%zu N=%zu K=%zu wp=%zu ow=%zu act=%d: "
+                                  "y[%zu] %.9g, scalar %.9g",
+                                  k->isa, c.M, c.N, c.K, wp, ow, (int)ep.act, i, c.y[i], c.y0[i]);
+                }
+                free(pk);
+            }
+            free(ps);
+            cc_free(&c);
+        }
 }

@@ -165,3 +165,15 @@ void lam__f32_conv_gemm_avx2(size_t M, size_t N, size_t K, const float *packed,
         }
     }
 }
+
+/* conv_gemm_rows: conv_gemm once per output row (ow pixels from row r's
+ * start r wp, into y + r ow), the same bits (they do not depend on N or
+ * off). */
+void lam__f32_conv_gemm_rows_avx2(size_t M, size_t N, size_t K, const float *packed,
+                                 const float *const *rows, size_t off, const float *bias,
+                                 float *y, size_t ldy, lam__epilogue ep, size_t wp, size_t ow)
+{
+    for (size_t j = 0; j < N; j += wp)
+        lam__f32_conv_gemm_avx2(M, N - j < ow ? N - j : ow, K, packed, rows, off + j, bias,
+                        y + j / wp * ow, ldy, ep);
+}

@@ -13,8 +13,13 @@
  * masked loads and stores (a row may end at an unreadable page); channel
  * tails: the zero rows of the last panel, computed and not stored.
  * Epilogue: + bias, then RELU inline or the elementwise kernels over the
- * tile in a stack buffer (gemm-epilogue-avx512.c).  Accuracy: one FMA chain
- * per output, as the scalar twin. */
+ * tile in a stack buffer (gemm-epilogue-avx512.c).  conv_gemm_rows (the
+ * flat path's padded rows, straight into the output): the same tiles, each
+ * vector stored by masked stores, one per output row it reaches (gap lanes
+ * in none; the addresses of the masked-off lanes may lie before y, and
+ * are never touched), the output lines prefetched for writing while the
+ * last K block runs.  Accuracy: one FMA chain per output, as the scalar
+ * twin. */
 #include "config.h"
 
 #include "simd/x86/avx512/gemm-avx512.h"
@@ -40,12 +45,50 @@ void lam__f32_conv_pack_avx512(size_t M, size_t K, const float *W, float *packed
                 packed[p * K + k * LAM__CMR + i] = p + i < M ? W[(p + i) * K + k] : 0.0f;
 }
 
+/* conv_gemm_rows' output geometry for one strip: vector j's lanes go in
+ * n[j] runs, run s's lanes k[j][s] at y + o[j][s] + lane (a row of y per
+ * run: lanes in a gap are in none). */
+typedef struct lam__cgeo {
+    int n[LAM__CNV];
+    ptrdiff_t o[LAM__CNV][16];
+    __mmask16 k[LAM__CNV][16];
+} lam__cgeo;
+
+/* The runs of the strip's pixels [q0, q0 + 16 nv) (the last vector's
+ * lanes ml) in rows of ow of wp. */
+static void lam__cgeo_init(lam__cgeo *g, int nv, size_t q0, __mmask16 ml, size_t wp, size_t ow)
+{
+    for (int j = 0; j < nv; j++) {
+        const unsigned mj = j == nv - 1 ? ml : 0xFFFFu;
+        size_t q = q0 + 16 * (size_t)j, r = q / wp, c = q - r * wp, lane = 0;
+        int n = 0;
+        for (;;) {
+            if (c < ow) {
+                const size_t cnt = ow - c < 16 - lane ? ow - c : 16 - lane;
+                const unsigned k = (((1u << cnt) - 1u) << lane) & mj;
+                if (k) {
+                    g->o[j][n] = (ptrdiff_t)(r * ow + c) - (ptrdiff_t)lane;
+                    g->k[j][n++] = (__mmask16)k;
+                }
+            }
+            if (wp - c >= 16 - lane)
+                break;
+            lane += wp - c;
+            r++;
+            c = 0;
+        }
+        g->n[j] = n;
+    }
+}
+
 /* One tile: rows [0, mr) stored of the panel's 8, vectors [0, nv) of the
- * strip (the last one masked by ml), k in [0, kc). */
+ * strip (the last one masked by ml), k in [0, kc); with geo, the outputs
+ * go (and the chains continue from) where geo's runs say, y the panel's
+ * first row's start. */
 LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
                                    const float *const *rows, size_t col, __mmask16 ml, float *y,
                                    size_t ldy, size_t mr, int first, int last, const float *bias,
-                                   lam__epilogue ep, size_t pfo)
+                                   lam__epilogue ep, size_t pfo, const lam__cgeo *geo)
 {
     __mmask16 m[LAM__CNV];
     _Pragma("GCC unroll 3")
@@ -55,10 +98,23 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
     _Pragma("GCC unroll 8")
     for (int i = 0; i < LAM__CMR; i++)
         _Pragma("GCC unroll 3")
-        for (int j = 0; j < LAM__CNV; j++)
-            c[i][j] = j < nv && !first && (size_t)i < mr
+        for (int j = 0; j < LAM__CNV; j++) {
+            c[i][j] = j < nv && !first && (size_t)i < mr && !geo
                           ? _mm512_maskz_loadu_ps(m[j], y + i * ldy + 16 * j)
                           : _mm512_setzero_ps();
+            if (geo && j < nv && !first && (size_t)i < mr)
+                for (int r = 0; r < geo->n[j]; r++)
+                    c[i][j] = _mm512_mask_loadu_ps(c[i][j], geo->k[j][r],
+                                                   y + i * ldy + geo->o[j][r]);
+        }
+    if (geo && last) /* the output's lines, for writing, while the chains run */
+        for (int i = 0; i < LAM__CMR && (size_t)i < mr; i++)
+            for (int j = 0; j < nv; j++)
+                for (int r = 0; r < geo->n[j]; r++) {
+                    const float *o = y + i * ldy + geo->o[j][r];
+                    __builtin_prefetch(o + __builtin_ctz(geo->k[j][r]), 1, 3);
+                    __builtin_prefetch(o + 31 - __builtin_clz(geo->k[j][r]), 1, 3);
+                }
     _Pragma("GCC unroll 2")
     for (size_t k = 0; k < kc; k++) {
         const float *b = rows[k] + col;
@@ -123,14 +179,21 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
             break;
         _Pragma("GCC unroll 3")
         for (int j = 0; j < LAM__CNV; j++)
-            if (j < nv)
-                _mm512_mask_storeu_ps(y + i * ldy + 16 * j, m[j], c[i][j]);
+            if (j < nv) {
+                if (!geo)
+                    _mm512_mask_storeu_ps(y + i * ldy + 16 * j, m[j], c[i][j]);
+                else
+                    for (int r = 0; r < geo->n[j]; r++)
+                        _mm512_mask_storeu_ps(y + i * ldy + geo->o[j][r], geo->k[j][r],
+                                              c[i][j]);
+            }
     }
 }
 
 LAM__INLINE void lam__cstrip_avx512(const int nv, size_t M, size_t K, const float *packed,
                                     const float *const *rows, size_t col, __mmask16 ml, float *y,
-                                    size_t ldy, const float *bias, lam__epilogue ep, int more)
+                                    size_t ldy, const float *bias, lam__epilogue ep, int more,
+                                    const lam__cgeo *geo)
 {
     size_t k0 = 0;
     do {
@@ -144,11 +207,11 @@ LAM__INLINE void lam__cstrip_avx512(const int nv, size_t M, size_t K, const floa
             if (pfo)
                 lam__ctile_avx512(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                   y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR,
-                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, pfo);
+                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, pfo, geo);
             else
                 lam__ctile_avx512(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                   y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR,
-                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, 0);
+                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, 0, geo);
         }
         k0 += kc;
     } while (k0 < K);
@@ -165,13 +228,45 @@ void lam__f32_conv_gemm_avx512(size_t M, size_t N, size_t K, const float *packed
         const int more = n0 + 2 * LAM__CNR <= N; /* a whole strip follows */
         switch (nv) {
         case 1:
-            lam__cstrip_avx512(1, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0);
+            lam__cstrip_avx512(1, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0,
+                               NULL);
             break;
         case 2:
-            lam__cstrip_avx512(2, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0);
+            lam__cstrip_avx512(2, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0,
+                               NULL);
             break;
         default:
-            lam__cstrip_avx512(3, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, more);
+            lam__cstrip_avx512(3, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, more,
+                               NULL);
+            break;
+        }
+    }
+}
+
+/* conv_gemm_rows: conv_gemm's strips and tiles, each tile's outputs stored
+ * (and, between K blocks, reloaded) by the runs of its strip (a vector
+ * across a row's end: one masked store per row it reaches, the gap lanes
+ * in none). */
+void lam__f32_conv_gemm_rows_avx512(size_t M, size_t N, size_t K, const float *packed,
+                                    const float *const *rows, size_t off, const float *bias,
+                                    float *y, size_t ldy, lam__epilogue ep, size_t wp, size_t ow)
+{
+    lam__cgeo geo;
+    for (size_t n0 = 0; n0 < N; n0 += LAM__CNR) {
+        const size_t w = N - n0 < LAM__CNR ? N - n0 : LAM__CNR;
+        const int nv = (int)((w + 15) / 16);
+        const __mmask16 ml = (__mmask16)((1u << (w - 16 * (size_t)(nv - 1))) - 1u);
+        const int more = n0 + 2 * LAM__CNR <= N;
+        lam__cgeo_init(&geo, nv, n0, ml, wp, ow);
+        switch (nv) {
+        case 1:
+            lam__cstrip_avx512(1, M, K, packed, rows, off + n0, ml, y, ldy, bias, ep, 0, &geo);
+            break;
+        case 2:
+            lam__cstrip_avx512(2, M, K, packed, rows, off + n0, ml, y, ldy, bias, ep, 0, &geo);
+            break;
+        default:
+            lam__cstrip_avx512(3, M, K, packed, rows, off + n0, ml, y, ldy, bias, ep, more, &geo);
             break;
         }
     }
