@@ -23,10 +23,9 @@
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "tests/simd/kt-gemm.h"
+#include "tests/simd/kt-guard.h"
 
 static const lam__kernel_table *tables[KT_MAX_TABLES];
 static int ntables;
@@ -45,28 +44,10 @@ static int exact_act(lam_activation a)
            a == LAM_ACTIVATION_RELU6 || a == LAM_ACTIVATION_LEAKY_RELU;
 }
 
-/* A B source: nb floats ending at a PROT_NONE page. */
-typedef struct bsrc {
-    void *base;
-    size_t len;
-    float *b;
-} bsrc;
-
-static bsrc bsrc_alloc(size_t nb)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE), bytes = (nb * sizeof(float) + pg - 1) / pg * pg;
-    bsrc r;
-    r.len = bytes + pg;
-    r.base = mmap(NULL, r.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert(r.base != MAP_FAILED);
-    cr_assert(mprotect((char *)r.base + bytes, pg, PROT_NONE) == 0);
-    r.b = (float *)(void *)((char *)r.base + bytes) - nb;
-    return r;
-}
 
 typedef struct ccase {
     size_t M, N, K, off, ldy;
-    bsrc src;
+    guarded src;
     const float **rows;
     float *W, *bias, *y, *y0;
 } ccase;
@@ -77,12 +58,12 @@ static void cc_make(ccase *c, kt_rng *r, size_t M, size_t N, size_t K, size_t of
 {
     c->M = M, c->N = N, c->K = K, c->off = off, c->ldy = N + 3;
     size_t span = off + N, nb = span + 3 * K + 64;
-    c->src = bsrc_alloc(nb);
+    c->src = guarded_alloc(nb);
     for (size_t i = 0; i < nb; i++)
-        c->src.b[i] = kt_uniform(r, -1, 1);
+        c->src.x[i] = kt_uniform(r, -1, 1);
     c->rows = malloc((K + 1) * sizeof *c->rows);
     for (size_t k = 0; k < K; k++)
-        c->rows[k] = k + 1 == K ? c->src.b + nb - span : c->src.b + (kt_next(r) % (nb - span + 1));
+        c->rows[k] = k + 1 == K ? c->src.x + nb - span : c->src.x + (kt_next(r) % (nb - span + 1));
     c->W = malloc((M * K + 1) * sizeof(float));
     for (size_t i = 0; i < M * K; i++)
         c->W[i] = kt_uniform(r, -1, 1);
@@ -95,7 +76,7 @@ static void cc_make(ccase *c, kt_rng *r, size_t M, size_t N, size_t K, size_t of
 
 static void cc_free(ccase *c)
 {
-    munmap(c->src.base, c->src.len);
+    kt_guard_free(c->src);
     free(c->rows), free(c->W), free(c->bias), free(c->y), free(c->y0);
 }
 
