@@ -268,11 +268,25 @@ static lam_status conv_shape(lam_module *m, int ndim, const int64_t *in, int *ou
 
 /* ---- the packed weight (as Linear's; see linear.c) ---- */
 
-static bool packed_current(const conv_state *s, unsigned pv, uint64_t v)
+/* A packing's stamp -- valid, the module's params_version and the
+ * weight's version it was made from -- for the conv_gemm packing (packed)
+ * and the gemm one (gpacked): STAMP(s, packed) names its three fields. */
+#define STAMP(s, p) &(s)->p##_valid, &(s)->p##_params, &(s)->p##_version
+
+static bool stamp_current(const bool *valid, const unsigned *params, const uint64_t *version,
+                          unsigned pv, uint64_t v)
 {
-    return __atomic_load_n(&s->packed_valid, __ATOMIC_ACQUIRE) &&
-           __atomic_load_n(&s->packed_params, __ATOMIC_RELAXED) == pv &&
-           __atomic_load_n(&s->packed_version, __ATOMIC_RELAXED) == v;
+    return __atomic_load_n(valid, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(params, __ATOMIC_RELAXED) == pv &&
+           __atomic_load_n(version, __ATOMIC_RELAXED) == v;
+}
+
+static void stamp_set(bool *valid, unsigned *params, uint64_t *version, unsigned pv,
+                      uint64_t v)
+{
+    __atomic_store_n(params, pv, __ATOMIC_RELAXED);
+    __atomic_store_n(version, v, __ATOMIC_RELAXED);
+    __atomic_store_n(valid, true, __ATOMIC_RELEASE);
 }
 
 static __attribute__((noinline)) lam_status packed_slow(lam_module *m)
@@ -283,14 +297,11 @@ static __attribute__((noinline)) lam_status packed_slow(lam_module *m)
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
     uint64_t v = lam__tensor_version(w);
-    if (!packed_current(s, pv, v)) {
+    if (!stamp_current(STAMP(s, packed), pv, v)) {
         __atomic_store_n(&s->packed_valid, false, __ATOMIC_RELEASE);
         st = lam__conv_pack(s, w->data);
-        if (!st) {
-            __atomic_store_n(&s->packed_params, pv, __ATOMIC_RELAXED);
-            __atomic_store_n(&s->packed_version, v, __ATOMIC_RELAXED);
-            __atomic_store_n(&s->packed_valid, true, __ATOMIC_RELEASE);
-        }
+        if (!st)
+            stamp_set(STAMP(s, packed), pv, v);
     }
     pthread_mutex_unlock(&s->lock);
     return st;
@@ -302,7 +313,8 @@ static inline lam_status packed_weight(lam_module *m)
     if (!s->packed)
         return LAM_OK; /* the direct path reads the weight itself */
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(packed_current(s, pv, lam__tensor_version(m->params[0].tensor)), 1))
+    if (__builtin_expect(
+            stamp_current(STAMP(s, packed), pv, lam__tensor_version(m->params[0].tensor)), 1))
         return LAM_OK;
     return packed_slow(m);
 }
@@ -317,9 +329,7 @@ static __attribute__((noinline)) lam_status gpacked_slow(lam_module *m)
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
     uint64_t v = lam__tensor_version(w);
-    if (!(__atomic_load_n(&s->gpacked_valid, __ATOMIC_ACQUIRE) &&
-          __atomic_load_n(&s->gpacked_params, __ATOMIC_RELAXED) == pv &&
-          __atomic_load_n(&s->gpacked_version, __ATOMIC_RELAXED) == v)) {
+    if (!stamp_current(STAMP(s, gpacked), pv, v)) {
         __atomic_store_n(&s->gpacked_valid, false, __ATOMIC_RELEASE);
         const lam__kernel_table *k = lam__kernels();
         if (!s->gpacked)
@@ -329,9 +339,7 @@ static __attribute__((noinline)) lam_status gpacked_slow(lam_module *m)
             st = lam__oom("convolution weight packing");
         } else {
             k->gemm_pack((size_t)s->out_ch, (size_t)s->in_ch, w->data, s->gpacked);
-            __atomic_store_n(&s->gpacked_params, pv, __ATOMIC_RELAXED);
-            __atomic_store_n(&s->gpacked_version, v, __ATOMIC_RELAXED);
-            __atomic_store_n(&s->gpacked_valid, true, __ATOMIC_RELEASE);
+            stamp_set(STAMP(s, gpacked), pv, v);
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -344,11 +352,8 @@ static inline lam_status gpacked_weight(lam_module *m, const conv_geom *g)
     if (!g->n || !conv_pw_tail(s, g))
         return LAM_OK;
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(__atomic_load_n(&s->gpacked_valid, __ATOMIC_ACQUIRE) &&
-                             __atomic_load_n(&s->gpacked_params, __ATOMIC_RELAXED) == pv &&
-                             __atomic_load_n(&s->gpacked_version, __ATOMIC_RELAXED) ==
-                                 lam__tensor_version(m->params[0].tensor),
-                         1))
+    if (__builtin_expect(
+            stamp_current(STAMP(s, gpacked), pv, lam__tensor_version(m->params[0].tensor)), 1))
         return LAM_OK;
     return gpacked_slow(m);
 }
