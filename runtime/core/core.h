@@ -60,7 +60,8 @@ char *lam__strdup(const char *s);
  * call may store it with non-temporal stores: this thread's share of the
  * last-level cache (its size over the online CPUs) plus its L2, times 3/4 —
  * the estimate glibc's memcpy uses to switch to streaming stores.  From
- * sysconf where it knows the caches, else 12 MiB; computed once. */
+ * sysconf where it knows the caches (the last level capped at 32 MiB: a
+ * guest may be told the whole socket's), else 12 MiB; computed once. */
 size_t lam__stream_bytes(void);
 /* The value of a hexadecimal digit (0-9, a-f, A-F), -1 for anything else. */
 int lam__hexval(int c);

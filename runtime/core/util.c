@@ -201,6 +201,14 @@ size_t lam__stream_bytes(void)
     l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
     l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
+    /* A thread never has more last-level cache than one CCX's or die's:
+     * at most 32 MiB on the parts we know (V-Cache aside).  Hypervisors
+     * report the socket's total (seen: 508 MiB on a 2-vCPU Zen 5 guest,
+     * whose cpuid leaf 0x8000001D, the sharing count, reads zeros), which
+     * would keep every layer from streaming. */
+    const long l3_cap = 32L << 20;
+    if (l3 > l3_cap)
+        l3 = l3_cap;
     double share = 0;
     if (l3 > 0)
         share += (double)l3 / (double)(cpus > 0 ? cpus : 1);
