@@ -128,8 +128,14 @@ static void attn_task(void *ctx, int ith, int nth)
     const lam__attn_args *k = &j->base;
     int64_t b, e;
     lam__split_range(j->ntasks, ith, nth, 1, &b, &e);
-    for (int64_t t = b; t < e; t++) {
+    /* a run of this thread's tasks in one (sample, head) is one call: the
+     * kernel then packs each key block once for more query rows (rows are
+     * independent: the same bits) */
+    for (int64_t t = b, t2; t < e; t = t2) {
         int64_t qb = t % j->qblocks, nh = t / j->qblocks, h = nh % j->H, n = nh / j->H;
+        for (t2 = t + 1; t2 < e && t2 / j->qblocks == nh;)
+            t2++;
+        int64_t qe = (t2 - 1) % j->qblocks + 1; /* past the run's last block */
         lam__attn_args a = *k;
         a.q += (size_t)n * j->q_bstride + (size_t)(h * j->hd);
         a.k += (size_t)n * j->k_bstride + (size_t)(h * j->hd);
@@ -141,7 +147,7 @@ static void attn_task(void *ctx, int ith, int nth)
         a.key_add = j->kpm_add ? j->kpm_add + n * j->S : NULL;
         a.key_bool = j->kpm_bool ? j->kpm_bool + n * j->S : NULL;
         a.w = j->w ? j->w + (size_t)(n * j->H + h) * (size_t)(j->L * j->S) : NULL;
-        int64_t i0 = qb * MHA_QBLOCK, i1 = i0 + MHA_QBLOCK < j->L ? i0 + MHA_QBLOCK : j->L;
+        int64_t i0 = qb * MHA_QBLOCK, i1 = qe * MHA_QBLOCK < j->L ? qe * MHA_QBLOCK : j->L;
         lam__kernels()->attention(&a, (size_t)i0, (size_t)i1);
     }
 }

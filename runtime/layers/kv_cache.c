@@ -38,15 +38,19 @@ static void kv_task(void *ctx, int ith, int nth)
     const kv_job *j = ctx;
     int64_t b, e;
     lam__split_range(j->ntasks, ith, nth, 1, &b, &e);
-    for (int64_t t = b; t < e; t++) {
+    /* a run of tasks in one (sample, head): one call (as attention.c) */
+    for (int64_t t = b, t2; t < e; t = t2) {
         int64_t qb = t % j->qblocks, nh = t / j->qblocks, h = nh % j->H, n = nh / j->H;
+        for (t2 = t + 1; t2 < e && t2 / j->qblocks == nh;)
+            t2++;
+        int64_t qe = (t2 - 1) % j->qblocks + 1; /* past the run's last block */
         lam__attn_args a = j->base;
         size_t col = (size_t)(h * j->D);
         a.q += (size_t)n * j->q_bstride + col;
         a.k += (size_t)n * j->kv_bstride + col;
         a.v += (size_t)n * j->kv_bstride + col;
         a.o += (size_t)n * j->o_bstride + col;
-        int64_t i0 = qb * KV_QBLOCK, i1 = i0 + KV_QBLOCK < j->T ? i0 + KV_QBLOCK : j->T;
+        int64_t i0 = qb * KV_QBLOCK, i1 = qe * KV_QBLOCK < j->T ? qe * KV_QBLOCK : j->T;
         lam__kernels()->attention(&a, (size_t)i0, (size_t)i1);
     }
 }

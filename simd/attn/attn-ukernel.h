@@ -8,8 +8,10 @@
  * LAM__ATTN_DC), has the ISA compute the block's scores, applies scale and
  * masks (portable C: the same bits on every ISA), then either runs the
  * online softmax step and the P V accumulation (no weights: only a
- * LAM__ATTN_QB x LAM__ATTN_KB score block ever exists) or copies the scores
- * into the weights rows, which are softmaxed whole before P V.
+ * LAM__ATTN_QB x LAM__ATTN_KB score block ever exists; up to LAM__ATTN_QG
+ * query blocks take each packed key block in turn, so a block is packed
+ * once for them all) or copies the scores into the weights rows, which are
+ * softmaxed whole before P V.
  *
  * Determinism: every score is one fma chain over d in order; every output
  * element is o = o alpha, then one fma chain over the block's keys in
@@ -25,6 +27,7 @@
 #define LAM__ATTN_QB 96 /* query rows a block (a multiple of every mr) */
 #define LAM__ATTN_KB 64 /* keys a block (a multiple of every ISA's key tile) */
 #define LAM__ATTN_DC 128 /* d a packed chunk */
+#define LAM__ATTN_QG 4 /* query blocks sharing a packed key block (no weights) */
 
 /* s[r lds + j] = (first ? 0 : s[r lds + j]) + sum_{d < dc} q[r ldq + d]
  * kt[d kb + j], as one fma chain over d, for rows r < mr and all j < kb,

@@ -3,7 +3,7 @@
  * with the reason where it is missing) against a float64 evaluation of
  * PyTorch's definition (softmax(scale q k^T + mask) v, masked scores -inf),
  * within the list's bound: head sizes 1..128 (odd ones too), odd and
- * block-crossing sequence lengths, Tq != Tk, every mask kind and their
+ * block-crossing sequence lengths (past a group of query blocks too), Tq != Tk, every mask kind and their
  * mixes, fully masked rows (NaN, as PyTorch), Tk = 0, the weights variant,
  * strided rows with nothing written outside, and the same bits whatever
  * the row range a call is given. */
@@ -213,6 +213,18 @@ ParameterizedTest(int *isa, attention, lengths)
             att_check(k, &c, "lengths");
             att_free(&c);
         }
+    /* more query rows than a group of blocks that share a packed key block
+     * (LAM__ATTN_QG x LAM__ATTN_QB), causal (the group's blocks end their
+     * keys at different places) and not, a key-padding mask, Tq != Tk */
+    const size_t big[][2] = {{800, 700}, {450, 450}, {390, 1000}};
+    for (size_t a = 0; a < sizeof big / sizeof big[0]; a++)
+        for (int causal = 0; causal < 2; causal++) {
+            att_case c;
+            att_make(&c, &rng, big[a][0], big[a][1], 24, 20, (causal ? M_CAUSAL : 0) | M_KADD, 0,
+                     1.5f);
+            att_check(k, &c, "groups");
+            att_free(&c);
+        }
     /* a long head (D past one packed chunk) with large scores */
     att_case c;
     att_make(&c, &rng, 70, 90, 300, 33, 0, 1, 2.0f);
@@ -260,7 +272,7 @@ ParameterizedTest(int *isa, attention, row_ranges_same_bits)
     kt_rng rng = {14};
     for (int wts = 0; wts < 2; wts++) {
         att_case c;
-        const size_t T = 150;
+        const size_t T = 900; /* past two groups of blocks (no weights) */
         att_make(&c, &rng, T, T, 40, 40, M_CAUSAL | M_KADD, wts, 1.0f);
         k->attention(&c.a, 0, T);
         float *whole = malloc(T * c.a.ldo * sizeof(float));
@@ -268,8 +280,8 @@ ParameterizedTest(int *isa, attention, row_ranges_same_bits)
         for (size_t i = 0; i < T * c.a.ldo; i++)
             c.o[i] = 1234.5f;
         /* pieces of uneven sizes, in reverse order; each call writes only its rows */
-        const size_t cuts[] = {0, 1, 7, 8, 55, 97, 149, 150};
-        for (size_t p = 7; p-- > 0;) {
+        const size_t cuts[] = {0, 1, 7, 8, 55, 97, 149, 150, 500, 899, 900};
+        for (size_t p = sizeof cuts / sizeof cuts[0] - 1; p-- > 0;) {
             k->attention(&c.a, cuts[p], cuts[p + 1]);
             for (size_t i = 0; i < cuts[p] * c.a.ldo; i++)
                 cr_assert(c.o[i] == 1234.5f, "%s: rows below %zu written", k->isa, cuts[p]);
