@@ -53,6 +53,37 @@ lam_status lam__null_arg(const char *func, const char *arg);
 void lam__log(lam_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lam__vlog(lam_log_level level, const char *fmt, va_list ap);
 
+/* ---- a packing's stamp ----
+ * What a buffer derived from a parameter (a packed weight) was made from:
+ * the module's params_version and the parameter's version.  The forward
+ * reads it without the lock (lam__stamp_current); the remake, under the
+ * module's lock, clears it, rebuilds the buffer, then sets it (the release
+ * store of `valid` publishes the buffer with the stamp). */
+typedef struct lam__stamp {
+    unsigned params;
+    uint64_t version;
+    bool valid;
+} lam__stamp;
+
+static inline bool lam__stamp_current(const lam__stamp *st, unsigned pv, uint64_t v)
+{
+    return __atomic_load_n(&st->valid, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&st->params, __ATOMIC_RELAXED) == pv &&
+           __atomic_load_n(&st->version, __ATOMIC_RELAXED) == v;
+}
+
+static inline void lam__stamp_clear(lam__stamp *st)
+{
+    __atomic_store_n(&st->valid, false, __ATOMIC_RELEASE);
+}
+
+static inline void lam__stamp_set(lam__stamp *st, unsigned pv, uint64_t v)
+{
+    __atomic_store_n(&st->params, pv, __ATOMIC_RELAXED);
+    __atomic_store_n(&st->version, v, __ATOMIC_RELAXED);
+    __atomic_store_n(&st->valid, true, __ATOMIC_RELEASE);
+}
+
 /* ---- strings ---- */
 char *lam__strdup(const char *s);
 /* The working set (bytes read + written by one layer call) above which its

@@ -268,27 +268,6 @@ static lam_status conv_shape(lam_module *m, int ndim, const int64_t *in, int *ou
 
 /* ---- the packed weight (as Linear's; see linear.c) ---- */
 
-/* A packing's stamp -- valid, the module's params_version and the
- * weight's version it was made from -- for the conv_gemm packing (packed)
- * and the gemm one (gpacked): STAMP(s, packed) names its three fields. */
-#define STAMP(s, p) &(s)->p##_valid, &(s)->p##_params, &(s)->p##_version
-
-static bool stamp_current(const bool *valid, const unsigned *params, const uint64_t *version,
-                          unsigned pv, uint64_t v)
-{
-    return __atomic_load_n(valid, __ATOMIC_ACQUIRE) &&
-           __atomic_load_n(params, __ATOMIC_RELAXED) == pv &&
-           __atomic_load_n(version, __ATOMIC_RELAXED) == v;
-}
-
-static void stamp_set(bool *valid, unsigned *params, uint64_t *version, unsigned pv,
-                      uint64_t v)
-{
-    __atomic_store_n(params, pv, __ATOMIC_RELAXED);
-    __atomic_store_n(version, v, __ATOMIC_RELAXED);
-    __atomic_store_n(valid, true, __ATOMIC_RELEASE);
-}
-
 static __attribute__((noinline)) lam_status packed_slow(lam_module *m)
 {
     conv_state *s = m->state;
@@ -297,11 +276,11 @@ static __attribute__((noinline)) lam_status packed_slow(lam_module *m)
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
     uint64_t v = lam__tensor_version(w);
-    if (!stamp_current(STAMP(s, packed), pv, v)) {
-        __atomic_store_n(&s->packed_valid, false, __ATOMIC_RELEASE);
+    if (!lam__stamp_current(&s->packed_stamp, pv, v)) {
+        lam__stamp_clear(&s->packed_stamp);
         st = lam__conv_pack(s, w->data);
         if (!st)
-            stamp_set(STAMP(s, packed), pv, v);
+            lam__stamp_set(&s->packed_stamp, pv, v);
     }
     pthread_mutex_unlock(&s->lock);
     return st;
@@ -314,7 +293,7 @@ static inline lam_status packed_weight(lam_module *m)
         return LAM_OK; /* the direct path reads the weight itself */
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     if (__builtin_expect(
-            stamp_current(STAMP(s, packed), pv, lam__tensor_version(m->params[0].tensor)), 1))
+            lam__stamp_current(&s->packed_stamp, pv, lam__tensor_version(m->params[0].tensor)), 1))
         return LAM_OK;
     return packed_slow(m);
 }
@@ -329,8 +308,8 @@ static __attribute__((noinline)) lam_status gpacked_slow(lam_module *m)
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
     uint64_t v = lam__tensor_version(w);
-    if (!stamp_current(STAMP(s, gpacked), pv, v)) {
-        __atomic_store_n(&s->gpacked_valid, false, __ATOMIC_RELEASE);
+    if (!lam__stamp_current(&s->gpacked_stamp, pv, v)) {
+        lam__stamp_clear(&s->gpacked_stamp);
         const lam__kernel_table *k = lam__kernels();
         if (!s->gpacked)
             s->gpacked = lam__aligned_alloc(
@@ -339,7 +318,7 @@ static __attribute__((noinline)) lam_status gpacked_slow(lam_module *m)
             st = lam__oom("convolution weight packing");
         } else {
             k->gemm_pack((size_t)s->out_ch, (size_t)s->in_ch, w->data, s->gpacked);
-            stamp_set(STAMP(s, gpacked), pv, v);
+            lam__stamp_set(&s->gpacked_stamp, pv, v);
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -353,7 +332,7 @@ static inline lam_status gpacked_weight(lam_module *m, const conv_geom *g)
         return LAM_OK;
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     if (__builtin_expect(
-            stamp_current(STAMP(s, gpacked), pv, lam__tensor_version(m->params[0].tensor)), 1))
+            lam__stamp_current(&s->gpacked_stamp, pv, lam__tensor_version(m->params[0].tensor)), 1))
         return LAM_OK;
     return gpacked_slow(m);
 }
@@ -450,9 +429,9 @@ static lam_status conv_fold_affine(const lam_module *m, const double *scale, con
         *f = *s;
         f->bias = true;
         f->packed = NULL;
-        f->packed_valid = false;
+        f->packed_stamp.valid = false;
         f->gpacked = NULL;
-        f->gpacked_valid = false;
+        f->gpacked_stamp.valid = false;
         pthread_mutex_init(&f->lock, NULL);
         if (s->packed) {
             f->packed = lam__aligned_alloc(s->packed_group * (size_t)s->groups * sizeof(float));

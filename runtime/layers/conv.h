@@ -27,16 +27,12 @@ typedef struct conv_state {
     pthread_mutex_t lock;
     float *packed;
     size_t packed_group; /* floats per group */
-    unsigned packed_params;
-    uint64_t packed_version;
-    bool packed_valid;
+    lam__stamp packed_stamp; /* what `packed` was made from */
     /* a pointwise convolution's weight packed for the kernel table's gemm
      * too, for the last pixels of planes that end in a short tail
      * (conv_pw_tail): made at the first such forward, remade as packed */
     float *gpacked;
-    unsigned gpacked_params;
-    uint64_t gpacked_version;
-    bool gpacked_valid;
+    lam__stamp gpacked_stamp;
 } conv_state;
 
 /* Per-group GEMM sizes: a convolution's weight is conv_gemm's W, N =

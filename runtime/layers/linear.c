@@ -18,10 +18,8 @@ typedef struct linear_state {
     float *packed;
     size_t packed_len;
     /* what `packed` was made from (atomics: read without the lock) */
-    unsigned packed_params;  /* the module's params_version */
-    uint64_t packed_version; /* the weight's version */
-    uint64_t packed_hash;    /* the weight's values, under LAMINA_CHECK_WEIGHTS */
-    bool packed_valid;
+    lam__stamp packed_stamp; /* the module's params_version, the weight's version */
+    uint64_t packed_hash;     /* the weight's values, under LAMINA_CHECK_WEIGHTS */
 } linear_state;
 
 static lam_status linear_shape(lam_module *m, int ndim, const int64_t *in, int *out_ndim,
@@ -66,13 +64,6 @@ static uint64_t weight_hash(const lam_tensor *w)
     return h;
 }
 
-static bool packed_current(const linear_state *s, unsigned pv, uint64_t v)
-{
-    return __atomic_load_n(&s->packed_valid, __ATOMIC_ACQUIRE) &&
-           __atomic_load_n(&s->packed_params, __ATOMIC_RELAXED) == pv &&
-           __atomic_load_n(&s->packed_version, __ATOMIC_RELAXED) == v;
-}
-
 /* Repack under the lock if still needed; the LAMINA_CHECK_WEIGHTS check. */
 static __attribute__((noinline)) lam_status packed_slow(lam_module *m, const float **packed)
 {
@@ -81,14 +72,12 @@ static __attribute__((noinline)) lam_status packed_slow(lam_module *m, const flo
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
     uint64_t v = lam__tensor_version(w);
-    if (!packed_current(s, pv, v)) {
-        __atomic_store_n(&s->packed_valid, false, __ATOMIC_RELEASE);
+    if (!lam__stamp_current(&s->packed_stamp, pv, v)) {
+        lam__stamp_clear(&s->packed_stamp);
         lam__kernels()->gemm_pack((size_t)s->out, (size_t)s->in, w->data, s->packed);
-        __atomic_store_n(&s->packed_params, pv, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->packed_version, v, __ATOMIC_RELAXED);
         if (checking_weights())
             __atomic_store_n(&s->packed_hash, weight_hash(w), __ATOMIC_RELAXED);
-        __atomic_store_n(&s->packed_valid, true, __ATOMIC_RELEASE);
+        lam__stamp_set(&s->packed_stamp, pv, v);
     }
     pthread_mutex_unlock(&s->lock);
     if (checking_weights() && weight_hash(w) != __atomic_load_n(&s->packed_hash, __ATOMIC_RELAXED))
@@ -111,7 +100,7 @@ static inline const float *packed_weight(lam_module *m)
     /* params_version first: a replaced weight is stored before it moves */
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
-    if (__builtin_expect(packed_current(s, pv, lam__tensor_version(w)) &&
+    if (__builtin_expect(lam__stamp_current(&s->packed_stamp, pv, lam__tensor_version(w)) &&
                              __atomic_load_n(&check_weights, __ATOMIC_RELAXED) == 0,
                          1))
         return s->packed;
