@@ -65,8 +65,15 @@ lam_status lam__fold(const lam_module *producer, const lam_module *norm, int ndi
     if (norm->ops->channel_affine(norm, ndim, shape, scale, shift) != a)
         st = lam__error(LAM_ERR_RUNTIME, "%s: is no longer a per-channel affine map",
                         lam_module_type_name(norm));
-    else
+    else {
+        /* the folded layer outlives the forward: its tensors come from the
+         * heap, not from the forward pool of a custom forward that planned
+         * this on its first call (they would keep pool buffers from ever
+         * being reused, and the next forward would allocate new ones) */
+        lam__fpool *prev = lam__fpool_enter(NULL);
         st = producer->ops->fold_affine(producer, scale, shift, folded);
+        lam__fpool_leave(prev);
+    }
     free(scale);
     if (!st && (*folded)->ops != producer->ops) /* it runs with the producer's capabilities */
         st = lam__error(LAM_ERR_RUNTIME, "%s: fold_affine made a %s, not a module of its own type",
