@@ -326,21 +326,32 @@ static const char MV2_SMALL[] =
     "  )\n"
     ")\n";
 
-static long tv_plan_allocations_after(lam_module *m, const int64_t shape[4], int threads, int warm)
+/* A plan of m on `threads` threads for images of `shape`, an input of
+ * values (i % period) - period / 2 and an output tensor; false (with the
+ * message) when one cannot be made. */
+static bool image_plan(lam_module *m, const int64_t shape[4], int threads, int period,
+                       lam_tensor **x, lam_plan **p, lam_tensor **y)
 {
     lam_set_num_threads(threads);
-    lam_tensor *x, *y;
-    lam_plan *p;
     int nd;
     int64_t os[LAM_MAX_DIMS];
-    if (lam_tensor_create(&x, 4, shape) || lam_plan_create(&p, m, 4, shape) ||
-        lam_plan_output_shape(p, &nd, os) || lam_tensor_create(&y, nd, os)) {
+    if (lam_tensor_create(x, 4, shape) || lam_plan_create(p, m, 4, shape) ||
+        lam_plan_output_shape(*p, &nd, os) || lam_tensor_create(y, nd, os)) {
         fprintf(stderr, "setup failed: %s\n", lam_last_error());
-        return -1;
+        return false;
     }
-    float *d = lam_tensor_data(x);
-    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
-        d[i] = (float)(i % 7) - 3.0f;
+    float *d = lam_tensor_data(*x);
+    for (int64_t i = 0; i < lam_tensor_numel(*x); i++)
+        d[i] = (float)(i % period) - (float)(period / 2);
+    return true;
+}
+
+static long tv_plan_allocations_after(lam_module *m, const int64_t shape[4], int threads, int warm)
+{
+    lam_tensor *x, *y;
+    lam_plan *p;
+    if (!image_plan(m, shape, threads, 7, &x, &p, &y))
+        return -1;
     for (int i = 0; i < warm; i++)
         if (lam_plan_run(p, x, y))
             return -1;
@@ -366,19 +377,10 @@ static long tv_plan_allocations_after(lam_module *m, const int64_t shape[4], int
  * wrote). */
 static long second_run_faults(lam_module *m, const int64_t shape[4], int threads)
 {
-    lam_set_num_threads(threads);
     lam_tensor *x, *y;
     lam_plan *p;
-    int nd;
-    int64_t os[LAM_MAX_DIMS];
-    if (lam_tensor_create(&x, 4, shape) || lam_plan_create(&p, m, 4, shape) ||
-        lam_plan_output_shape(p, &nd, os) || lam_tensor_create(&y, nd, os)) {
-        fprintf(stderr, "setup failed: %s\n", lam_last_error());
+    if (!image_plan(m, shape, threads, 5, &x, &p, &y))
         return -1;
-    }
-    float *d = lam_tensor_data(x);
-    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
-        d[i] = (float)(i % 5) - 2.0f;
     struct rusage r0, r1;
     if (lam_plan_run(p, x, y) || getrusage(RUSAGE_SELF, &r0) || lam_plan_run(p, x, y) ||
         getrusage(RUSAGE_SELF, &r1))
