@@ -7,9 +7,11 @@
  * rows, panel p's weight (row 4 p + i, k) at packed[4 p K + 4 k + i], zero
  * for rows past M.  Loops as the AVX-512 kernel: 24-pixel strips outer, K
  * in blocks of LAM__CKC2 (B's block in L1; the chains continue from the
- * stored floats), or whole up to 1.5 LAM__CKC2, panels innermost.  Pixel tails: masked loads and stores;
- * channel tails: the zero rows of the last panel, not stored.  Epilogue: +
- * bias, then the activation on the registers (gemm-epilogue-avx2.c, the
+ * stored floats), or whole up to 1.5 LAM__CKC2, panels innermost; each
+ * tile prefetches, for writing, its panel's output lines of the next
+ * strip.  Pixel tails: masked loads and stores; channel tails: the zero
+ * rows of the last panel, not stored.  Epilogue: + bias, then the
+ * activation on the registers (gemm-epilogue-avx2.c, the
  * elementwise kernels' arithmetic).  Accuracy: one FMA chain per output, as
  * the scalar twin. */
 #include "config.h"
@@ -39,7 +41,7 @@ void lam__f32_conv_pack_avx2(size_t M, size_t K, const float *W, float *packed)
 LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
                                  const float *const *rows, size_t col, __m256i ml, float *y,
                                  size_t ldy, size_t mr, int first, int last, const float *bias,
-                                 lam__epilogue ep, size_t pfo)
+                                 lam__epilogue ep, size_t pfo, int pfy)
 {
     __m256 c[LAM__CMR * LAM__CNV];
     _Pragma("GCC unroll 4")
@@ -50,6 +52,13 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
                 j >= nv || first || (size_t)i >= mr ? _mm256_setzero_ps()
                 : j < nv - 1                        ? _mm256_loadu_ps(y + i * ldy + 8 * j)
                                                     : _mm256_maskload_ps(y + i * ldy + 8 * j, ml);
+    if (pfy && last) /* the next strip's output lines (its 96 bytes a row) */
+        _Pragma("GCC unroll 4")
+        for (int i = 0; i < LAM__CMR; i++)
+            if ((size_t)i < mr) {
+                _mm_prefetch((const char *)(y + i * ldy + LAM__CNR), _MM_HINT_ET0);
+                _mm_prefetch((const char *)(y + i * ldy + LAM__CNR + 16), _MM_HINT_ET0);
+            }
     _Pragma("GCC unroll 2")
     for (size_t k = 0; k < kc; k++) {
         const float *b = rows[k] + col;
@@ -87,6 +96,10 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
             _Pragma("GCC unroll 12")
             for (int r = 0; r < LAM__CMR * LAM__CNV; r++)
                 c[r] = lam__v_relu(c[r]);
+        } else if (ep.act == LAM_ACTIVATION_RELU6) {
+            _Pragma("GCC unroll 12")
+            for (int r = 0; r < LAM__CMR * LAM__CNV; r++)
+                c[r] = lam__v_relu6(c[r]);
         } else if (ep.act != LAM_ACTIVATION_IDENTITY) {
             /* through a copy: c must not escape, or GCC keeps it in memory */
             __m256 t[LAM__CMR * LAM__CNV];
@@ -133,11 +146,11 @@ LAM__INLINE void lam__cstrip_avx2(const int nv, size_t M, size_t K, const float 
             if (pfo)
                 lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                 y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
-                                k0 + kc == K, bias ? bias + p : NULL, ep, pfo);
+                                k0 + kc == K, bias ? bias + p : NULL, ep, pfo, more);
             else
                 lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                 y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
-                                k0 + kc == K, bias ? bias + p : NULL, ep, 0);
+                                k0 + kc == K, bias ? bias + p : NULL, ep, 0, more);
         }
         k0 += kc;
     } while (k0 < K);

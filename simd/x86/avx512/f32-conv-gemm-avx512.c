@@ -12,17 +12,22 @@
  * between blocks, which changes no bit); panels innermost.  Pixel tails:
  * masked loads and stores (a row may end at an unreadable page); channel
  * tails: the zero rows of the last panel, computed and not stored.
- * Epilogue: + bias, then RELU inline or the elementwise kernels over the
- * tile in a stack buffer (gemm-epilogue-avx512.c).  conv_gemm_rows (the
- * flat path's padded rows, straight into the output): the same tiles, each
- * vector stored by masked stores, one per output row it reaches (gap lanes
- * in none; the addresses of the masked-off lanes may lie before y, and
- * are never touched), the output lines prefetched for writing while the
- * last K block runs.  Accuracy: one FMA chain per output, as the scalar
+ * While a strip runs, each tile prefetches (for writing) the lines its
+ * panel will store in the next strip: a pointwise layer with a short K
+ * (MobileNetV2's 16 -> 96 on 112 x 112) otherwise waits on every store's
+ * line (the 8 rows are 8 output planes, one stream each).
+ * Epilogue: + bias, then RELU or RELU6 inline or the elementwise kernels
+ * over the tile in a stack buffer (gemm-epilogue-avx512.c).
+ * conv_gemm_rows (the flat path's padded rows, straight into the output):
+ * the same tiles, each vector stored by masked stores, one per output row
+ * it reaches (gap lanes in none; the addresses of the masked-off lanes may
+ * lie before y, and are never touched), the output lines prefetched while
+ * the last K block runs.  Accuracy: one FMA chain per output, as the scalar
  * twin. */
 #include "config.h"
 
 #include "simd/x86/avx512/gemm-avx512.h"
+#include "simd/x86/avx512/vmath-avx512.h"
 
 #define LAM__CMR 8
 #define LAM__CNV 3
@@ -88,7 +93,8 @@ static void lam__cgeo_init(lam__cgeo *g, int nv, size_t q0, __mmask16 ml, size_t
 LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
                                    const float *const *rows, size_t col, __mmask16 ml, float *y,
                                    size_t ldy, size_t mr, int first, int last, const float *bias,
-                                   lam__epilogue ep, size_t pfo, const lam__cgeo *geo)
+                                   lam__epilogue ep, size_t pfo, int pfy,
+                                   const lam__cgeo *geo)
 {
     __mmask16 m[LAM__CNV];
     _Pragma("GCC unroll 3")
@@ -115,6 +121,14 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
                     __builtin_prefetch(o + __builtin_ctz(geo->k[j][r]), 1, 3);
                     __builtin_prefetch(o + 31 - __builtin_clz(geo->k[j][r]), 1, 3);
                 }
+    if (pfy && last && !geo) /* the next strip's output lines, for writing */
+        _Pragma("GCC unroll 8")
+        for (int i = 0; i < LAM__CMR; i++)
+            if ((size_t)i < mr)
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    _mm_prefetch((const char *)(y + i * ldy + LAM__CNR + 16 * j),
+                                 _MM_HINT_ET0);
     _Pragma("GCC unroll 2")
     for (size_t k = 0; k < kc; k++) {
         const float *b = rows[k] + col;
@@ -155,6 +169,13 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
                 for (int j = 0; j < LAM__CNV; j++)
                     if (j < nv)
                         c[i][j] = _mm512_max_ps(_mm512_setzero_ps(), c[i][j]);
+        } else if (ep.act == LAM_ACTIVATION_RELU6) {
+            _Pragma("GCC unroll 8")
+            for (int i = 0; i < LAM__CMR; i++)
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    if (j < nv)
+                        c[i][j] = lam__v16_relu6(c[i][j]);
         } else if (ep.act != LAM_ACTIVATION_IDENTITY) {
             /* through a buffer: c must not escape, or GCC keeps it in memory */
             float t[LAM__CMR * LAM__CNR] __attribute__((aligned(64)));
@@ -207,11 +228,13 @@ LAM__INLINE void lam__cstrip_avx512(const int nv, size_t M, size_t K, const floa
             if (pfo)
                 lam__ctile_avx512(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                   y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR,
-                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, pfo, geo);
+                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, pfo, more,
+                                  geo);
             else
                 lam__ctile_avx512(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                   y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR,
-                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, 0, geo);
+                                  k0 == 0, k0 + kc == K, bias ? bias + p : NULL, ep, 0, more,
+                                  geo);
         }
         k0 += kc;
     } while (k0 < K);
