@@ -104,8 +104,9 @@
 
 /* ---- window kernels over one NCHW plane (convolution and pooling) ----
  * X(name, KIND, flags, specials)
- *   KIND     DWCONV2D: lam__dwconv2d_fn; MAXPOOL2D: lam__maxpool2d_fn;
- *            AVGPOOL2D: lam__avgpool2d_fn (simd/kernels.h)
+ *   KIND     DWCONV2D: lam__dwconv2d_fn; DWCONV2D_NC: lam__dwconv2d_nc_fn;
+ *            MAXPOOL2D: lam__maxpool2d_fn; AVGPOOL2D: lam__avgpool2d_fn
+ *            (simd/kernels.h)
  * The geometry is a lam__win2d (simd/kernels.h); each call computes output
  * rows [oh_begin, oh_end) of one plane, any sizes (1d: h = oh = kh = 1), any
  * kernel, stride, dilation and leading padding; taps outside the input are
@@ -117,6 +118,11 @@
  *   avgpool2d  s = 0; s += x per tap; y = 0 + s / divisor (PyTorch's
  *              cpu_avg_pool: divisor_override, else the window clipped to
  *              the padded input with count_include_pad, else the taps)
+ *   dwconv2d_nc  dwconv2d of nc planes at once, all output rows: plane c
+ *              of x at x + c xs, its weights at w + c kh kw, bias[c] (bias
+ *              NULL: 0), its output at y + c ys; the same bits as dwconv2d
+ *              plane by plane (g->stream is not honoured); scratch:
+ *              lam__dwconv2d_nc_scratch(g) floats, 64-byte aligned
  *   adaptive_maxpool2d, adaptive_avgpool2d  the adaptive pools (g: h, w,
  *              oh, ow only; the rest is ignored): output o of n over an
  *              input of c has the window [floor(o c / n), ceil((o + 1) c /
@@ -131,7 +137,8 @@
     X(maxpool2d, MAXPOOL2D, LAM_KF_EXACT, "NaN anywhere in the window -> NaN; all pad -> -inf")  \
     X(avgpool2d, AVGPOOL2D, LAM_KF_EXACT, "no input tap in the window -> 0; -0 sums give +0")    \
     X(adaptive_maxpool2d, MAXPOOL2D, LAM_KF_EXACT, "NaN anywhere in the window -> NaN")       \
-    X(adaptive_avgpool2d, MAXPOOL2D, LAM_KF_EXACT, "s = 0; s += x per tap; y = s / kh / kw")
+    X(adaptive_avgpool2d, MAXPOOL2D, LAM_KF_EXACT, "s = 0; s += x per tap; y = s / kh / kw") \
+    X(dwconv2d_nc, DWCONV2D_NC, LAM_KF_EXACT, "dwconv2d over nc planes; any nc, geometry")
 
 /* ---- statistics of one row (the norms' mean and variance) ----
  * X(name, KIND, flags, specials)
@@ -225,6 +232,7 @@
 #define LAM__KT_TYPE_RBINARYC lam__binaryc_fn
 #define LAM__KT_TYPE_ATTN lam__attention_fn
 #define LAM__KT_TYPE_DWCONV2D lam__dwconv2d_fn
+#define LAM__KT_TYPE_DWCONV2D_NC lam__dwconv2d_nc_fn
 #define LAM__KT_TYPE_MAXPOOL2D lam__maxpool2d_fn
 #define LAM__KT_TYPE_AVGPOOL2D lam__avgpool2d_fn
 #define LAM__KT_TYPE_CONV_PACKED_SIZE lam__conv_packed_size_fn
@@ -248,6 +256,9 @@
 #define LAM__KT_PARAMS_DWCONV2D                                                               \
     (const lam__win2d *g, const float *x, const float *w, float bias, float *y, size_t oh_begin, \
      size_t oh_end)
+#define LAM__KT_PARAMS_DWCONV2D_NC                                                            \
+    (const lam__win2d *g, size_t nc, const float *x, size_t xs, const float *w,                \
+     const float *bias, float *y, size_t ys, float *scratch)
 #define LAM__KT_PARAMS_MAXPOOL2D \
     (const lam__win2d *g, const float *x, float *y, size_t oh_begin, size_t oh_end)
 #define LAM__KT_PARAMS_AVGPOOL2D                                                              \

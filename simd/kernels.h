@@ -97,6 +97,23 @@ typedef struct lam__win2d {
  * bias; zero padding. */
 typedef void (*lam__dwconv2d_fn)(const lam__win2d *g, const float *x, const float *w, float bias,
                                  float *y, size_t oh_begin, size_t oh_end);
+/* Depthwise convolution of nc planes (one input channel per output
+ * channel) at once, all output rows: plane c at x + c xs, weights w + c kh
+ * kw, bias[c] (NULL: 0), output y + c ys; the bits of dwconv2d plane by
+ * plane.  scratch: lam__dwconv2d_nc_scratch(g) floats, 64-byte aligned. */
+typedef void (*lam__dwconv2d_nc_fn)(const lam__win2d *g, size_t nc, const float *x, size_t xs,
+                                    const float *w, const float *bias, float *y, size_t ys,
+                                    float *scratch);
+/* The scratch of dwconv2d_nc: the zero-padded input block a group of up
+ * to 16 channels reads (hp x wp pixels of 16 floats), whatever the ISA. */
+static inline size_t lam__dwconv2d_nc_scratch(const lam__win2d *g)
+{
+    if (g->oh == 0 || g->ow == 0)
+        return 0;
+    size_t hp = (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    size_t wp = (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+    return hp * wp * 16;
+}
 /* Max pooling of one plane, -inf padding, NaN propagating. */
 typedef void (*lam__maxpool2d_fn)(const lam__win2d *g, const float *x, float *y, size_t oh_begin,
                                   size_t oh_end);

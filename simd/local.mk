@@ -51,6 +51,7 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-vmul-scalar.c \
 	simd/scalar/f32-vdiv-scalar.c \
 	simd/scalar/f32-dwconv2d-scalar.c \
+	simd/scalar/f32-dwconv2d-nc-scalar.c \
 	simd/scalar/f32-moments-scalar.c \
 	simd/scalar/f32-lrn-scalar.c \
 	simd/scalar/f32-maxpool2d-scalar.c \
@@ -99,6 +100,7 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-vmul-avx2.c \
 	simd/x86/avx2/f32-vdiv-avx2.c \
 	simd/x86/avx2/f32-dwconv2d-avx2.c \
+	simd/x86/avx2/f32-dwconv2d-nc-avx2.c \
 	simd/x86/avx2/f32-moments-avx2.c \
 	simd/x86/avx2/f32-lrn-avx2.c \
 	simd/x86/avx2/f32-maxpool2d-avx2.c \
@@ -146,6 +148,7 @@ simd_libk_avx512_la_SOURCES = \
 	simd/x86/avx512/f32-vmul-avx512.c \
 	simd/x86/avx512/f32-vdiv-avx512.c \
 	simd/x86/avx512/f32-dwconv2d-avx512.c \
+	simd/x86/avx512/f32-dwconv2d-nc-avx512.c \
 	simd/x86/avx512/f32-moments-avx512.c \
 	simd/x86/avx512/f32-lrn-avx512.c \
 	simd/x86/avx512/f32-maxpool2d-avx512.c \
@@ -191,6 +194,7 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vmul-neon.c \
 	simd/arm/neon/f32-vdiv-neon.c \
 	simd/arm/neon/f32-dwconv2d-neon.c \
+	simd/arm/neon/f32-dwconv2d-nc-neon.c \
 	simd/arm/neon/f32-moments-neon.c \
 	simd/arm/neon/f32-lrn-neon.c \
 	simd/arm/neon/f32-maxpool2d-neon.c \

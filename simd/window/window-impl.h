@@ -10,7 +10,9 @@
  *     (the "interior" columns [lo, hi)), L outputs per vector, every lane
  *     its own chain; four vectors at once (independent chains hide the FMA
  *     latency), then the rest four vectors at a time, lane-masked where a
- *     vector's reads would leave the row.
+ *     vector's reads would leave the row;
+ *   - dwconv2d_nc (lam__w_dw_nc, below): L channels of one pixel a vector,
+ *     for planes too small to fill vectors of one channel's pixels.
  * A vector lane reads input columns (ow0 + t) sw - pw + b dw: one unaligned
  * load at stride 1, a two-vector load and deinterleave at stride 2, a
  * gather (or lane by lane) otherwise.  fmaf is one fused operation on every
@@ -25,7 +27,9 @@
  * of a, then those of b), LW_LDS2N(p, n) (n lanes from
  * p[0, 2n - 1)), LW_LDSG(p, s, n) (n lanes p[t s]), LW_ST(p, v),
  * LW_STN(p, v, n), LW_SET1(f), LW_FMA(a, b, c) (a b + c, fused), LW_ADD,
- * LW_DIV, LW_MAXNAN(m, v) (v where v > m or v is NaN, else m); optionally
+ * LW_DIV, LW_MAXNAN(m, v) (v where v > m or v is NaN, else m),
+ * LW_TRANSPOSE(r) (the L vectors r[0, L) transposed in place: lane j of
+ * r[i] becomes lane i of r[j]; dwconv2d_nc's channels-last blocks); optionally
  * LW_STNT(p, v) (a non-temporal store to a vector-aligned p) and
  * LW_SFENCE() (which orders them), used where lam__win2d.stream is set. */
 #ifndef LAMINA_SIMD_WINDOW_WINDOW_IMPL_H
@@ -632,6 +636,170 @@ LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, 
     if (g->stream)
         LW_SFENCE(); /* the non-temporal stores, before whoever reads y next */
 #endif
+}
+
+/* ---- the depthwise convolution of nc channels at once, channels last
+ * (dwconv2d_nc) ----
+ * Small planes (a 7 x 7 or 14 x 14 plane is one or two vectors a row, the
+ * first and last at the edges) waste most lanes plane by plane; here the
+ * lanes are L channels of one pixel instead.  Per group of L channels: the
+ * input planes are transposed (LW_TRANSPOSE, L x L blocks of L channels by
+ * L consecutive pixels) into a zero-padded channels-last block xt (hp x wp
+ * pixels of L floats, in the scratch; its border is zeroed once a call and
+ * never written), each output pixel is one vector chain over the taps in
+ * window order (four pixels at once: independent chains), + bias, and
+ * each L outputs are transposed back into the planes.  A lane that meets a
+ * zero of the padding adds fmaf(w, 0, acc) = acc (w finite; acc never -0),
+ * where the plane kernel skips the tap: the same bits, so a group whose
+ * weights are not all finite, the channels past the last whole group, and
+ * windows of more than LAM__W_NC_TAPS taps go plane by plane
+ * (lam__w_kernel). */
+#define LAM__W_NC_TAPS 32
+
+/* One group's outputs, pixels [0, oh ow), KK = kh kw when a compile-time
+ * constant (0: from g): L pixels at a time, in chains of LAM__W_NC_U
+ * pixels (independent chains, each weight vector loaded once for them),
+ * transposed out into the planes. */
+#define LAM__W_NC_U (LW_L < 8 ? LW_L : 8)
+LAM__W_INLINE void lam__w_nc_group(int KK, const lam__win2d *g, const float *xt, size_t wp,
+                                   const LW_V *wv, const ptrdiff_t *toff, LW_V bv, float *y,
+                                   size_t ys)
+{
+    const lam__wi L = LW_L, taps = KK ? KK : (lam__wi)(g->kh * g->kw);
+    const size_t ohw = g->oh * g->ow;
+    size_t oh = 0, ow = 0; /* the next pixel's */
+    LW_V wk[KK ? KK : 1];
+    if (KK)
+#pragma GCC unroll 25
+        for (int t = 0; t < KK; t++)
+            wk[t] = wv[t];
+    for (size_t p0 = 0; p0 < ohw; p0 += (size_t)L) {
+        const size_t n = ohw - p0 < (size_t)L ? ohw - p0 : (size_t)L;
+        const float *base[LW_L];
+#pragma GCC unroll 16
+        for (lam__wi u = 0; u < L; u++) {
+            base[u] = xt; /* past the end: computed, not stored */
+            if ((size_t)u < n) {
+                base[u] = xt + (oh * g->sh * wp + ow * g->sw) * (size_t)L;
+                if (++ow == g->ow)
+                    ow = 0, oh++;
+            }
+        }
+        LW_V r[LW_L];
+#pragma GCC unroll 4
+        for (lam__wi q = 0; q < L; q += LAM__W_NC_U) {
+            LW_V acc[LAM__W_NC_U];
+#pragma GCC unroll 8
+            for (int u = 0; u < LAM__W_NC_U; u++)
+                acc[u] = LW_SET1(0.0f);
+#pragma GCC unroll 25
+            for (lam__wi t = 0; t < taps; t++) {
+                const LW_V wt = KK ? wk[t] : wv[t];
+#pragma GCC unroll 8
+                for (int u = 0; u < LAM__W_NC_U; u++)
+                    acc[u] = LW_FMA(wt, LW_LD(base[q + u] + toff[t]), acc[u]);
+            }
+#pragma GCC unroll 8
+            for (int u = 0; u < LAM__W_NC_U; u++)
+                r[q + u] = LW_ADD(acc[u], bv);
+        }
+        LW_TRANSPOSE(r); /* r[i]: channel i's pixels p0 .. p0 + L - 1 */
+#pragma GCC unroll 16
+        for (lam__wi i = 0; i < L; i++) {
+            if (n == (size_t)L)
+                LW_ST(y + (size_t)i * ys + p0, r[i]);
+            else
+                LW_STN(y + (size_t)i * ys + p0, r[i], n);
+        }
+    }
+}
+
+LAM__W_INLINE void lam__w_dw_nc(const lam__win2d *g, size_t nc, const float *x, size_t xs,
+                                const float *w, const float *bias, float *y, size_t ys,
+                                float *scratch)
+{
+    const lam__wi L = LW_L;
+    const size_t taps = g->kh * g->kw, hw = g->h * g->w;
+    if (g->oh == 0 || g->ow == 0 || nc == 0)
+        return;
+    size_t c0 = 0;
+    if (taps <= LAM__W_NC_TAPS && nc >= (size_t)L) {
+        const size_t hp = (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+        const size_t wp = (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+        float *xt = scratch;
+        /* the border: padded rows and columns outside the input */
+        for (size_t r = 0; r < hp; r++) {
+            float *row = xt + r * wp * (size_t)L;
+            if (r < g->ph || r >= g->ph + g->h) {
+                for (size_t i = 0; i < wp * (size_t)L; i++)
+                    row[i] = 0.0f;
+                continue;
+            }
+            for (size_t c = 0; c < wp; c++)
+                if (c < g->pw || c >= g->pw + g->w)
+                    for (lam__wi i = 0; i < L; i++)
+                        row[c * (size_t)L + (size_t)i] = 0.0f;
+        }
+        ptrdiff_t toff[LAM__W_NC_TAPS];
+        for (size_t a = 0; a < g->kh; a++)
+            for (size_t b = 0; b < g->kw; b++)
+                toff[a * g->kw + b] = (ptrdiff_t)((a * g->dh * wp + b * g->dw) * (size_t)L);
+        for (; c0 + (size_t)L <= nc; c0 += (size_t)L) {
+            /* the group's weights, tap by tap (transposed L taps at a
+             * time), all finite, or plane by plane */
+            LW_V wv[LAM__W_NC_TAPS > LW_L ? LAM__W_NC_TAPS + LW_L : 2 * LW_L];
+            if (!lam__w_finite(w + c0 * taps, (int)(taps * (size_t)L))) {
+                for (lam__wi i = 0; i < L; i++)
+                    lam__w_kernel(LAM__W_DW, g, x + (c0 + (size_t)i) * xs, w + (c0 + (size_t)i) * taps,
+                                  bias ? bias[c0 + (size_t)i] : 0.0f, y + (c0 + (size_t)i) * ys, 0,
+                                  g->oh, 0, 0);
+                continue;
+            }
+            for (size_t t0 = 0; t0 < taps; t0 += (size_t)L) {
+                const size_t n = taps - t0 < (size_t)L ? taps - t0 : (size_t)L;
+                for (lam__wi i = 0; i < L; i++)
+                    wv[t0 + (size_t)i] = n == (size_t)L ? LW_LD(w + (c0 + (size_t)i) * taps + t0)
+                                                        : LW_LDN(w + (c0 + (size_t)i) * taps + t0, n);
+                LW_TRANSPOSE(wv + t0);
+            }
+            /* the planes into xt: L pixels of the flattened plane a block */
+            size_t ih = 0, iw = 0;
+            for (size_t p0 = 0; p0 < hw; p0 += (size_t)L) {
+                const size_t n = hw - p0 < (size_t)L ? hw - p0 : (size_t)L;
+                LW_V r[LW_L];
+                for (lam__wi i = 0; i < L; i++)
+                    r[i] = n == (size_t)L ? LW_LD(x + (c0 + (size_t)i) * xs + p0)
+                                          : LW_LDN(x + (c0 + (size_t)i) * xs + p0, n);
+                LW_TRANSPOSE(r); /* r[j]: pixel p0 + j's L channels */
+                for (size_t j = 0; j < n; j++) {
+                    if (ih + g->ph < hp && iw + g->pw < wp)
+                        LW_ST(xt + ((ih + g->ph) * wp + iw + g->pw) * (size_t)L, r[j]);
+                    if (++iw == g->w)
+                        iw = 0, ih++;
+                }
+            }
+            /* while this group computes: the next group's input lines,
+             * and this group's output lines for writing (16 planes at
+             * once are more streams than the hardware prefetcher follows) */
+            if (c0 + 2 * (size_t)L <= nc)
+                for (lam__wi i = 0; i < L; i++)
+                    for (size_t o = 0; o < hw; o += 16)
+                        __builtin_prefetch(x + (c0 + (size_t)L + (size_t)i) * xs + o, 0, 3);
+            for (lam__wi i = 0; i < L; i++)
+                for (size_t o = 0; o < g->oh * g->ow; o += 16)
+                    __builtin_prefetch(y + (c0 + (size_t)i) * ys + o, 1, 3);
+            const LW_V bv = bias ? LW_LD(bias + c0) : LW_SET1(0.0f);
+            if (taps == 9)
+                lam__w_nc_group(9, g, xt, wp, wv, toff, bv, y + c0 * ys, ys);
+            else if (taps == 25)
+                lam__w_nc_group(25, g, xt, wp, wv, toff, bv, y + c0 * ys, ys);
+            else
+                lam__w_nc_group(0, g, xt, wp, wv, toff, bv, y + c0 * ys, ys);
+        }
+    }
+    for (; c0 < nc; c0++) /* the rest, plane by plane */
+        lam__w_kernel(LAM__W_DW, g, x + c0 * xs, w + c0 * taps, bias ? bias[c0] : 0.0f,
+                      y + c0 * ys, 0, g->oh, 0, 0);
 }
 
 /* The adaptive pools: where the output divides the input (every window

@@ -10,7 +10,9 @@
  *     outputs, widths around every vector width), with NaN, infinities and
  *     signed zeros in the input, split row ranges giving the same bits,
  *     rows outside the range untouched, and the input plane ending at an
- *     unreadable page (a read past it would fault). */
+ *     unreadable page (a read past it would fault);
+ *   - dwconv2d_nc (many planes at once) bit-identical to dwconv2d plane by
+ *     plane. */
 #include "config.h"
 
 #include <criterion/criterion.h>
@@ -339,6 +341,80 @@ ParameterizedTest(int *isa, window, stream)
             kt_guard_free(gx);
         }
     cr_log_info("%s: %ld streamed outputs bit-identical to the scalar twin", k->isa, checked);
+}
+
+/* dwconv2d_nc (nc planes at once, channels last inside): every table's
+ * output is the scalar dwconv2d's, plane by plane, bit for bit (NaN,
+ * infinities and signed zeros in the input; in some calls a non-finite
+ * weight in one channel, which sends its group plane by plane), for nc
+ * around every vector width, planes and outputs at strides with gaps that
+ * must stay untouched, bias or none, the small planes it is for and
+ * random geometries; the last input plane ends at an unreadable page. */
+ParameterizedTestParameters(window, dwconv_nc_same_bits_as_planes) { return KT_ISA_PARAMS(); }
+ParameterizedTest(int *isa, window, dwconv_nc_same_bits_as_planes)
+{
+    const lam__kernel_table *k, *s = kt_scalar();
+    KT_TABLE_OR_SKIP(k, kt_isa_names[*isa]);
+    static const size_t ncs[] = {1, 3, 4, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 50};
+    kt_rng r = {61};
+    long checked = 0;
+    for (int it = 0; it < 400; it++) {
+        lam__win2d g;
+        if (it % 2 == 0) { /* the MobileNet / EfficientNet planes */
+            static const size_t hw[] = {7, 14, 28, 5, 9, 13};
+            size_t kk = kt_next(&r) % 3 ? 3 : 5, st = 1 + kt_next(&r) % 2;
+            g = (lam__win2d){hw[kt_next(&r) % 6], hw[kt_next(&r) % 6], 0, 0, kk, kk, st, st,
+                             1, 1, kk / 2, kk / 2, 0};
+            g.h += kt_next(&r) % 2;
+            g.oh = out_len(g.h, kk, st, 1, kk / 2, 0), g.ow = out_len(g.w, kk, st, 1, kk / 2, 0);
+        } else if (!random_geom(&r, W_DW, &g))
+            continue;
+        if (g.w > 40) /* keep the sweep quick: the planes are small */
+            g.w = 40, g.ow = out_len(g.w, g.kw, g.sw, g.dw, g.pw, 0);
+        if (g.ow == 0)
+            continue;
+        size_t nc = ncs[kt_next(&r) % (sizeof ncs / sizeof ncs[0])], taps = g.kh * g.kw;
+        size_t xs = g.h * g.w + kt_next(&r) % 3, ys = g.oh * g.ow + kt_next(&r) % 3;
+        size_t nx = (nc - 1) * xs + g.h * g.w, ny = (nc - 1) * ys + g.oh * g.ow;
+        guarded gx = guarded_alloc(nx);
+        fill(&r, gx.x, nx, it % 3 == 0);
+        float *w = malloc(nc * taps * sizeof *w), *bias = malloc(nc * sizeof *bias);
+        float *yr = malloc((ny + 16) * sizeof *yr), *yk = malloc((ny + 16) * sizeof *yk);
+        size_t sb = (lam__dwconv2d_nc_scratch(&g) * sizeof(float) + 63) / 64 * 64;
+        float *scratch = aligned_alloc(64, sb ? sb : 64);
+        cr_assert(w && bias && yr && yk && scratch);
+        for (size_t i = 0; i < nc * taps; i++)
+            w[i] = kt_uniform(&r, -1.0f, 1.0f);
+        for (size_t c = 0; c < nc; c++)
+            bias[c] = kt_uniform(&r, -1.0f, 1.0f);
+        if (it % 5 == 1) /* a non-finite weight in one channel */
+            w[kt_next(&r) % (nc * taps)] = (kt_next(&r) & 1) ? INFINITY : NAN;
+        int nb = it % 4 == 3; /* no bias */
+        for (size_t i = 0; i < ny + 16; i++)
+            yr[i] = yk[i] = 1234.5f;
+        for (size_t c = 0; c < nc; c++)
+            s->dwconv2d(&g, gx.x + c * xs, w + c * taps, nb ? 0.0f : bias[c], yr + c * ys, 0,
+                        g.oh);
+        k->dwconv2d_nc(&g, nc, gx.x, xs, w, nb ? NULL : bias, yk, ys, scratch);
+        for (size_t i = 0; i < ny + 16; i++) {
+            size_t c = i / ys, o = i % ys;
+            if (i >= ny || o >= g.oh * g.ow) {
+                cr_assert(yk[i] == 1234.5f, "%s dwconv2d_nc nc %zu wrote outside the planes [%zu]",
+                          k->isa, nc, i);
+                continue;
+            }
+            cr_assert(kt_same_bits(yk[i], yr[i]) &&
+                          (isnan(yr[i]) || signbit(yk[i]) == signbit(yr[i])),
+                      "%s dwconv2d_nc nc %zu h %zu w %zu k %zux%zu s %zu,%zu d %zu,%zu p %zu,%zu "
+                      "-> %zux%zu: channel %zu [%zu] %.9g vs scalar planes %.9g",
+                      k->isa, nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.oh,
+                      g.ow, c, o, yk[i], yr[i]);
+        }
+        checked += (long)(nc * g.oh * g.ow);
+        free(w), free(bias), free(yr), free(yk), free(scratch);
+        kt_guard_free(gx);
+    }
+    cr_log_info("%s: %ld dwconv2d_nc outputs bit-identical to the scalar planes", k->isa, checked);
 }
 
 /* ---- adaptive pools (adaptive_maxpool2d, adaptive_avgpool2d) ---- */

@@ -46,6 +46,16 @@ LAM__WV float32x4_t lam__w_maxnan_neon(float32x4_t m, float32x4_t v)
     return vbslq_f32(take, v, m);
 }
 
+/* r[0..4) transposed in place: lane j of r[i] <-> lane i of r[j] */
+LAM__WV void lam__w_tr128(float32x4_t *r)
+{
+    float32x4x2_t a = vtrnq_f32(r[0], r[1]), b = vtrnq_f32(r[2], r[3]);
+    r[0] = vcombine_f32(vget_low_f32(a.val[0]), vget_low_f32(b.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(a.val[1]), vget_low_f32(b.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
+}
+
 #define LW_LD(p) vld1q_f32(p)
 #define LW_LDN(p, n) lam__w_ldsn_neon((p), 1, (n))
 #define LW_LDR(p, a, e) lam__w_ldr_neon((p), (a), (e))
@@ -60,6 +70,7 @@ LAM__WV float32x4_t lam__w_maxnan_neon(float32x4_t m, float32x4_t v)
 #define LW_ADD(a, b) vaddq_f32((a), (b))
 #define LW_DIV(a, b) vdivq_f32((a), (b))
 #define LW_MAXNAN(m, v) lam__w_maxnan_neon((m), (v))
+#define LW_TRANSPOSE(r) lam__w_tr128(r)
 
 /* keep a loaded vector in a register (the compiler would fold it into
  * every FMA that uses it: one load per use) */

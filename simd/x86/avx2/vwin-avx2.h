@@ -50,6 +50,29 @@ LAM__WV __m256 lam__w_maxnan256(__m256 m, __m256 v)
     return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 
+/* r[0..8) transposed in place: lane j of r[i] <-> lane i of r[j] */
+LAM__WV void lam__w_tr256(__m256 *r)
+{
+    __m256 t[8], u[8];
+#pragma GCC unroll 16
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 2; i++) {
+        u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+        r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+    }
+}
+
 #define LW_LD(p) _mm256_loadu_ps(p)
 #define LW_LDN(p, n) _mm256_maskload_ps((p), lam__w_mask256(n))
 #define LW_LDR(p, a, e) _mm256_maskload_ps((p), _mm256_andnot_si256(lam__w_mask256(a), lam__w_mask256(e)))
@@ -67,6 +90,7 @@ LAM__WV __m256 lam__w_maxnan256(__m256 m, __m256 v)
 #define LW_ADD(a, b) _mm256_add_ps((a), (b))
 #define LW_DIV(a, b) _mm256_div_ps((a), (b))
 #define LW_MAXNAN(m, v) lam__w_maxnan256((m), (v))
+#define LW_TRANSPOSE(r) lam__w_tr256(r)
 
 /* keep a loaded vector in a register (the compiler would fold it into
  * every FMA that uses it: one load per use) */

@@ -49,6 +49,36 @@ LAM__WV __m512 lam__w_maxnan512(__m512 m, __m512 v)
     return _mm512_mask_mov_ps(m, k, v);
 }
 
+/* r[0..16) transposed in place: lane j of r[i] <-> lane i of r[j] */
+LAM__WV void lam__w_tr512(__m512 *r)
+{
+    __m512 t[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+#pragma GCC unroll 16
+    for (int h = 0; h < 2; h++)
+    #pragma GCC unroll 16
+    for (int i = 0; i < 4; i++) {
+            t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xDD);
+        }
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+
 #define LW_LD(p) _mm512_loadu_ps(p)
 #define LW_LDN(p, n) _mm512_maskz_loadu_ps(lam__w_mask512(n), (p))
 #define LW_LDR(p, a, e) _mm512_maskz_loadu_ps(lam__w_mask512(e) & ~lam__w_mask512(a), (p))
@@ -65,12 +95,10 @@ LAM__WV __m512 lam__w_maxnan512(__m512 m, __m512 v)
 #define LW_ADD(a, b) _mm512_add_ps((a), (b))
 #define LW_DIV(a, b) _mm512_div_ps((a), (b))
 #define LW_MAXNAN(m, v) lam__w_maxnan512((m), (v))
+#define LW_TRANSPOSE(r) lam__w_tr512(r)
 
 /* keep a loaded vector in a register (the compiler would fold it into
  * every FMA that uses it: one load per use) */
 #define LW_PIN(v) __asm__("" : "+v"(v))
-
-
-
 
 #endif
