@@ -647,7 +647,7 @@ LAM__W_INLINE void lam__w_kernel(int kind, const lam__win2d *g, const float *x, 
  * L consecutive pixels) into a zero-padded channels-last block xt (hp x wp
  * pixels of L floats, in the scratch; its border is zeroed once a call and
  * never written), each output pixel is one vector chain over the taps in
- * window order (four pixels at once: independent chains), + bias, and
+ * window order (LAM__W_NC_U pixels at once: independent chains), + bias, and
  * each L outputs are transposed back into the planes.  A lane that meets a
  * zero of the padding adds fmaf(w, 0, acc) = acc (w finite; acc never -0),
  * where the plane kernel skips the tap: the same bits, so a group whose
@@ -749,17 +749,17 @@ LAM__W_INLINE void lam__w_dw_nc(const lam__win2d *g, size_t nc, const float *x, 
              * time), all finite, or plane by plane */
             LW_V wv[LAM__W_NC_TAPS > LW_L ? LAM__W_NC_TAPS + LW_L : 2 * LW_L];
             if (!lam__w_finite(w + c0 * taps, (int)(taps * (size_t)L))) {
-                for (lam__wi i = 0; i < L; i++)
-                    lam__w_kernel(LAM__W_DW, g, x + (c0 + (size_t)i) * xs, w + (c0 + (size_t)i) * taps,
-                                  bias ? bias[c0 + (size_t)i] : 0.0f, y + (c0 + (size_t)i) * ys, 0,
-                                  g->oh, 0, 0);
+                for (size_t c = c0; c < c0 + (size_t)L; c++)
+                    lam__w_kernel(LAM__W_DW, g, x + c * xs, w + c * taps, bias ? bias[c] : 0.0f,
+                                  y + c * ys, 0, g->oh, 0, 0);
                 continue;
             }
             for (size_t t0 = 0; t0 < taps; t0 += (size_t)L) {
                 const size_t n = taps - t0 < (size_t)L ? taps - t0 : (size_t)L;
-                for (lam__wi i = 0; i < L; i++)
-                    wv[t0 + (size_t)i] = n == (size_t)L ? LW_LD(w + (c0 + (size_t)i) * taps + t0)
-                                                        : LW_LDN(w + (c0 + (size_t)i) * taps + t0, n);
+                for (lam__wi i = 0; i < L; i++) {
+                    const float *wi = w + (c0 + (size_t)i) * taps + t0;
+                    wv[t0 + (size_t)i] = n == (size_t)L ? LW_LD(wi) : LW_LDN(wi, n);
+                }
                 LW_TRANSPOSE(wv + t0);
             }
             /* the planes into xt: L pixels of the flattened plane a block */

@@ -67,8 +67,8 @@ LAM__WV void lam__w_tr512(__m512 *r)
     }
 #pragma GCC unroll 16
     for (int h = 0; h < 2; h++)
-    #pragma GCC unroll 16
-    for (int i = 0; i < 4; i++) {
+#pragma GCC unroll 16
+        for (int i = 0; i < 4; i++) {
             t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
             t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xDD);
         }
