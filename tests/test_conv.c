@@ -499,6 +499,21 @@ Test(conv, large_cases_any_thread_count)
         {"Conv2d(3, 16, 7, stride=2, padding=3)", false, 1, 2, 3, 1, {2, 3, 45, 39}, PAD_ZEROS},
         {"Conv2d(6, 10, 3, padding=2, dilation=2)", false, 1, 1, 2, 2, {2, 6, 23, 19}, PAD_ZEROS},
         {"Conv2d(20, 96, 3, padding=1)", false, 1, 1, 1, 1, {3, 20, 7, 9}, PAD_ZEROS},
+        /* depthwise on small planes by channel blocks (dwconv2d_nc): whole
+         * vectors of channels and a rest plane by plane (40), stride 2
+         * with 5x5, a batch of 1 in blocks smaller than 64 for the
+         * threads, the widest plane that goes so (16), dilation; and a
+         * tall narrow plane that goes plane by plane (too many pixels) */
+        {"Conv2d(40, 40, 3, padding=1, groups=40)", false, 40, 1, 1, 1, {3, 40, 7, 7}, PAD_ZEROS},
+        {"Conv2d(96, 96, 5, stride=2, padding=2, groups=96)", false, 96, 2, 2, 1,
+         {2, 96, 14, 13}, PAD_ZEROS},
+        {"Conv2d(64, 64, 3, padding=1, groups=64)", false, 64, 1, 1, 1, {1, 64, 14, 14},
+         PAD_ZEROS},
+        {"Conv2d(33, 33, 5, padding=2, groups=33)", false, 33, 1, 2, 1, {2, 33, 9, 16}, PAD_ZEROS},
+        {"Conv2d(32, 32, 3, padding=2, dilation=2, groups=32)", false, 32, 1, 2, 2,
+         {2, 32, 11, 12}, PAD_ZEROS},
+        {"Conv2d(16, 16, 3, padding=1, groups=16)", false, 16, 1, 1, 1, {1, 16, 200, 8},
+         PAD_ZEROS},
         {"Conv2d(8, 64, 3, stride=2, padding=1, dilation=2)", false, 1, 2, 1, 2, {2, 8, 13, 11}, PAD_ZEROS},
         /* the flat path row by row into the output (rows of 48 or more
          * pixels wasting fewer lanes of 16 than the padded width): a stem
@@ -782,6 +797,9 @@ Test(conv, following_activation_is_joined_with_the_same_bits)
         "Conv2d(6, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=6)",
         "ConvTranspose2d(5, 4, kernel_size=(3, 3), stride=(2, 2))",
         "Conv1d(5, 8, kernel_size=(3,), stride=(1,), padding=same, padding_mode=reflect)",
+        /* small planes: channel blocks (dwconv2d_nc), two whole vectors
+         * of 16 channels and 8 plane by plane */
+        "Conv2d(40, 40, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2), groups=40)",
     };
     static const char *const acts[] = {
         "ReLU()", "LeakyReLU(negative_slope=0.2)", "ReLU6()", "Sigmoid()", "Tanh()",
@@ -797,7 +815,7 @@ Test(conv, following_activation_is_joined_with_the_same_bits)
             ASSERT_OK(lam_container_get(seq, 0, &conv));
             ASSERT_OK(lam_container_get(seq, 1, &act));
             bool one_d = convs[c][4] == '1';
-            int64_t shape[4] = {3, c == 1 || c == 2 ? 6 : 5, 9, 10};
+            int64_t shape[4] = {3, c == 5 ? 40 : c == 1 || c == 2 ? 6 : 5, 9, 10};
             if (one_d)
                 shape[2] = 11;
             lam_tensor *x = NULL, *y = NULL, *h = NULL, *y2 = NULL;

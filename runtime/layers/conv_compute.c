@@ -880,6 +880,10 @@ static int64_t even_chunk(int64_t n, int64_t want)
  * transposes cost more than the lanes the plane kernel wastes at the
  * rows' edges). */
 #define DW_NC_MAX_W 16
+/* ... and at most this many pixels a plane (its padded block, 16 floats a
+ * pixel, is each thread's scratch: a tall narrow plane goes plane by
+ * plane) */
+#define DW_NC_MAX_HW 1024
 
 /* Work below this many flops stays on the calling thread. */
 #define CONV_PARALLEL_MIN_FLOPS 4e6
@@ -1006,7 +1010,7 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.chunk = chunk_rows(0, j.N, hw);
         j.ntasks = g->n * s->groups;
     } else if (direct && s->mode == CONV_ZEROS && s->out_ch == s->in_ch &&
-               s->k[0] * s->k[1] <= 32 && g->w <= DW_NC_MAX_W) {
+               s->k[0] * s->k[1] <= 32 && g->w <= DW_NC_MAX_W && g->h * g->w <= DW_NC_MAX_HW) {
         /* small planes: blocks of 64 channels through dwconv2d_nc, or
          * smaller ones (whole vectors of 16) where a batch has too few
          * blocks for the threads */
