@@ -213,12 +213,42 @@
  * y[m ldy + (j / wp) ow + j % wp] when j % wp < ow, not stored otherwise
  * (1 <= ow <= wp); the same bits as conv_gemm over the same pixels, and it
  * writes nothing else (no gap columns, nothing past the last row's pixels).
+ * Every ISA packs rows in panels of at most 8 (a divisor of 8), panel by
+ * panel, so rows [m0, M) of a packing, m0 a multiple of 8, are the packing
+ * of those rows at packed + m0 K.
+ *
+ * Winograd F(4x4, 3x3) (Lavin and Gray), lane by lane over n tiles: each
+ * tile t is a 6 x 6 input patch in, a 6 x 6 transformed tile out:
+ *   wino_in    patch row r, column c of tile t at d[r rs + c cs + t ts]
+ *              -> v[(i 6 + j) vs + t] = (B^T d B)[i][j]; reads only those
+ *              floats, except that with ts = 4 and cs = 1 (tiles side by
+ *              side in padded rows) whole vectors read the rows up to 3
+ *              floats past the last tile's patch;
+ *   wino_out   m[(i 6 + j) ms + t] -> q[(a 4 + b) qs + t] = (A^T m A)[a][b],
+ *              the 4 x 4 outputs of the tile, reading and writing only t in
+ *              [0, n).  Columns first (the 1-d
+ * transform of each column c, over its rows), then rows.  The 1-d input
+ * transform of (d0 .. d5), in this order of operations (fma(a, b, c) fused;
+ * x - y computed as fma(y, -1, x)):
+ *   u0 = fma(d0, 4, fma(d2, -5, d4))      u1 = fma(d1, -4, fma(d2, -4, d3 + d4))
+ *   u2 = fma(d1, 4, fma(d2, -4, d4 - d3)) u3 = fma(d1, -2, fma(d3, 2, d4 - d2))
+ *   u4 = fma(d1, 2, fma(d3, -2, d4 - d2)) u5 = fma(d1, 4, fma(d3, -5, d5))
+ * and the 1-d output transform of (m0 .. m5), with a = m1 + m2, b = m1 - m2,
+ * c = m3 + m4, e = m3 - m4:
+ *   o0 = (m0 + a) + c   o1 = fma(e, 2, b)   o2 = fma(c, 4, a)
+ *   o3 = fma(e, 8, b) + m5
+ * so every ISA gives the scalar twin's bits.  Accuracy: the transforms'
+ * coefficients (up to 8 in A^T, 5 in B^T) make the error of a whole
+ * Winograd convolution about 10 to 100 times that of the direct sum, within
+ * 1e-5 of the output's scale for K up to thousands (runtime/layers/conv_compute.c).
  * Symbols: lam__f32_<name>_<isa>. */
 #define LAM_CONV_KERNELS(X)                                                                      \
     X(conv_packed_size, CONV_PACKED_SIZE, 0u, "any M, K (0 too): the floats conv_pack writes")   \
     X(conv_pack, CONV_PACK, 0u, "any M, K: W row-major M x K, zero-padded to the ISA's panels")  \
     X(conv_gemm, CONV_GEMM, LAM_KF_EXACT, "any M, N, K; inf x 0 = NaN (the padding's zeros)")    \
-    X(conv_gemm_rows, CONV_GEMM_ROWS, LAM_KF_EXACT, "conv_gemm, pixel j stored in rows of ow of wp")
+    X(conv_gemm_rows, CONV_GEMM_ROWS, LAM_KF_EXACT, "conv_gemm, pixel j stored in rows of ow of wp") \
+    X(wino_in, WINO_IN, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")          \
+    X(wino_out, WINO_OUT, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")
 
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn
@@ -239,6 +269,8 @@
 #define LAM__KT_TYPE_CONV_PACK lam__conv_pack_fn
 #define LAM__KT_TYPE_CONV_GEMM lam__conv_gemm_fn
 #define LAM__KT_TYPE_CONV_GEMM_ROWS lam__conv_gemm_rows_fn
+#define LAM__KT_TYPE_WINO_IN lam__wino_in_fn
+#define LAM__KT_TYPE_WINO_OUT lam__wino_fn
 #define LAM__KT_TYPE_MOMENTS lam__moments_fn
 #define LAM__KT_TYPE_LRN lam__lrn_fn
 
@@ -271,6 +303,9 @@
 #define LAM__KT_PARAMS_CONV_GEMM_ROWS                                                         \
     (size_t M, size_t N, size_t K, const float *packed, const float *const *rows, size_t off,  \
      const float *bias, float *y, size_t ldy, lam__epilogue ep, size_t wp, size_t ow)
+#define LAM__KT_PARAMS_WINO_IN \
+    (size_t n, const float *d, size_t rs, size_t cs, size_t ts, float *v, size_t vs)
+#define LAM__KT_PARAMS_WINO_OUT (size_t n, const float *m, size_t ms, float *q, size_t qs)
 #define LAM__KT_PARAMS_MOMENTS (size_t n, const float *x, double c, double s[2])
 #define LAM__KT_PARAMS_LRN                                                                    \
     (size_t C, size_t S, const float *x, float *y, size_t size, double alpha, double beta,      \
@@ -301,6 +336,8 @@
 #define LAM__KT_RET_CONV_PACK void
 #define LAM__KT_RET_CONV_GEMM void
 #define LAM__KT_RET_CONV_GEMM_ROWS void
+#define LAM__KT_RET_WINO_IN void
+#define LAM__KT_RET_WINO_OUT void
 /* Declare every kernel of the families for ISA LAM__KT_ISA. */
 #define LAM__KERNELS_DECLARE()             \
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \

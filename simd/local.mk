@@ -20,7 +20,7 @@ noinst_HEADERS += simd/kernels.h simd/kernel-list.h simd/simd.h simd/scalar/act-
 	simd/x86/avx2/vbinary-avx2.h simd/arm/neon/vbinary-neon.h \
 	simd/gemm/gemm-ukernel.h simd/gemm/gemm-kernels.h simd/attn/attn-ukernel.h simd/attn/attn-tile.h simd/x86/avx2/gemm-lanes-avx2.h \
 	simd/x86/avx512/gemm-avx512.h simd/x86/avx512/gemm-lanes-avx512.h \
-	simd/window/window-impl.h simd/x86/avx2/vwin-avx2.h simd/x86/avx512/vwin-avx512.h \
+	simd/window/window-impl.h simd/window/winograd-impl.h simd/x86/avx2/vwin-avx2.h simd/x86/avx512/vwin-avx512.h \
 	simd/arm/neon/vwin-neon.h
 
 noinst_LTLIBRARIES += simd/libk_core.la
@@ -52,6 +52,7 @@ simd_libk_core_la_SOURCES = \
 	simd/scalar/f32-vdiv-scalar.c \
 	simd/scalar/f32-dwconv2d-scalar.c \
 	simd/scalar/f32-dwconv2d-nc-scalar.c \
+	simd/scalar/f32-winograd-scalar.c \
 	simd/scalar/f32-moments-scalar.c \
 	simd/scalar/f32-lrn-scalar.c \
 	simd/scalar/f32-maxpool2d-scalar.c \
@@ -101,6 +102,7 @@ simd_libk_avx2_la_SOURCES = \
 	simd/x86/avx2/f32-vdiv-avx2.c \
 	simd/x86/avx2/f32-dwconv2d-avx2.c \
 	simd/x86/avx2/f32-dwconv2d-nc-avx2.c \
+	simd/x86/avx2/f32-winograd-avx2.c \
 	simd/x86/avx2/f32-moments-avx2.c \
 	simd/x86/avx2/f32-lrn-avx2.c \
 	simd/x86/avx2/f32-maxpool2d-avx2.c \
@@ -149,6 +151,7 @@ simd_libk_avx512_la_SOURCES = \
 	simd/x86/avx512/f32-vdiv-avx512.c \
 	simd/x86/avx512/f32-dwconv2d-avx512.c \
 	simd/x86/avx512/f32-dwconv2d-nc-avx512.c \
+	simd/x86/avx512/f32-winograd-avx512.c \
 	simd/x86/avx512/f32-moments-avx512.c \
 	simd/x86/avx512/f32-lrn-avx512.c \
 	simd/x86/avx512/f32-maxpool2d-avx512.c \
@@ -195,6 +198,7 @@ simd_libk_neon_la_SOURCES = \
 	simd/arm/neon/f32-vdiv-neon.c \
 	simd/arm/neon/f32-dwconv2d-neon.c \
 	simd/arm/neon/f32-dwconv2d-nc-neon.c \
+	simd/arm/neon/f32-winograd-neon.c \
 	simd/arm/neon/f32-moments-neon.c \
 	simd/arm/neon/f32-lrn-neon.c \
 	simd/arm/neon/f32-maxpool2d-neon.c \

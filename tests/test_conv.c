@@ -537,6 +537,19 @@ Test(conv, large_cases_any_thread_count)
          {1, 64, 43, 5}, PAD_REPLICATE},
         {"Conv2d(16, 40, 3, padding=1, padding_mode='circular')", false, 1, 1, 1, 1,
          {1, 16, 37, 4}, PAD_CIRCULAR},
+        /* Winograd F(4x4, 3x3) (3x3, stride 1, 16 or more channels): tiles
+         * side by side in padded rows (wide planes) with row and column
+         * tails, no padding and padding 2; patches gathered tile by tile
+         * (narrow planes: 14 x 14, 7 x 7 with a batch of 1 split by output
+         * channels for the threads); the other padding modes both ways */
+        {"Conv2d(24, 40, 3)", false, 1, 1, 0, 1, {2, 24, 30, 27}, PAD_ZEROS},
+        {"Conv2d(16, 17, 3, padding=2)", false, 1, 1, 2, 1, {3, 16, 21, 26}, PAD_ZEROS},
+        {"Conv2d(32, 48, 3, padding=1)", false, 1, 1, 1, 1, {3, 32, 14, 14}, PAD_ZEROS},
+        {"Conv2d(64, 72, 3, padding=1)", false, 1, 1, 1, 1, {1, 64, 7, 7}, PAD_ZEROS},
+        {"Conv2d(16, 16, 3, padding=1, padding_mode='replicate')", false, 1, 1, 1, 1,
+         {2, 16, 25, 33}, PAD_REPLICATE},
+        {"Conv2d(16, 24, 3, padding=1, padding_mode='circular')", false, 1, 1, 1, 1,
+         {2, 16, 12, 10}, PAD_CIRCULAR},
         {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}, PAD_ZEROS},
         {"ConvTranspose2d(8, 12, 3, stride=3, dilation=2, groups=2)", true, 2, 3, 0, 2,
          {2, 8, 17, 20}, PAD_ZEROS},
@@ -800,6 +813,9 @@ Test(conv, following_activation_is_joined_with_the_same_bits)
         /* small planes: channel blocks (dwconv2d_nc), two whole vectors
          * of 16 channels and 8 plane by plane */
         "Conv2d(40, 40, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2), groups=40)",
+        /* Winograd F(4x4, 3x3) on a 12 x 16 plane (its bias and the
+         * activation applied to the transformed tiles) */
+        "Conv2d(16, 20, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
     };
     static const char *const acts[] = {
         "ReLU()", "LeakyReLU(negative_slope=0.2)", "ReLU6()", "Sigmoid()", "Tanh()",
@@ -815,7 +831,8 @@ Test(conv, following_activation_is_joined_with_the_same_bits)
             ASSERT_OK(lam_container_get(seq, 0, &conv));
             ASSERT_OK(lam_container_get(seq, 1, &act));
             bool one_d = convs[c][4] == '1';
-            int64_t shape[4] = {3, c == 5 ? 40 : c == 1 || c == 2 ? 6 : 5, 9, 10};
+            int64_t shape[4] = {3, c == 6 ? 16 : c == 5 ? 40 : c == 1 || c == 2 ? 6 : 5,
+                                c == 6 ? 12 : 9, c == 6 ? 16 : 10};
             if (one_d)
                 shape[2] = 11;
             lam_tensor *x = NULL, *y = NULL, *h = NULL, *y2 = NULL;

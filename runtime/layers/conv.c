@@ -337,6 +337,41 @@ static inline lam_status gpacked_weight(lam_module *m, const conv_geom *g)
     return gpacked_slow(m);
 }
 
+/* The weight transformed for Winograd (conv_winograd), allocated at the
+ * first forward that needs it; under the lock as packed_slow. */
+static __attribute__((noinline)) lam_status wpacked_slow(lam_module *m)
+{
+    conv_state *s = m->state;
+    lam_status st = LAM_OK;
+    pthread_mutex_lock(&s->lock);
+    unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
+    const lam_tensor *w = m->params[0].tensor;
+    uint64_t v = lam__tensor_version(w);
+    if (!lam__stamp_current(&s->wpacked_stamp, pv, v)) {
+        lam__stamp_clear(&s->wpacked_stamp);
+        if (!s->wpacked)
+            s->wpacked = lam__aligned_alloc(36 * lam__conv_wino_floats(s) * sizeof(float) + 64);
+        st = s->wpacked ? lam__conv_wino_pack(s, w->data)
+                        : lam__oom("convolution weight packing");
+        if (!st)
+            lam__stamp_set(&s->wpacked_stamp, pv, v);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+static inline lam_status wpacked_weight(lam_module *m, const conv_geom *g)
+{
+    conv_state *s = m->state;
+    if (!g->n || !conv_winograd(s, g))
+        return LAM_OK;
+    unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(
+            lam__stamp_current(&s->wpacked_stamp, pv, lam__tensor_version(m->params[0].tensor)), 1))
+        return LAM_OK;
+    return wpacked_slow(m);
+}
+
 static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,
                                   lam__epilogue ep)
 {
@@ -352,6 +387,8 @@ static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tenso
         st = packed_weight(m);
     if (!st)
         st = gpacked_weight(m, &g);
+    if (!st)
+        st = wpacked_weight(m, &g);
     if (st)
         return st;
     if (in->numel && !s->transposed && (g.h > INT32_MAX || g.w > INT32_MAX))
@@ -403,6 +440,7 @@ static void conv_destroy(lam_module *m)
     pthread_mutex_destroy(&s->lock);
     lam__aligned_free(s->packed);
     lam__aligned_free(s->gpacked);
+    lam__aligned_free(s->wpacked);
     free(s);
 }
 
@@ -432,6 +470,8 @@ static lam_status conv_fold_affine(const lam_module *m, const double *scale, con
         f->packed_stamp.valid = false;
         f->gpacked = NULL;
         f->gpacked_stamp.valid = false;
+        f->wpacked = NULL;
+        f->wpacked_stamp.valid = false;
         pthread_mutex_init(&f->lock, NULL);
         if (s->packed) {
             f->packed = lam__aligned_alloc(s->packed_group * (size_t)s->groups * sizeof(float));

@@ -33,6 +33,11 @@ typedef struct conv_state {
      * (conv_pw_tail): made at the first such forward, remade as packed */
     float *gpacked;
     lam__stamp gpacked_stamp;
+    /* a 3x3 convolution's weight transformed for Winograd F(4x4, 3x3)
+     * (conv_winograd): 36 conv_pack panel sets, made at the first such
+     * forward (lam__conv_wino_pack), remade as packed */
+    float *wpacked;
+    lam__stamp wpacked_stamp;
 } conv_state;
 
 /* Per-group GEMM sizes: a convolution's weight is conv_gemm's W, N =
@@ -79,6 +84,29 @@ static inline int64_t conv_pw_tail(const conv_state *s, const conv_geom *g)
     int64_t r = g->oh * g->ow % 16;
     return r <= 6 ? r : 0;
 }
+
+/* Whether a convolution runs as Winograd F(4x4, 3x3) (conv_compute.c):
+ * 3x3, stride 1, no dilation, one group, at least 16 channels in and out,
+ * and output planes the 4 x 4 tiles cover with at most 35% to spare (7 x
+ * 7: 64 outputs computed for 49).  The shapes of a sample decide, never
+ * the batch or the thread count, so a sample's bits do not depend on
+ * either. */
+static inline bool conv_winograd(const conv_state *s, const conv_geom *g)
+{
+    if (s->transposed || s->groups != 1 || s->k[0] != 3 || s->k[1] != 3 || s->stride[0] != 1 ||
+        s->stride[1] != 1 || s->dil[0] != 1 || s->dil[1] != 1 || s->in_ch < 16 ||
+        s->out_ch < 16 || g->oh < 4 || g->ow < 4)
+        return false;
+    double tiles = (double)((g->oh + 3) / 4) * (double)((g->ow + 3) / 4);
+    return 16.0 * tiles <= 1.35 * (double)g->oh * (double)g->ow;
+}
+
+/* The floats of one of wpacked's 36 panel sets (a multiple of 16). */
+size_t lam__conv_wino_floats(const conv_state *s);
+/* Transform and pack the weight w (the parameter's layout) into
+ * s->wpacked: U = G g G^T per (out, in) channel pair, in float64, rounded
+ * once. */
+lam_status lam__conv_wino_pack(conv_state *s, const float *w);
 
 /* Compute y from x (both contiguous NCHW, with geometry g); packed is the
  * current packed weight (NULL for the direct path), weight and bias the

@@ -20,6 +20,9 @@
  *   - im2col (where the flat path's extra columns would cost more): the
  *     patches as columns (K x chunk, in L2), chunk by chunk, never for the
  *     whole image.
+ *   - Winograd F(4x4, 3x3) (3x3, stride 1, one group, 16 or more
+ *     channels, planes the tiles fit: conv_winograd): 4x fewer
+ *     multiply-adds, through the same conv_gemm (below, "Winograd").
  * Depthwise-style convolutions (one input channel per group) run the
  * kernel table's dwconv2d plane by plane (a padding mode other than zeros
  * copies the plane, padded, first), or, on small planes (zero padding, one
@@ -41,7 +44,8 @@
  * summation order (conv_gemm and the GEMM promise the same bits whatever
  * the pixel or row range), so results do not depend on the thread count,
  * and the three paths give the same bits (one chain over k in the same
- * order, the padding's zeros included).  Tasks (sample x group x pixel or
+ * order, the padding's zeros included; Winograd's bits are its own, the
+ * same on every ISA).  Tasks (sample x group x pixel or
  * row chunk; sample x channel for the direct loop; sample x group x phase
  * row band x column chunk for the transposed one by phases, sample x group
  * for its col2im) go to lam__parallel.  Scratch memory is per thread and
@@ -127,7 +131,12 @@ enum {
     CONV_PATH_POINTWISE, /* 1x1, stride 1, no padding: the input planes */
     CONV_PATH_FLAT,      /* stride 1: padded rows of the input, flat */
     CONV_PATH_COL,       /* the rest: im2col columns, chunk by chunk */
+    CONV_PATH_WINO,      /* 3x3 stride 1: Winograd F(4x4, 3x3) (conv_winograd) */
 };
+
+/* Winograd: about the most tiles a task transforms at once (whole rows of
+ * tiles: at least one row, however wide). */
+#define LAM__WINO_TMAX 144
 
 typedef struct conv_job {
     const conv_state *s;
@@ -151,6 +160,12 @@ typedef struct conv_job {
     int failed; /* a task found no scratch memory */
     int stream; /* the direct kernel may store its output past the caches */
     int64_t cb; /* depthwise by channel blocks (dwconv2d_nc): channels a task (0: planes) */
+    /* Winograd: tiles across and down a plane, tiles a task (tp: rounded up to
+     * 16), output channels a task (a multiple of 8), tile and channel chunks;
+     * the padded rows' and columns' input indices (-1: a zero) */
+    int64_t ntx, nty, tt, tp, mc, ntc, noc;
+    bool wrows; /* wino_in reads padded rows side by side (else gathered patches) */
+    const int32_t *wh, *ww;
 } conv_job;
 
 static void job_fail(conv_job *j)
@@ -728,6 +743,190 @@ static void t_phase_task(conv_job *j, int64_t t, const float **rows, float *blk,
     }
 }
 
+/* ---- Winograd F(4x4, 3x3) ----
+ *
+ * Y = A^T [U . V] A per 4 x 4 output tile, U = G g G^T (the weight, made
+ * once: lam__conv_wino_pack), V = B^T d B (the tile's 6 x 6 input patch):
+ * 36 matrix products, one per element e of the 6 x 6 transformed tile, of
+ * U_e (out x in) by V_e (in x tiles), through conv_gemm with the tiles as
+ * its pixels, instead of 9 of the direct sum's (4x fewer multiply-adds,
+ * for 16/9 more GEMM columns per output read and written).  A task is a
+ * run of the batch's rows of tiles (any samples) and a chunk of the output
+ * channels: per input channel the patches go to wino_in, which writes V,
+ * either as each tile row's six padded input rows, side by side in six
+ * long rows (wino_in reads them at a stride of 4: planes of 6 or more tiles
+ * across, one lane of waste per tile row), or gathered tile by tile
+ * (narrower planes), the padding mode through the index tables; the 36
+ * products go into M; per output channel wino_out gives the 16 outputs of
+ * each tile, + bias, the activation, stored where they lie inside the
+ * plane.  Every step is lane by lane over tiles, and conv_gemm's bits do
+ * not depend on the pixel range or the rows, so a tile's outputs do not
+ * depend on the chunking.  Which convolutions go so depends on their
+ * shapes only (conv_winograd in conv.h). */
+
+static size_t wino_rows_floats(const conv_job *j)
+{
+    return ((size_t)j->s->in_ch * sizeof(float *) / sizeof(float) + 15) & ~(size_t)15;
+}
+
+/* The tiles' lanes: tile (r, tx) of a task's tile rows is lane r ls + tx,
+ * ls = ntx + 1 where the rows are wide enough (j->wrows: each tile row's
+ * padded rows side by side, 4 ls floats apart, a lane of waste per row),
+ * else ntx (the patches gathered tile by tile). */
+static int64_t wino_ls(const conv_job *j) { return j->ntx + (j->wrows ? 1 : 0); }
+
+/* wino_in's input: 6 rows of the task's tile rows side by side (+ 3 floats
+ * wino_in may read past the last patch), or 36 gathered ones of tp. */
+static int64_t wino_rs(const conv_job *j)
+{
+    return j->wrows ? (j->tt / wino_ls(j) * 4 * wino_ls(j) + 8 + 15) / 16 * 16 : 6 * j->tp;
+}
+
+/* P (wino_in's input), V, M, Q (16 outputs), tp floats each row. */
+static size_t wino_buf_floats(const conv_job *j)
+{
+    return (size_t)(6 * wino_rs(j)) +
+           (size_t)j->tp * (36 * (size_t)j->s->in_ch + 36 * (size_t)j->mc + 16);
+}
+
+/* Padded row p (of the tile rows' 4 nty + 2) of channel plane x, columns
+ * [0, n), into d: the padding mode's values, zeros past the padded input. */
+static void wino_pad_row(const conv_job *j, const float *x, int64_t p, float *d, int64_t n)
+{
+    const conv_state *s = j->s;
+    int32_t ih = j->wh[p];
+    if (ih < 0) {
+        memset(d, 0, (size_t)n * sizeof(float));
+        return;
+    }
+    const float *row = x + (int64_t)ih * j->g->w;
+    int64_t lo = s->pad_lo[1], w = j->g->w;
+    if (s->mode == CONV_ZEROS && lo + w <= n) {
+        memset(d, 0, (size_t)lo * sizeof(float));
+        memcpy(d + lo, row, (size_t)w * sizeof(float));
+        memset(d + lo + w, 0, (size_t)(n - lo - w) * sizeof(float));
+        return;
+    }
+    for (int64_t q = 0; q < n; q++)
+        d[q] = j->ww[q] < 0 ? 0.0f : row[j->ww[q]];
+}
+
+static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *pbuf)
+{
+    const conv_state *s = j->s;
+    const conv_geom *g = j->g;
+    const lam__kernel_table *k = lam__kernels();
+    int64_t cin = s->in_ch, cout = s->out_ch, tp = j->tp, ntx = j->ntx, ls = wino_ls(j);
+    int64_t nrows = g->n * j->nty, rpt = j->tt / ls; /* tile rows, a task's */
+    int64_t r0 = t / j->noc * rpt, r1 = r0 + rpt < nrows ? r0 + rpt : nrows;
+    int64_t co0 = t % j->noc * j->mc, co1 = co0 + j->mc < cout ? co0 + j->mc : cout;
+    if (co0 >= co1 || r0 >= r1)
+        return;
+    int64_t nt = (r1 - r0) * ls, mc = co1 - co0, hw = g->h * g->w, rs = wino_rs(j);
+    float *v = pbuf + 6 * rs, *mb = v + 36 * cin * tp, *q = mb + 36 * j->mc * tp;
+    for (int64_t ci = 0; ci < cin; ci++) {
+        if (j->wrows) {
+            for (int64_t r = r0; r < r1; r++) {
+                int64_t n = r / j->nty, ty = r % j->nty;
+                const float *x = j->x + (n * cin + ci) * hw;
+                for (int64_t a = 0; a < 6; a++)
+                    wino_pad_row(j, x, 4 * ty + a, pbuf + a * rs + (r - r0) * 4 * ls, 4 * ls);
+            }
+            for (int64_t a = 0; a < 6; a++) /* what wino_in may read past the patches */
+                memset(pbuf + a * rs + nt * 4, 0, 8 * sizeof(float));
+            k->wino_in((size_t)nt, pbuf, (size_t)rs, 1, 4, v + ci * tp, (size_t)(cin * tp));
+            continue;
+        }
+        for (int64_t r = r0; r < r1; r++) {
+            int64_t n = r / j->nty, ty4 = r % j->nty * 4;
+            const float *x = j->x + (n * cin + ci) * hw;
+            for (int64_t tx = 0; tx < ntx; tx++) {
+                int64_t i = (r - r0) * ls + tx;
+                const int32_t *cw = j->ww + 4 * tx;
+                for (int a = 0; a < 6; a++) {
+                    int32_t ih = j->wh[ty4 + a];
+                    float *dr = pbuf + a * 6 * tp + i;
+                    const float *row = x + (int64_t)(ih < 0 ? 0 : ih) * g->w;
+                    for (int c = 0; c < 6; c++)
+                        dr[c * tp] = ih < 0 || cw[c] < 0 ? 0.0f : row[cw[c]];
+                }
+            }
+        }
+        k->wino_in((size_t)nt, pbuf, (size_t)(6 * tp), (size_t)tp, 1, v + ci * tp,
+                   (size_t)(cin * tp));
+    }
+    const lam__epilogue none = {.act = LAM_ACTIVATION_IDENTITY};
+    size_t uf = lam__conv_wino_floats(s);
+    for (int64_t e = 0; e < 36; e++)
+        k->conv_gemm((size_t)mc, (size_t)nt, (size_t)cin, s->wpacked + (size_t)e * uf +
+                     (size_t)(co0 * cin), rows, (size_t)(e * cin * tp), NULL,
+                     mb + e * j->mc * tp, (size_t)tp, none);
+    int64_t oh = g->oh, ow = g->ow;
+    for (int64_t co = co0; co < co1; co++) {
+        k->wino_out((size_t)nt, mb + (co - co0) * tp, (size_t)(j->mc * tp), q, (size_t)tp);
+        for (int e = 0; e < 16; e++) {
+            if (j->bias)
+                k->addc((size_t)nt, q + e * tp, j->bias[co], q + e * tp);
+            apply_ep(j->ep, q + e * tp, (size_t)nt);
+        }
+        for (int64_t r = r0; r < r1; r++) {
+            int64_t n = r / j->nty, oy = r % j->nty * 4, ra = oh - oy < 4 ? oh - oy : 4;
+            const float *qr = q + (r - r0) * ls;
+            for (int64_t a = 0; a < ra; a++) {
+                float *yr = j->y + ((n * cout + co) * oh + oy + a) * ow;
+                const float *q0 = qr + a * 4 * tp, *q1 = q0 + tp, *q2 = q1 + tp, *q3 = q2 + tp;
+                int64_t tx = 0;
+                for (; 4 * tx + 4 <= ow; tx++) {
+                    yr[4 * tx] = q0[tx];
+                    yr[4 * tx + 1] = q1[tx];
+                    yr[4 * tx + 2] = q2[tx];
+                    yr[4 * tx + 3] = q3[tx];
+                }
+                for (int64_t b = 0; 4 * tx + b < ow; b++)
+                    yr[4 * tx + b] = qr[(a * 4 + b) * tp + tx];
+            }
+        }
+    }
+}
+
+size_t lam__conv_wino_floats(const conv_state *s)
+{
+    return (lam__kernels()->conv_packed_size((size_t)s->out_ch, (size_t)s->in_ch) + 15) &
+           ~(size_t)15;
+}
+
+lam_status lam__conv_wino_pack(conv_state *s, const float *w)
+{
+    static const double G[6][3] = {{1.0 / 4, 0, 0},
+                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                   {0, 0, 1}};
+    int64_t cin = s->in_ch, cout = s->out_ch;
+    float *u = malloc(sizeof(float) * 36 * (size_t)(cin * cout > 0 ? cin * cout : 1));
+    if (!u)
+        return lam__oom("convolution weight packing");
+    for (int64_t co = 0; co < cout; co++)
+        for (int64_t ci = 0; ci < cin; ci++) {
+            const float *gw = w + (co * cin + ci) * 9;
+            double t[6][3]; /* G g */
+            for (int a = 0; a < 6; a++)
+                for (int c = 0; c < 3; c++)
+                    t[a][c] = G[a][0] * gw[c] + G[a][1] * gw[3 + c] + G[a][2] * gw[6 + c];
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++)
+                    u[((a * 6 + b) * cout + co) * cin + ci] =
+                        (float)(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
+        }
+    size_t uf = lam__conv_wino_floats(s);
+    for (int e = 0; e < 36; e++)
+        lam__kernels()->conv_pack((size_t)cout, (size_t)cin, u + (size_t)e * (size_t)(cout * cin),
+                                  s->wpacked + (size_t)e * uf);
+    free(u);
+    return LAM_OK;
+}
+
 /* A task's buffers, in floats.  Transposed: the GEMM's output rows.
  * Convolution: conv_gemm's K row pointers, then the im2col columns (K x
  * chunk) or the flat path's padded block (cin x hb x wp). */
@@ -769,6 +968,8 @@ static size_t buf_floats(const conv_job *j)
 
 static size_t task_scratch(const conv_job *j)
 {
+    if (j->path == CONV_PATH_WINO)
+        return (wino_rows_floats(j) + wino_buf_floats(j)) * sizeof(float) + 64;
     if (conv_is_direct(j->s)) {
         const conv_state *s = j->s;
         if (j->cb) {
@@ -818,6 +1019,16 @@ static void run_tasks(void *ctx, int ith, int nth)
     if (conv_is_direct(s)) {
         for (int64_t t = ith; t < j->ntasks; t += nth)
             conv_direct_task(j, t, a);
+        return;
+    }
+    if (j->path == CONV_PATH_WINO) {
+        /* rows[ci] = V's row of channel ci (element e at offset e cin tp) */
+        const float **rows = (const float **)(void *)a;
+        float *d = a + wino_rows_floats(j);
+        for (int64_t ci = 0; ci < s->in_ch; ci++)
+            rows[ci] = d + 6 * wino_rs(j) + ci * j->tp;
+        for (int64_t t = ith; t < j->ntasks; t += nth)
+            wino_task(j, t, rows, d);
         return;
     }
     /* conv_gemm's rows, the same for every task of this thread */
@@ -913,6 +1124,8 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.path = s1 && nopad && s->k[0] == 1 && s->k[1] == 1 ? CONV_PATH_POINTWISE
                  : flat                                     ? CONV_PATH_FLAT
                                                             : CONV_PATH_COL;
+        if (s->wpacked && conv_winograd(s, g))
+            j.path = CONV_PATH_WINO;
     }
     /* the caller's scratch: the tap tables (convolution); the phase tables
      * and packed offsets, then the NHWC rows where the phases do not pay
@@ -944,6 +1157,12 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             nx = ((size_t)(g->n * hw * s->in_ch) + 15) & ~(size_t)15;
     }
     size_t ntaps = s->transposed ? 0 : (size_t)(s->k[0] * g->oh + s->k[1] * g->ow);
+    if (j.path == CONV_PATH_WINO) { /* and the tiles' padded rows and columns */
+        j.nty = (g->oh + 3) / 4;
+        j.ntx = (g->ow + 3) / 4;
+        j.wrows = j.ntx >= 6;
+        ntaps += (size_t)(4 * j.nty + 2 + 4 * j.ntx + 4);
+    }
     float *mem = scratch_get(1, ntab * sizeof(int64_t) + nx * sizeof(float) +
                                     ntaps * sizeof(int32_t) + 64);
     if (!mem)
@@ -955,6 +1174,19 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
                   g->w, s->mode);
         j.th = taps;
         j.tw = taps + s->k[0] * g->oh;
+        if (j.path == CONV_PATH_WINO) {
+            int32_t *wh = taps + s->k[0] * g->oh + s->k[1] * g->ow, *ww = wh + 4 * j.nty + 2;
+            for (int64_t p = 0; p < 4 * j.nty + 2; p++)
+                wh[p] = p < g->h + s->pad_lo[0] + s->pad_hi[0]
+                            ? (int32_t)map_index(p - s->pad_lo[0], g->h, s->mode)
+                            : -1;
+            for (int64_t p = 0; p < 4 * j.ntx + 4; p++)
+                ww[p] = p < g->w + s->pad_lo[1] + s->pad_hi[1]
+                            ? (int32_t)map_index(p - s->pad_lo[1], g->w, s->mode)
+                            : -1;
+            j.wh = wh;
+            j.ww = ww;
+        }
     }
     int nth = flops < CONV_PARALLEL_MIN_FLOPS ? 1 : lam__threads_for_call();
     if (s->transposed && j.phased) {
@@ -1031,6 +1263,23 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         double bytes = 4.0 * (double)g->n * ((double)s->in_ch * (double)hw +
                                              (double)s->out_ch * (double)ohw);
         j.stream = ep.act == LAM_ACTIVATION_IDENTITY && bytes > (double)lam__stream_bytes();
+    } else if (j.path == CONV_PATH_WINO) {
+        /* chunks of at most LAM__WINO_TMAX tiles, V and M in about 4 MiB;
+         * a batch with too few chunks for the threads splits the output
+         * channels too (each such task transforms the input again) */
+        int64_t want = (INT64_C(4) << 20) / (144 * (s->in_ch + s->out_ch));
+        want = want < 32 ? 32 : want > LAM__WINO_TMAX ? LAM__WINO_TMAX : want;
+        /* whole rows of tiles (wino_in's calls), at least one */
+        int64_t nrows = g->n * j.nty, rpt = even_chunk(nrows, want / wino_ls(&j));
+        j.tt = rpt * wino_ls(&j);
+        j.ntc = (nrows + rpt - 1) / rpt;
+        j.noc = 1;
+        if (nth > 1 && j.ntc % nth != 0 && j.ntc < 4 * nth)
+            j.noc = nth;
+        j.mc = ((s->out_ch + j.noc - 1) / j.noc + 7) / 8 * 8;
+        j.noc = (s->out_ch + j.mc - 1) / j.mc;
+        j.tp = (j.tt + 15) / 16 * 16;
+        j.ntasks = j.ntc * j.noc;
     } else {
         int64_t nitems;
         bool rowwise = false;

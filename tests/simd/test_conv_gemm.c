@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "tests/simd/kt-gemm.h"
@@ -297,4 +298,111 @@ Test(conv_gemm, rows_geometry_matches_conv_gemm_row_by_row, .init = init_tables)
             free(ps);
             cc_free(&c);
         }
+}
+
+/* ---- Winograd F(4x4, 3x3) tile transforms (wino_in, wino_out) ---------- */
+
+static const double wg_bt[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
+                                   {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
+                                   {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double wg_at[4][6] = {
+    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+
+/* Every table: wino_in in both layouts (patches gathered, ts = 1; tiles
+ * side by side in padded rows, ts = 4) and wino_out, over tile counts
+ * around every vector width, against B^T d B and A^T m A in float64 (within
+ * a few ulps of the terms' magnitudes) and bit-identical to the scalar
+ * twin; nothing outside [0, n) of each output row written; the inputs'
+ * last floats at an unreadable page (a read past what the contract allows
+ * would fault). */
+Test(conv_gemm, winograd_transforms_against_float64_and_the_scalar_twin, .init = init_tables)
+{
+    kt_rng r = {77};
+    static const size_t ns[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 50};
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+        size_t n = ns[ni], vs = n + 5;
+        for (int layout = 0; layout < 2; layout++) {
+            /* input: gathered (rs = 6 ds, cs = ds, ts = 1) or rows (rs, 1, 4) */
+            size_t ds = n + 2, rs = layout ? 4 * n + 9 : 6 * ds, cs = layout ? 1 : ds,
+                   ts = layout ? 4 : 1;
+            size_t len = layout ? 5 * rs + 4 * n + 5 : 36 * ds - 2; /* up to the last read */
+            guarded src = guarded_alloc(len);
+            float *d = src.x;
+            for (size_t i = 0; i < len; i++)
+                d[i] = kt_uniform(&r, -2.0f, 2.0f);
+            float *v0 = malloc(sizeof(float) * 36 * vs), *v = malloc(sizeof(float) * 36 * vs);
+            cr_assert(v0 && v);
+            for (int ti = 0; ti < ntables; ti++) {
+                const lam__kernel_table *k = tables[ti];
+                float *out = ti ? v : v0;
+                for (size_t i = 0; i < 36 * vs; i++)
+                    out[i] = -7.0f;
+                k->wino_in(n, d, rs, cs, ts, out, vs);
+                for (size_t t = 0; t < n; t++)
+                    for (int i = 0; i < 6; i++)
+                        for (int jj = 0; jj < 6; jj++) {
+                            double want = 0, mag = 0;
+                            for (int a = 0; a < 6; a++)
+                                for (int b = 0; b < 6; b++) {
+                                    double x = d[a * rs + b * cs + t * ts];
+                                    want += wg_bt[i][a] * x * wg_bt[jj][b];
+                                    mag += fabs(wg_bt[i][a] * x * wg_bt[jj][b]);
+                                }
+                            float got = out[(i * 6 + jj) * vs + t];
+                            cr_expect(fabs(got - want) <= 16 * 0x1p-24 * mag + 1e-30,
+                                      "%s wino_in n %zu layout %d tile %zu (%d, %d): %.9g, "
+                                      "expected %.9g", k->isa, n, layout, t, i, jj, got, want);
+                            if (ti)
+                                cr_expect(kt_same_bits(got, v0[(i * 6 + jj) * vs + t]),
+                                          "%s wino_in n %zu layout %d: not the scalar twin's "
+                                          "bits", k->isa, n, layout);
+                        }
+                for (int e = 0; e < 36; e++)
+                    for (size_t t = n; t < vs; t++)
+                        cr_expect(out[e * vs + t] == -7.0f, "%s wino_in wrote past n", k->isa);
+            }
+            free(v0);
+            free(v);
+            kt_guard_free(src);
+        }
+        /* wino_out: m[(i 6 + j) ms + t] -> q[(a 4 + b) qs + t] */
+        size_t ms = n + 1, qs = n + 4, len = 35 * ms + n;
+        guarded src = guarded_alloc(len);
+        float *m = src.x;
+        for (size_t i = 0; i < len; i++)
+            m[i] = kt_uniform(&r, -3.0f, 3.0f);
+        float *q0 = malloc(sizeof(float) * 16 * qs), *q = malloc(sizeof(float) * 16 * qs);
+        cr_assert(q0 && q);
+        for (int ti = 0; ti < ntables; ti++) {
+            const lam__kernel_table *k = tables[ti];
+            float *out = ti ? q : q0;
+            for (size_t i = 0; i < 16 * qs; i++)
+                out[i] = -7.0f;
+            k->wino_out(n, m, ms, out, qs);
+            for (size_t t = 0; t < n; t++)
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) {
+                        double want = 0, mag = 0;
+                        for (int i = 0; i < 6; i++)
+                            for (int jj = 0; jj < 6; jj++) {
+                                double x = m[(i * 6 + jj) * ms + t];
+                                want += wg_at[a][i] * x * wg_at[b][jj];
+                                mag += fabs(wg_at[a][i] * x * wg_at[b][jj]);
+                            }
+                        float got = out[(a * 4 + b) * qs + t];
+                        cr_expect(fabs(got - want) <= 16 * 0x1p-24 * mag + 1e-30,
+                                  "%s wino_out n %zu tile %zu (%d, %d): %.9g, expected %.9g",
+                                  k->isa, n, t, a, b, got, want);
+                        if (ti)
+                            cr_expect(kt_same_bits(got, q0[(a * 4 + b) * qs + t]),
+                                      "%s wino_out n %zu: not the scalar twin's bits", k->isa, n);
+                    }
+            for (int e = 0; e < 16; e++)
+                for (size_t t = n; t < qs; t++)
+                    cr_expect(out[e * qs + t] == -7.0f, "%s wino_out wrote past n", k->isa);
+        }
+        free(q0);
+        free(q);
+        kt_guard_free(src);
+    }
 }

@@ -1,0 +1,23 @@
+/* f32 wino_in, wino_out, neon: the Winograd F(4x4, 3x3) tile transforms,
+ * one tile a lane (simd/window/winograd-impl.h).
+ *
+ * Contract: LAM_CONV_KERNELS (simd/kernel-list.h).
+ * Accuracy: exact (bit-identical to the scalar twin: the same operations
+ * per lane). */
+#include "config.h"
+
+#include "simd/simd.h"
+#include "simd/arm/neon/vwin-neon.h"
+#define LW_LDS4(p) (vld4q_f32(p).val[0])
+#include "simd/window/winograd-impl.h"
+
+void lam__f32_wino_in_neon(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
+                          float *v, size_t vs)
+{
+    lam__wg_in(n, d, rs, cs, ts, v, vs);
+}
+
+void lam__f32_wino_out_neon(size_t n, const float *m, size_t ms, float *q, size_t qs)
+{
+    lam__wg_out(n, m, ms, q, qs);
+}
