@@ -834,7 +834,7 @@ static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *p
             }
             for (int64_t a = 0; a < 6; a++) /* what wino_in may read past the patches */
                 memset(pbuf + a * rs + nt * 4, 0, 8 * sizeof(float));
-            k->wino_in((size_t)nt, pbuf, (size_t)rs, 1, 4, v + ci * tp, (size_t)(cin * tp));
+            k->wino_in((size_t)nt, pbuf, (size_t)rs, 1, 4, v + ci * 36 * tp, (size_t)tp);
             continue;
         }
         for (int64_t r = r0; r < r1; r++) {
@@ -852,18 +852,18 @@ static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *p
                 }
             }
         }
-        k->wino_in((size_t)nt, pbuf, (size_t)(6 * tp), (size_t)tp, 1, v + ci * tp,
-                   (size_t)(cin * tp));
+        k->wino_in((size_t)nt, pbuf, (size_t)(6 * tp), (size_t)tp, 1, v + ci * 36 * tp,
+                   (size_t)tp);
     }
     const lam__epilogue none = {.act = LAM_ACTIVATION_IDENTITY};
     size_t uf = lam__conv_wino_floats(s);
     for (int64_t e = 0; e < 36; e++)
         k->conv_gemm((size_t)mc, (size_t)nt, (size_t)cin, s->wpacked + (size_t)e * uf +
-                     (size_t)(co0 * cin), rows, (size_t)(e * cin * tp), NULL,
-                     mb + e * j->mc * tp, (size_t)tp, none);
+                     (size_t)(co0 * cin), rows, (size_t)(e * tp), NULL, mb + e * tp,
+                     (size_t)(36 * tp), none);
     int64_t oh = g->oh, ow = g->ow;
     for (int64_t co = co0; co < co1; co++) {
-        k->wino_out((size_t)nt, mb + (co - co0) * tp, (size_t)(j->mc * tp), q, (size_t)tp);
+        k->wino_out((size_t)nt, mb + (co - co0) * 36 * tp, (size_t)tp, q, (size_t)tp);
         for (int e = 0; e < 16; e++) {
             if (j->bias)
                 k->addc((size_t)nt, q + e * tp, j->bias[co], q + e * tp);
@@ -1026,7 +1026,7 @@ static void run_tasks(void *ctx, int ith, int nth)
         const float **rows = (const float **)(void *)a;
         float *d = a + wino_rows_floats(j);
         for (int64_t ci = 0; ci < s->in_ch; ci++)
-            rows[ci] = d + 6 * wino_rs(j) + ci * j->tp;
+            rows[ci] = d + 6 * wino_rs(j) + ci * 36 * j->tp;
         for (int64_t t = ith; t < j->ntasks; t += nth)
             wino_task(j, t, rows, d);
         return;
