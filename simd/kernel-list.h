@@ -226,7 +226,11 @@
  *              floats past the last tile's patch;
  *   wino_out   m[(i 6 + j) ms + t] -> q[(a 4 + b) qs + t] = (A^T m A)[a][b],
  *              the 4 x 4 outputs of the tile, reading and writing only t in
- *              [0, n).  Columns first (the 1-d
+ *              [0, n);
+ *   wino_store row a < ra (ra <= 4) of n tiles side by side in a plane:
+ *              y[a ys + 4 t + b] = q[(a 4 + b) qs + t] for 4 t + b < wl,
+ *              nothing else written (a copy: every bit kept).
+ * The transforms go columns first (the 1-d
  * transform of each column c, over its rows), then rows.  The 1-d input
  * transform of (d0 .. d5), in this order of operations (fma(a, b, c) fused;
  * x - y computed as fma(y, -1, x)):
@@ -248,7 +252,8 @@
     X(conv_gemm, CONV_GEMM, LAM_KF_EXACT, "any M, N, K; inf x 0 = NaN (the padding's zeros)")    \
     X(conv_gemm_rows, CONV_GEMM_ROWS, LAM_KF_EXACT, "conv_gemm, pixel j stored in rows of ow of wp") \
     X(wino_in, WINO_IN, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")          \
-    X(wino_out, WINO_OUT, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")
+    X(wino_out, WINO_OUT, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")        \
+    X(wino_store, WINO_STORE, LAM_KF_EXACT, "any n, ra <= 4, wl: copies, bits and NaNs kept")
 
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn
@@ -271,6 +276,7 @@
 #define LAM__KT_TYPE_CONV_GEMM_ROWS lam__conv_gemm_rows_fn
 #define LAM__KT_TYPE_WINO_IN lam__wino_in_fn
 #define LAM__KT_TYPE_WINO_OUT lam__wino_fn
+#define LAM__KT_TYPE_WINO_STORE lam__wino_store_fn
 #define LAM__KT_TYPE_MOMENTS lam__moments_fn
 #define LAM__KT_TYPE_LRN lam__lrn_fn
 
@@ -306,6 +312,8 @@
 #define LAM__KT_PARAMS_WINO_IN \
     (size_t n, const float *d, size_t rs, size_t cs, size_t ts, float *v, size_t vs)
 #define LAM__KT_PARAMS_WINO_OUT (size_t n, const float *m, size_t ms, float *q, size_t qs)
+#define LAM__KT_PARAMS_WINO_STORE \
+    (size_t n, const float *q, size_t qs, float *y, size_t ys, size_t ra, size_t wl)
 #define LAM__KT_PARAMS_MOMENTS (size_t n, const float *x, double c, double s[2])
 #define LAM__KT_PARAMS_LRN                                                                    \
     (size_t C, size_t S, const float *x, float *y, size_t size, double alpha, double beta,      \
@@ -338,6 +346,7 @@
 #define LAM__KT_RET_CONV_GEMM_ROWS void
 #define LAM__KT_RET_WINO_IN void
 #define LAM__KT_RET_WINO_OUT void
+#define LAM__KT_RET_WINO_STORE void
 /* Declare every kernel of the families for ISA LAM__KT_ISA. */
 #define LAM__KERNELS_DECLARE()             \
     LAM_ELEMENTWISE_KERNELS(LAM__KT_DECL_E) \

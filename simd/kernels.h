@@ -139,6 +139,8 @@ typedef void (*lam__conv_gemm_rows_fn)(size_t M, size_t N, size_t K, const float
 /* Winograd F(4x4, 3x3) tile transforms, lane by lane over n tiles
  * (wino_in, wino_out: LAM_CONV_KERNELS). */
 typedef void (*lam__wino_fn)(size_t n, const float *x, size_t xs, float *y, size_t ys);
+typedef void (*lam__wino_store_fn)(size_t n, const float *q, size_t qs, float *y, size_t ys,
+                                   size_t ra, size_t wl);
 typedef void (*lam__wino_in_fn)(size_t n, const float *x, size_t rs, size_t cs, size_t ts,
                                 float *y, size_t ys);
 /* Sum of (x_i - c) and of (x_i - c)^2 over n floats, in float64:
@@ -211,7 +213,7 @@ typedef struct lam__kernel_table {
     LAM_WINDOW_KERNELS(LAM__KT_MEMBER_W)
     /* convolution as Y = W . B over NCHW planes: conv_packed_size,
      * conv_pack, conv_gemm, conv_gemm_rows, and the Winograd transforms
-     * wino_in, wino_out (contract: LAM_CONV_KERNELS) */
+     * wino_in, wino_out, wino_store (contract: LAM_CONV_KERNELS) */
     LAM_CONV_KERNELS(LAM__KT_MEMBER_C)
 
     /* row statistics: moments (sum of x - c and of its square, float64,

@@ -871,20 +871,9 @@ static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *p
         }
         for (int64_t r = r0; r < r1; r++) {
             int64_t n = r / j->nty, oy = r % j->nty * 4, ra = oh - oy < 4 ? oh - oy : 4;
-            const float *qr = q + (r - r0) * ls;
-            for (int64_t a = 0; a < ra; a++) {
-                float *yr = j->y + ((n * cout + co) * oh + oy + a) * ow;
-                const float *q0 = qr + a * 4 * tp, *q1 = q0 + tp, *q2 = q1 + tp, *q3 = q2 + tp;
-                int64_t tx = 0;
-                for (; 4 * tx + 4 <= ow; tx++) {
-                    yr[4 * tx] = q0[tx];
-                    yr[4 * tx + 1] = q1[tx];
-                    yr[4 * tx + 2] = q2[tx];
-                    yr[4 * tx + 3] = q3[tx];
-                }
-                for (int64_t b = 0; 4 * tx + b < ow; b++)
-                    yr[4 * tx + b] = qr[(a * 4 + b) * tp + tx];
-            }
+            k->wino_store((size_t)ntx, q + (r - r0) * ls, (size_t)tp,
+                          j->y + ((n * cout + co) * oh + oy) * ow, (size_t)ow, (size_t)ra,
+                          (size_t)ow);
         }
     }
 }

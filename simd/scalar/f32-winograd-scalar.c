@@ -20,3 +20,9 @@ void lam__f32_wino_out_scalar(size_t n, const float *m, size_t ms, float *q, siz
 {
     lam__wg_out(n, m, ms, q, qs);
 }
+
+void lam__f32_wino_store_scalar(size_t n, const float *q, size_t qs, float *y, size_t ys,
+                               size_t ra, size_t wl)
+{
+    lam__wg_store(n, q, qs, y, ys, ra, wl);
+}

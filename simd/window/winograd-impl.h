@@ -2,10 +2,11 @@
  * wino_out: LAM_CONV_KERNELS in simd/kernel-list.h, which gives the exact
  * order of operations), included by each ISA's file after its vector
  * primitives (vwin-<isa>.h: LW_V, LW_L, LW_LD, LW_LDN, LW_LDS2, LW_EVEN,
- * LW_LDSG, LW_ST, LW_STN, LW_SET1, LW_FMA, LW_ADD; LW_LDS4 optional), and by the scalar twin with LAM__WG_SCALAR
+ * LW_LDSG, LW_ST, LW_STN, LW_SET1, LW_FMA, LW_ADD; LW_LDS4 optional; and
+ * LW_ST4(p, v0, v1, v2, v3): p[4 t + b] = lane t of vb, 4 L floats), and by the scalar twin with LAM__WG_SCALAR
  * defined (one lane, libm's fmaf).  Lane t of every vector is tile t: the
  * transforms never mix lanes, so each ISA gives the scalar twin's bits.
- * Defines lam__wg_in and lam__wg_out (static). */
+ * Defines lam__wg_in, lam__wg_out and lam__wg_store (static). */
 #ifndef LAMINA_SIMD_WINDOW_WINOGRAD_IMPL_H
 #define LAMINA_SIMD_WINDOW_WINOGRAD_IMPL_H
 
@@ -18,7 +19,7 @@
 #define LW_V float
 #define LW_L 1
 #define LW_LD(p) (*(p))
-#define LW_LDN(p, n) (*(p))
+#define LW_LDN(p, n) ((void)(n), *(p))
 #define LW_ST(p, v) (*(p) = (v))
 #define LW_STN(p, v, n) (*(p) = (v))
 #define LW_SET1(f) (f)
@@ -26,6 +27,8 @@
 #define LW_ADD(a, b) ((a) + (b))
 #define LW_LDS4(p) (*(p))
 #define LW_LDSG(p, s, n) (*(p))
+#define LW_ST4(p, v0, v1, v2, v3) \
+    ((p)[0] = (v0), (p)[1] = (v1), (p)[2] = (v2), (p)[3] = (v3))
 #endif
 /* p[0], p[4], .. from p[0, 4L) (an ISA may define a better one) */
 #ifndef LW_LDS4
@@ -134,6 +137,31 @@ static void lam__wg_out(size_t n, const float *m, size_t ms, float *q, size_t qs
         lam__wg_out_block(t, LW_L, m, ms, q, qs);
     if (t < n)
         lam__wg_out_block(t, n - t, m, ms, q, qs);
+}
+
+/* wino_store: row a < ra of the n tiles' outputs q[(a 4 + b) qs + t],
+ * interleaved into y[a ys + 4 t + b] for 4 t + b < wl.  Whole vectors of
+ * tiles whose 4 L outputs all lie before wl go through LW_ST4 (the ISA's
+ * 4-way interleaving store), the rest through a stack buffer. */
+static void lam__wg_store(size_t n, const float *q, size_t qs, float *y, size_t ys, size_t ra,
+                          size_t wl)
+{
+    size_t w = 4 * n < wl ? 4 * n : wl;
+    for (size_t a = 0; a < ra; a++) {
+        const float *q0 = q + 4 * a * qs, *q1 = q0 + qs, *q2 = q1 + qs, *q3 = q2 + qs;
+        float *ya = y + a * ys;
+        size_t t = 0;
+        for (; 4 * (t + LW_L) <= w; t += LW_L)
+            LW_ST4(ya + 4 * t, LW_LD(q0 + t), LW_LD(q1 + t), LW_LD(q2 + t), LW_LD(q3 + t));
+        if (4 * t < w) { /* the rest: the tiles' vectors interleaved on the stack */
+            size_t k = n - t < (size_t)LW_L ? n - t : (size_t)LW_L;
+            float buf[4 * LW_L];
+            LW_ST4(buf, LW_LDN(q0 + t, k), LW_LDN(q1 + t, k), LW_LDN(q2 + t, k),
+                   LW_LDN(q3 + t, k));
+            for (size_t x = 4 * t; x < w; x++)
+                ya[x] = buf[x - 4 * t];
+        }
+    }
 }
 
 #endif

@@ -406,3 +406,45 @@ Test(conv_gemm, winograd_transforms_against_float64_and_the_scalar_twin, .init =
         kt_guard_free(src);
     }
 }
+
+/* wino_store: every table writes exactly y[a ys + 4 t + b] = q[(a 4 + b)
+ * qs + t] for a < ra, 4 t + b < wl (whole vectors, the stack-buffered rest,
+ * a short last row set), every bit kept (NaN payloads, -0), nothing else
+ * touched; q's last float at an unreadable page. */
+Test(conv_gemm, winograd_store_interleaves_exactly, .init = init_tables)
+{
+    kt_rng r = {91};
+    static const size_t ns[] = {1, 2, 4, 7, 14, 16, 17, 33, 40};
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+        for (size_t ra = 1; ra <= 4; ra++)
+            for (int cut = 0; cut < 3; cut++) {
+                size_t n = ns[ni], qs = n + 3, ys = 4 * n + 5;
+                size_t wl = cut == 0 ? 4 * n : cut == 1 ? 4 * n - 1 - (n > 1) : 4 * n - 3;
+                guarded src = guarded_alloc(15 * qs + n);
+                float *q = src.x;
+                for (size_t i = 0; i < 15 * qs + n; i++)
+                    q[i] = kt_uniform(&r, -1.0f, 1.0f);
+                q[0] = -0.0f;
+                uint32_t nan = 0x7fc01234u;
+                memcpy(&q[qs + n - 1], &nan, sizeof nan);
+                float *y = malloc(sizeof(float) * 4 * ys);
+                cr_assert(y);
+                for (int ti = 0; ti < ntables; ti++) {
+                    const lam__kernel_table *k = tables[ti];
+                    for (size_t i = 0; i < 4 * ys; i++)
+                        y[i] = 99.0f;
+                    k->wino_store(n, q, qs, y, ys, ra, wl);
+                    int bad = 0;
+                    for (size_t a = 0; a < 4; a++)
+                        for (size_t x = 0; x < ys; x++) {
+                            float want = a < ra && x < wl ? q[(a * 4 + x % 4) * qs + x / 4] : 99.0f;
+                            if (!kt_same_bits(y[a * ys + x], want) && bad++ < 3)
+                                cr_expect(0, "%s wino_store n %zu ra %zu wl %zu: y[%zu][%zu] = "
+                                          "%g, expected %g", k->isa, n, ra, wl, a, x,
+                                          y[a * ys + x], want);
+                        }
+                }
+                free(y);
+                kt_guard_free(src);
+            }
+}

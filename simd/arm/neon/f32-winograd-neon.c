@@ -9,6 +9,7 @@
 #include "simd/simd.h"
 #include "simd/arm/neon/vwin-neon.h"
 #define LW_LDS4(p) (vld4q_f32(p).val[0])
+#define LW_ST4(p, v0, v1, v2, v3) vst4q_f32((p), (float32x4x4_t){{(v0), (v1), (v2), (v3)}})
 #include "simd/window/winograd-impl.h"
 
 void lam__f32_wino_in_neon(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
@@ -20,4 +21,10 @@ void lam__f32_wino_in_neon(size_t n, const float *d, size_t rs, size_t cs, size_
 void lam__f32_wino_out_neon(size_t n, const float *m, size_t ms, float *q, size_t qs)
 {
     lam__wg_out(n, m, ms, q, qs);
+}
+
+void lam__f32_wino_store_neon(size_t n, const float *q, size_t qs, float *y, size_t ys, size_t ra,
+                           size_t wl)
+{
+    lam__wg_store(n, q, qs, y, ys, ra, wl);
 }

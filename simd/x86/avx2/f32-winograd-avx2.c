@@ -8,6 +8,24 @@
 
 #include "simd/simd.h"
 #include "simd/x86/avx2/vwin-avx2.h"
+/* p[4 t + b] = lane t of vb: 32 floats (unpacks, then the 128-bit lanes
+ * paired) */
+static inline __attribute__((always_inline)) void lam__wg_st4_256(float *p, __m256 v0, __m256 v1,
+                                                                  __m256 v2, __m256 v3)
+{
+    __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
+    __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+    /* per 128-bit lane k: u0 tile 4k, u1 4k + 1, u2 4k + 2, u3 4k + 3 */
+    __m256 u0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    __m256 u1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    __m256 u2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    __m256 u3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    _mm256_storeu_ps(p, _mm256_permute2f128_ps(u0, u1, 0x20));
+    _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
+    _mm256_storeu_ps(p + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
+    _mm256_storeu_ps(p + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+}
+#define LW_ST4(p, v0, v1, v2, v3) lam__wg_st4_256((p), (v0), (v1), (v2), (v3))
 #include "simd/window/winograd-impl.h"
 
 void lam__f32_wino_in_avx2(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
@@ -19,4 +37,10 @@ void lam__f32_wino_in_avx2(size_t n, const float *d, size_t rs, size_t cs, size_
 void lam__f32_wino_out_avx2(size_t n, const float *m, size_t ms, float *q, size_t qs)
 {
     lam__wg_out(n, m, ms, q, qs);
+}
+
+void lam__f32_wino_store_avx2(size_t n, const float *q, size_t qs, float *y, size_t ys, size_t ra,
+                           size_t wl)
+{
+    lam__wg_store(n, q, qs, y, ys, ra, wl);
 }

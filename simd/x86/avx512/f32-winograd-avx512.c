@@ -8,6 +8,26 @@
 
 #include "simd/simd.h"
 #include "simd/x86/avx512/vwin-avx512.h"
+/* p[4 t + b] = lane t of vb: 64 floats (unpacks, then the 128-bit lanes
+ * transposed) */
+static inline __attribute__((always_inline)) void lam__wg_st4_512(float *p, __m512 v0, __m512 v1,
+                                                                  __m512 v2, __m512 v3)
+{
+    __m512 t0 = _mm512_unpacklo_ps(v0, v1), t1 = _mm512_unpackhi_ps(v0, v1);
+    __m512 t2 = _mm512_unpacklo_ps(v2, v3), t3 = _mm512_unpackhi_ps(v2, v3);
+    /* per 128-bit lane k: u0 tile 4k, u1 4k + 1, u2 4k + 2, u3 4k + 3 */
+    __m512 u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    __m512 u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    __m512 u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+    __m512 u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+    __m512 w0 = _mm512_shuffle_f32x4(u0, u1, 0x44), w1 = _mm512_shuffle_f32x4(u2, u3, 0x44);
+    __m512 w2 = _mm512_shuffle_f32x4(u0, u1, 0xEE), w3 = _mm512_shuffle_f32x4(u2, u3, 0xEE);
+    _mm512_storeu_ps(p, _mm512_shuffle_f32x4(w0, w1, 0x88));
+    _mm512_storeu_ps(p + 16, _mm512_shuffle_f32x4(w0, w1, 0xDD));
+    _mm512_storeu_ps(p + 32, _mm512_shuffle_f32x4(w2, w3, 0x88));
+    _mm512_storeu_ps(p + 48, _mm512_shuffle_f32x4(w2, w3, 0xDD));
+}
+#define LW_ST4(p, v0, v1, v2, v3) lam__wg_st4_512((p), (v0), (v1), (v2), (v3))
 #include "simd/window/winograd-impl.h"
 
 void lam__f32_wino_in_avx512(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
@@ -19,4 +39,10 @@ void lam__f32_wino_in_avx512(size_t n, const float *d, size_t rs, size_t cs, siz
 void lam__f32_wino_out_avx512(size_t n, const float *m, size_t ms, float *q, size_t qs)
 {
     lam__wg_out(n, m, ms, q, qs);
+}
+
+void lam__f32_wino_store_avx512(size_t n, const float *q, size_t qs, float *y, size_t ys, size_t ra,
+                           size_t wl)
+{
+    lam__wg_store(n, q, qs, y, ys, ra, wl);
 }
