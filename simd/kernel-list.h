@@ -230,6 +230,12 @@
  *   wino_store row a < ra (ra <= 4) of n tiles side by side in a plane:
  *              y[a ys + 4 t + b] = q[(a 4 + b) qs + t] for 4 t + b < wl,
  *              nothing else written (a copy: every bit kept).
+ * wino2_in, wino2_out, wino2_store are the same for F(2x2, 3x3): 4 x 4
+ * patches (patch (r, c) of tile t at d[r rs + c cs + t ts]; with ts = 2
+ * and cs = 1 whole vectors read up to 1 float past the last patch), 16
+ * transformed elements, 2 x 2 outputs, y[a ys + 2 t + b]; the 1-d
+ * transforms u0 = d0 - d2, u1 = d1 + d2, u2 = d2 - d1, u3 = d1 - d3 and
+ * o0 = (m0 + m1) + m2, o1 = (m1 - m2) - m3 (x - y as fma(y, -1, x)).
  * The transforms go columns first (the 1-d
  * transform of each column c, over its rows), then rows.  The 1-d input
  * transform of (d0 .. d5), in this order of operations (fma(a, b, c) fused;
@@ -253,7 +259,10 @@
     X(conv_gemm_rows, CONV_GEMM_ROWS, LAM_KF_EXACT, "conv_gemm, pixel j stored in rows of ow of wp") \
     X(wino_in, WINO_IN, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")          \
     X(wino_out, WINO_OUT, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")        \
-    X(wino_store, WINO_STORE, LAM_KF_EXACT, "any n, ra <= 4, wl: copies, bits and NaNs kept")
+    X(wino_store, WINO_STORE, LAM_KF_EXACT, "any n, ra <= 4, wl: copies, bits and NaNs kept")    \
+    X(wino2_in, WINO_IN, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")         \
+    X(wino2_out, WINO_OUT, LAM_KF_EXACT, "any n and strides; inf / NaN propagate as IEEE")       \
+    X(wino2_store, WINO_STORE, LAM_KF_EXACT, "any n, ra <= 2, wl: copies, bits and NaNs kept")
 
 /* ---- what the kinds mean in C: member types and symbol prototypes ---- */
 #define LAM__KT_TYPE_UNARY lam__unary_fn

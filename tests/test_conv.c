@@ -540,8 +540,9 @@ Test(conv, large_cases_any_thread_count)
         /* Winograd F(4x4, 3x3) (3x3, stride 1, 16 or more channels): tiles
          * side by side in padded rows (wide planes) with row and column
          * tails, no padding and padding 2; patches gathered tile by tile
-         * (narrow planes: 14 x 14, 7 x 7 with a batch of 1 split by output
-         * channels for the threads); the other padding modes both ways */
+         * (narrow planes: 14 x 14; 7 x 7, by F(2x2, 3x3), with a batch of 1
+         * split by output channels for the threads); the other padding
+         * modes both ways */
         {"Conv2d(24, 40, 3)", false, 1, 1, 0, 1, {2, 24, 30, 27}, PAD_ZEROS},
         {"Conv2d(16, 17, 3, padding=2)", false, 1, 1, 2, 1, {3, 16, 21, 26}, PAD_ZEROS},
         {"Conv2d(32, 48, 3, padding=1)", false, 1, 1, 1, 1, {3, 32, 14, 14}, PAD_ZEROS},
@@ -550,6 +551,11 @@ Test(conv, large_cases_any_thread_count)
          {2, 16, 25, 33}, PAD_REPLICATE},
         {"Conv2d(16, 24, 3, padding=1, padding_mode='circular')", false, 1, 1, 1, 1,
          {2, 16, 12, 10}, PAD_CIRCULAR},
+        /* F(2x2, 3x3) (planes with fewer than 8 tiles of 4 x 4): side by
+         * side (4 x 12), gathered with circular padding (6 x 6) */
+        {"Conv2d(16, 32, 3, padding=1)", false, 1, 1, 1, 1, {3, 16, 4, 12}, PAD_ZEROS},
+        {"Conv2d(24, 16, 3, padding=1, padding_mode='circular')", false, 1, 1, 1, 1,
+         {2, 24, 6, 6}, PAD_CIRCULAR},
         {"ConvTranspose2d(16, 12, 4, stride=2, padding=1)", true, 1, 2, 1, 1, {3, 16, 21, 19}, PAD_ZEROS},
         {"ConvTranspose2d(8, 12, 3, stride=3, dilation=2, groups=2)", true, 2, 3, 0, 2,
          {2, 8, 17, 20}, PAD_ZEROS},

@@ -337,24 +337,28 @@ static inline lam_status gpacked_weight(lam_module *m, const conv_geom *g)
     return gpacked_slow(m);
 }
 
-/* The weight transformed for Winograd (conv_winograd), allocated at the
- * first forward that needs it; under the lock as packed_slow. */
-static __attribute__((noinline)) lam_status wpacked_slow(lam_module *m)
+/* The weight transformed for Winograd with tiles of m (conv_winograd),
+ * allocated at the first forward that needs it; under the lock as
+ * packed_slow. */
+static __attribute__((noinline)) lam_status wpacked_slow(lam_module *m, int wm)
 {
     conv_state *s = m->state;
+    float **buf = wm == 4 ? &s->wpacked : &s->w2packed;
+    lam__stamp *stamp = wm == 4 ? &s->wpacked_stamp : &s->w2packed_stamp;
     lam_status st = LAM_OK;
     pthread_mutex_lock(&s->lock);
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
     const lam_tensor *w = m->params[0].tensor;
     uint64_t v = lam__tensor_version(w);
-    if (!lam__stamp_current(&s->wpacked_stamp, pv, v)) {
-        lam__stamp_clear(&s->wpacked_stamp);
-        if (!s->wpacked)
-            s->wpacked = lam__aligned_alloc(36 * lam__conv_wino_floats(s) * sizeof(float) + 64);
-        st = s->wpacked ? lam__conv_wino_pack(s, w->data)
-                        : lam__oom("convolution weight packing");
+    if (!lam__stamp_current(stamp, pv, v)) {
+        lam__stamp_clear(stamp);
+        size_t ne = (size_t)((wm + 2) * (wm + 2));
+        if (!*buf)
+            *buf = lam__aligned_alloc(ne * lam__conv_wino_floats(s) * sizeof(float) + 64);
+        st = *buf ? lam__conv_wino_pack(s, w->data, wm, *buf)
+                  : lam__oom("convolution weight packing");
         if (!st)
-            lam__stamp_set(&s->wpacked_stamp, pv, v);
+            lam__stamp_set(stamp, pv, v);
     }
     pthread_mutex_unlock(&s->lock);
     return st;
@@ -363,13 +367,15 @@ static __attribute__((noinline)) lam_status wpacked_slow(lam_module *m)
 static inline lam_status wpacked_weight(lam_module *m, const conv_geom *g)
 {
     conv_state *s = m->state;
-    if (!g->n || !conv_winograd(s, g))
+    int wm = g->n ? conv_winograd(s, g) : 0;
+    if (!wm)
         return LAM_OK;
     unsigned pv = __atomic_load_n(&m->params_version, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(
-            lam__stamp_current(&s->wpacked_stamp, pv, lam__tensor_version(m->params[0].tensor)), 1))
+    if (__builtin_expect(lam__stamp_current(wm == 4 ? &s->wpacked_stamp : &s->w2packed_stamp, pv,
+                                            lam__tensor_version(m->params[0].tensor)),
+                         1))
         return LAM_OK;
-    return wpacked_slow(m);
+    return wpacked_slow(m, wm);
 }
 
 static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tensor *out,
@@ -441,6 +447,7 @@ static void conv_destroy(lam_module *m)
     lam__aligned_free(s->packed);
     lam__aligned_free(s->gpacked);
     lam__aligned_free(s->wpacked);
+    lam__aligned_free(s->w2packed);
     free(s);
 }
 
@@ -472,6 +479,8 @@ static lam_status conv_fold_affine(const lam_module *m, const double *scale, con
         f->gpacked_stamp.valid = false;
         f->wpacked = NULL;
         f->wpacked_stamp.valid = false;
+        f->w2packed = NULL;
+        f->w2packed_stamp.valid = false;
         pthread_mutex_init(&f->lock, NULL);
         if (s->packed) {
             f->packed = lam__aligned_alloc(s->packed_group * (size_t)s->groups * sizeof(float));

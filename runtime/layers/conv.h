@@ -35,9 +35,12 @@ typedef struct conv_state {
     lam__stamp gpacked_stamp;
     /* a 3x3 convolution's weight transformed for Winograd F(4x4, 3x3)
      * (conv_winograd): 36 conv_pack panel sets, made at the first such
-     * forward (lam__conv_wino_pack), remade as packed */
+     * forward (lam__conv_wino_pack), remade as packed (one buffer a tile
+     * size: a module may see planes of both kinds, from several threads) */
     float *wpacked;
     lam__stamp wpacked_stamp;
+    float *w2packed; /* ... for F(2x2, 3x3): 16 panel sets */
+    lam__stamp w2packed_stamp;
 } conv_state;
 
 /* Per-group GEMM sizes: a convolution's weight is conv_gemm's W, N =
@@ -85,28 +88,35 @@ static inline int64_t conv_pw_tail(const conv_state *s, const conv_geom *g)
     return r <= 6 ? r : 0;
 }
 
-/* Whether a convolution runs as Winograd F(4x4, 3x3) (conv_compute.c):
- * 3x3, stride 1, no dilation, one group, at least 16 channels in and out,
- * and output planes the 4 x 4 tiles cover with at most 35% to spare (7 x
- * 7: 64 outputs computed for 49).  The shapes of a sample decide, never
- * the batch or the thread count, so a sample's bits do not depend on
- * either. */
-static inline bool conv_winograd(const conv_state *s, const conv_geom *g)
+/* Whether a convolution runs as Winograd (conv_compute.c), and with which
+ * tile: 3x3, stride 1, no dilation, one group, at least 16 channels in and
+ * out; F(4x4, 3x3) (4, returned) where the plane has at least 8 tiles of 4
+ * x 4 outputs and they cover it with at most 35% to spare, else F(2x2, 3x3)
+ * (2) where tiles of 2 x 2 do (7 x 7: 64 outputs computed for 49 either
+ * way, but 16 tiles of 2 x 2 against 4 of 4 x 4, whose 36 transformed
+ * weights per channel pair would be read for 4 tiles a sample); 0: direct.
+ * The shapes of a sample decide, never the batch or the thread count, so a
+ * sample's bits do not depend on either. */
+static inline int conv_winograd(const conv_state *s, const conv_geom *g)
 {
     if (s->transposed || s->groups != 1 || s->k[0] != 3 || s->k[1] != 3 || s->stride[0] != 1 ||
         s->stride[1] != 1 || s->dil[0] != 1 || s->dil[1] != 1 || s->in_ch < 16 ||
-        s->out_ch < 16 || g->oh < 4 || g->ow < 4)
-        return false;
-    double tiles = (double)((g->oh + 3) / 4) * (double)((g->ow + 3) / 4);
-    return 16.0 * tiles <= 1.35 * (double)g->oh * (double)g->ow;
+        s->out_ch < 16 || g->oh < 2 || g->ow < 2)
+        return 0;
+    double px = (double)g->oh * (double)g->ow;
+    double t4 = (double)((g->oh + 3) / 4) * (double)((g->ow + 3) / 4);
+    if (t4 >= 8 && 16.0 * t4 <= 1.35 * px)
+        return 4;
+    double t2 = (double)((g->oh + 1) / 2) * (double)((g->ow + 1) / 2);
+    return 4.0 * t2 <= 1.35 * px ? 2 : 0;
 }
 
-/* The floats of one of wpacked's 36 panel sets (a multiple of 16). */
+/* The floats of one of a Winograd weight's panel sets (a multiple of 16). */
 size_t lam__conv_wino_floats(const conv_state *s);
-/* Transform and pack the weight w (the parameter's layout) into
- * s->wpacked: U = G g G^T per (out, in) channel pair, in float64, rounded
- * once. */
-lam_status lam__conv_wino_pack(conv_state *s, const float *w);
+/* Transform and pack the weight w (the parameter's layout) for F(m x m, 3x3)
+ * (m = 4: 36 panel sets, m = 2: 16) into out: U = G g G^T per (out, in)
+ * channel pair, in float64, rounded once. */
+lam_status lam__conv_wino_pack(const conv_state *s, const float *w, int m, float *out);
 
 /* Compute y from x (both contiguous NCHW, with geometry g); packed is the
  * current packed weight (NULL for the direct path), weight and bias the

@@ -163,6 +163,7 @@ typedef struct conv_job {
     /* Winograd: tiles across and down a plane, tiles a task (tp: rounded up to
      * 16), output channels a task (a multiple of 8), tile and channel chunks;
      * the padded rows' and columns' input indices (-1: a zero) */
+    int64_t wm; /* Winograd: the tile's outputs across, 4 (F(4x4, 3x3)) or 2 */
     int64_t ntx, nty, tt, tp, mc, ntc, noc;
     bool wrows; /* wino_in reads padded rows side by side (else gathered patches) */
     const int32_t *wh, *ww;
@@ -769,27 +770,35 @@ static size_t wino_rows_floats(const conv_job *j)
     return ((size_t)j->s->in_ch * sizeof(float *) / sizeof(float) + 15) & ~(size_t)15;
 }
 
+/* The tile's outputs across (wm: 4 or 2), its patch's (wm + 2), the
+ * transformed tile's elements ((wm + 2)^2: 36 or 16). */
+static int64_t wino_al(const conv_job *j) { return j->wm + 2; }
+static int64_t wino_ne(const conv_job *j) { return (j->wm + 2) * (j->wm + 2); }
+
 /* The tiles' lanes: tile (r, tx) of a task's tile rows is lane r ls + tx,
  * ls = ntx + 1 where the rows are wide enough (j->wrows: each tile row's
- * padded rows side by side, 4 ls floats apart, a lane of waste per row),
+ * padded rows side by side, wm ls floats apart, a lane of waste per row),
  * else ntx (the patches gathered tile by tile). */
 static int64_t wino_ls(const conv_job *j) { return j->ntx + (j->wrows ? 1 : 0); }
 
-/* wino_in's input: 6 rows of the task's tile rows side by side (+ 3 floats
- * wino_in may read past the last patch), or 36 gathered ones of tp. */
+/* wino_in's input: the patch rows of the task's tile rows side by side (+
+ * what wino_in may read past the last patch), or the gathered patches'
+ * elements, tp floats each. */
 static int64_t wino_rs(const conv_job *j)
 {
-    return j->wrows ? (j->tt / wino_ls(j) * 4 * wino_ls(j) + 8 + 15) / 16 * 16 : 6 * j->tp;
+    return j->wrows ? (j->tt / wino_ls(j) * j->wm * wino_ls(j) + 8 + 15) / 16 * 16
+                    : wino_al(j) * j->tp;
 }
 
-/* P (wino_in's input), V, M, Q (16 outputs), tp floats each row. */
+/* P (wino_in's input), V, M, Q (the outputs), tp floats each row. */
 static size_t wino_buf_floats(const conv_job *j)
 {
-    return (size_t)(6 * wino_rs(j)) +
-           (size_t)j->tp * (36 * (size_t)j->s->in_ch + 36 * (size_t)j->mc + 16);
+    size_t ne = (size_t)wino_ne(j);
+    return (size_t)(wino_al(j) * wino_rs(j)) +
+           (size_t)j->tp * (ne * (size_t)j->s->in_ch + ne * (size_t)j->mc + 16);
 }
 
-/* Padded row p (of the tile rows' 4 nty + 2) of channel plane x, columns
+/* Padded row p (of the tile rows' wm nty + 2) of channel plane x, columns
  * [0, n), into d: the padding mode's values, zeros past the padded input. */
 static void wino_pad_row(const conv_job *j, const float *x, int64_t p, float *d, int64_t n)
 {
@@ -816,64 +825,67 @@ static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *p
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
     const lam__kernel_table *k = lam__kernels();
+    const bool f4 = j->wm == 4;
     int64_t cin = s->in_ch, cout = s->out_ch, tp = j->tp, ntx = j->ntx, ls = wino_ls(j);
+    int64_t wm = j->wm, al = wino_al(j), ne = wino_ne(j);
     int64_t nrows = g->n * j->nty, rpt = j->tt / ls; /* tile rows, a task's */
     int64_t r0 = t / j->noc * rpt, r1 = r0 + rpt < nrows ? r0 + rpt : nrows;
     int64_t co0 = t % j->noc * j->mc, co1 = co0 + j->mc < cout ? co0 + j->mc : cout;
     if (co0 >= co1 || r0 >= r1)
         return;
     int64_t nt = (r1 - r0) * ls, mc = co1 - co0, hw = g->h * g->w, rs = wino_rs(j);
-    float *v = pbuf + 6 * rs, *mb = v + 36 * cin * tp, *q = mb + 36 * j->mc * tp;
+    float *v = pbuf + al * rs, *mb = v + ne * cin * tp, *q = mb + ne * j->mc * tp;
+    lam__wino_in_fn win = f4 ? k->wino_in : k->wino2_in;
     for (int64_t ci = 0; ci < cin; ci++) {
         if (j->wrows) {
             for (int64_t r = r0; r < r1; r++) {
                 int64_t n = r / j->nty, ty = r % j->nty;
                 const float *x = j->x + (n * cin + ci) * hw;
-                for (int64_t a = 0; a < 6; a++)
-                    wino_pad_row(j, x, 4 * ty + a, pbuf + a * rs + (r - r0) * 4 * ls, 4 * ls);
+                for (int64_t a = 0; a < al; a++)
+                    wino_pad_row(j, x, wm * ty + a, pbuf + a * rs + (r - r0) * wm * ls, wm * ls);
             }
-            for (int64_t a = 0; a < 6; a++) /* what wino_in may read past the patches */
-                memset(pbuf + a * rs + nt * 4, 0, 8 * sizeof(float));
-            k->wino_in((size_t)nt, pbuf, (size_t)rs, 1, 4, v + ci * 36 * tp, (size_t)tp);
+            for (int64_t a = 0; a < al; a++) /* what wino_in may read past the patches */
+                memset(pbuf + a * rs + nt * wm, 0, 8 * sizeof(float));
+            win((size_t)nt, pbuf, (size_t)rs, 1, (size_t)wm, v + ci * ne * tp, (size_t)tp);
             continue;
         }
         for (int64_t r = r0; r < r1; r++) {
-            int64_t n = r / j->nty, ty4 = r % j->nty * 4;
+            int64_t n = r / j->nty, tyw = r % j->nty * wm;
             const float *x = j->x + (n * cin + ci) * hw;
             for (int64_t tx = 0; tx < ntx; tx++) {
                 int64_t i = (r - r0) * ls + tx;
-                const int32_t *cw = j->ww + 4 * tx;
-                for (int a = 0; a < 6; a++) {
-                    int32_t ih = j->wh[ty4 + a];
-                    float *dr = pbuf + a * 6 * tp + i;
+                const int32_t *cw = j->ww + wm * tx;
+                for (int64_t a = 0; a < al; a++) {
+                    int32_t ih = j->wh[tyw + a];
+                    float *dr = pbuf + a * al * tp + i;
                     const float *row = x + (int64_t)(ih < 0 ? 0 : ih) * g->w;
-                    for (int c = 0; c < 6; c++)
+                    for (int64_t c = 0; c < al; c++)
                         dr[c * tp] = ih < 0 || cw[c] < 0 ? 0.0f : row[cw[c]];
                 }
             }
         }
-        k->wino_in((size_t)nt, pbuf, (size_t)(6 * tp), (size_t)tp, 1, v + ci * 36 * tp,
-                   (size_t)tp);
+        win((size_t)nt, pbuf, (size_t)(al * tp), (size_t)tp, 1, v + ci * ne * tp, (size_t)tp);
     }
     const lam__epilogue none = {.act = LAM_ACTIVATION_IDENTITY};
     size_t uf = lam__conv_wino_floats(s);
-    for (int64_t e = 0; e < 36; e++)
-        k->conv_gemm((size_t)mc, (size_t)nt, (size_t)cin, s->wpacked + (size_t)e * uf +
-                     (size_t)(co0 * cin), rows, (size_t)(e * tp), NULL, mb + e * tp,
-                     (size_t)(36 * tp), none);
+    const float *u = f4 ? s->wpacked : s->w2packed;
+    for (int64_t e = 0; e < ne; e++)
+        k->conv_gemm((size_t)mc, (size_t)nt, (size_t)cin, u + (size_t)e * uf + (size_t)(co0 * cin),
+                     rows, (size_t)(e * tp), NULL, mb + e * tp, (size_t)(ne * tp), none);
     int64_t oh = g->oh, ow = g->ow;
     for (int64_t co = co0; co < co1; co++) {
-        k->wino_out((size_t)nt, mb + (co - co0) * 36 * tp, (size_t)tp, q, (size_t)tp);
-        for (int e = 0; e < 16; e++) {
+        (f4 ? k->wino_out : k->wino2_out)((size_t)nt, mb + (co - co0) * ne * tp, (size_t)tp, q,
+                                          (size_t)tp);
+        for (int64_t e = 0; e < wm * wm; e++) {
             if (j->bias)
                 k->addc((size_t)nt, q + e * tp, j->bias[co], q + e * tp);
             apply_ep(j->ep, q + e * tp, (size_t)nt);
         }
         for (int64_t r = r0; r < r1; r++) {
-            int64_t n = r / j->nty, oy = r % j->nty * 4, ra = oh - oy < 4 ? oh - oy : 4;
-            k->wino_store((size_t)ntx, q + (r - r0) * ls, (size_t)tp,
-                          j->y + ((n * cout + co) * oh + oy) * ow, (size_t)ow, (size_t)ra,
-                          (size_t)ow);
+            int64_t n = r / j->nty, oy = r % j->nty * wm, ra = oh - oy < wm ? oh - oy : wm;
+            (f4 ? k->wino_store : k->wino2_store)((size_t)ntx, q + (r - r0) * ls, (size_t)tp,
+                                                  j->y + ((n * cout + co) * oh + oy) * ow,
+                                                  (size_t)ow, (size_t)ra, (size_t)ow);
         }
     }
 }
@@ -884,34 +896,37 @@ size_t lam__conv_wino_floats(const conv_state *s)
            ~(size_t)15;
 }
 
-lam_status lam__conv_wino_pack(conv_state *s, const float *w)
+lam_status lam__conv_wino_pack(const conv_state *s, const float *w, int m, float *out)
 {
-    static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                   {0, 0, 1}};
+    static const double G4[6][3] = {{1.0 / 4, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+    static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const double(*G)[3] = m == 4 ? G4 : G2;
+    int al = m + 2, ne = al * al;
     int64_t cin = s->in_ch, cout = s->out_ch;
-    float *u = malloc(sizeof(float) * 36 * (size_t)(cin * cout > 0 ? cin * cout : 1));
+    float *u = malloc(sizeof(float) * (size_t)ne * (size_t)(cin * cout > 0 ? cin * cout : 1));
     if (!u)
         return lam__oom("convolution weight packing");
     for (int64_t co = 0; co < cout; co++)
         for (int64_t ci = 0; ci < cin; ci++) {
             const float *gw = w + (co * cin + ci) * 9;
             double t[6][3]; /* G g */
-            for (int a = 0; a < 6; a++)
+            for (int a = 0; a < al; a++)
                 for (int c = 0; c < 3; c++)
                     t[a][c] = G[a][0] * gw[c] + G[a][1] * gw[3 + c] + G[a][2] * gw[6 + c];
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++)
-                    u[((a * 6 + b) * cout + co) * cin + ci] =
+            for (int a = 0; a < al; a++)
+                for (int b = 0; b < al; b++)
+                    u[((a * al + b) * cout + co) * cin + ci] =
                         (float)(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
         }
     size_t uf = lam__conv_wino_floats(s);
-    for (int e = 0; e < 36; e++)
+    for (int e = 0; e < ne; e++)
         lam__kernels()->conv_pack((size_t)cout, (size_t)cin, u + (size_t)e * (size_t)(cout * cin),
-                                  s->wpacked + (size_t)e * uf);
+                                  out + (size_t)e * uf);
     free(u);
     return LAM_OK;
 }
@@ -1015,7 +1030,7 @@ static void run_tasks(void *ctx, int ith, int nth)
         const float **rows = (const float **)(void *)a;
         float *d = a + wino_rows_floats(j);
         for (int64_t ci = 0; ci < s->in_ch; ci++)
-            rows[ci] = d + 6 * wino_rs(j) + ci * 36 * j->tp;
+            rows[ci] = d + wino_al(j) * wino_rs(j) + ci * wino_ne(j) * j->tp;
         for (int64_t t = ith; t < j->ntasks; t += nth)
             wino_task(j, t, rows, d);
         return;
@@ -1113,7 +1128,8 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.path = s1 && nopad && s->k[0] == 1 && s->k[1] == 1 ? CONV_PATH_POINTWISE
                  : flat                                     ? CONV_PATH_FLAT
                                                             : CONV_PATH_COL;
-        if (s->wpacked && conv_winograd(s, g))
+        j.wm = conv_winograd(s, g);
+        if (j.wm && (j.wm == 4 ? s->wpacked : s->w2packed))
             j.path = CONV_PATH_WINO;
     }
     /* the caller's scratch: the tap tables (convolution); the phase tables
@@ -1147,10 +1163,10 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
     }
     size_t ntaps = s->transposed ? 0 : (size_t)(s->k[0] * g->oh + s->k[1] * g->ow);
     if (j.path == CONV_PATH_WINO) { /* and the tiles' padded rows and columns */
-        j.nty = (g->oh + 3) / 4;
-        j.ntx = (g->ow + 3) / 4;
+        j.nty = (g->oh + j.wm - 1) / j.wm;
+        j.ntx = (g->ow + j.wm - 1) / j.wm;
         j.wrows = j.ntx >= 6;
-        ntaps += (size_t)(4 * j.nty + 2 + 4 * j.ntx + 4);
+        ntaps += (size_t)(j.wm * j.nty + 2 + j.wm * j.ntx + 4);
     }
     float *mem = scratch_get(1, ntab * sizeof(int64_t) + nx * sizeof(float) +
                                     ntaps * sizeof(int32_t) + 64);
@@ -1164,12 +1180,12 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         j.th = taps;
         j.tw = taps + s->k[0] * g->oh;
         if (j.path == CONV_PATH_WINO) {
-            int32_t *wh = taps + s->k[0] * g->oh + s->k[1] * g->ow, *ww = wh + 4 * j.nty + 2;
-            for (int64_t p = 0; p < 4 * j.nty + 2; p++)
+            int32_t *wh = taps + s->k[0] * g->oh + s->k[1] * g->ow, *ww = wh + j.wm * j.nty + 2;
+            for (int64_t p = 0; p < j.wm * j.nty + 2; p++)
                 wh[p] = p < g->h + s->pad_lo[0] + s->pad_hi[0]
                             ? (int32_t)map_index(p - s->pad_lo[0], g->h, s->mode)
                             : -1;
-            for (int64_t p = 0; p < 4 * j.ntx + 4; p++)
+            for (int64_t p = 0; p < j.wm * j.ntx + 4; p++)
                 ww[p] = p < g->w + s->pad_lo[1] + s->pad_hi[1]
                             ? (int32_t)map_index(p - s->pad_lo[1], g->w, s->mode)
                             : -1;
@@ -1256,11 +1272,23 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         /* chunks of at most LAM__WINO_TMAX tiles, V and M in about 4 MiB;
          * a batch with too few chunks for the threads splits the output
          * channels too (each such task transforms the input again) */
-        int64_t want = (INT64_C(4) << 20) / (144 * (s->in_ch + s->out_ch));
+        int64_t want = (INT64_C(4) << 20) / (4 * wino_ne(&j) * (s->in_ch + s->out_ch));
         want = want < 32 ? 32 : want > LAM__WINO_TMAX ? LAM__WINO_TMAX : want;
-        /* whole rows of tiles (wino_in's calls), at least one */
-        int64_t nrows = g->n * j.nty, rpt = even_chunk(nrows, want / wino_ls(&j));
-        j.tt = rpt * wino_ls(&j);
+        /* whole rows of tiles (wino_in's calls), at least one; of the
+         * counts up to that, the one whose tiles fill conv_gemm's strips of
+         * 48 pixels best (a strip of 16 or 32 has too few accumulators to
+         * hide the FMA latency) */
+        int64_t nrows = g->n * j.nty, ls = wino_ls(&j);
+        int64_t rmax = want / ls < 1 ? 1 : want / ls < nrows ? want / ls : nrows, rpt = rmax;
+        double best = 0;
+        for (int64_t r = rmax; r >= 1 && r * ls * 2 >= rmax * ls; r--) {
+            double fill = (double)(r * ls) / (double)((r * ls + 47) / 48 * 48);
+            if (fill > best + 1e-9) {
+                best = fill;
+                rpt = r;
+            }
+        }
+        j.tt = rpt * ls;
         j.ntc = (nrows + rpt - 1) / rpt;
         j.noc = 1;
         if (nth > 1 && j.ntc % nth != 0 && j.ntc < 4 * nth)

@@ -300,129 +300,150 @@ Test(conv_gemm, rows_geometry_matches_conv_gemm_row_by_row, .init = init_tables)
         }
 }
 
-/* ---- Winograd F(4x4, 3x3) tile transforms (wino_in, wino_out) ---------- */
+/* ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) tile transforms ------------- */
 
-static const double wg_bt[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
-                                   {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
-                                   {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
-static const double wg_at[4][6] = {
+static const double wg_bt4[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
+                                    {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
+                                    {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double wg_at4[4][6] = {
     {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+static const double wg_bt2[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+static const double wg_at2[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
 
-/* Every table: wino_in in both layouts (patches gathered, ts = 1; tiles
- * side by side in padded rows, ts = 4) and wino_out, over tile counts
- * around every vector width, against B^T d B and A^T m A in float64 (within
- * a few ulps of the terms' magnitudes) and bit-identical to the scalar
- * twin; nothing outside [0, n) of each output row written; the inputs'
- * last floats at an unreadable page (a read past what the contract allows
- * would fault). */
+static double wg_bt(int m, int i, int a) { return m == 4 ? wg_bt4[i][a] : wg_bt2[i][a]; }
+static double wg_at(int m, int i, int a) { return m == 4 ? wg_at4[i][a] : wg_at2[i][a]; }
+
+/* Every table, both tile sizes (wino_in / wino_out with tiles of 4 x 4
+ * outputs, wino2_in / wino2_out with 2 x 2): the input transform in both
+ * layouts (patches gathered, ts = 1; tiles side by side in padded rows, ts
+ * = m) and the output transform, over tile counts around every vector
+ * width, against B^T d B and A^T m A in float64 (within a few ulps of the
+ * terms' magnitudes) and bit-identical to the scalar twin; nothing outside
+ * [0, n) of each output row written; the inputs' last floats at an
+ * unreadable page (a read past what the contract allows would fault). */
 Test(conv_gemm, winograd_transforms_against_float64_and_the_scalar_twin, .init = init_tables)
 {
     kt_rng r = {77};
     static const size_t ns[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 50};
-    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
-        size_t n = ns[ni], vs = n + 5;
-        for (int layout = 0; layout < 2; layout++) {
-            /* input: gathered (rs = 6 ds, cs = ds, ts = 1) or rows (rs, 1, 4) */
-            size_t ds = n + 2, rs = layout ? 4 * n + 9 : 6 * ds, cs = layout ? 1 : ds,
-                   ts = layout ? 4 : 1;
-            size_t len = layout ? 5 * rs + 4 * n + 5 : 36 * ds - 2; /* up to the last read */
+    for (int m = 4; m >= 2; m -= 2) {
+        const int al = m + 2, ne = al * al;
+        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+            size_t n = ns[ni], vs = n + 5;
+            for (int layout = 0; layout < 2; layout++) {
+                /* gathered (rs = al ds, cs = ds, ts = 1) or rows (rs, 1, m) */
+                size_t ds = n + 2, rs = layout ? (size_t)m * n + 9 : (size_t)al * ds;
+                size_t cs = layout ? 1 : ds, ts = layout ? (size_t)m : 1;
+                /* up to the last float a read may touch */
+                size_t len = layout ? (size_t)(al - 1) * rs + (size_t)m * n + (m == 4 ? 5 : 3)
+                                    : (size_t)(ne - 1) * ds + n;
+                guarded src = guarded_alloc(len);
+                float *d = src.x;
+                for (size_t i = 0; i < len; i++)
+                    d[i] = kt_uniform(&r, -2.0f, 2.0f);
+                float *v0 = malloc(sizeof(float) * 36 * vs), *v = malloc(sizeof(float) * 36 * vs);
+                cr_assert(v0 && v);
+                for (int ti = 0; ti < ntables; ti++) {
+                    const lam__kernel_table *k = tables[ti];
+                    float *out = ti ? v : v0;
+                    for (size_t i = 0; i < 36 * vs; i++)
+                        out[i] = -7.0f;
+                    (m == 4 ? k->wino_in : k->wino2_in)(n, d, rs, cs, ts, out, vs);
+                    int bad = 0;
+                    for (size_t t = 0; t < n; t++)
+                        for (int i = 0; i < al; i++)
+                            for (int jj = 0; jj < al; jj++) {
+                                double want = 0, mag = 0;
+                                for (int a = 0; a < al; a++)
+                                    for (int b = 0; b < al; b++) {
+                                        double x = d[a * rs + b * cs + t * ts];
+                                        want += wg_bt(m, i, a) * x * wg_bt(m, jj, b);
+                                        mag += fabs(wg_bt(m, i, a) * x * wg_bt(m, jj, b));
+                                    }
+                                float got = out[(i * al + jj) * vs + t];
+                                if (!(fabs(got - want) <= 16 * 0x1p-24 * mag + 1e-30) &&
+                                    bad++ < 3)
+                                    cr_expect(0, "%s wino%s_in n %zu layout %d tile %zu (%d, %d): "
+                                              "%.9g, expected %.9g", k->isa, m == 4 ? "" : "2", n,
+                                              layout, t, i, jj, got, want);
+                                if (ti && !kt_same_bits(got, v0[(i * al + jj) * vs + t]) &&
+                                    bad++ < 3)
+                                    cr_expect(0, "%s wino%s_in n %zu layout %d: not the scalar "
+                                              "twin's bits", k->isa, m == 4 ? "" : "2", n, layout);
+                            }
+                    for (int e = 0; e < 36; e++)
+                        for (size_t t = e < ne ? n : 0; t < vs; t++)
+                            cr_expect(out[e * vs + t] == -7.0f, "%s wino%s_in wrote past n",
+                                      k->isa, m == 4 ? "" : "2");
+                }
+                free(v0);
+                free(v);
+                kt_guard_free(src);
+            }
+            /* the output transform: m[(i al + j) ms + t] -> q[(a m + b) qs + t] */
+            size_t ms = n + 1, qs = n + 4, len = (size_t)(ne - 1) * ms + n;
             guarded src = guarded_alloc(len);
-            float *d = src.x;
+            float *mm = src.x;
             for (size_t i = 0; i < len; i++)
-                d[i] = kt_uniform(&r, -2.0f, 2.0f);
-            float *v0 = malloc(sizeof(float) * 36 * vs), *v = malloc(sizeof(float) * 36 * vs);
-            cr_assert(v0 && v);
+                mm[i] = kt_uniform(&r, -3.0f, 3.0f);
+            float *q0 = malloc(sizeof(float) * 16 * qs), *q = malloc(sizeof(float) * 16 * qs);
+            cr_assert(q0 && q);
             for (int ti = 0; ti < ntables; ti++) {
                 const lam__kernel_table *k = tables[ti];
-                float *out = ti ? v : v0;
-                for (size_t i = 0; i < 36 * vs; i++)
+                float *out = ti ? q : q0;
+                for (size_t i = 0; i < 16 * qs; i++)
                     out[i] = -7.0f;
-                k->wino_in(n, d, rs, cs, ts, out, vs);
+                (m == 4 ? k->wino_out : k->wino2_out)(n, mm, ms, out, qs);
+                int bad = 0;
                 for (size_t t = 0; t < n; t++)
-                    for (int i = 0; i < 6; i++)
-                        for (int jj = 0; jj < 6; jj++) {
+                    for (int a = 0; a < m; a++)
+                        for (int b = 0; b < m; b++) {
                             double want = 0, mag = 0;
-                            for (int a = 0; a < 6; a++)
-                                for (int b = 0; b < 6; b++) {
-                                    double x = d[a * rs + b * cs + t * ts];
-                                    want += wg_bt[i][a] * x * wg_bt[jj][b];
-                                    mag += fabs(wg_bt[i][a] * x * wg_bt[jj][b]);
+                            for (int i = 0; i < al; i++)
+                                for (int jj = 0; jj < al; jj++) {
+                                    double x = mm[(i * al + jj) * ms + t];
+                                    want += wg_at(m, a, i) * x * wg_at(m, b, jj);
+                                    mag += fabs(wg_at(m, a, i) * x * wg_at(m, b, jj));
                                 }
-                            float got = out[(i * 6 + jj) * vs + t];
-                            cr_expect(fabs(got - want) <= 16 * 0x1p-24 * mag + 1e-30,
-                                      "%s wino_in n %zu layout %d tile %zu (%d, %d): %.9g, "
-                                      "expected %.9g", k->isa, n, layout, t, i, jj, got, want);
-                            if (ti)
-                                cr_expect(kt_same_bits(got, v0[(i * 6 + jj) * vs + t]),
-                                          "%s wino_in n %zu layout %d: not the scalar twin's "
-                                          "bits", k->isa, n, layout);
+                            float got = out[(a * m + b) * qs + t];
+                            if (!(fabs(got - want) <= 16 * 0x1p-24 * mag + 1e-30) && bad++ < 3)
+                                cr_expect(0, "%s wino%s_out n %zu tile %zu (%d, %d): %.9g, "
+                                          "expected %.9g", k->isa, m == 4 ? "" : "2", n, t, a, b,
+                                          got, want);
+                            if (ti && !kt_same_bits(got, q0[(a * m + b) * qs + t]) && bad++ < 3)
+                                cr_expect(0, "%s wino%s_out n %zu: not the scalar twin's bits",
+                                          k->isa, m == 4 ? "" : "2", n);
                         }
-                for (int e = 0; e < 36; e++)
-                    for (size_t t = n; t < vs; t++)
-                        cr_expect(out[e * vs + t] == -7.0f, "%s wino_in wrote past n", k->isa);
+                for (int e = 0; e < 16; e++)
+                    for (size_t t = e < m * m ? n : 0; t < qs; t++)
+                        cr_expect(out[e * qs + t] == -7.0f, "%s wino%s_out wrote past n", k->isa,
+                                  m == 4 ? "" : "2");
             }
-            free(v0);
-            free(v);
+            free(q0);
+            free(q);
             kt_guard_free(src);
         }
-        /* wino_out: m[(i 6 + j) ms + t] -> q[(a 4 + b) qs + t] */
-        size_t ms = n + 1, qs = n + 4, len = 35 * ms + n;
-        guarded src = guarded_alloc(len);
-        float *m = src.x;
-        for (size_t i = 0; i < len; i++)
-            m[i] = kt_uniform(&r, -3.0f, 3.0f);
-        float *q0 = malloc(sizeof(float) * 16 * qs), *q = malloc(sizeof(float) * 16 * qs);
-        cr_assert(q0 && q);
-        for (int ti = 0; ti < ntables; ti++) {
-            const lam__kernel_table *k = tables[ti];
-            float *out = ti ? q : q0;
-            for (size_t i = 0; i < 16 * qs; i++)
-                out[i] = -7.0f;
-            k->wino_out(n, m, ms, out, qs);
-            for (size_t t = 0; t < n; t++)
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++) {
-                        double want = 0, mag = 0;
-                        for (int i = 0; i < 6; i++)
-                            for (int jj = 0; jj < 6; jj++) {
-                                double x = m[(i * 6 + jj) * ms + t];
-                                want += wg_at[a][i] * x * wg_at[b][jj];
-                                mag += fabs(wg_at[a][i] * x * wg_at[b][jj]);
-                            }
-                        float got = out[(a * 4 + b) * qs + t];
-                        cr_expect(fabs(got - want) <= 16 * 0x1p-24 * mag + 1e-30,
-                                  "%s wino_out n %zu tile %zu (%d, %d): %.9g, expected %.9g",
-                                  k->isa, n, t, a, b, got, want);
-                        if (ti)
-                            cr_expect(kt_same_bits(got, q0[(a * 4 + b) * qs + t]),
-                                      "%s wino_out n %zu: not the scalar twin's bits", k->isa, n);
-                    }
-            for (int e = 0; e < 16; e++)
-                for (size_t t = n; t < qs; t++)
-                    cr_expect(out[e * qs + t] == -7.0f, "%s wino_out wrote past n", k->isa);
-        }
-        free(q0);
-        free(q);
-        kt_guard_free(src);
     }
 }
 
-/* wino_store: every table writes exactly y[a ys + 4 t + b] = q[(a 4 + b)
- * qs + t] for a < ra, 4 t + b < wl (whole vectors, the stack-buffered rest,
- * a short last row set), every bit kept (NaN payloads, -0), nothing else
- * touched; q's last float at an unreadable page. */
+/* wino_store (wino2_store): every table writes exactly y[a ys + m t + b] =
+ * q[(a m + b) qs + t] for a < ra, m t + b < wl, m = 4 (2) (whole vectors,
+ * the stack-buffered rest, a short last row set), every bit kept (NaN
+ * payloads, -0), nothing else touched; q's last float at an unreadable
+ * page. */
 Test(conv_gemm, winograd_store_interleaves_exactly, .init = init_tables)
 {
     kt_rng r = {91};
     static const size_t ns[] = {1, 2, 4, 7, 14, 16, 17, 33, 40};
+    for (size_t m = 4; m >= 2; m -= 2)
     for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
-        for (size_t ra = 1; ra <= 4; ra++)
+        for (size_t ra = 1; ra <= m; ra++)
             for (int cut = 0; cut < 3; cut++) {
-                size_t n = ns[ni], qs = n + 3, ys = 4 * n + 5;
-                size_t wl = cut == 0 ? 4 * n : cut == 1 ? 4 * n - 1 - (n > 1) : 4 * n - 3;
-                guarded src = guarded_alloc(15 * qs + n);
+                size_t n = ns[ni], qs = n + 3, ys = m * n + 5;
+                size_t wl = cut == 0 ? m * n : cut == 1 ? m * n - 1 - (n > 1) : m * n - m + 1;
+                size_t len = (m * m - 1) * qs + n;
+                guarded src = guarded_alloc(len);
                 float *q = src.x;
-                for (size_t i = 0; i < 15 * qs + n; i++)
+                for (size_t i = 0; i < len; i++)
                     q[i] = kt_uniform(&r, -1.0f, 1.0f);
                 q[0] = -0.0f;
                 uint32_t nan = 0x7fc01234u;
@@ -433,15 +454,16 @@ Test(conv_gemm, winograd_store_interleaves_exactly, .init = init_tables)
                     const lam__kernel_table *k = tables[ti];
                     for (size_t i = 0; i < 4 * ys; i++)
                         y[i] = 99.0f;
-                    k->wino_store(n, q, qs, y, ys, ra, wl);
+                    (m == 4 ? k->wino_store : k->wino2_store)(n, q, qs, y, ys, ra, wl);
                     int bad = 0;
                     for (size_t a = 0; a < 4; a++)
                         for (size_t x = 0; x < ys; x++) {
-                            float want = a < ra && x < wl ? q[(a * 4 + x % 4) * qs + x / 4] : 99.0f;
+                            float want =
+                                a < ra && x < wl ? q[(a * m + x % m) * qs + x / m] : 99.0f;
                             if (!kt_same_bits(y[a * ys + x], want) && bad++ < 3)
-                                cr_expect(0, "%s wino_store n %zu ra %zu wl %zu: y[%zu][%zu] = "
-                                          "%g, expected %g", k->isa, n, ra, wl, a, x,
-                                          y[a * ys + x], want);
+                                cr_expect(0, "%s wino%s_store n %zu ra %zu wl %zu: y[%zu][%zu] "
+                                          "= %g, expected %g", k->isa, m == 4 ? "" : "2", n, ra,
+                                          wl, a, x, y[a * ys + x], want);
                         }
                 }
                 free(y);

@@ -1,4 +1,5 @@
-/* f32 wino_in, wino_out, avx512: the Winograd F(4x4, 3x3) tile transforms,
+/* f32 wino_in, wino_out, wino_store and the wino2_ twins, avx512: the Winograd F(4x4, 3x3) and F(2x2, 3x3)
+ * tile transforms,
  * one tile a lane (simd/window/winograd-impl.h).
  *
  * Contract: LAM_CONV_KERNELS (simd/kernel-list.h).
@@ -28,6 +29,16 @@ static inline __attribute__((always_inline)) void lam__wg_st4_512(float *p, __m5
     _mm512_storeu_ps(p + 48, _mm512_shuffle_f32x4(w2, w3, 0xDD));
 }
 #define LW_ST4(p, v0, v1, v2, v3) lam__wg_st4_512((p), (v0), (v1), (v2), (v3))
+/* p[2 t + b] = lane t of vb: 32 floats */
+static inline __attribute__((always_inline)) void lam__wg_st2_512(float *p, __m512 v0, __m512 v1)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                         15, 31);
+    _mm512_storeu_ps(p, _mm512_permutex2var_ps(v0, lo, v1));
+    _mm512_storeu_ps(p + 16, _mm512_permutex2var_ps(v0, hi, v1));
+}
+#define LW_ST2(p, v0, v1) lam__wg_st2_512((p), (v0), (v1))
 #include "simd/window/winograd-impl.h"
 
 void lam__f32_wino_in_avx512(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
@@ -45,4 +56,21 @@ void lam__f32_wino_store_avx512(size_t n, const float *q, size_t qs, float *y, s
                            size_t wl)
 {
     lam__wg_store(n, q, qs, y, ys, ra, wl);
+}
+
+void lam__f32_wino2_in_avx512(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
+                           float *v, size_t vs)
+{
+    lam__wg2_in(n, d, rs, cs, ts, v, vs);
+}
+
+void lam__f32_wino2_out_avx512(size_t n, const float *m, size_t ms, float *q, size_t qs)
+{
+    lam__wg2_out(n, m, ms, q, qs);
+}
+
+void lam__f32_wino2_store_avx512(size_t n, const float *q, size_t qs, float *y, size_t ys,
+                              size_t ra, size_t wl)
+{
+    lam__wg2_store(n, q, qs, y, ys, ra, wl);
 }
