@@ -20,9 +20,10 @@
  *   - im2col (where the flat path's extra columns would cost more): the
  *     patches as columns (K x chunk, in L2), chunk by chunk, never for the
  *     whole image.
- *   - Winograd F(4x4, 3x3) (3x3, stride 1, one group, 16 or more
- *     channels, planes the tiles fit: conv_winograd): 4x fewer
- *     multiply-adds, through the same conv_gemm (below, "Winograd").
+ *   - Winograd F(4x4, 3x3) or, on small planes, F(2x2, 3x3) (3x3,
+ *     stride 1, one group, 16 or more channels, planes the tiles fit:
+ *     conv_winograd): 4x (2.25x) fewer multiply-adds, through the same
+ *     conv_gemm (below, "Winograd").
  * Depthwise-style convolutions (one input channel per group) run the
  * kernel table's dwconv2d plane by plane (a padding mode other than zeros
  * copies the plane, padded, first), or, on small planes (zero padding, one
@@ -131,7 +132,7 @@ enum {
     CONV_PATH_POINTWISE, /* 1x1, stride 1, no padding: the input planes */
     CONV_PATH_FLAT,      /* stride 1: padded rows of the input, flat */
     CONV_PATH_COL,       /* the rest: im2col columns, chunk by chunk */
-    CONV_PATH_WINO,      /* 3x3 stride 1: Winograd F(4x4, 3x3) (conv_winograd) */
+    CONV_PATH_WINO,      /* 3x3 stride 1: Winograd (conv_winograd) */
 };
 
 /* Winograd: about the most tiles a task transforms at once (whole rows of
@@ -744,23 +745,25 @@ static void t_phase_task(conv_job *j, int64_t t, const float **rows, float *blk,
     }
 }
 
-/* ---- Winograd F(4x4, 3x3) ----
+/* ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) ----
  *
  * Y = A^T [U . V] A per 4 x 4 output tile, U = G g G^T (the weight, made
  * once: lam__conv_wino_pack), V = B^T d B (the tile's 6 x 6 input patch):
  * 36 matrix products, one per element e of the 6 x 6 transformed tile, of
  * U_e (out x in) by V_e (in x tiles), through conv_gemm with the tiles as
  * its pixels, instead of 9 of the direct sum's (4x fewer multiply-adds,
- * for 16/9 more GEMM columns per output read and written).  A task is a
+ * for 16/9 more GEMM columns per output read and written).  F(2x2, 3x3),
+ * for planes too small for 8 tiles of 4 x 4, is the same with 2 x 2
+ * tiles, 4 x 4 patches and 16 products (the wino2_ kernels).  A task is a
  * run of the batch's rows of tiles (any samples) and a chunk of the output
  * channels: per input channel the patches go to wino_in, which writes V,
- * either as each tile row's six padded input rows, side by side in six
- * long rows (wino_in reads them at a stride of 4: planes of 6 or more tiles
- * across, one lane of waste per tile row), or gathered tile by tile
+ * either as each tile row's padded input rows, side by side in six (four)
+ * long rows (wino_in reads them at a stride of 4 (2): planes of 6 or more
+ * tiles across, one lane of waste per tile row), or gathered tile by tile
  * (narrower planes), the padding mode through the index tables; the 36
- * products go into M; per output channel wino_out gives the 16 outputs of
- * each tile, + bias, the activation, stored where they lie inside the
- * plane.  Every step is lane by lane over tiles, and conv_gemm's bits do
+ * products go into M; per output channel wino_out gives the outputs of
+ * each tile, + bias, the activation, and wino_store puts each tile row's
+ * where they lie inside the plane.  Every step is lane by lane over tiles, and conv_gemm's bits do
  * not depend on the pixel range or the rows, so a tile's outputs do not
  * depend on the chunking.  Which convolutions go so depends on their
  * shapes only (conv_winograd in conv.h). */
@@ -1288,8 +1291,14 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
                 rpt = r;
             }
         }
-        j.tt = rpt * ls;
         j.ntc = (nrows + rpt - 1) / rpt;
+        if (nth > 1 && j.ntc % nth != 0 && j.ntc > nth) {
+            /* as many chunks per thread (the chunking changes no bit) */
+            int64_t nc = (j.ntc + nth - 1) / nth * nth;
+            rpt = (nrows + nc - 1) / nc;
+            j.ntc = (nrows + rpt - 1) / rpt;
+        }
+        j.tt = rpt * ls;
         j.noc = 1;
         if (nth > 1 && j.ntc % nth != 0 && j.ntc < 4 * nth)
             j.noc = nth;
