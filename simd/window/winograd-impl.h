@@ -8,7 +8,8 @@
  * defined (one lane, libm's fmaf).  Lane t of every vector is tile t: the
  * transforms never mix lanes, so each ISA gives the scalar twin's bits.
  * Defines lam__wg_in, lam__wg_out, lam__wg_store and their F(2x2, 3x3)
- * twins lam__wg2_* (static). */
+ * twins lam__wg2_* (static), and LAM__WG_KERNELS(isa), the kernels'
+ * symbols. */
 #ifndef LAMINA_SIMD_WINDOW_WINOGRAD_IMPL_H
 #define LAMINA_SIMD_WINDOW_WINOGRAD_IMPL_H
 
@@ -282,5 +283,37 @@ static void lam__wg2_store(size_t n, const float *q, size_t qs, float *y, size_t
         }
     }
 }
+
+/* The six kernels of ISA `isa` (lam__f32_wino_in_<isa> ..): every ISA's
+ * file includes this header after its primitives and expands this once. */
+#define LAM__WG_KERNELS(isa)                                                                    \
+    void lam__f32_wino_in_##isa(size_t n, const float *d, size_t rs, size_t cs, size_t ts,      \
+                                float *v, size_t vs)                                            \
+    {                                                                                           \
+        lam__wg_in(n, d, rs, cs, ts, v, vs);                                                    \
+    }                                                                                           \
+    void lam__f32_wino_out_##isa(size_t n, const float *m, size_t ms, float *q, size_t qs)      \
+    {                                                                                           \
+        lam__wg_out(n, m, ms, q, qs);                                                           \
+    }                                                                                           \
+    void lam__f32_wino_store_##isa(size_t n, const float *q, size_t qs, float *y, size_t ys,    \
+                                   size_t ra, size_t wl)                                        \
+    {                                                                                           \
+        lam__wg_store(n, q, qs, y, ys, ra, wl);                                                 \
+    }                                                                                           \
+    void lam__f32_wino2_in_##isa(size_t n, const float *d, size_t rs, size_t cs, size_t ts,     \
+                                 float *v, size_t vs)                                           \
+    {                                                                                           \
+        lam__wg2_in(n, d, rs, cs, ts, v, vs);                                                   \
+    }                                                                                           \
+    void lam__f32_wino2_out_##isa(size_t n, const float *m, size_t ms, float *q, size_t qs)     \
+    {                                                                                           \
+        lam__wg2_out(n, m, ms, q, qs);                                                          \
+    }                                                                                           \
+    void lam__f32_wino2_store_##isa(size_t n, const float *q, size_t qs, float *y, size_t ys,   \
+                                    size_t ra, size_t wl)                                       \
+    {                                                                                           \
+        lam__wg2_store(n, q, qs, y, ys, ra, wl);                                                \
+    }
 
 #endif

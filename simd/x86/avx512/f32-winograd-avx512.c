@@ -1,5 +1,5 @@
-/* f32 wino_in, wino_out, wino_store and the wino2_ twins, avx512: the Winograd F(4x4, 3x3) and F(2x2, 3x3)
- * tile transforms,
+/* f32 wino_in, wino_out, wino_store and the wino2_ twins, avx512: the
+ * Winograd F(4x4, 3x3) and F(2x2, 3x3) tile transforms,
  * one tile a lane (simd/window/winograd-impl.h).
  *
  * Contract: LAM_CONV_KERNELS (simd/kernel-list.h).
@@ -41,36 +41,4 @@ static inline __attribute__((always_inline)) void lam__wg_st2_512(float *p, __m5
 #define LW_ST2(p, v0, v1) lam__wg_st2_512((p), (v0), (v1))
 #include "simd/window/winograd-impl.h"
 
-void lam__f32_wino_in_avx512(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
-                          float *v, size_t vs)
-{
-    lam__wg_in(n, d, rs, cs, ts, v, vs);
-}
-
-void lam__f32_wino_out_avx512(size_t n, const float *m, size_t ms, float *q, size_t qs)
-{
-    lam__wg_out(n, m, ms, q, qs);
-}
-
-void lam__f32_wino_store_avx512(size_t n, const float *q, size_t qs, float *y, size_t ys, size_t ra,
-                           size_t wl)
-{
-    lam__wg_store(n, q, qs, y, ys, ra, wl);
-}
-
-void lam__f32_wino2_in_avx512(size_t n, const float *d, size_t rs, size_t cs, size_t ts,
-                           float *v, size_t vs)
-{
-    lam__wg2_in(n, d, rs, cs, ts, v, vs);
-}
-
-void lam__f32_wino2_out_avx512(size_t n, const float *m, size_t ms, float *q, size_t qs)
-{
-    lam__wg2_out(n, m, ms, q, qs);
-}
-
-void lam__f32_wino2_store_avx512(size_t n, const float *q, size_t qs, float *y, size_t ys,
-                              size_t ra, size_t wl)
-{
-    lam__wg2_store(n, q, qs, y, ys, ra, wl);
-}
+LAM__WG_KERNELS(avx512)
