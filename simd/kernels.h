@@ -136,8 +136,9 @@ typedef void (*lam__conv_gemm_rows_fn)(size_t M, size_t N, size_t K, const float
                                        const float *const *rows, size_t off, const float *bias,
                                        float *y, size_t ldy, lam__epilogue ep, size_t wp,
                                        size_t ow);
-/* Winograd F(4x4, 3x3) tile transforms, lane by lane over n tiles
- * (wino_in, wino_out: LAM_CONV_KERNELS). */
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) tile transforms, lane by lane over
+ * n tiles (wino_in, wino_out, wino_store and the wino2_ twins:
+ * LAM_CONV_KERNELS). */
 typedef void (*lam__wino_fn)(size_t n, const float *x, size_t xs, float *y, size_t ys);
 typedef void (*lam__wino_store_fn)(size_t n, const float *q, size_t qs, float *y, size_t ys,
                                    size_t ra, size_t wl);
