@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <lamina/lamina.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define OK(call) cr_assert_eq((call), LAM_OK, "%s: %s", #call, lam_last_error())
@@ -596,4 +597,245 @@ Test(lazy, a_convolution_read_after_its_norm_is_unfolded)
     lam_tensor_release(x);
     lam_module_release(block);
     lam_module_release(twin);
+}
+
+/* ---- the residual sum and its ReLU in a block (issue 15.3) ----
+ * A ResNet block ends relu(bn2(conv2(...)) + identity), the sum and the
+ * ReLU being tensor ops (lam_tensor_add, lam_tensor_relu).  Run by a plan,
+ * they join conv2's epilogue (the sum added, then the ReLU, by each of the
+ * convolution's tasks on outputs still in cache): the bits of the
+ * Sequential(conv1, bn1, relu, conv2, bn2) plan's output, then the add op,
+ * then the relu op, run outside any plan.  The cases go through each way a
+ * forward can call the ops (result new or given, operands either way
+ * round, ReLU in place or into another tensor) and read what it keeps, and
+ * through every convolution path: pointwise, flat rows, im2col (stride 2),
+ * Winograd F(4x4) and F(2x2), depthwise, transposed. */
+enum res_mode {
+    RES_NEW,      /* s = c + idn (new); relu(s) in place */
+    RES_SWAPPED,  /* s = idn + c; relu into a new tensor */
+    RES_GIVEN,    /* s = c + idn into the forward's own tensor (computed now); relu in place */
+    RES_RELU_INTO,/* s = c + idn (new); relu into the forward's own tensor */
+    RES_READ_C,   /* c read after the sum was made from it: bn2(conv2(...)) alone */
+    RES_READ_S,   /* the sum read before its relu */
+    RES_NO_RELU,  /* the sum alone (MobileNet's inverted residual) */
+};
+static enum res_mode g_res;
+static float g_res_seen[2 * 24 * 20 * 20]; /* (the largest case's output) */
+static int64_t g_res_seen_n;
+
+static lam_status res_forward(lam_module *self, const lam_tensor *x, void *args, lam_tensor **out)
+{
+    (void)args;
+    static const char *const names[] = {"conv1", "bn1", "relu", "conv2", "bn2"};
+    lam_tensor *c = NULL, *idn = NULL, *s = NULL, *r = NULL;
+    lam_status st = LAM_OK;
+    for (int i = 0; i < 5 && !st; i++) {
+        lam_tensor *y = NULL;
+        st = lam_module_forward(lam_module_child(self, names[i]), c ? c : x, &y);
+        lam_tensor_release(c);
+        c = y;
+    }
+    lam_module *down = lam_module_child(self, "down");
+    if (!st)
+        st = down ? lam_module_forward(down, x, &idn) : LAM_OK;
+    if (!st && !idn)
+        idn = lam_tensor_retain((lam_tensor *)x);
+    if (!st && g_res == RES_GIVEN) {
+        st = lam_tensor_create(&s, lam_tensor_ndim(c), lam_tensor_shape(c));
+        if (!st)
+            st = lam_tensor_add(&s, c, idn);
+    } else if (!st) {
+        st = g_res == RES_SWAPPED ? lam_tensor_add(&s, idn, c) : lam_tensor_add(&s, c, idn);
+    }
+    if (!st && lam_tensor_numel(c) > (int64_t)(sizeof g_res_seen / sizeof g_res_seen[0]))
+        st = LAM_ERR_RUNTIME; /* (a case too big for g_res_seen) */
+    if (!st && g_res == RES_READ_C) {
+        g_res_seen_n = lam_tensor_numel(c);
+        memcpy(g_res_seen, lam_tensor_cdata(c), sizeof(float) * (size_t)g_res_seen_n);
+    }
+    if (!st && g_res == RES_READ_S) {
+        g_res_seen_n = lam_tensor_numel(s);
+        memcpy(g_res_seen, lam_tensor_cdata(s), sizeof(float) * (size_t)g_res_seen_n);
+    }
+    if (!st && g_res == RES_RELU_INTO) {
+        st = lam_tensor_create(&r, lam_tensor_ndim(s), lam_tensor_shape(s));
+        if (!st)
+            st = lam_tensor_relu(&r, s);
+    } else if (!st && g_res == RES_SWAPPED) {
+        st = lam_tensor_relu(&r, s);
+    } else if (!st && g_res != RES_NO_RELU) {
+        st = lam_tensor_relu(&s, s);
+    }
+    if (r) {
+        lam_tensor_release(s);
+        s = r;
+    }
+    lam_tensor_release(c);
+    lam_tensor_release(idn);
+    if (st)
+        lam_tensor_release(s);
+    else
+        *out = s;
+    return st;
+}
+
+/* conv2(conv1(x))'s shape (the norms and the ReLU keep it) */
+static lam_status res_shape(lam_module *self, int ndim, const int64_t *in, int *out_ndim,
+                            int64_t *out)
+{
+    int nd;
+    int64_t mid[LAM_MAX_DIMS];
+    lam_status st = lam_module_output_shape(lam_module_child(self, "conv1"), ndim, in, &nd, mid);
+    return st ? st : lam_module_output_shape(lam_module_child(self, "conv2"), nd, mid, out_ndim, out);
+}
+
+typedef struct res_case {
+    const char *what, *conv1, *conv2, *down; /* down NULL: the identity is x */
+    int64_t c, h, w;                          /* the input's channels and size */
+} res_case;
+
+static const res_case res_cases[] = {
+    {"pointwise (a Bottleneck's conv3)", "Conv2d(6, 8, kernel_size=(1, 1), stride=(1, 1), bias=False)",
+     "Conv2d(8, 6, kernel_size=(1, 1), stride=(1, 1), bias=False)", NULL, 6, 7, 9},
+    {"flat rows (3x3, few channels)", "Conv2d(6, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+     "Conv2d(8, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)", NULL, 6, 9, 7},
+    {"im2col (stride 2) with a downsample",
+     "Conv2d(6, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)",
+     "Conv2d(8, 10, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)",
+     "Conv2d(6, 10, kernel_size=(1, 1), stride=(2, 2), bias=False)", 6, 11, 9},
+    {"Winograd F(4x4)", "Conv2d(16, 16, kernel_size=(1, 1), stride=(1, 1), bias=False)",
+     "Conv2d(16, 24, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)",
+     "Conv2d(16, 24, kernel_size=(1, 1), stride=(1, 1), bias=False)", 16, 20, 18},
+    {"flat, row by row", "Conv2d(6, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+     "Conv2d(8, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)", NULL, 6, 5,
+     48},
+    {"Winograd F(4x4), padded rows", "Conv2d(16, 16, kernel_size=(1, 1), stride=(1, 1), bias=False)",
+     "Conv2d(16, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)", NULL, 16, 9,
+     40},
+    {"Winograd F(2x2)", "Conv2d(16, 16, kernel_size=(1, 1), stride=(1, 1), bias=False)",
+     "Conv2d(16, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)", NULL, 16, 7,
+     7},
+    {"depthwise", "Conv2d(6, 6, kernel_size=(1, 1), stride=(1, 1))",
+     "Conv2d(6, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=6)", NULL, 6, 9, 11},
+    {"depthwise, plane by plane", "Conv2d(6, 6, kernel_size=(1, 1), stride=(1, 1))",
+     "Conv2d(6, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=6)", NULL, 6, 9, 20},
+    {"transposed", "Conv2d(6, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))",
+     "ConvTranspose2d(4, 6, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))", NULL, 6, 10, 8},
+    /* a sum the convolution cannot take (it broadcasts): the op runs after it */
+    {"a broadcast sum", "Conv2d(6, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+     "Conv2d(8, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)",
+     "AdaptiveAvgPool2d(output_size=1)", 6, 9, 7},
+};
+
+static void make_res(const res_case *rc, lam_module **block, lam_module **twin, lam_module **dtwin)
+{
+    lam_manual_seed(5);
+    char bn1[160], bn2[160];
+    lam_module *c1 = parse_layer(rc->conv1), *c2 = parse_layer(rc->conv2);
+    int nd;
+    int64_t in[4] = {1, rc->c, rc->h, rc->w}, mid[4], o[4];
+    OK(lam_module_output_shape(c1, 4, in, &nd, mid));
+    OK(lam_module_output_shape(c2, 4, mid, &nd, o));
+    snprintf(bn1, sizeof bn1, "BatchNorm2d(%lld, eps=1e-05, momentum=0.1, affine=True, "
+             "track_running_stats=True)", (long long)mid[1]);
+    snprintf(bn2, sizeof bn2, "BatchNorm2d(%lld, eps=1e-05, momentum=0.1, affine=True, "
+             "track_running_stats=True)", (long long)o[1]);
+    lam_module *l[5] = {c1, parse_layer(bn1), parse_layer("ReLU()"), c2, parse_layer(bn2)};
+    randomise_norm(l[1], 0.7f);
+    randomise_norm(l[4], 1.9f);
+    static const char *const names[] = {"conv1", "bn1", "relu", "conv2", "bn2"};
+    lam_custom_spec spec = {.type_name = "ResBlock", .forward = res_forward,
+                            .output_shape = res_shape};
+    OK(lam_custom_create(block, &spec));
+    for (int i = 0; i < 5; i++)
+        OK(lam_module_add_child(*block, names[i], l[i]));
+    *dtwin = NULL;
+    if (rc->down) {
+        lam_module *d = parse_layer(rc->down);
+        OK(lam_module_add_child(*block, "down", d));
+        OK(lam_sequential_create(dtwin, 1, &d));
+        lam_module_release(d);
+        lam_module_eval(*dtwin);
+    }
+    OK(lam_custom_set_flags(*block, LAM_CUSTOM_ROWWISE));
+    OK(lam_sequential_create(twin, 5, l));
+    for (int i = 0; i < 5; i++)
+        lam_module_release(l[i]);
+    lam_module_eval(*block);
+    lam_module_eval(*twin);
+}
+
+static lam_tensor *res_input(const res_case *rc, int64_t n)
+{
+    lam_tensor *x;
+    int64_t shape[4] = {n, rc->c, rc->h, rc->w};
+    OK(lam_tensor_create(&x, 4, shape));
+    float *d = lam_tensor_data(x);
+    for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+        d[i] = (float)sin(0.37 * (double)i + 0.4) * 1.2f;
+    return x;
+}
+
+/* The expected bits: the Sequential twin's plan, then the ops one by one
+ * outside any plan (nothing deferred there). */
+static lam_tensor *res_expected(lam_module *twin, lam_module *dtwin, const lam_tensor *x,
+                                bool relu, lam_tensor **body)
+{
+    lam_tensor *c = planned(twin, x), *idn = dtwin ? planned(dtwin, x) : lam_tensor_retain((lam_tensor *)x);
+    lam_tensor *s = NULL;
+    OK(lam_tensor_add(&s, c, idn));
+    if (relu)
+        OK(lam_tensor_relu(&s, s));
+    *body = c;
+    lam_tensor_release(idn);
+    return s;
+}
+
+Test(lazy, a_residual_sum_and_relu_join_the_convolution_with_the_ops_bits)
+{
+    for (size_t k = 0; k < sizeof res_cases / sizeof res_cases[0]; k++) {
+        const res_case *rc = &res_cases[k];
+        lam_module *block, *twin, *dtwin;
+        make_res(rc, &block, &twin, &dtwin);
+        for (int mode = RES_NEW; mode <= RES_NO_RELU; mode++) {
+            g_res = (enum res_mode)mode;
+            for (int64_t n = 1; n <= 2; n++) {
+                lam_set_num_threads(1);
+                lam_tensor *x = res_input(rc, n), *body;
+                lam_tensor *want = res_expected(twin, dtwin, x, mode != RES_NO_RELU, &body);
+                g_res_seen_n = 0;
+                lam_tensor *y = planned(block, x);
+                cr_expect(same_bits(y, want), "%s, mode %d, batch %lld: not the plan's "
+                          "convolution, then the add and relu ops", rc->what, mode, (long long)n);
+                if (mode == RES_READ_C || mode == RES_READ_S) {
+                    lam_tensor *seen = mode == RES_READ_C ? body : NULL;
+                    if (!seen) {
+                        lam_tensor *idn = dtwin ? planned(dtwin, x) : lam_tensor_retain(x);
+                        OK(lam_tensor_add(&seen, body, idn));
+                        lam_tensor_release(idn);
+                    }
+                    cr_expect(g_res_seen_n == lam_tensor_numel(seen) &&
+                                  memcmp(g_res_seen, lam_tensor_cdata(seen),
+                                         sizeof(float) * (size_t)g_res_seen_n) == 0,
+                              "%s, batch %lld: the %s as read in the forward", rc->what,
+                              (long long)n, mode == RES_READ_C ? "convolution" : "sum");
+                    if (seen != body)
+                        lam_tensor_release(seen);
+                }
+                lam_set_num_threads(2);
+                lam_tensor *y2 = planned(block, x);
+                cr_expect(same_bits(y2, y), "%s, mode %d, batch %lld: 1 and 2 threads differ",
+                          rc->what, mode, (long long)n);
+                lam_set_num_threads(1);
+                lam_tensor_release(y2);
+                lam_tensor_release(y);
+                lam_tensor_release(want);
+                lam_tensor_release(body);
+                lam_tensor_release(x);
+            }
+        }
+        lam_module_release(block);
+        lam_module_release(twin);
+        lam_module_release(dtwin);
+    }
 }

@@ -15,9 +15,9 @@ static lam_status res_bottleneck(tv_ctx *c, tv_val *x)
     if (!st)
         st = tv_call(c, "f", x);
     if (!st)
-        st = tv_add_last(c, x, &idn);
+        st = tv_add(c, x, &idn); /* (into the convolution's epilogue, with the ReLU) */
     if (!st)
-        st = tv_call_inplace(c, "activation", x);
+        st = tv_call_inplace_last(c, "activation", x);
     tv_drop(c, &idn);
     return st;
 }

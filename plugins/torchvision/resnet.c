@@ -15,9 +15,9 @@ static lam_status residual(tv_ctx *c, tv_val *x, const char *body)
     if (!st)
         st = tv_chain(c, body, x);
     if (!st)
-        st = tv_add_last(c, x, &idn);
+        st = tv_add(c, x, &idn); /* (into the convolution's epilogue, with the ReLU) */
     if (!st)
-        st = tv_call_inplace(c, "relu", x);
+        st = tv_call_inplace_last(c, "relu", x);
     tv_drop(c, &idn);
     return st;
 }

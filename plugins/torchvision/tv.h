@@ -43,6 +43,9 @@ lam_status tv_call(tv_ctx *c, const char *name, tv_val *v);
  * in this forward, not a child's output it may keep): a ReLU child as
  * F.relu in place, any other child as tv_call */
 lam_status tv_call_inplace(tv_ctx *c, const char *name, tv_val *v);
+/* The same as the forward's final result: a ReLU child into the caller's
+ * output buffer when it offers one (host->forward_output), else in place */
+lam_status tv_call_inplace_last(tv_ctx *c, const char *name, tv_val *v);
 /* *v = self.a(*v), self.b(...), ... for the space-separated names in `names` */
 lam_status tv_chain(tv_ctx *c, const char *names, tv_val *v);
 

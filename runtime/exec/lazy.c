@@ -27,6 +27,12 @@
  *     cached in the layer and made again when either module's parameters
  *     change, as a plan's fold is), so conv -> BatchNorm -> ReLU in a
  *     ResNet block is one convolution with the ReLU in its epilogue;
+ *   - the ops `t + x` and ReLU (lam_tensor_add, lam_tensor_relu) on a
+ *     pending convolution (its norm folded) with nothing after it yet:
+ *     the residual and the activation join its epilogue (forward_ep's
+ *     ep.add: added by each task on outputs still in cache), so a ResNet
+ *     block's relu(bn3(conv3(x)) + identity) is one convolution; into the
+ *     caller's tensor when the op is given one (computed then);
  *   - one of those layers (rows or whole tensors) on a pending tensor that
  *     it cannot join: the pending one is computed now, and the new call
  *     waits on it (the record holds a reference to it).  Its data was never
@@ -177,40 +183,148 @@ static void pending_drop(lam_tensor *t)
 {
     lam__pending p = t->pend;
     t->pend.run = NULL;
+    t->pend.join = NULL;
     for (int i = 0; i < p.n; i++)
         lam_module_release(p.m[i]);
     lam_module_release(p.norm);
     if (p.own_src)
         lam_tensor_release((lam_tensor *)p.src);
+    if (p.own_add)
+        lam_tensor_release((lam_tensor *)p.add);
+}
+
+/* Compute record p into t's data (t's shape). */
+static lam_status record_run(const lam__pending *p, lam_tensor *t)
+{
+    lam_module *m0 = p->m[0], *m1 = p->n > 1 ? p->m[1] : NULL, *folded = NULL;
+    lam__epilogue e0 = {.act = (lam_activation)p->act[0], .alpha = p->alpha[0]};
+    lam__epilogue e1 = {.act = (lam_activation)p->act[1], .alpha = p->alpha[1]};
+    e0.add = p->add ? p->add->data : NULL; /* (whole records only: forward_ep's residual) */
+    int64_t vectors = vectors_of(p->src);
+    lam_status st = LAM_OK;
+    if (p->norm && (st = folded_of(m0, p->norm, t->ndim, t->shape, &folded)) == LAM_OK)
+        m0 = folded;
+    if (st)
+        ;
+    else if (p->whole)
+        st = lam__leaf_run_ep(m0, p->src, t, e0);
+    else if (m1)
+        st = m0->ops->run_pair(m0, e0, m1, e1, p->src->data, vectors, t->data);
+    else
+        st = m0->ops->run_rows(m0, p->src->data, vectors, t->data, e0, 0,
+                               (size_t)t->shape[t->ndim - 1]);
+    lam_module_release(folded);
+    return st;
 }
 
 static lam_status pending_run(lam_tensor *t)
 {
     lam__pending p = t->pend;
     t->pend.run = NULL;
-    lam_module *m0 = p.m[0], *m1 = p.n > 1 ? p.m[1] : NULL, *folded = NULL;
-    lam__epilogue e0 = {.act = (lam_activation)p.act[0], .alpha = p.alpha[0]};
-    lam__epilogue e1 = {.act = (lam_activation)p.act[1], .alpha = p.alpha[1]};
-    int64_t vectors = vectors_of(p.src);
-    lam_status st = LAM_OK;
-    if (p.norm && (st = folded_of(m0, p.norm, t->ndim, t->shape, &folded)) == LAM_OK)
-        m0 = folded;
-    if (st)
-        ;
-    else if (p.whole)
-        st = lam__leaf_run_ep(m0, p.src, t, e0);
-    else if (m1)
-        st = m0->ops->run_pair(m0, e0, m1, e1, p.src->data, vectors, t->data);
-    else
-        st = m0->ops->run_rows(m0, p.src->data, vectors, t->data, e0, 0,
-                               (size_t)t->shape[t->ndim - 1]);
+    lam_status st = record_run(&p, t);
     if (st) /* a reader must not see stale memory */
         for (int64_t i = 0; i < t->numel; i++)
             t->data[i] = NAN;
-    lam_module_release(folded);
     t->pend = p; /* (pending_drop releases what the record holds) */
     pending_drop(t);
     return st;
+}
+
+/* A copy of record p for another tensor: its own references. */
+static lam__pending record_copy(const lam__pending *p)
+{
+    lam__pending q = *p;
+    for (int i = 0; i < q.n; i++)
+        lam_module_retain(q.m[i]);
+    lam_module_retain(q.norm);
+    if (q.own_src)
+        lam_tensor_retain((lam_tensor *)q.src);
+    if (q.own_add)
+        lam_tensor_retain((lam_tensor *)q.add);
+    return q;
+}
+
+/* Do two tensors' data overlap? */
+static bool overlaps(const lam_tensor *a, const lam_tensor *b)
+{
+    const char *pa = (const char *)a->data, *pb = (const char *)b->data;
+    return a->numel && b->numel && pa < pb + (size_t)b->numel * sizeof(float) &&
+           pb < pa + (size_t)a->numel * sizeof(float);
+}
+
+static bool same_shape(const lam_tensor *a, const lam_tensor *b)
+{
+    return a->ndim == b->ndim && !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
+}
+
+/* An op joined to pending t (lam__pending.join): `t + other`, or ReLU,
+ * taken by a whole-tensor record (a convolution, its norm folded) that
+ * has nothing after it yet: the residual and the activation then run in
+ * the convolution's tasks, on outputs still in cache (forward_ep), with
+ * the bits of the ops run one after the other.  The result is a new
+ * pending tensor (*out NULL), t itself (ReLU in place: t's record takes
+ * it), or the caller's tensor *out, computed now. */
+static bool pending_join(lam_tensor **out, const lam_tensor *t, const lam_tensor *other, int act,
+                         lam_status *st)
+{
+    const lam__pending *ip = &t->pend;
+    if (ip->run != pending_run || !ip->whole || ip->n != 1 || !lam__forwards_ep(ip->m[0]) ||
+        ip->act[0] != LAM_ACTIVATION_IDENTITY || t->dtype != LAM_FLOAT32 || t->numel == 0)
+        return false;
+    if (other) {
+        /* the addend: same shape (no broadcasting), ready, and unchanged
+         * until the record runs: the forward's input, or a forward pool's
+         * tensor that the record holds (any write to one syncs first) */
+        if (ip->add || other == t || other->dtype != LAM_FLOAT32 || !same_shape(t, other) ||
+            other->base || (!other->lazy_src && !other->pool_entry) || overlaps(t, other))
+            return false;
+        if ((*st = lam__tensor_ready(other)) != LAM_OK) {
+            *out = NULL;
+            return true; /* the error of the call it waited on */
+        }
+    } else if (act != LAM_ACTIVATION_RELU) {
+        return false;
+    }
+    lam__pending p = *ip;
+    if (other) {
+        p.add = other;
+        p.own_add = !other->lazy_src;
+    } else {
+        p.act[0] = act;
+    }
+    lam_tensor *y = *out;
+    if (y == t && !other) { /* in place: t's own record takes the activation */
+        ((lam_tensor *)t)->pend.act[0] = act;
+        *st = LAM_OK;
+        return true;
+    }
+    if (y) { /* the caller's tensor, now */
+        if (y->pend.run || y->base || y->dtype != LAM_FLOAT32 || !same_shape(y, t) ||
+            overlaps(y, t) || overlaps(y, p.src) || (other && overlaps(y, other)))
+            return false;
+        p.own_add = false; /* (nothing outlives this call) */
+        lam__tensor_bump(y);
+        *st = record_run(&p, y);
+        return true;
+    }
+    if (lam__tensor_create_uninit(&y, t->ndim, t->shape) != LAM_OK) {
+        lam_clear_error();
+        return false;
+    }
+    if (!y->pool_entry) { /* the pool is full: run it as usual */
+        lam_tensor_release(y);
+        return false;
+    }
+    p.own_add = false;
+    y->pend = record_copy(&p);
+    if (other && !other->lazy_src) {
+        lam_tensor_retain((lam_tensor *)other);
+        y->pend.own_add = true;
+    }
+    lam__fpool_mark_pending();
+    *out = y;
+    *st = LAM_OK;
+    return true;
 }
 
 /* Can m's call wait, and what joins it later?  A layer that runs rows (a
@@ -242,7 +356,7 @@ bool lam__defer(lam_module *m, const lam_tensor *in, lam_tensor **out, lam_statu
             (!ip->whole || lam__forwards_ep(m0)) &&
             (act = lam__epilogue_act(m, &alpha)) != LAM_ACTIVATION_IDENTITY)
             how = JOIN_ACT;
-        else if (ip->n == 1 && !ip->norm && ip->act[0] == LAM_ACTIVATION_IDENTITY &&
+        else if (ip->n == 1 && !ip->norm && !ip->add && ip->act[0] == LAM_ACTIVATION_IDENTITY &&
                  lam__can_fold(m0, m, in->ndim, in->shape))
             how = JOIN_NORM;
         else if (!ip->whole && !ip->norm && ip->n == 1 && defers_rows(m, in->ndim) &&
@@ -283,13 +397,9 @@ bool lam__defer(lam_module *m, const lam_tensor *in, lam_tensor **out, lam_statu
     memset(&p, 0, sizeof p);
     p.run = pending_run;
     p.drop = pending_drop;
+    p.join = pending_join;
     if (ip && !after) {
-        p = *ip;
-        for (int i = 0; i < p.n; i++)
-            lam_module_retain(p.m[i]);
-        lam_module_retain(p.norm);
-        if (p.own_src)
-            lam_tensor_retain((lam_tensor *)p.src);
+        p = record_copy(ip);
     } else {
         p.src = in;
         p.whole = !lam__runs_rows(m);

@@ -1392,7 +1392,7 @@ lam_status lam__leaf_run_ep(lam_module *m, const lam_tensor *in, lam_tensor *out
     s.m = m;
     s.dense = lam__runs_rows(m);
     s.ep = ep;
-    if (!s.dense && ep.act != LAM_ACTIVATION_IDENTITY)
+    if (!s.dense && (ep.act != LAM_ACTIVATION_IDENTITY || ep.add))
         s.act = m; /* (only that it is set: run_step_rows then calls forward_ep) */
     s.in_ndim = in->ndim;
     s.out_ndim = out->ndim;

@@ -382,9 +382,6 @@ static lam_status conv_forward_ep(lam_module *m, const lam_tensor *in, lam_tenso
                                   lam__epilogue ep)
 {
     conv_state *s = m->state;
-    if (ep.add) /* the convolution GEMM takes no addend (kernel-list.h) */
-        return lam__error(LAM_ERR_RUNTIME, "%s: a residual addend in a convolution's epilogue "
-                          "is not supported (internal error)", m->ops->type_name);
     int ond;
     int64_t oshape[LAM_MAX_DIMS];
     conv_geom g;

@@ -144,7 +144,12 @@ typedef struct conv_job {
     const conv_geom *g;
     const float *x, *packed, *weight, *bias;
     float *y;
-    lam__epilogue ep; /* a joined activation */
+    lam__epilogue ep; /* a joined activation (the kernels' epilogue) */
+    /* A residual (forward_ep's ep.add, laid out as y): y = rep.act(conv + res),
+     * added by each task on the outputs it just wrote (add_res); ep is then
+     * the identity */
+    const float *res;
+    lam__epilogue rep;
     const int32_t *th, *tw; /* tap tables (convolution) */
     float *xt;              /* the input as NHWC rows (transposed convolution) */
     const int64_t *ph[2];   /* transposed by phases: per dimension, t_phases' table */
@@ -173,6 +178,27 @@ typedef struct conv_job {
 static void job_fail(conv_job *j)
 {
     __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+}
+
+static void apply_ep(lam__epilogue ep, float *y, size_t n);
+
+/* The residual, when there is one: y = act(y + res) on channels [c0, c1)
+ * of sample n, pixels [p0, p1) of their planes (just written: in cache),
+ * by the add op's kernel, then the activation's: the bits of the
+ * convolution, then torch's `out + identity`, then the activation. */
+static void add_res(const conv_job *j, int64_t n, int64_t c0, int64_t c1, int64_t p0, int64_t p1)
+{
+    if (!j->res || p1 <= p0)
+        return;
+    const lam__kernel_table *k = lam__kernels();
+    int64_t ohw = j->g->oh * j->g->ow;
+    bool whole = p0 == 0 && p1 == ohw; /* the planes one after another: one run */
+    for (int64_t c = c0; c < c1; c += whole ? c1 - c0 : 1) {
+        size_t o = (size_t)((n * j->s->out_ch + c) * ohw + p0);
+        size_t len = (size_t)(whole ? (c1 - c0) * ohw : p1 - p0);
+        k->add(len, j->y + o, j->res + o, j->y + o);
+        apply_ep(j->rep, j->y + o, len);
+    }
 }
 
 /* The input, NCHW, as NHWC rows (one row of C floats per pixel), in tasks
@@ -226,8 +252,10 @@ static void pw_task(conv_job *j, int64_t t, const float *const *rows, float *xt,
                      (size_t)((n * s->in_ch + gi * cin) * ohw + p0),
                      j->bias ? j->bias + gi * j->N : NULL,
                      j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
-    if (q == p1)
+    if (q == p1) {
+        add_res(j, n, gi * j->N, (gi + 1) * j->N, p0, p1);
         return;
+    }
     /* the tail's pixels as rows of K channels (xt), through gemm into rows
      * of N channels (yt), put back in their planes (one group: gi = 0) */
     const int64_t r = p1 - q, K = j->K, N = j->N;
@@ -241,6 +269,7 @@ static void pw_task(conv_job *j, int64_t t, const float *const *rows, float *xt,
     for (int64_t co = 0; co < N; co++)
         for (int64_t i = 0; i < r; i++)
             y[co * ohw + i] = yt[i * N + co];
+    add_res(j, n, 0, N, p0, p1);
 }
 
 /* One task of the flat path: sample n, group gi, output rows [oh0, oh1).
@@ -308,12 +337,13 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
                                       j->packed + (size_t)gi * s->packed_group, rows,
                                       (size_t)(r * wq), j->bias ? j->bias + gi * M : NULL,
                                       yg + r * g->ow, (size_t)ohw, j->ep);
-        return;
+    } else {
+        lam__kernels()->conv_gemm_rows((size_t)M, (size_t)np, (size_t)j->K,
+                                       j->packed + (size_t)gi * s->packed_group, rows, 0,
+                                       j->bias ? j->bias + gi * M : NULL, yg, (size_t)ohw,
+                                       j->ep, (size_t)wq, (size_t)g->ow);
     }
-    lam__kernels()->conv_gemm_rows((size_t)M, (size_t)np, (size_t)j->K,
-                                   j->packed + (size_t)gi * s->packed_group, rows, 0,
-                                   j->bias ? j->bias + gi * M : NULL, yg, (size_t)ohw, j->ep,
-                                   (size_t)wq, (size_t)g->ow);
+    add_res(j, n, gi * M, (gi + 1) * M, oh0 * g->ow, oh1 * g->ow);
 }
 
 /* One task of the im2col path (strides, the stem): sample n, group gi,
@@ -372,6 +402,7 @@ static void col_task(conv_job *j, int64_t t, const float *const *rows, float *co
                               j->packed + (size_t)gi * s->packed_group, rows, 0,
                               j->bias ? j->bias + gi * j->N : NULL,
                               j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
+    add_res(j, n, gi * j->N, (gi + 1) * j->N, p0, p1);
 }
 
 /* y = act(y) for n floats, by the activation's own elementwise kernel (what
@@ -421,6 +452,7 @@ static void conv_nc_task(conv_job *j, int64_t t, float *scratch)
                                 j->weight + c0 * taps, j->bias ? j->bias + c0 : NULL, y,
                                 (size_t)ohw, scratch);
     apply_ep(j->ep, y, (size_t)(nc * ohw));
+    add_res(j, n, c0, c0 + nc, 0, ohw);
 }
 
 /* One direct task: sample n, output channel co (one input channel): the
@@ -452,7 +484,7 @@ static void conv_direct_task(conv_job *j, int64_t t, float *padded)
      * are in L1, not as a second pass over the plane (the rows' bits do not
      * depend on the blocks) */
     int64_t step = g->oh;
-    if (j->ep.act != LAM_ACTIVATION_IDENTITY) {
+    if (j->ep.act != LAM_ACTIVATION_IDENTITY || j->res) {
         step = (4096 / (g->ow > 0 ? g->ow : 1)) & ~(int64_t)3; /* whole 4-row blocks */
         step = step < 4 ? 4 : step;
     }
@@ -461,6 +493,7 @@ static void conv_direct_task(conv_job *j, int64_t t, float *padded)
         lam__kernels()->dwconv2d(&w2, xc, j->weight + co * kh * kw,
                                  j->bias ? j->bias[co] : 0.0f, yc, (size_t)r0, (size_t)r1);
         apply_ep(j->ep, yc + r0 * g->ow, (size_t)((r1 - r0) * g->ow));
+        add_res(j, n, co, co + 1, r0 * g->ow, r1 * g->ow);
     }
 }
 
@@ -508,6 +541,7 @@ static void conv_t_task(conv_job *j, int64_t t, float *cols)
         }
     }
     apply_ep(j->ep, yg, (size_t)(cout * ohw));
+    add_res(j, n, gi * cout, (gi + 1) * cout, 0, ohw);
 }
 
 /* ---- transposed convolution by output phases ----
@@ -891,6 +925,10 @@ static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *p
                                                   (size_t)ow, (size_t)ra, (size_t)ow);
         }
     }
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t n = r / j->nty, oy = r % j->nty * wm, ra = oh - oy < wm ? oh - oy : wm;
+        add_res(j, n, co0, co1, oy * ow, (oy + ra) * ow);
+    }
 }
 
 size_t lam__conv_wino_floats(const conv_state *s)
@@ -1115,6 +1153,12 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
     int64_t ohw = g->oh * g->ow, hw = g->h * g->w;
     conv_job j = {.s = s, .g = g, .x = x, .y = y, .packed = packed, .weight = weight,
                   .bias = bias, .ep = ep};
+    if (ep.add) { /* the tasks add it after the kernels (add_res) */
+        j.res = ep.add;
+        j.rep = ep;
+        j.rep.add = NULL;
+        j.ep = (lam__epilogue){.act = LAM_ACTIVATION_IDENTITY};
+    }
     conv_gemm_dims(s, &j.N, &j.K);
     double flops = 2.0 * (double)g->n * (double)s->out_ch * (double)ohw *
                    (double)(s->in_ch / s->groups) * (double)(s->k[0] * s->k[1]);
@@ -1270,7 +1314,8 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
          * a joined activation, which reads the rows back at once. */
         double bytes = 4.0 * (double)g->n * ((double)s->in_ch * (double)hw +
                                              (double)s->out_ch * (double)ohw);
-        j.stream = ep.act == LAM_ACTIVATION_IDENTITY && bytes > (double)lam__stream_bytes();
+        j.stream = ep.act == LAM_ACTIVATION_IDENTITY && !ep.add &&
+                   bytes > (double)lam__stream_bytes();
     } else if (j.path == CONV_PATH_WINO) {
         /* chunks of at most LAM__WINO_TMAX tiles, V and M in about 4 MiB;
          * a batch with too few chunks for the threads splits the output
@@ -1358,6 +1403,9 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
         run_tasks(&j, 0, 1);
     if (__atomic_load_n(&j.failed, __ATOMIC_RELAXED))
         return lam__oom("convolution scratch");
+    if (j.res && s->transposed && j.phased) /* (its tasks write strided pixels) */
+        for (int64_t n = 0; n < g->n; n++)
+            add_res(&j, n, 0, s->out_ch, 0, ohw);
     return LAM_OK;
 }
 

@@ -76,7 +76,11 @@ typedef struct lam__module_ops {
      * every output element, in one pass (a convolution's GEMM epilogue),
      * with the same bits as the activation run after it.  The executor
      * then joins a following activation to the layer, as it does for
-     * run_rows.  ep.add must be NULL (a convolution refuses it). */
+     * run_rows.  ep.add, when not NULL, is a residual laid out as the
+     * output (contiguous, its own memory): y = act(forward(x) + add), the
+     * bits of the forward, then the add op, then the activation (torch's
+     * relu(out + identity)); ep.ldadd is not read.  (A Linear's run_rows
+     * adds it after the activation instead.) */
     lam_status (*forward_ep)(lam_module *m, const lam_tensor *in, lam_tensor *out,
                              lam__epilogue ep);
     /* "Is a per-channel affine map now" (an eval-mode BatchNorm): for an

@@ -136,12 +136,23 @@ static lam_status binary(binop op, lam_tensor **out, const lam_tensor *a, const 
     return lam__op_finish(out, y, LAM_OK);
 }
 
+/* Before the sync: an operand whose deferred call can take the op
+ * (lam__pending.join: a convolution's residual, or its activation) */
+static bool joined(lam_tensor **out, const lam_tensor *t, const lam_tensor *other, int act,
+                   lam_status *st)
+{
+    return t->pend.run && t->pend.join && t->pend.join(out, t, other, act, st);
+}
+
 LAM_API lam_status lam_tensor_add(lam_tensor **out, const lam_tensor *a, const lam_tensor *b)
 {
-    LAM__SYNC();
     LAM__CHECK_ARG(out);
     LAM__CHECK_ARG(a);
     LAM__CHECK_ARG(b);
+    lam_status st;
+    if (joined(out, a, b, -1, &st) || joined(out, b, a, -1, &st)) /* (a + b == b + a, bit for bit) */
+        return st;
+    LAM__SYNC();
     return binary(OP_ADD, out, a, b);
 }
 
@@ -227,7 +238,16 @@ SCALAR_OP(lam_tensor_rdiv_scalar, rdivc)
     }
 ACTIVATION(lam_tensor_sigmoid, sigmoid, 10.0)
 ACTIVATION(lam_tensor_tanh, tanh, 10.0)
-ACTIVATION(lam_tensor_relu, relu, 2.0)
+
+LAM_API lam_status lam_tensor_relu(lam_tensor **out, const lam_tensor *x)
+{
+    LAM__CHECK_ARG(out);
+    LAM__CHECK_ARG(x);
+    lam_status st;
+    if (joined(out, x, NULL, LAM_ACTIVATION_RELU, &st))
+        return st;
+    return flat("lam_tensor_relu", out, x, NULL, 0.0, lam__kernels()->relu, 2.0);
+}
 ACTIVATION(lam_tensor_silu, silu, 10.0)
 
 LAM_API lam_status lam_tensor_gelu(lam_tensor **out, const lam_tensor *x, const char *approximate)

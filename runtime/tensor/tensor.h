@@ -18,6 +18,15 @@
 typedef struct lam__pending {
     lam_status (*run)(lam_tensor *t); /* NULL: not pending */
     void (*drop)(lam_tensor *t);
+    /* An op on pending t that the record may take instead of computing t
+     * first (the ops ask before they sync): t + other (act < 0), or the
+     * activation act (a lam_activation) on t (other NULL).  True when it
+     * took the op: *st is the op's status, *out its result by the op's
+     * output rule; false: the op runs as usual. */
+    bool (*join)(lam_tensor **out, const lam_tensor *t, const lam_tensor *other, int act,
+                 lam_status *st);
+    const lam_tensor *add; /* a residual added before act[0] (whole records), or NULL */
+    bool own_add;          /* the record holds a reference to add */
     const lam_tensor *src;
     void *m[2];
     int act[2];
@@ -89,6 +98,12 @@ lam_status lam__check_shape(int ndim, const int64_t *shape, int64_t *numel);
 static inline uint64_t lam__tensor_version(const lam_tensor *t)
 {
     return __atomic_load_n(&(t->base ? t->base : t)->version, __ATOMIC_ACQUIRE);
+}
+/* Move the storage's version (a write) without lam_tensor_mark_modified's
+ * sync: for a write that a deferred call makes itself. */
+static inline void lam__tensor_bump(lam_tensor *t)
+{
+    __atomic_add_fetch(&(t->base ? t->base : t)->version, 1, __ATOMIC_RELEASE);
 }
 void *lam__aligned_alloc(size_t bytes);
 void lam__aligned_free(void *p);
