@@ -515,6 +515,11 @@ Test(conv, large_cases_any_thread_count)
         {"Conv2d(16, 16, 3, padding=1, groups=16)", false, 16, 1, 1, 1, {1, 16, 200, 8},
          PAD_ZEROS},
         {"Conv2d(8, 64, 3, stride=2, padding=1, dilation=2)", false, 1, 2, 1, 2, {2, 8, 13, 11}, PAD_ZEROS},
+        /* the flat path's phases that no tap reads are not copied: a 1x1
+         * stride-2 projection (ResNet's downsample: phase (0, 0) only), and
+         * stride 3 with dilation 3 (phase 0 of each dimension) */
+        {"Conv2d(24, 40, 1, stride=2)", false, 1, 2, 0, 1, {2, 24, 30, 27}, PAD_ZEROS},
+        {"Conv2d(6, 20, 3, stride=3, padding=2, dilation=3)", false, 1, 3, 2, 3, {2, 6, 29, 31}, PAD_ZEROS},
         /* the flat path row by row into the output (rows of 48 or more
          * pixels wasting fewer lanes of 16 than the padded width): a stem
          * with whole vectors, and a 7x7 stride 1 with a masked tail on one

@@ -296,12 +296,25 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
     int64_t pl = s->pad_lo[1];
     int64_t hp = g->h + s->pad_lo[0] + s->pad_hi[0], wpad = g->w + pl + s->pad_hi[1];
     const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
+    /* the phases some tap reads (a 1x1 kernel at stride 2: only (0, 0);
+     * the others' planes are left unwritten) */
+    uint64_t used_h = 0, used_w = 0;
+    for (int64_t a = 0; a < s->k[0] && a < 64; a++)
+        used_h |= UINT64_C(1) << (a * s->dil[0] % sh % 64);
+    for (int64_t b = 0; b < s->k[1] && b < 64; b++)
+        used_w |= UINT64_C(1) << (b * s->dil[1] % sw % 64);
+    if (sh > 64 || s->k[0] > 64)
+        used_h = ~UINT64_C(0);
+    if (sw > 64 || s->k[1] > 64)
+        used_w = ~UINT64_C(0);
     /* the padded rows in order (each input row read once, for all its
      * phases) */
     for (int64_t ci = 0; ci < cin; ci++)
         for (int64_t r = 0; r < rb; r++)
             for (int64_t ph = 0; ph < sh; ph++)
                 for (int64_t pw = 0; pw < sw; pw++) {
+                    if (ph < 64 && pw < 64 && !(used_h >> ph & 1 && used_w >> pw & 1))
+                        continue;
                     float *d = blk + ((ci * sh + ph) * sw + pw) * hb * wq + r * wq;
                     int64_t lo, hi; /* the columns inside the input */
                     interior(wq, sw, pw - pl, g->w, &lo, &hi);
