@@ -618,6 +618,7 @@ enum res_mode {
     RES_READ_C,   /* c read after the sum was made from it: bn2(conv2(...)) alone */
     RES_READ_S,   /* the sum read before its relu */
     RES_NO_RELU,  /* the sum alone (MobileNet's inverted residual) */
+    RES_INTO_IDN, /* s = c + idn (new); relu into idn itself when it is the forward's own */
 };
 static enum res_mode g_res;
 static float g_res_seen[2 * 24 * 20 * 20]; /* (the largest case's output) */
@@ -657,7 +658,12 @@ static lam_status res_forward(lam_module *self, const lam_tensor *x, void *args,
         g_res_seen_n = lam_tensor_numel(s);
         memcpy(g_res_seen, lam_tensor_cdata(s), sizeof(float) * (size_t)g_res_seen_n);
     }
-    if (!st && g_res == RES_RELU_INTO) {
+    if (!st && g_res == RES_INTO_IDN && down && lam_tensor_numel(idn) == lam_tensor_numel(s)) {
+        /* the addend overwritten by the result */
+        st = lam_tensor_relu(&idn, s);
+        lam_tensor_release(s);
+        s = lam_tensor_retain(idn);
+    } else if (!st && g_res == RES_RELU_INTO) {
         st = lam_tensor_create(&r, lam_tensor_ndim(s), lam_tensor_shape(s));
         if (!st)
             st = lam_tensor_relu(&r, s);
@@ -797,7 +803,7 @@ Test(lazy, a_residual_sum_and_relu_join_the_convolution_with_the_ops_bits)
         const res_case *rc = &res_cases[k];
         lam_module *block, *twin, *dtwin;
         make_res(rc, &block, &twin, &dtwin);
-        for (int mode = RES_NEW; mode <= RES_NO_RELU; mode++) {
+        for (int mode = RES_NEW; mode <= RES_INTO_IDN; mode++) {
             g_res = (enum res_mode)mode;
             for (int64_t n = 1; n <= 2; n++) {
                 lam_set_num_threads(1);

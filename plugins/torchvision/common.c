@@ -84,22 +84,9 @@ lam_status tv_call(tv_ctx *c, const char *name, tv_val *v)
     return st ? st : tv_run(c, m, v);
 }
 
-lam_status tv_call_inplace(tv_ctx *c, const char *name, tv_val *v)
-{
-    lam_module *m;
-    lam_status st = tv_need(c, name, &m);
-    if (st)
-        return st;
-    if (strcmp(c->h->module_type_name(m), "ReLU"))
-        return tv_run(c, m, v);
-    if (c->shape_only)
-        return LAM_OK;
-    return c->h->ops->relu(&v->t, v->t); /* elementwise: in place is allowed */
-}
-
 static lam_tensor *result_tensor(tv_ctx *c, bool last, int nd, const int64_t *s);
 
-lam_status tv_call_inplace_last(tv_ctx *c, const char *name, tv_val *v)
+static lam_status call_inplace(tv_ctx *c, const char *name, tv_val *v, bool last)
 {
     lam_module *m;
     lam_status st = tv_need(c, name, &m);
@@ -109,7 +96,7 @@ lam_status tv_call_inplace_last(tv_ctx *c, const char *name, tv_val *v)
         return tv_run(c, m, v);
     if (c->shape_only)
         return LAM_OK;
-    lam_tensor *r = result_tensor(c, true, v->nd, v->s);
+    lam_tensor *r = result_tensor(c, last, v->nd, v->s);
     if (!r) /* elementwise: in place is allowed */
         return c->h->ops->relu(&v->t, v->t);
     st = c->h->ops->relu(&r, v->t);
@@ -118,6 +105,16 @@ lam_status tv_call_inplace_last(tv_ctx *c, const char *name, tv_val *v)
     else
         c->h->tensor_release(r);
     return st;
+}
+
+lam_status tv_call_inplace(tv_ctx *c, const char *name, tv_val *v)
+{
+    return call_inplace(c, name, v, false);
+}
+
+lam_status tv_call_inplace_last(tv_ctx *c, const char *name, tv_val *v)
+{
+    return call_inplace(c, name, v, true);
 }
 
 lam_status tv_chain(tv_ctx *c, const char *names, tv_val *v)

@@ -300,8 +300,8 @@ static bool pending_join(lam_tensor **out, const lam_tensor *t, const lam_tensor
     }
     if (y) { /* the caller's tensor, now */
         if (y->pend.run || y->base || y->dtype != LAM_FLOAT32 || !same_shape(y, t) ||
-            overlaps(y, t) || overlaps(y, p.src) || (other && overlaps(y, other)))
-            return false;
+            overlaps(y, t) || overlaps(y, p.src) || (p.add && overlaps(y, p.add)))
+            return false; /* (into the addend itself: the op's own rule decides) */
         p.own_add = false; /* (nothing outlives this call) */
         lam__tensor_bump(y);
         *st = record_run(&p, y);
