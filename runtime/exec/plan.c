@@ -536,10 +536,11 @@ static lam_status choose_and_allocate(lam_plan *p, int threads)
             b = b < 1 ? 1 : b;
             /* images (4-d rows) through a custom step with a Linear inside
              * (a whole CNN, its classifier last): as many rows a block as
-             * each thread's share, up to 8.  Its convolutions still go
-             * image by image (the plans of its Sequentials cut their rows
-             * again), while the Linear reads its weight once a block, not
-             * once an image (ResNet-50's fc: 8 MB) */
+             * each thread's share, up to 8.  Every layer inside runs on
+             * the whole block (a Sequential of blocks that do not declare
+             * themselves rowwise does not cut it again; a convolution's
+             * tasks go image by image), and the Linear reads its weight
+             * once a block, not once an image (ResNet-50's fc: 8 MB) */
             bool head = false;
             for (size_t i = 0; i < p->n_steps && p->in_ndim == 4; i++)
                 head = head || (p->steps[i].custom && runs_rows_below(p->steps[i].m, 0));
