@@ -207,8 +207,8 @@
  * Accuracy: |y - exact| <= 1.2 (K + 2) eps (sum |w x| + |b|) + the
  * activation's bound.  ep.add must be NULL: the convolution GEMMs take no
  * residual addend (it would not be read; the runtime's conv forward_ep
- * adds a residual itself, after the kernel).  conv_gemm_rows is conv_gemm with an
- * output row geometry (the flat path's padded width, without a copy out):
+ * adds a residual itself, after the kernel).  conv_gemm_rows is conv_gemm
+ * with an output row geometry (the flat path's padded width, without a copy out):
  * pixel j of [0, N) is output column j % wp of output row j / wp, stored at
  * y[m ldy + (j / wp) ow + j % wp] when j % wp < ow, not stored otherwise
  * (1 <= ow <= wp); the same bits as conv_gemm over the same pixels, and it

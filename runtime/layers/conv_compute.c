@@ -272,6 +272,18 @@ static void pw_task(conv_job *j, int64_t t, const float *const *rows, float *xt,
     add_res(j, n, 0, N, p0, p1);
 }
 
+/* The phases (mod stride s) that the taps a dil, a < k, fall in, as bits
+ * (the residues repeat after s taps); every bit for a stride past 64. */
+static uint64_t phases_read(int64_t k, int64_t dil, int64_t s)
+{
+    if (s > 64)
+        return ~UINT64_C(0);
+    uint64_t m = 0;
+    for (int64_t a = 0; a < k && a < s; a++)
+        m |= UINT64_C(1) << (a * dil % s);
+    return m;
+}
+
 /* One task of the flat path: sample n, group gi, output rows [oh0, oh1).
  * The padded input rows they read are copied (padding by the padding
  * mode) into blk, split by stride into sh x sw phase planes per channel
@@ -298,15 +310,8 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
     const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
     /* the phases some tap reads (a 1x1 kernel at stride 2: only (0, 0);
      * the others' planes are left unwritten) */
-    uint64_t used_h = 0, used_w = 0;
-    for (int64_t a = 0; a < s->k[0] && a < 64; a++)
-        used_h |= UINT64_C(1) << (a * s->dil[0] % sh % 64);
-    for (int64_t b = 0; b < s->k[1] && b < 64; b++)
-        used_w |= UINT64_C(1) << (b * s->dil[1] % sw % 64);
-    if (sh > 64 || s->k[0] > 64)
-        used_h = ~UINT64_C(0);
-    if (sw > 64 || s->k[1] > 64)
-        used_w = ~UINT64_C(0);
+    uint64_t used_h = phases_read(s->k[0], s->dil[0], sh);
+    uint64_t used_w = phases_read(s->k[1], s->dil[1], sw);
     /* the padded rows in order (each input row read once, for all its
      * phases) */
     for (int64_t ci = 0; ci < cin; ci++)
@@ -314,7 +319,7 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
             for (int64_t ph = 0; ph < sh; ph++)
                 for (int64_t pw = 0; pw < sw; pw++) {
                     if (ph < 64 && pw < 64 && !(used_h >> ph & 1 && used_w >> pw & 1))
-                        continue;
+                        continue; /* (past 64: every phase is read) */
                     float *d = blk + ((ci * sh + ph) * sw + pw) * hb * wq + r * wq;
                     int64_t lo, hi; /* the columns inside the input */
                     interior(wq, sw, pw - pl, g->w, &lo, &hi);
@@ -810,9 +815,9 @@ static void t_phase_task(conv_job *j, int64_t t, const float **rows, float *blk,
  * (narrower planes), the padding mode through the index tables; the 36
  * products go into M; per output channel wino_out gives the outputs of
  * each tile, + bias, the activation, and wino_store puts each tile row's
- * where they lie inside the plane.  Every step is lane by lane over tiles, and conv_gemm's bits do
- * not depend on the pixel range or the rows, so a tile's outputs do not
- * depend on the chunking.  Which convolutions go so depends on their
+ * where they lie inside the plane.  Every step is lane by lane over
+ * tiles, and conv_gemm's bits do not depend on the pixel range or the
+ * rows, so a tile's outputs do not depend on the chunking.  Which convolutions go so depends on their
  * shapes only (conv_winograd in conv.h). */
 
 static size_t wino_rows_floats(const conv_job *j)
