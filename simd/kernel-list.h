@@ -205,9 +205,13 @@
  * for j in [0, N) (masked tails: a row may end at an unreadable page);
  * writes only y[m ldy + j], m < M, j < N.  K = 0 gives act(bias).
  * Accuracy: |y - exact| <= 1.2 (K + 2) eps (sum |w x| + |b|) + the
- * activation's bound.  ep.add must be NULL: the convolution GEMMs take no
- * residual addend (it would not be read; the runtime's conv forward_ep
- * adds a residual itself, after the kernel).  conv_gemm_rows is conv_gemm
+ * activation's bound.  A residual addend (ep.add, not NULL) goes in before
+ * the activation, unlike the gemm entry's: y = act(chain + bias[m] +
+ * ep.add[m ldadd + j]) (one IEEE add after the bias; the bits of the
+ * kernel without it, the add kernel, then the activation's kernel: the
+ * convolution's residual, torchvision's relu(conv(x) + identity)); the
+ * addend is laid out as y (conv_gemm_rows reads it where it stores), read
+ * only where y is written, and must not overlap y.  conv_gemm_rows is conv_gemm
  * with an output row geometry (the flat path's padded width, without a copy out):
  * pixel j of [0, N) is output column j % wp of output row j / wp, stored at
  * y[m ldy + (j / wp) ow + j % wp] when j % wp < ow, not stored otherwise

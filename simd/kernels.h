@@ -30,10 +30,12 @@ extern "C" {
  * the bias), then, when add is not NULL, + the addend r: y[m, n] =
  * act(x W^T + b)[m, n] + add[m ldadd + n] (row m counted from y's first
  * row, column n as y's), one IEEE add, the bits of the unfused gemm and then
- * the add kernel (a residual x + sublayer(x)).  Only the gemm entry takes an
- * addend: mlp2, conv_gemm (kernel-list.h) and the runtime's run_rows /
- * forward_ep other than Linear's require add == NULL.  add must not overlap
- * y (y holds the partial sums between K blocks). */
+ * the add kernel (a residual x + sublayer(x)).  The gemm entry takes an
+ * addend so; conv_gemm and conv_gemm_rows take it before the activation
+ * (act(... + b + add): a convolution's residual, kernel-list.h), as a
+ * convolution's forward_ep does; mlp2 and the other run_rows / forward_ep
+ * require add == NULL.  add must not overlap y (y holds the partial sums
+ * between K blocks). */
 typedef struct lam__epilogue {
     lam_activation act; /* < LAM_ACTIVATION__EPILOGUE_COUNT */
     float alpha;

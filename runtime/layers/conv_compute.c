@@ -146,8 +146,9 @@ typedef struct conv_job {
     float *y;
     lam__epilogue ep; /* a joined activation (the kernels' epilogue) */
     /* A residual (forward_ep's ep.add, laid out as y): y = rep.act(conv + res),
-     * added by each task on the outputs it just wrote (add_res); ep is then
-     * the identity */
+     * added by the conv_gemm kernels' epilogue (kernel_ep: the pointwise,
+     * flat and im2col paths) or by each task on the outputs it just wrote
+     * (add_res: the others); ep is then the identity */
     const float *res;
     lam__epilogue rep;
     const int32_t *th, *tw; /* tap tables (convolution) */
@@ -201,6 +202,21 @@ static void add_res(const conv_job *j, int64_t n, int64_t c0, int64_t c1, int64_
     }
 }
 
+/* The epilogue of a conv_gemm (conv_gemm_rows) call whose output starts at
+ * sample n, channel c0, pixel p0: the residual, if any, goes to the kernel
+ * (added before the activation, as add_res would: the same bits), at the
+ * same place in its planes. */
+static lam__epilogue kernel_ep(const conv_job *j, int64_t n, int64_t c0, int64_t p0)
+{
+    if (!j->res)
+        return j->ep;
+    int64_t ohw = j->g->oh * j->g->ow;
+    lam__epilogue e = j->rep;
+    e.add = j->res + (n * j->s->out_ch + c0) * ohw + p0;
+    e.ldadd = (size_t)ohw;
+    return e;
+}
+
 /* The input, NCHW, as NHWC rows (one row of C floats per pixel), in tasks
  * of 64 pixels. */
 static void nhwc_tasks(void *ctx, int ith, int nth)
@@ -251,11 +267,10 @@ static void pw_task(conv_job *j, int64_t t, const float *const *rows, float *xt,
                      j->packed + (size_t)gi * s->packed_group, rows,
                      (size_t)((n * s->in_ch + gi * cin) * ohw + p0),
                      j->bias ? j->bias + gi * j->N : NULL,
-                     j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
-    if (q == p1) {
-        add_res(j, n, gi * j->N, (gi + 1) * j->N, p0, p1);
+                     j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw,
+                     kernel_ep(j, n, gi * j->N, p0));
+    if (q == p1)
         return;
-    }
     /* the tail's pixels as rows of K channels (xt), through gemm into rows
      * of N channels (yt), put back in their planes (one group: gi = 0) */
     const int64_t r = p1 - q, K = j->K, N = j->N;
@@ -269,7 +284,29 @@ static void pw_task(conv_job *j, int64_t t, const float *const *rows, float *xt,
     for (int64_t co = 0; co < N; co++)
         for (int64_t i = 0; i < r; i++)
             y[co * ohw + i] = yt[i * N + co];
-    add_res(j, n, 0, N, p0, p1);
+    add_res(j, n, 0, N, q, p1);
+}
+
+/* d[q] = x[q s] for q in [0, n): a phase plane's row from an input row (the
+ * flat path), an im2col row at a stride.  Stride 2 vectorized (the
+ * baseline ISA's shuffles: GCC vectorizes it at -O3 only; clang at -O2). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("tree-vectorize")))
+#endif
+static void copy_stride2(float *restrict d, const float *restrict x, int64_t n)
+{
+    for (int64_t q = 0; q < n; q++)
+        d[q] = x[2 * q];
+}
+
+static void copy_strided(float *d, const float *x, int64_t n, int64_t s)
+{
+    if (s == 2) {
+        copy_stride2(d, x, n);
+        return;
+    }
+    for (int64_t q = 0; q < n; q++)
+        d[q] = x[q * s];
 }
 
 /* The phases (mod stride s) that the taps a dil, a < k, fall in, as bits
@@ -336,8 +373,7 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
                                 memcpy(d + lo, xr + lo + pw - pl,
                                        (size_t)(hi - lo) * sizeof(float));
                             else
-                                for (; q < hi; q++)
-                                    d[q] = xr[q * sw + pw - pl];
+                                copy_strided(d + lo, xr + lo * sw + pw - pl, hi - lo, sw);
                             q = hi - 1;
                             continue;
                         }
@@ -354,14 +390,15 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
             lam__kernels()->conv_gemm((size_t)M, (size_t)g->ow, (size_t)j->K,
                                       j->packed + (size_t)gi * s->packed_group, rows,
                                       (size_t)(r * wq), j->bias ? j->bias + gi * M : NULL,
-                                      yg + r * g->ow, (size_t)ohw, j->ep);
+                                      yg + r * g->ow, (size_t)ohw,
+                                      kernel_ep(j, n, gi * M, (oh0 + r) * g->ow));
     } else {
         lam__kernels()->conv_gemm_rows((size_t)M, (size_t)np, (size_t)j->K,
                                        j->packed + (size_t)gi * s->packed_group, rows, 0,
                                        j->bias ? j->bias + gi * M : NULL, yg, (size_t)ohw,
-                                       j->ep, (size_t)wq, (size_t)g->ow);
+                                       kernel_ep(j, n, gi * M, oh0 * g->ow), (size_t)wq,
+                                       (size_t)g->ow);
     }
-    add_res(j, n, gi * M, (gi + 1) * M, oh0 * g->ow, oh1 * g->ow);
 }
 
 /* One task of the im2col path (strides, the stem): sample n, group gi,
@@ -402,12 +439,8 @@ static void col_task(conv_job *j, int64_t t, const float *const *rows, float *co
                             if (sw == 1)
                                 memcpy(dd + (m0 - ow0), xr + m0 + tb,
                                        (size_t)(m1 - m0) * sizeof(float));
-                            else if (sw == 2)
-                                for (q = m0; q < m1; q++)
-                                    dd[q - ow0] = xr[2 * q + tb];
                             else
-                                for (q = m0; q < m1; q++)
-                                    dd[q - ow0] = xr[q * sw + tb];
+                                copy_strided(dd + (m0 - ow0), xr + m0 * sw + tb, m1 - m0, sw);
                             q = m1;
                         }
                         for (; q < ow1; q++)
@@ -419,8 +452,8 @@ static void col_task(conv_job *j, int64_t t, const float *const *rows, float *co
     lam__kernels()->conv_gemm((size_t)j->N, (size_t)(p1 - p0), (size_t)j->K,
                               j->packed + (size_t)gi * s->packed_group, rows, 0,
                               j->bias ? j->bias + gi * j->N : NULL,
-                              j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw, j->ep);
-    add_res(j, n, gi * j->N, (gi + 1) * j->N, p0, p1);
+                              j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw,
+                              kernel_ep(j, n, gi * j->N, p0));
 }
 
 /* y = act(y) for n floats, by the activation's own elementwise kernel (what
@@ -1171,7 +1204,7 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
     int64_t ohw = g->oh * g->ow, hw = g->h * g->w;
     conv_job j = {.s = s, .g = g, .x = x, .y = y, .packed = packed, .weight = weight,
                   .bias = bias, .ep = ep};
-    if (ep.add) { /* the tasks add it after the kernels (add_res) */
+    if (ep.add) { /* the kernels add it (kernel_ep) or the tasks after them (add_res) */
         j.res = ep.add;
         j.rep = ep;
         j.rep.add = NULL;

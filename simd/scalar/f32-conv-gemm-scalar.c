@@ -4,8 +4,9 @@
  *
  * Packing is the identity (W row-major M x K).  Each output is the
  * contract's chain: fmaf over k = 0 .. K-1 in order from 0, then + bias,
- * then the activation as the scalar elementwise kernels compute it
- * (lam__act_f32), so every ISA gives these bits (IDENTITY, RELU, RELU6,
+ * then + the residual addend (ep.add: one IEEE add), then the activation
+ * as the scalar elementwise kernels compute it (lam__act_f32), so every
+ * ISA gives these bits (IDENTITY, RELU, RELU6,
  * LEAKY_RELU) or the activation's bound.  Accuracy: |err| <= K eps sum_k
  * |w x| + 1 ULP of the activation. */
 #include "config.h"
@@ -36,6 +37,8 @@ void lam__f32_conv_gemm_scalar(size_t M, size_t N, size_t K, const float *packed
                 acc = fmaf(w[k], rows[k][off + j], acc);
             if (bias)
                 acc += bias[m];
+            if (ep.add)
+                acc += ep.add[m * ep.ldadd + j];
             y[m * ldy + j] = lam__act_f32(ep.act, ep.alpha, acc);
         }
     }
@@ -56,6 +59,8 @@ void lam__f32_conv_gemm_rows_scalar(size_t M, size_t N, size_t K, const float *p
                 acc = fmaf(w[k], rows[k][off + j], acc);
             if (bias)
                 acc += bias[m];
+            if (ep.add) /* (laid out as y) */
+                acc += ep.add[m * ep.ldadd + j / wp * ow + j % wp];
             y[m * ldy + j / wp * ow + j % wp] = lam__act_f32(ep.act, ep.alpha, acc);
         }
     }

@@ -18,12 +18,20 @@
  *     the exact epilogues, to the scalar twin, over widths whose rows end
  *     inside vectors, at their ends and across strips, with several rows
  *     per vector, masked tails and K blocks; nothing written in the gap
- *     columns, past the last row's pixels or outside [0, M) rows. */
+ *     columns, past the last row's pixels or outside [0, M) rows;
+ *   - a residual addend (ep.add, laid out as y) goes in before the
+ *     activation: every table against float64 act(chain + bias + add), and
+ *     for the exact epilogues bit-identical to the same table's kernel
+ *     without it, the scalar add kernel and then the scalar activation
+ *     kernel; conv_gemm_rows with one bit-identical to its own conv_gemm
+ *     row by row; the addend ending at an unreadable page (no read past
+ *     the last output) and left unchanged. */
 #include "config.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/simd/kt-gemm.h"
 #include "tests/simd/kt-guard.h"
@@ -469,4 +477,127 @@ Test(conv_gemm, winograd_store_interleaves_exactly, .init = init_tables)
                 free(y);
                 kt_guard_free(src);
             }
+}
+
+/* The unfused residual: y = act(y + r) by the scalar table's add and
+ * activation kernels (n floats). */
+static void unfused_residual(lam__epilogue ep, const float *r, float *y, size_t n)
+{
+    const lam__kernel_table *sc = kt_scalar();
+    sc->add(n, y, r, y);
+    switch (ep.act) {
+    case LAM_ACTIVATION_RELU: sc->relu(n, y, y); break;
+    case LAM_ACTIVATION_RELU6: sc->relu6(n, y, y); break;
+    case LAM_ACTIVATION_LEAKY_RELU: sc->leaky_relu(n, y, y, ep.alpha); break;
+    default: break;
+    }
+}
+
+Test(conv_gemm, a_residual_addend_goes_in_before_the_activation, .init = init_tables)
+{
+    const size_t Ms[] = {1, 5, 8, 13, 70};
+    const size_t Ns[] = {1, 7, 16, 17, 47, 48, 49, 100, 131};
+    const size_t Ks[] = {0, 3, 64, 1100};
+    kt_rng r = {53};
+    size_t n = 0;
+    for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+            for (size_t ni = (mi + ki) % 2; ni < sizeof Ns / sizeof Ns[0]; ni += 2, n++) {
+                ccase c;
+                cc_make(&c, &r, Ms[mi], Ns[ni], Ks[ki], n % 5);
+                /* the addend: rows of ldy as y, its last output the last float
+                 * before an unreadable page */
+                size_t na = (c.M - 1) * c.ldy + c.N;
+                guarded add = guarded_alloc(na);
+                for (size_t i = 0; i < na; i++)
+                    add.x[i] = kt_uniform(&r, -1.5, 1.5);
+                float *keep = malloc(na * sizeof(float));
+                memcpy(keep, add.x, na * sizeof(float));
+                for (int t = 0; t < ntables; t++) {
+                    const lam__kernel_table *k = tables[t];
+                    float *pk = cc_pack(k, &c);
+                    for (size_t a = 0; a < NACTS; a++) {
+                        const float *bias = (a + n) % 2 ? NULL : c.bias;
+                        lam__epilogue ep = {.act = acts[a], .alpha = 0.1f, .add = add.x,
+                                            .ldadd = c.ldy};
+                        cc_run(k, &c, pk, bias, ep, c.y);
+                        cr_assert(memcmp(keep, add.x, na * sizeof(float)) == 0,
+                                  "%s conv_gemm changed its addend", k->isa);
+                        for (size_t m = 0; m < c.M; m++)
+                            for (size_t j = 0; j < c.N; j++) {
+                                double acc = (bias ? bias[m] : 0.0) + add.x[m * c.ldy + j];
+                                double mag = fabs(acc);
+                                for (size_t kk = 0; kk < c.K; kk++) {
+                                    double p = (double)c.W[m * c.K + kk] * c.rows[kk][c.off + j];
+                                    acc += p;
+                                    mag += fabs(p);
+                                }
+                                double e = kt_ref_act(ep.act, ep.alpha, acc);
+                                double tol = 1.2 * (double)(c.K + 3) * FLT_EPSILON * mag +
+                                             4 * kt_ulp_at(e) + 5e-7;
+                                float v = c.y[m * c.ldy + j];
+                                cr_assert(fabs(v - e) <= tol,
+                                          "%s conv_gemm + addend M=%zu N=%zu K=%zu act=%d "
+                                          "[%zu,%zu]: %.9g, exact %.9g",
+                                          k->isa, c.M, c.N, c.K, (int)ep.act, m, j, v, e);
+                            }
+                        if (!exact_act(acts[a]))
+                            continue;
+                        lam__epilogue plain = {.act = LAM_ACTIVATION_IDENTITY};
+                        cc_run(k, &c, pk, bias, plain, c.y0);
+                        for (size_t m = 0; m < c.M; m++)
+                            unfused_residual(ep, add.x + m * c.ldy, c.y0 + m * c.ldy, c.N);
+                        for (size_t i = 0; i < c.M * c.ldy; i++)
+                            cr_assert(kt_same_bits(c.y[i], c.y0[i]),
+                                      "%s conv_gemm + addend M=%zu N=%zu K=%zu act=%d: y[%zu] "
+                                      "%.9g, unfused %.9g",
+                                      k->isa, c.M, c.N, c.K, (int)ep.act, i, c.y[i], c.y0[i]);
+                    }
+                    free(pk);
+                }
+                free(keep);
+                kt_guard_free(add);
+                cc_free(&c);
+            }
+    /* conv_gemm_rows: the addend read where the outputs go (rows of ow,
+     * the gap columns not), as conv_gemm row by row */
+    const size_t geo[][2] = {{3, 2}, {7, 4}, {9, 8}, {17, 16}, {18, 16}, {26, 24}, {50, 48},
+                             {60, 1}};
+    for (size_t gi = 0; gi < sizeof geo / sizeof geo[0]; gi++) {
+        size_t wp = geo[gi][0], ow = geo[gi][1], K = gi % 2 ? 1100 : 9, M = gi % 3 ? 13 : 8;
+        size_t nrows = 1 + gi % 4, N = nrows * wp - (gi % 2 ? wp - ow : 0);
+        ccase c;
+        cc_make(&c, &r, M, N, K, gi % 5);
+        size_t na = (c.M - 1) * c.ldy + nrows * ow; /* to a row's last output */
+        guarded add = guarded_alloc(na);
+        for (size_t i = 0; i < na; i++)
+            add.x[i] = kt_uniform(&r, -1.5, 1.5);
+        for (int t = 0; t < ntables; t++) {
+            const lam__kernel_table *k = tables[t];
+            float *pk = cc_pack(k, &c);
+            for (size_t a = 0; a < NACTS; a += 2) {
+                const float *bias = (a + gi) % 2 ? NULL : c.bias;
+                lam__epilogue ep = {.act = acts[a], .alpha = 0.1f, .add = add.x, .ldadd = c.ldy};
+                for (size_t i = 0; i < c.M * c.ldy; i++)
+                    c.y0[i] = -7.0f;
+                for (size_t j = 0; j < c.N; j += wp) {
+                    lam__epilogue e = ep;
+                    e.add += j / wp * ow;
+                    k->conv_gemm(c.M, c.N - j < ow ? c.N - j : ow, c.K, pk, c.rows, c.off + j,
+                                 bias, c.y0 + j / wp * ow, c.ldy, e);
+                }
+                for (size_t i = 0; i < c.M * c.ldy; i++)
+                    c.y[i] = -7.0f;
+                k->conv_gemm_rows(c.M, c.N, c.K, pk, c.rows, c.off, bias, c.y, c.ldy, ep, wp, ow);
+                for (size_t i = 0; i < c.M * c.ldy; i++)
+                    cr_assert(kt_same_bits(c.y[i], c.y0[i]),
+                              "%s conv_gemm_rows + addend M=%zu N=%zu K=%zu wp=%zu ow=%zu "
+                              "act=%d: y[%zu] %.9g, conv_gemm row by row %.9g",
+                              k->isa, c.M, c.N, c.K, wp, ow, (int)ep.act, i, c.y[i], c.y0[i]);
+            }
+            free(pk);
+        }
+        kt_guard_free(add);
+        cc_free(&c);
+    }
 }

@@ -9,8 +9,8 @@
  * blocks of LAM__CKCN, panels innermost.  Pixel tails: a strip of fewer
  * vectors, and a last vector of 1-3 lanes loaded and stored through a
  * 4-float buffer (never past the row); channel tails: the zero rows of the
- * last panel, not stored.  Epilogue: + bias, then the activation on the
- * registers (the elementwise kernels' arithmetic, vmath-neon.h).
+ * last panel, not stored.  Epilogue: + bias, + the residual addend
+ * (ep.add), then the activation on the registers (the elementwise kernels' arithmetic, vmath-neon.h).
  * Accuracy: one FMA chain per output, as the scalar twin. */
 #include "config.h"
 
@@ -122,6 +122,15 @@ LAM__INLINE void lam__ctile_neon(const int nv, size_t kc, const float *a,
                     if (j < nv)
                         c[i][j] = vaddq_f32(c[i][j], bi);
             }
+        if (ep.add) /* the residual (laid out as y), before the activation */
+            for (int i = 0; i < LAM__CMR; i++) {
+                if ((size_t)i >= mr)
+                    break;
+                for (int j = 0; j < LAM__CNV; j++)
+                    if (j < nv)
+                        c[i][j] = vaddq_f32(c[i][j], lam__cload_neon(ep.add + i * ep.ldadd + 4 * j,
+                                                                     j == nv - 1 ? rem : 4));
+            }
         if (ep.act != LAM_ACTIVATION_IDENTITY) {
             /* through a copy: c must not escape, or GCC keeps it in memory */
             float32x4_t t[LAM__CMR * LAM__CNV];
@@ -145,27 +154,34 @@ LAM__INLINE void lam__ctile_neon(const int nv, size_t kc, const float *a,
 
 LAM__INLINE void lam__cstrip_neon(const int nv, size_t M, size_t K, const float *packed,
                                   const float *const *rows, size_t col, size_t rem, float *y,
-                                  size_t ldy, const float *bias, lam__epilogue ep)
+                                  size_t ldy, const float *bias, lam__epilogue ep0)
 {
     size_t k0 = 0;
     do {
         const size_t kc = K - k0 < LAM__CKCN ? K - k0 : LAM__CKCN;
-        for (size_t p = 0; p < M; p += LAM__CMR)
+        for (size_t p = 0; p < M; p += LAM__CMR) {
+            lam__epilogue ep = ep0; /* the addend of the panel's rows */
+            if (ep.add)
+                ep.add += p * ep.ldadd;
             lam__ctile_neon(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, rem,
                             y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
                             k0 + kc == K, bias ? bias + p : NULL, ep);
+        }
         k0 += kc;
     } while (k0 < K);
 }
 
 void lam__f32_conv_gemm_neon(size_t M, size_t N, size_t K, const float *packed,
                              const float *const *rows, size_t off, const float *bias, float *y,
-                             size_t ldy, lam__epilogue ep)
+                             size_t ldy, lam__epilogue ep0)
 {
     for (size_t n0 = 0; n0 < N; n0 += LAM__CNR) {
         const size_t w = N - n0 < LAM__CNR ? N - n0 : LAM__CNR;
         const int nv = (int)((w + 3) / 4);
         const size_t rem = w - 4 * (size_t)(nv - 1);
+        lam__epilogue ep = ep0; /* the strip's addend */
+        if (ep.add)
+            ep.add += n0;
         switch (nv) {
         case 1: lam__cstrip_neon(1, M, K, packed, rows, off + n0, rem, y + n0, ldy, bias, ep); break;
         case 2: lam__cstrip_neon(2, M, K, packed, rows, off + n0, rem, y + n0, ldy, bias, ep); break;
@@ -183,7 +199,11 @@ void lam__f32_conv_gemm_rows_neon(size_t M, size_t N, size_t K, const float *pac
                                  const float *const *rows, size_t off, const float *bias,
                                  float *y, size_t ldy, lam__epilogue ep, size_t wp, size_t ow)
 {
-    for (size_t j = 0; j < N; j += wp)
+    for (size_t j = 0; j < N; j += wp) {
+        lam__epilogue e = ep; /* the row's addend (laid out as y) */
+        if (e.add)
+            e.add += j / wp * ow;
         lam__f32_conv_gemm_neon(M, N - j < ow ? N - j : ow, K, packed, rows, off + j, bias,
-                        y + j / wp * ow, ldy, ep);
+                                y + j / wp * ow, ldy, e);
+    }
 }

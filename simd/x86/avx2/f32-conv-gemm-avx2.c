@@ -10,8 +10,8 @@
  * stored floats), or whole up to 1.5 LAM__CKC2, panels innermost; each
  * tile prefetches, for writing, its panel's output lines of the next
  * strip.  Pixel tails: masked loads and stores; channel tails: the zero
- * rows of the last panel, not stored.  Epilogue: + bias, then the
- * activation on the registers (gemm-epilogue-avx2.c, the
+ * rows of the last panel, not stored.  Epilogue: + bias, + the residual
+ * addend (ep.add), then the activation on the registers (gemm-epilogue-avx2.c, the
  * elementwise kernels' arithmetic).  Accuracy: one FMA chain per output, as
  * the scalar twin. */
 #include "config.h"
@@ -92,6 +92,19 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
                     if (j < nv)
                         c[i * LAM__CNV + j] = _mm256_add_ps(c[i * LAM__CNV + j], bi);
             }
+        if (ep.add) /* the residual (laid out as y), before the activation */
+            _Pragma("GCC unroll 4")
+            for (int i = 0; i < LAM__CMR; i++) {
+                if ((size_t)i >= mr)
+                    break;
+                const float *r = ep.add + i * ep.ldadd;
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    if (j < nv)
+                        c[i * LAM__CNV + j] = _mm256_add_ps(
+                            c[i * LAM__CNV + j], j < nv - 1 ? _mm256_loadu_ps(r + 8 * j)
+                                                            : _mm256_maskload_ps(r + 8 * j, ml));
+            }
         if (ep.act == LAM_ACTIVATION_RELU) {
             _Pragma("GCC unroll 12")
             for (int r = 0; r < LAM__CMR * LAM__CNV; r++)
@@ -128,7 +141,7 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
 
 LAM__INLINE void lam__cstrip_avx2(const int nv, size_t M, size_t K, const float *packed,
                                   const float *const *rows, size_t col, __m256i ml, float *y,
-                                  size_t ldy, const float *bias, lam__epilogue ep, int more)
+                                  size_t ldy, const float *bias, lam__epilogue ep0, int more)
 {
     size_t k0 = 0;
     do {
@@ -142,6 +155,9 @@ LAM__INLINE void lam__cstrip_avx2(const int nv, size_t M, size_t K, const float 
             /* the first two panels prefetch the next strip's B (its 96
              * bytes per row: two lines), as the AVX-512 kernel does */
             const size_t q = p / LAM__CMR;
+            lam__epilogue ep = ep0; /* the addend of the panel's rows */
+            if (ep.add)
+                ep.add += p * ep.ldadd;
             const size_t pfo = more && q < 2 ? LAM__CNR + 16 * q : 0;
             if (pfo)
                 lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
@@ -158,13 +174,16 @@ LAM__INLINE void lam__cstrip_avx2(const int nv, size_t M, size_t K, const float 
 
 void lam__f32_conv_gemm_avx2(size_t M, size_t N, size_t K, const float *packed,
                              const float *const *rows, size_t off, const float *bias, float *y,
-                             size_t ldy, lam__epilogue ep)
+                             size_t ldy, lam__epilogue ep0)
 {
     for (size_t n0 = 0; n0 < N; n0 += LAM__CNR) {
         const size_t w = N - n0 < LAM__CNR ? N - n0 : LAM__CNR;
         const int nv = (int)((w + 7) / 8);
         const __m256i ml = lam__colmask_avx2(0, 0, w - 8 * (size_t)(nv - 1));
         const int more = n0 + 2 * LAM__CNR <= N; /* a whole strip follows */
+        lam__epilogue ep = ep0; /* the strip's addend */
+        if (ep.add)
+            ep.add += n0;
         switch (nv) {
         case 1:
             lam__cstrip_avx2(1, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0);
@@ -186,7 +205,11 @@ void lam__f32_conv_gemm_rows_avx2(size_t M, size_t N, size_t K, const float *pac
                                  const float *const *rows, size_t off, const float *bias,
                                  float *y, size_t ldy, lam__epilogue ep, size_t wp, size_t ow)
 {
-    for (size_t j = 0; j < N; j += wp)
+    for (size_t j = 0; j < N; j += wp) {
+        lam__epilogue e = ep; /* the row's addend (laid out as y) */
+        if (e.add)
+            e.add += j / wp * ow;
         lam__f32_conv_gemm_avx2(M, N - j < ow ? N - j : ow, K, packed, rows, off + j, bias,
-                        y + j / wp * ow, ldy, ep);
+                                y + j / wp * ow, ldy, e);
+    }
 }

@@ -16,8 +16,9 @@
  * panel will store in the next strip: a pointwise layer with a short K
  * (MobileNetV2's 16 -> 96 on 112 x 112) otherwise waits on every store's
  * line (the 8 rows are 8 output planes, one stream each).
- * Epilogue: + bias, then RELU or RELU6 inline or the elementwise kernels
- * over the tile in a stack buffer (gemm-epilogue-avx512.c).
+ * Epilogue: + bias, + the residual addend (ep.add, laid out as y: masked
+ * loads as the stores), then RELU or RELU6 inline or the elementwise
+ * kernels over the tile in a stack buffer (gemm-epilogue-avx512.c).
  * conv_gemm_rows (the flat path's padded rows, straight into the output):
  * the same tiles, each vector stored by masked stores, one per output row
  * it reaches (gap lanes in none; the addresses of the masked-off lanes may
@@ -129,6 +130,14 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
                 for (int j = 0; j < LAM__CNV; j++)
                     _mm_prefetch((const char *)(y + i * ldy + LAM__CNR + 16 * j),
                                  _MM_HINT_ET0);
+    if (pfy && last && !geo && ep.add) /* and the addend's */
+        _Pragma("GCC unroll 8")
+        for (int i = 0; i < LAM__CMR; i++)
+            if ((size_t)i < mr)
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++)
+                    _mm_prefetch((const char *)(ep.add + i * ep.ldadd + LAM__CNR + 16 * j),
+                                 _MM_HINT_T0);
     _Pragma("GCC unroll 2")
     for (size_t k = 0; k < kc; k++) {
         const float *b = rows[k] + col;
@@ -161,6 +170,25 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
                 for (int j = 0; j < LAM__CNV; j++)
                     if (j < nv)
                         c[i][j] = _mm512_add_ps(c[i][j], bi);
+            }
+        if (ep.add) /* the residual (laid out as y), before the activation */
+            _Pragma("GCC unroll 8")
+            for (int i = 0; i < LAM__CMR; i++) {
+                if ((size_t)i >= mr)
+                    break;
+                const float *r = ep.add + i * ep.ldadd;
+                _Pragma("GCC unroll 3")
+                for (int j = 0; j < LAM__CNV; j++) {
+                    if (j >= nv)
+                        continue;
+                    __m512 v = _mm512_setzero_ps();
+                    if (!geo)
+                        v = _mm512_maskz_loadu_ps(m[j], r + 16 * j);
+                    else
+                        for (int q = 0; q < geo->n[j]; q++)
+                            v = _mm512_mask_loadu_ps(v, geo->k[j][q], r + geo->o[j][q]);
+                    c[i][j] = _mm512_add_ps(c[i][j], v);
+                }
             }
         if (ep.act == LAM_ACTIVATION_RELU) {
             _Pragma("GCC unroll 8")
@@ -213,13 +241,16 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
 
 LAM__INLINE void lam__cstrip_avx512(const int nv, size_t M, size_t K, const float *packed,
                                     const float *const *rows, size_t col, __mmask16 ml, float *y,
-                                    size_t ldy, const float *bias, lam__epilogue ep, int more,
+                                    size_t ldy, const float *bias, lam__epilogue ep0, int more,
                                     const lam__cgeo *geo)
 {
     size_t k0 = 0;
     do {
         const size_t kc = K - k0 < LAM__CKC ? K - k0 : LAM__CKC;
         for (size_t p = 0; p < M; p += LAM__CMR) {
+            lam__epilogue ep = ep0; /* the addend of the panel's rows */
+            if (ep.add)
+                ep.add += p * ep.ldadd;
             /* while a strip runs, its first three panels prefetch the next
              * strip's B (a 1x1 convolution's rows come from memory, one
              * page apart: the hardware prefetcher does not follow them) */
@@ -242,13 +273,16 @@ LAM__INLINE void lam__cstrip_avx512(const int nv, size_t M, size_t K, const floa
 
 void lam__f32_conv_gemm_avx512(size_t M, size_t N, size_t K, const float *packed,
                                const float *const *rows, size_t off, const float *bias, float *y,
-                               size_t ldy, lam__epilogue ep)
+                               size_t ldy, lam__epilogue ep0)
 {
     for (size_t n0 = 0; n0 < N; n0 += LAM__CNR) {
         const size_t w = N - n0 < LAM__CNR ? N - n0 : LAM__CNR;
         const int nv = (int)((w + 15) / 16);
         const __mmask16 ml = (__mmask16)((1u << (w - 16 * (size_t)(nv - 1))) - 1u);
         const int more = n0 + 2 * LAM__CNR <= N; /* a whole strip follows */
+        lam__epilogue ep = ep0; /* the strip's addend */
+        if (ep.add)
+            ep.add += n0;
         switch (nv) {
         case 1:
             lam__cstrip_avx512(1, M, K, packed, rows, off + n0, ml, y + n0, ldy, bias, ep, 0,
