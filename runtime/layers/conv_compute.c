@@ -350,8 +350,22 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
     uint64_t used_h = phases_read(s->k[0], s->dil[0], sh);
     uint64_t used_w = phases_read(s->k[1], s->dil[1], sw);
     /* the padded rows in order (each input row read once, for all its
-     * phases) */
-    for (int64_t ci = 0; ci < cin; ci++)
+     * phases); the next channel's rows prefetched while a channel is copied
+     * (rows a stride apart, a few lines each: the hardware prefetchers do
+     * not follow them) */
+    for (int64_t ci = 0; ci < cin; ci++) {
+        if (ci + 1 < cin)
+            for (int64_t r = 0; r < rb; r++)
+                for (int64_t ph = 0; ph < sh && ph < 64; ph++) {
+                    int64_t pr = (oh0 + r) * sh + ph;
+                    int64_t ih = pr < hp ? map_index(pr - s->pad_lo[0], g->h, s->mode) : -1;
+                    if (!(used_h >> ph & 1) || ih < 0)
+                        continue;
+                    const float *xr = xg + ((ci + 1) * g->h + ih) * g->w;
+                    for (int64_t o = 0; o < g->w; o += 16)
+                        __builtin_prefetch(xr + o);
+                    __builtin_prefetch(xr + g->w - 1);
+                }
         for (int64_t r = 0; r < rb; r++)
             for (int64_t ph = 0; ph < sh; ph++)
                 for (int64_t pw = 0; pw < sw; pw++) {
@@ -382,6 +396,7 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
                         d[q] = iw < 0 ? 0.0f : xr[iw];
                     }
                 }
+    }
     int64_t np = (oh1 - oh0 - 1) * wq + g->ow, M = j->N;
     float *yg = j->y + (n * s->out_ch + gi * M) * ohw + oh0 * g->ow;
     if (j->rowwise) {
