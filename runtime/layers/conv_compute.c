@@ -952,19 +952,19 @@ static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *p
             win((size_t)nt, pbuf, (size_t)rs, 1, (size_t)wm, v + ci * ne * tp, (size_t)tp);
             continue;
         }
+        /* (gathered: fewer than 6 tiles a row) each patch row's padded
+         * input row once, then its 6 columns of every tile */
+        float prow[6 * 4 + 2];
+        int64_t pn = wm * ntx + 2;
         for (int64_t r = r0; r < r1; r++) {
             int64_t n = r / j->nty, tyw = r % j->nty * wm;
             const float *x = j->x + (n * cin + ci) * hw;
-            for (int64_t tx = 0; tx < ntx; tx++) {
-                int64_t i = (r - r0) * ls + tx;
-                const int32_t *cw = j->ww + wm * tx;
-                for (int64_t a = 0; a < al; a++) {
-                    int32_t ih = j->wh[tyw + a];
-                    float *dr = pbuf + a * al * tp + i;
-                    const float *row = x + (int64_t)(ih < 0 ? 0 : ih) * g->w;
-                    for (int64_t c = 0; c < al; c++)
-                        dr[c * tp] = ih < 0 || cw[c] < 0 ? 0.0f : row[cw[c]];
-                }
+            for (int64_t a = 0; a < al; a++) {
+                wino_pad_row(j, x, tyw + a, prow, pn);
+                float *dr = pbuf + a * al * tp + (r - r0) * ls;
+                for (int64_t c = 0; c < al; c++)
+                    for (int64_t tx = 0; tx < ntx; tx++)
+                        dr[c * tp + tx] = prow[wm * tx + c];
             }
         }
         win((size_t)nt, pbuf, (size_t)(al * tp), (size_t)tp, 1, v + ci * ne * tp, (size_t)tp);
