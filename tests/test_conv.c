@@ -540,6 +540,11 @@ Test(conv, large_cases_any_thread_count)
          {1, 64, 41, 7}, PAD_REFLECT},
         {"Conv2d(64, 48, 5, stride=2, padding=3, padding_mode='replicate')", false, 1, 2, 3, 1,
          {1, 64, 43, 5}, PAD_REPLICATE},
+        /* im2col chunks across the samples (ResNet's 3x3 stride 2 on a 7x7
+         * output): 48-pixel chunks inside one sample, across two, and a
+         * last one of 3 pixels */
+        {"Conv2d(128, 128, 3, stride=2, padding=1)", false, 1, 2, 1, 1, {3, 128, 14, 14},
+         PAD_ZEROS},
         {"Conv2d(16, 40, 3, padding=1, padding_mode='circular')", false, 1, 1, 1, 1,
          {1, 16, 37, 4}, PAD_CIRCULAR},
         /* Winograd F(4x4, 3x3) (3x3, stride 1, 16 or more channels): tiles
@@ -805,6 +810,49 @@ Test(conv, sequential_batch_split_same_bits)
     lam_tensor_release(y1);
     lam_tensor_release(y2);
     lam_module_release(m);
+}
+
+/* A sample's output has the same bits whatever batch it is in: the paths
+ * that chunk a batch's pixels across its samples (im2col on small planes)
+ * or its tile rows (Winograd) against each sample alone. */
+Test(conv, a_samples_bits_do_not_depend_on_its_batch)
+{
+    static const struct {
+        const char *ctor;
+        int64_t shape[4];
+    } cases[] = {
+        {"Conv2d(128, 128, 3, stride=2, padding=1)", {5, 128, 14, 14}},
+        {"Conv2d(6, 48, 5, stride=2, padding=2, padding_mode='replicate')", {4, 6, 9, 10}},
+        {"Conv2d(256, 64, 3, stride=2, padding=1, bias=False)", {3, 256, 7, 7}},
+        {"Conv2d(32, 48, 3, padding=1)", {3, 32, 14, 14}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lam_manual_seed(23 + c);
+        lam_module *m = parse(cases[c].ctor);
+        lam_tensor *x = NULL, *y = NULL;
+        ASSERT_OK(lam_tensor_create(&x, 4, cases[c].shape));
+        float *xd = lam_tensor_data(x);
+        for (int64_t i = 0; i < lam_tensor_numel(x); i++)
+            xd[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f;
+        ASSERT_OK(lam_module_forward(m, x, &y));
+        int64_t one[4] = {1, cases[c].shape[1], cases[c].shape[2], cases[c].shape[3]};
+        int64_t per_in = one[1] * one[2] * one[3], per_out = lam_tensor_numel(y) / cases[c].shape[0];
+        for (int64_t n = 0; n < cases[c].shape[0]; n++) {
+            lam_tensor *x1 = NULL, *y1 = NULL;
+            ASSERT_OK(lam_tensor_create(&x1, 4, one));
+            memcpy(lam_tensor_data(x1), xd + n * per_in, (size_t)per_in * sizeof(float));
+            ASSERT_OK(lam_module_forward(m, x1, &y1));
+            cr_expect(memcmp(lam_tensor_cdata(y1), (const float *)lam_tensor_cdata(y) + n * per_out,
+                             (size_t)per_out * sizeof(float)) == 0,
+                      "%s: sample %lld of the batch differs from the sample alone", cases[c].ctor,
+                      (long long)n);
+            lam_tensor_release(x1);
+            lam_tensor_release(y1);
+        }
+        lam_tensor_release(x);
+        lam_tensor_release(y);
+        lam_module_release(m);
+    }
 }
 
 /* ---- a following activation joins the convolution (forward_ep) ---------- */

@@ -725,6 +725,13 @@ static const res_case res_cases[] = {
      "Conv2d(6, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=6)", NULL, 6, 9, 11},
     {"depthwise, plane by plane", "Conv2d(6, 6, kernel_size=(1, 1), stride=(1, 1))",
      "Conv2d(6, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=6)", NULL, 6, 9, 20},
+    /* im2col chunks across the samples (a stride-2 body on a 7x7 output):
+     * at batch 2 a chunk inside the first sample (the kernel adds the
+     * residual), one across both (through a buffer, then added), and a
+     * last one inside the second */
+    {"im2col across samples", "Conv2d(16, 128, kernel_size=(1, 1), stride=(1, 1), bias=False)",
+     "Conv2d(128, 128, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)",
+     "Conv2d(16, 128, kernel_size=(1, 1), stride=(2, 2), bias=False)", 16, 14, 14},
     {"transposed", "Conv2d(6, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))",
      "ConvTranspose2d(4, 6, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))", NULL, 6, 10, 8},
     /* a sum the convolution cannot take (it broadcasts): the op runs after it */

@@ -47,7 +47,8 @@
  * and the three paths give the same bits (one chain over k in the same
  * order, the padding's zeros included; Winograd's bits are its own, the
  * same on every ISA).  Tasks (sample x group x pixel or
- * row chunk; sample x channel for the direct loop; sample x group x phase
+ * row chunk; im2col on a small plane: chunks of the batch's pixels across
+ * its samples; sample x channel for the direct loop; sample x group x phase
  * row band x column chunk for the transposed one by phases, sample x group
  * for its col2im) go to lam__parallel.  Scratch memory is per thread and
  * kept for reuse (freed when the thread ends): each task's buffer grows to
@@ -161,6 +162,7 @@ typedef struct conv_job {
     int64_t N, K, chunk, nchunks, ntasks;
     int64_t wp, hb, ldt; /* the flat path's padded width, block rows; the transposed
                           * one's tile stride */
+    bool xs;             /* im2col: chunks of the batch's pixels, across samples */
     bool rowwise;        /* the flat path: conv_gemm per output row (else the band at once,
                           * conv_gemm_rows) */
     int64_t tail;        /* pointwise: the plane's last pixels done by gemm (conv_pw_tail) */
@@ -421,13 +423,12 @@ static void flat_task(conv_job *j, int64_t t, const float *const *rows, float *b
  * (ci, a, b) (rows[k] = col + k chunk, set up once per thread), gathered
  * through the tap tables (interior runs without them), then the kernel
  * writes the NCHW output in place. */
-static void col_task(conv_job *j, int64_t t, const float *const *rows, float *col)
+static void col_gather(const conv_job *j, int64_t n, int64_t gi, int64_t p0, int64_t p1,
+                       float *col)
 {
     const conv_state *s = j->s;
     const conv_geom *g = j->g;
-    int64_t ohw = g->oh * g->ow, cin = s->in_ch / s->groups, kh = s->k[0], kw = s->k[1];
-    int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
-    int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw;
+    int64_t cin = s->in_ch / s->groups, kh = s->k[0], kw = s->k[1];
     int64_t sw = s->stride[1];
     const float *xg = j->x + (n * s->in_ch + gi * cin) * g->h * g->w;
     for (int64_t ci = 0; ci < cin; ci++)
@@ -464,11 +465,52 @@ static void col_task(conv_job *j, int64_t t, const float *const *rows, float *co
                     p = e;
                 }
             }
-    lam__kernels()->conv_gemm((size_t)j->N, (size_t)(p1 - p0), (size_t)j->K,
-                              j->packed + (size_t)gi * s->packed_group, rows, 0,
-                              j->bias ? j->bias + gi * j->N : NULL,
-                              j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw,
-                              kernel_ep(j, n, gi * j->N, p0));
+}
+
+static void col_task(conv_job *j, int64_t t, const float *const *rows, float *col)
+{
+    const conv_state *s = j->s;
+    int64_t ohw = j->g->oh * j->g->ow;
+    const lam__kernel_table *k = lam__kernels();
+    if (j->xs) {
+        /* pixels [q0, q1) of the whole batch (one group), sample by sample
+         * into the columns; a chunk within one sample goes straight to the
+         * output, one across samples through the buffer after the columns */
+        int64_t q0 = t * j->chunk, q1 = q0 + j->chunk < j->g->n * ohw ? q0 + j->chunk
+                                                                        : j->g->n * ohw;
+        for (int64_t q = q0; q < q1;) {
+            int64_t n = q / ohw, p = q % ohw, e = (n + 1) * ohw < q1 ? (n + 1) * ohw : q1;
+            col_gather(j, n, 0, p, p + e - q, col + (q - q0));
+            q = e;
+        }
+        if (q0 / ohw == (q1 - 1) / ohw) {
+            int64_t n = q0 / ohw, p = q0 % ohw;
+            k->conv_gemm((size_t)j->N, (size_t)(q1 - q0), (size_t)j->K, j->packed, rows, 0,
+                         j->bias, j->y + n * s->out_ch * ohw + p, (size_t)ohw,
+                         kernel_ep(j, n, 0, p));
+            return;
+        }
+        float *yt = col + j->K * j->chunk;
+        k->conv_gemm((size_t)j->N, (size_t)(q1 - q0), (size_t)j->K, j->packed, rows, 0, j->bias,
+                     yt, (size_t)j->chunk, j->ep);
+        for (int64_t q = q0; q < q1;) {
+            int64_t n = q / ohw, p = q % ohw, e = (n + 1) * ohw < q1 ? (n + 1) * ohw : q1;
+            for (int64_t m = 0; m < j->N; m++)
+                memcpy(j->y + (n * s->out_ch + m) * ohw + p, yt + m * j->chunk + (q - q0),
+                       (size_t)(e - q) * sizeof(float));
+            add_res(j, n, 0, j->N, p, p + e - q);
+            q = e;
+        }
+        return;
+    }
+    int64_t c = t % j->nchunks, gi = (t / j->nchunks) % s->groups, n = t / j->nchunks / s->groups;
+    int64_t p0 = c * j->chunk, p1 = p0 + j->chunk < ohw ? p0 + j->chunk : ohw;
+    col_gather(j, n, gi, p0, p1, col);
+    k->conv_gemm((size_t)j->N, (size_t)(p1 - p0), (size_t)j->K,
+                 j->packed + (size_t)gi * s->packed_group, rows, 0,
+                 j->bias ? j->bias + gi * j->N : NULL,
+                 j->y + (n * s->out_ch + gi * j->N) * ohw + p0, (size_t)ohw,
+                 kernel_ep(j, n, gi * j->N, p0));
 }
 
 /* y = act(y) for n floats, by the activation's own elementwise kernel (what
@@ -1067,7 +1109,8 @@ static size_t buf_floats(const conv_job *j)
     if (s->transposed)
         return (size_t)j->chunk * (size_t)j->N;
     switch (j->path) {
-    case CONV_PATH_COL: return (size_t)j->K * (size_t)j->chunk;
+    case CONV_PATH_COL: /* the columns, and across samples the results */
+        return (size_t)j->K * (size_t)j->chunk + (j->xs ? (size_t)j->N * (size_t)j->chunk : 0);
     case CONV_PATH_POINTWISE: /* the tail's rows, in and out */
         return ((size_t)(j->tail * j->K + 15) & ~(size_t)15) + (size_t)(j->tail * j->N);
     case CONV_PATH_FLAT:
@@ -1447,7 +1490,17 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             /* im2col columns of about 384 KiB (L2), whole 48-pixel strips */
             nitems = ohw;
             int64_t want = (INT64_C(96) * 1024 / (j.K > 0 ? j.K : 1)) / 48 * 48;
-            j.chunk = even_chunk(ohw, want < 48 ? 48 : want > 1536 ? 1536 : want);
+            want = want < 48 ? 48 : want > 1536 ? 1536 : want;
+            j.chunk = even_chunk(ohw, want);
+            /* a small plane (ResNet's 3x3 stride 2 on 14x14 and 7x7 outputs)
+             * leaves its chunks' last strips part empty, and each chunk reads
+             * the whole weight: chunks of whole strips across the batch's
+             * samples instead (conv_gemm's bits do not depend on the split) */
+            if (s->groups == 1 && g->n > 1 && ohw % 48 != 0 && ohw < 4 * want) {
+                j.xs = true;
+                nitems = g->n * ohw;
+                j.chunk = want;
+            }
         }
         j.nchunks = (nitems + j.chunk - 1) / j.chunk;
         if (nth > 1 && (g->n * s->groups) % nth != 0 && j.nchunks < nitems) {
@@ -1459,7 +1512,7 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             if (j.path == CONV_PATH_FLAT)
                 j.hb = j.chunk + (s->k[0] - 1) * s->dil[0] / s->stride[0];
         }
-        j.ntasks = g->n * s->groups * j.nchunks;
+        j.ntasks = j.xs ? j.nchunks : g->n * s->groups * j.nchunks;
     }
     if (nth > j.ntasks)
         nth = (int)j.ntasks;
