@@ -995,7 +995,7 @@ static void wino_task(conv_job *j, int64_t t, const float *const *rows, float *p
             continue;
         }
         /* (gathered: fewer than 6 tiles a row) each patch row's padded
-         * input row once, then its 6 columns of every tile */
+         * input row once, then its al columns of every tile */
         float prow[6 * 4 + 2];
         int64_t pn = wm * ntx + 2;
         for (int64_t r = r0; r < r1; r++) {
@@ -1499,13 +1499,14 @@ lam_status lam__conv_compute(const conv_state *s, const conv_geom *g, const floa
             if (s->groups == 1 && g->n > 1 && ohw % 48 != 0 && ohw < 4 * want) {
                 j.xs = true;
                 nitems = g->n * ohw;
-                j.chunk = want;
+                j.chunk = want < nitems ? want : nitems;
             }
         }
         j.nchunks = (nitems + j.chunk - 1) / j.chunk;
-        if (nth > 1 && (g->n * s->groups) % nth != 0 && j.nchunks < nitems) {
-            /* (a batch of 1) as many chunks per thread: the chunking
-             * changes no bit */
+        bool uneven = j.xs ? j.nchunks % nth != 0 : (g->n * s->groups) % nth != 0;
+        if (nth > 1 && uneven && j.nchunks < nitems) {
+            /* (a batch of 1, or chunks across samples) as many chunks per
+             * thread: the chunking changes no bit */
             int64_t nc = (j.nchunks + nth - 1) / nth * nth;
             j.chunk = (nitems + nc - 1) / nc;
             j.nchunks = (nitems + j.chunk - 1) / j.chunk;
