@@ -9,11 +9,12 @@
  * in blocks of LAM__CKC2 (B's block in L1; the chains continue from the
  * stored floats), or whole up to 1.5 LAM__CKC2, panels innermost; each
  * tile prefetches, for writing, its panel's output lines of the next
- * strip.  Pixel tails: masked loads and stores; channel tails: the zero
- * rows of the last panel, not stored.  Epilogue: + bias, + the residual
- * addend (ep.add), then the activation on the registers (gemm-epilogue-avx2.c, the
- * elementwise kernels' arithmetic).  Accuracy: one FMA chain per output, as
- * the scalar twin. */
+ * strip, and each k the packed weight LAM__CWD2 bytes on, into L2.  Pixel
+ * tails: masked loads and stores; channel tails: the zero rows of the last
+ * panel, not stored.  Epilogue: + bias, + the residual addend (ep.add),
+ * then the activation on the registers (gemm-epilogue-avx2.c, the
+ * elementwise kernels' arithmetic).  Accuracy: one FMA chain per output,
+ * as the scalar twin. */
 #include "config.h"
 
 #include "simd/x86/avx2/gemm-avx2.h"
@@ -23,6 +24,9 @@
 #define LAM__CNR (8 * LAM__CNV)
 #ifndef LAM__CKC2
 #define LAM__CKC2 128
+#endif
+#ifndef LAM__CWD2
+#define LAM__CWD2 4096
 #endif
 
 size_t lam__f32_conv_packed_size_avx2(size_t M, size_t K)
@@ -64,6 +68,10 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
         const float *b = rows[k] + col;
         if (pfo) /* a line of the next strip's row k, into L2 */
             _mm_prefetch((const char *)(b + pfo), _MM_HINT_T1);
+        /* the packed weight LAM__CWD2 bytes on, into L2 (as the AVX-512
+         * kernel: a 7 x 7 plane at batch 1 reads it from memory; ResNet-50
+         * at batch 1 ~7% faster on this table) */
+        _mm_prefetch((const char *)a + LAM__CWD2, _MM_HINT_T1);
         __m256 bv[LAM__CNV];
         _Pragma("GCC unroll 3")
         for (int j = 0; j < LAM__CNV; j++)
