@@ -518,7 +518,9 @@ Test(conv, large_cases_any_thread_count)
         /* the flat path's phases that no tap reads are not copied: a 1x1
          * stride-2 projection (ResNet's downsample: phase (0, 0) only), and
          * stride 3 with dilation 3 (phase 0 of each dimension) */
-        {"Conv2d(24, 40, 1, stride=2)", false, 1, 2, 0, 1, {2, 24, 30, 27}, PAD_ZEROS},
+        {"Conv2d(24, 40, 1, stride=2)", false, 1, 2, 0, 1, {2, 24, 40, 37}, PAD_ZEROS},
+        /* ... but on a small plane (7x7) im2col across the samples */
+        {"Conv2d(48, 40, 1, stride=2)", false, 1, 2, 0, 1, {3, 48, 14, 13}, PAD_ZEROS},
         {"Conv2d(6, 20, 3, stride=3, padding=2, dilation=3)", false, 1, 3, 2, 3, {2, 6, 29, 31}, PAD_ZEROS},
         /* the flat path row by row into the output (rows of 48 or more
          * pixels wasting fewer lanes of 16 than the padded width): a stem
@@ -825,6 +827,7 @@ Test(conv, a_samples_bits_do_not_depend_on_its_batch)
         {"Conv2d(6, 48, 5, stride=2, padding=2, padding_mode='replicate')", {4, 6, 9, 10}},
         {"Conv2d(256, 64, 3, stride=2, padding=1, bias=False)", {3, 256, 7, 7}},
         {"Conv2d(32, 48, 3, padding=1)", {3, 32, 14, 14}},
+        {"Conv2d(64, 96, 1, stride=2, bias=False)", {5, 64, 14, 14}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lam_manual_seed(23 + c);
