@@ -25,8 +25,18 @@
 #ifndef LAM__CKC2
 #define LAM__CKC2 128
 #endif
+/* prefetch distances (-D overrides: for the measurements only), as the
+ * AVX-512 kernel's: the packed weight LAM__CWD2 bytes on; a later tile's
+ * output lines, LAM__CPD2 panels on, where the next strip's would not stay
+ * in L1 (its panels' lines over LAM__CPY2 bytes) */
 #ifndef LAM__CWD2
 #define LAM__CWD2 4096
+#endif
+#ifndef LAM__CPD2
+#define LAM__CPD2 4
+#endif
+#ifndef LAM__CPY2
+#define LAM__CPY2 32768
 #endif
 
 size_t lam__f32_conv_packed_size_avx2(size_t M, size_t K)
@@ -45,7 +55,8 @@ void lam__f32_conv_pack_avx2(size_t M, size_t K, const float *W, float *packed)
 LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
                                  const float *const *rows, size_t col, __m256i ml, float *y,
                                  size_t ldy, size_t mr, int first, int last, const float *bias,
-                                 lam__epilogue ep, size_t pfo, int pfy)
+                                 lam__epilogue ep, size_t pfo, int pfy, const float *pfa,
+                                 const float *pfs, size_t pmr)
 {
     __m256 c[LAM__CMR * LAM__CNV];
     _Pragma("GCC unroll 4")
@@ -63,31 +74,60 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
                 _mm_prefetch((const char *)(y + i * ldy + LAM__CNR), _MM_HINT_ET0);
                 _mm_prefetch((const char *)(y + i * ldy + LAM__CNR + 16), _MM_HINT_ET0);
             }
-    _Pragma("GCC unroll 2")
-    for (size_t k = 0; k < kc; k++) {
-        const float *b = rows[k] + col;
-        if (pfo) /* a line of the next strip's row k, into L2 */
-            _mm_prefetch((const char *)(b + pfo), _MM_HINT_T1);
-        /* the packed weight LAM__CWD2 bytes on, into L2 (as the AVX-512
-         * kernel: a 7 x 7 plane at batch 1 reads it from memory; ResNet-50
-         * at batch 1 ~7% faster on this table) */
-        _mm_prefetch((const char *)a + LAM__CWD2, _MM_HINT_T1);
-        __m256 bv[LAM__CNV];
-        _Pragma("GCC unroll 3")
-        for (int j = 0; j < LAM__CNV; j++)
-            bv[j] = j < nv - 1   ? _mm256_loadu_ps(b + 8 * j)
-                    : j == nv - 1 ? _mm256_maskload_ps(b + 8 * j, ml)
-                                  : _mm256_setzero_ps();
+    if (pfy && last && ep.add) /* and the addend's */
         _Pragma("GCC unroll 4")
-        for (int i = 0; i < LAM__CMR; i++) {
-            const __m256 av = _mm256_broadcast_ss(a + i);
-            _Pragma("GCC unroll 3")
-            for (int j = 0; j < LAM__CNV; j++)
-                if (j < nv)
-                    c[i * LAM__CNV + j] = _mm256_fmadd_ps(av, bv[j], c[i * LAM__CNV + j]);
+        for (int i = 0; i < LAM__CMR; i++)
+            if ((size_t)i < mr) {
+                _mm_prefetch((const char *)(ep.add + i * ep.ldadd + LAM__CNR), _MM_HINT_T0);
+                _mm_prefetch((const char *)(ep.add + i * ep.ldadd + LAM__CNR + 16), _MM_HINT_T0);
+            }
+    /* one k: row k of the strip's pixels times the panel's 4 weights */
+#define LAM__CKSTEP2                                                                               \
+    do {                                                                                           \
+        const float *b = rows[k] + col;                                                            \
+        if (pfo) /* a line of the next strip's row k, into L2 */                                   \
+            _mm_prefetch((const char *)(b + pfo), _MM_HINT_T1);                                    \
+        /* the packed weight LAM__CWD2 bytes on, into L2 (as the AVX-512                           \
+         * kernel: a 7 x 7 plane at batch 1 reads it from memory; ResNet-50                        \
+         * at batch 1 ~7% faster on this table) */                                                 \
+        _mm_prefetch((const char *)a + LAM__CWD2, _MM_HINT_T1);                                    \
+        __m256 bv[LAM__CNV];                                                                       \
+        _Pragma("GCC unroll 3") for (int j = 0; j < LAM__CNV; j++) bv[j] =                         \
+            j < nv - 1    ? _mm256_loadu_ps(b + 8 * j)                                             \
+            : j == nv - 1 ? _mm256_maskload_ps(b + 8 * j, ml)                                      \
+                          : _mm256_setzero_ps();                                                   \
+        _Pragma("GCC unroll 4") for (int i = 0; i < LAM__CMR; i++)                                 \
+        {                                                                                          \
+            const __m256 av = _mm256_broadcast_ss(a + i);                                          \
+            _Pragma("GCC unroll 3") for (int j = 0; j < LAM__CNV; j++) if (j < nv)                 \
+                c[i * LAM__CNV + j] = _mm256_fmadd_ps(av, bv[j], c[i * LAM__CNV + j]);             \
+        }                                                                                          \
+        a += LAM__CMR;                                                                             \
+    } while (0)
+    size_t k = 0;
+    if (pfs && last) {
+        /* a later tile's output (and addend) lines, two a row (its 96
+         * bytes), one of each a k over the first k */
+        const size_t np = 2 * pmr < kc ? 2 * pmr : kc;
+        size_t oy = 0, oa = 0; /* the row's offsets */
+        int pj = 0;
+        _Pragma("GCC unroll 2")
+        for (; k < np; k++) {
+            _mm_prefetch((const char *)(pfs + oy + 16 * pj), _MM_HINT_ET0);
+            if (pfa)
+                _mm_prefetch((const char *)(pfa + oa + 16 * pj), _MM_HINT_T0);
+            if (++pj == 2) {
+                pj = 0;
+                oy += ldy;
+                oa += ep.ldadd;
+            }
+            LAM__CKSTEP2;
         }
-        a += LAM__CMR;
     }
+    _Pragma("GCC unroll 2")
+    for (; k < kc; k++)
+        LAM__CKSTEP2;
+#undef LAM__CKSTEP2
     if (last) {
         if (bias)
             _Pragma("GCC unroll 4")
@@ -151,6 +191,11 @@ LAM__INLINE void lam__cstrip_avx2(const int nv, size_t M, size_t K, const float 
                                   const float *const *rows, size_t col, __m256i ml, float *y,
                                   size_t ldy, const float *bias, lam__epilogue ep0, int more)
 {
+    const size_t np = (M + LAM__CMR - 1) / LAM__CMR * LAM__CMR; /* rows of the panels */
+    /* the next strip's output lines, each tile its own, where they stay in
+     * L1 until then (a short M); past that, a later tile's (the AVX-512
+     * kernel's scheme) */
+    const int pfy = more && np * LAM__CNR * sizeof(float) <= LAM__CPY2;
     size_t k0 = 0;
     do {
         /* K up to 1.5 blocks in one: a short second block (the stem's K =
@@ -167,14 +212,30 @@ LAM__INLINE void lam__cstrip_avx2(const int nv, size_t M, size_t K, const float 
             if (ep.add)
                 ep.add += p * ep.ldadd;
             const size_t pfo = more && q < 2 ? LAM__CNR + 16 * q : 0;
+            /* where the next strip's lines would not stay in L1 (!pfy):
+             * the output and addend lines of the tile LAM__CPD2 panels on,
+             * in this strip or the next one */
+            const float *pfa = NULL, *pfs = NULL;
+            size_t pmr = 0, tp = p + LAM__CPD2 * LAM__CMR, o = 0;
+            if (!pfy && tp >= M && more) {
+                tp -= np;
+                o = LAM__CNR;
+            }
+            if (!pfy && tp < M) {
+                pfs = y + tp * ldy + o;
+                pfa = ep0.add ? ep0.add + tp * ep0.ldadd + o : NULL;
+                pmr = M - tp < LAM__CMR ? M - tp : LAM__CMR;
+            }
             if (pfo)
                 lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                 y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
-                                k0 + kc == K, bias ? bias + p : NULL, ep, pfo, more);
+                                k0 + kc == K, bias ? bias + p : NULL, ep, pfo, pfy, pfa, pfs,
+                                pmr);
             else
                 lam__ctile_avx2(nv, kc, packed + p * K + k0 * LAM__CMR, rows + k0, col, ml,
                                 y + p * ldy, ldy, M - p < LAM__CMR ? M - p : LAM__CMR, k0 == 0,
-                                k0 + kc == K, bias ? bias + p : NULL, ep, 0, more);
+                                k0 + kc == K, bias ? bias + p : NULL, ep, 0, pfy, pfa, pfs,
+                                pmr);
         }
         k0 += kc;
     } while (k0 < K);
