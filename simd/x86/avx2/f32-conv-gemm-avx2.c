@@ -108,11 +108,11 @@ LAM__INLINE void lam__ctile_avx2(const int nv, size_t kc, const float *a,
     if (pfs && last) {
         /* a later tile's output (and addend) lines, two a row (its 96
          * bytes), one of each a k over the first k */
-        const size_t np = 2 * pmr < kc ? 2 * pmr : kc;
+        const size_t npf = 2 * pmr < kc ? 2 * pmr : kc; /* the lines */
         size_t oy = 0, oa = 0; /* the row's offsets */
         int pj = 0;
         _Pragma("GCC unroll 2")
-        for (; k < np; k++) {
+        for (; k < npf; k++) {
             _mm_prefetch((const char *)(pfs + oy + 16 * pj), _MM_HINT_ET0);
             if (pfa)
                 _mm_prefetch((const char *)(pfa + oa + 16 * pj), _MM_HINT_T0);

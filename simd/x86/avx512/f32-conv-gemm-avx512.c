@@ -13,10 +13,10 @@
  * masked loads and stores (a row may end at an unreadable page); channel
  * tails: the zero rows of the last panel, computed and not stored.
  * Prefetches: each k, the packed weight 4 KiB on, into L2 (past its end at
- * the last panels: a prefetch never faults; a 7 x 7 plane
- * at batch 1 reads each weight from memory, once a strip, faster than the
- * hardware prefetcher brings it: ResNet-50's layer4 1x1 convolutions ~30%
- * faster); the first three panels, the next strip's B.  The output lines:
+ * the last panels: a prefetch never faults; a 7 x 7 plane at batch 1 reads
+ * each weight from memory, once a strip, faster than the hardware
+ * prefetcher brings it: ResNet-50's layer4 1x1 convolutions ~30% faster);
+ * the first three panels, the next strip's B.  The output lines:
  * where a strip's panels store at most LAM__CPY bytes (a short M), each
  * tile prefetches (for writing) its panel's lines of the next strip, and
  * the addend's (a pointwise layer with a short K, MobileNetV2's 16 -> 96
@@ -184,11 +184,11 @@ LAM__INLINE void lam__ctile_avx512(const int nv, size_t kc, const float *a,
     if (pfs && last) {
         /* a later tile's output (and addend) lines, one of each a k over
          * the first k (issued all at once, they held up the chains) */
-        const size_t np = pmr * (size_t)nv < kc ? pmr * (size_t)nv : kc;
+        const size_t npf = pmr * (size_t)nv < kc ? pmr * (size_t)nv : kc; /* the lines */
         size_t oy = 0, oa = 0; /* the row's offsets */
         int pj = 0;
         _Pragma("GCC unroll 2")
-        for (; k < np; k++) {
+        for (; k < npf; k++) {
             _mm_prefetch((const char *)(pfs + oy + 16 * pj), _MM_HINT_ET0);
             if (pfa)
                 _mm_prefetch((const char *)(pfa + oa + 16 * pj), _MM_HINT_T0);
